@@ -1,0 +1,577 @@
+/*
+ * wire.c - growable buffers, frame headers and the value codec's writer and
+ * reader (format in wire.h).
+ *
+ * The reader trusts nothing: every declared length is checked against the
+ * bytes that remain before anything is handed to a caller that might allocate
+ * for it, nesting and element counts are bounded, and every error names the
+ * problem and the byte offset where it was found. It keeps its own stack of
+ * open tables, so it needs neither recursion nor Lua.
+ */
+#include "wire.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "field.h"
+
+/* ==== Byte buffers ====================================================== */
+
+#define CC_BUF_MIN_CAP 64
+
+void cc_buf_init(cc_buf *b) {
+  b->data = NULL;
+  b->len = 0;
+  b->cap = 0;
+}
+
+int cc_buf_reserve(cc_buf *b, size_t extra) {
+  size_t need, cap;
+  uint8_t *p;
+  if (extra <= b->cap - b->len)
+    return 0;
+  if (extra > SIZE_MAX - b->len)
+    return -1;
+  need = b->len + extra;
+  cap = b->cap < CC_BUF_MIN_CAP ? CC_BUF_MIN_CAP : b->cap;
+  while (cap < need)
+    cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+  p = realloc(b->data, cap);
+  if (p == NULL)
+    return -1;
+  b->data = p;
+  b->cap = cap;
+  return 0;
+}
+
+int cc_buf_append(cc_buf *b, const void *p, size_t n) {
+  if (n == 0)
+    return 0;
+  if (cc_buf_reserve(b, n) != 0)
+    return -1;
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+uint8_t *cc_buf_steal(cc_buf *b, size_t *len) {
+  uint8_t *p = b->data;
+  if (len != NULL)
+    *len = b->len;
+  cc_buf_init(b);
+  return p;
+}
+
+void cc_buf_free(cc_buf *b) {
+  free(b->data);
+  cc_buf_init(b);
+}
+
+/* ==== Little-endian integers ============================================ */
+
+static void put_u16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_u32(uint8_t *p, uint32_t v) {
+  int i;
+  for (i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(uint8_t *p, uint64_t v) {
+  int i;
+  for (i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint16_t get_u16(const uint8_t *p) {
+  return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t get_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+         ((uint32_t)p[3] << 24);
+}
+
+static uint64_t get_u64(const uint8_t *p) {
+  return (uint64_t)get_u32(p) | ((uint64_t)get_u32(p + 4) << 32);
+}
+
+/* Two's complement both ways without implementation-defined conversions. */
+static uint64_t int_to_u64(int64_t v) {
+  return (uint64_t)v;
+}
+
+static int64_t u64_to_int(uint64_t u) {
+  if (u <= (uint64_t)INT64_MAX)
+    return (int64_t)u;
+  return -(int64_t)(~u) - 1;
+}
+
+static uint64_t float_to_u64(double d) {
+  uint64_t u;
+  memcpy(&u, &d, sizeof u);
+  return u;
+}
+
+static double u64_to_float(uint64_t u) {
+  double d;
+  memcpy(&d, &u, sizeof d);
+  return d;
+}
+
+static int host_is_little_endian(void) {
+  const uint16_t one = 1;
+  uint8_t first;
+  memcpy(&first, &one, 1);
+  return first == 1;
+}
+
+void cc_wire_load_words(uint64_t *dst, const uint8_t *src, size_t n) {
+  size_t i;
+  if (n == 0)
+    return;
+  if (host_is_little_endian()) {
+    memcpy(dst, src, n * 8);
+    return;
+  }
+  for (i = 0; i < n; i++)
+    dst[i] = get_u64(src + 8 * i);
+}
+
+/* ==== Frame header ====================================================== */
+
+static void set_error(char *err, size_t errsz, const char *fmt, ...) {
+  va_list ap;
+  if (err == NULL || errsz == 0)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(err, errsz, fmt, ap);
+  va_end(ap);
+}
+
+void cc_frame_pack(const cc_frame_header *h, uint8_t out[CC_FRAME_HEADER_BYTES]) {
+  out[0] = h->version;
+  out[1] = h->type;
+  put_u16(out + 2, h->flags);
+  put_u32(out + 4, (uint32_t)h->tag);
+  put_u64(out + 8, h->context);
+  put_u32(out + 16, h->source);
+  put_u32(out + 20, h->length);
+}
+
+int cc_frame_unpack(const uint8_t in[CC_FRAME_HEADER_BYTES], uint32_t max_payload_bytes,
+                    unsigned ntypes, cc_frame_header *h, char *err, size_t errsz) {
+  uint32_t tag = get_u32(in + 4);
+  h->version = in[0];
+  h->type = in[1];
+  h->flags = get_u16(in + 2);
+  h->tag = tag <= INT32_MAX ? (int32_t)tag : -(int32_t)(~tag) - 1;
+  h->context = get_u64(in + 8);
+  h->source = get_u32(in + 16);
+  h->length = get_u32(in + 20);
+  if (h->version != CC_WIRE_VERSION) {
+    set_error(err, errsz, "frame has wire version %u, expected %u", (unsigned)h->version,
+              (unsigned)CC_WIRE_VERSION);
+    return -1;
+  }
+  if (h->type >= ntypes) {
+    set_error(err, errsz, "frame has unknown type %u (types are below %u)",
+              (unsigned)h->type, ntypes);
+    return -1;
+  }
+  if (h->length > max_payload_bytes) {
+    set_error(err, errsz, "frame payload of %lu bytes is over the limit of %lu bytes",
+              (unsigned long)h->length, (unsigned long)max_payload_bytes);
+    return -1;
+  }
+  return 0;
+}
+
+/* ==== Limits ============================================================ */
+
+void cc_wire_limits_default(cc_wire_limits *l) {
+  l->max_depth = CC_WIRE_DEFAULT_MAX_DEPTH;
+  l->max_elements = CC_WIRE_DEFAULT_MAX_ELEMENTS;
+  l->max_bytes = CC_WIRE_DEFAULT_MAX_BYTES;
+}
+
+/* ==== Value writer ====================================================== */
+
+#define TABLE_HEADER_BYTES 9 /* tag, narr u32, nhash u32 */
+
+static int put_tag(cc_buf *b, cc_wire_kind kind) {
+  uint8_t tag = (uint8_t)kind;
+  return cc_buf_append(b, &tag, 1);
+}
+
+static int put_tag_u64(cc_buf *b, cc_wire_kind kind, uint64_t v) {
+  uint8_t item[9];
+  item[0] = (uint8_t)kind;
+  put_u64(item + 1, v);
+  return cc_buf_append(b, item, sizeof item);
+}
+
+int cc_wire_put_nil(cc_buf *b) {
+  return put_tag(b, CC_WIRE_NIL);
+}
+
+int cc_wire_put_bool(cc_buf *b, int v) {
+  return put_tag(b, v ? CC_WIRE_TRUE : CC_WIRE_FALSE);
+}
+
+int cc_wire_put_int(cc_buf *b, int64_t v) {
+  return put_tag_u64(b, CC_WIRE_INT, int_to_u64(v));
+}
+
+int cc_wire_put_float(cc_buf *b, double v) {
+  return put_tag_u64(b, CC_WIRE_FLOAT, float_to_u64(v));
+}
+
+int cc_wire_put_string(cc_buf *b, const void *s, size_t len) {
+  uint8_t head[5];
+  if (len > CC_WIRE_MAX_COUNT || cc_buf_reserve(b, 5 + len) != 0)
+    return -1;
+  head[0] = (uint8_t)CC_WIRE_STRING;
+  put_u32(head + 1, (uint32_t)len);
+  cc_buf_append(b, head, sizeof head);
+  cc_buf_append(b, s, len);
+  return 0;
+}
+
+static void fill_table_header(uint8_t *p, size_t narr, size_t nhash) {
+  p[0] = (uint8_t)CC_WIRE_TABLE;
+  put_u32(p + 1, (uint32_t)narr);
+  put_u32(p + 5, (uint32_t)nhash);
+}
+
+int cc_wire_put_table(cc_buf *b, size_t narr, size_t nhash) {
+  uint8_t head[TABLE_HEADER_BYTES];
+  if (narr > CC_WIRE_MAX_COUNT || nhash > CC_WIRE_MAX_COUNT)
+    return -1;
+  fill_table_header(head, narr, nhash);
+  return cc_buf_append(b, head, sizeof head);
+}
+
+int cc_wire_patch_table(cc_buf *b, size_t at, size_t narr, size_t nhash) {
+  if (narr > CC_WIRE_MAX_COUNT || nhash > CC_WIRE_MAX_COUNT)
+    return -1;
+  if (at > b->len || b->len - at < TABLE_HEADER_BYTES || b->data[at] != CC_WIRE_TABLE)
+    return -1;
+  fill_table_header(b->data + at, narr, nhash);
+  return 0;
+}
+
+static void store_words(uint8_t *dst, const uint64_t *src, size_t n) {
+  size_t i;
+  if (n == 0)
+    return;
+  if (host_is_little_endian()) {
+    memcpy(dst, src, n * 8);
+    return;
+  }
+  for (i = 0; i < n; i++)
+    put_u64(dst + 8 * i, src[i]);
+}
+
+int cc_wire_put_array(cc_buf *b, uint64_t order, int ndim, const size_t *shape,
+                      const uint64_t *words) {
+  uint8_t head[1 + 8 + 1 + 4 * CC_WIRE_MAX_NDIM];
+  size_t headlen = 10, n = 1;
+  int d;
+  if (ndim < 0 || ndim > CC_WIRE_MAX_NDIM)
+    return -1;
+  head[0] = (uint8_t)CC_WIRE_ARRAY;
+  put_u64(head + 1, order);
+  head[9] = (uint8_t)ndim;
+  for (d = 0; d < ndim; d++) {
+    if (shape[d] > CC_WIRE_MAX_COUNT)
+      return -1;
+    put_u32(head + headlen, (uint32_t)shape[d]);
+    headlen += 4;
+    if (shape[d] != 0 && n > SIZE_MAX / 8 / shape[d])
+      return -1;
+    n *= shape[d];
+  }
+  if (cc_buf_reserve(b, headlen + 8 * n) != 0)
+    return -1;
+  cc_buf_append(b, head, headlen);
+  store_words(b->data + b->len, words, n);
+  b->len += 8 * n;
+  return 0;
+}
+
+/* ==== Value reader: errors and bounds =================================== */
+
+static int fail(cc_wire_reader *r, const char *fmt, ...) {
+  va_list ap;
+  if (!r->failed) { /* keep the first message */
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    va_end(ap);
+  }
+  r->failed = 1;
+  return -1;
+}
+
+static size_t remaining(const cc_wire_reader *r) {
+  return r->len - r->pos;
+}
+
+/* n more bytes of the item at `offset`, described by `what`, must be there. */
+static int need(cc_wire_reader *r, size_t n, const char *what, size_t offset) {
+  if (n > remaining(r))
+    return fail(r, "truncated input: %s at byte %zu needs %zu more bytes, %zu remain", what,
+                offset, n, remaining(r));
+  return 0;
+}
+
+void cc_wire_reader_init(cc_wire_reader *r, const void *in, size_t len,
+                         const cc_wire_limits *limits) {
+  memset(r, 0, offsetof(cc_wire_reader, open));
+  r->in = in;
+  r->len = len;
+  if (limits != NULL)
+    r->limits = *limits;
+  else
+    cc_wire_limits_default(&r->limits);
+  if (r->limits.max_depth > CC_WIRE_DEPTH_CAP)
+    r->limits.max_depth = CC_WIRE_DEPTH_CAP;
+  r->err[0] = '\0';
+  if (len > r->limits.max_bytes)
+    fail(r, "input of %zu bytes is over the limit of %zu bytes", len, r->limits.max_bytes);
+}
+
+const char *cc_wire_reader_error(const cc_wire_reader *r) {
+  return r->failed ? r->err : "no error";
+}
+
+/* ==== Value reader: the place of an item ================================ */
+
+/* Give the item its role in the innermost open table and count it read. */
+static void take_role(cc_wire_reader *r, cc_wire_item *it) {
+  cc_wire_open *o;
+  if (r->depth == 0) {
+    it->role = CC_WIRE_ROLE_TOP;
+    return;
+  }
+  o = &r->open[r->depth - 1];
+  r->pending--;
+  if (o->narr_left > 0) {
+    it->role = CC_WIRE_ROLE_ITEM;
+    it->index = o->next_index++;
+    o->narr_left--;
+  } else {
+    it->role = (o->hash_left % 2 == 0) ? CC_WIRE_ROLE_KEY : CC_WIRE_ROLE_VALUE;
+    o->hash_left--;
+  }
+}
+
+/* Close the innermost tables whose items have all been read. */
+static void close_finished(cc_wire_reader *r) {
+  while (r->depth > 0 && r->open[r->depth - 1].narr_left == 0 &&
+         r->open[r->depth - 1].hash_left == 0)
+    r->depth--;
+}
+
+/* Keys are never nil or NaN; table values are never nil. */
+static int check_role(cc_wire_reader *r, const cc_wire_item *it) {
+  switch (it->role) {
+  case CC_WIRE_ROLE_KEY:
+    if (it->kind == CC_WIRE_NIL)
+      return fail(r, "table key at byte %zu is nil", it->offset);
+    if (it->kind == CC_WIRE_FLOAT && isnan(it->number))
+      return fail(r, "table key at byte %zu is NaN", it->offset);
+    return 0;
+  case CC_WIRE_ROLE_ITEM:
+    if (it->kind == CC_WIRE_NIL)
+      return fail(r, "array value %zu at byte %zu is nil", it->index, it->offset);
+    return 0;
+  case CC_WIRE_ROLE_VALUE:
+    if (it->kind == CC_WIRE_NIL)
+      return fail(r, "table value at byte %zu is nil", it->offset);
+    return 0;
+  default:
+    return 0;
+  }
+}
+
+/* ==== Value reader: items =============================================== */
+
+static int read_string(cc_wire_reader *r, cc_wire_item *it) {
+  if (need(r, 4, "string length", it->offset) != 0)
+    return -1;
+  it->len = get_u32(r->in + r->pos);
+  r->pos += 4;
+  if (need(r, it->len, "string", it->offset) != 0)
+    return -1;
+  it->bytes = r->in + r->pos;
+  r->pos += it->len;
+  return 0;
+}
+
+static int read_table(cc_wire_reader *r, cc_wire_item *it) {
+  uint64_t items;
+  cc_wire_open *o;
+  if (need(r, 8, "table header", it->offset) != 0)
+    return -1;
+  it->narr = get_u32(r->in + r->pos);
+  it->nhash = get_u32(r->in + r->pos + 4);
+  r->pos += 8;
+  if (r->depth + 1 > r->limits.max_depth)
+    return fail(r, "nesting too deep: table at byte %zu is more than %zu tables deep",
+                it->offset, r->limits.max_depth);
+  /* Every declared item takes at least one byte, and so does every item that
+   * enclosing tables still expect: refuse declarations the input cannot hold
+   * before a caller sizes anything by them. */
+  items = (uint64_t)it->narr + 2 * (uint64_t)it->nhash;
+  if (items > remaining(r) || r->pending > remaining(r) - items)
+    return fail(r, "truncated input: table at byte %zu declares %llu items but only %zu bytes "
+                   "remain for them and %llu more items",
+                it->offset, (unsigned long long)items, remaining(r),
+                (unsigned long long)r->pending);
+  if (items == 0)
+    return 0;
+  o = &r->open[r->depth++];
+  o->narr_left = it->narr;
+  o->hash_left = 2 * it->nhash;
+  o->next_index = 1;
+  r->pending += items;
+  return 0;
+}
+
+static int check_order(cc_wire_reader *r, const cc_wire_item *it) {
+  char msg[128];
+  if (it->order == r->known_order && it->order != 0)
+    return 0;
+  if (cc_field_check_order(it->order, msg, sizeof msg) != 0)
+    return fail(r, "field array at byte %zu has an invalid order: %s", it->offset, msg);
+  r->known_order = it->order;
+  return 0;
+}
+
+static int check_words(cc_wire_reader *r, const cc_wire_item *it) {
+  size_t i;
+  for (i = 0; i < it->nwords; i++) {
+    uint64_t w = get_u64(it->words + 8 * i);
+    if (w >= it->order)
+      return fail(r, "field array at byte %zu: word %zu is %llu, not below the order %llu",
+                  it->offset, i, (unsigned long long)w, (unsigned long long)it->order);
+  }
+  return 0;
+}
+
+static int read_array(cc_wire_reader *r, cc_wire_item *it) {
+  uint64_t n = 1;
+  int d;
+  if (need(r, 9, "field array header", it->offset) != 0)
+    return -1;
+  it->order = get_u64(r->in + r->pos);
+  it->ndim = r->in[r->pos + 8];
+  r->pos += 9;
+  if (it->ndim > CC_WIRE_MAX_NDIM)
+    return fail(r, "field array at byte %zu has %d dimensions (0, 1 or 2 allowed)",
+                it->offset, it->ndim);
+  if (check_order(r, it) != 0)
+    return -1;
+  if (need(r, 4 * (size_t)it->ndim, "field array shape", it->offset) != 0)
+    return -1;
+  for (d = 0; d < it->ndim; d++) {
+    it->shape[d] = get_u32(r->in + r->pos);
+    r->pos += 4;
+    n *= it->shape[d]; /* two u32 factors: no overflow */
+  }
+  if (n > remaining(r) / 8)
+    return fail(r, "truncated input: field array at byte %zu declares %llu words, "
+                   "%zu bytes remain",
+                it->offset, (unsigned long long)n, remaining(r));
+  it->nwords = (size_t)n;
+  it->words = r->in + r->pos;
+  r->pos += 8 * it->nwords;
+  return check_words(r, it);
+}
+
+static int read_payload(cc_wire_reader *r, cc_wire_item *it) {
+  switch (it->kind) {
+  case CC_WIRE_NIL:
+  case CC_WIRE_FALSE:
+  case CC_WIRE_TRUE:
+    return 0;
+  case CC_WIRE_INT:
+    if (need(r, 8, "integer", it->offset) != 0)
+      return -1;
+    it->integer = u64_to_int(get_u64(r->in + r->pos));
+    r->pos += 8;
+    return 0;
+  case CC_WIRE_FLOAT:
+    if (need(r, 8, "float", it->offset) != 0)
+      return -1;
+    it->number = u64_to_float(get_u64(r->in + r->pos));
+    r->pos += 8;
+    return 0;
+  case CC_WIRE_STRING:
+    return read_string(r, it);
+  case CC_WIRE_TABLE:
+    return read_table(r, it);
+  case CC_WIRE_ARRAY:
+    return read_array(r, it);
+  default:
+    return fail(r, "unknown value tag 0x%02x at byte %zu", (unsigned)it->kind, it->offset);
+  }
+}
+
+int cc_wire_next(cc_wire_reader *r, cc_wire_item *it) {
+  if (r->failed)
+    return -1;
+  if (r->started && r->depth == 0)
+    return cc_wire_reader_finish(r) == 0 ? 0 : -1;
+  memset(it, 0, sizeof *it);
+  it->offset = r->pos;
+  it->depth = r->depth;
+  take_role(r, it);
+  r->started = 1;
+  if (r->pos >= r->len)
+    return fail(r, "truncated input: expected a value at byte %zu", r->pos);
+  if (++r->nelements > r->limits.max_elements)
+    return fail(r, "too many values: more than %zu at byte %zu", r->limits.max_elements,
+                it->offset);
+  it->kind = (cc_wire_kind)r->in[r->pos++];
+  if (read_payload(r, it) != 0 || check_role(r, it) != 0)
+    return -1;
+  close_finished(r);
+  return 1;
+}
+
+int cc_wire_reader_finish(cc_wire_reader *r) {
+  if (r->failed)
+    return -1;
+  if (!r->started || r->depth > 0)
+    return fail(r, "truncated input: the value is incomplete at byte %zu", r->pos);
+  if (r->pos != r->len)
+    return fail(r, "trailing bytes: the value ends at byte %zu but the input has %zu bytes",
+                r->pos, r->len);
+  return 0;
+}
+
+int cc_wire_validate(const void *in, size_t len, const cc_wire_limits *limits, char *err,
+                     size_t errsz) {
+  cc_wire_reader *r = malloc(sizeof *r); /* the open-table stack is a few KiB */
+  cc_wire_item it;
+  int rc;
+  if (r == NULL) {
+    set_error(err, errsz, "out of memory");
+    return -1;
+  }
+  cc_wire_reader_init(r, in, len, limits);
+  while ((rc = cc_wire_next(r, &it)) == 1)
+    ;
+  if (rc != 0)
+    set_error(err, errsz, "%s", cc_wire_reader_error(r));
+  free(r);
+  return rc;
+}
