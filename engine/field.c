@@ -1,0 +1,399 @@
+/*
+ * field.c - arithmetic in GF(p) over whole arrays of 64-bit words.
+ *
+ * Owns the order check, the reduction strategies and every per-element
+ * kernel that the Lua bindings and the protocols use: one call per array,
+ * never a call per element. No Lua here (see field.h).
+ *
+ * Products are reduced in one of three ways, chosen once by cc_field_setup:
+ *  - FOLD, for p = 2^64 - c with c < 2^32 (the default 2^64 - 59): since
+ *    2^64 = c (mod p), hi * 2^64 + lo folds to hi * c + lo; three folds and
+ *    one conditional subtraction bring a 128-bit product below p.
+ *  - MONT, for every other odd p: Montgomery reduction (REDC). Elements stay
+ *    canonical in memory; a kernel converts one operand (or the scalar) into
+ *    Montgomery form so that REDC(a * bR) = ab comes out canonical.
+ *  - PLAIN, for p = 2: a 128-bit remainder.
+ * The "domain" helpers below hide the difference: to_dom/dmul are the
+ * identity and mulmod for FOLD and PLAIN.
+ */
+#include "field.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* gcc and clang on 64-bit targets; __extension__ keeps -Wpedantic quiet. */
+__extension__ typedef unsigned __int128 u128;
+
+/* ==== Reduction ========================================================= */
+
+static inline uint64_t fold_reduce(const cc_field *f, u128 x) {
+  uint64_t c = f->c;
+  /* x < 2^128: after the first fold x < 2^96 + 2^64, after the second
+   * x < 2^65, and when its high word is 1 the low word is < 2^64 - 2^32,
+   * so the last fold cannot overflow. */
+  x = (u128)(uint64_t)(x >> 64) * c + (uint64_t)x;
+  x = (u128)(uint64_t)(x >> 64) * c + (uint64_t)x;
+  uint64_t r = (uint64_t)x + (uint64_t)(x >> 64) * c;
+  return r >= f->p ? r - f->p : r;
+}
+
+/* REDC: x * 2^-64 mod p for x < p * 2^64. Since m * p and x share their low
+ * word, (x - m * p) / 2^64 is the difference of the high words. */
+static inline uint64_t redc(const cc_field *f, u128 x) {
+  uint64_t m = (uint64_t)x * f->pinv;
+  uint64_t mp_hi = (uint64_t)(((u128)m * f->p) >> 64);
+  uint64_t hi = (uint64_t)(x >> 64);
+  return hi >= mp_hi ? hi - mp_hi : hi - mp_hi + f->p;
+}
+
+/* Into the multiplication domain (aR mod p for MONT). */
+static inline uint64_t to_dom(const cc_field *f, uint64_t a) {
+  return f->kind == CC_FIELD_MONT ? redc(f, (u128)a * f->r2) : a;
+}
+
+/* a * b mod p when exactly one of a, b is in the domain; the result is
+ * canonical. Both in the domain gives a domain result. */
+static inline uint64_t dmul(const cc_field *f, uint64_t a, uint64_t b) {
+  u128 x = (u128)a * b;
+  switch (f->kind) {
+  case CC_FIELD_FOLD: return fold_reduce(f, x);
+  case CC_FIELD_MONT: return redc(f, x);
+  default: return (uint64_t)(x % f->p);
+  }
+}
+
+static inline uint64_t addmod(const cc_field *f, uint64_t a, uint64_t b) {
+  uint64_t s = a + b;
+  /* On carry the true sum is s + 2^64 < 2p, so s - p (mod 2^64) is right. */
+  return (s < a || s >= f->p) ? s - f->p : s;
+}
+
+static inline uint64_t submod(const cc_field *f, uint64_t a, uint64_t b) {
+  return a >= b ? a - b : a - b + f->p;
+}
+
+/* ==== Setup and the order check ========================================= */
+
+static int bit_length(uint64_t x) {
+  int b = 0;
+  while (x) { b++; x >>= 1; }
+  return b;
+}
+
+void cc_field_setup(cc_field *f, uint64_t order) {
+  memset(f, 0, sizeof *f);
+  f->p = order;
+  f->bits = bit_length(order);
+  f->half = (order - 1) / 2;
+  f->c = (uint64_t)0 - order;
+  if (order > UINT64_C(0xFFFFFFFF00000000)) {
+    f->kind = CC_FIELD_FOLD;
+  } else if (order & 1) {
+    uint64_t inv = order; /* correct to 3 bits; each step doubles them */
+    for (int i = 0; i < 5; i++) inv *= 2 - order * inv;
+    f->pinv = inv;
+    uint64_t r1 = (UINT64_MAX % order + 1) % order;
+    f->r2 = (uint64_t)((u128)r1 * r1 % order);
+    f->kind = CC_FIELD_MONT;
+  } else {
+    f->kind = CC_FIELD_PLAIN;
+  }
+}
+
+uint64_t cc_field_mul1(const cc_field *f, uint64_t a, uint64_t b) {
+  return dmul(f, to_dom(f, a), b);
+}
+
+/* Square and multiply in the domain, so MONT pays one REDC per product. */
+uint64_t cc_field_pow1(const cc_field *f, uint64_t a, uint64_t e) {
+  uint64_t base = to_dom(f, a);
+  uint64_t acc = to_dom(f, 1 % f->p);
+  while (e) {
+    if (e & 1) acc = dmul(f, acc, base);
+    base = dmul(f, base, base);
+    e >>= 1;
+  }
+  return f->kind == CC_FIELD_MONT ? redc(f, acc) : acc;
+}
+
+uint64_t cc_field_inv1(const cc_field *f, uint64_t a) {
+  return cc_field_pow1(f, a, f->p - 2);
+}
+
+static int witness_passes(const cc_field *f, uint64_t a, uint64_t d, int s) {
+  uint64_t n = f->p;
+  uint64_t x = cc_field_pow1(f, a % n, d);
+  if (x == 1 || x == n - 1) return 1;
+  for (int i = 1; i < s; i++) {
+    x = cc_field_mul1(f, x, x);
+    if (x == n - 1) return 1;
+  }
+  return 0;
+}
+
+/* The first twelve prime bases decide primality for every n < 3.3 * 10^24. */
+int cc_field_is_prime(uint64_t n) {
+  static const uint64_t bases[] = {2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37};
+  if (n < 2) return 0;
+  for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
+    if (n == bases[i]) return 1;
+    if (n % bases[i] == 0) return 0;
+  }
+  uint64_t d = n - 1;
+  int s = 0;
+  while ((d & 1) == 0) { d >>= 1; s++; }
+  cc_field f; /* the reductions are valid for any odd modulus */
+  cc_field_setup(&f, n);
+  for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++)
+    if (!witness_passes(&f, bases[i], d, s)) return 0;
+  return 1;
+}
+
+int cc_field_check_order(uint64_t order, char *err, size_t errsz) {
+  /* Codecs call this for every array they decode: remember the last prime
+   * seen by this thread so the common case costs a comparison. */
+  static _Thread_local uint64_t last_prime;
+  if (order != 0 && order == last_prime) return 0;
+  if (order < 2) {
+    if (errsz) snprintf(err, errsz, "field order %llu is not a prime >= 2",
+                        (unsigned long long)order);
+    return -1;
+  }
+  if (!cc_field_is_prime(order)) {
+    if (errsz) snprintf(err, errsz, "field order %llu is not prime",
+                        (unsigned long long)order);
+    return -1;
+  }
+  last_prime = order;
+  return 0;
+}
+
+int cc_field_init(cc_field *f, uint64_t order, char *err, size_t errsz) {
+  if (cc_field_check_order(order, err, errsz) != 0) return -1;
+  cc_field_setup(f, order);
+  return 0;
+}
+
+uint64_t cc_field_from_i64_1(const cc_field *f, int64_t x) {
+  if (x >= 0) return (uint64_t)x % f->p;
+  uint64_t m = ((uint64_t)0 - (uint64_t)x) % f->p;
+  return m ? f->p - m : 0;
+}
+
+/* ==== Element-wise kernels ============================================== */
+
+void cc_field_add(const cc_field *f, uint64_t *out, const uint64_t *a,
+                  const uint64_t *b, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = addmod(f, a[i], b[i]);
+}
+
+void cc_field_sub(const cc_field *f, uint64_t *out, const uint64_t *a,
+                  const uint64_t *b, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = submod(f, a[i], b[i]);
+}
+
+void cc_field_neg(const cc_field *f, uint64_t *out, const uint64_t *a, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = a[i] ? f->p - a[i] : 0;
+}
+
+void cc_field_mul(const cc_field *f, uint64_t *out, const uint64_t *a,
+                  const uint64_t *b, size_t n) {
+  if (f->kind == CC_FIELD_FOLD) {
+    for (size_t i = 0; i < n; i++) out[i] = fold_reduce(f, (u128)a[i] * b[i]);
+  } else {
+    for (size_t i = 0; i < n; i++) out[i] = dmul(f, to_dom(f, a[i]), b[i]);
+  }
+}
+
+void cc_field_mul_scalar(const cc_field *f, uint64_t *out, const uint64_t *a,
+                         uint64_t s, size_t n) {
+  uint64_t sd = to_dom(f, s);
+  for (size_t i = 0; i < n; i++) out[i] = dmul(f, a[i], sd);
+}
+
+void cc_field_add_scalar(const cc_field *f, uint64_t *out, const uint64_t *a,
+                         uint64_t s, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = addmod(f, a[i], s);
+}
+
+void cc_field_sub_scalar(const cc_field *f, uint64_t *out, const uint64_t *a,
+                         uint64_t s, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = submod(f, a[i], s);
+}
+
+void cc_field_rsub_scalar(const cc_field *f, uint64_t *out, uint64_t s,
+                          const uint64_t *a, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = submod(f, s, a[i]);
+}
+
+uint64_t cc_field_sum(const cc_field *f, const uint64_t *a, size_t n) {
+  uint64_t acc = 0;
+  for (size_t i = 0; i < n; i++) acc = addmod(f, acc, a[i]);
+  return acc;
+}
+
+uint64_t cc_field_dot(const cc_field *f, const uint64_t *a, const uint64_t *b,
+                      size_t n) {
+  uint64_t acc = 0;
+  for (size_t i = 0; i < n; i++)
+    acc = addmod(f, acc, dmul(f, to_dom(f, a[i]), b[i]));
+  return acc;
+}
+
+void cc_field_pow(const cc_field *f, uint64_t *out, const uint64_t *a,
+                  uint64_t e, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = cc_field_pow1(f, a[i], e);
+}
+
+/* Montgomery's trick: prefix products, one inversion, then walk back. The
+ * walk reads a[i] before writing out[i], so out == a is fine. */
+int cc_field_inv(const cc_field *f, uint64_t *out, const uint64_t *a, size_t n,
+                 size_t *zero_index) {
+  for (size_t i = 0; i < n; i++) {
+    if (a[i] == 0) {
+      if (zero_index) *zero_index = i;
+      return CC_FIELD_EZERO;
+    }
+  }
+  if (n == 0) return CC_FIELD_OK;
+  uint64_t *pre = malloc(n * sizeof *pre);
+  if (!pre) return CC_FIELD_ENOMEM;
+  pre[0] = a[0];
+  for (size_t i = 1; i < n; i++) pre[i] = cc_field_mul1(f, pre[i - 1], a[i]);
+  uint64_t inv = cc_field_inv1(f, pre[n - 1]);
+  for (size_t i = n - 1; i > 0; i--) {
+    uint64_t ai = a[i];
+    out[i] = cc_field_mul1(f, inv, pre[i - 1]);
+    inv = cc_field_mul1(f, inv, ai);
+  }
+  out[0] = inv;
+  free(pre);
+  return CC_FIELD_OK;
+}
+
+void cc_field_from_i64(const cc_field *f, uint64_t *out, const int64_t *x,
+                       size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = cc_field_from_i64_1(f, x[i]);
+}
+
+void cc_field_reduce(const cc_field *f, uint64_t *out, const uint64_t *x,
+                     size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = x[i] % f->p;
+}
+
+int cc_field_equal(const uint64_t *a, const uint64_t *b, size_t n) {
+  return n == 0 || memcmp(a, b, n * sizeof *a) == 0;
+}
+
+size_t cc_field_first_noncanonical(const cc_field *f, const uint64_t *a,
+                                   size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (a[i] >= f->p) return i;
+  return n;
+}
+
+/* ==== Lagrange and Shamir =============================================== */
+
+int cc_field_check_indices(const cc_field *f, const uint64_t *x, size_t r,
+                           char *err, size_t errsz) {
+  for (size_t j = 0; j < r; j++) {
+    if (x[j] % f->p == 0) {
+      if (errsz) snprintf(err, errsz, "index %zu is zero modulo the field order",
+                          j + 1);
+      return CC_FIELD_EINVAL;
+    }
+    for (size_t m = 0; m < j; m++) {
+      if (x[m] % f->p == x[j] % f->p) {
+        if (errsz) snprintf(err, errsz, "indices %zu and %zu are the same (%llu)",
+                            m + 1, j + 1, (unsigned long long)(x[j] % f->p));
+        return CC_FIELD_EINVAL;
+      }
+    }
+  }
+  return CC_FIELD_OK;
+}
+
+int cc_field_lagrange0(const cc_field *f, uint64_t *lambda, const uint64_t *x,
+                       size_t r, char *err, size_t errsz) {
+  int rc = cc_field_check_indices(f, x, r, err, errsz);
+  if (rc != CC_FIELD_OK || r == 0) return rc;
+  uint64_t *den = malloc(r * sizeof *den);
+  if (!den) {
+    if (errsz) snprintf(err, errsz, "out of memory");
+    return CC_FIELD_ENOMEM;
+  }
+  for (size_t j = 0; j < r; j++) {
+    uint64_t xj = x[j] % f->p, num = 1 % f->p, d = 1 % f->p;
+    for (size_t m = 0; m < r; m++) {
+      if (m == j) continue;
+      uint64_t xm = x[m] % f->p;
+      num = cc_field_mul1(f, num, xm);
+      d = cc_field_mul1(f, d, submod(f, xm, xj));
+    }
+    lambda[j] = num;
+    den[j] = d;
+  }
+  cc_field_inv(f, den, den, r, NULL); /* nonzero: the indices are distinct */
+  cc_field_mul(f, lambda, lambda, den, r);
+  free(den);
+  return CC_FIELD_OK;
+}
+
+void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
+                      const uint64_t *rows, size_t r, size_t n) {
+  memset(out, 0, n * sizeof *out);
+  for (size_t j = 0; j < r; j++) {
+    uint64_t wd = to_dom(f, w[j]);
+    const uint64_t *row = rows + j * n;
+    for (size_t i = 0; i < n; i++) out[i] = addmod(f, out[i], dmul(f, row[i], wd));
+  }
+}
+
+int cc_field_shamir_share(const cc_field *f, uint64_t *out,
+                          const uint64_t *secret, size_t n,
+                          const uint64_t *coeffs, size_t k,
+                          const uint64_t *x, size_t m,
+                          char *err, size_t errsz) {
+  if (k < 1 || k > m) {
+    if (errsz) snprintf(err, errsz, "threshold %zu out of range [1, %zu]", k, m);
+    return CC_FIELD_EINVAL;
+  }
+  int rc = cc_field_check_indices(f, x, m, err, errsz);
+  if (rc != CC_FIELD_OK) return rc;
+  /* Row by row, degree by degree: each pass streams over n contiguous words. */
+  for (size_t j = 0; j < m; j++) {
+    uint64_t *row = out + j * n;
+    uint64_t xd = to_dom(f, x[j] % f->p);
+    if (k == 1) {
+      memcpy(row, secret, n * sizeof *row);
+      continue;
+    }
+    memcpy(row, coeffs + (k - 2) * n, n * sizeof *row);
+    for (size_t d = k - 2; d >= 1; d--) {
+      const uint64_t *c = coeffs + (d - 1) * n;
+      for (size_t i = 0; i < n; i++) row[i] = addmod(f, dmul(f, row[i], xd), c[i]);
+    }
+    for (size_t i = 0; i < n; i++) row[i] = addmod(f, dmul(f, row[i], xd), secret[i]);
+  }
+  return CC_FIELD_OK;
+}
+
+int cc_field_shamir_recover(const cc_field *f, uint64_t *out,
+                            const uint64_t *shares, size_t n,
+                            const uint64_t *x, size_t r,
+                            char *err, size_t errsz) {
+  if (r == 0) {
+    if (errsz) snprintf(err, errsz, "no shares to recover from");
+    return CC_FIELD_EINVAL;
+  }
+  uint64_t *lambda = malloc(r * sizeof *lambda);
+  if (!lambda) {
+    if (errsz) snprintf(err, errsz, "out of memory");
+    return CC_FIELD_ENOMEM;
+  }
+  int rc = cc_field_lagrange0(f, lambda, x, r, err, errsz);
+  if (rc == CC_FIELD_OK) cc_field_lincomb(f, out, lambda, shares, r, n);
+  free(lambda);
+  return rc;
+}

@@ -1,0 +1,140 @@
+/*
+ * field.h - arithmetic in GF(p) over whole arrays of 64-bit words.
+ *
+ * Owns: the order check (deterministic Miller-Rabin), the cc_field constants
+ * used for fast modular multiplication, the array kernels (add, sub, neg, mul,
+ * scalar mul, sum, dot, pow, batch inverse, conversion from signed integers,
+ * equality), Lagrange coefficients at 0 and the Shamir share/recover kernels.
+ *
+ * Elements are canonical words 0 <= x < p. Every kernel takes whole arrays
+ * of n elements and allows out == in (element-wise aliasing). No Lua here.
+ */
+#ifndef CICADA_FIELD_H
+#define CICADA_FIELD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 2^64 - 59, the largest prime below 2^64: the default order. */
+#define CC_FIELD_DEFAULT_ORDER UINT64_C(18446744073709551557)
+
+/* How products are reduced; chosen by cc_field_init from the order. */
+enum cc_field_kind {
+  CC_FIELD_FOLD,  /* p = 2^64 - c with c < 2^32: fold 2^64 = c */
+  CC_FIELD_MONT,  /* other odd p: Montgomery multiplication */
+  CC_FIELD_PLAIN  /* p = 2: 128-bit remainder */
+};
+
+typedef struct cc_field {
+  uint64_t p;        /* the order, a prime */
+  uint64_t c;        /* 2^64 - p (CC_FIELD_FOLD) */
+  uint64_t pinv;     /* p^-1 mod 2^64 (CC_FIELD_MONT) */
+  uint64_t r2;       /* 2^128 mod p (CC_FIELD_MONT) */
+  uint64_t half;     /* (p - 1) / 2: larger values decode as negative */
+  int bits;          /* bit length of p */
+  enum cc_field_kind kind;
+} cc_field;
+
+/* Error codes of the kernels that can fail. */
+enum {
+  CC_FIELD_OK = 0,
+  CC_FIELD_EINVAL = -1, /* bad argument; message in err */
+  CC_FIELD_EZERO = -2,  /* a zero where an inverse is needed */
+  CC_FIELD_ENOMEM = -3
+};
+
+/* 0 if order is a prime with 2 <= order < 2^64; otherwise -1 and a message
+ * in err (errsz bytes, may be 0). Deterministic for every 64-bit order. */
+int cc_field_check_order(uint64_t order, char *err, size_t errsz);
+
+/* Deterministic Miller-Rabin: 1 if n is prime. */
+int cc_field_is_prime(uint64_t n);
+
+/* Check the order and fill f; 0 or -1 with a message as above. */
+int cc_field_init(cc_field *f, uint64_t order, char *err, size_t errsz);
+
+/* Fill f for an order already known to be prime (no primality test):
+ * cheap enough to call once per operation. */
+void cc_field_setup(cc_field *f, uint64_t order);
+
+/* ==== Single elements ==================================================== */
+
+uint64_t cc_field_mul1(const cc_field *f, uint64_t a, uint64_t b);
+uint64_t cc_field_pow1(const cc_field *f, uint64_t a, uint64_t e);
+uint64_t cc_field_inv1(const cc_field *f, uint64_t a); /* a != 0 */
+uint64_t cc_field_from_i64_1(const cc_field *f, int64_t x);
+
+/* ==== Kernels over arrays =============================================== */
+
+void cc_field_add(const cc_field *f, uint64_t *out, const uint64_t *a,
+                  const uint64_t *b, size_t n);
+void cc_field_sub(const cc_field *f, uint64_t *out, const uint64_t *a,
+                  const uint64_t *b, size_t n);
+void cc_field_neg(const cc_field *f, uint64_t *out, const uint64_t *a, size_t n);
+void cc_field_mul(const cc_field *f, uint64_t *out, const uint64_t *a,
+                  const uint64_t *b, size_t n);
+/* out[i] = a[i] * s, out[i] = a[i] + s, out[i] = a[i] - s, s - a[i]. */
+void cc_field_mul_scalar(const cc_field *f, uint64_t *out, const uint64_t *a,
+                         uint64_t s, size_t n);
+void cc_field_add_scalar(const cc_field *f, uint64_t *out, const uint64_t *a,
+                         uint64_t s, size_t n);
+void cc_field_sub_scalar(const cc_field *f, uint64_t *out, const uint64_t *a,
+                         uint64_t s, size_t n);
+void cc_field_rsub_scalar(const cc_field *f, uint64_t *out, uint64_t s,
+                          const uint64_t *a, size_t n);
+uint64_t cc_field_sum(const cc_field *f, const uint64_t *a, size_t n);
+uint64_t cc_field_dot(const cc_field *f, const uint64_t *a, const uint64_t *b,
+                      size_t n);
+/* out[i] = a[i]^e for a public exponent (0^0 = 1). */
+void cc_field_pow(const cc_field *f, uint64_t *out, const uint64_t *a,
+                  uint64_t e, size_t n);
+/* out[i] = a[i]^-1 by Montgomery's trick (one exponentiation, 3n products).
+ * CC_FIELD_EZERO with *zero_index set if some a[i] == 0 (out untouched). */
+int cc_field_inv(const cc_field *f, uint64_t *out, const uint64_t *a, size_t n,
+                 size_t *zero_index);
+/* out[i] = x[i] mod p, negatives to p - (|x| mod p). */
+void cc_field_from_i64(const cc_field *f, uint64_t *out, const int64_t *x,
+                       size_t n);
+/* out[i] = x[i] mod p for raw unsigned words. */
+void cc_field_reduce(const cc_field *f, uint64_t *out, const uint64_t *x,
+                     size_t n);
+int cc_field_equal(const uint64_t *a, const uint64_t *b, size_t n);
+/* n if every word is < p, else the index of the first that is not. */
+size_t cc_field_first_noncanonical(const cc_field *f, const uint64_t *a,
+                                   size_t n);
+
+/* ==== Lagrange and Shamir =============================================== */
+
+/* Check that the r indices are nonzero mod p and pairwise distinct mod p.
+ * 0 or CC_FIELD_EINVAL with a message naming the (1-based) positions. */
+int cc_field_check_indices(const cc_field *f, const uint64_t *x, size_t r,
+                           char *err, size_t errsz);
+
+/* lambda[j] = prod_{m != j} x[m] / (x[m] - x[j]): the weights that evaluate
+ * at 0 the polynomial of degree < r through the points (x[j], y[j]). */
+int cc_field_lagrange0(const cc_field *f, uint64_t *lambda, const uint64_t *x,
+                       size_t r, char *err, size_t errsz);
+
+/* out[i] = sum_j w[j] * rows[j*n + i] for an r x n row-major matrix. */
+void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
+                      const uint64_t *rows, size_t r, size_t n);
+
+/* Shamir sharing of the n-element secret with threshold k (degree k - 1):
+ * coeffs holds the (k-1) x n random coefficients of degrees 1..k-1, row d-1
+ * for degree d. out is the m x n matrix whose row j holds the polynomial
+ * values at x[j] (Horner). out must not overlap secret or coeffs.
+ * CC_FIELD_EINVAL if k < 1, k > m or the indices are bad. */
+int cc_field_shamir_share(const cc_field *f, uint64_t *out,
+                          const uint64_t *secret, size_t n,
+                          const uint64_t *coeffs, size_t k,
+                          const uint64_t *x, size_t m,
+                          char *err, size_t errsz);
+
+/* Recover the n-element secret from the r x n matrix of shares held by the
+ * players with indices x (Lagrange at 0). */
+int cc_field_shamir_recover(const cc_field *f, uint64_t *out,
+                            const uint64_t *shares, size_t n,
+                            const uint64_t *x, size_t r,
+                            char *err, size_t errsz);
+
+#endif

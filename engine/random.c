@@ -1,0 +1,116 @@
+/*
+ * random.c - randomness streams for protocols and fault injection.
+ *
+ * Owns the two kinds of cc_rng stream (see random.h) and the sampling on
+ * top of them. Bytes are drawn in CC_RNG_BUFFER_BYTES blocks so that
+ * filling a million-element array costs a few hundred OpenSSL calls.
+ */
+#include "random.h"
+
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+/* Domain separation: a cicada seed never keys a stream used elsewhere. */
+static const char seed_label[] = "cicada.rng.chacha20.v1";
+
+void cc_rng_init_os(cc_rng *rng) {
+  rng->cipher = NULL;
+  rng->pos = rng->len = 0;
+}
+
+int cc_rng_init_seeded(cc_rng *rng, const void *seed, size_t seedlen) {
+  unsigned char key[32];
+  unsigned char iv[16] = {0}; /* 32-bit block counter 0, nonce 0 */
+  unsigned int keylen = 0;
+  cc_rng_init_os(rng);
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+           EVP_DigestUpdate(md, seed_label, sizeof seed_label) == 1 &&
+           EVP_DigestUpdate(md, seed, seedlen) == 1 &&
+           EVP_DigestFinal_ex(md, key, &keylen) == 1 && keylen == sizeof key;
+  EVP_MD_CTX_free(md);
+  if (!ok) return -1;
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  if (!ctx) return -1;
+  if (EVP_EncryptInit_ex(ctx, EVP_chacha20(), NULL, key, iv) != 1) {
+    EVP_CIPHER_CTX_free(ctx);
+    return -1;
+  }
+  OPENSSL_cleanse(key, sizeof key);
+  rng->cipher = ctx;
+  return 0;
+}
+
+void cc_rng_free(cc_rng *rng) {
+  if (rng->cipher) EVP_CIPHER_CTX_free(rng->cipher);
+  rng->cipher = NULL;
+  OPENSSL_cleanse(rng->buf, sizeof rng->buf);
+  rng->pos = rng->len = 0;
+}
+
+/* Refill buf: the keystream is ChaCha20 applied to zeros. */
+static int refill(cc_rng *rng) {
+  if (rng->cipher) {
+    int outl = 0;
+    memset(rng->buf, 0, sizeof rng->buf);
+    if (EVP_EncryptUpdate(rng->cipher, rng->buf, &outl, rng->buf,
+                          (int)sizeof rng->buf) != 1 ||
+        outl != (int)sizeof rng->buf)
+      return -1;
+  } else if (RAND_bytes(rng->buf, (int)sizeof rng->buf) != 1) {
+    return -1;
+  }
+  rng->pos = 0;
+  rng->len = sizeof rng->buf;
+  return 0;
+}
+
+int cc_rng_bytes(cc_rng *rng, void *out, size_t len) {
+  unsigned char *p = out;
+  while (len > 0) {
+    if (rng->pos == rng->len && refill(rng) != 0) return -1;
+    size_t take = rng->len - rng->pos;
+    if (take > len) take = len;
+    memcpy(p, rng->buf + rng->pos, take);
+    OPENSSL_cleanse(rng->buf + rng->pos, take); /* never hand out twice */
+    rng->pos += take;
+    p += take;
+    len -= take;
+  }
+  return 0;
+}
+
+static int next_word(cc_rng *rng, uint64_t *w) {
+  unsigned char b[8];
+  if (cc_rng_bytes(rng, b, sizeof b) != 0) return -1;
+  uint64_t x = 0;
+  for (int i = 7; i >= 0; i--) x = (x << 8) | b[i]; /* little-endian */
+  *w = x;
+  return 0;
+}
+
+int cc_rng_uniform_mod(cc_rng *rng, uint64_t p, uint64_t *out, size_t n) {
+  /* limit = floor(2^64 / p) * p = 2^64 - (2^64 mod p); when 2^64 mod p is
+   * 0 every word is accepted. */
+  uint64_t rem = p ? (UINT64_MAX % p + 1) % p : 0;
+  uint64_t limit = (uint64_t)0 - rem;
+  if (p == 0) return -1;
+  /* Draw the whole array at once, then redraw only the rejected words. */
+  if (cc_rng_bytes(rng, out, n * sizeof *out) != 0) return -1;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t w = out[i];
+    while (rem != 0 && w >= limit)
+      if (next_word(rng, &w) != 0) return -1;
+    out[i] = w % p;
+  }
+  return 0;
+}
+
+int cc_rng_double(cc_rng *rng, double *out) {
+  uint64_t w;
+  if (next_word(rng, &w) != 0) return -1;
+  *out = (double)(w >> 11) * 0x1.0p-53;
+  return 0;
+}

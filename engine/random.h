@@ -1,0 +1,43 @@
+/*
+ * random.h - randomness streams for protocols and fault injection.
+ *
+ * Owns cc_rng: an unseeded stream draws from OpenSSL's CSPRNG (RAND_bytes);
+ * a seeded stream is a ChaCha20 keystream keyed by SHA-256 of the seed, so
+ * tests can replay a run exactly. On top of the raw bytes: unbiased uniform
+ * field elements over whole arrays and uniform doubles in [0, 1). No Lua.
+ */
+#ifndef CICADA_RANDOM_H
+#define CICADA_RANDOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CC_RNG_BUFFER_BYTES 4096
+
+typedef struct cc_rng {
+  void *cipher;      /* EVP_CIPHER_CTX * for a seeded stream, NULL otherwise */
+  size_t pos, len;   /* unread bytes are buf[pos, len) */
+  unsigned char buf[CC_RNG_BUFFER_BYTES];
+} cc_rng;
+
+/* An unseeded (CSPRNG) stream. Cannot fail. */
+void cc_rng_init_os(cc_rng *rng);
+
+/* A reproducible stream from seed bytes; 0, or -1 if OpenSSL fails. */
+int cc_rng_init_seeded(cc_rng *rng, const void *seed, size_t seedlen);
+
+/* Release what the stream holds; the struct may then be initialized again. */
+void cc_rng_free(cc_rng *rng);
+
+/* Fill out with len bytes; 0, or -1 if OpenSSL fails. */
+int cc_rng_bytes(cc_rng *rng, void *out, size_t len);
+
+/* out[i] uniform in [0, p) for n elements, without modulo bias: 64-bit
+ * words at or above floor(2^64 / p) * p are rejected and drawn again.
+ * p >= 1. 0, or -1 if OpenSSL fails. */
+int cc_rng_uniform_mod(cc_rng *rng, uint64_t p, uint64_t *out, size_t n);
+
+/* A double uniform in [0, 1) with 53 random bits; 0 or -1. */
+int cc_rng_double(cc_rng *rng, double *out);
+
+#endif

@@ -1,0 +1,379 @@
+/*
+ * test_field.c - unit tests of the GF(p) kernels (field.c) and the random
+ * streams (random.c) against values computed independently with Python's
+ * big integers (pow(x, e, p) and friends), for the default order 2^64 - 59,
+ * the other folding order 2^64 - 2^32 + 1, and orders that take the
+ * Montgomery path (2^61 - 1, the first prime above 2^63, 2^31 - 1, 7).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "field.h"
+#include "random.h"
+
+static int failures;
+
+#define CHECK(cond)                                                        \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,    \
+              #cond);                                                      \
+      failures++;                                                          \
+    }                                                                      \
+  } while (0)
+
+#define CHECK_EQ(a, b)                                                     \
+  do {                                                                     \
+    unsigned long long a_ = (a), b_ = (b);                                 \
+    if (a_ != b_) {                                                        \
+      fprintf(stderr, "%s:%d: %s == %llu, expected %llu\n", __FILE__,     \
+              __LINE__, #a, a_, b_);                                       \
+      failures++;                                                          \
+    }                                                                      \
+  } while (0)
+
+/* ==== Primality ========================================================= */
+
+static void test_primality(void) {
+  static const struct { uint64_t n; int prime; } cases[] = {
+    {0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 0}, {7, 1}, {9, 0}, {37, 1},
+    {41, 1}, {561, 0}, {1105, 0}, {1729, 0}, {2465, 0}, {2821, 0},
+    {6601, 0}, {8911, 0},                       /* Carmichael numbers */
+    {UINT64_C(2147483647), 1},                  /* 2^31 - 1 */
+    {UINT64_C(3215031751), 0},                  /* spsp to bases 2, 3, 5, 7 */
+    {UINT64_C(2305843009213693951), 1},         /* 2^61 - 1 */
+    {UINT64_C(3825123056546413051), 0},         /* spsp to bases 2..23 */
+    {UINT64_C(9223372036854775837), 1},         /* first prime above 2^63 */
+    {UINT64_C(18446743979220271189), 0},        /* (2^32-5)(2^32-17) */
+    {UINT64_C(18446744069414584321), 1},        /* 2^64 - 2^32 + 1 */
+    {UINT64_C(18446744073709551557), 1},        /* 2^64 - 59 */
+    {UINT64_C(18446744073709551559), 0},        /* 2^64 - 57 */
+    {UINT64_C(18446744073709551615), 0},        /* 2^64 - 1 */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char err[128] = "";
+    if (cc_field_is_prime(cases[i].n) != cases[i].prime)
+      fprintf(stderr, "primality of %llu wrong\n", (unsigned long long)cases[i].n);
+    CHECK(cc_field_is_prime(cases[i].n) == cases[i].prime);
+    CHECK((cc_field_check_order(cases[i].n, err, sizeof err) == 0) == cases[i].prime);
+    CHECK(cases[i].prime ? err[0] == 0 : strstr(err, "not") != NULL);
+  }
+  char err[128];
+  CHECK(cc_field_check_order(561, err, sizeof err) == -1);
+  CHECK(strcmp(err, "field order 561 is not prime") == 0);
+  CHECK(cc_field_check_order(1, err, sizeof err) == -1);
+  CHECK(strcmp(err, "field order 1 is not a prime >= 2") == 0);
+  CHECK(cc_field_check_order(4, NULL, 0) == -1);
+}
+
+/* ==== Kernels against Python ============================================ */
+
+struct vector {
+  uint64_t p, a[4], b[4], mul[4], add[4], sub[4], dot, sum, e, pow[4];
+};
+
+static const struct vector vectors[] = {
+  {UINT64_C(18446744073709551557),
+   {UINT64_C(18446744073709551556), UINT64_C(14799178230035213023), UINT64_C(1164115433906158532), UINT64_C(2175216119781798972)},
+   {UINT64_C(18446744073709551556), UINT64_C(8711387064946514083), UINT64_C(7002664860023442459), UINT64_C(3872982626502034966)},
+   {UINT64_C(1), UINT64_C(12257927623857476479), UINT64_C(16224788405419772590), UINT64_C(12451616646118046273)},
+   {UINT64_C(18446744073709551555), UINT64_C(5063821221272175549), UINT64_C(8166780293929600991), UINT64_C(6048198746283833938)},
+   {UINT64_C(0), UINT64_C(6087791165088698940), UINT64_C(12608194647592267630), UINT64_C(16748977566989315563)},
+   UINT64_C(4040844527976192229), UINT64_C(18138509783723170526), UINT64_C(8999366892653588108),
+   {UINT64_C(1), UINT64_C(12065942173234020484), UINT64_C(15196676970568211627), UINT64_C(9861102539415283305)}},
+  {UINT64_C(2305843009213693951),
+   {UINT64_C(2305843009213693950), UINT64_C(997892909385286285), UINT64_C(1757698188627742326), UINT64_C(4856219737289049)},
+   {UINT64_C(2305843009213693950), UINT64_C(1663758039694327107), UINT64_C(527489770566483509), UINT64_C(2179645825940313281)},
+   {UINT64_C(1), UINT64_C(1730393856303182970), UINT64_C(682934376809297323), UINT64_C(54842884019810634)},
+   {UINT64_C(2305843009213693949), UINT64_C(355807939865919441), UINT64_C(2285187959194225835), UINT64_C(2184502045677602330)},
+   {UINT64_C(0), UINT64_C(1639977878904653129), UINT64_C(1230208418061258817), UINT64_C(131053403010669719)},
+   UINT64_C(162328107918596977), UINT64_C(454604308536623708), UINT64_C(16628401675759750943),
+   {UINT64_C(2305843009213693950), UINT64_C(1421325906805476546), UINT64_C(985611218693440200), UINT64_C(104147531676227542)}},
+  {UINT64_C(9223372036854775837),
+   {UINT64_C(9223372036854775836), UINT64_C(169801152120619550), UINT64_C(6377047045578648633), UINT64_C(7677164818041690485)},
+   {UINT64_C(9223372036854775836), UINT64_C(5467437777444762813), UINT64_C(3502109416845026634), UINT64_C(5241815115701522205)},
+   {UINT64_C(1), UINT64_C(1755168650216457617), UINT64_C(1834301941828703037), UINT64_C(9024405866433839336)},
+   {UINT64_C(9223372036854775835), UINT64_C(5637238929565382363), UINT64_C(655784425568899430), UINT64_C(3695607896888436853)},
+   {UINT64_C(0), UINT64_C(3925735411530632574), UINT64_C(2874937628733621999), UINT64_C(2435349702340168280)},
+   UINT64_C(3390504421624224154), UINT64_C(5000640978886182830), UINT64_C(636889189181363272),
+   {UINT64_C(1), UINT64_C(4599533871125990989), UINT64_C(5865694897022646188), UINT64_C(7892478691439695824)}},
+  {UINT64_C(7),
+   {UINT64_C(6), UINT64_C(5), UINT64_C(6), UINT64_C(0)},
+   {UINT64_C(6), UINT64_C(5), UINT64_C(1), UINT64_C(2)},
+   {UINT64_C(1), UINT64_C(4), UINT64_C(6), UINT64_C(0)},
+   {UINT64_C(5), UINT64_C(3), UINT64_C(0), UINT64_C(2)},
+   {UINT64_C(0), UINT64_C(0), UINT64_C(5), UINT64_C(5)},
+   UINT64_C(4), UINT64_C(3), UINT64_C(1595045547040606607),
+   {UINT64_C(6), UINT64_C(3), UINT64_C(6), UINT64_C(0)}},
+  {UINT64_C(2147483647),
+   {UINT64_C(2147483646), UINT64_C(1091837578), UINT64_C(231780618), UINT64_C(1671692785)},
+   {UINT64_C(2147483646), UINT64_C(1118706722), UINT64_C(1803782207), UINT64_C(844508892)},
+   {UINT64_C(1), UINT64_C(1337330618), UINT64_C(371296190), UINT64_C(2037391497)},
+   {UINT64_C(2147483645), UINT64_C(63060653), UINT64_C(2035562825), UINT64_C(368718030)},
+   {UINT64_C(0), UINT64_C(2120614503), UINT64_C(575482058), UINT64_C(827183893)},
+   UINT64_C(1598534659), UINT64_C(847827333), UINT64_C(8657428560074652038),
+   {UINT64_C(1), UINT64_C(82001558), UINT64_C(274171001), UINT64_C(810603927)}},
+  {UINT64_C(18446744069414584321),
+   {UINT64_C(18446744069414584320), UINT64_C(18136612232734853794), UINT64_C(10942308442020527141), UINT64_C(7260632608529405453)},
+   {UINT64_C(18446744069414584320), UINT64_C(9264666206804705008), UINT64_C(18116116508690649287), UINT64_C(14213643260515463757)},
+   {UINT64_C(1), UINT64_C(12545477418621514170), UINT64_C(8847143573580794278), UINT64_C(15013115947118925200)},
+   {UINT64_C(18446744069414584319), UINT64_C(8954534370124974481), UINT64_C(10611680881296592107), UINT64_C(3027531799630284889)},
+   {UINT64_C(0), UINT64_C(8871946025930148786), UINT64_C(11272936002744462175), UINT64_C(11493733417428526017)},
+   UINT64_C(17958992869906649328), UINT64_C(17892809213870202066), UINT64_C(10115059443641873252),
+   {UINT64_C(1), UINT64_C(11387015972380402300), UINT64_C(3213579068970469049), UINT64_C(17806044542264175733)}}
+};
+
+static void test_vector(const struct vector *v) {
+  cc_field f;
+  uint64_t out[4], tmp[4], inv[4];
+  CHECK(cc_field_init(&f, v->p, NULL, 0) == 0);
+  cc_field_mul(&f, out, v->a, v->b, 4);
+  for (int i = 0; i < 4; i++) CHECK_EQ(out[i], v->mul[i]);
+  cc_field_add(&f, out, v->a, v->b, 4);
+  for (int i = 0; i < 4; i++) CHECK_EQ(out[i], v->add[i]);
+  cc_field_sub(&f, out, v->a, v->b, 4);
+  for (int i = 0; i < 4; i++) CHECK_EQ(out[i], v->sub[i]);
+  CHECK_EQ(cc_field_dot(&f, v->a, v->b, 4), v->dot);
+  CHECK_EQ(cc_field_sum(&f, v->a, 4), v->sum);
+  cc_field_pow(&f, out, v->a, v->e, 4);
+  for (int i = 0; i < 4; i++) CHECK_EQ(out[i], v->pow[i]);
+
+  /* Aliasing: out == a. */
+  memcpy(out, v->a, sizeof out);
+  cc_field_mul(&f, out, out, v->b, 4);
+  for (int i = 0; i < 4; i++) CHECK_EQ(out[i], v->mul[i]);
+  memcpy(out, v->a, sizeof out);
+  cc_field_sub(&f, out, out, v->b, 4);
+  for (int i = 0; i < 4; i++) CHECK_EQ(out[i], v->sub[i]);
+
+  /* Scalar forms agree with the element-wise ones. */
+  for (int i = 0; i < 4; i++) {
+    cc_field_mul_scalar(&f, tmp, v->a, v->b[i], 4);
+    cc_field_mul1(&f, v->a[i], v->b[i]);
+    CHECK_EQ(tmp[i], v->mul[i]);
+    CHECK_EQ(cc_field_mul1(&f, v->a[i], v->b[i]), v->mul[i]);
+    cc_field_add_scalar(&f, tmp, v->a, v->b[i], 4);
+    CHECK_EQ(tmp[i], v->add[i]);
+    cc_field_sub_scalar(&f, tmp, v->a, v->b[i], 4);
+    CHECK_EQ(tmp[i], v->sub[i]);
+    cc_field_rsub_scalar(&f, tmp, v->a[i], v->b, 4);
+    CHECK_EQ(tmp[i], v->sub[i]);
+  }
+  cc_field_neg(&f, tmp, v->b, 4);
+  cc_field_add(&f, tmp, v->a, tmp, 4);
+  for (int i = 0; i < 4; i++) CHECK_EQ(tmp[i], v->sub[i]);
+
+  /* Batch inverse against Fermat, and a zero reported by its index. */
+  size_t zero = 99;
+  int has_zero = 0;
+  for (int i = 0; i < 4; i++) has_zero |= v->a[i] == 0;
+  if (has_zero) {
+    CHECK(cc_field_inv(&f, inv, v->a, 4, &zero) == CC_FIELD_EZERO);
+    CHECK(v->a[zero] == 0);
+  } else {
+    CHECK(cc_field_inv(&f, inv, v->a, 4, &zero) == CC_FIELD_OK);
+    for (int i = 0; i < 4; i++) {
+      CHECK_EQ(inv[i], cc_field_pow1(&f, v->a[i], v->p - 2));
+      CHECK_EQ(cc_field_mul1(&f, inv[i], v->a[i]), 1);
+    }
+    memcpy(out, v->a, sizeof out);
+    CHECK(cc_field_inv(&f, out, out, 4, NULL) == CC_FIELD_OK);
+    CHECK(cc_field_equal(out, inv, 4));
+  }
+  CHECK(v->a[0] == v->p - 1); /* (p-1)^2 = 1 */
+  CHECK_EQ(v->mul[0], 1);
+}
+
+static void test_kernels(void) {
+  for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++)
+    test_vector(&vectors[i]);
+}
+
+static void test_kinds_and_conversion(void) {
+  cc_field f;
+  cc_field_setup(&f, CC_FIELD_DEFAULT_ORDER);
+  CHECK(f.kind == CC_FIELD_FOLD && f.c == 59 && f.bits == 64);
+  cc_field_setup(&f, UINT64_C(2305843009213693951));
+  CHECK(f.kind == CC_FIELD_MONT && f.bits == 61);
+  cc_field_setup(&f, 2);
+  CHECK(f.kind == CC_FIELD_PLAIN);
+  uint64_t x[3] = {1, 1, 0}, y[3];
+  cc_field_mul(&f, y, x, x, 3);
+  CHECK(y[0] == 1 && y[2] == 0);
+  CHECK_EQ(cc_field_pow1(&f, 1, 0), 1);
+
+  int64_t s[5] = {-1, 0, 5, INT64_MIN, INT64_MAX};
+  uint64_t out[5];
+  cc_field_setup(&f, CC_FIELD_DEFAULT_ORDER);
+  cc_field_from_i64(&f, out, s, 5);
+  CHECK_EQ(out[0], UINT64_C(18446744073709551556));
+  CHECK_EQ(out[1], 0);
+  CHECK_EQ(out[2], 5);
+  CHECK_EQ(out[3], UINT64_C(9223372036854775749)); /* p - 2^63 */
+  CHECK_EQ(out[4], UINT64_C(9223372036854775807));
+  cc_field_setup(&f, 7);
+  cc_field_from_i64(&f, out, s, 5);
+  CHECK_EQ(out[0], 6);
+  CHECK_EQ(out[2], 5);
+  CHECK_EQ(out[3], 6); /* -2^63 mod 7 = 6 */
+  CHECK_EQ(out[4], 0); /* 2^63 = 8^21 = 1 mod 7 */
+  int64_t m8 = -8;
+  cc_field_from_i64(&f, out, &m8, 1);
+  CHECK_EQ(out[0], 6);
+  uint64_t raw[2] = {7, 15};
+  cc_field_reduce(&f, out, raw, 2);
+  CHECK(out[0] == 0 && out[1] == 1);
+  CHECK_EQ(cc_field_first_noncanonical(&f, raw, 2), 0);
+  CHECK_EQ(cc_field_first_noncanonical(&f, out, 2), 2);
+  CHECK_EQ(cc_field_pow1(&f, 0, 0), 1);
+}
+
+/* ==== Lagrange and Shamir =============================================== */
+
+static const uint64_t orders[] = {
+  UINT64_C(18446744073709551557), UINT64_C(18446744069414584321),
+  UINT64_C(2305843009213693951), UINT64_C(9223372036854775837),
+  UINT64_C(2147483647), 7};
+
+static void test_lagrange(void) {
+  for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
+    cc_field f;
+    cc_field_setup(&f, orders[o]);
+    uint64_t x[3] = {1, 2, 3}, lambda[3];
+    CHECK(cc_field_lagrange0(&f, lambda, x, 3, NULL, 0) == 0);
+    /* Points 1, 2, 3 give weights 3, -3, 1 at 0. */
+    CHECK_EQ(lambda[0], 3 % f.p);
+    CHECK_EQ(lambda[1], f.p - 3 % f.p);
+    CHECK_EQ(lambda[2], 1);
+    /* f(x) = 5 + 3x + 2x^2: values 10, 19, 32 at 1, 2, 3. */
+    uint64_t y[3] = {10 % f.p, 19 % f.p, 32 % f.p}, s;
+    CHECK(cc_field_shamir_recover(&f, &s, y, 1, x, 3, NULL, 0) == 0);
+    CHECK_EQ(s, 5 % f.p);
+  }
+  cc_field f;
+  char err[128];
+  uint64_t lambda[3];
+  cc_field_setup(&f, 7);
+  uint64_t dup[3] = {1, 2, 9}; /* 9 = 2 mod 7 */
+  CHECK(cc_field_lagrange0(&f, lambda, dup, 3, err, sizeof err) == CC_FIELD_EINVAL);
+  CHECK(strcmp(err, "indices 2 and 3 are the same (2)") == 0);
+  uint64_t zero[2] = {3, 14};
+  CHECK(cc_field_lagrange0(&f, lambda, zero, 2, err, sizeof err) == CC_FIELD_EINVAL);
+  CHECK(strcmp(err, "index 2 is zero modulo the field order") == 0);
+}
+
+static void test_shamir_known(void) {
+  /* Secret {5, 7}, coefficients {3, 1} (degree 1) and {2, 4} (degree 2):
+   * f0 = 5 + 3x + 2x^2, f1 = 7 + x + 4x^2 at x = 1, 2, 3, 4. */
+  cc_field f;
+  cc_field_setup(&f, CC_FIELD_DEFAULT_ORDER);
+  uint64_t secret[2] = {5, 7}, coeffs[4] = {3, 1, 2, 4}, x[4] = {1, 2, 3, 4};
+  uint64_t shares[8], out[2];
+  static const uint64_t expect[8] = {10, 12, 19, 25, 32, 46, 49, 75};
+  CHECK(cc_field_shamir_share(&f, shares, secret, 2, coeffs, 3, x, 4, NULL, 0) == 0);
+  for (int i = 0; i < 8; i++) CHECK_EQ(shares[i], expect[i]);
+  /* Any three rows recover; rows 1, 3, 4 (players with x = 2, 4, 1). */
+  uint64_t sub[6] = {19, 25, 49, 75, 10, 12}, xs[3] = {2, 4, 1};
+  CHECK(cc_field_shamir_recover(&f, out, sub, 2, xs, 3, NULL, 0) == 0);
+  CHECK(out[0] == 5 && out[1] == 7);
+  /* Two rows are not enough for degree 2: the result is some other value. */
+  CHECK(cc_field_shamir_recover(&f, out, shares, 2, x, 2, NULL, 0) == 0);
+  CHECK(!(out[0] == 5 && out[1] == 7));
+
+  char err[128];
+  CHECK(cc_field_shamir_share(&f, shares, secret, 2, coeffs, 5, x, 4, err, sizeof err) == CC_FIELD_EINVAL);
+  CHECK(strcmp(err, "threshold 5 out of range [1, 4]") == 0);
+  CHECK(cc_field_shamir_share(&f, shares, secret, 2, coeffs, 0, x, 4, err, sizeof err) == CC_FIELD_EINVAL);
+  uint64_t bad[4] = {1, 2, 2, 4};
+  CHECK(cc_field_shamir_share(&f, shares, secret, 2, coeffs, 3, bad, 4, err, sizeof err) == CC_FIELD_EINVAL);
+  CHECK(strcmp(err, "indices 2 and 3 are the same (2)") == 0);
+  CHECK(cc_field_shamir_recover(&f, out, shares, 2, x, 0, err, sizeof err) == CC_FIELD_EINVAL);
+}
+
+static void test_shamir_random(void) {
+  enum { N = 1000, M = 5 };
+  static uint64_t secret[N], coeffs[(M - 1) * N], shares[M * N], out[N];
+  cc_rng rng;
+  CHECK(cc_rng_init_seeded(&rng, "shamir", 6) == 0);
+  for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
+    cc_field f;
+    cc_field_setup(&f, orders[o]);
+    uint64_t x[M] = {3, 1, 4, 5, 2}; /* any order */
+    if (f.p == 7) x[3] = 6;
+    for (size_t k = 1; k <= M; k++) {
+      CHECK(cc_rng_uniform_mod(&rng, f.p, secret, N) == 0);
+      CHECK(cc_rng_uniform_mod(&rng, f.p, coeffs, (k - 1) * N) == 0);
+      CHECK(cc_field_shamir_share(&f, shares, secret, N, coeffs, k, x, M, NULL, 0) == 0);
+      /* The last k players suffice. */
+      CHECK(cc_field_shamir_recover(&f, out, shares + (M - k) * N, N,
+                                    x + (M - k), k, NULL, 0) == 0);
+      CHECK(cc_field_equal(out, secret, N));
+      CHECK(cc_field_shamir_recover(&f, out, shares, N, x, M, NULL, 0) == 0);
+      CHECK(cc_field_equal(out, secret, N));
+    }
+  }
+  cc_rng_free(&rng);
+}
+
+/* ==== Random streams ==================================================== */
+
+static void test_random(void) {
+  cc_rng a, b, c, os;
+  uint64_t x[300], y[300], z[300];
+  CHECK(cc_rng_init_seeded(&a, "seed", 4) == 0);
+  CHECK(cc_rng_init_seeded(&b, "seed", 4) == 0);
+  CHECK(cc_rng_init_seeded(&c, "seee", 4) == 0);
+  cc_rng_init_os(&os);
+  /* The same seed replays, across block boundaries too. */
+  for (int round = 0; round < 20; round++) {
+    CHECK(cc_rng_uniform_mod(&a, CC_FIELD_DEFAULT_ORDER, x, 300) == 0);
+    CHECK(cc_rng_uniform_mod(&b, CC_FIELD_DEFAULT_ORDER, y, 300) == 0);
+    CHECK(cc_field_equal(x, y, 300));
+  }
+  CHECK(cc_rng_uniform_mod(&c, CC_FIELD_DEFAULT_ORDER, z, 300) == 0);
+  CHECK(!cc_field_equal(x, z, 300));
+  CHECK(cc_rng_uniform_mod(&os, CC_FIELD_DEFAULT_ORDER, z, 300) == 0);
+  CHECK(!cc_field_equal(x, z, 300));
+
+  /* Uniform mod 7: every value in range, each about 1/7 of the draws. */
+  enum { DRAWS = 70000 };
+  static uint64_t d[DRAWS];
+  size_t count[7] = {0};
+  CHECK(cc_rng_uniform_mod(&a, 7, d, DRAWS) == 0);
+  for (size_t i = 0; i < DRAWS; i++) {
+    CHECK(d[i] < 7);
+    if (d[i] < 7) count[d[i]]++;
+  }
+  for (int v = 0; v < 7; v++) CHECK(count[v] > 9500 && count[v] < 10500);
+
+  /* Doubles in [0, 1) with mean near 1/2. */
+  double sum = 0;
+  for (int i = 0; i < 10000; i++) {
+    double u = -1;
+    CHECK(cc_rng_double(&os, &u) == 0);
+    CHECK(u >= 0 && u < 1);
+    sum += u;
+  }
+  CHECK(sum > 4800 && sum < 5200);
+  cc_rng_free(&a);
+  cc_rng_free(&b);
+  cc_rng_free(&c);
+  cc_rng_free(&os);
+}
+
+int main(void) {
+  test_primality();
+  test_kernels();
+  test_kinds_and_conversion();
+  test_lagrange();
+  test_shamir_known();
+  test_shamir_random();
+  test_random();
+  if (failures) {
+    fprintf(stderr, "test_field: %d check(s) failed\n", failures);
+    return 1;
+  }
+  printf("test_field: all checks passed\n");
+  return 0;
+}
