@@ -1,0 +1,625 @@
+/*
+ * comm.c - communicators: member lists over the engine's links, message
+ * matching by (source, tag) in FIFO order, point-to-point calls and the
+ * collectives, all over reference-counted byte payloads.
+ *
+ * Every blocking call computes one deadline from comm.timeout and waits on
+ * the engine's condition variable; it wakes for a message, a failure, a
+ * revoke or the deadline, and never waits for a player known to have failed.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm_internal.h"
+
+#define MAX_ORPHAN_BYTES ((size_t)256 << 20)
+
+/* ==== Status names, tags, payloads ======================================= */
+
+const char *cc_status_kind(cc_status code) {
+  switch (code) {
+  case CC_OK: return "ok";
+  case CC_ETIMEOUT: return "timeout";
+  case CC_EPEER_FAILED: return "peer_failed";
+  case CC_EREVOKED: return "revoked";
+  case CC_ENOT_RUNNING: return "not_running";
+  case CC_EEXCLUDED: return "excluded";
+  case CC_ETOKEN_MISMATCH: return "token_mismatch";
+  case CC_ESTARTUP_TIMEOUT: return "startup_timeout";
+  case CC_EENCRYPTION: return "encryption_failed";
+  case CC_EINVALID: return "invalid";
+  case CC_ENOMEM: return "out_of_memory";
+  case CC_EIO: return "io";
+  }
+  return "unknown";
+}
+
+const char *cc_tag_name(int32_t tag, char *buf, size_t bufsz) {
+  static const char *const names[] = {"ALLGATHER", "BARRIER", "BROADCAST", "GATHER",
+                                      "GATHERV", "SCATTER", "SCATTERV", "LOGSYNC",
+                                      "RESHARE", "SHRINK", "AGREE", "SPLIT"};
+  if (tag < 0 && tag >= CC_TAG_LIBRARY_MIN) return names[-tag - 1];
+  if (tag == CC_TAG_NONE) return "NONE";
+  snprintf(buf, bufsz, "%ld", (long)tag);
+  return buf;
+}
+
+cc_payload *cc_payload_take(uint8_t *data, size_t len) {
+  cc_payload *p = malloc(sizeof *p);
+  if (!p) return NULL;
+  atomic_init(&p->refs, 1);
+  p->len = len;
+  p->data = data;
+  return p;
+}
+
+cc_payload *cc_payload_new(size_t len) {
+  uint8_t *data = malloc(len ? len : 1);
+  cc_payload *p = data ? cc_payload_take(data, len) : NULL;
+  if (!p) free(data);
+  return p;
+}
+
+cc_payload *cc_payload_ref(cc_payload *p) {
+  atomic_fetch_add(&p->refs, 1);
+  return p;
+}
+
+void cc_payload_unref(cc_payload *p) {
+  if (p && atomic_fetch_sub(&p->refs, 1) == 1) {
+    free(p->data);
+    free(p);
+  }
+}
+
+void cc_payloads_free(cc_payload **ps, int n) {
+  for (int i = 0; i < n; i++) {
+    cc_payload_unref(ps[i]);
+    ps[i] = NULL;
+  }
+}
+
+/* ==== Errors ============================================================== */
+
+static cc_status set_error(cc_error *err, cc_status code, int peer, int32_t tag,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static cc_status set_error(cc_error *err, cc_status code, int peer, int32_t tag,
+                           const char *fmt, ...) {
+  va_list ap;
+  if (!err) return code;
+  err->code = code;
+  err->peer = peer;
+  err->tag = tag;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+static cc_status err_not_running(const cc_comm *c, cc_error *err) {
+  return set_error(err, CC_ENOT_RUNNING, -1, CC_TAG_NONE, "Comm %s was freed", c->name);
+}
+
+static cc_status err_revoked(const cc_comm *c, cc_error *err, int peer, int32_t tag) {
+  if (c->revoked_by >= 0)
+    return set_error(err, CC_EREVOKED, peer, tag, "Comm %s was revoked by player %d", c->name,
+                     c->revoked_by);
+  return set_error(err, CC_EREVOKED, peer, tag, "Comm %s was revoked", c->name);
+}
+
+/* Why a peer cannot be used, or NULL if it can. eng->lock held. */
+static const char *peer_down(const cc_comm *c, int peer) {
+  const cc_link *l;
+  if (peer == c->rank) return NULL;
+  l = &c->eng->links[c->members[peer]];
+  return l->state == CC_LINK_UP ? NULL : l->reason;
+}
+
+/* ==== Registry and delivery ============================================== */
+
+static cc_comm *find_comm(cc_engine *eng, uint64_t context) {
+  for (cc_comm *c = eng->comms; c; c = c->next)
+    if (c->context == context && !c->freed) return c;
+  return NULL;
+}
+
+static void enqueue(cc_queue *q, cc_msg *m) {
+  m->next = NULL;
+  if (q->tail) q->tail->next = m; else q->head = m;
+  q->tail = m;
+}
+
+static void deliver_to(cc_comm *c, int src, cc_msg *m) {
+  if (m->tag == CC_TAG_NONE) {  /* a revoke notice */
+    if (!c->revoked) {
+      c->revoked = true;
+      c->revoked_by = src;
+      cc_net_log(c->eng, CC_LOG_WARNING, "Comm %s player %d revoked by player %d", c->name,
+                 c->rank, src);
+    }
+    cc_payload_unref(m->payload);
+    free(m);
+    return;
+  }
+  enqueue(&c->queues[src], m);
+}
+
+void cc_comm_deliver(cc_engine *eng, uint64_t context, int world_src, int32_t tag,
+                     cc_payload *p) {
+  cc_comm *c = find_comm(eng, context);
+  cc_msg *m = malloc(sizeof *m);
+  if (!m) { cc_payload_unref(p); return; }
+  m->tag = tag;
+  m->payload = p;
+  if (c) {
+    int src = c->of_world[world_src];
+    if (src < 0) {
+      cc_net_log(eng, CC_LOG_WARNING, "Comm %s player %d: dropped a message from player %d, "
+                 "who is not a member", c->name, c->rank, world_src);
+      cc_payload_unref(p);
+      free(m);
+      return;
+    }
+    deliver_to(c, src, m);
+    pthread_cond_broadcast(&eng->cond);
+    return;
+  }
+  /* Not created here yet: a faster peer may already use a new communicator. */
+  if (eng->orphan_bytes + p->len > MAX_ORPHAN_BYTES) {
+    cc_net_log(eng, CC_LOG_WARNING, "player %d: dropped a message for unknown context %016llx "
+               "from player %d", eng->cfg.rank, (unsigned long long)context, world_src);
+    cc_payload_unref(p);
+    free(m);
+    return;
+  }
+  {
+    cc_orphan *o = malloc(sizeof *o);
+    if (!o) { cc_payload_unref(p); free(m); return; }
+    o->context = context;
+    o->world_src = world_src;
+    o->msg = m;
+    o->next = NULL;
+    eng->orphan_bytes += p->len;
+    /* keep arrival order */
+    cc_orphan **tail = &eng->orphans;
+    while (*tail) tail = &(*tail)->next;
+    *tail = o;
+  }
+}
+
+/* Claim the messages that arrived before the communicator existed. */
+static void adopt_orphans(cc_comm *c) {
+  cc_engine *eng = c->eng;
+  cc_orphan **pp = &eng->orphans;
+  while (*pp) {
+    cc_orphan *o = *pp;
+    if (o->context == c->context && c->of_world[o->world_src] >= 0) {
+      *pp = o->next;
+      eng->orphan_bytes -= o->msg->payload->len;
+      deliver_to(c, c->of_world[o->world_src], o->msg);
+      free(o);
+    } else {
+      pp = &o->next;
+    }
+  }
+}
+
+/* ==== Creation and teardown ============================================== */
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
+  const uint8_t *b = data;
+  for (size_t i = 0; i < len; i++) {
+    h ^= b[i];
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+/* A context id every member derives identically: from the parent's id, how
+ * many communicators the parent has derived so far, the name and members. */
+uint64_t cc_context_derive(uint64_t parent, uint64_t seq, const char *name,
+                           const int *members, int n);
+uint64_t cc_context_derive(uint64_t parent, uint64_t seq, const char *name,
+                           const int *members, int n) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  h = fnv1a(h, &parent, sizeof parent);
+  h = fnv1a(h, &seq, sizeof seq);
+  h = fnv1a(h, name, strlen(name) + 1);
+  for (int i = 0; i < n; i++) {
+    uint32_t m = (uint32_t)members[i];
+    h = fnv1a(h, &m, sizeof m);
+  }
+  return h;
+}
+
+static cc_status comm_new(cc_engine *eng, uint64_t context, const char *name, const int *members,
+                          int n, double timeout_s, cc_comm **out, cc_error *err) {
+  int world = eng->cfg.world_size;
+  cc_comm *c = calloc(1, sizeof *c);
+  *out = NULL;
+  if (!c) return set_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+  c->eng = eng;
+  c->context = context;
+  c->name = strdup(name);
+  c->size = n;
+  c->rank = -1;
+  c->revoked_by = -1;
+  c->timeout_s = timeout_s;
+  c->members = malloc((size_t)n * sizeof *c->members);
+  c->of_world = malloc((size_t)world * sizeof *c->of_world);
+  c->queues = calloc((size_t)n, sizeof *c->queues);
+  c->peer_traffic = calloc((size_t)n, sizeof *c->peer_traffic);
+  if (!c->name || !c->members || !c->of_world || !c->queues || !c->peer_traffic) {
+    cc_comm_free(c);
+    return set_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+  }
+  for (int i = 0; i < world; i++) c->of_world[i] = -1;
+  for (int i = 0; i < n; i++) {
+    c->members[i] = members[i];
+    c->of_world[members[i]] = i;
+    if (members[i] == eng->cfg.rank) c->rank = i;
+  }
+  pthread_mutex_lock(&eng->lock);
+  c->next = eng->comms;
+  eng->comms = c;
+  adopt_orphans(c);
+  pthread_mutex_unlock(&eng->lock);
+  *out = c;
+  return CC_OK;
+}
+
+cc_status cc_comm_world(cc_engine *eng, const char *name, double timeout_s, cc_comm **out,
+                        cc_error *err) {
+  int n = eng->cfg.world_size;
+  int *members = malloc((size_t)n * sizeof *members);
+  cc_status st;
+  if (!members) return set_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+  for (int i = 0; i < n; i++) members[i] = i;
+  st = comm_new(eng, cc_context_derive(0, 0, name, members, n), name, members, n, timeout_s,
+                out, err);
+  free(members);
+  return st;
+}
+
+void cc_comm_free(cc_comm *c) {
+  cc_engine *eng;
+  if (!c) return;
+  eng = c->eng;
+  pthread_mutex_lock(&eng->lock);
+  for (cc_comm **pp = &eng->comms; *pp; pp = &(*pp)->next)
+    if (*pp == c) { *pp = c->next; break; }
+  pthread_mutex_unlock(&eng->lock);
+  if (c->queues) {
+    for (int i = 0; i < c->size; i++) {
+      cc_msg *m = c->queues[i].head;
+      while (m) {
+        cc_msg *next = m->next;
+        cc_payload_unref(m->payload);
+        free(m);
+        m = next;
+      }
+    }
+  }
+  free(c->queues);
+  free(c->peer_traffic);
+  free(c->tag_traffic);
+  free(c->members);
+  free(c->of_world);
+  free(c->name);
+  free(c);
+}
+
+/* ==== Accessors =========================================================== */
+
+int cc_comm_rank(const cc_comm *c) { return c->rank; }
+int cc_comm_size(const cc_comm *c) { return c->size; }
+const char *cc_comm_name(const cc_comm *c) { return c->name; }
+double cc_comm_timeout(const cc_comm *c) { return c->timeout_s; }
+void cc_comm_set_timeout(cc_comm *c, double timeout_s) { c->timeout_s = timeout_s; }
+bool cc_comm_freed(const cc_comm *c) { return c->freed; }
+
+bool cc_comm_revoked(const cc_comm *c) {
+  bool r;
+  pthread_mutex_lock(&c->eng->lock);
+  r = c->revoked;
+  pthread_mutex_unlock(&c->eng->lock);
+  return r;
+}
+
+/* ==== Statistics ========================================================== */
+
+static cc_traffic *tag_traffic(cc_comm *c, int32_t tag) {
+  cc_tag_traffic *grown;
+  for (size_t i = 0; i < c->ntags; i++)
+    if (c->tag_traffic[i].tag == tag) return &c->tag_traffic[i].t;
+  grown = realloc(c->tag_traffic, (c->ntags + 1) * sizeof *grown);
+  if (!grown) return NULL;
+  c->tag_traffic = grown;
+  memset(&grown[c->ntags], 0, sizeof grown[c->ntags]);
+  grown[c->ntags].tag = tag;
+  return &grown[c->ntags++].t;
+}
+
+static void count(cc_comm *c, int peer, int32_t tag, size_t bytes, bool sent) {
+  cc_traffic *t[2] = {&c->peer_traffic[peer], tag_traffic(c, tag)};
+  for (int i = 0; i < 2; i++) {
+    if (!t[i]) continue;
+    if (sent) { t[i]->msgs_sent++; t[i]->bytes_sent += bytes; }
+    else { t[i]->msgs_recv++; t[i]->bytes_recv += bytes; }
+  }
+}
+
+const cc_traffic *cc_comm_peer_stats(const cc_comm *c, int peer) {
+  return (peer >= 0 && peer < c->size) ? &c->peer_traffic[peer] : NULL;
+}
+
+bool cc_comm_tag_stats(const cc_comm *c, size_t i, int32_t *tag, cc_traffic *t) {
+  if (i >= c->ntags) return false;
+  *tag = c->tag_traffic[i].tag;
+  *t = c->tag_traffic[i].t;
+  return true;
+}
+
+/* ==== Point to point ====================================================== */
+
+static cc_status check_usable(cc_comm *c, cc_error *err) {
+  if (c->freed) return err_not_running(c, err);
+  return CC_OK;
+}
+
+static cc_status check_rank(cc_comm *c, int r, const char *what, cc_error *err) {
+  if (r < 0 || r >= c->size)
+    return set_error(err, CC_EINVALID, r, CC_TAG_NONE, "%s rank %d out of range [0, %d)", what,
+                     r, c->size);
+  return CC_OK;
+}
+
+static cc_status send_one(cc_comm *c, cc_payload *p, int dst, int32_t tag, cc_error *err) {
+  char tb[16];
+  const char *down;
+  bool revoked;
+  pthread_mutex_lock(&c->eng->lock);
+  revoked = c->revoked;
+  down = peer_down(c, dst);
+  if (!revoked && dst == c->rank) {
+    cc_msg *m = malloc(sizeof *m);
+    if (m) {
+      m->tag = tag;
+      m->payload = cc_payload_ref(p);
+      enqueue(&c->queues[dst], m);
+    }
+    pthread_mutex_unlock(&c->eng->lock);
+    if (!m) return set_error(err, CC_ENOMEM, dst, tag, "out of memory");
+    count(c, dst, tag, p->len, true);
+    return CC_OK;
+  }
+  pthread_mutex_unlock(&c->eng->lock);
+  if (revoked) return err_revoked(c, err, dst, tag);
+  if (down || !cc_net_send(c->eng, c->members[dst], CC_FRAME_DATA, c->context, tag, p)) {
+    pthread_mutex_lock(&c->eng->lock);
+    down = peer_down(c, dst);
+    pthread_mutex_unlock(&c->eng->lock);
+    return set_error(err, CC_EPEER_FAILED, dst, tag, "Tag %s to player %d failed: %s",
+                     cc_tag_name(tag, tb, sizeof tb), dst, down ? down : "link down");
+  }
+  count(c, dst, tag, p->len, true);
+  return CC_OK;
+}
+
+static cc_msg *take(cc_queue *q, int32_t tag) {
+  cc_msg *prev = NULL;
+  for (cc_msg *m = q->head; m; prev = m, m = m->next) {
+    if (m->tag != tag) continue;
+    if (prev) prev->next = m->next; else q->head = m->next;
+    if (q->tail == m) q->tail = prev;
+    return m;
+  }
+  return NULL;
+}
+
+/* Receive one message with `tag` from each of srcs[0..n) into out[src], until
+ * all are in or the deadline passes. Fails at once when a needed player is
+ * known to have failed or the communicator is revoked. */
+static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, double deadline,
+                           bool block, cc_payload **out, cc_error *err) {
+  cc_engine *eng = c->eng;
+  char tb[16];
+  cc_status st = CC_OK;
+  int missing;
+  pthread_mutex_lock(&eng->lock);
+  for (;;) {
+    missing = 0;
+    for (int i = 0; i < n; i++) {
+      int s = srcs[i];
+      cc_msg *m;
+      if (out[s]) continue;
+      m = take(&c->queues[s], tag);
+      if (m) {
+        out[s] = m->payload;
+        count(c, s, tag, m->payload->len, false);
+        free(m);
+      } else {
+        missing++;
+      }
+    }
+    if (missing == 0) break;
+    if (c->freed) { st = err_not_running(c, err); break; }
+    if (c->revoked) {
+      int first = -1;
+      for (int i = 0; i < n && first < 0; i++) if (!out[srcs[i]]) first = srcs[i];
+      st = err_revoked(c, err, first, tag);
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      const char *down = out[srcs[i]] ? NULL : peer_down(c, srcs[i]);
+      if (down) {
+        st = set_error(err, CC_EPEER_FAILED, srcs[i], tag, "Tag %s from player %d failed: %s",
+                       cc_tag_name(tag, tb, sizeof tb), srcs[i], down);
+        break;
+      }
+    }
+    if (st != CC_OK || !block) break;
+    if (cc_now() >= deadline) {
+      for (int i = 0; i < n; i++)
+        if (!out[srcs[i]]) {
+          st = set_error(err, CC_ETIMEOUT, srcs[i], tag, "Tag %s from player %d timed-out after %gs",
+                         cc_tag_name(tag, tb, sizeof tb), srcs[i], c->timeout_s);
+          break;
+        }
+      break;
+    }
+    cc_wait_until(eng, deadline);
+  }
+  pthread_mutex_unlock(&eng->lock);
+  return st;
+}
+
+static double deadline_of(const cc_comm *c) { return cc_now() + c->timeout_s; }
+
+cc_status cc_comm_send(cc_comm *c, cc_payload *p, int dst, int32_t tag, cc_error *err) {
+  cc_status st = check_usable(c, err);
+  if (st == CC_OK) st = check_rank(c, dst, "destination", err);
+  return st == CC_OK ? send_one(c, p, dst, tag, err) : st;
+}
+
+static cc_status recv_from(cc_comm *c, int src, int32_t tag, bool block, cc_payload **out,
+                           cc_error *err) {
+  cc_payload **slots;
+  cc_status st = check_usable(c, err);
+  *out = NULL;
+  if (st == CC_OK) st = check_rank(c, src, "source", err);
+  if (st != CC_OK) return st;
+  slots = calloc((size_t)c->size, sizeof *slots);
+  if (!slots) return set_error(err, CC_ENOMEM, src, tag, "out of memory");
+  st = recv_many(c, &src, 1, tag, deadline_of(c), block, slots, err);
+  *out = slots[src];
+  free(slots);
+  return st;
+}
+
+cc_status cc_comm_recv(cc_comm *c, int src, int32_t tag, cc_payload **out, cc_error *err) {
+  return recv_from(c, src, tag, true, out, err);
+}
+
+cc_status cc_comm_try_recv(cc_comm *c, int src, int32_t tag, cc_payload **out, cc_error *err) {
+  return recv_from(c, src, tag, false, out, err);
+}
+
+/* ==== Collectives ========================================================= */
+
+static int *all_ranks(const cc_comm *c) {
+  int *r = malloc((size_t)c->size * sizeof *r);
+  if (r) for (int i = 0; i < c->size; i++) r[i] = i;
+  return r;
+}
+
+/* Send to every player in dsts (the payload for dst d is ps[d], or p). */
+static cc_status send_each(cc_comm *c, cc_payload *p, cc_payload *const *ps, const int *dsts,
+                           int n, int32_t tag, cc_error *err) {
+  for (int i = 0; i < n; i++) {
+    cc_payload *v = ps ? ps[dsts[i]] : p;
+    cc_status st;
+    if (!v) continue;
+    st = send_one(c, v, dsts[i], tag, err);
+    if (st != CC_OK) return st;
+  }
+  return CC_OK;
+}
+
+cc_status cc_comm_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_error *err) {
+  double deadline = deadline_of(c);
+  int *ranks;
+  cc_status st = check_usable(c, err);
+  if (st != CC_OK) return st;
+  ranks = all_ranks(c);
+  if (!ranks) return set_error(err, CC_ENOMEM, -1, CC_TAG_ALLGATHER, "out of memory");
+  memset(all, 0, (size_t)c->size * sizeof *all);
+  st = send_each(c, mine, NULL, ranks, c->size, CC_TAG_ALLGATHER, err);
+  if (st == CC_OK) st = recv_many(c, ranks, c->size, CC_TAG_ALLGATHER, deadline, true, all, err);
+  if (st != CC_OK) cc_payloads_free(all, c->size);
+  free(ranks);
+  return st;
+}
+
+cc_status cc_comm_barrier(cc_comm *c, cc_error *err) {
+  cc_payload *empty = cc_payload_new(0), **all;
+  cc_status st;
+  if (!empty) return set_error(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory");
+  all = calloc((size_t)c->size, sizeof *all);
+  if (!all) { cc_payload_unref(empty); return set_error(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory"); }
+  st = check_usable(c, err);
+  if (st == CC_OK) {
+    double deadline = deadline_of(c);
+    int *ranks = all_ranks(c);
+    if (!ranks) st = set_error(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory");
+    if (st == CC_OK) st = send_each(c, empty, NULL, ranks, c->size, CC_TAG_BARRIER, err);
+    if (st == CC_OK) st = recv_many(c, ranks, c->size, CC_TAG_BARRIER, deadline, true, all, err);
+    free(ranks);
+  }
+  cc_payloads_free(all, c->size);
+  free(all);
+  cc_payload_unref(empty);
+  return st;
+}
+
+cc_status cc_comm_broadcast(cc_comm *c, int src, cc_payload *value, cc_payload **out,
+                            cc_error *err) {
+  cc_status st = check_usable(c, err);
+  *out = NULL;
+  if (st == CC_OK) st = check_rank(c, src, "source", err);
+  if (st != CC_OK) return st;
+  if (c->rank == src) {
+    int *ranks = all_ranks(c);
+    if (!ranks) return set_error(err, CC_ENOMEM, -1, CC_TAG_BROADCAST, "out of memory");
+    st = send_each(c, value, NULL, ranks, c->size, CC_TAG_BROADCAST, err);
+    free(ranks);
+    if (st != CC_OK) return st;
+  }
+  return recv_from(c, src, CC_TAG_BROADCAST, true, out, err);
+}
+
+cc_status cc_comm_gatherv(cc_comm *c, const int *srcs, int nsrcs, cc_payload *mine, int dst,
+                          int32_t tag, cc_payload **out, cc_error *err) {
+  bool contribute = false;
+  cc_status st = check_usable(c, err);
+  double deadline = deadline_of(c);
+  if (st == CC_OK) st = check_rank(c, dst, "destination", err);
+  for (int i = 0; st == CC_OK && i < nsrcs; i++) {
+    st = check_rank(c, srcs[i], "source", err);
+    for (int j = 0; st == CC_OK && j < i; j++)
+      if (srcs[j] == srcs[i])
+        st = set_error(err, CC_EINVALID, srcs[i], tag, "source rank %d listed twice", srcs[i]);
+    if (srcs[i] == c->rank) contribute = true;
+  }
+  if (st != CC_OK) return st;
+  if (contribute) {
+    st = send_one(c, mine, dst, tag, err);
+    if (st != CC_OK) return st;
+  }
+  if (c->rank != dst) return CC_OK;
+  memset(out, 0, (size_t)c->size * sizeof *out);
+  st = recv_many(c, srcs, nsrcs, tag, deadline, true, out, err);
+  if (st != CC_OK) cc_payloads_free(out, c->size);
+  return st;
+}
+
+cc_status cc_comm_scatterv(cc_comm *c, int src, cc_payload *const *values, const int *dsts,
+                           int ndsts, int32_t tag, cc_payload **out, cc_error *err) {
+  bool receive = false;
+  cc_status st = check_usable(c, err);
+  *out = NULL;
+  if (st == CC_OK) st = check_rank(c, src, "source", err);
+  for (int i = 0; st == CC_OK && i < ndsts; i++) {
+    st = check_rank(c, dsts[i], "destination", err);
+    if (st == CC_OK && dsts[i] == c->rank) receive = true;
+  }
+  if (st != CC_OK) return st;
+  if (c->rank == src) {
+    st = send_each(c, NULL, values, dsts, ndsts, tag, err);
+    if (st != CC_OK) return st;
+  }
+  if (!receive) return CC_OK;
+  return recv_from(c, src, tag, true, out, err);
+}

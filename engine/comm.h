@@ -1,0 +1,168 @@
+/*
+ * comm.h - the engine of one player: its links to every other player, its
+ * I/O thread, and the communicators multiplexed over those links.
+ *
+ * A cc_engine owns one libevent event_base run by its own I/O thread. The I/O
+ * thread accepts and makes connections, reads frames, answers heartbeats and
+ * notices failures; it hands decoded messages to the communicators, whose
+ * blocking calls run on the caller's thread and wait on a condition variable
+ * with a deadline.
+ *
+ * A cc_comm is a context id plus an ordered member list. Messages are byte
+ * payloads matched by (source, tag) in FIFO order. Tags >= 0 are the user's;
+ * negative tags belong to the library (CC_TAG_*).
+ *
+ * Thread safety: one engine may be used by one calling thread at a time; the
+ * I/O thread is internal. Everything here returns a cc_status and fills a
+ * cc_error on failure.
+ */
+#ifndef CICADA_COMM_H
+#define CICADA_COMM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ==== Status and errors ================================================= */
+
+typedef enum cc_status {
+  CC_OK = 0,
+  CC_ETIMEOUT,          /* no matching message within the timeout */
+  CC_EPEER_FAILED,      /* a player the call needs is known to have failed */
+  CC_EREVOKED,          /* the communicator was revoked */
+  CC_ENOT_RUNNING,      /* the communicator or engine was freed */
+  CC_EEXCLUDED,         /* the survivors decided without this player */
+  CC_ETOKEN_MISMATCH,   /* a peer presented another world's token */
+  CC_ESTARTUP_TIMEOUT,  /* not every link came up within startup_timeout */
+  CC_EENCRYPTION,       /* TLS setup or authentication failed */
+  CC_EINVALID,          /* a bad argument */
+  CC_ENOMEM,            /* out of memory */
+  CC_EIO                /* an operating-system error */
+} cc_status;
+
+typedef struct cc_error {
+  cc_status code;
+  int peer;             /* communicator rank involved, or -1 */
+  int32_t tag;          /* tag involved, or CC_TAG_NONE */
+  char message[256];
+} cc_error;
+
+/* The machine-readable name of a status: "timeout", "peer_failed", ... */
+const char *cc_status_kind(cc_status code);
+
+/* ==== Tags ============================================================== */
+
+#define CC_TAG_NONE INT32_MIN
+enum {
+  CC_TAG_ALLGATHER = -1,
+  CC_TAG_BARRIER = -2,
+  CC_TAG_BROADCAST = -3,
+  CC_TAG_GATHER = -4,
+  CC_TAG_GATHERV = -5,
+  CC_TAG_SCATTER = -6,
+  CC_TAG_SCATTERV = -7,
+  CC_TAG_LOGSYNC = -8,
+  CC_TAG_RESHARE = -9,
+  CC_TAG_SHRINK = -10,
+  CC_TAG_AGREE = -11,
+  CC_TAG_SPLIT = -12,
+  CC_TAG_LIBRARY_MIN = -12
+};
+
+/* "ALLGATHER" for library tags, the decimal number for user tags. */
+const char *cc_tag_name(int32_t tag, char *buf, size_t bufsz);
+
+/* ==== Payloads ========================================================== */
+
+/* A reference-counted byte buffer, so that one encoded value can be queued
+ * on several links without copies. */
+typedef struct cc_payload {
+  atomic_int refs;
+  size_t len;
+  uint8_t *data;        /* malloc'd, freed with the last reference */
+} cc_payload;
+
+cc_payload *cc_payload_new(size_t len);               /* refs = 1 */
+cc_payload *cc_payload_take(uint8_t *data, size_t len); /* adopts data */
+cc_payload *cc_payload_ref(cc_payload *p);
+void cc_payload_unref(cc_payload *p);
+
+/* ==== Engine ============================================================ */
+
+typedef struct cc_settings {
+  int rank;
+  int world_size;
+  uint64_t token;                 /* every player of a world has the same */
+  double startup_timeout_s;
+  double heartbeat_interval_s;
+  double heartbeat_timeout_s;
+  uint32_t max_frame_bytes;
+  int listen_fd;                  /* a bound, listening socket, or -1 */
+  const char *const *peer_hosts;  /* world_size host names, for connecting */
+  const uint16_t *peer_ports;     /* world_size ports */
+  void (*log)(void *ctx, int level, const char *message); /* may be NULL */
+  void *log_ctx;
+} cc_settings;
+
+#define CC_LOG_DEBUG 10
+#define CC_LOG_INFO 20
+#define CC_LOG_WARNING 30
+#define CC_LOG_ERROR 40
+
+void cc_settings_default(cc_settings *s);
+
+typedef struct cc_engine cc_engine;
+typedef struct cc_comm cc_comm;
+
+/* Start the I/O thread and bring up a link to every other player. Returns
+ * once all links are up, or fails with CC_ESTARTUP_TIMEOUT. */
+cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err);
+
+/* Say goodbye to every peer, wait briefly for them to see it, stop the I/O
+ * thread and free everything. Communicators must be freed first. */
+void cc_engine_stop(cc_engine *eng);
+
+int cc_engine_rank(const cc_engine *eng);
+int cc_engine_world_size(const cc_engine *eng);
+
+/* ==== Communicators ===================================================== */
+
+/* The communicator of every player of the world. */
+cc_status cc_comm_world(cc_engine *eng, const char *name, double timeout_s,
+                        cc_comm **out, cc_error *err);
+void cc_comm_free(cc_comm *c);
+
+int cc_comm_rank(const cc_comm *c);
+int cc_comm_size(const cc_comm *c);
+const char *cc_comm_name(const cc_comm *c);
+double cc_comm_timeout(const cc_comm *c);
+void cc_comm_set_timeout(cc_comm *c, double timeout_s);
+bool cc_comm_revoked(const cc_comm *c);
+bool cc_comm_freed(const cc_comm *c);
+
+/* Point to point. send queues the payload and returns; recv blocks. */
+cc_status cc_comm_send(cc_comm *c, cc_payload *p, int dst, int32_t tag, cc_error *err);
+cc_status cc_comm_recv(cc_comm *c, int src, int32_t tag, cc_payload **out, cc_error *err);
+/* Non-blocking probe-and-take: CC_OK with *out set, CC_OK with *out NULL if
+ * nothing matches yet, or the error that a blocking recv would raise now. */
+cc_status cc_comm_try_recv(cc_comm *c, int src, int32_t tag, cc_payload **out, cc_error *err);
+
+/* Collectives over byte payloads. Output arrays have comm size entries
+ * (NULL where a player contributes nothing); free them with cc_payloads_free. */
+cc_status cc_comm_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_error *err);
+cc_status cc_comm_barrier(cc_comm *c, cc_error *err);
+cc_status cc_comm_broadcast(cc_comm *c, int src, cc_payload *value, cc_payload **out, cc_error *err);
+cc_status cc_comm_gatherv(cc_comm *c, const int *srcs, int nsrcs, cc_payload *mine, int dst,
+                          int32_t tag, cc_payload **out, cc_error *err);
+cc_status cc_comm_scatterv(cc_comm *c, int src, cc_payload *const *values, const int *dsts,
+                           int ndsts, int32_t tag, cc_payload **out, cc_error *err);
+void cc_payloads_free(cc_payload **ps, int n);
+
+/* Traffic counters, by peer (comm rank) and by tag. */
+typedef struct cc_traffic { uint64_t msgs_sent, bytes_sent, msgs_recv, bytes_recv; } cc_traffic;
+const cc_traffic *cc_comm_peer_stats(const cc_comm *c, int peer);
+/* Iterate over tags seen: returns false past the end. */
+bool cc_comm_tag_stats(const cc_comm *c, size_t i, int32_t *tag, cc_traffic *t);
+
+#endif

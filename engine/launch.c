@@ -1,0 +1,214 @@
+/*
+ * launch.c - forks the players of a local run and gathers what they report.
+ *
+ * Every listening socket is bound before the fork, so a player can connect
+ * to any other at once: the kernel queues the connection until the peer's
+ * I/O thread accepts it. Each child dies with its parent (PR_SET_PDEATHSIG),
+ * so no player outlives an interrupted run.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "launch.h"
+
+#define READ_CHUNK_BYTES 65536
+
+static int msg(char *err, size_t errsz, const char *what) {
+  snprintf(err, errsz, "%s: %s", what, strerror(errno));
+  return -1;
+}
+
+int cc_launch_prepare(cc_launch *l, int n, char *err, size_t errsz) {
+  memset(l, 0, sizeof *l);
+  l->n = n;
+  l->my_result_fd = -1;
+  l->listen_fds = malloc((size_t)n * sizeof *l->listen_fds);
+  l->ports = calloc((size_t)n, sizeof *l->ports);
+  l->result_fds = malloc((size_t)n * sizeof *l->result_fds);
+  l->pids = calloc((size_t)n, sizeof *l->pids);
+  if (!l->listen_fds || !l->ports || !l->result_fds || !l->pids) {
+    snprintf(err, errsz, "out of memory preparing %d players", n);
+    cc_launch_free(l);
+    return -1;
+  }
+  for (int i = 0; i < n; i++) l->listen_fds[i] = l->result_fds[i] = -1;
+  if (RAND_bytes((unsigned char *)&l->token, sizeof l->token) != 1) l->token = (uint64_t)getpid();
+  for (int i = 0; i < n; i++) {
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) { cc_launch_free(l); return msg(err, errsz, "socket"); }
+    l->listen_fds[i] = fd;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, SOMAXCONN) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+      msg(err, errsz, "binding a loopback listener");
+      cc_launch_free(l);
+      return -1;
+    }
+    l->ports[i] = ntohs(a.sin_port);
+  }
+  return 0;
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+int cc_launch_fork(cc_launch *l, int *rank, char *err, size_t errsz) {
+  pid_t parent = getpid();
+  fflush(NULL);
+  for (int i = 0; i < l->n; i++) {
+    int p[2];
+    pid_t pid;
+    if (pipe2(p, O_CLOEXEC) != 0) goto fail;
+    pid = fork();
+    if (pid < 0) { close(p[0]); close(p[1]); goto fail; }
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(1);
+      close(p[0]);
+      for (int j = 0; j < l->n; j++) {
+        close_fd(&l->result_fds[j]);
+        if (j != i) close_fd(&l->listen_fds[j]);
+      }
+      l->my_result_fd = p[1];
+      *rank = i;
+      return 1;
+    }
+    close(p[1]);
+    l->result_fds[i] = p[0];
+    l->pids[i] = pid;
+  }
+  for (int i = 0; i < l->n; i++) close_fd(&l->listen_fds[i]);
+  return 0;
+fail:
+  msg(err, errsz, "starting a player process");
+  for (int i = 0; i < l->n; i++)
+    if (l->pids[i] > 0) { kill(l->pids[i], SIGKILL); waitpid(l->pids[i], NULL, 0); }
+  return -1;
+}
+
+int cc_launch_report(cc_launch *l, const void *data, size_t len) {
+  const uint8_t *b = data;
+  while (len > 0) {
+    ssize_t w = write(l->my_result_fd, b, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    b += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Read what is available from a player's pipe; close it at end of file. */
+static void drain(cc_launch *l, int i, cc_player_result *r) {
+  uint8_t *grown = realloc(r->data, r->len + READ_CHUNK_BYTES);
+  ssize_t got;
+  if (!grown) { close_fd(&l->result_fds[i]); return; }
+  r->data = grown;
+  got = read(l->result_fds[i], r->data + r->len, READ_CHUNK_BYTES);
+  if (got > 0) r->len += (size_t)got;
+  else if (got == 0 || errno != EINTR) close_fd(&l->result_fds[i]);
+}
+
+void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
+  int n = l->n, running = n, open = n;
+  bool *done = calloc((size_t)n, sizeof *done);
+  double all_but_stopped_since = -1;
+  struct pollfd *pfds = calloc((size_t)n, sizeof *pfds);
+  for (int i = 0; i < n; i++) {
+    results[i].pid = l->pids[i];
+    results[i].exitcode = 0;
+    results[i].data = NULL;
+    results[i].len = 0;
+  }
+  while (running > 0 || open > 0) {
+    int np = 0, stopped = 0;
+    for (int i = 0; i < n; i++)
+      if (l->result_fds[i] >= 0) { pfds[np].fd = l->result_fds[i]; pfds[np].events = POLLIN; np++; }
+    if (np > 0) poll(pfds, (nfds_t)np, 20);
+    for (int i = 0; i < n; i++) {
+      if (l->result_fds[i] < 0) continue;
+      for (int k = 0; k < np; k++)
+        if (pfds[k].fd == l->result_fds[i] && (pfds[k].revents & (POLLIN | POLLHUP | POLLERR)))
+          drain(l, i, &results[i]);
+    }
+    open = 0;
+    for (int i = 0; i < n; i++) if (l->result_fds[i] >= 0) open++;
+    for (int i = 0; i < n; i++) {
+      int status;
+      pid_t w;
+      if (done[i]) continue;
+      w = waitpid(l->pids[i], &status, WNOHANG | WUNTRACED);
+      if (w == l->pids[i] && WIFSTOPPED(status)) { stopped++; continue; }
+      if (w == l->pids[i] && (WIFEXITED(status) || WIFSIGNALED(status))) {
+        done[i] = true;
+        running--;
+        results[i].exitcode = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+      } else if (w == 0) {
+        /* still running, or stopped and already reported */
+        char path[64], state = 0;
+        FILE *f;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)l->pids[i]);
+        f = fopen(path, "r");
+        if (f) {
+          if (fscanf(f, "%*d %*s %c", &state) != 1) state = 0;
+          fclose(f);
+        }
+        if (state == 'T' || state == 't') stopped++;
+      }
+    }
+    /* A frozen player never ends by itself: once it is the only kind left,
+     * give it a grace period and then kill it. */
+    if (running > 0 && stopped == running) {
+      if (all_but_stopped_since < 0) all_but_stopped_since = now_s();
+      else if (now_s() - all_but_stopped_since > grace_s)
+        for (int i = 0; i < n; i++) if (!done[i]) kill(l->pids[i], SIGKILL);
+    } else {
+      all_but_stopped_since = -1;
+    }
+    if (np == 0 && running > 0) {
+      struct timespec ts = {0, 2000000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  free(done);
+  free(pfds);
+}
+
+void cc_launch_free(cc_launch *l) {
+  if (l->listen_fds) for (int i = 0; i < l->n; i++) close_fd(&l->listen_fds[i]);
+  if (l->result_fds) for (int i = 0; i < l->n; i++) close_fd(&l->result_fds[i]);
+  close_fd(&l->my_result_fd);
+  free(l->listen_fds);
+  free(l->ports);
+  free(l->result_fds);
+  free(l->pids);
+  memset(l, 0, sizeof *l);
+  l->my_result_fd = -1;
+}

@@ -1,0 +1,581 @@
+/*
+ * lua_comm.c - the communicator as a Lua object, and cicada's error objects.
+ *
+ * A communicator userdata holds a cc_comm and a reference to the box of the
+ * engine it runs on. Values are encoded with the codec (lua_codec.c) into
+ * reference-counted payloads, so a collective encodes each value once.
+ * Communication failures raise error tables with kind, comm, rank, peer, tag
+ * and message fields (metatable "cicada.Error", whose __tostring gives the
+ * message); argument mistakes raise ordinary `bad argument` errors.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm.h"
+#include "lua_cicada.h"
+#include "wire.h"
+
+#define CL_COMM_MT "cicada.Communicator"
+#define CL_ENGINE_MT "cicada.Engine"
+#define CL_ERROR_MT "cicada.Error"
+#define USER_TAG_MAX INT32_MAX
+
+typedef struct cl_engine {
+  cc_engine *eng;
+} cl_engine;
+
+typedef struct cl_comm {
+  cc_comm *c;              /* NULL once freed */
+  cl_engine *box;
+  char name[128];          /* kept for messages after free */
+  int rank, size;
+} cl_comm;
+
+/* ==== Errors ============================================================== */
+
+static int error_tostring(lua_State *L) {
+  lua_getfield(L, 1, "message");
+  if (!lua_isstring(L, -1)) {
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "kind");
+  }
+  lua_tostring(L, -1);
+  return 1;
+}
+
+/* Push a cicada error table; peer and tag are left out when unknown. */
+static void push_error(lua_State *L, const char *kind, const char *comm, int rank, int peer,
+                       int32_t tag, const char *message) {
+  char tb[16];
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  if (comm) { lua_pushstring(L, comm); lua_setfield(L, -2, "comm"); }
+  if (rank >= 0) { lua_pushinteger(L, rank); lua_setfield(L, -2, "rank"); }
+  if (peer >= 0) { lua_pushinteger(L, peer); lua_setfield(L, -2, "peer"); }
+  if (tag != CC_TAG_NONE) {
+    lua_pushstring(L, cc_tag_name(tag, tb, sizeof tb));
+    lua_setfield(L, -2, "tag");
+  }
+  lua_pushstring(L, message);
+  lua_setfield(L, -2, "message");
+  luaL_setmetatable(L, CL_ERROR_MT);
+}
+
+static int raise_cc(lua_State *L, const cl_comm *lc, const cc_error *e) {
+  if (e->code == CC_EINVALID) return luaL_error(L, "%s", e->message);
+  push_error(L, cc_status_kind(e->code), lc ? lc->name : NULL, lc ? lc->rank : -1, e->peer,
+             e->tag, e->message);
+  return lua_error(L);
+}
+
+/* core.error{kind=, message=, ...}: make an error object (for Lua modules). */
+static int l_error_new(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  luaL_setmetatable(L, CL_ERROR_MT);
+  return 1;
+}
+
+/* ==== Engine box =========================================================== */
+
+static int engine_gc(lua_State *L) {
+  cl_engine *box = luaL_checkudata(L, 1, CL_ENGINE_MT);
+  if (box->eng) {
+    cc_engine_stop(box->eng);
+    box->eng = NULL;
+  }
+  return 0;
+}
+
+/* ==== Checking arguments =================================================== */
+
+static cl_comm *check_comm(lua_State *L) {
+  cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
+  if (!lc->c || !lc->box->eng) {
+    cc_error e = {CC_ENOT_RUNNING, -1, CC_TAG_NONE, ""};
+    snprintf(e.message, sizeof e.message, "Comm %s was freed", lc->name);
+    raise_cc(L, lc, &e);
+  }
+  return lc;
+}
+
+static int check_rank(lua_State *L, const cl_comm *lc, int arg) {
+  lua_Integer r;
+  if (!lua_isinteger(L, arg))
+    return luaL_argerror(L, arg, lua_pushfstring(L, "rank expected, got %s", luaL_typename(L, arg)));
+  r = lua_tointeger(L, arg);
+  if (r < 0 || r >= lc->size)
+    luaL_argerror(L, arg, lua_pushfstring(L, "rank %I out of range [0, %d)", r, lc->size));
+  return (int)r;
+}
+
+static int32_t check_user_tag(lua_State *L, int arg) {
+  lua_Integer t;
+  if (!lua_isinteger(L, arg))
+    return luaL_argerror(L, arg, lua_pushfstring(L, "integer tag expected, got %s",
+                                                 luaL_typename(L, arg)));
+  t = lua_tointeger(L, arg);
+  if (t < 0)
+    luaL_argerror(L, arg, lua_pushfstring(L, "tag %I is negative; negative tags belong to the library", t));
+  if (t > USER_TAG_MAX)
+    luaL_argerror(L, arg, lua_pushfstring(L, "tag %I is above %d", t, USER_TAG_MAX));
+  return (int32_t)t;
+}
+
+/* A library tag from a library module (negative numbers only). */
+static int32_t check_lib_tag(lua_State *L, int arg) {
+  lua_Integer t = luaL_checkinteger(L, arg);
+  luaL_argcheck(L, t < 0 && t >= CC_TAG_LIBRARY_MIN, arg, "not a library tag");
+  return (int32_t)t;
+}
+
+/* A list of distinct ranks; returns a malloc'd array kept alive by a
+ * userdata pushed on the stack. */
+static int *check_rank_list(lua_State *L, const cl_comm *lc, int arg, int *n) {
+  int *out;
+  lua_Integer len;
+  luaL_checktype(L, arg, LUA_TTABLE);
+  len = luaL_len(L, arg);
+  if (len < 0 || len > lc->size)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%I ranks listed for %d players", len, lc->size));
+  out = lua_newuserdatauv(L, (size_t)(len ? len : 1) * sizeof *out, 0);
+  for (lua_Integer i = 1; i <= len; i++) {
+    lua_Integer r;
+    lua_geti(L, arg, i);
+    if (!lua_isinteger(L, -1))
+      luaL_argerror(L, arg, lua_pushfstring(L, "element %I is %s, not a rank", i, luaL_typename(L, -1)));
+    r = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (r < 0 || r >= lc->size)
+      luaL_argerror(L, arg, lua_pushfstring(L, "rank %I out of range [0, %d)", r, lc->size));
+    for (lua_Integer j = 0; j < i - 1; j++)
+      if (out[j] == (int)r) luaL_argerror(L, arg, lua_pushfstring(L, "rank %I listed twice", r));
+    out[i - 1] = (int)r;
+  }
+  *n = (int)len;
+  return out;
+}
+
+/* ==== Payloads <-> Lua values ============================================== */
+
+/* Encode the value at idx into a payload (the caller unrefs it). */
+static cc_payload *encode(lua_State *L, int idx) {
+  cc_buf *b = cl_encode(L, idx);
+  size_t len;
+  uint8_t *data = cc_buf_steal(b, &len);
+  cc_payload *p = cc_payload_take(data, len);
+  lua_pop(L, 1);
+  if (!p) { free(data); luaL_error(L, "out of memory"); }
+  return p;
+}
+
+/* Push the decoded payload and release it. A malformed payload raises. */
+static void push_payload(lua_State *L, const cl_comm *lc, cc_payload *p, int src) {
+  char err[200];
+  int ok = cl_decode_push(L, p->data, p->len, err, sizeof err);
+  cc_payload_unref(p);
+  if (!ok) luaL_error(L, "Comm %s: malformed message from player %d: %s", lc->name, src, err);
+}
+
+/* Push a list (rank r at index r + 1) from n payloads, releasing them. */
+static void push_payload_list(lua_State *L, const cl_comm *lc, cc_payload **ps, int n) {
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    cc_payload *p = ps[i];
+    ps[i] = NULL;
+    if (p) push_payload(L, lc, p, i); else lua_pushnil(L);
+    lua_seti(L, -2, i + 1);
+  }
+}
+
+/* A scratch array of n payload slots owned by a userdata on the stack, so
+ * that an error raised midway frees nothing twice and leaks nothing. */
+static int slots_gc(lua_State *L) {
+  size_t len = lua_rawlen(L, 1) / sizeof(cc_payload *);
+  cc_payload **ps = lua_touserdata(L, 1);
+  cc_payloads_free(ps, (int)len);
+  return 0;
+}
+
+static cc_payload **push_slots(lua_State *L, int n) {
+  cc_payload **ps = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *ps, 0);
+  memset(ps, 0, (size_t)(n ? n : 1) * sizeof *ps);
+  if (luaL_newmetatable(L, "cicada.Slots")) {
+    lua_pushcfunction(L, slots_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return ps;
+}
+
+/* ==== Point to point ======================================================== */
+
+static int send_value(lua_State *L, int32_t tag) {
+  cl_comm *lc = check_comm(L);
+  int dst = check_rank(L, lc, 3);
+  cc_error e;
+  cc_payload *p;
+  cc_status st;
+  luaL_checkany(L, 2);
+  p = encode(L, 2);
+  st = cc_comm_send(lc->c, p, dst, tag, &e);
+  cc_payload_unref(p);
+  if (st != CC_OK) return raise_cc(L, lc, &e);
+  return 0;
+}
+
+static int recv_value(lua_State *L, int32_t tag, bool block) {
+  cl_comm *lc = check_comm(L);
+  int src = check_rank(L, lc, 2);
+  cc_error e;
+  cc_payload *p = NULL;
+  cc_status st = block ? cc_comm_recv(lc->c, src, tag, &p, &e)
+                       : cc_comm_try_recv(lc->c, src, tag, &p, &e);
+  if (st != CC_OK) return raise_cc(L, lc, &e);
+  if (!p) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if (!block) lua_pushboolean(L, 1);
+  push_payload(L, lc, p, src);
+  return block ? 1 : 2;
+}
+
+/* comm:send(value, dst, tag) */
+static int l_send(lua_State *L) { return send_value(L, check_user_tag(L, 4)); }
+/* comm:recv(src, tag) */
+static int l_recv(lua_State *L) { return recv_value(L, check_user_tag(L, 3), true); }
+/* comm:_try_recv(src, tag) -> false | true, value */
+static int l_try_recv(lua_State *L) { return recv_value(L, check_user_tag(L, 3), false); }
+/* comm:_lib_send(value, dst, libtag) / comm:_lib_recv(src, libtag) */
+static int l_lib_send(lua_State *L) { return send_value(L, check_lib_tag(L, 4)); }
+static int l_lib_recv(lua_State *L) { return recv_value(L, check_lib_tag(L, 3), true); }
+
+/* ==== Collectives ============================================================ */
+
+/* comm:allgather(value) -> list */
+static int l_allgather(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  cc_payload **all = push_slots(L, lc->size), *mine;
+  cc_error e;
+  cc_status st;
+  luaL_checkany(L, 2);
+  mine = encode(L, 2);
+  st = cc_comm_allgather(lc->c, mine, all, &e);
+  cc_payload_unref(mine);
+  if (st != CC_OK) return raise_cc(L, lc, &e);
+  push_payload_list(L, lc, all, lc->size);
+  return 1;
+}
+
+/* comm:barrier() */
+static int l_barrier(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  cc_error e;
+  if (cc_comm_barrier(lc->c, &e) != CC_OK) return raise_cc(L, lc, &e);
+  return 0;
+}
+
+/* comm:broadcast(src, value) -> value */
+static int l_broadcast(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  int src = check_rank(L, lc, 2);
+  cc_payload *mine = NULL, *got = NULL;
+  cc_error e;
+  cc_status st;
+  if (lc->rank == src) mine = encode(L, 3);
+  st = cc_comm_broadcast(lc->c, src, mine, &got, &e);
+  cc_payload_unref(mine);
+  if (st != CC_OK) return raise_cc(L, lc, &e);
+  push_payload(L, lc, got, src);
+  return 1;
+}
+
+static int gather_common(lua_State *L, cl_comm *lc, const int *srcs, int nsrcs, int value_arg,
+                         int dst, int32_t tag) {
+  cc_payload **all = push_slots(L, lc->size), *mine = NULL;
+  cc_error e;
+  cc_status st;
+  bool contribute = false;
+  for (int i = 0; i < nsrcs; i++) if (srcs[i] == lc->rank) contribute = true;
+  if (contribute) mine = encode(L, value_arg);
+  st = cc_comm_gatherv(lc->c, srcs, nsrcs, mine, dst, tag, all, &e);
+  cc_payload_unref(mine);
+  if (st != CC_OK) return raise_cc(L, lc, &e);
+  if (lc->rank != dst) return 0;
+  lua_createtable(L, nsrcs, 0);
+  for (int i = 0; i < nsrcs; i++) {
+    cc_payload *p = all[srcs[i]];
+    all[srcs[i]] = NULL;
+    push_payload(L, lc, p, srcs[i]);
+    lua_seti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+/* comm:gather(value, dst) -> list at dst, nil elsewhere */
+static int l_gather(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  int dst = check_rank(L, lc, 3);
+  int *srcs = lua_newuserdatauv(L, (size_t)lc->size * sizeof *srcs, 0);
+  for (int i = 0; i < lc->size; i++) srcs[i] = i;
+  return gather_common(L, lc, srcs, lc->size, 2, dst, CC_TAG_GATHER);
+}
+
+/* comm:gatherv(src_list, value, dst) -> values of src_list in order at dst */
+static int l_gatherv(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  int nsrcs, dst;
+  int *srcs = check_rank_list(L, lc, 2, &nsrcs);
+  dst = check_rank(L, lc, 4);
+  return gather_common(L, lc, srcs, nsrcs, 3, dst, CC_TAG_GATHERV);
+}
+
+static int scatter_common(lua_State *L, cl_comm *lc, int src, int values_arg, const int *dsts,
+                          int ndsts, int32_t tag) {
+  cc_payload **values = push_slots(L, lc->size), *got = NULL;
+  bool receive = false;
+  cc_error e;
+  cc_status st;
+  if (lc->rank == src) {
+    lua_Integer len;
+    if (!lua_istable(L, values_arg))
+      return luaL_argerror(L, values_arg, lua_pushfstring(L, "list of %d values expected at the source, got %s",
+                                                          ndsts, luaL_typename(L, values_arg)));
+    len = luaL_len(L, values_arg);
+    if (len != ndsts)
+      return luaL_argerror(L, values_arg, lua_pushfstring(L, "%I values for %d receivers", len, ndsts));
+    for (int i = 0; i < ndsts; i++) {
+      lua_geti(L, values_arg, i + 1);
+      values[dsts[i]] = encode(L, lua_gettop(L));
+      lua_pop(L, 1);
+    }
+  }
+  for (int i = 0; i < ndsts; i++) if (dsts[i] == lc->rank) receive = true;
+  st = cc_comm_scatterv(lc->c, src, values, dsts, ndsts, tag, &got, &e);
+  if (st != CC_OK) return raise_cc(L, lc, &e);
+  if (!receive) return 0;
+  push_payload(L, lc, got, src);
+  return 1;
+}
+
+/* comm:scatter(src, values) -> this player's element */
+static int l_scatter(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  int src = check_rank(L, lc, 2);
+  int *dsts = lua_newuserdatauv(L, (size_t)lc->size * sizeof *dsts, 0);
+  for (int i = 0; i < lc->size; i++) dsts[i] = i;
+  return scatter_common(L, lc, src, 3, dsts, lc->size, CC_TAG_SCATTER);
+}
+
+/* comm:scatterv(src, values, dst_list) -> element, or nil if not listed */
+static int l_scatterv(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  int src = check_rank(L, lc, 2), ndsts;
+  int *dsts = check_rank_list(L, lc, 4, &ndsts);
+  return scatter_common(L, lc, src, 3, dsts, ndsts, CC_TAG_SCATTERV);
+}
+
+/* ==== Statistics, free, fields ============================================= */
+
+static void push_traffic(lua_State *L, const cc_traffic *t) {
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, (lua_Integer)t->msgs_sent); lua_setfield(L, -2, "msgs_sent");
+  lua_pushinteger(L, (lua_Integer)t->bytes_sent); lua_setfield(L, -2, "bytes_sent");
+  lua_pushinteger(L, (lua_Integer)t->msgs_recv); lua_setfield(L, -2, "msgs_recv");
+  lua_pushinteger(L, (lua_Integer)t->bytes_recv); lua_setfield(L, -2, "bytes_recv");
+}
+
+/* comm:stats() -> {total=, peers={[rank+1]=...}, tags={[name or tag]=...}} */
+static int l_stats(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  cc_traffic total = {0, 0, 0, 0}, t;
+  int32_t tag;
+  char tb[16];
+  lua_createtable(L, 0, 3);
+  lua_createtable(L, lc->size, 0);
+  for (int i = 0; i < lc->size; i++) {
+    const cc_traffic *p = cc_comm_peer_stats(lc->c, i);
+    total.msgs_sent += p->msgs_sent; total.bytes_sent += p->bytes_sent;
+    total.msgs_recv += p->msgs_recv; total.bytes_recv += p->bytes_recv;
+    push_traffic(L, p);
+    lua_seti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "peers");
+  push_traffic(L, &total);
+  lua_setfield(L, -2, "total");
+  lua_newtable(L);
+  for (size_t i = 0; cc_comm_tag_stats(lc->c, i, &tag, &t); i++) {
+    if (tag >= 0) lua_pushinteger(L, tag);
+    else lua_pushstring(L, cc_tag_name(tag, tb, sizeof tb));
+    push_traffic(L, &t);
+    lua_settable(L, -3);
+  }
+  lua_setfield(L, -2, "tags");
+  return 1;
+}
+
+/* comm:free() */
+static int l_free(lua_State *L) {
+  cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
+  if (lc->c && lc->box->eng) cc_comm_free(lc->c);
+  lc->c = NULL;
+  return 0;
+}
+
+static int comm_gc(lua_State *L) { return l_free(L); }
+
+static int comm_tostring(lua_State *L) {
+  cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
+  lua_pushfstring(L, "Communicator(name=%s, rank=%d, world_size=%d%s)", lc->name, lc->rank,
+                  lc->size, lc->c ? "" : ", freed");
+  return 1;
+}
+
+static int comm_index(lua_State *L) {
+  cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
+  const char *k = lua_tostring(L, 2);
+  /* methods first */
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "__methods");
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+  if (!k) return 0;
+  if (strcmp(k, "rank") == 0) lua_pushinteger(L, lc->rank);
+  else if (strcmp(k, "world_size") == 0) lua_pushinteger(L, lc->size);
+  else if (strcmp(k, "name") == 0) lua_pushstring(L, lc->name);
+  else if (strcmp(k, "timeout") == 0)
+    lua_pushnumber(L, lc->c ? cc_comm_timeout(lc->c) : 0.0);
+  else if (strcmp(k, "revoked") == 0)
+    lua_pushboolean(L, lc->c && lc->box->eng && cc_comm_revoked(lc->c));
+  else if (strcmp(k, "freed") == 0)
+    lua_pushboolean(L, lc->c == NULL || lc->box->eng == NULL);
+  else if (strcmp(k, "ranks") == 0) {
+    lua_createtable(L, lc->size, 0);
+    for (int i = 0; i < lc->size; i++) { lua_pushinteger(L, i); lua_seti(L, -2, i + 1); }
+  } else lua_pushnil(L);
+  return 1;
+}
+
+static int comm_newindex(lua_State *L) {
+  cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
+  const char *k = luaL_checkstring(L, 2);
+  if (strcmp(k, "timeout") == 0) {
+    lua_Number t = luaL_checknumber(L, 3);
+    luaL_argcheck(L, t > 0, 3, "timeout must be a positive number of seconds");
+    if (lc->c) cc_comm_set_timeout(lc->c, (double)t);
+    return 0;
+  }
+  return luaL_error(L, "cannot set field '%s' of a communicator", k);
+}
+
+/* ==== Creating communicators =============================================== */
+
+static void push_comm(lua_State *L, int box_idx, cc_comm *c) {
+  cl_comm *lc = lua_newuserdatauv(L, sizeof *lc, 1);
+  lc->c = c;
+  lc->box = lua_touserdata(L, box_idx);
+  lc->rank = cc_comm_rank(c);
+  lc->size = cc_comm_size(c);
+  snprintf(lc->name, sizeof lc->name, "%s", cc_comm_name(c));
+  lua_pushvalue(L, box_idx);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, CL_COMM_MT);
+}
+
+/* Start this player's engine and return its world communicator. Used by
+ * lua_process.c; raises a cicada error on failure. Pushes the communicator. */
+void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s);
+void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s) {
+  cl_engine *box = lua_newuserdatauv(L, sizeof *box, 0);
+  int box_idx = lua_gettop(L);
+  cc_error e;
+  cc_comm *c;
+  box->eng = NULL;
+  luaL_setmetatable(L, CL_ENGINE_MT);
+  if (cc_engine_start(s, &box->eng, &e) != CC_OK) {
+    push_error(L, cc_status_kind(e.code), name, s->rank, e.peer, CC_TAG_NONE, e.message);
+    lua_error(L);
+  }
+  if (cc_comm_world(box->eng, name, timeout_s, &c, &e) != CC_OK) {
+    push_error(L, cc_status_kind(e.code), name, s->rank, -1, CC_TAG_NONE, e.message);
+    lua_error(L);
+  }
+  push_comm(L, box_idx, c);
+  lua_remove(L, box_idx);
+}
+
+/* Stop the engine that a communicator runs on (every communicator on it
+ * becomes freed). */
+void cl_stop_engine_of(lua_State *L, int idx);
+void cl_stop_engine_of(lua_State *L, int idx) {
+  cl_comm *lc = luaL_testudata(L, idx, CL_COMM_MT);
+  if (!lc) return;
+  if (lc->c && lc->box->eng) cc_comm_free(lc->c);
+  lc->c = NULL;
+  if (lc->box->eng) {
+    cc_engine_stop(lc->box->eng);
+    lc->box->eng = NULL;
+  }
+}
+
+/* ==== Registration ========================================================== */
+
+static const luaL_Reg comm_methods[] = {
+  {"send", l_send},
+  {"recv", l_recv},
+  {"_try_recv", l_try_recv},
+  {"_lib_send", l_lib_send},
+  {"_lib_recv", l_lib_recv},
+  {"allgather", l_allgather},
+  {"barrier", l_barrier},
+  {"broadcast", l_broadcast},
+  {"gather", l_gather},
+  {"gatherv", l_gatherv},
+  {"scatter", l_scatter},
+  {"scatterv", l_scatterv},
+  {"stats", l_stats},
+  {"free", l_free},
+  {NULL, NULL}
+};
+
+static const luaL_Reg comm_meta[] = {
+  {"__index", comm_index},
+  {"__newindex", comm_newindex},
+  {"__gc", comm_gc},
+  {"__tostring", comm_tostring},
+  {NULL, NULL}
+};
+
+void cl_open_comm(lua_State *L) {
+  static const struct { const char *name; int32_t tag; } tags[] = {
+    {"LOGSYNC", CC_TAG_LOGSYNC}, {"RESHARE", CC_TAG_RESHARE}, {"SHRINK", CC_TAG_SHRINK},
+    {"AGREE", CC_TAG_AGREE}, {"SPLIT", CC_TAG_SPLIT}};
+  luaL_newmetatable(L, CL_ENGINE_MT);
+  lua_pushcfunction(L, engine_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+
+  luaL_newmetatable(L, CL_ERROR_MT);
+  lua_pushcfunction(L, error_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_setfield(L, -2, "error_metatable");
+  lua_pushcfunction(L, l_error_new);
+  lua_setfield(L, -2, "error");
+
+  luaL_newmetatable(L, CL_COMM_MT);
+  luaL_setfuncs(L, comm_meta, 0);
+  luaL_newlib(L, comm_methods);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -4, "comm_methods");   /* Lua modules add methods here */
+  lua_setfield(L, -2, "__methods");
+  lua_pop(L, 1);
+
+  lua_createtable(L, 0, 5);
+  for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
+    lua_pushinteger(L, tags[i].tag);
+    lua_setfield(L, -2, tags[i].name);
+  }
+  lua_setfield(L, -2, "tags");
+}

@@ -1,0 +1,254 @@
+/*
+ * lua_process.c - processes from Lua: the fork-and-wait behind cicada.run,
+ * and the small process facts that fault injection and timing need.
+ *
+ * core.launch(opts, child) forks opts.world_size players. Each child starts
+ * its engine, calls child(comm) (or child(nil, err) if the engine could not
+ * start), reports the string child returns to the parent, stops its engine
+ * and exits. The parent returns one {pid=, exitcode=, data=} per player.
+ */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "comm.h"
+#include "launch.h"
+#include "lua_cicada.h"
+
+void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s);
+void cl_stop_engine_of(lua_State *L, int idx);
+
+#define DEFAULT_GRACE_S 1.0
+#define MAX_WORLD_SIZE 1024
+
+/* ==== Logging from the engine ============================================= */
+
+static int engine_log_level = CC_LOG_WARNING;
+
+static void log_to_stderr(void *ctx, int level, const char *message) {
+  const char *name = level >= CC_LOG_ERROR ? "ERROR" : level >= CC_LOG_WARNING ? "WARNING"
+                   : level >= CC_LOG_INFO ? "INFO" : "DEBUG";
+  (void)ctx;
+  if (level < engine_log_level) return;
+  fprintf(stderr, "%s:cicada.communicator:%s\n", name, message);
+  fflush(stderr);
+}
+
+/* core.set_engine_log_level(level number) */
+static int l_set_engine_log_level(lua_State *L) {
+  engine_log_level = (int)luaL_checkinteger(L, 1);
+  return 0;
+}
+
+/* ==== Options ============================================================== */
+
+static double opt_number(lua_State *L, int t, const char *key, double dflt, bool positive) {
+  double v;
+  lua_getfield(L, t, key);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return dflt; }
+  if (!lua_isnumber(L, -1))
+    luaL_error(L, "bad option '%s' (number expected, got %s)", key, luaL_typename(L, -1));
+  v = (double)lua_tonumber(L, -1);
+  if (positive && !(v > 0)) luaL_error(L, "bad option '%s' (must be positive, got %f)", key, v);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* ==== launch ================================================================ */
+
+typedef struct launch_box {
+  cc_launch l;
+  bool live;
+} launch_box;
+
+static int launch_gc(lua_State *L) {
+  launch_box *b = lua_touserdata(L, 1);
+  if (b->live) cc_launch_free(&b->l);
+  b->live = false;
+  return 0;
+}
+
+typedef struct start_args {
+  const cc_settings *s;
+  const char *name;
+  double timeout_s;
+} start_args;
+
+static int start_world_protected(lua_State *L) {
+  const start_args *a = lua_touserdata(L, 1);
+  cl_start_world(L, a->s, a->name, a->timeout_s);
+  return 1;
+}
+
+/* In the child: run child(comm), report what it returns; never returns. */
+static void run_child(lua_State *L, launch_box *b, int rank, int child_idx, const char *name,
+                      double timeout_s, const cc_settings *base) {
+  cc_settings s = *base;
+  const char **hosts = malloc((size_t)b->l.n * sizeof *hosts);
+  start_args a;
+  const char *data = NULL;
+  size_t len = 0;
+  int comm_idx;
+
+  if (!hosts) _exit(70);
+  for (int i = 0; i < b->l.n; i++) hosts[i] = "127.0.0.1";
+  s.rank = rank;
+  s.listen_fd = b->l.listen_fds[rank];
+  s.peer_hosts = hosts;
+  s.peer_ports = b->l.ports;
+  s.token = b->l.token;
+  b->l.listen_fds[rank] = -1;   /* the engine owns it now */
+  a.s = &s;
+  a.name = name;
+  a.timeout_s = timeout_s;
+
+  lua_pushcfunction(L, start_world_protected);
+  lua_pushlightuserdata(L, &a);
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK) {
+    comm_idx = lua_gettop(L);
+    lua_pushvalue(L, child_idx);
+    lua_pushvalue(L, comm_idx);
+    lua_pushnil(L);
+  } else {
+    int err_idx = lua_gettop(L);
+    comm_idx = 0;
+    lua_pushvalue(L, child_idx);
+    lua_pushnil(L);
+    lua_pushvalue(L, err_idx);
+  }
+  /* child(comm, nil) or child(nil, err): the child catches its own errors;
+   * whatever happens, this process ends here and never returns to the
+   * parent's script. */
+  if (lua_pcall(L, 2, 1, 0) == LUA_OK) data = lua_tolstring(L, -1, &len);
+  else fprintf(stderr, "cicada: player %d: %s\n", rank, lua_tostring(L, -1));
+  if (data) cc_launch_report(&b->l, data, len);
+  if (comm_idx) cl_stop_engine_of(L, comm_idx);
+  fflush(NULL);
+  _exit(data ? 0 : 70);
+}
+
+/* core.launch(opts, child) -> list of {pid=, exitcode=, data=} */
+static int l_launch(lua_State *L) {
+  cc_settings s;
+  lua_Integer n;
+  const char *name;
+  double timeout_s, grace_s;
+  char err[256];
+  launch_box *b;
+  int rank;
+  cc_player_result *results;
+
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_getfield(L, 1, "world_size");
+  n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
+  if (n < 1 || n > MAX_WORLD_SIZE)
+    luaL_error(L, "bad option 'world_size' (integer in [1, %d] expected)", MAX_WORLD_SIZE);
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "name");
+  name = lua_isnil(L, -1) ? "world" : lua_tostring(L, -1);
+  if (!name) luaL_error(L, "bad option 'name' (string expected)");
+  cc_settings_default(&s);
+  s.world_size = (int)n;
+  s.startup_timeout_s = opt_number(L, 1, "startup_timeout", s.startup_timeout_s, true);
+  s.heartbeat_interval_s = opt_number(L, 1, "heartbeat_interval", s.heartbeat_interval_s, true);
+  s.heartbeat_timeout_s = opt_number(L, 1, "heartbeat_timeout", s.heartbeat_timeout_s, true);
+  if (!(s.heartbeat_timeout_s > s.heartbeat_interval_s))
+    luaL_error(L, "bad option 'heartbeat_timeout' (%f must exceed heartbeat_interval %f)",
+               s.heartbeat_timeout_s, s.heartbeat_interval_s);
+  timeout_s = opt_number(L, 1, "timeout", 5.0, true);
+  grace_s = opt_number(L, 1, "grace", DEFAULT_GRACE_S, true);
+  s.log = log_to_stderr;
+
+  b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->live = false;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, launch_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  if (cc_launch_prepare(&b->l, (int)n, err, sizeof err) != 0) luaL_error(L, "cicada.run: %s", err);
+  b->live = true;
+  switch (cc_launch_fork(&b->l, &rank, err, sizeof err)) {
+  case -1: return luaL_error(L, "cicada.run: %s", err);
+  case 1: run_child(L, b, rank, 2, name, timeout_s, &s); break;
+  default: break;
+  }
+  results = calloc((size_t)n, sizeof *results);
+  if (!results) {
+    for (int i = 0; i < n; i++) kill(b->l.pids[i], SIGKILL);
+    return luaL_error(L, "out of memory");
+  }
+  cc_launch_wait(&b->l, grace_s, results);
+  lua_createtable(L, (int)n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, results[i].pid);
+    lua_setfield(L, -2, "pid");
+    lua_pushinteger(L, results[i].exitcode);
+    lua_setfield(L, -2, "exitcode");
+    if (results[i].data && results[i].len > 0) {
+      lua_pushlstring(L, (const char *)results[i].data, results[i].len);
+      lua_setfield(L, -2, "data");
+    }
+    free(results[i].data);
+    lua_seti(L, -2, i + 1);
+  }
+  free(results);
+  cc_launch_free(&b->l);
+  b->live = false;
+  return 1;
+}
+
+/* ==== Process facts ========================================================== */
+
+/* core.raise_signal("KILL" | "STOP") */
+static int l_raise_signal(lua_State *L) {
+  static const char *const names[] = {"KILL", "STOP", NULL};
+  static const int sigs[] = {SIGKILL, SIGSTOP};
+  int which = luaL_checkoption(L, 1, NULL, names);
+  fflush(NULL);
+  raise(sigs[which]);
+  return 0;
+}
+
+static int l_getpid(lua_State *L) {
+  lua_pushinteger(L, getpid());
+  return 1;
+}
+
+/* core.now() -> monotonic seconds, for timing */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+  return 1;
+}
+
+/* core.sleep(seconds) */
+static int l_sleep(lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  struct timespec ts;
+  luaL_argcheck(L, s >= 0, 1, "negative duration");
+  ts.tv_sec = (time_t)s;
+  ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
+  nanosleep(&ts, NULL);
+  return 0;
+}
+
+static const luaL_Reg process_funcs[] = {
+  {"launch", l_launch},
+  {"raise_signal", l_raise_signal},
+  {"getpid", l_getpid},
+  {"now", l_now},
+  {"sleep", l_sleep},
+  {"set_engine_log_level", l_set_engine_log_level},
+  {NULL, NULL}
+};
+
+void cl_open_process(lua_State *L) {
+  luaL_setfuncs(L, process_funcs, 0);
+}

@@ -1,0 +1,591 @@
+/*
+ * net.c - the player's I/O thread and its links to every other player.
+ *
+ * One TCP connection per pair of players: the higher rank connects to the
+ * lower, and both sides exchange a HELLO frame naming their rank, the world
+ * size and the world's token before the link counts as up. After that the
+ * I/O thread reads frames, hands DATA to the communicators, sends and checks
+ * heartbeats, and marks a peer failed the moment its connection closes or it
+ * stays silent past the heartbeat timeout. Nothing here knows about Lua.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "comm_internal.h"
+#include "wire.h"
+
+#define HELLO_MAGIC 0x41444343u  /* "CCDA" */
+#define HELLO_BYTES 20
+#define CONNECT_RETRY_S 0.02
+#define BYE_WAIT_MIN_S 0.2
+
+struct cc_conn {
+  cc_engine *eng;
+  cc_conn *next;           /* in eng->conns */
+  struct bufferevent *bev;
+  int peer;                /* world rank once the HELLO is in, else -1 */
+  bool outgoing;
+  bool dead;               /* closed or abandoned: ignore its events */
+  double last_recv;
+};
+
+/* ==== Time and logging ================================================== */
+
+double cc_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void cc_wait_until(cc_engine *eng, double deadline) {
+  struct timespec ts;
+  double whole = (double)(long long)deadline;
+  ts.tv_sec = (time_t)whole;
+  ts.tv_nsec = (long)((deadline - whole) * 1e9);
+  if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+  pthread_cond_timedwait(&eng->cond, &eng->lock, &ts);
+}
+
+void cc_net_log(cc_engine *eng, int level, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  if (!eng->cfg.log) return;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  eng->cfg.log(eng->cfg.log_ctx, level, msg);
+}
+
+static void set_reason(cc_link *l, const char *reason) {
+  snprintf(l->reason, sizeof l->reason, "%s", reason);
+}
+
+/* ==== Failure ============================================================ */
+
+/* The link to `peer` is gone: wake every waiter and make sure the peer sees
+ * it too (a frozen peer learns it when it wakes). Called on the I/O thread. */
+static void link_fail(cc_engine *eng, int peer, const char *reason) {
+  cc_link *l = &eng->links[peer];
+  cc_conn *c;
+  pthread_mutex_lock(&eng->lock);
+  if (l->state == CC_LINK_FAILED) { pthread_mutex_unlock(&eng->lock); return; }
+  if (l->state == CC_LINK_DEPARTED) {
+    l->peer_eof = true;
+  } else {
+    l->state = CC_LINK_FAILED;
+    set_reason(l, reason);
+  }
+  c = l->conn;
+  pthread_cond_broadcast(&eng->cond);
+  pthread_mutex_unlock(&eng->lock);
+  if (c && !c->dead) {
+    c->dead = true;
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+  }
+}
+
+static void startup_fail(cc_engine *eng, cc_status code, const char *msg) {
+  pthread_mutex_lock(&eng->lock);
+  if (eng->fatal == CC_OK) {
+    eng->fatal = code;
+    snprintf(eng->fatal_message, sizeof eng->fatal_message, "%s", msg);
+  }
+  pthread_cond_broadcast(&eng->cond);
+  pthread_mutex_unlock(&eng->lock);
+}
+
+/* ==== Sending ============================================================ */
+
+static void payload_cleanup(const void *data, size_t len, void *arg) {
+  (void)data; (void)len;
+  cc_payload_unref(arg);
+}
+
+static void write_frame(struct bufferevent *bev, int type, int source, uint64_t context,
+                        int32_t tag, cc_payload *p) {
+  uint8_t hdr[CC_FRAME_HEADER_BYTES];
+  cc_frame_header h = {CC_WIRE_VERSION, (uint8_t)type, 0, tag, context, (uint32_t)source,
+                       p ? (uint32_t)p->len : 0};
+  struct evbuffer *out = bufferevent_get_output(bev);
+  cc_frame_pack(&h, hdr);
+  bufferevent_lock(bev);
+  evbuffer_add(out, hdr, sizeof hdr);
+  if (p && p->len > 0)
+    evbuffer_add_reference(out, p->data, p->len, payload_cleanup, cc_payload_ref(p));
+  bufferevent_unlock(bev);
+}
+
+bool cc_net_send(cc_engine *eng, int world_peer, int type, uint64_t context, int32_t tag,
+                 cc_payload *p) {
+  cc_conn *c = NULL;
+  pthread_mutex_lock(&eng->lock);
+  if (eng->links[world_peer].state == CC_LINK_UP) c = eng->links[world_peer].conn;
+  pthread_mutex_unlock(&eng->lock);
+  if (!c) return false;
+  write_frame(c->bev, type, eng->cfg.rank, context, tag, p);
+  return true;
+}
+
+static void send_hello(cc_engine *eng, cc_conn *c) {
+  cc_payload *p = cc_payload_new(HELLO_BYTES);
+  uint8_t *b;
+  if (!p) return;
+  b = p->data;
+  for (int i = 0; i < 4; i++) b[i] = (uint8_t)(HELLO_MAGIC >> (8 * i));
+  for (int i = 0; i < 4; i++) b[4 + i] = (uint8_t)((uint32_t)eng->cfg.world_size >> (8 * i));
+  for (int i = 0; i < 4; i++) b[8 + i] = (uint8_t)((uint32_t)eng->cfg.rank >> (8 * i));
+  for (int i = 0; i < 8; i++) b[12 + i] = (uint8_t)(eng->cfg.token >> (8 * i));
+  write_frame(c->bev, CC_FRAME_HELLO, eng->cfg.rank, 0, 0, p);
+  cc_payload_unref(p);
+}
+
+/* ==== Receiving =========================================================== */
+
+static uint64_t get_le(const uint8_t *b, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; i--) v = (v << 8) | b[i];
+  return v;
+}
+
+/* A HELLO on a connection: on an accepted one it names the peer, on ours it
+ * confirms the peer we dialled. */
+static void on_hello(cc_conn *c, const cc_frame_header *h, const uint8_t *b) {
+  cc_engine *eng = c->eng;
+  char msg[200];
+  uint32_t magic, world, rank;
+  uint64_t token;
+  if (h->length != HELLO_BYTES) { c->dead = true; return; }
+  magic = (uint32_t)get_le(b, 4);
+  world = (uint32_t)get_le(b + 4, 4);
+  rank = (uint32_t)get_le(b + 8, 4);
+  token = get_le(b + 12, 8);
+  if (magic != HELLO_MAGIC || world != (uint32_t)eng->cfg.world_size ||
+      rank >= world || (int)rank == eng->cfg.rank ||
+      (c->outgoing && c->peer != (int)rank)) {
+    snprintf(msg, sizeof msg, "player %d: a connection presented itself as player %u of %u",
+             eng->cfg.rank, rank, world);
+    cc_net_log(eng, CC_LOG_WARNING, "%s", msg);
+    c->dead = true;
+    return;
+  }
+  if (token != eng->cfg.token) {
+    snprintf(msg, sizeof msg, "player %u presented another world's token", rank);
+    cc_net_log(eng, CC_LOG_ERROR, "%s", msg);
+    startup_fail(eng, CC_ETOKEN_MISMATCH, msg);
+    c->dead = true;
+    return;
+  }
+  pthread_mutex_lock(&eng->lock);
+  if (eng->links[rank].state != CC_LINK_DOWN) {
+    pthread_mutex_unlock(&eng->lock);
+    cc_net_log(eng, CC_LOG_WARNING, "player %d: a second connection from player %u refused",
+               eng->cfg.rank, rank);
+    c->dead = true;
+    return;
+  }
+  c->peer = (int)rank;
+  eng->links[rank].conn = c;
+  eng->links[rank].state = CC_LINK_UP;
+  eng->links_up++;
+  pthread_cond_broadcast(&eng->cond);
+  pthread_mutex_unlock(&eng->lock);
+  if (!c->outgoing) send_hello(eng, c);
+}
+
+static void on_bye(cc_conn *c) {
+  cc_engine *eng = c->eng;
+  cc_link *l = &eng->links[c->peer];
+  pthread_mutex_lock(&eng->lock);
+  if (l->state == CC_LINK_UP) {
+    l->state = CC_LINK_DEPARTED;
+    set_reason(l, "it has finished");
+  }
+  pthread_cond_broadcast(&eng->cond);
+  pthread_mutex_unlock(&eng->lock);
+  /* It sends nothing more and wants to hear nothing more: close our side so
+   * that it can exit knowing all we sent was read. */
+  shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg) {
+  cc_conn *c = arg;
+  cc_engine *eng = c->eng;
+  struct evbuffer *in = bufferevent_get_input(bev);
+  uint8_t hdrbytes[CC_FRAME_HEADER_BYTES];
+  cc_frame_header h;
+  char err[160];
+
+  c->last_recv = cc_now();
+  while (!c->dead && evbuffer_get_length(in) >= CC_FRAME_HEADER_BYTES) {
+    evbuffer_copyout(in, hdrbytes, sizeof hdrbytes);
+    if (cc_frame_unpack(hdrbytes, eng->cfg.max_frame_bytes, CC_FRAME_TYPE_COUNT, &h, err,
+                        sizeof err) != 0) {
+      cc_net_log(eng, CC_LOG_WARNING, "player %d: bad frame from %s%d: %s", eng->cfg.rank,
+                 c->peer >= 0 ? "player " : "connection ", c->peer, err);
+      if (c->peer >= 0) link_fail(eng, c->peer, "it sent a malformed frame");
+      c->dead = true;
+      break;
+    }
+    if (evbuffer_get_length(in) < CC_FRAME_HEADER_BYTES + (size_t)h.length) break;
+    evbuffer_drain(in, CC_FRAME_HEADER_BYTES);
+    if (c->peer < 0 || (c->outgoing && eng->links[c->peer].conn != c)) {
+      /* Only a HELLO may come before the handshake is complete. */
+      uint8_t b[HELLO_BYTES];
+      if (h.type != CC_FRAME_HELLO || h.length != HELLO_BYTES) { c->dead = true; break; }
+      evbuffer_remove(in, b, HELLO_BYTES);
+      on_hello(c, &h, b);
+      continue;
+    }
+    switch (h.type) {
+    case CC_FRAME_DATA:
+    case CC_FRAME_REVOKE: {
+      cc_payload *p = cc_payload_new(h.length);
+      if (!p) { link_fail(eng, c->peer, "out of memory"); c->dead = true; break; }
+      if (h.length) evbuffer_remove(in, p->data, h.length);
+      pthread_mutex_lock(&eng->lock);
+      cc_comm_deliver(eng, h.context, c->peer, h.type == CC_FRAME_REVOKE ? CC_TAG_NONE : h.tag, p);
+      pthread_mutex_unlock(&eng->lock);
+      break;
+    }
+    case CC_FRAME_BYE:
+      evbuffer_drain(in, h.length);
+      on_bye(c);
+      break;
+    default: /* heartbeats and stray HELLOs carry nothing we need */
+      evbuffer_drain(in, h.length);
+      break;
+    }
+  }
+  if (c->dead) bufferevent_disable(bev, EV_READ | EV_WRITE);
+}
+
+static void schedule_retry(cc_engine *eng);
+
+static void event_cb(struct bufferevent *bev, short what, void *arg) {
+  cc_conn *c = arg;
+  cc_engine *eng = c->eng;
+  if (what & BEV_EVENT_CONNECTED) {
+    int one = 1;
+    setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    send_hello(eng, c);
+    return;
+  }
+  if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) return;
+  if (c->peer >= 0 && eng->links[c->peer].conn == c) {
+    link_fail(eng, c->peer, (what & BEV_EVENT_EOF) ? "connection closed" : "connection error");
+    return;
+  }
+  /* A connection that never completed its handshake. */
+  c->dead = true;
+  bufferevent_disable(bev, EV_READ | EV_WRITE);
+  if (c->outgoing) schedule_retry(eng);
+}
+
+/* ==== Connecting ========================================================= */
+
+static cc_conn *conn_new(cc_engine *eng, evutil_socket_t fd, int peer, bool outgoing) {
+  cc_conn *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->bev = bufferevent_socket_new(eng->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE);
+  if (!c->bev) { free(c); return NULL; }
+  c->eng = eng;
+  c->peer = peer;
+  c->outgoing = outgoing;
+  c->last_recv = cc_now();
+  c->next = eng->conns;
+  eng->conns = c;
+  bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+  bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+  return c;
+}
+
+static int dial(cc_engine *eng, int peer) {
+  struct addrinfo hints, *res = NULL;
+  char port[16];
+  cc_conn *c;
+  int rc;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  snprintf(port, sizeof port, "%u", (unsigned)eng->ports[peer]);
+  if (getaddrinfo(eng->hosts[peer], port, &hints, &res) != 0 || !res) return -1;
+  c = conn_new(eng, -1, peer, true);
+  rc = c ? bufferevent_socket_connect(c->bev, res->ai_addr, (int)res->ai_addrlen) : -1;
+  freeaddrinfo(res);
+  if (rc != 0 && c) c->dead = true;
+  return rc;
+}
+
+/* Dial every lower-ranked peer that has no link and no attempt under way. */
+static void dial_missing(cc_engine *eng) {
+  for (int peer = 0; peer < eng->cfg.rank; peer++) {
+    bool pending = false;
+    if (eng->links[peer].state != CC_LINK_DOWN) continue;
+    for (cc_conn *c = eng->conns; c; c = c->next)
+      if (c->outgoing && c->peer == peer && !c->dead) pending = true;
+    if (!pending && dial(eng, peer) != 0) schedule_retry(eng);
+  }
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg) {
+  (void)fd; (void)what;
+  dial_missing(arg);
+}
+
+static void schedule_retry(cc_engine *eng) {
+  struct timeval tv = {0, (suseconds_t)(CONNECT_RETRY_S * 1e6)};
+  if (!evtimer_pending(eng->retry_ev, NULL)) evtimer_add(eng->retry_ev, &tv);
+}
+
+static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg) {
+  cc_engine *eng = arg;
+  int one = 1;
+  (void)lst; (void)sa; (void)salen;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!conn_new(eng, fd, -1, false)) close(fd);
+}
+
+/* ==== Heartbeats ========================================================= */
+
+static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
+  cc_engine *eng = arg;
+  double now = cc_now();
+  (void)fd; (void)what;
+  for (int peer = 0; peer < eng->cfg.world_size; peer++) {
+    cc_link *l = &eng->links[peer];
+    cc_conn *c;
+    if (l->state != CC_LINK_UP) continue;
+    c = l->conn;
+    if (now - c->last_recv > eng->cfg.heartbeat_timeout_s) {
+      char why[96];
+      snprintf(why, sizeof why, "silent for %gs (heartbeat timeout)",
+               eng->cfg.heartbeat_timeout_s);
+      link_fail(eng, peer, why);
+      continue;
+    }
+    write_frame(c->bev, CC_FRAME_HEARTBEAT, eng->cfg.rank, 0, 0, NULL);
+  }
+}
+
+/* ==== Engine lifecycle =================================================== */
+
+static void *io_main(void *arg) {
+  cc_engine *eng = arg;
+  event_base_loop(eng->base, EVLOOP_NO_EXIT_ON_EMPTY);
+  return NULL;
+}
+
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+static void use_threads(void) { evthread_use_pthreads(); }
+
+void cc_settings_default(cc_settings *s) {
+  memset(s, 0, sizeof *s);
+  s->world_size = 1;
+  s->startup_timeout_s = 5.0;
+  s->heartbeat_interval_s = 0.1;
+  s->heartbeat_timeout_s = 1.0;
+  s->max_frame_bytes = 1u << 30;
+  s->listen_fd = -1;
+}
+
+static cc_status fail(cc_error *err, cc_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static cc_status fail(cc_error *err, cc_status code, const char *fmt, ...) {
+  va_list ap;
+  if (err) {
+    err->code = code;
+    err->peer = -1;
+    err->tag = CC_TAG_NONE;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+static struct timeval to_timeval(double s) {
+  struct timeval tv;
+  tv.tv_sec = (time_t)s;
+  tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
+  return tv;
+}
+
+static cc_engine *engine_alloc(const cc_settings *s) {
+  cc_engine *eng = calloc(1, sizeof *eng);
+  pthread_condattr_t ca;
+  if (!eng) return NULL;
+  eng->cfg = *s;
+  eng->cfg.peer_hosts = NULL;
+  eng->cfg.peer_ports = NULL;
+  eng->links = calloc((size_t)s->world_size, sizeof *eng->links);
+  eng->hosts = calloc((size_t)s->world_size, sizeof *eng->hosts);
+  eng->ports = calloc((size_t)s->world_size, sizeof *eng->ports);
+  if (!eng->links || !eng->hosts || !eng->ports) goto nomem;
+  for (int i = 0; i < s->world_size; i++) {
+    set_reason(&eng->links[i], "it never connected");
+    if (s->peer_hosts && s->peer_hosts[i]) {
+      eng->hosts[i] = strdup(s->peer_hosts[i]);
+      if (!eng->hosts[i]) goto nomem;
+    }
+    if (s->peer_ports) eng->ports[i] = s->peer_ports[i];
+  }
+  pthread_mutex_init(&eng->lock, NULL);
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&eng->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  return eng;
+nomem:
+  if (eng->hosts)
+    for (int i = 0; i < s->world_size; i++) free(eng->hosts[i]);
+  free(eng->hosts);
+  free(eng->ports);
+  free(eng->links);
+  free(eng);
+  return NULL;
+}
+
+static void engine_free(cc_engine *eng) {
+  cc_conn *c, *next;
+  if (eng->thread_started) {
+    event_base_loopbreak(eng->base);
+    pthread_join(eng->thread, NULL);
+  }
+  for (c = eng->conns; c; c = next) {
+    next = c->next;
+    bufferevent_free(c->bev);
+    free(c);
+  }
+  if (eng->listener) evconnlistener_free(eng->listener);
+  if (eng->heartbeat_ev) event_free(eng->heartbeat_ev);
+  if (eng->retry_ev) event_free(eng->retry_ev);
+  while (eng->orphans) {
+    cc_orphan *o = eng->orphans;
+    eng->orphans = o->next;
+    cc_payload_unref(o->msg->payload);
+    free(o->msg);
+    free(o);
+  }
+  if (eng->base) event_base_free(eng->base);
+  for (int i = 0; i < eng->cfg.world_size; i++) free(eng->hosts[i]);
+  free(eng->hosts);
+  free(eng->ports);
+  free(eng->links);
+  pthread_mutex_destroy(&eng->lock);
+  pthread_cond_destroy(&eng->cond);
+  free(eng);
+}
+
+cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) {
+  cc_engine *eng;
+  struct timeval hb;
+  double deadline;
+  cc_status st = CC_OK;
+
+  *out = NULL;
+  if (s->world_size < 1) return fail(err, CC_EINVALID, "world size %d is below 1", s->world_size);
+  if (s->rank < 0 || s->rank >= s->world_size)
+    return fail(err, CC_EINVALID, "rank %d out of range [0, %d)", s->rank, s->world_size);
+  if (s->world_size > 1 && (s->listen_fd < 0 || !s->peer_ports || !s->peer_hosts))
+    return fail(err, CC_EINVALID, "a world of %d players needs a listening socket and peer addresses",
+                s->world_size);
+  if (!(s->heartbeat_interval_s > 0) || !(s->heartbeat_timeout_s > s->heartbeat_interval_s))
+    return fail(err, CC_EINVALID, "heartbeat interval %gs and timeout %gs: need 0 < interval < timeout",
+                s->heartbeat_interval_s, s->heartbeat_timeout_s);
+  pthread_once(&threads_once, use_threads);
+  eng = engine_alloc(s);
+  if (!eng) return fail(err, CC_ENOMEM, "out of memory starting player %d", s->rank);
+
+  eng->base = event_base_new();
+  if (!eng->base) { engine_free(eng); return fail(err, CC_EIO, "cannot create an event loop"); }
+  eng->retry_ev = evtimer_new(eng->base, retry_cb, eng);
+  eng->heartbeat_ev = event_new(eng->base, -1, EV_PERSIST, heartbeat_cb, eng);
+  if (s->listen_fd >= 0) {
+    evutil_make_socket_nonblocking(s->listen_fd);
+    eng->listener = evconnlistener_new(eng->base, accept_cb, eng,
+                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_THREADSAFE, 0,
+                                       s->listen_fd);
+  }
+  if (!eng->retry_ev || !eng->heartbeat_ev || (s->listen_fd >= 0 && !eng->listener)) {
+    engine_free(eng);
+    return fail(err, CC_EIO, "cannot set up the event loop of player %d", s->rank);
+  }
+  dial_missing(eng);
+  hb = to_timeval(s->heartbeat_interval_s);
+  event_add(eng->heartbeat_ev, &hb);
+  if (pthread_create(&eng->thread, NULL, io_main, eng) != 0) {
+    engine_free(eng);
+    return fail(err, CC_EIO, "cannot start the I/O thread of player %d", s->rank);
+  }
+  eng->thread_started = true;
+
+  deadline = cc_now() + s->startup_timeout_s;
+  pthread_mutex_lock(&eng->lock);
+  while (eng->links_up < s->world_size - 1 && eng->fatal == CC_OK && cc_now() < deadline)
+    cc_wait_until(eng, deadline);
+  if (eng->fatal != CC_OK) {
+    st = fail(err, eng->fatal, "%s", eng->fatal_message);
+  } else if (eng->links_up < s->world_size - 1) {
+    char missing[128] = "";
+    size_t used = 0;
+    for (int i = 0; i < s->world_size && used + 12 < sizeof missing; i++)
+      if (i != s->rank && eng->links[i].state != CC_LINK_UP)
+        used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d",
+                                 used ? ", " : "", i);
+    st = fail(err, CC_ESTARTUP_TIMEOUT,
+              "player %d: players %s did not connect within the startup timeout of %gs",
+              s->rank, missing, s->startup_timeout_s);
+  }
+  pthread_mutex_unlock(&eng->lock);
+  if (st != CC_OK) { engine_free(eng); return st; }
+  /* Recovery never needs new connections: stop listening. */
+  if (eng->listener) evconnlistener_disable(eng->listener);
+  *out = eng;
+  return CC_OK;
+}
+
+void cc_engine_stop(cc_engine *eng) {
+  double deadline;
+  bool waiting;
+  if (!eng) return;
+  while (eng->comms) cc_comm_free(eng->comms);
+  for (int peer = 0; peer < eng->cfg.world_size; peer++)
+    if (peer != eng->cfg.rank) cc_net_send(eng, peer, CC_FRAME_BYE, 0, 0, NULL);
+  /* Wait for each peer to close its side, so that closing ours cannot reset
+   * a connection with data the peer has not read yet. */
+  deadline = cc_now() + (eng->cfg.heartbeat_timeout_s > BYE_WAIT_MIN_S
+                             ? eng->cfg.heartbeat_timeout_s : BYE_WAIT_MIN_S);
+  pthread_mutex_lock(&eng->lock);
+  do {
+    waiting = false;
+    for (int peer = 0; peer < eng->cfg.world_size; peer++) {
+      cc_link *l = &eng->links[peer];
+      if (peer != eng->cfg.rank && (l->state == CC_LINK_UP ||
+                                    (l->state == CC_LINK_DEPARTED && !l->peer_eof)))
+        waiting = true;
+    }
+    if (waiting) cc_wait_until(eng, deadline);
+  } while (waiting && cc_now() < deadline);
+  pthread_mutex_unlock(&eng->lock);
+  engine_free(eng);
+}
+
+int cc_engine_rank(const cc_engine *eng) { return eng->cfg.rank; }
+int cc_engine_world_size(const cc_engine *eng) { return eng->cfg.world_size; }

@@ -1,0 +1,216 @@
+--- cicada: fault-tolerant secure multiparty computation, scripted in Lua.
+--
+--     local cicada = require("cicada")
+--     local results = cicada.run{world_size = 4, fn = function(comm)
+--       return comm:allgather(comm.rank)
+--     end}
+--
+-- This module gathers the public API: run, Logger, errors, logging, inject,
+-- shamir, encoding and Field. Submodules load on first use.
+local core = require("cicada.core")
+local errors = require("cicada.errors")
+local logging = require("cicada.logging")
+
+local M = {version = core.version, errors = errors, logging = logging}
+
+local lazy = {
+  shamir = "cicada.shamir",
+  encoding = "cicada.encoding",
+  inject = "cicada.inject",
+  recovery = "cicada.recovery",
+}
+
+setmetatable(M, {__index = function(t, k)
+  if lazy[k] then
+    local mod = require(lazy[k])
+    rawset(t, k, mod)
+    return mod
+  elseif k == "Logger" then
+    local f = require("cicada.logger").Logger
+    rawset(t, k, f)
+    return f
+  elseif k == "Field" then
+    local f = require("cicada.field").Field
+    rawset(t, k, f)
+    return f
+  end
+end})
+
+-- ==== Communicator methods written in Lua ===============================
+
+local methods = core.comm_methods
+
+local function argerror(n, fname, msg)
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 3)
+end
+
+local function check_rank(comm, r, n, fname)
+  if math.type(r) ~= "integer" then argerror(n, fname, "rank expected, got " .. type(r)) end
+  if r < 0 or r >= comm.world_size then
+    argerror(n, fname, ("rank %d out of range [0, %d)"):format(r, comm.world_size))
+  end
+end
+
+local function check_tag(t, n, fname)
+  if math.type(t) ~= "integer" then argerror(n, fname, "integer tag expected, got " .. type(t)) end
+  if t < 0 then
+    argerror(n, fname, ("tag %d is negative; negative tags belong to the library"):format(t))
+  end
+end
+
+--- A pending operation: `req:test()` is true once complete, `req:wait()`
+-- blocks until then and returns the value, `req.value` holds it.
+local Request = {}
+Request.__index = Request
+Request.__name = "Request"
+
+-- Receives posted for the same (source, tag) complete in the order they were
+-- posted, whatever order they are waited on.
+local pending = setmetatable({}, {__mode = "k"})
+
+local function queue_of(comm, src, tag)
+  local byc = pending[comm]
+  if not byc then byc = {}; pending[comm] = byc end
+  local key = src .. ":" .. tag
+  local q = byc[key]
+  if not q then q = {first = 1, last = 0}; byc[key] = q end
+  return q
+end
+
+local function complete_head(q, value)
+  local head = q[q.first]
+  q[q.first] = nil
+  q.first = q.first + 1
+  head.value, head.done = value, true
+end
+
+function Request:test()
+  if self.done then return true end
+  local q = queue_of(self.comm, self.src, self.tag)
+  while not self.done do
+    local ok, value = self.comm:_try_recv(self.src, self.tag)
+    if not ok then return false end
+    complete_head(q, value)
+  end
+  return true
+end
+
+function Request:wait()
+  if not self.done then
+    local q = queue_of(self.comm, self.src, self.tag)
+    while not self.done do
+      complete_head(q, self.comm:recv(self.src, self.tag))
+    end
+  end
+  return self.value
+end
+
+--- comm:isend(value, dst, tag): sending never blocks, so the request is
+-- complete at once; the value is already queued for the destination.
+function methods.isend(comm, value, dst, tag)
+  comm:send(value, dst, tag)
+  return setmetatable({done = true}, Request)
+end
+
+--- comm:irecv(src, tag) -> request
+function methods.irecv(comm, src, tag)
+  check_rank(comm, src, 2, "irecv")
+  check_tag(tag, 3, "irecv")
+  local req = setmetatable({comm = comm, src = src, tag = tag, done = false}, Request)
+  local q = queue_of(comm, src, tag)
+  q.last = q.last + 1
+  q[q.last] = req
+  return req
+end
+
+-- ==== cicada.run ============================================================
+
+local function check_option(opts, key, kind, fname)
+  local v = opts[key]
+  if v == nil then return end
+  local ok
+  if kind == "integer" then ok = math.type(v) == "integer"
+  elseif kind == "positive" then ok = type(v) == "number" and v > 0
+  else ok = type(v) == kind end
+  if not ok then
+    error(("bad option '%s' to '%s' (%s expected, got %s)"):format(
+      key, fname, kind == "positive" and "positive number" or kind, tostring(v)), 3)
+  end
+end
+
+local function run_player(fn, args)
+  return function(comm, start_error)
+    local record
+    if comm then
+      local ok, result = xpcall(fn, function(e)
+        return {error = e, traceback = debug.traceback(tostring(e), 2)}
+      end, comm, table.unpack(args, 1, args.n or #args))
+      if ok then record = {ok = true, value = result}
+      else record = {ok = false, error = result.error, traceback = result.traceback} end
+    else
+      record = {ok = false, error = start_error, traceback = ""}
+    end
+    local ok, data = pcall(core.encode, record)
+    if not ok then
+      local what = record.ok and "its result" or "its error"
+      data = core.encode({ok = false, error = ("cannot return %s: %s"):format(what, tostring(data)),
+                          traceback = record.traceback or ""})
+    end
+    return data
+  end
+end
+
+--- cicada.run{world_size=, fn=, args=, name="world", timeout=5,
+-- startup_timeout=5, heartbeat_interval=0.1, heartbeat_timeout=1}
+-- Forks world_size players on this host and calls fn(comm, table.unpack(args))
+-- in each. Returns the list of their results in rank order; a player that
+-- raised gives a Failed record, one that died a Terminated record, and each
+-- of those is logged as an error of "cicada.communicator".
+function M.run(opts)
+  if type(opts) ~= "table" then
+    error(("bad argument #1 to 'run' (table expected, got %s)"):format(type(opts)), 2)
+  end
+  local n = opts.world_size
+  if math.type(n) ~= "integer" or n < 1 then
+    error(("bad option 'world_size' to 'run' (integer >= 1 expected, got %s)"):format(tostring(n)), 2)
+  end
+  if type(opts.fn) ~= "function" then
+    error(("bad option 'fn' to 'run' (function expected, got %s)"):format(type(opts.fn)), 2)
+  end
+  check_option(opts, "args", "table", "run")
+  check_option(opts, "name", "string", "run")
+  for _, key in ipairs{"timeout", "startup_timeout", "heartbeat_interval", "heartbeat_timeout"} do
+    check_option(opts, key, "positive", "run")
+  end
+  local name = opts.name or "world"
+  local comm_log = logging.getLogger("cicada.communicator")
+  core.set_engine_log_level(comm_log:getEffectiveLevel())
+
+  local reports = core.launch({
+    world_size = n, name = name, timeout = opts.timeout,
+    startup_timeout = opts.startup_timeout,
+    heartbeat_interval = opts.heartbeat_interval,
+    heartbeat_timeout = opts.heartbeat_timeout,
+  }, run_player(opts.fn, opts.args or {}))
+
+  local results = {}
+  for rank = 0, n - 1 do
+    local report, result = reports[rank + 1], nil
+    local ok, record = false, nil
+    if report.data then ok, record = pcall(core.decode, report.data) end
+    if ok and type(record) == "table" and record.ok then
+      result = record.value
+    elseif ok and type(record) == "table" then
+      result = errors.Failed(record.error, record.traceback)
+    else
+      result = errors.Terminated(report.exitcode)
+    end
+    if errors.is_failed(result) or errors.is_terminated(result) then
+      comm_log:error(("Comm %s player %d failed: %s"):format(name, rank, tostring(result)))
+    end
+    results[rank + 1] = result
+  end
+  return results
+end
+
+return M

@@ -1,0 +1,37 @@
+--- cicada.inject: faults on purpose, for prototyping recovery policies.
+--
+--     cicada.inject.kill()      -- this player dies now (SIGKILL)
+--     cicada.inject.hang()      -- this player freezes now (SIGSTOP)
+--     local failure = cicada.inject.random_failure{pfail = 0.05, seed = 42 + comm.rank}
+--     failure()                 -- once per iteration: dies with probability pfail
+--
+-- random_failure draws from a seeded stream, so a seed gives the same
+-- failures on every run.
+local core = require("cicada.core")
+
+local M = {}
+
+function M.kill() core.raise_signal("KILL") end
+
+function M.hang() core.raise_signal("STOP") end
+
+function M.random_failure(opts)
+  if type(opts) ~= "table" then
+    error(("bad argument #1 to 'random_failure' (table expected, got %s)"):format(type(opts)), 2)
+  end
+  local pfail, seed = opts.pfail, opts.seed
+  if type(pfail) ~= "number" or pfail < 0 or pfail > 1 then
+    error(("bad option 'pfail' to 'random_failure' (probability in [0, 1] expected, got %s)")
+      :format(tostring(pfail)), 2)
+  end
+  if seed ~= nil and math.type(seed) ~= "integer" then
+    error(("bad option 'seed' to 'random_failure' (integer expected, got %s)"):format(type(seed)), 2)
+  end
+  local rng = core.rng(seed)
+  local kill = opts.action or M.kill
+  return function()
+    if rng:uniform() < pfail then kill() end
+  end
+end
+
+return M

@@ -1,0 +1,97 @@
+--- cicada.Logger: logging coordinated among the players of a communicator.
+--
+--     local log = cicada.Logger(comm)            -- sync = true
+--     log:info("total: " .. total, {src = 0})    -- only rank 0 writes
+--
+-- With `log.sync == true` every call is a collective: the players that
+-- write (all of them, or those named by `src`) write in rank order, and
+-- every player returns once all have written. With `log.sync = false` the
+-- call writes locally and communicates nothing, which is what recovery code
+-- needs when some players may be gone. The records go to a logger from
+-- `cicada.logging` (the root logger by default), or to any object with
+-- debug/info/warning/error/critical methods such as a LuaLogging logger.
+local core = require("cicada.core")
+local logging = require("cicada.logging")
+
+local LOGSYNC = core.tags.LOGSYNC
+
+local Logger = {}
+Logger.__index = Logger
+Logger.__name = "Logger"
+
+local function writers(comm, src, fname)
+  if src == nil then return comm.ranks end
+  if math.type(src) == "integer" then src = {src} end
+  if type(src) ~= "table" then
+    error(("bad option 'src' to '%s' (rank or list of ranks expected, got %s)"):format(fname, type(src)), 3)
+  end
+  local sorted, seen = {}, {}
+  for _, r in ipairs(src) do
+    if math.type(r) ~= "integer" or r < 0 or r >= comm.world_size then
+      error(("bad option 'src' to '%s' (rank %s out of range [0, %d))"):format(
+        fname, tostring(r), comm.world_size), 3)
+    end
+    if not seen[r] then seen[r] = true; sorted[#sorted + 1] = r end
+  end
+  table.sort(sorted)
+  return sorted
+end
+
+local function emit(self, method, message)
+  self.logger[method](self.logger, message)
+end
+
+local function record(self, method, message, opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(("bad argument #2 to '%s' (table expected, got %s)"):format(method, type(opts)), 3)
+  end
+  local comm = self.communicator
+  local src = writers(comm, opts and opts.src, method)
+  if not self.sync then
+    for _, r in ipairs(src) do
+      if r == comm.rank then emit(self, method, message) end
+    end
+    return
+  end
+  -- Pass a token along the writers in rank order, then wait for everyone.
+  for i, r in ipairs(src) do
+    if r == comm.rank then
+      if i > 1 then comm:_lib_recv(src[i - 1], LOGSYNC) end
+      emit(self, method, message)
+      if i < #src then comm:_lib_send(true, src[i + 1], LOGSYNC) end
+    end
+  end
+  comm:barrier()
+end
+
+function Logger:debug(message, opts) record(self, "debug", message, opts) end
+function Logger:info(message, opts) record(self, "info", message, opts) end
+function Logger:warning(message, opts) record(self, "warning", message, opts) end
+function Logger:error(message, opts) record(self, "error", message, opts) end
+function Logger:critical(message, opts) record(self, "critical", message, opts) end
+
+--- cicada.Logger(comm, {sync=true, logger=nil}) or cicada.Logger(logger, comm).
+local function new(a, b)
+  local comm, opts = a, b
+  -- the seed's order, Logger(logging.getLogger(), communicator)
+  if type(a) == "table" and getmetatable(a) ~= nil and a.info and b ~= nil
+      and type(b) ~= "table" then
+    comm, opts = b, {logger = a}
+  end
+  if type(comm) ~= "userdata" or comm.rank == nil then
+    error(("bad argument #1 to 'Logger' (communicator expected, got %s)"):format(type(comm)), 2)
+  end
+  opts = opts or {}
+  if type(opts) ~= "table" then
+    error(("bad argument #2 to 'Logger' (table expected, got %s)"):format(type(opts)), 2)
+  end
+  local sync = opts.sync
+  if sync == nil then sync = true end
+  if type(sync) ~= "boolean" then
+    error("bad option 'sync' to 'Logger' (boolean expected)", 2)
+  end
+  return setmetatable({communicator = comm, sync = sync,
+                       logger = opts.logger or logging.getLogger()}, Logger)
+end
+
+return {Logger = new}
