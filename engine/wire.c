@@ -455,10 +455,19 @@ static int check_order(cc_wire_reader *r, const cc_wire_item *it) {
   return 0;
 }
 
+static uint64_t load_word(const uint8_t *p, int little_endian) {
+  uint64_t w;
+  if (!little_endian)
+    return get_u64(p);
+  memcpy(&w, p, sizeof w);
+  return w;
+}
+
 static int check_words(cc_wire_reader *r, const cc_wire_item *it) {
+  int le = host_is_little_endian();
   size_t i;
   for (i = 0; i < it->nwords; i++) {
-    uint64_t w = get_u64(it->words + 8 * i);
+    uint64_t w = load_word(it->words + 8 * i, le);
     if (w >= it->order)
       return fail(r, "field array at byte %zu: word %zu is %llu, not below the order %llu",
                   it->offset, i, (unsigned long long)w, (unsigned long long)it->order);
