@@ -131,6 +131,51 @@ describe("codec", function()
     end)
   end)
 
+  describe("field arrays", function()
+    local F = core.Field(97)
+
+    it("keep their order, shape and words", function()
+      local a = F:array({{0, 1, 2}, {94, 95, 96}})
+      local b = round_trip(a)
+      assert.equal(97, b.order)
+      assert.same({2, 3}, b.shape)
+      assert.is_true(a == b)
+    end)
+
+    it("keep scalars, empty arrays and arrays inside tables", function()
+      local w = round_trip({s = F:array(5), e = F:array({}), list = {F:array({1, 2})}})
+      assert.equal(0, w.s.ndim)
+      assert.is_true(w.s == F:array(5))
+      assert.equal(0, w.e.size)
+      assert.is_true(w.list[1] == F:array({1, 2}))
+    end)
+
+    it("keep words above math.maxinteger in the default field", function()
+      local G = core.Field()
+      local a = G:array({-1, 0, 1})
+      local b = round_trip(a)
+      assert.is_true(a == b)
+      assert.equal(a.order, b.order)
+    end)
+
+    it("are refused when a word is not below the order", function()
+      local s = core.encode(F:array({1, 2}))
+      local bad = s:sub(1, -9) .. string.pack("<I8", 97)
+      assert.matches("word 1 is 97, not below the order 97", decode_error(bad))
+    end)
+
+    it("are refused when the order is not prime", function()
+      local s = core.encode(F:array({1, 2}))
+      local bad = s:sub(1, 1) .. string.pack("<I8", 96) .. s:sub(10)
+      assert.matches("field array at byte 0 has an invalid order", decode_error(bad))
+    end)
+
+    it("leave Field objects behind", function()
+      assert.has_error(function() core.encode({f = F}) end,
+        "cannot send a userdata (cicada.Field) (at value.f)")
+    end)
+  end)
+
   describe("refuses values that cannot travel", function()
 
     it("names a function and where it is", function()
