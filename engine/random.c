@@ -69,6 +69,9 @@ static int refill(cc_rng *rng) {
 
 int cc_rng_bytes(cc_rng *rng, void *out, size_t len) {
   unsigned char *p = out;
+  /* Large CSPRNG requests skip the buffer: one RAND_bytes call. */
+  if (!rng->cipher && len >= sizeof rng->buf && len <= INT32_MAX)
+    return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
   while (len > 0) {
     if (rng->pos == rng->len && refill(rng) != 0) return -1;
     size_t take = rng->len - rng->pos;

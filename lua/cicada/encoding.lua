@@ -1,0 +1,130 @@
+--- cicada.encoding: how Lua values become field elements and back.
+--
+-- Each encoding has `:encode(value, field)` returning a field array and
+-- `:decode(array, field)` returning a number (0-d array), a list (1-d) or a
+-- list of rows (2-d). The per-element work is one C call (see
+-- cicada.field).
+--
+--   FixedPoint{precision=16}  Lua numbers as round(x * 2^precision), rounded
+--                             half away from zero; negatives wrap to p - |r|.
+--                             Decodes to floats: values above (p-1)/2 are
+--                             negative, so revealing a shared 1 gives 1.0.
+--   Identity()                Lua integers as themselves (negatives wrap);
+--                             decodes to signed integers.
+--   Boolean()                 true/false (or 1/0) as 1/0; decodes to
+--                             booleans (any nonzero element is true).
+--   Bits()                    a non-negative integer as its field.bits bits,
+--                             most significant bit first (6 in GF(7), whose
+--                             bits is 3, is {1, 1, 0}); or a list of 0/1
+--                             (or booleans) as given. Decodes to a list of
+--                             0/1 integers and raises on an element that is
+--                             not a bit.
+local M = {}
+
+local function class(name)
+  local cls = {}
+  cls.__index = cls
+  cls.__name = "cicada.encoding." .. name
+  return cls
+end
+
+local function check_field(field, fname)
+  if field == nil then
+    error(string.format("bad argument #2 to '%s' (field expected, got nil)", fname), 3)
+  end
+  return field
+end
+
+-- ==== FixedPoint ==========================================================
+
+local FixedPoint = class("FixedPoint")
+
+--- FixedPoint{precision=16}: `precision` fraction bits (0 to 62).
+function M.FixedPoint(options)
+  options = options or {}
+  if type(options) ~= "table" then
+    error("bad argument #1 to 'FixedPoint' (options table expected, got "
+          .. type(options) .. ")", 2)
+  end
+  local precision = options.precision
+  if precision == nil then precision = 16 end
+  if math.type(precision) ~= "integer" or precision < 0 or precision > 62 then
+    error("bad argument #1 to 'FixedPoint' (precision must be an integer in [0, 62], got "
+          .. tostring(precision) .. ")", 2)
+  end
+  return setmetatable({precision = precision}, FixedPoint)
+end
+
+function FixedPoint:encode(value, field)
+  return check_field(field, "encode"):encode_fixed(value, self.precision)
+end
+
+function FixedPoint:decode(array, field)
+  return check_field(field, "decode"):decode_fixed(array, self.precision)
+end
+
+function FixedPoint:__tostring()
+  return string.format("FixedPoint(precision=%d)", self.precision)
+end
+
+-- ==== Identity ============================================================
+
+local Identity = class("Identity")
+
+function M.Identity()
+  return setmetatable({}, Identity)
+end
+
+function Identity:encode(value, field)
+  return check_field(field, "encode"):encode_int(value)
+end
+
+function Identity:decode(array, field)
+  return check_field(field, "decode"):decode_int(array)
+end
+
+function Identity:__tostring()
+  return "Identity()"
+end
+
+-- ==== Boolean =============================================================
+
+local Boolean = class("Boolean")
+
+function M.Boolean()
+  return setmetatable({}, Boolean)
+end
+
+function Boolean:encode(value, field)
+  return check_field(field, "encode"):encode_bool(value)
+end
+
+function Boolean:decode(array, field)
+  return check_field(field, "decode"):decode_bool(array)
+end
+
+function Boolean:__tostring()
+  return "Boolean()"
+end
+
+-- ==== Bits ================================================================
+
+local Bits = class("Bits")
+
+function M.Bits()
+  return setmetatable({}, Bits)
+end
+
+function Bits:encode(value, field)
+  return check_field(field, "encode"):encode_bits(value)
+end
+
+function Bits:decode(array, field)
+  return check_field(field, "decode"):decode_bits(array)
+end
+
+function Bits:__tostring()
+  return "Bits()"
+end
+
+return M

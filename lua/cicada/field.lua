@@ -1,0 +1,109 @@
+--- cicada.field: arithmetic modulo a prime below 2^64, over whole arrays in C.
+--
+-- This module owns the Lua face of the field bindings (engine/lua_field.c);
+-- the arithmetic is in engine/field.c and the random streams in
+-- engine/random.c.
+--
+-- ## Fields
+--
+--     local field = require("cicada.field")
+--     local F = field.Field{order = 7}        -- or field.Field() for 2^64-59
+--     local G = require("cicada.core").Field("18446744069414584321")
+--
+-- `order` is a prime with 2 <= order < 2^64, given as a Lua integer, as a
+-- decimal string, or (above math.maxinteger) as the integer with the same 64
+-- bits (-59 is 2^64-59). Composite or out-of-range orders raise an error.
+-- `F.order` is the order as a Lua integer with the same 64 bits, `F.bits` its
+-- bit length, `tostring(F)` is `Field(order=7)`; fields compare equal by order.
+--
+-- ## Arrays
+--
+-- Field arrays have 0 (a scalar), 1 or 2 dimensions, elements stored inline
+-- as 64-bit words; a million-element array is one allocation.
+--
+--     F:array(x)          -- x: integer (0-d), list (1-d), list of rows (2-d),
+--                         -- or a field array of F (copied). Integers are
+--                         -- reduced mod p; negatives wrap (-1 is p-1).
+--     F:zeros(shape), F:ones(shape)      -- shape: {} , {n}, {m, n} or n
+--     F:uniform(shape [, rng])           -- uniform elements; CSPRNG if no rng
+--     F:stack{a1, a2, ...}               -- n-vectors to an m x n matrix,
+--                                        -- scalars to a vector
+--
+--     a.shape (a new list), a.ndim, a.size, a.order
+--     #a                  -- number of elements (a.size)
+--     a[i], a[i] = v      -- element i (1-based, row-major); values read back
+--                         -- as Lua integers with the same 64 bits
+--     a:tolist()          -- integer, list or list of rows, same 64 bits
+--     a:row(i)            -- row i of a matrix, as a vector
+--     a:reshape(shape), a:copy()
+--     a + b, a - b, a * b, -a, a == b, tostring(a)
+--
+-- Values read back with the same 64 bits: above math.maxinteger they show as
+-- negative Lua integers, and F:array() reads negative integers as negatives
+-- (so p-1 reads back as -60 in the default field, and F:array{-60} is p-60).
+-- Use F:decode_int for signed values.
+--
+-- ## Arithmetic
+--
+-- Operands are arrays of F, or integers or lists that are converted. A 0-d
+-- operand (or an integer) broadcasts over the other; otherwise shapes must
+-- match (`bad argument #2 to 'add' (shapes {3} and {4} differ)`). Arrays of
+-- different fields never mix.
+--
+--     F:add(a, b), F:subtract(a, b), F:multiply(a, b), F:negative(a)
+--     F:sum(a), F:dot(a, b)      -- 0-d arrays
+--     F:power(a, e)              -- public integer e; negative e inverts
+--     F:inverse(a)               -- Montgomery's trick; names a zero element
+--     F:equal(a, b)              -- true if same shape and elements
+--
+-- ## Secret sharing kernels
+--
+--     F:lagrange(indices)                -- weights at 0 for distinct nonzero
+--                                        -- x-coordinates
+--     F:shamir_share(secret, k, indices [, rng])
+--         -- n-element secret, threshold k (degree k-1), m players: the m x n
+--         -- matrix whose row j is player j's shares
+--     F:shamir_recover(shares, indices)  -- r x n shares -> n-vector (also
+--                                        -- combines reshared sub-shares)
+--
+-- ## Encodings (one C call per array; used by cicada.encoding)
+--
+--     F:encode_fixed(x, precision), F:decode_fixed(a, precision)
+--         -- x * 2^precision rounded half away from zero; negatives wrap;
+--         -- decoding treats values above (p-1)/2 as negative, gives floats
+--     F:encode_int(x), F:decode_int(a)     -- integers, signed decoding
+--     F:encode_bool(x), F:decode_bool(a)   -- true/false <-> 1/0
+--     F:encode_bits(x), F:decode_bits(a)
+--         -- a non-negative integer to its F.bits bits, most significant
+--         -- first; or a list of 0/1 as given; decoding gives 0/1 integers
+-- Decoding gives a number for a 0-d array, a list for 1-d, rows for 2-d.
+--
+-- ## Random streams
+--
+--     local rng = core.rng()      -- OpenSSL CSPRNG
+--     local rng = core.rng(42)    -- reproducible ChaCha20 stream (integer or
+--                                 -- string seed)
+--     rng:uniform()               -- float in [0, 1)
+--     rng:bytes(n)                -- n random bytes
+local core = require("cicada.core")
+
+local M = {}
+
+--- 2^64 - 59, the default order, as the decimal string.
+M.DEFAULT_ORDER = "18446744073709551557"
+
+--- Make a field: `Field{order=...}` or `Field(order)`; default 2^64 - 59.
+function M.Field(options)
+  local order = options
+  if type(options) == "table" then
+    order = options.order
+  end
+  if order == nil then
+    order = M.DEFAULT_ORDER
+  end
+  return core.Field(order)
+end
+
+M.rng = core.rng
+
+return M

@@ -1,0 +1,271 @@
+-- field_spec.lua: what a user of cicada.field sees (fields, arrays,
+-- arithmetic, Shamir kernels, encodings' C side and random streams).
+local core = require("cicada.core")
+local field = require("cicada.field")
+
+local P = "18446744073709551557" -- 2^64 - 59
+
+describe("Field", function()
+  it("defaults to the order 2^64 - 59", function()
+    local F = field.Field()
+    assert.are.equal(-59, F.order) -- the same 64 bits
+    assert.are.equal(64, F.bits)
+    assert.are.equal("Field(order=" .. P .. ")", tostring(F))
+    assert.are.equal(F, field.Field{order = P})
+    assert.are.equal(F, core.Field(-59))
+  end)
+
+  it("accepts orders as integers, decimal strings and tables", function()
+    assert.are.equal(7, field.Field{order = 7}.order)
+    assert.are.equal(2147483647, core.Field("2147483647").order)
+    assert.are.equal(2305843009213693951, field.Field(2305843009213693951).order)
+    assert.are.equal("Field(order=18446744069414584321)",
+                     tostring(core.Field("18446744069414584321")))
+  end)
+
+  it("refuses composite and out-of-range orders with a clear message", function()
+    assert.has_error(function() core.Field(561) end,
+                     "bad argument #1 to 'Field' (field order 561 is not prime)")
+    assert.has_error(function() core.Field(1) end,
+                     "bad argument #1 to 'Field' (field order 1 is not a prime >= 2)")
+    assert.has_error(function() core.Field("18446744073709551616") end,
+                     "bad argument #1 to 'Field' (order 18446744073709551616 is not below 2^64)")
+    assert.has_error(function() core.Field("12a") end,
+                     "bad argument #1 to 'Field' (order '12a' is not a decimal integer)")
+    assert.has_error(function() core.Field(2.5) end,
+                     "bad argument #1 to 'Field' (order must be an integer)")
+    assert.has_error(function() core.Field({}) end)
+  end)
+end)
+
+describe("field arrays", function()
+  local F = field.Field{order = 7}
+
+  it("are built from integers, lists and lists of rows, reduced mod p", function()
+    local a = F:array{1, 8, -1}
+    assert.are.same({3}, a.shape)
+    assert.are.equal(3, #a)
+    assert.are.same({1, 1, 6}, a:tolist())
+    assert.are.equal(6, a[3])
+    local m = F:array{{1, 2, 3}, {4, 5, 6}}
+    assert.are.same({2, 3}, m.shape)
+    assert.are.equal(2, m.ndim)
+    assert.are.same({{1, 2, 3}, {4, 5, 6}}, m:tolist())
+    local s = F:array(-3)
+    assert.are.same({}, s.shape)
+    assert.are.equal(4, s:tolist())
+    assert.are.equal("FieldArray([[1, 2, 3], [4, 5, 6]], order=7)", tostring(m))
+    assert.are.equal("FieldArray(4, order=7)", tostring(s))
+  end)
+
+  it("read back with the same 64 bits as the element", function()
+    local G = field.Field()
+    assert.are.equal(-60, G:array(-1)[1]) -- p - 1 = 2^64 - 60
+    assert.are.equal("FieldArray([18446744073709551556], order=" .. P .. ")",
+                     tostring(G:array{-1}))
+  end)
+
+  it("name the element that is not an integer", function()
+    assert.has_error(function() F:array{1, "x", 3} end,
+                     "bad argument #1 to 'array' (element 2 is not an integer (got string))")
+    assert.has_error(function() F:array{1, 2.5} end,
+                     "bad argument #1 to 'array' (element 2 (2.5) is not an integer)")
+    assert.has_error(function() F:array{{1, 2}, {3}} end,
+                     "bad argument #1 to 'array' (row 2 has 1 elements, row 1 has 2)")
+    assert.has_error(function() F:array{{1, 2}, {3, {}}} end,
+                     "bad argument #1 to 'array' (element {2, 2} is not an integer (got table))")
+  end)
+
+  it("have zeros, ones, uniform and stack constructors", function()
+    assert.are.same({0, 0, 0}, F:zeros{3}:tolist())
+    assert.are.same({{1, 1}, {1, 1}}, F:ones{2, 2}:tolist())
+    assert.are.same({}, F:zeros{}.shape)
+    assert.are.same({4}, F:zeros(4).shape)
+    local u = F:uniform({1000}, core.rng(1))
+    for i = 1, #u do assert.is_true(u[i] >= 0 and u[i] < 7) end
+    assert.are.equal(F:uniform({50}, core.rng(9)), F:uniform({50}, core.rng(9)))
+    local m = F:stack{F:array{1, 2}, F:array{3, 4}, F:array{5, 6}}
+    assert.are.same({{1, 2}, {3, 4}, {5, 6}}, m:tolist())
+    assert.are.same({3, 4}, m:row(2):tolist())
+    assert.are.same({1, 2, 3}, F:stack{F:array(1), F:array(2), F:array(3)}:tolist())
+    assert.has_error(function() F:stack{F:array{1, 2}, F:array{3}} end,
+                     "bad argument #1 to 'stack' (element 2 has shape {1}, element 1 has {2})")
+    assert.has_error(function() F:zeros{1, 2, 3} end,
+                     "bad argument #1 to 'zeros' (3 dimensions, at most 2 supported)")
+  end)
+
+  it("reshape, copy and set elements", function()
+    local a = F:array{1, 2, 3, 4, 5, 6}
+    assert.are.same({{1, 2, 3}, {4, 5, 6}}, a:reshape{2, 3}:tolist())
+    assert.has_error(function() a:reshape{4} end,
+                     "bad argument #1 to 'reshape' (cannot reshape {6} (6 elements) into 4 elements)")
+    local b = a:copy()
+    b[1] = -1
+    assert.are.equal(6, b[1])
+    assert.are.equal(1, a[1])
+    assert.has_error(function() return a[7] end)
+    assert.has_error(function() return a[0] end)
+  end)
+
+  it("handle a million elements", function()
+    local G = field.Field()
+    local a = G:uniform({1000000}, core.rng("big"))
+    local b = G:add(a, 1)
+    assert.are.equal(1000000, #b)
+    assert.are.equal(G:subtract(b, a), G:ones{1000000})
+    assert.are.equal(G:multiply(a, G:inverse(a)), G:ones{1000000})
+  end)
+end)
+
+describe("field arithmetic", function()
+  local F = field.Field{order = 7}
+
+  it("adds, subtracts, multiplies and negates element-wise", function()
+    local a, b = F:array{1, 2, 3}, F:array{6, 6, 6}
+    assert.are.same({0, 1, 2}, F:add(a, b):tolist())
+    assert.are.same({2, 3, 4}, F:subtract(a, b):tolist())
+    assert.are.same({6, 5, 4}, F:multiply(a, b):tolist())
+    assert.are.same({6, 5, 4}, F:negative(a):tolist())
+    assert.are.same({0, 1, 2}, (a + b):tolist())
+    assert.are.same({2, 3, 4}, (a - b):tolist())
+    assert.are.same({6, 5, 4}, (a * b):tolist())
+    assert.are.same({6, 5, 4}, (-a):tolist())
+  end)
+
+  it("broadcasts scalars and integers", function()
+    local a = F:array{1, 2, 3}
+    assert.are.same({3, 4, 5}, (a + 2):tolist())
+    assert.are.same({1, 0, 6}, (2 - a):tolist())
+    assert.are.same({3, 6, 2}, F:multiply(3, a):tolist())
+    assert.are.same({6, 5, 4}, F:multiply(a, F:array(-1)):tolist())
+    assert.are.equal(3, F:add(1, 2):tolist())
+  end)
+
+  it("computes sums, dot products, powers and inverses", function()
+    local a = F:array{1, 2, 3, 4, 5, 6}
+    assert.are.equal(0, F:sum(a):tolist()) -- 21 mod 7
+    assert.are.equal(91 % 7, F:dot(a, a):tolist())
+    assert.are.same({1, 1, 1, 1, 1, 1}, F:power(a, 6):tolist())
+    assert.are.same({1, 4, 5, 2, 3, 6}, F:inverse(a):tolist())
+    assert.are.same({1, 4, 5, 2, 3, 6}, F:power(a, -1):tolist())
+    assert.are.same({1, 1, 1, 1, 1, 1}, F:power(a, 0):tolist())
+  end)
+
+  it("names the zero that has no inverse", function()
+    assert.has_error(function() F:inverse(F:array{1, 0, 3}) end,
+                     "bad argument #1 to 'inverse' (element 2 is zero and has no inverse)")
+    assert.has_error(function() F:inverse(F:array(0)) end,
+                     "bad argument #1 to 'inverse' (zero has no inverse)")
+  end)
+
+  it("compares arrays by shape and value", function()
+    assert.is_true(F:array{1, 2} == F:array{8, 9})
+    assert.is_false(F:array{1, 2} == F:array{1, 3})
+    assert.is_false(F:array{1, 2} == F:array{{1, 2}})
+    assert.is_true(F:equal(F:array{3, 3}, 3))
+    assert.is_false(F:equal(F:array{1, 2}, F:array{1, 2, 3}))
+    assert.is_false(F:array{1} == field.Field{order = 11}:array{1})
+  end)
+
+  it("checks shapes, naming the argument", function()
+    assert.has_error(function() F:add(F:array{1, 2, 3}, F:array{1, 2, 3, 4}) end,
+                     "bad argument #2 to 'add' (shapes {3} and {4} differ)")
+    assert.has_error(function() F:dot(F:array{1}, F:array{1, 2}) end,
+                     "bad argument #2 to 'dot' (shapes {1} and {2} differ)")
+    assert.has_error(function() F:add(F:array{1}, "x") end,
+                     "bad argument #2 to 'add' (field array, integer or list expected, got string)")
+  end)
+
+  it("never mixes arrays of different fields", function()
+    local G = field.Field{order = 11}
+    assert.has_error(function() F:add(F:array{1}, G:array{1}) end,
+                     "bad argument #2 to 'add' (array of order 11 does not belong to the field of order 7)")
+    assert.has_error(function() return F:array{1} + G:array{1} end,
+                     "bad argument #2 to 'add' (arrays of different fields (orders 7 and 11))")
+  end)
+
+  it("uses the general reduction for 2^61 - 1 and 2^31 - 1", function()
+    local G = field.Field{order = 2305843009213693951}
+    -- (2^61 - 2)^2 = 1 and 3 * (2^62 - 1) / 3 = 1 (mod 2^61 - 1)
+    assert.are.equal(1, G:multiply(-1, -1):tolist())
+    assert.are.equal(1537228672809129301, G:inverse(3):tolist())
+    local H = field.Field{order = 2147483647}
+    assert.are.equal(1, H:multiply(2, 1073741824):tolist())
+  end)
+end)
+
+describe("Lagrange and Shamir kernels", function()
+  local F = field.Field()
+
+  it("gives the weights at 0 for points 1, 2, 3", function()
+    -- 3, -3, 1: -3 is p - 3 = 2^64 - 62, read back as -62
+    assert.are.same({3, -62, 1}, F:lagrange{1, 2, 3}:tolist())
+    assert.are.same({3, -3, 1}, F:decode_int(F:lagrange{1, 2, 3}))
+  end)
+
+  it("shares with any threshold and recovers from any k players", function()
+    local secret = F:array{5, -7, 123456789}
+    local rng = core.rng(3)
+    for k = 1, 5 do
+      local shares = F:shamir_share(secret, k, {1, 2, 3, 4, 5}, rng)
+      assert.are.same({5, 3}, shares.shape)
+      local last = F:stack{shares:row(5), shares:row(3), shares:row(4), shares:row(2), shares:row(1)}
+      local rows, xs = {}, {}
+      for j = 1, k do rows[j] = last:row(j); xs[j] = ({5, 3, 4, 2, 1})[j] end
+      assert.are.equal(secret, F:shamir_recover(F:stack(rows), xs))
+    end
+  end)
+
+  it("rejects bad thresholds and indices", function()
+    local s = F:array{1}
+    assert.has_error(function() F:shamir_share(s, 4, {1, 2, 3}) end,
+                     "bad argument #2 to 'shamir_share' (threshold 4 out of range [1, 3])")
+    assert.has_error(function() F:shamir_share(s, 2, {1, 2, 2}) end,
+                     "bad argument #3 to 'shamir_share' (indices 2 and 3 are the same (2))")
+    assert.has_error(function() F:lagrange{1, 0} end,
+                     "bad argument #1 to 'lagrange' (index 2 is zero modulo the field order)")
+    assert.has_error(function() F:shamir_recover(F:zeros{2, 1}, {1, 2, 3}) end,
+                     "bad argument #2 to 'shamir_recover' (3 indices for 2 rows of shares)")
+  end)
+end)
+
+describe("encoding kernels", function()
+  local F = field.Field()
+
+  it("encode fixed point rounding half away from zero", function()
+    assert.are.same({1, -1}, F:decode_int(F:encode_fixed({0.5, -0.5}, 1)))
+    assert.are.same({3, 2, -3}, F:decode_int(F:encode_fixed({1.25, 0.75, -1.25}, 1)))
+    assert.are.same({1.5, -2.25, 0.0}, F:decode_fixed(F:encode_fixed({1.5, -2.25, 0}, 16), 16))
+    assert.are.equal(1.0, F:decode_fixed(F:encode_fixed(1, 16), 16))
+    assert.are.equal("1.0", tostring(F:decode_fixed(F:encode_fixed(1, 16), 16)))
+    assert.has_error(function() F:encode_fixed(1e300, 16) end,
+                     "bad argument #1 to 'encode_fixed' (value (1e+300) is out of range for 16 bits of precision)")
+    assert.has_error(function() F:encode_fixed(1, 63) end,
+                     "bad argument #2 to 'encode_fixed' (precision 63 out of range [0, 62])")
+  end)
+
+  it("encode integers, booleans and bits", function()
+    assert.are.same({-5, 7}, F:decode_int(F:encode_int{-5, 7}))
+    assert.are.same({true, false}, F:decode_bool(F:encode_bool{true, false}))
+    local G = field.Field{order = 7}
+    assert.are.same({1, 1, 0}, G:decode_bits(G:encode_bits(6)))
+    assert.are.same({0, 1, 1}, G:encode_bits{0, 1, 1}:tolist())
+    assert.has_error(function() G:encode_bits(8) end,
+                     "bad argument #1 to 'encode_bits' (8 does not fit in 3 bits)")
+    assert.has_error(function() G:decode_bits(G:array{0, 2}) end,
+                     "bad argument #1 to 'decode_bits' (element 2 is not a bit)")
+  end)
+end)
+
+describe("random streams", function()
+  it("replay for the same seed and differ for another", function()
+    local a, b, c = core.rng(42), core.rng(42), core.rng("42")
+    local x, y, z = a:uniform(), b:uniform(), c:uniform()
+    assert.are.equal(x, y)
+    assert.are_not.equal(x, z)
+    assert.is_true(x >= 0 and x < 1)
+    assert.are.equal(16, #core.rng():bytes(16))
+    assert.are.equal("Rng(seeded)", tostring(a))
+    assert.are.equal("Rng(csprng)", tostring(core.rng()))
+  end)
+end)
