@@ -163,7 +163,7 @@ void cc_comm_deliver(cc_engine *eng, uint64_t context, int world_src, int32_t ta
       return;
     }
     deliver_to(c, src, m);
-    pthread_cond_broadcast(&eng->cond);
+    cc_wake(eng);
     return;
   }
   /* Not created here yet: a faster peer may already use a new communicator. */

@@ -113,6 +113,7 @@ struct cc_engine {
 
 double cc_now(void);
 void cc_wait_until(cc_engine *eng, double deadline);  /* eng->lock held */
+void cc_wake(cc_engine *eng);                          /* eng->lock held */
 
 /* net.c: write a frame to a peer. Returns false if the link is not up. */
 bool cc_net_send(cc_engine *eng, int world_peer, int type, uint64_t context,
