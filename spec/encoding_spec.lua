@@ -1,0 +1,95 @@
+-- encoding_spec.lua: how cicada.encoding turns Lua values into field
+-- elements and back.
+local encoding = require("cicada.encoding")
+local field = require("cicada.field")
+
+local F = field.Field()
+
+describe("FixedPoint", function()
+  it("has 16 bits of precision by default", function()
+    local e = encoding.FixedPoint()
+    assert.are.equal(16, e.precision)
+    assert.are.equal("FixedPoint(precision=16)", tostring(e))
+    assert.are.equal(65536, e:encode(1, F):tolist())
+  end)
+
+  it("decodes a shared 1 as the float 1.0", function()
+    local e = encoding.FixedPoint{precision = 16}
+    local x = e:decode(e:encode(1, F), F)
+    assert.are.equal("float", math.type(x))
+    assert.are.equal("1.0", tostring(x))
+  end)
+
+  it("round-trips negative, fractional and vector values", function()
+    local e = encoding.FixedPoint{precision = 8}
+    assert.are.equal(-3.25, e:decode(e:encode(-3.25, F), F))
+    assert.are.same({0.5, -0.125, 100.0}, e:decode(e:encode({0.5, -0.125, 100}, F), F))
+    assert.are.same({{1.0, 2.0}, {-1.0, 0.0}}, e:decode(e:encode({{1, 2}, {-1, 0}}, F), F))
+  end)
+
+  it("rounds half away from zero", function()
+    local e = encoding.FixedPoint{precision = 0}
+    assert.are.same({3.0, -3.0, 2.0, -2.0}, e:decode(e:encode({2.5, -2.5, 2.4, -2.4}, F), F))
+  end)
+
+  it("wraps negatives to p - |x|", function()
+    local e = encoding.FixedPoint{precision = 0}
+    assert.are.equal(-60, e:encode(-1, F):tolist()) -- 2^64 - 60, same 64 bits
+    local G = field.Field{order = 7}
+    assert.are.equal(6, e:encode(-1, G):tolist())
+  end)
+
+  it("refuses bad precisions and values", function()
+    assert.has_error(function() encoding.FixedPoint{precision = 63} end,
+                     "bad argument #1 to 'FixedPoint' (precision must be an integer in [0, 62], got 63)")
+    assert.has_error(function() encoding.FixedPoint{precision = 1.5} end)
+    local e = encoding.FixedPoint()
+    assert.has_error(function() e:encode({1, "x"}, F) end,
+                     "bad argument #1 to 'encode_fixed' (element 2 is not a number (got string))")
+    assert.has_error(function() e:encode(0 / 0, F) end)
+    assert.has_error(function() e:encode(1, nil) end,
+                     "bad argument #2 to 'encode' (field expected, got nil)")
+  end)
+end)
+
+describe("Identity", function()
+  it("keeps integers, negatives included", function()
+    local e = encoding.Identity()
+    assert.are.equal("Identity()", tostring(e))
+    assert.are.equal(-5, e:decode(e:encode(-5, F), F))
+    assert.are.same({1, -2, 3}, e:decode(e:encode({1, -2, 3}, F), F))
+    assert.are.equal("integer", math.type(e:decode(e:encode(7, F), F)))
+  end)
+end)
+
+describe("Boolean", function()
+  it("maps true and false to 1 and 0", function()
+    local e = encoding.Boolean()
+    assert.are.equal("Boolean()", tostring(e))
+    assert.are.same({1, 0}, e:encode({true, false}, F):tolist())
+    assert.are.same({true, false, true}, e:decode(e:encode({true, false, 1}, F), F))
+    assert.is_false(e:decode(e:encode(false, F), F))
+    assert.has_error(function() e:encode({true, 2}, F) end,
+                     "bad argument #1 to 'encode_bool' (element 2 is not a boolean, 0 or 1)")
+  end)
+end)
+
+describe("Bits", function()
+  it("turns an integer into field.bits bits, most significant first", function()
+    local e = encoding.Bits()
+    assert.are.equal("Bits()", tostring(e))
+    local G = field.Field{order = 7} -- 3 bits
+    assert.are.same({1, 1, 0}, e:decode(e:encode(6, G), G))
+    local bits = e:decode(e:encode(5, F), F)
+    assert.are.equal(64, #bits)
+    assert.are.same({1, 0, 1}, {bits[62], bits[63], bits[64]})
+  end)
+
+  it("keeps a list of bits as given and refuses non-bits", function()
+    local e = encoding.Bits()
+    assert.are.same({0, 1, 1, 0}, e:decode(e:encode({0, 1, 1, 0}, F), F))
+    assert.has_error(function() e:encode({0, 3}, F) end)
+    assert.has_error(function() e:decode(F:array{0, 5}, F) end,
+                     "bad argument #1 to 'decode_bits' (element 2 is not a bit)")
+  end)
+end)
