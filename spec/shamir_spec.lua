@@ -1,0 +1,212 @@
+-- shamir_spec.lua: Shamir secret sharing among real player processes
+-- (cicada.run), as a protocol author sees it.
+local cicada = require("cicada")
+local shamir = require("cicada.shamir")
+
+-- Run fn in n players and return the list of per-rank results, failing the
+-- spec with the player's error if one failed.
+local function run(n, fn, args)
+  local results = cicada.run{world_size = n, fn = fn, args = args}
+  for rank = 0, n - 1 do
+    local r = results[rank + 1]
+    if type(r) ~= "table" or getmetatable(r) ~= nil then
+      error(("player %d: %s"):format(rank, tostring(r)), 2)
+    end
+  end
+  return results
+end
+
+-- A communicator stand-in for the constructor, which does not communicate.
+local function fake_comm(n, rank)
+  return {world_size = n, rank = rank or 0, ranks = {}}
+end
+
+describe("BasicProtocolSuite", function()
+  it("reveals negative, fractional and vector secrets to every player", function()
+    local results = run(3, function(comm)
+      local p = shamir.BasicProtocolSuite(comm, {threshold = 2})
+      local a = p:share(0, comm.rank == 0 and -3.25 or nil, {})
+      local v = p:share(2, comm.rank == 2 and {1.5, -2, 0.25} or nil, {3})
+      return {p:reveal(a), p:reveal(v), p:reveal(p:share(1, comm.rank == 1 and 1 or nil))}
+    end)
+    for _, r in ipairs(results) do
+      assert.are.equal(-3.25, r[1])
+      assert.are.same({1.5, -2.0, 0.25}, r[2])
+      assert.are.equal("1.0", tostring(r[3]))
+    end
+  end)
+
+  it("reveals only to the listed receivers; the others get nil", function()
+    local results = run(4, function(comm)
+      local p = shamir.BasicProtocolSuite(comm, {threshold = 3})
+      local s = p:share(0, comm.rank == 0 and {7, 8} or nil, {2})
+      return {revealed = p:reveal(s, {1, 3}) or "nil"}
+    end)
+    assert.are.same({"nil", {7.0, 8.0}, "nil", {7.0, 8.0}},
+                    {results[1].revealed, results[2].revealed,
+                     results[3].revealed, results[4].revealed})
+  end)
+
+  for n = 2, 5 do
+    it(("works with every threshold from 2 to %d among %d players"):format(n, n), function()
+      local results = run(n, function(comm)
+        local out = {}
+        for k = 2, comm.world_size do
+          local p = shamir.BasicProtocolSuite(comm, {threshold = k})
+          local src = k % comm.world_size
+          local s = p:share(src, comm.rank == src and {k, -k, k / 4} or nil, {3})
+          out[k] = p:reveal(s)
+        end
+        return out
+      end)
+      for _, r in ipairs(results) do
+        for k = 2, n do
+          assert.are.same({k * 1.0, -k * 1.0, k / 4}, r[k])
+        end
+      end
+    end)
+  end
+
+  it("adds, subtracts, negates and sums shares", function()
+    local results = run(3, function(comm)
+      local p = shamir.BasicProtocolSuite(comm, {threshold = 2})
+      local a = p:share(0, comm.rank == 0 and {1, 2, 3} or nil, {3})
+      local b = p:share(1, comm.rank == 1 and {0.5, -4, 10} or nil, {3})
+      return {p:reveal(p:add(a, b)), p:reveal(p:subtract(a, b)),
+              p:reveal(p:negative(a)), p:reveal(p:sum(b))}
+    end)
+    for _, r in ipairs(results) do
+      assert.are.same({1.5, -2.0, 13.0}, r[1])
+      assert.are.same({0.5, 6.0, -7.0}, r[2])
+      assert.are.same({-1.0, -2.0, -3.0}, r[3])
+      assert.are.equal(6.5, r[4])
+    end
+  end)
+
+  it("reshares: new shares of the same secret, unlike the old ones", function()
+    local results = run(4, function(comm)
+      local p = shamir.BasicProtocolSuite(comm, {threshold = 3})
+      local s = p:share(3, comm.rank == 3 and {2.5, -1} or nil, {2})
+      local t = p:reshare(s)
+      return {p:reveal(t), p:reveal(p:reshare(p:sum(t))), changed = not (s == t)}
+    end)
+    for _, r in ipairs(results) do
+      assert.are.same({2.5, -1.0}, r[1])
+      assert.are.equal(1.5, r[2])
+      assert.is_true(r.changed)
+    end
+  end)
+
+  it("gives a suite rebuilt on the survivors the indices that keep old shares valid", function()
+    -- Four players share a secret with custom indices; then player 1 is
+    -- pretended dead: shrink would return oldranks {0, 2, 3}.
+    local oldranks = {0, 2, 3}
+    local first = run(4, function(comm)
+      local p = shamir.BasicProtocolSuite(comm, {threshold = 2, indices = {10, 20, 30, 40}})
+      local s = p:share(0, comm.rank == 0 and {4.5, -6} or nil, {2})
+      return {share = s, indices = p:indices_for(oldranks), all = p.indices}
+    end)
+    assert.are.same({10, 30, 40}, first[1].indices)
+    assert.are.same({10, 20, 30, 40}, first[2].all)
+    local survivors = {first[1].share, first[3].share, first[4].share}
+    local second = run(3, function(comm, shares, indices)
+      local p = shamir.BasicProtocolSuite(comm, {threshold = 2, indices = indices})
+      return {p:reveal(shares[comm.rank + 1])}
+    end, {survivors, first[1].indices})
+    for _, r in ipairs(second) do
+      assert.are.same({4.5, -6.0}, r[1])
+    end
+  end)
+
+  it("replays its randomness for a seed, and differs between players", function()
+    local function shares(seed)
+      return run(3, function(comm, s)
+        local p = shamir.BasicProtocolSuite(comm, {threshold = 2, seed = s})
+        return {p:share(0, comm.rank == 0 and 1 or nil):tolist()}
+      end, {seed})
+    end
+    local a, b, c = shares(7), shares(7), shares(8)
+    assert.are.same({a[1][1], a[2][1], a[3][1]}, {b[1][1], b[2][1], b[3][1]})
+    assert.are_not.same({a[1][1], a[2][1], a[3][1]}, {c[1][1], c[2][1], c[3][1]})
+  end)
+
+  it("uses the Identity encoding when asked", function()
+    local results = run(2, function(comm)
+      local p = shamir.BasicProtocolSuite(comm, {threshold = 2,
+                                                  encoding = cicada.encoding.Identity()})
+      return {p:reveal(p:share(1, comm.rank == 1 and {-5, 9} or nil, {2}))}
+    end)
+    assert.are.same({-5, 9}, results[1][1])
+    assert.are.equal("integer", math.type(results[2][1][1]))
+  end)
+
+  it("says so when the source has no secret", function()
+    local results = run(2, function(comm)
+      local p = shamir.BasicProtocolSuite(comm, {threshold = 2})
+      if comm.rank == 1 then
+        local ok, err = pcall(p.share, p, 1, nil, {})
+        return {ok = ok, err = err}
+      end
+      return {}
+    end)
+    assert.is_false(results[2].ok)
+    assert.matches("bad argument #2 to 'share' %(secret is required at the source, player 1%)",
+                   results[2].err)
+  end)
+
+  it("checks share arguments", function()
+    local p = shamir.BasicProtocolSuite(fake_comm(3), {threshold = 2})
+    local G = cicada.Field{order = 7}
+    assert.has_error(function() p:add(1, 2) end,
+                     "bad argument #1 to 'add' (share (field array) expected, got number)")
+    assert.has_error(function() p:add(p.field:array{1}, G:array{1}) end,
+                     "bad argument #2 to 'add' (share of another field)")
+    assert.has_error(function() p:share(5, 1) end,
+                     "bad argument #1 to 'share' (rank 5 out of range [0, 3))")
+    assert.has_error(function() p:indices_for({0, 3}) end,
+                     "bad argument #1 to 'indices_for' (rank 3 out of range [0, 3))")
+  end)
+end)
+
+describe("BasicProtocolSuite construction", function()
+  it("exposes its threshold, indices, field and encoding", function()
+    local p = shamir.BasicProtocolSuite(fake_comm(3), {threshold = 3})
+    assert.are.equal(3, p.threshold)
+    assert.are.same({1, 2, 3}, p.indices)
+    assert.are.equal(-59, p.field.order)
+    assert.are.equal("FixedPoint(precision=16)", tostring(p.encoding))
+    local q = shamir.BasicProtocolSuite(fake_comm(2), {threshold = 2, order = 2147483647})
+    assert.are.equal(2147483647, q.field.order)
+    assert.are.equal(shamir.BasicProtocolSuite, shamir.ProtocolSuite)
+  end)
+
+  it("refuses thresholds out of range", function()
+    assert.has_error(function() shamir.BasicProtocolSuite(fake_comm(3), {threshold = 1}) end,
+                     "bad argument #2 to 'BasicProtocolSuite' (threshold 1 out of range [2, 3])")
+    assert.has_error(function() shamir.BasicProtocolSuite(fake_comm(3), {threshold = 4}) end,
+                     "bad argument #2 to 'BasicProtocolSuite' (threshold 4 out of range [2, 3])")
+    assert.has_error(function() shamir.BasicProtocolSuite(fake_comm(3), {}) end,
+                     "bad argument #2 to 'BasicProtocolSuite' (threshold must be an integer, got nil)")
+  end)
+
+  it("refuses the wrong number of indices, duplicates and zeros", function()
+    assert.has_error(function()
+      shamir.BasicProtocolSuite(fake_comm(3), {threshold = 2, indices = {1, 2}})
+    end, "bad argument #2 to 'BasicProtocolSuite' (2 indices for 3 players)")
+    assert.has_error(function()
+      shamir.BasicProtocolSuite(fake_comm(3), {threshold = 2, indices = {1, 2, 1}})
+    end, "bad argument #2 to 'BasicProtocolSuite' (indices 1 and 3 are the same (1))")
+    assert.has_error(function()
+      shamir.BasicProtocolSuite(fake_comm(3), {threshold = 2, indices = {1, 0, 2}})
+    end, "bad argument #2 to 'BasicProtocolSuite' (index 2 (0) is not a nonzero integer)")
+    assert.has_error(function()
+      shamir.BasicProtocolSuite(fake_comm(2), {threshold = 2, indices = {1, 8}, order = 7})
+    end, "bad argument #2 to 'BasicProtocolSuite' (indices: indices 1 and 2 are the same (1))")
+  end)
+
+  it("refuses a composite order", function()
+    assert.has_error(function()
+      shamir.BasicProtocolSuite(fake_comm(2), {threshold = 2, order = 561})
+    end, "bad argument #2 to 'BasicProtocolSuite' (field order 561 is not prime)")
+  end)
+end)
