@@ -294,11 +294,11 @@ int cc_wire_put_array(cc_buf *b, uint64_t order, int ndim, const size_t *shape,
       return -1;
     put_u32(head + headlen, (uint32_t)shape[d]);
     headlen += 4;
-    if (shape[d] != 0 && n > SIZE_MAX / 8 / shape[d])
+    if (shape[d] != 0 && n > (SIZE_MAX - sizeof head) / 8 / shape[d])
       return -1;
     n *= shape[d];
   }
-  if (cc_buf_reserve(b, headlen + 8 * n) != 0)
+  if (cc_buf_reserve(b, headlen + 8 * n) != 0) /* no overflow: n is bounded above */
     return -1;
   cc_buf_append(b, head, headlen);
   store_words(b->data + b->len, words, n);
