@@ -327,7 +327,8 @@ static int check_shape(lua_State *L, int arg, size_t *shape) {
     lua_rawgeti(L, arg, d + 1);
     lua_Integer s = lua_tointegerx(L, -1, &isnum);
     if (!isnum || s < 0)
-      luaL_argerror(L, arg, lua_pushfstring(L, "size %d is not an integer >= 0", (int)d + 1));
+      luaL_argerror(L, arg, lua_pushfstring(L, "size %d of the shape is not an integer >= 0",
+                                            (int)d + 1));
     shape[d] = (size_t)s;
     lua_pop(L, 1);
   }
@@ -481,6 +482,7 @@ static void fill_uniform(lua_State *L, cc_rng *rng, uint64_t p, uint64_t *out,
 
 /* F:array(x): x an integer, a list, a list of lists, or a field array. */
 static int field_array(lua_State *L) {
+  lua_settop(L, 2); /* temporaries go above the arguments */
   cl_field *F = check_field(L, 1);
   cl_array *src = cl_array_test(L, 2);
   if (src) {
@@ -596,11 +598,12 @@ static int binop(lua_State *L, const cc_field *f, int ia, int ib, enum binop op)
   return 1;
 }
 
-static int field_add(lua_State *L) { return binop(L, &check_field(L, 1)->f, 2, 3, OP_ADD); }
-static int field_subtract(lua_State *L) { return binop(L, &check_field(L, 1)->f, 2, 3, OP_SUB); }
-static int field_multiply(lua_State *L) { return binop(L, &check_field(L, 1)->f, 2, 3, OP_MUL); }
+static int field_add(lua_State *L) { lua_settop(L, 3); return binop(L, &check_field(L, 1)->f, 2, 3, OP_ADD); }
+static int field_subtract(lua_State *L) { lua_settop(L, 3); return binop(L, &check_field(L, 1)->f, 2, 3, OP_SUB); }
+static int field_multiply(lua_State *L) { lua_settop(L, 3); return binop(L, &check_field(L, 1)->f, 2, 3, OP_MUL); }
 
 static int field_negative(lua_State *L) {
+  lua_settop(L, 2); /* temporaries go above the arguments */
   cl_field *F = check_field(L, 1);
   cl_array *a = to_operand(L, 2, &F->f);
   cl_array *out = push_like(L, a);
@@ -609,6 +612,7 @@ static int field_negative(lua_State *L) {
 }
 
 static int field_sum(lua_State *L) {
+  lua_settop(L, 2); /* temporaries go above the arguments */
   cl_field *F = check_field(L, 1);
   cl_array *a = to_operand(L, 2, &F->f);
   uint64_t s = cc_field_sum(&F->f, a->data, a->n);
@@ -617,6 +621,7 @@ static int field_sum(lua_State *L) {
 }
 
 static int field_dot(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
   cl_field *F = check_field(L, 1);
   cl_array *a = to_operand(L, 2, &F->f);
   cl_array *b = to_operand(L, 3, &F->f);
@@ -644,6 +649,7 @@ static void invert_into(lua_State *L, const cc_field *f, cl_array *out,
 }
 
 static int field_inverse(lua_State *L) {
+  lua_settop(L, 2); /* temporaries go above the arguments */
   cl_field *F = check_field(L, 1);
   cl_array *a = to_operand(L, 2, &F->f);
   invert_into(L, &F->f, push_like(L, a), a, 2);
@@ -652,6 +658,7 @@ static int field_inverse(lua_State *L) {
 
 /* F:power(a, e): a public integer exponent; negative e inverts first. */
 static int field_power(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
   cl_field *F = check_field(L, 1);
   cl_array *a = to_operand(L, 2, &F->f);
   lua_Integer e = luaL_checkinteger(L, 3);
@@ -669,6 +676,7 @@ static int field_power(lua_State *L) {
 
 /* True when both have the same shape and elements (a scalar broadcasts). */
 static int field_equal(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
   cl_field *F = check_field(L, 1);
   cl_array *a = to_operand(L, 2, &F->f);
   cl_array *b = to_operand(L, 3, &F->f);
@@ -699,6 +707,7 @@ static cl_array *check_indices(lua_State *L, const cc_field *f, int arg) {
 }
 
 static int field_lagrange(lua_State *L) {
+  lua_settop(L, 2); /* temporaries go above the arguments */
   cl_field *F = check_field(L, 1);
   char err[160];
   cl_array *x = check_indices(L, &F->f, 2);
@@ -711,6 +720,7 @@ static int field_lagrange(lua_State *L) {
 
 /* F:shamir_share(secret, k, indices [, rng]) -> m x n matrix of shares. */
 static int field_shamir_share(lua_State *L) {
+  lua_settop(L, 5); /* temporaries go above the arguments */
   cl_field *F = check_field(L, 1);
   char err[160];
   cl_array *s = to_operand(L, 2, &F->f);
@@ -737,6 +747,7 @@ static int field_shamir_share(lua_State *L) {
 /* F:shamir_recover(shares, indices): r x n shares of r players -> n values.
  * Also combines reshared sub-shares (the same Lagrange sum). */
 static int field_shamir_recover(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
   cl_field *F = check_field(L, 1);
   char err[160];
   cl_array *sh = check_own_array(L, 2, &F->f);
@@ -766,6 +777,7 @@ static int check_precision(lua_State *L, int arg) {
 }
 
 static int encode_with(lua_State *L, enum conv_mode mode, int precision) {
+  lua_settop(L, 3); /* the converted array goes above the arguments */
   cl_field *F = check_field(L, 1);
   luaL_checkany(L, 2);
   conv c = {&F->f, 2, mode, precision};

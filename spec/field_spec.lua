@@ -172,6 +172,8 @@ describe("field arithmetic", function()
                      "bad argument #2 to 'add' (shapes {3} and {4} differ)")
     assert.has_error(function() F:dot(F:array{1}, F:array{1, 2}) end,
                      "bad argument #2 to 'dot' (shapes {1} and {2} differ)")
+    assert.has_error(function() F:add({1, 2}) end,
+                     "bad argument #2 to 'add' (field array, integer or list expected, got nil)")
     assert.has_error(function() F:add(F:array{1}, "x") end,
                      "bad argument #2 to 'add' (field array, integer or list expected, got string)")
   end)
@@ -214,6 +216,12 @@ describe("Lagrange and Shamir kernels", function()
       for j = 1, k do rows[j] = last:row(j); xs[j] = ({5, 3, 4, 2, 1})[j] end
       assert.are.equal(secret, F:shamir_recover(F:stack(rows), xs))
     end
+  end)
+
+  it("draws coefficients from the CSPRNG when given no stream", function()
+    local shares = F:shamir_share({1, 2}, 2, {1, 2, 3})
+    assert.are.same({3, 2}, shares.shape)
+    assert.are.same({1, 2}, F:shamir_recover(shares, {1, 2, 3}):tolist())
   end)
 
   it("rejects bad thresholds and indices", function()
