@@ -44,7 +44,7 @@ static inline uint64_t redc(const cc_field *f, u128 x) {
   uint64_t m = (uint64_t)x * f->pinv;
   uint64_t mp_hi = (uint64_t)(((u128)m * f->p) >> 64);
   uint64_t hi = (uint64_t)(x >> 64);
-  return hi >= mp_hi ? hi - mp_hi : hi - mp_hi + f->p;
+  return hi - mp_hi + (f->p & ((uint64_t)0 - (uint64_t)(hi < mp_hi)));
 }
 
 /* Into the multiplication domain (aR mod p for MONT). */
@@ -63,14 +63,18 @@ static inline uint64_t dmul(const cc_field *f, uint64_t a, uint64_t b) {
   }
 }
 
+/* Add and subtract without branches: with random operands the carry is a
+ * coin flip, and a mispredicted branch costs more than the arithmetic. */
 static inline uint64_t addmod(const cc_field *f, uint64_t a, uint64_t b) {
   uint64_t s = a + b;
   /* On carry the true sum is s + 2^64 < 2p, so s - p (mod 2^64) is right. */
-  return (s < a || s >= f->p) ? s - f->p : s;
+  uint64_t mask = (uint64_t)0 - (uint64_t)((s < a) | (s >= f->p));
+  return s - (f->p & mask);
 }
 
 static inline uint64_t submod(const cc_field *f, uint64_t a, uint64_t b) {
-  return a >= b ? a - b : a - b + f->p;
+  uint64_t mask = (uint64_t)0 - (uint64_t)(a < b);
+  return a - b + (f->p & mask);
 }
 
 /* ==== Setup and the order check ========================================= */
@@ -199,6 +203,8 @@ void cc_field_neg(const cc_field *f, uint64_t *out, const uint64_t *a, size_t n)
 
 void cc_field_mul(const cc_field *f, uint64_t *out, const uint64_t *a,
                   const uint64_t *b, size_t n) {
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  f = &fl;
   if (f->kind == CC_FIELD_FOLD) {
     for (size_t i = 0; i < n; i++) out[i] = fold_reduce(f, (u128)a[i] * b[i]);
   } else {
@@ -208,6 +214,8 @@ void cc_field_mul(const cc_field *f, uint64_t *out, const uint64_t *a,
 
 void cc_field_mul_scalar(const cc_field *f, uint64_t *out, const uint64_t *a,
                          uint64_t s, size_t n) {
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  f = &fl;
   uint64_t sd = to_dom(f, s);
   for (size_t i = 0; i < n; i++) out[i] = dmul(f, a[i], sd);
 }
@@ -235,6 +243,8 @@ uint64_t cc_field_sum(const cc_field *f, const uint64_t *a, size_t n) {
 
 uint64_t cc_field_dot(const cc_field *f, const uint64_t *a, const uint64_t *b,
                       size_t n) {
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  f = &fl;
   uint64_t acc = 0;
   for (size_t i = 0; i < n; i++)
     acc = addmod(f, acc, dmul(f, to_dom(f, a[i]), b[i]));
@@ -342,6 +352,8 @@ int cc_field_lagrange0(const cc_field *f, uint64_t *lambda, const uint64_t *x,
 
 void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
                       const uint64_t *rows, size_t r, size_t n) {
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  f = &fl;
   memset(out, 0, n * sizeof *out);
   for (size_t j = 0; j < r; j++) {
     uint64_t wd = to_dom(f, w[j]);
@@ -361,6 +373,8 @@ int cc_field_shamir_share(const cc_field *f, uint64_t *out,
   }
   int rc = cc_field_check_indices(f, x, m, err, errsz);
   if (rc != CC_FIELD_OK) return rc;
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  f = &fl;
   /* Row by row, degree by degree: each pass streams over n contiguous words. */
   for (size_t j = 0; j < m; j++) {
     uint64_t *row = out + j * n;
