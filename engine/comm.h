@@ -116,7 +116,9 @@ typedef struct cc_engine cc_engine;
 typedef struct cc_comm cc_comm;
 
 /* Start the I/O thread and bring up a link to every other player. Returns
- * once all links are up, or fails with CC_ESTARTUP_TIMEOUT. */
+ * once all links are up, or fails with CC_ESTARTUP_TIMEOUT. The first call
+ * sets SIGPIPE to be ignored, so that writing to a dead peer's socket is an
+ * error rather than the death of this process. */
 cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err);
 
 /* Say goodbye to every peer, wait briefly for them to see it, stop the I/O

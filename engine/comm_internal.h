@@ -103,6 +103,7 @@ struct cc_engine {
   struct evconnlistener *listener;
   struct event *heartbeat_ev;
   struct event *retry_ev;
+  struct event *stop_ev;   /* activated to end the I/O thread's loop */
   cc_conn *conns;          /* every connection made, freed at stop */
   cc_comm *comms;          /* registry */
   cc_orphan *orphans;

@@ -12,6 +12,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,13 +209,15 @@ static void on_hello(cc_conn *c, const cc_frame_header *h, const uint8_t *b) {
     c->dead = true;
     return;
   }
+  /* Answer before the link becomes visible: once it is, the script thread
+   * may write on it, and the peer must see our HELLO first. */
+  if (!c->outgoing) send_hello(eng, c);
   c->peer = (int)rank;
   eng->links[rank].conn = c;
   eng->links[rank].state = CC_LINK_UP;
   eng->links_up++;
   cc_wake(eng);
   pthread_mutex_unlock(&eng->lock);
-  if (!c->outgoing) send_hello(eng, c);
 }
 
 static void on_bye(cc_conn *c) {
@@ -395,6 +398,12 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
 
 /* ==== Engine lifecycle =================================================== */
 
+static void stop_cb(evutil_socket_t fd, short what, void *arg) {
+  cc_engine *eng = arg;
+  (void)fd; (void)what;
+  event_base_loopbreak(eng->base);
+}
+
 static void *io_main(void *arg) {
   cc_engine *eng = arg;
   event_base_loop(eng->base, EVLOOP_NO_EXIT_ON_EMPTY);
@@ -402,7 +411,12 @@ static void *io_main(void *arg) {
 }
 
 static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
-static void use_threads(void) { evthread_use_pthreads(); }
+/* A peer that exits closes its sockets; writing to one must give an error,
+ * not kill this process with SIGPIPE. */
+static void use_threads(void) {
+  evthread_use_pthreads();
+  signal(SIGPIPE, SIG_IGN);
+}
 
 void cc_settings_default(cc_settings *s) {
   memset(s, 0, sizeof *s);
@@ -474,7 +488,9 @@ nomem:
 static void engine_free(cc_engine *eng) {
   cc_conn *c, *next;
   if (eng->thread_started) {
-    event_base_loopbreak(eng->base);
+    /* An event rather than event_base_loopbreak(): a break requested before
+     * the loop has started would be forgotten when it starts. */
+    event_active(eng->stop_ev, EV_READ, 0);
     pthread_join(eng->thread, NULL);
   }
   for (c = eng->conns; c; c = next) {
@@ -485,6 +501,7 @@ static void engine_free(cc_engine *eng) {
   if (eng->listener) evconnlistener_free(eng->listener);
   if (eng->heartbeat_ev) event_free(eng->heartbeat_ev);
   if (eng->retry_ev) event_free(eng->retry_ev);
+  if (eng->stop_ev) event_free(eng->stop_ev);
   while (eng->orphans) {
     cc_orphan *o = eng->orphans;
     eng->orphans = o->next;
@@ -526,13 +543,14 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   if (!eng->base) { engine_free(eng); return fail(err, CC_EIO, "cannot create an event loop"); }
   eng->retry_ev = evtimer_new(eng->base, retry_cb, eng);
   eng->heartbeat_ev = event_new(eng->base, -1, EV_PERSIST, heartbeat_cb, eng);
+  eng->stop_ev = event_new(eng->base, -1, 0, stop_cb, eng);
   if (s->listen_fd >= 0) {
     evutil_make_socket_nonblocking(s->listen_fd);
     eng->listener = evconnlistener_new(eng->base, accept_cb, eng,
                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_THREADSAFE, 0,
                                        s->listen_fd);
   }
-  if (!eng->retry_ev || !eng->heartbeat_ev || (s->listen_fd >= 0 && !eng->listener)) {
+  if (!eng->retry_ev || !eng->heartbeat_ev || !eng->stop_ev || (s->listen_fd >= 0 && !eng->listener)) {
     engine_free(eng);
     return fail(err, CC_EIO, "cannot set up the event loop of player %d", s->rank);
   }
