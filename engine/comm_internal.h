@@ -87,6 +87,7 @@ struct cc_comm {
   cc_tag_traffic *tag_traffic;
   size_t ntags;
   uint64_t child_seq;      /* how many communicators derived from this one */
+  uint32_t agree_seq;      /* how many agreements this one has run */
 };
 
 struct cc_engine {
@@ -108,6 +109,8 @@ struct cc_engine {
   cc_comm *comms;          /* registry */
   cc_orphan *orphans;
   size_t orphan_bytes;
+  uint64_t *retired;       /* contexts of freed communicators: their late */
+  size_t nretired, retired_cap; /* messages are dropped, not held as orphans */
   char **hosts;
   uint16_t *ports;
 };
@@ -125,5 +128,33 @@ void cc_net_log(cc_engine *eng, int level, const char *fmt, ...)
 /* comm.c: deliver a message from the I/O thread; eng->lock held. */
 void cc_comm_deliver(cc_engine *eng, uint64_t context, int world_src, int32_t tag,
                      cc_payload *p);
+
+/* net.c: the payload of a REVOKE frame started by world rank origin. */
+cc_payload *cc_net_revoke_payload(int origin);
+
+/* comm.c: a REVOKE frame from world_src, started by world rank origin;
+ * eng->lock held. Marks the
+ * communicator revoked and, the first time, fills fwd (world_size entries)
+ * with the world ranks to pass the notice on to and returns how many, so
+ * that a revoke reaches every member even if its sender dies halfway. */
+int cc_comm_revoke_notice(cc_engine *eng, uint64_t context, int world_src, int origin,
+                          int *fwd);
+
+/* comm.c, for agree.c ------------------------------------------------------ */
+
+/* Why comm rank `peer` cannot be used (failed or departed), or NULL if it
+ * can. eng->lock held. */
+const char *cc_comm_peer_down(const cc_comm *c, int peer);
+cc_status cc_comm_error(cc_error *err, cc_status code, int peer, int32_t tag,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void cc_comm_count(cc_comm *c, int peer, int32_t tag, size_t bytes, bool sent);
+/* A context id every member derives identically: from the parent's id, how
+ * many communicators the parent has derived so far, the name and members. */
+uint64_t cc_context_derive(uint64_t parent, uint64_t seq, const char *name,
+                           const int *members, int n);
+/* Register a communicator over `members` (world ranks, in rank order). */
+cc_status cc_comm_create(cc_engine *eng, uint64_t context, const char *name,
+                         const int *members, int n, double timeout_s, cc_comm **out,
+                         cc_error *err);
 
 #endif

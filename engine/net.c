@@ -236,6 +236,30 @@ static void on_bye(cc_conn *c) {
   shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 }
 
+/* A REVOKE frame's payload names the player who revoked (4 bytes, world
+ * rank), so that a notice passed on still says who started it. */
+cc_payload *cc_net_revoke_payload(int origin) {
+  cc_payload *p = cc_payload_new(4);
+  if (p)
+    for (int i = 0; i < 4; i++) p->data[i] = (uint8_t)((uint32_t)origin >> (8 * i));
+  return p;
+}
+
+/* A communicator was revoked: mark it, and pass the notice on the first
+ * time, outside eng->lock since sending takes it. */
+static void on_revoke(cc_conn *c, uint64_t context, int origin) {
+  cc_engine *eng = c->eng;
+  int *fwd = malloc((size_t)eng->cfg.world_size * sizeof *fwd), n;
+  cc_payload *p;
+  pthread_mutex_lock(&eng->lock);
+  n = cc_comm_revoke_notice(eng, context, c->peer, origin, fwd);
+  pthread_mutex_unlock(&eng->lock);
+  p = n > 0 ? cc_net_revoke_payload(origin) : NULL;
+  for (int i = 0; p && i < n; i++) cc_net_send(eng, fwd[i], CC_FRAME_REVOKE, context, 0, p);
+  cc_payload_unref(p);
+  free(fwd);
+}
+
 static void read_cb(struct bufferevent *bev, void *arg) {
   cc_conn *c = arg;
   cc_engine *eng = c->eng;
@@ -266,13 +290,24 @@ static void read_cb(struct bufferevent *bev, void *arg) {
       continue;
     }
     switch (h.type) {
-    case CC_FRAME_DATA:
     case CC_FRAME_REVOKE: {
+      uint8_t b[4];
+      int origin = c->peer;
+      if (h.length == 4) {
+        evbuffer_remove(in, b, 4);
+        if (get_le(b, 4) < (uint64_t)eng->cfg.world_size) origin = (int)get_le(b, 4);
+      } else {
+        evbuffer_drain(in, h.length);
+      }
+      on_revoke(c, h.context, origin);
+      break;
+    }
+    case CC_FRAME_DATA: {
       cc_payload *p = cc_payload_new(h.length);
       if (!p) { link_fail(eng, c->peer, "out of memory"); c->dead = true; break; }
       if (h.length) evbuffer_remove(in, p->data, h.length);
       pthread_mutex_lock(&eng->lock);
-      cc_comm_deliver(eng, h.context, c->peer, h.type == CC_FRAME_REVOKE ? CC_TAG_NONE : h.tag, p);
+      cc_comm_deliver(eng, h.context, c->peer, h.tag, p);
       pthread_mutex_unlock(&eng->lock);
       break;
     }
@@ -290,6 +325,15 @@ static void read_cb(struct bufferevent *bev, void *arg) {
 
 static void schedule_retry(cc_engine *eng);
 
+/* Why a connection ended. A killed process's kernel closes its sockets with
+ * a FIN, or with a reset when it had unread data: both mean the peer closed
+ * the connection, and users should read the same words for both. */
+static const char *closed_reason(short what) {
+  int e = EVUTIL_SOCKET_ERROR();
+  if ((what & BEV_EVENT_EOF) || e == ECONNRESET || e == EPIPE) return "connection closed";
+  return "connection error";
+}
+
 /* Small messages go out at once: no Nagle delay. */
 static void tune_socket(evutil_socket_t fd) {
   int one = 1;
@@ -306,7 +350,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
   }
   if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) return;
   if (c->peer >= 0 && eng->links[c->peer].conn == c) {
-    link_fail(eng, c->peer, (what & BEV_EVENT_EOF) ? "connection closed" : "connection error");
+    link_fail(eng, c->peer, closed_reason(what));
     return;
   }
   /* A connection that never completed its handshake. */
@@ -518,6 +562,7 @@ static void engine_free(cc_engine *eng) {
     free(o->msg);
     free(o);
   }
+  free(eng->retired);
   if (eng->base) event_base_free(eng->base);
   for (int i = 0; i < eng->cfg.world_size; i++) free(eng->hosts[i]);
   free(eng->hosts);
