@@ -251,6 +251,27 @@ uint64_t cc_field_dot(const cc_field *f, const uint64_t *a, const uint64_t *b,
   return acc;
 }
 
+void cc_field_matvec(const cc_field *f, uint64_t *out, const uint64_t *A,
+                     const uint64_t *x, size_t m, size_t k) {
+  for (size_t i = 0; i < m; i++) out[i] = cc_field_dot(f, A + i * k, x, k);
+}
+
+/* Horner's rule from the most significant bit: acc = 2 acc + bit. */
+void cc_field_bit_compose(const cc_field *f, uint64_t *out,
+                          const uint64_t *bits, size_t m, size_t k) {
+  for (size_t i = 0; i < m; i++) {
+    const uint64_t *row = bits + i * k;
+    uint64_t acc = 0;
+    for (size_t j = 0; j < k; j++) acc = addmod(f, addmod(f, acc, acc), row[j]);
+    out[i] = acc;
+  }
+}
+
+void cc_field_shift_right(uint64_t *out, const uint64_t *a, unsigned s,
+                          size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = a[i] >> s;
+}
+
 void cc_field_pow(const cc_field *f, uint64_t *out, const uint64_t *a,
                   uint64_t e, size_t n) {
   for (size_t i = 0; i < n; i++) out[i] = cc_field_pow1(f, a[i], e);

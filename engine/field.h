@@ -3,8 +3,9 @@
  *
  * Owns: the order check (deterministic Miller-Rabin), the cc_field constants
  * used for fast modular multiplication, the array kernels (add, sub, neg, mul,
- * scalar mul, sum, dot, pow, batch inverse, conversion from signed integers,
- * equality), Lagrange coefficients at 0 and the Shamir share/recover kernels.
+ * scalar mul, sum, dot, matrix-vector product, pow, batch inverse, conversion
+ * from signed integers, equality, shifts and bit composition), Lagrange
+ * coefficients at 0 and the Shamir share/recover kernels.
  *
  * Elements are canonical words 0 <= x < p. Every kernel takes whole arrays
  * of n elements and allows out == in (element-wise aliasing). No Lua here.
@@ -85,6 +86,19 @@ void cc_field_rsub_scalar(const cc_field *f, uint64_t *out, uint64_t s,
 uint64_t cc_field_sum(const cc_field *f, const uint64_t *a, size_t n);
 uint64_t cc_field_dot(const cc_field *f, const uint64_t *a, const uint64_t *b,
                       size_t n);
+/* out[i] = sum_j A[i*k + j] * x[j] for the m x k row-major matrix A.
+ * out must not overlap A or x. */
+void cc_field_matvec(const cc_field *f, uint64_t *out, const uint64_t *A,
+                     const uint64_t *x, size_t m, size_t k);
+/* out[i] = sum_j 2^(k-1-j) * bits[i*k + j]: each of the m rows of k words
+ * read as a binary number, most significant first (reduced mod p). out must
+ * not overlap bits unless k == 1. */
+void cc_field_bit_compose(const cc_field *f, uint64_t *out,
+                          const uint64_t *bits, size_t m, size_t k);
+/* out[i] = floor(a[i] / 2^s) of the canonical words, 0 <= s < 64: for
+ * public values, e.g. the high part of a revealed masked value. */
+void cc_field_shift_right(uint64_t *out, const uint64_t *a, unsigned s,
+                          size_t n);
 /* out[i] = a[i]^e for a public exponent (0^0 = 1). */
 void cc_field_pow(const cc_field *f, uint64_t *out, const uint64_t *a,
                   uint64_t e, size_t n);

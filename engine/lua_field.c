@@ -635,6 +635,109 @@ static int field_dot(lua_State *L) {
   return 1;
 }
 
+/* F:matvec(A, x): the m x k matrix A times the k-vector x, an m-vector. */
+static int field_matvec(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
+  cl_field *F = check_field(L, 1);
+  cl_array *A = to_operand(L, 2, &F->f);
+  cl_array *x = to_operand(L, 3, &F->f);
+  char s1[64], s2[64];
+  if (A->ndim != 2)
+    luaL_argerror(L, 2, lua_pushfstring(L, "matrix expected, got shape %s",
+                                        shape_str(s1, sizeof s1, A)));
+  if (x->ndim != 1 || x->shape[0] != A->shape[1])
+    luaL_argerror(L, 3, lua_pushfstring(L, "shapes %s and %s do not match",
+                  shape_str(s1, sizeof s1, A), shape_str(s2, sizeof s2, x)));
+  size_t m = A->shape[0];
+  cl_array *out = cl_array_push(L, F->f.p, 1, &m);
+  cc_field_matvec(&F->f, out->data, A->data, x->data, m, A->shape[1]);
+  return 1;
+}
+
+/* F:bit_compose(bits): a k-vector of bits (most significant first) to a
+ * scalar, or each row of an m x k matrix to an m-vector. */
+static int field_bit_compose(lua_State *L) {
+  lua_settop(L, 2); /* temporaries go above the arguments */
+  cl_field *F = check_field(L, 1);
+  cl_array *b = to_operand(L, 2, &F->f);
+  luaL_argcheck(L, b->ndim >= 1, 2, "bits must be a vector or a matrix");
+  size_t m = b->ndim == 2 ? b->shape[0] : 1;
+  size_t k = b->ndim == 2 ? b->shape[1] : b->shape[0];
+  cl_array *out = cl_array_push(L, F->f.p, b->ndim - 1, &m);
+  cc_field_bit_compose(&F->f, out->data, b->data, m, k);
+  return 1;
+}
+
+/* F:shift_right(a, s): floor(a / 2^s) of each canonical element. */
+static int field_shift_right(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
+  cl_field *F = check_field(L, 1);
+  cl_array *a = to_operand(L, 2, &F->f);
+  lua_Integer s = luaL_checkinteger(L, 3);
+  if (s < 0 || s > 63)
+    luaL_argerror(L, 3, lua_pushfstring(L, "shift %I out of range [0, 63]", s));
+  cl_array *out = push_like(L, a);
+  cc_field_shift_right(out->data, a->data, (unsigned)s, a->n);
+  return 1;
+}
+
+/* F:uniform_below(shape, bound [, rng]): elements uniform in [0, bound). */
+static int field_uniform_below(lua_State *L) {
+  cl_field *F = check_field(L, 1);
+  size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
+  int nd = check_shape(L, 2, shape);
+  lua_Integer bound = luaL_checkinteger(L, 3);
+  if (bound < 1 || (uint64_t)bound > F->f.p) {
+    const char *o = push_order_str(L, F->f.p);
+    luaL_argerror(L, 3, lua_pushfstring(L, "bound %I out of range [1, %s]", bound, o));
+  }
+  cc_rng tmp;
+  cc_rng *rng = opt_rng(L, 4, &tmp);
+  cl_array *a = cl_array_push(L, F->f.p, nd, shape);
+  fill_uniform(L, rng, (uint64_t)bound, a->data, a->n);
+  if (rng == &tmp) cc_rng_free(&tmp);
+  return 1;
+}
+
+/* F:concat(list [, shape]): the elements of the arrays in list, in order
+ * (each read row-major), as one vector or an array of the given shape. */
+static int field_concat(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
+  cl_field *F = check_field(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_Integer m = (lua_Integer)lua_rawlen(L, 2);
+  size_t total = 0;
+  for (lua_Integer i = 1; i <= m; i++) {
+    lua_rawgeti(L, 2, i);
+    cl_array *a = cl_array_test(L, -1);
+    if (!a)
+      luaL_argerror(L, 2, lua_pushfstring(L, "element %d is not a field array", (int)i));
+    if (a->order != F->f.p) order_mismatch(L, 2, a->order, F->f.p);
+    total += a->n;
+    lua_pop(L, 1);
+  }
+  size_t shape[CL_ARRAY_MAX_DIMS] = {total, 0};
+  int nd = 1;
+  if (!lua_isnil(L, 3)) {
+    nd = check_shape(L, 3, shape);
+    size_t n = 1;
+    for (int d = 0; d < nd; d++) n *= shape[d];
+    if (n != total)
+      luaL_argerror(L, 3, lua_pushfstring(L, "%d elements do not fill the shape",
+                                          (int)total));
+  }
+  cl_array *out = cl_array_push(L, F->f.p, nd, shape);
+  size_t at = 0;
+  for (lua_Integer i = 1; i <= m; i++) {
+    lua_rawgeti(L, 2, i);
+    cl_array *a = cl_array_test(L, -1);
+    memcpy(out->data + at, a->data, a->n * sizeof(uint64_t));
+    at += a->n;
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
 /* out = a^-1, naming the first zero element. */
 static void invert_into(lua_State *L, const cc_field *f, cl_array *out,
                         const cl_array *a, int arg) {
@@ -962,6 +1065,23 @@ static int array_row(lua_State *L) {
   return 1;
 }
 
+/* a:slice(i, j): elements i..j (1-based, inclusive, row-major) as a vector. */
+static int array_slice(lua_State *L) {
+  cl_array *a = cl_array_check(L, 1);
+  lua_Integer i = luaL_checkinteger(L, 2);
+  lua_Integer j = luaL_optinteger(L, 3, (lua_Integer)a->n);
+  if (i < 1 || (size_t)i > a->n + 1)
+    luaL_argerror(L, 2, lua_pushfstring(L, "index %I out of range [1, %d]",
+                                        i, (int)a->n + 1));
+  if (j < i - 1 || (size_t)j > a->n)
+    luaL_argerror(L, 3, lua_pushfstring(L, "index %I out of range [%I, %d]",
+                                        j, i - 1, (int)a->n));
+  size_t n = (size_t)(j - i + 1);
+  cl_array *out = cl_array_push(L, a->order, 1, &n);
+  memcpy(out->data, a->data + (i - 1), n * sizeof(uint64_t));
+  return 1;
+}
+
 static int array_reshape(lua_State *L) {
   cl_array *a = cl_array_check(L, 1);
   size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
@@ -1021,6 +1141,11 @@ static const luaL_Reg field_methods[] = {
   {"negative", field_negative},
   {"sum", field_sum},
   {"dot", field_dot},
+  {"matvec", field_matvec},
+  {"bit_compose", field_bit_compose},
+  {"shift_right", field_shift_right},
+  {"uniform_below", field_uniform_below},
+  {"concat", field_concat},
   {"power", field_power},
   {"inverse", field_inverse},
   {"equal", field_equal},
@@ -1048,6 +1173,7 @@ static const luaL_Reg array_methods[] = {
   {"tolist", array_tolist},
   {"copy", array_copy},
   {"row", array_row},
+  {"slice", array_slice},
   {"reshape", array_reshape},
   {NULL, NULL}
 };
