@@ -157,9 +157,20 @@ static bool mark_revoked(cc_comm *c, int by) {
   return true;
 }
 
+/* The world rank in a REVOKE payload, or -1. */
+static int revoke_origin(const cc_payload *p, int world_size) {
+  uint32_t v = 0;
+  if (p->len != 4) return -1;
+  for (int i = 3; i >= 0; i--) v = (v << 8) | p->data[i];
+  return v < (uint32_t)world_size ? (int)v : -1;
+}
+
 static void deliver_to(cc_comm *c, int src, cc_msg *m) {
   if (m->tag == CC_TAG_NONE) {  /* a revoke notice that waited as an orphan */
-    mark_revoked(c, src);
+    int origin = revoke_origin(m->payload, c->eng->cfg.world_size);
+    int by = origin >= 0 && c->of_world[origin] >= 0 ? c->of_world[origin] : src;
+    c->revoke_seen[src] = true;
+    mark_revoked(c, by);
     cc_payload_unref(m->payload);
     free(m);
     return;
@@ -215,18 +226,24 @@ void cc_comm_deliver(cc_engine *eng, uint64_t context, int world_src, int32_t ta
 int cc_comm_revoke_notice(cc_engine *eng, uint64_t context, int world_src, int origin,
                           int *fwd) {
   cc_comm *c = find_comm(eng, context);
-  int n = 0;
+  int n = 0, src;
   if (!c) {
     /* Not created here yet (or freed): keep it like any early message. */
-    cc_payload *empty = cc_payload_new(0);
-    if (empty) cc_comm_deliver(eng, context, origin, CC_TAG_NONE, empty);
+    cc_payload *p = cc_payload_new(4);
+    if (!p) return 0;
+    for (int i = 0; i < 4; i++) p->data[i] = (uint8_t)((uint32_t)origin >> (8 * i));
+    cc_comm_deliver(eng, context, world_src, CC_TAG_NONE, p);
     return 0;
   }
-  if (c->of_world[world_src] < 0 || c->of_world[origin] < 0 ||
-      !mark_revoked(c, c->of_world[origin]))
-    return 0;
+  src = c->of_world[world_src];
+  if (src < 0) return 0;
+  c->revoke_seen[src] = true;
+  cc_wake(eng);
+  if (!mark_revoked(c, c->of_world[origin] >= 0 ? c->of_world[origin] : src)) return 0;
+  /* Everyone, the sender too: its REVOKE from us tells it that we will
+   * send nothing more on this communicator. */
   for (int i = 0; fwd && i < c->size; i++)
-    if (i != c->rank && c->members[i] != world_src) fwd[n++] = c->members[i];
+    if (i != c->rank) fwd[n++] = c->members[i];
   return n;
 }
 
@@ -276,6 +293,7 @@ cc_status cc_comm_create(cc_engine *eng, uint64_t context, const char *name,
                          cc_error *err) {
   int world = eng->cfg.world_size;
   cc_comm *c = calloc(1, sizeof *c);
+  bool revoked;
   *out = NULL;
   if (!c) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
   c->eng = eng;
@@ -289,7 +307,9 @@ cc_status cc_comm_create(cc_engine *eng, uint64_t context, const char *name,
   c->of_world = malloc((size_t)world * sizeof *c->of_world);
   c->queues = calloc((size_t)n, sizeof *c->queues);
   c->peer_traffic = calloc((size_t)n, sizeof *c->peer_traffic);
-  if (!c->name || !c->members || !c->of_world || !c->queues || !c->peer_traffic) {
+  c->revoke_seen = calloc((size_t)n, sizeof *c->revoke_seen);
+  if (!c->name || !c->members || !c->of_world || !c->queues || !c->peer_traffic ||
+      !c->revoke_seen) {
     cc_comm_free(c);
     return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
   }
@@ -303,7 +323,16 @@ cc_status cc_comm_create(cc_engine *eng, uint64_t context, const char *name,
   c->next = eng->comms;
   eng->comms = c;
   adopt_orphans(c);
+  revoked = c->revoked;
   pthread_mutex_unlock(&eng->lock);
+  /* Revoked before it existed here: pass the notice on, as the I/O thread
+   * does for a communicator that exists. */
+  if (revoked) {
+    int *to = malloc((size_t)n * sizeof *to), k = 0;
+    for (int i = 0; to && i < n; i++) if (i != c->rank) to[k++] = c->members[i];
+    if (to) cc_net_send_revoke(eng, context, c->members[c->revoked_by], to, k);
+    free(to);
+  }
   *out = c;
   return CC_OK;
 }
@@ -342,6 +371,7 @@ void cc_comm_free(cc_comm *c) {
   }
   free(c->queues);
   free(c->peer_traffic);
+  free(c->revoke_seen);
   free(c->tag_traffic);
   free(c->members);
   free(c->of_world);
@@ -414,34 +444,52 @@ static cc_status check_rank(cc_comm *c, int r, const char *what, cc_error *err) 
   return CC_OK;
 }
 
-/* Send p to dst. A point-to-point send needs its destination and fails if
- * it is down; the sending half of a collective does not (need == false):
- * it skips a player that is down, so that every survivor takes the same
- * path through the collective and fails, if at all, where it waits for a
- * player that is gone. Otherwise a scatter's source would raise while its
- * receivers go on, and their shares would no longer match. */
+/* ==== Sending =============================================================== */
+
+/* Every call's sends happen under send_lock, after one look at the revoked
+ * flag: a call either sends everything before this player passes a revoke
+ * on (the I/O thread forwards under send_lock too), or raises and sends
+ * nothing. A receiver that has the sender's REVOKE therefore has all the
+ * sender will ever send it, and a collective completes at every survivor
+ * or at none. */
+static cc_status begin_sends(cc_comm *c, int peer, int32_t tag, cc_error *err) {
+  bool revoked;
+  pthread_mutex_lock(&c->eng->send_lock);
+  pthread_mutex_lock(&c->eng->lock);
+  revoked = c->revoked;
+  pthread_mutex_unlock(&c->eng->lock);
+  if (!revoked) return CC_OK;
+  pthread_mutex_unlock(&c->eng->send_lock);
+  return err_revoked(c, err, peer, tag);
+}
+
+static void end_sends(cc_comm *c) { pthread_mutex_unlock(&c->eng->send_lock); }
+
+/* Send p to dst, between begin_sends and end_sends. A point-to-point send
+ * needs its destination and fails if it is down; the sending half of a
+ * collective does not (need == false): it skips a player that is down, so
+ * that every survivor takes the same path through the collective and fails,
+ * if at all, where it waits for a player that is gone. Otherwise a
+ * scatter's source would raise while its receivers go on, and their shares
+ * would no longer match. */
 static cc_status send_one(cc_comm *c, cc_payload *p, int dst, int32_t tag, bool need,
                           cc_error *err) {
   char tb[16];
   const char *down;
-  bool revoked;
-  pthread_mutex_lock(&c->eng->lock);
-  revoked = c->revoked;
-  down = cc_comm_peer_down(c, dst);
-  if (!revoked && dst == c->rank) {
+  if (dst == c->rank) {
     cc_msg *m = malloc(sizeof *m);
-    if (m) {
-      m->tag = tag;
-      m->payload = cc_payload_ref(p);
-      enqueue(&c->queues[dst], m);
-    }
-    pthread_mutex_unlock(&c->eng->lock);
     if (!m) return cc_comm_error(err, CC_ENOMEM, dst, tag, "out of memory");
+    m->tag = tag;
+    m->payload = cc_payload_ref(p);
+    pthread_mutex_lock(&c->eng->lock);
+    enqueue(&c->queues[dst], m);
+    pthread_mutex_unlock(&c->eng->lock);
     cc_comm_count(c, dst, tag, p->len, true);
     return CC_OK;
   }
+  pthread_mutex_lock(&c->eng->lock);
+  down = cc_comm_peer_down(c, dst);
   pthread_mutex_unlock(&c->eng->lock);
-  if (revoked) return err_revoked(c, err, dst, tag);
   if (down && !need) return CC_OK;
   if (down || !cc_net_send(c->eng, c->members[dst], CC_FRAME_DATA, c->context, tag, p)) {
     pthread_mutex_lock(&c->eng->lock);
@@ -449,7 +497,7 @@ static cc_status send_one(cc_comm *c, cc_payload *p, int dst, int32_t tag, bool 
     pthread_mutex_unlock(&c->eng->lock);
     if (!need) return CC_OK;
     return cc_comm_error(err, CC_EPEER_FAILED, dst, tag, "Tag %s to player %d failed: %s",
-                     cc_tag_name(tag, tb, sizeof tb), dst, down ? down : "link down");
+                         cc_tag_name(tag, tb, sizeof tb), dst, down ? down : "link down");
   }
   cc_comm_count(c, dst, tag, p->len, true);
   return CC_OK;
@@ -469,6 +517,25 @@ static cc_msg *take(cc_queue *q, int32_t tag) {
 /* Receive one message with `tag` from each of srcs[0..n) into out[src], until
  * all are in or the deadline passes. Fails at once when a needed player is
  * known to have failed or the communicator is revoked. */
+/* Whether a call still missing a message from some of srcs can never get
+ * it: a sender is down, or the communicator is revoked and the sender has
+ * said it will send nothing more (its REVOKE is in). eng->lock held. */
+static cc_status check_stuck(cc_comm *c, const int *srcs, int n, int32_t tag, cc_payload **out,
+                             cc_error *err) {
+  char tb[16];
+  for (int i = 0; i < n; i++) {
+    int s = srcs[i];
+    const char *down = out[s] ? NULL : cc_comm_peer_down(c, s);
+    if (out[s]) continue;
+    if (c->revoked && (s == c->rank || c->revoke_seen[s] || down))
+      return err_revoked(c, err, s, tag);
+    if (down)
+      return cc_comm_error(err, CC_EPEER_FAILED, s, tag, "Tag %s from player %d failed: %s",
+                           cc_tag_name(tag, tb, sizeof tb), s, down);
+  }
+  return CC_OK;
+}
+
 static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, double deadline,
                            bool block, cc_payload **out, cc_error *err) {
   cc_engine *eng = c->eng;
@@ -477,14 +544,8 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
   int missing;
   pthread_mutex_lock(&eng->lock);
   for (;;) {
-    /* A revoked communicator delivers nothing more, not even messages that
-     * are already here: every player must see the revoke, not a mix. */
-    if (c->revoked) {
-      int first = -1;
-      for (int i = 0; i < n && first < 0; i++) if (!out[srcs[i]]) first = srcs[i];
-      st = err_revoked(c, err, first, tag);
-      break;
-    }
+    /* Messages sent before their sender saw a revoke are still delivered:
+     * the sender's own call completed, and so must ours. */
     missing = 0;
     for (int i = 0; i < n; i++) {
       int s = srcs[i];
@@ -501,20 +562,13 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
     }
     if (missing == 0) break;
     if (c->freed) { st = err_not_running(c, err); break; }
-    for (int i = 0; i < n; i++) {
-      const char *down = out[srcs[i]] ? NULL : cc_comm_peer_down(c, srcs[i]);
-      if (down) {
-        st = cc_comm_error(err, CC_EPEER_FAILED, srcs[i], tag, "Tag %s from player %d failed: %s",
-                       cc_tag_name(tag, tb, sizeof tb), srcs[i], down);
-        break;
-      }
-    }
+    st = check_stuck(c, srcs, n, tag, out, err);
     if (st != CC_OK || !block) break;
     if (cc_now() >= deadline) {
       for (int i = 0; i < n; i++)
         if (!out[srcs[i]]) {
           st = cc_comm_error(err, CC_ETIMEOUT, srcs[i], tag, "Tag %s from player %d timed-out after %gs",
-                         cc_tag_name(tag, tb, sizeof tb), srcs[i], c->timeout_s);
+                             cc_tag_name(tag, tb, sizeof tb), srcs[i], c->timeout_s);
           break;
         }
       break;
@@ -530,7 +584,11 @@ static double deadline_of(const cc_comm *c) { return cc_now() + c->timeout_s; }
 cc_status cc_comm_send(cc_comm *c, cc_payload *p, int dst, int32_t tag, cc_error *err) {
   cc_status st = check_usable(c, err);
   if (st == CC_OK) st = check_rank(c, dst, "destination", err);
-  return st == CC_OK ? send_one(c, p, dst, tag, true, err) : st;
+  if (st == CC_OK) st = begin_sends(c, dst, tag, err);
+  if (st != CC_OK) return st;
+  st = send_one(c, p, dst, tag, true, err);
+  end_sends(c);
+  return st;
 }
 
 static cc_status recv_from(cc_comm *c, int src, int32_t tag, bool block, cc_payload **out,
@@ -567,14 +625,14 @@ static int *all_ranks(const cc_comm *c) {
 /* Send to every player in dsts (the payload for dst d is ps[d], or p). */
 static cc_status send_each(cc_comm *c, cc_payload *p, cc_payload *const *ps, const int *dsts,
                            int n, int32_t tag, cc_error *err) {
-  for (int i = 0; i < n; i++) {
+  cc_status st = begin_sends(c, -1, tag, err);
+  if (st != CC_OK) return st;
+  for (int i = 0; st == CC_OK && i < n; i++) {
     cc_payload *v = ps ? ps[dsts[i]] : p;
-    cc_status st;
-    if (!v) continue;
-    st = send_one(c, v, dsts[i], tag, false, err);
-    if (st != CC_OK) return st;
+    if (v) st = send_one(c, v, dsts[i], tag, false, err);
   }
-  return CC_OK;
+  end_sends(c);
+  return st;
 }
 
 cc_status cc_comm_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_error *err) {
@@ -644,7 +702,7 @@ cc_status cc_comm_gatherv(cc_comm *c, const int *srcs, int nsrcs, cc_payload *mi
   }
   if (st != CC_OK) return st;
   if (contribute) {
-    st = send_one(c, mine, dst, tag, false, err);
+    st = send_each(c, mine, NULL, &dst, 1, tag, err);
     if (st != CC_OK) return st;
   }
   if (c->rank != dst) return CC_OK;
@@ -685,11 +743,11 @@ cc_status cc_comm_revoke(cc_comm *c, cc_error *err) {
   /* Only the first revoke here sends: a notice from someone else has
    * already been passed on by the I/O thread. */
   if (first) {
-    cc_payload *p = cc_net_revoke_payload(c->eng->cfg.rank);
-    if (!p) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
-    for (int i = 0; i < c->size; i++)
-      if (i != c->rank) cc_net_send(c->eng, c->members[i], CC_FRAME_REVOKE, c->context, 0, p);
-    cc_payload_unref(p);
+    int *to = malloc((size_t)c->size * sizeof *to), n = 0;
+    if (!to) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+    for (int i = 0; i < c->size; i++) if (i != c->rank) to[n++] = c->members[i];
+    cc_net_send_revoke(c->eng, c->context, c->eng->cfg.rank, to, n);
+    free(to);
   }
   return CC_OK;
 }

@@ -61,6 +61,15 @@ typedef struct cc_tag_traffic {
   cc_traffic t;
 } cc_tag_traffic;
 
+/* A revoke notice the I/O thread passes on, outside any bufferevent lock. */
+typedef struct cc_forward {
+  struct cc_forward *next;
+  uint64_t context;
+  int origin;              /* world rank of the player who revoked */
+  int n;
+  int *to;                 /* world ranks */
+} cc_forward;
+
 /* Messages that arrived for a context not created here yet. */
 typedef struct cc_orphan {
   struct cc_orphan *next;
@@ -81,6 +90,8 @@ struct cc_comm {
   double timeout_s;
   bool revoked;
   int revoked_by;          /* comm rank, or -1 */
+  bool *revoke_seen;       /* per comm rank: its REVOKE frame has arrived, so
+                            * it will send nothing more here (see comm.c) */
   bool freed;
   cc_queue *queues;        /* one per source comm rank */
   cc_traffic *peer_traffic;
@@ -97,6 +108,11 @@ struct cc_engine {
   bool thread_started;
   pthread_mutex_t lock;
   pthread_cond_t cond;
+  pthread_mutex_t send_lock; /* held by the script thread across one call's
+                              * sends, and by the I/O thread to forward a
+                              * revoke: a revoke never lands in the middle */
+  struct event *forward_ev;
+  cc_forward *forwards;    /* revokes to pass on, under eng->lock */
   cc_link *links;          /* one per world rank (own entry unused) */
   int links_up;
   cc_status fatal;         /* a startup failure seen by the I/O thread */
@@ -129,8 +145,9 @@ void cc_net_log(cc_engine *eng, int level, const char *fmt, ...)
 void cc_comm_deliver(cc_engine *eng, uint64_t context, int world_src, int32_t tag,
                      cc_payload *p);
 
-/* net.c: the payload of a REVOKE frame started by world rank origin. */
-cc_payload *cc_net_revoke_payload(int origin);
+/* net.c: send REVOKE frames (started by world rank origin) for context to
+ * n world ranks. */
+void cc_net_send_revoke(cc_engine *eng, uint64_t context, int origin, const int *to, int n);
 
 /* comm.c: a REVOKE frame from world_src, started by world rank origin;
  * eng->lock held. Marks the

@@ -134,11 +134,17 @@ static void write_frame(struct bufferevent *bev, int type, int source, uint64_t 
   if (p && p->len > 0)
     evbuffer_add_reference(out, p->data, p->len, payload_cleanup, cc_payload_ref(p));
   /* Write now rather than waking the I/O thread to do it: a message's
-   * latency is then one hop, not one hop plus a thread switch. What the
-   * socket does not take stays queued for the I/O thread. */
+   * latency is then one hop, not one hop plus a thread switch, and a player
+   * that dies right after a send does not take the message with it. What
+   * the socket does not take stays queued for the I/O thread. A socket
+   * bufferevent keeps its output frozen at the front so that only its own
+   * write callback drains it; that callback unfreezes around its write, and
+   * so must we, or evbuffer_write writes nothing. */
+  evbuffer_unfreeze(out, 1);
   if (evbuffer_write(out, bufferevent_getfd(bev)) < 0 && errno != EAGAIN && errno != EINTR) {
     /* the I/O thread sees the error on its next write and reports it */
   }
+  evbuffer_freeze(out, 1);
   bufferevent_unlock(bev);
 }
 
@@ -238,26 +244,62 @@ static void on_bye(cc_conn *c) {
 
 /* A REVOKE frame's payload names the player who revoked (4 bytes, world
  * rank), so that a notice passed on still says who started it. */
-cc_payload *cc_net_revoke_payload(int origin) {
+void cc_net_send_revoke(cc_engine *eng, uint64_t context, int origin, const int *to, int n) {
   cc_payload *p = cc_payload_new(4);
-  if (p)
-    for (int i = 0; i < 4; i++) p->data[i] = (uint8_t)((uint32_t)origin >> (8 * i));
-  return p;
+  if (!p) return;
+  for (int i = 0; i < 4; i++) p->data[i] = (uint8_t)((uint32_t)origin >> (8 * i));
+  for (int i = 0; i < n; i++) cc_net_send(eng, to[i], CC_FRAME_REVOKE, context, 0, p);
+  cc_payload_unref(p);
 }
 
-/* A communicator was revoked: mark it, and pass the notice on the first
- * time, outside eng->lock since sending takes it. */
+/* Pass revoke notices on. Run as its own event, not from read_cb: it takes
+ * send_lock, which the script thread holds while it writes, and read_cb
+ * holds a bufferevent lock that such a write may need. */
+static void forward_cb(evutil_socket_t fd, short what, void *arg) {
+  cc_engine *eng = arg;
+  cc_forward *f;
+  (void)fd; (void)what;
+  pthread_mutex_lock(&eng->send_lock);
+  pthread_mutex_lock(&eng->lock);
+  f = eng->forwards;
+  eng->forwards = NULL;
+  pthread_mutex_unlock(&eng->lock);
+  while (f) {
+    cc_forward *next = f->next;
+    cc_net_send_revoke(eng, f->context, f->origin, f->to, f->n);
+    free(f->to);
+    free(f);
+    f = next;
+  }
+  pthread_mutex_unlock(&eng->send_lock);
+}
+
+/* A communicator was revoked: mark it and, the first time, have the notice
+ * passed on to every other member. */
 static void on_revoke(cc_conn *c, uint64_t context, int origin) {
   cc_engine *eng = c->eng;
-  int *fwd = malloc((size_t)eng->cfg.world_size * sizeof *fwd), n;
-  cc_payload *p;
+  cc_forward *f = calloc(1, sizeof *f);
+  int *to = malloc((size_t)eng->cfg.world_size * sizeof *to);
   pthread_mutex_lock(&eng->lock);
-  n = cc_comm_revoke_notice(eng, context, c->peer, origin, fwd);
+  if (f && to) {
+    f->n = cc_comm_revoke_notice(eng, context, c->peer, origin, to);
+    if (f->n > 0) {
+      cc_forward **tail = &eng->forwards;
+      f->context = context;
+      f->origin = origin;
+      f->to = to;
+      while (*tail) tail = &(*tail)->next;
+      *tail = f;
+      f = NULL;
+      to = NULL;
+      event_active(eng->forward_ev, EV_READ, 0);
+    }
+  } else {
+    cc_comm_revoke_notice(eng, context, c->peer, origin, NULL);
+  }
   pthread_mutex_unlock(&eng->lock);
-  p = n > 0 ? cc_net_revoke_payload(origin) : NULL;
-  for (int i = 0; p && i < n; i++) cc_net_send(eng, fwd[i], CC_FRAME_REVOKE, context, 0, p);
-  cc_payload_unref(p);
-  free(fwd);
+  free(f);
+  free(to);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg) {
@@ -325,11 +367,22 @@ static void read_cb(struct bufferevent *bev, void *arg) {
 
 static void schedule_retry(cc_engine *eng);
 
+/* A write can fail (the peer is gone) while frames the peer sent before it
+ * went are still unread in the socket: read and deliver them first, so that
+ * nothing it sent is lost. True if the peer closed cleanly after them. */
+static bool drain_input(cc_conn *c) {
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  evutil_socket_t fd = bufferevent_getfd(c->bev);
+  int n;
+  while ((n = evbuffer_read(in, fd, -1)) > 0) {}
+  if (evbuffer_get_length(in) > 0 && !c->dead) read_cb(c->bev, c);
+  return n == 0;
+}
+
 /* Why a connection ended. A killed process's kernel closes its sockets with
  * a FIN, or with a reset when it had unread data: both mean the peer closed
  * the connection, and users should read the same words for both. */
-static const char *closed_reason(short what) {
-  int e = EVUTIL_SOCKET_ERROR();
+static const char *closed_reason(short what, int e) {
   if ((what & BEV_EVENT_EOF) || e == ECONNRESET || e == EPIPE) return "connection closed";
   return "connection error";
 }
@@ -350,7 +403,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
   }
   if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) return;
   if (c->peer >= 0 && eng->links[c->peer].conn == c) {
-    link_fail(eng, c->peer, closed_reason(what));
+    int e = EVUTIL_SOCKET_ERROR();
+    short why = what;
+    if (drain_input(c)) why |= BEV_EVENT_EOF;
+    link_fail(eng, c->peer, closed_reason(why, e));
     return;
   }
   /* A connection that never completed its handshake. */
@@ -523,6 +579,7 @@ static cc_engine *engine_alloc(const cc_settings *s) {
     if (s->peer_ports) eng->ports[i] = s->peer_ports[i];
   }
   pthread_mutex_init(&eng->lock, NULL);
+  pthread_mutex_init(&eng->send_lock, NULL);
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&eng->cond, &ca);
@@ -555,6 +612,13 @@ static void engine_free(cc_engine *eng) {
   if (eng->heartbeat_ev) event_free(eng->heartbeat_ev);
   if (eng->retry_ev) event_free(eng->retry_ev);
   if (eng->stop_ev) event_free(eng->stop_ev);
+  if (eng->forward_ev) event_free(eng->forward_ev);
+  while (eng->forwards) {
+    cc_forward *f = eng->forwards;
+    eng->forwards = f->next;
+    free(f->to);
+    free(f);
+  }
   while (eng->orphans) {
     cc_orphan *o = eng->orphans;
     eng->orphans = o->next;
@@ -569,6 +633,7 @@ static void engine_free(cc_engine *eng) {
   free(eng->ports);
   free(eng->links);
   pthread_mutex_destroy(&eng->lock);
+  pthread_mutex_destroy(&eng->send_lock);
   pthread_cond_destroy(&eng->cond);
   free(eng);
 }
@@ -598,13 +663,14 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   eng->retry_ev = evtimer_new(eng->base, retry_cb, eng);
   eng->heartbeat_ev = event_new(eng->base, -1, EV_PERSIST, heartbeat_cb, eng);
   eng->stop_ev = event_new(eng->base, -1, 0, stop_cb, eng);
+  eng->forward_ev = event_new(eng->base, -1, 0, forward_cb, eng);
   if (s->listen_fd >= 0) {
     evutil_make_socket_nonblocking(s->listen_fd);
     eng->listener = evconnlistener_new(eng->base, accept_cb, eng,
                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_THREADSAFE, 0,
                                        s->listen_fd);
   }
-  if (!eng->retry_ev || !eng->heartbeat_ev || !eng->stop_ev || (s->listen_fd >= 0 && !eng->listener)) {
+  if (!eng->retry_ev || !eng->heartbeat_ev || !eng->stop_ev || !eng->forward_ev || (s->listen_fd >= 0 && !eng->listener)) {
     engine_free(eng);
     return fail(err, CC_EIO, "cannot set up the event loop of player %d", s->rank);
   }
