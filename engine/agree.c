@@ -24,6 +24,7 @@
  * fast member's next agreement never mixes with a slow member's current one;
  * they use library tags and pass a revoked communicator.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,6 +182,8 @@ static cc_status send_all(agreement *a, writer *w, cc_error *err) {
     pthread_mutex_lock(&c->eng->lock);
     down = cc_comm_peer_down(c, j) != NULL;
     pthread_mutex_unlock(&c->eng->lock);
+    if (c->eng->agree_kill_after == 0) raise(SIGKILL);   /* see cc_engine_kill_in_agreement */
+    if (c->eng->agree_kill_after > 0) c->eng->agree_kill_after--;
     if (!down && cc_net_send(c->eng, c->members[j], CC_FRAME_DATA, c->context, a->tag, p))
       cc_comm_count(c, j, a->tag, p->len, true);
   }

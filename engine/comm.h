@@ -190,6 +190,11 @@ cc_status cc_comm_shrink(cc_comm *c, const char *name, double timeout_s, cc_comm
 cc_status cc_comm_split(cc_comm *c, const char *name, double timeout_s, cc_comm **out,
                         cc_error *err);
 
+/* Fault injection for testing the agreement: this player kills itself
+ * (SIGKILL) once it has sent `messages` more agreement messages, so that it
+ * dies partway through a vote or a coordinator round. -1 turns it off. */
+void cc_engine_kill_in_agreement(cc_engine *eng, int messages);
+
 /* Traffic counters, by peer (comm rank) and by tag. */
 typedef struct cc_traffic { uint64_t msgs_sent, bytes_sent, msgs_recv, bytes_recv; } cc_traffic;
 const cc_traffic *cc_comm_peer_stats(const cc_comm *c, int peer);

@@ -111,6 +111,8 @@ struct cc_engine {
   pthread_mutex_t send_lock; /* held by the script thread across one call's
                               * sends, and by the I/O thread to forward a
                               * revoke: a revoke never lands in the middle */
+  int agree_kill_after;    /* fault injection: agreement messages to send
+                            * before dying (SIGKILL), or -1 */
   struct event *forward_ev;
   cc_forward *forwards;    /* revokes to pass on, under eng->lock */
   cc_link *links;          /* one per world rank (own entry unused) */

@@ -479,6 +479,15 @@ static int l_split(lua_State *L) {
   return 1;
 }
 
+/* comm:_kill_in_agreement(messages): for cicada.inject */
+static int l_kill_in_agreement(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  lua_Integer k = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, k >= -1 && k <= INT32_MAX, 2, "message count out of range");
+  cc_engine_kill_in_agreement(lc->box->eng, (int)k);
+  return 0;
+}
+
 /* ==== Statistics, free, fields ============================================= */
 
 static void push_traffic(lua_State *L, const cc_traffic *t) {
@@ -642,6 +651,7 @@ static const luaL_Reg comm_methods[] = {
   {"agree", l_agree},
   {"shrink", l_shrink},
   {"split", l_split},
+  {"_kill_in_agreement", l_kill_in_agreement},
   {"stats", l_stats},
   {"free", l_free},
   {NULL, NULL}

@@ -564,6 +564,7 @@ static cc_engine *engine_alloc(const cc_settings *s) {
   pthread_condattr_t ca;
   if (!eng) return NULL;
   eng->cfg = *s;
+  eng->agree_kill_after = -1;
   eng->cfg.peer_hosts = NULL;
   eng->cfg.peer_ports = NULL;
   eng->links = calloc((size_t)s->world_size, sizeof *eng->links);
@@ -735,4 +736,5 @@ void cc_engine_stop(cc_engine *eng) {
 }
 
 int cc_engine_rank(const cc_engine *eng) { return eng->cfg.rank; }
+void cc_engine_kill_in_agreement(cc_engine *eng, int messages) { eng->agree_kill_after = messages; }
 int cc_engine_world_size(const cc_engine *eng) { return eng->cfg.world_size; }
