@@ -129,6 +129,10 @@ int cc_field_check_indices(const cc_field *f, const uint64_t *x, size_t r,
 int cc_field_lagrange0(const cc_field *f, uint64_t *lambda, const uint64_t *x,
                        size_t r, char *err, size_t errsz);
 
+/* out[i] += w * x[i]. */
+void cc_field_axpy(const cc_field *f, uint64_t *out, uint64_t w,
+                   const uint64_t *x, size_t n);
+
 /* out[i] = sum_j w[j] * rows[j*n + i] for an r x n row-major matrix. */
 void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
                       const uint64_t *rows, size_t r, size_t n);
@@ -143,6 +147,13 @@ int cc_field_shamir_share(const cc_field *f, uint64_t *out,
                           const uint64_t *coeffs, size_t k,
                           const uint64_t *x, size_t m,
                           char *err, size_t errsz);
+
+/* One player's shares: out[i] = secret[i] + sum_{d=1}^{k-1} coeffs[(d-1)*n + i]
+ * * x^d, the polynomials of cc_field_shamir_share at the single point x
+ * (nonzero mod p, not checked). out must not overlap secret or coeffs. */
+void cc_field_shamir_eval(const cc_field *f, uint64_t *out,
+                          const uint64_t *secret, size_t n,
+                          const uint64_t *coeffs, size_t k, uint64_t x);
 
 /* Recover the n-element secret from the r x n matrix of shares held by the
  * players with indices x (Lagrange at 0). */

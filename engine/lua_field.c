@@ -53,7 +53,11 @@ static int same_shape(const cl_array *a, const cl_array *b) {
 
 /* ==== Arrays ============================================================ */
 
-cl_array *cl_array_push(lua_State *L, uint64_t order, int ndim, const size_t *shape) {
+/* A new array; its elements are zero, or left for the caller to write
+ * (every one of them) when zero is 0: kernels that fill their output skip
+ * a pass over memory. */
+static cl_array *array_new(lua_State *L, uint64_t order, int ndim,
+                           const size_t *shape, int zero) {
   size_t n = 1;
   size_t max_n = (SIZE_MAX - sizeof(cl_array)) / sizeof(uint64_t);
   if (ndim < 0 || ndim > CL_ARRAY_MAX_DIMS)
@@ -70,9 +74,19 @@ cl_array *cl_array_push(lua_State *L, uint64_t order, int ndim, const size_t *sh
   a->shape[0] = a->shape[1] = 0;
   for (int d = 0; d < ndim; d++) a->shape[d] = shape[d];
   a->n = n;
-  memset(a->data, 0, n * sizeof(uint64_t));
+  if (zero) memset(a->data, 0, n * sizeof(uint64_t));
   luaL_setmetatable(L, CL_ARRAY_MT);
   return a;
+}
+
+cl_array *cl_array_push(lua_State *L, uint64_t order, int ndim, const size_t *shape) {
+  return array_new(L, order, ndim, shape, 1);
+}
+
+/* An array whose every element the caller writes before returning it. */
+static cl_array *push_filled(lua_State *L, uint64_t order, int ndim,
+                             const size_t *shape) {
+  return array_new(L, order, ndim, shape, 0);
 }
 
 cl_array *cl_array_check(lua_State *L, int idx) {
@@ -83,8 +97,9 @@ cl_array *cl_array_test(lua_State *L, int idx) {
   return luaL_testudata(L, idx, CL_ARRAY_MT);
 }
 
+/* An array shaped like a, for the caller to fill. */
 static cl_array *push_like(lua_State *L, const cl_array *a) {
-  return cl_array_push(L, a->order, a->ndim, a->shape);
+  return push_filled(L, a->order, a->ndim, a->shape);
 }
 
 /* ==== Fields ============================================================ */
@@ -521,7 +536,7 @@ static int field_uniform(lua_State *L) {
   int nd = check_shape(L, 2, shape);
   cc_rng tmp;
   cc_rng *rng = opt_rng(L, 3, &tmp);
-  cl_array *a = cl_array_push(L, F->f.p, nd, shape);
+  cl_array *a = push_filled(L, F->f.p, nd, shape);
   fill_uniform(L, rng, F->f.p, a->data, a->n);
   if (rng == &tmp) cc_rng_free(&tmp);
   return 1;
@@ -540,7 +555,7 @@ static int field_stack(lua_State *L) {
     luaL_argerror(L, 2, "element 1 is not a 0- or 1-dimensional field array");
   if (first->order != F->f.p) order_mismatch(L, 2, first->order, F->f.p);
   size_t shape[2] = {(size_t)m, first->ndim == 1 ? first->shape[0] : 0};
-  cl_array *out = cl_array_push(L, F->f.p, first->ndim + 1, shape);
+  cl_array *out = push_filled(L, F->f.p, first->ndim + 1, shape);
   size_t n = first->n;
   for (lua_Integer i = 1; i <= m; i++) {
     lua_rawgeti(L, 2, i);
@@ -649,7 +664,7 @@ static int field_matvec(lua_State *L) {
     luaL_argerror(L, 3, lua_pushfstring(L, "shapes %s and %s do not match",
                   shape_str(s1, sizeof s1, A), shape_str(s2, sizeof s2, x)));
   size_t m = A->shape[0];
-  cl_array *out = cl_array_push(L, F->f.p, 1, &m);
+  cl_array *out = push_filled(L, F->f.p, 1, &m);
   cc_field_matvec(&F->f, out->data, A->data, x->data, m, A->shape[1]);
   return 1;
 }
@@ -663,7 +678,7 @@ static int field_bit_compose(lua_State *L) {
   luaL_argcheck(L, b->ndim >= 1, 2, "bits must be a vector or a matrix");
   size_t m = b->ndim == 2 ? b->shape[0] : 1;
   size_t k = b->ndim == 2 ? b->shape[1] : b->shape[0];
-  cl_array *out = cl_array_push(L, F->f.p, b->ndim - 1, &m);
+  cl_array *out = push_filled(L, F->f.p, b->ndim - 1, &m);
   cc_field_bit_compose(&F->f, out->data, b->data, m, k);
   return 1;
 }
@@ -693,7 +708,7 @@ static int field_uniform_below(lua_State *L) {
   }
   cc_rng tmp;
   cc_rng *rng = opt_rng(L, 4, &tmp);
-  cl_array *a = cl_array_push(L, F->f.p, nd, shape);
+  cl_array *a = push_filled(L, F->f.p, nd, shape);
   fill_uniform(L, rng, (uint64_t)bound, a->data, a->n);
   if (rng == &tmp) cc_rng_free(&tmp);
   return 1;
@@ -726,7 +741,7 @@ static int field_concat(lua_State *L) {
       luaL_argerror(L, 3, lua_pushfstring(L, "%d elements do not fill the shape",
                                           (int)total));
   }
-  cl_array *out = cl_array_push(L, F->f.p, nd, shape);
+  cl_array *out = push_filled(L, F->f.p, nd, shape);
   size_t at = 0;
   for (lua_Integer i = 1; i <= m; i++) {
     lua_rawgeti(L, 2, i);
@@ -835,15 +850,148 @@ static int field_shamir_share(lua_State *L) {
   cc_rng tmp;
   cc_rng *rng = opt_rng(L, 5, &tmp);
   size_t cshape[2] = {(size_t)k - 1, s->n};
-  cl_array *coeffs = cl_array_push(L, F->f.p, 2, cshape);
+  cl_array *coeffs = push_filled(L, F->f.p, 2, cshape);
   fill_uniform(L, rng, F->f.p, coeffs->data, coeffs->n);
   if (rng == &tmp) cc_rng_free(&tmp);
   size_t oshape[2] = {x->n, s->n};
-  cl_array *out = cl_array_push(L, F->f.p, 2, oshape);
+  cl_array *out = push_filled(L, F->f.p, 2, oshape);
   if (cc_field_shamir_share(&F->f, out->data, s->data, s->n, coeffs->data,
                             (size_t)k, x->data, x->n, err, sizeof err) != 0)
     return luaL_error(L, "%s", err);
   memset(coeffs->data, 0, coeffs->n * sizeof(uint64_t)); /* secret-bearing */
+  return 1;
+}
+
+/* F:shamir_share_each(secrets, thresholds, indices [, rng]): what each
+ * player receives. secrets is one array (with thresholds an integer k) or a
+ * list of s arrays of n elements each (with a list of s thresholds); the
+ * result lists one array per index: player j's shares, shaped like the
+ * secret, or as an s x n matrix whose row i shares secrets[i]. Each secret
+ * gets its own random polynomial of degree k - 1. */
+static int field_shamir_share_each(lua_State *L) {
+  lua_settop(L, 5); /* temporaries go above the arguments */
+  cl_field *F = check_field(L, 1);
+  int single = cl_array_test(L, 2) != NULL;
+  size_t s = 1;
+  if (!single) {
+    luaL_argexpected(L, lua_istable(L, 2), 2, "field array or list of field arrays");
+    luaL_argexpected(L, lua_istable(L, 3), 3, "list of thresholds");
+    s = lua_rawlen(L, 2);
+    luaL_argcheck(L, s > 0, 2, "no secrets");
+    if (lua_rawlen(L, 3) != s)
+      luaL_argerror(L, 3, lua_pushfstring(L, "%d thresholds for %d secrets",
+                                          (int)lua_rawlen(L, 3), (int)s));
+  }
+  cl_array *x = check_indices(L, &F->f, 4);
+  cc_rng tmp;
+  cc_rng *rng = opt_rng(L, 5, &tmp);
+  size_t m = x->n;
+  const cl_array *first = NULL;
+  /* Check every secret and threshold before drawing any randomness. */
+  for (size_t i = 0; i < s; i++) {
+    cl_array *a;
+    lua_Integer k;
+    if (single) {
+      a = check_own_array(L, 2, &F->f);
+      k = luaL_checkinteger(L, 3);
+    } else {
+      lua_rawgeti(L, 2, (lua_Integer)i + 1);
+      a = cl_array_test(L, -1);
+      if (!a)
+        luaL_argerror(L, 2, lua_pushfstring(L, "element %d is not a field array", (int)i + 1));
+      if (a->order != F->f.p) order_mismatch(L, 2, a->order, F->f.p);
+      lua_pop(L, 1);
+      lua_rawgeti(L, 3, (lua_Integer)i + 1);
+      int isnum;
+      k = lua_tointegerx(L, -1, &isnum);
+      lua_pop(L, 1);
+      if (!isnum)
+        luaL_argerror(L, 3, lua_pushfstring(L, "threshold %d is not an integer", (int)i + 1));
+    }
+    if (k < 1 || (size_t)k > m)
+      luaL_argerror(L, 3, lua_pushfstring(L, "threshold %I out of range [1, %d]", k, (int)m));
+    if (first && a->n != first->n)
+      luaL_argerror(L, 2, lua_pushfstring(L, "secret %d has %d elements, secret 1 has %d",
+                                          (int)i + 1, (int)a->n, (int)first->n));
+    if (!first) first = a;
+  }
+  size_t n = first->n;
+  /* The result list and one array per player. */
+  lua_createtable(L, (int)m, 0);
+  int list = lua_gettop(L);
+  size_t oshape[2] = {s, n};
+  for (size_t j = 0; j < m; j++) {
+    if (single) push_like(L, first);
+    else push_filled(L, F->f.p, 2, oshape);
+    lua_rawseti(L, list, (lua_Integer)j + 1);
+  }
+  size_t cshape[2] = {0, n};
+  for (size_t i = 0; i < s; i++) {
+    cl_array *a;
+    lua_Integer k;
+    if (single) {
+      a = cl_array_test(L, 2);
+      k = lua_tointeger(L, 3);
+    } else {
+      lua_rawgeti(L, 2, (lua_Integer)i + 1);
+      a = cl_array_test(L, -1);
+      lua_pop(L, 1); /* still referenced by the secrets list */
+      lua_rawgeti(L, 3, (lua_Integer)i + 1);
+      k = lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+    cshape[0] = (size_t)k - 1;
+    cl_array *coeffs = push_filled(L, F->f.p, 2, cshape);
+    fill_uniform(L, rng, F->f.p, coeffs->data, coeffs->n);
+    for (size_t j = 0; j < m; j++) {
+      lua_rawgeti(L, list, (lua_Integer)j + 1);
+      cl_array *out = cl_array_test(L, -1);
+      cc_field_shamir_eval(&F->f, out->data + i * n, a->data, n, coeffs->data,
+                           (size_t)k, x->data[j]);
+      lua_pop(L, 1);
+    }
+    memset(coeffs->data, 0, coeffs->n * sizeof(uint64_t)); /* secret-bearing */
+    lua_pop(L, 1);
+  }
+  if (rng == &tmp) cc_rng_free(&tmp);
+  lua_settop(L, list);
+  return 1;
+}
+
+/* F:lincomb(weights, arrays): sum_j weights[j] * arrays[j] for a list of
+ * arrays of the same shape (weights: a field array, list or integers). */
+static int field_lincomb(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
+  cl_field *F = check_field(L, 1);
+  cl_array *w = to_operand(L, 2, &F->f);
+  luaL_argcheck(L, w->ndim == 1, 2, "weights must be a vector");
+  luaL_checktype(L, 3, LUA_TTABLE);
+  size_t r = lua_rawlen(L, 3);
+  if (r != w->n)
+    luaL_argerror(L, 3, lua_pushfstring(L, "%d arrays for %d weights", (int)r, (int)w->n));
+  luaL_argcheck(L, r > 0, 3, "no arrays");
+  const cl_array *first = NULL;
+  for (size_t j = 0; j < r; j++) {
+    lua_rawgeti(L, 3, (lua_Integer)j + 1);
+    cl_array *a = cl_array_test(L, -1);
+    if (!a)
+      luaL_argerror(L, 3, lua_pushfstring(L, "element %d is not a field array", (int)j + 1));
+    if (a->order != F->f.p) order_mismatch(L, 3, a->order, F->f.p);
+    if (first && !same_shape(a, first)) {
+      char s1[64], s2[64];
+      luaL_argerror(L, 3, lua_pushfstring(L, "element %d has shape %s, element 1 has %s",
+                    (int)j + 1, shape_str(s1, sizeof s1, a), shape_str(s2, sizeof s2, first)));
+    }
+    if (!first) first = a;
+    lua_pop(L, 1); /* still referenced by the list */
+  }
+  cl_array *out = cl_array_push(L, F->f.p, first->ndim, first->shape);
+  for (size_t j = 0; j < r; j++) {
+    lua_rawgeti(L, 3, (lua_Integer)j + 1);
+    cl_array *a = cl_array_test(L, -1);
+    cc_field_axpy(&F->f, out->data, w->data[j], a->data, a->n);
+    lua_pop(L, 1);
+  }
   return 1;
 }
 
@@ -1060,7 +1208,7 @@ static int array_row(lua_State *L) {
     luaL_argerror(L, 2, lua_pushfstring(L, "row %I out of range [1, %d]",
                                         i, (int)a->shape[0]));
   size_t cols = a->shape[1];
-  cl_array *out = cl_array_push(L, a->order, 1, &cols);
+  cl_array *out = push_filled(L, a->order, 1, &cols);
   memcpy(out->data, a->data + (size_t)(i - 1) * cols, cols * sizeof(uint64_t));
   return 1;
 }
@@ -1077,7 +1225,7 @@ static int array_slice(lua_State *L) {
     luaL_argerror(L, 3, lua_pushfstring(L, "index %I out of range [%I, %d]",
                                         j, i - 1, (int)a->n));
   size_t n = (size_t)(j - i + 1);
-  cl_array *out = cl_array_push(L, a->order, 1, &n);
+  cl_array *out = push_filled(L, a->order, 1, &n);
   memcpy(out->data, a->data + (i - 1), n * sizeof(uint64_t));
   return 1;
 }
@@ -1093,7 +1241,7 @@ static int array_reshape(lua_State *L) {
     luaL_argerror(L, 2, lua_pushfstring(L, "cannot reshape %s (%d elements) into %d elements",
                   shape_str(s1, sizeof s1, a), (int)a->n, (int)n));
   }
-  cl_array *out = cl_array_push(L, a->order, nd, shape);
+  cl_array *out = push_filled(L, a->order, nd, shape);
   memcpy(out->data, a->data, a->n * sizeof(uint64_t));
   return 1;
 }
@@ -1152,6 +1300,8 @@ static const luaL_Reg field_methods[] = {
   {"lagrange", field_lagrange},
   {"shamir_share", field_shamir_share},
   {"shamir_recover", field_shamir_recover},
+  {"shamir_share_each", field_shamir_share_each},
+  {"lincomb", field_lincomb},
   {"encode_fixed", field_encode_fixed},
   {"decode_fixed", field_decode_fixed},
   {"encode_int", field_encode_int},

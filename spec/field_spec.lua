@@ -351,3 +351,42 @@ describe("kernels for protocols", function()
     assert.are.equal(F:dot(a, a), F:matvec(a:reshape{1, n}, a):reshape{})
   end)
 end)
+
+describe("kernels for sharing rounds", function()
+  local F = field.Field()
+
+  it("combine arrays linearly", function()
+    local a, b = F:array{{1, 2}, {3, 4}}, F:array{{10, 20}, {30, 40}}
+    assert.are.same({{21, 42}, {63, 84}}, F:lincomb({1, 2}, {a, b}):tolist())
+    assert.are.same({-1}, F:decode_int(F:lincomb({-1}, {F:array{1}})))
+    assert.has_error(function() F:lincomb({1}, {a, b}) end,
+                     "bad argument #2 to 'lincomb' (2 arrays for 1 weights)")
+    assert.has_error(function() F:lincomb({1, 1}, {a, F:array{1}}) end,
+                     "bad argument #2 to 'lincomb' (element 2 has shape {1}, element 1 has {2, 2})")
+  end)
+
+  it("share secrets into one array per player that recovers them", function()
+    local idx = {2, 5, 9, 11}
+    local s1, s2 = F:array{7, -8, 9}, F:array{1, 2, 3}
+    local each = F:shamir_share_each({s1, s2}, {3, 2}, idx, core.rng(5))
+    assert.are.equal(4, #each)
+    assert.are.same({2, 3}, each[1].shape)
+    -- Any 3 players recover the degree 2 secret, any 2 the degree 1 one.
+    local rows1, rows2 = {}, {}
+    for j = 1, 3 do rows1[j] = each[j + 1]:row(1) end
+    for j = 1, 2 do rows2[j] = each[j]:row(2) end
+    assert.are.equal(s1, F:shamir_recover(F:stack(rows1), {5, 9, 11}))
+    assert.are.equal(s2, F:shamir_recover(F:stack(rows2), {2, 5}))
+    -- Two players cannot recover the degree 2 secret.
+    assert.are_not.equal(s1, F:shamir_recover(F:stack{rows1[1], rows1[2]}, {5, 9}))
+    -- A single secret keeps its shape.
+    local one = F:shamir_share_each(F:array{{1, 2}}, 2, idx)
+    assert.are.same({1, 2}, one[4].shape)
+    assert.has_error(function() F:shamir_share_each({s1, s2}, {3}, idx) end,
+                     "bad argument #2 to 'shamir_share_each' (1 thresholds for 2 secrets)")
+    assert.has_error(function() F:shamir_share_each(s1, 5, idx) end,
+                     "bad argument #2 to 'shamir_share_each' (threshold 5 out of range [1, 4])")
+    assert.has_error(function() F:shamir_share_each({s1, F:array{1}}, {2, 2}, idx) end,
+                     "bad argument #1 to 'shamir_share_each' (secret 2 has 1 elements, secret 1 has 3)")
+  end)
+end)

@@ -184,6 +184,16 @@ static void test_vector(const struct vector *v) {
   CHECK(v->a[0] == v->p - 1); /* (p-1)^2 = 1 */
   CHECK_EQ(v->mul[0], 1);
 
+  /* axpy: out += w x, with the shortcut for w == 1. */
+  memcpy(out, v->a, sizeof out);
+  cc_field_axpy(&f, out, 1, v->b, 4);
+  for (int i = 0; i < 4; i++) CHECK_EQ(out[i], v->add[i]);
+  memset(out, 0, sizeof out);
+  cc_field_axpy(&f, out, v->b[2], v->a, 4);
+  CHECK_EQ(out[2], v->mul[2]);
+  cc_field_axpy(&f, out, 0, v->a, 4);
+  CHECK_EQ(out[2], v->mul[2]);
+
   /* matvec: a as a 1 x 4 matrix is a dot product; as a 4 x 1 matrix it
    * scales by the single element of x. */
   cc_field_matvec(&f, out, v->a, v->b, 1, 4);

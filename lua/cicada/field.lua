@@ -77,6 +77,13 @@
 --         -- matrix whose row j is player j's shares
 --     F:shamir_recover(shares, indices)  -- r x n shares -> n-vector (also
 --                                        -- combines reshared sub-shares)
+--     F:shamir_share_each(secrets, ks, indices [, rng])
+--         -- what each player receives: a list of m arrays. secrets is one
+--         -- array with an integer threshold k (each result shaped like it),
+--         -- or a list of s n-element arrays with a list of s thresholds
+--         -- (each result an s x n matrix, row i sharing secrets[i])
+--     F:lincomb(weights, arrays)         -- sum of weights[j] * arrays[j],
+--                                        -- arrays of one shape
 --
 -- ## Encodings (one C call per array; used by cicada.encoding)
 --

@@ -188,10 +188,12 @@ local function construct(fname, mt, comm, options)
     _rng = make_rng(options.seed, comm.rank, fname),
   }, mt)
   -- The field rejects indices that collide modulo its order.
-  local lok, err = pcall(F.lagrange, F, self._indices)
+  local lok, lambda = pcall(F.lagrange, F, self._indices)
   if not lok then
-    argerror(2, fname, "indices: " .. tostring(err):gsub("^.-%((.*)%)$", "%1"))
+    argerror(2, fname, "indices: " .. tostring(lambda):gsub("^.-%((.*)%)$", "%1"))
   end
+  self._lambda = lambda -- Lagrange weights at 0 over every player
+  self._ones = F:ones{n}
   return self
 end
 
@@ -488,28 +490,25 @@ function ProtocolSuite:_exchange(rows, senders)
   return got
 end
 
--- The rows of the m x N matrix of shares made by F:shamir_share.
-local function rows_of(matrix)
-  local rows = {}
-  for j = 1, matrix.shape[1] do rows[j] = matrix:row(j) end
-  return rows
-end
-
 -- The public value of a 1-D share of degree < world_size, as a field array.
 function ProtocolSuite:_open(share)
-  local F = self.field
-  return F:shamir_recover(F:stack(self.communicator:allgather(share)), self._indices)
+  return self.field:lincomb(self._lambda, self.communicator:allgather(share))
 end
 
--- fn applied to consecutive chunks (1-D, at most CHUNK_ELEMENTS long) of the
--- elements of h, results concatenated into an array of the given shape.
-function ProtocolSuite:_chunked(h, shape, fn)
-  local n = h.size
+-- fn applied to consecutive chunks (1-D slices of at most CHUNK_ELEMENTS
+-- elements, row-major) of the arrays, which have the same size; the results
+-- concatenated into an array of the given shape.
+function ProtocolSuite:_chunked(arrays, shape, fn)
+  local n = arrays[1].size
   local parts = {}
   local first = 1
   repeat
     local last = math.min(first + CHUNK_ELEMENTS - 1, n)
-    parts[#parts + 1] = fn(h:slice(first, last))
+    if #arrays == 1 then
+      parts[#parts + 1] = fn(arrays[1]:slice(first, last))
+    else
+      parts[#parts + 1] = fn(arrays[1]:slice(first, last), arrays[2]:slice(first, last))
+    end
     first = last + 1
   until first > n
   return self.field:concat(parts, shape)
@@ -519,12 +518,9 @@ end
 -- one secret contribution from every player. One round.
 function ProtocolSuite:_random_field(n)
   local F = self.field
-  local mine = F:uniform({n}, self._rng)
-  local got = self:_exchange(rows_of(F:shamir_share(mine, self.threshold,
-                                                    self._indices, self._rng)))
-  local r = got[1]
-  for j = 2, #got do r = F:add(r, got[j]) end
-  return r
+  local got = self:_exchange(F:shamir_share_each(F:uniform({n}, self._rng), self.threshold,
+                                                 self._indices, self._rng))
+  return F:lincomb(self._ones, got)
 end
 
 -- Degree reduction of a 1-D chunk h of degree 2t-2 shares: every player
@@ -533,9 +529,8 @@ end
 -- same secret. One round.
 function ProtocolSuite:_reduce(h)
   local F = self.field
-  local got = self:_exchange(rows_of(F:shamir_share(h, self.threshold,
-                                                    self._indices, self._rng)))
-  return F:shamir_recover(F:stack(got), self._indices)
+  local got = self:_exchange(F:shamir_share_each(h, self.threshold, self._indices, self._rng))
+  return F:lincomb(self._lambda, got)
 end
 
 -- ---- Truncation ---------------------------------------------------------------
@@ -586,27 +581,20 @@ function ProtocolSuite:_truncate_chunk(h, k, bits, T)
   end
   -- u is shared with the degree of h, so that h + r is a random polynomial
   -- of that degree apart from its value at 0; high with degree t - 1.
-  local su = F:shamir_share(u, k, self._indices, self._rng)
-  local sh = F:shamir_share(high, self.threshold, self._indices, self._rng)
-  local rows = {}
-  for j = 1, comm.world_size do rows[j] = F:stack{su:row(j), sh:row(j)} end
-  local got = self:_exchange(rows)
-  local r, r_high = got[1]:row(1), got[1]:row(2)
-  for j = 2, #got do
-    r = F:add(r, got[j]:row(1))
-    r_high = F:add(r_high, got[j]:row(2))
-  end
+  local got = self:_exchange(F:shamir_share_each({u, high}, {k, self.threshold},
+                                                 self._indices, self._rng))
+  local sums = F:lincomb(self._ones, got) -- rows: shares of r and of r_high
   -- c = h + shift + r is public; floor(c / 2^bits) - correction - r_high
   -- is floor(h / 2^bits) plus the carry of the low bits.
-  local c = self:_open(F:add(F:add(h, r), T.shift))
-  return F:subtract(F:subtract(F:shift_right(c, bits), T.correction), r_high)
+  local c = self:_open(F:add(F:add(h, sums:row(1)), T.shift))
+  return F:subtract(F:subtract(F:shift_right(c, bits), T.correction), sums:row(2))
 end
 
 -- Truncate the array h of degree k - 1 shares, chunk by chunk, into an
 -- array of the given shape.
 function ProtocolSuite:_truncate_all(h, k, bits, shape, fname)
   local T = self:_truncation_params(bits, fname)
-  return self:_chunked(h, shape, function(chunk)
+  return self:_chunked({h}, shape, function(chunk)
     return self:_truncate_chunk(chunk, k, bits, T)
   end)
 end
@@ -631,8 +619,9 @@ end
 function ProtocolSuite:field_multiply(a, b)
   self:_check_pair(a, b, "field_multiply")
   self:_check_multiplication("field_multiply")
-  return self:_chunked(self.field:multiply(a, b), a.shape, function(h)
-    return self:_reduce(h)
+  local F = self.field
+  return self:_chunked({a, b}, a.shape, function(x, y)
+    return self:_reduce(F:multiply(x, y))
   end)
 end
 
@@ -641,8 +630,9 @@ end
 function ProtocolSuite:untruncated_multiply(a, b)
   self:_check_pair(a, b, "untruncated_multiply")
   self:_check_multiplication("untruncated_multiply")
-  return self:_chunked(self.field:multiply(a, b), a.shape, function(h)
-    return self:_reduce(h)
+  local F = self.field
+  return self:_chunked({a, b}, a.shape, function(x, y)
+    return self:_reduce(F:multiply(x, y))
   end)
 end
 
@@ -652,8 +642,11 @@ function ProtocolSuite:multiply(a, b)
   self:_check_pair(a, b, "multiply")
   self:_check_multiplication("multiply")
   local bits = self:_precision("multiply")
-  return self:_truncate_all(self.field:multiply(a, b), 2 * self.threshold - 1,
-                            bits, a.shape, "multiply")
+  local T = self:_truncation_params(bits, "multiply")
+  local F, k = self.field, 2 * self.threshold - 1
+  return self:_chunked({a, b}, a.shape, function(x, y)
+    return self:_truncate_chunk(F:multiply(x, y), k, bits, T)
+  end)
 end
 
 --- p:dot(a, b): a scalar share of the fixed-point dot product of two shares
@@ -753,7 +746,7 @@ function ProtocolSuite:multiplicative_inverse(a)
   self:_check_share(a, 1, "multiplicative_inverse")
   self:_check_multiplication("multiplicative_inverse")
   local offset = 0
-  return self:_chunked(a, a.shape, function(chunk)
+  return self:_chunked({a}, a.shape, function(chunk)
     local zero
     for _ = 1, INVERSE_ATTEMPTS do
       local r = self:_random_field(chunk.size)
@@ -812,8 +805,8 @@ function ProtocolSuite:random_bitwise_secret(options)
   local total = count * bits
   local rows
   if seen[comm.rank] then
-    rows = rows_of(F:shamir_share(F:uniform_below({total}, 2, self._rng),
-                                  self.threshold, self._indices, self._rng))
+    rows = F:shamir_share_each(F:uniform_below({total}, 2, self._rng),
+                               self.threshold, self._indices, self._rng)
   end
   local layer = self:_exchange(rows, src)
   -- XOR pairs of contributions, one field_multiply per level of the tree.
