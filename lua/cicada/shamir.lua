@@ -241,23 +241,10 @@ local function same_shape(a, b)
   return true
 end
 
--- Rows of an m x N matrix, each reshaped to shape: rows[r + 1] is rank r's.
-local function split_rows(matrix, shape)
-  local rows = {}
-  for r = 1, matrix.shape[1] do
-    rows[r] = matrix:row(r):reshape(shape)
-  end
-  return rows
-end
-
--- Reconstruct from a list of shares held by the players with indices xs.
-function Suite:_recover(shares, xs, shape)
-  local F = self.field
-  local flat = {}
-  for i, s in ipairs(shares) do
-    flat[i] = s:reshape{s.size}
-  end
-  return F:shamir_recover(F:stack(flat), xs):reshape(shape)
+-- Reconstruct from every player's share (rank order): the Lagrange
+-- combination at 0, one C call, no copies of the shares.
+function Suite:_recover(shares)
+  return self.field:lincomb(self._lambda, shares)
 end
 
 -- ==== Sharing and revealing ===============================================
@@ -286,9 +273,7 @@ function Suite:share(src, secret, shape)
       argerror(3, "share", string.format("secret has shape %s, not %s",
                                          shape_str(value.shape), shape_str(shape)))
     end
-    local matrix = F:shamir_share(value:reshape{value.size}, self.threshold,
-                                  self._indices, self._rng)
-    rows = split_rows(matrix, value.shape)
+    rows = F:shamir_share_each(value, self.threshold, self._indices, self._rng)
   end
   local share = comm:scatter(src, rows)
   if shape ~= nil and not same_shape(share.shape, shape) then
@@ -334,7 +319,7 @@ function Suite:reveal(share, dst)
   if shares == nil then
     return nil
   end
-  local secret = self:_recover(shares, self._indices, share.shape)
+  local secret = self:_recover(shares)
   return self.encoding:decode(secret, self.field)
 end
 
@@ -370,14 +355,12 @@ function Suite:reshare(share)
   local comm = self.communicator
   local F = self.field
   self:_check_share(share, 1, "reshare")
-  local matrix = F:shamir_share(share:reshape{share.size}, self.threshold,
-                                self._indices, self._rng)
-  local mine = split_rows(matrix, {share.size})
+  local mine = F:shamir_share_each(share, self.threshold, self._indices, self._rng)
   local received = {}
   for src = 0, comm.world_size - 1 do
     received[src + 1] = comm:scatter(src, src == comm.rank and mine or nil)
   end
-  return F:shamir_recover(F:stack(received), self._indices):reshape(share.shape)
+  return self:_recover(received)
 end
 
 --- The indices for a suite rebuilt on a shrunk communicator: oldranks[i]
