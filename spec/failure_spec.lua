@@ -134,7 +134,7 @@ describe("failure detection", function()
       end
       local all = comm:allgather(comm.rank)
       return {all, comm:failed()}
-    end, {heartbeat_interval = 0.05, heartbeat_timeout = 0.3})
+    end, {heartbeat_interval = 0.05, heartbeat_timeout = 0.5})
     for r = 1, 3 do assert.same({{0, 1, 2}, {}}, results[r]) end
   end)
 end)
