@@ -399,13 +399,30 @@ void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
   for (size_t j = 0; j < r; j++) cc_field_axpy(f, out, w[j], rows + j * n, n);
 }
 
-/* row[i] = row[i] * xd + c[i] for xd in the domain: one Horner step over a
- * whole row. */
-static void horner_step(const cc_field *f, uint64_t *row, uint64_t xd,
-                        const uint64_t *c, size_t n) {
+/* a * s mod p for FOLD and a small s < 2^32: the product's high word is
+ * below 2^32, so one fold with a 64-bit product th * c < 2^64 suffices;
+ * the sum overflows at most once (then adding c cannot overflow again). */
+static inline uint64_t fold_mul_small(const cc_field *f, uint64_t a, uint64_t s) {
+  u128 t = (u128)a * s;
+  uint64_t tl = (uint64_t)t, th = (uint64_t)(t >> 64);
+  uint64_t r = tl + th * f->c;
+  r += f->c & ((uint64_t)0 - (uint64_t)(r < tl));
+  return r >= f->p ? r - f->p : r;
+}
+
+/* row[i] = row[i] * x + c[i], x canonical (xd: x in the domain): one Horner
+ * step over a whole row. Shamir's x-coordinates are usually 1, 2, 3...:
+ * x = 1 needs only additions, and a small x a cheaper reduction. */
+static void horner_step(const cc_field *f, uint64_t *row, uint64_t x,
+                        uint64_t xd, const uint64_t *c, size_t n) {
   const cc_field fl = *f; /* row may alias *f: keep constants local */
   f = &fl;
-  if (f->kind == CC_FIELD_FOLD) {
+  if (x == 1) {
+    for (size_t i = 0; i < n; i++) row[i] = addmod(f, row[i], c[i]);
+  } else if (f->kind == CC_FIELD_FOLD && x < (UINT64_C(1) << 32)) {
+    for (size_t i = 0; i < n; i++)
+      row[i] = addmod(f, fold_mul_small(f, row[i], x), c[i]);
+  } else if (f->kind == CC_FIELD_FOLD) {
     for (size_t i = 0; i < n; i++)
       row[i] = addmod(f, fold_reduce(f, (u128)row[i] * xd), c[i]);
   } else {
@@ -420,11 +437,11 @@ void cc_field_shamir_eval(const cc_field *f, uint64_t *out,
     memcpy(out, secret, n * sizeof *out);
     return;
   }
-  uint64_t xd = to_dom(f, x % f->p);
+  uint64_t xc = x % f->p, xd = to_dom(f, xc);
   /* Degree by degree: each pass streams over n contiguous words. */
   memcpy(out, coeffs + (k - 2) * n, n * sizeof *out);
-  for (size_t d = k - 2; d >= 1; d--) horner_step(f, out, xd, coeffs + (d - 1) * n, n);
-  horner_step(f, out, xd, secret, n);
+  for (size_t d = k - 2; d >= 1; d--) horner_step(f, out, xc, xd, coeffs + (d - 1) * n, n);
+  horner_step(f, out, xc, xd, secret, n);
 }
 
 int cc_field_shamir_share(const cc_field *f, uint64_t *out,
