@@ -487,8 +487,28 @@ static cc_rng *opt_rng(lua_State *L, int arg, cc_rng *tmp) {
   return check_rng(L, arg);
 }
 
+/* Uniform elements of [0, p). For p > 2^63 (every order of 64 bits)
+ * cc_rng_uniform_mod's rejection keeps exactly the words below p, and its
+ * "w % p" is then the identity: this loop draws the same words from the
+ * stream in the same order without the 64-bit division, which cost as
+ * much as the random bytes themselves. */
 static void fill_uniform(lua_State *L, cc_rng *rng, uint64_t p, uint64_t *out,
                          size_t n) {
+  if (p > (UINT64_C(1) << 63)) {
+    if (cc_rng_bytes(rng, out, n * sizeof *out) != 0)
+      luaL_error(L, "random stream failed (OpenSSL)");
+    for (size_t i = 0; i < n; i++) {
+      while (out[i] >= p) {
+        unsigned char b[8];
+        uint64_t w = 0;
+        if (cc_rng_bytes(rng, b, sizeof b) != 0)
+          luaL_error(L, "random stream failed (OpenSSL)");
+        for (int j = 7; j >= 0; j--) w = (w << 8) | b[j]; /* little-endian */
+        out[i] = w;
+      }
+    }
+    return;
+  }
   if (cc_rng_uniform_mod(rng, p, out, n) != 0)
     luaL_error(L, "random stream failed (OpenSSL)");
 }
@@ -709,7 +729,15 @@ static int field_uniform_below(lua_State *L) {
   cc_rng tmp;
   cc_rng *rng = opt_rng(L, 4, &tmp);
   cl_array *a = push_filled(L, F->f.p, nd, shape);
-  fill_uniform(L, rng, (uint64_t)bound, a->data, a->n);
+  uint64_t b = (uint64_t)bound;
+  if ((b & (b - 1)) == 0) {
+    /* A power of two: the low bits of random words, no rejection. */
+    if (cc_rng_bytes(rng, a->data, a->n * sizeof(uint64_t)) != 0)
+      luaL_error(L, "random stream failed (OpenSSL)");
+    for (size_t i = 0; i < a->n; i++) a->data[i] &= b - 1;
+  } else {
+    fill_uniform(L, rng, b, a->data, a->n);
+  }
   if (rng == &tmp) cc_rng_free(&tmp);
   return 1;
 }
