@@ -275,7 +275,21 @@ function Suite:share(src, secret, shape)
     end
     rows = F:shamir_share_each(value, self.threshold, self._indices, self._rng)
   end
-  local share = comm:scatter(src, rows)
+  -- The source keeps its own share: only the others' travel (and are
+  -- encoded), which saves a copy of the whole array at the source.
+  local others = {}
+  for r = 0, comm.world_size - 1 do
+    if r ~= src then others[#others + 1] = r end
+  end
+  local share
+  if comm.rank == src then
+    local values = {}
+    for i, r in ipairs(others) do values[i] = rows[r + 1] end
+    comm:scatterv(src, values, others)
+    share = rows[src + 1]
+  else
+    share = comm:scatterv(src, nil, others)
+  end
   if shape ~= nil and not same_shape(share.shape, shape) then
     error(string.format("share from player %d has shape %s, expected %s",
                         src, shape_str(share.shape), shape_str(shape)), 2)
@@ -487,6 +501,11 @@ function ProtocolSuite:_chunked(arrays, shape, fn)
   local first = 1
   repeat
     local last = math.min(first + CHUNK_ELEMENTS - 1, n)
+    -- Arrays of several chunks: collect the garbage (earlier chunks'
+    -- temporaries, megabytes each) before making more, so that the peak
+    -- stays near the live data. A full cycle visits few objects here (an
+    -- array is one), a fraction of a millisecond against a chunk's work.
+    if n > CHUNK_ELEMENTS then collectgarbage() end
     if #arrays == 1 then
       parts[#parts + 1] = fn(arrays[1]:slice(first, last))
     else
