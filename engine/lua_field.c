@@ -1013,8 +1013,10 @@ static int field_lincomb(lua_State *L) {
     if (!first) first = a;
     lua_pop(L, 1); /* still referenced by the list */
   }
-  cl_array *out = cl_array_push(L, F->f.p, first->ndim, first->shape);
-  for (size_t j = 0; j < r; j++) {
+  cl_array *out = push_filled(L, F->f.p, first->ndim, first->shape);
+  /* The first term initializes out; the others accumulate. */
+  cc_field_mul_scalar(&F->f, out->data, first->data, w->data[0], first->n);
+  for (size_t j = 1; j < r; j++) {
     lua_rawgeti(L, 3, (lua_Integer)j + 1);
     cl_array *a = cl_array_test(L, -1);
     cc_field_axpy(&F->f, out->data, w->data[j], a->data, a->n);
