@@ -334,6 +334,23 @@ static cc_status rotate_coordinators(agreement *a, cc_error *err) {
   return CC_OK;
 }
 
+/* A player that was only frozen wakes to find every link closed: alone, it
+ * would decide a world of its own. But whoever closed a link for silence
+ * said so first (CC_FRAME_SUSPECT), and will decide without it. */
+static cc_status check_suspected(cc_comm *c, int32_t tag, cc_error *err) {
+  char tb[16];
+  int by = -1;
+  pthread_mutex_lock(&c->eng->lock);
+  for (int j = 0; j < c->size && by < 0; j++)
+    if (j != c->rank && c->eng->links[c->members[j]].suspected_me) by = j;
+  pthread_mutex_unlock(&c->eng->lock);
+  if (by < 0) return CC_OK;
+  return cc_comm_error(err, CC_EEXCLUDED, by, tag,
+                       "Comm %s player %d was left out of %s: player %d declared it failed "
+                       "after it was silent past the heartbeat timeout",
+                       c->name, c->rank, cc_tag_name(tag, tb, sizeof tb), by);
+}
+
 /* Run one agreement on c; on CC_OK, a->est holds the decision and this
  * member is in it. The caller clears a->est in every case. */
 static cc_status run(agreement *a, cc_comm *c, int32_t tag, double timeout_s, bool flag,
@@ -348,10 +365,15 @@ static cc_status run(agreement *a, cc_comm *c, int32_t tag, double timeout_s, bo
   if (!estimate_init(&a->est, c->size))
     return cc_comm_error(err, CC_ENOMEM, -1, tag, "out of memory");
   if (c->freed) return cc_comm_error(err, CC_ENOT_RUNNING, -1, tag, "Comm %s was freed", c->name);
+  st = check_suspected(c, tag, err);
+  if (st != CC_OK) return st;
   if (name && strlen(name) > MAX_NAME_BYTES)
     return cc_comm_error(err, CC_EINVALID, -1, tag, "name longer than %d bytes", MAX_NAME_BYTES);
   st = exchange_votes(a, flag, name, err);
   if (st == CC_OK) st = rotate_coordinators(a, err);
+  /* Again at the end: a frozen player may have started before reading
+   * the notices; every link it waited on is settled now, notices first. */
+  if (st == CC_OK) st = check_suspected(c, tag, err);
   if (st == CC_OK && a->est.state[c->rank] == OUT)
     st = cc_comm_error(err, CC_EEXCLUDED, -1, tag,
                        "Comm %s player %d was left out of %s: the other players decided without it",

@@ -562,8 +562,13 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
     }
     if (missing == 0) break;
     if (c->freed) { st = err_not_running(c, err); break; }
-    st = check_stuck(c, srcs, n, tag, out, err);
-    if (st != CC_OK || !block) break;
+    /* Past the deadline it is a timeout, whatever happened since: a peer
+     * that gave up at the same moment and left must not turn our timeout
+     * into its departure. */
+    if (!block || cc_now() < deadline) {
+      st = check_stuck(c, srcs, n, tag, out, err);
+      if (st != CC_OK || !block) break;
+    }
     if (cc_now() >= deadline) {
       for (int i = 0; i < n; i++)
         if (!out[srcs[i]]) {

@@ -26,6 +26,7 @@ enum {
   CC_FRAME_HEARTBEAT, /* nothing but proof of life */
   CC_FRAME_BYE,       /* the sender is leaving cleanly */
   CC_FRAME_REVOKE,    /* a communicator was revoked */
+  CC_FRAME_SUSPECT,   /* the sender has declared the receiver failed */
   CC_FRAME_TYPE_COUNT
 };
 
@@ -43,6 +44,7 @@ typedef struct cc_link {
   cc_conn *conn;           /* the connection carrying this link, once up */
   char reason[96];         /* why the link is not up any more */
   bool peer_eof;           /* the peer has shut down its side */
+  bool suspected_me;       /* the peer declared this player failed */
 } cc_link;
 
 typedef struct cc_msg {
@@ -121,6 +123,7 @@ struct cc_engine {
   char fatal_message[256];
   struct evconnlistener *listener;
   struct event *heartbeat_ev;
+  double last_heartbeat;   /* when heartbeat_cb last ran */
   struct event *retry_ev;
   struct event *stop_ev;   /* activated to end the I/O thread's loop */
   cc_conn *conns;          /* every connection made, freed at stop */

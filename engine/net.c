@@ -101,7 +101,10 @@ static void link_fail(cc_engine *eng, int peer, const char *reason) {
   if (c && !c->dead) {
     c->dead = true;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+    /* Only our sending side: a peer that wakes from a freeze and writes
+     * before reading would otherwise be answered with a reset, which throws
+     * away what we sent it last (the SUSPECT notice among it). */
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
   }
 }
 
@@ -357,6 +360,12 @@ static void read_cb(struct bufferevent *bev, void *arg) {
       evbuffer_drain(in, h.length);
       on_bye(c);
       break;
+    case CC_FRAME_SUSPECT:
+      evbuffer_drain(in, h.length);
+      pthread_mutex_lock(&eng->lock);
+      eng->links[c->peer].suspected_me = true;
+      pthread_mutex_unlock(&eng->lock);
+      break;
     default: /* heartbeats and stray HELLOs carry nothing we need */
       evbuffer_drain(in, h.length);
       break;
@@ -488,16 +497,24 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
 static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   cc_engine *eng = arg;
   double now = cc_now();
+  bool stalled = now - eng->last_heartbeat > eng->cfg.heartbeat_timeout_s / 2;
   (void)fd; (void)what;
+  eng->last_heartbeat = now;
   for (int peer = 0; peer < eng->cfg.world_size; peer++) {
     cc_link *l = &eng->links[peer];
     cc_conn *c;
     if (l->state != CC_LINK_UP) continue;
     c = l->conn;
+    /* If this player itself was stopped (SIGSTOP), everyone looks silent:
+     * judge no one until their frames, sent meanwhile, have been read. */
+    if (stalled) c->last_recv = now;
     if (now - c->last_recv > eng->cfg.heartbeat_timeout_s) {
       char why[96];
       snprintf(why, sizeof why, "silent for %gs (heartbeat timeout)",
                eng->cfg.heartbeat_timeout_s);
+      /* Tell it, so that if it was only frozen it learns on waking that
+       * it has been left out, rather than taking everyone else for dead. */
+      write_frame(c->bev, CC_FRAME_SUSPECT, eng->cfg.rank, 0, 0, NULL);
       link_fail(eng, peer, why);
       continue;
     }
@@ -677,6 +694,7 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   }
   dial_missing(eng);
   hb = to_timeval(s->heartbeat_interval_s);
+  eng->last_heartbeat = cc_now();
   event_add(eng->heartbeat_ev, &hb);
   if (pthread_create(&eng->thread, NULL, io_main, eng) != 0) {
     engine_free(eng);

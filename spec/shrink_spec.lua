@@ -126,6 +126,36 @@ describe("shrink", function()
     end
   end)
 
+  it("raises excluded at a frozen player that wakes after the others shrank without it", function()
+    local results = run(3, function(comm)
+      local pids = comm:allgather(core.getpid())
+      if comm.rank == 2 then
+        cicada.inject.hang()
+        pcall(comm.allgather, comm, 1)
+        comm:revoke()
+        local ok, err = pcall(comm.shrink, comm, {name = "alone"})
+        return {ok, errors.kind(err), tostring(err)}
+      end
+      pcall(comm.recv, comm, 2, 0)
+      comm:revoke()
+      local newcomm, oldranks = comm:shrink{name = "pair"}
+      if comm.rank == 0 then os.execute("kill -CONT " .. pids[3]) end
+      local all = newcomm:allgather(comm.rank)
+      -- stay until player 2 is gone: exiting would reset our links to it
+      -- and could throw away the notice it has not read yet
+      local deadline = core.now() + 5
+      while os.execute("kill -0 " .. pids[3] .. " 2>/dev/null") and core.now() < deadline do
+        core.sleep(0.01)
+      end
+      return {oldranks, all}
+    end, {heartbeat_interval = 0.05, heartbeat_timeout = 0.3})
+    assert.same({{0, 1}, {0, 1}}, results[1])
+    assert.same({{0, 1}, {0, 1}}, results[2])
+    local r = results[3]
+    assert.same({false, "excluded"}, {r[1], r[2]})
+    assert.matches("^Comm world player 2 was left out of SHRINK: player [01] declared it failed", r[3])
+  end)
+
   it("works on a revoked communicator and names the new one", function()
     local results = run(3, function(comm)
       comm:revoke()
