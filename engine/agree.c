@@ -357,6 +357,10 @@ static cc_status run(agreement *a, cc_comm *c, int32_t tag, double timeout_s, bo
                      const char *name, cc_error *err) {
   char tb[16];
   cc_status st;
+  memset(a, 0, sizeof *a);
+  if (c->freed) return cc_comm_error(err, CC_ENOT_RUNNING, -1, tag, "Comm %s was freed", c->name);
+  if (name && strlen(name) > MAX_NAME_BYTES)
+    return cc_comm_error(err, CC_EINVALID, -1, tag, "name longer than %d bytes", MAX_NAME_BYTES);
   a->c = c;
   a->tag = tag;
   a->timeout_s = timeout_s > 0 ? timeout_s : c->timeout_s;
@@ -364,11 +368,8 @@ static cc_status run(agreement *a, cc_comm *c, int32_t tag, double timeout_s, bo
   a->seq = c->agree_seq++;
   if (!estimate_init(&a->est, c->size))
     return cc_comm_error(err, CC_ENOMEM, -1, tag, "out of memory");
-  if (c->freed) return cc_comm_error(err, CC_ENOT_RUNNING, -1, tag, "Comm %s was freed", c->name);
   st = check_suspected(c, tag, err);
   if (st != CC_OK) return st;
-  if (name && strlen(name) > MAX_NAME_BYTES)
-    return cc_comm_error(err, CC_EINVALID, -1, tag, "name longer than %d bytes", MAX_NAME_BYTES);
   st = exchange_votes(a, flag, name, err);
   if (st == CC_OK) st = rotate_coordinators(a, err);
   /* Again at the end: a frozen player may have started before reading
