@@ -165,6 +165,14 @@ describe("shrink", function()
     for r = 1, 3 do assert.same({"next", false, true, {0, 1, 2}}, results[r]) end
   end)
 
+  it("keeps the communicator's name when given none", function()
+    local results = run(2, function(comm)
+      local newcomm, oldranks = comm:shrink()
+      return {newcomm.name, oldranks}
+    end, {name = "crew"})
+    assert.same({"crew", {0, 1}}, results[1])
+  end)
+
   it("can shrink the communicator it made, again and again", function()
     local results = run(4, function(comm)
       local c = comm

@@ -53,6 +53,9 @@
 -- `iteration` (the last iteration attempted), `reason` (`"done"`,
 -- `"stopped"` when step returned true, or `"too_few"`), `generations` (how
 -- many shrinks happened) and `error` (the last error caught, if any).
+-- Errors of the recovery itself are raised: `excluded` when the others
+-- went on without this player, `timeout` when a survivor never came to
+-- shrink within comm.timeout.
 -- @module cicada.recovery
 local errors = require("cicada.errors")
 
