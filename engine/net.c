@@ -348,7 +348,12 @@ static void read_cb(struct bufferevent *bev, void *arg) {
       break;
     }
     case CC_FRAME_DATA: {
-      cc_payload *p = cc_payload_new(h.length);
+      cc_payload *p;
+      if (h.tag == CC_TAG_NONE) {   /* that tag marks revoke notices inside */
+        evbuffer_drain(in, h.length);
+        break;
+      }
+      p = cc_payload_new(h.length);
       if (!p) { link_fail(eng, c->peer, "out of memory"); c->dead = true; break; }
       if (h.length) evbuffer_remove(in, p->data, h.length);
       pthread_mutex_lock(&eng->lock);
