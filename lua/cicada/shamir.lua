@@ -33,6 +33,13 @@
 -- shape. Arrays are processed CHUNK_ELEMENTS at a time, so a million
 -- elements need a few MB of temporaries.
 --
+-- When players deal shares to each other in these operations, the shares
+-- that a pair's ChaCha20 stream can make are drawn on both sides instead of
+-- sent (see "Dealing" below); the streams' seeds travel once, in the suite's
+-- first operation that deals. A suite whose operation failed half-way (a
+-- player died) has streams out of step: rebuild it on the shrunk
+-- communicator, as the fault-tolerance pattern does anyway.
+--
 --     p:field_multiply(a, b)       element-wise product in the field; the
 --                                  degree 2t-2 product is reduced by
 --                                  resharing (each player shares its product
@@ -194,6 +201,7 @@ local function construct(fname, mt, comm, options)
   end
   self._lambda = lambda -- Lagrange weights at 0 over every player
   self._ones = F:ones{n}
+  self._weights = {} -- ProtocolSuite's dealing weights, by dealer/k/target
   return self
 end
 
@@ -516,13 +524,131 @@ function ProtocolSuite:_chunked(arrays, shape, fn)
   return self.field:concat(parts, shape)
 end
 
+-- ---- Dealing ------------------------------------------------------------------
+--
+-- In the suite's rounds every player deals secrets to every player. A
+-- degree k - 1 polynomial is fixed by its value at 0 (the secret) and k - 1
+-- more points, so the shares of the k - 1 players after the dealer (ranks
+-- dealer + 1 ... dealer + k - 1, cyclically) are drawn from a ChaCha20
+-- stream that only the dealer and that player know, and are never sent; the
+-- dealer computes the other shares by Lagrange interpolation and sends only
+-- those. The polynomial is as random as one with random coefficients, and a
+-- player's pseudo-random share is known to nobody but the two. With 3
+-- players and threshold 2 a multiplication's masks then travel as one
+-- array per player instead of four.
+
+-- Per-pair streams, made at the suite's first dealing (one round): each
+-- player sends every other player a fresh 32-byte seed from the suite's
+-- random stream; out[j + 1] makes the shares this player deals to j,
+-- from[j + 1] the shares that j deals to this player.
+function ProtocolSuite:_pair_streams()
+  local streams = self._streams
+  if streams then return streams end
+  local comm = self.communicator
+  local seeds = {}
+  for j = 0, comm.world_size - 1 do
+    seeds[j + 1] = j == comm.rank and "" or self._rng:bytes(32)
+  end
+  local got = self:_exchange(seeds)
+  streams = {out = {}, from = {}}
+  for j = 0, comm.world_size - 1 do
+    if j ~= comm.rank then
+      streams.out[j + 1] = core.rng(seeds[j + 1])
+      streams.from[j + 1] = core.rng(got[j + 1])
+    end
+  end
+  self._streams = streams
+  return streams
+end
+
+-- True when rank's share of a degree k - 1 polynomial dealt by dealer is
+-- drawn from their pair's stream.
+local function drawn(dealer, rank, k, n)
+  local after = (rank - dealer) % n
+  return after >= 1 and after <= k - 1
+end
+
+-- The weights that give, from the secret and the k - 1 drawn shares (in
+-- rank order after the dealer), the share of target: Lagrange weights at 0
+-- of the points {0, x_q...} shifted by -x_target.
+function ProtocolSuite:_deal_weights(dealer, k, target)
+  local key = dealer .. "/" .. k .. "/" .. target
+  local w = self._weights[key]
+  if w == nil then
+    local F, n = self.field, self.communicator.world_size
+    local points = {0}
+    for d = 1, k - 1 do points[d + 1] = self.indices[(dealer + d) % n + 1] end
+    w = F:lagrange(F:subtract(F:array(points), self.indices[target + 1]))
+    self._weights[key] = w
+  end
+  return w
+end
+
+-- One round: this player deals its secrets (1-D arrays of one size; secret
+-- i with threshold ks[i]) and receives every player's. Returns got, where
+-- got[j + 1][i] is this player's share of player j's secret i.
+function ProtocolSuite:_deal(secrets, ks)
+  local F, comm = self.field, self.communicator
+  local n, me = comm.world_size, comm.rank
+  local streams = self:_pair_streams()
+  local size = secrets[1].size
+  local outbox, mine = {}, {}
+  for j = 1, n do outbox[j] = {} end
+  for i, secret in ipairs(secrets) do
+    local k = ks[i]
+    local terms = {secret}
+    for d = 1, k - 1 do
+      terms[d + 1] = F:uniform({size}, streams.out[(me + d) % n + 1])
+    end
+    for m = 0, n - 1 do
+      if not drawn(me, m, k, n) then
+        local share = k == 1 and secret or F:lincomb(self:_deal_weights(me, k, m), terms)
+        if m == me then
+          mine[i] = share
+        else
+          local box = outbox[m + 1]
+          box[#box + 1] = share
+        end
+      end
+    end
+  end
+  for m = 0, n - 1 do
+    if m ~= me and #outbox[m + 1] > 0 then comm:_lib_send(outbox[m + 1], m, TAG) end
+  end
+  local got = {}
+  for j = 0, n - 1 do
+    if j == me then
+      got[j + 1] = mine
+    else
+      local shares, box, at = {}, nil, 0
+      for i = 1, #secrets do
+        if drawn(j, me, ks[i], n) then
+          shares[i] = F:uniform({size}, streams.from[j + 1])
+        else
+          box = box or comm:_lib_recv(j, TAG)
+          at = at + 1
+          shares[i] = box[at]
+        end
+      end
+      got[j + 1] = shares
+    end
+  end
+  return got
+end
+
+-- The i-th share from every dealer in got (as returned by _deal).
+local function column(got, i)
+  local out = {}
+  for j, shares in ipairs(got) do out[j] = shares[i] end
+  return out
+end
+
 -- Shares of uniformly random field elements, n of them (1-D): the sum of
 -- one secret contribution from every player. One round.
 function ProtocolSuite:_random_field(n)
   local F = self.field
-  local got = self:_exchange(F:shamir_share_each(F:uniform({n}, self._rng), self.threshold,
-                                                 self._indices, self._rng))
-  return F:lincomb(self._ones, got)
+  local got = self:_deal({F:uniform({n}, self._rng)}, {self.threshold})
+  return F:lincomb(self._ones, column(got, 1))
 end
 
 -- Degree reduction of a 1-D chunk h of degree 2t-2 shares: every player
@@ -530,9 +656,8 @@ end
 -- over every player's index) of the sub-shares is a degree t-1 share of the
 -- same secret. One round.
 function ProtocolSuite:_reduce(h)
-  local F = self.field
-  local got = self:_exchange(F:shamir_share_each(h, self.threshold, self._indices, self._rng))
-  return F:lincomb(self._lambda, got)
+  local got = self:_deal({h}, {self.threshold})
+  return self.field:lincomb(self._lambda, column(got, 1))
 end
 
 -- ---- Truncation ---------------------------------------------------------------
@@ -583,13 +708,13 @@ function ProtocolSuite:_truncate_chunk(h, k, bits, T)
   end
   -- u is shared with the degree of h, so that h + r is a random polynomial
   -- of that degree apart from its value at 0; high with degree t - 1.
-  local got = self:_exchange(F:shamir_share_each({u, high}, {k, self.threshold},
-                                                 self._indices, self._rng))
-  local sums = F:lincomb(self._ones, got) -- rows: shares of r and of r_high
+  local got = self:_deal({u, high}, {k, self.threshold})
+  local r = F:lincomb(self._ones, column(got, 1))
+  local r_high = F:lincomb(self._ones, column(got, 2))
   -- c = h + shift + r is public; floor(c / 2^bits) - correction - r_high
   -- is floor(h / 2^bits) plus the carry of the low bits.
-  local c = self:_open(F:add(F:add(h, sums:row(1)), T.shift))
-  return F:subtract(F:subtract(F:shift_right(c, bits), T.correction), sums:row(2))
+  local c = self:_open(F:add(F:add(h, r), T.shift))
+  return F:subtract(F:subtract(F:shift_right(c, bits), T.correction), r_high)
 end
 
 -- Truncate the array h of degree k - 1 shares, chunk by chunk, into an
