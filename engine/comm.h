@@ -166,7 +166,10 @@ void cc_payloads_free(cc_payload **ps, int n);
 /* Mark the communicator revoked here and at every member that can be
  * reached (each passes the notice on once). Idempotent. Afterwards every
  * call on it fails with CC_EREVOKED except agree, shrink, split, failed,
- * the statistics and free. */
+ * the statistics and free; a pending or later receive fails as soon as the
+ * member it waits for has passed the revoke on (or is down), and still gets
+ * what that member sent before, so that a call completes at every member or
+ * at none. */
 cc_status cc_comm_revoke(cc_comm *c, cc_error *err);
 
 /* The comm ranks this player knows to have failed, ascending, into out
