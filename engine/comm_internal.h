@@ -1,11 +1,14 @@
 /*
- * comm_internal.h - the structures that net.c (links, I/O thread) and comm.c
- * (communicators, matching, collectives) share. Not part of the public API.
+ * comm_internal.h - the structures that net.c (links, I/O thread), comm.c
+ * (communicators, matching, collectives) and agree.c (agreement, shrink,
+ * split) share. Not part of the public API.
  *
  * Locking: eng->lock guards link states, the communicator registry and every
  * message queue. It is never held while calling into a bufferevent: libevent
  * runs our callbacks with the bufferevent's lock held and they take eng->lock,
- * so the order is always bufferevent lock, then eng->lock.
+ * so the order is always bufferevent lock, then eng->lock. eng->send_lock is
+ * taken before either, and never from inside a bufferevent callback: the
+ * order is send_lock, then bufferevent lock, then eng->lock.
  */
 #ifndef CICADA_COMM_INTERNAL_H
 #define CICADA_COMM_INTERNAL_H
