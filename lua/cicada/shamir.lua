@@ -505,6 +505,9 @@ end
 -- concatenated into an array of the given shape.
 function ProtocolSuite:_chunked(arrays, shape, fn)
   local n = arrays[1].size
+  if n <= CHUNK_ELEMENTS and arrays[1].ndim == 1 and #shape == 1 then
+    return fn(arrays[1], arrays[2]) -- one chunk, already flat: no copies
+  end
   local parts = {}
   local first = 1
   repeat
