@@ -263,6 +263,7 @@ describe("ProtocolSuite after a shrink", function()
       local p = shamir.ProtocolSuite(comm, {threshold = 2})
       local a = p:share(0, comm.rank == 0 and {2.5, -3, 0.75} or nil, {3})
       local b = p:share(1, comm.rank == 1 and {4, 1.5, -8} or nil, {3})
+      local before = p:reveal(p:multiply(a, b)) -- the suite is in use when 2 dies
       if comm.rank == 2 then cicada.inject.kill() end
       local ok, err = pcall(p.multiply, p, a, b)
       if ok then return {error = "multiply succeeded with a dead player"} end
@@ -270,6 +271,7 @@ describe("ProtocolSuite after a shrink", function()
       local newcomm, oldranks = comm:shrink{name = "after"}
       local q = shamir.ProtocolSuite(newcomm, {threshold = 2, indices = p:indices_for(oldranks)})
       return {kind = cicada.errors.kind(err), oldranks = oldranks, size = newcomm.world_size,
+              before = before,
               product = q:reveal(q:multiply(a, b)), dot = q:reveal(q:dot(a, b))}
     end}
     assert.are.equal("Terminated(exitcode=-9)", tostring(results[3]))
@@ -280,6 +282,7 @@ describe("ProtocolSuite after a shrink", function()
       assert.is_not_nil(r.kind)
       assert.are.same({0, 1, 3}, r.oldranks)
       assert.are.equal(3, r.size)
+      assert_close({10, -4.5, -6}, r.before, max_units(4), "product before the failure")
       assert_close({10, -4.5, -6}, r.product, max_units(3), "product after shrink")
       assert_close({-0.5}, {r.dot}, max_units(3), "dot after shrink")
     end
