@@ -1,0 +1,973 @@
+/*
+ * capi.c - the C API of cicada.h for engines and communicators: checked,
+ * thin wrappers over comm.h (engines, communicators, collectives, revoke,
+ * agree, shrink, split) and launch.h (cicada_run).
+ *
+ * Owns the handles. A cicada_engine wraps one cc_engine and keeps every
+ * cicada_comm made from it; freeing a communicator or stopping the engine
+ * frees what comm.h holds but leaves the handle in place as a tombstone, so
+ * that a late call on it is CICADA_ENOT_RUNNING instead of a use after free.
+ * Handles are released together by cicada_engine_free. Every message that
+ * reaches the caller names the call, and the communicator when there is one.
+ * No Lua here; field arithmetic is in capi_field.c.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cicada.h"
+#include "comm.h"
+#include "launch.h"
+
+#define MAX_WORLD_SIZE 1024
+#define DEFAULT_COMM_TIMEOUT_S 5.0
+#define DEFAULT_GRACE_S 1.0
+#define EXIT_STARTUP_FAILED 70
+#define LOOPBACK_HOST "127.0.0.1"
+
+struct cicada_engine {
+  cc_engine *eng;           /* NULL once stopped */
+  int rank, world_size;
+  cicada_comm *comms;       /* every handle made from this engine */
+  cc_launch *launch;        /* in a cicada_run player: where reports go */
+};
+
+struct cicada_comm {
+  cicada_engine *owner;
+  cc_comm *c;               /* NULL once freed */
+  cicada_comm *next;
+  char name[64];            /* kept for messages after free */
+  int rank, size;
+  double timeout_s;         /* kept for cicada_comm_timeout after free */
+  bool revoked;             /* idem for cicada_comm_revoked */
+};
+
+/* ==== Errors ============================================================== */
+
+const char *cicada_status_kind(cicada_status code) {
+  switch (code) {
+  case CICADA_OK: return "ok";
+  case CICADA_ETIMEOUT: return "timeout";
+  case CICADA_EPEER_FAILED: return "peer_failed";
+  case CICADA_EREVOKED: return "revoked";
+  case CICADA_ENOT_RUNNING: return "not_running";
+  case CICADA_EEXCLUDED: return "excluded";
+  case CICADA_ETOKEN_MISMATCH: return "token_mismatch";
+  case CICADA_ESTARTUP_TIMEOUT: return "startup_timeout";
+  case CICADA_EENCRYPTION: return "encryption_failed";
+  case CICADA_EINVALID: return "invalid";
+  case CICADA_ENOMEM: return "out_of_memory";
+  case CICADA_EIO: return "io";
+  }
+  return "unknown";
+}
+
+static cicada_status from_cc_status(cc_status s) {
+  switch (s) {
+  case CC_OK: return CICADA_OK;
+  case CC_ETIMEOUT: return CICADA_ETIMEOUT;
+  case CC_EPEER_FAILED: return CICADA_EPEER_FAILED;
+  case CC_EREVOKED: return CICADA_EREVOKED;
+  case CC_ENOT_RUNNING: return CICADA_ENOT_RUNNING;
+  case CC_EEXCLUDED: return CICADA_EEXCLUDED;
+  case CC_ETOKEN_MISMATCH: return CICADA_ETOKEN_MISMATCH;
+  case CC_ESTARTUP_TIMEOUT: return CICADA_ESTARTUP_TIMEOUT;
+  case CC_EENCRYPTION: return CICADA_EENCRYPTION;
+  case CC_EINVALID: return CICADA_EINVALID;
+  case CC_ENOMEM: return CICADA_ENOMEM;
+  case CC_EIO: return CICADA_EIO;
+  }
+  return CICADA_EIO;
+}
+
+/* Fill err (if any) about communicator c (may be NULL) and return code. */
+static cicada_status fail(cicada_error *err, cicada_status code, const cicada_comm *c, int peer,
+                          int32_t tag, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static cicada_status fail(cicada_error *err, cicada_status code, const cicada_comm *c, int peer,
+                          int32_t tag, const char *fmt, ...) {
+  va_list ap;
+  if (!err) return code;
+  err->code = code;
+  err->kind = cicada_status_kind(code);
+  err->rank = c ? c->rank : -1;
+  err->peer = peer;
+  err->tag = tag;
+  snprintf(err->comm, sizeof err->comm, "%s", c ? c->name : "");
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+/* An engine error, with the call's name in front of argument mistakes. */
+static cicada_status fail_cc(cicada_error *err, const cicada_comm *c, const char *call,
+                             const cc_error *e) {
+  cicada_status code = from_cc_status(e->code);
+  if (code == CICADA_EINVALID)
+    return fail(err, code, c, e->peer, e->tag, "%s: %s", call, e->message);
+  return fail(err, code, c, e->peer, e->tag, "%s", e->message);
+}
+
+static cicada_status ok(cicada_error *err) {
+  if (err) {
+    err->code = CICADA_OK;
+    err->kind = cicada_status_kind(CICADA_OK);
+    err->rank = err->peer = -1;
+    err->tag = CICADA_TAG_NONE;
+    err->comm[0] = err->message[0] = '\0';
+  }
+  return CICADA_OK;
+}
+
+/* ==== Byte buffers ========================================================= */
+
+void cicada_bytes_free(cicada_bytes *b) {
+  if (!b) return;
+  free(b->data);
+  b->data = NULL;
+  b->len = 0;
+}
+
+void cicada_bytes_free_all(cicada_bytes *bs, int n) {
+  if (!bs) return;
+  for (int i = 0; i < n; i++) cicada_bytes_free(&bs[i]);
+}
+
+/* A payload holding a copy of the caller's bytes. */
+static cicada_status payload_of(const cicada_comm *c, const char *call, const void *data,
+                                size_t len, cc_payload **out, cicada_error *err) {
+  *out = NULL;
+  if (!data && len > 0)
+    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE, "%s: data is NULL but len is %zu",
+                call, len);
+  *out = cc_payload_new(len);
+  if (!*out) return fail(err, CICADA_ENOMEM, c, -1, CICADA_TAG_NONE, "%s: out of memory", call);
+  if (len > 0) memcpy((*out)->data, data, len);
+  return CICADA_OK;
+}
+
+/* Move a received payload into *out, without a copy when this was its only
+ * reference. A NULL payload gives {NULL, 0}; an empty one a non-NULL data. */
+static cicada_status take_payload(const cicada_comm *c, cc_payload *p, cicada_bytes *out,
+                                  cicada_error *err) {
+  out->data = NULL;
+  out->len = 0;
+  size_t len;
+  if (!p) return CICADA_OK;
+  len = p->len;
+  if (atomic_load(&p->refs) == 1 && p->data) {
+    out->data = p->data;
+    p->data = NULL;
+  } else {
+    out->data = malloc(len ? len : 1);
+    if (out->data && len) memcpy(out->data, p->data, len);
+  }
+  cc_payload_unref(p);
+  if (!out->data)
+    return fail(err, CICADA_ENOMEM, c, -1, CICADA_TAG_NONE, "out of memory receiving %zu bytes",
+                len);
+  out->len = len;
+  return CICADA_OK;
+}
+
+/* Move n payloads (indexed as `from`, picked by pick or 0..n-1) into out. */
+static cicada_status take_payloads(const cicada_comm *c, cc_payload **from, const int *pick,
+                                   int n, cicada_bytes *out, cicada_error *err) {
+  cicada_status st = CICADA_OK;
+  for (int i = 0; i < n; i++) {
+    int r = pick ? pick[i] : i;
+    cicada_status s = take_payload(c, from[r], &out[i], err);
+    from[r] = NULL;
+    if (s != CICADA_OK) st = s;
+  }
+  if (st != CICADA_OK) cicada_bytes_free_all(out, n);
+  return st;
+}
+
+/* ==== Handles ================================================================ */
+
+static cicada_status usable(const cicada_comm *c, const char *call, cicada_error *err) {
+  if (!c) return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "%s: communicator is NULL", call);
+  if (!c->owner->eng)
+    return fail(err, CICADA_ENOT_RUNNING, c, -1, CICADA_TAG_NONE,
+                "%s: Comm %s: the engine of player %d was stopped", call, c->name,
+                c->owner->rank);
+  if (!c->c)
+    return fail(err, CICADA_ENOT_RUNNING, c, -1, CICADA_TAG_NONE, "%s: Comm %s was freed", call,
+                c->name);
+  return CICADA_OK;
+}
+
+static cicada_status check_rank(const cicada_comm *c, const char *call, const char *what, int r,
+                                cicada_error *err) {
+  if (r < 0 || r >= c->size)
+    return fail(err, CICADA_EINVALID, c, r, CICADA_TAG_NONE, "%s: %s rank %d out of range [0, %d)",
+                call, what, r, c->size);
+  return CICADA_OK;
+}
+
+static cicada_status check_tag(const cicada_comm *c, const char *call, int32_t tag,
+                               cicada_error *err) {
+  if (tag < 0)
+    return fail(err, CICADA_EINVALID, c, -1, tag,
+                "%s: tag %d is negative; negative tags belong to the library", call, (int)tag);
+  return CICADA_OK;
+}
+
+static cicada_status check_count(const cicada_comm *c, const char *call, const char *what,
+                                 int got, int want, cicada_error *err) {
+  if (got != want)
+    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
+                "%s: %s has %d entries, expected %d", call, what, got, want);
+  return CICADA_OK;
+}
+
+/* A handle for a communicator the engine just made; frees it on failure. */
+static cicada_status adopt(cicada_engine *owner, cc_comm *cc, const char *call, cicada_comm **out,
+                           cicada_error *err) {
+  cicada_comm *h = calloc(1, sizeof *h);
+  *out = NULL;
+  if (!h) {
+    cc_comm_free(cc);
+    return fail(err, CICADA_ENOMEM, NULL, -1, CICADA_TAG_NONE, "%s: out of memory", call);
+  }
+  h->owner = owner;
+  h->c = cc;
+  h->rank = cc_comm_rank(cc);
+  h->size = cc_comm_size(cc);
+  h->timeout_s = cc_comm_timeout(cc);
+  snprintf(h->name, sizeof h->name, "%s", cc_comm_name(cc));
+  h->next = owner->comms;
+  owner->comms = h;
+  *out = h;
+  return CICADA_OK;
+}
+
+static void release_comm(cicada_comm *h) {
+  if (!h->c) return;
+  h->revoked = cc_comm_revoked(h->c);
+  h->timeout_s = cc_comm_timeout(h->c);
+  cc_comm_free(h->c);
+  h->c = NULL;
+}
+
+/* ==== Engines ================================================================ */
+
+void cicada_settings_init(cicada_settings *s) {
+  cc_settings d;
+  if (!s) return;
+  cc_settings_default(&d);
+  memset(s, 0, sizeof *s);
+  s->rank = 0;
+  s->world_size = d.world_size;
+  s->listen_fd = -1;
+  s->startup_timeout_s = d.startup_timeout_s;
+  s->heartbeat_interval_s = d.heartbeat_interval_s;
+  s->heartbeat_timeout_s = d.heartbeat_timeout_s;
+  s->max_frame_bytes = d.max_frame_bytes;
+}
+
+/* Bind and listen on host:port for this player. */
+static cicada_status listen_on(const char *host, uint16_t port, int rank, int *fd_out,
+                               cicada_error *err) {
+  struct addrinfo hints, *res = NULL, *ai;
+  char portstr[8];
+  int rc, fd = -1, saved = 0;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
+  rc = getaddrinfo(host, portstr, &hints, &res);
+  if (rc != 0)
+    return fail(err, CICADA_EIO, NULL, -1, CICADA_TAG_NONE,
+                "cicada_engine_connect: player %d cannot resolve %s: %s", rank, host,
+                gai_strerror(rc));
+  for (ai = res; ai; ai = ai->ai_next) {
+    int one = 1;
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) { saved = errno; continue; }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) break;
+    saved = errno;
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0)
+    return fail(err, CICADA_EIO, NULL, -1, CICADA_TAG_NONE,
+                "cicada_engine_connect: player %d cannot listen on %s:%u: %s", rank, host,
+                (unsigned)port, strerror(saved));
+  *fd_out = fd;
+  return CICADA_OK;
+}
+
+static cicada_status check_settings(const cicada_settings *s, cicada_error *err) {
+  const char *call = "cicada_engine_connect";
+  if (s->world_size < 1 || s->world_size > MAX_WORLD_SIZE)
+    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
+                "%s: world_size %d out of range [1, %d]", call, s->world_size, MAX_WORLD_SIZE);
+  if (s->rank < 0 || s->rank >= s->world_size)
+    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "%s: rank %d out of range [0, %d)",
+                call, s->rank, s->world_size);
+  if (!(s->startup_timeout_s > 0))
+    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
+                "%s: startup_timeout_s %g must be positive", call, s->startup_timeout_s);
+  if (!(s->heartbeat_interval_s > 0) || !(s->heartbeat_timeout_s > s->heartbeat_interval_s))
+    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
+                "%s: heartbeat_interval_s %g and heartbeat_timeout_s %g: need 0 < interval < timeout",
+                call, s->heartbeat_interval_s, s->heartbeat_timeout_s);
+  if (s->world_size == 1) return CICADA_OK;
+  if (!s->hosts || !s->ports)
+    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
+                "%s: a world of %d players needs hosts and ports", call, s->world_size);
+  for (int i = 0; i < s->world_size; i++)
+    if (!s->hosts[i] || (s->ports[i] == 0 && (i != s->rank || s->listen_fd < 0)))
+      return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
+                  "%s: no address for player %d (hosts[%d] and ports[%d])", call, i, i, i);
+  return CICADA_OK;
+}
+
+/* Start an engine from complete engine settings; the handle owns it. */
+static cicada_status start_engine(const cc_settings *cs, cicada_engine **out, cicada_error *err) {
+  cicada_engine *h = calloc(1, sizeof *h);
+  cc_error e;
+  if (!h) {
+    if (cs->listen_fd >= 0) close(cs->listen_fd);
+    return fail(err, CICADA_ENOMEM, NULL, -1, CICADA_TAG_NONE,
+                "cicada_engine_connect: out of memory");
+  }
+  if (cc_engine_start(cs, &h->eng, &e) != CC_OK) {
+    free(h);
+    return fail_cc(err, NULL, "cicada_engine_connect", &e);
+  }
+  h->rank = cs->rank;
+  h->world_size = cs->world_size;
+  *out = h;
+  return ok(err);
+}
+
+cicada_status cicada_engine_connect(const cicada_settings *s, cicada_engine **out,
+                                    cicada_error *err) {
+  cc_settings cs;
+  cicada_status st;
+  int fd;
+  if (!out)
+    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "cicada_engine_connect: out is NULL");
+  *out = NULL;
+  if (!s)
+    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
+                "cicada_engine_connect: settings are NULL");
+  fd = s->listen_fd;
+  st = check_settings(s, err);
+  if (st == CICADA_OK && fd < 0 && s->world_size > 1)
+    st = listen_on(s->hosts[s->rank], s->ports[s->rank], s->rank, &fd, err);
+  if (st != CICADA_OK) {
+    if (fd >= 0) close(fd);
+    return st;
+  }
+  cc_settings_default(&cs);
+  cs.rank = s->rank;
+  cs.world_size = s->world_size;
+  cs.token = s->token;
+  cs.startup_timeout_s = s->startup_timeout_s;
+  cs.heartbeat_interval_s = s->heartbeat_interval_s;
+  cs.heartbeat_timeout_s = s->heartbeat_timeout_s;
+  if (s->max_frame_bytes > 0) cs.max_frame_bytes = s->max_frame_bytes;
+  cs.listen_fd = fd;
+  cs.peer_hosts = s->hosts;
+  cs.peer_ports = s->ports;
+  cs.log = s->log;
+  cs.log_ctx = s->log_ctx;
+  return start_engine(&cs, out, err);
+}
+
+cicada_status cicada_engine_world(cicada_engine *eng, const char *name, double timeout_s,
+                                  cicada_comm **out, cicada_error *err) {
+  const char *call = "cicada_engine_world";
+  cc_comm *cc;
+  cc_error e;
+  if (!out) return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "%s: out is NULL", call);
+  *out = NULL;
+  if (!eng) return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "%s: engine is NULL", call);
+  if (!eng->eng)
+    return fail(err, CICADA_ENOT_RUNNING, NULL, -1, CICADA_TAG_NONE,
+                "%s: the engine of player %d was stopped", call, eng->rank);
+  if (cc_comm_world(eng->eng, name ? name : "world",
+                    timeout_s > 0 ? timeout_s : DEFAULT_COMM_TIMEOUT_S, &cc, &e) != CC_OK)
+    return fail_cc(err, NULL, call, &e);
+  if (adopt(eng, cc, call, out, err) != CICADA_OK) return CICADA_ENOMEM;
+  return ok(err);
+}
+
+int cicada_engine_rank(const cicada_engine *eng) { return eng ? eng->rank : -1; }
+int cicada_engine_world_size(const cicada_engine *eng) { return eng ? eng->world_size : -1; }
+
+void cicada_engine_stop(cicada_engine *eng) {
+  if (!eng || !eng->eng) return;
+  for (cicada_comm *h = eng->comms; h; h = h->next) release_comm(h);
+  cc_engine_stop(eng->eng);
+  eng->eng = NULL;
+}
+
+void cicada_engine_free(cicada_engine *eng) {
+  if (!eng) return;
+  cicada_engine_stop(eng);
+  if (eng->launch) return;  /* a cicada_run player: run_player releases it */
+  while (eng->comms) {
+    cicada_comm *next = eng->comms->next;
+    free(eng->comms);
+    eng->comms = next;
+  }
+  free(eng);
+}
+
+/* ==== cicada_run ============================================================= */
+
+void cicada_run_options_init(cicada_run_options *o) {
+  cc_settings d;
+  if (!o) return;
+  cc_settings_default(&d);
+  memset(o, 0, sizeof *o);
+  o->name = "world";
+  o->timeout_s = DEFAULT_COMM_TIMEOUT_S;
+  o->startup_timeout_s = d.startup_timeout_s;
+  o->heartbeat_interval_s = d.heartbeat_interval_s;
+  o->heartbeat_timeout_s = d.heartbeat_timeout_s;
+  o->grace_s = DEFAULT_GRACE_S;
+  o->log_level = CICADA_LOG_WARNING;
+}
+
+static void log_to_stderr(void *ctx, int level, const char *message) {
+  const char *name = level >= CC_LOG_ERROR ? "ERROR" : level >= CC_LOG_WARNING ? "WARNING"
+                   : level >= CC_LOG_INFO ? "INFO" : "DEBUG";
+  if (level < *(const int *)ctx) return;
+  fprintf(stderr, "%s:cicada.communicator:%s\n", name, message);
+  fflush(stderr);
+}
+
+static cicada_status check_run_options(const cicada_run_options *o, cicada_error *err) {
+  const char *call = "cicada_run";
+  if (o->world_size < 1 || o->world_size > MAX_WORLD_SIZE)
+    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
+                "%s: world_size %d out of range [1, %d]", call, o->world_size, MAX_WORLD_SIZE);
+  if (!(o->timeout_s > 0) || !(o->startup_timeout_s > 0) || !(o->grace_s > 0))
+    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
+                "%s: timeout_s %g, startup_timeout_s %g and grace_s %g must be positive", call,
+                o->timeout_s, o->startup_timeout_s, o->grace_s);
+  if (!(o->heartbeat_interval_s > 0) || !(o->heartbeat_timeout_s > o->heartbeat_interval_s))
+    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
+                "%s: heartbeat_interval_s %g and heartbeat_timeout_s %g: need 0 < interval < timeout",
+                call, o->heartbeat_interval_s, o->heartbeat_timeout_s);
+  return CICADA_OK;
+}
+
+/* In a forked player: start its engine, run fn and exit with its status. */
+static void run_player(cc_launch *l, int rank, const cicada_run_options *o, cicada_player_fn fn,
+                       void *arg) {
+  cc_settings cs;
+  const char **hosts = malloc((size_t)l->n * sizeof *hosts);
+  cicada_engine *eng = NULL;
+  cicada_comm *world = NULL;
+  cicada_error e;
+  int level = o->log_level, code;
+
+  if (!hosts) _exit(EXIT_STARTUP_FAILED);
+  for (int i = 0; i < l->n; i++) hosts[i] = LOOPBACK_HOST;
+  cc_settings_default(&cs);
+  cs.rank = rank;
+  cs.world_size = l->n;
+  cs.token = l->token;
+  cs.startup_timeout_s = o->startup_timeout_s;
+  cs.heartbeat_interval_s = o->heartbeat_interval_s;
+  cs.heartbeat_timeout_s = o->heartbeat_timeout_s;
+  cs.listen_fd = l->listen_fds[rank];
+  cs.peer_hosts = hosts;
+  cs.peer_ports = l->ports;
+  cs.log = log_to_stderr;
+  cs.log_ctx = &level;
+  l->listen_fds[rank] = -1;   /* the engine owns it now */
+  if (start_engine(&cs, &eng, &e) != CICADA_OK ||
+      cicada_engine_world(eng, o->name ? o->name : "world", o->timeout_s, &world, &e) != CICADA_OK) {
+    fprintf(stderr, "cicada: player %d: %s\n", rank, e.message);
+    fflush(NULL);
+    _exit(EXIT_STARTUP_FAILED);
+  }
+  eng->launch = l;
+  code = fn(world, arg);
+  eng->launch = NULL;
+  cicada_engine_free(eng);
+  free(hosts);
+  cc_launch_free(l);
+  fflush(NULL);
+  _exit(code & 0xff);
+}
+
+cicada_status cicada_run(const cicada_run_options *o, cicada_player_fn fn, void *arg,
+                         cicada_player_result *results, int nresults, cicada_error *err) {
+  const char *call = "cicada_run";
+  cc_launch l;
+  cc_player_result *got;
+  char msg[256];
+  int rank;
+  cicada_status st;
+  if (!o || !fn || !results)
+    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
+                "%s: options, player function and results must not be NULL", call);
+  st = check_run_options(o, err);
+  if (st == CICADA_OK) st = check_count(NULL, call, "results", nresults, o->world_size, err);
+  if (st != CICADA_OK) return st;
+  memset(results, 0, (size_t)nresults * sizeof *results);
+  got = calloc((size_t)nresults, sizeof *got);
+  if (!got) return fail(err, CICADA_ENOMEM, NULL, -1, CICADA_TAG_NONE, "%s: out of memory", call);
+  if (cc_launch_prepare(&l, o->world_size, msg, sizeof msg) != 0) {
+    free(got);
+    return fail(err, CICADA_EIO, NULL, -1, CICADA_TAG_NONE, "%s: %s", call, msg);
+  }
+  switch (cc_launch_fork(&l, &rank, msg, sizeof msg)) {
+  case -1:
+    cc_launch_free(&l);
+    free(got);
+    return fail(err, CICADA_EIO, NULL, -1, CICADA_TAG_NONE, "%s: %s", call, msg);
+  case 1:
+    free(got);
+    run_player(&l, rank, o, fn, arg);
+    break;
+  default:
+    break;
+  }
+  cc_launch_wait(&l, o->grace_s, got);
+  for (int i = 0; i < nresults; i++) {
+    results[i].pid = got[i].pid;
+    results[i].exitcode = got[i].exitcode;
+    /* A player that reported nothing has report.data == NULL. */
+    if (got[i].data && got[i].len == 0) {
+      free(got[i].data);
+      got[i].data = NULL;
+    }
+    results[i].report.data = got[i].data;
+    results[i].report.len = got[i].data ? got[i].len : 0;
+  }
+  free(got);
+  cc_launch_free(&l);
+  return ok(err);
+}
+
+cicada_status cicada_report(cicada_comm *c, const void *data, size_t len, cicada_error *err) {
+  const char *call = "cicada_report";
+  cicada_status st = usable(c, call, err);
+  if (st != CICADA_OK) return st;
+  if (!c->owner->launch)
+    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
+                "%s: player %d was not started by cicada_run", call, c->owner->rank);
+  if (!data && len > 0)
+    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE, "%s: data is NULL but len is %zu",
+                call, len);
+  if (len > 0 && cc_launch_report(c->owner->launch, data, len) != 0)
+    return fail(err, CICADA_EIO, c, -1, CICADA_TAG_NONE, "%s: cannot write to the parent: %s", call,
+                strerror(errno));
+  return ok(err);
+}
+
+void cicada_player_results_free(cicada_player_result *results, int n) {
+  if (!results) return;
+  for (int i = 0; i < n; i++) cicada_bytes_free(&results[i].report);
+}
+
+/* ==== Communicators ========================================================== */
+
+int cicada_comm_rank(const cicada_comm *c) { return c ? c->rank : -1; }
+int cicada_comm_size(const cicada_comm *c) { return c ? c->size : 0; }
+const char *cicada_comm_name(const cicada_comm *c) { return c ? c->name : NULL; }
+cicada_engine *cicada_comm_engine(const cicada_comm *c) { return c ? c->owner : NULL; }
+
+double cicada_comm_timeout(const cicada_comm *c) {
+  if (!c) return 0;
+  return c->c && c->owner->eng ? cc_comm_timeout(c->c) : c->timeout_s;
+}
+
+bool cicada_comm_revoked(const cicada_comm *c) {
+  if (!c) return false;
+  return c->c && c->owner->eng ? cc_comm_revoked(c->c) : c->revoked;
+}
+
+cicada_status cicada_comm_set_timeout(cicada_comm *c, double timeout_s, cicada_error *err) {
+  cicada_status st = usable(c, "cicada_comm_set_timeout", err);
+  if (st != CICADA_OK) return st;
+  if (!(timeout_s > 0))
+    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
+                "cicada_comm_set_timeout: timeout %g must be a positive number of seconds",
+                timeout_s);
+  cc_comm_set_timeout(c->c, timeout_s);
+  c->timeout_s = timeout_s;
+  return ok(err);
+}
+
+void cicada_comm_free(cicada_comm *c) {
+  if (!c || !c->owner->eng) return;
+  release_comm(c);
+}
+
+/* ==== Point to point ========================================================= */
+
+cicada_status cicada_send(cicada_comm *c, const void *data, size_t len, int dst, int32_t tag,
+                          cicada_error *err) {
+  const char *call = "cicada_send";
+  cc_payload *p;
+  cc_error e;
+  cc_status s;
+  cicada_status st = usable(c, call, err);
+  if (st == CICADA_OK) st = check_rank(c, call, "destination", dst, err);
+  if (st == CICADA_OK) st = check_tag(c, call, tag, err);
+  if (st == CICADA_OK) st = payload_of(c, call, data, len, &p, err);
+  if (st != CICADA_OK) return st;
+  s = cc_comm_send(c->c, p, dst, tag, &e);
+  cc_payload_unref(p);
+  return s == CC_OK ? ok(err) : fail_cc(err, c, call, &e);
+}
+
+static cicada_status check_recv(cicada_comm *c, const char *call, int src, int32_t tag,
+                                bool have_out, cicada_error *err) {
+  cicada_status st = usable(c, call, err);
+  if (st == CICADA_OK) st = check_rank(c, call, "source", src, err);
+  if (st == CICADA_OK) st = check_tag(c, call, tag, err);
+  if (st == CICADA_OK && !have_out)
+    st = fail(err, CICADA_EINVALID, c, src, tag, "%s: the output buffer is NULL", call);
+  return st;
+}
+
+cicada_status cicada_recv(cicada_comm *c, int src, int32_t tag, cicada_bytes *out,
+                          cicada_error *err) {
+  const char *call = "cicada_recv";
+  cc_payload *p;
+  cc_error e;
+  cicada_status st = check_recv(c, call, src, tag, out != NULL, err);
+  if (st != CICADA_OK) return st;
+  out->data = NULL;
+  out->len = 0;
+  if (cc_comm_recv(c->c, src, tag, &p, &e) != CC_OK) return fail_cc(err, c, call, &e);
+  st = take_payload(c, p, out, err);
+  return st == CICADA_OK ? ok(err) : st;
+}
+
+cicada_status cicada_recv_into(cicada_comm *c, int src, int32_t tag, void *buf, size_t len,
+                               cicada_error *err) {
+  const char *call = "cicada_recv_into";
+  cc_payload *p;
+  cc_error e;
+  cicada_status st = check_recv(c, call, src, tag, buf != NULL || len == 0, err);
+  if (st != CICADA_OK) return st;
+  if (cc_comm_recv(c->c, src, tag, &p, &e) != CC_OK) return fail_cc(err, c, call, &e);
+  if (p->len != len) {
+    size_t got = p->len;
+    cc_payload_unref(p);
+    return fail(err, CICADA_EINVALID, c, src, tag,
+                "%s: Comm %s: message from player %d with tag %d has %zu bytes, the buffer %zu",
+                call, c->name, src, (int)tag, got, len);
+  }
+  if (len > 0) memcpy(buf, p->data, len);
+  cc_payload_unref(p);
+  return ok(err);
+}
+
+cicada_status cicada_try_recv(cicada_comm *c, int src, int32_t tag, cicada_bytes *out,
+                              bool *received, cicada_error *err) {
+  const char *call = "cicada_try_recv";
+  cc_payload *p;
+  cc_error e;
+  cicada_status st = check_recv(c, call, src, tag, out != NULL, err);
+  if (st == CICADA_OK && !received)
+    st = fail(err, CICADA_EINVALID, c, src, tag, "%s: received is NULL", call);
+  if (st != CICADA_OK) return st;
+  *received = false;
+  out->data = NULL;
+  out->len = 0;
+  if (cc_comm_try_recv(c->c, src, tag, &p, &e) != CC_OK) return fail_cc(err, c, call, &e);
+  if (!p) return ok(err);
+  st = take_payload(c, p, out, err);
+  if (st != CICADA_OK) return st;
+  *received = true;
+  return ok(err);
+}
+
+/* ==== Collectives ============================================================= */
+
+/* Room for one payload per member. */
+static cicada_status payload_slots(const cicada_comm *c, const char *call, cc_payload ***out,
+                                   cicada_error *err) {
+  *out = calloc((size_t)c->size, sizeof **out);
+  if (!*out) return fail(err, CICADA_ENOMEM, c, -1, CICADA_TAG_NONE, "%s: out of memory", call);
+  return CICADA_OK;
+}
+
+cicada_status cicada_allgather(cicada_comm *c, const void *data, size_t len, cicada_bytes *all,
+                               int nall, cicada_error *err) {
+  const char *call = "cicada_allgather";
+  cc_payload *mine = NULL, **slots = NULL;
+  cc_error e;
+  cicada_status st = usable(c, call, err);
+  if (st == CICADA_OK && !all)
+    st = fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE, "%s: all is NULL", call);
+  if (st == CICADA_OK) st = check_count(c, call, "all", nall, c->size, err);
+  if (st == CICADA_OK) st = payload_of(c, call, data, len, &mine, err);
+  if (st == CICADA_OK) st = payload_slots(c, call, &slots, err);
+  if (st == CICADA_OK) {
+    memset(all, 0, (size_t)nall * sizeof *all);
+    if (cc_comm_allgather(c->c, mine, slots, &e) != CC_OK) st = fail_cc(err, c, call, &e);
+    else st = take_payloads(c, slots, NULL, c->size, all, err);
+  }
+  cc_payload_unref(mine);
+  free(slots);
+  return st == CICADA_OK ? ok(err) : st;
+}
+
+cicada_status cicada_barrier(cicada_comm *c, cicada_error *err) {
+  cc_error e;
+  cicada_status st = usable(c, "cicada_barrier", err);
+  if (st != CICADA_OK) return st;
+  if (cc_comm_barrier(c->c, &e) != CC_OK) return fail_cc(err, c, "cicada_barrier", &e);
+  return ok(err);
+}
+
+cicada_status cicada_broadcast(cicada_comm *c, int src, const void *data, size_t len,
+                               cicada_bytes *out, cicada_error *err) {
+  const char *call = "cicada_broadcast";
+  cc_payload *value = NULL, *got = NULL;
+  cc_error e;
+  cicada_status st = usable(c, call, err);
+  if (st == CICADA_OK) st = check_rank(c, call, "source", src, err);
+  if (st == CICADA_OK && !out)
+    st = fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE, "%s: out is NULL", call);
+  if (st == CICADA_OK && c->rank == src) st = payload_of(c, call, data, len, &value, err);
+  if (st != CICADA_OK) return st;
+  out->data = NULL;
+  out->len = 0;
+  if (cc_comm_broadcast(c->c, src, value, &got, &e) != CC_OK) st = fail_cc(err, c, call, &e);
+  else st = take_payload(c, got, out, err);
+  cc_payload_unref(value);
+  return st == CICADA_OK ? ok(err) : st;
+}
+
+/* Gather from the nsrcs players of srcs to dst; at dst all[i] = srcs[i]'s. */
+static cicada_status gather_common(cicada_comm *c, const char *call, const int *srcs, int nsrcs,
+                                   const void *data, size_t len, int dst, int32_t tag,
+                                   cicada_bytes *all, int nall, cicada_error *err) {
+  cc_payload *mine = NULL, **slots = NULL;
+  cc_error e;
+  bool contribute = false;
+  cicada_status st = check_rank(c, call, "destination", dst, err);
+  for (int i = 0; st == CICADA_OK && i < nsrcs; i++) {
+    st = check_rank(c, call, "source", srcs[i], err);
+    if (srcs[i] == c->rank) contribute = true;
+  }
+  if (st == CICADA_OK && c->rank == dst) {
+    if (!all) st = fail(err, CICADA_EINVALID, c, -1, tag, "%s: all is NULL at the destination", call);
+    else st = check_count(c, call, "all", nall, nsrcs, err);
+  }
+  if (st == CICADA_OK && contribute) st = payload_of(c, call, data, len, &mine, err);
+  if (st == CICADA_OK) st = payload_slots(c, call, &slots, err);
+  if (st == CICADA_OK) {
+    if (c->rank == dst) memset(all, 0, (size_t)nall * sizeof *all);
+    if (cc_comm_gatherv(c->c, srcs, nsrcs, mine, dst, tag, slots, &e) != CC_OK)
+      st = fail_cc(err, c, call, &e);
+    else if (c->rank == dst)
+      st = take_payloads(c, slots, srcs, nsrcs, all, err);
+  }
+  cc_payload_unref(mine);
+  free(slots);
+  return st == CICADA_OK ? ok(err) : st;
+}
+
+cicada_status cicada_gather(cicada_comm *c, const void *data, size_t len, int dst,
+                            cicada_bytes *all, int nall, cicada_error *err) {
+  const char *call = "cicada_gather";
+  int *srcs;
+  cicada_status st = usable(c, call, err);
+  if (st != CICADA_OK) return st;
+  srcs = malloc((size_t)c->size * sizeof *srcs);
+  if (!srcs) return fail(err, CICADA_ENOMEM, c, -1, CICADA_TAG_NONE, "%s: out of memory", call);
+  for (int i = 0; i < c->size; i++) srcs[i] = i;
+  st = gather_common(c, call, srcs, c->size, data, len, dst, CC_TAG_GATHER, all, nall, err);
+  free(srcs);
+  return st;
+}
+
+cicada_status cicada_gatherv(cicada_comm *c, const int *srcs, int nsrcs, const void *data,
+                             size_t len, int dst, cicada_bytes *all, int nall,
+                             cicada_error *err) {
+  const char *call = "cicada_gatherv";
+  cicada_status st = usable(c, call, err);
+  if (st != CICADA_OK) return st;
+  if (nsrcs < 0 || nsrcs > c->size || (nsrcs > 0 && !srcs))
+    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
+                "%s: srcs must list between 0 and %d ranks (got %d%s)", call, c->size, nsrcs,
+                srcs ? "" : ", srcs NULL");
+  return gather_common(c, call, srcs, nsrcs, data, len, dst, CC_TAG_GATHERV, all, nall, err);
+}
+
+/* At src: payloads indexed by rank for the ndsts players of dsts. */
+static cicada_status scatter_payloads(cicada_comm *c, const char *call, const void *const *values,
+                                      const size_t *lens, int nvalues, const int *dsts,
+                                      int ndsts, cc_payload **slots, cicada_error *err) {
+  cicada_status st = CICADA_OK;
+  if (!values || !lens)
+    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
+                "%s: values and lens must not be NULL at the source", call);
+  st = check_count(c, call, "values", nvalues, ndsts, err);
+  for (int i = 0; st == CICADA_OK && i < ndsts; i++) {
+    if (slots[dsts[i]])
+      st = fail(err, CICADA_EINVALID, c, dsts[i], CICADA_TAG_NONE,
+                "%s: destination rank %d listed twice", call, dsts[i]);
+    else
+      st = payload_of(c, call, values[i], lens[i], &slots[dsts[i]], err);
+  }
+  return st;
+}
+
+static cicada_status scatter_common(cicada_comm *c, const char *call, int src,
+                                    const void *const *values, const size_t *lens, int nvalues,
+                                    const int *dsts, int ndsts, int32_t tag, cicada_bytes *out,
+                                    cicada_error *err) {
+  cc_payload **slots = NULL, *got = NULL;
+  cc_error e;
+  cicada_status st = check_rank(c, call, "source", src, err);
+  for (int i = 0; st == CICADA_OK && i < ndsts; i++)
+    st = check_rank(c, call, "destination", dsts[i], err);
+  if (st == CICADA_OK && !out)
+    st = fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE, "%s: out is NULL", call);
+  if (st == CICADA_OK) st = payload_slots(c, call, &slots, err);
+  if (st == CICADA_OK && c->rank == src)
+    st = scatter_payloads(c, call, values, lens, nvalues, dsts, ndsts, slots, err);
+  if (st == CICADA_OK) {
+    out->data = NULL;
+    out->len = 0;
+    if (cc_comm_scatterv(c->c, src, slots, dsts, ndsts, tag, &got, &e) != CC_OK)
+      st = fail_cc(err, c, call, &e);
+    else
+      st = take_payload(c, got, out, err);
+  }
+  if (slots) cc_payloads_free(slots, c->size);
+  free(slots);
+  return st == CICADA_OK ? ok(err) : st;
+}
+
+cicada_status cicada_scatter(cicada_comm *c, int src, const void *const *values,
+                             const size_t *lens, int nvalues, cicada_bytes *out,
+                             cicada_error *err) {
+  const char *call = "cicada_scatter";
+  int *dsts;
+  cicada_status st = usable(c, call, err);
+  if (st != CICADA_OK) return st;
+  dsts = malloc((size_t)c->size * sizeof *dsts);
+  if (!dsts) return fail(err, CICADA_ENOMEM, c, -1, CICADA_TAG_NONE, "%s: out of memory", call);
+  for (int i = 0; i < c->size; i++) dsts[i] = i;
+  st = scatter_common(c, call, src, values, lens, nvalues, dsts, c->size, CC_TAG_SCATTER, out, err);
+  free(dsts);
+  return st;
+}
+
+cicada_status cicada_scatterv(cicada_comm *c, int src, const void *const *values,
+                              const size_t *lens, int nvalues, const int *dsts, int ndsts,
+                              cicada_bytes *out, cicada_error *err) {
+  const char *call = "cicada_scatterv";
+  cicada_status st = usable(c, call, err);
+  if (st != CICADA_OK) return st;
+  if (ndsts < 0 || ndsts > c->size || (ndsts > 0 && !dsts))
+    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
+                "%s: dsts must list between 0 and %d ranks (got %d%s)", call, c->size, ndsts,
+                dsts ? "" : ", dsts NULL");
+  return scatter_common(c, call, src, values, lens, nvalues, dsts, ndsts, CC_TAG_SCATTERV, out,
+                        err);
+}
+
+/* ==== Fault tolerance ========================================================= */
+
+cicada_status cicada_revoke(cicada_comm *c, cicada_error *err) {
+  cc_error e;
+  cicada_status st = usable(c, "cicada_revoke", err);
+  if (st != CICADA_OK) return st;
+  if (cc_comm_revoke(c->c, &e) != CC_OK) return fail_cc(err, c, "cicada_revoke", &e);
+  return ok(err);
+}
+
+cicada_status cicada_failed(cicada_comm *c, int *ranks, int cap, int *nfailed,
+                            cicada_error *err) {
+  const char *call = "cicada_failed";
+  int *all, n;
+  cicada_status st = usable(c, call, err);
+  if (st == CICADA_OK && (!nfailed || cap < 0 || (cap > 0 && !ranks)))
+    st = fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
+              "%s: need nfailed and a ranks array of cap >= 0 entries", call);
+  if (st != CICADA_OK) return st;
+  all = malloc((size_t)c->size * sizeof *all);
+  if (!all) return fail(err, CICADA_ENOMEM, c, -1, CICADA_TAG_NONE, "%s: out of memory", call);
+  n = cc_comm_failed(c->c, all);
+  *nfailed = n;
+  if (n > cap) {
+    free(all);
+    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
+                "%s: ranks has room for %d ranks, %d players have failed", call, cap, n);
+  }
+  if (n > 0) memcpy(ranks, all, (size_t)n * sizeof *ranks);
+  free(all);
+  return ok(err);
+}
+
+cicada_status cicada_agree(cicada_comm *c, bool flag, double timeout_s, bool *out,
+                           cicada_error *err) {
+  cc_error e;
+  cicada_status st = usable(c, "cicada_agree", err);
+  if (st == CICADA_OK && !out)
+    st = fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE, "cicada_agree: out is NULL");
+  if (st != CICADA_OK) return st;
+  if (cc_comm_agree(c->c, flag, timeout_s > 0 ? timeout_s : 0, out, &e) != CC_OK)
+    return fail_cc(err, c, "cicada_agree", &e);
+  return ok(err);
+}
+
+cicada_status cicada_shrink(cicada_comm *c, const char *name, double timeout_s,
+                            cicada_comm **out, int *oldranks, int cap, int *nold,
+                            cicada_error *err) {
+  const char *call = "cicada_shrink";
+  cc_comm *nc;
+  cc_error e;
+  cicada_status st = usable(c, call, err);
+  if (st == CICADA_OK && (!out || !oldranks || !nold))
+    st = fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
+              "%s: out, oldranks and nold must not be NULL", call);
+  if (st == CICADA_OK && cap < c->size)
+    st = fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
+              "%s: oldranks has room for %d ranks, Comm %s has %d players", call, cap, c->name,
+              c->size);
+  if (st != CICADA_OK) return st;
+  *out = NULL;
+  *nold = 0;
+  if (cc_comm_shrink(c->c, name ? name : c->name, timeout_s > 0 ? timeout_s : 0, &nc, oldranks,
+                     nold, &e) != CC_OK)
+    return fail_cc(err, c, call, &e);
+  st = adopt(c->owner, nc, call, out, err);
+  if (st != CICADA_OK) *nold = 0;
+  return st == CICADA_OK ? ok(err) : st;
+}
+
+cicada_status cicada_split(cicada_comm *c, const char *name, double timeout_s,
+                           cicada_comm **out, cicada_error *err) {
+  const char *call = "cicada_split";
+  cc_comm *nc;
+  cc_error e;
+  cicada_status st = usable(c, call, err);
+  if (st == CICADA_OK && !out)
+    st = fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE, "%s: out is NULL", call);
+  if (st != CICADA_OK) return st;
+  *out = NULL;
+  if (cc_comm_split(c->c, name, timeout_s > 0 ? timeout_s : 0, &nc, &e) != CC_OK)
+    return fail_cc(err, c, call, &e);
+  if (!nc) return ok(err);
+  st = adopt(c->owner, nc, call, out, err);
+  return st == CICADA_OK ? ok(err) : st;
+}
