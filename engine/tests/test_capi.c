@@ -4,12 +4,17 @@
  * size, ranks and tags out of range, bad field elements and Shamir sizes.
  * Each must give the right status and a message that names the problem,
  * never a crash. Also the good paths that the example hosts do not take:
- * point to point, gather, scatterv, broadcast and split in cicada_run, and
- * a Shamir round trip from a seeded stream.
+ * point to point, gather, scatterv, broadcast and split in cicada_run, two
+ * processes joining a world with cicada_engine_connect, and a Shamir round
+ * trip from a seeded stream.
  */
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cicada.h"
 
@@ -253,12 +258,82 @@ static void test_run(void) {
   cicada_player_results_free(results, RUN_SIZE);
 }
 
+/* ==== cicada_engine_connect ================================================= */
+
+/* A loopback socket bound to a port the kernel picks; listening if asked. */
+static int loopback_socket(uint16_t *port, bool do_listen) {
+  struct sockaddr_in a;
+  socklen_t alen = sizeof a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+      (do_listen && listen(fd, 8) != 0) || getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+    perror("loopback socket");
+    exit(1);
+  }
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+/* One player of test_connect: send our word to the other, expect theirs. */
+static int connect_player(int rank, int listen_fd, const char *const *hosts,
+                          const uint16_t *ports) {
+  static const char *const words[2] = {"ping", "pong"};
+  cicada_settings s;
+  cicada_engine *eng;
+  cicada_comm *world;
+  cicada_error err;
+  char got[4];
+  int bad;
+  cicada_settings_init(&s);
+  s.rank = rank;
+  s.world_size = 2;
+  s.token = 0x5eed;
+  s.hosts = hosts;
+  s.ports = ports;
+  s.listen_fd = listen_fd;
+  if (cicada_engine_connect(&s, &eng, &err) != CICADA_OK) {
+    fprintf(stderr, "player %d: %s\n", rank, err.message);
+    return 1;
+  }
+  bad = cicada_engine_world(eng, NULL, 2.0, &world, &err) != CICADA_OK ||
+        strcmp(cicada_comm_name(world), "world") != 0 ||
+        cicada_send(world, words[rank], 4, 1 - rank, 1, &err) != CICADA_OK ||
+        cicada_recv_into(world, 1 - rank, 1, got, 4, &err) != CICADA_OK ||
+        memcmp(got, words[1 - rank], 4) != 0 || cicada_barrier(world, &err) != CICADA_OK;
+  if (bad) fprintf(stderr, "player %d: %s\n", rank, err.message);
+  cicada_engine_free(eng);
+  return bad;
+}
+
+/* Player 0 is handed a listening socket; player 1 listens on the address
+ * it is given (a port that was free a moment ago). */
+static void test_connect(void) {
+  const char *const hosts[2] = {"127.0.0.1", "127.0.0.1"};
+  uint16_t ports[2];
+  int fd0 = loopback_socket(&ports[0], true), probe = loopback_socket(&ports[1], false), status;
+  pid_t pid;
+  close(probe);
+  fflush(NULL);
+  pid = fork();
+  if (pid == 0) {
+    close(fd0);
+    _exit(connect_player(1, -1, hosts, ports));
+  }
+  CHECK(pid > 0);
+  CHECK(connect_player(0, fd0, hosts, ports) == 0);
+  CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void) {
   test_null_handles();
   test_bad_settings();
   test_single_player_and_teardown();
   test_field();
   test_run();
+  test_connect();
   if (failures) {
     fprintf(stderr, "test_capi: %d check(s) failed\n", failures);
     return 1;
