@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# install_test.sh BUILD_DIR SOURCE_DIR CC CMAKE HOST_FLAGS - the install test.
+# install_test.sh BUILD_DIR SOURCE_DIR CC CMAKE LIBDIR HOST_FLAGS - the install
+# test (LIBDIR: CMAKE_INSTALL_LIBDIR, e.g. lib).
 #
 # Installs the build tree under a temporary prefix, checks the installed
 # files, runs the installed cicada-lua and a plain lua5.4 against the
@@ -8,7 +9,7 @@
 # hosts must find the installed Lua modules without LUA_PATH. HOST_FLAGS are
 # extra compiler and linker flags (the sanitizers, for a sanitized build).
 set -euo pipefail
-build=$1 src=$2 cc=$3 cmake=$4 host_flags=${5:-}
+build=$1 src=$2 cc=$3 cmake=$4 libdir=$5 host_flags=${6:-}
 
 # Build tools run without the sanitizer runtime that CI preloads for the
 # tests; the hosts built here get it back when they run.
@@ -18,13 +19,22 @@ unset LD_PRELOAD
 prefix=$(mktemp -d /tmp/cicada-install.XXXXXX)
 trap 'rm -rf "$prefix"' EXIT
 fail() { echo "install_test: $*" >&2; exit 1; }
+# The module file a probe reported (after PREFIX) is the installed one.
+check_modules() {  # WHO PREFIX OUTPUT
+  local path
+  path=$(sed -n "s|^$2||p" <<<"$3" | head -1)
+  [ -n "$path" ] && [ "$(realpath "$path")" = "$modules" ] ||
+    fail "$1 did not load the installed modules ($modules)"
+}
 run_host() { LD_PRELOAD=$run_preload "$@"; }
 
 echo "== install to $prefix"
 "$cmake" --install "$build" --prefix "$prefix/usr" >/dev/null
 P=$prefix/usr
-for f in include/cicada.h lib/libcicada.a lib/libcicada.so lib/pkgconfig/cicada.pc \
-         lib/cmake/cicada/cicadaConfig.cmake lib/cmake/cicada/cicadaTargets.cmake \
+L=$P/$libdir
+modules=$(realpath "$P/share/lua/5.4/cicada/init.lua")
+for f in include/cicada.h $libdir/libcicada.a $libdir/libcicada.so $libdir/pkgconfig/cicada.pc \
+         $libdir/cmake/cicada/cicadaConfig.cmake $libdir/cmake/cicada/cicadaTargets.cmake \
          lib/lua/5.4/cicada/core.so share/lua/5.4/cicada/init.lua \
          share/lua/5.4/cicada/shamir.lua bin/cicada-lua; do
   [ -e "$P/$f" ] || fail "missing $P/$f"
@@ -45,22 +55,21 @@ print("run " .. r[1] .. " " .. r[2])
 LUA
 out=$(run_host "$P/bin/cicada-lua" probe.lua)
 echo "$out"
-grep -qx "module $P/bin/../share/lua/5.4/cicada/init.lua" <<<"$out" || fail "cicada-lua used other modules"
+check_modules cicada-lua "module " "$out"
 grep -qx "run 1 1" <<<"$out" || fail "cicada-lua could not run players"
 
 echo "== lua5.4 with the usual paths"
 out=$(LUA_PATH="$P/share/lua/5.4/?.lua;$P/share/lua/5.4/?/init.lua;;" \
       LUA_CPATH="$P/lib/lua/5.4/?.so;;" run_host lua5.4 probe.lua)
 echo "$out"
-grep -qx "module $P/share/lua/5.4/cicada/init.lua" <<<"$out" || fail "lua5.4 used other modules"
+check_modules lua5.4 "module " "$out"
 grep -qx "run 1 1" <<<"$out" || fail "lua5.4 could not run players"
 
 check_hosts() {  # DIR: run DIR/lua_host and DIR/c_host
   local out
   out=$(run_host "$1/lua_host")
   echo "$out"
-  grep -q "^cicada .* from $P/lib/../share/lua/5.4/cicada/init.lua$" <<<"$out" ||
-    fail "$1/lua_host did not load the installed modules"
+  check_modules "$1/lua_host" "cicada [0-9.]* from " "$out"
   grep -q "^player 2: sum of ranks 3, revealed 2.5 + 4 = 6.5$" <<<"$out" ||
     fail "$1/lua_host did not reveal the sum"
   out=$(run_host "$1/c_host")
@@ -69,7 +78,7 @@ check_hosts() {  # DIR: run DIR/lua_host and DIR/c_host
 }
 
 echo "== build the hosts with pkg-config"
-export PKG_CONFIG_PATH=$P/lib/pkgconfig
+export PKG_CONFIG_PATH=$L/pkgconfig
 pkg-config --exists cicada || fail "pkg-config cannot find cicada"
 [ "$(pkg-config --modversion cicada)" = "$(sed -n 's/^#define CICADA_VERSION_STRING "\(.*\)"/\1/p' "$P/include/cicada.h")" ] ||
   fail "cicada.pc and cicada.h disagree on the version"
@@ -77,7 +86,7 @@ mkdir pc
 # shellcheck disable=SC2046,SC2086
 for host in lua_host c_host; do
   "$cc" -std=c11 -Wall -Werror $host_flags -o pc/$host "$src/engine/examples/$host.c" \
-    $(pkg-config --cflags --libs cicada) -Wl,-rpath,"$P/lib"
+    $(pkg-config --cflags --libs cicada) -Wl,-rpath,"$L"
 done
 check_hosts pc
 
