@@ -83,10 +83,8 @@ void cc_payloads_free(cc_payload **ps, int n) {
 
 /* ==== Errors ============================================================== */
 
-static cc_status set_error(cc_error *err, cc_status code, int peer, int32_t tag,
-                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static cc_status set_error(cc_error *err, cc_status code, int peer, int32_t tag,
-                           const char *fmt, ...) {
+cc_status cc_comm_error(cc_error *err, cc_status code, int peer, int32_t tag,
+                        const char *fmt, ...) {
   va_list ap;
   if (!err) return code;
   err->code = code;
@@ -99,18 +97,17 @@ static cc_status set_error(cc_error *err, cc_status code, int peer, int32_t tag,
 }
 
 static cc_status err_not_running(const cc_comm *c, cc_error *err) {
-  return set_error(err, CC_ENOT_RUNNING, -1, CC_TAG_NONE, "Comm %s was freed", c->name);
+  return cc_comm_error(err, CC_ENOT_RUNNING, -1, CC_TAG_NONE, "Comm %s was freed", c->name);
 }
 
 static cc_status err_revoked(const cc_comm *c, cc_error *err, int peer, int32_t tag) {
   if (c->revoked_by >= 0)
-    return set_error(err, CC_EREVOKED, peer, tag, "Comm %s was revoked by player %d", c->name,
+    return cc_comm_error(err, CC_EREVOKED, peer, tag, "Comm %s was revoked by player %d", c->name,
                      c->revoked_by);
-  return set_error(err, CC_EREVOKED, peer, tag, "Comm %s was revoked", c->name);
+  return cc_comm_error(err, CC_EREVOKED, peer, tag, "Comm %s was revoked", c->name);
 }
 
-/* Why a peer cannot be used, or NULL if it can. eng->lock held. */
-static const char *peer_down(const cc_comm *c, int peer) {
+const char *cc_comm_peer_down(const cc_comm *c, int peer) {
   const cc_link *l;
   if (peer == c->rank) return NULL;
   l = &c->eng->links[c->members[peer]];
@@ -125,20 +122,55 @@ static cc_comm *find_comm(cc_engine *eng, uint64_t context) {
   return NULL;
 }
 
+static bool is_retired(const cc_engine *eng, uint64_t context) {
+  for (size_t i = 0; i < eng->nretired; i++)
+    if (eng->retired[i] == context) return true;
+  return false;
+}
+
+/* Remember a freed communicator's context. eng->lock held. */
+static void retire(cc_engine *eng, uint64_t context) {
+  if (eng->nretired == eng->retired_cap) {
+    size_t cap = eng->retired_cap ? 2 * eng->retired_cap : 8;
+    uint64_t *grown = realloc(eng->retired, cap * sizeof *grown);
+    if (!grown) return;   /* late messages then wait as orphans: harmless */
+    eng->retired = grown;
+    eng->retired_cap = cap;
+  }
+  eng->retired[eng->nretired++] = context;
+}
+
 static void enqueue(cc_queue *q, cc_msg *m) {
   m->next = NULL;
   if (q->tail) q->tail->next = m; else q->head = m;
   q->tail = m;
 }
 
+/* Mark c revoked by comm rank `by`; true the first time. eng->lock held. */
+static bool mark_revoked(cc_comm *c, int by) {
+  if (c->revoked) return false;
+  c->revoked = true;
+  c->revoked_by = by;
+  cc_net_log(c->eng, CC_LOG_WARNING, "Comm %s player %d revoked by player %d", c->name,
+             c->rank, by);
+  cc_wake(c->eng);
+  return true;
+}
+
+/* The world rank in a REVOKE payload, or -1. */
+static int revoke_origin(const cc_payload *p, int world_size) {
+  uint32_t v = 0;
+  if (p->len != 4) return -1;
+  for (int i = 3; i >= 0; i--) v = (v << 8) | p->data[i];
+  return v < (uint32_t)world_size ? (int)v : -1;
+}
+
 static void deliver_to(cc_comm *c, int src, cc_msg *m) {
-  if (m->tag == CC_TAG_NONE) {  /* a revoke notice */
-    if (!c->revoked) {
-      c->revoked = true;
-      c->revoked_by = src;
-      cc_net_log(c->eng, CC_LOG_WARNING, "Comm %s player %d revoked by player %d", c->name,
-                 c->rank, src);
-    }
+  if (m->tag == CC_TAG_NONE) {  /* a revoke notice that waited as an orphan */
+    int origin = revoke_origin(m->payload, c->eng->cfg.world_size);
+    int by = origin >= 0 && c->of_world[origin] >= 0 ? c->of_world[origin] : src;
+    c->revoke_seen[src] = true;
+    mark_revoked(c, by);
     cc_payload_unref(m->payload);
     free(m);
     return;
@@ -149,7 +181,9 @@ static void deliver_to(cc_comm *c, int src, cc_msg *m) {
 void cc_comm_deliver(cc_engine *eng, uint64_t context, int world_src, int32_t tag,
                      cc_payload *p) {
   cc_comm *c = find_comm(eng, context);
-  cc_msg *m = malloc(sizeof *m);
+  cc_msg *m;
+  if (!c && is_retired(eng, context)) { cc_payload_unref(p); return; }
+  m = malloc(sizeof *m);
   if (!m) { cc_payload_unref(p); return; }
   m->tag = tag;
   m->payload = p;
@@ -189,6 +223,30 @@ void cc_comm_deliver(cc_engine *eng, uint64_t context, int world_src, int32_t ta
   }
 }
 
+int cc_comm_revoke_notice(cc_engine *eng, uint64_t context, int world_src, int origin,
+                          int *fwd) {
+  cc_comm *c = find_comm(eng, context);
+  int n = 0, src;
+  if (!c) {
+    /* Not created here yet (or freed): keep it like any early message. */
+    cc_payload *p = cc_payload_new(4);
+    if (!p) return 0;
+    for (int i = 0; i < 4; i++) p->data[i] = (uint8_t)((uint32_t)origin >> (8 * i));
+    cc_comm_deliver(eng, context, world_src, CC_TAG_NONE, p);
+    return 0;
+  }
+  src = c->of_world[world_src];
+  if (src < 0) return 0;
+  c->revoke_seen[src] = true;
+  cc_wake(eng);
+  if (!mark_revoked(c, c->of_world[origin] >= 0 ? c->of_world[origin] : src)) return 0;
+  /* Everyone, the sender too: its REVOKE from us tells it that we will
+   * send nothing more on this communicator. */
+  for (int i = 0; fwd && i < c->size; i++)
+    if (i != c->rank) fwd[n++] = c->members[i];
+  return n;
+}
+
 /* Claim the messages that arrived before the communicator existed. */
 static void adopt_orphans(cc_comm *c) {
   cc_engine *eng = c->eng;
@@ -217,10 +275,6 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
   return h;
 }
 
-/* A context id every member derives identically: from the parent's id, how
- * many communicators the parent has derived so far, the name and members. */
-uint64_t cc_context_derive(uint64_t parent, uint64_t seq, const char *name,
-                           const int *members, int n);
 uint64_t cc_context_derive(uint64_t parent, uint64_t seq, const char *name,
                            const int *members, int n) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -234,12 +288,14 @@ uint64_t cc_context_derive(uint64_t parent, uint64_t seq, const char *name,
   return h;
 }
 
-static cc_status comm_new(cc_engine *eng, uint64_t context, const char *name, const int *members,
-                          int n, double timeout_s, cc_comm **out, cc_error *err) {
+cc_status cc_comm_create(cc_engine *eng, uint64_t context, const char *name,
+                         const int *members, int n, double timeout_s, cc_comm **out,
+                         cc_error *err) {
   int world = eng->cfg.world_size;
   cc_comm *c = calloc(1, sizeof *c);
+  bool revoked;
   *out = NULL;
-  if (!c) return set_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+  if (!c) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
   c->eng = eng;
   c->context = context;
   c->name = strdup(name);
@@ -251,9 +307,11 @@ static cc_status comm_new(cc_engine *eng, uint64_t context, const char *name, co
   c->of_world = malloc((size_t)world * sizeof *c->of_world);
   c->queues = calloc((size_t)n, sizeof *c->queues);
   c->peer_traffic = calloc((size_t)n, sizeof *c->peer_traffic);
-  if (!c->name || !c->members || !c->of_world || !c->queues || !c->peer_traffic) {
+  c->revoke_seen = calloc((size_t)n, sizeof *c->revoke_seen);
+  if (!c->name || !c->members || !c->of_world || !c->queues || !c->peer_traffic ||
+      !c->revoke_seen) {
     cc_comm_free(c);
-    return set_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+    return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
   }
   for (int i = 0; i < world; i++) c->of_world[i] = -1;
   for (int i = 0; i < n; i++) {
@@ -265,7 +323,16 @@ static cc_status comm_new(cc_engine *eng, uint64_t context, const char *name, co
   c->next = eng->comms;
   eng->comms = c;
   adopt_orphans(c);
+  revoked = c->revoked;
   pthread_mutex_unlock(&eng->lock);
+  /* Revoked before it existed here: pass the notice on, as the I/O thread
+   * does for a communicator that exists. */
+  if (revoked) {
+    int *to = malloc((size_t)n * sizeof *to), k = 0;
+    for (int i = 0; to && i < n; i++) if (i != c->rank) to[k++] = c->members[i];
+    if (to) cc_net_send_revoke(eng, context, c->members[c->revoked_by], to, k);
+    free(to);
+  }
   *out = c;
   return CC_OK;
 }
@@ -275,9 +342,9 @@ cc_status cc_comm_world(cc_engine *eng, const char *name, double timeout_s, cc_c
   int n = eng->cfg.world_size;
   int *members = malloc((size_t)n * sizeof *members);
   cc_status st;
-  if (!members) return set_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+  if (!members) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
   for (int i = 0; i < n; i++) members[i] = i;
-  st = comm_new(eng, cc_context_derive(0, 0, name, members, n), name, members, n, timeout_s,
+  st = cc_comm_create(eng, cc_context_derive(0, 0, name, members, n), name, members, n, timeout_s,
                 out, err);
   free(members);
   return st;
@@ -289,7 +356,7 @@ void cc_comm_free(cc_comm *c) {
   eng = c->eng;
   pthread_mutex_lock(&eng->lock);
   for (cc_comm **pp = &eng->comms; *pp; pp = &(*pp)->next)
-    if (*pp == c) { *pp = c->next; break; }
+    if (*pp == c) { *pp = c->next; retire(eng, c->context); break; }
   pthread_mutex_unlock(&eng->lock);
   if (c->queues) {
     for (int i = 0; i < c->size; i++) {
@@ -304,6 +371,7 @@ void cc_comm_free(cc_comm *c) {
   }
   free(c->queues);
   free(c->peer_traffic);
+  free(c->revoke_seen);
   free(c->tag_traffic);
   free(c->members);
   free(c->of_world);
@@ -342,7 +410,7 @@ static cc_traffic *tag_traffic(cc_comm *c, int32_t tag) {
   return &grown[c->ntags++].t;
 }
 
-static void count(cc_comm *c, int peer, int32_t tag, size_t bytes, bool sent) {
+void cc_comm_count(cc_comm *c, int peer, int32_t tag, size_t bytes, bool sent) {
   cc_traffic *t[2] = {&c->peer_traffic[peer], tag_traffic(c, tag)};
   for (int i = 0; i < 2; i++) {
     if (!t[i]) continue;
@@ -371,40 +439,67 @@ static cc_status check_usable(cc_comm *c, cc_error *err) {
 
 static cc_status check_rank(cc_comm *c, int r, const char *what, cc_error *err) {
   if (r < 0 || r >= c->size)
-    return set_error(err, CC_EINVALID, r, CC_TAG_NONE, "%s rank %d out of range [0, %d)", what,
+    return cc_comm_error(err, CC_EINVALID, r, CC_TAG_NONE, "%s rank %d out of range [0, %d)", what,
                      r, c->size);
   return CC_OK;
 }
 
-static cc_status send_one(cc_comm *c, cc_payload *p, int dst, int32_t tag, cc_error *err) {
-  char tb[16];
-  const char *down;
+/* ==== Sending =============================================================== */
+
+/* Every call's sends happen under send_lock, after one look at the revoked
+ * flag: a call either sends everything before this player passes a revoke
+ * on (the I/O thread forwards under send_lock too), or raises and sends
+ * nothing. A receiver that has the sender's REVOKE therefore has all the
+ * sender will ever send it, and a collective completes at every survivor
+ * or at none. */
+static cc_status begin_sends(cc_comm *c, int peer, int32_t tag, cc_error *err) {
   bool revoked;
+  pthread_mutex_lock(&c->eng->send_lock);
   pthread_mutex_lock(&c->eng->lock);
   revoked = c->revoked;
-  down = peer_down(c, dst);
-  if (!revoked && dst == c->rank) {
+  pthread_mutex_unlock(&c->eng->lock);
+  if (!revoked) return CC_OK;
+  pthread_mutex_unlock(&c->eng->send_lock);
+  return err_revoked(c, err, peer, tag);
+}
+
+static void end_sends(cc_comm *c) { pthread_mutex_unlock(&c->eng->send_lock); }
+
+/* Send p to dst, between begin_sends and end_sends. A point-to-point send
+ * needs its destination and fails if it is down; the sending half of a
+ * collective does not (need == false): it skips a player that is down, so
+ * that every survivor takes the same path through the collective and fails,
+ * if at all, where it waits for a player that is gone. Otherwise a
+ * scatter's source would raise while its receivers go on, and their shares
+ * would no longer match. */
+static cc_status send_one(cc_comm *c, cc_payload *p, int dst, int32_t tag, bool need,
+                          cc_error *err) {
+  char tb[16];
+  const char *down;
+  if (dst == c->rank) {
     cc_msg *m = malloc(sizeof *m);
-    if (m) {
-      m->tag = tag;
-      m->payload = cc_payload_ref(p);
-      enqueue(&c->queues[dst], m);
-    }
+    if (!m) return cc_comm_error(err, CC_ENOMEM, dst, tag, "out of memory");
+    m->tag = tag;
+    m->payload = cc_payload_ref(p);
+    pthread_mutex_lock(&c->eng->lock);
+    enqueue(&c->queues[dst], m);
     pthread_mutex_unlock(&c->eng->lock);
-    if (!m) return set_error(err, CC_ENOMEM, dst, tag, "out of memory");
-    count(c, dst, tag, p->len, true);
+    cc_comm_count(c, dst, tag, p->len, true);
     return CC_OK;
   }
+  pthread_mutex_lock(&c->eng->lock);
+  down = cc_comm_peer_down(c, dst);
   pthread_mutex_unlock(&c->eng->lock);
-  if (revoked) return err_revoked(c, err, dst, tag);
+  if (down && !need) return CC_OK;
   if (down || !cc_net_send(c->eng, c->members[dst], CC_FRAME_DATA, c->context, tag, p)) {
     pthread_mutex_lock(&c->eng->lock);
-    down = peer_down(c, dst);
+    down = cc_comm_peer_down(c, dst);
     pthread_mutex_unlock(&c->eng->lock);
-    return set_error(err, CC_EPEER_FAILED, dst, tag, "Tag %s to player %d failed: %s",
-                     cc_tag_name(tag, tb, sizeof tb), dst, down ? down : "link down");
+    if (!need) return CC_OK;
+    return cc_comm_error(err, CC_EPEER_FAILED, dst, tag, "Tag %s to player %d failed: %s",
+                         cc_tag_name(tag, tb, sizeof tb), dst, down ? down : "link down");
   }
-  count(c, dst, tag, p->len, true);
+  cc_comm_count(c, dst, tag, p->len, true);
   return CC_OK;
 }
 
@@ -422,6 +517,25 @@ static cc_msg *take(cc_queue *q, int32_t tag) {
 /* Receive one message with `tag` from each of srcs[0..n) into out[src], until
  * all are in or the deadline passes. Fails at once when a needed player is
  * known to have failed or the communicator is revoked. */
+/* Whether a call still missing a message from some of srcs can never get
+ * it: a sender is down, or the communicator is revoked and the sender has
+ * said it will send nothing more (its REVOKE is in). eng->lock held. */
+static cc_status check_stuck(cc_comm *c, const int *srcs, int n, int32_t tag, cc_payload **out,
+                             cc_error *err) {
+  char tb[16];
+  for (int i = 0; i < n; i++) {
+    int s = srcs[i];
+    const char *down = out[s] ? NULL : cc_comm_peer_down(c, s);
+    if (out[s]) continue;
+    if (c->revoked && (s == c->rank || c->revoke_seen[s] || down))
+      return err_revoked(c, err, s, tag);
+    if (down)
+      return cc_comm_error(err, CC_EPEER_FAILED, s, tag, "Tag %s from player %d failed: %s",
+                           cc_tag_name(tag, tb, sizeof tb), s, down);
+  }
+  return CC_OK;
+}
+
 static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, double deadline,
                            bool block, cc_payload **out, cc_error *err) {
   cc_engine *eng = c->eng;
@@ -430,6 +544,8 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
   int missing;
   pthread_mutex_lock(&eng->lock);
   for (;;) {
+    /* Messages sent before their sender saw a revoke are still delivered:
+     * the sender's own call completed, and so must ours. */
     missing = 0;
     for (int i = 0; i < n; i++) {
       int s = srcs[i];
@@ -438,7 +554,7 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
       m = take(&c->queues[s], tag);
       if (m) {
         out[s] = m->payload;
-        count(c, s, tag, m->payload->len, false);
+        cc_comm_count(c, s, tag, m->payload->len, false);
         free(m);
       } else {
         missing++;
@@ -446,26 +562,18 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
     }
     if (missing == 0) break;
     if (c->freed) { st = err_not_running(c, err); break; }
-    if (c->revoked) {
-      int first = -1;
-      for (int i = 0; i < n && first < 0; i++) if (!out[srcs[i]]) first = srcs[i];
-      st = err_revoked(c, err, first, tag);
-      break;
+    /* Past the deadline it is a timeout, whatever happened since: a peer
+     * that gave up at the same moment and left must not turn our timeout
+     * into its departure. */
+    if (!block || cc_now() < deadline) {
+      st = check_stuck(c, srcs, n, tag, out, err);
+      if (st != CC_OK || !block) break;
     }
-    for (int i = 0; i < n; i++) {
-      const char *down = out[srcs[i]] ? NULL : peer_down(c, srcs[i]);
-      if (down) {
-        st = set_error(err, CC_EPEER_FAILED, srcs[i], tag, "Tag %s from player %d failed: %s",
-                       cc_tag_name(tag, tb, sizeof tb), srcs[i], down);
-        break;
-      }
-    }
-    if (st != CC_OK || !block) break;
     if (cc_now() >= deadline) {
       for (int i = 0; i < n; i++)
         if (!out[srcs[i]]) {
-          st = set_error(err, CC_ETIMEOUT, srcs[i], tag, "Tag %s from player %d timed-out after %gs",
-                         cc_tag_name(tag, tb, sizeof tb), srcs[i], c->timeout_s);
+          st = cc_comm_error(err, CC_ETIMEOUT, srcs[i], tag, "Tag %s from player %d timed-out after %gs",
+                             cc_tag_name(tag, tb, sizeof tb), srcs[i], c->timeout_s);
           break;
         }
       break;
@@ -481,7 +589,11 @@ static double deadline_of(const cc_comm *c) { return cc_now() + c->timeout_s; }
 cc_status cc_comm_send(cc_comm *c, cc_payload *p, int dst, int32_t tag, cc_error *err) {
   cc_status st = check_usable(c, err);
   if (st == CC_OK) st = check_rank(c, dst, "destination", err);
-  return st == CC_OK ? send_one(c, p, dst, tag, err) : st;
+  if (st == CC_OK) st = begin_sends(c, dst, tag, err);
+  if (st != CC_OK) return st;
+  st = send_one(c, p, dst, tag, true, err);
+  end_sends(c);
+  return st;
 }
 
 static cc_status recv_from(cc_comm *c, int src, int32_t tag, bool block, cc_payload **out,
@@ -492,7 +604,7 @@ static cc_status recv_from(cc_comm *c, int src, int32_t tag, bool block, cc_payl
   if (st == CC_OK) st = check_rank(c, src, "source", err);
   if (st != CC_OK) return st;
   slots = calloc((size_t)c->size, sizeof *slots);
-  if (!slots) return set_error(err, CC_ENOMEM, src, tag, "out of memory");
+  if (!slots) return cc_comm_error(err, CC_ENOMEM, src, tag, "out of memory");
   st = recv_many(c, &src, 1, tag, deadline_of(c), block, slots, err);
   *out = slots[src];
   free(slots);
@@ -518,14 +630,14 @@ static int *all_ranks(const cc_comm *c) {
 /* Send to every player in dsts (the payload for dst d is ps[d], or p). */
 static cc_status send_each(cc_comm *c, cc_payload *p, cc_payload *const *ps, const int *dsts,
                            int n, int32_t tag, cc_error *err) {
-  for (int i = 0; i < n; i++) {
+  cc_status st = begin_sends(c, -1, tag, err);
+  if (st != CC_OK) return st;
+  for (int i = 0; st == CC_OK && i < n; i++) {
     cc_payload *v = ps ? ps[dsts[i]] : p;
-    cc_status st;
-    if (!v) continue;
-    st = send_one(c, v, dsts[i], tag, err);
-    if (st != CC_OK) return st;
+    if (v) st = send_one(c, v, dsts[i], tag, false, err);
   }
-  return CC_OK;
+  end_sends(c);
+  return st;
 }
 
 cc_status cc_comm_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_error *err) {
@@ -534,7 +646,7 @@ cc_status cc_comm_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_e
   cc_status st = check_usable(c, err);
   if (st != CC_OK) return st;
   ranks = all_ranks(c);
-  if (!ranks) return set_error(err, CC_ENOMEM, -1, CC_TAG_ALLGATHER, "out of memory");
+  if (!ranks) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_ALLGATHER, "out of memory");
   memset(all, 0, (size_t)c->size * sizeof *all);
   st = send_each(c, mine, NULL, ranks, c->size, CC_TAG_ALLGATHER, err);
   if (st == CC_OK) st = recv_many(c, ranks, c->size, CC_TAG_ALLGATHER, deadline, true, all, err);
@@ -546,14 +658,14 @@ cc_status cc_comm_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_e
 cc_status cc_comm_barrier(cc_comm *c, cc_error *err) {
   cc_payload *empty = cc_payload_new(0), **all;
   cc_status st;
-  if (!empty) return set_error(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory");
+  if (!empty) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory");
   all = calloc((size_t)c->size, sizeof *all);
-  if (!all) { cc_payload_unref(empty); return set_error(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory"); }
+  if (!all) { cc_payload_unref(empty); return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory"); }
   st = check_usable(c, err);
   if (st == CC_OK) {
     double deadline = deadline_of(c);
     int *ranks = all_ranks(c);
-    if (!ranks) st = set_error(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory");
+    if (!ranks) st = cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory");
     if (st == CC_OK) st = send_each(c, empty, NULL, ranks, c->size, CC_TAG_BARRIER, err);
     if (st == CC_OK) st = recv_many(c, ranks, c->size, CC_TAG_BARRIER, deadline, true, all, err);
     free(ranks);
@@ -572,7 +684,7 @@ cc_status cc_comm_broadcast(cc_comm *c, int src, cc_payload *value, cc_payload *
   if (st != CC_OK) return st;
   if (c->rank == src) {
     int *ranks = all_ranks(c);
-    if (!ranks) return set_error(err, CC_ENOMEM, -1, CC_TAG_BROADCAST, "out of memory");
+    if (!ranks) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_BROADCAST, "out of memory");
     st = send_each(c, value, NULL, ranks, c->size, CC_TAG_BROADCAST, err);
     free(ranks);
     if (st != CC_OK) return st;
@@ -590,12 +702,12 @@ cc_status cc_comm_gatherv(cc_comm *c, const int *srcs, int nsrcs, cc_payload *mi
     st = check_rank(c, srcs[i], "source", err);
     for (int j = 0; st == CC_OK && j < i; j++)
       if (srcs[j] == srcs[i])
-        st = set_error(err, CC_EINVALID, srcs[i], tag, "source rank %d listed twice", srcs[i]);
+        st = cc_comm_error(err, CC_EINVALID, srcs[i], tag, "source rank %d listed twice", srcs[i]);
     if (srcs[i] == c->rank) contribute = true;
   }
   if (st != CC_OK) return st;
   if (contribute) {
-    st = send_one(c, mine, dst, tag, err);
+    st = send_each(c, mine, NULL, &dst, 1, tag, err);
     if (st != CC_OK) return st;
   }
   if (c->rank != dst) return CC_OK;
@@ -622,4 +734,34 @@ cc_status cc_comm_scatterv(cc_comm *c, int src, cc_payload *const *values, const
   }
   if (!receive) return CC_OK;
   return recv_from(c, src, tag, true, out, err);
+}
+
+/* ==== Revoke and failures ================================================= */
+
+cc_status cc_comm_revoke(cc_comm *c, cc_error *err) {
+  bool first;
+  cc_status st = check_usable(c, err);
+  if (st != CC_OK) return st;
+  pthread_mutex_lock(&c->eng->lock);
+  first = mark_revoked(c, c->rank);
+  pthread_mutex_unlock(&c->eng->lock);
+  /* Only the first revoke here sends: a notice from someone else has
+   * already been passed on by the I/O thread. */
+  if (first) {
+    int *to = malloc((size_t)c->size * sizeof *to), n = 0;
+    if (!to) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+    for (int i = 0; i < c->size; i++) if (i != c->rank) to[n++] = c->members[i];
+    cc_net_send_revoke(c->eng, c->context, c->eng->cfg.rank, to, n);
+    free(to);
+  }
+  return CC_OK;
+}
+
+int cc_comm_failed(const cc_comm *c, int *out) {
+  int n = 0;
+  pthread_mutex_lock(&c->eng->lock);
+  for (int i = 0; i < c->size; i++)
+    if (i != c->rank && c->eng->links[c->members[i]].state == CC_LINK_FAILED) out[n++] = i;
+  pthread_mutex_unlock(&c->eng->lock);
+  return n;
 }

@@ -161,6 +161,43 @@ cc_status cc_comm_scatterv(cc_comm *c, int src, cc_payload *const *values, const
                            int ndsts, int32_t tag, cc_payload **out, cc_error *err);
 void cc_payloads_free(cc_payload **ps, int n);
 
+/* ==== Fault tolerance =================================================== */
+
+/* Mark the communicator revoked here and at every member that can be
+ * reached (each passes the notice on once). Idempotent. Afterwards every
+ * call on it fails with CC_EREVOKED except agree, shrink, split, failed,
+ * the statistics and free; a pending or later receive fails as soon as the
+ * member it waits for has passed the revoke on (or is down), and still gets
+ * what that member sent before, so that a call completes at every member or
+ * at none. */
+cc_status cc_comm_revoke(cc_comm *c, cc_error *err);
+
+/* The comm ranks this player knows to have failed, ascending, into out
+ * (comm size entries); returns how many. A player that finished cleanly
+ * has not failed. */
+int cc_comm_failed(const cc_comm *c, int *out);
+
+/* One fault-tolerant agreement among the survivors (see agree.c). Each
+ * works on a revoked communicator. timeout_s <= 0 means comm.timeout.
+ *
+ * agree: *out is the AND of the flags of the members decided on.
+ * shrink: a new communicator of the survivors in the old order, named
+ *   `name`; oldranks (comm size entries) gets each new rank's old rank and
+ *   *nold their number.
+ * split: players giving the same non-NULL name get a communicator of those
+ *   players in rank order; a NULL name gives *out == NULL.
+ * A player the others decided without gets CC_EEXCLUDED. */
+cc_status cc_comm_agree(cc_comm *c, bool flag, double timeout_s, bool *out, cc_error *err);
+cc_status cc_comm_shrink(cc_comm *c, const char *name, double timeout_s, cc_comm **out,
+                         int *oldranks, int *nold, cc_error *err);
+cc_status cc_comm_split(cc_comm *c, const char *name, double timeout_s, cc_comm **out,
+                        cc_error *err);
+
+/* Fault injection for testing the agreement: this player kills itself
+ * (SIGKILL) once it has sent `messages` more agreement messages, so that it
+ * dies partway through a vote or a coordinator round. -1 turns it off. */
+void cc_engine_kill_in_agreement(cc_engine *eng, int messages);
+
 /* Traffic counters, by peer (comm rank) and by tag. */
 typedef struct cc_traffic { uint64_t msgs_sent, bytes_sent, msgs_recv, bytes_recv; } cc_traffic;
 const cc_traffic *cc_comm_peer_stats(const cc_comm *c, int peer);

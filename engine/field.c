@@ -29,12 +29,15 @@ __extension__ typedef unsigned __int128 u128;
 
 static inline uint64_t fold_reduce(const cc_field *f, u128 x) {
   uint64_t c = f->c;
-  /* x < 2^128: after the first fold x < 2^96 + 2^64, after the second
-   * x < 2^65, and when its high word is 1 the low word is < 2^64 - 2^32,
-   * so the last fold cannot overflow. */
-  x = (u128)(uint64_t)(x >> 64) * c + (uint64_t)x;
-  x = (u128)(uint64_t)(x >> 64) * c + (uint64_t)x;
-  uint64_t r = (uint64_t)x + (uint64_t)(x >> 64) * c;
+  /* x = hi 2^64 + lo = hi c + lo (mod p). t = hi c + lo < 2^96 + 2^64, so
+   * its high word th is at most 2^32 and th * c < 2^64 is a 64-bit product;
+   * tl + th c overflows at most once, and then the true value minus 2^64
+   * is below th * c <= 2^64 - 2^32, so adding c (< 2^32) cannot overflow.
+   * The result is below 2^64 < 2p: one conditional subtraction. */
+  u128 t = (u128)(uint64_t)(x >> 64) * c + (uint64_t)x;
+  uint64_t tl = (uint64_t)t, th = (uint64_t)(t >> 64);
+  uint64_t r = tl + th * c;
+  r += c & ((uint64_t)0 - (uint64_t)(r < tl));
   return r >= f->p ? r - f->p : r;
 }
 
@@ -216,6 +219,10 @@ void cc_field_mul_scalar(const cc_field *f, uint64_t *out, const uint64_t *a,
                          uint64_t s, size_t n) {
   const cc_field fl = *f; /* out may alias *f: keep constants local */
   f = &fl;
+  if (s == 1 % f->p) { /* e.g. the unit weights of a sum of shares */
+    if (out != a) memmove(out, a, n * sizeof *out);
+    return;
+  }
   uint64_t sd = to_dom(f, s);
   for (size_t i = 0; i < n; i++) out[i] = dmul(f, a[i], sd);
 }
@@ -249,6 +256,27 @@ uint64_t cc_field_dot(const cc_field *f, const uint64_t *a, const uint64_t *b,
   for (size_t i = 0; i < n; i++)
     acc = addmod(f, acc, dmul(f, to_dom(f, a[i]), b[i]));
   return acc;
+}
+
+void cc_field_matvec(const cc_field *f, uint64_t *out, const uint64_t *A,
+                     const uint64_t *x, size_t m, size_t k) {
+  for (size_t i = 0; i < m; i++) out[i] = cc_field_dot(f, A + i * k, x, k);
+}
+
+/* Horner's rule from the most significant bit: acc = 2 acc + bit. */
+void cc_field_bit_compose(const cc_field *f, uint64_t *out,
+                          const uint64_t *bits, size_t m, size_t k) {
+  for (size_t i = 0; i < m; i++) {
+    const uint64_t *row = bits + i * k;
+    uint64_t acc = 0;
+    for (size_t j = 0; j < k; j++) acc = addmod(f, addmod(f, acc, acc), row[j]);
+    out[i] = acc;
+  }
+}
+
+void cc_field_shift_right(uint64_t *out, const uint64_t *a, unsigned s,
+                          size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = a[i] >> s;
 }
 
 void cc_field_pow(const cc_field *f, uint64_t *out, const uint64_t *a,
@@ -350,16 +378,74 @@ int cc_field_lagrange0(const cc_field *f, uint64_t *lambda, const uint64_t *x,
   return CC_FIELD_OK;
 }
 
-void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
-                      const uint64_t *rows, size_t r, size_t n) {
+void cc_field_axpy(const cc_field *f, uint64_t *out, uint64_t w,
+                   const uint64_t *x, size_t n) {
   const cc_field fl = *f; /* out may alias *f: keep constants local */
   f = &fl;
-  memset(out, 0, n * sizeof *out);
-  for (size_t j = 0; j < r; j++) {
-    uint64_t wd = to_dom(f, w[j]);
-    const uint64_t *row = rows + j * n;
-    for (size_t i = 0; i < n; i++) out[i] = addmod(f, out[i], dmul(f, row[i], wd));
+  if (w == 1 % f->p) { /* sums of shares: no products */
+    for (size_t i = 0; i < n; i++) out[i] = addmod(f, out[i], x[i]);
+    return;
   }
+  uint64_t wd = to_dom(f, w);
+  /* The folding loop is spelled out so that the compiler keeps no switch
+   * on the reduction kind inside it. */
+  if (f->kind == CC_FIELD_FOLD) {
+    for (size_t i = 0; i < n; i++)
+      out[i] = addmod(f, out[i], fold_reduce(f, (u128)x[i] * wd));
+  } else {
+    for (size_t i = 0; i < n; i++) out[i] = addmod(f, out[i], dmul(f, x[i], wd));
+  }
+}
+
+void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
+                      const uint64_t *rows, size_t r, size_t n) {
+  memset(out, 0, n * sizeof *out);
+  for (size_t j = 0; j < r; j++) cc_field_axpy(f, out, w[j], rows + j * n, n);
+}
+
+/* a * s mod p for FOLD and a small s < 2^32: the product's high word is
+ * below 2^32, so one fold with a 64-bit product th * c < 2^64 suffices;
+ * the sum overflows at most once (then adding c cannot overflow again). */
+static inline uint64_t fold_mul_small(const cc_field *f, uint64_t a, uint64_t s) {
+  u128 t = (u128)a * s;
+  uint64_t tl = (uint64_t)t, th = (uint64_t)(t >> 64);
+  uint64_t r = tl + th * f->c;
+  r += f->c & ((uint64_t)0 - (uint64_t)(r < tl));
+  return r >= f->p ? r - f->p : r;
+}
+
+/* row[i] = row[i] * x + c[i], x canonical (xd: x in the domain): one Horner
+ * step over a whole row. Shamir's x-coordinates are usually 1, 2, 3...:
+ * x = 1 needs only additions, and a small x a cheaper reduction. */
+static void horner_step(const cc_field *f, uint64_t *row, uint64_t x,
+                        uint64_t xd, const uint64_t *c, size_t n) {
+  const cc_field fl = *f; /* row may alias *f: keep constants local */
+  f = &fl;
+  if (x == 1) {
+    for (size_t i = 0; i < n; i++) row[i] = addmod(f, row[i], c[i]);
+  } else if (f->kind == CC_FIELD_FOLD && x < (UINT64_C(1) << 32)) {
+    for (size_t i = 0; i < n; i++)
+      row[i] = addmod(f, fold_mul_small(f, row[i], x), c[i]);
+  } else if (f->kind == CC_FIELD_FOLD) {
+    for (size_t i = 0; i < n; i++)
+      row[i] = addmod(f, fold_reduce(f, (u128)row[i] * xd), c[i]);
+  } else {
+    for (size_t i = 0; i < n; i++) row[i] = addmod(f, dmul(f, row[i], xd), c[i]);
+  }
+}
+
+void cc_field_shamir_eval(const cc_field *f, uint64_t *out,
+                          const uint64_t *secret, size_t n,
+                          const uint64_t *coeffs, size_t k, uint64_t x) {
+  if (k <= 1) {
+    memcpy(out, secret, n * sizeof *out);
+    return;
+  }
+  uint64_t xc = x % f->p, xd = to_dom(f, xc);
+  /* Degree by degree: each pass streams over n contiguous words. */
+  memcpy(out, coeffs + (k - 2) * n, n * sizeof *out);
+  for (size_t d = k - 2; d >= 1; d--) horner_step(f, out, xc, xd, coeffs + (d - 1) * n, n);
+  horner_step(f, out, xc, xd, secret, n);
 }
 
 int cc_field_shamir_share(const cc_field *f, uint64_t *out,
@@ -374,22 +460,8 @@ int cc_field_shamir_share(const cc_field *f, uint64_t *out,
   int rc = cc_field_check_indices(f, x, m, err, errsz);
   if (rc != CC_FIELD_OK) return rc;
   const cc_field fl = *f; /* out may alias *f: keep constants local */
-  f = &fl;
-  /* Row by row, degree by degree: each pass streams over n contiguous words. */
-  for (size_t j = 0; j < m; j++) {
-    uint64_t *row = out + j * n;
-    uint64_t xd = to_dom(f, x[j] % f->p);
-    if (k == 1) {
-      memcpy(row, secret, n * sizeof *row);
-      continue;
-    }
-    memcpy(row, coeffs + (k - 2) * n, n * sizeof *row);
-    for (size_t d = k - 2; d >= 1; d--) {
-      const uint64_t *c = coeffs + (d - 1) * n;
-      for (size_t i = 0; i < n; i++) row[i] = addmod(f, dmul(f, row[i], xd), c[i]);
-    }
-    for (size_t i = 0; i < n; i++) row[i] = addmod(f, dmul(f, row[i], xd), secret[i]);
-  }
+  for (size_t j = 0; j < m; j++)
+    cc_field_shamir_eval(&fl, out + j * n, secret, n, coeffs, k, x[j]);
   return CC_FIELD_OK;
 }
 

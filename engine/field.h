@@ -3,8 +3,9 @@
  *
  * Owns: the order check (deterministic Miller-Rabin), the cc_field constants
  * used for fast modular multiplication, the array kernels (add, sub, neg, mul,
- * scalar mul, sum, dot, pow, batch inverse, conversion from signed integers,
- * equality), Lagrange coefficients at 0 and the Shamir share/recover kernels.
+ * scalar mul, sum, dot, matrix-vector product, pow, batch inverse, conversion
+ * from signed integers, equality, shifts and bit composition), Lagrange
+ * coefficients at 0 and the Shamir share/recover kernels.
  *
  * Elements are canonical words 0 <= x < p. Every kernel takes whole arrays
  * of n elements and allows out == in (element-wise aliasing). No Lua here.
@@ -85,6 +86,19 @@ void cc_field_rsub_scalar(const cc_field *f, uint64_t *out, uint64_t s,
 uint64_t cc_field_sum(const cc_field *f, const uint64_t *a, size_t n);
 uint64_t cc_field_dot(const cc_field *f, const uint64_t *a, const uint64_t *b,
                       size_t n);
+/* out[i] = sum_j A[i*k + j] * x[j] for the m x k row-major matrix A.
+ * out must not overlap A or x. */
+void cc_field_matvec(const cc_field *f, uint64_t *out, const uint64_t *A,
+                     const uint64_t *x, size_t m, size_t k);
+/* out[i] = sum_j 2^(k-1-j) * bits[i*k + j]: each of the m rows of k words
+ * read as a binary number, most significant first (reduced mod p). out must
+ * not overlap bits unless k == 1. */
+void cc_field_bit_compose(const cc_field *f, uint64_t *out,
+                          const uint64_t *bits, size_t m, size_t k);
+/* out[i] = floor(a[i] / 2^s) of the canonical words, 0 <= s < 64: for
+ * public values, e.g. the high part of a revealed masked value. */
+void cc_field_shift_right(uint64_t *out, const uint64_t *a, unsigned s,
+                          size_t n);
 /* out[i] = a[i]^e for a public exponent (0^0 = 1). */
 void cc_field_pow(const cc_field *f, uint64_t *out, const uint64_t *a,
                   uint64_t e, size_t n);
@@ -115,6 +129,10 @@ int cc_field_check_indices(const cc_field *f, const uint64_t *x, size_t r,
 int cc_field_lagrange0(const cc_field *f, uint64_t *lambda, const uint64_t *x,
                        size_t r, char *err, size_t errsz);
 
+/* out[i] += w * x[i]. */
+void cc_field_axpy(const cc_field *f, uint64_t *out, uint64_t w,
+                   const uint64_t *x, size_t n);
+
 /* out[i] = sum_j w[j] * rows[j*n + i] for an r x n row-major matrix. */
 void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
                       const uint64_t *rows, size_t r, size_t n);
@@ -129,6 +147,13 @@ int cc_field_shamir_share(const cc_field *f, uint64_t *out,
                           const uint64_t *coeffs, size_t k,
                           const uint64_t *x, size_t m,
                           char *err, size_t errsz);
+
+/* One player's shares: out[i] = secret[i] + sum_{d=1}^{k-1} coeffs[(d-1)*n + i]
+ * * x^d, the polynomials of cc_field_shamir_share at the single point x
+ * (nonzero mod p, not checked). out must not overlap secret or coeffs. */
+void cc_field_shamir_eval(const cc_field *f, uint64_t *out,
+                          const uint64_t *secret, size_t n,
+                          const uint64_t *coeffs, size_t k, uint64_t x);
 
 /* Recover the n-element secret from the r x n matrix of shares held by the
  * players with indices x (Lagrange at 0). */

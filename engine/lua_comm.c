@@ -377,6 +377,117 @@ static int l_scatterv(lua_State *L) {
   return scatter_common(L, lc, src, 3, dsts, ndsts, CC_TAG_SCATTERV);
 }
 
+/* ==== Fault tolerance ======================================================= */
+
+static void push_comm(lua_State *L, int box_idx, cc_comm *c);
+
+/* Push the communicator c on the engine of the communicator at index 1. */
+static void push_sibling(lua_State *L, cc_comm *c) {
+  lua_getiuservalue(L, 1, 1);
+  push_comm(L, lua_gettop(L), c);
+  lua_remove(L, -2);
+}
+
+/* comm:revoke() */
+static int l_revoke(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  cc_error e;
+  if (cc_comm_revoke(lc->c, &e) != CC_OK) return raise_cc(L, lc, &e);
+  return 0;
+}
+
+/* comm:failed() -> sorted list of the ranks known to have failed */
+static int l_failed(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  int *ranks = lua_newuserdatauv(L, (size_t)lc->size * sizeof *ranks, 0);
+  int n = cc_comm_failed(lc->c, ranks);
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_pushinteger(L, ranks[i]);
+    lua_seti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+/* comm:agree(flag) -> the AND of the survivors' flags */
+static int l_agree(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  cc_error e;
+  bool out = false;
+  if (!lua_isboolean(L, 2))
+    return luaL_argerror(L, 2, lua_pushfstring(L, "boolean expected, got %s", luaL_typename(L, 2)));
+  if (cc_comm_agree(lc->c, lua_toboolean(L, 2), 0, &out, &e) != CC_OK) return raise_cc(L, lc, &e);
+  lua_pushboolean(L, out);
+  return 1;
+}
+
+/* The options of shrink{name=, timeout=}; name defaults to the comm's. */
+static void shrink_options(lua_State *L, cl_comm *lc, const char **name, double *timeout_s) {
+  *name = cc_comm_name(lc->c);
+  *timeout_s = 0;
+  if (lua_isnoneornil(L, 2)) return;
+  if (!lua_istable(L, 2))
+    luaL_argerror(L, 2, lua_pushfstring(L, "options table expected, got %s", luaL_typename(L, 2)));
+  if (lua_getfield(L, 2, "name") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_argerror(L, 2, lua_pushfstring(L, "option 'name' must be a string, got %s",
+                                          luaL_typename(L, -1)));
+    *name = lua_tostring(L, -1);   /* stays on the stack while used */
+  }
+  if (lua_getfield(L, 2, "timeout") != LUA_TNIL) {
+    if (!lua_isnumber(L, -1) || !(lua_tonumber(L, -1) > 0))
+      luaL_argerror(L, 2, "option 'timeout' must be a positive number of seconds");
+    *timeout_s = (double)lua_tonumber(L, -1);
+  }
+}
+
+/* comm:shrink{name=, timeout=} -> newcomm, oldranks */
+static int l_shrink(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  const char *name;
+  double timeout_s;
+  int *old, nold = 0;
+  cc_comm *nc = NULL;
+  cc_error e;
+  shrink_options(L, lc, &name, &timeout_s);
+  old = lua_newuserdatauv(L, (size_t)lc->size * sizeof *old, 0);
+  if (cc_comm_shrink(lc->c, name, timeout_s, &nc, old, &nold, &e) != CC_OK)
+    return raise_cc(L, lc, &e);
+  push_sibling(L, nc);
+  lua_createtable(L, nold, 0);
+  for (int i = 0; i < nold; i++) {
+    lua_pushinteger(L, old[i]);
+    lua_seti(L, -2, i + 1);
+  }
+  return 2;
+}
+
+/* comm:split(name) -> the communicator of the players giving name, or nil */
+static int l_split(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  const char *name = NULL;
+  cc_comm *nc = NULL;
+  cc_error e;
+  if (!lua_isnoneornil(L, 2)) {
+    if (lua_type(L, 2) != LUA_TSTRING)
+      return luaL_argerror(L, 2, lua_pushfstring(L, "string or nil expected, got %s",
+                                                 luaL_typename(L, 2)));
+    name = lua_tostring(L, 2);
+  }
+  if (cc_comm_split(lc->c, name, 0, &nc, &e) != CC_OK) return raise_cc(L, lc, &e);
+  if (nc) push_sibling(L, nc); else lua_pushnil(L);
+  return 1;
+}
+
+/* comm:_kill_in_agreement(messages): for cicada.inject */
+static int l_kill_in_agreement(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  lua_Integer k = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, k >= -1 && k <= INT32_MAX, 2, "message count out of range");
+  cc_engine_kill_in_agreement(lc->box->eng, (int)k);
+  return 0;
+}
+
 /* ==== Statistics, free, fields ============================================= */
 
 static void push_traffic(lua_State *L, const cc_traffic *t) {
@@ -535,6 +646,12 @@ static const luaL_Reg comm_methods[] = {
   {"gatherv", l_gatherv},
   {"scatter", l_scatter},
   {"scatterv", l_scatterv},
+  {"revoke", l_revoke},
+  {"failed", l_failed},
+  {"agree", l_agree},
+  {"shrink", l_shrink},
+  {"split", l_split},
+  {"_kill_in_agreement", l_kill_in_agreement},
   {"stats", l_stats},
   {"free", l_free},
   {NULL, NULL}

@@ -53,7 +53,11 @@ static int same_shape(const cl_array *a, const cl_array *b) {
 
 /* ==== Arrays ============================================================ */
 
-cl_array *cl_array_push(lua_State *L, uint64_t order, int ndim, const size_t *shape) {
+/* A new array; its elements are zero, or left for the caller to write
+ * (every one of them) when zero is 0: kernels that fill their output skip
+ * a pass over memory. */
+static cl_array *array_new(lua_State *L, uint64_t order, int ndim,
+                           const size_t *shape, int zero) {
   size_t n = 1;
   size_t max_n = (SIZE_MAX - sizeof(cl_array)) / sizeof(uint64_t);
   if (ndim < 0 || ndim > CL_ARRAY_MAX_DIMS)
@@ -70,9 +74,19 @@ cl_array *cl_array_push(lua_State *L, uint64_t order, int ndim, const size_t *sh
   a->shape[0] = a->shape[1] = 0;
   for (int d = 0; d < ndim; d++) a->shape[d] = shape[d];
   a->n = n;
-  memset(a->data, 0, n * sizeof(uint64_t));
+  if (zero) memset(a->data, 0, n * sizeof(uint64_t));
   luaL_setmetatable(L, CL_ARRAY_MT);
   return a;
+}
+
+cl_array *cl_array_push(lua_State *L, uint64_t order, int ndim, const size_t *shape) {
+  return array_new(L, order, ndim, shape, 1);
+}
+
+/* An array whose every element the caller writes before returning it. */
+static cl_array *push_filled(lua_State *L, uint64_t order, int ndim,
+                             const size_t *shape) {
+  return array_new(L, order, ndim, shape, 0);
 }
 
 cl_array *cl_array_check(lua_State *L, int idx) {
@@ -83,8 +97,9 @@ cl_array *cl_array_test(lua_State *L, int idx) {
   return luaL_testudata(L, idx, CL_ARRAY_MT);
 }
 
+/* An array shaped like a, for the caller to fill. */
 static cl_array *push_like(lua_State *L, const cl_array *a) {
-  return cl_array_push(L, a->order, a->ndim, a->shape);
+  return push_filled(L, a->order, a->ndim, a->shape);
 }
 
 /* ==== Fields ============================================================ */
@@ -472,8 +487,28 @@ static cc_rng *opt_rng(lua_State *L, int arg, cc_rng *tmp) {
   return check_rng(L, arg);
 }
 
+/* Uniform elements of [0, p). For p > 2^63 (every order of 64 bits)
+ * cc_rng_uniform_mod's rejection keeps exactly the words below p, and its
+ * "w % p" is then the identity: this loop draws the same words from the
+ * stream in the same order without the 64-bit division, which cost as
+ * much as the random bytes themselves. */
 static void fill_uniform(lua_State *L, cc_rng *rng, uint64_t p, uint64_t *out,
                          size_t n) {
+  if (p > (UINT64_C(1) << 63)) {
+    if (cc_rng_bytes(rng, out, n * sizeof *out) != 0)
+      luaL_error(L, "random stream failed (OpenSSL)");
+    for (size_t i = 0; i < n; i++) {
+      while (out[i] >= p) {
+        unsigned char b[8];
+        uint64_t w = 0;
+        if (cc_rng_bytes(rng, b, sizeof b) != 0)
+          luaL_error(L, "random stream failed (OpenSSL)");
+        for (int j = 7; j >= 0; j--) w = (w << 8) | b[j]; /* little-endian */
+        out[i] = w;
+      }
+    }
+    return;
+  }
   if (cc_rng_uniform_mod(rng, p, out, n) != 0)
     luaL_error(L, "random stream failed (OpenSSL)");
 }
@@ -521,7 +556,7 @@ static int field_uniform(lua_State *L) {
   int nd = check_shape(L, 2, shape);
   cc_rng tmp;
   cc_rng *rng = opt_rng(L, 3, &tmp);
-  cl_array *a = cl_array_push(L, F->f.p, nd, shape);
+  cl_array *a = push_filled(L, F->f.p, nd, shape);
   fill_uniform(L, rng, F->f.p, a->data, a->n);
   if (rng == &tmp) cc_rng_free(&tmp);
   return 1;
@@ -540,7 +575,7 @@ static int field_stack(lua_State *L) {
     luaL_argerror(L, 2, "element 1 is not a 0- or 1-dimensional field array");
   if (first->order != F->f.p) order_mismatch(L, 2, first->order, F->f.p);
   size_t shape[2] = {(size_t)m, first->ndim == 1 ? first->shape[0] : 0};
-  cl_array *out = cl_array_push(L, F->f.p, first->ndim + 1, shape);
+  cl_array *out = push_filled(L, F->f.p, first->ndim + 1, shape);
   size_t n = first->n;
   for (lua_Integer i = 1; i <= m; i++) {
     lua_rawgeti(L, 2, i);
@@ -632,6 +667,117 @@ static int field_dot(lua_State *L) {
   }
   uint64_t s = cc_field_dot(&F->f, a->data, b->data, a->n);
   cl_array_push(L, F->f.p, 0, NULL)->data[0] = s;
+  return 1;
+}
+
+/* F:matvec(A, x): the m x k matrix A times the k-vector x, an m-vector. */
+static int field_matvec(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
+  cl_field *F = check_field(L, 1);
+  cl_array *A = to_operand(L, 2, &F->f);
+  cl_array *x = to_operand(L, 3, &F->f);
+  char s1[64], s2[64];
+  if (A->ndim != 2)
+    luaL_argerror(L, 2, lua_pushfstring(L, "matrix expected, got shape %s",
+                                        shape_str(s1, sizeof s1, A)));
+  if (x->ndim != 1 || x->shape[0] != A->shape[1])
+    luaL_argerror(L, 3, lua_pushfstring(L, "shapes %s and %s do not match",
+                  shape_str(s1, sizeof s1, A), shape_str(s2, sizeof s2, x)));
+  size_t m = A->shape[0];
+  cl_array *out = push_filled(L, F->f.p, 1, &m);
+  cc_field_matvec(&F->f, out->data, A->data, x->data, m, A->shape[1]);
+  return 1;
+}
+
+/* F:bit_compose(bits): a k-vector of bits (most significant first) to a
+ * scalar, or each row of an m x k matrix to an m-vector. */
+static int field_bit_compose(lua_State *L) {
+  lua_settop(L, 2); /* temporaries go above the arguments */
+  cl_field *F = check_field(L, 1);
+  cl_array *b = to_operand(L, 2, &F->f);
+  luaL_argcheck(L, b->ndim >= 1, 2, "bits must be a vector or a matrix");
+  size_t m = b->ndim == 2 ? b->shape[0] : 1;
+  size_t k = b->ndim == 2 ? b->shape[1] : b->shape[0];
+  cl_array *out = push_filled(L, F->f.p, b->ndim - 1, &m);
+  cc_field_bit_compose(&F->f, out->data, b->data, m, k);
+  return 1;
+}
+
+/* F:shift_right(a, s): floor(a / 2^s) of each canonical element. */
+static int field_shift_right(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
+  cl_field *F = check_field(L, 1);
+  cl_array *a = to_operand(L, 2, &F->f);
+  lua_Integer s = luaL_checkinteger(L, 3);
+  if (s < 0 || s > 63)
+    luaL_argerror(L, 3, lua_pushfstring(L, "shift %I out of range [0, 63]", s));
+  cl_array *out = push_like(L, a);
+  cc_field_shift_right(out->data, a->data, (unsigned)s, a->n);
+  return 1;
+}
+
+/* F:uniform_below(shape, bound [, rng]): elements uniform in [0, bound). */
+static int field_uniform_below(lua_State *L) {
+  cl_field *F = check_field(L, 1);
+  size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
+  int nd = check_shape(L, 2, shape);
+  lua_Integer bound = luaL_checkinteger(L, 3);
+  if (bound < 1 || (uint64_t)bound > F->f.p) {
+    const char *o = push_order_str(L, F->f.p);
+    luaL_argerror(L, 3, lua_pushfstring(L, "bound %I out of range [1, %s]", bound, o));
+  }
+  cc_rng tmp;
+  cc_rng *rng = opt_rng(L, 4, &tmp);
+  cl_array *a = push_filled(L, F->f.p, nd, shape);
+  uint64_t b = (uint64_t)bound;
+  if ((b & (b - 1)) == 0) {
+    /* A power of two: the low bits of random words, no rejection. */
+    if (cc_rng_bytes(rng, a->data, a->n * sizeof(uint64_t)) != 0)
+      luaL_error(L, "random stream failed (OpenSSL)");
+    for (size_t i = 0; i < a->n; i++) a->data[i] &= b - 1;
+  } else {
+    fill_uniform(L, rng, b, a->data, a->n);
+  }
+  if (rng == &tmp) cc_rng_free(&tmp);
+  return 1;
+}
+
+/* F:concat(list [, shape]): the elements of the arrays in list, in order
+ * (each read row-major), as one vector or an array of the given shape. */
+static int field_concat(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
+  cl_field *F = check_field(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_Integer m = (lua_Integer)lua_rawlen(L, 2);
+  size_t total = 0;
+  for (lua_Integer i = 1; i <= m; i++) {
+    lua_rawgeti(L, 2, i);
+    cl_array *a = cl_array_test(L, -1);
+    if (!a)
+      luaL_argerror(L, 2, lua_pushfstring(L, "element %d is not a field array", (int)i));
+    if (a->order != F->f.p) order_mismatch(L, 2, a->order, F->f.p);
+    total += a->n;
+    lua_pop(L, 1);
+  }
+  size_t shape[CL_ARRAY_MAX_DIMS] = {total, 0};
+  int nd = 1;
+  if (!lua_isnil(L, 3)) {
+    nd = check_shape(L, 3, shape);
+    size_t n = 1;
+    for (int d = 0; d < nd; d++) n *= shape[d];
+    if (n != total)
+      luaL_argerror(L, 3, lua_pushfstring(L, "%d elements do not fill the shape",
+                                          (int)total));
+  }
+  cl_array *out = push_filled(L, F->f.p, nd, shape);
+  size_t at = 0;
+  for (lua_Integer i = 1; i <= m; i++) {
+    lua_rawgeti(L, 2, i);
+    cl_array *a = cl_array_test(L, -1);
+    memcpy(out->data + at, a->data, a->n * sizeof(uint64_t));
+    at += a->n;
+    lua_pop(L, 1);
+  }
   return 1;
 }
 
@@ -732,15 +878,150 @@ static int field_shamir_share(lua_State *L) {
   cc_rng tmp;
   cc_rng *rng = opt_rng(L, 5, &tmp);
   size_t cshape[2] = {(size_t)k - 1, s->n};
-  cl_array *coeffs = cl_array_push(L, F->f.p, 2, cshape);
+  cl_array *coeffs = push_filled(L, F->f.p, 2, cshape);
   fill_uniform(L, rng, F->f.p, coeffs->data, coeffs->n);
   if (rng == &tmp) cc_rng_free(&tmp);
   size_t oshape[2] = {x->n, s->n};
-  cl_array *out = cl_array_push(L, F->f.p, 2, oshape);
+  cl_array *out = push_filled(L, F->f.p, 2, oshape);
   if (cc_field_shamir_share(&F->f, out->data, s->data, s->n, coeffs->data,
                             (size_t)k, x->data, x->n, err, sizeof err) != 0)
     return luaL_error(L, "%s", err);
   memset(coeffs->data, 0, coeffs->n * sizeof(uint64_t)); /* secret-bearing */
+  return 1;
+}
+
+/* F:shamir_share_each(secrets, thresholds, indices [, rng]): what each
+ * player receives. secrets is one array (with thresholds an integer k) or a
+ * list of s arrays of n elements each (with a list of s thresholds); the
+ * result lists one array per index: player j's shares, shaped like the
+ * secret, or as an s x n matrix whose row i shares secrets[i]. Each secret
+ * gets its own random polynomial of degree k - 1. */
+static int field_shamir_share_each(lua_State *L) {
+  lua_settop(L, 5); /* temporaries go above the arguments */
+  cl_field *F = check_field(L, 1);
+  int single = cl_array_test(L, 2) != NULL;
+  size_t s = 1;
+  if (!single) {
+    luaL_argexpected(L, lua_istable(L, 2), 2, "field array or list of field arrays");
+    luaL_argexpected(L, lua_istable(L, 3), 3, "list of thresholds");
+    s = lua_rawlen(L, 2);
+    luaL_argcheck(L, s > 0, 2, "no secrets");
+    if (lua_rawlen(L, 3) != s)
+      luaL_argerror(L, 3, lua_pushfstring(L, "%d thresholds for %d secrets",
+                                          (int)lua_rawlen(L, 3), (int)s));
+  }
+  cl_array *x = check_indices(L, &F->f, 4);
+  cc_rng tmp;
+  cc_rng *rng = opt_rng(L, 5, &tmp);
+  size_t m = x->n;
+  const cl_array *first = NULL;
+  /* Check every secret and threshold before drawing any randomness. */
+  for (size_t i = 0; i < s; i++) {
+    cl_array *a;
+    lua_Integer k;
+    if (single) {
+      a = check_own_array(L, 2, &F->f);
+      k = luaL_checkinteger(L, 3);
+    } else {
+      lua_rawgeti(L, 2, (lua_Integer)i + 1);
+      a = cl_array_test(L, -1);
+      if (!a)
+        luaL_argerror(L, 2, lua_pushfstring(L, "element %d is not a field array", (int)i + 1));
+      if (a->order != F->f.p) order_mismatch(L, 2, a->order, F->f.p);
+      lua_pop(L, 1);
+      lua_rawgeti(L, 3, (lua_Integer)i + 1);
+      int isnum;
+      k = lua_tointegerx(L, -1, &isnum);
+      lua_pop(L, 1);
+      if (!isnum)
+        luaL_argerror(L, 3, lua_pushfstring(L, "threshold %d is not an integer", (int)i + 1));
+    }
+    if (k < 1 || (size_t)k > m)
+      luaL_argerror(L, 3, lua_pushfstring(L, "threshold %I out of range [1, %d]", k, (int)m));
+    if (first && a->n != first->n)
+      luaL_argerror(L, 2, lua_pushfstring(L, "secret %d has %d elements, secret 1 has %d",
+                                          (int)i + 1, (int)a->n, (int)first->n));
+    if (!first) first = a;
+  }
+  size_t n = first->n;
+  /* The result list and one array per player. */
+  lua_createtable(L, (int)m, 0);
+  int list = lua_gettop(L);
+  size_t oshape[2] = {s, n};
+  for (size_t j = 0; j < m; j++) {
+    if (single) push_like(L, first);
+    else push_filled(L, F->f.p, 2, oshape);
+    lua_rawseti(L, list, (lua_Integer)j + 1);
+  }
+  size_t cshape[2] = {0, n};
+  for (size_t i = 0; i < s; i++) {
+    cl_array *a;
+    lua_Integer k;
+    if (single) {
+      a = cl_array_test(L, 2);
+      k = lua_tointeger(L, 3);
+    } else {
+      lua_rawgeti(L, 2, (lua_Integer)i + 1);
+      a = cl_array_test(L, -1);
+      lua_pop(L, 1); /* still referenced by the secrets list */
+      lua_rawgeti(L, 3, (lua_Integer)i + 1);
+      k = lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+    cshape[0] = (size_t)k - 1;
+    cl_array *coeffs = push_filled(L, F->f.p, 2, cshape);
+    fill_uniform(L, rng, F->f.p, coeffs->data, coeffs->n);
+    for (size_t j = 0; j < m; j++) {
+      lua_rawgeti(L, list, (lua_Integer)j + 1);
+      cl_array *out = cl_array_test(L, -1);
+      cc_field_shamir_eval(&F->f, out->data + i * n, a->data, n, coeffs->data,
+                           (size_t)k, x->data[j]);
+      lua_pop(L, 1);
+    }
+    memset(coeffs->data, 0, coeffs->n * sizeof(uint64_t)); /* secret-bearing */
+    lua_pop(L, 1);
+  }
+  if (rng == &tmp) cc_rng_free(&tmp);
+  lua_settop(L, list);
+  return 1;
+}
+
+/* F:lincomb(weights, arrays): sum_j weights[j] * arrays[j] for a list of
+ * arrays of the same shape (weights: a field array, list or integers). */
+static int field_lincomb(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
+  cl_field *F = check_field(L, 1);
+  cl_array *w = to_operand(L, 2, &F->f);
+  luaL_argcheck(L, w->ndim == 1, 2, "weights must be a vector");
+  luaL_checktype(L, 3, LUA_TTABLE);
+  size_t r = lua_rawlen(L, 3);
+  if (r != w->n)
+    luaL_argerror(L, 3, lua_pushfstring(L, "%d arrays for %d weights", (int)r, (int)w->n));
+  luaL_argcheck(L, r > 0, 3, "no arrays");
+  const cl_array *first = NULL;
+  for (size_t j = 0; j < r; j++) {
+    lua_rawgeti(L, 3, (lua_Integer)j + 1);
+    cl_array *a = cl_array_test(L, -1);
+    if (!a)
+      luaL_argerror(L, 3, lua_pushfstring(L, "element %d is not a field array", (int)j + 1));
+    if (a->order != F->f.p) order_mismatch(L, 3, a->order, F->f.p);
+    if (first && !same_shape(a, first)) {
+      char s1[64], s2[64];
+      luaL_argerror(L, 3, lua_pushfstring(L, "element %d has shape %s, element 1 has %s",
+                    (int)j + 1, shape_str(s1, sizeof s1, a), shape_str(s2, sizeof s2, first)));
+    }
+    if (!first) first = a;
+    lua_pop(L, 1); /* still referenced by the list */
+  }
+  cl_array *out = push_filled(L, F->f.p, first->ndim, first->shape);
+  /* The first term initializes out; the others accumulate. */
+  cc_field_mul_scalar(&F->f, out->data, first->data, w->data[0], first->n);
+  for (size_t j = 1; j < r; j++) {
+    lua_rawgeti(L, 3, (lua_Integer)j + 1);
+    cl_array *a = cl_array_test(L, -1);
+    cc_field_axpy(&F->f, out->data, w->data[j], a->data, a->n);
+    lua_pop(L, 1);
+  }
   return 1;
 }
 
@@ -957,8 +1238,25 @@ static int array_row(lua_State *L) {
     luaL_argerror(L, 2, lua_pushfstring(L, "row %I out of range [1, %d]",
                                         i, (int)a->shape[0]));
   size_t cols = a->shape[1];
-  cl_array *out = cl_array_push(L, a->order, 1, &cols);
+  cl_array *out = push_filled(L, a->order, 1, &cols);
   memcpy(out->data, a->data + (size_t)(i - 1) * cols, cols * sizeof(uint64_t));
+  return 1;
+}
+
+/* a:slice(i, j): elements i..j (1-based, inclusive, row-major) as a vector. */
+static int array_slice(lua_State *L) {
+  cl_array *a = cl_array_check(L, 1);
+  lua_Integer i = luaL_checkinteger(L, 2);
+  lua_Integer j = luaL_optinteger(L, 3, (lua_Integer)a->n);
+  if (i < 1 || (size_t)i > a->n + 1)
+    luaL_argerror(L, 2, lua_pushfstring(L, "index %I out of range [1, %d]",
+                                        i, (int)a->n + 1));
+  if (j < i - 1 || (size_t)j > a->n)
+    luaL_argerror(L, 3, lua_pushfstring(L, "index %I out of range [%I, %d]",
+                                        j, i - 1, (int)a->n));
+  size_t n = (size_t)(j - i + 1);
+  cl_array *out = push_filled(L, a->order, 1, &n);
+  memcpy(out->data, a->data + (i - 1), n * sizeof(uint64_t));
   return 1;
 }
 
@@ -973,7 +1271,7 @@ static int array_reshape(lua_State *L) {
     luaL_argerror(L, 2, lua_pushfstring(L, "cannot reshape %s (%d elements) into %d elements",
                   shape_str(s1, sizeof s1, a), (int)a->n, (int)n));
   }
-  cl_array *out = cl_array_push(L, a->order, nd, shape);
+  cl_array *out = push_filled(L, a->order, nd, shape);
   memcpy(out->data, a->data, a->n * sizeof(uint64_t));
   return 1;
 }
@@ -1021,12 +1319,19 @@ static const luaL_Reg field_methods[] = {
   {"negative", field_negative},
   {"sum", field_sum},
   {"dot", field_dot},
+  {"matvec", field_matvec},
+  {"bit_compose", field_bit_compose},
+  {"shift_right", field_shift_right},
+  {"uniform_below", field_uniform_below},
+  {"concat", field_concat},
   {"power", field_power},
   {"inverse", field_inverse},
   {"equal", field_equal},
   {"lagrange", field_lagrange},
   {"shamir_share", field_shamir_share},
   {"shamir_recover", field_shamir_recover},
+  {"shamir_share_each", field_shamir_share_each},
+  {"lincomb", field_lincomb},
   {"encode_fixed", field_encode_fixed},
   {"decode_fixed", field_decode_fixed},
   {"encode_int", field_encode_int},
@@ -1048,6 +1353,7 @@ static const luaL_Reg array_methods[] = {
   {"tolist", array_tolist},
   {"copy", array_copy},
   {"row", array_row},
+  {"slice", array_slice},
   {"reshape", array_reshape},
   {NULL, NULL}
 };

@@ -56,6 +56,7 @@ struct cc_conn {
 };
 
 static void conn_read(cc_conn *c);
+static const char *closed_reason(short what, int e);
 
 /* ==== Time and logging ================================================== */
 
@@ -162,7 +163,10 @@ static void link_fail(cc_engine *eng, int peer, const char *reason) {
   pthread_mutex_unlock(&eng->lock);
   if (c && !c->dead) {
     conn_kill(c);
-    shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+    /* Only our sending side: a peer that wakes from a freeze and writes
+     * before reading would otherwise be answered with a reset, which throws
+     * away what we sent it last (the SUSPECT notice among it). */
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
   }
 }
 
@@ -208,6 +212,17 @@ static void write_frame(struct bufferevent *bev, int type, int source, uint64_t 
   if (plen > 0 && done < sizeof hdr + plen) {
     size_t off = done > sizeof hdr ? done - sizeof hdr : 0;
     evbuffer_add_reference(out, p->data + off, plen - off, payload_cleanup, cc_payload_ref(p));
+  }
+  if (done < sizeof hdr + plen) {
+    /* Something is queued: push what the socket takes now, so that a player
+     * that dies right after a send does not take the message with it. A
+     * socket bufferevent keeps its output frozen at the front so that only
+     * its own write callback drains it; unfreeze around our write. */
+    evbuffer_unfreeze(out, 1);
+    if (evbuffer_write(out, bufferevent_getfd(bev)) < 0 && errno != EAGAIN && errno != EINTR) {
+      /* the I/O thread sees the error on its next write and reports it */
+    }
+    evbuffer_freeze(out, 1);
   }
   bufferevent_unlock(bev);
 }
@@ -306,6 +321,66 @@ static void on_bye(cc_conn *c) {
   shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 }
 
+/* A REVOKE frame's payload names the player who revoked (4 bytes, world
+ * rank), so that a notice passed on still says who started it. */
+void cc_net_send_revoke(cc_engine *eng, uint64_t context, int origin, const int *to, int n) {
+  cc_payload *p = cc_payload_new(4);
+  if (!p) return;
+  for (int i = 0; i < 4; i++) p->data[i] = (uint8_t)((uint32_t)origin >> (8 * i));
+  for (int i = 0; i < n; i++) cc_net_send(eng, to[i], CC_FRAME_REVOKE, context, 0, p);
+  cc_payload_unref(p);
+}
+
+/* Pass revoke notices on. Run as its own event, not from process_frames: it takes
+ * send_lock, which the script thread holds while it writes, and process_frames
+ * holds a bufferevent lock that such a write may need. */
+static void forward_cb(evutil_socket_t fd, short what, void *arg) {
+  cc_engine *eng = arg;
+  cc_forward *f;
+  (void)fd; (void)what;
+  pthread_mutex_lock(&eng->send_lock);
+  pthread_mutex_lock(&eng->lock);
+  f = eng->forwards;
+  eng->forwards = NULL;
+  pthread_mutex_unlock(&eng->lock);
+  while (f) {
+    cc_forward *next = f->next;
+    cc_net_send_revoke(eng, f->context, f->origin, f->to, f->n);
+    free(f->to);
+    free(f);
+    f = next;
+  }
+  pthread_mutex_unlock(&eng->send_lock);
+}
+
+/* A communicator was revoked: mark it and, the first time, have the notice
+ * passed on to every other member. */
+static void on_revoke(cc_conn *c, uint64_t context, int origin) {
+  cc_engine *eng = c->eng;
+  cc_forward *f = calloc(1, sizeof *f);
+  int *to = malloc((size_t)eng->cfg.world_size * sizeof *to);
+  pthread_mutex_lock(&eng->lock);
+  if (f && to) {
+    f->n = cc_comm_revoke_notice(eng, context, c->peer, origin, to);
+    if (f->n > 0) {
+      cc_forward **tail = &eng->forwards;
+      f->context = context;
+      f->origin = origin;
+      f->to = to;
+      while (*tail) tail = &(*tail)->next;
+      *tail = f;
+      f = NULL;
+      to = NULL;
+      event_active(eng->forward_ev, EV_READ, 0);
+    }
+  } else {
+    cc_comm_revoke_notice(eng, context, c->peer, origin, NULL);
+  }
+  pthread_mutex_unlock(&eng->lock);
+  free(f);
+  free(to);
+}
+
 /* Handle every complete frame in the connection's input. The caller holds
  * the bufferevent's lock. */
 static void process_frames(cc_conn *c) {
@@ -336,19 +411,41 @@ static void process_frames(cc_conn *c) {
       continue;
     }
     switch (h.type) {
-    case CC_FRAME_DATA:
     case CC_FRAME_REVOKE: {
-      cc_payload *p = cc_payload_new(h.length);
+      uint8_t b[4];
+      int origin = c->peer;
+      if (h.length == 4) {
+        evbuffer_remove(in, b, 4);
+        if (get_le(b, 4) < (uint64_t)eng->cfg.world_size) origin = (int)get_le(b, 4);
+      } else {
+        evbuffer_drain(in, h.length);
+      }
+      on_revoke(c, h.context, origin);
+      break;
+    }
+    case CC_FRAME_DATA: {
+      cc_payload *p;
+      if (h.tag == CC_TAG_NONE) {   /* that tag marks revoke notices inside */
+        evbuffer_drain(in, h.length);
+        break;
+      }
+      p = cc_payload_new(h.length);
       if (!p) { link_fail(eng, c->peer, "out of memory"); break; }
       if (h.length) evbuffer_remove(in, p->data, h.length);
       pthread_mutex_lock(&eng->lock);
-      cc_comm_deliver(eng, h.context, c->peer, h.type == CC_FRAME_REVOKE ? CC_TAG_NONE : h.tag, p);
+      cc_comm_deliver(eng, h.context, c->peer, h.tag, p);
       pthread_mutex_unlock(&eng->lock);
       break;
     }
     case CC_FRAME_BYE:
       evbuffer_drain(in, h.length);
       on_bye(c);
+      break;
+    case CC_FRAME_SUSPECT:
+      evbuffer_drain(in, h.length);
+      pthread_mutex_lock(&eng->lock);
+      eng->links[c->peer].suspected_me = true;
+      pthread_mutex_unlock(&eng->lock);
       break;
     default: /* heartbeats and stray HELLOs carry nothing we need */
       evbuffer_drain(in, h.length);
@@ -386,7 +483,7 @@ static void conn_read(cc_conn *c) {
     do r = readv(fd, iov, nv);
     while (r < 0 && errno == EINTR);
     if (r < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK) closed = "connection error";
+      if (errno != EAGAIN && errno != EWOULDBLOCK) closed = closed_reason(0, errno);
       break;
     }
     if (r == 0) { closed = "connection closed"; break; }
@@ -438,6 +535,14 @@ static int conn_watch(cc_conn *c) {
 
 
 
+/* Why a connection ended. A killed process's kernel closes its sockets with
+ * a FIN, or with a reset when it had unread data: both mean the peer closed
+ * the connection, and users should read the same words for both. */
+static const char *closed_reason(short what, int e) {
+  if ((what & BEV_EVENT_EOF) || e == ECONNRESET || e == EPIPE) return "connection closed";
+  return "connection error";
+}
+
 /* Small messages go out at once: no Nagle delay. */
 static void tune_socket(evutil_socket_t fd) {
   int one = 1;
@@ -454,7 +559,12 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
   }
   if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) return;
   if (c->peer >= 0 && eng->links[c->peer].conn == c) {
-    link_fail(eng, c->peer, (what & BEV_EVENT_EOF) ? "connection closed" : "connection error");
+    int e = EVUTIL_SOCKET_ERROR();
+    /* A write can fail (the peer is gone) while frames it sent before it
+     * went are still unread: read and deliver them first, so that nothing
+     * it sent is lost. conn_read notes a clean close by itself. */
+    conn_read(c);
+    link_fail(eng, c->peer, closed_reason(what, e));
     return;
   }
   /* A connection that never completed its handshake. */
@@ -544,7 +654,9 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
 static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   cc_engine *eng = arg;
   double now = cc_now();
+  bool stalled = now - eng->last_heartbeat > eng->cfg.heartbeat_timeout_s / 2;
   (void)fd; (void)what;
+  eng->last_heartbeat = now;
   for (int peer = 0; peer < eng->cfg.world_size; peer++) {
     cc_link *l = &eng->links[peer];
     cc_conn *c;
@@ -554,10 +666,16 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
     conn_read(c);
     bufferevent_unlock(c->bev);
     if (l->state != CC_LINK_UP) continue;
+    /* If this player itself was stopped (SIGSTOP), everyone looks silent:
+     * judge no one until their frames, sent meanwhile, have been read. */
+    if (stalled) c->last_recv = now;
     if (now - c->last_recv > eng->cfg.heartbeat_timeout_s) {
       char why[96];
       snprintf(why, sizeof why, "silent for %gs (heartbeat timeout)",
                eng->cfg.heartbeat_timeout_s);
+      /* Tell it, so that if it was only frozen it learns on waking that
+       * it has been left out, rather than taking everyone else for dead. */
+      write_frame(c->bev, CC_FRAME_SUSPECT, eng->cfg.rank, 0, 0, NULL);
       link_fail(eng, peer, why);
       continue;
     }
@@ -625,6 +743,7 @@ static cc_engine *engine_alloc(const cc_settings *s) {
   if (!eng) return NULL;
   eng->wake_fd = -1;
   eng->cfg = *s;
+  eng->agree_kill_after = -1;
   eng->cfg.peer_hosts = NULL;
   eng->cfg.peer_ports = NULL;
   eng->links = calloc((size_t)s->world_size, sizeof *eng->links);
@@ -645,6 +764,7 @@ static cc_engine *engine_alloc(const cc_settings *s) {
     if (s->peer_ports) eng->ports[i] = s->peer_ports[i];
   }
   pthread_mutex_init(&eng->lock, NULL);
+  pthread_mutex_init(&eng->send_lock, NULL);
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&eng->cond, &ca);
@@ -682,6 +802,13 @@ static void engine_free(cc_engine *eng) {
   if (eng->heartbeat_ev) event_free(eng->heartbeat_ev);
   if (eng->retry_ev) event_free(eng->retry_ev);
   if (eng->stop_ev) event_free(eng->stop_ev);
+  if (eng->forward_ev) event_free(eng->forward_ev);
+  while (eng->forwards) {
+    cc_forward *f = eng->forwards;
+    eng->forwards = f->next;
+    free(f->to);
+    free(f);
+  }
   while (eng->orphans) {
     cc_orphan *o = eng->orphans;
     eng->orphans = o->next;
@@ -689,6 +816,7 @@ static void engine_free(cc_engine *eng) {
     free(o->msg);
     free(o);
   }
+  free(eng->retired);
   if (eng->base) event_base_free(eng->base);
   for (int i = 0; i < eng->cfg.world_size; i++) free(eng->hosts[i]);
   free(eng->hosts);
@@ -698,6 +826,7 @@ static void engine_free(cc_engine *eng) {
   free(eng->pollconns);
   close(eng->wake_fd);
   pthread_mutex_destroy(&eng->lock);
+  pthread_mutex_destroy(&eng->send_lock);
   pthread_cond_destroy(&eng->cond);
   free(eng);
 }
@@ -727,18 +856,20 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   eng->retry_ev = evtimer_new(eng->base, retry_cb, eng);
   eng->heartbeat_ev = event_new(eng->base, -1, EV_PERSIST, heartbeat_cb, eng);
   eng->stop_ev = event_new(eng->base, -1, 0, stop_cb, eng);
+  eng->forward_ev = event_new(eng->base, -1, 0, forward_cb, eng);
   if (s->listen_fd >= 0) {
     evutil_make_socket_nonblocking(s->listen_fd);
     eng->listener = evconnlistener_new(eng->base, accept_cb, eng,
                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_THREADSAFE, 0,
                                        s->listen_fd);
   }
-  if (!eng->retry_ev || !eng->heartbeat_ev || !eng->stop_ev || (s->listen_fd >= 0 && !eng->listener)) {
+  if (!eng->retry_ev || !eng->heartbeat_ev || !eng->stop_ev || !eng->forward_ev || (s->listen_fd >= 0 && !eng->listener)) {
     engine_free(eng);
     return fail(err, CC_EIO, "cannot set up the event loop of player %d", s->rank);
   }
   dial_missing(eng);
   hb = to_timeval(s->heartbeat_interval_s);
+  eng->last_heartbeat = cc_now();
   event_add(eng->heartbeat_ev, &hb);
   if (pthread_create(&eng->thread, NULL, io_main, eng) != 0) {
     engine_free(eng);
@@ -798,4 +929,5 @@ void cc_engine_stop(cc_engine *eng) {
 }
 
 int cc_engine_rank(const cc_engine *eng) { return eng->cfg.rank; }
+void cc_engine_kill_in_agreement(cc_engine *eng, int messages) { eng->agree_kill_after = messages; }
 int cc_engine_world_size(const cc_engine *eng) { return eng->cfg.world_size; }

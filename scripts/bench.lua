@@ -2,6 +2,8 @@
 --     BENCH name=<id> players=<n> size=<k> median_ms=<x> runs=<r>
 -- Each figure runs inside real player processes on this host (loopback TCP)
 -- and reports the median over its runs, timed at player 0 between barriers.
+-- multiply_1m_rss reports memory instead: the peak resident set (VmHWM) of
+-- each player of a run, in MB, as median_mb= over the players.
 --
 --     cicada-lua scripts/bench.lua            -- every figure
 --     cicada-lua scripts/bench.lua round      -- the figures whose names match
@@ -112,6 +114,67 @@ end
 share_figure("share_10k", 10000, 21, 10)
 reveal_figure("reveal_10k", 10000, 21, 10)
 reveal_figure("reveal_1m", 1000000, 7, 1)
+
+-- Shares of two n-vectors of fixed-point numbers in [-8, 8) (made in C,
+-- so that no Lua list of n numbers inflates the memory figure), from
+-- players 0 and 1, in a full suite.
+local function product_setup(n)
+  return function(comm)
+    local p = cicada.shamir.ProtocolSuite(comm, {threshold = 2})
+    local F = p.field
+    local function secret()
+      return F:subtract(F:uniform_below({n}, 1 << 20), 1 << 19)
+    end
+    local s = {p = p}
+    s.a = p:share(0, comm.rank == 0 and secret() or nil, {n})
+    s.b = p:share(1, comm.rank == 1 and secret() or nil, {n})
+    return s
+  end
+end
+
+-- Fixed-point multiplication (with truncation) of n pairs, 3 players.
+local function multiply_figure(name, n, runs, batch)
+  figure(name, function()
+    report(name, 3, n, timed(3, runs, batch, product_setup(n), function(comm, s)
+      s.p:multiply(s.a, s.b)
+    end))
+  end)
+end
+
+multiply_figure("multiply_10k", 10000, 21, 10)
+multiply_figure("multiply_1m", 1000000, 7, 1)
+
+-- The fixed-point dot product of two 10,000-vectors, 3 players.
+figure("dot_10k", function()
+  report("dot_10k", 3, 10000, timed(3, 21, 20, product_setup(10000), function(comm, s)
+    s.p:dot(s.a, s.b)
+  end))
+end)
+
+-- Peak memory of a player that multiplies 1,000,000 pairs (3 players): the
+-- VmHWM of each player process after sharing and 3 multiplications.
+local function peak_mb()
+  local f = assert(io.open("/proc/self/status"))
+  local status = f:read("a")
+  f:close()
+  return tonumber(status:match("VmHWM:%s*(%d+)%s*kB")) / 1024
+end
+
+figure("multiply_1m_rss", function()
+  local n = 1000000
+  local results = cicada.run{world_size = 3, timeout = 60, fn = function(comm)
+    local s = product_setup(n)(comm)
+    for _ = 1, 3 do s.p:multiply(s.a, s.b) end
+    comm:barrier()
+    return peak_mb()
+  end}
+  for r, mb in ipairs(results) do
+    if type(mb) ~= "number" then error(("benchmark failed at player %d: %s"):format(r - 1, tostring(mb))) end
+  end
+  print(("BENCH name=multiply_1m_rss players=3 size=%d median_mb=%.1f runs=%d"):format(
+    n, median(results), #results))
+  io.stdout:flush()
+end)
 
 for _, f in ipairs(figures) do
   if not filter or f.name:find(filter, 1, true) then f.fn() end

@@ -277,3 +277,116 @@ describe("random streams", function()
     assert.are.equal("Rng(csprng)", tostring(core.rng()))
   end)
 end)
+
+describe("kernels for protocols", function()
+  local F = field.Field()
+
+  it("multiply a matrix by a vector", function()
+    local A = F:array{{1, 2, 3}, {-1, 0, 4}}
+    assert.are.same({14, 11}, F:matvec(A, {1, 2, 3}):tolist())
+    assert.are.same({0}, F:matvec(F:zeros{1, 0}, F:zeros{0}):tolist())
+    assert.has_error(function() F:matvec(F:array{1, 2}, {1, 2}) end,
+                     "bad argument #1 to 'matvec' (matrix expected, got shape {2})")
+    assert.has_error(function() F:matvec(A, {1, 2}) end,
+                     "bad argument #2 to 'matvec' (shapes {2, 3} and {2} do not match)")
+  end)
+
+  it("compose bits, most significant first, row by row", function()
+    assert.are.equal(11, F:bit_compose{1, 0, 1, 1}:tolist())
+    assert.are.same({5, 2}, F:bit_compose{{1, 0, 1}, {0, 1, 0}}:tolist())
+    assert.are.equal(1, field.Field{order = 7}:bit_compose{1, 1, 1, 1}:tolist()) -- 15 mod 7
+    assert.has_error(function() F:bit_compose(3) end,
+                     "bad argument #1 to 'bit_compose' (bits must be a vector or a matrix)")
+  end)
+
+  it("shift canonical values right", function()
+    -- -1 is p - 1 = 2^64 - 60, whose top 48 bits are all ones
+    assert.are.same({0, 1, 2, (1 << 48) - 1}, F:shift_right({65535, 65536, 131072, -1}, 16):tolist())
+    assert.are.same({{1, 2}}, F:shift_right({{2, 4}}, 1):tolist())
+    assert.has_error(function() F:shift_right({1}, 64) end,
+                     "bad argument #2 to 'shift_right' (shift 64 out of range [0, 63])")
+  end)
+
+  it("draw uniform values below a bound", function()
+    local a = F:uniform_below({1000}, 10, core.rng(1))
+    local seen = {}
+    for i = 1, #a do
+      assert.is_true(a[i] >= 0 and a[i] < 10)
+      seen[a[i]] = true
+    end
+    for v = 0, 9 do assert.is_true(seen[v]) end
+    assert.are.equal(a, F:uniform_below({1000}, 10, core.rng(1)))
+    assert.are.same({0, 0, 0}, F:uniform_below({3}, 1):tolist())
+    assert.are.same({2, 2}, F:uniform_below({2, 2}, 1 << 62).shape)
+    assert.has_error(function() F:uniform_below({3}, 0) end,
+                     "bad argument #2 to 'uniform_below' (bound 0 out of range [1, " .. P .. "])")
+    assert.has_error(function() field.Field{order = 7}:uniform_below({3}, 8) end,
+                     "bad argument #2 to 'uniform_below' (bound 8 out of range [1, 7])")
+  end)
+
+  it("slice and concatenate arrays in row-major order", function()
+    local m = F:array{{1, 2, 3}, {4, 5, 6}}
+    assert.are.same({2, 3, 4}, m:slice(2, 4):tolist())
+    assert.are.same({5, 6}, m:slice(5):tolist())
+    assert.are.same({}, m:slice(7, 6):tolist())
+    assert.has_error(function() m:slice(0, 2) end,
+                     "bad argument #1 to 'slice' (index 0 out of range [1, 7])")
+    assert.has_error(function() m:slice(2, 7) end,
+                     "bad argument #2 to 'slice' (index 7 out of range [1, 6])")
+    assert.are.same({1, 2, 3, 4, 5, 6, 7}, F:concat{m, F:array(7)}:tolist())
+    assert.are.same({{1, 2}, {3, 4}, {5, 6}}, F:concat({m}, {3, 2}):tolist())
+    assert.are.equal(9, F:concat({F:array{9}}, {}):tolist())
+    assert.has_error(function() F:concat({m}, {4}) end,
+                     "bad argument #2 to 'concat' (6 elements do not fill the shape)")
+    assert.has_error(function() F:concat{m, field.Field{order = 7}:array{1}} end)
+  end)
+
+  it("handle a million elements in one call", function()
+    local n = 1000000
+    local a = F:uniform_below({n}, 1 << 40, core.rng(3))
+    local parts = {}
+    for i = 1, n, 250000 do parts[#parts + 1] = a:slice(i, i + 249999) end
+    assert.are.equal(a, F:concat(parts, {n}))
+    assert.are.equal(#a, #F:shift_right(a, 16))
+    assert.are.equal(F:dot(a, a), F:matvec(a:reshape{1, n}, a):reshape{})
+  end)
+end)
+
+describe("kernels for sharing rounds", function()
+  local F = field.Field()
+
+  it("combine arrays linearly", function()
+    local a, b = F:array{{1, 2}, {3, 4}}, F:array{{10, 20}, {30, 40}}
+    assert.are.same({{21, 42}, {63, 84}}, F:lincomb({1, 2}, {a, b}):tolist())
+    assert.are.same({-1}, F:decode_int(F:lincomb({-1}, {F:array{1}})))
+    assert.has_error(function() F:lincomb({1}, {a, b}) end,
+                     "bad argument #2 to 'lincomb' (2 arrays for 1 weights)")
+    assert.has_error(function() F:lincomb({1, 1}, {a, F:array{1}}) end,
+                     "bad argument #2 to 'lincomb' (element 2 has shape {1}, element 1 has {2, 2})")
+  end)
+
+  it("share secrets into one array per player that recovers them", function()
+    local idx = {2, 5, 9, 11}
+    local s1, s2 = F:array{7, -8, 9}, F:array{1, 2, 3}
+    local each = F:shamir_share_each({s1, s2}, {3, 2}, idx, core.rng(5))
+    assert.are.equal(4, #each)
+    assert.are.same({2, 3}, each[1].shape)
+    -- Any 3 players recover the degree 2 secret, any 2 the degree 1 one.
+    local rows1, rows2 = {}, {}
+    for j = 1, 3 do rows1[j] = each[j + 1]:row(1) end
+    for j = 1, 2 do rows2[j] = each[j]:row(2) end
+    assert.are.equal(s1, F:shamir_recover(F:stack(rows1), {5, 9, 11}))
+    assert.are.equal(s2, F:shamir_recover(F:stack(rows2), {2, 5}))
+    -- Two players cannot recover the degree 2 secret.
+    assert.are_not.equal(s1, F:shamir_recover(F:stack{rows1[1], rows1[2]}, {5, 9}))
+    -- A single secret keeps its shape.
+    local one = F:shamir_share_each(F:array{{1, 2}}, 2, idx)
+    assert.are.same({1, 2}, one[4].shape)
+    assert.has_error(function() F:shamir_share_each({s1, s2}, {3}, idx) end,
+                     "bad argument #2 to 'shamir_share_each' (1 thresholds for 2 secrets)")
+    assert.has_error(function() F:shamir_share_each(s1, 5, idx) end,
+                     "bad argument #2 to 'shamir_share_each' (threshold 5 out of range [1, 4])")
+    assert.has_error(function() F:shamir_share_each({s1, F:array{1}}, {2, 2}, idx) end,
+                     "bad argument #1 to 'shamir_share_each' (secret 2 has 1 elements, secret 1 has 3)")
+  end)
+end)

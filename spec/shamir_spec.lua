@@ -177,7 +177,9 @@ describe("BasicProtocolSuite construction", function()
     assert.are.equal("FixedPoint(precision=16)", tostring(p.encoding))
     local q = shamir.BasicProtocolSuite(fake_comm(2), {threshold = 2, order = 2147483647})
     assert.are.equal(2147483647, q.field.order)
-    assert.are.equal(shamir.BasicProtocolSuite, shamir.ProtocolSuite)
+    assert.are.equal("BasicProtocolSuite(world_size=2, threshold=2)", tostring(q))
+    assert.are.equal("ProtocolSuite(world_size=3, threshold=2)",
+                     tostring(shamir.ProtocolSuite(fake_comm(3), {threshold = 2})))
   end)
 
   it("refuses thresholds out of range", function()

@@ -183,6 +183,56 @@ static void test_vector(const struct vector *v) {
   }
   CHECK(v->a[0] == v->p - 1); /* (p-1)^2 = 1 */
   CHECK_EQ(v->mul[0], 1);
+
+  /* axpy: out += w x, with the shortcut for w == 1. */
+  memcpy(out, v->a, sizeof out);
+  cc_field_axpy(&f, out, 1, v->b, 4);
+  for (int i = 0; i < 4; i++) CHECK_EQ(out[i], v->add[i]);
+  memset(out, 0, sizeof out);
+  cc_field_axpy(&f, out, v->b[2], v->a, 4);
+  CHECK_EQ(out[2], v->mul[2]);
+  cc_field_axpy(&f, out, 0, v->a, 4);
+  CHECK_EQ(out[2], v->mul[2]);
+
+  /* matvec: a as a 1 x 4 matrix is a dot product; as a 4 x 1 matrix it
+   * scales by the single element of x. */
+  cc_field_matvec(&f, out, v->a, v->b, 1, 4);
+  CHECK_EQ(out[0], v->dot);
+  cc_field_matvec(&f, out, v->a, v->b + 1, 4, 1);
+  cc_field_mul_scalar(&f, tmp, v->a, v->b[1], 4);
+  for (int i = 0; i < 4; i++) CHECK_EQ(out[i], tmp[i]);
+}
+
+static void test_bits_and_shifts(void) {
+  cc_field f;
+  cc_field_setup(&f, CC_FIELD_DEFAULT_ORDER);
+  /* Rows of bits, most significant first. */
+  static const uint64_t bits[3 * 4] = {1, 0, 1, 1,  0, 0, 0, 0,  1, 1, 1, 1};
+  uint64_t out[4];
+  cc_field_bit_compose(&f, out, bits, 3, 4);
+  CHECK_EQ(out[0], 11);
+  CHECK_EQ(out[1], 0);
+  CHECK_EQ(out[2], 15);
+  cc_field_bit_compose(&f, out, bits, 1, 12); /* 1011 0000 1111 */
+  CHECK_EQ(out[0], 0xB0F);
+  cc_field_setup(&f, 7);
+  cc_field_bit_compose(&f, out, bits + 8, 1, 4); /* 15 mod 7 */
+  CHECK_EQ(out[0], 1);
+  /* 63 ones in GF(2^64 - 59): 2^63 - 1 stays below p. */
+  uint64_t ones[63];
+  for (int i = 0; i < 63; i++) ones[i] = 1;
+  cc_field_setup(&f, CC_FIELD_DEFAULT_ORDER);
+  cc_field_bit_compose(&f, out, ones, 1, 63);
+  CHECK_EQ(out[0], UINT64_C(0x7FFFFFFFFFFFFFFF));
+
+  uint64_t a[4] = {0, 65535, 65536, UINT64_C(18446744073709551556)};
+  cc_field_shift_right(out, a, 16, 4);
+  CHECK_EQ(out[0], 0);
+  CHECK_EQ(out[1], 0);
+  CHECK_EQ(out[2], 1);
+  CHECK_EQ(out[3], UINT64_C(18446744073709551556) >> 16);
+  cc_field_shift_right(a, a, 0, 4); /* in place, no change */
+  CHECK_EQ(a[1], 65535);
 }
 
 static void test_kernels(void) {
@@ -366,6 +416,7 @@ int main(void) {
   test_primality();
   test_kernels();
   test_kinds_and_conversion();
+  test_bits_and_shifts();
   test_lagrange();
   test_shamir_known();
   test_shamir_random();

@@ -26,8 +26,13 @@
 --                         -- reduced mod p; negatives wrap (-1 is p-1).
 --     F:zeros(shape), F:ones(shape)      -- shape: {} , {n}, {m, n} or n
 --     F:uniform(shape [, rng])           -- uniform elements; CSPRNG if no rng
+--     F:uniform_below(shape, bound [, rng])  -- uniform in [0, bound),
+--                                        -- 1 <= bound <= order
 --     F:stack{a1, a2, ...}               -- n-vectors to an m x n matrix,
 --                                        -- scalars to a vector
+--     F:concat({a1, a2, ...} [, shape])  -- every element of a1, then of a2...
+--                                        -- (row-major) as a vector, or in
+--                                        -- the given shape
 --
 --     a.shape (a new list), a.ndim, a.size, a.order
 --     #a                  -- number of elements (a.size)
@@ -35,6 +40,8 @@
 --                         -- as Lua integers with the same 64 bits
 --     a:tolist()          -- integer, list or list of rows, same 64 bits
 --     a:row(i)            -- row i of a matrix, as a vector
+--     a:slice(i [, j])    -- elements i..j (default: to the end; 1-based,
+--                         -- row-major, inclusive) as a new vector
 --     a:reshape(shape), a:copy()
 --     a + b, a - b, a * b, -a, a == b, tostring(a)
 --
@@ -52,6 +59,11 @@
 --
 --     F:add(a, b), F:subtract(a, b), F:multiply(a, b), F:negative(a)
 --     F:sum(a), F:dot(a, b)      -- 0-d arrays
+--     F:matvec(A, x)             -- {m, k} matrix times {k} vector: {m}
+--     F:bit_compose(bits)        -- {k} bits (most significant first) to a
+--                                -- 0-d number; {m, k} rows to an {m} vector
+--     F:shift_right(a, s)        -- floor(a / 2^s) of the canonical values
+--                                -- (0 <= s <= 63), for public values
 --     F:power(a, e)              -- public integer e; negative e inverts
 --     F:inverse(a)               -- Montgomery's trick; names a zero element
 --     F:equal(a, b)              -- true if same shape and elements
@@ -65,6 +77,13 @@
 --         -- matrix whose row j is player j's shares
 --     F:shamir_recover(shares, indices)  -- r x n shares -> n-vector (also
 --                                        -- combines reshared sub-shares)
+--     F:shamir_share_each(secrets, ks, indices [, rng])
+--         -- what each player receives: a list of m arrays. secrets is one
+--         -- array with an integer threshold k (each result shaped like it),
+--         -- or a list of s n-element arrays with a list of s thresholds
+--         -- (each result an s x n matrix, row i sharing secrets[i])
+--     F:lincomb(weights, arrays)         -- sum of weights[j] * arrays[j],
+--                                        -- arrays of one shape
 --
 -- ## Encodings (one C call per array; used by cicada.encoding)
 --

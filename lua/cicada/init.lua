@@ -140,6 +140,9 @@ end
 
 local function run_player(fn, args)
   return function(comm, start_error)
+    -- Players share the parent's stderr: line buffering makes each log
+    -- record one write, so that records of different players never mix.
+    io.stderr:setvbuf("line")
     local record
     if comm then
       local ok, result = xpcall(fn, function(e)

@@ -4,6 +4,7 @@
 --     cicada.inject.hang()      -- this player freezes now (SIGSTOP)
 --     local failure = cicada.inject.random_failure{pfail = 0.05, seed = 42 + comm.rank}
 --     failure()                 -- once per iteration: dies with probability pfail
+--     cicada.inject.kill_in_agreement(comm, 3)  -- dies after 3 messages of the next shrink
 --
 -- random_failure draws from a seeded stream, so a seed gives the same
 -- failures on every run.
@@ -14,6 +15,20 @@ local M = {}
 function M.kill() core.raise_signal("KILL") end
 
 function M.hang() core.raise_signal("STOP") end
+
+--- inject.kill_in_agreement(comm, messages): die (SIGKILL) partway through
+-- the next agreement (shrink, agree or split), once this player has sent
+-- `messages` of its messages: 0 dies before its first vote; in a world of
+-- n players, n - 1 votes go out first, then in round r player r sends its
+-- estimate to the n - 1 others. For testing recovery from a coordinator that
+-- dies midway.
+function M.kill_in_agreement(comm, messages)
+  if math.type(messages) ~= "integer" or messages < 0 then
+    error(("bad argument #2 to 'kill_in_agreement' (non-negative integer expected, got %s)")
+      :format(tostring(messages)), 2)
+  end
+  comm:_kill_in_agreement(messages)
+end
 
 function M.random_failure(opts)
   if type(opts) ~= "table" then

@@ -56,7 +56,10 @@ function Logger:isEnabledFor(level) return M.level(level) >= self:getEffectiveLe
 function Logger:log(level, message)
   level = M.level(level)
   if level >= self:getEffectiveLevel() then
-    output:write(names[level] or ("Level " .. level), ":", self.name, ":", tostring(message), "\n")
+    -- One write per record, so that records of players sharing a stderr
+    -- never interleave.
+    output:write(("%s:%s:%s\n"):format(names[level] or ("Level " .. level), self.name,
+                                       tostring(message)))
     output:flush()
   end
 end

@@ -1,0 +1,446 @@
+/*
+ * agree.c - fault-tolerant agreement among the surviving members of a
+ * communicator, and the three calls built on it: agree, shrink and split.
+ *
+ * Failures are crashes, and a link that closes stays closed at both ends, so
+ * "member j is down" (its link failed or it departed) is a perfect failure
+ * detector in practice. On that the agreement runs in two phases over the
+ * links that already exist:
+ *
+ *   1. Every member sends its vote (a flag and an optional name) to every
+ *      member it believes alive, and waits for each member's vote until it
+ *      arrives or that member is down. Its estimate is then: the AND of the
+ *      flags it received, and the members it heard from that are not down.
+ *   2. Rotating coordinators: in round r = 0..n-1, member r sends its
+ *      estimate to everyone; every other member waits for it until it
+ *      arrives (and adopts it) or member r is down. After the last round
+ *      every member decides its estimate.
+ *
+ * The first round whose coordinator stays alive gives every survivor the
+ * same estimate, and every later coordinator holds that estimate too, so
+ * all survivors decide the same flag and members, also when coordinators
+ * die halfway through their round. A member left out of the decision gets
+ * CC_EEXCLUDED. Messages carry the agreement's number and round, so that a
+ * fast member's next agreement never mixes with a slow member's current one;
+ * they use library tags and pass a revoked communicator.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm_internal.h"
+
+enum { MSG_VOTE = 1, MSG_ESTIMATE = 2 };
+enum { OUT = 0, IN = 1, IN_NAMED = 2 };   /* a member's place in an estimate */
+#define MSG_HEADER_BYTES 9                 /* seq u32, kind u8, round u32 */
+#define MAX_NAME_BYTES 4096
+
+/* ==== Estimates and their encoding ========================================= */
+
+typedef struct estimate {
+  bool flag;
+  int n;
+  uint8_t *state;          /* per comm rank: OUT, IN or IN_NAMED */
+  char **names;            /* per comm rank, for IN_NAMED */
+} estimate;
+
+static bool estimate_init(estimate *e, int n) {
+  e->flag = true;
+  e->n = n;
+  e->state = calloc((size_t)n, sizeof *e->state);
+  e->names = calloc((size_t)n, sizeof *e->names);
+  return e->state && e->names;
+}
+
+static void estimate_clear(estimate *e) {
+  for (int i = 0; e->names && i < e->n; i++) free(e->names[i]);
+  free(e->names);
+  free(e->state);
+  e->names = NULL;
+  e->state = NULL;
+}
+
+typedef struct writer {
+  uint8_t *data;
+  size_t len, cap;
+  bool failed;
+} writer;
+
+static void put(writer *w, const void *p, size_t n) {
+  if (w->failed) return;
+  if (w->len + n > w->cap) {
+    size_t cap = w->cap ? w->cap : 64;
+    uint8_t *grown;
+    while (cap < w->len + n) cap *= 2;
+    grown = realloc(w->data, cap);
+    if (!grown) { w->failed = true; return; }
+    w->data = grown;
+    w->cap = cap;
+  }
+  memcpy(w->data + w->len, p, n);
+  w->len += n;
+}
+
+static void put_u8(writer *w, uint8_t v) { put(w, &v, 1); }
+
+static void put_u32(writer *w, uint32_t v) {
+  uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+  put(w, b, 4);
+}
+
+static void put_name(writer *w, const char *name) {
+  size_t len = strlen(name);
+  put_u32(w, (uint32_t)len);
+  put(w, name, len);
+}
+
+/* A bounded reader: every get fails, rather than reading past the end. */
+typedef struct reader {
+  const uint8_t *p;
+  size_t left;
+  bool failed;
+} reader;
+
+static uint8_t get_u8(reader *r) {
+  if (r->failed || r->left < 1) { r->failed = true; return 0; }
+  r->left--;
+  return *r->p++;
+}
+
+static uint32_t get_u32(reader *r) {
+  uint32_t v = 0;
+  if (r->failed || r->left < 4) { r->failed = true; return 0; }
+  for (int i = 3; i >= 0; i--) v = (v << 8) | r->p[i];
+  r->p += 4;
+  r->left -= 4;
+  return v;
+}
+
+static char *get_name(reader *r) {
+  uint32_t len = get_u32(r);
+  char *s;
+  if (r->failed || len > MAX_NAME_BYTES || len > r->left) { r->failed = true; return NULL; }
+  s = malloc((size_t)len + 1);
+  if (!s) { r->failed = true; return NULL; }
+  memcpy(s, r->p, len);
+  s[len] = '\0';
+  r->p += len;
+  r->left -= len;
+  return s;
+}
+
+static void put_estimate(writer *w, const estimate *e) {
+  put_u8(w, e->flag);
+  put_u32(w, (uint32_t)e->n);
+  for (int i = 0; i < e->n; i++) {
+    put_u8(w, e->state[i]);
+    if (e->state[i] == IN_NAMED) put_name(w, e->names[i]);
+  }
+}
+
+/* Read an estimate for n members into e (initialised); false if malformed. */
+static bool get_estimate(reader *r, estimate *e) {
+  e->flag = get_u8(r) != 0;
+  if (get_u32(r) != (uint32_t)e->n) return false;
+  for (int i = 0; i < e->n && !r->failed; i++) {
+    e->state[i] = get_u8(r);
+    if (e->state[i] > IN_NAMED) return false;
+    if (e->state[i] == IN_NAMED) e->names[i] = get_name(r);
+  }
+  return !r->failed;
+}
+
+/* ==== One agreement ======================================================== */
+
+typedef struct agreement {
+  cc_comm *c;
+  int32_t tag;
+  uint32_t seq;
+  double deadline;
+  double timeout_s;
+  estimate est;
+} agreement;
+
+static void put_header(writer *w, const agreement *a, uint8_t kind, uint32_t round) {
+  put_u32(w, a->seq);
+  put_u8(w, kind);
+  put_u32(w, round);
+}
+
+/* Send to every member believed alive; a send that fails is a failure the
+ * waits below will see, so it is not an error here. */
+static cc_status send_all(agreement *a, writer *w, cc_error *err) {
+  cc_comm *c = a->c;
+  cc_payload *p;
+  if (w->failed) return cc_comm_error(err, CC_ENOMEM, -1, a->tag, "out of memory");
+  p = cc_payload_take(w->data, w->len);
+  if (!p) return cc_comm_error(err, CC_ENOMEM, -1, a->tag, "out of memory");
+  w->data = NULL;
+  for (int j = 0; j < c->size; j++) {
+    bool down;
+    if (j == c->rank) continue;
+    pthread_mutex_lock(&c->eng->lock);
+    down = cc_comm_peer_down(c, j) != NULL;
+    pthread_mutex_unlock(&c->eng->lock);
+    if (c->eng->agree_kill_after == 0) raise(SIGKILL);   /* see cc_engine_kill_in_agreement */
+    if (c->eng->agree_kill_after > 0) c->eng->agree_kill_after--;
+    if (!down && cc_net_send(c->eng, c->members[j], CC_FRAME_DATA, c->context, a->tag, p))
+      cc_comm_count(c, j, a->tag, p->len, true);
+  }
+  cc_payload_unref(p);
+  return CC_OK;
+}
+
+/* Take the message (kind, round) of this agreement from queue q, dropping
+ * any left over from an earlier agreement. eng->lock held. */
+static cc_msg *take_msg(const agreement *a, cc_queue *q, uint8_t kind, uint32_t round) {
+  cc_msg *prev = NULL, *m = q->head;
+  while (m) {
+    cc_msg *next = m->next;
+    if (m->tag == a->tag) {
+      reader r = {m->payload->data, m->payload->len, false};
+      uint32_t seq = get_u32(&r);
+      uint8_t k = get_u8(&r);
+      uint32_t rd = get_u32(&r);
+      bool mine = !r.failed && seq == a->seq && k == kind && rd == round;
+      if (mine || r.failed || seq < a->seq) {
+        if (prev) prev->next = next; else q->head = next;
+        if (q->tail == m) q->tail = prev;
+        if (mine) return m;
+        cc_payload_unref(m->payload);
+        free(m);
+        m = next;
+        continue;
+      }
+    }
+    prev = m;
+    m = next;
+  }
+  return NULL;
+}
+
+/* Wait for message (kind, round) from member src. CC_OK with *out NULL
+ * means src is down and will never send it. */
+static cc_status await(agreement *a, int src, uint8_t kind, uint32_t round, cc_payload **out,
+                       cc_error *err) {
+  cc_comm *c = a->c;
+  cc_engine *eng = c->eng;
+  char tb[16];
+  cc_status st = CC_OK;
+  *out = NULL;
+  pthread_mutex_lock(&eng->lock);
+  for (;;) {
+    cc_msg *m = take_msg(a, &c->queues[src], kind, round);
+    if (m) {
+      *out = m->payload;
+      cc_comm_count(c, src, a->tag, m->payload->len, false);
+      free(m);
+      break;
+    }
+    if (cc_comm_peer_down(c, src)) break;
+    if (cc_now() >= a->deadline) {
+      st = cc_comm_error(err, CC_ETIMEOUT, src, a->tag, "Tag %s from player %d timed-out after %gs",
+                         cc_tag_name(a->tag, tb, sizeof tb), src, a->timeout_s);
+      break;
+    }
+    cc_net_wait(eng, a->deadline);
+  }
+  pthread_mutex_unlock(&eng->lock);
+  return st;
+}
+
+/* Phase 1: exchange votes; the estimate becomes what this member saw. */
+static cc_status exchange_votes(agreement *a, bool flag, const char *name, cc_error *err) {
+  cc_comm *c = a->c;
+  writer w = {NULL, 0, 0, false};
+  cc_status st;
+  put_header(&w, a, MSG_VOTE, 0);
+  put_u8(&w, flag);
+  put_u8(&w, name ? IN_NAMED : IN);
+  if (name) put_name(&w, name);
+  st = send_all(a, &w, err);
+  free(w.data);
+  if (st != CC_OK) return st;
+
+  a->est.flag = flag;
+  a->est.state[c->rank] = name ? IN_NAMED : IN;
+  if (name && !(a->est.names[c->rank] = strdup(name)))
+    return cc_comm_error(err, CC_ENOMEM, -1, a->tag, "out of memory");
+  for (int j = 0; j < c->size; j++) {
+    cc_payload *p;
+    reader r;
+    uint8_t f, state;
+    if (j == c->rank) continue;
+    st = await(a, j, MSG_VOTE, 0, &p, err);
+    if (st != CC_OK) return st;
+    if (!p) continue;
+    r = (reader){p->data + MSG_HEADER_BYTES, p->len - MSG_HEADER_BYTES, false};
+    f = get_u8(&r);
+    state = get_u8(&r);
+    if (state == IN_NAMED) a->est.names[j] = get_name(&r);
+    if (!r.failed && (state == IN || state == IN_NAMED)) {
+      a->est.flag = a->est.flag && f;
+      a->est.state[j] = state;
+    } else {
+      cc_net_log(c->eng, CC_LOG_WARNING, "Comm %s player %d: malformed vote from player %d",
+                 c->name, c->rank, j);
+    }
+    cc_payload_unref(p);
+  }
+  /* Leave out whoever failed after voting. */
+  pthread_mutex_lock(&c->eng->lock);
+  for (int j = 0; j < c->size; j++)
+    if (a->est.state[j] != OUT && cc_comm_peer_down(c, j)) a->est.state[j] = OUT;
+  pthread_mutex_unlock(&c->eng->lock);
+  return CC_OK;
+}
+
+/* Adopt the estimate in payload p if it is well formed. */
+static void adopt(agreement *a, cc_payload *p, int from) {
+  estimate e;
+  reader r = {p->data + MSG_HEADER_BYTES, p->len - MSG_HEADER_BYTES, false};
+  if (!estimate_init(&e, a->est.n)) { estimate_clear(&e); return; }
+  if (get_estimate(&r, &e)) {
+    estimate_clear(&a->est);
+    a->est = e;
+    return;
+  }
+  cc_net_log(a->c->eng, CC_LOG_WARNING, "Comm %s player %d: malformed estimate from player %d",
+             a->c->name, a->c->rank, from);
+  estimate_clear(&e);
+}
+
+/* Phase 2: one round per member, member r coordinating round r. */
+static cc_status rotate_coordinators(agreement *a, cc_error *err) {
+  cc_comm *c = a->c;
+  for (int r = 0; r < c->size; r++) {
+    cc_status st;
+    if (r == c->rank) {
+      writer w = {NULL, 0, 0, false};
+      put_header(&w, a, MSG_ESTIMATE, (uint32_t)r);
+      put_estimate(&w, &a->est);
+      st = send_all(a, &w, err);
+      free(w.data);
+    } else {
+      cc_payload *p;
+      st = await(a, r, MSG_ESTIMATE, (uint32_t)r, &p, err);
+      if (st == CC_OK && p) {
+        adopt(a, p, r);
+        cc_payload_unref(p);
+      }
+    }
+    if (st != CC_OK) return st;
+  }
+  return CC_OK;
+}
+
+/* A player that was only frozen wakes to find every link closed: alone, it
+ * would decide a world of its own. But whoever closed a link for silence
+ * said so first (CC_FRAME_SUSPECT), and will decide without it. */
+static cc_status check_suspected(cc_comm *c, int32_t tag, cc_error *err) {
+  char tb[16];
+  int by = -1;
+  pthread_mutex_lock(&c->eng->lock);
+  for (int j = 0; j < c->size && by < 0; j++)
+    if (j != c->rank && c->eng->links[c->members[j]].suspected_me) by = j;
+  pthread_mutex_unlock(&c->eng->lock);
+  if (by < 0) return CC_OK;
+  return cc_comm_error(err, CC_EEXCLUDED, by, tag,
+                       "Comm %s player %d was left out of %s: player %d declared it failed "
+                       "after it was silent past the heartbeat timeout",
+                       c->name, c->rank, cc_tag_name(tag, tb, sizeof tb), by);
+}
+
+/* Run one agreement on c; on CC_OK, a->est holds the decision and this
+ * member is in it. The caller clears a->est in every case. */
+static cc_status run(agreement *a, cc_comm *c, int32_t tag, double timeout_s, bool flag,
+                     const char *name, cc_error *err) {
+  char tb[16];
+  cc_status st;
+  memset(a, 0, sizeof *a);
+  if (c->freed) return cc_comm_error(err, CC_ENOT_RUNNING, -1, tag, "Comm %s was freed", c->name);
+  if (name && strlen(name) > MAX_NAME_BYTES)
+    return cc_comm_error(err, CC_EINVALID, -1, tag, "name longer than %d bytes", MAX_NAME_BYTES);
+  a->c = c;
+  a->tag = tag;
+  a->timeout_s = timeout_s > 0 ? timeout_s : c->timeout_s;
+  a->deadline = cc_now() + a->timeout_s;
+  a->seq = c->agree_seq++;
+  if (!estimate_init(&a->est, c->size))
+    return cc_comm_error(err, CC_ENOMEM, -1, tag, "out of memory");
+  st = check_suspected(c, tag, err);
+  if (st != CC_OK) return st;
+  st = exchange_votes(a, flag, name, err);
+  if (st == CC_OK) st = rotate_coordinators(a, err);
+  /* Again at the end: a frozen player may have started before reading
+   * the notices; every link it waited on is settled now, notices first. */
+  if (st == CC_OK) st = check_suspected(c, tag, err);
+  if (st == CC_OK && a->est.state[c->rank] == OUT)
+    st = cc_comm_error(err, CC_EEXCLUDED, -1, tag,
+                       "Comm %s player %d was left out of %s: the other players decided without it",
+                       c->name, c->rank, cc_tag_name(tag, tb, sizeof tb));
+  return st;
+}
+
+/* ==== agree, shrink, split ================================================== */
+
+cc_status cc_comm_agree(cc_comm *c, bool flag, double timeout_s, bool *out, cc_error *err) {
+  agreement a;
+  cc_status st = run(&a, c, CC_TAG_AGREE, timeout_s, flag, NULL, err);
+  if (st == CC_OK) *out = a.est.flag;
+  estimate_clear(&a.est);
+  return st;
+}
+
+/* Make the communicator of the members in `in` (comm ranks, k of them) under
+ * `name`, with a context every one of them derives alike. */
+static cc_status derive(cc_comm *parent, uint64_t seq, const char *name, const int *in, int k,
+                        cc_comm **out, cc_error *err) {
+  int *members = malloc((size_t)(k ? k : 1) * sizeof *members);
+  cc_status st;
+  if (!members) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+  for (int i = 0; i < k; i++) members[i] = parent->members[in[i]];
+  st = cc_comm_create(parent->eng, cc_context_derive(parent->context, seq, name, members, k),
+                      name, members, k, parent->timeout_s, out, err);
+  free(members);
+  return st;
+}
+
+cc_status cc_comm_shrink(cc_comm *c, const char *name, double timeout_s, cc_comm **out,
+                         int *oldranks, int *nold, cc_error *err) {
+  agreement a;
+  cc_status st = run(&a, c, CC_TAG_SHRINK, timeout_s, true, name, err);
+  *out = NULL;
+  *nold = 0;
+  if (st == CC_OK) {
+    const char *agreed = NULL;
+    for (int i = 0; i < c->size; i++) {
+      if (a.est.state[i] == OUT) continue;
+      /* Every member names the new communicator by the first member's
+       * name, so that all derive the same context even if names differ. */
+      if (!agreed) agreed = a.est.state[i] == IN_NAMED ? a.est.names[i] : c->name;
+      oldranks[(*nold)++] = i;
+    }
+    st = derive(c, c->child_seq++, agreed, oldranks, *nold, out, err);
+  }
+  estimate_clear(&a.est);
+  return st;
+}
+
+cc_status cc_comm_split(cc_comm *c, const char *name, double timeout_s, cc_comm **out,
+                        cc_error *err) {
+  agreement a;
+  cc_status st = run(&a, c, CC_TAG_SPLIT, timeout_s, true, name, err);
+  *out = NULL;
+  if (st == CC_OK) {
+    uint64_t seq = c->child_seq++;
+    int *in = malloc((size_t)c->size * sizeof *in), k = 0;
+    if (!in) st = cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_SPLIT, "out of memory");
+    for (int i = 0; in && name && i < c->size; i++)
+      if (a.est.state[i] == IN_NAMED && strcmp(a.est.names[i], name) == 0) in[k++] = i;
+    if (in && name) st = derive(c, seq, name, in, k, out, err);
+    free(in);
+  }
+  estimate_clear(&a.est);
+  return st;
+}
