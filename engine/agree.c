@@ -243,7 +243,7 @@ static cc_status await(agreement *a, int src, uint8_t kind, uint32_t round, cc_p
                          cc_tag_name(a->tag, tb, sizeof tb), src, a->timeout_s);
       break;
     }
-    cc_wait_until(eng, a->deadline);
+    cc_net_wait(eng, a->deadline);
   }
   pthread_mutex_unlock(&eng->lock);
   return st;

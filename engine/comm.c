@@ -578,7 +578,7 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
         }
       break;
     }
-    cc_wait_until(eng, deadline);
+    cc_net_wait(eng, deadline);
   }
   pthread_mutex_unlock(&eng->lock);
   return st;

@@ -13,6 +13,7 @@
 #ifndef CICADA_COMM_INTERNAL_H
 #define CICADA_COMM_INTERNAL_H
 
+#include <poll.h>
 #include <pthread.h>
 
 #include "comm.h"
@@ -129,6 +130,10 @@ struct cc_engine {
   double last_heartbeat;   /* when heartbeat_cb last ran */
   struct event *retry_ev;
   struct event *stop_ev;   /* activated to end the I/O thread's loop */
+  int wake_fd;             /* eventfd: wakes a script thread in cc_net_wait */
+  atomic_bool script_polling; /* a script thread is in cc_net_wait */
+  struct pollfd *pollfds;  /* cc_net_wait's scratch, world_size + 1 */
+  cc_conn **pollconns;
   cc_conn *conns;          /* every connection made, freed at stop */
   cc_comm *comms;          /* registry */
   cc_orphan *orphans;
@@ -142,6 +147,9 @@ struct cc_engine {
 double cc_now(void);
 void cc_wait_until(cc_engine *eng, double deadline);  /* eng->lock held */
 void cc_wake(cc_engine *eng);                          /* eng->lock held */
+/* Wait for a message, a failure or the deadline, reading the links from
+ * the calling thread meanwhile. eng->lock held; released while waiting. */
+void cc_net_wait(cc_engine *eng, double deadline);
 
 /* net.c: write a frame to a peer. Returns false if the link is not up. */
 bool cc_net_send(cc_engine *eng, int world_peer, int type, uint64_t context,

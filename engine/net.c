@@ -8,6 +8,7 @@
  * heartbeats, and marks a peer failed the moment its connection closes or it
  * stays silent past the heartbeat timeout. Nothing here knows about Lua.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -18,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +40,7 @@
 #define CONNECT_RETRY_S 0.02
 #define BYE_WAIT_MIN_S 0.2
 #define MAX_SINGLE_IO_BYTES ((size_t)4 << 20)
+#define MIN_READ_BYTES 65536
 
 struct cc_conn {
   cc_engine *eng;
@@ -43,8 +49,14 @@ struct cc_conn {
   int peer;                /* world rank once the HELLO is in, else -1 */
   bool outgoing;
   bool dead;               /* closed or abandoned: ignore its events */
-  double last_recv;
+  struct event *read_ev;   /* our own read watch, see conn_read() */
+  struct evbuffer *in;     /* bytes read, not yet framed; under the bev lock */
+  evutil_socket_t fd;      /* the socket, once known (bufferevent_getfd locks) */
+  _Atomic double last_recv;
 };
+
+static void conn_read(cc_conn *c);
+static const char *closed_reason(short what, int e);
 
 /* ==== Time and logging ================================================== */
 
@@ -54,7 +66,13 @@ double cc_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-void cc_wake(cc_engine *eng) { pthread_cond_broadcast(&eng->cond); }
+void cc_wake(cc_engine *eng) {
+  pthread_cond_broadcast(&eng->cond);
+  if (eng->script_polling) {
+    uint64_t one = 1;
+    if (write(eng->wake_fd, &one, sizeof one) < 0) { /* already signalled */ }
+  }
+}
 
 /* Wait for a wake-up or the deadline. */
 void cc_wait_until(cc_engine *eng, double deadline) {
@@ -64,6 +82,42 @@ void cc_wait_until(cc_engine *eng, double deadline) {
   ts.tv_nsec = (long)((deadline - whole) * 1e9);
   if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
   pthread_cond_timedwait(&eng->cond, &eng->lock, &ts);
+}
+
+void cc_net_wait(cc_engine *eng, double deadline) {
+  double left = deadline - cc_now();
+  struct timespec ts;
+  int n = 0, r;
+  if (left <= 0) return;
+  for (int peer = 0; peer < eng->cfg.world_size; peer++) {
+    cc_link *l = &eng->links[peer];
+    if (l->state != CC_LINK_UP || !l->conn || l->conn->dead) continue;
+    eng->pollconns[n] = l->conn;
+    eng->pollfds[n].fd = l->conn->fd;
+    eng->pollfds[n].events = POLLIN;
+    eng->pollfds[n].revents = 0;
+    n++;
+  }
+  eng->pollfds[n].fd = eng->wake_fd;
+  eng->pollfds[n].events = POLLIN;
+  eng->pollfds[n].revents = 0;
+  eng->script_polling = true;
+  pthread_mutex_unlock(&eng->lock);
+  ts.tv_sec = (time_t)left;
+  ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+  r = ppoll(eng->pollfds, (nfds_t)n + 1, &ts, NULL);
+  for (int i = 0; r > 0 && i < n; i++) {
+    if (!(eng->pollfds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    bufferevent_lock(eng->pollconns[i]->bev);
+    conn_read(eng->pollconns[i]);
+    bufferevent_unlock(eng->pollconns[i]->bev);
+  }
+  if (r > 0 && (eng->pollfds[n].revents & POLLIN)) {
+    uint64_t count;
+    if (read(eng->wake_fd, &count, sizeof count) < 0) { /* nothing pending */ }
+  }
+  pthread_mutex_lock(&eng->lock);
+  eng->script_polling = false;
 }
 
 void cc_net_log(cc_engine *eng, int level, const char *fmt, ...) {
@@ -78,6 +132,15 @@ void cc_net_log(cc_engine *eng, int level, const char *fmt, ...) {
 
 static void set_reason(cc_link *l, const char *reason) {
   snprintf(l->reason, sizeof l->reason, "%s", reason);
+}
+
+/* Stop reading and writing a connection for good. Any thread; never blocks
+ * on a callback in progress. */
+static void conn_kill(cc_conn *c) {
+  if (c->dead) return;
+  c->dead = true;
+  if (c->read_ev) event_del_noblock(c->read_ev);
+  bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 }
 
 /* ==== Failure ============================================================ */
@@ -99,8 +162,7 @@ static void link_fail(cc_engine *eng, int peer, const char *reason) {
   cc_wake(eng);
   pthread_mutex_unlock(&eng->lock);
   if (c && !c->dead) {
-    c->dead = true;
-    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    conn_kill(c);
     /* Only our sending side: a peer that wakes from a freeze and writes
      * before reading would otherwise be answered with a reset, which throws
      * away what we sent it last (the SUSPECT notice among it). */
@@ -125,29 +187,43 @@ static void payload_cleanup(const void *data, size_t len, void *arg) {
   cc_payload_unref(arg);
 }
 
+/* Write a frame. When nothing is queued on the link, the calling thread
+ * writes it straight to the socket: touching the bufferevent's output from
+ * another thread would wake the I/O thread for every message. Whatever the
+ * socket does not take is queued, and the I/O thread finishes it. */
 static void write_frame(struct bufferevent *bev, int type, int source, uint64_t context,
                         int32_t tag, cc_payload *p) {
   uint8_t hdr[CC_FRAME_HEADER_BYTES];
+  size_t plen = p ? p->len : 0, done = 0;
   cc_frame_header h = {CC_WIRE_VERSION, (uint8_t)type, 0, tag, context, (uint32_t)source,
-                       p ? (uint32_t)p->len : 0};
+                       (uint32_t)plen};
   struct evbuffer *out = bufferevent_get_output(bev);
   cc_frame_pack(&h, hdr);
   bufferevent_lock(bev);
-  evbuffer_add(out, hdr, sizeof hdr);
-  if (p && p->len > 0)
-    evbuffer_add_reference(out, p->data, p->len, payload_cleanup, cc_payload_ref(p));
-  /* Write now rather than waking the I/O thread to do it: a message's
-   * latency is then one hop, not one hop plus a thread switch, and a player
-   * that dies right after a send does not take the message with it. What
-   * the socket does not take stays queued for the I/O thread. A socket
-   * bufferevent keeps its output frozen at the front so that only its own
-   * write callback drains it; that callback unfreezes around its write, and
-   * so must we, or evbuffer_write writes nothing. */
-  evbuffer_unfreeze(out, 1);
-  if (evbuffer_write(out, bufferevent_getfd(bev)) < 0 && errno != EAGAIN && errno != EINTR) {
-    /* the I/O thread sees the error on its next write and reports it */
+  if (evbuffer_get_length(out) == 0) {
+    struct iovec iov[2] = {{hdr, sizeof hdr}, {p ? p->data : NULL, plen}};
+    ssize_t w;
+    do w = writev(bufferevent_getfd(bev), iov, plen ? 2 : 1);
+    while (w < 0 && errno == EINTR);
+    if (w > 0) done = (size_t)w;
+    /* On an error, queue it all: the I/O thread's write reports the error. */
   }
-  evbuffer_freeze(out, 1);
+  if (done < sizeof hdr) evbuffer_add(out, hdr + done, sizeof hdr - done);
+  if (plen > 0 && done < sizeof hdr + plen) {
+    size_t off = done > sizeof hdr ? done - sizeof hdr : 0;
+    evbuffer_add_reference(out, p->data + off, plen - off, payload_cleanup, cc_payload_ref(p));
+  }
+  if (done < sizeof hdr + plen) {
+    /* Something is queued: push what the socket takes now, so that a player
+     * that dies right after a send does not take the message with it. A
+     * socket bufferevent keeps its output frozen at the front so that only
+     * its own write callback drains it; unfreeze around our write. */
+    evbuffer_unfreeze(out, 1);
+    if (evbuffer_write(out, bufferevent_getfd(bev)) < 0 && errno != EAGAIN && errno != EINTR) {
+      /* the I/O thread sees the error on its next write and reports it */
+    }
+    evbuffer_freeze(out, 1);
+  }
   bufferevent_unlock(bev);
 }
 
@@ -190,7 +266,7 @@ static void on_hello(cc_conn *c, const cc_frame_header *h, const uint8_t *b) {
   char msg[200];
   uint32_t magic, world, rank;
   uint64_t token;
-  if (h->length != HELLO_BYTES) { c->dead = true; return; }
+  if (h->length != HELLO_BYTES) { conn_kill(c); return; }
   magic = (uint32_t)get_le(b, 4);
   world = (uint32_t)get_le(b + 4, 4);
   rank = (uint32_t)get_le(b + 8, 4);
@@ -201,14 +277,14 @@ static void on_hello(cc_conn *c, const cc_frame_header *h, const uint8_t *b) {
     snprintf(msg, sizeof msg, "player %d: a connection presented itself as player %u of %u",
              eng->cfg.rank, rank, world);
     cc_net_log(eng, CC_LOG_WARNING, "%s", msg);
-    c->dead = true;
+    conn_kill(c);
     return;
   }
   if (token != eng->cfg.token) {
     snprintf(msg, sizeof msg, "player %u presented another world's token", rank);
     cc_net_log(eng, CC_LOG_ERROR, "%s", msg);
     startup_fail(eng, CC_ETOKEN_MISMATCH, msg);
-    c->dead = true;
+    conn_kill(c);
     return;
   }
   pthread_mutex_lock(&eng->lock);
@@ -216,7 +292,7 @@ static void on_hello(cc_conn *c, const cc_frame_header *h, const uint8_t *b) {
     pthread_mutex_unlock(&eng->lock);
     cc_net_log(eng, CC_LOG_WARNING, "player %d: a second connection from player %u refused",
                eng->cfg.rank, rank);
-    c->dead = true;
+    conn_kill(c);
     return;
   }
   /* Answer before the link becomes visible: once it is, the script thread
@@ -255,8 +331,8 @@ void cc_net_send_revoke(cc_engine *eng, uint64_t context, int origin, const int 
   cc_payload_unref(p);
 }
 
-/* Pass revoke notices on. Run as its own event, not from read_cb: it takes
- * send_lock, which the script thread holds while it writes, and read_cb
+/* Pass revoke notices on. Run as its own event, not from process_frames: it takes
+ * send_lock, which the script thread holds while it writes, and process_frames
  * holds a bufferevent lock that such a write may need. */
 static void forward_cb(evutil_socket_t fd, short what, void *arg) {
   cc_engine *eng = arg;
@@ -305,15 +381,15 @@ static void on_revoke(cc_conn *c, uint64_t context, int origin) {
   free(to);
 }
 
-static void read_cb(struct bufferevent *bev, void *arg) {
-  cc_conn *c = arg;
+/* Handle every complete frame in the connection's input. The caller holds
+ * the bufferevent's lock. */
+static void process_frames(cc_conn *c) {
   cc_engine *eng = c->eng;
-  struct evbuffer *in = bufferevent_get_input(bev);
+  struct evbuffer *in = c->in;
   uint8_t hdrbytes[CC_FRAME_HEADER_BYTES];
   cc_frame_header h;
   char err[160];
 
-  c->last_recv = cc_now();
   while (!c->dead && evbuffer_get_length(in) >= CC_FRAME_HEADER_BYTES) {
     evbuffer_copyout(in, hdrbytes, sizeof hdrbytes);
     if (cc_frame_unpack(hdrbytes, eng->cfg.max_frame_bytes, CC_FRAME_TYPE_COUNT, &h, err,
@@ -321,7 +397,7 @@ static void read_cb(struct bufferevent *bev, void *arg) {
       cc_net_log(eng, CC_LOG_WARNING, "player %d: bad frame from %s%d: %s", eng->cfg.rank,
                  c->peer >= 0 ? "player " : "connection ", c->peer, err);
       if (c->peer >= 0) link_fail(eng, c->peer, "it sent a malformed frame");
-      c->dead = true;
+      conn_kill(c);
       break;
     }
     if (evbuffer_get_length(in) < CC_FRAME_HEADER_BYTES + (size_t)h.length) break;
@@ -329,7 +405,7 @@ static void read_cb(struct bufferevent *bev, void *arg) {
     if (c->peer < 0 || (c->outgoing && eng->links[c->peer].conn != c)) {
       /* Only a HELLO may come before the handshake is complete. */
       uint8_t b[HELLO_BYTES];
-      if (h.type != CC_FRAME_HELLO || h.length != HELLO_BYTES) { c->dead = true; break; }
+      if (h.type != CC_FRAME_HELLO || h.length != HELLO_BYTES) { conn_kill(c); break; }
       evbuffer_remove(in, b, HELLO_BYTES);
       on_hello(c, &h, b);
       continue;
@@ -354,7 +430,7 @@ static void read_cb(struct bufferevent *bev, void *arg) {
         break;
       }
       p = cc_payload_new(h.length);
-      if (!p) { link_fail(eng, c->peer, "out of memory"); c->dead = true; break; }
+      if (!p) { link_fail(eng, c->peer, "out of memory"); break; }
       if (h.length) evbuffer_remove(in, p->data, h.length);
       pthread_mutex_lock(&eng->lock);
       cc_comm_deliver(eng, h.context, c->peer, h.tag, p);
@@ -376,22 +452,88 @@ static void read_cb(struct bufferevent *bev, void *arg) {
       break;
     }
   }
-  if (c->dead) bufferevent_disable(bev, EV_READ | EV_WRITE);
+  if (c->dead) conn_kill(c);
 }
 
 static void schedule_retry(cc_engine *eng);
 
-/* A write can fail (the peer is gone) while frames the peer sent before it
- * went are still unread in the socket: read and deliver them first, so that
- * nothing it sent is lost. True if the peer closed cleanly after them. */
-static bool drain_input(cc_conn *c) {
-  struct evbuffer *in = bufferevent_get_input(c->bev);
-  evutil_socket_t fd = bufferevent_getfd(c->bev);
-  int n;
-  while ((n = evbuffer_read(in, fd, -1)) > 0) {}
-  if (evbuffer_get_length(in) > 0 && !c->dead) read_cb(c->bev, c);
-  return n == 0;
+/* Read everything the socket holds into the connection's input, in large
+ * steps (libevent's own reads take 4 KiB at a time), then handle the
+ * frames. Both the I/O thread and a script thread waiting for a message
+ * call this, under the bufferevent's lock, so whichever wakes first reads:
+ * a waiting script thread gets its message without a thread switch. */
+static void conn_read(cc_conn *c) {
+  cc_engine *eng = c->eng;
+  struct evbuffer *in = c->in;
+  evutil_socket_t fd = c->fd;
+  const char *closed = NULL;
+  bool got = false;
+  while (!c->dead) {
+    struct evbuffer_iovec v[2];
+    struct iovec iov[2];
+    int pending = 0, nv;
+    size_t want;
+    ssize_t r;
+    if (ioctl(fd, FIONREAD, &pending) != 0 || pending < 0) pending = 0;
+    want = (size_t)pending < MIN_READ_BYTES ? MIN_READ_BYTES
+         : (size_t)pending > MAX_SINGLE_IO_BYTES ? MAX_SINGLE_IO_BYTES : (size_t)pending;
+    nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+    if (nv <= 0) { closed = "out of memory"; break; }
+    for (int i = 0; i < nv; i++) { iov[i].iov_base = v[i].iov_base; iov[i].iov_len = v[i].iov_len; }
+    do r = readv(fd, iov, nv);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) closed = closed_reason(0, errno);
+      break;
+    }
+    if (r == 0) { closed = "connection closed"; break; }
+    got = true;
+    for (int i = 0; i < nv; i++) {
+      size_t take = (size_t)r < v[i].iov_len ? (size_t)r : v[i].iov_len;
+      v[i].iov_len = take;
+      r -= (ssize_t)take;
+    }
+    evbuffer_commit_space(in, v, nv);
+    if (evbuffer_get_length(in) < want) { /* the socket is likely drained */ }
+    process_frames(c);
+    if ((size_t)pending < want) break;
+  }
+  if (got) c->last_recv = cc_now();
+  if (!closed || c->dead) return;
+  if (c->peer >= 0 && eng->links[c->peer].conn == c) {
+    link_fail(eng, c->peer, closed);
+  } else {
+    /* a connection that never completed its handshake */
+    conn_kill(c);
+    if (c->outgoing) schedule_retry(eng);
+  }
 }
+
+static void read_event_cb(evutil_socket_t fd, short what, void *arg) {
+  cc_conn *c = arg;
+  (void)fd; (void)what;
+  /* A script thread waiting in cc_net_wait reads the links itself; leave
+   * the bytes to it rather than compete for the lock and the processor.
+   * The watch is edge-triggered, so skipping costs no busy loop, and the
+   * heartbeat timer sweeps up anything that arrived as the script left. */
+  if (atomic_load(&c->eng->script_polling)) return;
+  bufferevent_lock(c->bev);
+  conn_read(c);
+  bufferevent_unlock(c->bev);
+}
+
+/* Watch the connection's socket for reading with our own event: the
+ * bufferevent only writes. */
+static int conn_watch(cc_conn *c) {
+  evutil_socket_t fd = bufferevent_getfd(c->bev);
+  if (fd < 0) return -1;
+  c->fd = fd;
+  c->read_ev = event_new(c->eng->base, fd, EV_READ | EV_PERSIST | EV_ET, read_event_cb, c);
+  return c->read_ev ? event_add(c->read_ev, NULL) : -1;
+}
+
+
+
 
 /* Why a connection ended. A killed process's kernel closes its sockets with
  * a FIN, or with a reset when it had unread data: both mean the peer closed
@@ -418,14 +560,15 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
   if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) return;
   if (c->peer >= 0 && eng->links[c->peer].conn == c) {
     int e = EVUTIL_SOCKET_ERROR();
-    short why = what;
-    if (drain_input(c)) why |= BEV_EVENT_EOF;
-    link_fail(eng, c->peer, closed_reason(why, e));
+    /* A write can fail (the peer is gone) while frames it sent before it
+     * went are still unread: read and deliver them first, so that nothing
+     * it sent is lost. conn_read notes a clean close by itself. */
+    conn_read(c);
+    link_fail(eng, c->peer, closed_reason(what, e));
     return;
   }
   /* A connection that never completed its handshake. */
-  c->dead = true;
-  bufferevent_disable(bev, EV_READ | EV_WRITE);
+  conn_kill(c);
   if (c->outgoing) schedule_retry(eng);
 }
 
@@ -434,8 +577,14 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
 static cc_conn *conn_new(cc_engine *eng, evutil_socket_t fd, int peer, bool outgoing) {
   cc_conn *c = calloc(1, sizeof *c);
   if (!c) return NULL;
-  c->bev = bufferevent_socket_new(eng->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE);
-  if (!c->bev) { free(c); return NULL; }
+  c->in = evbuffer_new();
+  c->bev = c->in ? bufferevent_socket_new(eng->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE)
+                 : NULL;
+  if (!c->bev) {
+    if (c->in) evbuffer_free(c->in);
+    free(c);
+    return NULL;
+  }
   c->eng = eng;
   c->peer = peer;
   c->outgoing = outgoing;
@@ -446,8 +595,9 @@ static cc_conn *conn_new(cc_engine *eng, evutil_socket_t fd, int peer, bool outg
    * arrays travel far faster in bigger steps. */
   bufferevent_set_max_single_read(c->bev, MAX_SINGLE_IO_BYTES);
   bufferevent_set_max_single_write(c->bev, MAX_SINGLE_IO_BYTES);
-  bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
-  bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+  bufferevent_setcb(c->bev, NULL, NULL, event_cb, c);
+  bufferevent_enable(c->bev, EV_WRITE);
+  if (fd >= 0 && conn_watch(c) != 0) c->dead = true;
   return c;
 }
 
@@ -464,7 +614,8 @@ static int dial(cc_engine *eng, int peer) {
   c = conn_new(eng, -1, peer, true);
   rc = c ? bufferevent_socket_connect(c->bev, res->ai_addr, (int)res->ai_addrlen) : -1;
   freeaddrinfo(res);
-  if (rc != 0 && c) c->dead = true;
+  if (rc == 0 && conn_watch(c) != 0) rc = -1;
+  if (rc != 0 && c) conn_kill(c);
   return rc;
 }
 
@@ -494,7 +645,8 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
   cc_engine *eng = arg;
   (void)lst; (void)sa; (void)salen;
   tune_socket(fd);
-  if (!conn_new(eng, fd, -1, false)) close(fd);
+  cc_conn *c = conn_new(eng, fd, -1, false);
+  if (!c) close(fd);
 }
 
 /* ==== Heartbeats ========================================================= */
@@ -510,6 +662,10 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
     cc_conn *c;
     if (l->state != CC_LINK_UP) continue;
     c = l->conn;
+    bufferevent_lock(c->bev);
+    conn_read(c);
+    bufferevent_unlock(c->bev);
+    if (l->state != CC_LINK_UP) continue;
     /* If this player itself was stopped (SIGSTOP), everyone looks silent:
      * judge no one until their frames, sent meanwhile, have been read. */
     if (stalled) c->last_recv = now;
@@ -585,6 +741,7 @@ static cc_engine *engine_alloc(const cc_settings *s) {
   cc_engine *eng = calloc(1, sizeof *eng);
   pthread_condattr_t ca;
   if (!eng) return NULL;
+  eng->wake_fd = -1;
   eng->cfg = *s;
   eng->agree_kill_after = -1;
   eng->cfg.peer_hosts = NULL;
@@ -592,7 +749,12 @@ static cc_engine *engine_alloc(const cc_settings *s) {
   eng->links = calloc((size_t)s->world_size, sizeof *eng->links);
   eng->hosts = calloc((size_t)s->world_size, sizeof *eng->hosts);
   eng->ports = calloc((size_t)s->world_size, sizeof *eng->ports);
-  if (!eng->links || !eng->hosts || !eng->ports) goto nomem;
+  eng->pollfds = calloc((size_t)s->world_size + 1, sizeof *eng->pollfds);
+  eng->pollconns = calloc((size_t)s->world_size + 1, sizeof *eng->pollconns);
+  eng->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (!eng->links || !eng->hosts || !eng->ports || !eng->pollfds || !eng->pollconns ||
+      eng->wake_fd < 0)
+    goto nomem;
   for (int i = 0; i < s->world_size; i++) {
     set_reason(&eng->links[i], "it never connected");
     if (s->peer_hosts && s->peer_hosts[i]) {
@@ -609,6 +771,9 @@ static cc_engine *engine_alloc(const cc_settings *s) {
   pthread_condattr_destroy(&ca);
   return eng;
 nomem:
+  if (eng->wake_fd >= 0) close(eng->wake_fd);
+  free(eng->pollfds);
+  free(eng->pollconns);
   if (eng->hosts)
     for (int i = 0; i < s->world_size; i++) free(eng->hosts[i]);
   free(eng->hosts);
@@ -628,7 +793,9 @@ static void engine_free(cc_engine *eng) {
   }
   for (c = eng->conns; c; c = next) {
     next = c->next;
+    if (c->read_ev) event_free(c->read_ev);
     bufferevent_free(c->bev);
+    evbuffer_free(c->in);
     free(c);
   }
   if (eng->listener) evconnlistener_free(eng->listener);
@@ -655,6 +822,9 @@ static void engine_free(cc_engine *eng) {
   free(eng->hosts);
   free(eng->ports);
   free(eng->links);
+  free(eng->pollfds);
+  free(eng->pollconns);
+  close(eng->wake_fd);
   pthread_mutex_destroy(&eng->lock);
   pthread_mutex_destroy(&eng->send_lock);
   pthread_cond_destroy(&eng->cond);
