@@ -403,6 +403,46 @@ void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
   for (size_t j = 0; j < r; j++) cc_field_axpy(f, out, w[j], rows + j * n, n);
 }
 
+void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
+                             const uint64_t *w, const uint64_t *const *xs,
+                             size_t r, size_t n) {
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  f = &fl;
+  if (r == 0) {
+    memset(out, 0, n * sizeof *out);
+    return;
+  }
+  if (f->kind != CC_FIELD_FOLD || r > ((size_t)1 << 30)) {
+    cc_field_mul_scalar(f, out, xs[0], w[0], n);
+    for (size_t j = 1; j < r; j++) cc_field_axpy(f, out, w[j], xs[j], n);
+    return;
+  }
+  /* Lazy reduction: each product folded once stays below 2^97, so up to
+   * 2^30 of them add up in 128 bits; one full reduction per element, and
+   * out is written once instead of once per term. */
+  uint64_t c = f->c;
+#define FOLD1(x) ((u128)(uint64_t)((x) >> 64) * c + (uint64_t)(x))
+  if (r == 2) { /* the common cases, spelled out for the compiler */
+    const uint64_t *a = xs[0], *b = xs[1];
+    for (size_t i = 0; i < n; i++)
+      out[i] = fold_reduce(f, FOLD1((u128)a[i] * w[0]) + FOLD1((u128)b[i] * w[1]));
+    return;
+  }
+  if (r == 3) {
+    const uint64_t *a = xs[0], *b = xs[1], *d = xs[2];
+    for (size_t i = 0; i < n; i++)
+      out[i] = fold_reduce(f, FOLD1((u128)a[i] * w[0]) + FOLD1((u128)b[i] * w[1]) +
+                                  FOLD1((u128)d[i] * w[2]));
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    u128 acc = 0;
+    for (size_t j = 0; j < r; j++) acc += FOLD1((u128)xs[j][i] * w[j]);
+    out[i] = fold_reduce(f, acc);
+  }
+#undef FOLD1
+}
+
 /* a * s mod p for FOLD and a small s < 2^32: the product's high word is
  * below 2^32, so one fold with a 64-bit product th * c < 2^64 suffices;
  * the sum overflows at most once (then adding c cannot overflow again). */

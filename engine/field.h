@@ -133,6 +133,12 @@ int cc_field_lagrange0(const cc_field *f, uint64_t *lambda, const uint64_t *x,
 void cc_field_axpy(const cc_field *f, uint64_t *out, uint64_t w,
                    const uint64_t *x, size_t n);
 
+/* out[i] = sum_j w[j] * xs[j][i] for r arrays of n elements (out may be
+ * one of them). */
+void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
+                             const uint64_t *w, const uint64_t *const *xs,
+                             size_t r, size_t n);
+
 /* out[i] = sum_j w[j] * rows[j*n + i] for an r x n row-major matrix. */
 void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
                       const uint64_t *rows, size_t r, size_t n);

@@ -1013,15 +1013,15 @@ static int field_lincomb(lua_State *L) {
     if (!first) first = a;
     lua_pop(L, 1); /* still referenced by the list */
   }
-  cl_array *out = push_filled(L, F->f.p, first->ndim, first->shape);
-  /* The first term initializes out; the others accumulate. */
-  cc_field_mul_scalar(&F->f, out->data, first->data, w->data[0], first->n);
-  for (size_t j = 1; j < r; j++) {
+  /* The arrays stay referenced by the list at 3 while the kernel runs. */
+  const uint64_t **xs = lua_newuserdatauv(L, r * sizeof *xs, 0);
+  for (size_t j = 0; j < r; j++) {
     lua_rawgeti(L, 3, (lua_Integer)j + 1);
-    cl_array *a = cl_array_test(L, -1);
-    cc_field_axpy(&F->f, out->data, w->data[j], a->data, a->n);
+    xs[j] = cl_array_test(L, -1)->data;
     lua_pop(L, 1);
   }
+  cl_array *out = push_filled(L, F->f.p, first->ndim, first->shape);
+  cc_field_lincomb_arrays(&F->f, out->data, w->data, xs, r, first->n);
   return 1;
 }
 

@@ -366,6 +366,44 @@ static void test_shamir_random(void) {
   cc_rng_free(&rng);
 }
 
+/* lincomb over separate arrays (lazy reduction for the folding orders)
+ * against axpy one term at a time, with random values and with the largest
+ * words (p - 1 times p - 1, 100 terms) that stress the 128-bit sum. */
+static void test_lincomb_arrays(void) {
+  enum { N = 257, R = 100 };
+  static uint64_t xs[R][N], w[R], want[N], got[N];
+  const uint64_t *ptrs[R];
+  cc_rng rng;
+  CHECK(cc_rng_init_seeded(&rng, "lincomb", 7) == 0);
+  for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
+    cc_field f;
+    cc_field_setup(&f, orders[o]);
+    for (int extreme = 0; extreme <= 1; extreme++) {
+      for (size_t j = 0; j < R; j++) {
+        if (extreme) {
+          for (size_t i = 0; i < N; i++) xs[j][i] = f.p - 1;
+          w[j] = f.p - 1;
+        } else {
+          CHECK(cc_rng_uniform_mod(&rng, f.p, xs[j], N) == 0);
+          CHECK(cc_rng_uniform_mod(&rng, f.p, &w[j], 1) == 0);
+        }
+        ptrs[j] = xs[j];
+      }
+      static const size_t counts[] = {1, 2, 3, 4, 34, R};
+      for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        size_t r = counts[c];
+        memset(want, 0, sizeof want);
+        for (size_t j = 0; j < r; j++) cc_field_axpy(&f, want, w[j], xs[j], N);
+        cc_field_lincomb_arrays(&f, got, w, ptrs, r, N);
+        CHECK(cc_field_equal(got, want, N));
+      }
+    }
+    /* (p-1)^2 = 1, so 100 such terms sum to 100 mod p. */
+    if (f.p > 100) CHECK_EQ(got[0], 100 % f.p);
+  }
+  cc_rng_free(&rng);
+}
+
 /* ==== Random streams ==================================================== */
 
 static void test_random(void) {
@@ -420,6 +458,7 @@ int main(void) {
   test_lagrange();
   test_shamir_known();
   test_shamir_random();
+  test_lincomb_arrays();
   test_random();
   if (failures) {
     fprintf(stderr, "test_field: %d check(s) failed\n", failures);
