@@ -223,6 +223,7 @@ typedef struct cicada_run_options {
                                    * "WARNING:cicada.communicator:..." */
 } cicada_run_options;
 
+/* Fill o with the defaults above (world_size 0: set it). */
 void cicada_run_options_init(cicada_run_options *o);
 
 typedef struct cicada_player_result {
@@ -247,6 +248,7 @@ cicada_status cicada_run(const cicada_run_options *o, cicada_player_fn fn, void 
 cicada_status cicada_report(cicada_comm *comm, const void *data, size_t len,
                             cicada_error *err);
 
+/* Free the reports of n results (cicada_bytes_free on each). */
 void cicada_player_results_free(cicada_player_result *results, int n);
 
 /* ==== Communicators ======================================================= */
@@ -372,10 +374,12 @@ typedef struct cicada_field cicada_field;
 /* A field of prime order (0 gives the default); CICADA_EINVALID if order
  * is not a prime. */
 cicada_status cicada_field_new(uint64_t order, cicada_field **out, cicada_error *err);
+/* Release the field; NULL is allowed. The pointer is invalid afterwards. */
 void cicada_field_free(cicada_field *f);
 /* The order, or 0 for a NULL field. */
 uint64_t cicada_field_order(const cicada_field *f);
 
+/* out[i] = a[i] + b[i], a[i] - b[i], a[i] * b[i], -a[i]. */
 cicada_status cicada_field_add(const cicada_field *f, uint64_t *out, const uint64_t *a,
                                const uint64_t *b, size_t n, cicada_error *err);
 cicada_status cicada_field_sub(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -415,6 +419,7 @@ typedef struct cicada_rng cicada_rng;
  * tests: the same seed gives the same stream). */
 cicada_status cicada_rng_new(const void *seed, size_t seedlen, cicada_rng **out,
                              cicada_error *err);
+/* Wipe and release the stream; NULL is allowed. */
 void cicada_rng_free(cicada_rng *rng);
 
 /* out[i] uniform in [0, p), without modulo bias. */
