@@ -228,6 +228,25 @@ for _, n in ipairs{3, 5} do
   end)
 end
 
+describe("ProtocolSuite randomness", function()
+  it("replays a run's shares for a seed, pair streams included", function()
+    local function product_shares(seed)
+      return run(3, function(comm, s)
+        local p = shamir.ProtocolSuite(comm, {threshold = 2, seed = s})
+        local a = p:share(0, comm.rank == 0 and {1.5, -2} or nil, {2})
+        local prod = p:multiply(a, a)
+        return {shares = prod:tolist(), value = p:reveal(prod)}
+      end, {seed})
+    end
+    local x, y, z = product_shares(11), product_shares(11), product_shares(12)
+    for rank = 1, 3 do
+      assert.are.same(x[rank].shares, y[rank].shares)
+      assert.are_not.same(x[rank].shares, z[rank].shares)
+      assert_close({2.25, 4}, x[rank].value, max_units(3), "seeded product")
+    end
+  end)
+end)
+
 describe("ProtocolSuite after a shrink", function()
   it("multiplies shares made before the failure in a suite rebuilt with indices_for", function()
     -- Five players share; then players 1 and 3 are pretended dead: shrink
