@@ -5,7 +5,8 @@
 # Installs the build tree under a temporary prefix, checks the installed
 # files, runs the installed cicada-lua and a plain lua5.4 against the
 # installed modules, then builds the example hosts against the installed tree
-# twice - with pkg-config and with find_package(cicada) - and runs them. The
+# twice - with pkg-config and with find_package(cicada), the C-only host also
+# on the static library - and runs them. The
 # hosts must find the installed Lua modules without LUA_PATH. HOST_FLAGS are
 # extra compiler and linker flags (the sanitizers, for a sanitized build).
 set -euo pipefail
@@ -96,4 +97,7 @@ echo "== build the hosts with find_package(cicada)"
   -DCMAKE_EXE_LINKER_FLAGS="$host_flags" -DCICADA_EXAMPLES="$src/engine/examples" >/dev/null
 "$cmake" --build cm >/dev/null
 check_hosts cm
+out=$(run_host cm/c_host_static)
+grep -qx "recovered the secret after losing player 2" <<<"$out" || fail "cm/c_host_static did not recover"
+ldd cm/c_host_static | grep -q libcicada && fail "cm/c_host_static is not linked statically"
 echo "install_test: the installed tree works"
