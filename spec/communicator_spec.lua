@@ -66,7 +66,10 @@ describe("cicada.run", function()
   end)
 
   it("reports all 64 players when each raises an error", function()
-    local results = run(64, function(comm) error("failure of player " .. comm.rank, 0) end)
+    -- 64 processes starting at once on a small, busy (or sanitized) machine
+    -- may need more than the default 5 s to connect.
+    local results = run(64, function(comm) error("failure of player " .. comm.rank, 0) end,
+                        {startup_timeout = 60})
     for r = 0, 63 do
       assert.is_true(errors.is_failed(results[r + 1]))
       assert.equal("failure of player " .. r, results[r + 1].error)
