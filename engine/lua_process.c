@@ -8,7 +8,9 @@
  * and exits. The parent returns one {pid=, exitcode=, data=} per player.
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 
 #include "comm.h"
 #include "launch.h"
+#include "rendezvous.h"
 #include "lua_cicada.h"
 
 void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s);
@@ -203,6 +206,148 @@ static int l_launch(lua_State *L) {
   return 1;
 }
 
+/* ==== connect ================================================================ */
+
+/* The launcher hands rank 0 the root's listener, already bound, in this
+ * variable: the port is known before any player starts. */
+#define ROOT_FD_ENV "CICADA_ROOT_FD"
+
+/* Raise a plain error without a position: the message names the setting,
+ * and the script's line is not where the mistake is. */
+static int connect_fail(lua_State *L, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  return lua_error(L);
+}
+
+static const char *opt_string(lua_State *L, int t, const char *key) {
+  const char *v;
+  lua_getfield(L, t, key);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return NULL; }
+  if (lua_type(L, -1) != LUA_TSTRING)
+    connect_fail(L, "cicada.connect: bad option '%s' (string expected, got %s)", key,
+               luaL_typename(L, -1));
+  v = lua_tostring(L, -1);
+  lua_pop(L, 1);   /* still referenced by the options table */
+  return v;
+}
+
+static int opt_integer(lua_State *L, int t, const char *key, int dflt) {
+  lua_Integer v;
+  lua_getfield(L, t, key);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return dflt; }
+  if (!lua_isinteger(L, -1))
+    connect_fail(L, "cicada.connect: bad option '%s' (integer expected, got %s)", key,
+               luaL_typename(L, -1));
+  v = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return v < INT32_MIN ? INT32_MIN : v > INT32_MAX ? INT32_MAX : (int)v;
+}
+
+/* An inherited root listener, for rank 0 of a launcher's run; taken once. */
+static int inherited_root_fd(int rank) {
+  const char *v = getenv(ROOT_FD_ENV);
+  int fd = v ? atoi(v) : -1;
+  if (!v) return -1;
+  unsetenv(ROOT_FD_ENV);
+  return rank == 0 && fd > 2 ? fd : -1;
+}
+
+/* Raise a failed rendezvous as a cicada error (startup kinds) or as a plain
+ * error (bad settings, a port in use, an unknown host). */
+static int raise_connect_error(lua_State *L, const char *name, int rank, const cc_error *e) {
+  if (e->code != CC_ETOKEN_MISMATCH && e->code != CC_ESTARTUP_TIMEOUT && e->code != CC_EENCRYPTION)
+    return connect_fail(L, "cicada.connect: %s", e->message);
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, cc_status_kind(e->code));
+  lua_setfield(L, -2, "kind");
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "comm");
+  lua_pushinteger(L, rank);
+  lua_setfield(L, -2, "rank");
+  lua_pushstring(L, e->message);
+  lua_setfield(L, -2, "message");
+  luaL_setmetatable(L, "cicada.Error");
+  return lua_error(L);
+}
+
+/* core.connect{world_size=, rank=, root_address=, address=, token=, name=,
+ * timeout=, startup_timeout=, heartbeat_interval=, heartbeat_timeout=}
+ * -> the world communicator */
+static int l_connect(lua_State *L) {
+  cc_rendezvous_settings rs;
+  cc_address self, root;
+  cc_address_book book;
+  cc_settings s;
+  cc_error e;
+  char why[256];
+  const char *root_url, *self_url, *name;
+  double timeout_s;
+  int root_fd;
+
+  luaL_checktype(L, 1, LUA_TTABLE);
+  cc_settings_default(&s);
+  s.world_size = opt_integer(L, 1, "world_size", 1);
+  s.rank = opt_integer(L, 1, "rank", 0);
+  root_url = opt_string(L, 1, "root_address");
+  self_url = opt_string(L, 1, "address");
+  name = opt_string(L, 1, "name");
+  if (!name) name = "world";
+  s.startup_timeout_s = opt_number(L, 1, "startup_timeout", s.startup_timeout_s, true);
+  s.heartbeat_interval_s = opt_number(L, 1, "heartbeat_interval", s.heartbeat_interval_s, true);
+  s.heartbeat_timeout_s = opt_number(L, 1, "heartbeat_timeout", s.heartbeat_timeout_s, true);
+  timeout_s = opt_number(L, 1, "timeout", 5.0, true);
+  s.log = log_to_stderr;
+  if (s.world_size < 1 || s.world_size > MAX_WORLD_SIZE)
+    return connect_fail(L, "cicada.connect: world size %d is outside [1, %d]", s.world_size,
+                      MAX_WORLD_SIZE);
+  if (s.rank < 0 || s.rank >= s.world_size)
+    return connect_fail(L, "cicada.connect: rank %d is outside the world of %d players [0, %d)",
+                      s.rank, s.world_size, s.world_size);
+  if (!(s.heartbeat_timeout_s > s.heartbeat_interval_s))
+    return connect_fail(L, "cicada.connect: heartbeat_timeout %f must exceed heartbeat_interval %f",
+                      s.heartbeat_timeout_s, s.heartbeat_interval_s);
+  if (s.world_size == 1) {       /* a world of one needs no network */
+    cl_start_world(L, &s, name, timeout_s);
+    return 1;
+  }
+  if (!root_url)
+    return connect_fail(L, "cicada.connect: player %d of %d needs the root's address "
+                      "(--root-address tcp://host:port or CICADA_ROOT_ADDRESS)", s.rank,
+                      s.world_size);
+  if (cc_url_parse(root_url, 0, &root, why, sizeof why) != 0)
+    return connect_fail(L, "cicada.connect: root %s", why);
+  if (self_url && cc_url_parse(self_url, 1, &self, why, sizeof why) != 0)
+    return connect_fail(L, "cicada.connect: player %s", why);
+  memset(&rs, 0, sizeof rs);
+  rs.rank = s.rank;
+  rs.world_size = s.world_size;
+  rs.root = root;
+  rs.self = self_url ? &self : NULL;
+  rs.token = opt_string(L, 1, "token");
+  rs.startup_timeout_s = s.startup_timeout_s;
+  root_fd = inherited_root_fd(s.rank);
+  rs.root_fd = root_fd;
+  if (cc_rendezvous(&rs, &book, &e) != CC_OK) return raise_connect_error(L, name, s.rank, &e);
+  s.listen_fd = book.listen_fd;
+  book.listen_fd = -1;           /* the engine owns it now, whatever happens */
+  s.peer_hosts = (const char *const *)book.hosts;
+  s.peer_ports = book.ports;
+  s.token = book.token;
+  {
+    start_args a = {&s, name, timeout_s};
+    int rc;
+    lua_pushcfunction(L, start_world_protected);
+    lua_pushlightuserdata(L, &a);
+    rc = lua_pcall(L, 1, 1, 0);
+    cc_address_book_free(&book, s.world_size);
+    if (rc != LUA_OK) return lua_error(L);
+  }
+  return 1;
+}
+
 /* ==== Process facts ========================================================== */
 
 /* core.raise_signal("KILL" | "STOP") */
@@ -241,6 +386,7 @@ static int l_sleep(lua_State *L) {
 
 static const luaL_Reg process_funcs[] = {
   {"launch", l_launch},
+  {"connect", l_connect},
   {"raise_signal", l_raise_signal},
   {"getpid", l_getpid},
   {"now", l_now},

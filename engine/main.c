@@ -5,11 +5,28 @@
  * uncaught errors on stderr with a traceback) and needs no LUA_PATH: the
  * native module is linked in, and the Lua modules are found next to the
  * build tree or under the install prefix.
+ *
+ * It also starts players. `-n N script.lua` is the launcher: it binds the
+ * root's address on loopback, forks N players that each run the script and
+ * waits for them. `--rank R -n N --root-address URL script.lua` is one
+ * player of a multi-host world. Either way the settings reach the script's
+ * cicada.connect() as CICADA_* environment variables, checked here first so
+ * that a mistake is one line at startup.
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "rendezvous.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -22,20 +39,34 @@
 int luaopen_cicada_core(lua_State *L);
 
 static const char *progname = "cicada-lua";
+static char player_label[64] = "";   /* "player 2: " in a launched player */
 
 static void usage(FILE *out) {
   fprintf(out,
           "usage: %s [options] script.lua [args]\n"
+          "       %s -n N script.lua [args]\n"
+          "       %s --rank R -n N --root-address tcp://HOST:PORT [--address tcp://ME:PORT]\n"
+          "                  [--token SECRET] script.lua [args]\n"
           "Runs a Lua 5.4 script with the cicada module available.\n"
           "\n"
           "options:\n"
-          "  -h, --help      show this help and exit\n"
-          "  -v, --version   show the version and exit\n"
-          "  -               read the script from standard input\n"
+          "  -h, --help            show this help and exit\n"
+          "  -v, --version         show the version and exit\n"
+          "  -                     read the script from standard input\n"
+          "  -n N                  world size; without --rank, start N local players\n"
+          "                        that each run the script (CICADA_WORLD_SIZE)\n"
+          "  --rank R              run one player, rank R of N (CICADA_RANK)\n"
+          "  --root-address URL    where rank 0 listens and every player meets\n"
+          "                        (CICADA_ROOT_ADDRESS)\n"
+          "  --address URL         where this player listens; default any port,\n"
+          "                        at the address the root sees (CICADA_ADDRESS)\n"
+          "  --token SECRET        must be the same at every player (CICADA_TOKEN)\n"
           "\n"
           "In the script: local cicada = require(\"cicada\"), then for example\n"
-          "  cicada.run{world_size=4, fn=function(comm) ... end}\n",
-          progname);
+          "  cicada.run{world_size=4, fn=function(comm) ... end}\n"
+          "or, for players started by this command,\n"
+          "  local comm = cicada.connect()\n",
+          progname, progname, progname);
 }
 
 /* ==== Finding the Lua modules ============================================= */
@@ -81,8 +112,32 @@ static void setup_paths(lua_State *L) {
 
 /* ==== Running the script =================================================== */
 
+/* Errors of a world that could not form say all there is to say: the
+ * traceback would only bury the one line that matters. */
+static bool is_startup_error(lua_State *L) {
+  bool yes = false;
+  if (lua_type(L, 1) == LUA_TSTRING) return strstr(lua_tostring(L, 1), "cicada.connect: ") != NULL;
+  if (lua_type(L, 1) != LUA_TTABLE) return false;
+  if (lua_getfield(L, 1, "kind") == LUA_TSTRING) {
+    const char *k = lua_tostring(L, -1);
+    yes = strcmp(k, "token_mismatch") == 0 || strcmp(k, "startup_timeout") == 0 ||
+          strcmp(k, "encryption_failed") == 0;
+  }
+  lua_pop(L, 1);
+  if (yes) {
+    lua_getfield(L, 1, "kind");
+    lua_pushstring(L, ": ");
+    lua_getfield(L, 1, "message");
+    lua_concat(L, 3);
+    lua_replace(L, 1);
+  }
+  return yes;
+}
+
 static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
+  const char *msg;
+  if (is_startup_error(L)) return 1;
+  msg = lua_tostring(L, 1);
   if (msg == NULL) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
     else msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
@@ -93,7 +148,7 @@ static int msghandler(lua_State *L) {
 
 static int report(lua_State *L, int status) {
   if (status != LUA_OK) {
-    fprintf(stderr, "%s: %s\n", progname, lua_tostring(L, -1));
+    fprintf(stderr, "%s: %s%s\n", progname, player_label, lua_tostring(L, -1));
     fflush(stderr);
     lua_pop(L, 1);
   }
@@ -133,36 +188,239 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
-int main(int argc, char **argv) {
-  lua_State *L;
-  struct run_args a = {argc, argv, 0};
+/* ==== Players ================================================================= */
+
+typedef struct world_options {
+  const char *world_size, *rank, *root_address, *address, *token;
+} world_options;
+
+/* Check one setting: a command-line value, else the environment's. */
+static const char *setting(const char *cli, const char *var) {
+  const char *v = cli ? cli : getenv(var);
+  return v && *v ? v : NULL;
+}
+
+static int parse_int(const char *what, const char *v, long *out) {
+  char *end;
+  errno = 0;
+  *out = strtol(v, &end, 10);
+  if (*v == '\0' || *end != '\0' || errno != 0) {
+    fprintf(stderr, "%s: %s '%s' is not an integer\n", progname, what, v);
+    return -1;
+  }
+  return 0;
+}
+
+/* Put the settings in the environment, where cicada.connect finds them,
+ * after checking them: one line naming the problem, and -1. */
+static int export_world(const world_options *o, bool launcher) {
+  const char *n_s = setting(o->world_size, "CICADA_WORLD_SIZE");
+  const char *rank_s = launcher ? NULL : setting(o->rank, "CICADA_RANK");
+  const char *root = setting(o->root_address, "CICADA_ROOT_ADDRESS");
+  const char *self = setting(o->address, "CICADA_ADDRESS");
+  long n = 1, rank = 0;
+  cc_address a;
+  char why[256];
+  if (n_s && parse_int("world size (-n, CICADA_WORLD_SIZE)", n_s, &n) != 0) return -1;
+  if (rank_s && parse_int("rank (--rank, CICADA_RANK)", rank_s, &rank) != 0) return -1;
+  if (n < 1) {
+    fprintf(stderr, "%s: world size %ld is below 1 (-n, CICADA_WORLD_SIZE)\n", progname, n);
+    return -1;
+  }
+  if (n > 1024) {
+    fprintf(stderr, "%s: world size %ld is above the limit of 1024 players\n", progname, n);
+    return -1;
+  }
+  if (rank < 0 || rank >= n) {
+    fprintf(stderr, "%s: rank %ld is outside the world of %ld players [0, %ld) (--rank, CICADA_RANK)\n",
+            progname, rank, n, n);
+    return -1;
+  }
+  if (!launcher && rank_s && n > 1 && !root) {
+    fprintf(stderr, "%s: player %ld of %ld needs the root's address: --root-address tcp://host:port "
+            "or CICADA_ROOT_ADDRESS\n", progname, rank, n);
+    return -1;
+  }
+  if (!launcher && root && cc_url_parse(root, 0, &a, why, sizeof why) != 0) {
+    fprintf(stderr, "%s: root %s (--root-address, CICADA_ROOT_ADDRESS)\n", progname, why);
+    return -1;
+  }
+  if (!launcher && self && cc_url_parse(self, 1, &a, why, sizeof why) != 0) {
+    fprintf(stderr, "%s: player %s (--address, CICADA_ADDRESS)\n", progname, why);
+    return -1;
+  }
+  if (o->world_size) setenv("CICADA_WORLD_SIZE", o->world_size, 1);
+  if (o->rank) setenv("CICADA_RANK", o->rank, 1);
+  if (o->root_address) setenv("CICADA_ROOT_ADDRESS", o->root_address, 1);
+  if (o->address) setenv("CICADA_ADDRESS", o->address, 1);
+  if (o->token) setenv("CICADA_TOKEN", o->token, 1);
+  return 0;
+}
+
+static int run_script(int argc, char **argv, int script);
+
+/* The launcher: n players on this host, each running the script. The root
+ * listener is bound here, before any player starts, so no player can miss
+ * it; rank 0 inherits it. Returns the exit code. */
+static int launch_players(int n, int argc, char **argv, int script) {
+  pid_t *pids = calloc((size_t)n, sizeof *pids);
+  pid_t parent = getpid();
+  char why[256], url[64], num[32];
+  unsigned char secret[16];
+  char token[40];
+  int root_fd = -1, failures = 0;
+  if (!pids) { fprintf(stderr, "%s: out of memory\n", progname); return 1; }
+  if (n > 1) {
+    root_fd = cc_listen_on("127.0.0.1", 0, why, sizeof why);
+    if (root_fd < 0) { fprintf(stderr, "%s: launcher %s\n", progname, why); free(pids); return 1; }
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%u", (unsigned)cc_listen_port(root_fd));
+    setenv("CICADA_ROOT_ADDRESS", url, 1);
+    setenv("CICADA_ADDRESS", "tcp://127.0.0.1:0", 1);   /* local players stay local */
+    if (!getenv("CICADA_TOKEN")) {
+      if (RAND_bytes(secret, sizeof secret) != 1) memset(secret, 0, sizeof secret);
+      for (int i = 0; i < 16; i++) snprintf(token + 2 * i, 3, "%02x", secret[i]);
+      setenv("CICADA_TOKEN", token, 1);
+    }
+  }
+  snprintf(num, sizeof num, "%d", n);
+  setenv("CICADA_WORLD_SIZE", num, 1);
+  fflush(NULL);
+  for (int r = 0; r < n; r++) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      fprintf(stderr, "%s: cannot start player %d: %s\n", progname, r, strerror(errno));
+      for (int k = 0; k < r; k++) kill(pids[k], SIGKILL);
+      n = r;
+      failures++;
+      break;
+    }
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);   /* no player outlives the launcher */
+      if (getppid() != parent) _exit(1);
+      snprintf(num, sizeof num, "%d", r);
+      setenv("CICADA_RANK", num, 1);
+      if (r == 0 && root_fd >= 0) {
+        snprintf(num, sizeof num, "%d", root_fd);
+        setenv("CICADA_ROOT_FD", num, 1);
+      } else if (root_fd >= 0) {
+        close(root_fd);
+      }
+      snprintf(player_label, sizeof player_label, "player %d: ", r);
+      free(pids);
+      exit(run_script(argc, argv, script));
+    }
+    pids[r] = pid;
+  }
+  if (root_fd >= 0) close(root_fd);
+  {
+    char list[512] = "";
+    size_t used = 0;
+    for (int r = 0; r < n; r++) {
+      int status;
+      while (waitpid(pids[r], &status, 0) < 0 && errno == EINTR) {}
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+      failures++;
+      if (used + 40 < sizeof list) {
+        if (WIFEXITED(status))
+          used += (size_t)snprintf(list + used, sizeof list - used, "%s%d (exit code %d)",
+                                   used ? ", " : "", r, WEXITSTATUS(status));
+        else
+          used += (size_t)snprintf(list + used, sizeof list - used, "%s%d (signal %d)",
+                                   used ? ", " : "", r, WTERMSIG(status));
+      }
+    }
+    if (used) fprintf(stderr, "%s: player%s %s failed\n", progname, strchr(list, ',') ? "s" : "", list);
+  }
+  free(pids);
+  return failures ? 1 : 0;
+}
+
+/* Run the script in a fresh Lua state; the exit code. */
+static int run_script(int argc, char **argv, int script) {
+  lua_State *L = luaL_newstate();
+  struct run_args a = {argc, argv, script};
   int status, ok;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
-    if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--version") == 0) {
-      printf("cicada-lua %s (%s)\n", CICADA_VERSION, LUA_RELEASE);
-      return 0;
-    }
-    if (argv[i][0] == '-' && argv[i][1] != '\0') {
-      fprintf(stderr, "%s: unknown option '%s'\n", progname, argv[i]);
-      usage(stderr);
-      return 2;
-    }
-    a.script = i;
-    break;
-  }
-  if (a.script == 0) {
-    fprintf(stderr, "%s: no script given\n", progname);
-    usage(stderr);
-    return 2;
-  }
-  L = luaL_newstate();
   if (!L) { fprintf(stderr, "%s: cannot create a Lua state\n", progname); return 1; }
   lua_pushcfunction(L, pmain);
   lua_pushlightuserdata(L, &a);
   status = lua_pcall(L, 1, 1, 0);
   ok = lua_toboolean(L, -1);
   report(L, status);
+  if (status != LUA_OK || !ok) {
+    /* A player whose script failed has failed: leave without the goodbye
+     * that closing its communicators would send, so that the others see
+     * it as failed rather than finished. */
+    fflush(NULL);
+    _exit(1);
+  }
   lua_close(L);
-  return (status == LUA_OK && ok) ? 0 : 1;
+  return 0;
+}
+
+/* The value of option argv[*i] ("--rank 2" or "--rank=2"), or NULL after
+ * saying what is missing. */
+static const char *option_value(int argc, char **argv, int *i, const char *name) {
+  size_t len = strlen(name);
+  if (strncmp(argv[*i], name, len) == 0 && argv[*i][len] == '=') return argv[*i] + len + 1;
+  if (*i + 1 >= argc) {
+    fprintf(stderr, "%s: option '%s' needs a value\n", progname, name);
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+static bool is_option(const char *arg, const char *name) {
+  size_t len = strlen(name);
+  return strncmp(arg, name, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
+}
+
+int main(int argc, char **argv) {
+  world_options o = {0};
+  int script = 0;
+  for (int i = 1; i < argc; i++) {
+    const char **slot = NULL, *name = NULL;
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
+    if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--version") == 0) {
+      printf("cicada-lua %s (%s)\n", CICADA_VERSION, LUA_RELEASE);
+      return 0;
+    }
+    if (is_option(argv[i], "-n")) { slot = &o.world_size; name = "-n"; }
+    else if (is_option(argv[i], "--rank")) { slot = &o.rank; name = "--rank"; }
+    else if (is_option(argv[i], "--root-address")) { slot = &o.root_address; name = "--root-address"; }
+    else if (is_option(argv[i], "--address")) { slot = &o.address; name = "--address"; }
+    else if (is_option(argv[i], "--token")) { slot = &o.token; name = "--token"; }
+    if (slot) {
+      if (!(*slot = option_value(argc, argv, &i, name))) return 2;
+      continue;
+    }
+    if (argv[i][0] == '-' && argv[i][1] != '\0') {
+      fprintf(stderr, "%s: unknown option '%s'\n", progname, argv[i]);
+      usage(stderr);
+      return 2;
+    }
+    script = i;
+    break;
+  }
+  if (script == 0) {
+    fprintf(stderr, "%s: no script given\n", progname);
+    usage(stderr);
+    return 2;
+  }
+  if (strcmp(argv[script], "-") != 0 && access(argv[script], R_OK) != 0) {
+    fprintf(stderr, "%s: cannot read the script '%s': %s\n", progname, argv[script], strerror(errno));
+    return 2;
+  }
+  if (o.world_size && !o.rank) {     /* the launcher */
+    long n;
+    if (export_world(&o, true) != 0) return 2;
+    if (strcmp(argv[script], "-") == 0) {
+      fprintf(stderr, "%s: the launcher's players cannot all read the script from standard input\n",
+              progname);
+      return 2;
+    }
+    n = strtol(o.world_size, NULL, 10);
+    return launch_players((int)n, argc, argv, script);
+  }
+  if (export_world(&o, false) != 0) return 2;
+  return run_script(argc, argv, script);
 }

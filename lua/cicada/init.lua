@@ -5,7 +5,7 @@
 --       return comm:allgather(comm.rank)
 --     end}
 --
--- This module gathers the public API: run, Logger, errors, logging, inject,
+-- This module gathers the public API: run, connect, Logger, errors, logging, inject,
 -- shamir, encoding and Field. Submodules load on first use.
 local core = require("cicada.core")
 local errors = require("cicada.errors")
@@ -214,6 +214,66 @@ function M.run(opts)
     results[rank + 1] = result
   end
   return results
+end
+
+-- ==== cicada.connect ========================================================
+
+-- Each setting of connect, with the environment variable that gives it
+-- when the options table does not. The cicada-lua command line sets these
+-- variables, so a script run by the launcher or with --rank needs none.
+local connect_env = {
+  world_size = "CICADA_WORLD_SIZE",
+  rank = "CICADA_RANK",
+  root_address = "CICADA_ROOT_ADDRESS",
+  address = "CICADA_ADDRESS",
+  token = "CICADA_TOKEN",
+}
+
+local function connect_setting(opts, key)
+  local v = opts[key]
+  local var = connect_env[key]
+  if v ~= nil or not var then return v end
+  v = os.getenv(var)
+  if v == nil or v == "" then return nil end
+  if key == "world_size" or key == "rank" then
+    local n = math.tointeger(tonumber(v))
+    if not n then
+      error(("cicada.connect: %s='%s' is not an integer"):format(var, v), 3)
+    end
+    return n
+  end
+  return v
+end
+
+--- cicada.connect{world_size=, rank=, root_address=, address=, token=,
+-- name="world", timeout=5, startup_timeout=5, heartbeat_interval=0.1,
+-- heartbeat_timeout=1}
+-- Joins a world whose players were started separately: by `cicada-lua -n N`
+-- or one per host with `cicada-lua --rank R -n N --root-address tcp://H:P`.
+-- Settings not given come from CICADA_WORLD_SIZE, CICADA_RANK,
+-- CICADA_ROOT_ADDRESS, CICADA_ADDRESS and CICADA_TOKEN; with none at all it
+-- returns a world of one. Returns the world communicator. Raises
+-- `token_mismatch` or `startup_timeout` (cicada errors) when the world
+-- cannot form, and a plain error for bad settings or an address in use.
+function M.connect(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(("bad argument #1 to 'connect' (table expected, got %s)"):format(type(opts)), 2)
+  end
+  opts = opts or {}
+  for _, key in ipairs{"world_size", "rank"} do check_option(opts, key, "integer", "connect") end
+  for _, key in ipairs{"root_address", "address", "token", "name"} do
+    check_option(opts, key, "string", "connect")
+  end
+  for _, key in ipairs{"timeout", "startup_timeout", "heartbeat_interval", "heartbeat_timeout"} do
+    check_option(opts, key, "positive", "connect")
+  end
+  local settings = {
+    name = opts.name, timeout = opts.timeout, startup_timeout = opts.startup_timeout,
+    heartbeat_interval = opts.heartbeat_interval, heartbeat_timeout = opts.heartbeat_timeout,
+  }
+  for key in pairs(connect_env) do settings[key] = connect_setting(opts, key) end
+  core.set_engine_log_level(logging.getLogger("cicada.communicator"):getEffectiveLevel())
+  return core.connect(settings)
 end
 
 return M

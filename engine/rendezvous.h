@@ -1,0 +1,69 @@
+/*
+ * rendezvous.h - how the players of a multi-host world find each other.
+ *
+ * Every player knows only the root's address (tcp://host:port). Rank 0
+ * listens there; every other player binds its own listener, tells the root
+ * its rank, the world size, a hash of the world's token and where it
+ * listens, and gets back the address book of every player and the engine
+ * token. Then the links form as in a local run (net.c). Nothing here knows
+ * about Lua or the engine's threads: plain blocking sockets with deadlines.
+ */
+#ifndef CICADA_RENDEZVOUS_H
+#define CICADA_RENDEZVOUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "comm.h"
+
+#define CC_HOST_MAX 256
+
+/* A parsed tcp://host:port: host without brackets (IPv6 literals too). */
+typedef struct cc_address {
+  char host[CC_HOST_MAX];
+  uint16_t port;
+} cc_address;
+
+/* Parse "tcp://host:port" or "tcp://[v6]:port"; port 0 only if
+ * allow_port_zero (any free port). Returns 0, or -1 with a message that
+ * names the URL and says what is wrong. */
+int cc_url_parse(const char *url, int allow_port_zero, cc_address *out, char *err, size_t errsz);
+
+/* Bind and listen on host:port (host "" or NULL: every interface, IPv6
+ * and IPv4). Returns the socket, or -1 with a message naming the address
+ * and the system's reason ("Address already in use"). */
+int cc_listen_on(const char *host, uint16_t port, char *err, size_t errsz);
+
+/* The local port a listening socket is bound to, or 0. */
+uint16_t cc_listen_port(int fd);
+
+typedef struct cc_rendezvous_settings {
+  int rank;
+  int world_size;
+  cc_address root;           /* the root's listening address */
+  const cc_address *self;    /* where this player listens, or NULL: any port,
+                              * reachable at the address the root sees */
+  const char *token;         /* the world's token, or NULL for none */
+  int root_fd;               /* rank 0: a listener already bound to the root
+                              * address (the launcher's), or -1 */
+  double startup_timeout_s;
+} cc_rendezvous_settings;
+
+/* What a player needs to start its engine (cc_settings fields). */
+typedef struct cc_address_book {
+  int listen_fd;             /* this player's listener, owned by the caller */
+  char **hosts;              /* world_size entries */
+  uint16_t *ports;
+  uint64_t token;            /* the engine token of this world */
+} cc_address_book;
+
+/* Meet the other players through the root. Fails with CC_EINVALID (bad
+ * settings), CC_EIO (cannot listen, cannot resolve the root),
+ * CC_ESTARTUP_TIMEOUT (not every player came within startup_timeout_s) or
+ * CC_ETOKEN_MISMATCH (some player has another token: every player that
+ * reached the root gets this). On success fill book; free it with
+ * cc_address_book_free. */
+cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, cc_error *err);
+void cc_address_book_free(cc_address_book *book, int world_size);
+
+#endif
