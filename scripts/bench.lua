@@ -176,6 +176,78 @@ figure("multiply_1m_rss", function()
   io.stdout:flush()
 end)
 
+-- ==== Fault tolerance ======================================================
+
+-- The failures below are on purpose: keep their log records out of the way.
+cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
+
+-- From a SIGKILL to the error at the slowest survivor (4 players): the dying
+-- player sends its clock reading just before it dies; the others are
+-- blocked in a receive from it.
+figure("detect_kill", function()
+  local samples = {}
+  for i = 1, 21 do
+    local results = cicada.run{world_size = 4, fn = function(comm)
+      comm:barrier()
+      if comm.rank == 3 then
+        local t0 = core.now()
+        for r = 0, 2 do comm:send(t0, r, 1) end
+        cicada.inject.kill()
+      end
+      local t0 = comm:recv(3, 1)
+      local ok = pcall(comm.recv, comm, 3, 2)
+      return not ok and core.now() - t0 or nil
+    end}
+    local worst = 0
+    for r = 1, 3 do
+      if type(results[r]) ~= "number" then error("detect_kill: " .. tostring(results[r])) end
+      worst = math.max(worst, results[r])
+    end
+    samples[i] = worst
+  end
+  report("detect_kill", 4, 0, samples)
+end)
+
+-- From the last survivor calling shrink to every survivor holding the new
+-- communicator, after a death (4 to 3 players).
+figure("shrink", function()
+  local samples = {}
+  for i = 1, 21 do
+    local results = cicada.run{world_size = 4, fn = function(comm)
+      comm:barrier()
+      if comm.rank == 3 then cicada.inject.kill() end
+      pcall(comm.barrier, comm)
+      comm:revoke()
+      local called = core.now()
+      local newcomm = comm:shrink{name = "after"}
+      local done = core.now()
+      return newcomm:allgather({called, done})
+    end}
+    local times = results[1]
+    if type(times) ~= "table" then error("shrink: " .. tostring(times)) end
+    local last_call, last_done = 0, 0
+    for _, t in ipairs(times) do
+      last_call, last_done = math.max(last_call, t[1]), math.max(last_done, t[2])
+    end
+    samples[i] = last_done - last_call
+  end
+  report("shrink", 4, 0, samples)
+end)
+
+-- The seed's example [4] as a whole: start, one kill, shrink, 8 rounds, exit.
+figure("seed4", function()
+  local exe = arg and arg[-1] or "cicada-lua"
+  local script = (arg and arg[0] or "scripts/bench.lua"):gsub("bench%.lua$", "seed4_shrink.lua")
+  local samples = {}
+  for i = 1, 11 do
+    local t0 = core.now()
+    local ok = os.execute(("%s %s 2>/dev/null"):format(exe, script))
+    samples[i] = core.now() - t0
+    if not ok then error("seed4: the script failed") end
+  end
+  report("seed4", 4, 8, samples)
+end)
+
 for _, f in ipairs(figures) do
   if not filter or f.name:find(filter, 1, true) then f.fn() end
 end
