@@ -1,15 +1,12 @@
 -- comm:agree(flag) and comm:split(name): the same agreement as shrink, giving
 -- every survivor the same answer.
+local support = require("support")
 local cicada = require("cicada")
 local errors = require("cicada.errors")
 
 cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
 
-local function run(n, fn, opts)
-  opts = opts or {}
-  opts.world_size, opts.fn = n, fn
-  return cicada.run(opts)
-end
+local run = support.run
 
 describe("agree", function()
   for _, n in ipairs{1, 3, 7} do

@@ -1,13 +1,10 @@
 -- The communicator: point to point, collectives, matching, timeouts,
 -- statistics and argument checking, each run over real player processes.
+local support = require("support")
 local cicada = require("cicada")
 local errors = require("cicada.errors")
 
-local function run(n, fn, opts)
-  opts = opts or {}
-  opts.world_size, opts.fn = n, fn
-  return cicada.run(opts)
-end
+local run = support.run
 
 -- Run fn in every player and return the error each one raised (as a
 -- string and its kind), or the value it returned.

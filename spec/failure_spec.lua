@@ -1,17 +1,14 @@
 -- Failure detection: a killed player is known at once, a frozen one after
 -- the heartbeat timeout, a busy one never; every call that needs a failed
 -- player raises peer_failed as soon as the failure is known.
+local support = require("support")
 local cicada = require("cicada")
 local errors = require("cicada.errors")
 local core = require("cicada.core")
 
 cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
 
-local function run(n, fn, opts)
-  opts = opts or {}
-  opts.world_size, opts.fn = n, fn
-  return cicada.run(opts)
-end
+local run = support.run
 
 -- Wait (polling comm:failed()) until `rank` is known to have failed.
 local function await_failure(comm, rank)

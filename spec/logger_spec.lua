@@ -1,25 +1,8 @@
 -- cicada.Logger: coordinated logging, checked on the stderr of real runs of
 -- cicada-lua, and cicada.logging's levels and format.
-local cicada_lua = os.getenv("CICADA_LUA") or "build/cicada-lua"
-
--- Run a Lua program under cicada-lua and return what it wrote on stderr.
-local function stderr_of(program)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(program)
-  f:close()
-  local p = assert(io.popen(("%s %s 2>&1 1>/dev/null"):format(cicada_lua, path)))
-  local out = p:read("a")
-  p:close()
-  os.remove(path)
-  return out
-end
-
-local function lines(s)
-  local t = {}
-  for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
-  return t
-end
+local support = require("support")
+local stderr_of = support.stderr_of
+local lines = support.lines
 
 describe("cicada.Logger", function()
   it("writes every player's record in rank order when sync", function()

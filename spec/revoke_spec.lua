@@ -1,33 +1,18 @@
 -- comm:revoke(): it reaches every player, wakes pending calls, is logged once
 -- per player, and makes every call but shrink, agree, failed, stats and free
 -- raise `revoked`.
+local support = require("support")
 local cicada = require("cicada")
 local errors = require("cicada.errors")
 local core = require("cicada.core")
 
-local cicada_lua = os.getenv("CICADA_LUA") or "build/cicada-lua"
 
 -- The revoke warnings of the players would fill the test output.
 cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
 
-local function run(n, fn, opts)
-  opts = opts or {}
-  opts.world_size, opts.fn = n, fn
-  return cicada.run(opts)
-end
+local run = support.run
 
--- Run a Lua program under cicada-lua and return what it wrote on stderr.
-local function stderr_of(program)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(program)
-  f:close()
-  local p = assert(io.popen(("%s %s 2>&1 1>/dev/null"):format(cicada_lua, path)))
-  local out = p:read("a")
-  p:close()
-  os.remove(path)
-  return out
-end
+local stderr_of = support.stderr_of
 
 -- What a blocked receive raises once `revoker` revokes: every player waits
 -- for a message from its right neighbour that never comes.

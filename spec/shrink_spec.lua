@@ -1,16 +1,13 @@
 -- comm:shrink{name=, timeout=}: a new communicator of the survivors, the
 -- same at every one of them, also when players die while it runs.
+local support = require("support")
 local cicada = require("cicada")
 local errors = require("cicada.errors")
 local core = require("cicada.core")
 
 cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
 
-local function run(n, fn, opts)
-  opts = opts or {}
-  opts.world_size, opts.fn = n, fn
-  return cicada.run(opts)
-end
+local run = support.run
 
 -- What each survivor of a shrink reports: its old and new ranks, the
 -- members (old ranks) it agreed on, and a collective over the new comm.
