@@ -101,6 +101,9 @@ typedef struct cc_settings {
   int listen_fd;                  /* a bound, listening socket, or -1 */
   const char *const *peer_hosts;  /* world_size host names, for connecting */
   const uint16_t *peer_ports;     /* world_size ports */
+  const char *tls_identity;       /* PEM file with this player's key and
+                                   * certificate, or NULL for plaintext */
+  const char *tls_trusted;        /* comma-separated PEM certificate files */
   void (*log)(void *ctx, int level, const char *message); /* may be NULL */
   void *log_ctx;
 } cc_settings;

@@ -22,6 +22,7 @@ struct bufferevent;
 struct event_base;
 struct event;
 struct evconnlistener;
+struct ssl_ctx_st;
 
 /* Frame types on a link. */
 enum {
@@ -142,6 +143,7 @@ struct cc_engine {
   size_t nretired, retired_cap; /* messages are dropped, not held as orphans */
   char **hosts;
   uint16_t *ports;
+  struct ssl_ctx_st *tls;  /* every link is mutual TLS, or NULL */
 };
 
 double cc_now(void);

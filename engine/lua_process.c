@@ -20,6 +20,7 @@
 #include "comm.h"
 #include "launch.h"
 #include "rendezvous.h"
+#include "tls.h"
 #include "lua_cicada.h"
 
 void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s);
@@ -59,6 +60,19 @@ static double opt_number(lua_State *L, int t, const char *key, double dflt, bool
   if (positive && !(v > 0)) luaL_error(L, "bad option '%s' (must be positive, got %f)", key, v);
   lua_pop(L, 1);
   return v;
+}
+
+static const char *opt_string(lua_State *L, int t, const char *key);
+
+/* Load the TLS settings once before any player starts, so that a missing
+ * or broken PEM file is one error here rather than one per player. */
+static void check_tls(lua_State *L, const cc_settings *s) {
+  char why[256];
+  struct ssl_ctx_st *ctx;
+  if (!s->tls_identity && !s->tls_trusted) return;
+  ctx = cc_tls_context(s->tls_identity, s->tls_trusted, why, sizeof why);
+  if (!ctx) luaL_error(L, "%s", why);
+  cc_tls_context_free(ctx);
 }
 
 /* ==== launch ================================================================ */
@@ -166,6 +180,9 @@ static int l_launch(lua_State *L) {
   timeout_s = opt_number(L, 1, "timeout", 5.0, true);
   grace_s = opt_number(L, 1, "grace", DEFAULT_GRACE_S, true);
   s.log = log_to_stderr;
+  s.tls_identity = opt_string(L, 1, "identity");
+  s.tls_trusted = opt_string(L, 1, "trusted");
+  check_tls(L, &s);
 
   b = lua_newuserdatauv(L, sizeof *b, 0);
   b->live = false;
@@ -227,8 +244,7 @@ static const char *opt_string(lua_State *L, int t, const char *key) {
   lua_getfield(L, t, key);
   if (lua_isnil(L, -1)) { lua_pop(L, 1); return NULL; }
   if (lua_type(L, -1) != LUA_TSTRING)
-    connect_fail(L, "cicada.connect: bad option '%s' (string expected, got %s)", key,
-               luaL_typename(L, -1));
+    luaL_error(L, "bad option '%s' (string expected, got %s)", key, luaL_typename(L, -1));
   v = lua_tostring(L, -1);
   lua_pop(L, 1);   /* still referenced by the options table */
   return v;
@@ -300,6 +316,13 @@ static int l_connect(lua_State *L) {
   s.heartbeat_timeout_s = opt_number(L, 1, "heartbeat_timeout", s.heartbeat_timeout_s, true);
   timeout_s = opt_number(L, 1, "timeout", 5.0, true);
   s.log = log_to_stderr;
+  s.tls_identity = opt_string(L, 1, "identity");
+  s.tls_trusted = opt_string(L, 1, "trusted");
+  if (s.tls_identity || s.tls_trusted) {
+    struct ssl_ctx_st *ctx = cc_tls_context(s.tls_identity, s.tls_trusted, why, sizeof why);
+    if (!ctx) return connect_fail(L, "cicada.connect: player %d: %s", s.rank, why);
+    cc_tls_context_free(ctx);
+  }
   if (s.world_size < 1 || s.world_size > MAX_WORLD_SIZE)
     return connect_fail(L, "cicada.connect: world size %d is outside [1, %d]", s.world_size,
                       MAX_WORLD_SIZE);
@@ -327,6 +350,7 @@ static int l_connect(lua_State *L) {
   rs.root = root;
   rs.self = self_url ? &self : NULL;
   rs.token = opt_string(L, 1, "token");
+  rs.tls = s.tls_identity != NULL;
   rs.startup_timeout_s = s.startup_timeout_s;
   root_fd = inherited_root_fd(s.rank);
   rs.root_fd = root_fd;

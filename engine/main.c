@@ -27,6 +27,7 @@
 #include <openssl/rand.h>
 
 #include "rendezvous.h"
+#include "tls.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -46,7 +47,8 @@ static void usage(FILE *out) {
           "usage: %s [options] script.lua [args]\n"
           "       %s -n N script.lua [args]\n"
           "       %s --rank R -n N --root-address tcp://HOST:PORT [--address tcp://ME:PORT]\n"
-          "                  [--token SECRET] script.lua [args]\n"
+          "                  [--token SECRET] [--identity PEM --trusted PEM,...] script.lua [args]\n"
+          "       %s credentials RANK [DIR]\n"
           "Runs a Lua 5.4 script with the cicada module available.\n"
           "\n"
           "options:\n"
@@ -61,12 +63,19 @@ static void usage(FILE *out) {
           "  --address URL         where this player listens; default any port,\n"
           "                        at the address the root sees (CICADA_ADDRESS)\n"
           "  --token SECRET        must be the same at every player (CICADA_TOKEN)\n"
+          "  --identity PEM        this player's key and certificate: every link is\n"
+          "                        mutual TLS (CICADA_IDENTITY)\n"
+          "  --trusted PEM,...     certificates of the players to accept (CICADA_TRUSTED)\n"
+          "\n"
+          "credentials RANK [DIR]  write DIR/player-RANK.pem (a new key and a self-signed\n"
+          "                        certificate, for --identity) and DIR/player-RANK.crt\n"
+          "                        (the certificate alone, for the others' --trusted)\n"
           "\n"
           "In the script: local cicada = require(\"cicada\"), then for example\n"
           "  cicada.run{world_size=4, fn=function(comm) ... end}\n"
           "or, for players started by this command,\n"
           "  local comm = cicada.connect()\n",
-          progname, progname, progname);
+          progname, progname, progname, progname);
 }
 
 /* ==== Finding the Lua modules ============================================= */
@@ -191,7 +200,7 @@ static int pmain(lua_State *L) {
 /* ==== Players ================================================================= */
 
 typedef struct world_options {
-  const char *world_size, *rank, *root_address, *address, *token;
+  const char *world_size, *rank, *root_address, *address, *token, *identity, *trusted;
 } world_options;
 
 /* Check one setting: a command-line value, else the environment's. */
@@ -208,6 +217,21 @@ static int parse_int(const char *what, const char *v, long *out) {
     fprintf(stderr, "%s: %s '%s' is not an integer\n", progname, what, v);
     return -1;
   }
+  return 0;
+}
+
+/* TLS needs both an identity and trusted certificates, all of them
+ * readable PEM files: check that now, with OpenSSL's word on the contents. */
+static int check_pem_files(const char *identity, const char *trusted) {
+  char why[256];
+  struct ssl_ctx_st *ctx;
+  if (!identity && !trusted) return 0;
+  ctx = cc_tls_context(identity, trusted, why, sizeof why);
+  if (!ctx) {
+    fprintf(stderr, "%s: %s\n", progname, why);
+    return -1;
+  }
+  cc_tls_context_free(ctx);
   return 0;
 }
 
@@ -249,6 +273,11 @@ static int export_world(const world_options *o, bool launcher) {
     fprintf(stderr, "%s: player %s (--address, CICADA_ADDRESS)\n", progname, why);
     return -1;
   }
+  if (check_pem_files(setting(o->identity, "CICADA_IDENTITY"), setting(o->trusted, "CICADA_TRUSTED"))
+      != 0)
+    return -1;
+  if (o->identity) setenv("CICADA_IDENTITY", o->identity, 1);
+  if (o->trusted) setenv("CICADA_TRUSTED", o->trusted, 1);
   if (o->world_size) setenv("CICADA_WORLD_SIZE", o->world_size, 1);
   if (o->rank) setenv("CICADA_RANK", o->rank, 1);
   if (o->root_address) setenv("CICADA_ROOT_ADDRESS", o->root_address, 1);
@@ -374,9 +403,35 @@ static bool is_option(const char *arg, const char *name) {
   return strncmp(arg, name, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
 }
 
+/* cicada-lua credentials RANK [DIR] */
+static int write_credentials(int argc, char **argv) {
+  const char *dir = argc > 3 ? argv[3] : ".";
+  char identity[4096], cert[4096], why[256];
+  long rank;
+  if (argc < 3 || argc > 4) {
+    fprintf(stderr, "%s: usage: %s credentials RANK [DIR]\n", progname, progname);
+    return 2;
+  }
+  if (parse_int("rank", argv[2], &rank) != 0) return 2;
+  if (rank < 0) {
+    fprintf(stderr, "%s: rank %ld is negative\n", progname, rank);
+    return 2;
+  }
+  snprintf(identity, sizeof identity, "%s/player-%ld.pem", dir, rank);
+  snprintf(cert, sizeof cert, "%s/player-%ld.crt", dir, rank);
+  if (cc_tls_write_credentials((int)rank, identity, cert, why, sizeof why) != 0) {
+    fprintf(stderr, "%s: %s\n", progname, why);
+    return 1;
+  }
+  printf("%s: the key and certificate of player %ld (for --identity; keep it secret)\n"
+         "%s: its certificate (for the other players' --trusted)\n", identity, rank, cert);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   world_options o = {0};
   int script = 0;
+  if (argc >= 2 && strcmp(argv[1], "credentials") == 0) return write_credentials(argc, argv);
   for (int i = 1; i < argc; i++) {
     const char **slot = NULL, *name = NULL;
     if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
@@ -389,6 +444,8 @@ int main(int argc, char **argv) {
     else if (is_option(argv[i], "--root-address")) { slot = &o.root_address; name = "--root-address"; }
     else if (is_option(argv[i], "--address")) { slot = &o.address; name = "--address"; }
     else if (is_option(argv[i], "--token")) { slot = &o.token; name = "--token"; }
+    else if (is_option(argv[i], "--identity")) { slot = &o.identity; name = "--identity"; }
+    else if (is_option(argv[i], "--trusted")) { slot = &o.trusted; name = "--trusted"; }
     if (slot) {
       if (!(*slot = option_value(argc, argv, &i, name))) return 2;
       continue;

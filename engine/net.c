@@ -7,6 +7,13 @@
  * I/O thread reads frames, hands DATA to the communicators, sends and checks
  * heartbeats, and marks a peer failed the moment its connection closes or it
  * stays silent past the heartbeat timeout. Nothing here knows about Lua.
+ *
+ * Plaintext links are read by whichever thread wants the bytes first (see
+ * conn_read) and written straight to the socket (write_frame). A TLS link
+ * (settings tls_identity/tls_trusted, tls.c) is a libevent OpenSSL
+ * bufferevent: the I/O thread decrypts into its read callback, which hands
+ * the frames on and wakes a waiting script thread through cc_wake; nothing
+ * arrives before the handshake has authenticated the peer.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,11 +35,16 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "comm_internal.h"
+#include "tls.h"
 #include "wire.h"
 
 #define HELLO_MAGIC 0x41444343u  /* "CCDA" */
@@ -41,6 +53,7 @@
 #define BYE_WAIT_MIN_S 0.2
 #define MAX_SINGLE_IO_BYTES ((size_t)4 << 20)
 #define MIN_READ_BYTES 65536
+#define TLS_COALESCE_BYTES 16000  /* frames up to this go out as one TLS record */
 
 struct cc_conn {
   cc_engine *eng;
@@ -52,11 +65,14 @@ struct cc_conn {
   struct event *read_ev;   /* our own read watch, see conn_read() */
   struct evbuffer *in;     /* bytes read, not yet framed; under the bev lock */
   evutil_socket_t fd;      /* the socket, once known (bufferevent_getfd locks) */
+  bool tls;                /* an OpenSSL bufferevent: read by the I/O thread */
+  char addr[64];           /* the other end, for messages about an accepted one */
   _Atomic double last_recv;
 };
 
 static void conn_read(cc_conn *c);
 static const char *closed_reason(short what, int e);
+static bool tls_refused(cc_conn *c);
 
 /* ==== Time and logging ================================================== */
 
@@ -91,7 +107,7 @@ void cc_net_wait(cc_engine *eng, double deadline) {
   if (left <= 0) return;
   for (int peer = 0; peer < eng->cfg.world_size; peer++) {
     cc_link *l = &eng->links[peer];
-    if (l->state != CC_LINK_UP || !l->conn || l->conn->dead) continue;
+    if (l->state != CC_LINK_UP || !l->conn || l->conn->dead || l->conn->tls) continue;
     eng->pollconns[n] = l->conn;
     eng->pollfds[n].fd = l->conn->fd;
     eng->pollfds[n].events = POLLIN;
@@ -187,12 +203,55 @@ static void payload_cleanup(const void *data, size_t len, void *arg) {
   cc_payload_unref(arg);
 }
 
+/* Encrypt and write from the calling thread what the socket takes, as the
+ * plaintext path does: a frame queued for the I/O thread would die with a
+ * player killed right after sending it. Whatever is left goes to the
+ * bufferevent's output, which the I/O thread finishes; OpenSSL takes the
+ * retry of a blocked write from there, starting at the same byte (the
+ * links run with SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). Caller holds the
+ * bufferevent's lock, which every use of the SSL object takes. */
+static void tls_write_frame(cc_conn *c, const uint8_t *hdr, cc_payload *p) {
+  struct evbuffer *out = bufferevent_get_output(c->bev);
+  SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+  size_t plen = p ? p->len : 0, done = 0, off;
+  uint8_t small[CC_FRAME_HEADER_BYTES + TLS_COALESCE_BYTES];
+  bool direct = evbuffer_get_length(out) == 0 && SSL_is_init_finished(ssl);
+  int w;
+  if (plen <= TLS_COALESCE_BYTES) {
+    /* One TLS record: written whole, or blocked and retried whole. */
+    size_t len = CC_FRAME_HEADER_BYTES + plen;
+    memcpy(small, hdr, CC_FRAME_HEADER_BYTES);
+    if (plen) memcpy(small + CC_FRAME_HEADER_BYTES, p->data, plen);
+    if (direct && SSL_write(ssl, small, (int)len) > 0) return;
+    ERR_clear_error();   /* a real error shows on the I/O thread's next write */
+    evbuffer_add(out, small, len);
+    return;
+  }
+  /* A large frame: the header's record, then the payload's records. */
+  if (direct) {
+    w = SSL_write(ssl, hdr, CC_FRAME_HEADER_BYTES);
+    if (w > 0) done = CC_FRAME_HEADER_BYTES;
+    while (w > 0 && done < CC_FRAME_HEADER_BYTES + plen) {
+      size_t left = CC_FRAME_HEADER_BYTES + plen - done;
+      w = SSL_write(ssl, p->data + done - CC_FRAME_HEADER_BYTES,
+                    (int)(left > MAX_SINGLE_IO_BYTES ? MAX_SINGLE_IO_BYTES : left));
+      if (w > 0) done += (size_t)w;
+    }
+    if (w <= 0) ERR_clear_error();
+  }
+  if (done == CC_FRAME_HEADER_BYTES + plen) return;
+  if (done == 0) evbuffer_add(out, hdr, CC_FRAME_HEADER_BYTES);
+  off = done ? done - CC_FRAME_HEADER_BYTES : 0;
+  evbuffer_add_reference(out, p->data + off, plen - off, payload_cleanup, cc_payload_ref(p));
+}
+
 /* Write a frame. When nothing is queued on the link, the calling thread
  * writes it straight to the socket: touching the bufferevent's output from
  * another thread would wake the I/O thread for every message. Whatever the
  * socket does not take is queued, and the I/O thread finishes it. */
-static void write_frame(struct bufferevent *bev, int type, int source, uint64_t context,
+static void write_frame(cc_conn *c, int type, int source, uint64_t context,
                         int32_t tag, cc_payload *p) {
+  struct bufferevent *bev = c->bev;
   uint8_t hdr[CC_FRAME_HEADER_BYTES];
   size_t plen = p ? p->len : 0, done = 0;
   cc_frame_header h = {CC_WIRE_VERSION, (uint8_t)type, 0, tag, context, (uint32_t)source,
@@ -200,6 +259,11 @@ static void write_frame(struct bufferevent *bev, int type, int source, uint64_t 
   struct evbuffer *out = bufferevent_get_output(bev);
   cc_frame_pack(&h, hdr);
   bufferevent_lock(bev);
+  if (c->tls) {
+    tls_write_frame(c, hdr, p);
+    bufferevent_unlock(bev);
+    return;
+  }
   if (evbuffer_get_length(out) == 0) {
     struct iovec iov[2] = {{hdr, sizeof hdr}, {p ? p->data : NULL, plen}};
     ssize_t w;
@@ -234,7 +298,7 @@ bool cc_net_send(cc_engine *eng, int world_peer, int type, uint64_t context, int
   if (eng->links[world_peer].state == CC_LINK_UP) c = eng->links[world_peer].conn;
   pthread_mutex_unlock(&eng->lock);
   if (!c) return false;
-  write_frame(c->bev, type, eng->cfg.rank, context, tag, p);
+  write_frame(c, type, eng->cfg.rank, context, tag, p);
   return true;
 }
 
@@ -247,7 +311,7 @@ static void send_hello(cc_engine *eng, cc_conn *c) {
   for (int i = 0; i < 4; i++) b[4 + i] = (uint8_t)((uint32_t)eng->cfg.world_size >> (8 * i));
   for (int i = 0; i < 4; i++) b[8 + i] = (uint8_t)((uint32_t)eng->cfg.rank >> (8 * i));
   for (int i = 0; i < 8; i++) b[12 + i] = (uint8_t)(eng->cfg.token >> (8 * i));
-  write_frame(c->bev, CC_FRAME_HELLO, eng->cfg.rank, 0, 0, p);
+  write_frame(c, CC_FRAME_HELLO, eng->cfg.rank, 0, 0, p);
   cc_payload_unref(p);
 }
 
@@ -279,6 +343,17 @@ static void on_hello(cc_conn *c, const cc_frame_header *h, const uint8_t *b) {
     cc_net_log(eng, CC_LOG_WARNING, "%s", msg);
     conn_kill(c);
     return;
+  }
+  if (c->tls) {
+    int named = cc_tls_peer_rank(bufferevent_openssl_get_ssl(c->bev));
+    if (named >= 0 && named != (int)rank) {
+      snprintf(msg, sizeof msg, "player %d: a peer with the certificate of player %d presented "
+               "itself as player %u; refused", eng->cfg.rank, named, rank);
+      cc_net_log(eng, CC_LOG_ERROR, "%s", msg);
+      startup_fail(eng, CC_EENCRYPTION, msg);
+      conn_kill(c);
+      return;
+    }
   }
   if (token != eng->cfg.token) {
     snprintf(msg, sizeof msg, "player %u presented another world's token", rank);
@@ -468,6 +543,15 @@ static void conn_read(cc_conn *c) {
   evutil_socket_t fd = c->fd;
   const char *closed = NULL;
   bool got = false;
+  if (c->tls) {
+    /* Decrypted by the bufferevent; its events report a close. */
+    struct evbuffer *plain = bufferevent_get_input(c->bev);
+    if (evbuffer_get_length(plain) == 0) return;
+    evbuffer_add_buffer(in, plain);
+    c->last_recv = cc_now();
+    process_frames(c);
+    return;
+  }
   while (!c->dead) {
     struct evbuffer_iovec v[2];
     struct iovec iov[2];
@@ -522,6 +606,12 @@ static void read_event_cb(evutil_socket_t fd, short what, void *arg) {
   bufferevent_unlock(c->bev);
 }
 
+/* A TLS link's decrypted bytes: the I/O thread, bufferevent lock held. */
+static void tls_read_cb(struct bufferevent *bev, void *arg) {
+  (void)bev;
+  conn_read(arg);
+}
+
 /* Watch the connection's socket for reading with our own event: the
  * bufferevent only writes. */
 static int conn_watch(cc_conn *c) {
@@ -553,13 +643,23 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
   cc_conn *c = arg;
   cc_engine *eng = c->eng;
   if (what & BEV_EVENT_CONNECTED) {
+    /* For TLS this comes after the handshake, on both ends. */
     tune_socket(bufferevent_getfd(bev));
-    send_hello(eng, c);
+    if (c->outgoing) send_hello(eng, c);
     return;
   }
   if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) return;
+  if (c->tls && tls_refused(c)) return;
   if (c->peer >= 0 && eng->links[c->peer].conn == c) {
     int e = EVUTIL_SOCKET_ERROR();
+    if (c->tls) {
+      /* A killed peer's kernel ends the stream without a TLS goodbye:
+       * OpenSSL calls it an unexpected end of file; users read the same
+       * words as for plaintext. */
+      unsigned long code;
+      while ((code = bufferevent_get_openssl_error(bev)) != 0)
+        if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) what |= BEV_EVENT_EOF;
+    }
     /* A write can fail (the peer is gone) while frames it sent before it
      * went are still unread: read and deliver them first, so that nothing
      * it sent is lost. conn_read notes a clean close by itself. */
@@ -574,14 +674,53 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
 
 /* ==== Connecting ========================================================= */
 
+/* A TLS connection that failed before its link came up: if OpenSSL says
+ * why (an untrusted or missing certificate, a peer speaking plaintext),
+ * the world cannot form with that peer; say who it is and give up. */
+static bool tls_refused(cc_conn *c) {
+  cc_engine *eng = c->eng;
+  unsigned long code = bufferevent_get_openssl_error(c->bev);
+  char why[96], msg[256];
+  if (!code || (c->peer >= 0 && eng->links[c->peer].conn == c)) return false;
+  cc_tls_reason(code, "handshake failed", why, sizeof why);
+  while (bufferevent_get_openssl_error(c->bev)) {}
+  if (c->outgoing)
+    snprintf(msg, sizeof msg, "player %d: TLS with player %d (%.60s port %u) failed: %s",
+             eng->cfg.rank, c->peer, eng->hosts[c->peer], (unsigned)eng->ports[c->peer], why);
+  else
+    snprintf(msg, sizeof msg, "player %d refused a TLS connection from %.63s: %s",
+             eng->cfg.rank, c->addr, why);
+  cc_net_log(eng, CC_LOG_ERROR, "%s", msg);
+  startup_fail(eng, CC_EENCRYPTION, msg);
+  conn_kill(c);
+  return true;
+}
+
+static struct bufferevent *tls_bufferevent(cc_engine *eng, evutil_socket_t fd, bool outgoing) {
+  SSL *ssl = SSL_new(eng->tls);
+  struct bufferevent *bev;
+  if (!ssl) return NULL;
+  bev = bufferevent_openssl_socket_new(eng->base, fd, ssl,
+                                       outgoing ? BUFFEREVENT_SSL_CONNECTING : BUFFEREVENT_SSL_ACCEPTING,
+                                       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE);
+  if (!bev) { SSL_free(ssl); return NULL; }
+  SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  /* A killed peer's kernel closes the socket without a TLS goodbye: that
+   * is a closed connection, as in plaintext. */
+  bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  return bev;
+}
+
 static cc_conn *conn_new(cc_engine *eng, evutil_socket_t fd, int peer, bool outgoing) {
   cc_conn *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->in = evbuffer_new();
-  c->bev = c->in ? bufferevent_socket_new(eng->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE)
-                 : NULL;
+  c->tls = eng->tls != NULL;
+  if (c->in && c->tls) c->bev = tls_bufferevent(eng, fd, outgoing);
+  else if (c->in) c->bev = bufferevent_socket_new(eng->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE);
   if (!c->bev) {
     if (c->in) evbuffer_free(c->in);
+    if (fd >= 0) close(fd);
     free(c);
     return NULL;
   }
@@ -595,6 +734,11 @@ static cc_conn *conn_new(cc_engine *eng, evutil_socket_t fd, int peer, bool outg
    * arrays travel far faster in bigger steps. */
   bufferevent_set_max_single_read(c->bev, MAX_SINGLE_IO_BYTES);
   bufferevent_set_max_single_write(c->bev, MAX_SINGLE_IO_BYTES);
+  if (c->tls) {
+    bufferevent_setcb(c->bev, tls_read_cb, NULL, event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    return c;
+  }
   bufferevent_setcb(c->bev, NULL, NULL, event_cb, c);
   bufferevent_enable(c->bev, EV_WRITE);
   if (fd >= 0 && conn_watch(c) != 0) c->dead = true;
@@ -614,7 +758,7 @@ static int dial(cc_engine *eng, int peer) {
   c = conn_new(eng, -1, peer, true);
   rc = c ? bufferevent_socket_connect(c->bev, res->ai_addr, (int)res->ai_addrlen) : -1;
   freeaddrinfo(res);
-  if (rc == 0 && conn_watch(c) != 0) rc = -1;
+  if (rc == 0 && !c->tls && conn_watch(c) != 0) rc = -1;
   if (rc != 0 && c) conn_kill(c);
   return rc;
 }
@@ -643,10 +787,15 @@ static void schedule_retry(cc_engine *eng) {
 static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg) {
   cc_engine *eng = arg;
-  (void)lst; (void)sa; (void)salen;
+  cc_conn *c;
+  char host[48] = "?", port[8] = "?";
+  (void)lst;
   tune_socket(fd);
-  cc_conn *c = conn_new(eng, fd, -1, false);
-  if (!c) close(fd);
+  getnameinfo(sa, (socklen_t)salen, host, sizeof host, port, sizeof port,
+              NI_NUMERICHOST | NI_NUMERICSERV);
+  c = conn_new(eng, fd, -1, false);
+  if (c) snprintf(c->addr, sizeof c->addr, "%s port %s",
+                  strncmp(host, "::ffff:", 7) == 0 && strchr(host, '.') ? host + 7 : host, port);
 }
 
 /* ==== Heartbeats ========================================================= */
@@ -675,11 +824,11 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
                eng->cfg.heartbeat_timeout_s);
       /* Tell it, so that if it was only frozen it learns on waking that
        * it has been left out, rather than taking everyone else for dead. */
-      write_frame(c->bev, CC_FRAME_SUSPECT, eng->cfg.rank, 0, 0, NULL);
+      write_frame(c, CC_FRAME_SUSPECT, eng->cfg.rank, 0, 0, NULL);
       link_fail(eng, peer, why);
       continue;
     }
-    write_frame(c->bev, CC_FRAME_HEARTBEAT, eng->cfg.rank, 0, 0, NULL);
+    write_frame(c, CC_FRAME_HEARTBEAT, eng->cfg.rank, 0, 0, NULL);
   }
 }
 
@@ -745,6 +894,8 @@ static cc_engine *engine_alloc(const cc_settings *s) {
   eng->cfg = *s;
   eng->agree_kill_after = -1;
   eng->cfg.peer_hosts = NULL;
+  eng->cfg.tls_identity = NULL;   /* read once, at start */
+  eng->cfg.tls_trusted = NULL;
   eng->cfg.peer_ports = NULL;
   eng->links = calloc((size_t)s->world_size, sizeof *eng->links);
   eng->hosts = calloc((size_t)s->world_size, sizeof *eng->hosts);
@@ -818,6 +969,7 @@ static void engine_free(cc_engine *eng) {
   }
   free(eng->retired);
   if (eng->base) event_base_free(eng->base);
+  if (eng->tls) cc_tls_context_free(eng->tls);
   for (int i = 0; i < eng->cfg.world_size; i++) free(eng->hosts[i]);
   free(eng->hosts);
   free(eng->ports);
@@ -851,6 +1003,15 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   eng = engine_alloc(s);
   if (!eng) return fail(err, CC_ENOMEM, "out of memory starting player %d", s->rank);
 
+  if (s->tls_identity || s->tls_trusted) {
+    char why[256];
+    eng->tls = cc_tls_context(s->tls_identity, s->tls_trusted, why, sizeof why);
+    if (!eng->tls) {
+      if (s->listen_fd >= 0) close(s->listen_fd);
+      engine_free(eng);
+      return fail(err, CC_EENCRYPTION, "player %d: %s", s->rank, why);
+    }
+  }
   eng->base = event_base_new();
   if (!eng->base) { engine_free(eng); return fail(err, CC_EIO, "cannot create an event loop"); }
   eng->retry_ev = evtimer_new(eng->base, retry_cb, eng);

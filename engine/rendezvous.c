@@ -3,7 +3,7 @@
  *
  * The exchange, one text line each way plus the book (see rendezvous.h):
  *
- *   player -> root:  CICADA 1 <world_size> <rank> <token hash> <port> <host or ->
+ *   player -> root:  CICADA 1 <world_size> <rank> <token hash> <tls|plain> <port> <host or ->
  *   root -> player:  OK <engine token>            then one "<port> <host>"
  *                                                 line per rank
  *                or  ERR <kind> <message>
@@ -237,6 +237,8 @@ typedef struct root_state {
   int *fds;                  /* per rank: the reporting connection, or -1 */
   int registered;
   int mismatch;              /* a rank with another token, or -1 */
+  int other_security;        /* a rank with TLS in a plaintext world or the
+                              * other way round, or -1 */
 } root_state;
 
 static void reply_error(int fd, const char *kind, const char *message) {
@@ -248,12 +250,13 @@ static void reply_error(int fd, const char *kind, const char *message) {
 /* A newcomer's report: keep its connection, or answer and drop it. */
 static void root_take(root_state *st, int fd, cc_address_book *book) {
   const cc_rendezvous_settings *s = st->s;
-  char line[LINE_MAX_BYTES], hash[40], host[CC_HOST_MAX], msg[200];
+  char line[LINE_MAX_BYTES], hash[40], host[CC_HOST_MAX], msg[200], security[8];
   int version, world, rank;
   unsigned port;
   double deadline = now_s() + ONE_LINE_WAIT_S;
   if (read_line(fd, line, sizeof line, deadline) != 0 ||
-      sscanf(line, "CICADA %d %d %d %39s %u %255s", &version, &world, &rank, hash, &port, host) != 6 ||
+      sscanf(line, "CICADA %d %d %d %39s %7s %u %255s", &version, &world, &rank, hash, security,
+             &port, host) != 7 ||
       version != RENDEZVOUS_VERSION || port == 0 || port > 65535) {
     close(fd);                /* not a cicada player, or another version */
     return;
@@ -271,6 +274,8 @@ static void root_take(root_state *st, int fd, cc_address_book *book) {
     return;
   }
   if (strcmp(hash, st->hash) != 0 && st->mismatch < 0) st->mismatch = rank;
+  if ((strcmp(security, "tls") == 0) != (s->tls != 0) && st->other_security < 0)
+    st->other_security = rank;
   if (strcmp(host, "-") == 0) peer_host(fd, host, sizeof host);
   book->hosts[rank] = strdup(host);
   book->ports[rank] = (uint16_t)port;
@@ -299,7 +304,7 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, cc_error 
 
 static cc_status root_meet(const cc_rendezvous_settings *s, const char *hash,
                            cc_address_book *book, cc_error *err) {
-  root_state st = {s, hash, NULL, 0, -1};
+  root_state st = {s, hash, NULL, 0, -1, -1};
   double deadline = now_s() + s->startup_timeout_s;
   cc_status rc = CC_OK;
   char msg[CC_HOST_MAX + 256];
@@ -329,6 +334,13 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const char *hash,
     for (int r = 1; r < s->world_size; r++)
       if (st.fds[r] >= 0) reply_error(st.fds[r], "startup_timeout", msg);
     rc = fail(err, CC_ESTARTUP_TIMEOUT, "player 0: %s", msg);
+  } else if (st.other_security >= 0) {
+    snprintf(msg, sizeof msg, "player %d %s", st.other_security,
+             s->tls ? "speaks plaintext to a TLS world (give it --identity and --trusted)"
+                    : "uses TLS in a plaintext world (give every player --identity and --trusted)");
+    for (int r = 1; r < s->world_size; r++)
+      if (st.fds[r] >= 0) reply_error(st.fds[r], "encryption_failed", msg);
+    rc = fail(err, CC_EENCRYPTION, "player 0: %s", msg);
   } else if (st.mismatch >= 0) {
     snprintf(msg, sizeof msg, "player %d presented another world's token", st.mismatch);
     for (int r = 1; r < s->world_size; r++)
@@ -396,7 +408,8 @@ static cc_status read_book(const cc_rendezvous_settings *s, int fd, double deadl
                 "answering", s->rank, s->root.host, (unsigned)s->root.port);
   if (sscanf(line, "ERR %31s %n", kind, &off) == 1 && off > 0) {
     cc_status code = strcmp(kind, "token_mismatch") == 0 ? CC_ETOKEN_MISMATCH
-                   : strcmp(kind, "startup_timeout") == 0 ? CC_ESTARTUP_TIMEOUT : CC_EINVALID;
+                   : strcmp(kind, "startup_timeout") == 0 ? CC_ESTARTUP_TIMEOUT
+                   : strcmp(kind, "encryption_failed") == 0 ? CC_EENCRYPTION : CC_EINVALID;
     return fail(err, code, "player %d: the root says: %s", s->rank, line + off);
   }
   if (sscanf(line, "OK %" SCNx64, &book->token) != 1)
@@ -424,8 +437,9 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const char *hash,
   cc_status rc;
   int fd = dial_root(s, deadline, err), n;
   if (fd < 0) return err->code;
-  n = snprintf(line, sizeof line, "CICADA %d %d %d %s %u %s\n", RENDEZVOUS_VERSION,
-               s->world_size, s->rank, hash, (unsigned)cc_listen_port(book->listen_fd),
+  n = snprintf(line, sizeof line, "CICADA %d %d %d %s %s %u %s\n", RENDEZVOUS_VERSION,
+               s->world_size, s->rank, hash, s->tls ? "tls" : "plain",
+               (unsigned)cc_listen_port(book->listen_fd),
                s->self && s->self->host[0] ? s->self->host : "-");
   if (write_all(fd, line, (size_t)n) != 0) {
     close(fd);

@@ -44,6 +44,8 @@ typedef struct cc_rendezvous_settings {
   const cc_address *self;    /* where this player listens, or NULL: any port,
                               * reachable at the address the root sees */
   const char *token;         /* the world's token, or NULL for none */
+  int tls;                   /* this player's links are TLS: every player's
+                              * must be, or none (else CC_EENCRYPTION) */
   int root_fd;               /* rank 0: a listener already bound to the root
                               * address (the launcher's), or -1 */
   double startup_timeout_s;
@@ -61,7 +63,8 @@ typedef struct cc_address_book {
  * settings), CC_EIO (cannot listen, cannot resolve the root),
  * CC_ESTARTUP_TIMEOUT (not every player came within startup_timeout_s) or
  * CC_ETOKEN_MISMATCH (some player has another token: every player that
- * reached the root gets this). On success fill book; free it with
+ * reached the root gets this) or CC_EENCRYPTION (some player's links are
+ * plaintext in a TLS world, or the other way round). On success fill book; free it with
  * cc_address_book_free. */
 cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, cc_error *err);
 void cc_address_book_free(cc_address_book *book, int world_size);

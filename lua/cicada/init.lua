@@ -163,8 +163,27 @@ local function run_player(fn, args)
   end
 end
 
+-- `trusted` is a comma-separated string of PEM files or a list of them.
+local function trusted_list(v, fname)
+  if v == nil or type(v) == "string" then return v end
+  if type(v) == "table" then
+    for i, path in ipairs(v) do
+      if type(path) ~= "string" then
+        error(("bad option 'trusted' to '%s' (PEM file name expected at [%d], got %s)"):format(
+          fname, i, type(path)), 3)
+      end
+    end
+    return table.concat(v, ",")
+  end
+  error(("bad option 'trusted' to '%s' (string or list of strings expected, got %s)"):format(
+    fname, type(v)), 3)
+end
+
 --- cicada.run{world_size=, fn=, args=, name="world", timeout=5,
--- startup_timeout=5, heartbeat_interval=0.1, heartbeat_timeout=1}
+-- startup_timeout=5, heartbeat_interval=0.1, heartbeat_timeout=1,
+-- identity=nil, trusted=nil}
+-- With `identity` (a PEM file with this host's key and certificate) and
+-- `trusted` (PEM certificate files), every link is mutual TLS.
 -- Forks world_size players on this host and calls fn(comm, table.unpack(args))
 -- in each. Returns the list of their results in rank order; a player that
 -- raised gives a Failed record, one that died a Terminated record, and each
@@ -182,6 +201,8 @@ function M.run(opts)
   end
   check_option(opts, "args", "table", "run")
   check_option(opts, "name", "string", "run")
+  check_option(opts, "identity", "string", "run")
+  local trusted = trusted_list(opts.trusted, "run")
   for _, key in ipairs{"timeout", "startup_timeout", "heartbeat_interval", "heartbeat_timeout"} do
     check_option(opts, key, "positive", "run")
   end
@@ -194,6 +215,7 @@ function M.run(opts)
     startup_timeout = opts.startup_timeout,
     heartbeat_interval = opts.heartbeat_interval,
     heartbeat_timeout = opts.heartbeat_timeout,
+    identity = opts.identity, trusted = trusted,
   }, run_player(opts.fn, opts.args or {}))
 
   local results = {}
@@ -227,6 +249,8 @@ local connect_env = {
   root_address = "CICADA_ROOT_ADDRESS",
   address = "CICADA_ADDRESS",
   token = "CICADA_TOKEN",
+  identity = "CICADA_IDENTITY",
+  trusted = "CICADA_TRUSTED",
 }
 
 local function connect_setting(opts, key)
@@ -246,24 +270,27 @@ local function connect_setting(opts, key)
 end
 
 --- cicada.connect{world_size=, rank=, root_address=, address=, token=,
--- name="world", timeout=5, startup_timeout=5, heartbeat_interval=0.1,
--- heartbeat_timeout=1}
+-- identity=, trusted=, name="world", timeout=5, startup_timeout=5,
+-- heartbeat_interval=0.1, heartbeat_timeout=1}
 -- Joins a world whose players were started separately: by `cicada-lua -n N`
 -- or one per host with `cicada-lua --rank R -n N --root-address tcp://H:P`.
 -- Settings not given come from CICADA_WORLD_SIZE, CICADA_RANK,
--- CICADA_ROOT_ADDRESS, CICADA_ADDRESS and CICADA_TOKEN; with none at all it
--- returns a world of one. Returns the world communicator. Raises
+-- CICADA_ROOT_ADDRESS, CICADA_ADDRESS, CICADA_TOKEN, CICADA_IDENTITY and
+-- CICADA_TRUSTED; with none at all it returns a world of one. With
+-- `identity` and `trusted` every link is mutual TLS (see cicada.run). Returns the world communicator. Raises
 -- `token_mismatch` or `startup_timeout` (cicada errors) when the world
--- cannot form, and a plain error for bad settings or an address in use.
+-- cannot form, `encryption_failed` when a peer is not trusted or not
+-- speaking TLS, and a plain error for bad settings or an address in use.
 function M.connect(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error(("bad argument #1 to 'connect' (table expected, got %s)"):format(type(opts)), 2)
   end
   opts = opts or {}
   for _, key in ipairs{"world_size", "rank"} do check_option(opts, key, "integer", "connect") end
-  for _, key in ipairs{"root_address", "address", "token", "name"} do
+  for _, key in ipairs{"root_address", "address", "token", "name", "identity"} do
     check_option(opts, key, "string", "connect")
   end
+  local trusted = trusted_list(opts.trusted, "connect")
   for _, key in ipairs{"timeout", "startup_timeout", "heartbeat_interval", "heartbeat_timeout"} do
     check_option(opts, key, "positive", "connect")
   end
@@ -272,6 +299,7 @@ function M.connect(opts)
     heartbeat_interval = opts.heartbeat_interval, heartbeat_timeout = opts.heartbeat_timeout,
   }
   for key in pairs(connect_env) do settings[key] = connect_setting(opts, key) end
+  if trusted then settings.trusted = trusted end
   core.set_engine_log_level(logging.getLogger("cicada.communicator"):getEffectiveLevel())
   return core.connect(settings)
 end

@@ -1,0 +1,233 @@
+/*
+ * tls.c - the OpenSSL side of mutual TLS: the context every link of a
+ * player uses, and credentials (key and self-signed certificate) for a
+ * rank. net.c wraps each connection in a libevent OpenSSL bufferevent made
+ * from this context.
+ *
+ * Trust is by certificate: whatever is in the trusted files is a trust
+ * anchor, a self-signed player certificate as much as a CA's, so a world
+ * can be set up by handing every player every other player's certificate.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "tls.h"
+
+#define CERT_DAYS 3650
+#define CN_PREFIX "cicada player "
+
+const char *cc_tls_reason(unsigned long code, const char *fallback, char *buf, size_t bufsz) {
+  unsigned long e = code ? code : ERR_peek_last_error();
+  const char *reason = e ? ERR_reason_error_string(e) : NULL;
+  ERR_clear_error();
+  snprintf(buf, bufsz, "%s", reason ? reason : fallback);
+  return buf;
+}
+
+/* Add every certificate of one PEM file to the store; how many, or -1. */
+static int add_trusted_file(X509_STORE *store, const char *path, char *err, size_t errsz) {
+  FILE *f = fopen(path, "r");
+  X509 *x;
+  int n = 0;
+  if (!f) {
+    snprintf(err, errsz, "cannot read the trusted certificate file '%s': %s", path, strerror(errno));
+    return -1;
+  }
+  while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+    X509_STORE_add_cert(store, x);   /* a duplicate is not an error worth failing on */
+    X509_free(x);
+    n++;
+  }
+  fclose(f);
+  ERR_clear_error();   /* the end of the file shows as a "no start line" error */
+  if (n == 0) {
+    snprintf(err, errsz, "the trusted file '%s' holds no PEM certificate", path);
+    return -1;
+  }
+  return n;
+}
+
+static int load_trusted(SSL_CTX *ctx, const char *trusted, char *err, size_t errsz) {
+  X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+  char *list = strdup(trusted), *save = NULL, *path;
+  int total = 0;
+  if (!list) { snprintf(err, errsz, "out of memory"); return -1; }
+  for (path = strtok_r(list, ",", &save); path; path = strtok_r(NULL, ",", &save)) {
+    int n;
+    while (*path == ' ') path++;
+    if (!*path) continue;
+    n = add_trusted_file(store, path, err, errsz);
+    if (n < 0) { free(list); return -1; }
+    total += n;
+  }
+  free(list);
+  if (total == 0) { snprintf(err, errsz, "no trusted certificate given"); return -1; }
+  /* A trusted player certificate is an anchor by itself, CA or not. */
+  X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+  return 0;
+}
+
+struct ssl_ctx_st *cc_tls_context(const char *identity, const char *trusted, char *err,
+                                  size_t errsz) {
+  SSL_CTX *ctx;
+  char why[160];
+  if (!identity || !*identity || !trusted || !*trusted) {
+    snprintf(err, errsz, "TLS needs both an identity (--identity) and trusted certificates "
+             "(--trusted)");
+    return NULL;
+  }
+  if (access(identity, R_OK) != 0) {
+    snprintf(err, errsz, "cannot read the identity file '%s': %s", identity, strerror(errno));
+    return NULL;
+  }
+  ctx = SSL_CTX_new(TLS_method());
+  if (!ctx) {
+    snprintf(err, errsz, "cannot create a TLS context: %s", cc_tls_reason(0, "unknown", why, sizeof why));
+    return NULL;
+  }
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (SSL_CTX_use_certificate_chain_file(ctx, identity) != 1) {
+    snprintf(err, errsz, "the identity file '%s' has no usable certificate: %s", identity,
+             cc_tls_reason(0, "unknown", why, sizeof why));
+    goto fail;
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, identity, SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1) {
+    snprintf(err, errsz, "the identity file '%s' has no private key matching its certificate: %s",
+             identity, cc_tls_reason(0, "unknown", why, sizeof why));
+    goto fail;
+  }
+  if (load_trusted(ctx, trusted, err, errsz) != 0) goto fail;
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+  /* Links are long-lived and never resumed. */
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  return ctx;
+fail:
+  SSL_CTX_free(ctx);
+  return NULL;
+}
+
+void cc_tls_context_free(struct ssl_ctx_st *ctx) { SSL_CTX_free(ctx); }
+
+int cc_tls_peer_rank(struct ssl_st *ssl) {
+  X509 *x = SSL_get1_peer_certificate(ssl);
+  char cn[128] = "";
+  int rank = -1;
+  X509 *mine = SSL_get_certificate(ssl);
+  if (!x) return -1;
+  /* The same certificate as ours: a player of our own party (cicada.run
+   * gives every local player one identity), bound to no single rank. */
+  if (mine && X509_cmp(x, mine) == 0) { X509_free(x); return -1; }
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn) > 0 &&
+      strncmp(cn, CN_PREFIX, strlen(CN_PREFIX)) == 0) {
+    char *end;
+    long r = strtol(cn + strlen(CN_PREFIX), &end, 10);
+    if (*end == '\0' && r >= 0 && r < 1 << 20) rank = (int)r;
+  }
+  X509_free(x);
+  return rank;
+}
+
+/* ==== Credentials =============================================================== */
+
+static int add_ext(X509 *x, int nid, const char *value) {
+  X509V3_CTX v3;
+  X509_EXTENSION *ext;
+  X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+  ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
+  if (!ext) return -1;
+  X509_add_ext(x, ext, -1);
+  X509_EXTENSION_free(ext);
+  return 0;
+}
+
+static X509 *self_signed(EVP_PKEY *key, int rank) {
+  X509 *x = X509_new();
+  X509_NAME *name;
+  char cn[64];
+  unsigned char serial[16];
+  BIGNUM *bn;
+  if (!x) return NULL;
+  snprintf(cn, sizeof cn, CN_PREFIX "%d", rank);
+  X509_set_version(x, 2);
+  if (RAND_bytes(serial, sizeof serial) != 1) goto fail;
+  serial[0] &= 0x7f;
+  bn = BN_bin2bn(serial, sizeof serial, NULL);
+  if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x))) { BN_free(bn); goto fail; }
+  BN_free(bn);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), (long)CERT_DAYS * 24 * 3600);
+  X509_set_pubkey(x, key);
+  name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  if (add_ext(x, NID_basic_constraints, "critical,CA:TRUE") != 0 ||
+      add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign") != 0 ||
+      add_ext(x, NID_ext_key_usage, "serverAuth,clientAuth") != 0 ||
+      add_ext(x, NID_subject_key_identifier, "hash") != 0)
+    goto fail;
+  if (X509_sign(x, key, EVP_sha256()) == 0) goto fail;
+  return x;
+fail:
+  X509_free(x);
+  return NULL;
+}
+
+static FILE *open_private(const char *path, char *err, size_t errsz) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!f) {
+    snprintf(err, errsz, "cannot write '%s': %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+  }
+  return f;
+}
+
+int cc_tls_write_credentials(int rank, const char *identity_path, const char *cert_path,
+                             char *err, size_t errsz) {
+  EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  X509 *x = key ? self_signed(key, rank) : NULL;
+  FILE *f = NULL;
+  char why[160];
+  int rc = -1;
+  if (!x) {
+    snprintf(err, errsz, "cannot make a key and certificate for player %d: %s", rank,
+             cc_tls_reason(0, "unknown", why, sizeof why));
+    goto done;
+  }
+  if (!(f = open_private(identity_path, err, errsz))) goto done;
+  if (PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1 || PEM_write_X509(f, x) != 1 ||
+      fclose(f) != 0) {
+    f = NULL;
+    snprintf(err, errsz, "cannot write '%s': %s", identity_path, strerror(errno));
+    goto done;
+  }
+  f = fopen(cert_path, "w");
+  if (!f) {
+    snprintf(err, errsz, "cannot write '%s': %s", cert_path, strerror(errno));
+    goto done;
+  }
+  rc = PEM_write_X509(f, x) == 1 ? 0 : -1;
+  if (fclose(f) != 0) rc = -1;
+  f = NULL;
+  if (rc != 0) snprintf(err, errsz, "cannot write '%s': %s", cert_path, strerror(errno));
+done:
+  if (f) fclose(f);
+  X509_free(x);
+  EVP_PKEY_free(key);
+  return rc;
+}

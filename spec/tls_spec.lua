@@ -1,0 +1,158 @@
+-- Mutual TLS between players: credentials made by `cicada-lua
+-- credentials`, worlds that compute and recover over TLS, and players
+-- refused for an untrusted certificate or for speaking plaintext.
+local cicada = require("cicada")
+local errors = require("cicada.errors")
+local players = require("players")
+
+local dir
+
+local function cred(r) return ("%s/player-%d.pem"):format(dir, r) end
+local function cert(r) return ("%s/player-%d.crt"):format(dir, r) end
+local function trusted(n)
+  local t = {}
+  for r = 0, n - 1 do t[#t + 1] = cert(r) end
+  return table.concat(t, ",")
+end
+
+local compute = [[
+local cicada = require("cicada")
+local comm = cicada.connect{startup_timeout = 3}
+local all = comm:allgather(comm.rank * 10)
+print(("player %d of %d got %s"):format(comm.rank, comm.world_size, table.concat(all, ",")))
+]]
+
+-- Start one --rank process per entry of `who` ({rank=, identity=, trusted=}
+-- or {rank=} for plaintext) and wait for all of them.
+local function world(n, who)
+  local root = "tcp://127.0.0.1:" .. players.port()
+  local script = players.script(compute)
+  local hs = {}
+  for _, w in ipairs(who) do
+    local args = {"--rank", tostring(w.rank), "-n", tostring(n), "--root-address", root}
+    if w.identity then
+      for _, a in ipairs{"--identity", w.identity, "--trusted", w.trusted} do args[#args + 1] = a end
+    end
+    args[#args + 1] = script
+    hs[w.rank] = players.start(args)
+  end
+  local rcs, outs = {}, {}
+  for r = 0, n - 1 do rcs[r], outs[r] = players.wait(hs[r]) end
+  return rcs, outs
+end
+
+describe("TLS", function()
+  setup(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. players.shquote(dir)))
+    for _, r in ipairs{0, 1, 2, 7} do
+      local rc, out = players.run({"credentials", tostring(r), dir})
+      assert.equal(0, rc, out)
+    end
+  end)
+  teardown(function() os.execute("rm -rf " .. players.shquote(dir)) end)
+  after_each(players.cleanup)
+
+  it("credentials writes a private identity and a certificate naming the rank", function()
+    local f = assert(io.open(cred(1)))
+    local pem = f:read("a")
+    f:close()
+    assert.matches("BEGIN PRIVATE KEY", pem, 1, true)
+    assert.matches("BEGIN CERTIFICATE", pem, 1, true)
+    local p = io.popen("stat -c %a " .. players.shquote(cred(1)))
+    assert.equal("600", p:read("l"))
+    p:close()
+    p = io.popen("openssl x509 -noout -subject -in " .. players.shquote(cert(1)) .. " 2>&1")
+    local subject = p:read("a")
+    p:close()
+    if subject:match("subject") then assert.matches("cicada player 1", subject, 1, true) end
+  end)
+
+  it("three players on TLS links compute together", function()
+    local rcs, outs = world(3, {
+      {rank = 2, identity = cred(2), trusted = trusted(3)},
+      {rank = 0, identity = cred(0), trusted = trusted(3)},
+      {rank = 1, identity = cred(1), trusted = trusted(3)},
+    })
+    for r = 0, 2 do
+      assert.equal(0, rcs[r], outs[r])
+      assert.matches(("player %d of 3 got 0,10,20"):format(r), outs[r], 1, true)
+    end
+  end)
+
+  it("refuses a player whose certificate is not trusted, with encryption_failed everywhere", function()
+    local rcs, outs = world(3, {
+      {rank = 0, identity = cred(0), trusted = trusted(3)},
+      {rank = 1, identity = cred(1), trusted = trusted(3)},
+      {rank = 2, identity = cred(7), trusted = trusted(3)},
+    })
+    for r = 0, 2 do
+      assert.equal(1, rcs[r], outs[r])
+      assert.matches("encryption_failed: player " .. r, outs[r], 1, true)
+      assert.is_nil(outs[r]:match("got 0,10"))
+    end
+    -- Whoever checks player 2's certificate first refuses it; a player still
+    -- in its handshake with player 2 then sees it go.
+    assert.matches("refused a TLS connection from 127.0.0.1 port %d+: certificate verify failed",
+                   outs[0] .. outs[1])
+  end)
+
+  it("refuses a player that speaks plaintext to a TLS world, naming it", function()
+    local rcs, outs = world(3, {
+      {rank = 0, identity = cred(0), trusted = trusted(3)},
+      {rank = 1, identity = cred(1), trusted = trusted(3)},
+      {rank = 2},
+    })
+    for r = 0, 2 do
+      assert.equal(1, rcs[r], outs[r])
+      assert.matches("encryption_failed: .*player 2 speaks plaintext to a TLS world", outs[r])
+    end
+  end)
+
+  it("refuses a player that presents another player's certificate", function()
+    local rcs, outs = world(2, {
+      {rank = 0, identity = cred(0), trusted = trusted(3)},
+      {rank = 1, identity = cred(2), trusted = trusted(3)},
+    })
+    for r = 0, 1 do assert.equal(1, rcs[r], outs[r]) end
+    assert.matches("encryption_failed: player 0: a peer with the certificate of player 2 "
+                   .. "presented itself as player 1", outs[0], 1, true)
+  end)
+
+  it("says in one line that a PEM file is missing", function()
+    local rc, out = players.run({"--rank", "0", "-n", "2", "--root-address", "tcp://127.0.0.1:1",
+                                 "--identity", dir .. "/nothere.pem", "--trusted", trusted(2),
+                                 players.script(compute)})
+    assert.equal(2, rc)
+    assert.matches("cannot read the identity file '.*nothere.pem': No such file", out)
+    assert.equal(1, players.count(out, "[^\n]*\n"), out)
+  end)
+
+  it("runs heartbeats, revoke, shrink and agree unchanged in cicada.run", function()
+    local results = cicada.run{world_size = 4, identity = cred(0), trusted = {cert(0)},
+                               heartbeat_timeout = 0.5, fn = function(comm)
+      local sum = 0
+      for _, v in ipairs(comm:allgather(comm.rank)) do sum = sum + v end
+      if comm.rank == 3 then cicada.inject.kill() end
+      local ok, err = pcall(comm.recv, comm, 3, 0)
+      -- whichever comes first: player 3's death, or another survivor's revoke
+      local kind = errors.kind(err)
+      assert(not ok and (kind == "peer_failed" or kind == "revoked"), tostring(err))
+      comm:revoke()
+      local small, oldranks = comm:shrink{name = "survivors"}
+      return {sum = sum, size = small.world_size, oldranks = oldranks, agreed = small:agree(true)}
+    end}
+    for r = 0, 2 do
+      assert.same({sum = 6, size = 3, oldranks = {0, 1, 2}, agreed = true}, results[r + 1])
+    end
+    assert.is_true(errors.is_terminated(results[4]))
+  end)
+
+  it("refuses an untrusted identity in cicada.run before any player starts", function()
+    assert.has_error(function()
+      cicada.run{world_size = 2, identity = cred(0), trusted = {dir .. "/nothere.crt"},
+                 fn = function() end}
+    end, "cannot read the trusted certificate file '" .. dir .. "/nothere.crt': No such file or directory")
+  end)
+end)
