@@ -1,0 +1,184 @@
+/*
+ * test_links.c - what a player does with frames it should not trust. One
+ * engine (player 0) and two hand-made peers on raw sockets (players 1 and
+ * 2) that complete the HELLO handshake and then misbehave: a frame that
+ * claims another source, a message from a player outside the communicator,
+ * a frame over the size limit, a frame of an unknown type. The engine must
+ * attribute each frame to the link it came on, drop what it cannot use
+ * with a warning, fail only the offending link, and keep working.
+ */
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "comm_internal.h"
+#include "wire.h"
+
+#define WORLD 3
+#define TOKEN 0x1234567890abcdefULL
+#define MAX_FRAME_BYTES (1u << 20)
+#define HELLO_MAGIC 0x41444343u
+
+static int failures;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char logged[8192];
+
+#define CHECK(cond)                                                        \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,    \
+              #cond);                                                      \
+      failures++;                                                          \
+    }                                                                      \
+  } while (0)
+
+static void capture_log(void *ctx, int level, const char *message) {
+  size_t used;
+  (void)ctx; (void)level;
+  pthread_mutex_lock(&log_lock);
+  used = strlen(logged);
+  snprintf(logged + used, sizeof logged - used, "%s\n", message);
+  pthread_mutex_unlock(&log_lock);
+}
+
+static bool log_has(const char *words) {
+  bool yes;
+  pthread_mutex_lock(&log_lock);
+  yes = strstr(logged, words) != NULL;
+  pthread_mutex_unlock(&log_lock);
+  return yes;
+}
+
+static void put_le(uint8_t *b, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) b[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Send a frame header (claiming `source`) and `len` payload bytes. */
+static void send_frame(int fd, int type, int32_t tag, uint64_t context, int source,
+                       uint32_t length, const void *payload, size_t len) {
+  uint8_t hdr[CC_FRAME_HEADER_BYTES];
+  cc_frame_header h = {CC_WIRE_VERSION, (uint8_t)type, 0, tag, context, (uint32_t)source, length};
+  cc_frame_pack(&h, hdr);
+  if (write(fd, hdr, sizeof hdr) != (ssize_t)sizeof hdr) failures++;
+  if (len && write(fd, payload, len) != (ssize_t)len) failures++;
+}
+
+static int raw_peer(uint16_t port, int rank) {
+  struct sockaddr_in a;
+  uint8_t hello[20];
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    perror("connect");
+    exit(1);
+  }
+  put_le(hello, HELLO_MAGIC, 4);
+  put_le(hello + 4, WORLD, 4);
+  put_le(hello + 8, (uint64_t)rank, 4);
+  put_le(hello + 12, TOKEN, 8);
+  send_frame(fd, CC_FRAME_HELLO, 0, 0, rank, sizeof hello, hello, sizeof hello);
+  return fd;
+}
+
+static bool payload_is(cc_payload *p, const char *text) {
+  return p && p->len == strlen(text) && memcmp(p->data, text, p->len) == 0;
+}
+
+int main(void) {
+  struct sockaddr_in a;
+  socklen_t alen = sizeof a;
+  int lfd = socket(AF_INET, SOCK_STREAM, 0), p1, p2;
+  const char *hosts[WORLD] = {"127.0.0.1", "127.0.0.1", "127.0.0.1"};
+  uint16_t ports[WORLD] = {0, 0, 0};
+  int pair_members[2] = {0, 1};
+  uint64_t pair_ctx = cc_context_derive(0, 0, "pair", pair_members, 2);
+  cc_settings s;
+  cc_engine *eng;
+  cc_comm *world, *pair;
+  cc_payload *got = NULL;
+  cc_error err;
+
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 8) != 0 ||
+      getsockname(lfd, (struct sockaddr *)&a, &alen) != 0) {
+    perror("listen");
+    return 1;
+  }
+  ports[0] = ntohs(a.sin_port);
+  /* The kernel queues both connections until the engine accepts them. */
+  p1 = raw_peer(ports[0], 1);
+  p2 = raw_peer(ports[0], 2);
+
+  cc_settings_default(&s);
+  s.rank = 0;
+  s.world_size = WORLD;
+  s.token = TOKEN;
+  s.listen_fd = lfd;
+  s.peer_hosts = hosts;
+  s.peer_ports = ports;
+  s.max_frame_bytes = MAX_FRAME_BYTES;
+  s.heartbeat_timeout_s = 60;   /* the raw peers send no heartbeats */
+  s.log = capture_log;
+  if (cc_engine_start(&s, &eng, &err) != CC_OK) {
+    fprintf(stderr, "engine: %s\n", err.message);
+    return 1;
+  }
+  CHECK(cc_comm_world(eng, "world", 5, &world, &err) == CC_OK);
+  CHECK(cc_comm_create(eng, pair_ctx, "pair", pair_members, 2, 5, &pair, &err) == CC_OK);
+
+  /* Player 1's frame claims to come from player 2: it is player 1's. */
+  send_frame(p1, CC_FRAME_DATA, 7, pair_ctx, 2, 5, "from1", 5);
+  CHECK(cc_comm_recv(pair, 1, 7, &got, &err) == CC_OK && payload_is(got, "from1"));
+  if (got) cc_payload_unref(got);
+  got = NULL;
+
+  /* Player 2 is not in "pair": its message is dropped with a warning. */
+  send_frame(p2, CC_FRAME_DATA, 8, pair_ctx, 2, 5, "from2", 5);
+  send_frame(p1, CC_FRAME_DATA, 9, pair_ctx, 1, 4, "sync", 4);
+  CHECK(cc_comm_recv(pair, 1, 9, &got, &err) == CC_OK && payload_is(got, "sync"));
+  if (got) cc_payload_unref(got);
+  got = NULL;
+  for (int i = 0; i < 100 && !log_has("who is not a member"); i++) usleep(10000);
+  CHECK(log_has("Comm pair player 0: dropped a message from player 2, who is not a member"));
+
+  /* Player 2 announces a frame over the size limit: its link fails, with
+   * a warning naming it; nothing is allocated for the payload. */
+  send_frame(p2, CC_FRAME_DATA, 1, pair_ctx, 2, MAX_FRAME_BYTES + 1, NULL, 0);
+  cc_comm_set_timeout(world, 2);
+  CHECK(cc_comm_recv(world, 2, 1, &got, &err) == CC_EPEER_FAILED);
+  CHECK(err.peer == 2 && strstr(err.message, "malformed frame"));
+  CHECK(log_has("bad frame from player 2"));
+
+  /* Player 1's link still works; then a frame of an unknown type fails it. */
+  send_frame(p1, CC_FRAME_DATA, 3, 0, 1, 2, "ok", 2);   /* an unknown context: held */
+  send_frame(p1, CC_FRAME_DATA, 4, cc_context_derive(0, 0, "world", (int[]){0, 1, 2}, 3), 1, 5,
+             "still", 5);
+  CHECK(cc_comm_recv(world, 1, 4, &got, &err) == CC_OK && payload_is(got, "still"));
+  if (got) cc_payload_unref(got);
+  got = NULL;
+  send_frame(p1, 99, 0, 0, 1, 0, NULL, 0);
+  CHECK(cc_comm_recv(world, 1, 5, &got, &err) == CC_EPEER_FAILED);
+  CHECK(log_has("bad frame from player 1"));
+
+  cc_comm_free(pair);
+  cc_comm_free(world);
+  cc_engine_stop(eng);
+  close(p1);
+  close(p2);
+  if (failures) {
+    fprintf(stderr, "%d checks failed; the engine logged:\n%s", failures, logged);
+    return 1;
+  }
+  printf("test_links: all checks passed\n");
+  return 0;
+}
