@@ -32,17 +32,20 @@ function M.port()
 end
 
 --- Start `cicada-lua args...` with extra environment variables (a table),
--- in a process group of its own. Returns a handle for wait().
-function M.start(args, env)
+-- in a process group of its own, after the words of `prefix` (a list, e.g.
+-- {"ip", "netns", "exec", "ns0"}). Returns a handle for wait().
+function M.start(args, env, prefix)
   local words = {}
   for k, v in pairs(env or {}) do table.insert(words, k .. "=" .. shquote(v)) end
   table.sort(words)
+  local before = {}
+  for _, w in ipairs(prefix or {}) do table.insert(before, shquote(w)) end
   table.insert(words, shquote(M.exe))
   for _, a in ipairs(args) do table.insert(words, shquote(a)) end
   local out = os.tmpname()
   local rc = out .. ".rc"
-  local inner = ("env %s > %s 2>&1; echo $? > %s.tmp; mv %s.tmp %s"):format(
-    table.concat(words, " "), out, rc, rc, rc)
+  local inner = ("%s env %s > %s 2>&1; echo $? > %s.tmp; mv %s.tmp %s"):format(
+    table.concat(before, " "), table.concat(words, " "), out, rc, rc, rc)
   local p = assert(io.popen(("setsid sh -c %s > /dev/null 2>&1 & echo $!"):format(shquote(inner))))
   local pid = math.tointeger(tonumber(p:read("l")))
   p:close()
@@ -52,6 +55,7 @@ function M.start(args, env)
 end
 
 local function read_file(path)
+  if path == nil then return nil end
   local f = io.open(path, "r")
   if not f then return nil end
   local s = f:read("a")
@@ -77,6 +81,9 @@ function M.wait(h, timeout_s)
     core.sleep(0.02)
   end
 end
+
+--- What a started process has printed so far.
+function M.output(h) return read_file(h.out) or "" end
 
 --- Run `cicada-lua args...` to the end: exit code and output.
 function M.run(args, env, timeout_s)
