@@ -207,8 +207,9 @@ static void payload_cleanup(const void *data, size_t len, void *arg) {
  * plaintext path does: a frame queued for the I/O thread would die with a
  * player killed right after sending it. Whatever is left goes to the
  * bufferevent's output, which the I/O thread finishes; OpenSSL takes the
- * retry of a blocked write from there, starting at the same byte (the
- * links run with SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). Caller holds the
+ * retry of a blocked write from there: the same bytes, at least as many
+ * (libevent runs links with SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER and
+ * without partial writes, so a write is all or nothing). Caller holds the
  * bufferevent's lock, which every use of the SSL object takes. */
 static void tls_write_frame(cc_conn *c, const uint8_t *hdr, cc_payload *p) {
   struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -652,19 +653,26 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
   if (c->tls && tls_refused(c)) return;
   if (c->peer >= 0 && eng->links[c->peer].conn == c) {
     int e = EVUTIL_SOCKET_ERROR();
+    char reason[96] = "";
     if (c->tls) {
       /* A killed peer's kernel ends the stream without a TLS goodbye:
        * OpenSSL calls it an unexpected end of file; users read the same
-       * words as for plaintext. */
+       * words as for plaintext. Any other TLS failure is named. */
       unsigned long code;
-      while ((code = bufferevent_get_openssl_error(bev)) != 0)
+      while ((code = bufferevent_get_openssl_error(bev)) != 0) {
         if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) what |= BEV_EVENT_EOF;
+        else if (code > 0xff) {   /* libevent also queues SSL_get_error's small code */
+          char text[120];
+          ERR_error_string_n(code, text, sizeof text);
+          snprintf(reason, sizeof reason, "TLS error: %.80s", text);
+        }
+      }
     }
     /* A write can fail (the peer is gone) while frames it sent before it
      * went are still unread: read and deliver them first, so that nothing
      * it sent is lost. conn_read notes a clean close by itself. */
     conn_read(c);
-    link_fail(eng, c->peer, closed_reason(what, e));
+    link_fail(eng, c->peer, reason[0] && !(what & BEV_EVENT_EOF) ? reason : closed_reason(what, e));
     return;
   }
   /* A connection that never completed its handshake. */
@@ -704,7 +712,6 @@ static struct bufferevent *tls_bufferevent(cc_engine *eng, evutil_socket_t fd, b
                                        outgoing ? BUFFEREVENT_SSL_CONNECTING : BUFFEREVENT_SSL_ACCEPTING,
                                        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE);
   if (!bev) { SSL_free(ssl); return NULL; }
-  SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   /* A killed peer's kernel closes the socket without a TLS goodbye: that
    * is a closed connection, as in plaintext. */
   bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);

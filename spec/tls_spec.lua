@@ -149,6 +149,24 @@ describe("TLS", function()
     assert.is_true(errors.is_terminated(results[4]))
   end)
 
+  it("carries messages of several megabytes intact, many at once", function()
+    -- Large writes block, and the I/O thread finishes what the sending
+    -- thread began while both keep writing: every byte in order.
+    local results = cicada.run{world_size = 4, identity = cred(0), trusted = {cert(0)},
+                               fn = function(comm)
+      local big = string.rep(string.char(65 + comm.rank), 6000000 + comm.rank)
+      local sizes = {}
+      for round = 1, 4 do
+        for i, v in ipairs(comm:allgather(big)) do
+          assert(v == string.rep(string.char(64 + i), 5999999 + i), "round " .. round)
+          sizes[i] = #v
+        end
+      end
+      return sizes
+    end}
+    for r = 1, 4 do assert.same({6000000, 6000001, 6000002, 6000003}, results[r]) end
+  end)
+
   it("refuses an untrusted identity in cicada.run before any player starts", function()
     assert.has_error(function()
       cicada.run{world_size = 2, identity = cred(0), trusted = {dir .. "/nothere.crt"},
