@@ -251,3 +251,85 @@ end)
 for _, f in ipairs(figures) do
   if not filter or f.name:find(filter, 1, true) then f.fn() end
 end
+
+-- ==== Over TLS ================================================================
+-- round_tls and reveal_1m_tls: round and reveal_1m with every link mutual
+-- TLS (one identity made by `cicada-lua credentials` for all four players,
+-- trusted by each), to compare with the plaintext figures.
+
+local function credentials()
+  local exe = arg and arg[-1] or "cicada-lua"
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute(("mkdir -p %s && %s credentials 0 %s >/dev/null"):format(dir, exe, dir)),
+         "bench: cannot make TLS credentials with " .. exe)
+  return dir, dir .. "/player-0.pem", dir .. "/player-0.crt"
+end
+
+-- timed() with the TLS options of cicada.run.
+local function timed_tls(tls, players, runs, batch, setup, op)
+  local results = cicada.run{world_size = players, timeout = 60, identity = tls.identity,
+                             trusted = tls.trusted, fn = function(comm)
+    local state = setup and setup(comm) or {}
+    op(comm, state)                      -- warm up
+    local samples = {}
+    for i = 1, runs do
+      comm:barrier()
+      local t0 = core.now()
+      for _ = 1, batch do op(comm, state) end
+      comm:barrier()
+      samples[i] = (core.now() - t0) / batch
+    end
+    return samples
+  end}
+  for r = 1, players do
+    if getmetatable(results[r]) ~= nil or type(results[r]) ~= "table" then
+      error(("benchmark failed at player %d: %s"):format(r - 1, tostring(results[r])))
+    end
+  end
+  return results[1]
+end
+
+local tls_figures = {}
+
+tls_figures[#tls_figures + 1] = {name = "round_tls", fn = function(tls)
+  report("round_tls", 4, 1, timed_tls(tls, 4, 21, 200, function(comm)
+    local s = suite(comm)
+    s.total = s.p:share(0, comm.rank == 0 and 0 or nil, {})
+    s.i = 0
+    return s
+  end, function(comm, s)
+    s.i = s.i + 1
+    local src = s.i % comm.world_size
+    local inc = s.p:share(src, comm.rank == src and 1 or nil, {})
+    s.total = s.p:add(s.total, inc)
+    s.p:reveal(s.total)
+  end))
+end}
+
+tls_figures[#tls_figures + 1] = {name = "reveal_1m_tls", fn = function(tls)
+  local n = 1000000
+  report("reveal_1m_tls", 4, n, timed_tls(tls, 4, 7, 1, function(comm)
+    local s = suite(comm)
+    local secret = comm.rank == 0 and s.p.encoding:encode(vector(n), s.p.field) or nil
+    s.share = s.p:share(0, secret, {n})
+    return s
+  end, function(comm, s)
+    s.p:reveal(s.share)
+  end))
+end}
+
+do
+  local wanted = {}
+  for _, f in ipairs(tls_figures) do
+    if not filter or f.name:find(filter, 1, true) then wanted[#wanted + 1] = f end
+  end
+  if #wanted > 0 then
+    local dir, identity, cert = credentials()
+    local ok, err = pcall(function()
+      for _, f in ipairs(wanted) do f.fn({identity = identity, trusted = cert}) end
+    end)
+    os.execute("rm -rf " .. dir)
+    if not ok then error(err, 0) end
+  end
+end
