@@ -65,7 +65,9 @@ struct cc_conn {
   struct event *read_ev;   /* our own read watch, see conn_read() */
   struct evbuffer *in;     /* bytes read, not yet framed; under the bev lock */
   evutil_socket_t fd;      /* the socket, once known (bufferevent_getfd locks) */
-  bool tls;                /* an OpenSSL bufferevent: read by the I/O thread */
+  bool tls;                /* an OpenSSL bufferevent */
+  bool tls_direct;         /* handshake done: read with SSL_read in conn_read */
+  char tls_why[96];        /* why a TLS link closed */
   char addr[64];           /* the other end, for messages about an accepted one */
   _Atomic double last_recv;
 };
@@ -107,7 +109,8 @@ void cc_net_wait(cc_engine *eng, double deadline) {
   if (left <= 0) return;
   for (int peer = 0; peer < eng->cfg.world_size; peer++) {
     cc_link *l = &eng->links[peer];
-    if (l->state != CC_LINK_UP || !l->conn || l->conn->dead || l->conn->tls) continue;
+    if (l->state != CC_LINK_UP || !l->conn || l->conn->dead) continue;
+    if (l->conn->tls && !l->conn->tls_direct) continue;
     eng->pollconns[n] = l->conn;
     eng->pollfds[n].fd = l->conn->fd;
     eng->pollfds[n].events = POLLIN;
@@ -533,6 +536,54 @@ static void process_frames(cc_conn *c) {
 
 static void schedule_retry(cc_engine *eng);
 
+/* Decrypt everything a TLS link's socket holds into the connection's
+ * input: the TLS twin of the plaintext loop in conn_read, so that a TLS
+ * link too is read by whichever thread wants its bytes, in large steps
+ * (libevent's own TLS reads take one record per pass of its loop). Returns
+ * why the link closed, or NULL. Caller holds the bufferevent's lock. */
+static const char *tls_read(cc_conn *c, bool *got) {
+  SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+  size_t unframed = 0;
+  while (!c->dead) {
+    struct evbuffer_iovec v;
+    unsigned long code;
+    int r;
+    if (evbuffer_reserve_space(c->in, MIN_READ_BYTES, &v, 1) != 1) return "out of memory";
+    ERR_clear_error();
+    r = SSL_read(ssl, v.iov_base, (int)v.iov_len);
+    if (r > 0) {
+      v.iov_len = (size_t)r;
+      evbuffer_commit_space(c->in, &v, 1);
+      *got = true;
+      unframed += (size_t)r;
+      if (unframed >= MAX_SINGLE_IO_BYTES) {   /* deliver as we go */
+        process_frames(c);
+        unframed = 0;
+      }
+      continue;
+    }
+    switch (SSL_get_error(ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      return NULL;
+    case SSL_ERROR_ZERO_RETURN:
+    case SSL_ERROR_SYSCALL:
+      ERR_clear_error();
+      return "connection closed";
+    default:
+      /* A killed peer's kernel ends the stream without a TLS goodbye:
+       * OpenSSL calls it an unexpected end of file. */
+      code = ERR_peek_last_error();
+      ERR_clear_error();
+      if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return "connection closed";
+      snprintf(c->tls_why, sizeof c->tls_why, "TLS error: %.70s",
+               ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown");
+      return c->tls_why;
+    }
+  }
+  return NULL;
+}
+
 /* Read everything the socket holds into the connection's input, in large
  * steps (libevent's own reads take 4 KiB at a time), then handle the
  * frames. Both the I/O thread and a script thread waiting for a message
@@ -545,15 +596,17 @@ static void conn_read(cc_conn *c) {
   const char *closed = NULL;
   bool got = false;
   if (c->tls) {
-    /* Decrypted by the bufferevent; its events report a close. */
+    /* What the bufferevent decrypted during the handshake, then our own
+     * reads. */
     struct evbuffer *plain = bufferevent_get_input(c->bev);
-    if (evbuffer_get_length(plain) == 0) return;
-    evbuffer_add_buffer(in, plain);
-    c->last_recv = cc_now();
-    process_frames(c);
-    return;
+    if (evbuffer_get_length(plain) > 0) {
+      evbuffer_add_buffer(in, plain);
+      got = true;
+    }
+    if (c->tls_direct) closed = tls_read(c, &got);
+    if (got) process_frames(c);
   }
-  while (!c->dead) {
+  while (!c->tls && !c->dead) {
     struct evbuffer_iovec v[2];
     struct iovec iov[2];
     int pending = 0, nv;
@@ -644,9 +697,16 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
   cc_conn *c = arg;
   cc_engine *eng = c->eng;
   if (what & BEV_EVENT_CONNECTED) {
-    /* For TLS this comes after the handshake, on both ends. */
+    /* For TLS this comes after the handshake, on both ends: from now on
+     * we read the link ourselves, as a plaintext one. */
     tune_socket(bufferevent_getfd(bev));
-    if (c->outgoing) send_hello(eng, c);
+    if (c->tls && !c->tls_direct) {
+      bufferevent_disable(bev, EV_READ);
+      if (conn_watch(c) == 0) c->tls_direct = true;
+      else bufferevent_enable(bev, EV_READ);
+      conn_read(c);
+    }
+    if (c->outgoing && !c->dead) send_hello(eng, c);
     return;
   }
   if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) return;
