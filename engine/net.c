@@ -8,12 +8,13 @@
  * heartbeats, and marks a peer failed the moment its connection closes or it
  * stays silent past the heartbeat timeout. Nothing here knows about Lua.
  *
- * Plaintext links are read by whichever thread wants the bytes first (see
- * conn_read) and written straight to the socket (write_frame). A TLS link
- * (settings tls_identity/tls_trusted, tls.c) is a libevent OpenSSL
- * bufferevent: the I/O thread decrypts into its read callback, which hands
- * the frames on and wakes a waiting script thread through cc_wake; nothing
- * arrives before the handshake has authenticated the peer.
+ * Links are read by whichever thread wants the bytes first (see conn_read)
+ * and written straight to the socket by the sending thread (write_frame).
+ * A TLS link (settings tls_identity/tls_trusted, tls.c) is a libevent
+ * OpenSSL bufferevent, which runs the handshake; nothing of the peer is
+ * read before it has authenticated the peer, and from then on the link is
+ * read and written like a plaintext one, through SSL_read and SSL_write
+ * under the bufferevent's lock (tls_read, tls_write_frame).
  */
 #define _GNU_SOURCE
 #include <errno.h>
