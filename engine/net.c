@@ -55,6 +55,7 @@
 #define MAX_SINGLE_IO_BYTES ((size_t)4 << 20)
 #define MIN_READ_BYTES 65536
 #define TLS_COALESCE_BYTES 16000  /* frames up to this go out as one TLS record */
+#define TLS_READ_STEP_BYTES ((size_t)1 << 20) /* decrypted per call before others' turn */
 
 struct cc_conn {
   cc_engine *eng;
@@ -544,38 +545,62 @@ static void schedule_retry(cc_engine *eng);
  * why the link closed, or NULL. Caller holds the bufferevent's lock. */
 static const char *tls_read(cc_conn *c, bool *got) {
   SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-  size_t unframed = 0;
+  size_t unframed = 0, total = 0;
   while (!c->dead) {
-    struct evbuffer_iovec v;
-    unsigned long code;
-    int r;
-    if (evbuffer_reserve_space(c->in, MIN_READ_BYTES, &v, 1) != 1) return "out of memory";
-    ERR_clear_error();
-    r = SSL_read(ssl, v.iov_base, (int)v.iov_len);
-    if (r > 0) {
-      v.iov_len = (size_t)r;
-      evbuffer_commit_space(c->in, &v, 1);
+    /* Two pieces, as in conn_read: asking for one contiguous piece would
+     * make the buffer move what it holds to find room. */
+    struct evbuffer_iovec v[2];
+    size_t took = 0;
+    int nv, used = 0, r = 0, e = SSL_ERROR_NONE;
+    unsigned long code = 0;
+    nv = evbuffer_reserve_space(c->in, MIN_READ_BYTES, v, 2);
+    if (nv <= 0) return "out of memory";
+    while (used < nv) {
+      size_t room = v[used].iov_len;
+      ERR_clear_error();
+      r = SSL_read(ssl, v[used].iov_base, room > INT32_MAX ? INT32_MAX : (int)room);
+      if (r <= 0) {
+        /* Now, before any other use of the SSL object changes its state. */
+        e = SSL_get_error(ssl, r);
+        code = ERR_peek_last_error();
+        ERR_clear_error();
+        break;
+      }
+      v[used++].iov_len = (size_t)r;
+      took += (size_t)r;
+      if ((size_t)r < room) break;
+    }
+    if (took > 0) {
+      evbuffer_commit_space(c->in, v, used);
       *got = true;
-      unframed += (size_t)r;
+      unframed += took;
+      total += took;
       if (unframed >= MAX_SINGLE_IO_BYTES) {   /* deliver as we go */
         process_frames(c);
         unframed = 0;
       }
-      continue;
     }
-    switch (SSL_get_error(ssl, r)) {
+    if (r > 0 && total >= TLS_READ_STEP_BYTES) {
+      /* Decrypting is slow enough that one busy link would keep this
+       * thread (the I/O thread: every other link's heartbeats) for long:
+       * stop here and come back. The socket still holds the rest, and
+       * without read-ahead OpenSSL holds no whole record back, so a
+       * waiting script thread's poll sees it; the I/O thread's own watch
+       * is edge-triggered and is activated again by hand. */
+      if (c->read_ev) event_active(c->read_ev, EV_READ, 0);
+      return NULL;
+    }
+    if (r > 0) continue;
+    switch (e) {
     case SSL_ERROR_WANT_READ:
     case SSL_ERROR_WANT_WRITE:
       return NULL;
     case SSL_ERROR_ZERO_RETURN:
     case SSL_ERROR_SYSCALL:
-      ERR_clear_error();
       return "connection closed";
     default:
       /* A killed peer's kernel ends the stream without a TLS goodbye:
        * OpenSSL calls it an unexpected end of file. */
-      code = ERR_peek_last_error();
-      ERR_clear_error();
       if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return "connection closed";
       snprintf(c->tls_why, sizeof c->tls_why, "TLS error: %.70s",
                ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown");

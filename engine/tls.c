@@ -28,7 +28,6 @@
 #include "tls.h"
 
 #define CERT_DAYS 3650
-#define TLS_READ_BUFFER_BYTES ((size_t)1 << 20)
 #define CN_PREFIX "cicada player "
 
 const char *cc_tls_reason(unsigned long code, const char *fallback, char *buf, size_t bufsz) {
@@ -107,10 +106,8 @@ struct ssl_ctx_st *cc_tls_context(const char *identity, const char *trusted, cha
                                 "TLS_AES_256_GCM_SHA384");
   /* Links never resume sessions: no tickets to send after the handshake. */
   SSL_CTX_set_num_tickets(ctx, 0);
-  /* Read many records per system call: a large share vector is hundreds
-   * of 16 KiB records, each otherwise two reads (header, then body). */
-  SSL_CTX_set_read_ahead(ctx, 1);
-  SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUFFER_BYTES);
+  /* No read-ahead: net.c polls the socket for what is left to read, and
+   * records read ahead into OpenSSL's buffer would be invisible to it. */
   if (SSL_CTX_use_certificate_chain_file(ctx, identity) != 1) {
     snprintf(err, errsz, "the identity file '%s' has no usable certificate: %s", identity,
              cc_tls_reason(0, "unknown", why, sizeof why));
