@@ -487,28 +487,9 @@ static cc_rng *opt_rng(lua_State *L, int arg, cc_rng *tmp) {
   return check_rng(L, arg);
 }
 
-/* Uniform elements of [0, p). For p > 2^63 (every order of 64 bits)
- * cc_rng_uniform_mod's rejection keeps exactly the words below p, and its
- * "w % p" is then the identity: this loop draws the same words from the
- * stream in the same order without the 64-bit division, which cost as
- * much as the random bytes themselves. */
+/* Uniform elements of [0, p). */
 static void fill_uniform(lua_State *L, cc_rng *rng, uint64_t p, uint64_t *out,
                          size_t n) {
-  if (p > (UINT64_C(1) << 63)) {
-    if (cc_rng_bytes(rng, out, n * sizeof *out) != 0)
-      luaL_error(L, "random stream failed (OpenSSL)");
-    for (size_t i = 0; i < n; i++) {
-      while (out[i] >= p) {
-        unsigned char b[8];
-        uint64_t w = 0;
-        if (cc_rng_bytes(rng, b, sizeof b) != 0)
-          luaL_error(L, "random stream failed (OpenSSL)");
-        for (int j = 7; j >= 0; j--) w = (w << 8) | b[j]; /* little-endian */
-        out[i] = w;
-      }
-    }
-    return;
-  }
   if (cc_rng_uniform_mod(rng, p, out, n) != 0)
     luaL_error(L, "random stream failed (OpenSSL)");
 }

@@ -7,6 +7,7 @@
  */
 #include "random.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -99,6 +100,10 @@ int cc_rng_uniform_mod(cc_rng *rng, uint64_t p, uint64_t *out, size_t n) {
    * 0 every word is accepted. */
   uint64_t rem = p ? (UINT64_MAX % p + 1) % p : 0;
   uint64_t limit = (uint64_t)0 - rem;
+  /* Above 2^63 (every order of 64 bits) limit == p: the words kept are
+   * already below p, and the division, as costly as the random bytes
+   * themselves, is skipped. */
+  bool reduce = p <= (UINT64_C(1) << 63);
   if (p == 0) return -1;
   /* Draw the whole array at once, then redraw only the rejected words. */
   if (cc_rng_bytes(rng, out, n * sizeof *out) != 0) return -1;
@@ -106,7 +111,7 @@ int cc_rng_uniform_mod(cc_rng *rng, uint64_t p, uint64_t *out, size_t n) {
     uint64_t w = out[i];
     while (rem != 0 && w >= limit)
       if (next_word(rng, &w) != 0) return -1;
-    out[i] = w % p;
+    out[i] = reduce ? w % p : w;
   }
   return 0;
 }
