@@ -543,6 +543,9 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
   cc_status st = CC_OK;
   int missing;
   pthread_mutex_lock(&eng->lock);
+  /* A probe reads what the links hold now: nobody else reads them while
+   * this thread runs (see cc_net_wait). */
+  if (!block) cc_net_wait(eng, 0);
   for (;;) {
     /* Messages sent before their sender saw a revoke are still delivered:
      * the sender's own call completed, and so must ours. */

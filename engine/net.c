@@ -75,6 +75,12 @@ struct cc_conn {
 };
 
 static void conn_read(cc_conn *c);
+
+/* Links whose bytes someone must still read: up, or said goodbye and not
+ * yet closed. */
+static bool link_readable(const cc_link *l) {
+  return l->state == CC_LINK_UP || (l->state == CC_LINK_DEPARTED && !l->peer_eof);
+}
 static const char *closed_reason(short what, int e);
 static bool tls_refused(cc_conn *c);
 
@@ -108,10 +114,10 @@ void cc_net_wait(cc_engine *eng, double deadline) {
   double left = deadline - cc_now();
   struct timespec ts;
   int n = 0, r;
-  if (left <= 0) return;
+  if (left < 0) left = 0;   /* still read what is there */
   for (int peer = 0; peer < eng->cfg.world_size; peer++) {
     cc_link *l = &eng->links[peer];
-    if (l->state != CC_LINK_UP || !l->conn || l->conn->dead) continue;
+    if (!l->conn || l->conn->dead || !link_readable(l)) continue;
     if (l->conn->tls && !l->conn->tls_direct) continue;
     eng->pollconns[n] = l->conn;
     eng->pollfds[n].fd = l->conn->fd;
@@ -385,6 +391,10 @@ static void on_hello(cc_conn *c, const cc_frame_header *h, const uint8_t *b) {
   eng->links_up++;
   cc_wake(eng);
   pthread_mutex_unlock(&eng->lock);
+  /* From now on the links are read by the thread that waits for a message
+   * (cc_net_wait), and otherwise by the heartbeat sweep: the I/O thread is
+   * not woken for every message that arrives. */
+  if (c->read_ev) event_del_noblock(c->read_ev);
 }
 
 static void on_bye(cc_conn *c) {
@@ -415,10 +425,8 @@ void cc_net_send_revoke(cc_engine *eng, uint64_t context, int origin, const int 
 /* Pass revoke notices on. Run as its own event, not from process_frames: it takes
  * send_lock, which the script thread holds while it writes, and process_frames
  * holds a bufferevent lock that such a write may need. */
-static void forward_cb(evutil_socket_t fd, short what, void *arg) {
-  cc_engine *eng = arg;
+static void flush_forwards(cc_engine *eng) {
   cc_forward *f;
-  (void)fd; (void)what;
   pthread_mutex_lock(&eng->send_lock);
   pthread_mutex_lock(&eng->lock);
   f = eng->forwards;
@@ -432,6 +440,11 @@ static void forward_cb(evutil_socket_t fd, short what, void *arg) {
     f = next;
   }
   pthread_mutex_unlock(&eng->send_lock);
+}
+
+static void forward_cb(evutil_socket_t fd, short what, void *arg) {
+  (void)fd; (void)what;
+  flush_forwards(arg);
 }
 
 /* A communicator was revoked: mark it and, the first time, have the notice
@@ -673,14 +686,10 @@ static void conn_read(cc_conn *c) {
   }
 }
 
+/* The I/O thread reads a connection only until its handshake is done. */
 static void read_event_cb(evutil_socket_t fd, short what, void *arg) {
   cc_conn *c = arg;
   (void)fd; (void)what;
-  /* A script thread waiting in cc_net_wait reads the links itself; leave
-   * the bytes to it rather than compete for the lock and the processor.
-   * The watch is edge-triggered, so skipping costs no busy loop, and the
-   * heartbeat timer sweeps up anything that arrived as the script left. */
-  if (atomic_load(&c->eng->script_polling)) return;
   bufferevent_lock(c->bev);
   conn_read(c);
   bufferevent_unlock(c->bev);
@@ -698,7 +707,7 @@ static int conn_watch(cc_conn *c) {
   evutil_socket_t fd = bufferevent_getfd(c->bev);
   if (fd < 0) return -1;
   c->fd = fd;
-  c->read_ev = event_new(c->eng->base, fd, EV_READ | EV_PERSIST | EV_ET, read_event_cb, c);
+  c->read_ev = event_new(c->eng->base, fd, EV_READ | EV_PERSIST, read_event_cb, c);
   return c->read_ev ? event_add(c->read_ev, NULL) : -1;
 }
 
@@ -902,7 +911,7 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   for (int peer = 0; peer < eng->cfg.world_size; peer++) {
     cc_link *l = &eng->links[peer];
     cc_conn *c;
-    if (l->state != CC_LINK_UP) continue;
+    if (!l->conn || !link_readable(l)) continue;
     c = l->conn;
     bufferevent_lock(c->bev);
     conn_read(c);
@@ -1161,6 +1170,9 @@ void cc_engine_stop(cc_engine *eng) {
   bool waiting;
   if (!eng) return;
   while (eng->comms) cc_comm_free(eng->comms);
+  /* Revoke notices this player still has to pass on go out before its
+   * goodbye: a peer must not see it leave without hearing of the revoke. */
+  flush_forwards(eng);
   for (int peer = 0; peer < eng->cfg.world_size; peer++)
     if (peer != eng->cfg.rank) cc_net_send(eng, peer, CC_FRAME_BYE, 0, 0, NULL);
   /* Wait for each peer to close its side, so that closing ours cannot reset
@@ -1176,7 +1188,7 @@ void cc_engine_stop(cc_engine *eng) {
                                     (l->state == CC_LINK_DEPARTED && !l->peer_eof)))
         waiting = true;
     }
-    if (waiting) cc_wait_until(eng, deadline);
+    if (waiting) cc_net_wait(eng, deadline);
   } while (waiting && cc_now() < deadline);
   pthread_mutex_unlock(&eng->lock);
   engine_free(eng);
