@@ -351,6 +351,28 @@ static cc_status check_suspected(cc_comm *c, int32_t tag, cc_error *err) {
                        c->name, c->rank, cc_tag_name(tag, tb, sizeof tb), by);
 }
 
+/* From the side that is cut off, a partition looks like the death of
+ * everyone else. A killed player's connections close, but a partition's
+ * only go silent: so a decision that leaves players behind for silence
+ * stands only where a strict majority of the communicator remains, and a
+ * minority cut off gets `excluded` instead of a world of its own. */
+static cc_status check_majority(const agreement *a, cc_error *err) {
+  cc_comm *c = a->c;
+  char tb[16];
+  int in = 0, silent = -1;
+  for (int j = 0; j < c->size; j++) if (a->est.state[j] != OUT) in++;
+  pthread_mutex_lock(&c->eng->lock);
+  for (int j = 0; j < c->size && silent < 0; j++)
+    if (j != c->rank && a->est.state[j] == OUT && c->eng->links[c->members[j]].silent)
+      silent = j;
+  pthread_mutex_unlock(&c->eng->lock);
+  if (silent < 0 || 2 * in > c->size) return CC_OK;
+  return cc_comm_error(err, CC_EEXCLUDED, silent, a->tag,
+                       "Comm %s player %d was left out of %s: player %d went silent and only "
+                       "%d of %d players remain here, too few to tell a death from a partition",
+                       c->name, c->rank, cc_tag_name(a->tag, tb, sizeof tb), silent, in, c->size);
+}
+
 /* Run one agreement on c; on CC_OK, a->est holds the decision and this
  * member is in it. The caller clears a->est in every case. */
 static cc_status run(agreement *a, cc_comm *c, int32_t tag, double timeout_s, bool flag,
@@ -375,6 +397,7 @@ static cc_status run(agreement *a, cc_comm *c, int32_t tag, double timeout_s, bo
   /* Again at the end: a frozen player may have started before reading
    * the notices; every link it waited on is settled now, notices first. */
   if (st == CC_OK) st = check_suspected(c, tag, err);
+  if (st == CC_OK) st = check_majority(a, err);
   if (st == CC_OK && a->est.state[c->rank] == OUT)
     st = cc_comm_error(err, CC_EEXCLUDED, -1, tag,
                        "Comm %s player %d was left out of %s: the other players decided without it",

@@ -50,6 +50,7 @@ typedef struct cc_link {
   char reason[96];         /* why the link is not up any more */
   bool peer_eof;           /* the peer has shut down its side */
   bool suspected_me;       /* the peer declared this player failed */
+  bool silent;             /* failed by silence, not by a closed connection */
 } cc_link;
 
 typedef struct cc_msg {

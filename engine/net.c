@@ -927,6 +927,9 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
       /* Tell it, so that if it was only frozen it learns on waking that
        * it has been left out, rather than taking everyone else for dead. */
       write_frame(c, CC_FRAME_SUSPECT, eng->cfg.rank, 0, 0, NULL);
+      pthread_mutex_lock(&eng->lock);
+      l->silent = true;
+      pthread_mutex_unlock(&eng->lock);
       link_fail(eng, peer, why);
       continue;
     }
