@@ -15,6 +15,9 @@
 #include "comm_internal.h"
 
 #define MAX_ORPHAN_BYTES ((size_t)256 << 20)
+/* What holding a message costs besides its payload: empty frames must not
+ * be free to pile up. */
+#define ORPHAN_OVERHEAD_BYTES (sizeof(cc_orphan) + sizeof(cc_msg) + sizeof(cc_payload))
 
 /* ==== Status names, tags, payloads ======================================= */
 
@@ -201,7 +204,7 @@ void cc_comm_deliver(cc_engine *eng, uint64_t context, int world_src, int32_t ta
     return;
   }
   /* Not created here yet: a faster peer may already use a new communicator. */
-  if (eng->orphan_bytes + p->len > MAX_ORPHAN_BYTES) {
+  if (eng->orphan_bytes + p->len + ORPHAN_OVERHEAD_BYTES > MAX_ORPHAN_BYTES) {
     cc_net_log(eng, CC_LOG_WARNING, "player %d: dropped a message for unknown context %016llx "
                "from player %d", eng->cfg.rank, (unsigned long long)context, world_src);
     cc_payload_unref(p);
@@ -215,11 +218,11 @@ void cc_comm_deliver(cc_engine *eng, uint64_t context, int world_src, int32_t ta
     o->world_src = world_src;
     o->msg = m;
     o->next = NULL;
-    eng->orphan_bytes += p->len;
+    eng->orphan_bytes += p->len + ORPHAN_OVERHEAD_BYTES;
     /* keep arrival order */
-    cc_orphan **tail = &eng->orphans;
-    while (*tail) tail = &(*tail)->next;
-    *tail = o;
+    if (!eng->orphans) eng->orphans_tail = &eng->orphans;
+    *eng->orphans_tail = o;
+    eng->orphans_tail = &o->next;
   }
 }
 
@@ -255,13 +258,14 @@ static void adopt_orphans(cc_comm *c) {
     cc_orphan *o = *pp;
     if (o->context == c->context && c->of_world[o->world_src] >= 0) {
       *pp = o->next;
-      eng->orphan_bytes -= o->msg->payload->len;
+      eng->orphan_bytes -= o->msg->payload->len + ORPHAN_OVERHEAD_BYTES;
       deliver_to(c, c->of_world[o->world_src], o->msg);
       free(o);
     } else {
       pp = &o->next;
     }
   }
+  eng->orphans_tail = pp;
 }
 
 /* ==== Creation and teardown ============================================== */

@@ -139,7 +139,8 @@ struct cc_engine {
   cc_conn *conns;          /* every connection made, freed at stop */
   cc_comm *comms;          /* registry */
   cc_orphan *orphans;
-  size_t orphan_bytes;
+  cc_orphan **orphans_tail; /* where the next orphan goes, if orphans */
+  size_t orphan_bytes;     /* payloads plus bookkeeping, bounded */
   uint64_t *retired;       /* contexts of freed communicators: their late */
   size_t nretired, retired_cap; /* messages are dropped, not held as orphans */
   char **hosts;
