@@ -245,7 +245,8 @@ describe("timeouts", function()
     local results = run(2, outcome(function(comm)
       comm.timeout = 0.2
       if comm.rank == 0 then return comm:recv(1, 3) end
-      comm:recv(0, 99)
+      -- stay past player 0's deadline: leaving earlier would be a failure
+      require("cicada.core").sleep(0.6)
     end))
     assert.same({ok = false, kind = "timeout", message = "Tag 3 from player 1 timed-out after 0.2s"},
       results[1])
