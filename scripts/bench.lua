@@ -27,9 +27,11 @@ end
 
 -- Time op(comm, state) inside `players` processes: each sample runs op
 -- `batch` times between two barriers, and the time per op measured at rank
--- 0 is kept. Returns the samples.
-local function timed(players, runs, batch, setup, op)
-  local results = cicada.run{world_size = players, timeout = 60, fn = function(comm)
+-- 0 is kept. Returns the samples. `options` are more options of cicada.run.
+local function timed(players, runs, batch, setup, op, options)
+  local run_options = {world_size = players, timeout = 60}
+  for k, v in pairs(options or {}) do run_options[k] = v end
+  run_options.fn = function(comm)
     local state = setup and setup(comm) or {}
     op(comm, state)                      -- warm up
     local samples = {}
@@ -41,8 +43,13 @@ local function timed(players, runs, batch, setup, op)
       samples[i] = (core.now() - t0) / batch
     end
     return samples
-  end}
-  if type(results[1]) ~= "table" then error("benchmark failed: " .. tostring(results[1])) end
+  end
+  local results = cicada.run(run_options)
+  for r = 1, players do
+    if getmetatable(results[r]) ~= nil or type(results[r]) ~= "table" then
+      error(("benchmark failed at player %d: %s"):format(r - 1, tostring(results[r])))
+    end
+  end
   return results[1]
 end
 
@@ -268,26 +275,7 @@ end
 
 -- timed() with the TLS options of cicada.run.
 local function timed_tls(tls, players, runs, batch, setup, op)
-  local results = cicada.run{world_size = players, timeout = 60, identity = tls.identity,
-                             trusted = tls.trusted, fn = function(comm)
-    local state = setup and setup(comm) or {}
-    op(comm, state)                      -- warm up
-    local samples = {}
-    for i = 1, runs do
-      comm:barrier()
-      local t0 = core.now()
-      for _ = 1, batch do op(comm, state) end
-      comm:barrier()
-      samples[i] = (core.now() - t0) / batch
-    end
-    return samples
-  end}
-  for r = 1, players do
-    if getmetatable(results[r]) ~= nil or type(results[r]) ~= "table" then
-      error(("benchmark failed at player %d: %s"):format(r - 1, tostring(results[r])))
-    end
-  end
-  return results[1]
+  return timed(players, runs, batch, setup, op, {identity = tls.identity, trusted = tls.trusted})
 end
 
 local tls_figures = {}

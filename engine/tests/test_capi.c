@@ -17,17 +17,7 @@
 #include <unistd.h>
 
 #include "cicada.h"
-
-static int failures;
-
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,    \
-              #cond);                                                      \
-      failures++;                                                          \
-    }                                                                      \
-  } while (0)
+#include "check.h"
 
 /* The call gave status `code` and a message containing `words`. */
 #define CHECK_ERR(call, code, words)                                       \

@@ -18,24 +18,16 @@
 
 #include "comm_internal.h"
 #include "wire.h"
+#include "check.h"
 
 #define WORLD 3
 #define TOKEN 0x1234567890abcdefULL
 #define MAX_FRAME_BYTES (1u << 20)
 #define HELLO_MAGIC 0x41444343u
 
-static int failures;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char logged[8192];
 
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,    \
-              #cond);                                                      \
-      failures++;                                                          \
-    }                                                                      \
-  } while (0)
 
 static void capture_log(void *ctx, int level, const char *message) {
   size_t used;

@@ -8,16 +8,7 @@
 #include <string.h>
 
 #include "wire.h"
-
-static int failures;
-
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                          \
-    }                                                                      \
-  } while (0)
+#include "check.h"
 
 /* A prime below 2^64 and a small one. */
 #define BIG_PRIME UINT64_C(18446744073709551557)
