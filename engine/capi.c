@@ -12,7 +12,6 @@
  * No Lua here; field arithmetic is in capi_field.c.
  */
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "cicada.h"
 #include "comm.h"
 #include "launch.h"
+#include "rendezvous.h"
 
 #define MAX_WORLD_SIZE 1024
 #define DEFAULT_COMM_TIMEOUT_S 5.0
@@ -275,34 +275,11 @@ void cicada_settings_init(cicada_settings *s) {
 /* Bind and listen on host:port for this player. */
 static cicada_status listen_on(const char *host, uint16_t port, int rank, int *fd_out,
                                cicada_error *err) {
-  struct addrinfo hints, *res = NULL, *ai;
-  char portstr[8];
-  int rc, fd = -1, saved = 0;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
-  rc = getaddrinfo(host, portstr, &hints, &res);
-  if (rc != 0)
-    return fail(err, CICADA_EIO, NULL, -1, CICADA_TAG_NONE,
-                "cicada_engine_connect: player %d cannot resolve %s: %s", rank, host,
-                gai_strerror(rc));
-  for (ai = res; ai; ai = ai->ai_next) {
-    int one = 1;
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) { saved = errno; continue; }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) break;
-    saved = errno;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
+  char why[200];
+  int fd = cc_listen_on(host, port, why, sizeof why);
   if (fd < 0)
     return fail(err, CICADA_EIO, NULL, -1, CICADA_TAG_NONE,
-                "cicada_engine_connect: player %d cannot listen on %s:%u: %s", rank, host,
-                (unsigned)port, strerror(saved));
+                "cicada_engine_connect: player %d %s", rank, why);
   *fd_out = fd;
   return CICADA_OK;
 }

@@ -969,21 +969,6 @@ void cc_settings_default(cc_settings *s) {
   s->listen_fd = -1;
 }
 
-static cc_status fail(cc_error *err, cc_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static cc_status fail(cc_error *err, cc_status code, const char *fmt, ...) {
-  va_list ap;
-  if (err) {
-    err->code = code;
-    err->peer = -1;
-    err->tag = CC_TAG_NONE;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
 static struct timeval to_timeval(double s) {
   struct timeval tv;
   tv.tv_sec = (time_t)s;
@@ -1095,18 +1080,18 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   cc_status st = CC_OK;
 
   *out = NULL;
-  if (s->world_size < 1) return fail(err, CC_EINVALID, "world size %d is below 1", s->world_size);
+  if (s->world_size < 1) return cc_comm_error(err, CC_EINVALID, -1, CC_TAG_NONE, "world size %d is below 1", s->world_size);
   if (s->rank < 0 || s->rank >= s->world_size)
-    return fail(err, CC_EINVALID, "rank %d out of range [0, %d)", s->rank, s->world_size);
+    return cc_comm_error(err, CC_EINVALID, -1, CC_TAG_NONE, "rank %d out of range [0, %d)", s->rank, s->world_size);
   if (s->world_size > 1 && (s->listen_fd < 0 || !s->peer_ports || !s->peer_hosts))
-    return fail(err, CC_EINVALID, "a world of %d players needs a listening socket and peer addresses",
+    return cc_comm_error(err, CC_EINVALID, -1, CC_TAG_NONE, "a world of %d players needs a listening socket and peer addresses",
                 s->world_size);
   if (!(s->heartbeat_interval_s > 0) || !(s->heartbeat_timeout_s > s->heartbeat_interval_s))
-    return fail(err, CC_EINVALID, "heartbeat interval %gs and timeout %gs: need 0 < interval < timeout",
+    return cc_comm_error(err, CC_EINVALID, -1, CC_TAG_NONE, "heartbeat interval %gs and timeout %gs: need 0 < interval < timeout",
                 s->heartbeat_interval_s, s->heartbeat_timeout_s);
   pthread_once(&threads_once, use_threads);
   eng = engine_alloc(s);
-  if (!eng) return fail(err, CC_ENOMEM, "out of memory starting player %d", s->rank);
+  if (!eng) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory starting player %d", s->rank);
 
   if (s->tls_identity || s->tls_trusted) {
     char why[256];
@@ -1114,11 +1099,11 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
     if (!eng->tls) {
       if (s->listen_fd >= 0) close(s->listen_fd);
       engine_free(eng);
-      return fail(err, CC_EENCRYPTION, "player %d: %s", s->rank, why);
+      return cc_comm_error(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player %d: %s", s->rank, why);
     }
   }
   eng->base = event_base_new();
-  if (!eng->base) { engine_free(eng); return fail(err, CC_EIO, "cannot create an event loop"); }
+  if (!eng->base) { engine_free(eng); return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "cannot create an event loop"); }
   eng->retry_ev = evtimer_new(eng->base, retry_cb, eng);
   eng->heartbeat_ev = event_new(eng->base, -1, EV_PERSIST, heartbeat_cb, eng);
   eng->stop_ev = event_new(eng->base, -1, 0, stop_cb, eng);
@@ -1131,7 +1116,7 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   }
   if (!eng->retry_ev || !eng->heartbeat_ev || !eng->stop_ev || !eng->forward_ev || (s->listen_fd >= 0 && !eng->listener)) {
     engine_free(eng);
-    return fail(err, CC_EIO, "cannot set up the event loop of player %d", s->rank);
+    return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "cannot set up the event loop of player %d", s->rank);
   }
   dial_missing(eng);
   hb = to_timeval(s->heartbeat_interval_s);
@@ -1139,7 +1124,7 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   event_add(eng->heartbeat_ev, &hb);
   if (pthread_create(&eng->thread, NULL, io_main, eng) != 0) {
     engine_free(eng);
-    return fail(err, CC_EIO, "cannot start the I/O thread of player %d", s->rank);
+    return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "cannot start the I/O thread of player %d", s->rank);
   }
   eng->thread_started = true;
 
@@ -1148,7 +1133,7 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   while (eng->links_up < s->world_size - 1 && eng->fatal == CC_OK && cc_now() < deadline)
     cc_wait_until(eng, deadline);
   if (eng->fatal != CC_OK) {
-    st = fail(err, eng->fatal, "%s", eng->fatal_message);
+    st = cc_comm_error(err, eng->fatal, -1, CC_TAG_NONE, "%s", eng->fatal_message);
   } else if (eng->links_up < s->world_size - 1) {
     char missing[128] = "";
     size_t used = 0;
@@ -1156,7 +1141,7 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
       if (i != s->rank && eng->links[i].state != CC_LINK_UP)
         used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d",
                                  used ? ", " : "", i);
-    st = fail(err, CC_ESTARTUP_TIMEOUT,
+    st = cc_comm_error(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE,
               "player %d: players %s did not connect within the startup timeout of %gs",
               s->rank, missing, s->startup_timeout_s);
   }

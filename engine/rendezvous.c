@@ -33,6 +33,7 @@
 #include <openssl/rand.h>
 #include <openssl/evp.h>
 
+#include "comm_internal.h"
 #include "rendezvous.h"
 
 #define RENDEZVOUS_VERSION 1
@@ -44,19 +45,6 @@ static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static cc_status fail(cc_error *err, cc_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static cc_status fail(cc_error *err, cc_status code, const char *fmt, ...) {
-  va_list ap;
-  err->code = code;
-  err->peer = -1;
-  err->tag = CC_TAG_NONE;
-  va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
-  va_end(ap);
-  return code;
 }
 
 /* ==== Addresses ============================================================ */
@@ -292,7 +280,7 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, cc_error 
   int n = st->s->world_size;
   size_t cap = 64 + (size_t)n * (CC_HOST_MAX + 16), len;
   char *text = malloc(cap);
-  if (!text) return fail(err, CC_ENOMEM, "player 0: out of memory for the address book");
+  if (!text) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory for the address book");
   len = (size_t)snprintf(text, cap, "OK %016" PRIx64 "\n", book->token);
   for (int r = 0; r < n; r++)
     len += (size_t)snprintf(text + len, cap - len, "%u %s\n", (unsigned)book->ports[r],
@@ -309,7 +297,7 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const char *hash,
   cc_status rc = CC_OK;
   char msg[CC_HOST_MAX + 256];
   st.fds = malloc((size_t)s->world_size * sizeof *st.fds);
-  if (!st.fds) return fail(err, CC_ENOMEM, "player 0: out of memory meeting the players");
+  if (!st.fds) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory meeting the players");
   for (int r = 0; r < s->world_size; r++) st.fds[r] = -1;
   book->hosts[0] = strdup(s->root.host);
   book->ports[0] = cc_listen_port(book->listen_fd);
@@ -333,19 +321,19 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const char *hash,
              s->startup_timeout_s);
     for (int r = 1; r < s->world_size; r++)
       if (st.fds[r] >= 0) reply_error(st.fds[r], "startup_timeout", msg);
-    rc = fail(err, CC_ESTARTUP_TIMEOUT, "player 0: %s", msg);
+    rc = cc_comm_error(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else if (st.other_security >= 0) {
     snprintf(msg, sizeof msg, "player %d %s", st.other_security,
              s->tls ? "speaks plaintext to a TLS world (give it --identity and --trusted)"
                     : "uses TLS in a plaintext world (give every player --identity and --trusted)");
     for (int r = 1; r < s->world_size; r++)
       if (st.fds[r] >= 0) reply_error(st.fds[r], "encryption_failed", msg);
-    rc = fail(err, CC_EENCRYPTION, "player 0: %s", msg);
+    rc = cc_comm_error(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else if (st.mismatch >= 0) {
     snprintf(msg, sizeof msg, "player %d presented another world's token", st.mismatch);
     for (int r = 1; r < s->world_size; r++)
       if (st.fds[r] >= 0) reply_error(st.fds[r], "token_mismatch", msg);
-    rc = fail(err, CC_ETOKEN_MISMATCH, "player 0: %s", msg);
+    rc = cc_comm_error(err, CC_ETOKEN_MISMATCH, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else {
     if (!s->token && RAND_bytes((unsigned char *)&book->token, sizeof book->token) != 1)
       book->token = (uint64_t)getpid() ^ (uint64_t)time(NULL);
@@ -372,7 +360,7 @@ static int dial_root(const cc_rendezvous_settings *s, double deadline, cc_error 
     hints.ai_socktype = SOCK_STREAM;
     rc = getaddrinfo(s->root.host, port, &hints, &res);
     if (rc != 0 && rc != EAI_AGAIN) {
-      fail(err, CC_EIO, "player %d cannot resolve the root's host '%s': %s", s->rank,
+      cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "player %d cannot resolve the root's host '%s': %s", s->rank,
            s->root.host, gai_strerror(rc));
       return -1;
     }
@@ -388,7 +376,7 @@ static int dial_root(const cc_rendezvous_settings *s, double deadline, cc_error 
     struct timespec ts = {0, (long)(CONNECT_RETRY_S * 1e9)};
     nanosleep(&ts, NULL);
   }
-  fail(err, CC_ESTARTUP_TIMEOUT, "player %d cannot reach the root at %s port %u within the "
+  cc_comm_error(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player %d cannot reach the root at %s port %u within the "
        "startup timeout of %gs: %s", s->rank, s->root.host, (unsigned)s->root.port,
        s->startup_timeout_s, why);
   return -1;
@@ -400,32 +388,32 @@ static cc_status read_book(const cc_rendezvous_settings *s, int fd, double deadl
   int rc = read_line(fd, line, sizeof line, deadline);
   int off = 0;
   if (rc == -2)
-    return fail(err, CC_ESTARTUP_TIMEOUT, "player %d: the root at %s port %u did not hand out "
+    return cc_comm_error(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player %d: the root at %s port %u did not hand out "
                 "the address book within the startup timeout of %gs", s->rank, s->root.host,
                 (unsigned)s->root.port, s->startup_timeout_s);
   if (rc != 0)
-    return fail(err, CC_EIO, "player %d: the root at %s port %u closed the connection before "
+    return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u closed the connection before "
                 "answering", s->rank, s->root.host, (unsigned)s->root.port);
   if (sscanf(line, "ERR %31s %n", kind, &off) == 1 && off > 0) {
     cc_status code = strcmp(kind, "token_mismatch") == 0 ? CC_ETOKEN_MISMATCH
                    : strcmp(kind, "startup_timeout") == 0 ? CC_ESTARTUP_TIMEOUT
                    : strcmp(kind, "encryption_failed") == 0 ? CC_EENCRYPTION : CC_EINVALID;
-    return fail(err, code, "player %d: the root says: %s", s->rank, line + off);
+    return cc_comm_error(err, code, -1, CC_TAG_NONE, "player %d: the root says: %s", s->rank, line + off);
   }
   if (sscanf(line, "OK %" SCNx64, &book->token) != 1)
-    return fail(err, CC_EIO, "player %d: the root at %s port %u answered '%.60s', not an "
+    return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u answered '%.60s', not an "
                 "address book", s->rank, s->root.host, (unsigned)s->root.port, line);
   for (int r = 0; r < s->world_size; r++) {
     char host[CC_HOST_MAX];
     unsigned port;
     if (read_line(fd, line, sizeof line, deadline) != 0 ||
         sscanf(line, "%u %255s", &port, host) != 2 || port == 0 || port > 65535)
-      return fail(err, CC_EIO, "player %d: the root's address book broke off at player %d",
+      return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root's address book broke off at player %d",
                   s->rank, r);
     /* Rank 0 is reached the way this player reached the root. */
     book->hosts[r] = strdup(r == 0 ? s->root.host : host);
     book->ports[r] = (uint16_t)port;
-    if (!book->hosts[r]) return fail(err, CC_ENOMEM, "player %d: out of memory", s->rank);
+    if (!book->hosts[r]) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
   }
   return CC_OK;
 }
@@ -443,7 +431,7 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const char *hash,
                s->self && s->self->host[0] ? s->self->host : "-");
   if (write_all(fd, line, (size_t)n) != 0) {
     close(fd);
-    return fail(err, CC_EIO, "player %d: the root at %s port %u closed the connection: %s",
+    return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u closed the connection: %s",
                 s->rank, s->root.host, (unsigned)s->root.port, strerror(errno));
   }
   /* The root answers once everyone is in: give it its own timeout and a
@@ -461,15 +449,15 @@ cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, 
   cc_status rc;
   memset(book, 0, sizeof *book);
   book->listen_fd = -1;
-  if (s->world_size < 1) return fail(err, CC_EINVALID, "world size %d is below 1", s->world_size);
+  if (s->world_size < 1) return cc_comm_error(err, CC_EINVALID, -1, CC_TAG_NONE, "world size %d is below 1", s->world_size);
   if (s->rank < 0 || s->rank >= s->world_size)
-    return fail(err, CC_EINVALID, "rank %d is outside the world of %d players [0, %d)", s->rank,
+    return cc_comm_error(err, CC_EINVALID, -1, CC_TAG_NONE, "rank %d is outside the world of %d players [0, %d)", s->rank,
                 s->world_size, s->world_size);
   book->hosts = calloc((size_t)s->world_size, sizeof *book->hosts);
   book->ports = calloc((size_t)s->world_size, sizeof *book->ports);
   if (!book->hosts || !book->ports) {
     cc_address_book_free(book, s->world_size);
-    return fail(err, CC_ENOMEM, "player %d: out of memory", s->rank);
+    return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
   }
   token_hash(s->token, hash, &engine_token);
   book->token = engine_token;
@@ -483,7 +471,7 @@ cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, 
   }
   if (book->listen_fd < 0) {
     cc_address_book_free(book, s->world_size);
-    return fail(err, CC_EIO, "player %d %s", s->rank, why);
+    return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "player %d %s", s->rank, why);
   }
   if (s->world_size == 1) {
     book->hosts[0] = strdup(s->root.host);
