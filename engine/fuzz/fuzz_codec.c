@@ -11,7 +11,7 @@
 
 #include <lualib.h>
 
-#include "lua_cicada.h"
+#include "lua/lua_cicada.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "core/wire.h"
 
 #define FUZZ_FRAME_TYPES 8
 #define FUZZ_MAX_PAYLOAD_BYTES (1u << 20)

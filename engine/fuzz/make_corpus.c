@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "wire.h"
+#include "core/wire.h"
 
 static int save(const char *dir, const char *name, cc_buf *b) {
   char path[1024];

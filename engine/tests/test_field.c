@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "field.h"
-#include "random.h"
+#include "core/field.h"
+#include "core/random.h"
 #include "check.h"
 
 #define CHECK_EQ(a, b)                                                     \

@@ -16,8 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "comm_internal.h"
-#include "wire.h"
+#include "comm/comm_internal.h"
+#include "core/wire.h"
 #include "check.h"
 
 #define WORLD 3

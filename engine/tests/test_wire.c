@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "core/wire.h"
 #include "check.h"
 
 /* A prime below 2^64 and a small one. */

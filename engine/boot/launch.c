@@ -24,7 +24,8 @@
 
 #include <openssl/rand.h>
 
-#include "launch.h"
+#include "boot/launch.h"
+#include "core/clock.h"
 
 #define READ_CHUNK_BYTES 65536
 
@@ -119,11 +120,6 @@ int cc_launch_report(cc_launch *l, const void *data, size_t len) {
   return 0;
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Read what is available from a player's pipe; close it at end of file. */
 static void drain(cc_launch *l, int i, cc_player_result *r) {
@@ -186,8 +182,8 @@ void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
     /* A frozen player never ends by itself: once it is the only kind left,
      * give it a grace period and then kill it. */
     if (running > 0 && stopped == running) {
-      if (all_but_stopped_since < 0) all_but_stopped_since = now_s();
-      else if (now_s() - all_but_stopped_since > grace_s)
+      if (all_but_stopped_since < 0) all_but_stopped_since = cc_now();
+      else if (cc_now() - all_but_stopped_since > grace_s)
         for (int i = 0; i < n; i++) if (!done[i]) kill(l->pids[i], SIGKILL);
     } else {
       all_but_stopped_since = -1;

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm.h"
-#include "lua_cicada.h"
-#include "wire.h"
+#include "comm/comm.h"
+#include "lua/lua_cicada.h"
+#include "core/wire.h"
 
 #define CL_COMM_MT "cicada.Communicator"
 #define CL_ENGINE_MT "cicada.Engine"

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm_internal.h"
+#include "comm/comm_internal.h"
 
 enum { MSG_VOTE = 1, MSG_ESTIMATE = 2 };
 enum { OUT = 0, IN = 1, IN_NAMED = 2 };   /* a member's place in an estimate */
@@ -172,9 +172,9 @@ static void put_header(writer *w, const agreement *a, uint8_t kind, uint32_t rou
 static cc_status send_all(agreement *a, writer *w, cc_error *err) {
   cc_comm *c = a->c;
   cc_payload *p;
-  if (w->failed) return cc_comm_error(err, CC_ENOMEM, -1, a->tag, "out of memory");
+  if (w->failed) return cc_error_set(err, CC_ENOMEM, -1, a->tag, "out of memory");
   p = cc_payload_take(w->data, w->len);
-  if (!p) return cc_comm_error(err, CC_ENOMEM, -1, a->tag, "out of memory");
+  if (!p) return cc_error_set(err, CC_ENOMEM, -1, a->tag, "out of memory");
   w->data = NULL;
   for (int j = 0; j < c->size; j++) {
     bool down;
@@ -239,7 +239,7 @@ static cc_status await(agreement *a, int src, uint8_t kind, uint32_t round, cc_p
     }
     if (cc_comm_peer_down(c, src)) break;
     if (cc_now() >= a->deadline) {
-      st = cc_comm_error(err, CC_ETIMEOUT, src, a->tag, "Tag %s from player %d timed-out after %gs",
+      st = cc_error_set(err, CC_ETIMEOUT, src, a->tag, "Tag %s from player %d timed-out after %gs",
                          cc_tag_name(a->tag, tb, sizeof tb), src, a->timeout_s);
       break;
     }
@@ -265,7 +265,7 @@ static cc_status exchange_votes(agreement *a, bool flag, const char *name, cc_er
   a->est.flag = flag;
   a->est.state[c->rank] = name ? IN_NAMED : IN;
   if (name && !(a->est.names[c->rank] = strdup(name)))
-    return cc_comm_error(err, CC_ENOMEM, -1, a->tag, "out of memory");
+    return cc_error_set(err, CC_ENOMEM, -1, a->tag, "out of memory");
   for (int j = 0; j < c->size; j++) {
     cc_payload *p;
     reader r;
@@ -345,7 +345,7 @@ static cc_status check_suspected(cc_comm *c, int32_t tag, cc_error *err) {
     if (j != c->rank && c->eng->links[c->members[j]].suspected_me) by = j;
   pthread_mutex_unlock(&c->eng->lock);
   if (by < 0) return CC_OK;
-  return cc_comm_error(err, CC_EEXCLUDED, by, tag,
+  return cc_error_set(err, CC_EEXCLUDED, by, tag,
                        "Comm %s player %d was left out of %s: player %d declared it failed "
                        "after it was silent past the heartbeat timeout",
                        c->name, c->rank, cc_tag_name(tag, tb, sizeof tb), by);
@@ -367,7 +367,7 @@ static cc_status check_majority(const agreement *a, cc_error *err) {
       silent = j;
   pthread_mutex_unlock(&c->eng->lock);
   if (silent < 0 || 2 * in > c->size) return CC_OK;
-  return cc_comm_error(err, CC_EEXCLUDED, silent, a->tag,
+  return cc_error_set(err, CC_EEXCLUDED, silent, a->tag,
                        "Comm %s player %d was left out of %s: player %d went silent and only "
                        "%d of %d players remain here, too few to tell a death from a partition",
                        c->name, c->rank, cc_tag_name(a->tag, tb, sizeof tb), silent, in, c->size);
@@ -380,16 +380,16 @@ static cc_status run(agreement *a, cc_comm *c, int32_t tag, double timeout_s, bo
   char tb[16];
   cc_status st;
   memset(a, 0, sizeof *a);
-  if (c->freed) return cc_comm_error(err, CC_ENOT_RUNNING, -1, tag, "Comm %s was freed", c->name);
+  if (c->freed) return cc_error_set(err, CC_ENOT_RUNNING, -1, tag, "Comm %s was freed", c->name);
   if (name && strlen(name) > MAX_NAME_BYTES)
-    return cc_comm_error(err, CC_EINVALID, -1, tag, "name longer than %d bytes", MAX_NAME_BYTES);
+    return cc_error_set(err, CC_EINVALID, -1, tag, "name longer than %d bytes", MAX_NAME_BYTES);
   a->c = c;
   a->tag = tag;
   a->timeout_s = timeout_s > 0 ? timeout_s : c->timeout_s;
   a->deadline = cc_now() + a->timeout_s;
   a->seq = c->agree_seq++;
   if (!estimate_init(&a->est, c->size))
-    return cc_comm_error(err, CC_ENOMEM, -1, tag, "out of memory");
+    return cc_error_set(err, CC_ENOMEM, -1, tag, "out of memory");
   st = check_suspected(c, tag, err);
   if (st != CC_OK) return st;
   st = exchange_votes(a, flag, name, err);
@@ -399,7 +399,7 @@ static cc_status run(agreement *a, cc_comm *c, int32_t tag, double timeout_s, bo
   if (st == CC_OK) st = check_suspected(c, tag, err);
   if (st == CC_OK) st = check_majority(a, err);
   if (st == CC_OK && a->est.state[c->rank] == OUT)
-    st = cc_comm_error(err, CC_EEXCLUDED, -1, tag,
+    st = cc_error_set(err, CC_EEXCLUDED, -1, tag,
                        "Comm %s player %d was left out of %s: the other players decided without it",
                        c->name, c->rank, cc_tag_name(tag, tb, sizeof tb));
   return st;
@@ -421,7 +421,7 @@ static cc_status derive(cc_comm *parent, uint64_t seq, const char *name, const i
                         cc_comm **out, cc_error *err) {
   int *members = malloc((size_t)(k ? k : 1) * sizeof *members);
   cc_status st;
-  if (!members) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+  if (!members) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
   for (int i = 0; i < k; i++) members[i] = parent->members[in[i]];
   st = cc_comm_create(parent->eng, cc_context_derive(parent->context, seq, name, members, k),
                       name, members, k, parent->timeout_s, out, err);
@@ -458,7 +458,7 @@ cc_status cc_comm_split(cc_comm *c, const char *name, double timeout_s, cc_comm 
   if (st == CC_OK) {
     uint64_t seq = c->child_seq++;
     int *in = malloc((size_t)c->size * sizeof *in), k = 0;
-    if (!in) st = cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_SPLIT, "out of memory");
+    if (!in) st = cc_error_set(err, CC_ENOMEM, -1, CC_TAG_SPLIT, "out of memory");
     for (int i = 0; in && name && i < c->size; i++)
       if (a.est.state[i] == IN_NAMED && strcmp(a.est.names[i], name) == 0) in[k++] = i;
     if (in && name) st = derive(c, seq, name, in, k, out, err);

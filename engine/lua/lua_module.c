@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cicada.h"
-#include "lua_cicada.h"
+#include "lua/lua_cicada.h"
 
 /* ==== cicada.core ========================================================== */
 

@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "cicada.h"
-#include "comm.h"
-#include "launch.h"
-#include "rendezvous.h"
+#include "comm/comm.h"
+#include "boot/launch.h"
+#include "boot/rendezvous.h"
 
 #define MAX_WORLD_SIZE 1024
 #define DEFAULT_COMM_TIMEOUT_S 5.0

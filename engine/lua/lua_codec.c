@@ -12,8 +12,8 @@
 #include <limits.h>
 #include <string.h>
 
-#include "lua_cicada.h"
-#include "wire.h"
+#include "lua/lua_cicada.h"
+#include "core/wire.h"
 
 #define ROOT_NAME "value"        /* how error paths start */
 #define PATH_KEY_MAX_CHARS 40    /* string keys are cut to this in paths */

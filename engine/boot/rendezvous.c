@@ -33,19 +33,14 @@
 #include <openssl/rand.h>
 #include <openssl/evp.h>
 
-#include "comm_internal.h"
-#include "rendezvous.h"
+#include "core/clock.h"
+#include "boot/rendezvous.h"
 
 #define RENDEZVOUS_VERSION 1
 #define LINE_MAX_BYTES 512
 #define CONNECT_RETRY_S 0.05
 #define ONE_LINE_WAIT_S 1.0   /* how long the root waits for a newcomer's line */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ==== Addresses ============================================================ */
 
@@ -177,7 +172,7 @@ static int read_line(int fd, char *buf, size_t bufsz, double deadline) {
   size_t n = 0;
   while (n + 1 < bufsz) {
     struct pollfd p = {fd, POLLIN, 0};
-    double left = deadline - now_s();
+    double left = deadline - cc_now();
     ssize_t r;
     if (left <= 0) return -2;
     if (poll(&p, 1, (int)(left * 1000) + 1) == 0) continue;
@@ -241,7 +236,7 @@ static void root_take(root_state *st, int fd, cc_address_book *book) {
   char line[LINE_MAX_BYTES], hash[40], host[CC_HOST_MAX], msg[200], security[8];
   int version, world, rank;
   unsigned port;
-  double deadline = now_s() + ONE_LINE_WAIT_S;
+  double deadline = cc_now() + ONE_LINE_WAIT_S;
   if (read_line(fd, line, sizeof line, deadline) != 0 ||
       sscanf(line, "CICADA %d %d %d %39s %7s %u %255s", &version, &world, &rank, hash, security,
              &port, host) != 7 ||
@@ -280,7 +275,7 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, cc_error 
   int n = st->s->world_size;
   size_t cap = 64 + (size_t)n * (CC_HOST_MAX + 16), len;
   char *text = malloc(cap);
-  if (!text) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory for the address book");
+  if (!text) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory for the address book");
   len = (size_t)snprintf(text, cap, "OK %016" PRIx64 "\n", book->token);
   for (int r = 0; r < n; r++)
     len += (size_t)snprintf(text + len, cap - len, "%u %s\n", (unsigned)book->ports[r],
@@ -293,17 +288,17 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, cc_error 
 static cc_status root_meet(const cc_rendezvous_settings *s, const char *hash,
                            cc_address_book *book, cc_error *err) {
   root_state st = {s, hash, NULL, 0, -1, -1};
-  double deadline = now_s() + s->startup_timeout_s;
+  double deadline = cc_now() + s->startup_timeout_s;
   cc_status rc = CC_OK;
   char msg[CC_HOST_MAX + 256];
   st.fds = malloc((size_t)s->world_size * sizeof *st.fds);
-  if (!st.fds) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory meeting the players");
+  if (!st.fds) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory meeting the players");
   for (int r = 0; r < s->world_size; r++) st.fds[r] = -1;
   book->hosts[0] = strdup(s->root.host);
   book->ports[0] = cc_listen_port(book->listen_fd);
   while (st.registered < s->world_size - 1) {
     struct pollfd p = {book->listen_fd, POLLIN, 0};
-    double left = deadline - now_s();
+    double left = deadline - cc_now();
     int fd;
     if (left <= 0) break;
     if (poll(&p, 1, (int)(left * 1000) + 1) <= 0) continue;
@@ -321,19 +316,19 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const char *hash,
              s->startup_timeout_s);
     for (int r = 1; r < s->world_size; r++)
       if (st.fds[r] >= 0) reply_error(st.fds[r], "startup_timeout", msg);
-    rc = cc_comm_error(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player 0: %s", msg);
+    rc = cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else if (st.other_security >= 0) {
     snprintf(msg, sizeof msg, "player %d %s", st.other_security,
              s->tls ? "speaks plaintext to a TLS world (give it --identity and --trusted)"
                     : "uses TLS in a plaintext world (give every player --identity and --trusted)");
     for (int r = 1; r < s->world_size; r++)
       if (st.fds[r] >= 0) reply_error(st.fds[r], "encryption_failed", msg);
-    rc = cc_comm_error(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player 0: %s", msg);
+    rc = cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else if (st.mismatch >= 0) {
     snprintf(msg, sizeof msg, "player %d presented another world's token", st.mismatch);
     for (int r = 1; r < s->world_size; r++)
       if (st.fds[r] >= 0) reply_error(st.fds[r], "token_mismatch", msg);
-    rc = cc_comm_error(err, CC_ETOKEN_MISMATCH, -1, CC_TAG_NONE, "player 0: %s", msg);
+    rc = cc_error_set(err, CC_ETOKEN_MISMATCH, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else {
     if (!s->token && RAND_bytes((unsigned char *)&book->token, sizeof book->token) != 1)
       book->token = (uint64_t)getpid() ^ (uint64_t)time(NULL);
@@ -360,7 +355,7 @@ static int dial_root(const cc_rendezvous_settings *s, double deadline, cc_error 
     hints.ai_socktype = SOCK_STREAM;
     rc = getaddrinfo(s->root.host, port, &hints, &res);
     if (rc != 0 && rc != EAI_AGAIN) {
-      cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "player %d cannot resolve the root's host '%s': %s", s->rank,
+      cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d cannot resolve the root's host '%s': %s", s->rank,
            s->root.host, gai_strerror(rc));
       return -1;
     }
@@ -372,11 +367,11 @@ static int dial_root(const cc_rendezvous_settings *s, double deadline, cc_error 
       close(fd);
     }
     if (res) freeaddrinfo(res);
-    if (now_s() + CONNECT_RETRY_S > deadline) break;
+    if (cc_now() + CONNECT_RETRY_S > deadline) break;
     struct timespec ts = {0, (long)(CONNECT_RETRY_S * 1e9)};
     nanosleep(&ts, NULL);
   }
-  cc_comm_error(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player %d cannot reach the root at %s port %u within the "
+  cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player %d cannot reach the root at %s port %u within the "
        "startup timeout of %gs: %s", s->rank, s->root.host, (unsigned)s->root.port,
        s->startup_timeout_s, why);
   return -1;
@@ -388,39 +383,39 @@ static cc_status read_book(const cc_rendezvous_settings *s, int fd, double deadl
   int rc = read_line(fd, line, sizeof line, deadline);
   int off = 0;
   if (rc == -2)
-    return cc_comm_error(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player %d: the root at %s port %u did not hand out "
+    return cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player %d: the root at %s port %u did not hand out "
                 "the address book within the startup timeout of %gs", s->rank, s->root.host,
                 (unsigned)s->root.port, s->startup_timeout_s);
   if (rc != 0)
-    return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u closed the connection before "
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u closed the connection before "
                 "answering", s->rank, s->root.host, (unsigned)s->root.port);
   if (sscanf(line, "ERR %31s %n", kind, &off) == 1 && off > 0) {
     cc_status code = strcmp(kind, "token_mismatch") == 0 ? CC_ETOKEN_MISMATCH
                    : strcmp(kind, "startup_timeout") == 0 ? CC_ESTARTUP_TIMEOUT
                    : strcmp(kind, "encryption_failed") == 0 ? CC_EENCRYPTION : CC_EINVALID;
-    return cc_comm_error(err, code, -1, CC_TAG_NONE, "player %d: the root says: %s", s->rank, line + off);
+    return cc_error_set(err, code, -1, CC_TAG_NONE, "player %d: the root says: %s", s->rank, line + off);
   }
   if (sscanf(line, "OK %" SCNx64, &book->token) != 1)
-    return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u answered '%.60s', not an "
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u answered '%.60s', not an "
                 "address book", s->rank, s->root.host, (unsigned)s->root.port, line);
   for (int r = 0; r < s->world_size; r++) {
     char host[CC_HOST_MAX];
     unsigned port;
     if (read_line(fd, line, sizeof line, deadline) != 0 ||
         sscanf(line, "%u %255s", &port, host) != 2 || port == 0 || port > 65535)
-      return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root's address book broke off at player %d",
+      return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root's address book broke off at player %d",
                   s->rank, r);
     /* Rank 0 is reached the way this player reached the root. */
     book->hosts[r] = strdup(r == 0 ? s->root.host : host);
     book->ports[r] = (uint16_t)port;
-    if (!book->hosts[r]) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
+    if (!book->hosts[r]) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
   }
   return CC_OK;
 }
 
 static cc_status player_meet(const cc_rendezvous_settings *s, const char *hash,
                              cc_address_book *book, cc_error *err) {
-  double deadline = now_s() + s->startup_timeout_s;
+  double deadline = cc_now() + s->startup_timeout_s;
   char line[LINE_MAX_BYTES];
   cc_status rc;
   int fd = dial_root(s, deadline, err), n;
@@ -431,7 +426,7 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const char *hash,
                s->self && s->self->host[0] ? s->self->host : "-");
   if (write_all(fd, line, (size_t)n) != 0) {
     close(fd);
-    return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u closed the connection: %s",
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u closed the connection: %s",
                 s->rank, s->root.host, (unsigned)s->root.port, strerror(errno));
   }
   /* The root answers once everyone is in: give it its own timeout and a
@@ -449,15 +444,15 @@ cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, 
   cc_status rc;
   memset(book, 0, sizeof *book);
   book->listen_fd = -1;
-  if (s->world_size < 1) return cc_comm_error(err, CC_EINVALID, -1, CC_TAG_NONE, "world size %d is below 1", s->world_size);
+  if (s->world_size < 1) return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "world size %d is below 1", s->world_size);
   if (s->rank < 0 || s->rank >= s->world_size)
-    return cc_comm_error(err, CC_EINVALID, -1, CC_TAG_NONE, "rank %d is outside the world of %d players [0, %d)", s->rank,
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "rank %d is outside the world of %d players [0, %d)", s->rank,
                 s->world_size, s->world_size);
   book->hosts = calloc((size_t)s->world_size, sizeof *book->hosts);
   book->ports = calloc((size_t)s->world_size, sizeof *book->ports);
   if (!book->hosts || !book->ports) {
     cc_address_book_free(book, s->world_size);
-    return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
+    return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
   }
   token_hash(s->token, hash, &engine_token);
   book->token = engine_token;
@@ -471,7 +466,7 @@ cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, 
   }
   if (book->listen_fd < 0) {
     cc_address_book_free(book, s->world_size);
-    return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "player %d %s", s->rank, why);
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d %s", s->rank, why);
   }
   if (s->world_size == 1) {
     book->hosts[0] = strdup(s->root.host);

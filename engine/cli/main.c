@@ -26,8 +26,8 @@
 
 #include <openssl/rand.h>
 
-#include "rendezvous.h"
-#include "tls.h"
+#include "boot/rendezvous.h"
+#include "net/tls.h"
 
 #include <lauxlib.h>
 #include <lua.h>

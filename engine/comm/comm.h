@@ -24,36 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ==== Status and errors ================================================= */
-
-typedef enum cc_status {
-  CC_OK = 0,
-  CC_ETIMEOUT,          /* no matching message within the timeout */
-  CC_EPEER_FAILED,      /* a player the call needs is known to have failed */
-  CC_EREVOKED,          /* the communicator was revoked */
-  CC_ENOT_RUNNING,      /* the communicator or engine was freed */
-  CC_EEXCLUDED,         /* the survivors decided without this player */
-  CC_ETOKEN_MISMATCH,   /* a peer presented another world's token */
-  CC_ESTARTUP_TIMEOUT,  /* not every link came up within startup_timeout */
-  CC_EENCRYPTION,       /* TLS setup or authentication failed */
-  CC_EINVALID,          /* a bad argument */
-  CC_ENOMEM,            /* out of memory */
-  CC_EIO                /* an operating-system error */
-} cc_status;
-
-typedef struct cc_error {
-  cc_status code;
-  int peer;             /* communicator rank involved, or -1 */
-  int32_t tag;          /* tag involved, or CC_TAG_NONE */
-  char message[256];
-} cc_error;
-
-/* The machine-readable name of a status: "timeout", "peer_failed", ... */
-const char *cc_status_kind(cc_status code);
+#include "core/payload.h"
+#include "core/status.h"
 
 /* ==== Tags ============================================================== */
 
-#define CC_TAG_NONE INT32_MIN
 enum {
   CC_TAG_ALLGATHER = -1,
   CC_TAG_BARRIER = -2,
@@ -72,21 +47,6 @@ enum {
 
 /* "ALLGATHER" for library tags, the decimal number for user tags. */
 const char *cc_tag_name(int32_t tag, char *buf, size_t bufsz);
-
-/* ==== Payloads ========================================================== */
-
-/* A reference-counted byte buffer, so that one encoded value can be queued
- * on several links without copies. */
-typedef struct cc_payload {
-  atomic_int refs;
-  size_t len;
-  uint8_t *data;        /* malloc'd, freed with the last reference */
-} cc_payload;
-
-cc_payload *cc_payload_new(size_t len);               /* refs = 1 */
-cc_payload *cc_payload_take(uint8_t *data, size_t len); /* adopts data */
-cc_payload *cc_payload_ref(cc_payload *p);
-void cc_payload_unref(cc_payload *p);
 
 /* ==== Engine ============================================================ */
 
@@ -162,7 +122,6 @@ cc_status cc_comm_gatherv(cc_comm *c, const int *srcs, int nsrcs, cc_payload *mi
                           int32_t tag, cc_payload **out, cc_error *err);
 cc_status cc_comm_scatterv(cc_comm *c, int src, cc_payload *const *values, const int *dsts,
                            int ndsts, int32_t tag, cc_payload **out, cc_error *err);
-void cc_payloads_free(cc_payload **ps, int n);
 
 /* ==== Fault tolerance =================================================== */
 

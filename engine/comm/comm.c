@@ -7,37 +7,18 @@
  * the engine's condition variable; it wakes for a message, a failure, a
  * revoke or the deadline, and never waits for a player known to have failed.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm_internal.h"
+#include "comm/comm_internal.h"
 
 #define MAX_ORPHAN_BYTES ((size_t)256 << 20)
 /* What holding a message costs besides its payload: empty frames must not
  * be free to pile up. */
 #define ORPHAN_OVERHEAD_BYTES (sizeof(cc_orphan) + sizeof(cc_msg) + sizeof(cc_payload))
 
-/* ==== Status names, tags, payloads ======================================= */
-
-const char *cc_status_kind(cc_status code) {
-  switch (code) {
-  case CC_OK: return "ok";
-  case CC_ETIMEOUT: return "timeout";
-  case CC_EPEER_FAILED: return "peer_failed";
-  case CC_EREVOKED: return "revoked";
-  case CC_ENOT_RUNNING: return "not_running";
-  case CC_EEXCLUDED: return "excluded";
-  case CC_ETOKEN_MISMATCH: return "token_mismatch";
-  case CC_ESTARTUP_TIMEOUT: return "startup_timeout";
-  case CC_EENCRYPTION: return "encryption_failed";
-  case CC_EINVALID: return "invalid";
-  case CC_ENOMEM: return "out_of_memory";
-  case CC_EIO: return "io";
-  }
-  return "unknown";
-}
+/* ==== Tags and errors ================================================== */
 
 const char *cc_tag_name(int32_t tag, char *buf, size_t bufsz) {
   static const char *const names[] = {"ALLGATHER", "BARRIER", "BROADCAST", "GATHER",
@@ -49,65 +30,15 @@ const char *cc_tag_name(int32_t tag, char *buf, size_t bufsz) {
   return buf;
 }
 
-cc_payload *cc_payload_take(uint8_t *data, size_t len) {
-  cc_payload *p = malloc(sizeof *p);
-  if (!p) return NULL;
-  atomic_init(&p->refs, 1);
-  p->len = len;
-  p->data = data;
-  return p;
-}
-
-cc_payload *cc_payload_new(size_t len) {
-  uint8_t *data = malloc(len ? len : 1);
-  cc_payload *p = data ? cc_payload_take(data, len) : NULL;
-  if (!p) free(data);
-  return p;
-}
-
-cc_payload *cc_payload_ref(cc_payload *p) {
-  atomic_fetch_add(&p->refs, 1);
-  return p;
-}
-
-void cc_payload_unref(cc_payload *p) {
-  if (p && atomic_fetch_sub(&p->refs, 1) == 1) {
-    free(p->data);
-    free(p);
-  }
-}
-
-void cc_payloads_free(cc_payload **ps, int n) {
-  for (int i = 0; i < n; i++) {
-    cc_payload_unref(ps[i]);
-    ps[i] = NULL;
-  }
-}
-
-/* ==== Errors ============================================================== */
-
-cc_status cc_comm_error(cc_error *err, cc_status code, int peer, int32_t tag,
-                        const char *fmt, ...) {
-  va_list ap;
-  if (!err) return code;
-  err->code = code;
-  err->peer = peer;
-  err->tag = tag;
-  va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
-  va_end(ap);
-  return code;
-}
-
 static cc_status err_not_running(const cc_comm *c, cc_error *err) {
-  return cc_comm_error(err, CC_ENOT_RUNNING, -1, CC_TAG_NONE, "Comm %s was freed", c->name);
+  return cc_error_set(err, CC_ENOT_RUNNING, -1, CC_TAG_NONE, "Comm %s was freed", c->name);
 }
 
 static cc_status err_revoked(const cc_comm *c, cc_error *err, int peer, int32_t tag) {
   if (c->revoked_by >= 0)
-    return cc_comm_error(err, CC_EREVOKED, peer, tag, "Comm %s was revoked by player %d", c->name,
+    return cc_error_set(err, CC_EREVOKED, peer, tag, "Comm %s was revoked by player %d", c->name,
                      c->revoked_by);
-  return cc_comm_error(err, CC_EREVOKED, peer, tag, "Comm %s was revoked", c->name);
+  return cc_error_set(err, CC_EREVOKED, peer, tag, "Comm %s was revoked", c->name);
 }
 
 const char *cc_comm_peer_down(const cc_comm *c, int peer) {
@@ -299,7 +230,7 @@ cc_status cc_comm_create(cc_engine *eng, uint64_t context, const char *name,
   cc_comm *c = calloc(1, sizeof *c);
   bool revoked;
   *out = NULL;
-  if (!c) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+  if (!c) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
   c->eng = eng;
   c->context = context;
   c->name = strdup(name);
@@ -315,7 +246,7 @@ cc_status cc_comm_create(cc_engine *eng, uint64_t context, const char *name,
   if (!c->name || !c->members || !c->of_world || !c->queues || !c->peer_traffic ||
       !c->revoke_seen) {
     cc_comm_free(c);
-    return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+    return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
   }
   for (int i = 0; i < world; i++) c->of_world[i] = -1;
   for (int i = 0; i < n; i++) {
@@ -346,7 +277,7 @@ cc_status cc_comm_world(cc_engine *eng, const char *name, double timeout_s, cc_c
   int n = eng->cfg.world_size;
   int *members = malloc((size_t)n * sizeof *members);
   cc_status st;
-  if (!members) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+  if (!members) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
   for (int i = 0; i < n; i++) members[i] = i;
   st = cc_comm_create(eng, cc_context_derive(0, 0, name, members, n), name, members, n, timeout_s,
                 out, err);
@@ -443,7 +374,7 @@ static cc_status check_usable(cc_comm *c, cc_error *err) {
 
 static cc_status check_rank(cc_comm *c, int r, const char *what, cc_error *err) {
   if (r < 0 || r >= c->size)
-    return cc_comm_error(err, CC_EINVALID, r, CC_TAG_NONE, "%s rank %d out of range [0, %d)", what,
+    return cc_error_set(err, CC_EINVALID, r, CC_TAG_NONE, "%s rank %d out of range [0, %d)", what,
                      r, c->size);
   return CC_OK;
 }
@@ -482,7 +413,7 @@ static cc_status send_one(cc_comm *c, cc_payload *p, int dst, int32_t tag, bool 
   const char *down;
   if (dst == c->rank) {
     cc_msg *m = malloc(sizeof *m);
-    if (!m) return cc_comm_error(err, CC_ENOMEM, dst, tag, "out of memory");
+    if (!m) return cc_error_set(err, CC_ENOMEM, dst, tag, "out of memory");
     m->tag = tag;
     m->payload = cc_payload_ref(p);
     pthread_mutex_lock(&c->eng->lock);
@@ -500,7 +431,7 @@ static cc_status send_one(cc_comm *c, cc_payload *p, int dst, int32_t tag, bool 
     down = cc_comm_peer_down(c, dst);
     pthread_mutex_unlock(&c->eng->lock);
     if (!need) return CC_OK;
-    return cc_comm_error(err, CC_EPEER_FAILED, dst, tag, "Tag %s to player %d failed: %s",
+    return cc_error_set(err, CC_EPEER_FAILED, dst, tag, "Tag %s to player %d failed: %s",
                          cc_tag_name(tag, tb, sizeof tb), dst, down ? down : "link down");
   }
   cc_comm_count(c, dst, tag, p->len, true);
@@ -534,7 +465,7 @@ static cc_status check_stuck(cc_comm *c, const int *srcs, int n, int32_t tag, cc
     if (c->revoked && (s == c->rank || c->revoke_seen[s] || down))
       return err_revoked(c, err, s, tag);
     if (down)
-      return cc_comm_error(err, CC_EPEER_FAILED, s, tag, "Tag %s from player %d failed: %s",
+      return cc_error_set(err, CC_EPEER_FAILED, s, tag, "Tag %s from player %d failed: %s",
                            cc_tag_name(tag, tb, sizeof tb), s, down);
   }
   return CC_OK;
@@ -579,7 +510,7 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
     if (cc_now() >= deadline) {
       for (int i = 0; i < n; i++)
         if (!out[srcs[i]]) {
-          st = cc_comm_error(err, CC_ETIMEOUT, srcs[i], tag, "Tag %s from player %d timed-out after %gs",
+          st = cc_error_set(err, CC_ETIMEOUT, srcs[i], tag, "Tag %s from player %d timed-out after %gs",
                              cc_tag_name(tag, tb, sizeof tb), srcs[i], c->timeout_s);
           break;
         }
@@ -611,7 +542,7 @@ static cc_status recv_from(cc_comm *c, int src, int32_t tag, bool block, cc_payl
   if (st == CC_OK) st = check_rank(c, src, "source", err);
   if (st != CC_OK) return st;
   slots = calloc((size_t)c->size, sizeof *slots);
-  if (!slots) return cc_comm_error(err, CC_ENOMEM, src, tag, "out of memory");
+  if (!slots) return cc_error_set(err, CC_ENOMEM, src, tag, "out of memory");
   st = recv_many(c, &src, 1, tag, deadline_of(c), block, slots, err);
   *out = slots[src];
   free(slots);
@@ -653,7 +584,7 @@ cc_status cc_comm_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_e
   cc_status st = check_usable(c, err);
   if (st != CC_OK) return st;
   ranks = all_ranks(c);
-  if (!ranks) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_ALLGATHER, "out of memory");
+  if (!ranks) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_ALLGATHER, "out of memory");
   memset(all, 0, (size_t)c->size * sizeof *all);
   st = send_each(c, mine, NULL, ranks, c->size, CC_TAG_ALLGATHER, err);
   if (st == CC_OK) st = recv_many(c, ranks, c->size, CC_TAG_ALLGATHER, deadline, true, all, err);
@@ -665,14 +596,14 @@ cc_status cc_comm_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_e
 cc_status cc_comm_barrier(cc_comm *c, cc_error *err) {
   cc_payload *empty = cc_payload_new(0), **all;
   cc_status st;
-  if (!empty) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory");
+  if (!empty) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory");
   all = calloc((size_t)c->size, sizeof *all);
-  if (!all) { cc_payload_unref(empty); return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory"); }
+  if (!all) { cc_payload_unref(empty); return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory"); }
   st = check_usable(c, err);
   if (st == CC_OK) {
     double deadline = deadline_of(c);
     int *ranks = all_ranks(c);
-    if (!ranks) st = cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory");
+    if (!ranks) st = cc_error_set(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory");
     if (st == CC_OK) st = send_each(c, empty, NULL, ranks, c->size, CC_TAG_BARRIER, err);
     if (st == CC_OK) st = recv_many(c, ranks, c->size, CC_TAG_BARRIER, deadline, true, all, err);
     free(ranks);
@@ -691,7 +622,7 @@ cc_status cc_comm_broadcast(cc_comm *c, int src, cc_payload *value, cc_payload *
   if (st != CC_OK) return st;
   if (c->rank == src) {
     int *ranks = all_ranks(c);
-    if (!ranks) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_BROADCAST, "out of memory");
+    if (!ranks) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_BROADCAST, "out of memory");
     st = send_each(c, value, NULL, ranks, c->size, CC_TAG_BROADCAST, err);
     free(ranks);
     if (st != CC_OK) return st;
@@ -709,7 +640,7 @@ cc_status cc_comm_gatherv(cc_comm *c, const int *srcs, int nsrcs, cc_payload *mi
     st = check_rank(c, srcs[i], "source", err);
     for (int j = 0; st == CC_OK && j < i; j++)
       if (srcs[j] == srcs[i])
-        st = cc_comm_error(err, CC_EINVALID, srcs[i], tag, "source rank %d listed twice", srcs[i]);
+        st = cc_error_set(err, CC_EINVALID, srcs[i], tag, "source rank %d listed twice", srcs[i]);
     if (srcs[i] == c->rank) contribute = true;
   }
   if (st != CC_OK) return st;
@@ -756,7 +687,7 @@ cc_status cc_comm_revoke(cc_comm *c, cc_error *err) {
    * already been passed on by the I/O thread. */
   if (first) {
     int *to = malloc((size_t)c->size * sizeof *to), n = 0;
-    if (!to) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+    if (!to) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
     for (int i = 0; i < c->size; i++) if (i != c->rank) to[n++] = c->members[i];
     cc_net_send_revoke(c->eng, c->context, c->eng->cfg.rank, to, n);
     free(to);

@@ -16,7 +16,7 @@
  * The "domain" helpers below hide the difference: to_dom/dmul are the
  * identity and mulmod for FOLD and PLAIN.
  */
-#include "field.h"
+#include "core/field.h"
 
 #include <stdio.h>
 #include <stdlib.h>

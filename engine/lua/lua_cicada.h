@@ -46,7 +46,7 @@ void cl_open_process(lua_State *L);
 
 /* ==== Codec (lua_codec.c) ================================================ */
 
-#include "wire.h"
+#include "core/wire.h"
 
 #define CL_BUFFER_MT "cicada.Buffer"
 

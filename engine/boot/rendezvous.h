@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "comm.h"
+#include "core/status.h"
 
 #define CC_HOST_MAX 256
 

@@ -8,7 +8,7 @@
  * problem and the byte offset where it was found. It keeps its own stack of
  * open tables, so it needs neither recursion nor Lua.
  */
-#include "wire.h"
+#include "core/wire.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "field.h"
+#include "core/field.h"
 
 /* ==== Byte buffers ====================================================== */
 

@@ -16,8 +16,8 @@
 #include <openssl/crypto.h>
 
 #include "cicada.h"
-#include "field.h"
-#include "random.h"
+#include "core/field.h"
+#include "core/random.h"
 
 struct cicada_field {
   cc_field f;

@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lua_cicada.h"
-#include "field.h"
-#include "random.h"
+#include "lua/lua_cicada.h"
+#include "core/field.h"
+#include "core/random.h"
 
 #define CL_RNG_MT "cicada.Rng"
 #define CL_MAX_PRECISION 62  /* fixed-point fraction bits */

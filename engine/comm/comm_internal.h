@@ -16,7 +16,8 @@
 #include <poll.h>
 #include <pthread.h>
 
-#include "comm.h"
+#include "comm/comm.h"
+#include "core/clock.h"
 
 struct bufferevent;
 struct event_base;
@@ -148,7 +149,6 @@ struct cc_engine {
   struct ssl_ctx_st *tls;  /* every link is mutual TLS, or NULL */
 };
 
-double cc_now(void);
 void cc_wait_until(cc_engine *eng, double deadline);  /* eng->lock held */
 void cc_wake(cc_engine *eng);                          /* eng->lock held */
 /* Wait for a message, a failure or the deadline, reading the links from
@@ -182,8 +182,6 @@ int cc_comm_revoke_notice(cc_engine *eng, uint64_t context, int world_src, int o
 /* Why comm rank `peer` cannot be used (failed or departed), or NULL if it
  * can. eng->lock held. */
 const char *cc_comm_peer_down(const cc_comm *c, int peer);
-cc_status cc_comm_error(cc_error *err, cc_status code, int peer, int32_t tag,
-                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void cc_comm_count(cc_comm *c, int peer, int32_t tag, size_t bytes, bool sent);
 /* A context id every member derives identically: from the parent's id, how
  * many communicators the parent has derived so far, the name and members. */

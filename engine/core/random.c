@@ -5,7 +5,7 @@
  * top of them. Bytes are drawn in CC_RNG_BUFFER_BYTES blocks so that
  * filling a million-element array costs a few hundred OpenSSL calls.
  */
-#include "random.h"
+#include "core/random.h"
 
 #include <stdbool.h>
 #include <string.h>

@@ -44,9 +44,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "comm_internal.h"
-#include "tls.h"
-#include "wire.h"
+#include "comm/comm_internal.h"
+#include "net/tls.h"
+#include "core/wire.h"
 
 #define HELLO_MAGIC 0x41444343u  /* "CCDA" */
 #define HELLO_BYTES 20
@@ -85,12 +85,6 @@ static const char *closed_reason(short what, int e);
 static bool tls_refused(cc_conn *c);
 
 /* ==== Time and logging ================================================== */
-
-double cc_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 void cc_wake(cc_engine *eng) {
   pthread_cond_broadcast(&eng->cond);
@@ -1080,18 +1074,18 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   cc_status st = CC_OK;
 
   *out = NULL;
-  if (s->world_size < 1) return cc_comm_error(err, CC_EINVALID, -1, CC_TAG_NONE, "world size %d is below 1", s->world_size);
+  if (s->world_size < 1) return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "world size %d is below 1", s->world_size);
   if (s->rank < 0 || s->rank >= s->world_size)
-    return cc_comm_error(err, CC_EINVALID, -1, CC_TAG_NONE, "rank %d out of range [0, %d)", s->rank, s->world_size);
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "rank %d out of range [0, %d)", s->rank, s->world_size);
   if (s->world_size > 1 && (s->listen_fd < 0 || !s->peer_ports || !s->peer_hosts))
-    return cc_comm_error(err, CC_EINVALID, -1, CC_TAG_NONE, "a world of %d players needs a listening socket and peer addresses",
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "a world of %d players needs a listening socket and peer addresses",
                 s->world_size);
   if (!(s->heartbeat_interval_s > 0) || !(s->heartbeat_timeout_s > s->heartbeat_interval_s))
-    return cc_comm_error(err, CC_EINVALID, -1, CC_TAG_NONE, "heartbeat interval %gs and timeout %gs: need 0 < interval < timeout",
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "heartbeat interval %gs and timeout %gs: need 0 < interval < timeout",
                 s->heartbeat_interval_s, s->heartbeat_timeout_s);
   pthread_once(&threads_once, use_threads);
   eng = engine_alloc(s);
-  if (!eng) return cc_comm_error(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory starting player %d", s->rank);
+  if (!eng) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory starting player %d", s->rank);
 
   if (s->tls_identity || s->tls_trusted) {
     char why[256];
@@ -1099,11 +1093,11 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
     if (!eng->tls) {
       if (s->listen_fd >= 0) close(s->listen_fd);
       engine_free(eng);
-      return cc_comm_error(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player %d: %s", s->rank, why);
+      return cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player %d: %s", s->rank, why);
     }
   }
   eng->base = event_base_new();
-  if (!eng->base) { engine_free(eng); return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "cannot create an event loop"); }
+  if (!eng->base) { engine_free(eng); return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "cannot create an event loop"); }
   eng->retry_ev = evtimer_new(eng->base, retry_cb, eng);
   eng->heartbeat_ev = event_new(eng->base, -1, EV_PERSIST, heartbeat_cb, eng);
   eng->stop_ev = event_new(eng->base, -1, 0, stop_cb, eng);
@@ -1116,7 +1110,7 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   }
   if (!eng->retry_ev || !eng->heartbeat_ev || !eng->stop_ev || !eng->forward_ev || (s->listen_fd >= 0 && !eng->listener)) {
     engine_free(eng);
-    return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "cannot set up the event loop of player %d", s->rank);
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "cannot set up the event loop of player %d", s->rank);
   }
   dial_missing(eng);
   hb = to_timeval(s->heartbeat_interval_s);
@@ -1124,7 +1118,7 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   event_add(eng->heartbeat_ev, &hb);
   if (pthread_create(&eng->thread, NULL, io_main, eng) != 0) {
     engine_free(eng);
-    return cc_comm_error(err, CC_EIO, -1, CC_TAG_NONE, "cannot start the I/O thread of player %d", s->rank);
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "cannot start the I/O thread of player %d", s->rank);
   }
   eng->thread_started = true;
 
@@ -1133,7 +1127,7 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   while (eng->links_up < s->world_size - 1 && eng->fatal == CC_OK && cc_now() < deadline)
     cc_wait_until(eng, deadline);
   if (eng->fatal != CC_OK) {
-    st = cc_comm_error(err, eng->fatal, -1, CC_TAG_NONE, "%s", eng->fatal_message);
+    st = cc_error_set(err, eng->fatal, -1, CC_TAG_NONE, "%s", eng->fatal_message);
   } else if (eng->links_up < s->world_size - 1) {
     char missing[128] = "";
     size_t used = 0;
@@ -1141,7 +1135,7 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
       if (i != s->rank && eng->links[i].state != CC_LINK_UP)
         used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d",
                                  used ? ", " : "", i);
-    st = cc_comm_error(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE,
+    st = cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE,
               "player %d: players %s did not connect within the startup timeout of %gs",
               s->rank, missing, s->startup_timeout_s);
   }

@@ -25,7 +25,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "tls.h"
+#include "net/tls.h"
 
 #define CERT_DAYS 3650
 #define CN_PREFIX "cicada player "

@@ -17,11 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "comm.h"
-#include "launch.h"
-#include "rendezvous.h"
-#include "tls.h"
-#include "lua_cicada.h"
+#include "comm/comm.h"
+#include "core/clock.h"
+#include "boot/launch.h"
+#include "boot/rendezvous.h"
+#include "net/tls.h"
+#include "lua/lua_cicada.h"
 
 void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s);
 void cl_stop_engine_of(lua_State *L, int idx);
@@ -391,9 +392,7 @@ static int l_getpid(lua_State *L) {
 
 /* core.now() -> monotonic seconds, for timing */
 static int l_now(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+  lua_pushnumber(L, (lua_Number)cc_now());
   return 1;
 }
 
