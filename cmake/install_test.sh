@@ -37,7 +37,7 @@ modules=$(realpath "$P/share/lua/5.4/cicada/init.lua")
 for f in include/cicada.h $libdir/libcicada.a $libdir/libcicada.so $libdir/pkgconfig/cicada.pc \
          $libdir/cmake/cicada/cicadaConfig.cmake $libdir/cmake/cicada/cicadaTargets.cmake \
          lib/lua/5.4/cicada/core.so share/lua/5.4/cicada/init.lua \
-         share/lua/5.4/cicada/shamir.lua bin/cicada-lua; do
+         share/lua/5.4/cicada/shamir.lua bin/cicada-lua share/man/man1/cicada-lua.1; do
   [ -e "$P/$f" ] || fail "missing $P/$f"
 done
 
