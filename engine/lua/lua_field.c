@@ -388,6 +388,25 @@ static int field_inverse(lua_State *L) {
   return 1;
 }
 
+/* F:try_inverse(a): the inverse like F:inverse, or nil and the (1-based)
+ * index of the first zero element, so that callers need not parse an error
+ * message (a zero is data here, not a mistake). */
+static int field_try_inverse(lua_State *L) {
+  lua_settop(L, 2); /* temporaries go above the arguments */
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *a = to_operand(L, 2, &F->f);
+  cl_array *out = cl_array_push_like(L, a);
+  size_t zero = 0;
+  int rc = cc_field_inv(&F->f, out->data, a->data, a->n, &zero);
+  if (rc == CC_FIELD_EZERO) {
+    lua_pushnil(L);
+    lua_pushinteger(L, (lua_Integer)zero + 1);
+    return 2;
+  }
+  if (rc != CC_FIELD_OK) return luaL_error(L, "not enough memory");
+  return 1;
+}
+
 /* F:power(a, e): a public integer exponent; negative e inverts first. */
 static int field_power(lua_State *L) {
   lua_settop(L, 3); /* temporaries go above the arguments */
@@ -682,6 +701,7 @@ static const luaL_Reg field_methods[] = {
   {"concat", field_concat},
   {"power", field_power},
   {"inverse", field_inverse},
+  {"try_inverse", field_try_inverse},
   {"equal", field_equal},
   {"lagrange", field_lagrange},
   {"shamir_share", field_shamir_share},
