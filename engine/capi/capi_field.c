@@ -16,8 +16,10 @@
 #include <openssl/crypto.h>
 
 #include "cicada.h"
+#include "core/check.h"
 #include "core/field.h"
 #include "core/random.h"
+#include "core/shamir.h"
 
 struct cicada_field {
   cc_field f;
@@ -275,38 +277,24 @@ cicada_status cicada_shamir_share(const cicada_field *f, cicada_rng *rng,
                                   const uint64_t *indices, size_t nplayers,
                                   uint64_t *shares, size_t shares_len, cicada_error *err) {
   const char *call = "cicada_shamir_share";
-  char msg[200];
-  uint64_t *coeffs = NULL;
-  size_t want = 0, ncoeffs = 0;
-  int rc;
+  size_t want = 0;
+  cc_error e;
   cicada_status st = check_field(f, call, err);
   if (st == CICADA_OK && !rng) st = fail(err, CICADA_EINVALID, "%s: rng is NULL", call);
   if (st == CICADA_OK && (nplayers < 1 || !indices))
     st = fail(err, CICADA_EINVALID, "%s: need the indices of at least one player", call);
-  if (st == CICADA_OK && (k < 2 || k > nplayers))
-    st = fail(err, CICADA_EINVALID, "%s: threshold %zu out of range [2, %zu]", call, k, nplayers);
+  if (st == CICADA_OK && cc_check_threshold(k > INT64_MAX ? INT64_MAX : (int64_t)k, nplayers,
+                                            &e) != CC_OK)
+    st = fail(err, CICADA_EINVALID, "%s: %s", call, e.message);
   if (st == CICADA_OK) st = check_elems(f, secret, n, call, "secret", err);
   if (st == CICADA_OK) st = matrix_len(nplayers, n, &want, call, err);
-  if (st == CICADA_OK) st = matrix_len(k - 1, n, &ncoeffs, call, err);
   if (st == CICADA_OK && shares_len != want)
     st = fail(err, CICADA_EINVALID, "%s: shares has %zu elements, %zu players x %zu need %zu", call,
               shares_len, nplayers, n, want);
   if (st == CICADA_OK) st = check_out(shares, want, call, "shares", err);
   if (st != CICADA_OK || n == 0) return st == CICADA_OK ? ok(err) : st;
-  if (cc_field_check_indices(&f->f, indices, nplayers, msg, sizeof msg) != 0)
-    return fail(err, CICADA_EINVALID, "%s: %s", call, msg);
-  coeffs = malloc(ncoeffs * sizeof *coeffs);
-  if (!coeffs) return fail(err, CICADA_ENOMEM, "%s: out of memory", call);
-  if (cc_rng_uniform_mod(&rng->r, f->f.p, coeffs, ncoeffs) != 0) {
-    free(coeffs);
-    return fail(err, CICADA_EIO, "%s: OpenSSL failed to produce random bytes", call);
-  }
-  rc = cc_field_shamir_share(&f->f, shares, secret, n, coeffs, k, indices, nplayers, msg,
-                             sizeof msg);
-  /* The coefficients would reveal the secret from a single share. */
-  OPENSSL_cleanse(coeffs, ncoeffs * sizeof *coeffs);
-  free(coeffs);
-  if (rc != CC_FIELD_OK) return fail(err, CICADA_EINVALID, "%s: %s", call, msg);
+  if (cc_shamir_share(&f->f, &rng->r, secret, n, k, indices, nplayers, shares, &e) != CC_OK)
+    return fail(err, (cicada_status)e.code, "%s: %s", call, e.message);
   return ok(err);
 }
 

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/check.h"
+#include "core/shamir.h"
 #include "lua/lua_cicada.h"
 
 /* ==== Fields ============================================================ */
@@ -469,29 +471,34 @@ static int field_lagrange(lua_State *L) {
   return 1;
 }
 
+/* A threshold argument under check.h's one rule, 1 <= k <= m. */
+static void check_threshold(lua_State *L, int arg, lua_Integer k, size_t m) {
+  cc_error e;
+  if (cc_check_threshold((int64_t)k, m, &e) != CC_OK) luaL_argerror(L, arg, e.message);
+}
+
+/* Raise what a core sharing call reported. */
+static int share_error(lua_State *L, const cc_error *e) {
+  return luaL_error(L, "%s", e->message);
+}
+
 /* F:shamir_share(secret, k, indices [, rng]) -> m x n matrix of shares. */
 static int field_shamir_share(lua_State *L) {
   lua_settop(L, 5); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  char err[160];
+  cc_error e;
   cl_array *s = to_operand(L, 2, &F->f);
   lua_Integer k = luaL_checkinteger(L, 3);
   cl_array *x = check_indices(L, &F->f, 4);
-  if (k < 1 || (size_t)k > x->n)
-    luaL_argerror(L, 3, lua_pushfstring(L, "threshold %I out of range [1, %d]",
-                                        k, (int)x->n));
+  check_threshold(L, 3, k, x->n);
   cc_rng tmp;
   cc_rng *rng = cl_rng_opt(L, 5, &tmp);
-  size_t cshape[2] = {(size_t)k - 1, s->n};
-  cl_array *coeffs = cl_array_push_filled(L, F->f.p, 2, cshape);
-  cl_rng_fill_uniform(L, rng, F->f.p, coeffs->data, coeffs->n);
-  if (rng == &tmp) cc_rng_free(&tmp);
   size_t oshape[2] = {x->n, s->n};
   cl_array *out = cl_array_push_filled(L, F->f.p, 2, oshape);
-  if (cc_field_shamir_share(&F->f, out->data, s->data, s->n, coeffs->data,
-                            (size_t)k, x->data, x->n, err, sizeof err) != 0)
-    return luaL_error(L, "%s", err);
-  memset(coeffs->data, 0, coeffs->n * sizeof(uint64_t)); /* secret-bearing */
+  cc_status st = cc_shamir_share(&F->f, rng, s->data, s->n, (size_t)k, x->data, x->n,
+                                 out->data, &e);
+  if (rng == &tmp) cc_rng_free(&tmp);
+  if (st != CC_OK) return share_error(L, &e);
   return 1;
 }
 
@@ -541,8 +548,7 @@ static int field_shamir_share_each(lua_State *L) {
       if (!isnum)
         luaL_argerror(L, 3, lua_pushfstring(L, "threshold %d is not an integer", (int)i + 1));
     }
-    if (k < 1 || (size_t)k > m)
-      luaL_argerror(L, 3, lua_pushfstring(L, "threshold %I out of range [1, %d]", k, (int)m));
+    check_threshold(L, 3, k, m);
     if (first && a->n != first->n)
       luaL_argerror(L, 2, lua_pushfstring(L, "secret %d has %d elements, secret 1 has %d",
                                           (int)i + 1, (int)a->n, (int)first->n));
@@ -558,7 +564,8 @@ static int field_shamir_share_each(lua_State *L) {
     else cl_array_push_filled(L, F->f.p, 2, oshape);
     lua_rawseti(L, list, (lua_Integer)j + 1);
   }
-  size_t cshape[2] = {0, n};
+  /* Where each player's shares of secret i go: row i of its array. */
+  uint64_t **outs = lua_newuserdatauv(L, (m ? m : 1) * sizeof *outs, 0);
   for (size_t i = 0; i < s; i++) {
     cl_array *a;
     lua_Integer k;
@@ -573,18 +580,16 @@ static int field_shamir_share_each(lua_State *L) {
       k = lua_tointeger(L, -1);
       lua_pop(L, 1);
     }
-    cshape[0] = (size_t)k - 1;
-    cl_array *coeffs = cl_array_push_filled(L, F->f.p, 2, cshape);
-    cl_rng_fill_uniform(L, rng, F->f.p, coeffs->data, coeffs->n);
     for (size_t j = 0; j < m; j++) {
       lua_rawgeti(L, list, (lua_Integer)j + 1);
-      cl_array *out = cl_array_test(L, -1);
-      cc_field_shamir_eval(&F->f, out->data + i * n, a->data, n, coeffs->data,
-                           (size_t)k, x->data[j]);
-      lua_pop(L, 1);
+      outs[j] = cl_array_test(L, -1)->data + i * n;
+      lua_pop(L, 1); /* still referenced by the result list */
     }
-    memset(coeffs->data, 0, coeffs->n * sizeof(uint64_t)); /* secret-bearing */
-    lua_pop(L, 1);
+    cc_error e;
+    if (cc_shamir_share_rows(&F->f, rng, a->data, n, (size_t)k, x->data, m, outs, &e) != CC_OK) {
+      if (rng == &tmp) cc_rng_free(&tmp);
+      return share_error(L, &e);
+    }
   }
   if (rng == &tmp) cc_rng_free(&tmp);
   lua_settop(L, list);

@@ -172,7 +172,12 @@ static void test_field(void) {
   CHECK_ERR(cicada_shamir_share(f, rng, secret, 2, 2, idx, 3, shares, 5, &err), CICADA_EINVALID,
             "shares has 5 elements, 3 players x 2 need 6");
   CHECK_ERR(cicada_shamir_share(f, rng, secret, 2, 4, idx, 3, shares, 6, &err), CICADA_EINVALID,
-            "threshold 4 out of range [2, 3]");
+            "cicada_shamir_share: threshold 4 out of range [1, 3]");
+  CHECK_ERR(cicada_shamir_share(f, rng, secret, 2, 0, idx, 3, shares, 6, &err), CICADA_EINVALID,
+            "threshold 0 out of range [1, 3]");
+  /* Threshold 1 (degree 0) is allowed, as in Lua: every share is the secret. */
+  CHECK(cicada_shamir_share(f, rng, secret, 2, 1, idx, 3, shares, 6, &err) == CICADA_OK);
+  for (int j = 0; j < 3; j++) CHECK(shares[2 * j] == 42 && shares[2 * j + 1] == 7);
   idx[2] = 2;
   CHECK_ERR(cicada_shamir_share(f, rng, secret, 2, 2, idx, 3, shares, 6, &err), CICADA_EINVALID, "");
   idx[2] = 3;
