@@ -21,10 +21,10 @@
 
 #include "cicada.h"
 #include "comm/comm.h"
+#include "core/check.h"
 #include "boot/launch.h"
 #include "boot/rendezvous.h"
 
-#define MAX_WORLD_SIZE 1024
 #define DEFAULT_COMM_TIMEOUT_S 5.0
 #define DEFAULT_GRACE_S 1.0
 #define EXIT_STARTUP_FAILED 70
@@ -113,6 +113,12 @@ static cicada_status fail_cc(cicada_error *err, const cicada_comm *c, const char
   return fail(err, code, c, e->peer, e->tag, "%s", e->message);
 }
 
+/* A failed core check (check.h), with the call's name in front. */
+static cicada_status fail_check(cicada_error *err, const cicada_comm *c, const char *call,
+                                const cc_error *e) {
+  return fail(err, from_cc_status(e->code), c, e->peer, e->tag, "%s: %s", call, e->message);
+}
+
 static cicada_status ok(cicada_error *err) {
   if (err) {
     err->code = CICADA_OK;
@@ -192,30 +198,34 @@ static cicada_status take_payloads(const cicada_comm *c, cc_payload **from, cons
 /* ==== Handles ================================================================ */
 
 static cicada_status usable(const cicada_comm *c, const char *call, cicada_error *err) {
+  cc_error e;
   if (!c) return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "%s: communicator is NULL", call);
-  if (!c->owner->eng)
-    return fail(err, CICADA_ENOT_RUNNING, c, -1, CICADA_TAG_NONE,
-                "%s: Comm %s: the engine of player %d was stopped", call, c->name,
-                c->owner->rank);
-  if (!c->c)
-    return fail(err, CICADA_ENOT_RUNNING, c, -1, CICADA_TAG_NONE, "%s: Comm %s was freed", call,
-                c->name);
+  if (cc_check_comm_live(c->name, c->owner->rank, c->c != NULL, c->owner->eng != NULL, &e) != CC_OK)
+    return fail_check(err, c, call, &e);
   return CICADA_OK;
 }
 
 static cicada_status check_rank(const cicada_comm *c, const char *call, const char *what, int r,
                                 cicada_error *err) {
-  if (r < 0 || r >= c->size)
-    return fail(err, CICADA_EINVALID, c, r, CICADA_TAG_NONE, "%s: %s rank %d out of range [0, %d)",
-                call, what, r, c->size);
+  cc_error e;
+  if (cc_check_rank(r, c->size, what, &e) != CC_OK) return fail_check(err, c, call, &e);
+  return CICADA_OK;
+}
+
+/* A list of n distinct ranks of c (sources or destinations). */
+static cicada_status check_rank_list(const cicada_comm *c, const char *call, const char *what,
+                                     const int *ranks, int n, cicada_error *err) {
+  cc_error e;
+  if (n > 0 && !ranks)
+    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE, "%s: %s ranks are NULL", call, what);
+  if (cc_check_rank_list(ranks, n, c->size, what, &e) != CC_OK) return fail_check(err, c, call, &e);
   return CICADA_OK;
 }
 
 static cicada_status check_tag(const cicada_comm *c, const char *call, int32_t tag,
                                cicada_error *err) {
-  if (tag < 0)
-    return fail(err, CICADA_EINVALID, c, -1, tag,
-                "%s: tag %d is negative; negative tags belong to the library", call, (int)tag);
+  cc_error e;
+  if (cc_check_user_tag(tag, &e) != CC_OK) return fail_check(err, c, call, &e);
   return CICADA_OK;
 }
 
@@ -286,19 +296,12 @@ static cicada_status listen_on(const char *host, uint16_t port, int rank, int *f
 
 static cicada_status check_settings(const cicada_settings *s, cicada_error *err) {
   const char *call = "cicada_engine_connect";
-  if (s->world_size < 1 || s->world_size > MAX_WORLD_SIZE)
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
-                "%s: world_size %d out of range [1, %d]", call, s->world_size, MAX_WORLD_SIZE);
-  if (s->rank < 0 || s->rank >= s->world_size)
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "%s: rank %d out of range [0, %d)",
-                call, s->rank, s->world_size);
-  if (!(s->startup_timeout_s > 0))
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
-                "%s: startup_timeout_s %g must be positive", call, s->startup_timeout_s);
-  if (!(s->heartbeat_interval_s > 0) || !(s->heartbeat_timeout_s > s->heartbeat_interval_s))
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
-                "%s: heartbeat_interval_s %g and heartbeat_timeout_s %g: need 0 < interval < timeout",
-                call, s->heartbeat_interval_s, s->heartbeat_timeout_s);
+  cc_error e;
+  if (cc_check_world_size(s->world_size, &e) != CC_OK ||
+      cc_check_player_rank(s->rank, s->world_size, &e) != CC_OK ||
+      cc_check_positive("startup_timeout_s", s->startup_timeout_s, &e) != CC_OK ||
+      cc_check_heartbeat(s->heartbeat_interval_s, s->heartbeat_timeout_s, &e) != CC_OK)
+    return fail_check(err, NULL, call, &e);
   if (s->world_size == 1) return CICADA_OK;
   if (!s->hosts || !s->ports)
     return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
@@ -372,9 +375,8 @@ cicada_status cicada_engine_world(cicada_engine *eng, const char *name, double t
   if (!out) return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "%s: out is NULL", call);
   *out = NULL;
   if (!eng) return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "%s: engine is NULL", call);
-  if (!eng->eng)
-    return fail(err, CICADA_ENOT_RUNNING, NULL, -1, CICADA_TAG_NONE,
-                "%s: the engine of player %d was stopped", call, eng->rank);
+  if (cc_check_engine_live(eng->rank, eng->eng != NULL, &e) != CC_OK)
+    return fail_check(err, NULL, call, &e);
   if (cc_comm_world(eng->eng, name ? name : "world",
                     timeout_s > 0 ? timeout_s : DEFAULT_COMM_TIMEOUT_S, &cc, &e) != CC_OK)
     return fail_cc(err, NULL, call, &e);
@@ -429,18 +431,13 @@ static void log_to_stderr(void *ctx, int level, const char *message) {
 }
 
 static cicada_status check_run_options(const cicada_run_options *o, cicada_error *err) {
-  const char *call = "cicada_run";
-  if (o->world_size < 1 || o->world_size > MAX_WORLD_SIZE)
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
-                "%s: world_size %d out of range [1, %d]", call, o->world_size, MAX_WORLD_SIZE);
-  if (!(o->timeout_s > 0) || !(o->startup_timeout_s > 0) || !(o->grace_s > 0))
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
-                "%s: timeout_s %g, startup_timeout_s %g and grace_s %g must be positive", call,
-                o->timeout_s, o->startup_timeout_s, o->grace_s);
-  if (!(o->heartbeat_interval_s > 0) || !(o->heartbeat_timeout_s > o->heartbeat_interval_s))
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
-                "%s: heartbeat_interval_s %g and heartbeat_timeout_s %g: need 0 < interval < timeout",
-                call, o->heartbeat_interval_s, o->heartbeat_timeout_s);
+  cc_error e;
+  if (cc_check_world_size(o->world_size, &e) != CC_OK ||
+      cc_check_positive("timeout_s", o->timeout_s, &e) != CC_OK ||
+      cc_check_positive("startup_timeout_s", o->startup_timeout_s, &e) != CC_OK ||
+      cc_check_positive("grace_s", o->grace_s, &e) != CC_OK ||
+      cc_check_heartbeat(o->heartbeat_interval_s, o->heartbeat_timeout_s, &e) != CC_OK)
+    return fail_check(err, NULL, "cicada_run", &e);
   return CICADA_OK;
 }
 
@@ -738,10 +735,9 @@ static cicada_status gather_common(cicada_comm *c, const char *call, const int *
   cc_error e;
   bool contribute = false;
   cicada_status st = check_rank(c, call, "destination", dst, err);
-  for (int i = 0; st == CICADA_OK && i < nsrcs; i++) {
-    st = check_rank(c, call, "source", srcs[i], err);
+  if (st == CICADA_OK) st = check_rank_list(c, call, "source", srcs, nsrcs, err);
+  for (int i = 0; st == CICADA_OK && i < nsrcs; i++)
     if (srcs[i] == c->rank) contribute = true;
-  }
   if (st == CICADA_OK && c->rank == dst) {
     if (!all) st = fail(err, CICADA_EINVALID, c, -1, tag, "%s: all is NULL at the destination", call);
     else st = check_count(c, call, "all", nall, nsrcs, err);
@@ -780,10 +776,6 @@ cicada_status cicada_gatherv(cicada_comm *c, const int *srcs, int nsrcs, const v
   const char *call = "cicada_gatherv";
   cicada_status st = usable(c, call, err);
   if (st != CICADA_OK) return st;
-  if (nsrcs < 0 || nsrcs > c->size || (nsrcs > 0 && !srcs))
-    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
-                "%s: srcs must list between 0 and %d ranks (got %d%s)", call, c->size, nsrcs,
-                srcs ? "" : ", srcs NULL");
   return gather_common(c, call, srcs, nsrcs, data, len, dst, CC_TAG_GATHERV, all, nall, err);
 }
 
@@ -796,13 +788,8 @@ static cicada_status scatter_payloads(cicada_comm *c, const char *call, const vo
     return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
                 "%s: values and lens must not be NULL at the source", call);
   st = check_count(c, call, "values", nvalues, ndsts, err);
-  for (int i = 0; st == CICADA_OK && i < ndsts; i++) {
-    if (slots[dsts[i]])
-      st = fail(err, CICADA_EINVALID, c, dsts[i], CICADA_TAG_NONE,
-                "%s: destination rank %d listed twice", call, dsts[i]);
-    else
-      st = payload_of(c, call, values[i], lens[i], &slots[dsts[i]], err);
-  }
+  for (int i = 0; st == CICADA_OK && i < ndsts; i++)  /* distinct: checked by the caller */
+    st = payload_of(c, call, values[i], lens[i], &slots[dsts[i]], err);
   return st;
 }
 
@@ -813,8 +800,7 @@ static cicada_status scatter_common(cicada_comm *c, const char *call, int src,
   cc_payload **slots = NULL, *got = NULL;
   cc_error e;
   cicada_status st = check_rank(c, call, "source", src, err);
-  for (int i = 0; st == CICADA_OK && i < ndsts; i++)
-    st = check_rank(c, call, "destination", dsts[i], err);
+  if (st == CICADA_OK) st = check_rank_list(c, call, "destination", dsts, ndsts, err);
   if (st == CICADA_OK && !out)
     st = fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE, "%s: out is NULL", call);
   if (st == CICADA_OK) st = payload_slots(c, call, &slots, err);
@@ -854,10 +840,6 @@ cicada_status cicada_scatterv(cicada_comm *c, int src, const void *const *values
   const char *call = "cicada_scatterv";
   cicada_status st = usable(c, call, err);
   if (st != CICADA_OK) return st;
-  if (ndsts < 0 || ndsts > c->size || (ndsts > 0 && !dsts))
-    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
-                "%s: dsts must list between 0 and %d ranks (got %d%s)", call, c->size, ndsts,
-                dsts ? "" : ", dsts NULL");
   return scatter_common(c, call, src, values, lens, nvalues, dsts, ndsts, CC_TAG_SCATTERV, out,
                         err);
 }

@@ -27,6 +27,7 @@
 #include <openssl/rand.h>
 
 #include "boot/rendezvous.h"
+#include "core/check.h"
 #include "net/tls.h"
 
 #include <lauxlib.h>
@@ -244,20 +245,16 @@ static int export_world(const world_options *o, bool launcher) {
   const char *self = setting(o->address, "CICADA_ADDRESS");
   long n = 1, rank = 0;
   cc_address a;
+  cc_error e;
   char why[256];
   if (n_s && parse_int("world size (-n, CICADA_WORLD_SIZE)", n_s, &n) != 0) return -1;
   if (rank_s && parse_int("rank (--rank, CICADA_RANK)", rank_s, &rank) != 0) return -1;
-  if (n < 1) {
-    fprintf(stderr, "%s: world size %ld is below 1 (-n, CICADA_WORLD_SIZE)\n", progname, n);
+  if (cc_check_world_size(n, &e) != CC_OK) {
+    fprintf(stderr, "%s: %s (-n, CICADA_WORLD_SIZE)\n", progname, e.message);
     return -1;
   }
-  if (n > 1024) {
-    fprintf(stderr, "%s: world size %ld is above the limit of 1024 players\n", progname, n);
-    return -1;
-  }
-  if (rank < 0 || rank >= n) {
-    fprintf(stderr, "%s: rank %ld is outside the world of %ld players [0, %ld) (--rank, CICADA_RANK)\n",
-            progname, rank, n, n);
+  if (cc_check_player_rank(rank, n, &e) != CC_OK) {
+    fprintf(stderr, "%s: %s (--rank, CICADA_RANK)\n", progname, e.message);
     return -1;
   }
   if (!launcher && rank_s && n > 1 && !root) {

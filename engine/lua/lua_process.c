@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "comm/comm.h"
+#include "core/check.h"
 #include "core/clock.h"
 #include "boot/launch.h"
 #include "boot/rendezvous.h"
@@ -28,7 +29,6 @@ void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double
 void cl_stop_engine_of(lua_State *L, int idx);
 
 #define DEFAULT_GRACE_S 1.0
-#define MAX_WORLD_SIZE 1024
 
 /* ==== Logging from the engine ============================================= */
 
@@ -159,13 +159,15 @@ static int l_launch(lua_State *L) {
   launch_box *b;
   int rank;
   cc_player_result *results;
+  cc_error e;
 
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TFUNCTION);
   lua_getfield(L, 1, "world_size");
-  n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
-  if (n < 1 || n > MAX_WORLD_SIZE)
-    luaL_error(L, "bad option 'world_size' (integer in [1, %d] expected)", MAX_WORLD_SIZE);
+  if (!lua_isinteger(L, -1))
+    luaL_error(L, "bad option 'world_size' (integer expected, got %s)", luaL_typename(L, -1));
+  n = lua_tointeger(L, -1);
+  if (cc_check_world_size(n, &e) != CC_OK) luaL_error(L, "bad option 'world_size' (%s)", e.message);
   lua_pop(L, 1);
   lua_getfield(L, 1, "name");
   name = lua_isnil(L, -1) ? "world" : lua_tostring(L, -1);
@@ -175,9 +177,8 @@ static int l_launch(lua_State *L) {
   s.startup_timeout_s = opt_number(L, 1, "startup_timeout", s.startup_timeout_s, true);
   s.heartbeat_interval_s = opt_number(L, 1, "heartbeat_interval", s.heartbeat_interval_s, true);
   s.heartbeat_timeout_s = opt_number(L, 1, "heartbeat_timeout", s.heartbeat_timeout_s, true);
-  if (!(s.heartbeat_timeout_s > s.heartbeat_interval_s))
-    luaL_error(L, "bad option 'heartbeat_timeout' (%f must exceed heartbeat_interval %f)",
-               s.heartbeat_timeout_s, s.heartbeat_interval_s);
+  if (cc_check_heartbeat(s.heartbeat_interval_s, s.heartbeat_timeout_s, &e) != CC_OK)
+    luaL_error(L, "bad option 'heartbeat_timeout' (%s)", e.message);
   timeout_s = opt_number(L, 1, "timeout", 5.0, true);
   grace_s = opt_number(L, 1, "grace", DEFAULT_GRACE_S, true);
   s.log = log_to_stderr;
@@ -324,15 +325,10 @@ static int l_connect(lua_State *L) {
     if (!ctx) return connect_fail(L, "cicada.connect: player %d: %s", s.rank, why);
     cc_tls_context_free(ctx);
   }
-  if (s.world_size < 1 || s.world_size > MAX_WORLD_SIZE)
-    return connect_fail(L, "cicada.connect: world size %d is outside [1, %d]", s.world_size,
-                      MAX_WORLD_SIZE);
-  if (s.rank < 0 || s.rank >= s.world_size)
-    return connect_fail(L, "cicada.connect: rank %d is outside the world of %d players [0, %d)",
-                      s.rank, s.world_size, s.world_size);
-  if (!(s.heartbeat_timeout_s > s.heartbeat_interval_s))
-    return connect_fail(L, "cicada.connect: heartbeat_timeout %f must exceed heartbeat_interval %f",
-                      s.heartbeat_timeout_s, s.heartbeat_interval_s);
+  if (cc_check_world_size(s.world_size, &e) != CC_OK ||
+      cc_check_player_rank(s.rank, s.world_size, &e) != CC_OK ||
+      cc_check_heartbeat(s.heartbeat_interval_s, s.heartbeat_timeout_s, &e) != CC_OK)
+    return connect_fail(L, "cicada.connect: %s", e.message);
   if (s.world_size == 1) {       /* a world of one needs no network */
     cl_start_world(L, &s, name, timeout_s);
     return 1;

@@ -70,7 +70,8 @@ static void test_bad_settings(void) {
   CHECK_ERR(cicada_engine_connect(&s, &eng, &err), CICADA_EINVALID, "needs hosts and ports");
   CHECK(eng == NULL);
   s.rank = 2;
-  CHECK_ERR(cicada_engine_connect(&s, &eng, &err), CICADA_EINVALID, "rank 2 out of range [0, 2)");
+  CHECK_ERR(cicada_engine_connect(&s, &eng, &err), CICADA_EINVALID,
+            "rank 2 is outside the world of 2 players [0, 2)");
   s.rank = 0;
   s.heartbeat_timeout_s = s.heartbeat_interval_s / 2;
   CHECK_ERR(cicada_engine_connect(&s, &eng, &err), CICADA_EINVALID, "interval < timeout");
@@ -114,6 +115,13 @@ static void test_single_player_and_teardown(void) {
   CHECK_ERR(cicada_failed(world, ranks, -1, &n, &err), CICADA_EINVALID, "cap >= 0");
   CHECK_ERR(cicada_report(world, "x", 1, &err), CICADA_EINVALID, "was not started by cicada_run");
   CHECK_ERR(cicada_comm_set_timeout(world, 0, &err), CICADA_EINVALID, "positive");
+  {
+    int twice[2] = {0, 0};
+    CHECK_ERR(cicada_gatherv(world, twice, 2, "x", 1, 0, all, 2, &err), CICADA_EINVALID,
+              "cicada_gatherv: 2 ranks listed for 1 players");
+    CHECK_ERR(cicada_scatterv(world, 0, NULL, NULL, 0, NULL, 1, &b, &err), CICADA_EINVALID,
+              "cicada_scatterv: destination ranks are NULL");
+  }
   CHECK(err.rank == 0 && strcmp(err.comm, "solo") == 0);
 
   /* Collectives of one. */
@@ -238,7 +246,7 @@ static void test_run(void) {
   cicada_error err;
   cicada_run_options_init(&o);
   CHECK_ERR(cicada_run(&o, collectives, NULL, results, RUN_SIZE, &err), CICADA_EINVALID,
-            "world_size 0 out of range");
+            "world size 0 is below 1");
   o.world_size = RUN_SIZE;
   CHECK_ERR(cicada_run(&o, collectives, NULL, results, 2, &err), CICADA_EINVALID,
             "results has 2 entries, expected 3");
