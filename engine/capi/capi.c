@@ -22,6 +22,7 @@
 #include "cicada.h"
 #include "comm/comm.h"
 #include "core/check.h"
+#include "core/log.h"
 #include "boot/launch.h"
 #include "boot/rendezvous.h"
 
@@ -49,40 +50,26 @@ struct cicada_comm {
 
 /* ==== Errors ============================================================== */
 
+/* The public codes are the engine's, in the same order: a status crosses
+ * the API unchanged, and its name comes from the one list, cc_status_kind. */
+_Static_assert((int)CICADA_OK == (int)CC_OK && (int)CICADA_ETIMEOUT == (int)CC_ETIMEOUT &&
+               (int)CICADA_EPEER_FAILED == (int)CC_EPEER_FAILED &&
+               (int)CICADA_EREVOKED == (int)CC_EREVOKED &&
+               (int)CICADA_ENOT_RUNNING == (int)CC_ENOT_RUNNING &&
+               (int)CICADA_EEXCLUDED == (int)CC_EEXCLUDED &&
+               (int)CICADA_ETOKEN_MISMATCH == (int)CC_ETOKEN_MISMATCH &&
+               (int)CICADA_ESTARTUP_TIMEOUT == (int)CC_ESTARTUP_TIMEOUT &&
+               (int)CICADA_EENCRYPTION == (int)CC_EENCRYPTION &&
+               (int)CICADA_EINVALID == (int)CC_EINVALID && (int)CICADA_ENOMEM == (int)CC_ENOMEM &&
+               (int)CICADA_EIO == (int)CC_EIO,
+               "cicada_status and cc_status must list the same codes in the same order");
+
 const char *cicada_status_kind(cicada_status code) {
-  switch (code) {
-  case CICADA_OK: return "ok";
-  case CICADA_ETIMEOUT: return "timeout";
-  case CICADA_EPEER_FAILED: return "peer_failed";
-  case CICADA_EREVOKED: return "revoked";
-  case CICADA_ENOT_RUNNING: return "not_running";
-  case CICADA_EEXCLUDED: return "excluded";
-  case CICADA_ETOKEN_MISMATCH: return "token_mismatch";
-  case CICADA_ESTARTUP_TIMEOUT: return "startup_timeout";
-  case CICADA_EENCRYPTION: return "encryption_failed";
-  case CICADA_EINVALID: return "invalid";
-  case CICADA_ENOMEM: return "out_of_memory";
-  case CICADA_EIO: return "io";
-  }
-  return "unknown";
+  return cc_status_kind((cc_status)code);
 }
 
 static cicada_status from_cc_status(cc_status s) {
-  switch (s) {
-  case CC_OK: return CICADA_OK;
-  case CC_ETIMEOUT: return CICADA_ETIMEOUT;
-  case CC_EPEER_FAILED: return CICADA_EPEER_FAILED;
-  case CC_EREVOKED: return CICADA_EREVOKED;
-  case CC_ENOT_RUNNING: return CICADA_ENOT_RUNNING;
-  case CC_EEXCLUDED: return CICADA_EEXCLUDED;
-  case CC_ETOKEN_MISMATCH: return CICADA_ETOKEN_MISMATCH;
-  case CC_ESTARTUP_TIMEOUT: return CICADA_ESTARTUP_TIMEOUT;
-  case CC_EENCRYPTION: return CICADA_EENCRYPTION;
-  case CC_EINVALID: return CICADA_EINVALID;
-  case CC_ENOMEM: return CICADA_ENOMEM;
-  case CC_EIO: return CICADA_EIO;
-  }
-  return CICADA_EIO;
+  return (cicada_status)s;
 }
 
 /* Fill err (if any) about communicator c (may be NULL) and return code. */
@@ -422,14 +409,6 @@ void cicada_run_options_init(cicada_run_options *o) {
   o->log_level = CICADA_LOG_WARNING;
 }
 
-static void log_to_stderr(void *ctx, int level, const char *message) {
-  const char *name = level >= CC_LOG_ERROR ? "ERROR" : level >= CC_LOG_WARNING ? "WARNING"
-                   : level >= CC_LOG_INFO ? "INFO" : "DEBUG";
-  if (level < *(const int *)ctx) return;
-  fprintf(stderr, "%s:cicada.communicator:%s\n", name, message);
-  fflush(stderr);
-}
-
 static cicada_status check_run_options(const cicada_run_options *o, cicada_error *err) {
   cc_error e;
   if (cc_check_world_size(o->world_size, &e) != CC_OK ||
@@ -463,12 +442,12 @@ static void run_player(cc_launch *l, int rank, const cicada_run_options *o, cica
   cs.listen_fd = l->listen_fds[rank];
   cs.peer_hosts = hosts;
   cs.peer_ports = l->ports;
-  cs.log = log_to_stderr;
+  cs.log = cc_log_stderr;
   cs.log_ctx = &level;
   l->listen_fds[rank] = -1;   /* the engine owns it now */
   if (start_engine(&cs, &eng, &e) != CICADA_OK ||
       cicada_engine_world(eng, o->name ? o->name : "world", o->timeout_s, &world, &e) != CICADA_OK) {
-    fprintf(stderr, "cicada: player %d: %s\n", rank, e.message);
+    cc_log_error("cicada", rank, "%s", e.message);
     fflush(NULL);
     _exit(EXIT_STARTUP_FAILED);
   }

@@ -19,6 +19,7 @@
 
 #include "comm/comm.h"
 #include "core/check.h"
+#include "core/log.h"
 #include "core/clock.h"
 #include "boot/launch.h"
 #include "boot/rendezvous.h"
@@ -32,16 +33,9 @@ void cl_stop_engine_of(lua_State *L, int idx);
 
 /* ==== Logging from the engine ============================================= */
 
+/* The level below which engine messages are dropped (cc_log_stderr's
+ * ctx), for every engine this process starts. */
 static int engine_log_level = CC_LOG_WARNING;
-
-static void log_to_stderr(void *ctx, int level, const char *message) {
-  const char *name = level >= CC_LOG_ERROR ? "ERROR" : level >= CC_LOG_WARNING ? "WARNING"
-                   : level >= CC_LOG_INFO ? "INFO" : "DEBUG";
-  (void)ctx;
-  if (level < engine_log_level) return;
-  fprintf(stderr, "%s:cicada.communicator:%s\n", name, message);
-  fflush(stderr);
-}
 
 /* core.set_engine_log_level(level number) */
 static int l_set_engine_log_level(lua_State *L) {
@@ -142,7 +136,7 @@ static void run_child(lua_State *L, launch_box *b, int rank, int child_idx, cons
    * whatever happens, this process ends here and never returns to the
    * parent's script. */
   if (lua_pcall(L, 2, 1, 0) == LUA_OK) data = lua_tolstring(L, -1, &len);
-  else fprintf(stderr, "cicada: player %d: %s\n", rank, lua_tostring(L, -1));
+  else cc_log_error("cicada", rank, "%s", lua_tostring(L, -1));
   if (data) cc_launch_report(&b->l, data, len);
   if (comm_idx) cl_stop_engine_of(L, comm_idx);
   fflush(NULL);
@@ -181,7 +175,8 @@ static int l_launch(lua_State *L) {
     luaL_error(L, "bad option 'heartbeat_timeout' (%s)", e.message);
   timeout_s = opt_number(L, 1, "timeout", 5.0, true);
   grace_s = opt_number(L, 1, "grace", DEFAULT_GRACE_S, true);
-  s.log = log_to_stderr;
+  s.log = cc_log_stderr;
+  s.log_ctx = &engine_log_level;
   s.tls_identity = opt_string(L, 1, "identity");
   s.tls_trusted = opt_string(L, 1, "trusted");
   check_tls(L, &s);
@@ -317,7 +312,8 @@ static int l_connect(lua_State *L) {
   s.heartbeat_interval_s = opt_number(L, 1, "heartbeat_interval", s.heartbeat_interval_s, true);
   s.heartbeat_timeout_s = opt_number(L, 1, "heartbeat_timeout", s.heartbeat_timeout_s, true);
   timeout_s = opt_number(L, 1, "timeout", 5.0, true);
-  s.log = log_to_stderr;
+  s.log = cc_log_stderr;
+  s.log_ctx = &engine_log_level;
   s.tls_identity = opt_string(L, 1, "identity");
   s.tls_trusted = opt_string(L, 1, "trusted");
   if (s.tls_identity || s.tls_trusted) {
