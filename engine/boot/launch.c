@@ -26,8 +26,10 @@
 
 #include "boot/launch.h"
 #include "core/clock.h"
+#include "core/log.h"
 
 #define READ_CHUNK_BYTES 65536
+#define LOOPBACK_HOST "127.0.0.1"
 
 static int msg(char *err, size_t errsz, const char *what) {
   snprintf(err, errsz, "%s: %s", what, strerror(errno));
@@ -42,12 +44,14 @@ int cc_launch_prepare(cc_launch *l, int n, char *err, size_t errsz) {
   l->ports = calloc((size_t)n, sizeof *l->ports);
   l->result_fds = malloc((size_t)n * sizeof *l->result_fds);
   l->pids = calloc((size_t)n, sizeof *l->pids);
-  if (!l->listen_fds || !l->ports || !l->result_fds || !l->pids) {
+  l->hosts = malloc((size_t)n * sizeof *l->hosts);
+  if (!l->listen_fds || !l->ports || !l->result_fds || !l->pids || !l->hosts) {
     snprintf(err, errsz, "out of memory preparing %d players", n);
     cc_launch_free(l);
     return -1;
   }
   for (int i = 0; i < n; i++) l->listen_fds[i] = l->result_fds[i] = -1;
+  for (int i = 0; i < n; i++) l->hosts[i] = LOOPBACK_HOST;
   if (RAND_bytes((unsigned char *)&l->token, sizeof l->token) != 1) l->token = (uint64_t)getpid();
   for (int i = 0; i < n; i++) {
     struct sockaddr_in a;
@@ -205,6 +209,52 @@ void cc_launch_free(cc_launch *l) {
   free(l->ports);
   free(l->result_fds);
   free(l->pids);
+  free(l->hosts);
   memset(l, 0, sizeof *l);
   l->my_result_fd = -1;
+}
+
+/* ==== The launch policy ====================================================== */
+
+int cc_launch_start(cc_launch *l, int n, int *rank, char *err, size_t errsz) {
+  int rc;
+  if (cc_launch_prepare(l, n, err, errsz) != 0) return -1;
+  rc = cc_launch_fork(l, rank, err, errsz);
+  if (rc < 0) cc_launch_free(l);
+  return rc;
+}
+
+void cc_launch_player_settings(cc_launch *l, int rank, cc_settings *s) {
+  s->rank = rank;
+  s->world_size = l->n;
+  s->token = l->token;
+  s->listen_fd = l->listen_fds[rank];
+  s->peer_hosts = l->hosts;
+  s->peer_ports = l->ports;
+  l->listen_fds[rank] = -1;   /* the engine owns it now */
+}
+
+_Noreturn void cc_launch_player_abort(int rank, const char *why) {
+  cc_log_error("cicada", rank, "%s", why);
+  fflush(NULL);
+  _exit(CC_LAUNCH_EXIT_STARTUP_FAILED);
+}
+
+cc_player_result *cc_launch_collect(cc_launch *l, double grace_s) {
+  cc_player_result *results = calloc((size_t)l->n, sizeof *results);
+  if (!results) {
+    for (int i = 0; i < l->n; i++) kill(l->pids[i], SIGKILL);
+    for (int i = 0; i < l->n; i++) waitpid(l->pids[i], NULL, 0);
+    cc_launch_free(l);
+    return NULL;
+  }
+  cc_launch_wait(l, grace_s, results);
+  for (int i = 0; i < l->n; i++) {
+    if (results[i].len == 0) {
+      free(results[i].data);
+      results[i].data = NULL;
+    }
+  }
+  cc_launch_free(l);
+  return results;
 }

@@ -27,9 +27,6 @@
 #include "boot/rendezvous.h"
 
 #define DEFAULT_COMM_TIMEOUT_S 5.0
-#define DEFAULT_GRACE_S 1.0
-#define EXIT_STARTUP_FAILED 70
-#define LOOPBACK_HOST "127.0.0.1"
 
 struct cicada_engine {
   cc_engine *eng;           /* NULL once stopped */
@@ -405,7 +402,7 @@ void cicada_run_options_init(cicada_run_options *o) {
   o->startup_timeout_s = d.startup_timeout_s;
   o->heartbeat_interval_s = d.heartbeat_interval_s;
   o->heartbeat_timeout_s = d.heartbeat_timeout_s;
-  o->grace_s = DEFAULT_GRACE_S;
+  o->grace_s = CC_LAUNCH_DEFAULT_GRACE_S;
   o->log_level = CICADA_LOG_WARNING;
 }
 
@@ -421,41 +418,28 @@ static cicada_status check_run_options(const cicada_run_options *o, cicada_error
 }
 
 /* In a forked player: start its engine, run fn and exit with its status. */
-static void run_player(cc_launch *l, int rank, const cicada_run_options *o, cicada_player_fn fn,
-                       void *arg) {
+static _Noreturn void run_player(cc_launch *l, int rank, const cicada_run_options *o,
+                                 cicada_player_fn fn, void *arg) {
   cc_settings cs;
-  const char **hosts = malloc((size_t)l->n * sizeof *hosts);
   cicada_engine *eng = NULL;
   cicada_comm *world = NULL;
   cicada_error e;
   int level = o->log_level, code;
 
-  if (!hosts) _exit(EXIT_STARTUP_FAILED);
-  for (int i = 0; i < l->n; i++) hosts[i] = LOOPBACK_HOST;
   cc_settings_default(&cs);
-  cs.rank = rank;
-  cs.world_size = l->n;
-  cs.token = l->token;
+  cc_launch_player_settings(l, rank, &cs);
   cs.startup_timeout_s = o->startup_timeout_s;
   cs.heartbeat_interval_s = o->heartbeat_interval_s;
   cs.heartbeat_timeout_s = o->heartbeat_timeout_s;
-  cs.listen_fd = l->listen_fds[rank];
-  cs.peer_hosts = hosts;
-  cs.peer_ports = l->ports;
   cs.log = cc_log_stderr;
   cs.log_ctx = &level;
-  l->listen_fds[rank] = -1;   /* the engine owns it now */
   if (start_engine(&cs, &eng, &e) != CICADA_OK ||
-      cicada_engine_world(eng, o->name ? o->name : "world", o->timeout_s, &world, &e) != CICADA_OK) {
-    cc_log_error("cicada", rank, "%s", e.message);
-    fflush(NULL);
-    _exit(EXIT_STARTUP_FAILED);
-  }
+      cicada_engine_world(eng, o->name ? o->name : "world", o->timeout_s, &world, &e) != CICADA_OK)
+    cc_launch_player_abort(rank, e.message);
   eng->launch = l;
   code = fn(world, arg);
   eng->launch = NULL;
   cicada_engine_free(eng);
-  free(hosts);
   cc_launch_free(l);
   fflush(NULL);
   _exit(code & 0xff);
@@ -476,38 +460,22 @@ cicada_status cicada_run(const cicada_run_options *o, cicada_player_fn fn, void 
   if (st == CICADA_OK) st = check_count(NULL, call, "results", nresults, o->world_size, err);
   if (st != CICADA_OK) return st;
   memset(results, 0, (size_t)nresults * sizeof *results);
-  got = calloc((size_t)nresults, sizeof *got);
-  if (!got) return fail(err, CICADA_ENOMEM, NULL, -1, CICADA_TAG_NONE, "%s: out of memory", call);
-  if (cc_launch_prepare(&l, o->world_size, msg, sizeof msg) != 0) {
-    free(got);
-    return fail(err, CICADA_EIO, NULL, -1, CICADA_TAG_NONE, "%s: %s", call, msg);
+  switch (cc_launch_start(&l, o->world_size, &rank, msg, sizeof msg)) {
+  case -1: return fail(err, CICADA_EIO, NULL, -1, CICADA_TAG_NONE, "%s: %s", call, msg);
+  case 1: run_player(&l, rank, o, fn, arg);
+  default: break;
   }
-  switch (cc_launch_fork(&l, &rank, msg, sizeof msg)) {
-  case -1:
-    cc_launch_free(&l);
-    free(got);
-    return fail(err, CICADA_EIO, NULL, -1, CICADA_TAG_NONE, "%s: %s", call, msg);
-  case 1:
-    free(got);
-    run_player(&l, rank, o, fn, arg);
-    break;
-  default:
-    break;
-  }
-  cc_launch_wait(&l, o->grace_s, got);
+  got = cc_launch_collect(&l, o->grace_s);
+  if (!got)
+    return fail(err, CICADA_ENOMEM, NULL, -1, CICADA_TAG_NONE,
+                "%s: out of memory waiting for the players (they were killed)", call);
   for (int i = 0; i < nresults; i++) {
     results[i].pid = got[i].pid;
     results[i].exitcode = got[i].exitcode;
-    /* A player that reported nothing has report.data == NULL. */
-    if (got[i].data && got[i].len == 0) {
-      free(got[i].data);
-      got[i].data = NULL;
-    }
-    results[i].report.data = got[i].data;
-    results[i].report.len = got[i].data ? got[i].len : 0;
+    results[i].report.data = got[i].data;  /* NULL for a player that reported nothing */
+    results[i].report.len = got[i].len;
   }
   free(got);
-  cc_launch_free(&l);
   return ok(err);
 }
 

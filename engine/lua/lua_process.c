@@ -29,7 +29,6 @@
 void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s);
 void cl_stop_engine_of(lua_State *L, int idx);
 
-#define DEFAULT_GRACE_S 1.0
 
 /* ==== Logging from the engine ============================================= */
 
@@ -97,23 +96,15 @@ static int start_world_protected(lua_State *L) {
 }
 
 /* In the child: run child(comm), report what it returns; never returns. */
-static void run_child(lua_State *L, launch_box *b, int rank, int child_idx, const char *name,
-                      double timeout_s, const cc_settings *base) {
+static _Noreturn void run_child(lua_State *L, launch_box *b, int rank, int child_idx,
+                                const char *name, double timeout_s, const cc_settings *base) {
   cc_settings s = *base;
-  const char **hosts = malloc((size_t)b->l.n * sizeof *hosts);
   start_args a;
   const char *data = NULL;
   size_t len = 0;
   int comm_idx;
 
-  if (!hosts) _exit(70);
-  for (int i = 0; i < b->l.n; i++) hosts[i] = "127.0.0.1";
-  s.rank = rank;
-  s.listen_fd = b->l.listen_fds[rank];
-  s.peer_hosts = hosts;
-  s.peer_ports = b->l.ports;
-  s.token = b->l.token;
-  b->l.listen_fds[rank] = -1;   /* the engine owns it now */
+  cc_launch_player_settings(&b->l, rank, &s);
   a.s = &s;
   a.name = name;
   a.timeout_s = timeout_s;
@@ -140,7 +131,7 @@ static void run_child(lua_State *L, launch_box *b, int rank, int child_idx, cons
   if (data) cc_launch_report(&b->l, data, len);
   if (comm_idx) cl_stop_engine_of(L, comm_idx);
   fflush(NULL);
-  _exit(data ? 0 : 70);
+  _exit(data ? 0 : CC_LAUNCH_EXIT_STARTUP_FAILED);
 }
 
 /* core.launch(opts, child) -> list of {pid=, exitcode=, data=} */
@@ -174,7 +165,7 @@ static int l_launch(lua_State *L) {
   if (cc_check_heartbeat(s.heartbeat_interval_s, s.heartbeat_timeout_s, &e) != CC_OK)
     luaL_error(L, "bad option 'heartbeat_timeout' (%s)", e.message);
   timeout_s = opt_number(L, 1, "timeout", 5.0, true);
-  grace_s = opt_number(L, 1, "grace", DEFAULT_GRACE_S, true);
+  grace_s = opt_number(L, 1, "grace", CC_LAUNCH_DEFAULT_GRACE_S, true);
   s.log = cc_log_stderr;
   s.log_ctx = &engine_log_level;
   s.tls_identity = opt_string(L, 1, "identity");
@@ -187,19 +178,15 @@ static int l_launch(lua_State *L) {
   lua_pushcfunction(L, launch_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
-  if (cc_launch_prepare(&b->l, (int)n, err, sizeof err) != 0) luaL_error(L, "cicada.run: %s", err);
-  b->live = true;
-  switch (cc_launch_fork(&b->l, &rank, err, sizeof err)) {
+  switch (cc_launch_start(&b->l, (int)n, &rank, err, sizeof err)) {
   case -1: return luaL_error(L, "cicada.run: %s", err);
-  case 1: run_child(L, b, rank, 2, name, timeout_s, &s); break;
+  case 1: b->live = true; run_child(L, b, rank, 2, name, timeout_s, &s);
   default: break;
   }
-  results = calloc((size_t)n, sizeof *results);
-  if (!results) {
-    for (int i = 0; i < n; i++) kill(b->l.pids[i], SIGKILL);
-    return luaL_error(L, "out of memory");
-  }
-  cc_launch_wait(&b->l, grace_s, results);
+  /* cc_launch_collect releases the launch whatever happens. */
+  results = cc_launch_collect(&b->l, grace_s);
+  if (!results) return luaL_error(L, "cicada.run: out of memory waiting for the players "
+                                     "(they were killed)");
   lua_createtable(L, (int)n, 0);
   for (int i = 0; i < n; i++) {
     lua_createtable(L, 0, 3);
@@ -207,7 +194,7 @@ static int l_launch(lua_State *L) {
     lua_setfield(L, -2, "pid");
     lua_pushinteger(L, results[i].exitcode);
     lua_setfield(L, -2, "exitcode");
-    if (results[i].data && results[i].len > 0) {
+    if (results[i].data) {
       lua_pushlstring(L, (const char *)results[i].data, results[i].len);
       lua_setfield(L, -2, "data");
     }
@@ -215,8 +202,6 @@ static int l_launch(lua_State *L) {
     lua_seti(L, -2, i + 1);
   }
   free(results);
-  cc_launch_free(&b->l);
-  b->live = false;
   return 1;
 }
 
