@@ -147,6 +147,16 @@ void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
     results[i].data = NULL;
     results[i].len = 0;
   }
+  if (!done || !pfds) {
+    /* No memory to watch them: kill the players rather than wait blindly. */
+    for (int i = 0; i < n; i++) kill(l->pids[i], SIGKILL);
+    for (int i = 0; i < n; i++) {
+      int status = 0;
+      while (waitpid(l->pids[i], &status, 0) < 0 && errno == EINTR) {}
+      results[i].exitcode = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    }
+    running = open = 0;
+  }
   while (running > 0 || open > 0) {
     int np = 0, stopped = 0;
     for (int i = 0; i < n; i++)
@@ -257,4 +267,28 @@ cc_player_result *cc_launch_collect(cc_launch *l, double grace_s) {
   }
   cc_launch_free(l);
   return results;
+}
+
+void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, int *exitcodes) {
+  cc_launch l;
+  cc_player_result *results = calloc((size_t)n, sizeof *results);
+  int *no_pipes = malloc((size_t)n * sizeof *no_pipes);
+  memset(&l, 0, sizeof l);
+  l.n = n;
+  l.pids = (pid_t *)pids;
+  l.result_fds = no_pipes;
+  l.my_result_fd = -1;
+  if (!results || !no_pipes) {   /* no memory to watch them: plain waits */
+    for (int i = 0; i < n; i++) {
+      int status = 0;
+      while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR) {}
+      exitcodes[i] = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    }
+  } else {
+    for (int i = 0; i < n; i++) no_pipes[i] = -1;
+    cc_launch_wait(&l, grace_s, results);
+    for (int i = 0; i < n; i++) exitcodes[i] = results[i].exitcode;
+  }
+  free(results);
+  free(no_pipes);
 }

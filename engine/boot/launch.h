@@ -8,7 +8,9 @@
  * player its settings with cc_launch_player_settings, end a player that
  * cannot start with cc_launch_player_abort, and wait with
  * cc_launch_collect, which kills players left frozen (SIGSTOP) once every
- * other player has ended and grace_s has passed.
+ * other player has ended and grace_s has passed. The cicada-lua launcher,
+ * which forks players of its own, waits for them with the same policy
+ * (cc_launch_wait_pids).
  */
 #ifndef CICADA_LAUNCH_H
 #define CICADA_LAUNCH_H
@@ -61,6 +63,10 @@ _Noreturn void cc_launch_player_abort(int rank, const char *why);
  * player that reported nothing has data == NULL and len == 0. NULL if out
  * of memory, after killing and reaping the players. */
 cc_player_result *cc_launch_collect(cc_launch *l, double grace_s);
+
+/* Wait for n players forked by another launcher (cicada-lua -n) under the
+ * same policy; exitcodes[i] as in cc_player_result. */
+void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, int *exitcodes);
 
 /* Bind n loopback listeners. Returns 0, or -1 with a message. */
 int cc_launch_prepare(cc_launch *l, int n, char *err, size_t errsz);

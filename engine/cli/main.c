@@ -26,6 +26,7 @@
 
 #include <openssl/rand.h>
 
+#include "boot/launch.h"
 #include "boot/rendezvous.h"
 #include "core/check.h"
 #include "core/log.h"
@@ -343,20 +344,29 @@ static int launch_players(int n, int argc, char **argv, int script) {
   {
     char list[512] = "";
     size_t used = 0;
+    int *codes = calloc((size_t)(n ? n : 1), sizeof *codes);
+    if (!codes) {
+      cc_log_error(progname, -1, "out of memory waiting for the players");
+      for (int r = 0; r < n; r++) kill(pids[r], SIGKILL);
+      free(pids);
+      return 1;
+    }
+    /* A player frozen (SIGSTOP) after the others ended is killed after the
+     * grace period, as in cicada.run. */
+    cc_launch_wait_pids(pids, n, CC_LAUNCH_DEFAULT_GRACE_S, codes);
     for (int r = 0; r < n; r++) {
-      int status;
-      while (waitpid(pids[r], &status, 0) < 0 && errno == EINTR) {}
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+      if (codes[r] == 0) continue;
       failures++;
       if (used + 40 < sizeof list) {
-        if (WIFEXITED(status))
+        if (codes[r] > 0)
           used += (size_t)snprintf(list + used, sizeof list - used, "%s%d (exit code %d)",
-                                   used ? ", " : "", r, WEXITSTATUS(status));
+                                   used ? ", " : "", r, codes[r]);
         else
           used += (size_t)snprintf(list + used, sizeof list - used, "%s%d (signal %d)",
-                                   used ? ", " : "", r, WTERMSIG(status));
+                                   used ? ", " : "", r, -codes[r]);
       }
     }
+    free(codes);
     if (used) cc_log_error(progname, -1, "player%s %s failed", strchr(list, ',') ? "s" : "", list);
   }
   free(pids);
