@@ -9,7 +9,8 @@
  * that a late call on it is CICADA_ENOT_RUNNING instead of a use after free.
  * Handles are released together by cicada_engine_free. Every message that
  * reaches the caller names the call, and the communicator when there is one.
- * No Lua here; field arithmetic is in capi_field.c.
+ * No Lua here; field arithmetic is in capi_field.c, error reporting in
+ * capi_error.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "cicada.h"
+#include "capi/capi_error.h"
 #include "comm/comm.h"
 #include "core/check.h"
 #include "core/log.h"
@@ -47,43 +49,14 @@ struct cicada_comm {
 
 /* ==== Errors ============================================================== */
 
-/* The public codes are the engine's, in the same order: a status crosses
- * the API unchanged, and its name comes from the one list, cc_status_kind. */
-_Static_assert((int)CICADA_OK == (int)CC_OK && (int)CICADA_ETIMEOUT == (int)CC_ETIMEOUT &&
-               (int)CICADA_EPEER_FAILED == (int)CC_EPEER_FAILED &&
-               (int)CICADA_EREVOKED == (int)CC_EREVOKED &&
-               (int)CICADA_ENOT_RUNNING == (int)CC_ENOT_RUNNING &&
-               (int)CICADA_EEXCLUDED == (int)CC_EEXCLUDED &&
-               (int)CICADA_ETOKEN_MISMATCH == (int)CC_ETOKEN_MISMATCH &&
-               (int)CICADA_ESTARTUP_TIMEOUT == (int)CC_ESTARTUP_TIMEOUT &&
-               (int)CICADA_EENCRYPTION == (int)CC_EENCRYPTION &&
-               (int)CICADA_EINVALID == (int)CC_EINVALID && (int)CICADA_ENOMEM == (int)CC_ENOMEM &&
-               (int)CICADA_EIO == (int)CC_EIO,
-               "cicada_status and cc_status must list the same codes in the same order");
-
-const char *cicada_status_kind(cicada_status code) {
-  return cc_status_kind((cc_status)code);
-}
-
-static cicada_status from_cc_status(cc_status s) {
-  return (cicada_status)s;
-}
-
 /* Fill err (if any) about communicator c (may be NULL) and return code. */
 static cicada_status fail(cicada_error *err, cicada_status code, const cicada_comm *c, int peer,
                           int32_t tag, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 static cicada_status fail(cicada_error *err, cicada_status code, const cicada_comm *c, int peer,
                           int32_t tag, const char *fmt, ...) {
   va_list ap;
-  if (!err) return code;
-  err->code = code;
-  err->kind = cicada_status_kind(code);
-  err->rank = c ? c->rank : -1;
-  err->peer = peer;
-  err->tag = tag;
-  snprintf(err->comm, sizeof err->comm, "%s", c ? c->name : "");
   va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  code = capi_vfail(err, code, c ? c->name : NULL, c ? c->rank : -1, peer, tag, fmt, ap);
   va_end(ap);
   return code;
 }
@@ -91,7 +64,7 @@ static cicada_status fail(cicada_error *err, cicada_status code, const cicada_co
 /* An engine error, with the call's name in front of argument mistakes. */
 static cicada_status fail_cc(cicada_error *err, const cicada_comm *c, const char *call,
                              const cc_error *e) {
-  cicada_status code = from_cc_status(e->code);
+  cicada_status code = capi_from_cc(e->code);
   if (code == CICADA_EINVALID)
     return fail(err, code, c, e->peer, e->tag, "%s: %s", call, e->message);
   return fail(err, code, c, e->peer, e->tag, "%s", e->message);
@@ -100,18 +73,7 @@ static cicada_status fail_cc(cicada_error *err, const cicada_comm *c, const char
 /* A failed core check (check.h), with the call's name in front. */
 static cicada_status fail_check(cicada_error *err, const cicada_comm *c, const char *call,
                                 const cc_error *e) {
-  return fail(err, from_cc_status(e->code), c, e->peer, e->tag, "%s: %s", call, e->message);
-}
-
-static cicada_status ok(cicada_error *err) {
-  if (err) {
-    err->code = CICADA_OK;
-    err->kind = cicada_status_kind(CICADA_OK);
-    err->rank = err->peer = -1;
-    err->tag = CICADA_TAG_NONE;
-    err->comm[0] = err->message[0] = '\0';
-  }
-  return CICADA_OK;
+  return capi_fail_cc(err, c ? c->name : NULL, c ? c->rank : -1, call, e);
 }
 
 /* ==== Byte buffers ========================================================= */
@@ -313,7 +275,7 @@ static cicada_status start_engine(const cc_settings *cs, cicada_engine **out, ci
   h->rank = cs->rank;
   h->world_size = cs->world_size;
   *out = h;
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_engine_connect(const cicada_settings *s, cicada_engine **out,
@@ -365,7 +327,7 @@ cicada_status cicada_engine_world(cicada_engine *eng, const char *name, double t
                     timeout_s > 0 ? timeout_s : DEFAULT_COMM_TIMEOUT_S, &cc, &e) != CC_OK)
     return fail_cc(err, NULL, call, &e);
   if (adopt(eng, cc, call, out, err) != CICADA_OK) return CICADA_ENOMEM;
-  return ok(err);
+  return capi_ok(err);
 }
 
 int cicada_engine_rank(const cicada_engine *eng) { return eng ? eng->rank : -1; }
@@ -476,7 +438,7 @@ cicada_status cicada_run(const cicada_run_options *o, cicada_player_fn fn, void 
     results[i].report.len = got[i].len;
   }
   free(got);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_report(cicada_comm *c, const void *data, size_t len, cicada_error *err) {
@@ -492,7 +454,7 @@ cicada_status cicada_report(cicada_comm *c, const void *data, size_t len, cicada
   if (len > 0 && cc_launch_report(c->owner->launch, data, len) != 0)
     return fail(err, CICADA_EIO, c, -1, CICADA_TAG_NONE, "%s: cannot write to the parent: %s", call,
                 strerror(errno));
-  return ok(err);
+  return capi_ok(err);
 }
 
 void cicada_player_results_free(cicada_player_result *results, int n) {
@@ -526,7 +488,7 @@ cicada_status cicada_comm_set_timeout(cicada_comm *c, double timeout_s, cicada_e
                 timeout_s);
   cc_comm_set_timeout(c->c, timeout_s);
   c->timeout_s = timeout_s;
-  return ok(err);
+  return capi_ok(err);
 }
 
 void cicada_comm_free(cicada_comm *c) {
@@ -549,7 +511,7 @@ cicada_status cicada_send(cicada_comm *c, const void *data, size_t len, int dst,
   if (st != CICADA_OK) return st;
   s = cc_comm_send(c->c, p, dst, tag, &e);
   cc_payload_unref(p);
-  return s == CC_OK ? ok(err) : fail_cc(err, c, call, &e);
+  return s == CC_OK ? capi_ok(err) : fail_cc(err, c, call, &e);
 }
 
 static cicada_status check_recv(cicada_comm *c, const char *call, int src, int32_t tag,
@@ -573,7 +535,7 @@ cicada_status cicada_recv(cicada_comm *c, int src, int32_t tag, cicada_bytes *ou
   out->len = 0;
   if (cc_comm_recv(c->c, src, tag, &p, &e) != CC_OK) return fail_cc(err, c, call, &e);
   st = take_payload(c, p, out, err);
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }
 
 cicada_status cicada_recv_into(cicada_comm *c, int src, int32_t tag, void *buf, size_t len,
@@ -593,7 +555,7 @@ cicada_status cicada_recv_into(cicada_comm *c, int src, int32_t tag, void *buf, 
   }
   if (len > 0) memcpy(buf, p->data, len);
   cc_payload_unref(p);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_try_recv(cicada_comm *c, int src, int32_t tag, cicada_bytes *out,
@@ -609,11 +571,11 @@ cicada_status cicada_try_recv(cicada_comm *c, int src, int32_t tag, cicada_bytes
   out->data = NULL;
   out->len = 0;
   if (cc_comm_try_recv(c->c, src, tag, &p, &e) != CC_OK) return fail_cc(err, c, call, &e);
-  if (!p) return ok(err);
+  if (!p) return capi_ok(err);
   st = take_payload(c, p, out, err);
   if (st != CICADA_OK) return st;
   *received = true;
-  return ok(err);
+  return capi_ok(err);
 }
 
 /* ==== Collectives ============================================================= */
@@ -644,7 +606,7 @@ cicada_status cicada_allgather(cicada_comm *c, const void *data, size_t len, cic
   }
   cc_payload_unref(mine);
   free(slots);
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }
 
 cicada_status cicada_barrier(cicada_comm *c, cicada_error *err) {
@@ -652,7 +614,7 @@ cicada_status cicada_barrier(cicada_comm *c, cicada_error *err) {
   cicada_status st = usable(c, "cicada_barrier", err);
   if (st != CICADA_OK) return st;
   if (cc_comm_barrier(c->c, &e) != CC_OK) return fail_cc(err, c, "cicada_barrier", &e);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_broadcast(cicada_comm *c, int src, const void *data, size_t len,
@@ -671,7 +633,7 @@ cicada_status cicada_broadcast(cicada_comm *c, int src, const void *data, size_t
   if (cc_comm_broadcast(c->c, src, value, &got, &e) != CC_OK) st = fail_cc(err, c, call, &e);
   else st = take_payload(c, got, out, err);
   cc_payload_unref(value);
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }
 
 /* Gather from the nsrcs players of srcs to dst; at dst all[i] = srcs[i]'s. */
@@ -700,7 +662,7 @@ static cicada_status gather_common(cicada_comm *c, const char *call, const int *
   }
   cc_payload_unref(mine);
   free(slots);
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }
 
 cicada_status cicada_gather(cicada_comm *c, const void *data, size_t len, int dst,
@@ -763,7 +725,7 @@ static cicada_status scatter_common(cicada_comm *c, const char *call, int src,
   }
   if (slots) cc_payloads_free(slots, c->size);
   free(slots);
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }
 
 cicada_status cicada_scatter(cicada_comm *c, int src, const void *const *values,
@@ -798,7 +760,7 @@ cicada_status cicada_revoke(cicada_comm *c, cicada_error *err) {
   cicada_status st = usable(c, "cicada_revoke", err);
   if (st != CICADA_OK) return st;
   if (cc_comm_revoke(c->c, &e) != CC_OK) return fail_cc(err, c, "cicada_revoke", &e);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_failed(cicada_comm *c, int *ranks, int cap, int *nfailed,
@@ -821,7 +783,7 @@ cicada_status cicada_failed(cicada_comm *c, int *ranks, int cap, int *nfailed,
   }
   if (n > 0) memcpy(ranks, all, (size_t)n * sizeof *ranks);
   free(all);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_agree(cicada_comm *c, bool flag, double timeout_s, bool *out,
@@ -833,7 +795,7 @@ cicada_status cicada_agree(cicada_comm *c, bool flag, double timeout_s, bool *ou
   if (st != CICADA_OK) return st;
   if (cc_comm_agree(c->c, flag, timeout_s > 0 ? timeout_s : 0, out, &e) != CC_OK)
     return fail_cc(err, c, "cicada_agree", &e);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_shrink(cicada_comm *c, const char *name, double timeout_s,
@@ -858,7 +820,7 @@ cicada_status cicada_shrink(cicada_comm *c, const char *name, double timeout_s,
     return fail_cc(err, c, call, &e);
   st = adopt(c->owner, nc, call, out, err);
   if (st != CICADA_OK) *nold = 0;
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }
 
 cicada_status cicada_split(cicada_comm *c, const char *name, double timeout_s,
@@ -873,7 +835,7 @@ cicada_status cicada_split(cicada_comm *c, const char *name, double timeout_s,
   *out = NULL;
   if (cc_comm_split(c->c, name, timeout_s > 0 ? timeout_s : 0, &nc, &e) != CC_OK)
     return fail_cc(err, c, call, &e);
-  if (!nc) return ok(err);
+  if (!nc) return capi_ok(err);
   st = adopt(c->owner, nc, call, out, err);
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }

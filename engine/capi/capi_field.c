@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "cicada.h"
+#include "capi/capi_error.h"
 #include "core/check.h"
 #include "core/field.h"
 #include "core/random.h"
@@ -31,31 +32,15 @@ struct cicada_rng {
 
 /* ==== Errors ================================================================ */
 
+/* Fill err (if any) about no communicator and return code. */
 static cicada_status fail(cicada_error *err, cicada_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static cicada_status fail(cicada_error *err, cicada_status code, const char *fmt, ...) {
   va_list ap;
-  if (!err) return code;
-  err->code = code;
-  err->kind = cicada_status_kind(code);
-  err->rank = err->peer = -1;
-  err->tag = CICADA_TAG_NONE;
-  err->comm[0] = '\0';
   va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  code = capi_vfail(err, code, NULL, -1, -1, CICADA_TAG_NONE, fmt, ap);
   va_end(ap);
   return code;
-}
-
-static cicada_status ok(cicada_error *err) {
-  if (err) {
-    err->code = CICADA_OK;
-    err->kind = cicada_status_kind(CICADA_OK);
-    err->rank = err->peer = -1;
-    err->tag = CICADA_TAG_NONE;
-    err->comm[0] = err->message[0] = '\0';
-  }
-  return CICADA_OK;
 }
 
 /* ==== Checks ================================================================ */
@@ -118,7 +103,7 @@ cicada_status cicada_field_new(uint64_t order, cicada_field **out, cicada_error 
     return fail(err, CICADA_EINVALID, "cicada_field_new: %s", msg);
   }
   *out = f;
-  return ok(err);
+  return capi_ok(err);
 }
 
 void cicada_field_free(cicada_field *f) { free(f); }
@@ -132,7 +117,7 @@ cicada_status cicada_field_add(const cicada_field *f, uint64_t *out, const uint6
   cicada_status st = check_elementwise(f, out, a, b, true, n, "cicada_field_add", err);
   if (st != CICADA_OK) return st;
   cc_field_add(&f->f, out, a, b, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_sub(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -140,7 +125,7 @@ cicada_status cicada_field_sub(const cicada_field *f, uint64_t *out, const uint6
   cicada_status st = check_elementwise(f, out, a, b, true, n, "cicada_field_sub", err);
   if (st != CICADA_OK) return st;
   cc_field_sub(&f->f, out, a, b, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_mul(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -148,7 +133,7 @@ cicada_status cicada_field_mul(const cicada_field *f, uint64_t *out, const uint6
   cicada_status st = check_elementwise(f, out, a, b, true, n, "cicada_field_mul", err);
   if (st != CICADA_OK) return st;
   cc_field_mul(&f->f, out, a, b, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_neg(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -156,7 +141,7 @@ cicada_status cicada_field_neg(const cicada_field *f, uint64_t *out, const uint6
   cicada_status st = check_elementwise(f, out, a, NULL, false, n, "cicada_field_neg", err);
   if (st != CICADA_OK) return st;
   cc_field_neg(&f->f, out, a, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_mul_scalar(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -166,7 +151,7 @@ cicada_status cicada_field_mul_scalar(const cicada_field *f, uint64_t *out, cons
   if (st == CICADA_OK) st = check_elems(f, &s, 1, call, "s", err);
   if (st != CICADA_OK) return st;
   cc_field_mul_scalar(&f->f, out, a, s, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_pow(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -174,7 +159,7 @@ cicada_status cicada_field_pow(const cicada_field *f, uint64_t *out, const uint6
   cicada_status st = check_elementwise(f, out, a, NULL, false, n, "cicada_field_pow", err);
   if (st != CICADA_OK) return st;
   cc_field_pow(&f->f, out, a, e, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_inv(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -183,13 +168,13 @@ cicada_status cicada_field_inv(const cicada_field *f, uint64_t *out, const uint6
   size_t zero = 0;
   int rc;
   cicada_status st = check_elementwise(f, out, a, NULL, false, n, call, err);
-  if (st != CICADA_OK || n == 0) return st == CICADA_OK ? ok(err) : st;
+  if (st != CICADA_OK || n == 0) return st == CICADA_OK ? capi_ok(err) : st;
   rc = cc_field_inv(&f->f, out, a, n, &zero);
   if (rc == CC_FIELD_EZERO)
     return fail(err, CICADA_EINVALID, "%s: a[%zu] is zero, which has no inverse", call, zero);
   if (rc == CC_FIELD_ENOMEM) return fail(err, CICADA_ENOMEM, "%s: out of memory", call);
   if (rc != CC_FIELD_OK) return fail(err, CICADA_EINVALID, "%s: the kernel failed (%d)", call, rc);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_sum(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -198,7 +183,7 @@ cicada_status cicada_field_sum(const cicada_field *f, uint64_t *out, const uint6
   if (st == CICADA_OK) st = check_out(out, 1, "cicada_field_sum", "out", err);
   if (st != CICADA_OK) return st;
   *out = cc_field_sum(&f->f, a, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_dot(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -207,7 +192,7 @@ cicada_status cicada_field_dot(const cicada_field *f, uint64_t *out, const uint6
   if (st == CICADA_OK) st = check_out(out, 1, "cicada_field_dot", "out", err);
   if (st != CICADA_OK) return st;
   *out = cc_field_dot(&f->f, a, b, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_from_int64(const cicada_field *f, uint64_t *out, const int64_t *x,
@@ -218,7 +203,7 @@ cicada_status cicada_field_from_int64(const cicada_field *f, uint64_t *out, cons
   if (st == CICADA_OK) st = check_out(x, n, call, "x", err);
   if (st != CICADA_OK) return st;
   cc_field_from_i64(&f->f, out, x, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_reduce(const cicada_field *f, uint64_t *out, const uint64_t *x,
@@ -229,7 +214,7 @@ cicada_status cicada_field_reduce(const cicada_field *f, uint64_t *out, const ui
   if (st == CICADA_OK) st = check_out(x, n, call, "x", err);
   if (st != CICADA_OK) return st;
   cc_field_reduce(&f->f, out, x, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 /* ==== Randomness ============================================================= */
@@ -248,7 +233,7 @@ cicada_status cicada_rng_new(const void *seed, size_t seedlen, cicada_rng **out,
     return fail(err, CICADA_EIO, "cicada_rng_new: OpenSSL cannot set up a seeded stream");
   }
   *out = rng;
-  return ok(err);
+  return capi_ok(err);
 }
 
 void cicada_rng_free(cicada_rng *rng) {
@@ -267,7 +252,7 @@ cicada_status cicada_field_random(const cicada_field *f, cicada_rng *rng, uint64
   if (st != CICADA_OK) return st;
   if (n > 0 && cc_rng_uniform_mod(&rng->r, f->f.p, out, n) != 0)
     return fail(err, CICADA_EIO, "%s: OpenSSL failed to produce random bytes", call);
-  return ok(err);
+  return capi_ok(err);
 }
 
 /* ==== Shamir ================================================================== */
@@ -292,10 +277,10 @@ cicada_status cicada_shamir_share(const cicada_field *f, cicada_rng *rng,
     st = fail(err, CICADA_EINVALID, "%s: shares has %zu elements, %zu players x %zu need %zu", call,
               shares_len, nplayers, n, want);
   if (st == CICADA_OK) st = check_out(shares, want, call, "shares", err);
-  if (st != CICADA_OK || n == 0) return st == CICADA_OK ? ok(err) : st;
+  if (st != CICADA_OK || n == 0) return st == CICADA_OK ? capi_ok(err) : st;
   if (cc_shamir_share(&f->f, &rng->r, secret, n, k, indices, nplayers, shares, &e) != CC_OK)
-    return fail(err, (cicada_status)e.code, "%s: %s", call, e.message);
-  return ok(err);
+    return capi_fail_cc(err, NULL, -1, call, &e);
+  return capi_ok(err);
 }
 
 cicada_status cicada_shamir_recover(const cicada_field *f, const uint64_t *shares,
@@ -317,9 +302,9 @@ cicada_status cicada_shamir_recover(const cicada_field *f, const uint64_t *share
               shares_len, r, n, want);
   if (st == CICADA_OK) st = check_elems(f, shares, want, call, "shares", err);
   if (st == CICADA_OK) st = check_out(secret, n, call, "secret", err);
-  if (st != CICADA_OK || n == 0) return st == CICADA_OK ? ok(err) : st;
+  if (st != CICADA_OK || n == 0) return st == CICADA_OK ? capi_ok(err) : st;
   rc = cc_field_shamir_recover(&f->f, secret, shares, n, indices, r, msg, sizeof msg);
   if (rc == CC_FIELD_ENOMEM) return fail(err, CICADA_ENOMEM, "%s: out of memory", call);
   if (rc != CC_FIELD_OK) return fail(err, CICADA_EINVALID, "%s: %s", call, msg);
-  return ok(err);
+  return capi_ok(err);
 }
