@@ -28,7 +28,6 @@
 #include "boot/launch.h"
 #include "boot/rendezvous.h"
 
-#define DEFAULT_COMM_TIMEOUT_S 5.0
 
 struct cicada_engine {
   cc_engine *eng;           /* NULL once stopped */
@@ -324,7 +323,7 @@ cicada_status cicada_engine_world(cicada_engine *eng, const char *name, double t
   if (cc_check_engine_live(eng->rank, eng->eng != NULL, &e) != CC_OK)
     return fail_check(err, NULL, call, &e);
   if (cc_comm_world(eng->eng, name ? name : "world",
-                    timeout_s > 0 ? timeout_s : DEFAULT_COMM_TIMEOUT_S, &cc, &e) != CC_OK)
+                    timeout_s > 0 ? timeout_s : CC_DEFAULT_COMM_TIMEOUT_S, &cc, &e) != CC_OK)
     return fail_cc(err, NULL, call, &e);
   if (adopt(eng, cc, call, out, err) != CICADA_OK) return CICADA_ENOMEM;
   return capi_ok(err);
@@ -360,7 +359,7 @@ void cicada_run_options_init(cicada_run_options *o) {
   cc_settings_default(&d);
   memset(o, 0, sizeof *o);
   o->name = "world";
-  o->timeout_s = DEFAULT_COMM_TIMEOUT_S;
+  o->timeout_s = CC_DEFAULT_COMM_TIMEOUT_S;
   o->startup_timeout_s = d.startup_timeout_s;
   o->heartbeat_interval_s = d.heartbeat_interval_s;
   o->heartbeat_timeout_s = d.heartbeat_timeout_s;

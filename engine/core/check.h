@@ -5,9 +5,10 @@
  * each validate the same settings: world sizes, a player's rank, the ranks
  * of a communicator and lists of them, user tags, heartbeat timings, Shamir
  * thresholds, and whether a communicator or engine handle is still live.
- * Each rule and its message is here, once; a front end only says which call
- * or option went wrong (a `cicada_send: ` prefix, a `bad argument #2`, a
- * `(-n, CICADA_WORLD_SIZE)` suffix) around e->message.
+ * Each rule and its message is here, once, with the limits and defaults
+ * they share; a front end only says which call or option went wrong (a
+ * `cicada_send: ` prefix, a `bad argument #2`, a `(-n, CICADA_WORLD_SIZE)`
+ * suffix) around e->message.
  *
  * Every check returns CC_OK, or the error code with err filled through
  * cc_error_set (CC_EINVALID for bad arguments, CC_ENOT_RUNNING for handles
@@ -22,8 +23,16 @@
 
 #include "core/status.h"
 
+/* ==== Limits and defaults ================================================ */
+
 /* The most players a world may have. */
 #define CC_MAX_WORLD_SIZE 1024
+
+/* How long a communicator call waits when its caller names no timeout
+ * (cicada_engine_world, cicada_run, cicada.run, cicada.connect). */
+#define CC_DEFAULT_COMM_TIMEOUT_S 5.0
+
+/* ==== Checks ============================================================= */
 
 /* 1 <= n <= CC_MAX_WORLD_SIZE: "world size 0 is below 1", "world size
  * 2000 is above the limit of 1024 players". */

@@ -164,7 +164,7 @@ static int l_launch(lua_State *L) {
   s.heartbeat_timeout_s = opt_number(L, 1, "heartbeat_timeout", s.heartbeat_timeout_s, true);
   if (cc_check_heartbeat(s.heartbeat_interval_s, s.heartbeat_timeout_s, &e) != CC_OK)
     luaL_error(L, "bad option 'heartbeat_timeout' (%s)", e.message);
-  timeout_s = opt_number(L, 1, "timeout", 5.0, true);
+  timeout_s = opt_number(L, 1, "timeout", CC_DEFAULT_COMM_TIMEOUT_S, true);
   grace_s = opt_number(L, 1, "grace", CC_LAUNCH_DEFAULT_GRACE_S, true);
   s.log = cc_log_stderr;
   s.log_ctx = &engine_log_level;
@@ -296,7 +296,7 @@ static int l_connect(lua_State *L) {
   s.startup_timeout_s = opt_number(L, 1, "startup_timeout", s.startup_timeout_s, true);
   s.heartbeat_interval_s = opt_number(L, 1, "heartbeat_interval", s.heartbeat_interval_s, true);
   s.heartbeat_timeout_s = opt_number(L, 1, "heartbeat_timeout", s.heartbeat_timeout_s, true);
-  timeout_s = opt_number(L, 1, "timeout", 5.0, true);
+  timeout_s = opt_number(L, 1, "timeout", CC_DEFAULT_COMM_TIMEOUT_S, true);
   s.log = cc_log_stderr;
   s.log_ctx = &engine_log_level;
   s.tls_identity = opt_string(L, 1, "identity");
