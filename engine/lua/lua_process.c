@@ -58,15 +58,17 @@ static double opt_number(lua_State *L, int t, const char *key, double dflt, bool
 
 static const char *opt_string(lua_State *L, int t, const char *key);
 
-/* Load the TLS settings once before any player starts, so that a missing
- * or broken PEM file is one error here rather than one per player. */
-static void check_tls(lua_State *L, const cc_settings *s) {
-  char why[256];
+/* Load the TLS settings once before any player starts (cicada.run) or
+ * before the rendezvous (cicada.connect), so that a missing or broken PEM
+ * file is one error here rather than one per player. 1 if usable, else 0
+ * with OpenSSL's word in why. */
+static int tls_settings_ok(const cc_settings *s, char *why, size_t whysz) {
   struct ssl_ctx_st *ctx;
-  if (!s->tls_identity && !s->tls_trusted) return;
-  ctx = cc_tls_context(s->tls_identity, s->tls_trusted, why, sizeof why);
-  if (!ctx) luaL_error(L, "%s", why);
+  if (!s->tls_identity && !s->tls_trusted) return 1;
+  ctx = cc_tls_context(s->tls_identity, s->tls_trusted, why, whysz);
+  if (!ctx) return 0;
   cc_tls_context_free(ctx);
+  return 1;
 }
 
 /* ==== launch ================================================================ */
@@ -170,7 +172,7 @@ static int l_launch(lua_State *L) {
   s.log_ctx = &engine_log_level;
   s.tls_identity = opt_string(L, 1, "identity");
   s.tls_trusted = opt_string(L, 1, "trusted");
-  check_tls(L, &s);
+  if (!tls_settings_ok(&s, err, sizeof err)) luaL_error(L, "%s", err);
 
   b = lua_newuserdatauv(L, sizeof *b, 0);
   b->live = false;
@@ -301,11 +303,8 @@ static int l_connect(lua_State *L) {
   s.log_ctx = &engine_log_level;
   s.tls_identity = opt_string(L, 1, "identity");
   s.tls_trusted = opt_string(L, 1, "trusted");
-  if (s.tls_identity || s.tls_trusted) {
-    struct ssl_ctx_st *ctx = cc_tls_context(s.tls_identity, s.tls_trusted, why, sizeof why);
-    if (!ctx) return connect_fail(L, "cicada.connect: player %d: %s", s.rank, why);
-    cc_tls_context_free(ctx);
-  }
+  if (!tls_settings_ok(&s, why, sizeof why))
+    return connect_fail(L, "cicada.connect: player %d: %s", s.rank, why);
   if (cc_check_world_size(s.world_size, &e) != CC_OK ||
       cc_check_player_rank(s.rank, s.world_size, &e) != CC_OK ||
       cc_check_heartbeat(s.heartbeat_interval_s, s.heartbeat_timeout_s, &e) != CC_OK)
