@@ -29,6 +29,11 @@
 #include "core/log.h"
 
 #define READ_CHUNK_BYTES 65536
+/* With no pipe left to poll, the wait naps between looks at the players:
+ * briefly at first (players that reported are about to exit), then longer
+ * (the cicada-lua launcher's players, which report nothing, may run long). */
+#define WAIT_NAP_MIN_NS 2000000L
+#define WAIT_NAP_MAX_NS 50000000L
 #define LOOPBACK_HOST "127.0.0.1"
 
 static int msg(char *err, size_t errsz, const char *what) {
@@ -140,6 +145,7 @@ void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
   int n = l->n, running = n, open = n;
   bool *done = calloc((size_t)n, sizeof *done);
   double all_but_stopped_since = -1;
+  long nap_ns = WAIT_NAP_MIN_NS;
   struct pollfd *pfds = calloc((size_t)n, sizeof *pfds);
   for (int i = 0; i < n; i++) {
     results[i].pid = l->pids[i];
@@ -179,6 +185,7 @@ void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
       if (w == l->pids[i] && (WIFEXITED(status) || WIFSIGNALED(status))) {
         done[i] = true;
         running--;
+        nap_ns = WAIT_NAP_MIN_NS;
         results[i].exitcode = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
       } else if (w == 0) {
         /* still running, or stopped and already reported */
@@ -203,8 +210,9 @@ void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
       all_but_stopped_since = -1;
     }
     if (np == 0 && running > 0) {
-      struct timespec ts = {0, 2000000};
+      struct timespec ts = {0, nap_ns};
       nanosleep(&ts, NULL);
+      nap_ns = nap_ns * 2 > WAIT_NAP_MAX_NS ? WAIT_NAP_MAX_NS : nap_ns * 2;
     }
   }
   free(done);
