@@ -261,8 +261,8 @@ static int export_world(const world_options *o, bool launcher) {
     return -1;
   }
   if (!launcher && rank_s && n > 1 && !root) {
-    cc_log_error(progname, -1, "player %ld of %ld needs the root's address: --root-address tcp://host:port "
-            "or CICADA_ROOT_ADDRESS", rank, n);
+    cc_log_error(progname, -1, "player %ld of %ld needs the root's address: "
+                 "--root-address tcp://host:port or CICADA_ROOT_ADDRESS", rank, n);
     return -1;
   }
   if (!launcher && root && cc_url_parse(root, 0, &a, why, sizeof why) != 0) {
@@ -480,7 +480,8 @@ int main(int argc, char **argv) {
     long n;
     if (export_world(&o, true) != 0) return 2;
     if (strcmp(argv[script], "-") == 0) {
-      cc_log_error(progname, -1, "the launcher's players cannot all read the script from standard input");
+      cc_log_error(progname, -1,
+                   "the launcher's players cannot all read the script from standard input");
       return 2;
     }
     n = strtol(o.world_size, NULL, 10);
