@@ -26,8 +26,15 @@
 
 #include "boot/launch.h"
 #include "core/clock.h"
+#include "core/log.h"
 
 #define READ_CHUNK_BYTES 65536
+/* With no pipe left to poll, the wait naps between looks at the players:
+ * briefly at first (players that reported are about to exit), then longer
+ * (the cicada-lua launcher's players, which report nothing, may run long). */
+#define WAIT_NAP_MIN_NS 2000000L
+#define WAIT_NAP_MAX_NS 50000000L
+#define LOOPBACK_HOST "127.0.0.1"
 
 static int msg(char *err, size_t errsz, const char *what) {
   snprintf(err, errsz, "%s: %s", what, strerror(errno));
@@ -42,12 +49,14 @@ int cc_launch_prepare(cc_launch *l, int n, char *err, size_t errsz) {
   l->ports = calloc((size_t)n, sizeof *l->ports);
   l->result_fds = malloc((size_t)n * sizeof *l->result_fds);
   l->pids = calloc((size_t)n, sizeof *l->pids);
-  if (!l->listen_fds || !l->ports || !l->result_fds || !l->pids) {
+  l->hosts = malloc((size_t)n * sizeof *l->hosts);
+  if (!l->listen_fds || !l->ports || !l->result_fds || !l->pids || !l->hosts) {
     snprintf(err, errsz, "out of memory preparing %d players", n);
     cc_launch_free(l);
     return -1;
   }
   for (int i = 0; i < n; i++) l->listen_fds[i] = l->result_fds[i] = -1;
+  for (int i = 0; i < n; i++) l->hosts[i] = LOOPBACK_HOST;
   if (RAND_bytes((unsigned char *)&l->token, sizeof l->token) != 1) l->token = (uint64_t)getpid();
   for (int i = 0; i < n; i++) {
     struct sockaddr_in a;
@@ -136,12 +145,23 @@ void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
   int n = l->n, running = n, open = n;
   bool *done = calloc((size_t)n, sizeof *done);
   double all_but_stopped_since = -1;
+  long nap_ns = WAIT_NAP_MIN_NS;
   struct pollfd *pfds = calloc((size_t)n, sizeof *pfds);
   for (int i = 0; i < n; i++) {
     results[i].pid = l->pids[i];
     results[i].exitcode = 0;
     results[i].data = NULL;
     results[i].len = 0;
+  }
+  if (!done || !pfds) {
+    /* No memory to watch them: kill the players rather than wait blindly. */
+    for (int i = 0; i < n; i++) kill(l->pids[i], SIGKILL);
+    for (int i = 0; i < n; i++) {
+      int status = 0;
+      while (waitpid(l->pids[i], &status, 0) < 0 && errno == EINTR) {}
+      results[i].exitcode = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    }
+    running = open = 0;
   }
   while (running > 0 || open > 0) {
     int np = 0, stopped = 0;
@@ -165,6 +185,7 @@ void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
       if (w == l->pids[i] && (WIFEXITED(status) || WIFSIGNALED(status))) {
         done[i] = true;
         running--;
+        nap_ns = WAIT_NAP_MIN_NS;
         results[i].exitcode = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
       } else if (w == 0) {
         /* still running, or stopped and already reported */
@@ -189,8 +210,9 @@ void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
       all_but_stopped_since = -1;
     }
     if (np == 0 && running > 0) {
-      struct timespec ts = {0, 2000000};
+      struct timespec ts = {0, nap_ns};
       nanosleep(&ts, NULL);
+      nap_ns = nap_ns * 2 > WAIT_NAP_MAX_NS ? WAIT_NAP_MAX_NS : nap_ns * 2;
     }
   }
   free(done);
@@ -205,6 +227,76 @@ void cc_launch_free(cc_launch *l) {
   free(l->ports);
   free(l->result_fds);
   free(l->pids);
+  free(l->hosts);
   memset(l, 0, sizeof *l);
   l->my_result_fd = -1;
+}
+
+/* ==== The launch policy ====================================================== */
+
+int cc_launch_start(cc_launch *l, int n, int *rank, char *err, size_t errsz) {
+  int rc;
+  if (cc_launch_prepare(l, n, err, errsz) != 0) return -1;
+  rc = cc_launch_fork(l, rank, err, errsz);
+  if (rc < 0) cc_launch_free(l);
+  return rc;
+}
+
+void cc_launch_player_settings(cc_launch *l, int rank, cc_settings *s) {
+  s->rank = rank;
+  s->world_size = l->n;
+  s->token = l->token;
+  s->listen_fd = l->listen_fds[rank];
+  s->peer_hosts = l->hosts;
+  s->peer_ports = l->ports;
+  l->listen_fds[rank] = -1;   /* the engine owns it now */
+}
+
+_Noreturn void cc_launch_player_abort(int rank, const char *why) {
+  cc_log_error("cicada", rank, "%s", why);
+  fflush(NULL);
+  _exit(CC_LAUNCH_EXIT_STARTUP_FAILED);
+}
+
+cc_player_result *cc_launch_collect(cc_launch *l, double grace_s) {
+  cc_player_result *results = calloc((size_t)l->n, sizeof *results);
+  if (!results) {
+    for (int i = 0; i < l->n; i++) kill(l->pids[i], SIGKILL);
+    for (int i = 0; i < l->n; i++) waitpid(l->pids[i], NULL, 0);
+    cc_launch_free(l);
+    return NULL;
+  }
+  cc_launch_wait(l, grace_s, results);
+  for (int i = 0; i < l->n; i++) {
+    if (results[i].len == 0) {
+      free(results[i].data);
+      results[i].data = NULL;
+    }
+  }
+  cc_launch_free(l);
+  return results;
+}
+
+void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, int *exitcodes) {
+  cc_launch l;
+  cc_player_result *results = calloc((size_t)n, sizeof *results);
+  int *no_pipes = malloc((size_t)n * sizeof *no_pipes);
+  memset(&l, 0, sizeof l);
+  l.n = n;
+  l.pids = (pid_t *)pids;
+  l.result_fds = no_pipes;
+  l.my_result_fd = -1;
+  if (!results || !no_pipes) {   /* no memory to watch them: plain waits */
+    for (int i = 0; i < n; i++) {
+      int status = 0;
+      while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR) {}
+      exitcodes[i] = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    }
+  } else {
+    for (int i = 0; i < n; i++) no_pipes[i] = -1;
+    cc_launch_wait(&l, grace_s, results);
+    for (int i = 0; i < n; i++) exitcodes[i] = results[i].exitcode;
+  }
+  free(results);
+  free(no_pipes);
 }

@@ -2,6 +2,15 @@
  * launch.h - local multi-process runs: listening sockets bound before the
  * fork, one child process per player, and the parent's wait for their
  * results and exit statuses. No Lua, no engine threads in the parent.
+ *
+ * This is the one launch policy of the engine: the C API's cicada_run and
+ * the Lua binding's cicada.run both go through cc_launch_start, give each
+ * player its settings with cc_launch_player_settings, end a player that
+ * cannot start with cc_launch_player_abort, and wait with
+ * cc_launch_collect, which kills players left frozen (SIGSTOP) once every
+ * other player has ended and grace_s has passed. The cicada-lua launcher,
+ * which forks players of its own, waits for them with the same policy
+ * (cc_launch_wait_pids).
  */
 #ifndef CICADA_LAUNCH_H
 #define CICADA_LAUNCH_H
@@ -9,6 +18,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "comm/comm.h"
+
+/* How long frozen players may outlive the others before they are killed. */
+#define CC_LAUNCH_DEFAULT_GRACE_S 1.0
+/* The exit code of a player whose engine or world could not start. */
+#define CC_LAUNCH_EXIT_STARTUP_FAILED 70
 
 typedef struct cc_player_result {
   pid_t pid;
@@ -24,8 +40,33 @@ typedef struct cc_launch {
   int *result_fds;     /* parent: read end per player */
   int my_result_fd;    /* child: write end */
   pid_t *pids;
+  const char **hosts;  /* "127.0.0.1" for every player */
   uint64_t token;
 } cc_launch;
+
+/* Bind the listeners and fork the n players: cc_launch_prepare then
+ * cc_launch_fork, releasing everything on failure. -1 with a message, 0 in
+ * the parent, 1 in a child with *rank set. */
+int cc_launch_start(cc_launch *l, int n, int *rank, char *err, size_t errsz);
+
+/* Child: fill the world's part of s for player rank (rank, world size,
+ * token, loopback hosts and ports) and hand it the player's listener, which
+ * the engine then owns. The caller sets timings, logging and TLS. */
+void cc_launch_player_settings(cc_launch *l, int rank, cc_settings *s);
+
+/* Child: say why the player could not start ("cicada: player 2: ...") and
+ * exit with CC_LAUNCH_EXIT_STARTUP_FAILED. */
+_Noreturn void cc_launch_player_abort(int rank, const char *why);
+
+/* Parent: wait for every player (cc_launch_wait's policy), then release
+ * the launch. Returns the n results (free each data, then the array); a
+ * player that reported nothing has data == NULL and len == 0. NULL if out
+ * of memory, after killing and reaping the players. */
+cc_player_result *cc_launch_collect(cc_launch *l, double grace_s);
+
+/* Wait for n players forked by another launcher (cicada-lua -n) under the
+ * same policy; exitcodes[i] as in cc_player_result. */
+void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, int *exitcodes);
 
 /* Bind n loopback listeners. Returns 0, or -1 with a message. */
 int cc_launch_prepare(cc_launch *l, int n, char *err, size_t errsz);

@@ -9,7 +9,8 @@
  * that a late call on it is CICADA_ENOT_RUNNING instead of a use after free.
  * Handles are released together by cicada_engine_free. Every message that
  * reaches the caller names the call, and the communicator when there is one.
- * No Lua here; field arithmetic is in capi_field.c.
+ * No Lua here; field arithmetic is in capi_field.c, error reporting in
+ * capi_error.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,15 +21,13 @@
 #include <unistd.h>
 
 #include "cicada.h"
+#include "capi/capi_error.h"
 #include "comm/comm.h"
+#include "core/check.h"
+#include "core/log.h"
 #include "boot/launch.h"
 #include "boot/rendezvous.h"
 
-#define MAX_WORLD_SIZE 1024
-#define DEFAULT_COMM_TIMEOUT_S 5.0
-#define DEFAULT_GRACE_S 1.0
-#define EXIT_STARTUP_FAILED 70
-#define LOOPBACK_HOST "127.0.0.1"
 
 struct cicada_engine {
   cc_engine *eng;           /* NULL once stopped */
@@ -49,57 +48,14 @@ struct cicada_comm {
 
 /* ==== Errors ============================================================== */
 
-const char *cicada_status_kind(cicada_status code) {
-  switch (code) {
-  case CICADA_OK: return "ok";
-  case CICADA_ETIMEOUT: return "timeout";
-  case CICADA_EPEER_FAILED: return "peer_failed";
-  case CICADA_EREVOKED: return "revoked";
-  case CICADA_ENOT_RUNNING: return "not_running";
-  case CICADA_EEXCLUDED: return "excluded";
-  case CICADA_ETOKEN_MISMATCH: return "token_mismatch";
-  case CICADA_ESTARTUP_TIMEOUT: return "startup_timeout";
-  case CICADA_EENCRYPTION: return "encryption_failed";
-  case CICADA_EINVALID: return "invalid";
-  case CICADA_ENOMEM: return "out_of_memory";
-  case CICADA_EIO: return "io";
-  }
-  return "unknown";
-}
-
-static cicada_status from_cc_status(cc_status s) {
-  switch (s) {
-  case CC_OK: return CICADA_OK;
-  case CC_ETIMEOUT: return CICADA_ETIMEOUT;
-  case CC_EPEER_FAILED: return CICADA_EPEER_FAILED;
-  case CC_EREVOKED: return CICADA_EREVOKED;
-  case CC_ENOT_RUNNING: return CICADA_ENOT_RUNNING;
-  case CC_EEXCLUDED: return CICADA_EEXCLUDED;
-  case CC_ETOKEN_MISMATCH: return CICADA_ETOKEN_MISMATCH;
-  case CC_ESTARTUP_TIMEOUT: return CICADA_ESTARTUP_TIMEOUT;
-  case CC_EENCRYPTION: return CICADA_EENCRYPTION;
-  case CC_EINVALID: return CICADA_EINVALID;
-  case CC_ENOMEM: return CICADA_ENOMEM;
-  case CC_EIO: return CICADA_EIO;
-  }
-  return CICADA_EIO;
-}
-
 /* Fill err (if any) about communicator c (may be NULL) and return code. */
 static cicada_status fail(cicada_error *err, cicada_status code, const cicada_comm *c, int peer,
                           int32_t tag, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 static cicada_status fail(cicada_error *err, cicada_status code, const cicada_comm *c, int peer,
                           int32_t tag, const char *fmt, ...) {
   va_list ap;
-  if (!err) return code;
-  err->code = code;
-  err->kind = cicada_status_kind(code);
-  err->rank = c ? c->rank : -1;
-  err->peer = peer;
-  err->tag = tag;
-  snprintf(err->comm, sizeof err->comm, "%s", c ? c->name : "");
   va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  code = capi_vfail(err, code, c ? c->name : NULL, c ? c->rank : -1, peer, tag, fmt, ap);
   va_end(ap);
   return code;
 }
@@ -107,21 +63,16 @@ static cicada_status fail(cicada_error *err, cicada_status code, const cicada_co
 /* An engine error, with the call's name in front of argument mistakes. */
 static cicada_status fail_cc(cicada_error *err, const cicada_comm *c, const char *call,
                              const cc_error *e) {
-  cicada_status code = from_cc_status(e->code);
+  cicada_status code = capi_from_cc(e->code);
   if (code == CICADA_EINVALID)
     return fail(err, code, c, e->peer, e->tag, "%s: %s", call, e->message);
   return fail(err, code, c, e->peer, e->tag, "%s", e->message);
 }
 
-static cicada_status ok(cicada_error *err) {
-  if (err) {
-    err->code = CICADA_OK;
-    err->kind = cicada_status_kind(CICADA_OK);
-    err->rank = err->peer = -1;
-    err->tag = CICADA_TAG_NONE;
-    err->comm[0] = err->message[0] = '\0';
-  }
-  return CICADA_OK;
+/* A failed core check (check.h), with the call's name in front. */
+static cicada_status fail_check(cicada_error *err, const cicada_comm *c, const char *call,
+                                const cc_error *e) {
+  return capi_fail_cc(err, c ? c->name : NULL, c ? c->rank : -1, call, e);
 }
 
 /* ==== Byte buffers ========================================================= */
@@ -192,30 +143,34 @@ static cicada_status take_payloads(const cicada_comm *c, cc_payload **from, cons
 /* ==== Handles ================================================================ */
 
 static cicada_status usable(const cicada_comm *c, const char *call, cicada_error *err) {
+  cc_error e;
   if (!c) return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "%s: communicator is NULL", call);
-  if (!c->owner->eng)
-    return fail(err, CICADA_ENOT_RUNNING, c, -1, CICADA_TAG_NONE,
-                "%s: Comm %s: the engine of player %d was stopped", call, c->name,
-                c->owner->rank);
-  if (!c->c)
-    return fail(err, CICADA_ENOT_RUNNING, c, -1, CICADA_TAG_NONE, "%s: Comm %s was freed", call,
-                c->name);
+  if (cc_check_comm_live(c->name, c->owner->rank, c->c != NULL, c->owner->eng != NULL, &e) != CC_OK)
+    return fail_check(err, c, call, &e);
   return CICADA_OK;
 }
 
 static cicada_status check_rank(const cicada_comm *c, const char *call, const char *what, int r,
                                 cicada_error *err) {
-  if (r < 0 || r >= c->size)
-    return fail(err, CICADA_EINVALID, c, r, CICADA_TAG_NONE, "%s: %s rank %d out of range [0, %d)",
-                call, what, r, c->size);
+  cc_error e;
+  if (cc_check_rank(r, c->size, what, &e) != CC_OK) return fail_check(err, c, call, &e);
+  return CICADA_OK;
+}
+
+/* A list of n distinct ranks of c (sources or destinations). */
+static cicada_status check_rank_list(const cicada_comm *c, const char *call, const char *what,
+                                     const int *ranks, int n, cicada_error *err) {
+  cc_error e;
+  if (n > 0 && !ranks)
+    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE, "%s: %s ranks are NULL", call, what);
+  if (cc_check_rank_list(ranks, n, c->size, what, &e) != CC_OK) return fail_check(err, c, call, &e);
   return CICADA_OK;
 }
 
 static cicada_status check_tag(const cicada_comm *c, const char *call, int32_t tag,
                                cicada_error *err) {
-  if (tag < 0)
-    return fail(err, CICADA_EINVALID, c, -1, tag,
-                "%s: tag %d is negative; negative tags belong to the library", call, (int)tag);
+  cc_error e;
+  if (cc_check_user_tag(tag, &e) != CC_OK) return fail_check(err, c, call, &e);
   return CICADA_OK;
 }
 
@@ -286,19 +241,12 @@ static cicada_status listen_on(const char *host, uint16_t port, int rank, int *f
 
 static cicada_status check_settings(const cicada_settings *s, cicada_error *err) {
   const char *call = "cicada_engine_connect";
-  if (s->world_size < 1 || s->world_size > MAX_WORLD_SIZE)
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
-                "%s: world_size %d out of range [1, %d]", call, s->world_size, MAX_WORLD_SIZE);
-  if (s->rank < 0 || s->rank >= s->world_size)
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "%s: rank %d out of range [0, %d)",
-                call, s->rank, s->world_size);
-  if (!(s->startup_timeout_s > 0))
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
-                "%s: startup_timeout_s %g must be positive", call, s->startup_timeout_s);
-  if (!(s->heartbeat_interval_s > 0) || !(s->heartbeat_timeout_s > s->heartbeat_interval_s))
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
-                "%s: heartbeat_interval_s %g and heartbeat_timeout_s %g: need 0 < interval < timeout",
-                call, s->heartbeat_interval_s, s->heartbeat_timeout_s);
+  cc_error e;
+  if (cc_check_world_size(s->world_size, &e) != CC_OK ||
+      cc_check_player_rank(s->rank, s->world_size, &e) != CC_OK ||
+      cc_check_positive("startup_timeout_s", s->startup_timeout_s, &e) != CC_OK ||
+      cc_check_heartbeat(s->heartbeat_interval_s, s->heartbeat_timeout_s, &e) != CC_OK)
+    return fail_check(err, NULL, call, &e);
   if (s->world_size == 1) return CICADA_OK;
   if (!s->hosts || !s->ports)
     return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
@@ -326,7 +274,7 @@ static cicada_status start_engine(const cc_settings *cs, cicada_engine **out, ci
   h->rank = cs->rank;
   h->world_size = cs->world_size;
   *out = h;
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_engine_connect(const cicada_settings *s, cicada_engine **out,
@@ -372,14 +320,13 @@ cicada_status cicada_engine_world(cicada_engine *eng, const char *name, double t
   if (!out) return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "%s: out is NULL", call);
   *out = NULL;
   if (!eng) return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE, "%s: engine is NULL", call);
-  if (!eng->eng)
-    return fail(err, CICADA_ENOT_RUNNING, NULL, -1, CICADA_TAG_NONE,
-                "%s: the engine of player %d was stopped", call, eng->rank);
+  if (cc_check_engine_live(eng->rank, eng->eng != NULL, &e) != CC_OK)
+    return fail_check(err, NULL, call, &e);
   if (cc_comm_world(eng->eng, name ? name : "world",
-                    timeout_s > 0 ? timeout_s : DEFAULT_COMM_TIMEOUT_S, &cc, &e) != CC_OK)
+                    timeout_s > 0 ? timeout_s : CC_DEFAULT_COMM_TIMEOUT_S, &cc, &e) != CC_OK)
     return fail_cc(err, NULL, call, &e);
   if (adopt(eng, cc, call, out, err) != CICADA_OK) return CICADA_ENOMEM;
-  return ok(err);
+  return capi_ok(err);
 }
 
 int cicada_engine_rank(const cicada_engine *eng) { return eng ? eng->rank : -1; }
@@ -412,74 +359,48 @@ void cicada_run_options_init(cicada_run_options *o) {
   cc_settings_default(&d);
   memset(o, 0, sizeof *o);
   o->name = "world";
-  o->timeout_s = DEFAULT_COMM_TIMEOUT_S;
+  o->timeout_s = CC_DEFAULT_COMM_TIMEOUT_S;
   o->startup_timeout_s = d.startup_timeout_s;
   o->heartbeat_interval_s = d.heartbeat_interval_s;
   o->heartbeat_timeout_s = d.heartbeat_timeout_s;
-  o->grace_s = DEFAULT_GRACE_S;
+  o->grace_s = CC_LAUNCH_DEFAULT_GRACE_S;
   o->log_level = CICADA_LOG_WARNING;
 }
 
-static void log_to_stderr(void *ctx, int level, const char *message) {
-  const char *name = level >= CC_LOG_ERROR ? "ERROR" : level >= CC_LOG_WARNING ? "WARNING"
-                   : level >= CC_LOG_INFO ? "INFO" : "DEBUG";
-  if (level < *(const int *)ctx) return;
-  fprintf(stderr, "%s:cicada.communicator:%s\n", name, message);
-  fflush(stderr);
-}
-
 static cicada_status check_run_options(const cicada_run_options *o, cicada_error *err) {
-  const char *call = "cicada_run";
-  if (o->world_size < 1 || o->world_size > MAX_WORLD_SIZE)
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
-                "%s: world_size %d out of range [1, %d]", call, o->world_size, MAX_WORLD_SIZE);
-  if (!(o->timeout_s > 0) || !(o->startup_timeout_s > 0) || !(o->grace_s > 0))
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
-                "%s: timeout_s %g, startup_timeout_s %g and grace_s %g must be positive", call,
-                o->timeout_s, o->startup_timeout_s, o->grace_s);
-  if (!(o->heartbeat_interval_s > 0) || !(o->heartbeat_timeout_s > o->heartbeat_interval_s))
-    return fail(err, CICADA_EINVALID, NULL, -1, CICADA_TAG_NONE,
-                "%s: heartbeat_interval_s %g and heartbeat_timeout_s %g: need 0 < interval < timeout",
-                call, o->heartbeat_interval_s, o->heartbeat_timeout_s);
+  cc_error e;
+  if (cc_check_world_size(o->world_size, &e) != CC_OK ||
+      cc_check_positive("timeout_s", o->timeout_s, &e) != CC_OK ||
+      cc_check_positive("startup_timeout_s", o->startup_timeout_s, &e) != CC_OK ||
+      cc_check_positive("grace_s", o->grace_s, &e) != CC_OK ||
+      cc_check_heartbeat(o->heartbeat_interval_s, o->heartbeat_timeout_s, &e) != CC_OK)
+    return fail_check(err, NULL, "cicada_run", &e);
   return CICADA_OK;
 }
 
 /* In a forked player: start its engine, run fn and exit with its status. */
-static void run_player(cc_launch *l, int rank, const cicada_run_options *o, cicada_player_fn fn,
-                       void *arg) {
+static _Noreturn void run_player(cc_launch *l, int rank, const cicada_run_options *o,
+                                 cicada_player_fn fn, void *arg) {
   cc_settings cs;
-  const char **hosts = malloc((size_t)l->n * sizeof *hosts);
   cicada_engine *eng = NULL;
   cicada_comm *world = NULL;
   cicada_error e;
   int level = o->log_level, code;
 
-  if (!hosts) _exit(EXIT_STARTUP_FAILED);
-  for (int i = 0; i < l->n; i++) hosts[i] = LOOPBACK_HOST;
   cc_settings_default(&cs);
-  cs.rank = rank;
-  cs.world_size = l->n;
-  cs.token = l->token;
+  cc_launch_player_settings(l, rank, &cs);
   cs.startup_timeout_s = o->startup_timeout_s;
   cs.heartbeat_interval_s = o->heartbeat_interval_s;
   cs.heartbeat_timeout_s = o->heartbeat_timeout_s;
-  cs.listen_fd = l->listen_fds[rank];
-  cs.peer_hosts = hosts;
-  cs.peer_ports = l->ports;
-  cs.log = log_to_stderr;
+  cs.log = cc_log_stderr;
   cs.log_ctx = &level;
-  l->listen_fds[rank] = -1;   /* the engine owns it now */
   if (start_engine(&cs, &eng, &e) != CICADA_OK ||
-      cicada_engine_world(eng, o->name ? o->name : "world", o->timeout_s, &world, &e) != CICADA_OK) {
-    fprintf(stderr, "cicada: player %d: %s\n", rank, e.message);
-    fflush(NULL);
-    _exit(EXIT_STARTUP_FAILED);
-  }
+      cicada_engine_world(eng, o->name ? o->name : "world", o->timeout_s, &world, &e) != CICADA_OK)
+    cc_launch_player_abort(rank, e.message);
   eng->launch = l;
   code = fn(world, arg);
   eng->launch = NULL;
   cicada_engine_free(eng);
-  free(hosts);
   cc_launch_free(l);
   fflush(NULL);
   _exit(code & 0xff);
@@ -500,39 +421,23 @@ cicada_status cicada_run(const cicada_run_options *o, cicada_player_fn fn, void 
   if (st == CICADA_OK) st = check_count(NULL, call, "results", nresults, o->world_size, err);
   if (st != CICADA_OK) return st;
   memset(results, 0, (size_t)nresults * sizeof *results);
-  got = calloc((size_t)nresults, sizeof *got);
-  if (!got) return fail(err, CICADA_ENOMEM, NULL, -1, CICADA_TAG_NONE, "%s: out of memory", call);
-  if (cc_launch_prepare(&l, o->world_size, msg, sizeof msg) != 0) {
-    free(got);
-    return fail(err, CICADA_EIO, NULL, -1, CICADA_TAG_NONE, "%s: %s", call, msg);
+  switch (cc_launch_start(&l, o->world_size, &rank, msg, sizeof msg)) {
+  case -1: return fail(err, CICADA_EIO, NULL, -1, CICADA_TAG_NONE, "%s: %s", call, msg);
+  case 1: run_player(&l, rank, o, fn, arg);
+  default: break;
   }
-  switch (cc_launch_fork(&l, &rank, msg, sizeof msg)) {
-  case -1:
-    cc_launch_free(&l);
-    free(got);
-    return fail(err, CICADA_EIO, NULL, -1, CICADA_TAG_NONE, "%s: %s", call, msg);
-  case 1:
-    free(got);
-    run_player(&l, rank, o, fn, arg);
-    break;
-  default:
-    break;
-  }
-  cc_launch_wait(&l, o->grace_s, got);
+  got = cc_launch_collect(&l, o->grace_s);
+  if (!got)
+    return fail(err, CICADA_ENOMEM, NULL, -1, CICADA_TAG_NONE,
+                "%s: out of memory waiting for the players (they were killed)", call);
   for (int i = 0; i < nresults; i++) {
     results[i].pid = got[i].pid;
     results[i].exitcode = got[i].exitcode;
-    /* A player that reported nothing has report.data == NULL. */
-    if (got[i].data && got[i].len == 0) {
-      free(got[i].data);
-      got[i].data = NULL;
-    }
-    results[i].report.data = got[i].data;
-    results[i].report.len = got[i].data ? got[i].len : 0;
+    results[i].report.data = got[i].data;  /* NULL for a player that reported nothing */
+    results[i].report.len = got[i].len;
   }
   free(got);
-  cc_launch_free(&l);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_report(cicada_comm *c, const void *data, size_t len, cicada_error *err) {
@@ -548,7 +453,7 @@ cicada_status cicada_report(cicada_comm *c, const void *data, size_t len, cicada
   if (len > 0 && cc_launch_report(c->owner->launch, data, len) != 0)
     return fail(err, CICADA_EIO, c, -1, CICADA_TAG_NONE, "%s: cannot write to the parent: %s", call,
                 strerror(errno));
-  return ok(err);
+  return capi_ok(err);
 }
 
 void cicada_player_results_free(cicada_player_result *results, int n) {
@@ -582,7 +487,7 @@ cicada_status cicada_comm_set_timeout(cicada_comm *c, double timeout_s, cicada_e
                 timeout_s);
   cc_comm_set_timeout(c->c, timeout_s);
   c->timeout_s = timeout_s;
-  return ok(err);
+  return capi_ok(err);
 }
 
 void cicada_comm_free(cicada_comm *c) {
@@ -605,7 +510,7 @@ cicada_status cicada_send(cicada_comm *c, const void *data, size_t len, int dst,
   if (st != CICADA_OK) return st;
   s = cc_comm_send(c->c, p, dst, tag, &e);
   cc_payload_unref(p);
-  return s == CC_OK ? ok(err) : fail_cc(err, c, call, &e);
+  return s == CC_OK ? capi_ok(err) : fail_cc(err, c, call, &e);
 }
 
 static cicada_status check_recv(cicada_comm *c, const char *call, int src, int32_t tag,
@@ -629,7 +534,7 @@ cicada_status cicada_recv(cicada_comm *c, int src, int32_t tag, cicada_bytes *ou
   out->len = 0;
   if (cc_comm_recv(c->c, src, tag, &p, &e) != CC_OK) return fail_cc(err, c, call, &e);
   st = take_payload(c, p, out, err);
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }
 
 cicada_status cicada_recv_into(cicada_comm *c, int src, int32_t tag, void *buf, size_t len,
@@ -649,7 +554,7 @@ cicada_status cicada_recv_into(cicada_comm *c, int src, int32_t tag, void *buf, 
   }
   if (len > 0) memcpy(buf, p->data, len);
   cc_payload_unref(p);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_try_recv(cicada_comm *c, int src, int32_t tag, cicada_bytes *out,
@@ -665,11 +570,11 @@ cicada_status cicada_try_recv(cicada_comm *c, int src, int32_t tag, cicada_bytes
   out->data = NULL;
   out->len = 0;
   if (cc_comm_try_recv(c->c, src, tag, &p, &e) != CC_OK) return fail_cc(err, c, call, &e);
-  if (!p) return ok(err);
+  if (!p) return capi_ok(err);
   st = take_payload(c, p, out, err);
   if (st != CICADA_OK) return st;
   *received = true;
-  return ok(err);
+  return capi_ok(err);
 }
 
 /* ==== Collectives ============================================================= */
@@ -700,7 +605,7 @@ cicada_status cicada_allgather(cicada_comm *c, const void *data, size_t len, cic
   }
   cc_payload_unref(mine);
   free(slots);
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }
 
 cicada_status cicada_barrier(cicada_comm *c, cicada_error *err) {
@@ -708,7 +613,7 @@ cicada_status cicada_barrier(cicada_comm *c, cicada_error *err) {
   cicada_status st = usable(c, "cicada_barrier", err);
   if (st != CICADA_OK) return st;
   if (cc_comm_barrier(c->c, &e) != CC_OK) return fail_cc(err, c, "cicada_barrier", &e);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_broadcast(cicada_comm *c, int src, const void *data, size_t len,
@@ -727,7 +632,7 @@ cicada_status cicada_broadcast(cicada_comm *c, int src, const void *data, size_t
   if (cc_comm_broadcast(c->c, src, value, &got, &e) != CC_OK) st = fail_cc(err, c, call, &e);
   else st = take_payload(c, got, out, err);
   cc_payload_unref(value);
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }
 
 /* Gather from the nsrcs players of srcs to dst; at dst all[i] = srcs[i]'s. */
@@ -738,10 +643,9 @@ static cicada_status gather_common(cicada_comm *c, const char *call, const int *
   cc_error e;
   bool contribute = false;
   cicada_status st = check_rank(c, call, "destination", dst, err);
-  for (int i = 0; st == CICADA_OK && i < nsrcs; i++) {
-    st = check_rank(c, call, "source", srcs[i], err);
+  if (st == CICADA_OK) st = check_rank_list(c, call, "source", srcs, nsrcs, err);
+  for (int i = 0; st == CICADA_OK && i < nsrcs; i++)
     if (srcs[i] == c->rank) contribute = true;
-  }
   if (st == CICADA_OK && c->rank == dst) {
     if (!all) st = fail(err, CICADA_EINVALID, c, -1, tag, "%s: all is NULL at the destination", call);
     else st = check_count(c, call, "all", nall, nsrcs, err);
@@ -757,7 +661,7 @@ static cicada_status gather_common(cicada_comm *c, const char *call, const int *
   }
   cc_payload_unref(mine);
   free(slots);
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }
 
 cicada_status cicada_gather(cicada_comm *c, const void *data, size_t len, int dst,
@@ -780,10 +684,6 @@ cicada_status cicada_gatherv(cicada_comm *c, const int *srcs, int nsrcs, const v
   const char *call = "cicada_gatherv";
   cicada_status st = usable(c, call, err);
   if (st != CICADA_OK) return st;
-  if (nsrcs < 0 || nsrcs > c->size || (nsrcs > 0 && !srcs))
-    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
-                "%s: srcs must list between 0 and %d ranks (got %d%s)", call, c->size, nsrcs,
-                srcs ? "" : ", srcs NULL");
   return gather_common(c, call, srcs, nsrcs, data, len, dst, CC_TAG_GATHERV, all, nall, err);
 }
 
@@ -796,13 +696,8 @@ static cicada_status scatter_payloads(cicada_comm *c, const char *call, const vo
     return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
                 "%s: values and lens must not be NULL at the source", call);
   st = check_count(c, call, "values", nvalues, ndsts, err);
-  for (int i = 0; st == CICADA_OK && i < ndsts; i++) {
-    if (slots[dsts[i]])
-      st = fail(err, CICADA_EINVALID, c, dsts[i], CICADA_TAG_NONE,
-                "%s: destination rank %d listed twice", call, dsts[i]);
-    else
-      st = payload_of(c, call, values[i], lens[i], &slots[dsts[i]], err);
-  }
+  for (int i = 0; st == CICADA_OK && i < ndsts; i++)  /* distinct: checked by the caller */
+    st = payload_of(c, call, values[i], lens[i], &slots[dsts[i]], err);
   return st;
 }
 
@@ -813,8 +708,7 @@ static cicada_status scatter_common(cicada_comm *c, const char *call, int src,
   cc_payload **slots = NULL, *got = NULL;
   cc_error e;
   cicada_status st = check_rank(c, call, "source", src, err);
-  for (int i = 0; st == CICADA_OK && i < ndsts; i++)
-    st = check_rank(c, call, "destination", dsts[i], err);
+  if (st == CICADA_OK) st = check_rank_list(c, call, "destination", dsts, ndsts, err);
   if (st == CICADA_OK && !out)
     st = fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE, "%s: out is NULL", call);
   if (st == CICADA_OK) st = payload_slots(c, call, &slots, err);
@@ -830,7 +724,7 @@ static cicada_status scatter_common(cicada_comm *c, const char *call, int src,
   }
   if (slots) cc_payloads_free(slots, c->size);
   free(slots);
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }
 
 cicada_status cicada_scatter(cicada_comm *c, int src, const void *const *values,
@@ -854,10 +748,6 @@ cicada_status cicada_scatterv(cicada_comm *c, int src, const void *const *values
   const char *call = "cicada_scatterv";
   cicada_status st = usable(c, call, err);
   if (st != CICADA_OK) return st;
-  if (ndsts < 0 || ndsts > c->size || (ndsts > 0 && !dsts))
-    return fail(err, CICADA_EINVALID, c, -1, CICADA_TAG_NONE,
-                "%s: dsts must list between 0 and %d ranks (got %d%s)", call, c->size, ndsts,
-                dsts ? "" : ", dsts NULL");
   return scatter_common(c, call, src, values, lens, nvalues, dsts, ndsts, CC_TAG_SCATTERV, out,
                         err);
 }
@@ -869,7 +759,7 @@ cicada_status cicada_revoke(cicada_comm *c, cicada_error *err) {
   cicada_status st = usable(c, "cicada_revoke", err);
   if (st != CICADA_OK) return st;
   if (cc_comm_revoke(c->c, &e) != CC_OK) return fail_cc(err, c, "cicada_revoke", &e);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_failed(cicada_comm *c, int *ranks, int cap, int *nfailed,
@@ -892,7 +782,7 @@ cicada_status cicada_failed(cicada_comm *c, int *ranks, int cap, int *nfailed,
   }
   if (n > 0) memcpy(ranks, all, (size_t)n * sizeof *ranks);
   free(all);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_agree(cicada_comm *c, bool flag, double timeout_s, bool *out,
@@ -904,7 +794,7 @@ cicada_status cicada_agree(cicada_comm *c, bool flag, double timeout_s, bool *ou
   if (st != CICADA_OK) return st;
   if (cc_comm_agree(c->c, flag, timeout_s > 0 ? timeout_s : 0, out, &e) != CC_OK)
     return fail_cc(err, c, "cicada_agree", &e);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_shrink(cicada_comm *c, const char *name, double timeout_s,
@@ -929,7 +819,7 @@ cicada_status cicada_shrink(cicada_comm *c, const char *name, double timeout_s,
     return fail_cc(err, c, call, &e);
   st = adopt(c->owner, nc, call, out, err);
   if (st != CICADA_OK) *nold = 0;
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }
 
 cicada_status cicada_split(cicada_comm *c, const char *name, double timeout_s,
@@ -944,7 +834,7 @@ cicada_status cicada_split(cicada_comm *c, const char *name, double timeout_s,
   *out = NULL;
   if (cc_comm_split(c->c, name, timeout_s > 0 ? timeout_s : 0, &nc, &e) != CC_OK)
     return fail_cc(err, c, call, &e);
-  if (!nc) return ok(err);
+  if (!nc) return capi_ok(err);
   st = adopt(c->owner, nc, call, out, err);
-  return st == CICADA_OK ? ok(err) : st;
+  return st == CICADA_OK ? capi_ok(err) : st;
 }

@@ -16,8 +16,11 @@
 #include <openssl/crypto.h>
 
 #include "cicada.h"
+#include "capi/capi_error.h"
+#include "core/check.h"
 #include "core/field.h"
 #include "core/random.h"
+#include "core/shamir.h"
 
 struct cicada_field {
   cc_field f;
@@ -29,31 +32,15 @@ struct cicada_rng {
 
 /* ==== Errors ================================================================ */
 
+/* Fill err (if any) about no communicator and return code. */
 static cicada_status fail(cicada_error *err, cicada_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static cicada_status fail(cicada_error *err, cicada_status code, const char *fmt, ...) {
   va_list ap;
-  if (!err) return code;
-  err->code = code;
-  err->kind = cicada_status_kind(code);
-  err->rank = err->peer = -1;
-  err->tag = CICADA_TAG_NONE;
-  err->comm[0] = '\0';
   va_start(ap, fmt);
-  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  code = capi_vfail(err, code, NULL, -1, -1, CICADA_TAG_NONE, fmt, ap);
   va_end(ap);
   return code;
-}
-
-static cicada_status ok(cicada_error *err) {
-  if (err) {
-    err->code = CICADA_OK;
-    err->kind = cicada_status_kind(CICADA_OK);
-    err->rank = err->peer = -1;
-    err->tag = CICADA_TAG_NONE;
-    err->comm[0] = err->message[0] = '\0';
-  }
-  return CICADA_OK;
 }
 
 /* ==== Checks ================================================================ */
@@ -116,7 +103,7 @@ cicada_status cicada_field_new(uint64_t order, cicada_field **out, cicada_error 
     return fail(err, CICADA_EINVALID, "cicada_field_new: %s", msg);
   }
   *out = f;
-  return ok(err);
+  return capi_ok(err);
 }
 
 void cicada_field_free(cicada_field *f) { free(f); }
@@ -130,7 +117,7 @@ cicada_status cicada_field_add(const cicada_field *f, uint64_t *out, const uint6
   cicada_status st = check_elementwise(f, out, a, b, true, n, "cicada_field_add", err);
   if (st != CICADA_OK) return st;
   cc_field_add(&f->f, out, a, b, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_sub(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -138,7 +125,7 @@ cicada_status cicada_field_sub(const cicada_field *f, uint64_t *out, const uint6
   cicada_status st = check_elementwise(f, out, a, b, true, n, "cicada_field_sub", err);
   if (st != CICADA_OK) return st;
   cc_field_sub(&f->f, out, a, b, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_mul(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -146,7 +133,7 @@ cicada_status cicada_field_mul(const cicada_field *f, uint64_t *out, const uint6
   cicada_status st = check_elementwise(f, out, a, b, true, n, "cicada_field_mul", err);
   if (st != CICADA_OK) return st;
   cc_field_mul(&f->f, out, a, b, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_neg(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -154,7 +141,7 @@ cicada_status cicada_field_neg(const cicada_field *f, uint64_t *out, const uint6
   cicada_status st = check_elementwise(f, out, a, NULL, false, n, "cicada_field_neg", err);
   if (st != CICADA_OK) return st;
   cc_field_neg(&f->f, out, a, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_mul_scalar(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -164,7 +151,7 @@ cicada_status cicada_field_mul_scalar(const cicada_field *f, uint64_t *out, cons
   if (st == CICADA_OK) st = check_elems(f, &s, 1, call, "s", err);
   if (st != CICADA_OK) return st;
   cc_field_mul_scalar(&f->f, out, a, s, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_pow(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -172,7 +159,7 @@ cicada_status cicada_field_pow(const cicada_field *f, uint64_t *out, const uint6
   cicada_status st = check_elementwise(f, out, a, NULL, false, n, "cicada_field_pow", err);
   if (st != CICADA_OK) return st;
   cc_field_pow(&f->f, out, a, e, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_inv(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -181,13 +168,13 @@ cicada_status cicada_field_inv(const cicada_field *f, uint64_t *out, const uint6
   size_t zero = 0;
   int rc;
   cicada_status st = check_elementwise(f, out, a, NULL, false, n, call, err);
-  if (st != CICADA_OK || n == 0) return st == CICADA_OK ? ok(err) : st;
+  if (st != CICADA_OK || n == 0) return st == CICADA_OK ? capi_ok(err) : st;
   rc = cc_field_inv(&f->f, out, a, n, &zero);
   if (rc == CC_FIELD_EZERO)
     return fail(err, CICADA_EINVALID, "%s: a[%zu] is zero, which has no inverse", call, zero);
   if (rc == CC_FIELD_ENOMEM) return fail(err, CICADA_ENOMEM, "%s: out of memory", call);
   if (rc != CC_FIELD_OK) return fail(err, CICADA_EINVALID, "%s: the kernel failed (%d)", call, rc);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_sum(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -196,7 +183,7 @@ cicada_status cicada_field_sum(const cicada_field *f, uint64_t *out, const uint6
   if (st == CICADA_OK) st = check_out(out, 1, "cicada_field_sum", "out", err);
   if (st != CICADA_OK) return st;
   *out = cc_field_sum(&f->f, a, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_dot(const cicada_field *f, uint64_t *out, const uint64_t *a,
@@ -205,7 +192,7 @@ cicada_status cicada_field_dot(const cicada_field *f, uint64_t *out, const uint6
   if (st == CICADA_OK) st = check_out(out, 1, "cicada_field_dot", "out", err);
   if (st != CICADA_OK) return st;
   *out = cc_field_dot(&f->f, a, b, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_from_int64(const cicada_field *f, uint64_t *out, const int64_t *x,
@@ -216,7 +203,7 @@ cicada_status cicada_field_from_int64(const cicada_field *f, uint64_t *out, cons
   if (st == CICADA_OK) st = check_out(x, n, call, "x", err);
   if (st != CICADA_OK) return st;
   cc_field_from_i64(&f->f, out, x, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 cicada_status cicada_field_reduce(const cicada_field *f, uint64_t *out, const uint64_t *x,
@@ -227,7 +214,7 @@ cicada_status cicada_field_reduce(const cicada_field *f, uint64_t *out, const ui
   if (st == CICADA_OK) st = check_out(x, n, call, "x", err);
   if (st != CICADA_OK) return st;
   cc_field_reduce(&f->f, out, x, n);
-  return ok(err);
+  return capi_ok(err);
 }
 
 /* ==== Randomness ============================================================= */
@@ -246,7 +233,7 @@ cicada_status cicada_rng_new(const void *seed, size_t seedlen, cicada_rng **out,
     return fail(err, CICADA_EIO, "cicada_rng_new: OpenSSL cannot set up a seeded stream");
   }
   *out = rng;
-  return ok(err);
+  return capi_ok(err);
 }
 
 void cicada_rng_free(cicada_rng *rng) {
@@ -265,7 +252,7 @@ cicada_status cicada_field_random(const cicada_field *f, cicada_rng *rng, uint64
   if (st != CICADA_OK) return st;
   if (n > 0 && cc_rng_uniform_mod(&rng->r, f->f.p, out, n) != 0)
     return fail(err, CICADA_EIO, "%s: OpenSSL failed to produce random bytes", call);
-  return ok(err);
+  return capi_ok(err);
 }
 
 /* ==== Shamir ================================================================== */
@@ -275,39 +262,25 @@ cicada_status cicada_shamir_share(const cicada_field *f, cicada_rng *rng,
                                   const uint64_t *indices, size_t nplayers,
                                   uint64_t *shares, size_t shares_len, cicada_error *err) {
   const char *call = "cicada_shamir_share";
-  char msg[200];
-  uint64_t *coeffs = NULL;
-  size_t want = 0, ncoeffs = 0;
-  int rc;
+  size_t want = 0;
+  cc_error e;
   cicada_status st = check_field(f, call, err);
   if (st == CICADA_OK && !rng) st = fail(err, CICADA_EINVALID, "%s: rng is NULL", call);
   if (st == CICADA_OK && (nplayers < 1 || !indices))
     st = fail(err, CICADA_EINVALID, "%s: need the indices of at least one player", call);
-  if (st == CICADA_OK && (k < 2 || k > nplayers))
-    st = fail(err, CICADA_EINVALID, "%s: threshold %zu out of range [2, %zu]", call, k, nplayers);
+  if (st == CICADA_OK && cc_check_threshold(k > INT64_MAX ? INT64_MAX : (int64_t)k, nplayers,
+                                            &e) != CC_OK)
+    st = fail(err, CICADA_EINVALID, "%s: %s", call, e.message);
   if (st == CICADA_OK) st = check_elems(f, secret, n, call, "secret", err);
   if (st == CICADA_OK) st = matrix_len(nplayers, n, &want, call, err);
-  if (st == CICADA_OK) st = matrix_len(k - 1, n, &ncoeffs, call, err);
   if (st == CICADA_OK && shares_len != want)
     st = fail(err, CICADA_EINVALID, "%s: shares has %zu elements, %zu players x %zu need %zu", call,
               shares_len, nplayers, n, want);
   if (st == CICADA_OK) st = check_out(shares, want, call, "shares", err);
-  if (st != CICADA_OK || n == 0) return st == CICADA_OK ? ok(err) : st;
-  if (cc_field_check_indices(&f->f, indices, nplayers, msg, sizeof msg) != 0)
-    return fail(err, CICADA_EINVALID, "%s: %s", call, msg);
-  coeffs = malloc(ncoeffs * sizeof *coeffs);
-  if (!coeffs) return fail(err, CICADA_ENOMEM, "%s: out of memory", call);
-  if (cc_rng_uniform_mod(&rng->r, f->f.p, coeffs, ncoeffs) != 0) {
-    free(coeffs);
-    return fail(err, CICADA_EIO, "%s: OpenSSL failed to produce random bytes", call);
-  }
-  rc = cc_field_shamir_share(&f->f, shares, secret, n, coeffs, k, indices, nplayers, msg,
-                             sizeof msg);
-  /* The coefficients would reveal the secret from a single share. */
-  OPENSSL_cleanse(coeffs, ncoeffs * sizeof *coeffs);
-  free(coeffs);
-  if (rc != CC_FIELD_OK) return fail(err, CICADA_EINVALID, "%s: %s", call, msg);
-  return ok(err);
+  if (st != CICADA_OK || n == 0) return st == CICADA_OK ? capi_ok(err) : st;
+  if (cc_shamir_share(&f->f, &rng->r, secret, n, k, indices, nplayers, shares, &e) != CC_OK)
+    return capi_fail_cc(err, NULL, -1, call, &e);
+  return capi_ok(err);
 }
 
 cicada_status cicada_shamir_recover(const cicada_field *f, const uint64_t *shares,
@@ -329,9 +302,9 @@ cicada_status cicada_shamir_recover(const cicada_field *f, const uint64_t *share
               shares_len, r, n, want);
   if (st == CICADA_OK) st = check_elems(f, shares, want, call, "shares", err);
   if (st == CICADA_OK) st = check_out(secret, n, call, "secret", err);
-  if (st != CICADA_OK || n == 0) return st == CICADA_OK ? ok(err) : st;
+  if (st != CICADA_OK || n == 0) return st == CICADA_OK ? capi_ok(err) : st;
   rc = cc_field_shamir_recover(&f->f, secret, shares, n, indices, r, msg, sizeof msg);
   if (rc == CC_FIELD_ENOMEM) return fail(err, CICADA_ENOMEM, "%s: out of memory", call);
   if (rc != CC_FIELD_OK) return fail(err, CICADA_EINVALID, "%s: %s", call, msg);
-  return ok(err);
+  return capi_ok(err);
 }

@@ -26,7 +26,11 @@
 
 #include <openssl/rand.h>
 
+#include "boot/launch.h"
 #include "boot/rendezvous.h"
+#include "core/check.h"
+#include "core/log.h"
+#include "core/status.h"
 #include "net/tls.h"
 
 #include <lauxlib.h>
@@ -40,7 +44,7 @@
 int luaopen_cicada_core(lua_State *L);
 
 static const char *progname = "cicada-lua";
-static char player_label[64] = "";   /* "player 2: " in a launched player */
+static int player_rank = -1;         /* a launched player's rank, for its errors */
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -129,8 +133,9 @@ static bool is_startup_error(lua_State *L) {
   if (lua_type(L, 1) != LUA_TTABLE) return false;
   if (lua_getfield(L, 1, "kind") == LUA_TSTRING) {
     const char *k = lua_tostring(L, -1);
-    yes = strcmp(k, "token_mismatch") == 0 || strcmp(k, "startup_timeout") == 0 ||
-          strcmp(k, "encryption_failed") == 0;
+    yes = strcmp(k, cc_status_kind(CC_ETOKEN_MISMATCH)) == 0 ||
+          strcmp(k, cc_status_kind(CC_ESTARTUP_TIMEOUT)) == 0 ||
+          strcmp(k, cc_status_kind(CC_EENCRYPTION)) == 0;
   }
   lua_pop(L, 1);
   if (yes) {
@@ -157,8 +162,7 @@ static int msghandler(lua_State *L) {
 
 static int report(lua_State *L, int status) {
   if (status != LUA_OK) {
-    fprintf(stderr, "%s: %s%s\n", progname, player_label, lua_tostring(L, -1));
-    fflush(stderr);
+    cc_log_error(progname, player_rank, "%s", lua_tostring(L, -1));
     lua_pop(L, 1);
   }
   return status;
@@ -214,7 +218,7 @@ static int parse_int(const char *what, const char *v, long *out) {
   errno = 0;
   *out = strtol(v, &end, 10);
   if (*v == '\0' || *end != '\0' || errno != 0) {
-    fprintf(stderr, "%s: %s '%s' is not an integer\n", progname, what, v);
+    cc_log_error(progname, -1, "%s '%s' is not an integer", what, v);
     return -1;
   }
   return 0;
@@ -228,7 +232,7 @@ static int check_pem_files(const char *identity, const char *trusted) {
   if (!identity && !trusted) return 0;
   ctx = cc_tls_context(identity, trusted, why, sizeof why);
   if (!ctx) {
-    fprintf(stderr, "%s: %s\n", progname, why);
+    cc_log_error(progname, -1, "%s", why);
     return -1;
   }
   cc_tls_context_free(ctx);
@@ -244,33 +248,29 @@ static int export_world(const world_options *o, bool launcher) {
   const char *self = setting(o->address, "CICADA_ADDRESS");
   long n = 1, rank = 0;
   cc_address a;
+  cc_error e;
   char why[256];
   if (n_s && parse_int("world size (-n, CICADA_WORLD_SIZE)", n_s, &n) != 0) return -1;
   if (rank_s && parse_int("rank (--rank, CICADA_RANK)", rank_s, &rank) != 0) return -1;
-  if (n < 1) {
-    fprintf(stderr, "%s: world size %ld is below 1 (-n, CICADA_WORLD_SIZE)\n", progname, n);
+  if (cc_check_world_size(n, &e) != CC_OK) {
+    cc_log_error(progname, -1, "%s (-n, CICADA_WORLD_SIZE)", e.message);
     return -1;
   }
-  if (n > 1024) {
-    fprintf(stderr, "%s: world size %ld is above the limit of 1024 players\n", progname, n);
-    return -1;
-  }
-  if (rank < 0 || rank >= n) {
-    fprintf(stderr, "%s: rank %ld is outside the world of %ld players [0, %ld) (--rank, CICADA_RANK)\n",
-            progname, rank, n, n);
+  if (cc_check_player_rank(rank, n, &e) != CC_OK) {
+    cc_log_error(progname, -1, "%s (--rank, CICADA_RANK)", e.message);
     return -1;
   }
   if (!launcher && rank_s && n > 1 && !root) {
-    fprintf(stderr, "%s: player %ld of %ld needs the root's address: --root-address tcp://host:port "
-            "or CICADA_ROOT_ADDRESS\n", progname, rank, n);
+    cc_log_error(progname, -1, "player %ld of %ld needs the root's address: "
+                 "--root-address tcp://host:port or CICADA_ROOT_ADDRESS", rank, n);
     return -1;
   }
   if (!launcher && root && cc_url_parse(root, 0, &a, why, sizeof why) != 0) {
-    fprintf(stderr, "%s: root %s (--root-address, CICADA_ROOT_ADDRESS)\n", progname, why);
+    cc_log_error(progname, -1, "root %s (--root-address, CICADA_ROOT_ADDRESS)", why);
     return -1;
   }
   if (!launcher && self && cc_url_parse(self, 1, &a, why, sizeof why) != 0) {
-    fprintf(stderr, "%s: player %s (--address, CICADA_ADDRESS)\n", progname, why);
+    cc_log_error(progname, -1, "player %s (--address, CICADA_ADDRESS)", why);
     return -1;
   }
   if (check_pem_files(setting(o->identity, "CICADA_IDENTITY"), setting(o->trusted, "CICADA_TRUSTED"))
@@ -298,10 +298,10 @@ static int launch_players(int n, int argc, char **argv, int script) {
   unsigned char secret[16];
   char token[40];
   int root_fd = -1, failures = 0;
-  if (!pids) { fprintf(stderr, "%s: out of memory\n", progname); return 1; }
+  if (!pids) { cc_log_error(progname, -1, "out of memory"); return 1; }
   if (n > 1) {
     root_fd = cc_listen_on("127.0.0.1", 0, why, sizeof why);
-    if (root_fd < 0) { fprintf(stderr, "%s: launcher %s\n", progname, why); free(pids); return 1; }
+    if (root_fd < 0) { cc_log_error(progname, -1, "launcher %s", why); free(pids); return 1; }
     snprintf(url, sizeof url, "tcp://127.0.0.1:%u", (unsigned)cc_listen_port(root_fd));
     setenv("CICADA_ROOT_ADDRESS", url, 1);
     setenv("CICADA_ADDRESS", "tcp://127.0.0.1:0", 1);   /* local players stay local */
@@ -317,7 +317,7 @@ static int launch_players(int n, int argc, char **argv, int script) {
   for (int r = 0; r < n; r++) {
     pid_t pid = fork();
     if (pid < 0) {
-      fprintf(stderr, "%s: cannot start player %d: %s\n", progname, r, strerror(errno));
+      cc_log_error(progname, -1, "cannot start player %d: %s", r, strerror(errno));
       for (int k = 0; k < r; k++) kill(pids[k], SIGKILL);
       n = r;
       failures++;
@@ -334,7 +334,7 @@ static int launch_players(int n, int argc, char **argv, int script) {
       } else if (root_fd >= 0) {
         close(root_fd);
       }
-      snprintf(player_label, sizeof player_label, "player %d: ", r);
+      player_rank = r;
       free(pids);
       exit(run_script(argc, argv, script));
     }
@@ -344,21 +344,30 @@ static int launch_players(int n, int argc, char **argv, int script) {
   {
     char list[512] = "";
     size_t used = 0;
+    int *codes = calloc((size_t)(n ? n : 1), sizeof *codes);
+    if (!codes) {
+      cc_log_error(progname, -1, "out of memory waiting for the players");
+      for (int r = 0; r < n; r++) kill(pids[r], SIGKILL);
+      free(pids);
+      return 1;
+    }
+    /* A player frozen (SIGSTOP) after the others ended is killed after the
+     * grace period, as in cicada.run. */
+    cc_launch_wait_pids(pids, n, CC_LAUNCH_DEFAULT_GRACE_S, codes);
     for (int r = 0; r < n; r++) {
-      int status;
-      while (waitpid(pids[r], &status, 0) < 0 && errno == EINTR) {}
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+      if (codes[r] == 0) continue;
       failures++;
       if (used + 40 < sizeof list) {
-        if (WIFEXITED(status))
+        if (codes[r] > 0)
           used += (size_t)snprintf(list + used, sizeof list - used, "%s%d (exit code %d)",
-                                   used ? ", " : "", r, WEXITSTATUS(status));
+                                   used ? ", " : "", r, codes[r]);
         else
           used += (size_t)snprintf(list + used, sizeof list - used, "%s%d (signal %d)",
-                                   used ? ", " : "", r, WTERMSIG(status));
+                                   used ? ", " : "", r, -codes[r]);
       }
     }
-    if (used) fprintf(stderr, "%s: player%s %s failed\n", progname, strchr(list, ',') ? "s" : "", list);
+    free(codes);
+    if (used) cc_log_error(progname, -1, "player%s %s failed", strchr(list, ',') ? "s" : "", list);
   }
   free(pids);
   return failures ? 1 : 0;
@@ -369,7 +378,7 @@ static int run_script(int argc, char **argv, int script) {
   lua_State *L = luaL_newstate();
   struct run_args a = {argc, argv, script};
   int status, ok;
-  if (!L) { fprintf(stderr, "%s: cannot create a Lua state\n", progname); return 1; }
+  if (!L) { cc_log_error(progname, -1, "cannot create a Lua state"); return 1; }
   lua_pushcfunction(L, pmain);
   lua_pushlightuserdata(L, &a);
   status = lua_pcall(L, 1, 1, 0);
@@ -392,7 +401,7 @@ static const char *option_value(int argc, char **argv, int *i, const char *name)
   size_t len = strlen(name);
   if (strncmp(argv[*i], name, len) == 0 && argv[*i][len] == '=') return argv[*i] + len + 1;
   if (*i + 1 >= argc) {
-    fprintf(stderr, "%s: option '%s' needs a value\n", progname, name);
+    cc_log_error(progname, -1, "option '%s' needs a value", name);
     return NULL;
   }
   return argv[++*i];
@@ -409,18 +418,18 @@ static int write_credentials(int argc, char **argv) {
   char identity[4096], cert[4096], why[256];
   long rank;
   if (argc < 3 || argc > 4) {
-    fprintf(stderr, "%s: usage: %s credentials RANK [DIR]\n", progname, progname);
+    cc_log_error(progname, -1, "usage: %s credentials RANK [DIR]", progname);
     return 2;
   }
   if (parse_int("rank", argv[2], &rank) != 0) return 2;
   if (rank < 0) {
-    fprintf(stderr, "%s: rank %ld is negative\n", progname, rank);
+    cc_log_error(progname, -1, "rank %ld is negative", rank);
     return 2;
   }
   snprintf(identity, sizeof identity, "%s/player-%ld.pem", dir, rank);
   snprintf(cert, sizeof cert, "%s/player-%ld.crt", dir, rank);
   if (cc_tls_write_credentials((int)rank, identity, cert, why, sizeof why) != 0) {
-    fprintf(stderr, "%s: %s\n", progname, why);
+    cc_log_error(progname, -1, "%s", why);
     return 1;
   }
   printf("%s: the key and certificate of player %ld (for --identity; keep it secret)\n"
@@ -451,7 +460,7 @@ int main(int argc, char **argv) {
       continue;
     }
     if (argv[i][0] == '-' && argv[i][1] != '\0') {
-      fprintf(stderr, "%s: unknown option '%s'\n", progname, argv[i]);
+      cc_log_error(progname, -1, "unknown option '%s'", argv[i]);
       usage(stderr);
       return 2;
     }
@@ -459,20 +468,20 @@ int main(int argc, char **argv) {
     break;
   }
   if (script == 0) {
-    fprintf(stderr, "%s: no script given\n", progname);
+    cc_log_error(progname, -1, "no script given");
     usage(stderr);
     return 2;
   }
   if (strcmp(argv[script], "-") != 0 && access(argv[script], R_OK) != 0) {
-    fprintf(stderr, "%s: cannot read the script '%s': %s\n", progname, argv[script], strerror(errno));
+    cc_log_error(progname, -1, "cannot read the script '%s': %s", argv[script], strerror(errno));
     return 2;
   }
   if (o.world_size && !o.rank) {     /* the launcher */
     long n;
     if (export_world(&o, true) != 0) return 2;
     if (strcmp(argv[script], "-") == 0) {
-      fprintf(stderr, "%s: the launcher's players cannot all read the script from standard input\n",
-              progname);
+      cc_log_error(progname, -1,
+                   "the launcher's players cannot all read the script from standard input");
       return 2;
     }
     n = strtol(o.world_size, NULL, 10);

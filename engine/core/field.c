@@ -17,6 +17,7 @@
  * identity and mulmod for FOLD and PLAIN.
  */
 #include "core/field.h"
+#include "core/check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -493,8 +494,9 @@ int cc_field_shamir_share(const cc_field *f, uint64_t *out,
                           const uint64_t *coeffs, size_t k,
                           const uint64_t *x, size_t m,
                           char *err, size_t errsz) {
-  if (k < 1 || k > m) {
-    if (errsz) snprintf(err, errsz, "threshold %zu out of range [1, %zu]", k, m);
+  cc_error e;
+  if (cc_check_threshold(k > INT64_MAX ? INT64_MAX : (int64_t)k, m, &e) != CC_OK) {
+    if (errsz) snprintf(err, errsz, "%s", e.message);
     return CC_FIELD_EINVAL;
   }
   int rc = cc_field_check_indices(f, x, m, err, errsz);

@@ -147,7 +147,8 @@ void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
  * coeffs holds the (k-1) x n random coefficients of degrees 1..k-1, row d-1
  * for degree d. out is the m x n matrix whose row j holds the polynomial
  * values at x[j] (Horner). out must not overlap secret or coeffs.
- * CC_FIELD_EINVAL if k < 1, k > m or the indices are bad. */
+ * CC_FIELD_EINVAL if the threshold breaks check.h's rule (1 <= k <= m) or
+ * the indices are bad. */
 int cc_field_shamir_share(const cc_field *f, uint64_t *out,
                           const uint64_t *secret, size_t n,
                           const uint64_t *coeffs, size_t k,

@@ -22,7 +22,9 @@ static lua_State *fuzz_state(void) {
     if (L == NULL)
       abort();
     lua_newtable(L); /* cicada.core stand-in: registers the field array type */
+    cl_open_array(L);
     cl_open_field(L);
+    cl_open_rng(L);
     cl_open_codec(L);
     lua_pop(L, 1);
   }

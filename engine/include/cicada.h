@@ -429,8 +429,9 @@ cicada_status cicada_field_random(const cicada_field *f, cicada_rng *rng, uint64
 /* ==== Shamir secret sharing ================================================ */
 
 /* Share the n-element secret among nplayers players with x-coordinates
- * indices (nonzero, distinct mod p) and threshold k (2 <= k <= nplayers:
- * any k shares recover it, fewer reveal nothing). Random polynomial
+ * indices (nonzero, distinct mod p) and threshold k (1 <= k <= nplayers:
+ * any k shares recover it, fewer reveal nothing; k = 1 hands every player
+ * the secret itself, so secrecy needs k >= 2). Random polynomial
  * coefficients come from rng. shares is the nplayers x n row-major matrix,
  * row j for the player with indices[j]; shares_len must be nplayers * n. */
 cicada_status cicada_shamir_share(const cicada_field *f, cicada_rng *rng,

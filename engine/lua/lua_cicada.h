@@ -1,5 +1,5 @@
 /*
- * lua_cicada.h - what the Lua binding files (engine/lua_*.c) share.
+ * lua_cicada.h - what the Lua binding files (engine/lua/lua_*.c) share.
  *
  * The engine core knows no Lua; these bindings turn Lua values into engine
  * calls and engine errors into Lua errors. Each lua_*.c file owns one type or
@@ -15,10 +15,14 @@
 #include <lua.h>
 #include <lauxlib.h>
 
-/* ==== Field arrays ====================================================== */
+/* ==== Field arrays (lua_array.c) ========================================= */
+
+#include "core/field.h"
+#include "core/random.h"
 
 #define CL_ARRAY_MT "cicada.FieldArray"
 #define CL_FIELD_MT "cicada.Field"
+#define CL_RNG_MT "cicada.Rng"
 #define CL_ARRAY_MAX_DIMS 2
 
 /* A field array: elements of GF(order) as raw 64-bit words, row-major,
@@ -33,16 +37,86 @@ typedef struct cl_array {
 
 /* Push a new zero-filled array; raises a Lua error if it is too large. */
 cl_array *cl_array_push(lua_State *L, uint64_t order, int ndim, const size_t *shape);
+/* Push a new array whose every element the caller writes before returning
+ * it (kernels that fill their output skip a pass over memory). */
+cl_array *cl_array_push_filled(lua_State *L, uint64_t order, int ndim, const size_t *shape);
+/* An array shaped like a, for the caller to fill. */
+cl_array *cl_array_push_like(lua_State *L, const cl_array *a);
 cl_array *cl_array_check(lua_State *L, int idx);
 cl_array *cl_array_test(lua_State *L, int idx); /* NULL if not an array */
+
+int cl_array_same_shape(const cl_array *a, const cl_array *b);
+/* "{}", "{3}" or "{2, 3}" into buf. */
+const char *cl_array_shape_str(char *buf, size_t sz, const cl_array *a);
+/* A shape argument: an integer n ({n}) or a list of 0 to 2 sizes; returns
+ * the number of dimensions. */
+int cl_check_shape(lua_State *L, int arg, size_t *shape);
+/* The cc_field of an array's order (arrays only hold primes: they come from
+ * a Field or from a codec that checked the order). */
+void cl_array_field(const cl_array *a, cc_field *f);
+
+/* A field element or an order as a Lua integer with the same 64 bits. */
+static inline void cl_push_u64(lua_State *L, uint64_t v) {
+  lua_pushinteger(L, (lua_Integer)v);
+}
+
+/* ==== Fields (lua_field.c) ================================================ */
+
+typedef struct cl_field {
+  cc_field f;
+} cl_field;
+
+enum cl_binop { CL_OP_ADD, CL_OP_SUB, CL_OP_MUL };
+
+cl_field *cl_field_check(lua_State *L, int idx);
+/* An array of field f at idx, or raise naming the argument. */
+cl_array *cl_field_own_array(lua_State *L, int idx, const cc_field *f);
+/* out = a op b with scalar broadcasting; operands at ia and ib (arrays of
+ * f, integers or lists). Pushes the result and returns 1. */
+int cl_field_binop(lua_State *L, const cc_field *f, int ia, int ib, enum cl_binop op);
+/* The order as unsigned decimal, pushed on the stack. */
+const char *cl_push_order(lua_State *L, uint64_t order);
+
+/* ==== Encodings (lua_encoding.c) ========================================== */
+
+/* How Lua values become elements, and elements Lua values. */
+enum cl_conv { CL_CONV_INT, CL_CONV_FIXED, CL_CONV_BOOL, CL_CONV_BIT };
+enum cl_dec { CL_DEC_RAW, CL_DEC_INT, CL_DEC_FIXED, CL_DEC_BOOL, CL_DEC_BIT };
+
+/* Push a new array of field f converted from the Lua number or (nested)
+ * list at idx; errors name argument arg. */
+cl_array *cl_push_converted(lua_State *L, int idx, const cc_field *f, int arg,
+                            enum cl_conv mode, int precision);
+/* Push a number for a 0-d array, a list for 1-d, a list of rows for 2-d. */
+void cl_push_decoded(lua_State *L, const cl_array *a, enum cl_dec mode, int precision,
+                     int arg);
+/* The F:encode_* and F:decode_* methods, added to the Field's methods. */
+extern const luaL_Reg cl_field_encoding_methods[];
+
+/* ==== Random streams (lua_rng.c) ========================================== */
+
+/* The stream at arg, or tmp initialized as a CSPRNG stream when arg is none
+ * or nil (the caller frees tmp when the result is tmp). */
+cc_rng *cl_rng_opt(lua_State *L, int arg, cc_rng *tmp);
+/* out[i] uniform in [0, p); raises if OpenSSL fails. */
+void cl_rng_fill_uniform(lua_State *L, cc_rng *rng, uint64_t p, uint64_t *out, size_t n);
 
 /* ==== Registration ====================================================== */
 
 /* Each adds its functions to the table on top of the stack. */
+void cl_open_array(lua_State *L);
 void cl_open_field(lua_State *L);
+void cl_open_rng(lua_State *L);
 void cl_open_codec(lua_State *L);
 void cl_open_comm(lua_State *L);
 void cl_open_process(lua_State *L);
+
+/* A metatable `name` with the functions of meta and a methods table holding
+ * methods and more_methods (may be NULL); its __index is index, a closure
+ * over the methods table, or without index the methods table itself. */
+void cl_new_type(lua_State *L, const char *name, const luaL_Reg *meta,
+                 const luaL_Reg *methods, const luaL_Reg *more_methods,
+                 lua_CFunction index);
 
 /* ==== Codec (lua_codec.c) ================================================ */
 

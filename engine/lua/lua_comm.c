@@ -12,16 +12,17 @@
 #include <string.h>
 
 #include "comm/comm.h"
+#include "core/check.h"
 #include "lua/lua_cicada.h"
 #include "core/wire.h"
 
 #define CL_COMM_MT "cicada.Communicator"
 #define CL_ENGINE_MT "cicada.Engine"
 #define CL_ERROR_MT "cicada.Error"
-#define USER_TAG_MAX INT32_MAX
 
 typedef struct cl_engine {
-  cc_engine *eng;
+  cc_engine *eng;          /* NULL once stopped */
+  int rank;                /* this player's, kept for messages after stop */
 } cl_engine;
 
 typedef struct cl_comm {
@@ -90,37 +91,32 @@ static int engine_gc(lua_State *L) {
 
 /* ==== Checking arguments =================================================== */
 
+/* The communicator at 1, live: a freed one (or one whose engine stopped)
+ * raises not_running. */
 static cl_comm *check_comm(lua_State *L) {
   cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
-  if (!lc->c || !lc->box->eng) {
-    cc_error e = {CC_ENOT_RUNNING, -1, CC_TAG_NONE, ""};
-    snprintf(e.message, sizeof e.message, "Comm %s was freed", lc->name);
+  cc_error e;
+  if (cc_check_comm_live(lc->name, lc->box->rank, lc->c != NULL, lc->box->eng != NULL, &e) != CC_OK)
     raise_cc(L, lc, &e);
-  }
   return lc;
 }
 
 static int check_rank(lua_State *L, const cl_comm *lc, int arg) {
-  lua_Integer r;
+  cc_error e;
   if (!lua_isinteger(L, arg))
     return luaL_argerror(L, arg, lua_pushfstring(L, "rank expected, got %s", luaL_typename(L, arg)));
-  r = lua_tointeger(L, arg);
-  if (r < 0 || r >= lc->size)
-    luaL_argerror(L, arg, lua_pushfstring(L, "rank %I out of range [0, %d)", r, lc->size));
-  return (int)r;
+  if (cc_check_rank(lua_tointeger(L, arg), lc->size, NULL, &e) != CC_OK)
+    luaL_argerror(L, arg, e.message);
+  return (int)lua_tointeger(L, arg);
 }
 
 static int32_t check_user_tag(lua_State *L, int arg) {
-  lua_Integer t;
+  cc_error e;
   if (!lua_isinteger(L, arg))
     return luaL_argerror(L, arg, lua_pushfstring(L, "integer tag expected, got %s",
                                                  luaL_typename(L, arg)));
-  t = lua_tointeger(L, arg);
-  if (t < 0)
-    luaL_argerror(L, arg, lua_pushfstring(L, "tag %I is negative; negative tags belong to the library", t));
-  if (t > USER_TAG_MAX)
-    luaL_argerror(L, arg, lua_pushfstring(L, "tag %I is above %d", t, USER_TAG_MAX));
-  return (int32_t)t;
+  if (cc_check_user_tag(lua_tointeger(L, arg), &e) != CC_OK) luaL_argerror(L, arg, e.message);
+  return (int32_t)lua_tointeger(L, arg);
 }
 
 /* A library tag from a library module (negative numbers only). */
@@ -135,24 +131,23 @@ static int32_t check_lib_tag(lua_State *L, int arg) {
 static int *check_rank_list(lua_State *L, const cl_comm *lc, int arg, int *n) {
   int *out;
   lua_Integer len;
+  cc_error e;
   luaL_checktype(L, arg, LUA_TTABLE);
   len = luaL_len(L, arg);
   if (len < 0 || len > lc->size)
     luaL_argerror(L, arg, lua_pushfstring(L, "%I ranks listed for %d players", len, lc->size));
   out = lua_newuserdatauv(L, (size_t)(len ? len : 1) * sizeof *out, 0);
   for (lua_Integer i = 1; i <= len; i++) {
-    lua_Integer r;
     lua_geti(L, arg, i);
     if (!lua_isinteger(L, -1))
       luaL_argerror(L, arg, lua_pushfstring(L, "element %I is %s, not a rank", i, luaL_typename(L, -1)));
-    r = lua_tointeger(L, -1);
+    if (cc_check_rank(lua_tointeger(L, -1), lc->size, NULL, &e) != CC_OK)
+      luaL_argerror(L, arg, e.message);
+    out[i - 1] = (int)lua_tointeger(L, -1);
     lua_pop(L, 1);
-    if (r < 0 || r >= lc->size)
-      luaL_argerror(L, arg, lua_pushfstring(L, "rank %I out of range [0, %d)", r, lc->size));
-    for (lua_Integer j = 0; j < i - 1; j++)
-      if (out[j] == (int)r) luaL_argerror(L, arg, lua_pushfstring(L, "rank %I listed twice", r));
-    out[i - 1] = (int)r;
   }
+  if (cc_check_rank_list(out, (int)len, lc->size, NULL, &e) != CC_OK)
+    luaL_argerror(L, arg, e.message);
   *n = (int)len;
   return out;
 }
@@ -604,6 +599,7 @@ void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double
   cc_error e;
   cc_comm *c;
   box->eng = NULL;
+  box->rank = s->rank;
   luaL_setmetatable(L, CL_ENGINE_MT);
   if (cc_engine_start(s, &box->eng, &e) != CC_OK) {
     push_error(L, cc_status_kind(e.code), name, s->rank, e.peer, CC_TAG_NONE, e.message);

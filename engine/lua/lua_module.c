@@ -3,8 +3,9 @@
  * luaopen_cicada_core, the native half, and luaopen_cicada, the whole
  * module opened in a host program's own lua_State.
  *
- * `cicada.core` gathers field arithmetic (lua_field.c), the value codec
- * (lua_codec.c), communicators and errors (lua_comm.c) and processes
+ * `cicada.core` gathers field arrays (lua_array.c), fields (lua_field.c,
+ * with their encodings in lua_encoding.c), random streams (lua_rng.c), the
+ * value codec (lua_codec.c), communicators and errors (lua_comm.c) and processes
  * (lua_process.c). The Lua half, lua/cicada/init.lua, builds the public
  * module on top of it. luaopen_cicada preloads the native half from this
  * library and makes sure package.path can find the Lua half, so a host
@@ -21,9 +22,26 @@
 
 /* ==== cicada.core ========================================================== */
 
+void cl_new_type(lua_State *L, const char *name, const luaL_Reg *meta,
+                 const luaL_Reg *methods, const luaL_Reg *more_methods,
+                 lua_CFunction index) {
+  luaL_newmetatable(L, name);
+  luaL_setfuncs(L, meta, 0);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  if (more_methods) luaL_setfuncs(L, more_methods, 0);
+  if (index) lua_pushcclosure(L, index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+}
+
 int luaopen_cicada_core(lua_State *L) {
   lua_newtable(L);
+  cl_open_array(L);
   cl_open_field(L);
+  cl_open_rng(L);
   cl_open_codec(L);
   cl_open_comm(L);
   cl_open_process(L);

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "comm/comm.h"
+#include "core/check.h"
+#include "core/log.h"
 #include "core/clock.h"
 #include "boot/launch.h"
 #include "boot/rendezvous.h"
@@ -27,21 +29,12 @@
 void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s);
 void cl_stop_engine_of(lua_State *L, int idx);
 
-#define DEFAULT_GRACE_S 1.0
-#define MAX_WORLD_SIZE 1024
 
 /* ==== Logging from the engine ============================================= */
 
+/* The level below which engine messages are dropped (cc_log_stderr's
+ * ctx), for every engine this process starts. */
 static int engine_log_level = CC_LOG_WARNING;
-
-static void log_to_stderr(void *ctx, int level, const char *message) {
-  const char *name = level >= CC_LOG_ERROR ? "ERROR" : level >= CC_LOG_WARNING ? "WARNING"
-                   : level >= CC_LOG_INFO ? "INFO" : "DEBUG";
-  (void)ctx;
-  if (level < engine_log_level) return;
-  fprintf(stderr, "%s:cicada.communicator:%s\n", name, message);
-  fflush(stderr);
-}
 
 /* core.set_engine_log_level(level number) */
 static int l_set_engine_log_level(lua_State *L) {
@@ -65,15 +58,17 @@ static double opt_number(lua_State *L, int t, const char *key, double dflt, bool
 
 static const char *opt_string(lua_State *L, int t, const char *key);
 
-/* Load the TLS settings once before any player starts, so that a missing
- * or broken PEM file is one error here rather than one per player. */
-static void check_tls(lua_State *L, const cc_settings *s) {
-  char why[256];
+/* Load the TLS settings once before any player starts (cicada.run) or
+ * before the rendezvous (cicada.connect), so that a missing or broken PEM
+ * file is one error here rather than one per player. 1 if usable, else 0
+ * with OpenSSL's word in why. */
+static int tls_settings_ok(const cc_settings *s, char *why, size_t whysz) {
   struct ssl_ctx_st *ctx;
-  if (!s->tls_identity && !s->tls_trusted) return;
-  ctx = cc_tls_context(s->tls_identity, s->tls_trusted, why, sizeof why);
-  if (!ctx) luaL_error(L, "%s", why);
+  if (!s->tls_identity && !s->tls_trusted) return 1;
+  ctx = cc_tls_context(s->tls_identity, s->tls_trusted, why, whysz);
+  if (!ctx) return 0;
   cc_tls_context_free(ctx);
+  return 1;
 }
 
 /* ==== launch ================================================================ */
@@ -103,23 +98,15 @@ static int start_world_protected(lua_State *L) {
 }
 
 /* In the child: run child(comm), report what it returns; never returns. */
-static void run_child(lua_State *L, launch_box *b, int rank, int child_idx, const char *name,
-                      double timeout_s, const cc_settings *base) {
+static _Noreturn void run_child(lua_State *L, launch_box *b, int rank, int child_idx,
+                                const char *name, double timeout_s, const cc_settings *base) {
   cc_settings s = *base;
-  const char **hosts = malloc((size_t)b->l.n * sizeof *hosts);
   start_args a;
   const char *data = NULL;
   size_t len = 0;
   int comm_idx;
 
-  if (!hosts) _exit(70);
-  for (int i = 0; i < b->l.n; i++) hosts[i] = "127.0.0.1";
-  s.rank = rank;
-  s.listen_fd = b->l.listen_fds[rank];
-  s.peer_hosts = hosts;
-  s.peer_ports = b->l.ports;
-  s.token = b->l.token;
-  b->l.listen_fds[rank] = -1;   /* the engine owns it now */
+  cc_launch_player_settings(&b->l, rank, &s);
   a.s = &s;
   a.name = name;
   a.timeout_s = timeout_s;
@@ -142,11 +129,11 @@ static void run_child(lua_State *L, launch_box *b, int rank, int child_idx, cons
    * whatever happens, this process ends here and never returns to the
    * parent's script. */
   if (lua_pcall(L, 2, 1, 0) == LUA_OK) data = lua_tolstring(L, -1, &len);
-  else fprintf(stderr, "cicada: player %d: %s\n", rank, lua_tostring(L, -1));
+  else cc_log_error("cicada", rank, "%s", lua_tostring(L, -1));
   if (data) cc_launch_report(&b->l, data, len);
   if (comm_idx) cl_stop_engine_of(L, comm_idx);
   fflush(NULL);
-  _exit(data ? 0 : 70);
+  _exit(data ? 0 : CC_LAUNCH_EXIT_STARTUP_FAILED);
 }
 
 /* core.launch(opts, child) -> list of {pid=, exitcode=, data=} */
@@ -159,13 +146,15 @@ static int l_launch(lua_State *L) {
   launch_box *b;
   int rank;
   cc_player_result *results;
+  cc_error e;
 
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TFUNCTION);
   lua_getfield(L, 1, "world_size");
-  n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
-  if (n < 1 || n > MAX_WORLD_SIZE)
-    luaL_error(L, "bad option 'world_size' (integer in [1, %d] expected)", MAX_WORLD_SIZE);
+  if (!lua_isinteger(L, -1))
+    luaL_error(L, "bad option 'world_size' (integer expected, got %s)", luaL_typename(L, -1));
+  n = lua_tointeger(L, -1);
+  if (cc_check_world_size(n, &e) != CC_OK) luaL_error(L, "bad option 'world_size' (%s)", e.message);
   lua_pop(L, 1);
   lua_getfield(L, 1, "name");
   name = lua_isnil(L, -1) ? "world" : lua_tostring(L, -1);
@@ -175,15 +164,15 @@ static int l_launch(lua_State *L) {
   s.startup_timeout_s = opt_number(L, 1, "startup_timeout", s.startup_timeout_s, true);
   s.heartbeat_interval_s = opt_number(L, 1, "heartbeat_interval", s.heartbeat_interval_s, true);
   s.heartbeat_timeout_s = opt_number(L, 1, "heartbeat_timeout", s.heartbeat_timeout_s, true);
-  if (!(s.heartbeat_timeout_s > s.heartbeat_interval_s))
-    luaL_error(L, "bad option 'heartbeat_timeout' (%f must exceed heartbeat_interval %f)",
-               s.heartbeat_timeout_s, s.heartbeat_interval_s);
-  timeout_s = opt_number(L, 1, "timeout", 5.0, true);
-  grace_s = opt_number(L, 1, "grace", DEFAULT_GRACE_S, true);
-  s.log = log_to_stderr;
+  if (cc_check_heartbeat(s.heartbeat_interval_s, s.heartbeat_timeout_s, &e) != CC_OK)
+    luaL_error(L, "bad option 'heartbeat_timeout' (%s)", e.message);
+  timeout_s = opt_number(L, 1, "timeout", CC_DEFAULT_COMM_TIMEOUT_S, true);
+  grace_s = opt_number(L, 1, "grace", CC_LAUNCH_DEFAULT_GRACE_S, true);
+  s.log = cc_log_stderr;
+  s.log_ctx = &engine_log_level;
   s.tls_identity = opt_string(L, 1, "identity");
   s.tls_trusted = opt_string(L, 1, "trusted");
-  check_tls(L, &s);
+  if (!tls_settings_ok(&s, err, sizeof err)) luaL_error(L, "%s", err);
 
   b = lua_newuserdatauv(L, sizeof *b, 0);
   b->live = false;
@@ -191,19 +180,15 @@ static int l_launch(lua_State *L) {
   lua_pushcfunction(L, launch_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
-  if (cc_launch_prepare(&b->l, (int)n, err, sizeof err) != 0) luaL_error(L, "cicada.run: %s", err);
-  b->live = true;
-  switch (cc_launch_fork(&b->l, &rank, err, sizeof err)) {
+  switch (cc_launch_start(&b->l, (int)n, &rank, err, sizeof err)) {
   case -1: return luaL_error(L, "cicada.run: %s", err);
-  case 1: run_child(L, b, rank, 2, name, timeout_s, &s); break;
+  case 1: b->live = true; run_child(L, b, rank, 2, name, timeout_s, &s);
   default: break;
   }
-  results = calloc((size_t)n, sizeof *results);
-  if (!results) {
-    for (int i = 0; i < n; i++) kill(b->l.pids[i], SIGKILL);
-    return luaL_error(L, "out of memory");
-  }
-  cc_launch_wait(&b->l, grace_s, results);
+  /* cc_launch_collect releases the launch whatever happens. */
+  results = cc_launch_collect(&b->l, grace_s);
+  if (!results) return luaL_error(L, "cicada.run: out of memory waiting for the players "
+                                     "(they were killed)");
   lua_createtable(L, (int)n, 0);
   for (int i = 0; i < n; i++) {
     lua_createtable(L, 0, 3);
@@ -211,7 +196,7 @@ static int l_launch(lua_State *L) {
     lua_setfield(L, -2, "pid");
     lua_pushinteger(L, results[i].exitcode);
     lua_setfield(L, -2, "exitcode");
-    if (results[i].data && results[i].len > 0) {
+    if (results[i].data) {
       lua_pushlstring(L, (const char *)results[i].data, results[i].len);
       lua_setfield(L, -2, "data");
     }
@@ -219,8 +204,6 @@ static int l_launch(lua_State *L) {
     lua_seti(L, -2, i + 1);
   }
   free(results);
-  cc_launch_free(&b->l);
-  b->live = false;
   return 1;
 }
 
@@ -315,24 +298,17 @@ static int l_connect(lua_State *L) {
   s.startup_timeout_s = opt_number(L, 1, "startup_timeout", s.startup_timeout_s, true);
   s.heartbeat_interval_s = opt_number(L, 1, "heartbeat_interval", s.heartbeat_interval_s, true);
   s.heartbeat_timeout_s = opt_number(L, 1, "heartbeat_timeout", s.heartbeat_timeout_s, true);
-  timeout_s = opt_number(L, 1, "timeout", 5.0, true);
-  s.log = log_to_stderr;
+  timeout_s = opt_number(L, 1, "timeout", CC_DEFAULT_COMM_TIMEOUT_S, true);
+  s.log = cc_log_stderr;
+  s.log_ctx = &engine_log_level;
   s.tls_identity = opt_string(L, 1, "identity");
   s.tls_trusted = opt_string(L, 1, "trusted");
-  if (s.tls_identity || s.tls_trusted) {
-    struct ssl_ctx_st *ctx = cc_tls_context(s.tls_identity, s.tls_trusted, why, sizeof why);
-    if (!ctx) return connect_fail(L, "cicada.connect: player %d: %s", s.rank, why);
-    cc_tls_context_free(ctx);
-  }
-  if (s.world_size < 1 || s.world_size > MAX_WORLD_SIZE)
-    return connect_fail(L, "cicada.connect: world size %d is outside [1, %d]", s.world_size,
-                      MAX_WORLD_SIZE);
-  if (s.rank < 0 || s.rank >= s.world_size)
-    return connect_fail(L, "cicada.connect: rank %d is outside the world of %d players [0, %d)",
-                      s.rank, s.world_size, s.world_size);
-  if (!(s.heartbeat_timeout_s > s.heartbeat_interval_s))
-    return connect_fail(L, "cicada.connect: heartbeat_timeout %f must exceed heartbeat_interval %f",
-                      s.heartbeat_timeout_s, s.heartbeat_interval_s);
+  if (!tls_settings_ok(&s, why, sizeof why))
+    return connect_fail(L, "cicada.connect: player %d: %s", s.rank, why);
+  if (cc_check_world_size(s.world_size, &e) != CC_OK ||
+      cc_check_player_rank(s.rank, s.world_size, &e) != CC_OK ||
+      cc_check_heartbeat(s.heartbeat_interval_s, s.heartbeat_timeout_s, &e) != CC_OK)
+    return connect_fail(L, "cicada.connect: %s", e.message);
   if (s.world_size == 1) {       /* a world of one needs no network */
     cl_start_world(L, &s, name, timeout_s);
     return 1;

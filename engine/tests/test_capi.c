@@ -70,7 +70,8 @@ static void test_bad_settings(void) {
   CHECK_ERR(cicada_engine_connect(&s, &eng, &err), CICADA_EINVALID, "needs hosts and ports");
   CHECK(eng == NULL);
   s.rank = 2;
-  CHECK_ERR(cicada_engine_connect(&s, &eng, &err), CICADA_EINVALID, "rank 2 out of range [0, 2)");
+  CHECK_ERR(cicada_engine_connect(&s, &eng, &err), CICADA_EINVALID,
+            "rank 2 is outside the world of 2 players [0, 2)");
   s.rank = 0;
   s.heartbeat_timeout_s = s.heartbeat_interval_s / 2;
   CHECK_ERR(cicada_engine_connect(&s, &eng, &err), CICADA_EINVALID, "interval < timeout");
@@ -114,6 +115,13 @@ static void test_single_player_and_teardown(void) {
   CHECK_ERR(cicada_failed(world, ranks, -1, &n, &err), CICADA_EINVALID, "cap >= 0");
   CHECK_ERR(cicada_report(world, "x", 1, &err), CICADA_EINVALID, "was not started by cicada_run");
   CHECK_ERR(cicada_comm_set_timeout(world, 0, &err), CICADA_EINVALID, "positive");
+  {
+    int twice[2] = {0, 0};
+    CHECK_ERR(cicada_gatherv(world, twice, 2, "x", 1, 0, all, 2, &err), CICADA_EINVALID,
+              "cicada_gatherv: 2 ranks listed for 1 players");
+    CHECK_ERR(cicada_scatterv(world, 0, NULL, NULL, 0, NULL, 1, &b, &err), CICADA_EINVALID,
+              "cicada_scatterv: destination ranks are NULL");
+  }
   CHECK(err.rank == 0 && strcmp(err.comm, "solo") == 0);
 
   /* Collectives of one. */
@@ -172,7 +180,12 @@ static void test_field(void) {
   CHECK_ERR(cicada_shamir_share(f, rng, secret, 2, 2, idx, 3, shares, 5, &err), CICADA_EINVALID,
             "shares has 5 elements, 3 players x 2 need 6");
   CHECK_ERR(cicada_shamir_share(f, rng, secret, 2, 4, idx, 3, shares, 6, &err), CICADA_EINVALID,
-            "threshold 4 out of range [2, 3]");
+            "cicada_shamir_share: threshold 4 out of range [1, 3]");
+  CHECK_ERR(cicada_shamir_share(f, rng, secret, 2, 0, idx, 3, shares, 6, &err), CICADA_EINVALID,
+            "threshold 0 out of range [1, 3]");
+  /* Threshold 1 (degree 0) is allowed, as in Lua: every share is the secret. */
+  CHECK(cicada_shamir_share(f, rng, secret, 2, 1, idx, 3, shares, 6, &err) == CICADA_OK);
+  for (int j = 0; j < 3; j++) CHECK(shares[2 * j] == 42 && shares[2 * j + 1] == 7);
   idx[2] = 2;
   CHECK_ERR(cicada_shamir_share(f, rng, secret, 2, 2, idx, 3, shares, 6, &err), CICADA_EINVALID, "");
   idx[2] = 3;
@@ -233,7 +246,7 @@ static void test_run(void) {
   cicada_error err;
   cicada_run_options_init(&o);
   CHECK_ERR(cicada_run(&o, collectives, NULL, results, RUN_SIZE, &err), CICADA_EINVALID,
-            "world_size 0 out of range");
+            "world size 0 is below 1");
   o.world_size = RUN_SIZE;
   CHECK_ERR(cicada_run(&o, collectives, NULL, results, 2, &err), CICADA_EINVALID,
             "results has 2 entries, expected 3");

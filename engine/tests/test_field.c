@@ -4,13 +4,16 @@
  * big integers (pow(x, e, p) and friends), for the default order 2^64 - 59,
  * the other folding order 2^64 - 2^32 + 1, and orders that take the
  * Montgomery path (2^61 - 1, the first prime above 2^63, 2^31 - 1, 7).
+ * Also the sharing step of shamir.c and the shared checks of check.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/check.h"
 #include "core/field.h"
 #include "core/random.h"
+#include "core/shamir.h"
 #include "check.h"
 
 #define CHECK_EQ(a, b)                                                     \
@@ -356,6 +359,88 @@ static void test_shamir_random(void) {
   cc_rng_free(&rng);
 }
 
+/* cc_shamir_share draws its coefficients from the stream and shares with
+ * the kernel: the same seed drawn by hand gives the same shares, and the
+ * per-player form gives the same rows. */
+static void test_shamir_core(void) {
+  enum { N = 64, M = 4 };
+  static uint64_t secret[N], coeffs[(M - 1) * N], want[M * N], got[M * N], rows[M][N];
+  uint64_t *outs[M] = {rows[0], rows[1], rows[2], rows[3]};
+  uint64_t x[M] = {1, 2, 3, 4};
+  cc_field f;
+  cc_rng a, b, c;
+  cc_error e;
+  cc_field_setup(&f, CC_FIELD_DEFAULT_ORDER);
+  for (size_t i = 0; i < N; i++) secret[i] = i * 1000003u;
+  for (size_t k = 1; k <= M; k++) {
+    CHECK(cc_rng_init_seeded(&a, "deal", 4) == 0);
+    CHECK(cc_rng_init_seeded(&b, "deal", 4) == 0);
+    CHECK(cc_rng_init_seeded(&c, "deal", 4) == 0);
+    CHECK(cc_rng_uniform_mod(&a, f.p, coeffs, (k - 1) * N) == 0);
+    CHECK(cc_field_shamir_share(&f, want, secret, N, coeffs, k, x, M, NULL, 0) == 0);
+    CHECK(cc_shamir_share(&f, &b, secret, N, k, x, M, got, &e) == CC_OK);
+    CHECK(memcmp(want, got, sizeof want) == 0);
+    CHECK(cc_shamir_share_rows(&f, &c, secret, N, k, x, M, outs, &e) == CC_OK);
+    for (size_t j = 0; j < M; j++) CHECK(memcmp(rows[j], want + j * N, sizeof rows[j]) == 0);
+    cc_rng_free(&a);
+    cc_rng_free(&b);
+    cc_rng_free(&c);
+  }
+  CHECK(cc_rng_init_seeded(&a, "deal", 4) == 0);
+  CHECK(cc_shamir_share(&f, &a, secret, N, 5, x, M, got, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "threshold 5 out of range [1, 4]") == 0);
+  CHECK(cc_shamir_share(&f, &a, secret, N, 0, x, M, got, &e) == CC_EINVALID);
+  x[3] = 1;
+  CHECK(cc_shamir_share(&f, &a, secret, N, 2, x, M, got, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "indices 1 and 4 are the same (1)") == 0);
+  cc_rng_free(&a);
+}
+
+/* ==== Shared checks ======================================================= */
+
+static void test_checks(void) {
+  cc_error e;
+  int dup[3] = {0, 2, 0}, fine[3] = {2, 0, 1};
+  CHECK(cc_check_world_size(1, &e) == CC_OK && cc_check_world_size(CC_MAX_WORLD_SIZE, &e) == CC_OK);
+  CHECK(cc_check_world_size(0, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "world size 0 is below 1") == 0);
+  CHECK(cc_check_world_size(2000, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "world size 2000 is above the limit of 1024 players") == 0);
+  CHECK(cc_check_player_rank(2, 3, &e) == CC_OK);
+  CHECK(cc_check_player_rank(3, 3, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "rank 3 is outside the world of 3 players [0, 3)") == 0);
+  CHECK(cc_check_rank(4, 4, "destination", &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "destination rank 4 out of range [0, 4)") == 0 && e.peer == 4);
+  CHECK(cc_check_rank(-1, 4, NULL, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "rank -1 out of range [0, 4)") == 0 && e.peer == -1);
+  CHECK(cc_check_rank_list(fine, 3, 3, NULL, &e) == CC_OK);
+  CHECK(cc_check_rank_list(dup, 3, 3, NULL, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "rank 0 listed twice") == 0);
+  CHECK(cc_check_rank_list(fine, 3, 2, NULL, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "3 ranks listed for 2 players") == 0);
+  CHECK(cc_check_user_tag(0, &e) == CC_OK && cc_check_user_tag(INT32_MAX, &e) == CC_OK);
+  CHECK(cc_check_user_tag(-3, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "tag -3 is negative; negative tags belong to the library") == 0);
+  CHECK(cc_check_user_tag((int64_t)INT32_MAX + 1, &e) == CC_EINVALID);
+  CHECK(cc_check_heartbeat(0.5, 2, &e) == CC_OK);
+  CHECK(cc_check_heartbeat(2, 2, &e) == CC_EINVALID && strstr(e.message, "interval < timeout"));
+  CHECK(cc_check_heartbeat(0, 2, &e) == CC_EINVALID);
+  CHECK(cc_check_positive("grace_s", 0, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "grace_s 0 must be positive") == 0);
+  CHECK(cc_check_threshold(1, 3, &e) == CC_OK && cc_check_threshold(3, 3, &e) == CC_OK);
+  CHECK(cc_check_threshold(0, 3, &e) == CC_EINVALID);
+  CHECK(cc_check_threshold(4, 3, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "threshold 4 out of range [1, 3]") == 0);
+  CHECK(cc_check_comm_live("world", 2, true, true, &e) == CC_OK);
+  CHECK(cc_check_comm_live("world", 2, false, true, &e) == CC_ENOT_RUNNING);
+  CHECK(strcmp(e.message, "Comm world was freed") == 0 && e.code == CC_ENOT_RUNNING);
+  CHECK(cc_check_comm_live("world", 2, true, false, &e) == CC_ENOT_RUNNING);
+  CHECK(strcmp(e.message, "Comm world: the engine of player 2 was stopped") == 0);
+  CHECK(cc_check_engine_live(1, false, &e) == CC_ENOT_RUNNING);
+  CHECK(strcmp(e.message, "the engine of player 1 was stopped") == 0);
+  CHECK(cc_check_engine_live(1, true, NULL) == CC_OK);
+}
+
 /* lincomb over separate arrays (lazy reduction for the folding orders)
  * against axpy one term at a time, with random values and with the largest
  * words (p - 1 times p - 1, 100 terms) that stress the 128-bit sum. */
@@ -448,8 +533,10 @@ int main(void) {
   test_lagrange();
   test_shamir_known();
   test_shamir_random();
+  test_shamir_core();
   test_lincomb_arrays();
   test_random();
+  test_checks();
   if (failures) {
     fprintf(stderr, "test_field: %d check(s) failed\n", failures);
     return 1;

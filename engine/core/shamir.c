@@ -1,0 +1,51 @@
+/*
+ * shamir.c - Shamir sharing with fresh random coefficients (see shamir.h).
+ */
+#include <stdlib.h>
+
+#include <openssl/crypto.h>
+
+#include "core/check.h"
+#include "core/shamir.h"
+
+/* Share into outs[j], or into the rows of matrix when outs is NULL. */
+static cc_status share(const cc_field *f, cc_rng *rng, const uint64_t *secret, size_t n,
+                       size_t k, const uint64_t *x, size_t m, uint64_t *matrix,
+                       uint64_t *const *outs, cc_error *err) {
+  char msg[160];
+  uint64_t *coeffs;
+  size_t ncoeffs;
+  cc_status st = cc_check_threshold(k > INT64_MAX ? INT64_MAX : (int64_t)k, m, err);
+  if (st != CC_OK) return st;
+  if (cc_field_check_indices(f, x, m, msg, sizeof msg) != CC_FIELD_OK)
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "%s", msg);
+  if (n == 0) return CC_OK;
+  if (n > SIZE_MAX / sizeof *coeffs / k)
+    return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE,
+                        "%zu coefficients of %zu elements are too many", k - 1, n);
+  ncoeffs = (k - 1) * n;
+  coeffs = malloc(ncoeffs ? ncoeffs * sizeof *coeffs : 1);
+  if (!coeffs) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
+  if (ncoeffs && cc_rng_uniform_mod(rng, f->p, coeffs, ncoeffs) != 0) {
+    st = cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "OpenSSL failed to produce random bytes");
+  } else {
+    const cc_field fl = *f; /* an output row may alias *f */
+    for (size_t j = 0; j < m; j++)
+      cc_field_shamir_eval(&fl, outs ? outs[j] : matrix + j * n, secret, n, coeffs, k, x[j]);
+  }
+  OPENSSL_cleanse(coeffs, ncoeffs * sizeof *coeffs);
+  free(coeffs);
+  return st;
+}
+
+cc_status cc_shamir_share(const cc_field *f, cc_rng *rng, const uint64_t *secret, size_t n,
+                          size_t k, const uint64_t *x, size_t m, uint64_t *out,
+                          cc_error *err) {
+  return share(f, rng, secret, n, k, x, m, out, NULL, err);
+}
+
+cc_status cc_shamir_share_rows(const cc_field *f, cc_rng *rng, const uint64_t *secret,
+                               size_t n, size_t k, const uint64_t *x, size_t m,
+                               uint64_t *const *outs, cc_error *err) {
+  return share(f, rng, secret, n, k, x, m, NULL, outs, err);
+}
