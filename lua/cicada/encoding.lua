@@ -19,6 +19,8 @@
 --                             (or booleans) as given. Decodes to a list of
 --                             0/1 integers and raises on an element that is
 --                             not a bit.
+local check = require("cicada.check")
+
 local M = {}
 
 local function class(name)
@@ -30,7 +32,7 @@ end
 
 local function check_field(field, fname)
   if field == nil then
-    error(string.format("bad argument #2 to '%s' (field expected, got nil)", fname), 3)
+    check.argerror(2, fname, "field expected, got nil")
   end
   return field
 end
@@ -43,14 +45,13 @@ local FixedPoint = class("FixedPoint")
 function M.FixedPoint(options)
   options = options or {}
   if type(options) ~= "table" then
-    error("bad argument #1 to 'FixedPoint' (options table expected, got "
-          .. type(options) .. ")", 2)
+    check.argerror(1, "FixedPoint", "options table expected, got " .. type(options))
   end
   local precision = options.precision
   if precision == nil then precision = 16 end
   if math.type(precision) ~= "integer" or precision < 0 or precision > 62 then
-    error("bad argument #1 to 'FixedPoint' (precision must be an integer in [0, 62], got "
-          .. tostring(precision) .. ")", 2)
+    check.argerror(1, "FixedPoint", "precision must be an integer in [0, 62], got "
+                   .. tostring(precision))
   end
   return setmetatable({precision = precision}, FixedPoint)
 end

@@ -6,6 +6,7 @@
 -- known) and `message`; `tostring(err)` gives the message. Use
 -- `errors.kind(err)` to branch on the kind: it returns nil for errors that
 -- are not cicada's (plain strings, other tables).
+local check = require("cicada.check")
 local core = require("cicada.core")
 
 local M = {}
@@ -36,7 +37,7 @@ end
 -- @param kind one of the kinds above
 -- @param fields table with message and optionally comm, rank, peer, tag
 function M.new(kind, fields)
-  assert(M.kinds[kind], "unknown error kind " .. tostring(kind))
+  if not M.kinds[kind] then check.argerror(1, "new", "unknown error kind " .. tostring(kind)) end
   local e = {}
   for k, v in pairs(fields or {}) do e[k] = v end
   e.kind = kind

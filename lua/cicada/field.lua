@@ -104,6 +104,7 @@
 --                                 -- string seed)
 --     rng:uniform()               -- float in [0, 1)
 --     rng:bytes(n)                -- n random bytes
+local check = require("cicada.check")
 local core = require("cicada.core")
 
 local M = {}
@@ -120,7 +121,9 @@ function M.Field(options)
   if order == nil then
     order = M.DEFAULT_ORDER
   end
-  return core.Field(order)
+  local ok, F = pcall(core.Field, order)
+  if not ok then check.argerror(1, "Field", check.reason(F)) end
+  return F
 end
 
 M.rng = core.rng

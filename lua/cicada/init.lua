@@ -8,6 +8,7 @@
 -- This module gathers the public API: run, connect, Logger, errors, logging, inject,
 -- shamir, encoding and Field. Submodules load on first use.
 local core = require("cicada.core")
+local check = require("cicada.check")
 local errors = require("cicada.errors")
 local logging = require("cicada.logging")
 
@@ -40,21 +41,12 @@ end})
 
 local methods = core.comm_methods
 
-local function argerror(n, fname, msg)
-  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 3)
-end
-
-local function check_rank(comm, r, n, fname)
-  if math.type(r) ~= "integer" then argerror(n, fname, "rank expected, got " .. type(r)) end
-  if r < 0 or r >= comm.world_size then
-    argerror(n, fname, ("rank %d out of range [0, %d)"):format(r, comm.world_size))
-  end
-end
-
 local function check_tag(t, n, fname)
-  if math.type(t) ~= "integer" then argerror(n, fname, "integer tag expected, got " .. type(t)) end
+  if math.type(t) ~= "integer" then
+    check.argerror(n, fname, "integer tag expected, got " .. type(t))
+  end
   if t < 0 then
-    argerror(n, fname, ("tag %d is negative; negative tags belong to the library"):format(t))
+    check.argerror(n, fname, ("tag %d is negative; negative tags belong to the library"):format(t))
   end
 end
 
@@ -114,8 +106,8 @@ end
 
 --- comm:irecv(src, tag) -> request
 function methods.irecv(comm, src, tag)
-  check_rank(comm, src, 2, "irecv")
-  check_tag(tag, 3, "irecv")
+  check.rank(comm, src, 1, "irecv")
+  check_tag(tag, 2, "irecv")
   local req = setmetatable({comm = comm, src = src, tag = tag, done = false}, Request)
   local q = queue_of(comm, src, tag)
   q.last = q.last + 1
@@ -124,19 +116,6 @@ function methods.irecv(comm, src, tag)
 end
 
 -- ==== cicada.run ============================================================
-
-local function check_option(opts, key, kind, fname)
-  local v = opts[key]
-  if v == nil then return end
-  local ok
-  if kind == "integer" then ok = math.type(v) == "integer"
-  elseif kind == "positive" then ok = type(v) == "number" and v > 0
-  else ok = type(v) == kind end
-  if not ok then
-    error(("bad option '%s' to '%s' (%s expected, got %s)"):format(
-      key, fname, kind == "positive" and "positive number" or kind, tostring(v)), 3)
-  end
-end
 
 local function run_player(fn, args)
   return function(comm, start_error)
@@ -169,14 +148,13 @@ local function trusted_list(v, fname)
   if type(v) == "table" then
     for i, path in ipairs(v) do
       if type(path) ~= "string" then
-        error(("bad option 'trusted' to '%s' (PEM file name expected at [%d], got %s)"):format(
-          fname, i, type(path)), 3)
+        check.optionerror("trusted", fname, ("PEM file name expected at [%d], got %s"):format(
+          i, type(path)))
       end
     end
     return table.concat(v, ",")
   end
-  error(("bad option 'trusted' to '%s' (string or list of strings expected, got %s)"):format(
-    fname, type(v)), 3)
+  check.optionerror("trusted", fname, "string or list of strings expected, got " .. type(v))
 end
 
 --- cicada.run{world_size=, fn=, args=, name="world", timeout=5,
@@ -190,21 +168,21 @@ end
 -- of those is logged as an error of "cicada.communicator".
 function M.run(opts)
   if type(opts) ~= "table" then
-    error(("bad argument #1 to 'run' (table expected, got %s)"):format(type(opts)), 2)
+    check.argerror(1, "run", "table expected, got " .. type(opts))
   end
   local n = opts.world_size
   if math.type(n) ~= "integer" or n < 1 then
-    error(("bad option 'world_size' to 'run' (integer >= 1 expected, got %s)"):format(tostring(n)), 2)
+    check.optionerror("world_size", "run", "integer >= 1 expected, got " .. tostring(n))
   end
   if type(opts.fn) ~= "function" then
-    error(("bad option 'fn' to 'run' (function expected, got %s)"):format(type(opts.fn)), 2)
+    check.optionerror("fn", "run", "function expected, got " .. type(opts.fn))
   end
-  check_option(opts, "args", "table", "run")
-  check_option(opts, "name", "string", "run")
-  check_option(opts, "identity", "string", "run")
+  check.option(opts, "args", "table", "run")
+  check.option(opts, "name", "string", "run")
+  check.option(opts, "identity", "string", "run")
   local trusted = trusted_list(opts.trusted, "run")
   for _, key in ipairs{"timeout", "startup_timeout", "heartbeat_interval", "heartbeat_timeout"} do
-    check_option(opts, key, "positive", "run")
+    check.option(opts, key, "positive", "run")
   end
   local name = opts.name or "world"
   local comm_log = logging.getLogger("cicada.communicator")
@@ -262,7 +240,7 @@ local function connect_setting(opts, key)
   if key == "world_size" or key == "rank" then
     local n = math.tointeger(tonumber(v))
     if not n then
-      error(("cicada.connect: %s='%s' is not an integer"):format(var, v), 3)
+      check.error(("cicada.connect: %s='%s' is not an integer"):format(var, v))
     end
     return n
   end
@@ -283,16 +261,16 @@ end
 -- speaking TLS, and a plain error for bad settings or an address in use.
 function M.connect(opts)
   if opts ~= nil and type(opts) ~= "table" then
-    error(("bad argument #1 to 'connect' (table expected, got %s)"):format(type(opts)), 2)
+    check.argerror(1, "connect", "table expected, got " .. type(opts))
   end
   opts = opts or {}
-  for _, key in ipairs{"world_size", "rank"} do check_option(opts, key, "integer", "connect") end
+  for _, key in ipairs{"world_size", "rank"} do check.option(opts, key, "integer", "connect") end
   for _, key in ipairs{"root_address", "address", "token", "name", "identity"} do
-    check_option(opts, key, "string", "connect")
+    check.option(opts, key, "string", "connect")
   end
   local trusted = trusted_list(opts.trusted, "connect")
   for _, key in ipairs{"timeout", "startup_timeout", "heartbeat_interval", "heartbeat_timeout"} do
-    check_option(opts, key, "positive", "connect")
+    check.option(opts, key, "positive", "connect")
   end
   local settings = {
     name = opts.name, timeout = opts.timeout, startup_timeout = opts.startup_timeout,

@@ -9,6 +9,7 @@
 -- random_failure draws from a seeded stream, so a seed gives the same
 -- failures on every run.
 local core = require("cicada.core")
+local check = require("cicada.check")
 
 local M = {}
 
@@ -24,23 +25,23 @@ function M.hang() core.raise_signal("STOP") end
 -- dies midway.
 function M.kill_in_agreement(comm, messages)
   if math.type(messages) ~= "integer" or messages < 0 then
-    error(("bad argument #2 to 'kill_in_agreement' (non-negative integer expected, got %s)")
-      :format(tostring(messages)), 2)
+    check.argerror(2, "kill_in_agreement",
+                   "non-negative integer expected, got " .. tostring(messages))
   end
   comm:_kill_in_agreement(messages)
 end
 
 function M.random_failure(opts)
   if type(opts) ~= "table" then
-    error(("bad argument #1 to 'random_failure' (table expected, got %s)"):format(type(opts)), 2)
+    check.argerror(1, "random_failure", "table expected, got " .. type(opts))
   end
   local pfail, seed = opts.pfail, opts.seed
   if type(pfail) ~= "number" or pfail < 0 or pfail > 1 then
-    error(("bad option 'pfail' to 'random_failure' (probability in [0, 1] expected, got %s)")
-      :format(tostring(pfail)), 2)
+    check.optionerror("pfail", "random_failure",
+                      "probability in [0, 1] expected, got " .. tostring(pfail))
   end
   if seed ~= nil and math.type(seed) ~= "integer" then
-    error(("bad option 'seed' to 'random_failure' (integer expected, got %s)"):format(type(seed)), 2)
+    check.optionerror("seed", "random_failure", "integer expected, got " .. type(seed))
   end
   local rng = core.rng(seed)
   local kill = opts.action or M.kill

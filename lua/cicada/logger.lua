@@ -11,6 +11,7 @@
 -- `cicada.logging` (the root logger by default), or to any object with
 -- debug/info/warning/error/critical methods such as a LuaLogging logger.
 local core = require("cicada.core")
+local check = require("cicada.check")
 local logging = require("cicada.logging")
 
 local LOGSYNC = core.tags.LOGSYNC
@@ -23,13 +24,13 @@ local function writers(comm, src, fname)
   if src == nil then return comm.ranks end
   if math.type(src) == "integer" then src = {src} end
   if type(src) ~= "table" then
-    error(("bad option 'src' to '%s' (rank or list of ranks expected, got %s)"):format(fname, type(src)), 3)
+    check.optionerror("src", fname, "rank or list of ranks expected, got " .. type(src))
   end
   local sorted, seen = {}, {}
   for _, r in ipairs(src) do
     if math.type(r) ~= "integer" or r < 0 or r >= comm.world_size then
-      error(("bad option 'src' to '%s' (rank %s out of range [0, %d))"):format(
-        fname, tostring(r), comm.world_size), 3)
+      check.optionerror("src", fname, ("rank %s out of range [0, %d)"):format(
+        tostring(r), comm.world_size))
     end
     if not seen[r] then seen[r] = true; sorted[#sorted + 1] = r end
   end
@@ -43,7 +44,7 @@ end
 
 local function record(self, method, message, opts)
   if opts ~= nil and type(opts) ~= "table" then
-    error(("bad argument #2 to '%s' (table expected, got %s)"):format(method, type(opts)), 3)
+    check.argerror(2, method, "table expected, got " .. type(opts))
   end
   local comm = self.communicator
   local src = writers(comm, opts and opts.src, method)
@@ -79,16 +80,16 @@ local function new(a, b)
     comm, opts = b, {logger = a}
   end
   if type(comm) ~= "userdata" or comm.rank == nil then
-    error(("bad argument #1 to 'Logger' (communicator expected, got %s)"):format(type(comm)), 2)
+    check.argerror(1, "Logger", "communicator expected, got " .. type(comm))
   end
   opts = opts or {}
   if type(opts) ~= "table" then
-    error(("bad argument #2 to 'Logger' (table expected, got %s)"):format(type(opts)), 2)
+    check.argerror(2, "Logger", "table expected, got " .. type(opts))
   end
   local sync = opts.sync
   if sync == nil then sync = true end
   if type(sync) ~= "boolean" then
-    error("bad option 'sync' to 'Logger' (boolean expected)", 2)
+    check.optionerror("sync", "Logger", "boolean expected, got " .. type(sync))
   end
   return setmetatable({communicator = comm, sync = sync,
                        logger = opts.logger or logging.getLogger()}, Logger)

@@ -7,6 +7,8 @@
 -- e.g. `INFO:root:Iteration 0 comm world total: 1.0`. The library logs
 -- through "cicada.communicator"; silence it with
 -- `logging.getLogger("cicada.communicator"):setLevel("CRITICAL")`.
+local check = require("cicada.check")
+
 local M = {}
 
 M.DEBUG, M.INFO, M.WARNING, M.ERROR, M.CRITICAL = 10, 20, 30, 40, 50
@@ -16,7 +18,7 @@ local names = {[10] = "DEBUG", [20] = "INFO", [30] = "WARNING", [40] = "ERROR", 
 function M.level(level)
   if type(level) == "number" then return level end
   if type(level) == "string" and M[level:upper()] then return M[level:upper()] end
-  error(("unknown log level %s"):format(tostring(level)), 2)
+  check.error(("unknown log level %s"):format(tostring(level)))
 end
 
 local Logger = {}
