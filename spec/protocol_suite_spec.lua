@@ -402,3 +402,44 @@ describe("ProtocolSuite bad input", function()
     end
   end)
 end)
+
+describe("multiplicative_inverse and the field's try_inverse", function()
+  -- The methods table behind field objects' __index, where F:try_inverse
+  -- lives when the engine provides it.
+  local function field_methods(F)
+    local _, methods = debug.getupvalue(getmetatable(F).__index, 1)
+    return methods
+  end
+
+  it("asks F:try_inverse for the first zero instead of reading an error", function()
+    local F = cicada.Field()
+    local methods = field_methods(F)
+    local original = rawget(methods, "try_inverse")
+    -- Counts the calls; stands in for the engine's method where it is missing.
+    local calls = 0
+    methods.try_inverse = function(G, u)
+      calls = calls + 1
+      if original then return original(G, u) end
+      for i = 1, u.size do
+        if u[i] == 0 then return nil, i end
+      end
+      return G:inverse(u)
+    end
+    local ok, results = pcall(run, 3, function(comm)
+      local q = shamir.ProtocolSuite(comm, {threshold = 2, encoding = cicada.encoding.Identity()})
+      local v = q:share(0, comm.rank == 0 and {3, 5, 0} or nil, {3})
+      local inv = q:reveal(q:multiplicative_inverse(q:share(0, comm.rank == 0 and {2} or nil, {1})))
+      local okz, err = pcall(q.multiplicative_inverse, q, v)
+      return {inv = inv, okz = okz, err = tostring(err), calls = calls}
+    end)
+    methods.try_inverse = original
+    assert(ok, results)
+    for _, r in ipairs(results) do
+      assert.are.same({1}, F:multiply(F:array(r.inv), 2):tolist())
+      assert.is_false(r.okz)
+      assert.matches("multiplicative_inverse: element 3 of the secret is zero and has no inverse",
+                     r.err, 1, true)
+      assert.is_true(r.calls >= 2)
+    end
+  end)
+end)

@@ -194,6 +194,19 @@ end
 -- bits and more.
 local INVERSE_ATTEMPTS = 2
 
+-- The inverse of the public array u, or nil and the (1-based) index of its
+-- first zero element.
+local function try_inverse(F, u)
+  if F.try_inverse then
+    return F:try_inverse(u)
+  end
+  -- Fallback for fields without try_inverse: F:inverse names the zero
+  -- element in its error. To be removed once every field has try_inverse.
+  local ok, inv = pcall(F.inverse, F, u)
+  if ok then return inv end
+  return nil, tonumber(tostring(inv):match("element (%d+) is zero")) or 1
+end
+
 --- A share of a^-1 in the field, element-wise: masks a with a random
 -- shared r, reveals a * r and returns (a r)^-1 * [r]. A zero mask (chance
 -- 1/p) is retried.
@@ -212,12 +225,12 @@ function M:multiplicative_inverse(a)
     for _ = 1, INVERSE_ATTEMPTS do
       local r = self:_random_field(chunk.size)
       local u = self:_open(self:_reduce(F:multiply(chunk, r)))
-      local ok, inv = pcall(F.inverse, F, u)
-      if ok then
+      local inv, at = try_inverse(F, u)
+      if inv then
         offset = offset + chunk.size
         return F:multiply(inv, r)
       end
-      zero = tonumber(tostring(inv):match("element (%d+) is zero")) or 1
+      zero = at
     end
     local where = a.size == 1 and "the secret is zero" or
       ("element %d of the secret is zero"):format(offset + zero)
