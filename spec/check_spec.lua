@@ -20,10 +20,7 @@ local function assert_at(where, message, err)
   assert.are.equal(where .. message, err)
 end
 
--- A communicator stand-in for the constructors, which do not communicate.
-local function fake_comm(n, rank)
-  return {world_size = n, rank = rank or 0, ranks = {}}
-end
+local fake_comm = require("support").fake_comm
 
 describe("argument errors", function()
   it("point at the caller of the shamir constructors and local operations", function()

@@ -4,25 +4,15 @@
 -- shares made before a player died.
 local cicada = require("cicada")
 local shamir = require("cicada.shamir")
+local support = require("support")
 
 local UNIT = 2.0 ^ -16 -- the last place of FixedPoint{precision=16}
 
--- Run fn in n players; the list of per-rank results, failing the spec with
--- the player's error if one failed.
-local function run(n, fn, args)
-  local results = cicada.run{world_size = n, fn = fn, args = args, timeout = 60}
-  for rank = 0, n - 1 do
-    local r = results[rank + 1]
-    if type(r) ~= "table" or getmetatable(r) ~= nil then
-      error(("player %d: %s"):format(rank, tostring(r)), 2)
-    end
-  end
-  return results
-end
+local fake_comm = support.fake_comm
 
--- A communicator stand-in for checks that fail before any communication.
-local function fake_comm(n, rank)
-  return {world_size = n, rank = rank or 0, ranks = {}}
+-- support.run_all with a timeout for the million-element operations.
+local function run(n, fn, args)
+  return support.run_all(n, fn, args, {timeout = 60})
 end
 
 -- count random fixed-point numbers in [-limit, limit], exact in 16 bits.
