@@ -56,7 +56,7 @@ describe("cicada-lua --rank", function()
       return
     end
     local rcs, outs = world(2, "tcp://[::1]:" .. support.port(), {0, 1},
-      function(r) return {"--address", "tcp://[::1]:0"} end)
+      function() return {"--address", "tcp://[::1]:0"} end)
     for r = 0, 1 do
       assert.equal(0, rcs[r], outs[r])
       assert.matches(("player %d of 2 got 0,10"):format(r), outs[r], 1, true)

@@ -73,7 +73,7 @@ describe("BasicProtocolSuite", function()
       local p = shamir.BasicProtocolSuite(comm, {threshold = 3})
       local s = p:share(3, comm.rank == 3 and {2.5, -1} or nil, {2})
       local t = p:reshare(s)
-      return {p:reveal(t), p:reveal(p:reshare(p:sum(t))), changed = not (s == t)}
+      return {p:reveal(t), p:reveal(p:reshare(p:sum(t))), changed = s ~= t}
     end)
     for _, r in ipairs(results) do
       assert.are.same({2.5, -1.0}, r[1])

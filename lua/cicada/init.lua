@@ -198,7 +198,8 @@ function M.run(opts)
 
   local results = {}
   for rank = 0, n - 1 do
-    local report, result = reports[rank + 1], nil
+    local report = reports[rank + 1]
+    local result
     local ok, record = false, nil
     if report.data then ok, record = pcall(core.decode, report.data) end
     if ok and type(record) == "table" and record.ok then
