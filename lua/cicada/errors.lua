@@ -6,6 +6,7 @@
 -- known) and `message`; `tostring(err)` gives the message. Use
 -- `errors.kind(err)` to branch on the kind: it returns nil for errors that
 -- are not cicada's (plain strings, other tables).
+-- @module cicada.errors
 local check = require("cicada.check")
 local core = require("cicada.core")
 
@@ -59,12 +60,16 @@ end
 local Failed = {}
 Failed.__index = Failed
 Failed.__name = "Failed"
-Failed.__tostring = function(self) return "Failed(" .. tostring(self.error) .. ")" end
+--- `Failed(error message)`.
+-- @treturn string
+function Failed:__tostring() return "Failed(" .. tostring(self.error) .. ")" end
 
 local Terminated = {}
 Terminated.__index = Terminated
 Terminated.__name = "Terminated"
-Terminated.__tostring = function(self)
+--- `Terminated(exitcode=-9)`.
+-- @treturn string
+function Terminated:__tostring()
   return ("Terminated(exitcode=%d)"):format(self.exitcode)
 end
 
@@ -78,7 +83,14 @@ function M.Terminated(exitcode)
   return setmetatable({exitcode = exitcode}, Terminated)
 end
 
+--- True for a Failed record.
+-- @param v any value
+-- @treturn bool
 function M.is_failed(v) return getmetatable(v) == Failed end
+
+--- True for a Terminated record.
+-- @param v any value
+-- @treturn bool
 function M.is_terminated(v) return getmetatable(v) == Terminated end
 
 return M

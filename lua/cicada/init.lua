@@ -7,6 +7,7 @@
 --
 -- This module gathers the public API: run, connect, Logger, errors, logging, inject,
 -- shamir, encoding and Field. Submodules load on first use.
+-- @module cicada
 local core = require("cicada.core")
 local check = require("cicada.check")
 local errors = require("cicada.errors")
@@ -50,7 +51,7 @@ local function check_tag(t, n, fname)
   end
 end
 
---- A pending operation: `req:test()` is true once complete, `req:wait()`
+-- A pending operation: `req:test()` is true once complete, `req:wait()`
 -- blocks until then and returns the value, `req.value` holds it.
 local Request = {}
 Request.__index = Request
@@ -76,6 +77,9 @@ local function complete_head(q, value)
   head.value, head.done = value, true
 end
 
+--- True once the request is complete (the value is then in `req.value`);
+-- never blocks.
+-- @treturn bool
 function Request:test()
   if self.done then return true end
   local q = queue_of(self.comm, self.src, self.tag)
@@ -87,6 +91,9 @@ function Request:test()
   return true
 end
 
+--- Block until the request is complete.
+-- @return the value received
+-- @raise a cicada error (`timeout`, `peer_failed`, `revoked`, ...) as comm:recv
 function Request:wait()
   if not self.done then
     local q = queue_of(self.comm, self.src, self.tag)
@@ -99,12 +106,24 @@ end
 
 --- comm:isend(value, dst, tag): sending never blocks, so the request is
 -- complete at once; the value is already queued for the destination.
+-- @param comm the communicator
+-- @param value what to send
+-- @int dst the receiver's rank
+-- @int tag a user tag (>= 0)
+-- @return a complete request
 function methods.isend(comm, value, dst, tag)
   comm:send(value, dst, tag)
   return setmetatable({done = true}, Request)
 end
 
---- comm:irecv(src, tag) -> request
+--- comm:irecv(src, tag): a receive to complete later with `req:wait()`.
+-- Receives posted for the same source and tag complete in the order they
+-- were posted.
+-- @param comm the communicator
+-- @int src the sender's rank
+-- @int tag a user tag (>= 0)
+-- @return a request
+-- @raise `bad argument #1 to 'irecv' (rank 7 out of range [0, 4))`
 function methods.irecv(comm, src, tag)
   check.rank(comm, src, 1, "irecv")
   check_tag(tag, 2, "irecv")
@@ -166,6 +185,10 @@ end
 -- in each. Returns the list of their results in rank order; a player that
 -- raised gives a Failed record, one that died a Terminated record, and each
 -- of those is logged as an error of "cicada.communicator".
+-- @tab opts the options above; `world_size` and `fn` are required
+-- @treturn table the players' results, in rank order
+-- @raise `bad option 'world_size' to 'run' (integer >= 1 expected, got 0)`
+-- and the like for bad options
 function M.run(opts)
   if type(opts) ~= "table" then
     check.argerror(1, "run", "table expected, got " .. type(opts))
@@ -260,6 +283,8 @@ end
 -- `token_mismatch` or `startup_timeout` (cicada errors) when the world
 -- cannot form, `encryption_failed` when a peer is not trusted or not
 -- speaking TLS, and a plain error for bad settings or an address in use.
+-- @tab[opt] opts the settings above
+-- @return the world communicator
 function M.connect(opts)
   if opts ~= nil and type(opts) ~= "table" then
     check.argerror(1, "connect", "table expected, got " .. type(opts))

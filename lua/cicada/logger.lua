@@ -10,9 +10,12 @@
 -- needs when some players may be gone. The records go to a logger from
 -- `cicada.logging` (the root logger by default), or to any object with
 -- debug/info/warning/error/critical methods such as a LuaLogging logger.
+-- @module cicada.logger
 local core = require("cicada.core")
 local check = require("cicada.check")
 local logging = require("cicada.logging")
+
+local M = {}
 
 local LOGSYNC = core.tags.LOGSYNC
 
@@ -65,14 +68,41 @@ local function record(self, method, message, opts)
   comm:barrier()
 end
 
+--- Log a message at level DEBUG; see `Logger:info`.
+-- @param message the record's text
+-- @tab[opt] opts `src`, as for `Logger:info`
 function Logger:debug(message, opts) record(self, "debug", message, opts) end
+
+--- Log a message at level INFO: a collective when `log.sync` is true.
+-- @param message the record's text
+-- @tab[opt] opts `src`: a rank or a list of ranks, the players that write
+-- (default: every player)
+-- @raise `bad option 'src' to 'info' (rank 9 out of range [0, 2))`
 function Logger:info(message, opts) record(self, "info", message, opts) end
+
+--- Log a message at level WARNING; see `Logger:info`.
+-- @param message the record's text
+-- @tab[opt] opts `src`, as for `Logger:info`
 function Logger:warning(message, opts) record(self, "warning", message, opts) end
+
+--- Log a message at level ERROR; see `Logger:info`.
+-- @param message the record's text
+-- @tab[opt] opts `src`, as for `Logger:info`
 function Logger:error(message, opts) record(self, "error", message, opts) end
+
+--- Log a message at level CRITICAL; see `Logger:info`.
+-- @param message the record's text
+-- @tab[opt] opts `src`, as for `Logger:info`
 function Logger:critical(message, opts) record(self, "critical", message, opts) end
 
---- cicada.Logger(comm, {sync=true, logger=nil}) or cicada.Logger(logger, comm).
-local function new(a, b)
+--- A logger for the players of a communicator:
+-- `cicada.Logger(comm, {sync=true, logger=nil})`, or in the seed's order
+-- `cicada.Logger(logger, comm)`.
+-- @param a the communicator (or the logger, in the seed's order)
+-- @param[opt] b the options table (or the communicator)
+-- @return the Logger, with fields `communicator`, `sync` and `logger`
+-- @raise `bad argument #1 to 'Logger' (communicator expected, got number)`
+function M.Logger(a, b)
   local comm, opts = a, b
   -- the seed's order, Logger(logging.getLogger(), communicator)
   if type(a) == "table" and getmetatable(a) ~= nil and a.info and b ~= nil
@@ -95,4 +125,4 @@ local function new(a, b)
                        logger = opts.logger or logging.getLogger()}, Logger)
 end
 
-return {Logger = new}
+return M

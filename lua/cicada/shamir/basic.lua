@@ -8,7 +8,7 @@
 -- decides who sends what to whom. Users reach it through
 -- `cicada.shamir.BasicProtocolSuite`; ProtocolSuite (cicada.shamir.protocol)
 -- inherits every method here.
--- @classmod cicada.shamir.BasicProtocolSuite
+-- @module cicada.shamir.basic
 local core = require("cicada.core")
 local check = require("cicada.check")
 local encoding = require("cicada.encoding")
@@ -20,7 +20,9 @@ local Suite = {}
 Suite.__index = Suite
 Suite.__name = "cicada.shamir.BasicProtocolSuite"
 
---- The class of BasicProtocolSuite objects (metatable and methods).
+--- The class of BasicProtocolSuite objects (metatable and methods), for
+-- cicada.shamir and cicada.shamir.protocol.
+-- @local
 M.Suite = Suite
 
 -- ==== Shapes ================================================================
@@ -28,6 +30,7 @@ M.Suite = Suite
 --- A shape as it reads in messages: `{2, 3}`.
 -- @tab shape a list of sizes
 -- @treturn string
+-- @local
 function M.shape_str(shape)
   return "{" .. table.concat(shape, ", ") .. "}"
 end
@@ -36,6 +39,7 @@ end
 -- @tab a a list of sizes
 -- @tab b a list of sizes
 -- @treturn bool
+-- @local
 function M.same_shape(a, b)
   if #a ~= #b then return false end
   for i = 1, #a do
@@ -87,6 +91,7 @@ end
 -- @tab[opt] options `threshold`, `indices`, `seed`, `order`, `encoding`
 -- @return the suite
 -- @raise `bad argument #2 to 'fname' (...)` for a bad option
+-- @local
 function M.new(fname, mt, comm, options)
   if type(comm) ~= "table" and type(comm) ~= "userdata" then
     check.argerror(1, fname, "communicator expected, got " .. type(comm))

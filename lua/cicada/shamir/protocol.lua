@@ -20,7 +20,7 @@
 --
 -- Every method of cicada.shamir.BasicProtocolSuite works on a ProtocolSuite
 -- too. This file also holds the checks that the parts share.
--- @classmod cicada.shamir.ProtocolSuite
+-- @module cicada.shamir.protocol
 local basic = require("cicada.shamir.basic")
 local check = require("cicada.check")
 
