@@ -164,6 +164,21 @@ function Suite:_check_share(x, n, fname)
   return x
 end
 
+--- Check the two operands of a local operation: shares of this suite whose
+-- shapes are equal, or one of them a scalar (which broadcasts).
+-- @param a argument 1 of fname
+-- @param b argument 2 of fname
+-- @string fname the operation's name
+-- @raise `bad argument #2 to 'add' (shapes {3} and {4} differ)`
+-- @local
+function Suite:_check_operands(a, b, fname)
+  self:_check_share(a, 1, fname)
+  self:_check_share(b, 2, fname)
+  if a.ndim > 0 and b.ndim > 0 and not same_shape(a.shape, b.shape) then
+    check.argerror(2, fname, ("shapes %s and %s differ"):format(shape_str(a.shape), shape_str(b.shape)))
+  end
+end
+
 --- Reconstruct from every player's share (rank order): the Lagrange
 -- combination at 0, one C call, no copies of the shares.
 -- @tab shares one share per player
@@ -276,21 +291,20 @@ end
 
 --- The share of a + b (local).
 -- @param a a share
--- @param b a share
+-- @param b a share of the same shape, or a scalar share (which broadcasts)
 -- @return a share
+-- @raise `bad argument #2 to 'add' (shapes {3} and {4} differ)`
 function Suite:add(a, b)
-  self:_check_share(a, 1, "add")
-  self:_check_share(b, 2, "add")
+  self:_check_operands(a, b, "add")
   return self.field:add(a, b)
 end
 
 --- The share of a - b (local).
 -- @param a a share
--- @param b a share
+-- @param b a share of the same shape, or a scalar share (which broadcasts)
 -- @return a share
 function Suite:subtract(a, b)
-  self:_check_share(a, 1, "subtract")
-  self:_check_share(b, 2, "subtract")
+  self:_check_operands(a, b, "subtract")
   return self.field:subtract(a, b)
 end
 
