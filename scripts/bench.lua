@@ -99,7 +99,7 @@ local function share_figure(name, n, runs, batch)
       local s = suite(comm)
       s.secret = comm.rank == 0 and s.p.encoding:encode(vector(n), s.p.field) or nil
       return s
-    end, function(comm, s)
+    end, function(_, s)
       s.p:share(0, s.secret, {n})
     end))
   end)
@@ -112,7 +112,7 @@ local function reveal_figure(name, n, runs, batch)
       local secret = comm.rank == 0 and s.p.encoding:encode(vector(n), s.p.field) or nil
       s.share = s.p:share(0, secret, {n})
       return s
-    end, function(comm, s)
+    end, function(_, s)
       s.p:reveal(s.share)
     end))
   end)
@@ -142,7 +142,7 @@ end
 -- Fixed-point multiplication (with truncation) of n pairs, 3 players.
 local function multiply_figure(name, n, runs, batch)
   figure(name, function()
-    report(name, 3, n, timed(3, runs, batch, product_setup(n), function(comm, s)
+    report(name, 3, n, timed(3, runs, batch, product_setup(n), function(_, s)
       s.p:multiply(s.a, s.b)
     end))
   end)
@@ -153,7 +153,7 @@ multiply_figure("multiply_1m", 1000000, 7, 1)
 
 -- The fixed-point dot product of two 10,000-vectors, 3 players.
 figure("dot_10k", function()
-  report("dot_10k", 3, 10000, timed(3, 21, 20, product_setup(10000), function(comm, s)
+  report("dot_10k", 3, 10000, timed(3, 21, 20, product_setup(10000), function(_, s)
     s.p:dot(s.a, s.b)
   end))
 end)
@@ -302,7 +302,7 @@ tls_figures[#tls_figures + 1] = {name = "reveal_1m_tls", fn = function(tls)
     local secret = comm.rank == 0 and s.p.encoding:encode(vector(n), s.p.field) or nil
     s.share = s.p:share(0, secret, {n})
     return s
-  end, function(comm, s)
+  end, function(_, s)
     s.p:reveal(s.share)
   end))
 end}

@@ -23,7 +23,7 @@ local function main(communicator)
     failure()
 
     -- Do computation in this block.
-    local ok, e = pcall(function()
+    local ok = pcall(function()
       -- Increment the total.
       local contributor = iteration % communicator.world_size
       local increment = communicator.rank == contributor and 1 or nil

@@ -21,7 +21,7 @@ end
 
 local function main(communicator)
   local failure = random_failure(0.05, 42 + communicator.rank)
-  for iteration = 0, 19 do
+  for _ = 0, 19 do
     failure()
   end
   return "survived 20 iterations"

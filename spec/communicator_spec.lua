@@ -74,7 +74,7 @@ describe("cicada.run", function()
   end)
 
   it("starts and stops 4 players 100 times in a row", function()
-    for i = 1, 100 do
+    for _ = 1, 100 do
       local results = run(4, function(comm) return comm:allgather(comm.rank)[4] end)
       assert.same({3, 3, 3, 3}, results)
     end
@@ -294,8 +294,7 @@ describe("a player that has finished", function()
   it("makes a recv from it fail at once instead of timing out", function()
     local results = run(2, outcome(function(comm)
       if comm.rank == 1 then return end
-      local t = require("cicada.core").now()
-      local ok, err = pcall(comm.recv, comm, 1, 0)
+      local _, err = pcall(comm.recv, comm, 1, 0)
       error(err, 0)
     end))
     assert.equal("peer_failed", results[1].kind)

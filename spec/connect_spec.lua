@@ -1,7 +1,7 @@
 -- One player per process, as on separate hosts: `cicada-lua --rank R -n N
 -- --root-address tcp://H:P script.lua`, or the same settings from the
 -- CICADA_* environment, meeting through the root.
-local players = require("players")
+local support = require("support")
 
 local compute = [[
 local cicada = require("cicada")
@@ -12,17 +12,17 @@ print(("player %d of %d got %s"):format(comm.rank, comm.world_size, table.concat
 
 -- Start n players with --rank, in the given order, and wait for them all.
 local function world(n, root, order, extra)
-  local script = players.script(compute)
+  local script = support.script(compute)
   local handles = {}
   for _, r in ipairs(order) do
     local args = {"--rank", tostring(r), "-n", tostring(n), "--root-address", root}
     for _, a in ipairs(extra and extra(r) or {}) do table.insert(args, a) end
     table.insert(args, script)
-    handles[r] = players.start(args)
-    players.sleep(0.1)
+    handles[r] = support.start(args)
+    support.sleep(0.1)
   end
   local rcs, outs = {}, {}
-  for r = 0, n - 1 do rcs[r], outs[r] = players.wait(handles[r]) end
+  for r = 0, n - 1 do rcs[r], outs[r] = support.wait(handles[r]) end
   return rcs, outs
 end
 
@@ -35,10 +35,10 @@ local function has_ipv6()
 end
 
 describe("cicada-lua --rank", function()
-  after_each(players.cleanup)
+  after_each(support.cleanup)
 
   it("three players started in any order compute together over IPv4", function()
-    local rcs, outs = world(3, "tcp://127.0.0.1:" .. players.port(), {2, 0, 1})
+    local rcs, outs = world(3, "tcp://127.0.0.1:" .. support.port(), {2, 0, 1})
     for r = 0, 2 do
       assert.equal(0, rcs[r], outs[r])
       assert.matches(("player %d of 3 got 0,10,20"):format(r), outs[r], 1, true)
@@ -46,7 +46,7 @@ describe("cicada-lua --rank", function()
   end)
 
   it("reaches the root by host name", function()
-    local rcs, outs = world(2, "tcp://localhost:" .. players.port(), {1, 0})
+    local rcs, outs = world(2, "tcp://localhost:" .. support.port(), {1, 0})
     for r = 0, 1 do assert.equal(0, rcs[r], outs[r]) end
   end)
 
@@ -55,8 +55,8 @@ describe("cicada-lua --rank", function()
       print("skipped: this host has no IPv6")
       return
     end
-    local rcs, outs = world(2, "tcp://[::1]:" .. players.port(), {0, 1},
-      function(r) return {"--address", "tcp://[::1]:0"} end)
+    local rcs, outs = world(2, "tcp://[::1]:" .. support.port(), {0, 1},
+      function() return {"--address", "tcp://[::1]:0"} end)
     for r = 0, 1 do
       assert.equal(0, rcs[r], outs[r])
       assert.matches(("player %d of 2 got 0,10"):format(r), outs[r], 1, true)
@@ -64,23 +64,23 @@ describe("cicada-lua --rank", function()
   end)
 
   it("takes its settings from the CICADA_* environment", function()
-    local root = "tcp://127.0.0.1:" .. players.port()
-    local script = players.script(compute)
+    local root = "tcp://127.0.0.1:" .. support.port()
+    local script = support.script(compute)
     local hs = {}
     for r = 0, 1 do
-      hs[r] = players.start({script}, {CICADA_WORLD_SIZE = "2", CICADA_RANK = tostring(r),
+      hs[r] = support.start({script}, {CICADA_WORLD_SIZE = "2", CICADA_RANK = tostring(r),
                                        CICADA_ROOT_ADDRESS = root,
                                        CICADA_ADDRESS = "tcp://127.0.0.1:0"})
     end
     for r = 0, 1 do
-      local rc, out = players.wait(hs[r])
+      local rc, out = support.wait(hs[r])
       assert.equal(0, rc, out)
       assert.matches(("player %d of 2 got 0,10"):format(r), out, 1, true)
     end
   end)
 
   it("raises token_mismatch at every player when one has another token", function()
-    local rcs, outs = world(3, "tcp://127.0.0.1:" .. players.port(), {0, 1, 2}, function(r)
+    local rcs, outs = world(3, "tcp://127.0.0.1:" .. support.port(), {0, 1, 2}, function(r)
       return {"--token", r == 2 and "other secret" or "our secret"}
     end)
     for r = 0, 2 do
@@ -90,12 +90,12 @@ describe("cicada-lua --rank", function()
   end)
 
   it("says which players never came, at every player that did", function()
-    local root = "tcp://127.0.0.1:" .. players.port()
-    local script = players.script(compute)
-    local h0 = players.start({"--rank", "0", "-n", "3", "--root-address", root, script, "1"})
-    local h1 = players.start({"--rank", "1", "-n", "3", "--root-address", root, script, "1"})
+    local root = "tcp://127.0.0.1:" .. support.port()
+    local script = support.script(compute)
+    local h0 = support.start({"--rank", "0", "-n", "3", "--root-address", root, script, "1"})
+    local h1 = support.start({"--rank", "1", "-n", "3", "--root-address", root, script, "1"})
     for _, h in ipairs{h0, h1} do
-      local rc, out = players.wait(h)
+      local rc, out = support.wait(h)
       assert.equal(1, rc, out)
       assert.matches("startup_timeout: .*players 2 did not reach the root", out)
     end
@@ -103,43 +103,43 @@ describe("cicada-lua --rank", function()
 
   describe("refuses bad input with one line and a non-zero exit", function()
     local function refuses(args, pattern, env)
-      local rc, out = players.run(args, env)
+      local rc, out = support.run_cli(args, env)
       assert.is_not.equal(0, rc, out)
       assert.matches(pattern, out)
-      assert.equal(1, players.count(out, "[^\n]*\n"), out)
+      assert.equal(1, support.count(out, "[^\n]*\n"), out)
     end
 
     it("a root address with another scheme", function()
       refuses({"--rank", "1", "-n", "2", "--root-address", "http://localhost:8080",
-               players.script(compute)}, "root address 'http://localhost:8080' has the scheme 'http'")
+               support.script(compute)}, "root address 'http://localhost:8080' has the scheme 'http'")
     end)
     it("a root address without a port", function()
       refuses({"--rank", "1", "-n", "2", "--root-address", "tcp://localhost",
-               players.script(compute)}, "has no port")
+               support.script(compute)}, "has no port")
     end)
     it("a rank outside the world", function()
       refuses({"--rank", "3", "-n", "3", "--root-address", "tcp://localhost:1",
-               players.script(compute)}, "rank 3 is outside the world of 3 players")
+               support.script(compute)}, "rank 3 is outside the world of 3 players")
     end)
     it("a rank outside the world, from the environment", function()
-      refuses({players.script(compute)}, "rank %-1 is outside the world of 2 players",
+      refuses({support.script(compute)}, "rank %-1 is outside the world of 2 players",
               {CICADA_WORLD_SIZE = "2", CICADA_RANK = "-1", CICADA_ROOT_ADDRESS = "tcp://x:1"})
     end)
     it("a missing root address", function()
-      refuses({"--rank", "1", "-n", "2", players.script(compute)}, "needs the root's address")
+      refuses({"--rank", "1", "-n", "2", support.script(compute)}, "needs the root's address")
     end)
     it("a root port already in use", function()
-      local root = "tcp://127.0.0.1:" .. players.port()
-      local script = players.script(compute)
-      local first = players.start({"--rank", "0", "-n", "2", "--root-address", root, script, "3"})
-      players.sleep(0.3)
+      local root = "tcp://127.0.0.1:" .. support.port()
+      local script = support.script(compute)
+      local first = support.start({"--rank", "0", "-n", "2", "--root-address", root, script, "3"})
+      support.sleep(0.3)
       refuses({"--rank", "0", "-n", "2", "--root-address", root, script},
               "player 0 cannot listen on 127.0.0.1 port %d+: Address already in use")
-      players.kill(first)
+      support.kill(first)
     end)
     it("an unreachable root, once the startup timeout has passed", function()
-      refuses({"--rank", "1", "-n", "2", "--root-address", "tcp://127.0.0.1:" .. players.port(),
-               players.script(compute), "0.5"},
+      refuses({"--rank", "1", "-n", "2", "--root-address", "tcp://127.0.0.1:" .. support.port(),
+               support.script(compute), "0.5"},
               "startup_timeout: player 1 cannot reach the root at 127.0.0.1 port %d+ .*Connection refused")
     end)
   end)

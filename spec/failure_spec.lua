@@ -103,7 +103,7 @@ describe("failure detection", function()
   it("carries the communicator, rank, peer and tag in the error", function()
     local results = run(2, function(comm)
       if comm.rank == 1 then cicada.inject.kill() end
-      local ok, err = pcall(comm.allgather, comm, 1)
+      local _, err = pcall(comm.allgather, comm, 1)
       return {err.kind, err.comm, err.rank, err.peer, err.tag}
     end, {name = "crew"})
     assert.same({"peer_failed", "crew", 0, 1, "ALLGATHER"}, results[1])

@@ -1,6 +1,6 @@
 -- The launcher: `cicada-lua -n N script.lua` starts N local players that
 -- each run the script and join one world with cicada.connect().
-local players = require("players")
+local support = require("support")
 
 local compute = [[
 local cicada = require("cicada")
@@ -11,10 +11,10 @@ print(("player %d of %d got %s from %s"):format(comm.rank, comm.world_size,
 ]]
 
 describe("cicada-lua -n N", function()
-  after_each(players.cleanup)
+  after_each(support.cleanup)
 
   it("starts N players that compute together and exits 0", function()
-    local rc, out = players.run({"-n", "3", players.script(compute), "a", "b"})
+    local rc, out = support.run_cli({"-n", "3", support.script(compute), "a", "b"})
     assert.equal(0, rc, out)
     for r = 0, 2 do
       assert.matches(("player %d of 3 got 0,10,20 from a b"):format(r), out, 1, true)
@@ -22,13 +22,13 @@ describe("cicada-lua -n N", function()
   end)
 
   it("runs a world of one", function()
-    local rc, out = players.run({"-n", "1", players.script(compute)})
+    local rc, out = support.run_cli({"-n", "1", support.script(compute)})
     assert.equal(0, rc, out)
     assert.matches("player 0 of 1 got 0 from", out, 1, true)
   end)
 
   it("exits non-zero naming a player that raised, and its error", function()
-    local rc, out = players.run({"-n", "3", players.script([[
+    local rc, out = support.run_cli({"-n", "3", support.script([[
       local comm = require("cicada").connect()
       if comm.rank == 1 then error("player one gives up") end
       comm:barrier()
@@ -40,7 +40,7 @@ describe("cicada-lua -n N", function()
   end)
 
   it("names a player that was killed, with its signal", function()
-    local rc, out = players.run({"-n", "2", players.script([[
+    local rc, out = support.run_cli({"-n", "2", support.script([[
       local cicada = require("cicada")
       local comm = cicada.connect()
       if comm.rank == 1 then cicada.inject.kill() end
@@ -50,7 +50,7 @@ describe("cicada-lua -n N", function()
   end)
 
   it("gives the failure of one player to the others as peer_failed", function()
-    local rc, out = players.run({"-n", "3", players.script([[
+    local rc, out = support.run_cli({"-n", "3", support.script([[
       local cicada = require("cicada")
       local comm = cicada.connect()
       if comm.rank == 2 then cicada.inject.kill() end
@@ -65,29 +65,29 @@ describe("cicada-lua -n N", function()
 
   describe("refuses bad input with one line and a non-zero exit", function()
     local function refuses(args, pattern)
-      local rc, out = players.run(args)
+      local rc, out = support.run_cli(args)
       assert.equal(2, rc, out)
       assert.matches(pattern, out)
-      assert.equal(1, players.count(out, "[^\n]*\n"), out)
+      assert.equal(1, support.count(out, "[^\n]*\n"), out)
     end
 
     it("a world size below 1", function()
-      refuses({"-n", "0", players.script(compute)}, "world size 0 is below 1")
+      refuses({"-n", "0", support.script(compute)}, "world size 0 is below 1")
     end)
     it("a world size that is not a number", function()
-      refuses({"-n", "three", players.script(compute)}, "world size .* 'three' is not an integer")
+      refuses({"-n", "three", support.script(compute)}, "world size .* 'three' is not an integer")
     end)
     it("a missing script", function()
       refuses({"-n", "2", "/nonexistent/script.lua"},
               "cannot read the script '/nonexistent/script.lua': No such file")
     end)
     it("no script at all", function()
-      local rc, out = players.run({"-n", "2"})
+      local rc, out = support.run_cli({"-n", "2"})
       assert.equal(2, rc)
       assert.matches("no script given", out)
     end)
     it("an unknown option", function()
-      local rc, out = players.run({"--ranks", "2", players.script(compute)})
+      local rc, out = support.run_cli({"--ranks", "2", support.script(compute)})
       assert.equal(2, rc)
       assert.matches("unknown option '%-%-ranks'", out)
     end)

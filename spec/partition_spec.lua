@@ -6,7 +6,7 @@
 --
 -- Needs root and `ip` (iproute2); skipped, saying why, where either is
 -- missing or namespaces cannot be made. Removes everything it creates.
-local players = require("players")
+local support = require("support")
 
 local id = ("cc%d"):format(require("cicada.core").getpid() % 100000)
 local hub = id .. "hub"
@@ -97,7 +97,7 @@ describe("a partition between network namespaces", function()
   local reason = why_not()
 
   after_each(function()
-    players.cleanup()
+    support.cleanup()
     teardown_netns()
   end)
 
@@ -113,11 +113,11 @@ describe("a partition between network namespaces", function()
       print("partition test skipped: cannot create network namespaces and veth links here")
       return
     end
-    local port = players.port()
-    local path = players.script(script)
+    local port = support.port()
+    local path = support.script(script)
     local hs = {}
     for r = 0, 2 do
-      hs[r] = players.start({"--rank", tostring(r), "-n", "3",
+      hs[r] = support.start({"--rank", tostring(r), "-n", "3",
                              "--root-address", ("tcp://%s:%d"):format(addr(0), port),
                              "--address", ("tcp://%s:0"):format(addr(r)), path},
                             nil, {"ip", "netns", "exec", ns(r)})
@@ -125,10 +125,10 @@ describe("a partition between network namespaces", function()
     -- Cut player 2 off once every player has done a few rounds together.
     local core = require("cicada.core")
     local deadline = core.now() + 20
-    local function rounds_done(h) return players.output(h):match("round 3 done") ~= nil end
+    local function rounds_done(h) return support.output(h):match("round 3 done") ~= nil end
     while not (rounds_done(hs[0]) and rounds_done(hs[1]) and rounds_done(hs[2])) do
       assert(core.now() < deadline, "the players did not start computing: "
-             .. players.output(hs[0]) .. players.output(hs[1]) .. players.output(hs[2]))
+             .. support.output(hs[0]) .. support.output(hs[1]) .. support.output(hs[2]))
       core.sleep(0.05)
     end
     local cut_at = core.now()
@@ -137,7 +137,7 @@ describe("a partition between network namespaces", function()
     local outs = {}
     for r = 0, 2 do
       local rc
-      rc, outs[r] = players.wait(hs[r], 30)
+      rc, outs[r] = support.wait(hs[r], 30)
       assert.equal(0, rc, outs[r])
     end
     -- The survivors noticed through heartbeats (comm.timeout is 30s), shrank

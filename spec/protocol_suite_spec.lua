@@ -4,25 +4,15 @@
 -- shares made before a player died.
 local cicada = require("cicada")
 local shamir = require("cicada.shamir")
+local support = require("support")
 
 local UNIT = 2.0 ^ -16 -- the last place of FixedPoint{precision=16}
 
--- Run fn in n players; the list of per-rank results, failing the spec with
--- the player's error if one failed.
-local function run(n, fn, args)
-  local results = cicada.run{world_size = n, fn = fn, args = args, timeout = 60}
-  for rank = 0, n - 1 do
-    local r = results[rank + 1]
-    if type(r) ~= "table" or getmetatable(r) ~= nil then
-      error(("player %d: %s"):format(rank, tostring(r)), 2)
-    end
-  end
-  return results
-end
+local fake_comm = support.fake_comm
 
--- A communicator stand-in for checks that fail before any communication.
-local function fake_comm(n, rank)
-  return {world_size = n, rank = rank or 0, ranks = {}}
+-- support.run_all with a timeout for the million-element operations.
+local function run(n, fn, args)
+  return support.run_all(n, fn, args, {timeout = 60})
 end
 
 -- count random fixed-point numbers in [-limit, limit], exact in 16 bits.
@@ -399,6 +389,50 @@ describe("ProtocolSuite bad input", function()
       assert.is_false(r.ok2)
       assert.matches("multiplicative_inverse: the secret is zero and has no inverse", r.err2, 1, true)
       assert.are.same({9, 0, 25}, r.after)
+    end
+  end)
+end)
+
+describe("multiplicative_inverse and the field's try_inverse", function()
+  -- F with a try_inverse that counts its calls: F's own where the engine
+  -- has it, else one that finds the first zero element in Lua.
+  local function counting_field(F)
+    local proxy = {calls = 0}
+    function proxy.try_inverse(_, u)
+      proxy.calls = proxy.calls + 1
+      if F.try_inverse then return F:try_inverse(u) end
+      for i = 1, u.size do
+        if u[i] == 0 then return nil, i end
+      end
+      return F:inverse(u)
+    end
+    return setmetatable(proxy, {__index = function(_, k)
+      local v = F[k]
+      if type(v) ~= "function" then return v end
+      return function(_, ...) return v(F, ...) end
+    end})
+  end
+
+  it("asks F:try_inverse for the first zero instead of reading an error", function()
+    local results = run(3, function(comm)
+      local q = shamir.ProtocolSuite(comm, {threshold = 2, encoding = cicada.encoding.Identity()})
+      local v = q:share(0, comm.rank == 0 and {3, 5, 0} or nil, {3})
+      local two = q:share(0, comm.rank == 0 and {2} or nil, {1})
+      local F = q.field
+      q.field = counting_field(F)
+      local inv = q:multiplicative_inverse(two)
+      local okz, err = pcall(q.multiplicative_inverse, q, v)
+      local calls = q.field.calls
+      q.field = F
+      return {inv = q:reveal(inv), okz = okz, err = tostring(err), calls = calls}
+    end)
+    local F = cicada.Field()
+    for _, r in ipairs(results) do
+      assert.are.same({1}, F:multiply(F:array(r.inv), 2):tolist())
+      assert.is_false(r.okz)
+      assert.matches("multiplicative_inverse: element 3 of the secret is zero and has no inverse",
+                     r.err, 1, true)
+      assert.is_true(r.calls >= 2)
     end
   end)
 end)

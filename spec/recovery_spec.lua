@@ -106,7 +106,7 @@ describe("cicada.recovery", function()
 
   it("rejects a policy without setup or step", function()
     local results = cicada.run{world_size = 1, fn = function(comm)
-      local ok, err = pcall(cicada.recovery.run, comm, {setup = function() return {} end})
+      local _, err = pcall(cicada.recovery.run, comm, {setup = function() return {} end})
       return err
     end}
     assert.matches("bad argument #2 to 'run' %('step' must be a function, got nil%)", results[1])

@@ -48,7 +48,7 @@ describe("revoke", function()
         return
       end
       local t = core.now()
-      local ok, err = pcall(comm.recv, comm, 1, 0)
+      local _, err = pcall(comm.recv, comm, 1, 0)
       return {errors.kind(err), core.now() - t}
     end)
     for _, r in ipairs{1, 3} do

@@ -2,24 +2,9 @@
 -- (cicada.run), as a protocol author sees it.
 local cicada = require("cicada")
 local shamir = require("cicada.shamir")
+local support = require("support")
 
--- Run fn in n players and return the list of per-rank results, failing the
--- spec with the player's error if one failed.
-local function run(n, fn, args)
-  local results = cicada.run{world_size = n, fn = fn, args = args}
-  for rank = 0, n - 1 do
-    local r = results[rank + 1]
-    if type(r) ~= "table" or getmetatable(r) ~= nil then
-      error(("player %d: %s"):format(rank, tostring(r)), 2)
-    end
-  end
-  return results
-end
-
--- A communicator stand-in for the constructor, which does not communicate.
-local function fake_comm(n, rank)
-  return {world_size = n, rank = rank or 0, ranks = {}}
-end
+local run, fake_comm = support.run_all, support.fake_comm
 
 describe("BasicProtocolSuite", function()
   it("reveals negative, fractional and vector secrets to every player", function()
@@ -88,7 +73,7 @@ describe("BasicProtocolSuite", function()
       local p = shamir.BasicProtocolSuite(comm, {threshold = 3})
       local s = p:share(3, comm.rank == 3 and {2.5, -1} or nil, {2})
       local t = p:reshare(s)
-      return {p:reveal(t), p:reveal(p:reshare(p:sum(t))), changed = not (s == t)}
+      return {p:reveal(t), p:reveal(p:reshare(p:sum(t))), changed = s ~= t}
     end)
     for _, r in ipairs(results) do
       assert.are.same({2.5, -1.0}, r[1])

@@ -1,11 +1,21 @@
---- Helpers shared by the specs: running worlds of players, and running
--- cicada-lua on a program to read what it writes.
+--- Helpers shared by the specs: worlds of players run by cicada.run, and
+-- cicada-lua run as separate processes (each in a process group of its
+-- own, waited for with a deadline, killed when a spec ends, failed or
+-- not).
+--
+-- Every temporary file comes from os.tmpname() itself, never a name made
+-- from one, and is removed by the helper that made it or by cleanup(), so
+-- that the specs leave nothing in /tmp. Specs that start processes call
+-- `after_each(support.cleanup)`.
 local cicada = require("cicada")
+local core = require("cicada.core")
 
 local M = {}
 
 --- The cicada-lua under test (ctest sets CICADA_LUA).
 M.cicada_lua = os.getenv("CICADA_LUA") or "build/cicada-lua"
+
+-- ==== Worlds of players (cicada.run) ==========================================
 
 --- cicada.run with the world size and function first: run(n, fn, opts).
 function M.run(n, fn, opts)
@@ -14,18 +24,168 @@ function M.run(n, fn, opts)
   return cicada.run(opts)
 end
 
+--- Run fn(comm, table.unpack(args)) in n players and return the list of
+-- per-rank results (tables), failing the spec with a player's error or
+-- death if one did not return a table. opts: more cicada.run options.
+function M.run_all(n, fn, args, opts)
+  opts = opts or {}
+  opts.args = args
+  local results = M.run(n, fn, opts)
+  for rank = 0, n - 1 do
+    local r = results[rank + 1]
+    if type(r) ~= "table" or getmetatable(r) ~= nil then
+      error(("player %d: %s"):format(rank, tostring(r)), 2)
+    end
+  end
+  return results
+end
+
+--- A communicator stand-in for code that fails, or builds a suite, before
+-- any communication.
+function M.fake_comm(n, rank)
+  return {world_size = n, rank = rank or 0, ranks = {}}
+end
+
+-- ==== Temporary files =========================================================
+
+-- Files to remove at cleanup().
+local files = {}
+
+-- A new temporary file's name (the file exists, empty), removed at cleanup().
+local function tmpfile()
+  local path = os.tmpname()
+  files[#files + 1] = path
+  return path
+end
+
+local function write_file(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+local function read_file(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- Write a Lua script to a temporary file and return its path; cleanup()
+-- removes it.
+function M.script(source)
+  local path = tmpfile()
+  write_file(path, source)
+  return path
+end
+
+-- ==== cicada-lua as separate processes ========================================
+
+-- Processes started since the last cleanup().
+local started = {}
+
+--- A word quoted for sh.
+function M.shquote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+local shquote = M.shquote
+
+--- A port for a root address: outside the kernel's ephemeral range
+-- (32768-60999 on Linux), so that no client connection holds it.
+function M.port()
+  return math.random(20000, 32000)
+end
+
+--- Start `cicada-lua args...` with extra environment variables (a table),
+-- in a process group of its own, after the words of `prefix` (a list, e.g.
+-- {"ip", "netns", "exec", "ns0"}). Returns a handle for wait().
+function M.start(args, env, prefix)
+  local words = {}
+  for k, v in pairs(env or {}) do table.insert(words, k .. "=" .. shquote(v)) end
+  table.sort(words)
+  local before = {}
+  for _, w in ipairs(prefix or {}) do table.insert(before, shquote(w)) end
+  table.insert(words, shquote(M.cicada_lua))
+  for _, a in ipairs(args) do table.insert(words, shquote(a)) end
+  -- The exit code goes to rc through a rename, so that rc is never seen
+  -- half-written: rc stays empty until the process has ended.
+  local out, rc, rc_tmp = tmpfile(), tmpfile(), tmpfile()
+  local inner = ("%s env %s > %s 2>&1; echo $? > %s; mv %s %s"):format(
+    table.concat(before, " "), table.concat(words, " "), shquote(out),
+    shquote(rc_tmp), shquote(rc_tmp), shquote(rc))
+  local p = assert(io.popen(("setsid sh -c %s > /dev/null 2>&1 & echo $!"):format(shquote(inner))))
+  local pid = math.tointeger(tonumber(p:read("l")))
+  p:close()
+  local h = {pid = pid, out = out, rc = rc}
+  table.insert(started, h)
+  return h
+end
+
+--- Wait for a started process to end (at most timeout_s seconds, default
+-- 20, then it is killed and this raises). Returns its exit code and its
+-- output.
+function M.wait(h, timeout_s)
+  local deadline = core.now() + (timeout_s or 20)
+  while true do
+    local rc = read_file(h.rc)
+    if rc and rc ~= "" then
+      h.done = true
+      return math.tointeger(tonumber(rc)), read_file(h.out) or ""
+    end
+    if core.now() > deadline then
+      M.kill(h)
+      error(("cicada-lua (pid %d) did not finish within %gs; it printed:\n%s"):format(
+        h.pid, timeout_s or 20, read_file(h.out) or ""))
+    end
+    core.sleep(0.02)
+  end
+end
+
+--- Sleep for s seconds.
+M.sleep = core.sleep
+
+--- What a started process has printed so far.
+function M.output(h) return read_file(h.out) or "" end
+
+--- Run `cicada-lua args...` to the end: its exit code and output.
+function M.run_cli(args, env, timeout_s)
+  return M.wait(M.start(args, env), timeout_s)
+end
+
+--- Kill a started process and its process group.
+function M.kill(h)
+  if h.pid and not h.killed then
+    -- No "--": the kill of dash (sh on Debian) takes -PID after the signal
+    -- as a process group, and refuses "--".
+    os.execute(("kill -KILL -%d 2>/dev/null"):format(h.pid))
+    h.killed = true
+  end
+end
+
+--- Kill every process started since the last call and remove the
+-- temporary files.
+function M.cleanup()
+  for _, h in ipairs(started) do M.kill(h) end
+  for i = #started, 1, -1 do started[i] = nil end
+  for i = #files, 1, -1 do
+    os.remove(files[i])
+    files[i] = nil
+  end
+end
+
 --- Run a Lua program under cicada-lua and return what it wrote on stderr.
 function M.stderr_of(program)
   local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(program)
-  f:close()
-  local p = assert(io.popen(("%s %s 2>&1 1>/dev/null"):format(M.cicada_lua, path)))
+  write_file(path, program)
+  local p = assert(io.popen(("%s %s 2>&1 1>/dev/null"):format(shquote(M.cicada_lua), shquote(path))))
   local out = p:read("a")
   p:close()
   os.remove(path)
   return out
 end
+
+-- ==== Text ====================================================================
 
 --- The lines of a string, without their newlines.
 function M.lines(s)
@@ -33,5 +193,14 @@ function M.lines(s)
   for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
   return t
 end
+
+--- How many times a Lua pattern matches in text.
+function M.count(text, pattern)
+  local n = 0
+  for _ in text:gmatch(pattern) do n = n + 1 end
+  return n
+end
+
+math.randomseed(os.time(), core.getpid())
 
 return M

@@ -3,7 +3,7 @@
 -- refused for an untrusted certificate or for speaking plaintext.
 local cicada = require("cicada")
 local errors = require("cicada.errors")
-local players = require("players")
+local support = require("support")
 
 local dir
 
@@ -25,8 +25,8 @@ print(("player %d of %d got %s"):format(comm.rank, comm.world_size, table.concat
 -- Start one --rank process per entry of `who` ({rank=, identity=, trusted=}
 -- or {rank=} for plaintext) and wait for all of them.
 local function world(n, who)
-  local root = "tcp://127.0.0.1:" .. players.port()
-  local script = players.script(compute)
+  local root = "tcp://127.0.0.1:" .. support.port()
+  local script = support.script(compute)
   local hs = {}
   for _, w in ipairs(who) do
     local args = {"--rank", tostring(w.rank), "-n", tostring(n), "--root-address", root}
@@ -34,10 +34,10 @@ local function world(n, who)
       for _, a in ipairs{"--identity", w.identity, "--trusted", w.trusted} do args[#args + 1] = a end
     end
     args[#args + 1] = script
-    hs[w.rank] = players.start(args)
+    hs[w.rank] = support.start(args)
   end
   local rcs, outs = {}, {}
-  for r = 0, n - 1 do rcs[r], outs[r] = players.wait(hs[r]) end
+  for r = 0, n - 1 do rcs[r], outs[r] = support.wait(hs[r]) end
   return rcs, outs
 end
 
@@ -45,14 +45,14 @@ describe("TLS", function()
   setup(function()
     dir = os.tmpname()
     os.remove(dir)
-    assert(os.execute("mkdir -p " .. players.shquote(dir)))
+    assert(os.execute("mkdir -p " .. support.shquote(dir)))
     for _, r in ipairs{0, 1, 2, 7} do
-      local rc, out = players.run({"credentials", tostring(r), dir})
+      local rc, out = support.run_cli({"credentials", tostring(r), dir})
       assert.equal(0, rc, out)
     end
   end)
-  teardown(function() os.execute("rm -rf " .. players.shquote(dir)) end)
-  after_each(players.cleanup)
+  teardown(function() os.execute("rm -rf " .. support.shquote(dir)) end)
+  after_each(support.cleanup)
 
   it("credentials writes a private identity and a certificate naming the rank", function()
     local f = assert(io.open(cred(1)))
@@ -60,10 +60,10 @@ describe("TLS", function()
     f:close()
     assert.matches("BEGIN PRIVATE KEY", pem, 1, true)
     assert.matches("BEGIN CERTIFICATE", pem, 1, true)
-    local p = io.popen("stat -c %a " .. players.shquote(cred(1)))
+    local p = io.popen("stat -c %a " .. support.shquote(cred(1)))
     assert.equal("600", p:read("l"))
     p:close()
-    p = io.popen("openssl x509 -noout -subject -in " .. players.shquote(cert(1)) .. " 2>&1")
+    p = io.popen("openssl x509 -noout -subject -in " .. support.shquote(cert(1)) .. " 2>&1")
     local subject = p:read("a")
     p:close()
     if subject:match("subject") then assert.matches("cicada player 1", subject, 1, true) end
@@ -121,12 +121,12 @@ describe("TLS", function()
   end)
 
   it("says in one line that a PEM file is missing", function()
-    local rc, out = players.run({"--rank", "0", "-n", "2", "--root-address", "tcp://127.0.0.1:1",
+    local rc, out = support.run_cli({"--rank", "0", "-n", "2", "--root-address", "tcp://127.0.0.1:1",
                                  "--identity", dir .. "/nothere.pem", "--trusted", trusted(2),
-                                 players.script(compute)})
+                                 support.script(compute)})
     assert.equal(2, rc)
     assert.matches("cannot read the identity file '.*nothere.pem': No such file", out)
-    assert.equal(1, players.count(out, "[^\n]*\n"), out)
+    assert.equal(1, support.count(out, "[^\n]*\n"), out)
   end)
 
   it("runs heartbeats, revoke, shrink and agree unchanged in cicada.run", function()

@@ -6,6 +6,8 @@
 -- known) and `message`; `tostring(err)` gives the message. Use
 -- `errors.kind(err)` to branch on the kind: it returns nil for errors that
 -- are not cicada's (plain strings, other tables).
+-- @module cicada.errors
+local check = require("cicada.check")
 local core = require("cicada.core")
 
 local M = {}
@@ -36,7 +38,7 @@ end
 -- @param kind one of the kinds above
 -- @param fields table with message and optionally comm, rank, peer, tag
 function M.new(kind, fields)
-  assert(M.kinds[kind], "unknown error kind " .. tostring(kind))
+  if not M.kinds[kind] then check.argerror(1, "new", "unknown error kind " .. tostring(kind)) end
   local e = {}
   for k, v in pairs(fields or {}) do e[k] = v end
   e.kind = kind
@@ -58,12 +60,16 @@ end
 local Failed = {}
 Failed.__index = Failed
 Failed.__name = "Failed"
-Failed.__tostring = function(self) return "Failed(" .. tostring(self.error) .. ")" end
+--- `Failed(error message)`.
+-- @treturn string
+function Failed:__tostring() return "Failed(" .. tostring(self.error) .. ")" end
 
 local Terminated = {}
 Terminated.__index = Terminated
 Terminated.__name = "Terminated"
-Terminated.__tostring = function(self)
+--- `Terminated(exitcode=-9)`.
+-- @treturn string
+function Terminated:__tostring()
   return ("Terminated(exitcode=%d)"):format(self.exitcode)
 end
 
@@ -77,7 +83,14 @@ function M.Terminated(exitcode)
   return setmetatable({exitcode = exitcode}, Terminated)
 end
 
+--- True for a Failed record.
+-- @param v any value
+-- @treturn bool
 function M.is_failed(v) return getmetatable(v) == Failed end
+
+--- True for a Terminated record.
+-- @param v any value
+-- @treturn bool
 function M.is_terminated(v) return getmetatable(v) == Terminated end
 
 return M

@@ -104,6 +104,8 @@
 --                                 -- string seed)
 --     rng:uniform()               -- float in [0, 1)
 --     rng:bytes(n)                -- n random bytes
+-- @module cicada.field
+local check = require("cicada.check")
 local core = require("cicada.core")
 
 local M = {}
@@ -112,6 +114,9 @@ local M = {}
 M.DEFAULT_ORDER = "18446744073709551557"
 
 --- Make a field: `Field{order=...}` or `Field(order)`; default 2^64 - 59.
+-- @param[opt] options a table with `order`, or the order itself
+-- @return the field
+-- @raise `bad argument #1 to 'Field' (field order 561 is not prime)`
 function M.Field(options)
   local order = options
   if type(options) == "table" then
@@ -120,9 +125,14 @@ function M.Field(options)
   if order == nil then
     order = M.DEFAULT_ORDER
   end
-  return core.Field(order)
+  local ok, F = pcall(core.Field, order)
+  if not ok then check.argerror(1, "Field", check.reason(F)) end
+  return F
 end
 
+--- A random stream: `rng()` for the OpenSSL CSPRNG, `rng(seed)` for a
+-- reproducible ChaCha20 stream (integer or string seed).
+-- @function rng
 M.rng = core.rng
 
 return M

@@ -7,7 +7,9 @@
 --
 -- This module gathers the public API: run, connect, Logger, errors, logging, inject,
 -- shamir, encoding and Field. Submodules load on first use.
+-- @module cicada
 local core = require("cicada.core")
+local check = require("cicada.check")
 local errors = require("cicada.errors")
 local logging = require("cicada.logging")
 
@@ -40,25 +42,16 @@ end})
 
 local methods = core.comm_methods
 
-local function argerror(n, fname, msg)
-  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 3)
-end
-
-local function check_rank(comm, r, n, fname)
-  if math.type(r) ~= "integer" then argerror(n, fname, "rank expected, got " .. type(r)) end
-  if r < 0 or r >= comm.world_size then
-    argerror(n, fname, ("rank %d out of range [0, %d)"):format(r, comm.world_size))
-  end
-end
-
 local function check_tag(t, n, fname)
-  if math.type(t) ~= "integer" then argerror(n, fname, "integer tag expected, got " .. type(t)) end
+  if math.type(t) ~= "integer" then
+    check.argerror(n, fname, "integer tag expected, got " .. type(t))
+  end
   if t < 0 then
-    argerror(n, fname, ("tag %d is negative; negative tags belong to the library"):format(t))
+    check.argerror(n, fname, ("tag %d is negative; negative tags belong to the library"):format(t))
   end
 end
 
---- A pending operation: `req:test()` is true once complete, `req:wait()`
+-- A pending operation: `req:test()` is true once complete, `req:wait()`
 -- blocks until then and returns the value, `req.value` holds it.
 local Request = {}
 Request.__index = Request
@@ -84,6 +77,9 @@ local function complete_head(q, value)
   head.value, head.done = value, true
 end
 
+--- True once the request is complete (the value is then in `req.value`);
+-- never blocks.
+-- @treturn bool
 function Request:test()
   if self.done then return true end
   local q = queue_of(self.comm, self.src, self.tag)
@@ -95,6 +91,9 @@ function Request:test()
   return true
 end
 
+--- Block until the request is complete.
+-- @return the value received
+-- @raise a cicada error (`timeout`, `peer_failed`, `revoked`, ...) as comm:recv
 function Request:wait()
   if not self.done then
     local q = queue_of(self.comm, self.src, self.tag)
@@ -107,15 +106,27 @@ end
 
 --- comm:isend(value, dst, tag): sending never blocks, so the request is
 -- complete at once; the value is already queued for the destination.
+-- @param comm the communicator
+-- @param value what to send
+-- @int dst the receiver's rank
+-- @int tag a user tag (>= 0)
+-- @return a complete request
 function methods.isend(comm, value, dst, tag)
   comm:send(value, dst, tag)
   return setmetatable({done = true}, Request)
 end
 
---- comm:irecv(src, tag) -> request
+--- comm:irecv(src, tag): a receive to complete later with `req:wait()`.
+-- Receives posted for the same source and tag complete in the order they
+-- were posted.
+-- @param comm the communicator
+-- @int src the sender's rank
+-- @int tag a user tag (>= 0)
+-- @return a request
+-- @raise `bad argument #1 to 'irecv' (rank 7 out of range [0, 4))`
 function methods.irecv(comm, src, tag)
-  check_rank(comm, src, 2, "irecv")
-  check_tag(tag, 3, "irecv")
+  check.rank(comm, src, 1, "irecv")
+  check_tag(tag, 2, "irecv")
   local req = setmetatable({comm = comm, src = src, tag = tag, done = false}, Request)
   local q = queue_of(comm, src, tag)
   q.last = q.last + 1
@@ -124,19 +135,6 @@ function methods.irecv(comm, src, tag)
 end
 
 -- ==== cicada.run ============================================================
-
-local function check_option(opts, key, kind, fname)
-  local v = opts[key]
-  if v == nil then return end
-  local ok
-  if kind == "integer" then ok = math.type(v) == "integer"
-  elseif kind == "positive" then ok = type(v) == "number" and v > 0
-  else ok = type(v) == kind end
-  if not ok then
-    error(("bad option '%s' to '%s' (%s expected, got %s)"):format(
-      key, fname, kind == "positive" and "positive number" or kind, tostring(v)), 3)
-  end
-end
 
 local function run_player(fn, args)
   return function(comm, start_error)
@@ -169,14 +167,13 @@ local function trusted_list(v, fname)
   if type(v) == "table" then
     for i, path in ipairs(v) do
       if type(path) ~= "string" then
-        error(("bad option 'trusted' to '%s' (PEM file name expected at [%d], got %s)"):format(
-          fname, i, type(path)), 3)
+        check.optionerror("trusted", fname, ("PEM file name expected at [%d], got %s"):format(
+          i, type(path)))
       end
     end
     return table.concat(v, ",")
   end
-  error(("bad option 'trusted' to '%s' (string or list of strings expected, got %s)"):format(
-    fname, type(v)), 3)
+  check.optionerror("trusted", fname, "string or list of strings expected, got " .. type(v))
 end
 
 --- cicada.run{world_size=, fn=, args=, name="world", timeout=5,
@@ -188,23 +185,27 @@ end
 -- in each. Returns the list of their results in rank order; a player that
 -- raised gives a Failed record, one that died a Terminated record, and each
 -- of those is logged as an error of "cicada.communicator".
+-- @tab opts the options above; `world_size` and `fn` are required
+-- @treturn table the players' results, in rank order
+-- @raise `bad option 'world_size' to 'run' (integer >= 1 expected, got 0)`
+-- and the like for bad options
 function M.run(opts)
   if type(opts) ~= "table" then
-    error(("bad argument #1 to 'run' (table expected, got %s)"):format(type(opts)), 2)
+    check.argerror(1, "run", "table expected, got " .. type(opts))
   end
   local n = opts.world_size
   if math.type(n) ~= "integer" or n < 1 then
-    error(("bad option 'world_size' to 'run' (integer >= 1 expected, got %s)"):format(tostring(n)), 2)
+    check.optionerror("world_size", "run", "integer >= 1 expected, got " .. tostring(n))
   end
   if type(opts.fn) ~= "function" then
-    error(("bad option 'fn' to 'run' (function expected, got %s)"):format(type(opts.fn)), 2)
+    check.optionerror("fn", "run", "function expected, got " .. type(opts.fn))
   end
-  check_option(opts, "args", "table", "run")
-  check_option(opts, "name", "string", "run")
-  check_option(opts, "identity", "string", "run")
+  check.option(opts, "args", "table", "run")
+  check.option(opts, "name", "string", "run")
+  check.option(opts, "identity", "string", "run")
   local trusted = trusted_list(opts.trusted, "run")
   for _, key in ipairs{"timeout", "startup_timeout", "heartbeat_interval", "heartbeat_timeout"} do
-    check_option(opts, key, "positive", "run")
+    check.option(opts, key, "positive", "run")
   end
   local name = opts.name or "world"
   local comm_log = logging.getLogger("cicada.communicator")
@@ -220,7 +221,8 @@ function M.run(opts)
 
   local results = {}
   for rank = 0, n - 1 do
-    local report, result = reports[rank + 1], nil
+    local report = reports[rank + 1]
+    local result
     local ok, record = false, nil
     if report.data then ok, record = pcall(core.decode, report.data) end
     if ok and type(record) == "table" and record.ok then
@@ -262,7 +264,7 @@ local function connect_setting(opts, key)
   if key == "world_size" or key == "rank" then
     local n = math.tointeger(tonumber(v))
     if not n then
-      error(("cicada.connect: %s='%s' is not an integer"):format(var, v), 3)
+      check.error(("cicada.connect: %s='%s' is not an integer"):format(var, v))
     end
     return n
   end
@@ -281,18 +283,20 @@ end
 -- `token_mismatch` or `startup_timeout` (cicada errors) when the world
 -- cannot form, `encryption_failed` when a peer is not trusted or not
 -- speaking TLS, and a plain error for bad settings or an address in use.
+-- @tab[opt] opts the settings above
+-- @return the world communicator
 function M.connect(opts)
   if opts ~= nil and type(opts) ~= "table" then
-    error(("bad argument #1 to 'connect' (table expected, got %s)"):format(type(opts)), 2)
+    check.argerror(1, "connect", "table expected, got " .. type(opts))
   end
   opts = opts or {}
-  for _, key in ipairs{"world_size", "rank"} do check_option(opts, key, "integer", "connect") end
+  for _, key in ipairs{"world_size", "rank"} do check.option(opts, key, "integer", "connect") end
   for _, key in ipairs{"root_address", "address", "token", "name", "identity"} do
-    check_option(opts, key, "string", "connect")
+    check.option(opts, key, "string", "connect")
   end
   local trusted = trusted_list(opts.trusted, "connect")
   for _, key in ipairs{"timeout", "startup_timeout", "heartbeat_interval", "heartbeat_timeout"} do
-    check_option(opts, key, "positive", "connect")
+    check.option(opts, key, "positive", "connect")
   end
   local settings = {
     name = opts.name, timeout = opts.timeout, startup_timeout = opts.startup_timeout,

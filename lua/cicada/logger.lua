@@ -10,8 +10,12 @@
 -- needs when some players may be gone. The records go to a logger from
 -- `cicada.logging` (the root logger by default), or to any object with
 -- debug/info/warning/error/critical methods such as a LuaLogging logger.
+-- @module cicada.logger
 local core = require("cicada.core")
+local check = require("cicada.check")
 local logging = require("cicada.logging")
+
+local M = {}
 
 local LOGSYNC = core.tags.LOGSYNC
 
@@ -23,13 +27,13 @@ local function writers(comm, src, fname)
   if src == nil then return comm.ranks end
   if math.type(src) == "integer" then src = {src} end
   if type(src) ~= "table" then
-    error(("bad option 'src' to '%s' (rank or list of ranks expected, got %s)"):format(fname, type(src)), 3)
+    check.optionerror("src", fname, "rank or list of ranks expected, got " .. type(src))
   end
   local sorted, seen = {}, {}
   for _, r in ipairs(src) do
     if math.type(r) ~= "integer" or r < 0 or r >= comm.world_size then
-      error(("bad option 'src' to '%s' (rank %s out of range [0, %d))"):format(
-        fname, tostring(r), comm.world_size), 3)
+      check.optionerror("src", fname, ("rank %s out of range [0, %d)"):format(
+        tostring(r), comm.world_size))
     end
     if not seen[r] then seen[r] = true; sorted[#sorted + 1] = r end
   end
@@ -43,7 +47,7 @@ end
 
 local function record(self, method, message, opts)
   if opts ~= nil and type(opts) ~= "table" then
-    error(("bad argument #2 to '%s' (table expected, got %s)"):format(method, type(opts)), 3)
+    check.argerror(2, method, "table expected, got " .. type(opts))
   end
   local comm = self.communicator
   local src = writers(comm, opts and opts.src, method)
@@ -64,14 +68,41 @@ local function record(self, method, message, opts)
   comm:barrier()
 end
 
+--- Log a message at level DEBUG; see `Logger:info`.
+-- @param message the record's text
+-- @tab[opt] opts `src`, as for `Logger:info`
 function Logger:debug(message, opts) record(self, "debug", message, opts) end
+
+--- Log a message at level INFO: a collective when `log.sync` is true.
+-- @param message the record's text
+-- @tab[opt] opts `src`: a rank or a list of ranks, the players that write
+-- (default: every player)
+-- @raise `bad option 'src' to 'info' (rank 9 out of range [0, 2))`
 function Logger:info(message, opts) record(self, "info", message, opts) end
+
+--- Log a message at level WARNING; see `Logger:info`.
+-- @param message the record's text
+-- @tab[opt] opts `src`, as for `Logger:info`
 function Logger:warning(message, opts) record(self, "warning", message, opts) end
+
+--- Log a message at level ERROR; see `Logger:info`.
+-- @param message the record's text
+-- @tab[opt] opts `src`, as for `Logger:info`
 function Logger:error(message, opts) record(self, "error", message, opts) end
+
+--- Log a message at level CRITICAL; see `Logger:info`.
+-- @param message the record's text
+-- @tab[opt] opts `src`, as for `Logger:info`
 function Logger:critical(message, opts) record(self, "critical", message, opts) end
 
---- cicada.Logger(comm, {sync=true, logger=nil}) or cicada.Logger(logger, comm).
-local function new(a, b)
+--- A logger for the players of a communicator:
+-- `cicada.Logger(comm, {sync=true, logger=nil})`, or in the seed's order
+-- `cicada.Logger(logger, comm)`.
+-- @param a the communicator (or the logger, in the seed's order)
+-- @param[opt] b the options table (or the communicator)
+-- @return the Logger, with fields `communicator`, `sync` and `logger`
+-- @raise `bad argument #1 to 'Logger' (communicator expected, got number)`
+function M.Logger(a, b)
   local comm, opts = a, b
   -- the seed's order, Logger(logging.getLogger(), communicator)
   if type(a) == "table" and getmetatable(a) ~= nil and a.info and b ~= nil
@@ -79,19 +110,19 @@ local function new(a, b)
     comm, opts = b, {logger = a}
   end
   if type(comm) ~= "userdata" or comm.rank == nil then
-    error(("bad argument #1 to 'Logger' (communicator expected, got %s)"):format(type(comm)), 2)
+    check.argerror(1, "Logger", "communicator expected, got " .. type(comm))
   end
   opts = opts or {}
   if type(opts) ~= "table" then
-    error(("bad argument #2 to 'Logger' (table expected, got %s)"):format(type(opts)), 2)
+    check.argerror(2, "Logger", "table expected, got " .. type(opts))
   end
   local sync = opts.sync
   if sync == nil then sync = true end
   if type(sync) ~= "boolean" then
-    error("bad option 'sync' to 'Logger' (boolean expected)", 2)
+    check.optionerror("sync", "Logger", "boolean expected, got " .. type(sync))
   end
   return setmetatable({communicator = comm, sync = sync,
                        logger = opts.logger or logging.getLogger()}, Logger)
 end
 
-return {Logger = new}
+return M

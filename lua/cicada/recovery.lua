@@ -57,6 +57,7 @@
 -- went on without this player, `timeout` when a survivor never came to
 -- shrink within comm.timeout.
 -- @module cicada.recovery
+local check = require("cicada.check")
 local errors = require("cicada.errors")
 
 local M = {}
@@ -65,12 +66,12 @@ local M = {}
 M.recoverable = {peer_failed = true, revoked = true, timeout = true}
 
 local function argerror(msg)
-  error("bad argument #2 to 'run' (" .. msg .. ")", 3)
+  check.argerror(2, "run", msg)
 end
 
 local function check_policy(comm, policy)
   if type(comm) ~= "userdata" or comm.rank == nil then
-    error(("bad argument #1 to 'run' (communicator expected, got %s)"):format(type(comm)), 3)
+    check.argerror(1, "run", "communicator expected, got " .. type(comm))
   end
   if type(policy) ~= "table" then argerror("policy table expected, got " .. type(policy)) end
   for _, key in ipairs{"setup", "step"} do

@@ -1,0 +1,366 @@
+--- cicada.shamir.basic: BasicProtocolSuite, Shamir secret sharing with
+-- local arithmetic on shares.
+--
+-- Owns the suite's construction (threshold, indices, field, encoding,
+-- randomness), share and reveal, the local arithmetic, reshare, and the
+-- index bookkeeping that lets a suite be rebuilt on a shrunk communicator.
+-- The per-element work is one C call per array (cicada.field); this file
+-- decides who sends what to whom. Users reach it through
+-- `cicada.shamir.BasicProtocolSuite`; ProtocolSuite (cicada.shamir.protocol)
+-- inherits every method here.
+-- @module cicada.shamir.basic
+local core = require("cicada.core")
+local check = require("cicada.check")
+local encoding = require("cicada.encoding")
+local field = require("cicada.field")
+
+local M = {}
+
+local Suite = {}
+Suite.__index = Suite
+Suite.__name = "cicada.shamir.BasicProtocolSuite"
+
+--- The class of BasicProtocolSuite objects (metatable and methods), for
+-- cicada.shamir and cicada.shamir.protocol.
+-- @local
+M.Suite = Suite
+
+-- ==== Shapes ================================================================
+
+--- A shape as it reads in messages: `{2, 3}`.
+-- @tab shape a list of sizes
+-- @treturn string
+-- @local
+function M.shape_str(shape)
+  return "{" .. table.concat(shape, ", ") .. "}"
+end
+
+--- True when two shapes are equal.
+-- @tab a a list of sizes
+-- @tab b a list of sizes
+-- @treturn bool
+-- @local
+function M.same_shape(a, b)
+  if #a ~= #b then return false end
+  for i = 1, #a do
+    if a[i] ~= b[i] then return false end
+  end
+  return true
+end
+
+local shape_str, same_shape = M.shape_str, M.same_shape
+
+-- ==== Construction ==========================================================
+
+local function check_indices(indices, n, fname)
+  if type(indices) ~= "table" then
+    check.argerror(2, fname, "indices must be a list, got " .. type(indices))
+  end
+  if #indices ~= n then
+    check.argerror(2, fname, ("%d indices for %d players"):format(#indices, n))
+  end
+  local seen, copy = {}, {}
+  for i = 1, n do
+    local x = indices[i]
+    if math.type(x) ~= "integer" or x == 0 then
+      check.argerror(2, fname, ("index %d (%s) is not a nonzero integer"):format(i, tostring(x)))
+    end
+    if seen[x] then
+      check.argerror(2, fname, ("indices %d and %d are the same (%d)"):format(seen[x], i, x))
+    end
+    seen[x] = i
+    copy[i] = x
+  end
+  return copy
+end
+
+local function make_rng(seed, rank, fname)
+  if seed == nil then
+    return core.rng()
+  end
+  if math.type(seed) ~= "integer" and type(seed) ~= "string" then
+    check.argerror(2, fname, "seed must be an integer or a string, got " .. type(seed))
+  end
+  return core.rng(("%s/rank/%d"):format(tostring(seed), rank))
+end
+
+--- A new suite with metatable `mt` (Suite or a class inheriting from it).
+-- @string fname the constructor's name, for errors
+-- @tab mt the suite's class
+-- @param comm the communicator
+-- @tab[opt] options `threshold`, `indices`, `seed`, `order`, `encoding`
+-- @return the suite
+-- @raise `bad argument #2 to 'fname' (...)` for a bad option
+-- @local
+function M.new(fname, mt, comm, options)
+  if type(comm) ~= "table" and type(comm) ~= "userdata" then
+    check.argerror(1, fname, "communicator expected, got " .. type(comm))
+  end
+  options = options or {}
+  if type(options) ~= "table" then
+    check.argerror(2, fname, "options table expected, got " .. type(options))
+  end
+  local n = comm.world_size
+  local k = options.threshold
+  if math.type(k) ~= "integer" then
+    check.argerror(2, fname, "threshold must be an integer, got " .. tostring(k))
+  end
+  if k < 2 or k > n then
+    check.argerror(2, fname, ("threshold %d out of range [2, %d]"):format(k, n))
+  end
+  local indices = options.indices
+  if indices == nil then
+    indices = {}
+    for i = 1, n do indices[i] = i end
+  end
+  indices = check_indices(indices, n, fname)
+  local ok, F = pcall(field.Field, {order = options.order})
+  if not ok then
+    check.argerror(2, fname, check.reason(F))
+  end
+  local self = setmetatable({
+    communicator = comm,
+    threshold = k,
+    indices = indices,
+    field = F,
+    encoding = options.encoding or encoding.FixedPoint{precision = 16},
+    _indices = F:array(indices),
+    _rng = make_rng(options.seed, comm.rank, fname),
+  }, mt)
+  -- The field rejects indices that collide modulo its order.
+  local lok, lambda = pcall(F.lagrange, F, self._indices)
+  if not lok then
+    check.argerror(2, fname, "indices: " .. check.reason(lambda))
+  end
+  self._lambda = lambda -- Lagrange weights at 0 over every player
+  self._ones = F:ones{n}
+  self._weights = {} -- ProtocolSuite's dealing weights, by dealer/k/target
+  return self
+end
+
+--- `BasicProtocolSuite(world_size=3, threshold=2)`.
+-- @treturn string
+function Suite:__tostring()
+  return ("BasicProtocolSuite(world_size=%d, threshold=%d)"):format(
+    self.communicator.world_size, self.threshold)
+end
+
+-- ==== Helpers ===============================================================
+
+--- A share of this suite's field, or raise naming argument n of fname.
+-- @param x the value to check
+-- @int n its argument position
+-- @string fname the function's name
+-- @return x
+-- @local
+function Suite:_check_share(x, n, fname)
+  local mt = type(x) == "userdata" and getmetatable(x)
+  if not (mt and mt.__name == "cicada.FieldArray") then
+    check.argerror(n, fname, "share (field array) expected, got " .. type(x))
+  end
+  if x.order ~= self.field.order then
+    check.argerror(n, fname, "share of another field")
+  end
+  return x
+end
+
+--- Check the two operands of a local operation: shares of this suite whose
+-- shapes are equal, or one of them a scalar (which broadcasts).
+-- @param a argument 1 of fname
+-- @param b argument 2 of fname
+-- @string fname the operation's name
+-- @raise `bad argument #2 to 'add' (shapes {3} and {4} differ)`
+-- @local
+function Suite:_check_operands(a, b, fname)
+  self:_check_share(a, 1, fname)
+  self:_check_share(b, 2, fname)
+  if a.ndim > 0 and b.ndim > 0 and not same_shape(a.shape, b.shape) then
+    check.argerror(2, fname, ("shapes %s and %s differ"):format(shape_str(a.shape), shape_str(b.shape)))
+  end
+end
+
+--- Reconstruct from every player's share (rank order): the Lagrange
+-- combination at 0, one C call, no copies of the shares.
+-- @tab shares one share per player
+-- @return the secret, a field array
+-- @local
+function Suite:_recover(shares)
+  return self.field:lincomb(self._lambda, shares)
+end
+
+-- ==== Sharing and revealing =================================================
+
+--- Share a secret held by one player.
+-- Every player calls it; only `src` passes the secret.
+-- @int src the rank holding the secret
+-- @param secret a number, a list, a list of rows or a field array at `src`;
+-- nil elsewhere
+-- @tab[opt] shape the secret's shape (`{}` scalar, `{n}`, `{m, n}`), checked
+-- @return this player's share, a field array shaped like the secret
+-- @raise `bad argument #n to 'share' (...)`
+function Suite:share(src, secret, shape)
+  local comm = self.communicator
+  check.rank(comm, src, 1, "share")
+  if shape ~= nil and type(shape) ~= "table" then
+    check.argerror(3, "share", "shape must be a list of sizes, got " .. type(shape))
+  end
+  local rows
+  if comm.rank == src then
+    if secret == nil then
+      check.argerror(2, "share", ("secret is required at the source, player %d"):format(src))
+    end
+    local F = self.field
+    local value
+    if type(secret) == "userdata" then
+      value = self:_check_share(secret, 2, "share")
+    else
+      local ok, encoded = pcall(self.encoding.encode, self.encoding, secret, F)
+      if not ok then check.argerror(2, "share", check.reason(encoded)) end
+      value = encoded
+    end
+    if shape ~= nil and not same_shape(value.shape, shape) then
+      check.argerror(3, "share", ("secret has shape %s, not %s"):format(
+        shape_str(value.shape), shape_str(shape)))
+    end
+    rows = F:shamir_share_each(value, self.threshold, self._indices, self._rng)
+  end
+  -- The source keeps its own share: only the others' travel (and are
+  -- encoded), which saves a copy of the whole array at the source.
+  local others = {}
+  for r = 0, comm.world_size - 1 do
+    if r ~= src then others[#others + 1] = r end
+  end
+  local share
+  if comm.rank == src then
+    local values = {}
+    for i, r in ipairs(others) do values[i] = rows[r + 1] end
+    comm:scatterv(src, values, others)
+    share = rows[src + 1]
+  else
+    share = comm:scatterv(src, nil, others)
+  end
+  if shape ~= nil and not same_shape(share.shape, shape) then
+    check.error(("share from player %d has shape %s, expected %s"):format(
+      src, shape_str(share.shape), shape_str(shape)))
+  end
+  return share
+end
+
+local function check_dst(comm, dst)
+  if type(dst) ~= "table" then
+    check.argerror(2, "reveal", "dst must be a list of ranks, got " .. type(dst))
+  end
+  local seen = {}
+  for _, r in ipairs(dst) do
+    check.rank(comm, r, 2, "reveal")
+    if seen[r] then
+      check.argerror(2, "reveal", ("rank %d appears twice"):format(r))
+    end
+    seen[r] = true
+  end
+  return dst
+end
+
+--- Reveal a shared secret.
+-- Every player calls it with its share.
+-- @param share this player's share
+-- @tab[opt] dst the ranks that learn the secret (default: every player)
+-- @return the decoded secret at the players in `dst`, nil elsewhere
+-- @raise `bad argument #n to 'reveal' (...)`
+function Suite:reveal(share, dst)
+  local comm = self.communicator
+  self:_check_share(share, 1, "reveal")
+  local shares
+  if dst == nil then
+    shares = comm:allgather(share)
+  else
+    check_dst(comm, dst)
+    for _, d in ipairs(dst) do
+      local got = comm:gatherv(comm.ranks, share, d)
+      if d == comm.rank then shares = got end
+    end
+  end
+  if shares == nil then
+    return nil
+  end
+  local secret = self:_recover(shares)
+  return self.encoding:decode(secret, self.field)
+end
+
+-- ==== Arithmetic on shares ==================================================
+
+--- The share of a + b (local).
+-- @param a a share
+-- @param b a share of the same shape, or a scalar share (which broadcasts)
+-- @return a share
+-- @raise `bad argument #2 to 'add' (shapes {3} and {4} differ)`
+function Suite:add(a, b)
+  self:_check_operands(a, b, "add")
+  return self.field:add(a, b)
+end
+
+--- The share of a - b (local).
+-- @param a a share
+-- @param b a share of the same shape, or a scalar share (which broadcasts)
+-- @return a share
+function Suite:subtract(a, b)
+  self:_check_operands(a, b, "subtract")
+  return self.field:subtract(a, b)
+end
+
+--- The share of -a (local).
+-- @param a a share
+-- @return a share
+function Suite:negative(a)
+  self:_check_share(a, 1, "negative")
+  return self.field:negative(a)
+end
+
+--- The share of the sum of a shared array's elements (local).
+-- @param a a share
+-- @return a 0-d share
+function Suite:sum(a)
+  self:_check_share(a, 1, "sum")
+  return self.field:sum(a)
+end
+
+--- A fresh share of the same secret: every player shares its share with a
+-- new random polynomial; each combines what it receives with the Lagrange
+-- weights at 0. Old and new shares are unrelated polynomials. One round.
+-- @param share this player's share
+-- @return this player's new share
+function Suite:reshare(share)
+  local comm = self.communicator
+  local F = self.field
+  self:_check_share(share, 1, "reshare")
+  local mine = F:shamir_share_each(share, self.threshold, self._indices, self._rng)
+  local received = {}
+  for src = 0, comm.world_size - 1 do
+    received[src + 1] = comm:scatter(src, src == comm.rank and mine or nil)
+  end
+  return self:_recover(received)
+end
+
+--- The indices for a suite rebuilt on a shrunk communicator, so that the
+-- survivors keep their x-coordinates and old shares stay valid:
+--     BasicProtocolSuite(newcomm, {threshold = k, indices = p:indices_for(oldranks)})
+-- @tab oldranks `oldranks[i]` is the old (0-based) rank of new rank i - 1,
+-- as returned by `comm:shrink`
+-- @treturn {int,...} the indices
+-- @raise `bad argument #1 to 'indices_for' (rank 3 out of range [0, 3))`
+function Suite:indices_for(oldranks)
+  if type(oldranks) ~= "table" then
+    check.argerror(1, "indices_for", "list of ranks expected, got " .. type(oldranks))
+  end
+  local out = {}
+  for i, r in ipairs(oldranks) do
+    if math.type(r) ~= "integer" or r < 0 or r >= #self.indices then
+      check.argerror(1, "indices_for", ("rank %s out of range [0, %d)"):format(
+        tostring(r), #self.indices))
+    end
+    out[i] = self.indices[r + 1]
+  end
+  return out
+end
+
+return M
