@@ -1,7 +1,8 @@
 /*
  * rendezvous.c - the players of a multi-host world meet at the root.
  *
- * The exchange, one text line each way plus the book (see rendezvous.h):
+ * The exchange, one text line each way plus the book (see rendezvous.h;
+ * the lines are packed and parsed by core/control.c):
  *
  *   player -> root:  CICADA 1 <world_size> <rank> <token hash> <tls|plain> <port> <host or ->
  *   root -> player:  OK <engine token>            then one "<port> <host>"
@@ -34,12 +35,14 @@
 #include <openssl/evp.h>
 
 #include "core/clock.h"
+#include "core/control.h"
 #include "boot/rendezvous.h"
 
-#define RENDEZVOUS_VERSION 1
-#define LINE_MAX_BYTES 512
+#define LINE_MAX_BYTES (CC_RDV_LINE_MAX + 2)   /* the line, its '\n' and a NUL */
 #define CONNECT_RETRY_S 0.05
 #define ONE_LINE_WAIT_S 1.0   /* how long the root waits for a newcomer's line */
+
+_Static_assert(CC_HOST_MAX == CC_RDV_HOST_MAX, "host names fit the rendezvous lines");
 
 
 /* ==== Addresses ============================================================ */
@@ -166,10 +169,12 @@ static void peer_host(int fd, char *out, size_t outsz) {
 
 /* ==== Lines with deadlines ================================================== */
 
-/* Read one '\n'-terminated line. 0, or -1 on end of file or an error, or
- * -2 at the deadline. */
-static int read_line(int fd, char *buf, size_t bufsz, double deadline) {
+/* Read one '\n'-terminated line into buf, without its '\n', and its length
+ * into *len. 0, or -1 on end of file, an error or a line that does not fit,
+ * or -2 at the deadline. */
+static int read_line(int fd, char *buf, size_t bufsz, double deadline, size_t *len) {
   size_t n = 0;
+  *len = 0;
   while (n + 1 < bufsz) {
     struct pollfd p = {fd, POLLIN, 0};
     double left = deadline - cc_now();
@@ -179,7 +184,7 @@ static int read_line(int fd, char *buf, size_t bufsz, double deadline) {
     r = read(fd, buf + n, 1);
     if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (r <= 0) return -1;
-    if (buf[n] == '\n') { buf[n] = '\0'; return 0; }
+    if (buf[n] == '\n') { buf[n] = '\0'; *len = n; return 0; }
     n++;
   }
   return -1;
@@ -226,24 +231,25 @@ typedef struct root_state {
 
 static void reply_error(int fd, const char *kind, const char *message) {
   char line[LINE_MAX_BYTES];
-  int n = snprintf(line, sizeof line, "ERR %s %s\n", kind, message);
-  if (n > 0) write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+  int n = cc_rdv_err_pack(kind, message, line, sizeof line);
+  if (n > 0) write_all(fd, line, (size_t)n);
 }
 
 /* A newcomer's report: keep its connection, or answer and drop it. */
 static void root_take(root_state *st, int fd, cc_address_book *book) {
   const cc_rendezvous_settings *s = st->s;
-  char line[LINE_MAX_BYTES], hash[40], host[CC_HOST_MAX], msg[200], security[8];
-  int version, world, rank;
-  unsigned port;
+  char line[LINE_MAX_BYTES], msg[200];
+  cc_rdv_join j;
+  int world, rank;
+  size_t len;
   double deadline = cc_now() + ONE_LINE_WAIT_S;
-  if (read_line(fd, line, sizeof line, deadline) != 0 ||
-      sscanf(line, "CICADA %d %d %d %39s %7s %u %255s", &version, &world, &rank, hash, security,
-             &port, host) != 7 ||
-      version != RENDEZVOUS_VERSION || port == 0 || port > 65535) {
+  if (read_line(fd, line, sizeof line, deadline, &len) != 0 ||
+      cc_rdv_join_parse(line, len, &j, NULL, 0) != 0) {
     close(fd);                /* not a cicada player, or another version */
     return;
   }
+  world = j.world_size;
+  rank = j.rank;
   if (world != s->world_size || rank < 1 || rank >= s->world_size || st->fds[rank] >= 0) {
     if (world != s->world_size)
       snprintf(msg, sizeof msg, "player %d was started with world size %d, the root with %d",
@@ -256,12 +262,12 @@ static void root_take(root_state *st, int fd, cc_address_book *book) {
     close(fd);
     return;
   }
-  if (strcmp(hash, st->hash) != 0 && st->mismatch < 0) st->mismatch = rank;
-  if ((strcmp(security, "tls") == 0) != (s->tls != 0) && st->other_security < 0)
+  if (strcmp(j.hash, st->hash) != 0 && st->mismatch < 0) st->mismatch = rank;
+  if (j.tls != (s->tls != 0) && st->other_security < 0)
     st->other_security = rank;
-  if (strcmp(host, "-") == 0) peer_host(fd, host, sizeof host);
-  book->hosts[rank] = strdup(host);
-  book->ports[rank] = (uint16_t)port;
+  if (strcmp(j.host, "-") == 0) peer_host(fd, j.host, sizeof j.host);
+  book->hosts[rank] = strdup(j.host);
+  book->ports[rank] = j.port;
   st->fds[rank] = fd;
   st->registered++;
 }
@@ -273,13 +279,27 @@ static void root_answer_all(root_state *st, const char *line, size_t len) {
 
 static cc_status root_send_book(root_state *st, cc_address_book *book, cc_error *err) {
   int n = st->s->world_size;
-  size_t cap = 64 + (size_t)n * (CC_HOST_MAX + 16), len;
+  size_t cap = (size_t)(n + 1) * LINE_MAX_BYTES, len;
   char *text = malloc(cap);
+  int m;
   if (!text) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory for the address book");
-  len = (size_t)snprintf(text, cap, "OK %016" PRIx64 "\n", book->token);
-  for (int r = 0; r < n; r++)
-    len += (size_t)snprintf(text + len, cap - len, "%u %s\n", (unsigned)book->ports[r],
-                            book->hosts[r] ? book->hosts[r] : "-");
+  len = (size_t)cc_rdv_ok_pack(book->token, text, cap);
+  for (int r = 0; r < n; r++) {
+    cc_rdv_entry e;
+    e.port = book->ports[r];
+    snprintf(e.host, sizeof e.host, "%s", book->hosts[r] ? book->hosts[r] : "-");
+    m = cc_rdv_entry_pack(&e, text + len, cap - len);
+    if (m < 0) {            /* a host name the line cannot carry: say so to everyone */
+      char msg[200];
+      snprintf(msg, sizeof msg, "the address of player %d (port %u, host '%.100s') does not "
+               "fit the address book", r, (unsigned)e.port, e.host);
+      for (int q = 1; q < n; q++)
+        if (st->fds[q] >= 0) reply_error(st->fds[q], "invalid", msg);
+      free(text);
+      return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player 0: %s", msg);
+    }
+    len += (size_t)m;
+  }
   root_answer_all(st, text, len);
   free(text);
   return CC_OK;
@@ -379,9 +399,10 @@ static int dial_root(const cc_rendezvous_settings *s, double deadline, cc_error 
 
 static cc_status read_book(const cc_rendezvous_settings *s, int fd, double deadline,
                            cc_address_book *book, cc_error *err) {
-  char line[LINE_MAX_BYTES], kind[32];
-  int rc = read_line(fd, line, sizeof line, deadline);
-  int off = 0;
+  char line[LINE_MAX_BYTES];
+  cc_rdv_reply reply;
+  size_t len;
+  int rc = read_line(fd, line, sizeof line, deadline, &len);
   if (rc == -2)
     return cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player %d: the root at %s port %u did not hand out "
                 "the address book within the startup timeout of %gs", s->rank, s->root.host,
@@ -389,25 +410,26 @@ static cc_status read_book(const cc_rendezvous_settings *s, int fd, double deadl
   if (rc != 0)
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u closed the connection before "
                 "answering", s->rank, s->root.host, (unsigned)s->root.port);
-  if (sscanf(line, "ERR %31s %n", kind, &off) == 1 && off > 0) {
+  if (cc_rdv_reply_parse(line, len, &reply, NULL, 0) == 0 && !reply.ok) {
+    const char *kind = reply.kind;
     cc_status code = strcmp(kind, "token_mismatch") == 0 ? CC_ETOKEN_MISMATCH
                    : strcmp(kind, "startup_timeout") == 0 ? CC_ESTARTUP_TIMEOUT
                    : strcmp(kind, "encryption_failed") == 0 ? CC_EENCRYPTION : CC_EINVALID;
-    return cc_error_set(err, code, -1, CC_TAG_NONE, "player %d: the root says: %s", s->rank, line + off);
+    return cc_error_set(err, code, -1, CC_TAG_NONE, "player %d: the root says: %s", s->rank, reply.message);
   }
-  if (sscanf(line, "OK %" SCNx64, &book->token) != 1)
+  if (!reply.ok)
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u answered '%.60s', not an "
                 "address book", s->rank, s->root.host, (unsigned)s->root.port, line);
+  book->token = reply.token;
   for (int r = 0; r < s->world_size; r++) {
-    char host[CC_HOST_MAX];
-    unsigned port;
-    if (read_line(fd, line, sizeof line, deadline) != 0 ||
-        sscanf(line, "%u %255s", &port, host) != 2 || port == 0 || port > 65535)
+    cc_rdv_entry e;
+    if (read_line(fd, line, sizeof line, deadline, &len) != 0 ||
+        cc_rdv_entry_parse(line, len, &e, NULL, 0) != 0)
       return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root's address book broke off at player %d",
                   s->rank, r);
     /* Rank 0 is reached the way this player reached the root. */
-    book->hosts[r] = strdup(r == 0 ? s->root.host : host);
-    book->ports[r] = (uint16_t)port;
+    book->hosts[r] = strdup(r == 0 ? s->root.host : e.host);
+    book->ports[r] = e.port;
     if (!book->hosts[r]) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
   }
   return CC_OK;
@@ -417,13 +439,23 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const char *hash,
                              cc_address_book *book, cc_error *err) {
   double deadline = cc_now() + s->startup_timeout_s;
   char line[LINE_MAX_BYTES];
+  cc_rdv_join j;
   cc_status rc;
-  int fd = dial_root(s, deadline, err), n;
+  int fd, n;
+  memset(&j, 0, sizeof j);
+  j.world_size = s->world_size;
+  j.rank = s->rank;
+  memcpy(j.hash, hash, strnlen(hash, CC_RDV_HASH_CHARS));
+  j.tls = s->tls != 0;
+  j.port = cc_listen_port(book->listen_fd);
+  snprintf(j.host, sizeof j.host, "%s", s->self && s->self->host[0] ? s->self->host : "-");
+  n = cc_rdv_join_pack(&j, line, sizeof line);
+  if (n < 0)
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player %d cannot announce itself "
+                        "to the root: it listens at port %u of host '%.100s'", s->rank,
+                        (unsigned)j.port, j.host);
+  fd = dial_root(s, deadline, err);
   if (fd < 0) return err->code;
-  n = snprintf(line, sizeof line, "CICADA %d %d %d %s %s %u %s\n", RENDEZVOUS_VERSION,
-               s->world_size, s->rank, hash, s->tls ? "tls" : "plain",
-               (unsigned)cc_listen_port(book->listen_fd),
-               s->self && s->self->host[0] ? s->self->host : "-");
   if (write_all(fd, line, (size_t)n) != 0) {
     close(fd);
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u closed the connection: %s",

@@ -29,11 +29,12 @@
 #include <string.h>
 
 #include "comm/comm_internal.h"
+#include "core/control.h"
 
-enum { MSG_VOTE = 1, MSG_ESTIMATE = 2 };
-enum { OUT = 0, IN = 1, IN_NAMED = 2 };   /* a member's place in an estimate */
-#define MSG_HEADER_BYTES 9                 /* seq u32, kind u8, round u32 */
-#define MAX_NAME_BYTES 4096
+/* The messages' format: core/control.h. */
+enum { MSG_VOTE = CC_AGREE_VOTE, MSG_ESTIMATE = CC_AGREE_ESTIMATE };
+enum { OUT = CC_AGREE_OUT, IN = CC_AGREE_IN, IN_NAMED = CC_AGREE_IN_NAMED };
+#define MAX_NAME_BYTES CC_AGREE_NAME_MAX
 
 /* ==== Estimates and their encoding ========================================= */
 
@@ -60,96 +61,6 @@ static void estimate_clear(estimate *e) {
   e->state = NULL;
 }
 
-typedef struct writer {
-  uint8_t *data;
-  size_t len, cap;
-  bool failed;
-} writer;
-
-static void put(writer *w, const void *p, size_t n) {
-  if (w->failed) return;
-  if (w->len + n > w->cap) {
-    size_t cap = w->cap ? w->cap : 64;
-    uint8_t *grown;
-    while (cap < w->len + n) cap *= 2;
-    grown = realloc(w->data, cap);
-    if (!grown) { w->failed = true; return; }
-    w->data = grown;
-    w->cap = cap;
-  }
-  memcpy(w->data + w->len, p, n);
-  w->len += n;
-}
-
-static void put_u8(writer *w, uint8_t v) { put(w, &v, 1); }
-
-static void put_u32(writer *w, uint32_t v) {
-  uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-  put(w, b, 4);
-}
-
-static void put_name(writer *w, const char *name) {
-  size_t len = strlen(name);
-  put_u32(w, (uint32_t)len);
-  put(w, name, len);
-}
-
-/* A bounded reader: every get fails, rather than reading past the end. */
-typedef struct reader {
-  const uint8_t *p;
-  size_t left;
-  bool failed;
-} reader;
-
-static uint8_t get_u8(reader *r) {
-  if (r->failed || r->left < 1) { r->failed = true; return 0; }
-  r->left--;
-  return *r->p++;
-}
-
-static uint32_t get_u32(reader *r) {
-  uint32_t v = 0;
-  if (r->failed || r->left < 4) { r->failed = true; return 0; }
-  for (int i = 3; i >= 0; i--) v = (v << 8) | r->p[i];
-  r->p += 4;
-  r->left -= 4;
-  return v;
-}
-
-static char *get_name(reader *r) {
-  uint32_t len = get_u32(r);
-  char *s;
-  if (r->failed || len > MAX_NAME_BYTES || len > r->left) { r->failed = true; return NULL; }
-  s = malloc((size_t)len + 1);
-  if (!s) { r->failed = true; return NULL; }
-  memcpy(s, r->p, len);
-  s[len] = '\0';
-  r->p += len;
-  r->left -= len;
-  return s;
-}
-
-static void put_estimate(writer *w, const estimate *e) {
-  put_u8(w, e->flag);
-  put_u32(w, (uint32_t)e->n);
-  for (int i = 0; i < e->n; i++) {
-    put_u8(w, e->state[i]);
-    if (e->state[i] == IN_NAMED) put_name(w, e->names[i]);
-  }
-}
-
-/* Read an estimate for n members into e (initialised); false if malformed. */
-static bool get_estimate(reader *r, estimate *e) {
-  e->flag = get_u8(r) != 0;
-  if (get_u32(r) != (uint32_t)e->n) return false;
-  for (int i = 0; i < e->n && !r->failed; i++) {
-    e->state[i] = get_u8(r);
-    if (e->state[i] > IN_NAMED) return false;
-    if (e->state[i] == IN_NAMED) e->names[i] = get_name(r);
-  }
-  return !r->failed;
-}
-
 /* ==== One agreement ======================================================== */
 
 typedef struct agreement {
@@ -161,21 +72,14 @@ typedef struct agreement {
   estimate est;
 } agreement;
 
-static void put_header(writer *w, const agreement *a, uint8_t kind, uint32_t round) {
-  put_u32(w, a->seq);
-  put_u8(w, kind);
-  put_u32(w, round);
-}
-
 /* Send to every member believed alive; a send that fails is a failure the
  * waits below will see, so it is not an error here. */
-static cc_status send_all(agreement *a, writer *w, cc_error *err) {
+static cc_status send_all(agreement *a, cc_buf *w, cc_error *err) {
   cc_comm *c = a->c;
   cc_payload *p;
-  if (w->failed) return cc_error_set(err, CC_ENOMEM, -1, a->tag, "out of memory");
   p = cc_payload_take(w->data, w->len);
   if (!p) return cc_error_set(err, CC_ENOMEM, -1, a->tag, "out of memory");
-  w->data = NULL;
+  cc_buf_init(w);
   for (int j = 0; j < c->size; j++) {
     bool down;
     if (j == c->rank) continue;
@@ -198,12 +102,10 @@ static cc_msg *take_msg(const agreement *a, cc_queue *q, uint8_t kind, uint32_t 
   while (m) {
     cc_msg *next = m->next;
     if (m->tag == a->tag) {
-      reader r = {m->payload->data, m->payload->len, false};
-      uint32_t seq = get_u32(&r);
-      uint8_t k = get_u8(&r);
-      uint32_t rd = get_u32(&r);
-      bool mine = !r.failed && seq == a->seq && k == kind && rd == round;
-      if (mine || r.failed || seq < a->seq) {
+      cc_agree_header h;
+      bool failed = cc_agree_header_parse(m->payload->data, m->payload->len, &h, NULL, 0) != 0;
+      bool mine = !failed && h.seq == a->seq && h.kind == kind && h.round == round;
+      if (mine || failed || h.seq < a->seq) {
         if (prev) prev->next = next; else q->head = next;
         if (q->tail == m) q->tail = prev;
         if (mine) return m;
@@ -252,14 +154,15 @@ static cc_status await(agreement *a, int src, uint8_t kind, uint32_t round, cc_p
 /* Phase 1: exchange votes; the estimate becomes what this member saw. */
 static cc_status exchange_votes(agreement *a, bool flag, const char *name, cc_error *err) {
   cc_comm *c = a->c;
-  writer w = {NULL, 0, 0, false};
+  cc_buf w;
   cc_status st;
-  put_header(&w, a, MSG_VOTE, 0);
-  put_u8(&w, flag);
-  put_u8(&w, name ? IN_NAMED : IN);
-  if (name) put_name(&w, name);
+  cc_buf_init(&w);
+  if (cc_agree_vote_pack(&w, a->seq, flag, name) != 0) {
+    cc_buf_free(&w);
+    return cc_error_set(err, CC_ENOMEM, -1, a->tag, "out of memory");
+  }
   st = send_all(a, &w, err);
-  free(w.data);
+  cc_buf_free(&w);
   if (st != CC_OK) return st;
 
   a->est.flag = flag;
@@ -268,17 +171,13 @@ static cc_status exchange_votes(agreement *a, bool flag, const char *name, cc_er
     return cc_error_set(err, CC_ENOMEM, -1, a->tag, "out of memory");
   for (int j = 0; j < c->size; j++) {
     cc_payload *p;
-    reader r;
-    uint8_t f, state;
+    bool f;
+    uint8_t state;
     if (j == c->rank) continue;
     st = await(a, j, MSG_VOTE, 0, &p, err);
     if (st != CC_OK) return st;
     if (!p) continue;
-    r = (reader){p->data + MSG_HEADER_BYTES, p->len - MSG_HEADER_BYTES, false};
-    f = get_u8(&r);
-    state = get_u8(&r);
-    if (state == IN_NAMED) a->est.names[j] = get_name(&r);
-    if (!r.failed && (state == IN || state == IN_NAMED)) {
+    if (cc_agree_vote_parse(p->data, p->len, NULL, &f, &state, &a->est.names[j], NULL, 0) == 0) {
       a->est.flag = a->est.flag && f;
       a->est.state[j] = state;
     } else {
@@ -298,9 +197,9 @@ static cc_status exchange_votes(agreement *a, bool flag, const char *name, cc_er
 /* Adopt the estimate in payload p if it is well formed. */
 static void adopt(agreement *a, cc_payload *p, int from) {
   estimate e;
-  reader r = {p->data + MSG_HEADER_BYTES, p->len - MSG_HEADER_BYTES, false};
   if (!estimate_init(&e, a->est.n)) { estimate_clear(&e); return; }
-  if (get_estimate(&r, &e)) {
+  if (cc_agree_estimate_parse(p->data, p->len, e.n, NULL, &e.flag, e.state, e.names, NULL,
+                              0) == 0) {
     estimate_clear(&a->est);
     a->est = e;
     return;
@@ -316,11 +215,15 @@ static cc_status rotate_coordinators(agreement *a, cc_error *err) {
   for (int r = 0; r < c->size; r++) {
     cc_status st;
     if (r == c->rank) {
-      writer w = {NULL, 0, 0, false};
-      put_header(&w, a, MSG_ESTIMATE, (uint32_t)r);
-      put_estimate(&w, &a->est);
+      cc_buf w;
+      cc_buf_init(&w);
+      if (cc_agree_estimate_pack(&w, a->seq, (uint32_t)r, a->est.flag, a->est.n, a->est.state,
+                                 a->est.names) != 0) {
+        cc_buf_free(&w);
+        return cc_error_set(err, CC_ENOMEM, -1, a->tag, "out of memory");
+      }
       st = send_all(a, &w, err);
-      free(w.data);
+      cc_buf_free(&w);
     } else {
       cc_payload *p;
       st = await(a, r, MSG_ESTIMATE, (uint32_t)r, &p, err);

@@ -1,12 +1,15 @@
 /*
  * test_wire.c - unit tests for engine/wire.c: buffers, frame headers, the
- * value writer and the reader's refusals of malformed input.
+ * value writer and the reader's refusals of malformed input; and for
+ * engine/core/control.c: the link HELLO, the rendezvous lines and the
+ * agreement messages, their exact bytes and the parsers' refusals.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/control.h"
 #include "core/wire.h"
 #include "check.h"
 
@@ -348,6 +351,340 @@ static void test_bad_arrays(void) {
   cc_buf_free(&b);
 }
 
+
+/* ==== Control messages ================================================== */
+
+/* A parser's result: refused, with a message that contains `want`. */
+static void expect_refused_at(int rc, const char *err, const char *want, int line) {
+  if (rc == 0) {
+    fprintf(stderr, "%s:%d: accepted, expected error \"%s\"\n", __FILE__, line, want);
+    failures++;
+  } else if (strstr(err, want) == NULL) {
+    fprintf(stderr, "%s:%d: error \"%s\" does not contain \"%s\"\n", __FILE__, line, err, want);
+    failures++;
+  }
+}
+#define EXPECT_REFUSED(rc, err, want) expect_refused_at(rc, err, want, __LINE__)
+
+static void put_le(uint8_t *p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void test_hello(void) {
+  /* The bytes net.c has always sent: magic, world, rank, token. */
+  static const uint8_t want[CC_HELLO_BYTES] = {
+      0x43, 0x43, 0x44, 0x41, 5, 0, 0, 0, 3, 0, 0, 0,
+      0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
+  cc_hello h = {5, 3, UINT64_C(0x0102030405060708)}, back;
+  uint8_t b[CC_HELLO_BYTES];
+  char err[160] = "";
+  cc_hello_pack(&h, b);
+  CHECK(memcmp(b, want, sizeof b) == 0);
+  CHECK(cc_hello_parse(b, sizeof b, &back, err, sizeof err) == 0);
+  CHECK(back.world_size == 5 && back.rank == 3 && back.token == h.token);
+  CHECK(cc_hello_check(&back, 5, 0, -1, err, sizeof err) == 0);
+  CHECK(cc_hello_check(&back, 5, 0, 3, err, sizeof err) == 0);
+
+  for (size_t len = 0; len < sizeof b; len++)
+    EXPECT_REFUSED(cc_hello_parse(b, len, &back, err, sizeof err), err, "HELLO of");
+  EXPECT_REFUSED(cc_hello_parse(b, 21, &back, err, sizeof err), err, "HELLO of 21 bytes");
+  CHECK(cc_hello_parse(NULL, 0, &back, err, sizeof err) != 0);
+
+  b[3] = 0x42;
+  EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err,
+                 "magic 0x42444343, expected 0x41444343");
+  CHECK(back.world_size == 5 && back.rank == 3);   /* filled for the caller's message */
+  cc_hello_pack(&h, b);
+  put_le(b + 4, 0, 4);
+  EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err, "world of 0 players");
+  put_le(b + 4, UINT32_C(0x80000000), 4);
+  EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err,
+                 "world of 2147483648 players");
+  put_le(b + 4, 5, 4);
+  put_le(b + 8, 5, 4);
+  EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err,
+                 "player 5, outside a world of 5");
+  put_le(b + 8, UINT32_MAX, 4);
+  EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err, "player 4294967295");
+
+  EXPECT_REFUSED(cc_hello_check(&h, 6, 0, -1, err, sizeof err), err,
+                 "world of 5 players, this one has 6");
+  EXPECT_REFUSED(cc_hello_check(&h, 5, 3, -1, err, sizeof err), err, "own rank");
+  EXPECT_REFUSED(cc_hello_check(&h, 5, 0, 2, err, sizeof err), err, "made to player 2");
+  h.rank = 7;
+  EXPECT_REFUSED(cc_hello_check(&h, 5, 0, -1, err, sizeof err), err, "outside a world of 5");
+}
+
+#define HASH "0123456789abcdef0123456789abcdef"
+
+static void test_rendezvous_join(void) {
+  cc_rdv_join j, back;
+  char line[CC_RDV_LINE_MAX + 2], err[200] = "", bad[600];
+  int n;
+  memset(&j, 0, sizeof j);
+  j.world_size = 3;
+  j.rank = 2;
+  memcpy(j.hash, HASH, CC_RDV_HASH_CHARS);
+  j.tls = true;
+  j.port = 4242;
+  strcpy(j.host, "node-7.example");
+  n = cc_rdv_join_pack(&j, line, sizeof line);
+  CHECK(n > 0 && strcmp(line, "CICADA 1 3 2 " HASH " tls 4242 node-7.example\n") == 0);
+  CHECK(cc_rdv_join_parse(line, (size_t)n - 1, &back, err, sizeof err) == 0);
+  CHECK(back.world_size == 3 && back.rank == 2 && back.tls && back.port == 4242);
+  CHECK(strcmp(back.hash, HASH) == 0 && strcmp(back.host, "node-7.example") == 0);
+  j.tls = false;
+  strcpy(j.host, "-");
+  n = cc_rdv_join_pack(&j, line, sizeof line);
+  CHECK(n > 0 && strcmp(line, "CICADA 1 3 2 " HASH " plain 4242 -\n") == 0);
+  CHECK(cc_rdv_join_parse(line, (size_t)n - 1, &back, err, sizeof err) == 0);
+  CHECK(!back.tls && strcmp(back.host, "-") == 0);
+  for (int len = 0; len < n - 1; len++)
+    CHECK(cc_rdv_join_parse(line, (size_t)len, &back, err, sizeof err) != 0);
+
+  /* what the packer refuses to write */
+  CHECK(cc_rdv_join_pack(&j, line, 20) == -1);
+  j.rank = 3;
+  CHECK(cc_rdv_join_pack(&j, line, sizeof line) == -1);
+  j.rank = 2;
+  j.port = 0;
+  CHECK(cc_rdv_join_pack(&j, line, sizeof line) == -1);
+  j.port = 1;
+  strcpy(j.host, "two words");
+  CHECK(cc_rdv_join_pack(&j, line, sizeof line) == -1);
+  strcpy(j.host, "");
+  CHECK(cc_rdv_join_pack(&j, line, sizeof line) == -1);
+  strcpy(j.host, "h");
+  j.hash[0] = 'A';
+  CHECK(cc_rdv_join_pack(&j, line, sizeof line) == -1);
+
+#define JOIN_REFUSED(text, want) \
+  EXPECT_REFUSED(cc_rdv_join_parse(text, strlen(text), &back, err, sizeof err), err, want)
+  JOIN_REFUSED("HELLO 1 3 2 " HASH " tls 1 h", "not CICADA");
+  JOIN_REFUSED("CICADA 2 3 2 " HASH " tls 1 h", "rendezvous version 2, expected 1");
+  JOIN_REFUSED("CICADA 1 0 0 " HASH " tls 1 h", "world size 0 is below 1");
+  JOIN_REFUSED("CICADA 1 3 3 " HASH " tls 1 h", "rank 3 is outside a world of 3");
+  JOIN_REFUSED("CICADA 1 3 -1 " HASH " tls 1 h", "rank '-1' is not a decimal number");
+  JOIN_REFUSED("CICADA 1 3 +1 " HASH " tls 1 h", "rank '+1' is not a decimal number");
+  JOIN_REFUSED("CICADA 1 03 1 " HASH " tls 1 h", "leading zero");
+  JOIN_REFUSED("CICADA 1 2147483648 1 " HASH " tls 1 h", "world size '2147483648' is over");
+  JOIN_REFUSED("CICADA 1 99999999999999999999999 1 " HASH " tls 1 h", "too long a number");
+  JOIN_REFUSED("CICADA 1 3 1 0123 tls 1 h", "token hash has 4 characters");
+  JOIN_REFUSED("CICADA 1 3 1 " "0123456789ABCDEF0123456789abcdef" " tls 1 h", "not lowercase hex");
+  JOIN_REFUSED("CICADA 1 3 1 " HASH " ssl 1 h", "neither tls nor plain");
+  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 0 h", "port 0");
+  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 65536 h", "port '65536' is over 65535");
+  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 1", "line ends after field 7 (port)");
+  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 1 h ", "trailing bytes after field 8 (host)");
+  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 1 h extra", "trailing bytes");
+  JOIN_REFUSED("CICADA 1 3 1 " HASH "  tls 1 h", "field 6 (security) is empty");
+  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 1 h\r", "control byte 0x0d");
+  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 1 h\t", "control byte 0x09");
+  JOIN_REFUSED("", "line ends before field 1");
+  /* a zero byte inside the line */
+  memcpy(bad, "CICADA 1 3 1 " HASH " tls 1 h", 50);
+  bad[8] = '\0';
+  EXPECT_REFUSED(cc_rdv_join_parse(bad, 50, &back, err, sizeof err), err, "control byte 0x00");
+  /* a host name over 255 bytes, and a line over the limit */
+  n = snprintf(bad, sizeof bad, "CICADA 1 3 1 " HASH " tls 1 ");
+  memset(bad + n, 'h', 256);
+  bad[n + 256] = '\0';
+  JOIN_REFUSED(bad, "host of 256 bytes is over 255");
+  bad[n + 255] = '\0';
+  CHECK(cc_rdv_join_parse(bad, strlen(bad), &back, err, sizeof err) == 0);
+  memset(bad + n, 'h', 500);
+  bad[n + 500] = '\0';
+  JOIN_REFUSED(bad, "line of 552 bytes is over 510");
+#undef JOIN_REFUSED
+}
+
+static void test_rendezvous_replies(void) {
+  cc_rdv_reply r;
+  cc_rdv_entry e, eb;
+  char line[CC_RDV_LINE_MAX + 2], err[200] = "", msg[800];
+  int n;
+  n = cc_rdv_ok_pack(UINT64_C(0x00ab00cd00ef0012), line, sizeof line);
+  CHECK(n == 20 && strcmp(line, "OK 00ab00cd00ef0012\n") == 0);
+  CHECK(cc_rdv_reply_parse(line, (size_t)n - 1, &r, err, sizeof err) == 0);
+  CHECK(r.ok && r.token == UINT64_C(0x00ab00cd00ef0012));
+  for (int len = 0; len < n - 1; len++)
+    CHECK(cc_rdv_reply_parse(line, (size_t)len, &r, err, sizeof err) != 0);
+
+  n = cc_rdv_err_pack("token_mismatch", "player 2 presented another world's token", line,
+                      sizeof line);
+  CHECK(n > 0 && strcmp(line, "ERR token_mismatch player 2 presented another world's token\n") == 0);
+  CHECK(cc_rdv_reply_parse(line, (size_t)n - 1, &r, err, sizeof err) == 0);
+  CHECK(!r.ok && strcmp(r.kind, "token_mismatch") == 0 &&
+        strcmp(r.message, "player 2 presented another world's token") == 0);
+  n = cc_rdv_err_pack("invalid", "", line, sizeof line);
+  CHECK(n > 0 && strcmp(line, "ERR invalid \n") == 0);
+  CHECK(cc_rdv_reply_parse(line, (size_t)n - 1, &r, err, sizeof err) == 0 && r.message[0] == '\0');
+  /* an overlong message is cut so that the line keeps its end; control
+   * bytes cannot end it early */
+  memset(msg, 'm', sizeof msg - 1);
+  msg[sizeof msg - 1] = '\0';
+  msg[3] = '\n';
+  n = cc_rdv_err_pack("startup_timeout", msg, line, sizeof line);
+  CHECK(n == CC_RDV_LINE_MAX + 1 && line[n - 1] == '\n' && line[n] == '\0' && line[23] == '?');
+  CHECK(cc_rdv_reply_parse(line, (size_t)n - 1, &r, err, sizeof err) == 0);
+  CHECK(cc_rdv_err_pack("Bad-Kind", "x", line, sizeof line) == -1);
+  CHECK(cc_rdv_err_pack("", "x", line, sizeof line) == -1);
+  CHECK(cc_rdv_err_pack("invalid", "x", line, 10) == -1);
+
+#define REPLY_REFUSED(text, want) \
+  EXPECT_REFUSED(cc_rdv_reply_parse(text, strlen(text), &r, err, sizeof err), err, want)
+  REPLY_REFUSED("OK", "neither OK nor ERR");
+  REPLY_REFUSED("OK 0123", "token has 4 characters");
+  REPLY_REFUSED("OK 00AB00CD00EF0012", "not lowercase hex");
+  REPLY_REFUSED("OK 00ab00cd00ef0012 ", "trailing bytes");
+  REPLY_REFUSED("OK  00ab00cd00ef0012", "empty");
+  REPLY_REFUSED("ERR token_mismatch", "line ends after field 2 (kind)");
+  REPLY_REFUSED("ERR Token player 2", "error kind 'Token'");
+  REPLY_REFUSED("ERR invalid bell\a", "control byte 0x07");
+  REPLY_REFUSED("NOPE", "neither OK nor ERR");
+#undef REPLY_REFUSED
+
+  e.port = 65535;
+  strcpy(e.host, "::1");
+  n = cc_rdv_entry_pack(&e, line, sizeof line);
+  CHECK(n > 0 && strcmp(line, "65535 ::1\n") == 0);
+  CHECK(cc_rdv_entry_parse(line, (size_t)n - 1, &eb, err, sizeof err) == 0);
+  CHECK(eb.port == 65535 && strcmp(eb.host, "::1") == 0);
+  for (int len = 0; len <= 6; len++)   /* up to "65535 ": the host is missing */
+    CHECK(cc_rdv_entry_parse(line, (size_t)len, &eb, err, sizeof err) != 0);
+  e.port = 0;
+  CHECK(cc_rdv_entry_pack(&e, line, sizeof line) == -1);
+#define ENTRY_REFUSED(text, want) \
+  EXPECT_REFUSED(cc_rdv_entry_parse(text, strlen(text), &eb, err, sizeof err), err, want)
+  ENTRY_REFUSED("0 h", "port 0");
+  ENTRY_REFUSED("70000 h", "port '70000' is over 65535");
+  ENTRY_REFUSED("x1 h", "port 'x1' is not a decimal number");
+  ENTRY_REFUSED("80", "line ends after field 1 (port)");
+  ENTRY_REFUSED("80 a b", "trailing bytes");
+#undef ENTRY_REFUSED
+}
+
+static void test_agreement(void) {
+  /* The bytes agree.c has always sent. */
+  static const uint8_t vote_named[] = {7, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 'a', 'b', 'c'};
+  static const uint8_t vote_plain[] = {7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1};
+  static const uint8_t estimate[] = {9, 0, 0, 0, 2, 2, 0, 0, 0, 1, 3, 0, 0, 0,
+                                     0, 2, 1, 0, 0, 0, 'x', 1};
+  uint8_t state[3] = {0, 2, 1}, sback[4];
+  char *names[3] = {NULL, "x", NULL}, *nback[4] = {NULL, NULL, NULL, NULL}, *name;
+  char err[200] = "";
+  cc_agree_header h;
+  cc_buf b;
+  bool flag;
+  uint8_t st;
+  cc_buf_init(&b);
+
+  CHECK(cc_agree_vote_pack(&b, 7, true, "abc") == 0);
+  CHECK(b.len == sizeof vote_named && memcmp(b.data, vote_named, b.len) == 0);
+  CHECK(cc_agree_vote_parse(b.data, b.len, &h, &flag, &st, &name, err, sizeof err) == 0);
+  CHECK(h.seq == 7 && h.kind == CC_AGREE_VOTE && h.round == 0 && flag &&
+        st == CC_AGREE_IN_NAMED && name && strcmp(name, "abc") == 0);
+  free(name);
+  for (size_t len = 0; len < b.len; len++) {
+    CHECK(cc_agree_vote_parse(b.data, len, NULL, &flag, &st, &name, err, sizeof err) != 0);
+    CHECK(name == NULL);
+  }
+  b.len = 0;
+  CHECK(cc_agree_vote_pack(&b, 7, false, NULL) == 0);
+  CHECK(b.len == sizeof vote_plain && memcmp(b.data, vote_plain, b.len) == 0);
+  CHECK(cc_agree_vote_parse(b.data, b.len, NULL, &flag, &st, &name, err, sizeof err) == 0);
+  CHECK(!flag && st == CC_AGREE_IN && name == NULL);
+
+  b.len = 0;
+  CHECK(cc_agree_estimate_pack(&b, 9, 2, true, 3, state, names) == 0);
+  CHECK(b.len == sizeof estimate && memcmp(b.data, estimate, b.len) == 0);
+  CHECK(cc_agree_header_parse(b.data, b.len, &h, err, sizeof err) == 0);
+  CHECK(h.seq == 9 && h.kind == CC_AGREE_ESTIMATE && h.round == 2);
+  CHECK(cc_agree_estimate_parse(b.data, b.len, 3, &h, &flag, sback, nback, err, sizeof err) == 0);
+  CHECK(flag && memcmp(sback, state, 3) == 0 && nback[0] == NULL && nback[2] == NULL &&
+        nback[1] && strcmp(nback[1], "x") == 0);
+  free(nback[1]);
+  for (size_t len = 0; len < b.len; len++) {
+    CHECK(cc_agree_estimate_parse(b.data, len, 3, NULL, &flag, sback, nback, err, sizeof err) != 0);
+    CHECK(nback[0] == NULL && nback[1] == NULL && nback[2] == NULL);
+  }
+  EXPECT_REFUSED(cc_agree_estimate_parse(b.data, b.len, 4, NULL, &flag, sback, nback, err,
+                                         sizeof err), err, "estimate for 3 members, expected 4");
+  EXPECT_REFUSED(cc_agree_vote_parse(b.data, b.len, NULL, &flag, &st, &name, err, sizeof err),
+                 err, "not a vote");
+
+  /* the packers refuse what the format cannot say */
+  names[1] = NULL;
+  CHECK(cc_agree_estimate_pack(&b, 9, 2, true, 3, state, names) == -1);
+  state[1] = 3;
+  CHECK(cc_agree_estimate_pack(&b, 9, 2, true, 3, state, names) == -1);
+  CHECK(b.len == sizeof estimate);   /* left as it was */
+  {
+    char *longname = malloc(CC_AGREE_NAME_MAX + 2);
+    memset(longname, 'n', CC_AGREE_NAME_MAX + 1);
+    longname[CC_AGREE_NAME_MAX + 1] = '\0';
+    CHECK(cc_agree_vote_pack(&b, 1, true, longname) == -1);
+    longname[CC_AGREE_NAME_MAX] = '\0';
+    b.len = 0;
+    CHECK(cc_agree_vote_pack(&b, 1, true, longname) == 0);
+    CHECK(cc_agree_vote_parse(b.data, b.len, NULL, &flag, &st, &name, err, sizeof err) == 0);
+    free(name);
+    free(longname);
+  }
+
+  /* malformed fields */
+  {
+    uint8_t m[32];
+    memcpy(m, vote_named, sizeof vote_named);
+    m[4] = 3;
+    EXPECT_REFUSED(cc_agree_header_parse(m, sizeof vote_named, &h, err, sizeof err), err,
+                   "unknown kind 3");
+    m[4] = 1;
+    m[5] = 1;
+    EXPECT_REFUSED(cc_agree_header_parse(m, sizeof vote_named, &h, err, sizeof err), err,
+                   "vote for round 1");
+    m[5] = 0;
+    m[9] = 2;
+    EXPECT_REFUSED(cc_agree_vote_parse(m, sizeof vote_named, NULL, &flag, &st, &name, err,
+                                       sizeof err), err, "flag at byte 9 is 2");
+    m[9] = 1;
+    m[10] = 0;
+    EXPECT_REFUSED(cc_agree_vote_parse(m, sizeof vote_named, NULL, &flag, &st, &name, err,
+                                       sizeof err), err, "vote with state 0");
+    m[10] = 2;
+    m[16] = 0;
+    EXPECT_REFUSED(cc_agree_vote_parse(m, sizeof vote_named, NULL, &flag, &st, &name, err,
+                                       sizeof err), err, "holds a zero byte");
+    m[16] = 'b';
+    put_le(m + 11, CC_AGREE_NAME_MAX + 1, 4);
+    EXPECT_REFUSED(cc_agree_vote_parse(m, sizeof vote_named, NULL, &flag, &st, &name, err,
+                                       sizeof err), err, "of 4097 bytes is over 4096");
+    put_le(m + 11, 4, 4);
+    EXPECT_REFUSED(cc_agree_vote_parse(m, sizeof vote_named, NULL, &flag, &st, &name, err,
+                                       sizeof err), err, "of 4 bytes, 3 remain");
+    put_le(m + 11, 3, 4);
+    m[sizeof vote_named] = 0;
+    EXPECT_REFUSED(cc_agree_vote_parse(m, sizeof vote_named + 1, NULL, &flag, &st, &name, err,
+                                       sizeof err), err, "1 trailing bytes");
+    CHECK(name == NULL);
+
+    memcpy(m, estimate, sizeof estimate);
+    m[14] = 3;
+    EXPECT_REFUSED(cc_agree_estimate_parse(m, sizeof estimate, 3, NULL, &flag, sback, nback, err,
+                                           sizeof err), err, "member 0 has state 3");
+    m[14] = 0;
+    m[sizeof estimate] = 1;
+    EXPECT_REFUSED(cc_agree_estimate_parse(m, sizeof estimate + 1, 3, NULL, &flag, sback, nback,
+                                           err, sizeof err), err, "1 trailing bytes");
+    CHECK(nback[1] == NULL);   /* the name read before the trailing byte was freed */
+    put_le(m + 10, UINT32_MAX, 4);
+    EXPECT_REFUSED(cc_agree_estimate_parse(m, sizeof estimate, -1, NULL, &flag, sback, nback, err,
+                                           sizeof err), err, "expected -1");
+  }
+  cc_buf_free(&b);
+}
+
 int main(void) {
   test_buffers();
   test_frames();
@@ -362,6 +699,10 @@ int main(void) {
   test_limits();
   test_keys_and_values();
   test_bad_arrays();
+  test_hello();
+  test_rendezvous_join();
+  test_rendezvous_replies();
+  test_agreement();
   if (failures != 0) {
     fprintf(stderr, "test_wire: %d checks failed\n", failures);
     return 1;
