@@ -58,29 +58,53 @@ ALWAYS_INLINE u128 submod(u128 p, u128 a, u128 b) {
 
 /* ==== Reduction ========================================================= */
 
-/* Any x < 2^128 to canonical mod 2^127 - 1: x = hi 2^127 + lo = hi + lo. */
+/* Any x < 2^128 to canonical mod 2^127 - 1: x = hi 2^127 + lo = hi + lo
+ * <= 2^127 = p + 1. That is p or p + 1 exactly when x + 1 reaches 2^127,
+ * and then x - p = (x + 1) mod 2^127. */
 ALWAYS_INLINE u128 m127_fold(u128 x) {
-  x = (x & MASK127) + (x >> 127); /* <= 2^127 = p + 1 */
-  return x - (MASK127 & MASK(x >= MASK127));
+  x = (x & MASK127) + (x >> 127);
+  return (x + ((x + 1) >> 127)) & MASK127;
 }
 
 /* a * b mod 2^127 - 1 for canonical a, b (so a1, b1 < 2^63), folded once:
  * a value below 2^128, congruent to the product but not canonical. The cross
- * sum a0 b1 + a1 b0 < 2^128 needs no carry; x = hi 2^128 + lo < 2^254, so
- * x >> 127 < 2^127 and (x mod 2^127) + (x >> 127) < 2^128. */
+ * sum a0 b1 + a1 b0 < 2^128 needs no carry. The product x = w3..w0 < 2^254,
+ * so x >> 127 < 2^127 and (x mod 2^127) + (x >> 127) < 2^128. Written in
+ * 64-bit words, which gcc keeps in registers better than 128-bit temporaries. */
 ALWAYS_INLINE u128 m127_mul_lazy(u128 a, u128 b) {
   uint64_t a0 = LO(a), a1 = HI(a), b0 = LO(b), b1 = HI(b);
   u128 t0 = (u128)a0 * b0;
   u128 t1 = (u128)a0 * b1 + (u128)a1 * b0;
   u128 t2 = (u128)a1 * b1;
-  u128 mid = (t0 >> 64) + LO(t1);
-  u128 lo = ((u128)LO(mid) << 64) | LO(t0);
-  u128 hi = t2 + (t1 >> 64) + (mid >> 64);
-  return (lo & MASK127) + ((hi << 1) | (lo >> 127));
+  u128 s1 = (u128)HI(t0) + LO(t1);
+  u128 s2 = t2 + HI(t1) + HI(s1);
+  uint64_t w0 = LO(t0), w1 = LO(s1), w2 = LO(s2), w3 = HI(s2);
+  uint64_t h0 = (w2 << 1) | (w1 >> 63), h1 = (w3 << 1) | (w2 >> 63);
+  return cc_u128_make(w0, w1 & (UINT64_MAX >> 1)) + cc_u128_make(h0, h1);
 }
 
+/* m127_fold(m127_mul_lazy(a, b)), spelled out in 64-bit words. */
 ALWAYS_INLINE u128 m127_mul(u128 a, u128 b) {
-  return m127_fold(m127_mul_lazy(a, b));
+  const uint64_t m63 = UINT64_MAX >> 1;
+  uint64_t a0 = LO(a), a1 = HI(a), b0 = LO(b), b1 = HI(b);
+  u128 t0 = (u128)a0 * b0;
+  u128 t1 = (u128)a0 * b1 + (u128)a1 * b0;
+  u128 t2 = (u128)a1 * b1;
+  u128 s1 = (u128)HI(t0) + LO(t1);
+  u128 s2 = t2 + HI(t1) + HI(s1);
+  uint64_t w0 = LO(t0), w1 = LO(s1), w2 = LO(s2), w3 = HI(s2);
+  uint64_t h0 = (w2 << 1) | (w1 >> 63), h1 = (w3 << 1) | (w2 >> 63);
+  /* r = (x mod 2^127) + (x >> 127) < 2^128 */
+  uint64_t r0 = w0 + h0;
+  uint64_t r1 = (w1 & m63) + h1 + (r0 < w0);
+  /* x = (r mod 2^127) + (r >> 127) <= 2^127 */
+  uint64_t x0 = r0 + (r1 >> 63);
+  uint64_t x1 = (r1 & m63) + (x0 < r0);
+  /* minus p if x + 1 reaches 2^127 */
+  uint64_t top = (x1 + (x0 == UINT64_MAX)) >> 63;
+  uint64_t z0 = x0 + top;
+  uint64_t z1 = (x1 + (z0 < x0)) & m63;
+  return cc_u128_make(z0, z1);
 }
 
 /* The full 256-bit product hi 2^128 + lo of any a, b < 2^128. */
@@ -675,10 +699,33 @@ ALWAYS_INLINE void lincomb_arrays_k(const cc_field128 *f, kind_t k,
 #undef WEIGHT
 }
 
+/* The common small r spelled out with a constant count, so that the
+ * compiler unrolls the inner loop and keeps no pointer array in it. */
+ALWAYS_INLINE void lincomb_small_k(const cc_field128 *f, kind_t k,
+                                   uint64_t *out, const uint64_t *w,
+                                   const uint64_t *const *xs, size_t r,
+                                   size_t n) {
+  u128 wd[3];
+  for (size_t j = 0; j < r; j++) wd[j] = to_dom(f, k, GET(w, j));
+  if (r == 2) {
+    const uint64_t *const ys[2] = {xs[0], xs[1]};
+    lincomb_arrays_k(f, k, out, w, wd, 1, ys, 2, n);
+  } else {
+    const uint64_t *const ys[3] = {xs[0], xs[1], xs[2]};
+    lincomb_arrays_k(f, k, out, w, wd, 1, ys, 3, n);
+  }
+}
+
 void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
                                 const uint64_t *w, const uint64_t *const *xs,
                                 size_t r, size_t n) {
   const cc_field128 fl = *f;
+  if (r == 2 || r == 3) {
+#define BODY(K) lincomb_small_k(&fl, K, out, w, xs, r, n)
+    BY_KIND(&fl, BODY);
+#undef BODY
+    return;
+  }
   u128 stackw[32], *wd = stackw;
   if (r > sizeof stackw / sizeof stackw[0]) wd = malloc(r * sizeof *wd);
   if (!wd) { /* no room for the weights: convert them at each use */
