@@ -58,20 +58,30 @@ ALWAYS_INLINE u128 submod(u128 p, u128 a, u128 b) {
 
 /* ==== Reduction ========================================================= */
 
-/* Any x < 2^128 to canonical mod 2^127 - 1: x = hi 2^127 + lo = hi + lo
- * <= 2^127 = p + 1. That is p or p + 1 exactly when x + 1 reaches 2^127,
- * and then x - p = (x + 1) mod 2^127. */
-ALWAYS_INLINE u128 m127_fold(u128 x) {
-  x = (x & MASK127) + (x >> 127);
-  return (x + ((x + 1) >> 127)) & MASK127;
+/* The Mersenne path is written on 64-bit words: gcc keeps 128-bit
+ * temporaries of long expressions on the stack, words stay in registers. */
+#define M63 (UINT64_MAX >> 1)
+
+/* Any x = x1 2^64 + x0 < 2^128 to canonical mod p = 2^127 - 1. First
+ * x = hi 2^127 + lo = hi + lo <= 2^127 = p + 1; that is p or p + 1 exactly
+ * when x + 1 reaches 2^127, and then x - p = (x + 1) mod 2^127. */
+ALWAYS_INLINE u128 m127_reduce_words(uint64_t x0, uint64_t x1) {
+  uint64_t y0 = x0 + (x1 >> 63);
+  uint64_t y1 = (x1 & M63) + (y0 < x0);
+  uint64_t top = (y1 + (y0 == UINT64_MAX)) >> 63;
+  uint64_t z0 = y0 + top;
+  uint64_t z1 = (y1 + (z0 < y0)) & M63;
+  return cc_u128_make(z0, z1);
 }
+
+ALWAYS_INLINE u128 m127_fold(u128 x) { return m127_reduce_words(LO(x), HI(x)); }
 
 /* a * b mod 2^127 - 1 for canonical a, b (so a1, b1 < 2^63), folded once:
- * a value below 2^128, congruent to the product but not canonical. The cross
- * sum a0 b1 + a1 b0 < 2^128 needs no carry. The product x = w3..w0 < 2^254,
- * so x >> 127 < 2^127 and (x mod 2^127) + (x >> 127) < 2^128. Written in
- * 64-bit words, which gcc keeps in registers better than 128-bit temporaries. */
-ALWAYS_INLINE u128 m127_mul_lazy(u128 a, u128 b) {
+ * r1 2^64 + r0 < 2^128, congruent to the product but not canonical. The
+ * cross sum a0 b1 + a1 b0 < 2^128 needs no carry. The product
+ * x = w3..w0 < 2^254, so x >> 127 < 2^127 and (x mod 2^127) + (x >> 127)
+ * < 2^128. */
+ALWAYS_INLINE void m127_mul_lazy(u128 a, u128 b, uint64_t *r0, uint64_t *r1) {
   uint64_t a0 = LO(a), a1 = HI(a), b0 = LO(b), b1 = HI(b);
   u128 t0 = (u128)a0 * b0;
   u128 t1 = (u128)a0 * b1 + (u128)a1 * b0;
@@ -80,31 +90,35 @@ ALWAYS_INLINE u128 m127_mul_lazy(u128 a, u128 b) {
   u128 s2 = t2 + HI(t1) + HI(s1);
   uint64_t w0 = LO(t0), w1 = LO(s1), w2 = LO(s2), w3 = HI(s2);
   uint64_t h0 = (w2 << 1) | (w1 >> 63), h1 = (w3 << 1) | (w2 >> 63);
-  return cc_u128_make(w0, w1 & (UINT64_MAX >> 1)) + cc_u128_make(h0, h1);
+  *r0 = w0 + h0;
+  *r1 = (w1 & M63) + h1 + (*r0 < w0);
 }
 
-/* m127_fold(m127_mul_lazy(a, b)), spelled out in 64-bit words. */
 ALWAYS_INLINE u128 m127_mul(u128 a, u128 b) {
-  const uint64_t m63 = UINT64_MAX >> 1;
-  uint64_t a0 = LO(a), a1 = HI(a), b0 = LO(b), b1 = HI(b);
-  u128 t0 = (u128)a0 * b0;
-  u128 t1 = (u128)a0 * b1 + (u128)a1 * b0;
-  u128 t2 = (u128)a1 * b1;
-  u128 s1 = (u128)HI(t0) + LO(t1);
-  u128 s2 = t2 + HI(t1) + HI(s1);
-  uint64_t w0 = LO(t0), w1 = LO(s1), w2 = LO(s2), w3 = HI(s2);
-  uint64_t h0 = (w2 << 1) | (w1 >> 63), h1 = (w3 << 1) | (w2 >> 63);
-  /* r = (x mod 2^127) + (x >> 127) < 2^128 */
-  uint64_t r0 = w0 + h0;
-  uint64_t r1 = (w1 & m63) + h1 + (r0 < w0);
-  /* x = (r mod 2^127) + (r >> 127) <= 2^127 */
-  uint64_t x0 = r0 + (r1 >> 63);
-  uint64_t x1 = (r1 & m63) + (x0 < r0);
-  /* minus p if x + 1 reaches 2^127 */
-  uint64_t top = (x1 + (x0 == UINT64_MAX)) >> 63;
-  uint64_t z0 = x0 + top;
-  uint64_t z1 = (x1 + (z0 < x0)) & m63;
-  return cc_u128_make(z0, z1);
+  uint64_t r0, r1;
+  m127_mul_lazy(a, b, &r0, &r1);
+  return m127_reduce_words(r0, r1);
+}
+
+/* Sums of once-folded products, s2 2^128 + s1 2^64 + s0, reduced at the
+ * end with 2^128 = 2 (mod p): one reduction per sum, not per term. */
+typedef struct { uint64_t s0, s1, s2; } m127_acc;
+
+ALWAYS_INLINE void m127_acc_add(m127_acc *acc, u128 a, u128 b) {
+  uint64_t r0, r1;
+  m127_mul_lazy(a, b, &r0, &r1);
+  uint64_t s0 = acc->s0 + r0, c0 = s0 < r0;
+  uint64_t s1 = acc->s1 + r1, c1 = s1 < r1;
+  uint64_t s1c = s1 + c0;
+  acc->s0 = s0;
+  acc->s1 = s1c;
+  acc->s2 += c1 + (s1c < c0);
+}
+
+/* Canonical value of the sum; s2 < 2^62 (fewer than 2^62 terms). */
+ALWAYS_INLINE u128 m127_acc_value(const m127_acc *acc) {
+  u128 x = (u128)acc->s0 + (acc->s1 >> 63) + ((u128)acc->s2 << 1);
+  return m127_reduce_words(LO(x), (acc->s1 & M63) + HI(x));
 }
 
 /* The full 256-bit product hi 2^128 + lo of any a, b < 2^128. */
@@ -480,13 +494,9 @@ ALWAYS_INLINE u128 dot_k(const cc_field128 *f, kind_t k, const uint64_t *a,
                          const uint64_t *b, size_t n) {
   u128 acc = 0;
   if (k == CC_FIELD128_M127 && n < ((size_t)1 << 62)) {
-    uint64_t carry = 0;
-    for (size_t i = 0; i < n; i++) {
-      u128 t = m127_mul_lazy(GET(a, i), GET(b, i));
-      acc += t;
-      carry += acc < t;
-    }
-    return m127_fold((acc & MASK127) + (acc >> 127) + ((u128)carry << 1));
+    m127_acc m = {0, 0, 0};
+    for (size_t i = 0; i < n; i++) m127_acc_add(&m, GET(a, i), GET(b, i));
+    return m127_acc_value(&m);
   }
   for (size_t i = 0; i < n; i++)
     acc = addmod(f->p, acc, dmul(f, k, to_dom(f, k, GET(a, i)), GET(b, i)));
@@ -683,13 +693,15 @@ ALWAYS_INLINE void lincomb_arrays_k(const cc_field128 *f, kind_t k,
   for (size_t i = 0; i < n; i++) {
     u128 acc = 0;
     if (k == CC_FIELD128_M127) {
-      uint64_t carry = 0;
-      for (size_t j = 0; j < r; j++) {
-        u128 t = m127_mul_lazy(GET(xs[j], i), WEIGHT(j));
-        acc += t;
-        carry += acc < t;
+      m127_acc m = {0, 0, 0};
+      if (r == 2 || r == 3) { /* no loop: gcc does not unroll it */
+        m127_acc_add(&m, GET(xs[0], i), WEIGHT(0));
+        m127_acc_add(&m, GET(xs[1], i), WEIGHT(1));
+        if (r == 3) m127_acc_add(&m, GET(xs[2], i), WEIGHT(2));
+      } else {
+        for (size_t j = 0; j < r; j++) m127_acc_add(&m, GET(xs[j], i), WEIGHT(j));
       }
-      acc = m127_fold((acc & MASK127) + (acc >> 127) + ((u128)carry << 1));
+      acc = m127_acc_value(&m);
     } else {
       for (size_t j = 0; j < r; j++)
         acc = addmod(f->p, acc, dmul(f, k, GET(xs[j], i), WEIGHT(j)));

@@ -491,6 +491,32 @@ static void test_lincomb(const cc_field128 *f) {
       CHECK_EQ(GET(out2, i), acc);
     }
   }
+  /* many arrays: the weights no longer fit the kernel's stack buffer */
+  enum { RB = 40 };
+  uint64_t *big = malloc(2 * RB * NL * sizeof *big), wb[2 * RB];
+  const uint64_t *zs[RB];
+  fill(p, big, RB * NL, 1);
+  fill(p, wb, RB, 1);
+  for (size_t j = 0; j < RB; j++) zs[j] = big + 2 * j * NL;
+  cc_field128_lincomb_arrays(f, out2, wb, zs, RB, NL);
+  for (size_t i = 0; i < NL; i++) {
+    u128 acc = 0;
+    for (size_t j = 0; j < RB; j++)
+      acc = ref_add(p, acc, ref_mul(p, GET(big, j * NL + i), GET(wb, j)));
+    CHECK_EQ(GET(out2, i), acc);
+  }
+  /* all terms (p-1)(p-1): the lazy sums at their largest */
+  for (size_t i = 0; i < RB * NL; i++) cc_field128_set(big, i, p - 1);
+  for (size_t j = 0; j < RB; j++) cc_field128_set(wb, j, p - 1);
+  cc_field128_lincomb_arrays(f, out2, wb, zs, RB, NL);
+  for (size_t i = 0; i < NL; i++) CHECK_EQ(GET(out2, i), RB % p);
+  for (size_t r = 2; r <= 3; r++) {
+    cc_field128_lincomb_arrays(f, out2, wb, zs, r, NL);
+    for (size_t i = 0; i < NL; i++) CHECK_EQ(GET(out2, i), r % p);
+  }
+  CHECK_EQ(cc_field128_dot(f, big, big, RB * NL), (u128)(RB * NL) % p);
+  free(big);
+
   /* out may be one of the arrays */
   uint64_t copy[2 * R * NL];
   memcpy(copy, rows, sizeof rows);
