@@ -7,8 +7,8 @@
  * (a * a^-1 = 1, Fermat, distributivity, (a + b) - b = a), and against
  * values computed independently with Python's big integers. The orders:
  * 2^127 - 1 (the Mersenne path), the pseudo-Mersenne primes 2^128 - 159 and
- * 2^127 - 25 (folding), random 127- and 128-bit primes and 2^64 + 13
- * (Montgomery), and 2^64 - 59, 2^61 - 1, 7 and 2, where the 64-bit field
+ * 2^127 - 25 (folding), random 127- and 128-bit primes, 2^128 - 2^40 - 103
+ * (whose Montgomery sums need a fourth word) and 2^64 + 13 (Montgomery), and 2^64 - 59, 2^61 - 1, 7 and 2, where the 64-bit field
  * (field.c) gives a second opinion. Primality is also checked with
  * OpenSSL's BN_check_prime.
  */
@@ -140,6 +140,7 @@ static void test_primality(void) {
     {U128(0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF), 0},        /* 2^128 - 1 */
     {U128(0x6E751129301D8A84, 0xDF44C5B49A3A9565), 1},        /* random 127-bit */
     {U128(0xC3DC81C4C4749137, 0x9B67A4F9231A38F7), 1},        /* random 128-bit */
+    {U128(0xFFFFFFFFFFFFFFFF, 0xFFFFFEFFFFFFFF99), 1},        /* 2^128 - 2^40 - 103 */
     /* strong pseudoprimes to the first 12 and 13 prime bases */
     {U128(0x437A, 0xE92817F9FC85B7E5), 0},
     {U128(0x2BE69, 0x51ADC5B22410A5FD), 0},
@@ -193,6 +194,7 @@ static const struct order orders[] = {
   {"2^127-25", U128(0x7FFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFE7), CC_FIELD128_FOLD},
   {"random127", U128(0x6E751129301D8A84, 0xDF44C5B49A3A9565), CC_FIELD128_MONT},
   {"random128", U128(0xC3DC81C4C4749137, 0x9B67A4F9231A38F7), CC_FIELD128_MONT},
+  {"2^128-2^40-103", U128(0xFFFFFFFFFFFFFFFF, 0xFFFFFEFFFFFFFF99), CC_FIELD128_MONT},
   {"2^64+13", U128(0x1, 0xD), CC_FIELD128_MONT},
   {"2^64-59", UINT64_C(18446744073709551557), CC_FIELD128_MONT},
   {"2^61-1", UINT64_C(2305843009213693951), CC_FIELD128_MONT},
@@ -461,6 +463,46 @@ static void test_conversions(const cc_field128 *f) {
   }
 }
 
+/* Products of values near p, where the folds carry (e.g. (p-1)(p-159) for
+ * 2^128 - 159), and sums whose carries ripple through a whole word. */
+static void test_carries(const cc_field128 *f) {
+  const u128 p = f->p;
+  if (p < 1000) return;
+  enum { J = 300 };
+  uint64_t a[2 * J], b[2 * J], out[2 * J];
+  for (u128 i = 1; i <= 4; i++) {
+    for (size_t j = 0; j < J; j++) {
+      cc_field128_set(a, j, p - i);
+      cc_field128_set(b, j, p - 1 - j);
+    }
+    cc_field128_mul(f, out, a, b, J);
+    for (size_t j = 0; j < J; j++) CHECK_EQ(GET(out, j), ref_mul(p, p - i, p - 1 - j));
+    CHECK_EQ(cc_field128_dot(f, a, b, J), cc_field128_sum(f, out, J));
+  }
+  /* Products whose low 128 bits are 2^128 - d for a small d, where the
+   * first fold of 2^128 - c primes carries: b = -d / a mod 2^128, odd a. */
+  for (int t = 0; t < 64; t++) {
+    u128 x = (next128() % p) | 1, inv = x; /* Newton: 3, 6, 12, ... bits */
+    for (int it = 0; it < 7; it++) inv *= 2 - x * inv;
+    u128 d = (u128)1 << (t % 3 * 40), y = (0 - d) * inv;
+    if (x * inv != 1 || x >= p || y >= p) continue;
+    CHECK_EQ(cc_field128_mul1(f, x, y), ref_mul(p, x, y));
+  }
+  /* Three terms of weight 1 whose word sums carry twice: the low words
+   * 2^63 + 5 and 2^63 carry into a high word 2 (2^63 - 1) + 1 = 2^64 - 1,
+   * and the third low word 2^64 - 1 carries through it. */
+  if (p != M127) return;
+  uint64_t x[2 * 3] = {(UINT64_C(1) << 63) + 5, UINT64_MAX >> 1,
+                       UINT64_C(1) << 63, UINT64_MAX >> 1,
+                       UINT64_MAX, 0};
+  uint64_t w[2 * 3] = {1, 0, 1, 0, 1, 0}, r[2];
+  const uint64_t *xs[3] = {x, x + 2, x + 4};
+  u128 want = ref_add(p, ref_add(p, GET(x, 0), GET(x, 1)), GET(x, 2));
+  cc_field128_lincomb_arrays(f, r, w, xs, 3, 1);
+  CHECK_EQ(GET(r, 0), want);
+  CHECK_EQ(cc_field128_dot(f, x, w, 3), want);
+}
+
 /* ==== Lagrange, linear combinations, Shamir ============================= */
 
 /* The polynomial secret + sum_d coeffs[d-1] x^d at x, by the reference. */
@@ -682,6 +724,7 @@ int main(void) {
     if (setup(&f, &orders[i]) != 0) continue;
     test_elementwise(&f);
     test_conversions(&f);
+    test_carries(&f);
     test_lincomb(&f);
     test_lagrange(&f);
     test_shamir(&f);
