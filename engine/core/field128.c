@@ -702,6 +702,10 @@ ALWAYS_INLINE void lincomb_arrays_k(const cc_field128 *f, kind_t k,
         for (size_t j = 0; j < r; j++) m127_acc_add(&m, GET(xs[j], i), WEIGHT(j));
       }
       acc = m127_acc_value(&m);
+    } else if (r == 2 || r == 3) {
+      acc = addmod(f->p, dmul(f, k, GET(xs[0], i), WEIGHT(0)),
+                   dmul(f, k, GET(xs[1], i), WEIGHT(1)));
+      if (r == 3) acc = addmod(f->p, acc, dmul(f, k, GET(xs[2], i), WEIGHT(2)));
     } else {
       for (size_t j = 0; j < r; j++)
         acc = addmod(f->p, acc, dmul(f, k, GET(xs[j], i), WEIGHT(j)));
