@@ -166,6 +166,37 @@ ALWAYS_INLINE u128 fold_mul(const cc_field128 *f, u128 a, u128 b) {
   return fold_reduce(f, hi, lo);
 }
 
+/* a * x for a canonical a and a 64-bit x (a Shamir index, say): the
+ * product w2 2^128 + w1 2^64 + w0 is below 2^191, so two 64x64 products
+ * suffice and the high half is a single word. */
+ALWAYS_INLINE void mul_by_word(u128 a, uint64_t x, uint64_t *w0, uint64_t *w1,
+                               uint64_t *w2) {
+  u128 t0 = (u128)LO(a) * x, t1 = (u128)HI(a) * x;
+  u128 s1 = (u128)HI(t0) + LO(t1);
+  *w0 = LO(t0);
+  *w1 = LO(s1);
+  *w2 = HI(t1) + HI(s1);
+}
+
+/* a * x mod 2^127 - 1 for a canonical a and a 64-bit x: the product y is
+ * below 2^191, so y >> 127 is one word h, and (y mod 2^127) + h < 2^128
+ * goes to the usual final reduction. */
+ALWAYS_INLINE u128 m127_mul_word(u128 a, uint64_t x) {
+  uint64_t w0, w1, w2;
+  mul_by_word(a, x, &w0, &w1, &w2);
+  uint64_t h = (w2 << 1) | (w1 >> 63);
+  uint64_t r0 = w0 + h;
+  return m127_reduce_words(r0, (w1 & M63) + (r0 < w0));
+}
+
+/* a * x mod p for FOLD and a 64-bit x: the high half of the product is one
+ * word, so the general fold simplifies. */
+ALWAYS_INLINE u128 fold_mul_word(const cc_field128 *f, u128 a, uint64_t x) {
+  uint64_t w0, w1, w2;
+  mul_by_word(a, x, &w0, &w1, &w2);
+  return fold_reduce(f, (u128)w2, cc_u128_make(w0, w1));
+}
+
 /* Montgomery product REDC(a b) = a b 2^-128 mod p for a < 2^128, b < p,
  * canonical. CIOS with two limbs: each round adds a * b_i and m * p, where
  * m makes the low word vanish, and drops that word. The running value
@@ -761,7 +792,8 @@ void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
 }
 
 /* row[i] = row[i] * x + c[i], x canonical (xd: x in the domain): one Horner
- * step over a whole row; x = 1 needs only additions. */
+ * step over a whole row. Shamir's indices are usually 1, 2, 3...: x = 1
+ * needs only additions, and a one-word x half the partial products. */
 ALWAYS_INLINE void horner_k(const cc_field128 *f, kind_t k, uint64_t *row,
                             u128 xd, const uint64_t *c, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -770,13 +802,20 @@ ALWAYS_INLINE void horner_k(const cc_field128 *f, kind_t k, uint64_t *row,
 
 static void horner_step(const cc_field128 *f, uint64_t *row, u128 x,
                         const uint64_t *c, size_t n) {
+  const u128 p = f->p;
   if (x == 1) {
     cc_field128_add(f, row, row, c, n);
-    return;
-  }
+  } else if (f->kind == CC_FIELD128_M127 && (x >> 64) == 0) {
+    for (size_t i = 0; i < n; i++)
+      SET(row, i, addmod(p, m127_mul_word(GET(row, i), LO(x)), GET(c, i)));
+  } else if (f->kind == CC_FIELD128_FOLD && (x >> 64) == 0) {
+    for (size_t i = 0; i < n; i++)
+      SET(row, i, addmod(p, fold_mul_word(f, GET(row, i), LO(x)), GET(c, i)));
+  } else {
 #define BODY(K) horner_k(f, K, row, to_dom(f, K, x), c, n)
-  BY_KIND(f, BODY);
+    BY_KIND(f, BODY);
 #undef BODY
+  }
 }
 
 void cc_field128_shamir_eval(const cc_field128 *f, uint64_t *out,

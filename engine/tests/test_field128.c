@@ -620,6 +620,26 @@ static void test_shamir(const cc_field128 *f) {
     CHECK(!cc_field128_equal(out, secret, NS));
   }
 
+  /* one-word indices (the kernels multiply by them with fewer products),
+   * over enough random elements to carry both ways */
+  {
+    enum { NB = 64, KB = 4 };
+    uint64_t sb[2 * NB], cb[2 * (KB - 1) * NB], ob[2 * NB];
+    fill(p, sb, NB, 1);
+    fill(p, cb, (KB - 1) * NB, 1);
+    const u128 xw[] = {2, 3, 1000, UINT64_MAX, (u128)1 << 63, next64(), next64()};
+    for (size_t t = 0; t < sizeof xw / sizeof xw[0]; t++) {
+      u128 xt = xw[t] % p;
+      if (xt == 0) continue;
+      cc_field128_shamir_eval(f, ob, sb, NB, cb, KB, xt);
+      for (size_t i = 0; i < NB; i++) {
+        u128 c[KB - 1];
+        for (size_t d = 0; d < KB - 1; d++) c[d] = GET(cb, d * NB + i);
+        CHECK_EQ(GET(ob, i), ref_poly(p, GET(sb, i), c, KB, xt));
+      }
+    }
+  }
+
   /* k = 1: every share is the secret (GF(2) has a single index, 1) */
   size_t m1 = p > 2 ? 2 : 1;
   CHECK(cc_field128_shamir_share(f, shares, secret, NS, coeffs, 1, x, m1, err,
