@@ -21,6 +21,13 @@
  * The "domain" helpers hide the difference: to_dom is the identity and dmul
  * the modular product except for MONT. Every hot kernel is instantiated once
  * per kind (BY_KIND), so its loop holds no switch on the kind.
+ *
+ * Beyond one reduction per product: M127 sums of products (dot,
+ * lincomb_arrays) add once-folded products in three words and reduce once
+ * per sum; MONT dot products sum REDC(a b) and fix the factor R once;
+ * Horner steps by a one-word x (Shamir indices) use two partial products.
+ * Kernels copy *f into a local before their loops: stores through out
+ * (uint64_t) could otherwise alias its words and force reloads.
  */
 #include "core/field128.h"
 
@@ -717,11 +724,12 @@ void cc_field128_lincomb(const cc_field128 *f, uint64_t *out, const uint64_t *w,
     cc_field128_axpy(f, out, GET(w, j), rows + 2 * j * n, n);
 }
 
-/* The r products of element i, summed: wd holds the weights in the domain.
+/* The r products of element i, summed: wd holds the weights in the domain
+ * (without have_wd, when there was no memory for them, each use converts).
  * For M127 each product is folded once, to below 2^128, and the sum is kept
- * in 192 bits (acc + carry 2^128, 2^128 = 2 mod p): one final reduction per
- * element instead of one per product and one per addition. Every xs[j][i]
- * is read before out[i] is written, so out may be one of the xs. */
+ * in three words (m127_acc; r < 2^62): one final reduction per element
+ * instead of one per product and one per addition. Every xs[j][i] is read
+ * before out[i] is written, so out may be one of the xs. */
 ALWAYS_INLINE void lincomb_arrays_k(const cc_field128 *f, kind_t k,
                                     uint64_t *out, const uint64_t *w,
                                     const u128 *wd, int have_wd,

@@ -21,8 +21,7 @@
  *
  * Aliasing: as in field.h, out == in is allowed element-wise (each element
  * is read whole before it is written); any other overlap is not, and the
- * kernels that say so do not allow out == in either. out may not overlap the
- * cc_field128 itself (kernels copy the constants anyway).
+ * kernels that say so do not allow out == in either.
  *
  * Single elements and scalars are passed by value as cc_u128; the scalar
  * arguments (s, w, x, e) need not be canonical where said. No Lua here.
