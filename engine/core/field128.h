@@ -13,18 +13,20 @@
  * lo + hi * 2^64, stored interleaved in uint64_t arrays: element i of an
  * array is words[2i] (lo) and words[2i+1] (hi). An array of n elements is
  * 2n uint64_t words, the memory type of the 64-bit field, so arrays and the
- * wire codec can carry it as 2n words. Every count n below counts elements,
- * never words. Elements are canonical: 0 <= x < p. Kernels take canonical
- * elements unless said otherwise (reduce, check_indices and the from_*
- * conversions accept any value); they do not check it, so check what comes
- * from outside with cc_field128_first_noncanonical.
+ * wire codec can carry it as 2n words; arrays need only uint64_t alignment
+ * (the kernels never read them as cc_u128). Every count n below counts
+ * elements, never words. Elements are canonical: 0 <= x < p. Kernels take
+ * canonical elements unless said otherwise (reduce, from_i64 and the Shamir
+ * indices accept any value); they do not check it, so check what comes from
+ * outside with cc_field128_first_noncanonical.
  *
  * Aliasing: as in field.h, out == in is allowed element-wise (each element
  * is read whole before it is written); any other overlap is not, and the
  * kernels that say so do not allow out == in either.
  *
- * Single elements and scalars are passed by value as cc_u128; the scalar
- * arguments (s, w, x, e) need not be canonical where said. No Lua here.
+ * Single elements and scalars are passed by value as cc_u128: scalars and
+ * weights (s, w) canonical, exponents (e) and Shamir indices (x) any value.
+ * No Lua here.
  */
 #ifndef CICADA_FIELD128_H
 #define CICADA_FIELD128_H
@@ -82,7 +84,7 @@ size_t cc_field128_format(char *buf, cc_u128 x);
 
 /* 1 if n is prime. Below 2^64 this is cc_field_is_prime (deterministic).
  * Above, no deterministic set of Miller-Rabin bases is known for all of
- * [2^64, 2^128): the test uses the first 40 primes (2 to 173) as bases. The
+ * [2^64, 2^128): the check uses the first 40 primes (2 to 173) as bases. The
  * first 13 of them alone are proven to decide every n < 3.3 * 10^24
  * (about 2^81.4; Sorenson and Webster 2015), so the answer is exact there.
  * Above, a composite passes one random base with probability at most 1/4,
@@ -111,7 +113,7 @@ void cc_field128_setup(cc_field128 *f, uint64_t order_lo, uint64_t order_hi);
 cc_u128 cc_field128_mul1(const cc_field128 *f, cc_u128 a, cc_u128 b);
 /* a^e for a canonical a and any 128-bit exponent e (0^0 = 1). */
 cc_u128 cc_field128_pow1(const cc_field128 *f, cc_u128 a, cc_u128 e);
-/* a^-1 for a canonical a != 0 (0 gives 0). */
+/* a^-1 for a canonical a != 0, as a^(p-2). */
 cc_u128 cc_field128_inv1(const cc_field128 *f, cc_u128 a);
 /* x mod p for any 128-bit value, and for a signed 64-bit integer
  * (negatives to p - (|x| mod p)). */
@@ -138,6 +140,7 @@ void cc_field128_sub_scalar(const cc_field128 *f, uint64_t *out,
                             const uint64_t *a, cc_u128 s, size_t n);
 void cc_field128_rsub_scalar(const cc_field128 *f, uint64_t *out, cc_u128 s,
                              const uint64_t *a, size_t n);
+/* sum_i a[i] and sum_i a[i] * b[i] (0 for n == 0). */
 cc_u128 cc_field128_sum(const cc_field128 *f, const uint64_t *a, size_t n);
 cc_u128 cc_field128_dot(const cc_field128 *f, const uint64_t *a,
                         const uint64_t *b, size_t n);
