@@ -717,13 +717,6 @@ void cc_field128_axpy(const cc_field128 *f, uint64_t *out, cc_u128 w,
 #undef BODY
 }
 
-void cc_field128_lincomb(const cc_field128 *f, uint64_t *out, const uint64_t *w,
-                         const uint64_t *rows, size_t r, size_t n) {
-  memset(out, 0, 2 * n * sizeof *out);
-  for (size_t j = 0; j < r; j++)
-    cc_field128_axpy(f, out, GET(w, j), rows + 2 * j * n, n);
-}
-
 /* The r products of element i, summed: wd holds the weights in the domain
  * (without have_wd, when there was no memory for them, each use converts).
  * For M127 each product is folded once, to below 2^128, and the sum is kept
@@ -804,6 +797,27 @@ void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
   BY_KIND(&fl, BODY);
 #undef BODY
   if (wd != stackw) free(wd);
+}
+
+/* For M127 the rows go to lincomb_arrays, so that each output element is
+ * one lazy sum, written once (shamir_recover: 11.7 -> 10.1 ns per element for
+ * three rows here). The other reductions gain nothing from it (gcc spills
+ * their longer loop bodies): one axpy pass per row, as without memory for
+ * the row pointers. */
+void cc_field128_lincomb(const cc_field128 *f, uint64_t *out, const uint64_t *w,
+                         const uint64_t *rows, size_t r, size_t n) {
+  const uint64_t *stackp[32] = {0}, **xs = stackp;
+  if (f->kind != CC_FIELD128_M127) xs = NULL;
+  else if (r > sizeof stackp / sizeof stackp[0]) xs = malloc(r * sizeof *xs);
+  if (!xs) {
+    memset(out, 0, 2 * n * sizeof *out);
+    for (size_t j = 0; j < r; j++)
+      cc_field128_axpy(f, out, GET(w, j), rows + 2 * j * n, n);
+    return;
+  }
+  for (size_t j = 0; j < r; j++) xs[j] = rows + 2 * j * n;
+  cc_field128_lincomb_arrays(f, out, w, xs, r, n);
+  if (xs != stackp) free(xs);
 }
 
 /* row[i] = row[i] * x + c[i], x canonical (xd: x in the domain): one Horner
