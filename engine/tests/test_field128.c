@@ -541,11 +541,14 @@ static void test_lincomb(const cc_field128 *f) {
   fill(p, wb, RB, 1);
   for (size_t j = 0; j < RB; j++) zs[j] = big + 2 * j * NL;
   cc_field128_lincomb_arrays(f, out2, wb, zs, RB, NL);
+  uint64_t out3[2 * NL];
+  cc_field128_lincomb(f, out3, wb, big, RB, NL);
   for (size_t i = 0; i < NL; i++) {
     u128 acc = 0;
     for (size_t j = 0; j < RB; j++)
       acc = ref_add(p, acc, ref_mul(p, GET(big, j * NL + i), GET(wb, j)));
     CHECK_EQ(GET(out2, i), acc);
+    CHECK_EQ(GET(out3, i), acc);
   }
   /* all terms (p-1)(p-1): the lazy sums at their largest */
   for (size_t i = 0; i < RB * NL; i++) cc_field128_set(big, i, p - 1);
