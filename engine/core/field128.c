@@ -372,7 +372,8 @@ cc_u128 cc_field128_reduce1(const cc_field128 *f, cc_u128 x) {
   case CC_FIELD128_M127: return m127_fold(x);
   case CC_FIELD128_FOLD: return fold_final(f, x);
   default:
-    if (f->bits == 128) return x - (f->p & MASK(x >= f->p)); /* x < 2p */
+    if (x < f->p) return x; /* e.g. Shamir indices, checked pairwise */
+    if (f->bits == 128) return x - f->p; /* x < 2^128 < 2p */
     return x % f->p;
   }
 }
