@@ -302,6 +302,30 @@ size_t cc_field128_format(char *buf, cc_u128 x) {
   return n;
 }
 
+int cc_field128_parse(const char *s, size_t len, cc_u128 *x) {
+  unsigned base = 10;
+  if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s += 2;
+    len -= 2;
+  }
+  if (len == 0) return -1;
+  u128 v = 0;
+  const u128 max = ~(u128)0;
+  for (size_t i = 0; i < len; i++) {
+    char ch = s[i];
+    unsigned d;
+    if (ch >= '0' && ch <= '9') d = (unsigned)(ch - '0');
+    else if (base == 16 && ch >= 'a' && ch <= 'f') d = (unsigned)(ch - 'a' + 10);
+    else if (base == 16 && ch >= 'A' && ch <= 'F') d = (unsigned)(ch - 'A' + 10);
+    else return -1;
+    if (v > (max - d) / base) return -1; /* v * base + d would reach 2^128 */
+    v = v * base + d;
+  }
+  *x = v;
+  return 0;
+}
+
 void cc_field128_setup(cc_field128 *f, uint64_t order_lo, uint64_t order_hi) {
   u128 p = cc_u128_make(order_lo, order_hi);
   memset(f, 0, sizeof *f);

@@ -82,6 +82,12 @@ static inline void cc_field128_set(uint64_t *words, size_t i, cc_u128 x) {
  * 40 bytes; returns the number of digits. For messages and printing. */
 size_t cc_field128_format(char *buf, cc_u128 x);
 
+/* Reads the len bytes at s as an unsigned integer below 2^128: decimal
+ * digits, or hex digits after 0x or 0X. 0 with *x set, or -1 (empty, a
+ * stray character, or 2^128 and above) with *x untouched. For orders and
+ * constants beyond Lua's 64-bit integers. */
+int cc_field128_parse(const char *s, size_t len, cc_u128 *x);
+
 /* 1 if n is prime. Below 2^64 this is cc_field_is_prime (deterministic).
  * Above, no deterministic set of Miller-Rabin bases is known for all of
  * [2^64, 2^128): the check uses the first 40 primes (2 to 173) as bases. The

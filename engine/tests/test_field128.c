@@ -180,6 +180,41 @@ static void test_primality(void) {
   CHECK(strcmp(buf, "170141183460469231731687303715884105727") == 0);
 }
 
+static void test_parse(void) {
+  static const struct { const char *s; int ok; u128 v; } cases[] = {
+    {"0", 1, 0}, {"7", 1, 7}, {"007", 1, 7},
+    {"18446744073709551616", 1, U128(0x1, 0x0)},
+    {"170141183460469231731687303715884105727", 1, M127},
+    {"340282366920938463463374607431768211455", 1, ~(u128)0},
+    {"340282366920938463463374607431768211456", 0, 0},   /* 2^128 */
+    {"340282366920938463463374607431768211460", 0, 0},
+    {"1000000000000000000000000000000000000000", 0, 0},
+    {"0x7fffffffffffffffffffffffffffffff", 1, M127},
+    {"0XFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF61", 1, U128(0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF61)},
+    {"0x100000000000000000000000000000000", 0, 0},        /* 2^128 */
+    {"0x", 0, 0}, {"", 0, 0}, {"-1", 0, 0}, {"12a", 0, 0}, {" 1", 0, 0},
+    {"0xg", 0, 0}, {"1.5", 0, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    u128 v = 12345;
+    int rc = cc_field128_parse(cases[i].s, strlen(cases[i].s), &v);
+    if ((rc == 0) != cases[i].ok) fprintf(stderr, "parse of '%s' wrong\n", cases[i].s);
+    CHECK((rc == 0) == cases[i].ok);
+    CHECK_EQ(v, cases[i].ok ? cases[i].v : 12345);
+  }
+  /* format and parse are inverse */
+  for (int t = 0; t < 100; t++) {
+    u128 x = next128() >> (t % 128), y = 0;
+    char buf[40];
+    size_t len = cc_field128_format(buf, x);
+    CHECK(cc_field128_parse(buf, len, &y) == 0);
+    CHECK_EQ(y, x);
+  }
+  u128 y = 0;
+  CHECK(cc_field128_parse("12345", 3, &y) == 0); /* only len bytes */
+  CHECK_EQ(y, 123);
+}
+
 /* ==== Orders and their reduction ======================================== */
 
 struct order {
@@ -740,6 +775,7 @@ static void test_against_field64(const cc_field128 *f) {
 
 int main(void) {
   test_primality();
+  test_parse();
   test_known_answers();
   for (size_t i = 0; i < sizeof orders / sizeof orders[0]; i++) {
     cc_field128 f;
