@@ -1,0 +1,799 @@
+/*
+ * test_field128.c - unit tests of the 128-bit GF(p) kernels (field128.c).
+ *
+ * Every kernel is checked against a slow reference written here from
+ * scratch (shift-and-add modular multiplication, whose doublings never
+ * leave 129 bits, and square-and-multiply on top of it), against identities
+ * (a * a^-1 = 1, Fermat, distributivity, (a + b) - b = a), and against
+ * values computed independently with Python's big integers. The orders:
+ * 2^127 - 1 (the Mersenne path), the pseudo-Mersenne primes 2^128 - 159 and
+ * 2^127 - 25 (folding), random 127- and 128-bit primes, 2^128 - 2^40 - 103
+ * (whose Montgomery sums need a fourth word) and 2^64 + 13 (Montgomery), and 2^64 - 59, 2^61 - 1, 7 and 2, where the 64-bit field
+ * (field.c) gives a second opinion. Primality is also checked with
+ * OpenSSL's BN_check_prime.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+
+#include "core/field.h"
+#include "core/field128.h"
+#include "check.h"
+
+typedef cc_u128 u128;
+
+#define U128(hi, lo) (((u128)UINT64_C(hi) << 64) | UINT64_C(lo))
+#define M127 U128(0x7FFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF)
+
+static void fail_u128(const char *file, int line, const char *expr, u128 got,
+                      u128 want) {
+  char g[40], w[40];
+  cc_field128_format(g, got);
+  cc_field128_format(w, want);
+  fprintf(stderr, "%s:%d: %s == %s, expected %s\n", file, line, expr, g, w);
+  failures++;
+}
+
+#define CHECK_EQ(a, b)                                                     \
+  do {                                                                     \
+    u128 a_ = (a), b_ = (b);                                               \
+    if (a_ != b_) fail_u128(__FILE__, __LINE__, #a, a_, b_);               \
+  } while (0)
+
+/* ==== The reference ===================================================== */
+
+static u128 ref_add(u128 p, u128 a, u128 b) {
+  u128 s = a + b;
+  if (s < a || s >= p) s -= p; /* on carry the true sum is s + 2^128 < 2p */
+  return s;
+}
+
+static u128 ref_sub(u128 p, u128 a, u128 b) {
+  return a >= b ? a - b : p - (b - a);
+}
+
+/* a * b mod p bit by bit, a < p, any b. */
+static u128 ref_mul(u128 p, u128 a, u128 b) {
+  u128 r = 0;
+  for (int i = 127; i >= 0; i--) {
+    r = ref_add(p, r, r);
+    if ((b >> i) & 1) r = ref_add(p, r, a);
+  }
+  return r;
+}
+
+static u128 ref_pow(u128 p, u128 a, u128 e) {
+  u128 r = 1 % p;
+  for (int i = 127; i >= 0; i--) {
+    r = ref_mul(p, r, r);
+    if ((e >> i) & 1) r = ref_mul(p, r, a);
+  }
+  return r;
+}
+
+static u128 ref_inv(u128 p, u128 a) { return ref_pow(p, a, p - 2); }
+
+/* A fixed-seed generator (splitmix64). */
+static uint64_t rng_state = UINT64_C(0x9E3779B97F4A7C15);
+
+static uint64_t next64(void) {
+  uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}
+
+static u128 next128(void) {
+  uint64_t lo = next64();
+  return cc_u128_make(lo, next64());
+}
+
+/* Random canonical elements, but the first four are 0, 1, p-1, p-2. */
+static void fill(u128 p, uint64_t *w, size_t n, int edges) {
+  for (size_t i = 0; i < n; i++) {
+    u128 x = next128() % p;
+    if (edges && i < 4) {
+      u128 e[4] = {0, 1 % p, p - 1, p >= 2 ? (p - 2) % p : 0};
+      x = e[i];
+    }
+    cc_field128_set(w, i, x);
+  }
+}
+
+/* Random nonzero canonical elements. */
+static void fill_nonzero(u128 p, uint64_t *w, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    u128 x = next128() % p;
+    cc_field128_set(w, i, x ? x : 1);
+  }
+}
+
+#define GET(w, i) cc_field128_get((w), (i))
+
+/* ==== Primality ========================================================= */
+
+static int openssl_is_prime(u128 n) {
+  unsigned char be[16];
+  for (int i = 0; i < 16; i++) be[i] = (unsigned char)(n >> (8 * (15 - i)));
+  BIGNUM *b = BN_bin2bn(be, 16, NULL);
+  BN_CTX *ctx = BN_CTX_new();
+  int r = BN_check_prime(b, ctx, NULL);
+  BN_CTX_free(ctx);
+  BN_free(b);
+  return r == 1;
+}
+
+static void test_primality(void) {
+  static const struct { u128 n; int prime; } cases[] = {
+    {0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 0}, {561, 0},
+    {UINT64_C(18446744073709551557), 1},                      /* 2^64 - 59 */
+    {UINT64_C(18446744073709551615), 0},                      /* 2^64 - 1 */
+    {U128(0x1, 0x0), 0},                                      /* 2^64 */
+    {U128(0x1, 0xD), 1},                                      /* 2^64 + 13 */
+    {U128(0x7FFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF), 1},        /* 2^127 - 1 */
+    {U128(0x7FFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFE7), 1},        /* 2^127 - 25 */
+    {U128(0x8000000000000000, 0x0000000000000001), 0},        /* 2^127 + 1 */
+    {U128(0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF61), 1},        /* 2^128 - 159 */
+    {U128(0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF63), 0},        /* 2^128 - 157 */
+    {U128(0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF), 0},        /* 2^128 - 1 */
+    {U128(0x6E751129301D8A84, 0xDF44C5B49A3A9565), 1},        /* random 127-bit */
+    {U128(0xC3DC81C4C4749137, 0x9B67A4F9231A38F7), 1},        /* random 128-bit */
+    {U128(0xFFFFFFFFFFFFFFFF, 0xFFFFFEFFFFFFFF99), 1},        /* 2^128 - 2^40 - 103 */
+    /* strong pseudoprimes to the first 12 and 13 prime bases */
+    {U128(0x437A, 0xE92817F9FC85B7E5), 0},
+    {U128(0x2BE69, 0x51ADC5B22410A5FD), 0},
+    /* Carmichael numbers (6k+1)(12k+1)(18k+1) of 71 and 122 bits */
+    {U128(0x51, 0x054959703164F2E1), 0},
+    {U128(0x2880002F7297128, 0x76E12E175F3FEA59), 0},
+    /* (2^64 - 59)(2^63 + 29) */
+    {U128(0x7FFFFFFFFFFFFFFF, 0x7FFFFFFFFFFFF951), 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    u128 n = cases[i].n;
+    char err[128] = "", dec[40];
+    cc_field128_format(dec, n);
+    int got = cc_field128_is_prime((uint64_t)n, (uint64_t)(n >> 64));
+    if (got != cases[i].prime) fprintf(stderr, "primality of %s wrong\n", dec);
+    CHECK(got == cases[i].prime);
+    CHECK(openssl_is_prime(n) == cases[i].prime); /* the second method */
+    CHECK((cc_field128_check_order((uint64_t)n, (uint64_t)(n >> 64), err,
+                                   sizeof err) == 0) == cases[i].prime);
+    CHECK(cases[i].prime ? err[0] == 0 : strstr(err, "not") != NULL);
+  }
+  char err[128];
+  cc_field128 f;
+  CHECK(cc_field128_init(&f, UINT64_MAX, UINT64_MAX, err, sizeof err) == -1);
+  CHECK(strcmp(err, "field order 340282366920938463463374607431768211455 "
+                    "is not prime") == 0);
+  CHECK(cc_field128_init(&f, 1, 0, err, sizeof err) == -1);
+  CHECK(strcmp(err, "field order 1 is not a prime >= 2") == 0);
+  CHECK(cc_field128_check_order(4, 0, NULL, 0) == -1);
+  /* The cache of the last prime must not let a composite through. */
+  CHECK(cc_field128_check_order(UINT64_C(0xFFFFFFFFFFFFFF61), UINT64_MAX, NULL, 0) == 0);
+  CHECK(cc_field128_check_order(UINT64_C(0xFFFFFFFFFFFFFF63), UINT64_MAX, NULL, 0) == -1);
+
+  char buf[40];
+  CHECK(cc_field128_format(buf, 0) == 1 && strcmp(buf, "0") == 0);
+  CHECK(cc_field128_format(buf, M127) == 39);
+  CHECK(strcmp(buf, "170141183460469231731687303715884105727") == 0);
+}
+
+static void test_parse(void) {
+  static const struct { const char *s; int ok; u128 v; } cases[] = {
+    {"0", 1, 0}, {"7", 1, 7}, {"007", 1, 7},
+    {"18446744073709551616", 1, U128(0x1, 0x0)},
+    {"170141183460469231731687303715884105727", 1, M127},
+    {"340282366920938463463374607431768211455", 1, ~(u128)0},
+    {"340282366920938463463374607431768211456", 0, 0},   /* 2^128 */
+    {"340282366920938463463374607431768211460", 0, 0},
+    {"1000000000000000000000000000000000000000", 0, 0},
+    {"0x7fffffffffffffffffffffffffffffff", 1, M127},
+    {"0XFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF61", 1, U128(0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF61)},
+    {"0x100000000000000000000000000000000", 0, 0},        /* 2^128 */
+    {"0x", 0, 0}, {"", 0, 0}, {"-1", 0, 0}, {"12a", 0, 0}, {" 1", 0, 0},
+    {"0xg", 0, 0}, {"1.5", 0, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    u128 v = 12345;
+    int rc = cc_field128_parse(cases[i].s, strlen(cases[i].s), &v);
+    if ((rc == 0) != cases[i].ok) fprintf(stderr, "parse of '%s' wrong\n", cases[i].s);
+    CHECK((rc == 0) == cases[i].ok);
+    CHECK_EQ(v, cases[i].ok ? cases[i].v : 12345);
+  }
+  /* format and parse are inverse */
+  for (int t = 0; t < 100; t++) {
+    u128 x = next128() >> (t % 128), y = 0;
+    char buf[40];
+    size_t len = cc_field128_format(buf, x);
+    CHECK(cc_field128_parse(buf, len, &y) == 0);
+    CHECK_EQ(y, x);
+  }
+  u128 y = 0;
+  CHECK(cc_field128_parse("12345", 3, &y) == 0); /* only len bytes */
+  CHECK_EQ(y, 123);
+}
+
+/* ==== Orders and their reduction ======================================== */
+
+struct order {
+  const char *name;
+  u128 p;
+  enum cc_field128_kind kind;
+};
+
+static const struct order orders[] = {
+  {"2^127-1", M127, CC_FIELD128_M127},
+  {"2^128-159", U128(0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF61), CC_FIELD128_FOLD},
+  {"2^127-25", U128(0x7FFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFE7), CC_FIELD128_FOLD},
+  {"random127", U128(0x6E751129301D8A84, 0xDF44C5B49A3A9565), CC_FIELD128_MONT},
+  {"random128", U128(0xC3DC81C4C4749137, 0x9B67A4F9231A38F7), CC_FIELD128_MONT},
+  {"2^128-2^40-103", U128(0xFFFFFFFFFFFFFFFF, 0xFFFFFEFFFFFFFF99), CC_FIELD128_MONT},
+  {"2^64+13", U128(0x1, 0xD), CC_FIELD128_MONT},
+  {"2^64-59", UINT64_C(18446744073709551557), CC_FIELD128_MONT},
+  {"2^61-1", UINT64_C(2305843009213693951), CC_FIELD128_MONT},
+  {"7", 7, CC_FIELD128_MONT},
+  {"2", 2, CC_FIELD128_PLAIN},
+};
+
+static int setup(cc_field128 *f, const struct order *o) {
+  char err[128];
+  int rc = cc_field128_init(f, (uint64_t)o->p, (uint64_t)(o->p >> 64), err,
+                            sizeof err);
+  CHECK(rc == 0);
+  if (rc != 0) fprintf(stderr, "%s: %s\n", o->name, err);
+  CHECK(f->kind == o->kind);
+  CHECK(f->p == o->p);
+  CHECK(f->half == (o->p - 1) / 2);
+  return rc;
+}
+
+/* Known answers from Python: a * b, 3^-1 and a^(2^100 + 12345). */
+static void test_known_answers(void) {
+  const u128 a = U128(0x0123456789ABCDEF, 0x0FEDCBA987654321);
+  const u128 b = U128(0x7EDCBA9876543210, 0x0123456789ABCDEF);
+  const struct { u128 p, ab, inv3; } kat[] = {
+    {M127, U128(0x2BC7770FE752A73A, 0x765D41DFF3376841),
+     U128(0x5555555555555555, 0x5555555555555555)},
+    {U128(0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF61),
+     U128(0x844D013A92A30504, 0xCA18DE8A0A4E44B6),
+     U128(0xAAAAAAAAAAAAAAAA, 0xAAAAAAAAAAAAAA41)},
+    {U128(0x6E751129301D8A84, 0xDF44C5B49A3A9565),
+     U128(0x263850D22FD44113, 0x77E1DC7E02C518C5),
+     U128(0x49A360C62013B1AD, 0xEA2DD923117C6399)},
+  };
+  for (size_t i = 0; i < sizeof kat / sizeof kat[0]; i++) {
+    cc_field128 f;
+    cc_field128_setup(&f, (uint64_t)kat[i].p, (uint64_t)(kat[i].p >> 64));
+    CHECK_EQ(cc_field128_mul1(&f, a, b % kat[i].p), kat[i].ab);
+    CHECK_EQ(cc_field128_inv1(&f, 3), kat[i].inv3);
+    CHECK_EQ(ref_mul(kat[i].p, a, b % kat[i].p), kat[i].ab);
+  }
+  cc_field128 f;
+  cc_field128_setup(&f, UINT64_MAX, UINT64_MAX >> 1);
+  u128 e = ((u128)1 << 100) + 12345;
+  CHECK_EQ(cc_field128_pow1(&f, a, e), U128(0x1389EE9C6A417876, 0xAB612AC8D2EA4F5C));
+}
+
+/* ==== Kernels against the reference ===================================== */
+
+#define N 64
+
+static void test_elementwise(const cc_field128 *f) {
+  const u128 p = f->p;
+  uint64_t a[2 * N], b[2 * N], c[2 * N], out[2 * N], tmp[2 * N];
+  fill(p, a, N, 1);
+  fill(p, b, N, 0);
+  fill(p, c, N, 0);
+  /* b gets the edge values too, paired against every edge of a */
+  for (size_t i = 0; i < 4; i++)
+    for (size_t j = 0; j < 4; j++) cc_field128_set(b, 4 + 4 * i + j, GET(a, j));
+  for (size_t i = 0; i < 4; i++)
+    for (size_t j = 0; j < 4; j++) cc_field128_set(a, 4 + 4 * i + j, GET(a, i));
+
+  cc_field128_add(f, out, a, b, N);
+  for (size_t i = 0; i < N; i++) CHECK_EQ(GET(out, i), ref_add(p, GET(a, i), GET(b, i)));
+  cc_field128_sub(f, out, out, b, N); /* (a + b) - b = a, in place */
+  CHECK(cc_field128_equal(out, a, N));
+  cc_field128_sub(f, out, a, b, N);
+  for (size_t i = 0; i < N; i++) CHECK_EQ(GET(out, i), ref_sub(p, GET(a, i), GET(b, i)));
+  cc_field128_neg(f, out, a, N);
+  for (size_t i = 0; i < N; i++) CHECK_EQ(GET(out, i), ref_sub(p, 0, GET(a, i)));
+  cc_field128_add(f, out, out, a, N);
+  for (size_t i = 0; i < N; i++) CHECK_EQ(GET(out, i), 0);
+
+  cc_field128_mul(f, out, a, b, N);
+  for (size_t i = 0; i < N; i++) {
+    CHECK_EQ(GET(out, i), ref_mul(p, GET(a, i), GET(b, i)));
+    CHECK_EQ(cc_field128_mul1(f, GET(a, i), GET(b, i)), GET(out, i));
+  }
+  memcpy(tmp, a, sizeof a);
+  cc_field128_mul(f, tmp, tmp, b, N); /* out == a */
+  CHECK(cc_field128_equal(tmp, out, N));
+  memcpy(tmp, b, sizeof b);
+  cc_field128_mul(f, tmp, a, tmp, N); /* out == b */
+  CHECK(cc_field128_equal(tmp, out, N));
+  cc_field128_mul(f, tmp, a, a, N); /* squares */
+  for (size_t i = 0; i < N; i++) CHECK_EQ(GET(tmp, i), ref_mul(p, GET(a, i), GET(a, i)));
+
+  /* distributivity: a (b + c) = a b + a c */
+  uint64_t lhs[2 * N], rhs[2 * N];
+  cc_field128_add(f, lhs, b, c, N);
+  cc_field128_mul(f, lhs, a, lhs, N);
+  cc_field128_mul(f, rhs, a, b, N);
+  cc_field128_mul(f, tmp, a, c, N);
+  cc_field128_add(f, rhs, rhs, tmp, N);
+  CHECK(cc_field128_equal(lhs, rhs, N));
+
+  const u128 scalars[] = {0, 1 % p, p - 1, (p - 2) % p, 2 % p, next128() % p};
+  for (size_t s = 0; s < sizeof scalars / sizeof scalars[0]; s++) {
+    u128 sc = scalars[s];
+    cc_field128_mul_scalar(f, out, a, sc, N);
+    for (size_t i = 0; i < N; i++) CHECK_EQ(GET(out, i), ref_mul(p, GET(a, i), sc));
+    memcpy(tmp, a, sizeof a);
+    cc_field128_mul_scalar(f, tmp, tmp, sc, N);
+    CHECK(cc_field128_equal(tmp, out, N));
+    cc_field128_add_scalar(f, out, a, sc, N);
+    for (size_t i = 0; i < N; i++) CHECK_EQ(GET(out, i), ref_add(p, GET(a, i), sc));
+    cc_field128_sub_scalar(f, out, a, sc, N);
+    for (size_t i = 0; i < N; i++) CHECK_EQ(GET(out, i), ref_sub(p, GET(a, i), sc));
+    cc_field128_rsub_scalar(f, out, sc, a, N);
+    for (size_t i = 0; i < N; i++) CHECK_EQ(GET(out, i), ref_sub(p, sc, GET(a, i)));
+    /* axpy: out = c + sc * a */
+    memcpy(out, c, sizeof c);
+    cc_field128_axpy(f, out, sc, a, N);
+    for (size_t i = 0; i < N; i++)
+      CHECK_EQ(GET(out, i), ref_add(p, GET(c, i), ref_mul(p, GET(a, i), sc)));
+  }
+
+  u128 sum = 0, dot = 0;
+  for (size_t i = 0; i < N; i++) {
+    sum = ref_add(p, sum, GET(a, i));
+    dot = ref_add(p, dot, ref_mul(p, GET(a, i), GET(b, i)));
+  }
+  CHECK_EQ(cc_field128_sum(f, a, N), sum);
+  CHECK_EQ(cc_field128_dot(f, a, b, N), dot);
+  CHECK_EQ(cc_field128_sum(f, a, 0), 0);
+  CHECK_EQ(cc_field128_dot(f, a, b, 0), 0);
+
+  /* matvec: the 8 x 8 matrix a times the first 8 elements of b */
+  cc_field128_matvec(f, out, a, b, 8, 8);
+  for (size_t i = 0; i < 8; i++) {
+    u128 r = 0;
+    for (size_t j = 0; j < 8; j++)
+      r = ref_add(p, r, ref_mul(p, GET(a, 8 * i + j), GET(b, j)));
+    CHECK_EQ(GET(out, i), r);
+  }
+
+  /* pow: Fermat, small exponents, a random 128-bit exponent */
+  cc_field128_pow(f, out, a, p - 1, N);
+  for (size_t i = 0; i < N; i++) CHECK_EQ(GET(out, i), GET(a, i) ? 1 : 0);
+  cc_field128_pow(f, out, a, 0, N);
+  for (size_t i = 0; i < N; i++) CHECK_EQ(GET(out, i), 1 % p);
+  cc_field128_pow(f, out, a, 1, N);
+  CHECK(cc_field128_equal(out, a, N));
+  u128 e = next128();
+  memcpy(out, a, sizeof a);
+  cc_field128_pow(f, out, out, e, 8);
+  for (size_t i = 0; i < 8; i++) {
+    CHECK_EQ(GET(out, i), ref_pow(p, GET(a, i), e));
+    CHECK_EQ(cc_field128_pow1(f, GET(a, i), e), GET(out, i));
+  }
+  CHECK_EQ(cc_field128_pow1(f, 2 % p, 127), ref_pow(p, 2 % p, 127));
+
+  /* inv: a * a^-1 = 1, the reference inverse, the first zero reported */
+  fill_nonzero(p, tmp, N);
+  cc_field128_set(tmp, 1, p - 1);
+  cc_field128_set(tmp, 2, 1);
+  size_t zi = 12345;
+  CHECK(cc_field128_inv(f, out, tmp, N, &zi) == CC_FIELD_OK);
+  CHECK(zi == 12345);
+  for (size_t i = 0; i < N; i++) {
+    CHECK_EQ(ref_mul(p, GET(tmp, i), GET(out, i)), 1 % p);
+    if (i < 8) CHECK_EQ(GET(out, i), ref_inv(p, GET(tmp, i)));
+    CHECK_EQ(cc_field128_inv1(f, GET(tmp, i)), GET(out, i));
+  }
+  memcpy(rhs, tmp, sizeof tmp);
+  CHECK(cc_field128_inv(f, rhs, rhs, N, NULL) == CC_FIELD_OK); /* in place */
+  CHECK(cc_field128_equal(rhs, out, N));
+  CHECK(cc_field128_inv(f, out, tmp, 1, NULL) == CC_FIELD_OK);
+  CHECK_EQ(GET(out, 0), ref_inv(p, GET(tmp, 0)));
+  CHECK(cc_field128_inv(f, out, tmp, 0, NULL) == CC_FIELD_OK);
+  cc_field128_set(tmp, 37, 0);
+  cc_field128_set(tmp, 50, 0);
+  memcpy(out, c, sizeof c);
+  CHECK(cc_field128_inv(f, out, tmp, N, &zi) == CC_FIELD_EZERO);
+  CHECK(zi == 37);
+  CHECK(cc_field128_equal(out, c, N)); /* untouched */
+  CHECK(cc_field128_inv(f, out, tmp, N, NULL) == CC_FIELD_EZERO);
+
+  /* equal and first_noncanonical */
+  CHECK(cc_field128_equal(a, a, N));
+  CHECK(cc_field128_equal(a, b, 0));
+  memcpy(tmp, a, sizeof a);
+  tmp[2 * 9 + 1] ^= 1; /* the high word alone differs */
+  CHECK(!cc_field128_equal(a, tmp, N));
+  tmp[2 * 9 + 1] ^= 1;
+  CHECK(cc_field128_first_noncanonical(f, a, N) == N);
+  cc_field128_set(tmp, 20, p);
+  cc_field128_set(tmp, 30, ~(u128)0);
+  CHECK(cc_field128_first_noncanonical(f, tmp, N) == 20);
+  CHECK(cc_field128_first_noncanonical(f, tmp + 2 * 21, N - 21) == 9);
+}
+
+static void test_conversions(const cc_field128 *f) {
+  const u128 p = f->p;
+  static const int64_t ints[] = {0, 1, -1, 2, -2, 7, -7, 123456789, -123456789,
+                                 INT64_MAX, INT64_MIN, INT64_MIN + 1};
+  enum { NI = sizeof ints / sizeof ints[0] };
+  uint64_t out[2 * NI];
+  cc_field128_from_i64(f, out, ints, NI);
+  for (size_t i = 0; i < NI; i++) {
+    u128 mag = ints[i] < 0 ? (u128)(0 - (uint64_t)ints[i]) : (u128)ints[i];
+    u128 want = ints[i] < 0 ? ref_sub(p, 0, mag % p) : mag % p;
+    CHECK_EQ(GET(out, i), want);
+    CHECK_EQ(cc_field128_from_i64_1(f, ints[i]), want);
+  }
+  /* x + (-x) = 0 */
+  for (size_t i = 0; i + 1 < 9; i += 2)
+    CHECK_EQ(ref_add(p, GET(out, i + 1), GET(out, i + 2)), 0);
+
+  /* reduce: raw values, including 2^128 - 1, p, p + 1, 2p - 1 */
+  uint64_t raw[2 * N], red[2 * N];
+  for (size_t i = 0; i < N; i++) cc_field128_set(raw, i, next128());
+  cc_field128_set(raw, 0, ~(u128)0);
+  cc_field128_set(raw, 1, p);
+  cc_field128_set(raw, 2, p + 1);
+  cc_field128_set(raw, 3, p + p - 1); /* wraps for p > 2^127: still a value */
+  cc_field128_set(raw, 4, 0);
+  cc_field128_set(raw, 5, M127);
+  cc_field128_set(raw, 6, (u128)1 << 127);
+  memcpy(red, raw, sizeof raw);
+  cc_field128_reduce(f, red, red, N);
+  for (size_t i = 0; i < N; i++) {
+    CHECK_EQ(GET(red, i), GET(raw, i) % p);
+    CHECK_EQ(cc_field128_reduce1(f, GET(raw, i)), GET(raw, i) % p);
+  }
+
+  /* shift_right against a word-by-word reference */
+  static const unsigned shifts[] = {0, 1, 7, 63, 64, 65, 100, 126, 127};
+  for (size_t s = 0; s < sizeof shifts / sizeof shifts[0]; s++) {
+    unsigned sh = shifts[s];
+    cc_field128_shift_right(red, raw, sh, N);
+    for (size_t i = 0; i < N; i++) {
+      uint64_t lo = raw[2 * i], hi = raw[2 * i + 1], wlo, whi;
+      if (sh == 0) { wlo = lo; whi = hi; }
+      else if (sh < 64) { wlo = (lo >> sh) | (hi << (64 - sh)); whi = hi >> sh; }
+      else { wlo = hi >> (sh - 64); whi = 0; }
+      CHECK(red[2 * i] == wlo && red[2 * i + 1] == whi);
+    }
+  }
+  memcpy(red, raw, sizeof raw);
+  cc_field128_shift_right(red, red, 64, N); /* in place */
+  for (size_t i = 0; i < N; i++) CHECK(red[2 * i] == raw[2 * i + 1] && red[2 * i + 1] == 0);
+
+  /* bit_compose: rows of 1, 64, 127, 130 and 200 bits */
+  static const size_t widths[] = {1, 64, 127, 130, 200};
+  for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
+    size_t k = widths[wi], m = 3;
+    uint64_t *bits = calloc(2 * m * k, sizeof *bits), comp[2 * 3];
+    for (size_t i = 0; i < m * k; i++) bits[2 * i] = next64() & 1;
+    for (size_t j = 0; j < k; j++) bits[2 * (2 * k + j)] = 1; /* all ones */
+    cc_field128_bit_compose(f, comp, bits, m, k);
+    for (size_t i = 0; i < m; i++) {
+      u128 acc = 0;
+      for (size_t j = 0; j < k; j++)
+        acc = ref_add(p, ref_add(p, acc, acc), bits[2 * (i * k + j)] % p);
+      CHECK_EQ(GET(comp, i), acc);
+      if (k <= 127) { /* the plain binary number, reduced */
+        u128 v = 0;
+        for (size_t j = 0; j < k; j++) v = (v << 1) | bits[2 * (i * k + j)];
+        CHECK_EQ(GET(comp, i), v % p);
+      }
+    }
+    /* all ones over k bits is 2^k - 1 */
+    CHECK_EQ(GET(comp, 2), ref_sub(p, ref_pow(p, 2 % p, k), 1 % p));
+    free(bits);
+  }
+}
+
+/* Products of values near p, where the folds carry (e.g. (p-1)(p-159) for
+ * 2^128 - 159), and sums whose carries ripple through a whole word. */
+static void test_carries(const cc_field128 *f) {
+  const u128 p = f->p;
+  if (p < 1000) return;
+  enum { J = 300 };
+  uint64_t a[2 * J], b[2 * J], out[2 * J];
+  for (u128 i = 1; i <= 4; i++) {
+    for (size_t j = 0; j < J; j++) {
+      cc_field128_set(a, j, p - i);
+      cc_field128_set(b, j, p - 1 - j);
+    }
+    cc_field128_mul(f, out, a, b, J);
+    for (size_t j = 0; j < J; j++) CHECK_EQ(GET(out, j), ref_mul(p, p - i, p - 1 - j));
+    CHECK_EQ(cc_field128_dot(f, a, b, J), cc_field128_sum(f, out, J));
+  }
+  /* Products whose low 128 bits are 2^128 - d for a small d, where the
+   * first fold of 2^128 - c primes carries: b = -d / a mod 2^128, odd a. */
+  for (int t = 0; t < 64; t++) {
+    u128 x = (next128() % p) | 1, inv = x; /* Newton: 3, 6, 12, ... bits */
+    for (int it = 0; it < 7; it++) inv *= 2 - x * inv;
+    u128 d = (u128)1 << (t % 3 * 40), y = (0 - d) * inv;
+    if (x * inv != 1 || x >= p || y >= p) continue;
+    CHECK_EQ(cc_field128_mul1(f, x, y), ref_mul(p, x, y));
+  }
+  /* Three terms of weight 1 whose word sums carry twice: the low words
+   * 2^63 + 5 and 2^63 carry into a high word 2 (2^63 - 1) + 1 = 2^64 - 1,
+   * and the third low word 2^64 - 1 carries through it. */
+  if (p != M127) return;
+  uint64_t x[2 * 3] = {(UINT64_C(1) << 63) + 5, UINT64_MAX >> 1,
+                       UINT64_C(1) << 63, UINT64_MAX >> 1,
+                       UINT64_MAX, 0};
+  uint64_t w[2 * 3] = {1, 0, 1, 0, 1, 0}, r[2];
+  const uint64_t *xs[3] = {x, x + 2, x + 4};
+  u128 want = ref_add(p, ref_add(p, GET(x, 0), GET(x, 1)), GET(x, 2));
+  cc_field128_lincomb_arrays(f, r, w, xs, 3, 1);
+  CHECK_EQ(GET(r, 0), want);
+  CHECK_EQ(cc_field128_dot(f, x, w, 3), want);
+}
+
+/* ==== Lagrange, linear combinations, Shamir ============================= */
+
+/* The polynomial secret + sum_d coeffs[d-1] x^d at x, by the reference. */
+static u128 ref_poly(u128 p, u128 secret, const u128 *coeffs, size_t k, u128 x) {
+  u128 acc = 0;
+  for (size_t d = k - 1; d >= 1; d--) acc = ref_add(p, ref_mul(p, acc, x), coeffs[d - 1]);
+  return ref_add(p, ref_mul(p, acc, x), secret);
+}
+
+static void test_lincomb(const cc_field128 *f) {
+  const u128 p = f->p;
+  enum { R = 5, NL = 17 };
+  uint64_t rows[2 * R * NL], w[2 * R], out[2 * NL], out2[2 * NL];
+  fill(p, rows, R * NL, 1);
+  fill(p, w, R, 0);
+  cc_field128_set(w, 1, 1 % p); /* a unit weight takes the addition path */
+  cc_field128_set(w, 2, p - 1);
+  const uint64_t *xs[R];
+  for (size_t j = 0; j < R; j++) xs[j] = rows + 2 * j * NL;
+  for (size_t r = 0; r <= R; r++) {
+    cc_field128_lincomb(f, out, w, rows, r, NL);
+    cc_field128_lincomb_arrays(f, out2, w, xs, r, NL);
+    for (size_t i = 0; i < NL; i++) {
+      u128 acc = 0;
+      for (size_t j = 0; j < r; j++)
+        acc = ref_add(p, acc, ref_mul(p, GET(rows, j * NL + i), GET(w, j)));
+      CHECK_EQ(GET(out, i), acc);
+      CHECK_EQ(GET(out2, i), acc);
+    }
+  }
+  /* many arrays: the weights no longer fit the kernel's stack buffer */
+  enum { RB = 40 };
+  uint64_t *big = malloc(2 * RB * NL * sizeof *big), wb[2 * RB];
+  const uint64_t *zs[RB];
+  fill(p, big, RB * NL, 1);
+  fill(p, wb, RB, 1);
+  for (size_t j = 0; j < RB; j++) zs[j] = big + 2 * j * NL;
+  cc_field128_lincomb_arrays(f, out2, wb, zs, RB, NL);
+  uint64_t out3[2 * NL];
+  cc_field128_lincomb(f, out3, wb, big, RB, NL);
+  for (size_t i = 0; i < NL; i++) {
+    u128 acc = 0;
+    for (size_t j = 0; j < RB; j++)
+      acc = ref_add(p, acc, ref_mul(p, GET(big, j * NL + i), GET(wb, j)));
+    CHECK_EQ(GET(out2, i), acc);
+    CHECK_EQ(GET(out3, i), acc);
+  }
+  /* all terms (p-1)(p-1): the lazy sums at their largest */
+  for (size_t i = 0; i < RB * NL; i++) cc_field128_set(big, i, p - 1);
+  for (size_t j = 0; j < RB; j++) cc_field128_set(wb, j, p - 1);
+  cc_field128_lincomb_arrays(f, out2, wb, zs, RB, NL);
+  for (size_t i = 0; i < NL; i++) CHECK_EQ(GET(out2, i), RB % p);
+  for (size_t r = 2; r <= 3; r++) {
+    cc_field128_lincomb_arrays(f, out2, wb, zs, r, NL);
+    for (size_t i = 0; i < NL; i++) CHECK_EQ(GET(out2, i), r % p);
+  }
+  CHECK_EQ(cc_field128_dot(f, big, big, RB * NL), (u128)(RB * NL) % p);
+  free(big);
+
+  /* out may be one of the arrays */
+  uint64_t copy[2 * R * NL];
+  memcpy(copy, rows, sizeof rows);
+  const uint64_t *ys[R];
+  for (size_t j = 0; j < R; j++) ys[j] = copy + 2 * j * NL;
+  cc_field128_lincomb_arrays(f, copy + 2 * 2 * NL, w, ys, R, NL);
+  CHECK(cc_field128_equal(copy + 2 * 2 * NL, out, NL));
+}
+
+static void test_shamir(const cc_field128 *f) {
+  const u128 p = f->p;
+  char err[160];
+  enum { M = 6, K = 3, NS = 5 };
+  uint64_t x[2 * M], secret[2 * NS], coeffs[2 * (K - 1) * NS],
+      shares[2 * M * NS], out[2 * NS];
+
+  /* indices: 1, 2, 3, two random ones and p - 1 */
+  fill_nonzero(p, x, M);
+  for (size_t j = 0; j < 3; j++) cc_field128_set(x, j, (j + 1) % p);
+  cc_field128_set(x, M - 1, p - 1);
+  if (p <= 7) { /* small fields: 1 .. 6 */
+    for (size_t j = 0; j < M; j++) cc_field128_set(x, j, j + 1);
+  }
+  fill(p, secret, NS, 1);
+  fill(p, coeffs, (K - 1) * NS, 0);
+
+  if (p > 7) {
+    CHECK(cc_field128_shamir_share(f, shares, secret, NS, coeffs, K, x, M, err,
+                                   sizeof err) == CC_FIELD_OK);
+    for (size_t j = 0; j < M; j++)
+      for (size_t i = 0; i < NS; i++) {
+        u128 c[K - 1];
+        for (size_t d = 0; d < K - 1; d++) c[d] = GET(coeffs, d * NS + i);
+        CHECK_EQ(GET(shares, j * NS + i), ref_poly(p, GET(secret, i), c, K, GET(x, j)));
+      }
+    /* one player at a time, with an unreduced index x + p where it fits */
+    for (size_t j = 0; j < M; j++) {
+      u128 xj = GET(x, j);
+      if (xj + p > xj) xj += p;
+      cc_field128_shamir_eval(f, out, secret, NS, coeffs, K, xj);
+      CHECK(cc_field128_equal(out, shares + 2 * j * NS, NS));
+    }
+    /* recover from subsets of k and more players */
+    static const size_t subsets[][M] = {
+      {0, 1, 2}, {3, 4, 5}, {0, 2, 5}, {5, 1, 3}, {0, 1, 2, 3}, {0, 1, 2, 3, 4, 5}};
+    static const size_t sizes[] = {3, 3, 3, 3, 4, 6};
+    for (size_t s = 0; s < 6; s++) {
+      size_t r = sizes[s];
+      uint64_t sx[2 * M], ss[2 * M * NS];
+      for (size_t t = 0; t < r; t++) {
+        cc_field128_set(sx, t, GET(x, subsets[s][t]));
+        memcpy(ss + 2 * t * NS, shares + 2 * subsets[s][t] * NS, 2 * NS * sizeof *ss);
+      }
+      CHECK(cc_field128_shamir_recover(f, out, ss, NS, sx, r, err, sizeof err) == 0);
+      CHECK(cc_field128_equal(out, secret, NS));
+    }
+    /* k - 1 shares do not determine the secret: here they give another one */
+    CHECK(cc_field128_shamir_recover(f, out, shares, NS, x, K - 1, err, sizeof err) == 0);
+    CHECK(!cc_field128_equal(out, secret, NS));
+  }
+
+  /* one-word indices (the kernels multiply by them with fewer products),
+   * over enough random elements to carry both ways */
+  {
+    enum { NB = 64, KB = 4 };
+    uint64_t sb[2 * NB], cb[2 * (KB - 1) * NB], ob[2 * NB];
+    fill(p, sb, NB, 1);
+    fill(p, cb, (KB - 1) * NB, 1);
+    const u128 xw[] = {2, 3, 1000, UINT64_MAX, (u128)1 << 63, next64(), next64()};
+    for (size_t t = 0; t < sizeof xw / sizeof xw[0]; t++) {
+      u128 xt = xw[t] % p;
+      if (xt == 0) continue;
+      cc_field128_shamir_eval(f, ob, sb, NB, cb, KB, xt);
+      for (size_t i = 0; i < NB; i++) {
+        u128 c[KB - 1];
+        for (size_t d = 0; d < KB - 1; d++) c[d] = GET(cb, d * NB + i);
+        CHECK_EQ(GET(ob, i), ref_poly(p, GET(sb, i), c, KB, xt));
+      }
+    }
+  }
+
+  /* k = 1: every share is the secret (GF(2) has a single index, 1) */
+  size_t m1 = p > 2 ? 2 : 1;
+  CHECK(cc_field128_shamir_share(f, shares, secret, NS, coeffs, 1, x, m1, err,
+                                 sizeof err) == CC_FIELD_OK);
+  for (size_t j = 0; j < m1; j++) CHECK(cc_field128_equal(shares + 2 * j * NS, secret, NS));
+
+  /* errors */
+  CHECK(cc_field128_shamir_share(f, shares, secret, NS, coeffs, 0, x, 3, err,
+                                 sizeof err) == CC_FIELD_EINVAL);
+  CHECK(strcmp(err, "threshold 0 out of range [1, 3]") == 0);
+  CHECK(cc_field128_shamir_share(f, shares, secret, NS, coeffs, 4, x, 3, err,
+                                 sizeof err) == CC_FIELD_EINVAL);
+  CHECK(cc_field128_shamir_recover(f, out, shares, NS, x, 0, err, sizeof err) ==
+        CC_FIELD_EINVAL);
+  uint64_t bad[2 * 3];
+  cc_field128_set(bad, 0, 1);
+  cc_field128_set(bad, 1, 2 % p);
+  cc_field128_set(bad, 2, p); /* zero mod p */
+  if (p > 2) {
+    CHECK(cc_field128_check_indices(f, bad, 3, err, sizeof err) == CC_FIELD_EINVAL);
+    CHECK(strcmp(err, "index 3 is zero modulo the field order") == 0);
+    cc_field128_set(bad, 2, 1 + p); /* 1 again, mod p */
+    CHECK(cc_field128_check_indices(f, bad, 3, err, sizeof err) == CC_FIELD_EINVAL);
+    CHECK(strcmp(err, "indices 1 and 3 are the same (1)") == 0);
+    CHECK(cc_field128_shamir_share(f, shares, secret, NS, coeffs, 2, bad, 3, err,
+                                   sizeof err) == CC_FIELD_EINVAL);
+    uint64_t lam[2 * 3];
+    CHECK(cc_field128_lagrange0(f, lam, bad, 3, err, sizeof err) == CC_FIELD_EINVAL);
+    CHECK(cc_field128_check_indices(f, bad, 2, err, sizeof err) == CC_FIELD_OK);
+  }
+}
+
+static void test_lagrange(const cc_field128 *f) {
+  const u128 p = f->p;
+  char err[160];
+  enum { R = 7 };
+  uint64_t x[2 * R], lam[2 * R];
+  size_t r = p > 8 ? R : (size_t)(p - 1);
+  fill_nonzero(p, x, r);
+  if (p <= 8)
+    for (size_t j = 0; j < r; j++) cc_field128_set(x, j, j + 1);
+  else
+    cc_field128_set(x, 0, p - 1);
+  CHECK(cc_field128_lagrange0(f, lam, x, r, err, sizeof err) == CC_FIELD_OK);
+  /* each weight by the formula, with the reference inverse */
+  for (size_t j = 0; j < r; j++) {
+    u128 num = 1 % p, den = 1 % p, xj = GET(x, j);
+    for (size_t m = 0; m < r; m++) {
+      if (m == j) continue;
+      num = ref_mul(p, num, GET(x, m));
+      den = ref_mul(p, den, ref_sub(p, GET(x, m), xj));
+    }
+    CHECK_EQ(GET(lam, j), ref_mul(p, num, ref_inv(p, den)));
+  }
+  /* against a direct evaluation: a random polynomial of degree r - 1 */
+  u128 coef[R] = {0}, acc = 0;
+  for (size_t d = 0; d < r; d++) coef[d] = next128() % p;
+  for (size_t j = 0; j < r; j++) {
+    u128 y = ref_poly(p, coef[0], coef + 1, r, GET(x, j));
+    acc = ref_add(p, acc, ref_mul(p, y, GET(lam, j)));
+  }
+  CHECK_EQ(acc, coef[0]);
+  /* a single point: weight 1 */
+  CHECK(cc_field128_lagrange0(f, lam, x, 1, err, sizeof err) == CC_FIELD_OK);
+  CHECK_EQ(GET(lam, 0), 1 % p);
+}
+
+/* ==== The 64-bit field as a second opinion ============================== */
+
+static void test_against_field64(const cc_field128 *f) {
+  if (f->p >> 64) return;
+  cc_field g;
+  CHECK(cc_field_init(&g, (uint64_t)f->p, NULL, 0) == 0);
+  uint64_t a[N], b[N], o64[N], a2[2 * N], b2[2 * N], o128[2 * N];
+  for (size_t i = 0; i < N; i++) {
+    a[i] = next64() % g.p;
+    b[i] = i < 2 ? i : next64() % g.p;
+    cc_field128_set(a2, i, a[i]);
+    cc_field128_set(b2, i, b[i]);
+  }
+  cc_field_mul(&g, o64, a, b, N);
+  cc_field128_mul(f, o128, a2, b2, N);
+  for (size_t i = 0; i < N; i++) CHECK_EQ(GET(o128, i), o64[i]);
+  CHECK_EQ(cc_field128_dot(f, a2, b2, N), cc_field_dot(&g, a, b, N));
+  cc_field_pow(&g, o64, a, UINT64_C(0xDEADBEEF12345), N);
+  cc_field128_pow(f, o128, a2, UINT64_C(0xDEADBEEF12345), N);
+  for (size_t i = 0; i < N; i++) CHECK_EQ(GET(o128, i), o64[i]);
+  if (g.p > N + 1) {
+    for (size_t i = 0; i < 8; i++) { b[i] = i + 1; cc_field128_set(b2, i, i + 1); }
+    CHECK(cc_field_lagrange0(&g, o64, b, 8, NULL, 0) == 0);
+    CHECK(cc_field128_lagrange0(f, o128, b2, 8, NULL, 0) == 0);
+    for (size_t i = 0; i < 8; i++) CHECK_EQ(GET(o128, i), o64[i]);
+  }
+}
+
+int main(void) {
+  test_primality();
+  test_parse();
+  test_known_answers();
+  for (size_t i = 0; i < sizeof orders / sizeof orders[0]; i++) {
+    cc_field128 f;
+    int before = failures;
+    if (setup(&f, &orders[i]) != 0) continue;
+    test_elementwise(&f);
+    test_conversions(&f);
+    test_carries(&f);
+    test_lincomb(&f);
+    test_lagrange(&f);
+    test_shamir(&f);
+    test_against_field64(&f);
+    if (failures != before) fprintf(stderr, "(failures above: order %s)\n", orders[i].name);
+  }
+  if (failures) {
+    fprintf(stderr, "%d check(s) failed\n", failures);
+    return 1;
+  }
+  printf("all field128 checks passed\n");
+  return 0;
+}
