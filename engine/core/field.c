@@ -21,6 +21,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* gcc and clang on 64-bit targets; __extension__ keeps -Wpedantic quiet. */
@@ -414,8 +415,21 @@ void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
     return;
   }
   if (f->kind != CC_FIELD_FOLD || r > ((size_t)1 << 30)) {
-    cc_field_mul_scalar(f, out, xs[0], w[0], n);
-    for (size_t j = 1; j < r; j++) cc_field_axpy(f, out, w[j], xs[j], n);
+    bool out_is_later = false; /* then writing out[i] early would lose xs[j][i] */
+    for (size_t j = 1; j < r; j++) out_is_later |= xs[j] == out;
+    if (!out_is_later) {
+      cc_field_mul_scalar(f, out, xs[0], w[0], n);
+      for (size_t j = 1; j < r; j++) cc_field_axpy(f, out, w[j], xs[j], n);
+      return;
+    }
+    for (size_t i = 0; i < n; i++) {
+      uint64_t acc = cc_field_mul1(f, xs[0][i], w[0]);
+      for (size_t j = 1; j < r; j++) {
+        uint64_t t = cc_field_mul1(f, xs[j][i], w[j]);
+        acc = addmod(f, acc, t);
+      }
+      out[i] = acc;
+    }
     return;
   }
   /* Lazy reduction: each product folded once stays below 2^97, so up to

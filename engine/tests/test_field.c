@@ -475,6 +475,16 @@ static void test_lincomb_arrays(void) {
     }
     /* (p-1)^2 = 1, so 100 such terms sum to 100 mod p. */
     if (f.p > 100) CHECK_EQ(got[0], 100 % f.p);
+    /* out may be any of the arrays, not only the first. */
+    for (size_t at = 0; at < 3; at++) {
+      static uint64_t copy[3][N];
+      const uint64_t *cp[3] = {copy[0], copy[1], copy[2]};
+      for (size_t j = 0; j < 3; j++) memcpy(copy[j], xs[j], sizeof copy[j]);
+      memset(want, 0, sizeof want);
+      for (size_t j = 0; j < 3; j++) cc_field_axpy(&f, want, w[j], xs[j], N);
+      cc_field_lincomb_arrays(&f, copy[at], w, cp, 3, N);
+      CHECK(cc_field_equal(copy[at], want, N));
+    }
   }
   cc_rng_free(&rng);
 }
