@@ -14,7 +14,9 @@
  * negative tags belong to the library (CC_TAG_*).
  *
  * Thread safety: one engine may be used by one calling thread at a time; the
- * I/O thread is internal. Everything here returns a cc_status and fills a cc_error on failure.
+ * I/O thread is internal. The log callback of the settings runs on the I/O
+ * thread with no engine lock held, so it may call back into the engine.
+ * Everything here returns a cc_status and fills a cc_error on failure.
  */
 #ifndef CICADA_COMM_H
 #define CICADA_COMM_H
@@ -51,7 +53,9 @@ const char *cc_tag_name(int32_t tag, char *buf, size_t bufsz);
 
 /* ==== Engine ============================================================ */
 
-/* cc_settings, cc_settings_default and the CC_LOG_* levels: net/settings.h. */
+/* cc_settings, cc_settings_default and the CC_LOG_* levels: net/settings.h.
+ * The log callback is called on the engine's I/O thread, never with an
+ * engine lock held. */
 
 typedef struct cc_engine cc_engine;
 typedef struct cc_comm cc_comm;

@@ -48,6 +48,7 @@
 #define HELLO_BYTES 20
 #define CONNECT_RETRY_S 0.02
 #define BYE_WAIT_MIN_S 0.2
+#define LOG_MAX_PENDING 1024     /* messages queued for the log callback */
 #define LOG_MESSAGE_BYTES 512
 
 typedef enum cc_link_state {
@@ -68,6 +69,13 @@ typedef struct cc_link {
   bool silent;             /* failed by silence, not by a closed connection */
 } cc_link;
 
+/* A message for the log callback. */
+typedef struct log_msg {
+  struct log_msg *next;
+  int level;
+  char text[];
+} log_msg;
+
 struct cc_net {
   /* Constant from cc_net_open on. */
   cc_settings cfg;         /* peer_hosts, peer_ports and TLS files cleared:
@@ -80,7 +88,7 @@ struct cc_net {
   uint16_t *ports;
   int wake_fd;             /* eventfd: wakes a thread in cc_net_wait_locked */
   struct evconnlistener *listener; /* thread-safe; disabled once all are up */
-  struct event *heartbeat_ev, *retry_ev, *stop_ev, *defer_ev;
+  struct event *heartbeat_ev, *retry_ev, *stop_ev, *defer_ev, *log_ev;
 
   /* The thread that starts and frees the net. */
   pthread_t thread;        /* the I/O thread */
@@ -106,6 +114,13 @@ struct cc_net {
   /* The I/O thread (and the starting thread before the I/O thread runs). */
   cc_conn *conns;          /* every connection made, freed with the net */
   double last_heartbeat;   /* when heartbeat_cb last ran */
+
+  /* The log queue: log_lock, a leaf lock held only to add or take messages. */
+  pthread_mutex_t log_lock;
+  log_msg *log_head;
+  log_msg **log_tail;
+  int log_pending;
+  unsigned log_dropped;    /* past LOG_MAX_PENDING or out of memory */
 };
 
 static void conn_read_connlocked(cc_conn *c);
@@ -252,11 +267,67 @@ void cc_net_wait_locked(cc_net *n, double deadline) {
 void cc_net_log(cc_net *n, int level, const char *fmt, ...) {
   char text[LOG_MESSAGE_BYTES];
   va_list ap;
+  log_msg *m;
+  size_t len;
+  bool first;
   if (!n->cfg.log) return;
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
-  n->cfg.log(n->cfg.log_ctx, level, text);
+  len = strlen(text);
+  m = malloc(sizeof *m + len + 1);
+  if (m) {
+    m->next = NULL;
+    m->level = level;
+    memcpy(m->text, text, len + 1);
+  }
+  pthread_mutex_lock(&n->log_lock);
+  if (!m || n->log_pending >= LOG_MAX_PENDING) {
+    n->log_dropped++;
+    pthread_mutex_unlock(&n->log_lock);
+    free(m);
+    return;
+  }
+  first = n->log_head == NULL;
+  *n->log_tail = m;
+  n->log_tail = &m->next;
+  n->log_pending++;
+  pthread_mutex_unlock(&n->log_lock);
+  /* The I/O thread calls the callback, holding no lock of ours. */
+  if (first) event_active(n->log_ev, EV_READ, 0);
+}
+
+/* Call the log callback for every queued message. Only the I/O thread, or
+ * the thread freeing the net once the I/O thread has ended: the callback
+ * is never called twice at once. */
+static void deliver_logs(cc_net *n) {
+  log_msg *m;
+  unsigned dropped;
+  pthread_mutex_lock(&n->log_lock);
+  m = n->log_head;
+  dropped = n->log_dropped;
+  n->log_head = NULL;
+  n->log_tail = &n->log_head;
+  n->log_pending = 0;
+  n->log_dropped = 0;
+  pthread_mutex_unlock(&n->log_lock);
+  while (m) {
+    log_msg *next = m->next;
+    n->cfg.log(n->cfg.log_ctx, m->level, m->text);
+    free(m);
+    m = next;
+  }
+  if (dropped) {
+    char text[128];
+    snprintf(text, sizeof text, "player %d: %u log messages were dropped (too many at once)",
+             n->cfg.rank, dropped);
+    n->cfg.log(n->cfg.log_ctx, CC_LOG_WARNING, text);
+  }
+}
+
+static void log_cb(evutil_socket_t fd, short what, void *arg) {
+  (void)fd; (void)what;
+  deliver_logs(arg);
 }
 
 /* ==== Failure ============================================================== */
@@ -848,6 +919,7 @@ static cc_net *net_alloc(const cc_settings *s, const cc_net_events *ev) {
   n->cfg.peer_ports = NULL;
   /* One transport for every link of the player, chosen here alone. */
   n->transport = s->tls_identity || s->tls_trusted ? &cc_transport_tls : &cc_transport_plain;
+  n->log_tail = &n->log_head;
   atomic_init(&n->waiter_polling, false);
   n->links = calloc((size_t)s->world_size, sizeof *n->links);
   n->hosts = calloc((size_t)s->world_size, sizeof *n->hosts);
@@ -866,6 +938,7 @@ static cc_net *net_alloc(const cc_settings *s, const cc_net_events *ev) {
     if (s->peer_ports) n->ports[i] = s->peer_ports[i];
   }
   pthread_mutex_init(&n->lock, NULL);
+  pthread_mutex_init(&n->log_lock, NULL);
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&n->cond, &ca);
@@ -893,6 +966,8 @@ void cc_net_free(cc_net *n) {
     event_active(n->stop_ev, EV_READ, 0);
     pthread_join(n->thread, NULL);
   }
+  /* The I/O thread has ended: this thread alone passes on the rest. */
+  if (n->cfg.log) deliver_logs(n);
   for (c = n->conns; c; c = next) {
     next = c->next;
     if (c->read_ev) event_free(c->read_ev);
@@ -905,6 +980,7 @@ void cc_net_free(cc_net *n) {
   if (n->retry_ev) event_free(n->retry_ev);
   if (n->stop_ev) event_free(n->stop_ev);
   if (n->defer_ev) event_free(n->defer_ev);
+  if (n->log_ev) event_free(n->log_ev);
   if (n->base) event_base_free(n->base);
   n->transport->close(n->transport_state);
   for (int i = 0; i < n->cfg.world_size; i++) free(n->hosts[i]);
@@ -915,6 +991,7 @@ void cc_net_free(cc_net *n) {
   free(n->pollconns);
   close(n->wake_fd);
   pthread_mutex_destroy(&n->lock);
+  pthread_mutex_destroy(&n->log_lock);
   pthread_cond_destroy(&n->cond);
   free(n);
 }
@@ -957,6 +1034,7 @@ cc_status cc_net_open(const cc_settings *s, const cc_net_events *ev, cc_net **ou
     n->heartbeat_ev = event_new(n->base, -1, EV_PERSIST, heartbeat_cb, n);
     n->stop_ev = event_new(n->base, -1, 0, stop_cb, n);
     n->defer_ev = event_new(n->base, -1, 0, defer_cb, n);
+    n->log_ev = event_new(n->base, -1, 0, log_cb, n);
   }
   if (n->base && s->listen_fd >= 0) {
     evutil_make_socket_nonblocking(s->listen_fd);
@@ -965,7 +1043,7 @@ cc_status cc_net_open(const cc_settings *s, const cc_net_events *ev, cc_net **ou
                                      s->listen_fd);
   }
   if (!n->base || !n->retry_ev || !n->heartbeat_ev || !n->stop_ev || !n->defer_ev ||
-      (s->listen_fd >= 0 && !n->listener)) {
+      !n->log_ev || (s->listen_fd >= 0 && !n->listener)) {
     if (!n->listener && s->listen_fd >= 0) close(s->listen_fd);
     cc_net_free(n);
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE,

@@ -18,7 +18,8 @@
  *
  * Lock order, outermost first: the layer above's own locks (comm's
  * send_lock), then a connection's lock (its bufferevent's), then the net
- * lock. Nothing takes a connection's lock while holding the net lock.
+ * lock, then the log queue's lock. Nothing takes a connection's lock while
+ * holding the net lock, and no user callback runs with any of them held.
  */
 #ifndef CICADA_NET_NET_H
 #define CICADA_NET_NET_H
@@ -74,7 +75,8 @@ cc_status cc_net_start(cc_net *n, cc_error *err);
 /* Say goodbye to every peer and wait briefly for each to close its side,
  * so that closing ours cannot throw away data it has not read. */
 void cc_net_goodbye(cc_net *n);
-/* Stop the I/O thread, close every connection and free n. */
+/* Stop the I/O thread, pass on the log messages still queued, close every
+ * connection and free n. */
 void cc_net_free(cc_net *n);
 
 int cc_net_rank(const cc_net *n);
@@ -127,7 +129,8 @@ void cc_net_send_revoke(cc_net *n, uint64_t context, int origin, const int *to, 
 /* Have the I/O thread call events.deferred soon. Any thread, any lock. */
 void cc_net_defer(cc_net *n);
 
-/* Pass a message to the settings' log callback. */
+/* Queue a message for the settings' log callback, which the I/O thread
+ * calls after the current locks are released. Any thread, any lock. */
 void cc_net_log(cc_net *n, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -23,7 +23,13 @@ typedef struct cc_settings {
   const char *tls_identity;       /* PEM file with this player's key and
                                    * certificate, or NULL for plaintext */
   const char *tls_trusted;        /* comma-separated PEM certificate files */
-  void (*log)(void *ctx, int level, const char *message); /* may be NULL */
+  /* May be NULL. Called on the engine's I/O thread, one message at a time
+   * in the order they were logged, and never with an engine lock held: it
+   * may call back into the engine (cc_engine_rank, a communicator's
+   * accessors), but must not block, since the I/O thread keeps the links
+   * alive. The messages still queued when the engine stops are passed on
+   * by the thread that stops it. */
+  void (*log)(void *ctx, int level, const char *message);
   void *log_ctx;
 } cc_settings;
 
