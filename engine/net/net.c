@@ -135,11 +135,10 @@ static bool link_readable_locked(const cc_link *l) {
 /* ==== Locks ================================================================ */
 
 #ifndef NDEBUG
-/* A number for the calling thread: the address of a thread-local. */
-static uintptr_t self_id(void) {
-  static _Thread_local char me;
-  return (uintptr_t)&me;
-}
+/* A number for the calling thread. (Not the address of a thread-local:
+ * the module is loaded with dlopen, and ThreadSanitizer's runtime, when
+ * preloaded, fails on such dynamic TLS in forked players.) */
+static uintptr_t self_id(void) { return (uintptr_t)pthread_self(); }
 
 void cc_net_assert_locked(const cc_net *n, const char *func) {
   atomic_uintptr_t *owner = (atomic_uintptr_t *)&n->lock_owner;
