@@ -365,7 +365,8 @@ static cc_status check_majority(const agreement *a, cc_error *err) {
   for (int j = 0; j < c->size; j++) if (a->est.state[j] != OUT) in++;
   cc_net_lock(c->eng->net);
   for (int j = 0; j < c->size && silent < 0; j++)
-    if (j != c->rank && a->est.state[j] == OUT && cc_net_peer_silent_locked(c->eng->net, c->members[j]))
+    if (j != c->rank && a->est.state[j] == OUT &&
+        cc_net_peer_silent_locked(c->eng->net, c->members[j]))
       silent = j;
   cc_net_unlock(c->eng->net);
   if (silent < 0 || 2 * in > c->size) return CC_OK;

@@ -42,6 +42,7 @@ static cc_status err_revoked(const cc_comm *c, cc_error *err, int peer, int32_t 
 }
 
 const char *cc_comm_peer_down_locked(const cc_comm *c, int peer) {
+  CC_NET_ASSERT_LOCKED(c->eng->net);
   if (peer == c->rank) return NULL;
   return cc_net_peer_down_locked(c->eng->net, c->members[peer]);
 }
@@ -105,6 +106,7 @@ static int revoke_origin(const cc_payload *p, int world_size) {
 }
 
 static void deliver_to_locked(cc_comm *c, int src, cc_msg *m) {
+  CC_NET_ASSERT_LOCKED(c->eng->net);
   if (m->tag == CC_TAG_NONE) {  /* a revoke notice that waited as an orphan */
     int origin = revoke_origin(m->payload, c->eng->world_size);
     int by = origin >= 0 && c->of_world[origin] >= 0 ? c->of_world[origin] : src;

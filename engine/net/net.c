@@ -126,9 +126,11 @@ struct cc_net {
 static void conn_read_connlocked(cc_conn *c);
 static void schedule_retry(cc_net *n);
 
-/* Links whose bytes someone must still read: up, or said goodbye and not
- * yet closed. */
-static bool link_readable_locked(const cc_link *l) {
+/* The link to peer still has bytes someone must read: it is up, or the
+ * peer said goodbye and has not closed yet. */
+static bool link_readable_locked(const cc_net *n, int peer) {
+  const cc_link *l = &n->links[peer];
+  CC_NET_ASSERT_LOCKED(n);
   return l->state == CC_LINK_UP || (l->state == CC_LINK_DEPARTED && !l->peer_eof);
 }
 
@@ -228,10 +230,9 @@ void cc_net_wait_locked(cc_net *n, double deadline) {
   CC_NET_ASSERT_LOCKED(n);
   if (left < 0) left = 0;   /* still read what is there */
   for (int peer = 0; peer < n->cfg.world_size; peer++) {
-    cc_link *l = &n->links[peer];
-    cc_conn *c = l->conn;
-    if (!c || atomic_load_explicit(&c->dead, memory_order_relaxed) || !link_readable_locked(l) ||
-        !c->direct)
+    cc_conn *c = n->links[peer].conn;
+    if (!c || atomic_load_explicit(&c->dead, memory_order_relaxed) ||
+        !link_readable_locked(n, peer) || !c->direct)
       continue;
     n->pollconns[k] = c;
     n->pollfds[k].fd = c->fd;
@@ -331,7 +332,8 @@ static void log_cb(evutil_socket_t fd, short what, void *arg) {
 
 /* ==== Failure ============================================================== */
 
-static void set_reason_locked(cc_link *l, const char *reason) {
+static void set_reason_locked(cc_net *n, cc_link *l, const char *reason) {
+  CC_NET_ASSERT_LOCKED(n);
   snprintf(l->reason, sizeof l->reason, "%s", reason);
 }
 
@@ -354,7 +356,7 @@ static void link_fail(cc_net *n, int peer, const char *reason) {
     l->peer_eof = true;
   } else {
     l->state = CC_LINK_FAILED;
-    set_reason_locked(l, reason);
+    set_reason_locked(n, l, reason);
   }
   c = l->conn;
   cc_net_wake_locked(n);
@@ -516,7 +518,7 @@ static void on_bye_connlocked(cc_conn *c) {
   cc_net_lock(n);
   if (l->state == CC_LINK_UP) {
     l->state = CC_LINK_DEPARTED;
-    set_reason_locked(l, "it has finished");
+    set_reason_locked(n, l, "it has finished");
   }
   cc_net_wake_locked(n);
   cc_net_unlock(n);
@@ -836,7 +838,7 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
     cc_conn *c;
     bool up;
     cc_net_lock(n);
-    c = link_readable_locked(l) ? l->conn : NULL;
+    c = link_readable_locked(n, peer) ? l->conn : NULL;
     cc_net_unlock(n);
     if (!c) continue;
     cc_conn_lock(c);
@@ -929,7 +931,7 @@ static cc_net *net_alloc(const cc_settings *s, const cc_net_events *ev) {
   if (!n->links || !n->hosts || !n->ports || !n->pollfds || !n->pollconns || n->wake_fd < 0)
     goto nomem;
   for (int i = 0; i < s->world_size; i++) {
-    set_reason_locked(&n->links[i], "it never connected");   /* not shared yet */
+    snprintf(n->links[i].reason, sizeof n->links[i].reason, "it never connected");
     if (s->peer_hosts && s->peer_hosts[i]) {
       n->hosts[i] = strdup(s->peer_hosts[i]);
       if (!n->hosts[i]) goto nomem;
@@ -1104,7 +1106,7 @@ void cc_net_goodbye(cc_net *n) {
   do {
     waiting = false;
     for (int peer = 0; peer < n->cfg.world_size; peer++)
-      if (peer != n->cfg.rank && link_readable_locked(&n->links[peer])) waiting = true;
+      if (peer != n->cfg.rank && link_readable_locked(n, peer)) waiting = true;
     if (waiting) cc_net_wait_locked(n, deadline);
   } while (waiting && cc_now() < deadline);
   cc_net_unlock(n);
