@@ -19,7 +19,8 @@
  * Lock order, outermost first: the layer above's own locks (comm's
  * send_lock), then a connection's lock (its bufferevent's), then the net
  * lock, then the log queue's lock. Nothing takes a connection's lock while
- * holding the net lock, and no user callback runs with any of them held.
+ * holding the net lock (but for the one it already holds: connection locks
+ * are recursive), and the user's log callback runs with none of them held.
  */
 #ifndef CICADA_NET_NET_H
 #define CICADA_NET_NET_H
