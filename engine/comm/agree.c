@@ -83,22 +83,24 @@ static cc_status send_all(agreement *a, cc_buf *w, cc_error *err) {
   for (int j = 0; j < c->size; j++) {
     bool down;
     if (j == c->rank) continue;
-    pthread_mutex_lock(&c->eng->lock);
-    down = cc_comm_peer_down(c, j) != NULL;
-    pthread_mutex_unlock(&c->eng->lock);
+    cc_net_lock(c->eng->net);
+    down = cc_comm_peer_down_locked(c, j) != NULL;
+    cc_net_unlock(c->eng->net);
     if (c->eng->agree_kill_after == 0) raise(SIGKILL);   /* see cc_engine_kill_in_agreement */
     if (c->eng->agree_kill_after > 0) c->eng->agree_kill_after--;
-    if (!down && cc_net_send(c->eng, c->members[j], CC_FRAME_DATA, c->context, a->tag, p))
+    if (!down && cc_net_send(c->eng->net, c->members[j], CC_FRAME_DATA, c->context, a->tag, p))
       cc_comm_count(c, j, a->tag, p->len, true);
   }
   cc_payload_unref(p);
   return CC_OK;
 }
 
-/* Take the message (kind, round) of this agreement from queue q, dropping
- * any left over from an earlier agreement. eng->lock held. */
-static cc_msg *take_msg(const agreement *a, cc_queue *q, uint8_t kind, uint32_t round) {
+/* Take the message (kind, round) of this agreement from member src's
+ * queue, dropping any left over from an earlier agreement. */
+static cc_msg *take_msg_locked(const agreement *a, int src, uint8_t kind, uint32_t round) {
+  cc_queue *q = &a->c->queues[src];
   cc_msg *prev = NULL, *m = q->head;
+  CC_NET_ASSERT_LOCKED(a->c->eng->net);
   while (m) {
     cc_msg *next = m->next;
     if (m->tag == a->tag) {
@@ -130,24 +132,24 @@ static cc_status await(agreement *a, int src, uint8_t kind, uint32_t round, cc_p
   char tb[16];
   cc_status st = CC_OK;
   *out = NULL;
-  pthread_mutex_lock(&eng->lock);
+  cc_net_lock(eng->net);
   for (;;) {
-    cc_msg *m = take_msg(a, &c->queues[src], kind, round);
+    cc_msg *m = take_msg_locked(a, src, kind, round);
     if (m) {
       *out = m->payload;
       cc_comm_count(c, src, a->tag, m->payload->len, false);
       free(m);
       break;
     }
-    if (cc_comm_peer_down(c, src)) break;
+    if (cc_comm_peer_down_locked(c, src)) break;
     if (cc_now() >= a->deadline) {
       st = cc_error_set(err, CC_ETIMEOUT, src, a->tag, "Tag %s from player %d timed-out after %gs",
                          cc_tag_name(a->tag, tb, sizeof tb), src, a->timeout_s);
       break;
     }
-    cc_net_wait(eng, a->deadline);
+    cc_net_wait_locked(eng->net, a->deadline);
   }
-  pthread_mutex_unlock(&eng->lock);
+  cc_net_unlock(eng->net);
   return st;
 }
 
@@ -181,16 +183,16 @@ static cc_status exchange_votes(agreement *a, bool flag, const char *name, cc_er
       a->est.flag = a->est.flag && f;
       a->est.state[j] = state;
     } else {
-      cc_net_log(c->eng, CC_LOG_WARNING, "Comm %s player %d: malformed vote from player %d",
+      cc_net_log(c->eng->net, CC_LOG_WARNING, "Comm %s player %d: malformed vote from player %d",
                  c->name, c->rank, j);
     }
     cc_payload_unref(p);
   }
   /* Leave out whoever failed after voting. */
-  pthread_mutex_lock(&c->eng->lock);
+  cc_net_lock(c->eng->net);
   for (int j = 0; j < c->size; j++)
-    if (a->est.state[j] != OUT && cc_comm_peer_down(c, j)) a->est.state[j] = OUT;
-  pthread_mutex_unlock(&c->eng->lock);
+    if (a->est.state[j] != OUT && cc_comm_peer_down_locked(c, j)) a->est.state[j] = OUT;
+  cc_net_unlock(c->eng->net);
   return CC_OK;
 }
 
@@ -204,7 +206,7 @@ static void adopt(agreement *a, cc_payload *p, int from) {
     a->est = e;
     return;
   }
-  cc_net_log(a->c->eng, CC_LOG_WARNING, "Comm %s player %d: malformed estimate from player %d",
+  cc_net_log(a->c->eng->net, CC_LOG_WARNING, "Comm %s player %d: malformed estimate from player %d",
              a->c->name, a->c->rank, from);
   estimate_clear(&e);
 }
@@ -243,10 +245,10 @@ static cc_status rotate_coordinators(agreement *a, cc_error *err) {
 static cc_status check_suspected(cc_comm *c, int32_t tag, cc_error *err) {
   char tb[16];
   int by = -1;
-  pthread_mutex_lock(&c->eng->lock);
+  cc_net_lock(c->eng->net);
   for (int j = 0; j < c->size && by < 0; j++)
-    if (j != c->rank && c->eng->links[c->members[j]].suspected_me) by = j;
-  pthread_mutex_unlock(&c->eng->lock);
+    if (j != c->rank && cc_net_peer_suspects_me_locked(c->eng->net, c->members[j])) by = j;
+  cc_net_unlock(c->eng->net);
   if (by < 0) return CC_OK;
   return cc_error_set(err, CC_EEXCLUDED, by, tag,
                        "Comm %s player %d was left out of %s: player %d declared it failed "
@@ -264,11 +266,12 @@ static cc_status check_majority(const agreement *a, cc_error *err) {
   char tb[16];
   int in = 0, silent = -1;
   for (int j = 0; j < c->size; j++) if (a->est.state[j] != OUT) in++;
-  pthread_mutex_lock(&c->eng->lock);
+  cc_net_lock(c->eng->net);
   for (int j = 0; j < c->size && silent < 0; j++)
-    if (j != c->rank && a->est.state[j] == OUT && c->eng->links[c->members[j]].silent)
+    if (j != c->rank && a->est.state[j] == OUT &&
+        cc_net_peer_silent_locked(c->eng->net, c->members[j]))
       silent = j;
-  pthread_mutex_unlock(&c->eng->lock);
+  cc_net_unlock(c->eng->net);
   if (silent < 0 || 2 * in > c->size) return CC_OK;
   return cc_error_set(err, CC_EEXCLUDED, silent, a->tag,
                        "Comm %s player %d was left out of %s: player %d went silent and only "

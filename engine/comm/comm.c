@@ -41,29 +41,31 @@ static cc_status err_revoked(const cc_comm *c, cc_error *err, int peer, int32_t 
   return cc_error_set(err, CC_EREVOKED, peer, tag, "Comm %s was revoked", c->name);
 }
 
-const char *cc_comm_peer_down(const cc_comm *c, int peer) {
-  const cc_link *l;
+const char *cc_comm_peer_down_locked(const cc_comm *c, int peer) {
+  CC_NET_ASSERT_LOCKED(c->eng->net);
   if (peer == c->rank) return NULL;
-  l = &c->eng->links[c->members[peer]];
-  return l->state == CC_LINK_UP ? NULL : l->reason;
+  return cc_net_peer_down_locked(c->eng->net, c->members[peer]);
 }
 
 /* ==== Registry and delivery ============================================== */
 
-static cc_comm *find_comm(cc_engine *eng, uint64_t context) {
+static cc_comm *find_comm_locked(cc_engine *eng, uint64_t context) {
+  CC_NET_ASSERT_LOCKED(eng->net);
   for (cc_comm *c = eng->comms; c; c = c->next)
     if (c->context == context && !c->freed) return c;
   return NULL;
 }
 
-static bool is_retired(const cc_engine *eng, uint64_t context) {
+static bool is_retired_locked(const cc_engine *eng, uint64_t context) {
+  CC_NET_ASSERT_LOCKED(eng->net);
   for (size_t i = 0; i < eng->nretired; i++)
     if (eng->retired[i] == context) return true;
   return false;
 }
 
-/* Remember a freed communicator's context. eng->lock held. */
-static void retire(cc_engine *eng, uint64_t context) {
+/* Remember a freed communicator's context. */
+static void retire_locked(cc_engine *eng, uint64_t context) {
+  CC_NET_ASSERT_LOCKED(eng->net);
   if (eng->nretired == eng->retired_cap) {
     size_t cap = eng->retired_cap ? 2 * eng->retired_cap : 8;
     uint64_t *grown = realloc(eng->retired, cap * sizeof *grown);
@@ -74,20 +76,24 @@ static void retire(cc_engine *eng, uint64_t context) {
   eng->retired[eng->nretired++] = context;
 }
 
-static void enqueue(cc_queue *q, cc_msg *m) {
+/* Append m to the queue of messages from comm rank src. */
+static void enqueue_locked(cc_comm *c, int src, cc_msg *m) {
+  cc_queue *q = &c->queues[src];
+  CC_NET_ASSERT_LOCKED(c->eng->net);
   m->next = NULL;
   if (q->tail) q->tail->next = m; else q->head = m;
   q->tail = m;
 }
 
-/* Mark c revoked by comm rank `by`; true the first time. eng->lock held. */
-static bool mark_revoked(cc_comm *c, int by) {
+/* Mark c revoked by comm rank `by`; true the first time. */
+static bool mark_revoked_locked(cc_comm *c, int by) {
+  CC_NET_ASSERT_LOCKED(c->eng->net);
   if (c->revoked) return false;
   c->revoked = true;
   c->revoked_by = by;
-  cc_net_log(c->eng, CC_LOG_WARNING, "Comm %s player %d revoked by player %d", c->name,
+  cc_net_log(c->eng->net, CC_LOG_WARNING, "Comm %s player %d revoked by player %d", c->name,
              c->rank, by);
-  cc_wake(c->eng);
+  cc_net_wake_locked(c->eng->net);
   return true;
 }
 
@@ -99,24 +105,25 @@ static int revoke_origin(const cc_payload *p, int world_size) {
   return v < (uint32_t)world_size ? (int)v : -1;
 }
 
-static void deliver_to(cc_comm *c, int src, cc_msg *m) {
+static void deliver_to_locked(cc_comm *c, int src, cc_msg *m) {
+  CC_NET_ASSERT_LOCKED(c->eng->net);
   if (m->tag == CC_TAG_NONE) {  /* a revoke notice that waited as an orphan */
-    int origin = revoke_origin(m->payload, c->eng->cfg.world_size);
+    int origin = revoke_origin(m->payload, c->eng->world_size);
     int by = origin >= 0 && c->of_world[origin] >= 0 ? c->of_world[origin] : src;
     c->revoke_seen[src] = true;
-    mark_revoked(c, by);
+    mark_revoked_locked(c, by);
     cc_payload_unref(m->payload);
     free(m);
     return;
   }
-  enqueue(&c->queues[src], m);
+  enqueue_locked(c, src, m);
 }
 
-void cc_comm_deliver(cc_engine *eng, uint64_t context, int world_src, int32_t tag,
-                     cc_payload *p) {
-  cc_comm *c = find_comm(eng, context);
+void cc_comm_deliver_locked(cc_engine *eng, uint64_t context, int world_src, int32_t tag,
+                            cc_payload *p) {
+  cc_comm *c = find_comm_locked(eng, context);
   cc_msg *m;
-  if (!c && is_retired(eng, context)) { cc_payload_unref(p); return; }
+  if (!c && is_retired_locked(eng, context)) { cc_payload_unref(p); return; }
   m = malloc(sizeof *m);
   if (!m) { cc_payload_unref(p); return; }
   m->tag = tag;
@@ -124,20 +131,20 @@ void cc_comm_deliver(cc_engine *eng, uint64_t context, int world_src, int32_t ta
   if (c) {
     int src = c->of_world[world_src];
     if (src < 0) {
-      cc_net_log(eng, CC_LOG_WARNING, "Comm %s player %d: dropped a message from player %d, "
+      cc_net_log(eng->net, CC_LOG_WARNING, "Comm %s player %d: dropped a message from player %d, "
                  "who is not a member", c->name, c->rank, world_src);
       cc_payload_unref(p);
       free(m);
       return;
     }
-    deliver_to(c, src, m);
-    cc_wake(eng);
+    deliver_to_locked(c, src, m);
+    cc_net_wake_locked(eng->net);
     return;
   }
   /* Not created here yet: a faster peer may already use a new communicator. */
   if (eng->orphan_bytes + p->len + ORPHAN_OVERHEAD_BYTES > MAX_ORPHAN_BYTES) {
-    cc_net_log(eng, CC_LOG_WARNING, "player %d: dropped a message for unknown context %016llx "
-               "from player %d", eng->cfg.rank, (unsigned long long)context, world_src);
+    cc_net_log(eng->net, CC_LOG_WARNING, "player %d: dropped a message for unknown context %016llx "
+               "from player %d", eng->rank, (unsigned long long)context, world_src);
     cc_payload_unref(p);
     free(m);
     return;
@@ -157,23 +164,23 @@ void cc_comm_deliver(cc_engine *eng, uint64_t context, int world_src, int32_t ta
   }
 }
 
-int cc_comm_revoke_notice(cc_engine *eng, uint64_t context, int world_src, int origin,
-                          int *fwd) {
-  cc_comm *c = find_comm(eng, context);
+int cc_comm_revoke_notice_locked(cc_engine *eng, uint64_t context, int world_src, int origin,
+                                 int *fwd) {
+  cc_comm *c = find_comm_locked(eng, context);
   int n = 0, src;
   if (!c) {
     /* Not created here yet (or freed): keep it like any early message. */
     cc_payload *p = cc_payload_new(4);
     if (!p) return 0;
     for (int i = 0; i < 4; i++) p->data[i] = (uint8_t)((uint32_t)origin >> (8 * i));
-    cc_comm_deliver(eng, context, world_src, CC_TAG_NONE, p);
+    cc_comm_deliver_locked(eng, context, world_src, CC_TAG_NONE, p);
     return 0;
   }
   src = c->of_world[world_src];
   if (src < 0) return 0;
   c->revoke_seen[src] = true;
-  cc_wake(eng);
-  if (!mark_revoked(c, c->of_world[origin] >= 0 ? c->of_world[origin] : src)) return 0;
+  cc_net_wake_locked(eng->net);
+  if (!mark_revoked_locked(c, c->of_world[origin] >= 0 ? c->of_world[origin] : src)) return 0;
   /* Everyone, the sender too: its REVOKE from us tells it that we will
    * send nothing more on this communicator. */
   for (int i = 0; fwd && i < c->size; i++)
@@ -182,15 +189,16 @@ int cc_comm_revoke_notice(cc_engine *eng, uint64_t context, int world_src, int o
 }
 
 /* Claim the messages that arrived before the communicator existed. */
-static void adopt_orphans(cc_comm *c) {
+static void adopt_orphans_locked(cc_comm *c) {
   cc_engine *eng = c->eng;
   cc_orphan **pp = &eng->orphans;
+  CC_NET_ASSERT_LOCKED(eng->net);
   while (*pp) {
     cc_orphan *o = *pp;
     if (o->context == c->context && c->of_world[o->world_src] >= 0) {
       *pp = o->next;
       eng->orphan_bytes -= o->msg->payload->len + ORPHAN_OVERHEAD_BYTES;
-      deliver_to(c, c->of_world[o->world_src], o->msg);
+      deliver_to_locked(c, c->of_world[o->world_src], o->msg);
       free(o);
     } else {
       pp = &o->next;
@@ -226,7 +234,7 @@ uint64_t cc_context_derive(uint64_t parent, uint64_t seq, const char *name,
 cc_status cc_comm_create(cc_engine *eng, uint64_t context, const char *name,
                          const int *members, int n, double timeout_s, cc_comm **out,
                          cc_error *err) {
-  int world = eng->cfg.world_size;
+  int world = eng->world_size;
   cc_comm *c = calloc(1, sizeof *c);
   bool revoked;
   *out = NULL;
@@ -252,20 +260,20 @@ cc_status cc_comm_create(cc_engine *eng, uint64_t context, const char *name,
   for (int i = 0; i < n; i++) {
     c->members[i] = members[i];
     c->of_world[members[i]] = i;
-    if (members[i] == eng->cfg.rank) c->rank = i;
+    if (members[i] == eng->rank) c->rank = i;
   }
-  pthread_mutex_lock(&eng->lock);
+  cc_net_lock(eng->net);
   c->next = eng->comms;
   eng->comms = c;
-  adopt_orphans(c);
+  adopt_orphans_locked(c);
   revoked = c->revoked;
-  pthread_mutex_unlock(&eng->lock);
+  cc_net_unlock(eng->net);
   /* Revoked before it existed here: pass the notice on, as the I/O thread
    * does for a communicator that exists. */
   if (revoked) {
     int *to = malloc((size_t)n * sizeof *to), k = 0;
     for (int i = 0; to && i < n; i++) if (i != c->rank) to[k++] = c->members[i];
-    if (to) cc_net_send_revoke(eng, context, c->members[c->revoked_by], to, k);
+    if (to) cc_net_send_revoke(eng->net, context, c->members[c->revoked_by], to, k);
     free(to);
   }
   *out = c;
@@ -274,7 +282,7 @@ cc_status cc_comm_create(cc_engine *eng, uint64_t context, const char *name,
 
 cc_status cc_comm_world(cc_engine *eng, const char *name, double timeout_s, cc_comm **out,
                         cc_error *err) {
-  int n = eng->cfg.world_size;
+  int n = eng->world_size;
   int *members = malloc((size_t)n * sizeof *members);
   cc_status st;
   if (!members) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
@@ -289,10 +297,10 @@ void cc_comm_free(cc_comm *c) {
   cc_engine *eng;
   if (!c) return;
   eng = c->eng;
-  pthread_mutex_lock(&eng->lock);
+  cc_net_lock(eng->net);
   for (cc_comm **pp = &eng->comms; *pp; pp = &(*pp)->next)
-    if (*pp == c) { *pp = c->next; retire(eng, c->context); break; }
-  pthread_mutex_unlock(&eng->lock);
+    if (*pp == c) { *pp = c->next; retire_locked(eng, c->context); break; }
+  cc_net_unlock(eng->net);
   if (c->queues) {
     for (int i = 0; i < c->size; i++) {
       cc_msg *m = c->queues[i].head;
@@ -325,9 +333,9 @@ bool cc_comm_freed(const cc_comm *c) { return c->freed; }
 
 bool cc_comm_revoked(const cc_comm *c) {
   bool r;
-  pthread_mutex_lock(&c->eng->lock);
+  cc_net_lock(c->eng->net);
   r = c->revoked;
-  pthread_mutex_unlock(&c->eng->lock);
+  cc_net_unlock(c->eng->net);
   return r;
 }
 
@@ -390,9 +398,9 @@ static cc_status check_rank(cc_comm *c, int r, const char *what, cc_error *err) 
 static cc_status begin_sends(cc_comm *c, int peer, int32_t tag, cc_error *err) {
   bool revoked;
   pthread_mutex_lock(&c->eng->send_lock);
-  pthread_mutex_lock(&c->eng->lock);
+  cc_net_lock(c->eng->net);
   revoked = c->revoked;
-  pthread_mutex_unlock(&c->eng->lock);
+  cc_net_unlock(c->eng->net);
   if (!revoked) return CC_OK;
   pthread_mutex_unlock(&c->eng->send_lock);
   return err_revoked(c, err, peer, tag);
@@ -416,20 +424,20 @@ static cc_status send_one(cc_comm *c, cc_payload *p, int dst, int32_t tag, bool 
     if (!m) return cc_error_set(err, CC_ENOMEM, dst, tag, "out of memory");
     m->tag = tag;
     m->payload = cc_payload_ref(p);
-    pthread_mutex_lock(&c->eng->lock);
-    enqueue(&c->queues[dst], m);
-    pthread_mutex_unlock(&c->eng->lock);
+    cc_net_lock(c->eng->net);
+    enqueue_locked(c, dst, m);
+    cc_net_unlock(c->eng->net);
     cc_comm_count(c, dst, tag, p->len, true);
     return CC_OK;
   }
-  pthread_mutex_lock(&c->eng->lock);
-  down = cc_comm_peer_down(c, dst);
-  pthread_mutex_unlock(&c->eng->lock);
+  cc_net_lock(c->eng->net);
+  down = cc_comm_peer_down_locked(c, dst);
+  cc_net_unlock(c->eng->net);
   if (down && !need) return CC_OK;
-  if (down || !cc_net_send(c->eng, c->members[dst], CC_FRAME_DATA, c->context, tag, p)) {
-    pthread_mutex_lock(&c->eng->lock);
-    down = cc_comm_peer_down(c, dst);
-    pthread_mutex_unlock(&c->eng->lock);
+  if (down || !cc_net_send(c->eng->net, c->members[dst], CC_FRAME_DATA, c->context, tag, p)) {
+    cc_net_lock(c->eng->net);
+    down = cc_comm_peer_down_locked(c, dst);
+    cc_net_unlock(c->eng->net);
     if (!need) return CC_OK;
     return cc_error_set(err, CC_EPEER_FAILED, dst, tag, "Tag %s to player %d failed: %s",
                          cc_tag_name(tag, tb, sizeof tb), dst, down ? down : "link down");
@@ -438,8 +446,11 @@ static cc_status send_one(cc_comm *c, cc_payload *p, int dst, int32_t tag, bool 
   return CC_OK;
 }
 
-static cc_msg *take(cc_queue *q, int32_t tag) {
+/* Take the first message with `tag` from comm rank src, or NULL. */
+static cc_msg *take_locked(cc_comm *c, int src, int32_t tag) {
+  cc_queue *q = &c->queues[src];
   cc_msg *prev = NULL;
+  CC_NET_ASSERT_LOCKED(c->eng->net);
   for (cc_msg *m = q->head; m; prev = m, m = m->next) {
     if (m->tag != tag) continue;
     if (prev) prev->next = m->next; else q->head = m->next;
@@ -449,18 +460,16 @@ static cc_msg *take(cc_queue *q, int32_t tag) {
   return NULL;
 }
 
-/* Receive one message with `tag` from each of srcs[0..n) into out[src], until
- * all are in or the deadline passes. Fails at once when a needed player is
- * known to have failed or the communicator is revoked. */
 /* Whether a call still missing a message from some of srcs can never get
  * it: a sender is down, or the communicator is revoked and the sender has
- * said it will send nothing more (its REVOKE is in). eng->lock held. */
-static cc_status check_stuck(cc_comm *c, const int *srcs, int n, int32_t tag, cc_payload **out,
-                             cc_error *err) {
+ * said it will send nothing more (its REVOKE is in). */
+static cc_status check_stuck_locked(cc_comm *c, const int *srcs, int n, int32_t tag,
+                                    cc_payload **out, cc_error *err) {
   char tb[16];
+  CC_NET_ASSERT_LOCKED(c->eng->net);
   for (int i = 0; i < n; i++) {
     int s = srcs[i];
-    const char *down = out[s] ? NULL : cc_comm_peer_down(c, s);
+    const char *down = out[s] ? NULL : cc_comm_peer_down_locked(c, s);
     if (out[s]) continue;
     if (c->revoked && (s == c->rank || c->revoke_seen[s] || down))
       return err_revoked(c, err, s, tag);
@@ -471,16 +480,19 @@ static cc_status check_stuck(cc_comm *c, const int *srcs, int n, int32_t tag, cc
   return CC_OK;
 }
 
+/* Receive one message with `tag` from each of srcs[0..n) into out[src], until
+ * all are in or the deadline passes. Fails at once when a needed player is
+ * known to have failed or the communicator is revoked. */
 static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, double deadline,
                            bool block, cc_payload **out, cc_error *err) {
   cc_engine *eng = c->eng;
   char tb[16];
   cc_status st = CC_OK;
   int missing;
-  pthread_mutex_lock(&eng->lock);
+  cc_net_lock(eng->net);
   /* A probe reads what the links hold now: nobody else reads them while
-   * this thread runs (see cc_net_wait). */
-  if (!block) cc_net_wait(eng, 0);
+   * this thread runs (see cc_net_wait_locked). */
+  if (!block) cc_net_wait_locked(eng->net, 0);
   for (;;) {
     /* Messages sent before their sender saw a revoke are still delivered:
      * the sender's own call completed, and so must ours. */
@@ -489,7 +501,7 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
       int s = srcs[i];
       cc_msg *m;
       if (out[s]) continue;
-      m = take(&c->queues[s], tag);
+      m = take_locked(c, s, tag);
       if (m) {
         out[s] = m->payload;
         cc_comm_count(c, s, tag, m->payload->len, false);
@@ -504,7 +516,7 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
      * that gave up at the same moment and left must not turn our timeout
      * into its departure. */
     if (!block || cc_now() < deadline) {
-      st = check_stuck(c, srcs, n, tag, out, err);
+      st = check_stuck_locked(c, srcs, n, tag, out, err);
       if (st != CC_OK || !block) break;
     }
     if (cc_now() >= deadline) {
@@ -516,9 +528,9 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
         }
       break;
     }
-    cc_net_wait(eng, deadline);
+    cc_net_wait_locked(eng->net, deadline);
   }
-  pthread_mutex_unlock(&eng->lock);
+  cc_net_unlock(eng->net);
   return st;
 }
 
@@ -680,16 +692,16 @@ cc_status cc_comm_revoke(cc_comm *c, cc_error *err) {
   bool first;
   cc_status st = check_usable(c, err);
   if (st != CC_OK) return st;
-  pthread_mutex_lock(&c->eng->lock);
-  first = mark_revoked(c, c->rank);
-  pthread_mutex_unlock(&c->eng->lock);
+  cc_net_lock(c->eng->net);
+  first = mark_revoked_locked(c, c->rank);
+  cc_net_unlock(c->eng->net);
   /* Only the first revoke here sends: a notice from someone else has
    * already been passed on by the I/O thread. */
   if (first) {
     int *to = malloc((size_t)c->size * sizeof *to), n = 0;
     if (!to) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
     for (int i = 0; i < c->size; i++) if (i != c->rank) to[n++] = c->members[i];
-    cc_net_send_revoke(c->eng, c->context, c->eng->cfg.rank, to, n);
+    cc_net_send_revoke(c->eng->net, c->context, c->eng->rank, to, n);
     free(to);
   }
   return CC_OK;
@@ -697,9 +709,9 @@ cc_status cc_comm_revoke(cc_comm *c, cc_error *err) {
 
 int cc_comm_failed(const cc_comm *c, int *out) {
   int n = 0;
-  pthread_mutex_lock(&c->eng->lock);
+  cc_net_lock(c->eng->net);
   for (int i = 0; i < c->size; i++)
-    if (i != c->rank && c->eng->links[c->members[i]].state == CC_LINK_FAILED) out[n++] = i;
-  pthread_mutex_unlock(&c->eng->lock);
+    if (i != c->rank && cc_net_peer_failed_locked(c->eng->net, c->members[i])) out[n++] = i;
+  cc_net_unlock(c->eng->net);
   return n;
 }

@@ -2,19 +2,21 @@
  * comm.h - the engine of one player: its links to every other player, its
  * I/O thread, and the communicators multiplexed over those links.
  *
- * A cc_engine owns one libevent event_base run by its own I/O thread. The I/O
- * thread accepts and makes connections, reads frames, answers heartbeats and
- * notices failures; it hands decoded messages to the communicators, whose
- * blocking calls run on the caller's thread and wait on a condition variable
- * with a deadline.
+ * A cc_engine owns the player's network layer (net/net.h: its links and
+ * I/O thread), which accepts and makes connections, reads frames, answers
+ * heartbeats and notices failures, and reports what arrives to the engine
+ * through callbacks; the engine hands messages to the communicators, whose
+ * blocking calls run on the caller's thread and wait, reading the links
+ * themselves, until a deadline.
  *
  * A cc_comm is a context id plus an ordered member list. Messages are byte
  * payloads matched by (source, tag) in FIFO order. Tags >= 0 are the user's;
  * negative tags belong to the library (CC_TAG_*).
  *
  * Thread safety: one engine may be used by one calling thread at a time; the
- * I/O thread is internal. Everything here returns a cc_status and fills a
- * cc_error on failure.
+ * I/O thread is internal. The log callback of the settings runs on the I/O
+ * thread with no engine lock held, so it may call back into the engine.
+ * Everything here returns a cc_status and fills a cc_error on failure.
  */
 #ifndef CICADA_COMM_H
 #define CICADA_COMM_H
@@ -26,6 +28,7 @@
 
 #include "core/payload.h"
 #include "core/status.h"
+#include "net/settings.h"
 
 /* ==== Tags ============================================================== */
 
@@ -50,30 +53,9 @@ const char *cc_tag_name(int32_t tag, char *buf, size_t bufsz);
 
 /* ==== Engine ============================================================ */
 
-typedef struct cc_settings {
-  int rank;
-  int world_size;
-  uint64_t token;                 /* every player of a world has the same */
-  double startup_timeout_s;
-  double heartbeat_interval_s;
-  double heartbeat_timeout_s;
-  uint32_t max_frame_bytes;
-  int listen_fd;                  /* a bound, listening socket, or -1 */
-  const char *const *peer_hosts;  /* world_size host names, for connecting */
-  const uint16_t *peer_ports;     /* world_size ports */
-  const char *tls_identity;       /* PEM file with this player's key and
-                                   * certificate, or NULL for plaintext */
-  const char *tls_trusted;        /* comma-separated PEM certificate files */
-  void (*log)(void *ctx, int level, const char *message); /* may be NULL */
-  void *log_ctx;
-} cc_settings;
-
-#define CC_LOG_DEBUG 10
-#define CC_LOG_INFO 20
-#define CC_LOG_WARNING 30
-#define CC_LOG_ERROR 40
-
-void cc_settings_default(cc_settings *s);
+/* cc_settings, cc_settings_default and the CC_LOG_* levels: net/settings.h.
+ * The log callback is called on the engine's I/O thread, never with an
+ * engine lock held. */
 
 typedef struct cc_engine cc_engine;
 typedef struct cc_comm cc_comm;

@@ -165,7 +165,13 @@ typedef struct cicada_settings {
   double heartbeat_interval_s;    /* default 0.1 */
   double heartbeat_timeout_s;     /* default 1: a silent peer has failed */
   uint32_t max_frame_bytes;       /* default 2^30 */
-  cicada_log_fn log;              /* NULL: the engine logs nothing */
+  cicada_log_fn log;              /* NULL: the engine logs nothing. Called
+                                   * on the engine's I/O thread, one message
+                                   * at a time, never with an engine lock
+                                   * held: it may call back into the engine
+                                   * but should not block. Messages still
+                                   * queued at cicada_engine_stop are passed
+                                   * on by the stopping thread. */
   void *log_ctx;
 } cicada_settings;
 

@@ -1,0 +1,120 @@
+/*
+ * transport_plain.c - links over plain TCP: the socket is read with readv
+ * and written with writev by whichever thread has bytes for it, and the
+ * bufferevent only finishes writes the socket did not take at once.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "core/wire.h"
+#include "net/transport.h"
+
+static int plain_open(const cc_settings *s, void **state, char *err, size_t errsz) {
+  (void)s; (void)err; (void)errsz;
+  *state = NULL;
+  return 0;
+}
+
+static void plain_close(void *state) { (void)state; }
+
+static struct bufferevent *plain_wrap(void *state, struct event_base *base, evutil_socket_t fd,
+                                      bool outgoing) {
+  (void)state; (void)outgoing;
+  return bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE);
+}
+
+/* Read everything the socket holds, in large steps (libevent's own reads
+ * take 4 KiB at a time), handling the frames after each. */
+static const char *plain_read_connlocked(cc_conn *c, bool *got) {
+  struct evbuffer *in = c->in;
+  evutil_socket_t fd = c->fd;
+  CC_CONN_ASSERT_LOCKED(c);
+  while (!atomic_load_explicit(&c->dead, memory_order_relaxed)) {
+    struct evbuffer_iovec v[2];
+    struct iovec iov[2];
+    int pending = 0, nv;
+    size_t want;
+    ssize_t r;
+    if (ioctl(fd, FIONREAD, &pending) != 0 || pending < 0) pending = 0;
+    want = (size_t)pending < MIN_READ_BYTES ? MIN_READ_BYTES
+         : (size_t)pending > MAX_SINGLE_IO_BYTES ? MAX_SINGLE_IO_BYTES : (size_t)pending;
+    /* Two pieces: asking for one contiguous piece would make the buffer
+     * move what it holds to find room. */
+    nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+    if (nv <= 0) return "out of memory";
+    for (int i = 0; i < nv; i++) { iov[i].iov_base = v[i].iov_base; iov[i].iov_len = v[i].iov_len; }
+    do r = readv(fd, iov, nv);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return cc_conn_closed_reason(0, errno);
+      return NULL;
+    }
+    if (r == 0) return "connection closed";
+    *got = true;
+    for (int i = 0; i < nv; i++) {
+      size_t take = (size_t)r < v[i].iov_len ? (size_t)r : v[i].iov_len;
+      v[i].iov_len = take;
+      r -= (ssize_t)take;
+    }
+    evbuffer_commit_space(in, v, nv);
+    cc_conn_frames_connlocked(c);
+    if ((size_t)pending < want) break;   /* the socket is likely drained */
+  }
+  return NULL;
+}
+
+/* When nothing is queued on the link, the calling thread writes the frame
+ * straight to the socket: touching the bufferevent's output from another
+ * thread would wake the I/O thread for every message. Whatever the socket
+ * does not take is queued, and the I/O thread finishes it. */
+static void plain_write_connlocked(cc_conn *c, const uint8_t *hdr, cc_payload *p) {
+  struct bufferevent *bev = c->bev;
+  struct evbuffer *out = bufferevent_get_output(bev);
+  size_t hlen = CC_FRAME_HEADER_BYTES, plen = p ? p->len : 0, done = 0;
+  CC_CONN_ASSERT_LOCKED(c);
+  if (evbuffer_get_length(out) == 0) {
+    struct iovec iov[2] = {{(void *)hdr, hlen}, {p ? p->data : NULL, plen}};
+    ssize_t w;
+    do w = writev(bufferevent_getfd(bev), iov, plen ? 2 : 1);
+    while (w < 0 && errno == EINTR);
+    if (w > 0) done = (size_t)w;
+    /* On an error, queue it all: the I/O thread's write reports the error. */
+  }
+  if (done < hlen) evbuffer_add(out, hdr + done, hlen - done);
+  if (plen > 0 && done < hlen + plen) {
+    size_t off = done > hlen ? done - hlen : 0;
+    evbuffer_add_reference(out, p->data + off, plen - off, cc_conn_payload_cleanup,
+                           cc_payload_ref(p));
+  }
+  if (done < hlen + plen) {
+    /* Something is queued: push what the socket takes now, so that a player
+     * that dies right after a send does not take the message with it. A
+     * socket bufferevent keeps its output frozen at the front so that only
+     * its own write callback drains it; unfreeze around our write. */
+    evbuffer_unfreeze(out, 1);
+    if (evbuffer_write(out, bufferevent_getfd(bev)) < 0 && errno != EAGAIN && errno != EINTR) {
+      /* the I/O thread sees the error on its next write and reports it */
+    }
+    evbuffer_freeze(out, 1);
+  }
+}
+
+const cc_transport cc_transport_plain = {
+  .name = "TCP",
+  .handshake = false,
+  .refusal = CC_EIO,
+  .open = plain_open,
+  .close = plain_close,
+  .wrap = plain_wrap,
+  .read_connlocked = plain_read_connlocked,
+  .write_connlocked = plain_write_connlocked,
+  .refused_connlocked = NULL,
+  .closed_connlocked = NULL,
+  .peer_rank_connlocked = NULL,
+};
