@@ -137,50 +137,16 @@ static bool link_readable_locked(const cc_net *n, int peer) {
 /* ==== Locks ================================================================ */
 
 #ifndef NDEBUG
-/* A number for the calling thread. (Not the address of a thread-local:
- * the module is loaded with dlopen, and ThreadSanitizer's runtime, when
- * preloaded, fails on such dynamic TLS in forked players.) */
-static uintptr_t self_id(void) { return (uintptr_t)pthread_self(); }
 
 void cc_net_assert_locked(const cc_net *n, const char *func) {
   atomic_uintptr_t *owner = (atomic_uintptr_t *)&n->lock_owner;
-  if (atomic_load_explicit(owner, memory_order_relaxed) == self_id()) return;
+  if (atomic_load_explicit(owner, memory_order_relaxed) == cc_self_id()) return;
   fprintf(stderr, "cicada: %s called without the net lock held\n", func);
   abort();
 }
 
-void cc_conn_assert_locked(const cc_conn *c, const char *func) {
-  atomic_uintptr_t *owner = (atomic_uintptr_t *)&c->lock_owner;
-  if (atomic_load_explicit(owner, memory_order_relaxed) == self_id()) return;
-  fprintf(stderr, "cicada: %s called without the connection's lock held\n", func);
-  abort();
-}
-
-void cc_conn_enter(cc_conn *c) {
-  if (atomic_load_explicit(&c->lock_owner, memory_order_relaxed) == self_id()) {
-    c->lock_depth++;
-    return;
-  }
-  atomic_store_explicit(&c->lock_owner, self_id(), memory_order_relaxed);
-  c->lock_depth = 1;
-}
-
-void cc_conn_leave(cc_conn *c) {
-  if (--c->lock_depth == 0) atomic_store_explicit(&c->lock_owner, 0, memory_order_relaxed);
-}
-
-void cc_conn_lock(cc_conn *c) {
-  bufferevent_lock(c->bev);
-  cc_conn_enter(c);
-}
-
-void cc_conn_unlock(cc_conn *c) {
-  cc_conn_leave(c);
-  bufferevent_unlock(c->bev);
-}
-
 static void owner_set(cc_net *n) {
-  atomic_store_explicit(&n->lock_owner, self_id(), memory_order_relaxed);
+  atomic_store_explicit(&n->lock_owner, cc_self_id(), memory_order_relaxed);
 }
 static void owner_clear(cc_net *n) {
   atomic_store_explicit(&n->lock_owner, 0, memory_order_relaxed);
@@ -382,11 +348,6 @@ static void startup_fail(cc_net *n, cc_status code, const char *msg) {
 
 /* ==== Sending ============================================================== */
 
-void cc_conn_payload_cleanup(const void *data, size_t len, void *arg) {
-  (void)data; (void)len;
-  cc_payload_unref(arg);
-}
-
 static void write_frame(cc_conn *c, int type, int source, uint64_t context, int32_t tag,
                         cc_payload *p) {
   uint8_t hdr[CC_FRAME_HEADER_BYTES];
@@ -527,7 +488,7 @@ static void on_bye_connlocked(cc_conn *c) {
   shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 }
 
-void cc_conn_frames_connlocked(cc_conn *c) {
+static void conn_frames_connlocked(cc_conn *c) {
   cc_net *n = c->net;
   struct evbuffer *in = c->in;
   uint8_t hdrbytes[CC_FRAME_HEADER_BYTES];
@@ -656,11 +617,6 @@ static int conn_read_directly(cc_conn *c) {
   return 0;
 }
 
-const char *cc_conn_closed_reason(short what, int e) {
-  if ((what & BEV_EVENT_EOF) || e == ECONNRESET || e == EPIPE) return "connection closed";
-  return "connection error";
-}
-
 /* Small messages go out at once: no Nagle delay. */
 static void tune_socket(evutil_socket_t fd) {
   int one = 1;
@@ -747,6 +703,7 @@ static cc_conn *conn_new(cc_net *n, evutil_socket_t fd, int peer, bool outgoing)
   }
   c->net = n;
   c->t = t;
+  c->frames_connlocked = conn_frames_connlocked;
   c->peer = peer;
   c->outgoing = outgoing;
   c->fd = -1;

@@ -63,7 +63,7 @@ static const char *plain_read_connlocked(cc_conn *c, bool *got) {
       r -= (ssize_t)take;
     }
     evbuffer_commit_space(in, v, nv);
-    cc_conn_frames_connlocked(c);
+    c->frames_connlocked(c);
     if ((size_t)pending < want) break;   /* the socket is likely drained */
   }
   return NULL;

@@ -84,7 +84,7 @@ static const char *tls_read_direct_connlocked(cc_conn *c, bool *got) {
       unframed += took;
       total += took;
       if (unframed >= MAX_SINGLE_IO_BYTES) {   /* deliver as we go */
-        cc_conn_frames_connlocked(c);
+        c->frames_connlocked(c);
         unframed = 0;
       }
     }
@@ -130,7 +130,7 @@ static const char *tls_read_connlocked(cc_conn *c, bool *got) {
     *got = true;
   }
   if (c->direct) closed = tls_read_direct_connlocked(c, got);
-  if (*got) cc_conn_frames_connlocked(c);
+  if (*got) c->frames_connlocked(c);
   return closed;
 }
 

@@ -1,0 +1,95 @@
+/*
+ * conn.h - one connection between two players: the socket's bufferevent,
+ * the bytes read and not yet framed, and its lock. net.c makes
+ * connections and runs their links; a transport (transport.h) reads and
+ * writes them. Internal to engine/net/.
+ *
+ * A connection's lock is its bufferevent's (libevent runs the
+ * bufferevent's callbacks with it held); functions named *_connlocked
+ * expect it held and check it in debug builds.
+ */
+#ifndef CICADA_NET_CONN_H
+#define CICADA_NET_CONN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+struct cc_net;
+struct cc_transport;
+typedef struct cc_conn cc_conn;
+
+typedef struct cc_conn cc_conn;
+
+struct cc_conn {
+  /* Constant from creation. */
+  struct cc_net *net;
+  const struct cc_transport *t;
+  /* net.c's handler of the complete frames in `in`, which the transport
+   * calls as it reads (connection's lock held). */
+  void (*frames_connlocked)(struct cc_conn *c);
+  struct bufferevent *bev;
+  bool outgoing;
+  char addr[64];           /* the other end, for messages about an accepted one;
+                            * written by the I/O thread before any event of it */
+  /* Written before the link is up, by the I/O thread (the only reader of a
+   * connection until then) with the connection's lock held; constant once
+   * the link is up, which the net lock publishes to every other thread. */
+  int peer;                /* world rank once the HELLO is in (dialled: from the
+                            * start), else -1 */
+  evutil_socket_t fd;      /* the socket, once known (bufferevent_getfd locks) */
+  struct event *read_ev;   /* our own read watch, see conn_read() */
+  bool direct;             /* read with our own reads (the transport's
+                            * handshake, if any, is over) */
+  /* The connection's lock. */
+  bool linked;             /* this connection carries its peer's link */
+  struct evbuffer *in;     /* bytes read, not yet framed */
+  char why[96];            /* the transport's words for why it closed */
+  /* Any thread. */
+  atomic_bool dead;        /* closed or abandoned: ignore its events */
+  _Atomic double last_recv; /* cc_now() of the last bytes read */
+  /* The I/O thread (or the starting thread before the I/O thread runs). */
+  cc_conn *next;           /* in the net's list of every connection made */
+#ifndef NDEBUG
+  atomic_uintptr_t lock_owner; /* debug: the thread holding the lock, or 0 */
+  int lock_depth;          /* debug: how often it holds it (it is recursive) */
+#endif
+};
+
+/* ==== Helpers for the transports and net.c ================================ */
+
+/* Why a connection ended, in the words users read: a killed process's
+ * kernel closes with a FIN, or a reset when it had unread data. */
+const char *cc_conn_closed_reason(short what, int e);
+/* evbuffer_add_reference's cleanup for a payload (arg). */
+void cc_conn_payload_cleanup(const void *data, size_t len, void *arg);
+
+#ifdef NDEBUG
+#define cc_conn_lock(c) bufferevent_lock((c)->bev)
+#define cc_conn_unlock(c) bufferevent_unlock((c)->bev)
+#define cc_conn_enter(c) ((void)0)
+#define cc_conn_leave(c) ((void)0)
+#define CC_CONN_ASSERT_LOCKED(c) ((void)0)
+#else
+void cc_conn_lock(cc_conn *c);
+void cc_conn_unlock(cc_conn *c);
+/* A bufferevent callback starts and ends: libevent holds the lock. */
+void cc_conn_enter(cc_conn *c);
+void cc_conn_leave(cc_conn *c);
+void cc_conn_assert_locked(const cc_conn *c, const char *func);
+#define CC_CONN_ASSERT_LOCKED(c) cc_conn_assert_locked((c), __func__)
+#endif
+
+#ifndef NDEBUG
+/* A number for the calling thread, for the debug lock checks. (Not the
+ * address of a thread-local: the module is loaded with dlopen, and
+ * ThreadSanitizer's runtime, when preloaded, fails on such dynamic TLS in
+ * forked players.) */
+uintptr_t cc_self_id(void);
+#endif
+
+#endif
