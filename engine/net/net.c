@@ -40,12 +40,11 @@
 #include <event2/thread.h>
 
 #include "core/clock.h"
+#include "core/control.h"
 #include "core/wire.h"
 #include "net/net.h"
 #include "net/transport.h"
 
-#define HELLO_MAGIC 0x41444343u  /* "CCDA" */
-#define HELLO_BYTES 20
 #define CONNECT_RETRY_S 0.02
 #define BYE_WAIT_MIN_S 0.2
 #define LOG_MAX_PENDING 1024     /* messages queued for the log callback */
@@ -380,14 +379,10 @@ void cc_net_send_revoke(cc_net *n, uint64_t context, int origin, const int *to, 
 }
 
 static void send_hello(cc_net *n, cc_conn *c) {
-  cc_payload *p = cc_payload_new(HELLO_BYTES);
-  uint8_t *b;
+  cc_payload *p = cc_payload_new(CC_HELLO_BYTES);
+  cc_hello hello = {(uint32_t)n->cfg.world_size, (uint32_t)n->cfg.rank, n->cfg.token};
   if (!p) return;
-  b = p->data;
-  for (int i = 0; i < 4; i++) b[i] = (uint8_t)(HELLO_MAGIC >> (8 * i));
-  for (int i = 0; i < 4; i++) b[4 + i] = (uint8_t)((uint32_t)n->cfg.world_size >> (8 * i));
-  for (int i = 0; i < 4; i++) b[8 + i] = (uint8_t)((uint32_t)n->cfg.rank >> (8 * i));
-  for (int i = 0; i < 8; i++) b[12 + i] = (uint8_t)(n->cfg.token >> (8 * i));
+  cc_hello_pack(&hello, p->data);
   write_frame(c, CC_FRAME_HELLO, n->cfg.rank, 0, 0, p);
   cc_payload_unref(p);
 }
@@ -413,23 +408,21 @@ static uint64_t get_le(const uint8_t *b, int n) {
 static void on_hello_connlocked(cc_conn *c, const cc_frame_header *h, const uint8_t *b) {
   cc_net *n = c->net;
   char msg[200];
-  uint32_t magic, world, rank;
+  cc_hello hello;
+  uint32_t rank;
   uint64_t token;
   CC_CONN_ASSERT_LOCKED(c);
-  if (h->length != HELLO_BYTES) { conn_kill(c); return; }
-  magic = (uint32_t)get_le(b, 4);
-  world = (uint32_t)get_le(b + 4, 4);
-  rank = (uint32_t)get_le(b + 8, 4);
-  token = get_le(b + 12, 8);
-  if (magic != HELLO_MAGIC || world != (uint32_t)n->cfg.world_size ||
-      rank >= world || (int)rank == n->cfg.rank ||
-      (c->outgoing && c->peer != (int)rank)) {
+  if (cc_hello_parse(b, h->length, &hello, NULL, 0) != 0 ||
+      cc_hello_check(&hello, n->cfg.world_size, n->cfg.rank, c->outgoing ? c->peer : -1,
+                     NULL, 0) != 0) {
     snprintf(msg, sizeof msg, "player %d: a connection presented itself as player %u of %u",
-             n->cfg.rank, rank, world);
+             n->cfg.rank, hello.rank, hello.world_size);
     cc_net_log(n, CC_LOG_WARNING, "%s", msg);
     conn_kill(c);
     return;
   }
+  rank = hello.rank;
+  token = hello.token;
   if (c->t->peer_rank_connlocked) {
     int named = c->t->peer_rank_connlocked(c);
     if (named >= 0 && named != (int)rank) {
@@ -511,9 +504,9 @@ static void conn_frames_connlocked(cc_conn *c) {
     evbuffer_drain(in, CC_FRAME_HEADER_BYTES);
     if (!c->linked) {
       /* Only a HELLO may come before the handshake is complete. */
-      uint8_t b[HELLO_BYTES];
-      if (h.type != CC_FRAME_HELLO || h.length != HELLO_BYTES) { conn_kill(c); break; }
-      evbuffer_remove(in, b, HELLO_BYTES);
+      uint8_t b[CC_HELLO_BYTES];
+      if (h.type != CC_FRAME_HELLO || h.length != CC_HELLO_BYTES) { conn_kill(c); break; }
+      evbuffer_remove(in, b, CC_HELLO_BYTES);
       on_hello_connlocked(c, &h, b);
       continue;
     }
