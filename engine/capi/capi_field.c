@@ -278,7 +278,7 @@ cicada_status cicada_shamir_share(const cicada_field *f, cicada_rng *rng,
               shares_len, nplayers, n, want);
   if (st == CICADA_OK) st = check_out(shares, want, call, "shares", err);
   if (st != CICADA_OK || n == 0) return st == CICADA_OK ? capi_ok(err) : st;
-  if (cc_shamir_share(&f->f, &rng->r, secret, n, k, indices, nplayers, shares, &e) != CC_OK)
+  if (cc_shamir_share(&f->f, &rng->r, secret, n, k, indices, nplayers, shares, NULL, &e) != CC_OK)
     return capi_fail_cc(err, NULL, -1, call, &e);
   return capi_ok(err);
 }

@@ -2,8 +2,7 @@
  * shamir.c - Shamir sharing with fresh random coefficients (see shamir.h).
  */
 #include <stdlib.h>
-
-#include <openssl/crypto.h>
+#include <string.h>
 
 #include "core/check.h"
 #include "core/shamir.h"
@@ -11,7 +10,7 @@
 /* Share into outs[j], or into the rows of matrix when outs is NULL. */
 static cc_status share(const cc_field *f, cc_rng *rng, const uint64_t *secret, size_t n,
                        size_t k, const uint64_t *x, size_t m, uint64_t *matrix,
-                       uint64_t *const *outs, cc_error *err) {
+                       uint64_t *const *outs, uint64_t *scratch, cc_error *err) {
   char msg[160];
   uint64_t *coeffs;
   size_t ncoeffs;
@@ -24,7 +23,7 @@ static cc_status share(const cc_field *f, cc_rng *rng, const uint64_t *secret, s
     return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE,
                         "%zu coefficients of %zu elements are too many", k - 1, n);
   ncoeffs = (k - 1) * n;
-  coeffs = malloc(ncoeffs ? ncoeffs * sizeof *coeffs : 1);
+  coeffs = scratch ? scratch : malloc(ncoeffs ? ncoeffs * sizeof *coeffs : 1);
   if (!coeffs) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
   if (ncoeffs && cc_rng_uniform_mod(rng, f->p, coeffs, ncoeffs) != 0) {
     st = cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "OpenSSL failed to produce random bytes");
@@ -33,19 +32,19 @@ static cc_status share(const cc_field *f, cc_rng *rng, const uint64_t *secret, s
     for (size_t j = 0; j < m; j++)
       cc_field_shamir_eval(&fl, outs ? outs[j] : matrix + j * n, secret, n, coeffs, k, x[j]);
   }
-  OPENSSL_cleanse(coeffs, ncoeffs * sizeof *coeffs);
-  free(coeffs);
+  explicit_bzero(coeffs, ncoeffs * sizeof *coeffs);
+  if (!scratch) free(coeffs);
   return st;
 }
 
 cc_status cc_shamir_share(const cc_field *f, cc_rng *rng, const uint64_t *secret, size_t n,
                           size_t k, const uint64_t *x, size_t m, uint64_t *out,
-                          cc_error *err) {
-  return share(f, rng, secret, n, k, x, m, out, NULL, err);
+                          uint64_t *scratch, cc_error *err) {
+  return share(f, rng, secret, n, k, x, m, out, NULL, scratch, err);
 }
 
 cc_status cc_shamir_share_rows(const cc_field *f, cc_rng *rng, const uint64_t *secret,
                                size_t n, size_t k, const uint64_t *x, size_t m,
-                               uint64_t *const *outs, cc_error *err) {
-  return share(f, rng, secret, n, k, x, m, NULL, outs, err);
+                               uint64_t *const *outs, uint64_t *scratch, cc_error *err) {
+  return share(f, rng, secret, n, k, x, m, NULL, outs, scratch, err);
 }

@@ -4,9 +4,9 @@
  * Owns the one step that every front end's "share this secret" needs: draw
  * the k - 1 random coefficient rows of each polynomial from a cc_rng,
  * evaluate the polynomials at the players' x-coordinates (field.h's
- * kernels) and wipe the coefficients with OPENSSL_cleanse before freeing
- * them, on success and on every error path: together with one share they
- * would reveal the secret. The C API (cicada_shamir_share) and the Lua
+ * kernels) and wipe the coefficients (explicit_bzero, which the compiler
+ * may not drop) on success and on every error path: together with one
+ * share they would reveal the secret. The C API (cicada_shamir_share) and the Lua
  * binding (F:shamir_share, F:shamir_share_each) call these; neither draws
  * coefficients itself. No Lua here.
  */
@@ -23,16 +23,20 @@
 /* Share the n-element secret with threshold k (check.h's rule, 1 <= k <= m)
  * among the m players with x-coordinates x (nonzero and distinct mod p).
  * out is the m x n row-major matrix whose row j holds player j's shares;
- * it must not overlap secret. CC_OK, or CC_EINVALID (threshold, indices),
- * CC_ENOMEM or CC_EIO (the stream failed) with err filled. */
+ * it must not overlap secret. scratch holds the (k - 1) x n coefficients:
+ * (k - 1) * n words of the caller's (a caller that shares often keeps
+ * memory it has already touched), or NULL to allocate and free them here;
+ * either way they are wiped before return. CC_OK, or CC_EINVALID
+ * (threshold, indices), CC_ENOMEM or CC_EIO (the stream failed) with err
+ * filled. */
 cc_status cc_shamir_share(const cc_field *f, cc_rng *rng, const uint64_t *secret, size_t n,
                           size_t k, const uint64_t *x, size_t m, uint64_t *out,
-                          cc_error *err);
+                          uint64_t *scratch, cc_error *err);
 
 /* The same, writing player j's n shares at outs[j] (m pointers): for
  * callers whose players' shares live in separate arrays. */
 cc_status cc_shamir_share_rows(const cc_field *f, cc_rng *rng, const uint64_t *secret,
                                size_t n, size_t k, const uint64_t *x, size_t m,
-                               uint64_t *const *outs, cc_error *err);
+                               uint64_t *const *outs, uint64_t *scratch, cc_error *err);
 
 #endif

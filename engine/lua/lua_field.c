@@ -482,6 +482,16 @@ static int share_error(lua_State *L, const cc_error *e) {
   return luaL_error(L, "%s", e->message);
 }
 
+/* Room for the (k - 1) x n coefficients of a sharing, as a userdata on the
+ * stack: the collector frees it later, so sharing in a loop reuses memory
+ * already touched instead of faulting in fresh pages each time. The core
+ * wipes it after each use. */
+static uint64_t *coefficient_scratch(lua_State *L, size_t k, size_t n) {
+  size_t words = k > 1 ? (k - 1) * n : 0;
+  if (words > SIZE_MAX / sizeof(uint64_t)) luaL_error(L, "%zu coefficients are too many", words);
+  return lua_newuserdatauv(L, words ? words * sizeof(uint64_t) : 1, 0);
+}
+
 /* F:shamir_share(secret, k, indices [, rng]) -> m x n matrix of shares. */
 static int field_shamir_share(lua_State *L) {
   lua_settop(L, 5); /* temporaries go above the arguments */
@@ -494,9 +504,10 @@ static int field_shamir_share(lua_State *L) {
   cc_rng tmp;
   cc_rng *rng = cl_rng_opt(L, 5, &tmp);
   size_t oshape[2] = {x->n, s->n};
-  cl_array *out = cl_array_push_filled(L, F->f.p, 2, oshape);
+  uint64_t *scratch = coefficient_scratch(L, (size_t)k, s->n);
+  cl_array *out = cl_array_push_filled(L, F->f.p, 2, oshape); /* the result, on top */
   cc_status st = cc_shamir_share(&F->f, rng, s->data, s->n, (size_t)k, x->data, x->n,
-                                 out->data, &e);
+                                 out->data, scratch, &e);
   if (rng == &tmp) cc_rng_free(&tmp);
   if (st != CC_OK) return share_error(L, &e);
   return 1;
@@ -566,6 +577,19 @@ static int field_shamir_share_each(lua_State *L) {
   }
   /* Where each player's shares of secret i go: row i of its array. */
   uint64_t **outs = lua_newuserdatauv(L, (m ? m : 1) * sizeof *outs, 0);
+  size_t kmax = 1;
+  for (size_t i = 0; i < s; i++) {
+    lua_Integer k = 0;
+    if (single) {
+      k = lua_tointeger(L, 3);
+    } else {
+      lua_rawgeti(L, 3, (lua_Integer)i + 1);
+      k = lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+    if ((size_t)k > kmax) kmax = (size_t)k;
+  }
+  uint64_t *scratch = coefficient_scratch(L, kmax, n);
   for (size_t i = 0; i < s; i++) {
     cl_array *a;
     lua_Integer k;
@@ -586,7 +610,7 @@ static int field_shamir_share_each(lua_State *L) {
       lua_pop(L, 1); /* still referenced by the result list */
     }
     cc_error e;
-    if (cc_shamir_share_rows(&F->f, rng, a->data, n, (size_t)k, x->data, m, outs, &e) != CC_OK) {
+    if (cc_shamir_share_rows(&F->f, rng, a->data, n, (size_t)k, x->data, m, outs, scratch, &e) != CC_OK) {
       if (rng == &tmp) cc_rng_free(&tmp);
       return share_error(L, &e);
     }

@@ -378,20 +378,20 @@ static void test_shamir_core(void) {
     CHECK(cc_rng_init_seeded(&c, "deal", 4) == 0);
     CHECK(cc_rng_uniform_mod(&a, f.p, coeffs, (k - 1) * N) == 0);
     CHECK(cc_field_shamir_share(&f, want, secret, N, coeffs, k, x, M, NULL, 0) == 0);
-    CHECK(cc_shamir_share(&f, &b, secret, N, k, x, M, got, &e) == CC_OK);
+    CHECK(cc_shamir_share(&f, &b, secret, N, k, x, M, got, NULL, &e) == CC_OK);
     CHECK(memcmp(want, got, sizeof want) == 0);
-    CHECK(cc_shamir_share_rows(&f, &c, secret, N, k, x, M, outs, &e) == CC_OK);
+    CHECK(cc_shamir_share_rows(&f, &c, secret, N, k, x, M, outs, NULL, &e) == CC_OK);
     for (size_t j = 0; j < M; j++) CHECK(memcmp(rows[j], want + j * N, sizeof rows[j]) == 0);
     cc_rng_free(&a);
     cc_rng_free(&b);
     cc_rng_free(&c);
   }
   CHECK(cc_rng_init_seeded(&a, "deal", 4) == 0);
-  CHECK(cc_shamir_share(&f, &a, secret, N, 5, x, M, got, &e) == CC_EINVALID);
+  CHECK(cc_shamir_share(&f, &a, secret, N, 5, x, M, got, NULL, &e) == CC_EINVALID);
   CHECK(strcmp(e.message, "threshold 5 out of range [1, 4]") == 0);
-  CHECK(cc_shamir_share(&f, &a, secret, N, 0, x, M, got, &e) == CC_EINVALID);
+  CHECK(cc_shamir_share(&f, &a, secret, N, 0, x, M, got, NULL, &e) == CC_EINVALID);
   x[3] = 1;
-  CHECK(cc_shamir_share(&f, &a, secret, N, 2, x, M, got, &e) == CC_EINVALID);
+  CHECK(cc_shamir_share(&f, &a, secret, N, 2, x, M, got, NULL, &e) == CC_EINVALID);
   CHECK(strcmp(e.message, "indices 1 and 4 are the same (1)") == 0);
   cc_rng_free(&a);
 }
