@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -385,7 +386,8 @@ static _Noreturn void run_player(cc_launch *l, int rank, const cicada_run_option
   cicada_engine *eng = NULL;
   cicada_comm *world = NULL;
   cicada_error e;
-  int level = o->log_level, code;
+  atomic_int level = o->log_level;
+  int code;
 
   cc_settings_default(&cs);
   cc_launch_player_settings(l, rank, &cs);

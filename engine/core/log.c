@@ -2,6 +2,7 @@
  * log.c - the format of the engine's stderr lines (see log.h).
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "core/log.h"
@@ -12,7 +13,7 @@ const char *cc_log_level_name(int level) {
 }
 
 void cc_log_stderr(void *ctx, int level, const char *message) {
-  int min_level = ctx ? *(const int *)ctx : CC_LOG_WARNING;
+  int min_level = ctx ? atomic_load((const atomic_int *)ctx) : CC_LOG_WARNING;
   if (level < min_level) return;
   fprintf(stderr, "%s:cicada.communicator:%s\n", cc_log_level_name(level), message);
   fflush(stderr);

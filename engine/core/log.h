@@ -11,8 +11,7 @@
 #ifndef CICADA_CORE_LOG_H
 #define CICADA_CORE_LOG_H
 
-/* The engine's log levels; comm.h's cc_settings.log receives them. (comm.h
- * repeats these values; the definitions must stay identical.) */
+/* The engine's log levels; cc_settings.log (net/settings.h) receives them. */
 #define CC_LOG_DEBUG 10
 #define CC_LOG_INFO 20
 #define CC_LOG_WARNING 30
@@ -22,8 +21,9 @@
 const char *cc_log_level_name(int level);
 
 /* A cc_settings.log callback: writes "LEVEL:cicada.communicator:message"
- * and flushes, for messages at or above *(const int *)ctx (CC_LOG_WARNING
- * when ctx is NULL). */
+ * and flushes, for messages at or above the level in ctx, an atomic_int
+ * the caller may change from another thread while engines run
+ * (CC_LOG_WARNING when ctx is NULL). */
 void cc_log_stderr(void *ctx, int level, const char *message);
 
 /* "<program>: player <rank>: <message>", or without the player when rank

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,11 +35,12 @@ void cl_stop_engine_of(lua_State *L, int idx);
 
 /* The level below which engine messages are dropped (cc_log_stderr's
  * ctx), for every engine this process starts. */
-static int engine_log_level = CC_LOG_WARNING;
+static atomic_int engine_log_level = CC_LOG_WARNING; /* set by the script
+                                                          * thread, read by I/O threads */
 
 /* core.set_engine_log_level(level number) */
 static int l_set_engine_log_level(lua_State *L) {
-  engine_log_level = (int)luaL_checkinteger(L, 1);
+  atomic_store(&engine_log_level, (int)luaL_checkinteger(L, 1));
   return 0;
 }
 

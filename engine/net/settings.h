@@ -7,6 +7,7 @@
 #ifndef CICADA_NET_SETTINGS_H
 #define CICADA_NET_SETTINGS_H
 
+#include "core/log.h" /* the CC_LOG_* levels of cc_settings.log */
 #include <stdint.h>
 
 typedef struct cc_settings {
@@ -32,11 +33,6 @@ typedef struct cc_settings {
   void (*log)(void *ctx, int level, const char *message);
   void *log_ctx;
 } cc_settings;
-
-#define CC_LOG_DEBUG 10
-#define CC_LOG_INFO 20
-#define CC_LOG_WARNING 30
-#define CC_LOG_ERROR 40
 
 void cc_settings_default(cc_settings *s);
 
