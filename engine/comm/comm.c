@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "comm/comm_internal.h"
+#include "core/check.h"
 
 #define MAX_ORPHAN_BYTES ((size_t)256 << 20)
 /* What holding a message costs besides its payload: empty frames must not
@@ -381,10 +382,7 @@ static cc_status check_usable(cc_comm *c, cc_error *err) {
 }
 
 static cc_status check_rank(cc_comm *c, int r, const char *what, cc_error *err) {
-  if (r < 0 || r >= c->size)
-    return cc_error_set(err, CC_EINVALID, r, CC_TAG_NONE, "%s rank %d out of range [0, %d)", what,
-                     r, c->size);
-  return CC_OK;
+  return cc_check_rank(r, c->size, what, err);
 }
 
 /* ==== Sending =============================================================== */

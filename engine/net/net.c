@@ -39,6 +39,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 
+#include "core/check.h"
 #include "core/clock.h"
 #include "core/control.h"
 #include "core/wire.h"
@@ -952,20 +953,15 @@ cc_status cc_net_open(const cc_settings *s, const cc_net_events *ev, cc_net **ou
   cc_net *n;
   char why[256];
   *out = NULL;
-  if (s->world_size < 1)
-    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "world size %d is below 1",
-                        s->world_size);
-  if (s->rank < 0 || s->rank >= s->world_size)
-    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "rank %d out of range [0, %d)",
-                        s->rank, s->world_size);
+  cc_status st;
+  if ((st = cc_check_world_size(s->world_size, err)) != CC_OK ||
+      (st = cc_check_player_rank(s->rank, s->world_size, err)) != CC_OK ||
+      (st = cc_check_heartbeat(s->heartbeat_interval_s, s->heartbeat_timeout_s, err)) != CC_OK)
+    return st;
   if (s->world_size > 1 && (s->listen_fd < 0 || !s->peer_ports || !s->peer_hosts))
     return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE,
                         "a world of %d players needs a listening socket and peer addresses",
                         s->world_size);
-  if (!(s->heartbeat_interval_s > 0) || !(s->heartbeat_timeout_s > s->heartbeat_interval_s))
-    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE,
-                        "heartbeat interval %gs and timeout %gs: need 0 < interval < timeout",
-                        s->heartbeat_interval_s, s->heartbeat_timeout_s);
   pthread_once(&threads_once, use_threads);
   n = net_alloc(s, ev);
   if (!n) {
