@@ -200,6 +200,39 @@ describe("reshare after recover", function()
   end)
 end)
 
+describe("cicada.recovery.recover_shares", function()
+  it("gives two newcomers in a world of 5 (threshold 3) fresh shares of every listed secret", function()
+    local results = run_all(5, function(comm, secret)
+      local p = shamir.ProtocolSuite(comm, {threshold = 3})
+      local held = {total = p:share(0, comm.rank == 0 and secret or nil, {2}),
+                    key = p:share(1, comm.rank == 1 and 0.5 or nil, {})}
+      local newcomer = comm.rank == 2 or comm.rank == 4
+      local got = cicada.recovery.recover_shares(p, {"total", "key"}, not newcomer and held or nil)
+      return {old = held.total, new = got.total, key = p:reveal(got.key), indices = p.indices}
+    end, {SECRET})
+    local shares = {}
+    for r = 0, 4 do
+      local res = results[r + 1]
+      assert.are.equal(0.5, res.key)
+      assert.is_false(res.old == res.new, "player " .. r .. "'s share was not refreshed")
+      shares[r + 1] = res.new
+    end
+    assert.are.equal(10, assert_every_subset_opens(shares, 3, results[1].indices))
+  end)
+
+  it("needs a suite that can recover, and a list of names", function()
+    local basic = shamir.BasicProtocolSuite(support.fake_comm(3), {threshold = 2})
+    assert.has_error(function() cicada.recovery.recover_shares(basic, {"a"}) end,
+      "bad argument #1 to 'recover_shares' (ProtocolSuite expected, got "
+      .. "BasicProtocolSuite(world_size=3, threshold=2))")
+    local p = shamir.ProtocolSuite(support.fake_comm(3), {threshold = 2})
+    assert.has_error(function() cicada.recovery.recover_shares(p, {"a", 2}) end,
+      "bad argument #2 to 'recover_shares' (name 2 is a number, not a string)")
+    assert.has_error(function() cicada.recovery.recover_shares(p, {"a"}, 5) end,
+      "bad argument #3 to 'recover_shares' (table of shares expected, got number)")
+  end)
+end)
+
 describe("recover under failures", function()
   it("leaves the survivors an error to catch and their shares intact when the newcomer dies", function()
     local results = run(4, function(comm, secret)
