@@ -233,6 +233,52 @@ describe("cicada.recovery.recover_shares", function()
   end)
 end)
 
+describe("recover on a communicator that grew", function()
+  -- Until comm:grow exists, a spare player stands in for a newcomer: the
+  -- world has 5 players, the computation runs on the first 4; when player 2
+  -- dies the survivors revoke, the world shrinks to the 3 survivors (in
+  -- their order) and the spare after them, which is the communicator grow
+  -- will return. The spare takes the dead player's x-coordinate.
+  it("gives the player that replaces a dead one its share, and any 2 players open the secret", function()
+    local results = run(5, function(world, secret)
+      local spare = world.rank == 4
+      local active = world:split(spare and "spare" or "active")
+      local s, indices
+      if spare then
+        local ok, err = pcall(world.recv, world, 0, 1) -- woken by the revoke
+        assert(not ok and errors.kind(err) == "revoked", tostring(err))
+      else
+        local p = shamir.ProtocolSuite(active, {threshold = 2})
+        s = p:share(0, active.rank == 0 and secret or nil, {2})
+        if active.rank == 2 then cicada.inject.kill() end
+        assert(not pcall(p.reveal, p, s))
+        active:revoke()
+        world:revoke()
+        indices = p.indices
+      end
+      local healed, oldranks = world:shrink{name = "healed"}
+      -- The survivors keep their indices; the newcomer takes the free one.
+      local q = shamir.ProtocolSuite(healed, {threshold = 2, indices = {1, 2, 4, 3}})
+      local got = q:recover(s)
+      return {share = got, same = got == s, oldranks = oldranks, indices = indices,
+              revealed = q:reveal(got), name = healed.name}
+    end, {args = {SECRET}})
+    assert.is_true(errors.is_terminated(results[3]))
+    local shares = {}
+    for i, r in ipairs{0, 1, 3, 4} do
+      local res = results[r + 1]
+      assert.is_table(res, tostring(res))
+      assert.are.same({0, 1, 3, 4}, res.oldranks)
+      assert.are.equal("healed", res.name)
+      assert.are.same(SECRET, res.revealed)
+      shares[i] = res.share
+    end
+    assert.are.same({1, 2, 3, 4}, results[1].indices)
+    assert.is_true(results[1].same and results[2].same and results[4].same)
+    assert.are.equal(6, assert_every_subset_opens(shares, 2, {1, 2, 4, 3}))
+  end)
+end)
+
 describe("recover under failures", function()
   it("leaves the survivors an error to catch and their shares intact when the newcomer dies", function()
     local results = run(4, function(comm, secret)
