@@ -56,6 +56,11 @@
 -- Errors of the recovery itself are raised: `excluded` when the others
 -- went on without this player, `timeout` when a survivor never came to
 -- shrink within comm.timeout.
+--
+-- Healing: `recover_shares(protocol, names, shares)` gives players without
+-- shares (newcomers) shares of the listed secrets and refreshes everyone's,
+-- the step a replace policy takes after growing back (see Healing in
+-- docs/fault-tolerance.md; growing is not there yet).
 -- @module cicada.recovery
 local check = require("cicada.check")
 local errors = require("cicada.errors")
@@ -159,6 +164,44 @@ function M.run(comm, policy)
   end
   outcome.state, outcome.comm = state, comm
   return outcome
+end
+
+-- ==== Healing ===================================================================
+
+--- Recover and refresh shares after new players joined: for each name in
+-- `names` (in order; the same list at every player), holders pass their
+-- share in `shares[name]`, newcomers have none; every player gets
+-- `protocol:reshare(protocol:recover(shares[name]))`, a fresh share of the
+-- same secret at its own index, so that shares from before no longer
+-- combine with the new ones. A collective over `protocol.communicator`.
+-- @param protocol a cicada.shamir.ProtocolSuite on the healed communicator
+-- @tab names the names of the shares, a list of strings
+-- @tab[opt] shares name -> this player's share (nil or empty at a newcomer)
+-- @treturn table name -> this player's new share
+-- @raise `bad argument #1 to 'recover_shares' (ProtocolSuite expected, got ...)`,
+-- recover's errors (too few holders, shapes that differ), and
+-- communication errors
+function M.recover_shares(protocol, names, shares)
+  if type(protocol) ~= "table" or type(protocol.recover) ~= "function" then
+    check.argerror(1, "recover_shares", "ProtocolSuite expected, got " .. tostring(protocol))
+  end
+  if type(names) ~= "table" then
+    check.argerror(2, "recover_shares", "list of names expected, got " .. type(names))
+  end
+  for i, name in ipairs(names) do
+    if type(name) ~= "string" then
+      check.argerror(2, "recover_shares", ("name %d is a %s, not a string"):format(i, type(name)))
+    end
+  end
+  if shares ~= nil and type(shares) ~= "table" then
+    check.argerror(3, "recover_shares", "table of shares expected, got " .. type(shares))
+  end
+  shares = shares or {}
+  local out = {}
+  for _, name in ipairs(names) do
+    out[name] = protocol:reshare(protocol:recover(shares[name]))
+  end
+  return out
 end
 
 return M

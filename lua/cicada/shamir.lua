@@ -33,6 +33,9 @@
 --                             its statistical-security caveat
 --   cicada.shamir.arithmetic  multiplications, dot, matvec, powers, inverse
 --   cicada.shamir.bits        random_bitwise_secret, bit_compose
+--   cicada.shamir.heal        recover: shares for newcomers, revealing
+--                             nothing (share recovery of proactive secret
+--                             sharing)
 -- @module cicada.shamir
 local basic = require("cicada.shamir.basic")
 local ProtocolSuite = require("cicada.shamir.protocol")

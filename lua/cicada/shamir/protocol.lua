@@ -17,6 +17,7 @@
 --                             multiply, dot, matvec, field_power, power,
 --                             multiplicative_inverse
 --   cicada.shamir.bits        random_bitwise_secret, bit_compose
+--   cicada.shamir.heal        recover (lost shares, without revealing them)
 --
 -- Every method of cicada.shamir.BasicProtocolSuite works on a ProtocolSuite
 -- too. This file also holds the checks that the parts share.
@@ -88,6 +89,7 @@ local parts = {
   (require("cicada.shamir.truncation")),
   (require("cicada.shamir.arithmetic")),
   (require("cicada.shamir.bits")),
+  (require("cicada.shamir.heal")),
 }
 for _, part in ipairs(parts) do
   for name, method in pairs(part) do
