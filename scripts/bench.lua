@@ -3,7 +3,9 @@
 -- Each figure runs inside real player processes on this host (loopback TCP)
 -- and reports the median over its runs, timed at player 0 between barriers.
 -- multiply_1m_rss reports memory instead: the peak resident set (VmHWM) of
--- each player of a run, in MB, as median_mb= over the players.
+-- each player of a run, in MB, as median_mb= over the players. round_floor
+-- is the same message pattern as round over plain blocking TCP (a small C
+-- program built with the project), the floor to read round against.
 --
 --     cicada-lua scripts/bench.lua            -- every figure
 --     cicada-lua scripts/bench.lua round      -- the figures whose names match
@@ -72,6 +74,23 @@ local function suite(comm)
 end
 
 -- One round of the seed's loop: share a scalar, add, reveal (4 players).
+-- The floor under `round`: the same messages over plain blocking TCP, from
+-- the round_floor program built beside cicada-lua (engine/bench/); `round`
+-- reads as a multiple of it. CICADA_ROUND_FLOOR names another binary.
+figure("round_floor", function()
+  local exe = os.getenv("CICADA_ROUND_FLOOR") or
+    ((arg and arg[-1] or "cicada-lua"):match("^(.*)/[^/]*$") or ".") .. "/round_floor"
+  local p = io.popen(("'%s' 4 21 200 2>&1"):format(exe:gsub("'", "'\\''")))
+  local out = p:read("a")
+  local ok = p:close()
+  local line = out:match("(BENCH name=round_floor[^\n]*)")
+  if not ok or not line then
+    error(("round_floor failed (%s): %s"):format(exe, out), 0)
+  end
+  print(line)
+  io.stdout:flush()
+end)
+
 figure("round", function()
   report("round", 4, 1, timed(4, 21, 200, function(comm)
     local s = suite(comm)
