@@ -3,7 +3,8 @@
 -- Each figure runs inside real player processes on this host (loopback TCP)
 -- and reports the median over its runs, timed at player 0 between barriers.
 -- multiply_1m_rss reports memory instead: the peak resident set (VmHWM) of
--- each player of a run, in MB, as median_mb= over the players. round_floor
+-- each player of a run, in MB, as median_mb= over the players; idle_64_cpu
+-- reports CPU, in percent of one core, as median_pct=. round_floor
 -- is the same message pattern as round over plain blocking TCP (a small C
 -- program built with the project), the floor to read round against.
 --
@@ -272,6 +273,74 @@ figure("seed4", function()
     if not ok then error("seed4: the script failed") end
   end
   report("seed4", 4, 8, samples)
+end)
+
+-- ==== 64 players ==============================================================
+-- startup_64: cicada.run of 64 players doing nothing. allgather_64: one
+-- scalar allgather among 64. idle_64_cpu: the CPU a player of an idle
+-- 64-player world uses (heartbeats), in percent of one core over 2 s of
+-- idling, as median_pct= over the players, and total_pct= for the whole
+-- world.
+
+figure("startup_64", function()
+  local samples = {}
+  for i = 1, 5 do
+    local t0 = core.now()
+    cicada.run{world_size = 64, timeout = 60, startup_timeout = 60,
+               fn = function(comm) return comm.rank end}
+    samples[i] = core.now() - t0
+  end
+  report("startup_64", 64, 0, samples)
+end)
+
+figure("allgather_64", function()
+  report("allgather_64", 64, 1, timed(64, 11, 20, nil, function(comm)
+    comm:allgather(comm.rank)
+  end, {startup_timeout = 60}))
+end)
+
+-- Seconds on a CPU of every thread of this process, from the scheduler's
+-- nanosecond counters (/proc/PID/task/TID/schedstat, first field).
+local function cpu_seconds()
+  local f = assert(io.open("/proc/self/stat"))
+  local pid = f:read("a"):match("^(%d+)")
+  f:close()
+  local total = 0
+  local ls = assert(io.popen("ls /proc/" .. pid .. "/task"))
+  for tid in ls:lines() do
+    local t = io.open(("/proc/%s/task/%s/schedstat"):format(pid, tid))
+    if t then
+      total = total + (tonumber(t:read("a"):match("^(%d+)")) or 0) / 1e9
+      t:close()
+    end
+  end
+  ls:close()
+  return total
+end
+
+figure("idle_64_cpu", function()
+  local idle_s = 2
+  local results = cicada.run{world_size = 64, timeout = 60, startup_timeout = 60,
+    fn = function(comm)
+      comm:barrier()
+      local c0, t0 = cpu_seconds(), core.now()
+      core.sleep(idle_s)
+      local pct = (cpu_seconds() - c0) / (core.now() - t0) * 100
+      comm:barrier()
+      return pct
+    end}
+  local pcts = {}
+  for r = 1, 64 do
+    if type(results[r]) ~= "number" then
+      error(("idle_64_cpu failed at player %d: %s"):format(r - 1, tostring(results[r])))
+    end
+    pcts[r] = results[r]
+  end
+  local total = 0
+  for _, pct in ipairs(pcts) do total = total + pct end
+  print(("BENCH name=idle_64_cpu players=64 size=0 median_pct=%.3f total_pct=%.2f runs=1"):format(
+    median(pcts), total))
+  io.stdout:flush()
 end)
 
 for _, f in ipairs(figures) do
