@@ -1,5 +1,6 @@
 -- The benchmark: one line per figure,
---     BENCH name=<id> players=<n> size=<k> median_ms=<x> runs=<r>
+--     BENCH name=<id> players=<n> size=<k> median_ms=<x> runs=<r> [statistical_security=<s>]
+-- (the last when a figure lowers the suite's statistical security).
 -- Each figure runs inside real player processes on this host (loopback TCP)
 -- and reports the median over its runs, timed at player 0 between barriers.
 -- multiply_1m_rss reports memory instead: the peak resident set (VmHWM) of
@@ -19,9 +20,9 @@ local function median(xs)
   return (xs[n // 2] + xs[n // 2 + 1]) / 2
 end
 
-local function report(name, players, size, samples_s)
-  print(("BENCH name=%s players=%d size=%d median_ms=%.4f runs=%d"):format(
-    name, players, size, median(samples_s) * 1e3, #samples_s))
+local function report(name, players, size, samples_s, note)
+  print(("BENCH name=%s players=%d size=%d median_ms=%.4f runs=%d%s"):format(
+    name, players, size, median(samples_s) * 1e3, #samples_s, note and " " .. note or ""))
   io.stdout:flush()
 end
 
@@ -124,10 +125,13 @@ reveal_figure("reveal_1m", 1000000, 7, 1)
 
 -- Shares of two n-vectors of fixed-point numbers in [-8, 8) (made in C,
 -- so that no Lua list of n numbers inflates the memory figure), from
--- players 0 and 1, in a full suite.
+-- players 0 and 1, in a full suite of the 64-bit field: products below
+-- 2^6 need 24 value bits, which leave room for 20 bits of statistical
+-- security.
 local function product_setup(n)
   return function(comm)
-    local p = cicada.shamir.ProtocolSuite(comm, {threshold = 2})
+    local p = cicada.shamir.ProtocolSuite(comm, {threshold = 2, order = "18446744073709551557",
+                                                 value_bits = 24, statistical_security = 20})
     local F = p.field
     local function secret()
       return F:subtract(F:uniform_below({n}, 1 << 20), 1 << 19)
@@ -156,6 +160,29 @@ figure("dot_10k", function()
   report("dot_10k", 3, 10000, timed(3, 21, 20, product_setup(10000), function(_, s)
     s.p:dot(s.a, s.b)
   end))
+end)
+
+-- less_10k: 10,000 comparisons of shared fixed-point values in [-8, 8),
+-- 3 players, the default field and suite options. A field too narrow for
+-- the default statistical security (the 64-bit one) gets value_bits 24 and
+-- the security that leaves, said in the figure's line.
+figure("less_10k", function()
+  local n, options, note = 10000, {threshold = 2}, nil
+  if cicada.Field().bits < 100 then
+    options.value_bits, options.statistical_security = 24, 20
+    note = "statistical_security=20"
+  end
+  report("less_10k", 3, n, timed(3, 11, 2, function(comm)
+    local p = cicada.shamir.ProtocolSuite(comm, options)
+    local F = p.field
+    local function secret()
+      return F:subtract(F:uniform_below({n}, 1 << 20), 1 << 19)
+    end
+    return {p = p, a = p:share(0, comm.rank == 0 and secret() or nil, {n}),
+            b = p:share(1, comm.rank == 1 and secret() or nil, {n})}
+  end, function(_, s)
+    s.p:less(s.a, s.b)
+  end), note)
 end)
 
 -- Peak memory of a player that multiplies 1,000,000 pairs (3 players): the

@@ -1,0 +1,342 @@
+--- cicada.shamir.compare: ProtocolSuite's comparisons and what is built on
+-- them, element-wise on shares of any shape.
+--
+--     p:less_zero(a)       shares of 1 where a < 0, else 0
+--     p:less(a, b)         [a < b]            p:equal(a, b)   [a == b]
+--     p:maximum(a, b), p:minimum(a, b), p:relu(a), p:absolute(a)
+--     p:floor(a)           the largest whole number <= a (fixed-point)
+--     p:zigmoid(a)         0 below -0.5, a + 0.5 between, 1 above 0.5
+--
+-- Results of comparisons are shares of 0 and 1 as plain field elements
+-- (reveal them with `cicada.encoding.Boolean()` or `Identity()`); the
+-- others are shares in the suite's encoding. Either operand of the binary
+-- operations may be public (a number or a list, encoded with the suite's
+-- encoding).
+--
+-- The protocols are those of Catrina and de Hoogh ("Improved primitives
+-- for secure multiparty integer computation", SCN 2010), with the bitwise
+-- less-than done by a prefix-OR in logarithmic depth:
+--
+-- * Mod2m(x, m), x mod 2^m for a k-bit signed x (k = p.value_bits): the
+--   players make m shared random bits r_j (random_bitwise_secret: every
+--   player's random bits, XORed) and r' = sum 2^j r_j, and a statistical
+--   mask r'' summed from one contribution per player, each uniform in
+--   [0, 2^(k + s - m + 2)) (s = p.statistical_security); they reveal
+--   c = x + 2^k + r' + 2^m r'', whose distance from a value independent of
+--   x is below 2^-s. Then x mod 2^m = (c mod 2^m) - r' + 2^m [c mod 2^m < r'],
+--   where the last term is a bitwise less-than of public and shared bits:
+--   d_j = c_j xor r_j, a prefix-OR of d from the most significant bit
+--   (Sklansky's parallel prefix: ceil(log2 m) rounds of m/2
+--   multiplications) marks the first differing bit f_j, and
+--   [c' < r'] = sum f_j (1 - c_j).
+-- * less_zero(x) = (Mod2m(x, k - 1) - x) / 2^(k-1) (their LTZ); less(a, b)
+--   is less_zero(a - b); floor(a) = a - Mod2m(a, precision).
+-- * equal(a, b): the same mask with m = k; a = b exactly when every d_j is
+--   0, so [a = b] = 1 - OR of the d_j (a tree of ceil(log2 k) rounds).
+-- * maximum, minimum, relu, absolute and zigmoid multiply a comparison bit
+--   by a share (one more round).
+--
+-- Rounds with n players: the random bits take ceil(log2 n) rounds, the
+-- mask one, the reveal one, the less-than ceil(log2 m): 10 for less_zero
+-- with 3 players and the default 48 value bits. Values must satisfy
+-- |x * 2^precision| < 2^(value_bits - 1) (for less, also a - b), or the
+-- result is wrong; the field's room for this and for the mask is checked
+-- when the suite is made.
+--
+-- The functions here are methods of ProtocolSuite (cicada.shamir.protocol).
+-- @module cicada.shamir.compare
+local M = {}
+
+-- ==== Helpers ===================================================================
+
+-- 2^e (e may be negative: the inverse) as a 0-d array of F.
+local function pow2(F, e)
+  return F:power(F:array(2), e)
+end
+
+-- The m weights 2^(m-1), ..., 2, 1 as a field array, cached per suite.
+local function weights_desc(self, m)
+  self._pow2_desc = self._pow2_desc or {}
+  local w = self._pow2_desc[m]
+  if not w then
+    local F, parts = self.field, {}
+    for j = 1, m do parts[j] = pow2(F, m - j) end
+    w = F:concat(parts)
+    self._pow2_desc[m] = w
+  end
+  return w
+end
+
+-- n elements uniform in [0, 2^bits), from pieces of at most 62 bits (so
+-- that the bound is a Lua integer whatever the field's width).
+local function uniform_bits(F, rng, n, bits)
+  local out, done = nil, 0
+  while done < bits do
+    local piece = math.min(bits - done, 62)
+    local u = F:multiply(F:uniform_below({n}, 1 << piece, rng), pow2(F, done))
+    out = out and F:add(out, u) or u
+    done = done + piece
+  end
+  return out
+end
+
+-- The rows of the flat array a of m * n elements, each n long.
+local function rows_of(a, m, n)
+  local rows = {}
+  for j = 1, m do rows[j] = a:slice((j - 1) * n + 1, j * n) end
+  return rows
+end
+
+-- x OR y of shared bits (x + y - xy) for lists of rows xs and ys, one
+-- multiplication for all of them; a list of rows.
+local function or_rows(self, xs, ys, n)
+  local F = self.field
+  local x, y = F:concat(xs), F:concat(ys)
+  local o = F:subtract(F:add(x, y), self:field_multiply(x, y))
+  return rows_of(o, #xs, n)
+end
+
+-- The prefix-OR of the rows e (e[j] becomes e[1] or ... or e[j]) by
+-- Sklansky's construction: ceil(log2 #e) rounds.
+local function prefix_or(self, e, n)
+  local m, span = #e, 1
+  while span < m do
+    local xs, ys, targets = {}, {}, {}
+    for j = 1, m do
+      local block = (j - 1) // span
+      if block % 2 == 1 then
+        xs[#xs + 1], ys[#ys + 1], targets[#targets + 1] = e[j], e[block * span], j
+      end
+    end
+    local o = or_rows(self, xs, ys, n)
+    for i, j in ipairs(targets) do e[j] = o[i] end
+    span = span * 2
+  end
+  return e
+end
+
+-- The OR of all rows d, by a tree: ceil(log2 #d) rounds.
+local function or_all(self, d, n)
+  while #d > 1 do
+    local half = #d // 2
+    local xs, ys = {}, {}
+    for i = 1, half do xs[i], ys[i] = d[i], d[half + i] end
+    local o = or_rows(self, xs, ys, n)
+    if #d % 2 == 1 then o[#o + 1] = d[#d] end
+    d = o
+  end
+  return d[1]
+end
+
+--- Mask the 1-D chunk x (degree t-1 shares of k-bit signed values) with m
+-- shared random bits and a statistical mask, and reveal it (see the module
+-- comment).
+-- @param x the chunk
+-- @int m how many random bits (1 <= m <= value_bits)
+-- @treturn table `c` the public masked value, `c_bits` its low m bits as
+-- rows (most significant first), `c_low` = c mod 2^m, `r_bits` the shared
+-- random bits as rows, `r` their shared value, `bits` the same bits as one
+-- flat array of m rows, `c_flat` likewise for c_bits
+-- @local
+function M:_mask_and_open(x, m)
+  local F = self.field
+  local n, k, s = x.size, self.value_bits, self.statistical_security
+  -- The bits come as {n, m}; every element is an independent random bit,
+  -- so the flat array read as m rows of n is as good.
+  local bit_shares = self:random_bitwise_secret{bits = m, shape = {n}}
+  local flat = bit_shares:reshape{m * n}
+  local r_bits = rows_of(flat, m, n)
+  local r = F:lincomb(weights_desc(self, m), r_bits)
+  local got = self:_deal({uniform_bits(F, self._rng, n, k + s - m + 2)}, {self.threshold})
+  local r_high = self:_combine(got, 1, self._ones)
+  local masked = F:add(F:add(F:add(x, pow2(F, k)), r), F:multiply(r_high, pow2(F, m)))
+  local c = self:_open(masked)
+  -- Bit b of c is (c >> b) - 2 (c >> (b + 1)).
+  local shifted = {}
+  for b = 0, m do shifted[b] = F:shift_right(c, b) end
+  local c_bits = {}
+  for j = 1, m do
+    local b = m - j
+    c_bits[j] = F:subtract(shifted[b], F:multiply(shifted[b + 1], 2))
+  end
+  return {
+    c = c, c_bits = c_bits, c_flat = F:concat(c_bits),
+    c_low = F:subtract(c, F:multiply(shifted[m], pow2(F, m))),
+    r_bits = r_bits, r = r, bits = flat,
+  }
+end
+
+-- The shared bits c_j xor r_j (c public) as one flat array.
+local function xor_public(F, mask)
+  local cr = F:multiply(mask.c_flat, mask.bits)
+  return F:subtract(F:add(mask.c_flat, mask.bits), F:multiply(cr, 2))
+end
+
+--- x mod 2^m for a 1-D chunk x of k-bit signed values (Catrina and de
+-- Hoogh's Mod2m), in [0, 2^m).
+-- @param x the chunk
+-- @int m the bits (1 <= m < value_bits)
+-- @return a chunk of shares
+-- @local
+function M:_mod2m(x, m)
+  local F = self.field
+  local n = x.size
+  local mask = self:_mask_and_open(x, m)
+  -- [c mod 2^m < r]: at the most significant bit where they differ, c has 0.
+  local e = prefix_or(self, rows_of(xor_public(F, mask), m, n), n)
+  local first = {F:zeros{n}}
+  for j = 1, m - 1 do first[j + 1] = e[j] end
+  local f = F:subtract(F:concat(e), F:concat(first)) -- one-hot: first difference
+  local hits = F:multiply(f, F:subtract(1, mask.c_flat))
+  local u = F:lincomb(F:ones{m}, rows_of(hits, m, n))
+  return F:add(F:subtract(mask.c_low, mask.r), F:multiply(u, pow2(F, m)))
+end
+
+--- [x < 0] for a 1-D chunk (Catrina and de Hoogh's LTZ).
+-- @param x the chunk
+-- @return a chunk of shares of 0/1
+-- @local
+function M:_less_zero_chunk(x)
+  local F, k = self.field, self.value_bits
+  local low = self:_mod2m(x, k - 1)
+  return F:multiply(F:subtract(low, x), pow2(F, -(k - 1)))
+end
+
+--- [x = 0] for a 1-D chunk.
+-- @param x the chunk
+-- @return a chunk of shares of 0/1
+-- @local
+function M:_equal_zero_chunk(x)
+  local F, k = self.field, self.value_bits
+  local mask = self:_mask_and_open(x, k)
+  local any = or_all(self, rows_of(xor_public(F, mask), k, x.size), x.size)
+  return F:subtract(1, any)
+end
+
+-- The operands of a binary operation as arrays (public ones encoded), at
+-- least one a share, with equal shapes or one of them a scalar.
+local function operands(self, a, b, fname)
+  a, b = self:_check_operands(a, b, fname)
+  self:_check_multiplication(fname)
+  return a, b
+end
+
+-- fn applied chunk by chunk to the share x, whose shape the result takes.
+local function each(self, x, fn)
+  return self:_chunked({x}, x.shape, function(chunk) return fn(self, chunk) end)
+end
+
+-- a + bit * (b - a) for a shared bit array: b where bit is 1, else a.
+local function select(self, bit, a, b)
+  local F = self.field
+  local d = F:subtract(b, a)
+  if d.ndim == 0 and bit.ndim > 0 then d = F:add(F:zeros(bit.shape), d) end
+  if bit.ndim == 0 and d.ndim > 0 then bit = F:add(F:zeros(d.shape), bit) end
+  return F:add(a, self:field_multiply(bit, d))
+end
+
+-- ==== Comparisons ===============================================================
+
+--- Shares of [a < 0], element-wise: 1 where a is negative, else 0.
+-- @param a a share
+-- @return a share of 0/1 of a's shape
+-- @raise `bad argument #1 to 'less_zero' (share (field array) expected, got nil)`
+function M:less_zero(a)
+  self:_check_share(a, 1, "less_zero")
+  self:_check_multiplication("less_zero")
+  return each(self, a, M._less_zero_chunk)
+end
+
+--- Shares of [a < b], element-wise (less_zero of a - b). Either operand
+-- may be public.
+-- @param a a share, a number or a list
+-- @param b a share of the same shape (or a scalar), a number or a list
+-- @return a share of 0/1
+-- @raise `bad argument #2 to 'less' (shapes {3} and {4} differ)`
+function M:less(a, b)
+  a, b = operands(self, a, b, "less")
+  return each(self, self.field:subtract(a, b), M._less_zero_chunk)
+end
+
+--- Shares of [a = b], element-wise. Either operand may be public.
+-- @param a a share, a number or a list
+-- @param b a share of the same shape (or a scalar), a number or a list
+-- @return a share of 0/1
+function M:equal(a, b)
+  a, b = operands(self, a, b, "equal")
+  return each(self, self.field:subtract(a, b), M._equal_zero_chunk)
+end
+
+--- The element-wise maximum. Either operand may be public.
+-- @param a a share, a number or a list
+-- @param b a share of the same shape (or a scalar), a number or a list
+-- @return a share in the suite's encoding
+function M:maximum(a, b)
+  a, b = operands(self, a, b, "maximum")
+  local lt = each(self, self.field:subtract(a, b), M._less_zero_chunk)
+  return select(self, lt, a, b)
+end
+
+--- The element-wise minimum. Either operand may be public.
+-- @param a a share, a number or a list
+-- @param b a share of the same shape (or a scalar), a number or a list
+-- @return a share in the suite's encoding
+function M:minimum(a, b)
+  a, b = operands(self, a, b, "minimum")
+  local lt = each(self, self.field:subtract(a, b), M._less_zero_chunk)
+  return select(self, lt, b, a)
+end
+
+--- max(a, 0), element-wise.
+-- @param a a share
+-- @return a share
+function M:relu(a)
+  local neg = self:less_zero(a)
+  return select(self, neg, a, self.field:zeros(a.shape))
+end
+
+--- |a|, element-wise.
+-- @param a a share
+-- @return a share
+function M:absolute(a)
+  local neg = self:less_zero(a)
+  return select(self, neg, a, self.field:negative(a))
+end
+
+--- The largest whole number not above a, element-wise, in the suite's
+-- fixed-point encoding (a - Mod2m(a, precision); exact).
+-- @param a a share
+-- @return a share
+-- @raise `floor needs a fixed-point encoding, not Identity(); use field_multiply`
+function M:floor(a)
+  self:_check_share(a, 1, "floor")
+  self:_check_multiplication("floor")
+  local bits = self:_precision("floor")
+  if bits == 0 then return a:copy() end
+  return each(self, a, function(suite, chunk)
+    return suite.field:subtract(chunk, suite:_mod2m(chunk, bits))
+  end)
+end
+
+--- The "zigmoid", a piecewise-linear sigmoid: 0 below -0.5, a + 0.5
+-- between, 1 above 0.5. Both comparisons go in one batch.
+-- @param a a share
+-- @return a share in the suite's encoding
+function M:zigmoid(a)
+  local F = self.field
+  self:_check_share(a, 1, "zigmoid")
+  self:_check_multiplication("zigmoid")
+  self:_precision("zigmoid")
+  local half = self.encoding:encode(0.5, F)
+  local one = self.encoding:encode(1, F)
+  local n = a.size
+  local flat = a:reshape{n}
+  local up = F:add(flat, half)
+  local both = each(self, F:concat{up, F:subtract(half, flat)}, M._less_zero_chunk)
+  local below, above = both:slice(1, n), both:slice(n + 1, 2 * n)
+  local middle = F:subtract(F:subtract(1, below), above)
+  local out = F:add(F:multiply(above, one), self:field_multiply(middle, up))
+  return out:reshape(a.shape)
+end
+
+return M
