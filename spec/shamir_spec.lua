@@ -166,7 +166,7 @@ describe("BasicProtocolSuite construction", function()
     assert.are.equal(2147483647, q.field.order)
     assert.are.equal("BasicProtocolSuite(world_size=2, threshold=2)", tostring(q))
     assert.are.equal("ProtocolSuite(world_size=3, threshold=2)",
-                     tostring(shamir.ProtocolSuite(fake_comm(3), {value_bits = 32, statistical_security = 8, threshold = 2})))
+                     tostring(shamir.ProtocolSuite(fake_comm(3), support.narrow{threshold = 2})))
   end)
 
   it("refuses thresholds out of range", function()

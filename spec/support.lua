@@ -46,6 +46,18 @@ function M.fake_comm(n, rank)
   return {world_size = n, rank = rank or 0, ranks = {}}
 end
 
+--- Suite options for specs: opts plus a lowered value range and
+-- statistical security (value_bits 34, statistical_security 8) when the
+-- default field is too narrow for the defaults (the 64-bit field); opts
+-- unchanged in a wide default field.
+function M.narrow(opts)
+  if cicada.Field().bits < 100 then
+    if opts.value_bits == nil then opts.value_bits = 34 end
+    if opts.statistical_security == nil then opts.statistical_security = 8 end
+  end
+  return opts
+end
+
 -- ==== Temporary files =========================================================
 
 -- Files to remove at cleanup().
