@@ -236,3 +236,14 @@ describe("comparisons", function()
                      .. "(it needs 2 * threshold - 1 <= 4, so threshold <= 2)")
   end)
 end)
+
+describe("scripts/secure_max.lua", function()
+  after_each(support.cleanup)
+
+  it("tells every player who holds the largest value", function()
+    local script = (os.getenv("CICADA_SOURCE_DIR") or ".") .. "/scripts/secure_max.lua"
+    local rc, out = support.run_cli({script, "3.5", "-2", "10.25", "10", "-7"}, nil, 60)
+    assert.are.equal(0, rc, out)
+    assert.are.equal(5, support.count(out, "player 2 holds the largest value"), out)
+  end)
+end)
