@@ -15,7 +15,7 @@
 --
 -- The protocols are those of Catrina and de Hoogh ("Improved primitives
 -- for secure multiparty integer computation", SCN 2010), with the bitwise
--- less-than done by a prefix-OR in logarithmic depth:
+-- less-than done by a tree in logarithmic depth:
 --
 -- * Mod2m(x, m), x mod 2^m for a k-bit signed x (k = p.value_bits): the
 --   players make m shared random bits r_j (random_bitwise_secret: every
@@ -25,10 +25,10 @@
 --   c = x + 2^k + r' + 2^m r'', whose distance from a value independent of
 --   x is below 2^-s. Then x mod 2^m = (c mod 2^m) - r' + 2^m [c mod 2^m < r'],
 --   where the last term is a bitwise less-than of public and shared bits:
---   d_j = c_j xor r_j, a prefix-OR of d from the most significant bit
---   (Sklansky's parallel prefix: ceil(log2 m) rounds of m/2
---   multiplications) marks the first differing bit f_j, and
---   [c' < r'] = sum f_j (1 - c_j).
+--   with lt_j = (1 - c_j) r_j and eq_j = [c_j = r_j] (local, c is
+--   public), a tree merges neighbouring bits (hi, lo) into
+--   (lt_hi + eq_hi lt_lo, eq_hi eq_lo): ceil(log2 m) rounds of about 2m
+--   multiplications in all.
 -- * less_zero(x) = (Mod2m(x, k - 1) - x) / 2^(k-1) (their LTZ); less(a, b)
 --   is less_zero(a - b); floor(a) = a - Mod2m(a, precision).
 -- * equal(a, b): the same mask with m = k; a = b exactly when every d_j is
@@ -36,9 +36,11 @@
 -- * maximum, minimum, relu, absolute and zigmoid multiply a comparison bit
 --   by a share (one more round).
 --
--- Rounds with n players: the random bits take ceil(log2 n) rounds, the
+-- The random bits are XORed from the bits of the first `threshold`
+-- players (one of them is outside any coalition that must learn nothing).
+-- Rounds with t = threshold: the random bits take ceil(log2 t) rounds, the
 -- mask one, the reveal one, the less-than ceil(log2 m): 10 for less_zero
--- with 3 players and the default 48 value bits. Values must satisfy
+-- with 3 players (t = 2) and the default 48 value bits. Values must satisfy
 -- |x * 2^precision| < 2^(value_bits - 1) (for less, also a - b), or the
 -- result is wrong; the field's room for this and for the mask is checked
 -- when the suite is made.
@@ -96,23 +98,31 @@ local function or_rows(self, xs, ys, n)
   return rows_of(o, #xs, n)
 end
 
--- The prefix-OR of the rows e (e[j] becomes e[1] or ... or e[j]) by
--- Sklansky's construction: ceil(log2 #e) rounds.
-local function prefix_or(self, e, n)
-  local m, span = #e, 1
-  while span < m do
-    local xs, ys, targets = {}, {}, {}
-    for j = 1, m do
-      local block = (j - 1) // span
-      if block % 2 == 1 then
-        xs[#xs + 1], ys[#ys + 1], targets[#targets + 1] = e[j], e[block * span], j
-      end
+-- [c < r] for public bits c and shared bits r, given as rows (most
+-- significant first) lt_j = (1 - c_j) r_j and eq_j = [c_j = r_j]: a tree
+-- that merges neighbours (hi, lo) into (lt_hi + eq_hi lt_lo, eq_hi eq_lo),
+-- both products in one multiplication: ceil(log2 #lt) rounds, about 2 #lt
+-- products.
+local function less_tree(self, lt, eq, n)
+  local F = self.field
+  while #lt > 1 do
+    local half = #lt // 2
+    local last = #lt == 2 -- the root needs no eq
+    local xs, ys = {}, {}
+    for i = 1, half do xs[i], ys[i] = eq[2 * i - 1], lt[2 * i] end
+    if not last then
+      for i = 1, half do xs[half + i], ys[half + i] = eq[2 * i - 1], eq[2 * i] end
     end
-    local o = or_rows(self, xs, ys, n)
-    for i, j in ipairs(targets) do e[j] = o[i] end
-    span = span * 2
+    local prod = rows_of(self:field_multiply(F:concat(xs), F:concat(ys)), #xs, n)
+    local nlt, neq = {}, {}
+    for i = 1, half do
+      nlt[i] = F:add(lt[2 * i - 1], prod[i])
+      if not last then neq[i] = prod[half + i] end
+    end
+    if #lt % 2 == 1 then nlt[#nlt + 1], neq[#neq + 1] = lt[#lt], eq[#eq] end
+    lt, eq = nlt, neq
   end
-  return e
+  return lt[1]
 end
 
 -- The OR of all rows d, by a tree: ceil(log2 #d) rounds.
@@ -126,6 +136,18 @@ local function or_all(self, d, n)
     d = o
   end
   return d[1]
+end
+
+--- The players who deal the random bits of the masks: the first
+-- `threshold` ranks. Any coalition that learns nothing (fewer than
+-- threshold players) leaves one of them honest, and the XOR of their bits
+-- is then uniform and unknown to it; fewer dealers, fewer XOR rounds.
+-- @treturn {int,...} the ranks
+-- @local
+function M:_bit_dealers()
+  local src = {}
+  for r = 0, self.threshold - 1 do src[#src + 1] = r end
+  return src
 end
 
 --- Mask the 1-D chunk x (degree t-1 shares of k-bit signed values) with m
@@ -143,7 +165,7 @@ function M:_mask_and_open(x, m)
   local n, k, s = x.size, self.value_bits, self.statistical_security
   -- The bits come as {n, m}; every element is an independent random bit,
   -- so the flat array read as m rows of n is as good.
-  local bit_shares = self:random_bitwise_secret{bits = m, shape = {n}}
+  local bit_shares = self:random_bitwise_secret{bits = m, shape = {n}, src = self:_bit_dealers()}
   local flat = bit_shares:reshape{m * n}
   local r_bits = rows_of(flat, m, n)
   local r = F:lincomb(weights_desc(self, m), r_bits)
@@ -182,13 +204,10 @@ function M:_mod2m(x, m)
   local F = self.field
   local n = x.size
   local mask = self:_mask_and_open(x, m)
-  -- [c mod 2^m < r]: at the most significant bit where they differ, c has 0.
-  local e = prefix_or(self, rows_of(xor_public(F, mask), m, n), n)
-  local first = {F:zeros{n}}
-  for j = 1, m - 1 do first[j + 1] = e[j] end
-  local f = F:subtract(F:concat(e), F:concat(first)) -- one-hot: first difference
-  local hits = F:multiply(f, F:subtract(1, mask.c_flat))
-  local u = F:lincomb(F:ones{m}, rows_of(hits, m, n))
+  -- [c mod 2^m < r] from lt_j = (1 - c_j) r_j and eq_j = 1 - (c_j xor r_j).
+  local lt = F:multiply(F:subtract(1, mask.c_flat), mask.bits)
+  local eq = F:subtract(1, xor_public(F, mask))
+  local u = less_tree(self, rows_of(lt, m, n), rows_of(eq, m, n), n)
   return F:add(F:subtract(mask.c_low, mask.r), F:multiply(u, pow2(F, m)))
 end
 
