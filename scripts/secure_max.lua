@@ -17,6 +17,9 @@ local values = {}
 for i = 1, arg and #arg or 0 do values[i] = tonumber(arg[i]) end
 local players = #values > 1 and #values or (values[1] and math.tointeger(values[1])) or 4
 if #values <= 1 then values = nil end
+if players < 3 then
+  error(("secure_max needs at least 3 players (an honest majority), not %d"):format(players))
+end
 
 -- This player's private value: given on the command line, or random.
 local function private_value(rank)
@@ -31,7 +34,9 @@ cicada.run{world_size = players, fn = function(comm)
   -- default 40 bits of statistical security in a 128-bit field; the
   -- 64-bit field has room for 8.
   local options = {threshold = (comm.world_size + 1) // 2, value_bits = 34}
-  if cicada.Field().bits < 100 then options.statistical_security = 8 end
+  if cicada.shamir.BasicProtocolSuite(comm, options).field.bits < 100 then
+    options.statistical_security = 8
+  end
   local p = cicada.shamir.ProtocolSuite(comm, options)
   local F = p.field
   local mine = private_value(comm.rank)

@@ -12,7 +12,7 @@ local fake_comm = support.fake_comm
 -- In a wide default field the suite's defaults hold (40 bits of
 -- statistical security, values and products up to 2^31); the 64-bit field
 -- has room for values up to 2^17 with 8 bits of security (support.narrow).
-local WIDE = cicada.Field().bits >= 100
+local WIDE = shamir.BasicProtocolSuite(fake_comm(2), {threshold = 2}).field.bits >= 100
 local PRODUCT_LIMIT = WIDE and 1e9 or 3e4
 
 local function run(n, fn, args)

@@ -48,10 +48,12 @@ end
 
 --- Suite options for specs: opts plus a lowered value range and
 -- statistical security (value_bits 34, statistical_security 8) when the
--- default field is too narrow for the defaults (the 64-bit field); opts
--- unchanged in a wide default field.
+-- suite's field (opts.order, or the suites' default) is too narrow for the
+-- defaults, as the 64-bit field is; opts unchanged in a wide field.
 function M.narrow(opts)
-  if cicada.Field().bits < 100 then
+  local ok, probe = pcall(require("cicada.shamir").BasicProtocolSuite, M.fake_comm(2),
+                          {threshold = 2, order = opts.order})
+  if ok and probe.field.bits < 100 then -- a bad order: left for the spec's own call
     if opts.value_bits == nil then opts.value_bits = 34 end
     if opts.statistical_security == nil then opts.statistical_security = 8 end
   end
