@@ -38,8 +38,9 @@
 --
 -- The random bits are XORed from the bits of the first `threshold`
 -- players (one of them is outside any coalition that must learn nothing).
--- Rounds with t = threshold: the random bits take ceil(log2 t) rounds, the
--- mask one, the reveal one, the less-than ceil(log2 m): 9 for less_zero
+-- Rounds with t = threshold: the random bits take 1 + ceil(log2 t) rounds
+-- (dealing, then XOR), the statistical mask one, the reveal one, the
+-- less-than ceil(log2 m): 10 for less_zero
 -- with 3 players (t = 2) and the default 48 value bits. Values must satisfy
 -- |x * 2^precision| < 2^(value_bits - 1) (for less, also a - b), or the
 -- result is wrong; the field's room for this and for the mask is checked
