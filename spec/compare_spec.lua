@@ -154,6 +154,31 @@ for _, n in ipairs{3, 5} do
       end
     end)
 
+    it("divide with the documented accuracy", function()
+      math.randomseed(500 + n)
+      local xs, ys = {1, 7, -3, 100, 0.5, 30000, -12.25, 0, -30000}, {3, 2, 0.7, -9, 1000, 7, -0.125, 5, -1}
+      for i = #xs + 1, 60 do
+        xs[i] = math.random(-6553600, 6553600) / 65536
+        ys[i] = math.random(32768, 65536000) / 65536 * (i % 2 == 0 and -1 or 1)
+      end
+      local results = run(n, function(comm, x, y)
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = threshold})
+        local a = p:share(0, comm.rank == 0 and x or nil, {#x})
+        local b = p:share(1, comm.rank == 1 and y or nil, {#y})
+        return {quotient = p:reveal(p:divide(a, b)),
+                scalar = p:reveal(p:divide(1, p:share(2, comm.rank == 2 and 4 or nil, {})))}
+      end, {xs, ys})
+      for _, r in ipairs(results) do
+        for i, q in ipairs(r.quotient) do
+          local want = xs[i] / ys[i]
+          if math.abs(q - want) > (math.abs(xs[i]) + math.abs(want) + 1) * 2 ^ -13 then
+            error(("%g / %g gave %.8g, expected %.8g"):format(xs[i], ys[i], q, want))
+          end
+        end
+        assert.is_true(math.abs(r.scalar - 0.25) <= 2 ^ -13)
+      end
+    end)
+
     it("compute logic on shared bits", function()
       local results = run(n, function(comm)
         local p = shamir.ProtocolSuite(comm, support.narrow{threshold = threshold})

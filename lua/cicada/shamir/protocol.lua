@@ -21,6 +21,7 @@
 --                             relu, absolute, floor, zigmoid
 --   cicada.shamir.logic       logical_and, logical_or, logical_xor,
 --                             logical_not
+--   cicada.shamir.division    divide
 --
 -- Statistical security: the constructor checks that the field has room
 -- for `value_bits` (default precision + 32) bits of values, the precision
@@ -157,6 +158,7 @@ local parts = {
   (require("cicada.shamir.bits")),
   (require("cicada.shamir.compare")),
   (require("cicada.shamir.logic")),
+  (require("cicada.shamir.division")),
 }
 for _, part in ipairs(parts) do
   for name, method in pairs(part) do
