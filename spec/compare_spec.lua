@@ -179,6 +179,33 @@ for _, n in ipairs{3, 5} do
       end
     end)
 
+    it("decompose negative, zero, fractional and large values into bits", function()
+      local xs = {0, 1, 5, -1, 30000, -30000, 0.5, 12345.678, -2 ^ -16}
+      local results = run(n, function(comm, x)
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = threshold})
+        local I = cicada.encoding.Identity()
+        local a = p:share(0, comm.rank == 0 and x or nil, {#x})
+        local bits = p:bit_decompose(a)
+        local few = p:bit_decompose(p:share(1, comm.rank == 1 and 3 or nil, {}), 20)
+        return {shape = bits.shape, bits = p:reveal(bits, nil, I), few_shape = few.shape,
+                few = p:reveal(few, nil, I), k = p.value_bits,
+                composed = p:reveal(p:bit_compose(bits), nil, I)}
+      end, {xs})
+      for _, r in ipairs(results) do
+        local k = r.k
+        assert.are.same({#xs, k}, r.shape)
+        for i, x in ipairs(xs) do
+          local v = math.floor(x * 65536 + 0.5) % (1 << k) -- two's complement in k bits
+          local want = {}
+          for j = 1, k do want[j] = (v >> (k - j)) & 1 end
+          assert_same_lists(want, r.bits[i], ("bits of %g"):format(x))
+          assert.are.equal(v, r.composed[i])
+        end
+        assert.are.same({20}, r.few_shape)
+        assert_same_lists({0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, r.few, "bits of 3")
+      end
+    end)
+
     it("compute logic on shared bits", function()
       local results = run(n, function(comm)
         local p = shamir.ProtocolSuite(comm, support.narrow{threshold = threshold})
@@ -238,6 +265,13 @@ describe("comparisons", function()
     end
   end)
 
+  it("transpose field arrays (the layout step of bit_decompose)", function()
+    local F = cicada.Field{order = 7}
+    assert.are.same({{1, 4}, {2, 5}, {3, 6}}, F:array{{1, 2, 3}, {4, 5, 6}}:transpose():tolist())
+    assert.has_error(function() F:array{1, 2}:transpose() end,
+                     "calling 'transpose' on bad self (matrix expected, got shape {2})")
+  end)
+
   it("refuse bad operands with errors naming them", function()
     local p = shamir.ProtocolSuite(fake_comm(3), support.narrow{threshold = 2})
     local F = p.field
@@ -245,6 +279,11 @@ describe("comparisons", function()
                      "bad argument #2 to 'less' (shapes {3} and {4} differ)")
     assert.has_error(function() p:equal(1, 2) end,
                      "bad argument #2 to 'equal' (one operand must be a share; both are public)")
+    assert.has_error(function() p:bit_decompose(F:zeros{3}, 0) end,
+                     ("bad argument #2 to 'bit_decompose' (bits must be an integer in [1, %d], got 0)")
+                     :format(p.value_bits))
+    assert.has_error(function() p:bit_decompose(F:zeros{2, 2}) end,
+                     "bad argument #1 to 'bit_decompose' (scalar or vector share expected, got a matrix)")
     assert.has_error(function() p:less_zero(nil) end,
                      "bad argument #1 to 'less_zero' (share (field array) expected, got nil)")
     assert.has_error(function() p:logical_and(F:zeros{2}, F:zeros{3}) end,

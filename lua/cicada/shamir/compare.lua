@@ -6,6 +6,8 @@
 --     p:maximum(a, b), p:minimum(a, b), p:relu(a), p:absolute(a)
 --     p:floor(a)           the largest whole number <= a (fixed-point)
 --     p:zigmoid(a)         0 below -0.5, a + 0.5 between, 1 above 0.5
+--     p:bit_decompose(a [, bits])  shares of the bits, most significant
+--                          first, in one more dimension
 --
 -- Results of comparisons are shares of 0 and 1 as plain field elements
 -- (reveal them with `cicada.encoding.Boolean()` or `Identity()`); the
@@ -33,6 +35,10 @@
 --   is less_zero(a - b); floor(a) = a - Mod2m(a, precision).
 -- * equal(a, b): the same mask with m = k; a = b exactly when every d_j is
 --   0, so [a = b] = 1 - OR of the d_j (a tree of ceil(log2 k) rounds).
+-- * bit_decompose(a, m): the same mask, then a = c - r' mod 2^m as
+--   c + not(r') + 1 by a carry-prefix circuit (Sklansky) of generate and
+--   propagate bits, as in the bit decomposition of Damgaard, Fitzi, Kiltz,
+--   Nielsen and Toft (TCC 2006): ceil(log2 m) + 1 rounds after the reveal.
 -- * maximum, minimum, relu, absolute and zigmoid multiply a comparison bit
 --   by a share (one more round).
 --
@@ -48,6 +54,8 @@
 --
 -- The functions here are methods of ProtocolSuite (cicada.shamir.protocol).
 -- @module cicada.shamir.compare
+local check = require("cicada.check")
+
 local M = {}
 
 -- ==== Helpers ===================================================================
@@ -255,6 +263,72 @@ local function select(self, bit, a, b)
   return F:add(a, self:field_multiply(bit, d))
 end
 
+-- (G, P) of a run of bit positions: generate and propagate of the carry.
+-- The prefix of the lists G, P (least significant position first), each
+-- position j combined with every lower one, by Sklansky's construction:
+-- (G_hi, P_hi) o (G_lo, P_lo) = (G_hi + P_hi G_lo, P_hi P_lo), both
+-- products of a round in one multiplication; ceil(log2 #G) rounds.
+local function carry_prefix(self, G, P, n)
+  local F = self.field
+  local m, span = #G, 1
+  while span < m do
+    local hi, lo = {}, {}
+    for j = 1, m do
+      local block = (j - 1) // span
+      if block % 2 == 1 then hi[#hi + 1], lo[#lo + 1] = j, block * span end
+    end
+    local xs, ys = {}, {}
+    for i, j in ipairs(hi) do
+      xs[i], ys[i] = P[j], G[lo[i]]
+      xs[#hi + i], ys[#hi + i] = P[j], P[lo[i]]
+    end
+    local prod = rows_of(self:field_multiply(F:concat(xs), F:concat(ys)), 2 * #hi, n)
+    for i, j in ipairs(hi) do
+      G[j], P[j] = F:add(G[j], prod[i]), prod[#hi + i]
+    end
+    span = span * 2
+  end
+  return G
+end
+
+--- The bits of a 1-D chunk x mod 2^m, as m rows (most significant first):
+-- x = c - r mod 2^m is c + not(r) + 1, added by a carry-prefix circuit of
+-- the public bits of c and the shared bits of r (Damgaard, Fitzi, Kiltz,
+-- Nielsen and Toft's bit decomposition, TCC 2006, with a statistical mask).
+-- @param x the chunk
+-- @int m the bits
+-- @treturn table m rows of n shares of bits
+-- @local
+function M:_bits_chunk(x, m)
+  local F = self.field
+  local n = x.size
+  local mask = self:_mask_and_open(x, m)
+  local y = F:subtract(1, mask.bits)                    -- not(r)
+  local g = F:multiply(mask.c_flat, y)                  -- c and y (c public)
+  local p = F:subtract(F:add(mask.c_flat, y), F:multiply(g, 2)) -- c xor y
+  -- Least significant first; the carry into position 0 is 1, folded into
+  -- position 0's generate: G_0 = g_0 + p_0.
+  local grows, prows = rows_of(g, m, n), rows_of(p, m, n)
+  local G, P = {}, {}
+  for j = 1, m do G[j], P[j] = grows[m + 1 - j], prows[m + 1 - j] end
+  local p0 = P[1]
+  G[1], P[1] = F:add(G[1], P[1]), F:zeros{n}
+  local carry = carry_prefix(self, G, P, n) -- carry[j]: out of position j - 1
+  -- Sum bit j = p_j xor carry into j; the carry into 0 is 1.
+  local out = {}
+  out[m] = F:subtract(1, p0)
+  if m > 1 then
+    local ps, cs = {}, {}
+    for j = 2, m do ps[j - 1], cs[j - 1] = prows[m + 1 - j], carry[j - 1] end
+    local pc = rows_of(self:field_multiply(F:concat(ps), F:concat(cs)), m - 1, n)
+    for j = 2, m do
+      local sum = F:subtract(F:add(ps[j - 1], cs[j - 1]), F:multiply(pc[j - 1], 2))
+      out[m + 1 - j] = sum
+    end
+  end
+  return out
+end
+
 -- ==== Comparisons ===============================================================
 
 --- Shares of [a < 0], element-wise: 1 where a is negative, else 0.
@@ -336,6 +410,40 @@ function M:floor(a)
   return each(self, a, function(suite, chunk)
     return suite.field:subtract(chunk, suite:_mod2m(chunk, bits))
   end)
+end
+
+--- Shares of the bits of a, most significant first, in one more
+-- dimension: the two's complement of a's encoded value mod 2^bits (the
+-- binary digits of a * 2^precision when it is between 0 and 2^bits).
+-- @param a a scalar or vector share
+-- @int[opt] bits how many bits (1 to p.value_bits; default p.value_bits)
+-- @return a `{bits}` share for a scalar, `{m, bits}` for an `{m}` vector
+-- @raise `bad argument #2 to 'bit_decompose' (bits must be an integer in [1, 48], got 0)`
+function M:bit_decompose(a, bits)
+  local F = self.field
+  self:_check_share(a, 1, "bit_decompose")
+  if a.ndim > 1 then
+    check.argerror(1, "bit_decompose", "scalar or vector share expected, got a matrix")
+  end
+  local k = self.value_bits
+  if bits == nil then bits = k end
+  if math.type(bits) ~= "integer" or bits < 1 or bits > k then
+    check.argerror(2, "bit_decompose", ("bits must be an integer in [1, %d], got %s")
+                   :format(k, tostring(bits)))
+  end
+  self:_check_multiplication("bit_decompose")
+  local n = a.size
+  if n == 0 then return F:zeros{0, bits} end
+  -- Chunks small enough that bits * chunk elements stay a few MB.
+  local chunk, parts = math.max(1, (1 << 16) // bits), {}
+  local flat = a:reshape{n}
+  for first = 1, n, chunk do
+    local x = flat:slice(first, math.min(n, first + chunk - 1))
+    local rows = self:_bits_chunk(x, bits)
+    parts[#parts + 1] = F:concat(rows, {bits, x.size}):transpose()
+  end
+  local out = F:concat(parts)
+  return out:reshape(a.ndim == 0 and {bits} or {n, bits})
 end
 
 --- The "zigmoid", a piecewise-linear sigmoid: 0 below -0.5, a + 0.5
