@@ -18,7 +18,7 @@
 --                             multiplicative_inverse
 --   cicada.shamir.bits        random_bitwise_secret, bit_compose
 --   cicada.shamir.compare     less, less_zero, equal, maximum, minimum,
---                             relu, absolute, floor, zigmoid
+--                             relu, absolute, floor, zigmoid, bit_decompose
 --   cicada.shamir.logic       logical_and, logical_or, logical_xor,
 --                             logical_not
 --   cicada.shamir.division    divide
