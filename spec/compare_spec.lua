@@ -10,10 +10,12 @@ local support = require("support")
 local fake_comm = support.fake_comm
 
 -- In a wide default field the suite's defaults hold (40 bits of
--- statistical security, values and products up to 2^31); the 64-bit field
--- has room for values up to 2^17 with 8 bits of security (support.narrow).
+-- statistical security, values and products up to 2^31, so products near
+-- 10^9); the 64-bit field has room for values up to 2^17 with 8 bits of
+-- security (support.narrow).
 local WIDE = shamir.BasicProtocolSuite(fake_comm(2), {threshold = 2}).field.bits >= 100
-local PRODUCT_LIMIT = WIDE and 1e9 or 3e4
+local PRODUCT_FACTOR = WIDE and 32768 or 1 -- 30000 * 32768 is about 10^9
+local PRODUCT_LIMIT = 30000 * PRODUCT_FACTOR
 
 local function run(n, fn, args)
   return support.run_all(n, fn, args, {timeout = 60})
@@ -118,7 +120,7 @@ for _, n in ipairs{3, 5} do
 
     it("take public operands, compare products and reveal booleans", function()
       local xs = {-2.5, 0, 1.5, 30000, -30000}
-      local ys = {4, 3, 0.5, PRODUCT_LIMIT / 30000, PRODUCT_LIMIT / 30000}
+      local ys = {4, 3, 0.5, PRODUCT_FACTOR, PRODUCT_FACTOR}
       local results = run(n, function(comm, x, y, limit)
         local p = shamir.ProtocolSuite(comm, support.narrow{threshold = threshold})
         local B = cicada.encoding.Boolean()
