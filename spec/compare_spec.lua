@@ -118,6 +118,28 @@ for _, n in ipairs{3, 5} do
       end
     end)
 
+    it("work chunk by chunk on arrays longer than a chunk", function()
+      math.randomseed(600 + n)
+      local xs, ys = randoms(250, 1000), randoms(250, 1000)
+      local results = run(n, function(comm, x, y)
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = threshold})
+        p._chunk_bit_elements = 100 * p.value_bits -- chunks of 100 elements
+        local I = cicada.encoding.Identity()
+        local a = p:share(0, comm.rank == 0 and x or nil, {#x})
+        local b = p:share(1, comm.rank == 1 and y or nil, {#y})
+        return {less = p:reveal(p:less(a, b), nil, I), floor = p:reveal(p:floor(a)),
+                composed = p:reveal(p:bit_compose(p:bit_decompose(a)), nil, I), k = p.value_bits}
+      end, {xs, ys})
+      local want = plaintext(xs, ys)
+      for _, r in ipairs(results) do
+        assert_same_lists(want.less, r.less, "less")
+        assert_same_lists(want.floor, r.floor, "floor")
+        local composed = {}
+        for i, x in ipairs(xs) do composed[i] = math.floor(x * 65536 + 0.5) % (1 << r.k) end
+        assert_same_lists(composed, r.composed, "bit_compose(bit_decompose(a))")
+      end
+    end)
+
     it("take public operands, compare products and reveal booleans", function()
       local xs = {-2.5, 0, 1.5, 30000, -30000}
       local ys = {4, 3, 0.5, PRODUCT_FACTOR, PRODUCT_FACTOR}

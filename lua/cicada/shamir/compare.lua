@@ -249,9 +249,29 @@ local function operands(self, a, b, fname)
   return a, b
 end
 
--- fn applied chunk by chunk to the share x, whose shape the result takes.
+-- A comparison of n elements works on arrays of about n * value_bits
+-- elements; chunks of at most this many of those keep the temporaries to
+-- some tens of MB whatever the array size, and 10,000 comparisons in one.
+local CHUNK_BIT_ELEMENTS = 1 << 20
+
+-- The number of elements per chunk for operations on m-bit masks (a
+-- suite's _chunk_bit_elements, which specs set, overrides the constant).
+local function chunk_elements(self, m)
+  return math.max(1, (self._chunk_bit_elements or CHUNK_BIT_ELEMENTS) // m)
+end
+
+-- fn applied chunk by chunk (1-D slices) to the share x, whose shape the
+-- result takes.
 local function each(self, x, fn)
-  return self:_chunked({x}, x.shape, function(chunk) return fn(self, chunk) end)
+  local F, n = self.field, x.size
+  local flat = x:reshape{n}
+  local step = chunk_elements(self, self.value_bits)
+  if n <= step then return fn(self, flat):reshape(x.shape) end
+  local parts = {}
+  for first = 1, n, step do
+    parts[#parts + 1] = fn(self, flat:slice(first, math.min(n, first + step - 1)))
+  end
+  return F:concat(parts, x.shape)
 end
 
 -- a + bit * (b - a) for a shared bit array: b where bit is 1, else a.
@@ -434,8 +454,7 @@ function M:bit_decompose(a, bits)
   self:_check_multiplication("bit_decompose")
   local n = a.size
   if n == 0 then return F:zeros{0, bits} end
-  -- Chunks small enough that bits * chunk elements stay a few MB.
-  local chunk, parts = math.max(1, (1 << 16) // bits), {}
+  local chunk, parts = chunk_elements(self, bits), {}
   local flat = a:reshape{n}
   for first = 1, n, chunk do
     local x = flat:slice(first, math.min(n, first + chunk - 1))
