@@ -29,8 +29,8 @@
 --   where the last term is a bitwise less-than of public and shared bits:
 --   with lt_j = (1 - c_j) r_j and eq_j = [c_j = r_j] (local, c is
 --   public), a tree merges neighbouring bits (hi, lo) into
---   (lt_hi + eq_hi lt_lo, eq_hi eq_lo): ceil(log2 m) rounds of about 2m
---   multiplications in all.
+--   (lt_hi + eq_hi lt_lo, eq_hi eq_lo): ceil(log2 m) rounds of about 1.5m
+--   multiplications in all (the first level needs only r_hi r_lo).
 -- * less_zero(x) = (Mod2m(x, k - 1) - x) / 2^(k-1) (their LTZ); less(a, b)
 --   is less_zero(a - b); floor(a) = a - Mod2m(a, precision).
 -- * equal(a, b): the same mask with m = k; a = b exactly when every d_j is
@@ -134,6 +134,40 @@ local function less_tree(self, lt, eq, n)
   return lt[1]
 end
 
+-- [c < r] for public bits c and shared bits r, as lists of m rows (most
+-- significant first). The first level of less_tree pairs neighbours with
+-- one product r_hi r_lo per pair instead of two: with c public,
+-- eq_j = a_j + b_j r_j (a_j = 1 - c_j, b_j = 2 c_j - 1) and
+-- lt_j = a_j r_j, so the merged pair is affine in r_hi, r_lo and their
+-- product, with public coefficients.
+local function less_bits(self, c, r, n)
+  local F = self.field
+  local m = #c
+  local half = m // 2
+  if half == 0 then return F:multiply(F:subtract(1, c[1]), r[1]) end
+  local chs, cls, rhs, rls = {}, {}, {}, {}
+  for i = 1, half do
+    chs[i], cls[i], rhs[i], rls[i] = c[2 * i - 1], c[2 * i], r[2 * i - 1], r[2 * i]
+  end
+  local ch, cl, rh, rl = F:concat(chs), F:concat(cls), F:concat(rhs), F:concat(rls)
+  local rho = self:field_multiply(rh, rl)
+  local ah, al = F:subtract(1, ch), F:subtract(1, cl)
+  local bh, bl = F:subtract(F:multiply(ch, 2), 1), F:subtract(F:multiply(cl, 2), 1)
+  -- lt = a_h r_h + a_l (a_h r_l + b_h rho)
+  local lt = F:add(F:multiply(ah, rh),
+                   F:multiply(al, F:add(F:multiply(ah, rl), F:multiply(bh, rho))))
+  -- eq = (a_h + b_h r_h)(a_l + b_l r_l), expanded with rho = r_h r_l
+  local eq = F:add(F:add(F:multiply(ah, al), F:multiply(F:multiply(ah, bl), rl)),
+                   F:add(F:multiply(F:multiply(bh, al), rh), F:multiply(F:multiply(bh, bl), rho)))
+  local lts, eqs = rows_of(lt, half, n), rows_of(eq, half, n)
+  if m % 2 == 1 then
+    local cm, rm = c[m], r[m]
+    lts[half + 1] = F:multiply(F:subtract(1, cm), rm)
+    eqs[half + 1] = F:add(F:subtract(1, cm), F:multiply(F:subtract(F:multiply(cm, 2), 1), rm))
+  end
+  return less_tree(self, lts, eqs, n)
+end
+
 -- The OR of all rows d, by a tree: ceil(log2 #d) rounds.
 local function or_all(self, d, n)
   while #d > 1 do
@@ -213,10 +247,8 @@ function M:_mod2m(x, m)
   local F = self.field
   local n = x.size
   local mask = self:_mask_and_open(x, m)
-  -- [c mod 2^m < r] from lt_j = (1 - c_j) r_j and eq_j = 1 - (c_j xor r_j).
-  local lt = F:multiply(F:subtract(1, mask.c_flat), mask.bits)
-  local eq = F:subtract(1, xor_public(F, mask))
-  local u = less_tree(self, rows_of(lt, m, n), rows_of(eq, m, n), n)
+  -- [c mod 2^m < r] at the most significant bit where they differ.
+  local u = less_bits(self, mask.c_bits, mask.r_bits, n)
   return F:add(F:subtract(mask.c_low, mask.r), F:multiply(u, pow2(F, m)))
 end
 
