@@ -144,10 +144,13 @@ reveal_figure("reveal_1m", 1000000, 7, 1)
 
 -- Shares of two n-vectors of fixed-point numbers in [-8, 8) (made in C,
 -- so that no Lua list of n numbers inflates the memory figure), from
--- players 0 and 1, in a full suite.
+-- players 0 and 1, in a full suite of the 64-bit field: products below
+-- 2^6 need 24 value bits, which leave room for 20 bits of statistical
+-- security.
 local function product_setup(n)
   return function(comm)
-    local p = cicada.shamir.ProtocolSuite(comm, {threshold = 2})
+    local p = cicada.shamir.ProtocolSuite(comm, {threshold = 2, order = "18446744073709551557",
+                                                 value_bits = 24, statistical_security = 20})
     local F = p.field
     local function secret()
       return F:subtract(F:uniform_below({n}, 1 << 20), 1 << 19)
@@ -176,6 +179,33 @@ figure("dot_10k", function()
   report("dot_10k", 3, 10000, timed(3, 21, 20, product_setup(10000), function(_, s)
     s.p:dot(s.a, s.b)
   end))
+end)
+
+-- less_10k: 10,000 comparisons of shared fixed-point values in [-8, 8),
+-- 3 players, the suites' default field and options. A field too narrow
+-- for the default statistical security (the 64-bit one) gets value_bits 24
+-- and the security that leaves, 20, said at the end of the line.
+figure("less_10k", function()
+  local n, options, note = 10000, {threshold = 2}, ""
+  local probe = cicada.shamir.BasicProtocolSuite({world_size = 3, rank = 0}, options)
+  if probe.field.bits < 100 then
+    options.value_bits, options.statistical_security = 24, 20
+    note = " statistical_security=20"
+  end
+  local samples = timed(3, 11, 2, function(comm)
+    local p = cicada.shamir.ProtocolSuite(comm, options)
+    local F = p.field
+    local function secret()
+      return F:subtract(F:uniform_below({n}, 1 << 20), 1 << 19)
+    end
+    return {p = p, a = p:share(0, comm.rank == 0 and secret() or nil, {n}),
+            b = p:share(1, comm.rank == 1 and secret() or nil, {n})}
+  end, function(_, s)
+    s.p:less(s.a, s.b)
+  end)
+  print(("BENCH name=less_10k players=3 size=%d median_ms=%.4f runs=%d%s"):format(
+    n, median(samples) * 1e3, #samples, note))
+  io.stdout:flush()
 end)
 
 -- Peak memory of a player that multiplies 1,000,000 pairs (3 players): the

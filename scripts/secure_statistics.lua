@@ -37,7 +37,10 @@ end
 
 local function main(comm)
   local log = cicada.Logger(comm)
-  local p = cicada.shamir.ProtocolSuite(comm, {threshold = 2})
+  -- Sums of squares stay below 2^13, so 30 value bits do (precision 16);
+  -- the 64-bit field then has room for 12 bits of statistical security.
+  local p = cicada.shamir.ProtocolSuite(comm, {threshold = 2, value_bits = 30,
+                                               statistical_security = 12})
   local F, enc = p.field, p.encoding
   local mine = private_readings(comm.rank, per_player)
 

@@ -20,19 +20,20 @@ local function assert_at(where, message, err)
   assert.are.equal(where .. message, err)
 end
 
-local fake_comm = require("support").fake_comm
+local support = require("support")
+local fake_comm = support.fake_comm
 
 describe("argument errors", function()
   it("point at the caller of the shamir constructors and local operations", function()
     local err, at = raised_here(function() shamir.BasicProtocolSuite(fake_comm(3), {threshold = 1}) end)
     assert_at(at, "bad argument #2 to 'BasicProtocolSuite' (threshold 1 out of range [2, 3])", err)
-    err, at = raised_here(function() shamir.ProtocolSuite(fake_comm(2), {threshold = 2, order = 561}) end)
+    err, at = raised_here(function() shamir.ProtocolSuite(fake_comm(2), support.narrow{threshold = 2, order = 561}) end)
     assert_at(at, "bad argument #2 to 'ProtocolSuite' (field order 561 is not prime)", err)
-    local p = shamir.ProtocolSuite(fake_comm(3), {threshold = 2})
+    local p = shamir.ProtocolSuite(fake_comm(3), support.narrow{threshold = 2})
     err, at = raised_here(function() p:share(5, 1) end)
     assert_at(at, "bad argument #1 to 'share' (rank 5 out of range [0, 3))", err)
-    err, at = raised_here(function() p:add(1, 2) end)
-    assert_at(at, "bad argument #1 to 'add' (share (field array) expected, got number)", err)
+    err, at = raised_here(function() p:add(true, 2) end)
+    assert_at(at, "bad argument #1 to 'add' (share (field array), number or list expected, got boolean)", err)
     err, at = raised_here(function() p:subtract(p.field:zeros{3}, p.field:zeros{4}) end)
     assert_at(at, "bad argument #2 to 'subtract' (shapes {3} and {4} differ)", err)
     err, at = raised_here(function() p:indices_for({0, 3}) end)
@@ -40,7 +41,7 @@ describe("argument errors", function()
   end)
 
   it("point at the caller of ProtocolSuite operations, however deep the check", function()
-    local p = shamir.ProtocolSuite(fake_comm(3), {threshold = 2})
+    local p = shamir.ProtocolSuite(fake_comm(3), support.narrow{threshold = 2})
     local F = p.field
     local err, at = raised_here(function() p:multiply(F:zeros{3}, F:zeros{4}) end)
     assert_at(at, "bad argument #2 to 'multiply' (shapes {3} and {4} differ)", err)
@@ -50,13 +51,15 @@ describe("argument errors", function()
     assert_at(at, "bad argument #2 to 'power' (exponent must be a non-negative integer, got -1)", err)
     err, at = raised_here(function() p:random_bitwise_secret{bits = 4, src = {0, 0}} end)
     assert_at(at, "bad argument #1 to 'random_bitwise_secret' (rank 0 appears twice in src)", err)
-    local q = shamir.ProtocolSuite(fake_comm(4), {threshold = 3})
+    local q = shamir.ProtocolSuite(fake_comm(4), support.narrow{threshold = 3})
     err, at = raised_here(function() q:multiply(F:zeros{2}, F:zeros{2}) end)
     assert_at(at, "multiply: threshold 3 is too high for multiplication among 4 players "
               .. "(it needs 2 * threshold - 1 <= 4, so threshold <= 2)", err)
-    local small = shamir.ProtocolSuite(fake_comm(3), {threshold = 2, order = 65537})
-    err, at = raised_here(function() small:multiply(small.field:zeros{2}, small.field:zeros{2}) end)
-    assert_at(at, "multiply: the field (17 bits) is too small to truncate 16 bits among 3 players", err)
+    err, at = raised_here(function() shamir.ProtocolSuite(fake_comm(3), {threshold = 2, order = 65537}) end)
+    assert_at(at, "ProtocolSuite: the field (17 bits) is too small for value_bits 48, precision 16 "
+              .. "and statistical_security 40 among 3 players: they need a field of 108 bits, "
+              .. 'e.g. order = 2^127 - 1 ("170141183460469231731687303715884105727"); '
+              .. "or lower value_bits or statistical_security", err)
   end)
 
   it("point at the caller of cicada.run, Logger, recovery, encodings, inject and Field", function()
@@ -81,7 +84,7 @@ describe("argument errors", function()
   it("point at the caller inside players: Logger:info, share, irecv, multiplicative_inverse", function()
     local results = cicada.run{world_size = 3, fn = function(comm)
       local log = cicada.Logger(comm)
-      local p = shamir.ProtocolSuite(comm, {threshold = 2, encoding = cicada.encoding.Identity()})
+      local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, encoding = cicada.encoding.Identity()})
       local zero = p:share(0, comm.rank == 0 and {4, 0} or nil, {2})
       local out = {}
       local function note(err, at) out[#out + 1] = {err = err, at = at} end

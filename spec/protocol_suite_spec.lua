@@ -55,7 +55,7 @@ for _, n in ipairs{3, 5} do
       local count = 1000
       local xs, ys = randoms(count, 100), randoms(count, 100)
       local results = run(n, function(comm, x, y)
-        local p = shamir.ProtocolSuite(comm, {threshold = 2})
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2})
         local a = p:share(0, comm.rank == 0 and x or nil, {#x})
         local b = p:share(comm.world_size - 1, comm.rank == comm.world_size - 1 and y or nil, {#y})
         local prod = p:multiply(a, b)
@@ -78,7 +78,7 @@ for _, n in ipairs{3, 5} do
       local long = 70000 -- more than one chunk of 65536 elements
       local xs, ys = randoms(long, 3), randoms(long, 3)
       local results = run(n, function(comm, x, y)
-        local p = shamir.ProtocolSuite(comm, {threshold = (comm.world_size + 1) // 2})
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = (comm.world_size + 1) // 2})
         local s = p:share(1, comm.rank == 1 and -2.5 or nil, {})
         local t = p:share(2, comm.rank == 2 and 0.375 or nil, {})
         local m = p:share(0, comm.rank == 0 and {{1.5, -2, 0}, {0.25, 3, -1}} or nil, {2, 3})
@@ -105,7 +105,7 @@ for _, n in ipairs{3, 5} do
       local A, x = {}, randoms(cols, 10)
       for i = 1, rows do A[i] = randoms(cols, 10) end
       local results = run(n, function(comm, Am, xv)
-        local p = shamir.ProtocolSuite(comm, {threshold = 2})
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2})
         local sa = p:share(0, comm.rank == 0 and Am or nil, {#Am, #xv})
         local sx = p:share(1, comm.rank == 1 and xv or nil, {#xv})
         local row1 = p:share(0, comm.rank == 0 and Am[1] or nil, {#xv})
@@ -133,8 +133,8 @@ for _, n in ipairs{3, 5} do
       local ints = {}
       for i = 1, 20 do ints[i] = math.random(-1000, 1000) end
       local results = run(n, function(comm, x, k)
-        local p = shamir.ProtocolSuite(comm, {threshold = 2})
-        local q = shamir.ProtocolSuite(comm, {threshold = 2, encoding = cicada.encoding.Identity()})
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2})
+        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, encoding = cicada.encoding.Identity()})
         local a = p:share(0, comm.rank == 0 and x or nil, {#x})
         local b = q:share(1, comm.rank == 1 and k or nil, {#k})
         local out = {fixed = {}, field = {}}
@@ -167,7 +167,7 @@ for _, n in ipairs{3, 5} do
       local ints = {}
       for i = 1, 50 do ints[i] = math.random(1, 1 << 40) * (i % 2 == 0 and -1 or 1) end
       local results = run(n, function(comm, k)
-        local q = shamir.ProtocolSuite(comm, {threshold = 2, encoding = cicada.encoding.Identity()})
+        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, encoding = cicada.encoding.Identity()})
         local b = q:share(2, comm.rank == 2 and k or nil, {#k})
         local inv = q:multiplicative_inverse(b)
         return {inv = q:reveal(inv), one = q:reveal(q:field_multiply(inv, b)),
@@ -185,7 +185,7 @@ for _, n in ipairs{3, 5} do
 
     it("makes random bitwise secrets and composes bits", function()
       local results = run(n, function(comm)
-        local q = shamir.ProtocolSuite(comm, {threshold = 2, encoding = cicada.encoding.Identity()})
+        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, encoding = cicada.encoding.Identity()})
         local bits, value = q:random_bitwise_secret{bits = 12, shape = {300}}
         local one_bits, one_value = q:random_bitwise_secret{bits = 5, src = {1}}
         local given = q:share(0, comm.rank == 0 and {{1, 0, 1}, {1, 1, 0}} or nil, {2, 3})
@@ -222,7 +222,7 @@ describe("ProtocolSuite randomness", function()
   it("replays a run's shares for a seed, pair streams included", function()
     local function product_shares(seed)
       return run(3, function(comm, s)
-        local p = shamir.ProtocolSuite(comm, {threshold = 2, seed = s})
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, seed = s})
         local a = p:share(0, comm.rank == 0 and {1.5, -2} or nil, {2})
         local prod = p:multiply(a, a)
         return {shares = prod:tolist(), value = p:reveal(prod)}
@@ -244,7 +244,7 @@ describe("ProtocolSuite after a shrink", function()
     -- their old shares.
     local oldranks = {0, 2, 4}
     local first = run(5, function(comm, olds)
-      local p = shamir.ProtocolSuite(comm, {threshold = 2, indices = {3, 5, 7, 11, 13}})
+      local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, indices = {3, 5, 7, 11, 13}})
       local a = p:share(0, comm.rank == 0 and {1.5, -2.25, 10} or nil, {3})
       local b = p:share(4, comm.rank == 4 and {-4, 0.5, 0.125} or nil, {3})
       local m = p:share(3, comm.rank == 3 and {{1, 2, 3}, {-1, 0.5, 2}} or nil, {2, 3})
@@ -253,7 +253,7 @@ describe("ProtocolSuite after a shrink", function()
     local shares = {}
     for i, r in ipairs(oldranks) do shares[i] = first[r + 1] end
     local second = run(3, function(comm, mine, indices)
-      local p = shamir.ProtocolSuite(comm, {threshold = 2, indices = indices})
+      local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, indices = indices})
       local s = mine[comm.rank + 1]
       return {product = p:reveal(p:multiply(s.a, s.b)), mv = p:reveal(p:matvec(s.m, s.a)),
               dot = p:reveal(p:dot(s.a, s.b))}
@@ -269,7 +269,7 @@ describe("ProtocolSuite after a shrink", function()
   it("multiplies old shares after a real death, revoke and shrink", function()
     local results = cicada.run{world_size = 4, timeout = 20, fn = function(comm)
       cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
-      local p = shamir.ProtocolSuite(comm, {threshold = 2})
+      local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2})
       local a = p:share(0, comm.rank == 0 and {2.5, -3, 0.75} or nil, {3})
       local b = p:share(1, comm.rank == 1 and {4, 1.5, -8} or nil, {3})
       local before = p:reveal(p:multiply(a, b)) -- the suite is in use when 2 dies
@@ -278,7 +278,7 @@ describe("ProtocolSuite after a shrink", function()
       if ok then return {error = "multiply succeeded with a dead player"} end
       comm:revoke()
       local newcomm, oldranks = comm:shrink{name = "after"}
-      local q = shamir.ProtocolSuite(newcomm, {threshold = 2, indices = p:indices_for(oldranks)})
+      local q = shamir.ProtocolSuite(newcomm, support.narrow{threshold = 2, indices = p:indices_for(oldranks)})
       return {kind = cicada.errors.kind(err), oldranks = oldranks, size = newcomm.world_size,
               before = before,
               product = q:reveal(q:multiply(a, b)), dot = q:reveal(q:dot(a, b))}
@@ -300,17 +300,22 @@ end)
 
 describe("ProtocolSuite bad input", function()
   it("refuses shares of different shapes or from another suite's field", function()
-    local p = shamir.ProtocolSuite(fake_comm(3), {threshold = 2})
-    local other = shamir.ProtocolSuite(fake_comm(3), {threshold = 2, order = 2147483647})
+    local p = shamir.ProtocolSuite(fake_comm(3), support.narrow{threshold = 2})
+    local other = shamir.ProtocolSuite(fake_comm(3), {value_bits = 8, statistical_security = 2, threshold = 2,
+                                                      order = 2147483647})
     local F = p.field
     for _, op in ipairs{"multiply", "field_multiply", "untruncated_multiply", "dot"} do
       assert.has_error(function() p[op](p, F:zeros{3}, F:zeros{4}) end,
                        ("bad argument #2 to '%s' (shapes {3} and {4} differ)"):format(op))
       assert.has_error(function() p[op](p, F:zeros{3}, other.field:zeros{3}) end,
                        ("bad argument #2 to '%s' (share of another field)"):format(op))
-      assert.has_error(function() p[op](p, 1, F:zeros{3}) end,
-                       ("bad argument #1 to '%s' (share (field array) expected, got number)"):format(op))
+      if op ~= "multiply" then -- multiply takes public operands
+        assert.has_error(function() p[op](p, 1, F:zeros{3}) end,
+                         ("bad argument #1 to '%s' (share (field array) expected, got number)"):format(op))
+      end
     end
+    assert.has_error(function() p:multiply(true, F:zeros{3}) end,
+                     "bad argument #1 to 'multiply' (share (field array), number or list expected, got boolean)")
     assert.has_error(function() p:matvec(F:zeros{3}, F:zeros{3}) end,
                      "bad argument #1 to 'matvec' (matrix share expected, got shape {3})")
     assert.has_error(function() p:matvec(F:zeros{2, 3}, F:zeros{2}) end,
@@ -320,7 +325,7 @@ describe("ProtocolSuite bad input", function()
   end)
 
   it("refuses to multiply when the threshold is too high", function()
-    local p = shamir.ProtocolSuite(fake_comm(4), {threshold = 3})
+    local p = shamir.ProtocolSuite(fake_comm(4), support.narrow{threshold = 3})
     local a = p.field:zeros{2}
     for _, call in ipairs{
       {"multiply", function() p:multiply(a, a) end},
@@ -337,7 +342,7 @@ describe("ProtocolSuite bad input", function()
   end)
 
   it("refuses negative and fractional exponents", function()
-    local p = shamir.ProtocolSuite(fake_comm(3), {threshold = 2})
+    local p = shamir.ProtocolSuite(fake_comm(3), support.narrow{threshold = 2})
     local a = p.field:zeros{2}
     for _, op in ipairs{"power", "field_power"} do
       for _, e in ipairs{-1, 2.5, "2", math.huge} do
@@ -352,7 +357,7 @@ describe("ProtocolSuite bad input", function()
   end)
 
   it("refuses fixed-point operations without a fixed-point encoding", function()
-    local q = shamir.ProtocolSuite(fake_comm(3), {threshold = 2, encoding = cicada.encoding.Identity()})
+    local q = shamir.ProtocolSuite(fake_comm(3), support.narrow{threshold = 2, encoding = cicada.encoding.Identity()})
     local a = q.field:zeros{2}
     assert.has_error(function() q:multiply(a, a) end,
                      "multiply needs a fixed-point encoding, not Identity(); use field_multiply")
@@ -364,16 +369,30 @@ describe("ProtocolSuite bad input", function()
                      "bad argument #1 to 'random_bitwise_secret' (rank 0 appears twice in src)")
   end)
 
-  it("refuses to truncate in a field too small for the mask", function()
-    local p = shamir.ProtocolSuite(fake_comm(3), {threshold = 2, order = 65537})
-    local a = p.field:zeros{2}
-    assert.has_error(function() p:multiply(a, a) end,
-                     "multiply: the field (17 bits) is too small to truncate 16 bits among 3 players")
+  it("refuses a field too small for the value range, precision and security", function()
+    assert.has_error(function()
+      shamir.ProtocolSuite(fake_comm(5), {threshold = 2, value_bits = 32,
+                                          order = "18446744073709551557"})
+    end, "ProtocolSuite: the field (64 bits) is too small for value_bits 32, precision 16 "
+         .. "and statistical_security 40 among 5 players: they need a field of 93 bits, "
+         .. 'e.g. order = 2^127 - 1 ("170141183460469231731687303715884105727"); '
+         .. "or lower value_bits or statistical_security")
+    assert.has_error(function()
+      shamir.ProtocolSuite(fake_comm(3), {threshold = 2, order = 65537, statistical_security = 8})
+    end, "ProtocolSuite: the field (17 bits) is too small for value_bits 48, precision 16 "
+         .. "and statistical_security 8 among 3 players: they need a field of 76 bits, "
+         .. 'e.g. order = 2^127 - 1 ("170141183460469231731687303715884105727"); '
+         .. "or lower value_bits or statistical_security")
+    local p = shamir.ProtocolSuite(fake_comm(3), {threshold = 2, value_bits = 32,
+                                                  order = "18446744073709551557",
+                                                  statistical_security = 10})
+    assert.are.equal(10, p.statistical_security)
+    assert.are.equal(32, p.value_bits)
   end)
 
   it("raises the same error at every player for the inverse of a shared zero", function()
     local results = run(3, function(comm)
-      local q = shamir.ProtocolSuite(comm, {threshold = 2, encoding = cicada.encoding.Identity()})
+      local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, encoding = cicada.encoding.Identity()})
       local v = q:share(0, comm.rank == 0 and {3, 0, 5} or nil, {3})
       local z = q:share(1, comm.rank == 1 and 0 or nil, {})
       local ok1, err1 = pcall(q.multiplicative_inverse, q, v)
@@ -415,7 +434,7 @@ describe("multiplicative_inverse and the field's try_inverse", function()
 
   it("asks F:try_inverse for the first zero instead of reading an error", function()
     local results = run(3, function(comm)
-      local q = shamir.ProtocolSuite(comm, {threshold = 2, encoding = cicada.encoding.Identity()})
+      local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, encoding = cicada.encoding.Identity()})
       local v = q:share(0, comm.rank == 0 and {3, 5, 0} or nil, {3})
       local two = q:share(0, comm.rank == 0 and {2} or nil, {1})
       local F = q.field

@@ -142,8 +142,10 @@ describe("BasicProtocolSuite", function()
   it("checks share arguments", function()
     local p = shamir.BasicProtocolSuite(fake_comm(3), {threshold = 2})
     local G = cicada.Field{order = 7}
+    assert.has_error(function() p:add(true, 2) end,
+                     "bad argument #1 to 'add' (share (field array), number or list expected, got boolean)")
     assert.has_error(function() p:add(1, 2) end,
-                     "bad argument #1 to 'add' (share (field array) expected, got number)")
+                     "bad argument #2 to 'add' (one operand must be a share; both are public)")
     assert.has_error(function() p:add(p.field:array{1}, G:array{1}) end,
                      "bad argument #2 to 'add' (share of another field)")
     assert.has_error(function() p:share(5, 1) end,
@@ -164,7 +166,7 @@ describe("BasicProtocolSuite construction", function()
     assert.are.equal(2147483647, q.field.order)
     assert.are.equal("BasicProtocolSuite(world_size=2, threshold=2)", tostring(q))
     assert.are.equal("ProtocolSuite(world_size=3, threshold=2)",
-                     tostring(shamir.ProtocolSuite(fake_comm(3), {threshold = 2})))
+                     tostring(shamir.ProtocolSuite(fake_comm(3), support.narrow{threshold = 2})))
   end)
 
   it("refuses thresholds out of range", function()

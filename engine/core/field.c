@@ -281,6 +281,23 @@ void cc_field_shift_right(uint64_t *out, const uint64_t *a, unsigned s,
   for (size_t i = 0; i < n; i++) out[i] = a[i] >> s;
 }
 
+/* Blocks of 32 x 32 elements, so that both the reads and the writes of a
+ * block stay in cache for large matrices. */
+void cc_field_transpose(uint64_t *out, const uint64_t *in, size_t rows,
+                        size_t cols, size_t words) {
+  enum { BLOCK = 32 };
+  for (size_t i0 = 0; i0 < rows; i0 += BLOCK) {
+    size_t i1 = i0 + BLOCK < rows ? i0 + BLOCK : rows;
+    for (size_t j0 = 0; j0 < cols; j0 += BLOCK) {
+      size_t j1 = j0 + BLOCK < cols ? j0 + BLOCK : cols;
+      for (size_t i = i0; i < i1; i++)
+        for (size_t j = j0; j < j1; j++)
+          for (size_t w = 0; w < words; w++)
+            out[(j * rows + i) * words + w] = in[(i * cols + j) * words + w];
+    }
+  }
+}
+
 void cc_field_pow(const cc_field *f, uint64_t *out, const uint64_t *a,
                   uint64_t e, size_t n) {
   for (size_t i = 0; i < n; i++) out[i] = cc_field_pow1(f, a[i], e);

@@ -99,6 +99,12 @@ void cc_field_bit_compose(const cc_field *f, uint64_t *out,
  * public values, e.g. the high part of a revealed masked value. */
 void cc_field_shift_right(uint64_t *out, const uint64_t *a, unsigned s,
                           size_t n);
+/* The rows x cols matrix in (row-major, elements of `words` 64-bit words
+ * each) transposed into out (cols x rows): the element at row i, column j
+ * goes to row j, column i. Layout only, no arithmetic, so any field width
+ * works. out must not overlap in. */
+void cc_field_transpose(uint64_t *out, const uint64_t *in, size_t rows,
+                        size_t cols, size_t words);
 /* out[i] = a[i]^e for a public exponent (0^0 = 1). */
 void cc_field_pow(const cc_field *f, uint64_t *out, const uint64_t *a,
                   uint64_t e, size_t n);

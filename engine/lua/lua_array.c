@@ -5,7 +5,7 @@
  * elements of GF(order) stored inline in one full userdata, its constructors
  * for the other binding files (cl_array_push and friends), shapes, element
  * access, the arithmetic metamethods and the methods tolist, copy, row,
- * slice and reshape. The arithmetic is field.c's, reached through the Field
+ * slice, reshape and transpose. The arithmetic is field.c's, reached through the Field
  * binding (lua_field.c); Lua values become elements in lua_encoding.c.
  */
 #include <stdio.h>
@@ -288,6 +288,20 @@ static int array_reshape(lua_State *L) {
   return 1;
 }
 
+/* a:transpose(): the matrix with rows and columns swapped (a copy). */
+static int array_transpose(lua_State *L) {
+  cl_array *a = cl_array_check(L, 1);
+  if (a->ndim != 2) {
+    char s1[64];
+    luaL_argerror(L, 1, lua_pushfstring(L, "matrix expected, got shape %s",
+                  cl_array_shape_str(s1, sizeof s1, a)));
+  }
+  size_t shape[CL_ARRAY_MAX_DIMS] = {a->shape[1], a->shape[0]};
+  cl_array *out = cl_array_push_filled(L, a->order, 2, shape);
+  cc_field_transpose(out->data, a->data, a->shape[0], a->shape[1], 1); /* one word each */
+  return 1;
+}
+
 /* ==== Registration ====================================================== */
 
 static const luaL_Reg array_methods[] = {
@@ -296,6 +310,7 @@ static const luaL_Reg array_methods[] = {
   {"row", array_row},
   {"slice", array_slice},
   {"reshape", array_reshape},
+  {"transpose", array_transpose},
   {NULL, NULL}
 };
 

@@ -226,6 +226,23 @@ static void test_bits_and_shifts(void) {
   CHECK_EQ(out[3], UINT64_C(18446744073709551556) >> 16);
   cc_field_shift_right(a, a, 0, 4); /* in place, no change */
   CHECK_EQ(a[1], 65535);
+
+  /* Transpose a 2 x 3 matrix of one-word elements, and a 40 x 33 one of
+   * two-word elements (more than one block each way). */
+  uint64_t m23[6] = {1, 2, 3, 4, 5, 6}, m32[6];
+  cc_field_transpose(m32, m23, 2, 3, 1);
+  CHECK_EQ(m32[0], 1);
+  CHECK_EQ(m32[1], 4);
+  CHECK_EQ(m32[2], 2);
+  CHECK_EQ(m32[5], 6);
+  enum { R = 40, C = 33 };
+  static uint64_t big[R * C * 2], bigt[R * C * 2];
+  for (size_t i = 0; i < R * C * 2; i++) big[i] = i;
+  cc_field_transpose(bigt, big, R, C, 2);
+  for (size_t i = 0; i < R; i++)
+    for (size_t j = 0; j < C; j++)
+      for (size_t w = 0; w < 2; w++)
+        CHECK_EQ(bigt[(j * R + i) * 2 + w], big[(i * C + j) * 2 + w]);
 }
 
 static void test_kernels(void) {

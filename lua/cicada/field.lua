@@ -43,6 +43,7 @@
 --     a:slice(i [, j])    -- elements i..j (default: to the end; 1-based,
 --                         -- row-major, inclusive) as a new vector
 --     a:reshape(shape), a:copy()
+--     a:transpose()       -- a matrix with rows and columns swapped
 --     a + b, a - b, a * b, -a, a == b, tostring(a)
 --
 -- Values read back with the same 64 bits: above math.maxinteger they show as

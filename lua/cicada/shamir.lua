@@ -12,6 +12,11 @@
 -- OpenSSL CSPRNG is used); `order`: the field order (default 2^64-59);
 -- `encoding`: default cicada.encoding.FixedPoint{precision=16}.
 --
+-- `statistical_security` (default 40) and `value_bits` (default precision
+-- + 32) size the masks of ProtocolSuite's masked reveals; a ProtocolSuite
+-- whose field has no room for them raises an error naming a field that
+-- would do (cicada.shamir.protocol).
+--
 -- Shares are field arrays with the shape of the secret. Rebuild the suite
 -- after comm:shrink with
 --
@@ -36,6 +41,11 @@
 --   cicada.shamir.heal        recover: shares for newcomers, revealing
 --                             nothing (share recovery of proactive secret
 --                             sharing)
+--   cicada.shamir.compare     less, less_zero, equal, maximum, minimum,
+--                             relu, absolute, floor, zigmoid, bit_decompose
+--   cicada.shamir.logic       logical_and, logical_or, logical_xor,
+--                             logical_not
+--   cicada.shamir.division    divide
 -- @module cicada.shamir
 local basic = require("cicada.shamir.basic")
 local ProtocolSuite = require("cicada.shamir.protocol")
@@ -44,8 +54,8 @@ local M = {}
 
 --- A suite for sharing, revealing and local arithmetic on shares.
 -- @param comm the communicator whose players hold the shares
--- @tab options `threshold` (required), `indices`, `seed`, `order`, `encoding`
--- (see the module comment)
+-- @tab options `threshold` (required), `indices`, `seed`, `order`, `encoding`,
+-- `statistical_security`, `value_bits` (see the module comment)
 -- @return a cicada.shamir.BasicProtocolSuite
 -- @raise `bad argument #2 to 'BasicProtocolSuite' (threshold 1 out of range [2, 3])`
 -- and the like for bad options

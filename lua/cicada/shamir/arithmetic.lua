@@ -65,13 +65,27 @@ function M:untruncated_multiply(a, b)
 end
 
 --- The element-wise fixed-point product. Two rounds: the truncation's
--- reveal also reduces the product's degree.
--- @param a a share
--- @param b a share of the same shape
+-- reveal also reduces the product's degree. Either operand may be public
+-- (a number or a list, encoded with the suite's encoding; a scalar
+-- broadcasts): the product is then local and only truncated.
+-- @param a a share, a number or a list
+-- @param b a share of the same shape, a number or a list
 -- @return a share
 -- @raise `bad argument #2 to 'multiply' (shapes {3} and {4} differ)`; an
 -- error when the threshold is too high or the encoding is not fixed-point
 function M:multiply(a, b)
+  local pa, pb
+  a, pa = self:_operand(a, 1, "multiply")
+  b, pb = self:_operand(b, 2, "multiply")
+  if pa or pb then
+    a, b = self:_check_operands(a, b, "multiply")
+    if pa and pb then
+      check.argerror(2, "multiply", "one operand must be a share; both are public")
+    end
+    local bits = self:_precision("multiply")
+    local h = self.field:multiply(a, b)
+    return self:_truncate_all(h, self.threshold, bits, h.shape, "multiply")
+  end
   self:_check_pair(a, b, "multiply")
   self:_check_multiplication("multiply")
   local bits = self:_precision("multiply")

@@ -16,6 +16,14 @@ local field = require("cicada.field")
 
 local M = {}
 
+--- The default statistical security, in bits: a masked reveal leaks at
+-- most 2^-40 (statistical distance) about the masked value.
+M.DEFAULT_STATISTICAL_SECURITY = 40
+
+--- The bits of value range above the precision, by default: encoded values
+-- satisfy |x * 2^precision| < 2^(precision + 31), so |x| < 2^31.
+M.DEFAULT_RANGE_BITS = 32
+
 local Suite = {}
 Suite.__index = Suite
 Suite.__name = "cicada.shamir.BasicProtocolSuite"
@@ -88,7 +96,8 @@ end
 -- @string fname the constructor's name, for errors
 -- @tab mt the suite's class
 -- @param comm the communicator
--- @tab[opt] options `threshold`, `indices`, `seed`, `order`, `encoding`
+-- @tab[opt] options `threshold`, `indices`, `seed`, `order`, `encoding`,
+-- `statistical_security`, `value_bits`
 -- @return the suite
 -- @raise `bad argument #2 to 'fname' (...)` for a bad option
 -- @local
@@ -118,12 +127,29 @@ function M.new(fname, mt, comm, options)
   if not ok then
     check.argerror(2, fname, check.reason(F))
   end
+  local enc = options.encoding or encoding.FixedPoint{precision = 16}
+  local security = options.statistical_security
+  if security == nil then security = M.DEFAULT_STATISTICAL_SECURITY end
+  if math.type(security) ~= "integer" or security < 1 then
+    check.argerror(2, fname, "statistical_security must be a positive integer, got "
+                   .. tostring(security))
+  end
+  local value_bits = options.value_bits
+  if value_bits == nil then
+    value_bits = (math.type(enc.precision) == "integer" and enc.precision or 0)
+      + M.DEFAULT_RANGE_BITS
+  end
+  if math.type(value_bits) ~= "integer" or value_bits < 2 then
+    check.argerror(2, fname, "value_bits must be an integer >= 2, got " .. tostring(value_bits))
+  end
   local self = setmetatable({
     communicator = comm,
     threshold = k,
     indices = indices,
     field = F,
-    encoding = options.encoding or encoding.FixedPoint{precision = 16},
+    encoding = enc,
+    statistical_security = security,
+    value_bits = value_bits,
     _indices = F:array(indices),
     _rng = make_rng(options.seed, comm.rank, fname),
   }, mt)
@@ -135,6 +161,7 @@ function M.new(fname, mt, comm, options)
   self._lambda = lambda -- Lagrange weights at 0 over every player
   self._ones = F:ones{n}
   self._weights = {} -- ProtocolSuite's dealing weights, by dealer/k/target
+  if mt._check_field_room then mt._check_field_room(self, fname) end
   return self
 end
 
@@ -164,6 +191,42 @@ function Suite:_check_share(x, n, fname)
   return x
 end
 
+--- The encoding enc, or the suite's when it is nil.
+-- @param enc an encoding (with encode and decode) or nil
+-- @int n its argument position
+-- @string fname the function's name
+-- @return the encoding
+-- @local
+function Suite:_check_encoding(enc, n, fname)
+  if enc == nil then return self.encoding end
+  if type(enc) ~= "table" or type(enc.encode) ~= "function" or type(enc.decode) ~= "function" then
+    check.argerror(n, fname, "encoding expected (e.g. cicada.encoding.Boolean()), got " .. type(enc))
+  end
+  return enc
+end
+
+--- A share, or a public number or list encoded with the suite's encoding
+-- (a field array with the public value at every player, which is a valid
+-- share of it: the constant polynomial).
+-- @param x a share, a number or a list (of rows)
+-- @int n its argument position
+-- @string fname the function's name
+-- @return a field array
+-- @return true when x was public
+-- @local
+function Suite:_operand(x, n, fname)
+  local tx = type(x)
+  if tx == "number" or tx == "table" then
+    local ok, encoded = pcall(self.encoding.encode, self.encoding, x, self.field)
+    if not ok then check.argerror(n, fname, check.reason(encoded)) end
+    return encoded, true
+  end
+  if tx ~= "userdata" then
+    check.argerror(n, fname, "share (field array), number or list expected, got " .. tx)
+  end
+  return self:_check_share(x, n, fname), false
+end
+
 --- Check the two operands of a local operation: shares of this suite whose
 -- shapes are equal, or one of them a scalar (which broadcasts).
 -- @param a argument 1 of fname
@@ -172,11 +235,16 @@ end
 -- @raise `bad argument #2 to 'add' (shapes {3} and {4} differ)`
 -- @local
 function Suite:_check_operands(a, b, fname)
-  self:_check_share(a, 1, fname)
-  self:_check_share(b, 2, fname)
+  local pa, pb
+  a, pa = self:_operand(a, 1, fname)
+  b, pb = self:_operand(b, 2, fname)
+  if pa and pb then
+    check.argerror(2, fname, "one operand must be a share; both are public")
+  end
   if a.ndim > 0 and b.ndim > 0 and not same_shape(a.shape, b.shape) then
     check.argerror(2, fname, ("shapes %s and %s differ"):format(shape_str(a.shape), shape_str(b.shape)))
   end
+  return a, b
 end
 
 --- Reconstruct from every player's share (rank order): the Lagrange
@@ -196,14 +264,17 @@ end
 -- @param secret a number, a list, a list of rows or a field array at `src`;
 -- nil elsewhere
 -- @tab[opt] shape the secret's shape (`{}` scalar, `{n}`, `{m, n}`), checked
+-- @param[opt] enc the encoding of this secret (default: the suite's), e.g.
+-- `cicada.encoding.Boolean()`; only `src` uses it
 -- @return this player's share, a field array shaped like the secret
 -- @raise `bad argument #n to 'share' (...)`
-function Suite:share(src, secret, shape)
+function Suite:share(src, secret, shape, enc)
   local comm = self.communicator
   check.rank(comm, src, 1, "share")
   if shape ~= nil and type(shape) ~= "table" then
     check.argerror(3, "share", "shape must be a list of sizes, got " .. type(shape))
   end
+  enc = self:_check_encoding(enc, 4, "share")
   local rows
   if comm.rank == src then
     if secret == nil then
@@ -214,7 +285,7 @@ function Suite:share(src, secret, shape)
     if type(secret) == "userdata" then
       value = self:_check_share(secret, 2, "share")
     else
-      local ok, encoded = pcall(self.encoding.encode, self.encoding, secret, F)
+      local ok, encoded = pcall(enc.encode, enc, secret, F)
       if not ok then check.argerror(2, "share", check.reason(encoded)) end
       value = encoded
     end
@@ -265,11 +336,14 @@ end
 -- Every player calls it with its share.
 -- @param share this player's share
 -- @tab[opt] dst the ranks that learn the secret (default: every player)
+-- @param[opt] enc the encoding to decode with (default: the suite's), e.g.
+-- `cicada.encoding.Boolean()` for the result of a comparison
 -- @return the decoded secret at the players in `dst`, nil elsewhere
 -- @raise `bad argument #n to 'reveal' (...)`
-function Suite:reveal(share, dst)
+function Suite:reveal(share, dst, enc)
   local comm = self.communicator
   self:_check_share(share, 1, "reveal")
+  enc = self:_check_encoding(enc, 3, "reveal")
   local shares
   if dst == nil then
     shares = comm:allgather(share)
@@ -284,27 +358,30 @@ function Suite:reveal(share, dst)
     return nil
   end
   local secret = self:_recover(shares)
-  return self.encoding:decode(secret, self.field)
+  return enc:decode(secret, self.field)
 end
 
 -- ==== Arithmetic on shares ==================================================
 
 --- The share of a + b (local).
+-- Either operand may be public: a number or a list (of rows), encoded with
+-- the suite's encoding.
 -- @param a a share
 -- @param b a share of the same shape, or a scalar share (which broadcasts)
 -- @return a share
 -- @raise `bad argument #2 to 'add' (shapes {3} and {4} differ)`
 function Suite:add(a, b)
-  self:_check_operands(a, b, "add")
+  a, b = self:_check_operands(a, b, "add")
   return self.field:add(a, b)
 end
 
 --- The share of a - b (local).
+-- Either operand may be public, as for add.
 -- @param a a share
 -- @param b a share of the same shape, or a scalar share (which broadcasts)
 -- @return a share
 function Suite:subtract(a, b)
-  self:_check_operands(a, b, "subtract")
+  a, b = self:_check_operands(a, b, "subtract")
   return self.field:subtract(a, b)
 end
 

@@ -18,6 +18,16 @@
 --                             multiplicative_inverse
 --   cicada.shamir.bits        random_bitwise_secret, bit_compose
 --   cicada.shamir.heal        recover (lost shares, without revealing them)
+--   cicada.shamir.compare     less, less_zero, equal, maximum, minimum,
+--                             relu, absolute, floor, zigmoid, bit_decompose
+--   cicada.shamir.logic       logical_and, logical_or, logical_xor,
+--                             logical_not
+--   cicada.shamir.division    divide
+--
+-- Statistical security: the constructor checks that the field has room
+-- for `value_bits` (default precision + 32) bits of values, the precision
+-- and `statistical_security` (default 40) bits of mask, and otherwise
+-- raises an error naming a field that would do.
 --
 -- Every method of cicada.shamir.BasicProtocolSuite works on a ProtocolSuite
 -- too. This file also holds the checks that the parts share.
@@ -82,6 +92,64 @@ function ProtocolSuite:_precision(fname)
   return precision
 end
 
+-- ==== Room in the field ======================================================
+
+-- Fields the error below suggests, narrowest first: bits, order, name.
+local WIDER_FIELDS = {
+  {64, "18446744073709551557", "2^64 - 59"},
+  {127, "170141183460469231731687303715884105727", "2^127 - 1"},
+}
+
+-- The ceiling of log2 of the number of mask contributions among n
+-- players (an odd number, n or n + 1: see cicada.shamir.truncation).
+local function contribution_bits(n)
+  local uniforms = n % 2 == 1 and n or n + 1
+  local bits = 0
+  while (1 << bits) < uniforms do bits = bits + 1 end
+  return bits
+end
+
+--- The bits of field order the suite's masked reveals need: a truncated
+-- product has value_bits + precision bits and its mask statistical_security
+-- more, summed over the contributions, plus a sign bit and a bit of slack;
+-- a comparison masks value_bits + 2 bits (cicada.shamir.compare).
+-- @treturn int the bits
+-- @local
+function ProtocolSuite:_field_bits_needed()
+  local precision = self.encoding.precision
+  if math.type(precision) ~= "integer" then precision = 0 end
+  local extra = contribution_bits(self.communicator.world_size)
+  local s, v = self.statistical_security, self.value_bits
+  return math.max(v + precision + s + extra + 2, v + s + extra + 4)
+end
+
+--- Raise unless the field has room for the suite's value range, precision
+-- and statistical security (called by the constructor).
+-- @string fname the constructor's name
+-- @raise `ProtocolSuite: the field (64 bits) is too small for value_bits 48,
+-- precision 16 and statistical_security 40 among 3 players: they need a
+-- field of 108 bits, e.g. order = 2^127 - 1 ("1701...727"); or lower
+-- value_bits or statistical_security`
+-- @local
+function ProtocolSuite:_check_field_room(fname)
+  local need = self:_field_bits_needed()
+  if self.field.bits >= need then return end
+  local suggestion = "no supported field is that wide"
+  for _, f in ipairs(WIDER_FIELDS) do
+    if f[1] >= need then
+      suggestion = ('e.g. order = %s ("%s")'):format(f[3], f[2])
+      break
+    end
+  end
+  local precision = self.encoding.precision
+  check.error(("%s: the field (%d bits) is too small for value_bits %d, precision %s "
+               .. "and statistical_security %d among %d players: they need a field of "
+               .. "%d bits, %s; or lower value_bits or statistical_security")
+              :format(fname, self.field.bits, self.value_bits, tostring(precision or 0),
+                      self.statistical_security, self.communicator.world_size, need,
+                      suggestion))
+end
+
 -- ==== The parts ===============================================================
 
 local parts = {
@@ -90,6 +158,9 @@ local parts = {
   (require("cicada.shamir.arithmetic")),
   (require("cicada.shamir.bits")),
   (require("cicada.shamir.heal")),
+  (require("cicada.shamir.compare")),
+  (require("cicada.shamir.logic")),
+  (require("cicada.shamir.division")),
 }
 for _, part in ipairs(parts) do
   for name, method in pairs(part) do

@@ -1,0 +1,521 @@
+--- cicada.shamir.compare: ProtocolSuite's comparisons and what is built on
+-- them, element-wise on shares of any shape.
+--
+--     p:less_zero(a)       shares of 1 where a < 0, else 0
+--     p:less(a, b)         [a < b]            p:equal(a, b)   [a == b]
+--     p:maximum(a, b), p:minimum(a, b), p:relu(a), p:absolute(a)
+--     p:floor(a)           the largest whole number <= a (fixed-point)
+--     p:zigmoid(a)         0 below -0.5, a + 0.5 between, 1 above 0.5
+--     p:bit_decompose(a [, bits])  shares of the bits, most significant
+--                          first, in one more dimension
+--
+-- Results of comparisons are shares of 0 and 1 as plain field elements
+-- (reveal them with `cicada.encoding.Boolean()` or `Identity()`); the
+-- others are shares in the suite's encoding. Either operand of the binary
+-- operations may be public (a number or a list, encoded with the suite's
+-- encoding).
+--
+-- The protocols are those of Catrina and de Hoogh ("Improved primitives
+-- for secure multiparty integer computation", SCN 2010), with the bitwise
+-- less-than done by a tree in logarithmic depth:
+--
+-- * Mod2m(x, m), x mod 2^m for a k-bit signed x (k = p.value_bits): the
+--   players make m shared random bits r_j (random_bitwise_secret: every
+--   player's random bits, XORed) and r' = sum 2^j r_j, and a statistical
+--   mask r'' summed from one contribution per player, each uniform in
+--   [0, 2^(k + s - m + 2)) (s = p.statistical_security); they reveal
+--   c = x + 2^k + r' + 2^m r'', whose distance from a value independent of
+--   x is below 2^-s. Then x mod 2^m = (c mod 2^m) - r' + 2^m [c mod 2^m < r'],
+--   where the last term is a bitwise less-than of public and shared bits:
+--   with lt_j = (1 - c_j) r_j and eq_j = [c_j = r_j] (local, c is
+--   public), a tree merges neighbouring bits (hi, lo) into
+--   (lt_hi + eq_hi lt_lo, eq_hi eq_lo): ceil(log2 m) rounds of about 1.5m
+--   multiplications in all (the first level needs only r_hi r_lo).
+-- * less_zero(x) = (Mod2m(x, k - 1) - x) / 2^(k-1) (their LTZ); less(a, b)
+--   is less_zero(a - b); floor(a) = a - Mod2m(a, precision).
+-- * equal(a, b): the same mask with m = k; a = b exactly when every d_j is
+--   0, so [a = b] = 1 - OR of the d_j (a tree of ceil(log2 k) rounds).
+-- * bit_decompose(a, m): the same mask, then a = c - r' mod 2^m as
+--   c + not(r') + 1 by a carry-prefix circuit (Sklansky) of generate and
+--   propagate bits, as in the bit decomposition of Damgaard, Fitzi, Kiltz,
+--   Nielsen and Toft (TCC 2006): ceil(log2 m) + 1 rounds after the reveal.
+-- * maximum, minimum, relu, absolute and zigmoid multiply a comparison bit
+--   by a share (one more round).
+--
+-- The random bits are XORed from the bits of the first `threshold`
+-- players (one of them is outside any coalition that must learn nothing).
+-- Rounds with t = threshold: the random bits take 1 + ceil(log2 t) rounds
+-- (dealing, then XOR), the statistical mask one, the reveal one, the
+-- less-than ceil(log2 m): 10 for less_zero
+-- with 3 players (t = 2) and the default 48 value bits. Values must satisfy
+-- |x * 2^precision| < 2^(value_bits - 1) (for less, also a - b), or the
+-- result is wrong; the field's room for this and for the mask is checked
+-- when the suite is made.
+--
+-- The functions here are methods of ProtocolSuite (cicada.shamir.protocol).
+-- @module cicada.shamir.compare
+local check = require("cicada.check")
+
+local M = {}
+
+-- ==== Helpers ===================================================================
+
+-- 2^e (e may be negative: the inverse) as a 0-d array of F.
+local function pow2(F, e)
+  return F:power(F:array(2), e)
+end
+
+-- The m weights 2^(m-1), ..., 2, 1 as a field array, cached per suite.
+local function weights_desc(self, m)
+  self._pow2_desc = self._pow2_desc or {}
+  local w = self._pow2_desc[m]
+  if not w then
+    local F, parts = self.field, {}
+    for j = 1, m do parts[j] = pow2(F, m - j) end
+    w = F:concat(parts)
+    self._pow2_desc[m] = w
+  end
+  return w
+end
+
+-- n elements uniform in [0, 2^bits), from pieces of at most 62 bits (so
+-- that the bound is a Lua integer whatever the field's width).
+local function uniform_bits(F, rng, n, bits)
+  local out, done = nil, 0
+  while done < bits do
+    local piece = math.min(bits - done, 62)
+    local u = F:multiply(F:uniform_below({n}, 1 << piece, rng), pow2(F, done))
+    out = out and F:add(out, u) or u
+    done = done + piece
+  end
+  return out
+end
+
+-- The rows of the flat array a of m * n elements, each n long.
+local function rows_of(a, m, n)
+  local rows = {}
+  for j = 1, m do rows[j] = a:slice((j - 1) * n + 1, j * n) end
+  return rows
+end
+
+-- x OR y of shared bits (x + y - xy) for lists of rows xs and ys, one
+-- multiplication for all of them; a list of rows.
+local function or_rows(self, xs, ys, n)
+  local F = self.field
+  local x, y = F:concat(xs), F:concat(ys)
+  local o = F:subtract(F:add(x, y), self:field_multiply(x, y))
+  return rows_of(o, #xs, n)
+end
+
+-- [c < r] for public bits c and shared bits r, given as rows (most
+-- significant first) lt_j = (1 - c_j) r_j and eq_j = [c_j = r_j]: a tree
+-- that merges neighbours (hi, lo) into (lt_hi + eq_hi lt_lo, eq_hi eq_lo),
+-- both products in one multiplication: ceil(log2 #lt) rounds, about 2 #lt
+-- products.
+local function less_tree(self, lt, eq, n)
+  local F = self.field
+  while #lt > 1 do
+    local half = #lt // 2
+    local last = #lt == 2 -- the root needs no eq
+    local xs, ys = {}, {}
+    for i = 1, half do xs[i], ys[i] = eq[2 * i - 1], lt[2 * i] end
+    if not last then
+      for i = 1, half do xs[half + i], ys[half + i] = eq[2 * i - 1], eq[2 * i] end
+    end
+    local prod = rows_of(self:field_multiply(F:concat(xs), F:concat(ys)), #xs, n)
+    local nlt, neq = {}, {}
+    for i = 1, half do
+      nlt[i] = F:add(lt[2 * i - 1], prod[i])
+      if not last then neq[i] = prod[half + i] end
+    end
+    if #lt % 2 == 1 then nlt[#nlt + 1], neq[#neq + 1] = lt[#lt], eq[#eq] end
+    lt, eq = nlt, neq
+  end
+  return lt[1]
+end
+
+-- [c < r] for public bits c and shared bits r, as lists of m rows (most
+-- significant first). The first level of less_tree pairs neighbours with
+-- one product r_hi r_lo per pair instead of two: with c public,
+-- eq_j = a_j + b_j r_j (a_j = 1 - c_j, b_j = 2 c_j - 1) and
+-- lt_j = a_j r_j, so the merged pair is affine in r_hi, r_lo and their
+-- product, with public coefficients.
+local function less_bits(self, c, r, n)
+  local F = self.field
+  local m = #c
+  local half = m // 2
+  if half == 0 then return F:multiply(F:subtract(1, c[1]), r[1]) end
+  local chs, cls, rhs, rls = {}, {}, {}, {}
+  for i = 1, half do
+    chs[i], cls[i], rhs[i], rls[i] = c[2 * i - 1], c[2 * i], r[2 * i - 1], r[2 * i]
+  end
+  local ch, cl, rh, rl = F:concat(chs), F:concat(cls), F:concat(rhs), F:concat(rls)
+  local rho = self:field_multiply(rh, rl)
+  local ah, al = F:subtract(1, ch), F:subtract(1, cl)
+  local bh, bl = F:subtract(F:multiply(ch, 2), 1), F:subtract(F:multiply(cl, 2), 1)
+  -- lt = a_h r_h + a_l (a_h r_l + b_h rho)
+  local lt = F:add(F:multiply(ah, rh),
+                   F:multiply(al, F:add(F:multiply(ah, rl), F:multiply(bh, rho))))
+  -- eq = (a_h + b_h r_h)(a_l + b_l r_l), expanded with rho = r_h r_l
+  local eq = F:add(F:add(F:multiply(ah, al), F:multiply(F:multiply(ah, bl), rl)),
+                   F:add(F:multiply(F:multiply(bh, al), rh), F:multiply(F:multiply(bh, bl), rho)))
+  local lts, eqs = rows_of(lt, half, n), rows_of(eq, half, n)
+  if m % 2 == 1 then
+    local cm, rm = c[m], r[m]
+    lts[half + 1] = F:multiply(F:subtract(1, cm), rm)
+    eqs[half + 1] = F:add(F:subtract(1, cm), F:multiply(F:subtract(F:multiply(cm, 2), 1), rm))
+  end
+  return less_tree(self, lts, eqs, n)
+end
+
+-- The OR of all rows d, by a tree: ceil(log2 #d) rounds.
+local function or_all(self, d, n)
+  while #d > 1 do
+    local half = #d // 2
+    local xs, ys = {}, {}
+    for i = 1, half do xs[i], ys[i] = d[i], d[half + i] end
+    local o = or_rows(self, xs, ys, n)
+    if #d % 2 == 1 then o[#o + 1] = d[#d] end
+    d = o
+  end
+  return d[1]
+end
+
+--- The players who deal the random bits of the masks: the first
+-- `threshold` ranks. Any coalition that learns nothing (fewer than
+-- threshold players) leaves one of them honest, and the XOR of their bits
+-- is then uniform and unknown to it; fewer dealers, fewer XOR rounds.
+-- @treturn {int,...} the ranks
+-- @local
+function M:_bit_dealers()
+  local src = {}
+  for r = 0, self.threshold - 1 do src[#src + 1] = r end
+  return src
+end
+
+--- Mask the 1-D chunk x (degree t-1 shares of k-bit signed values) with m
+-- shared random bits and a statistical mask, and reveal it (see the module
+-- comment).
+-- @param x the chunk
+-- @int m how many random bits (1 <= m <= value_bits)
+-- @treturn table `c` the public masked value, `c_bits` its low m bits as
+-- rows (most significant first), `c_low` = c mod 2^m, `r_bits` the shared
+-- random bits as rows, `r` their shared value, `bits` the same bits as one
+-- flat array of m rows, `c_flat` likewise for c_bits
+-- @local
+function M:_mask_and_open(x, m)
+  local F = self.field
+  local n, k, s = x.size, self.value_bits, self.statistical_security
+  -- The bits come as {n, m}; every element is an independent random bit,
+  -- so the flat array read as m rows of n is as good.
+  local bit_shares = self:random_bitwise_secret{bits = m, shape = {n}, src = self:_bit_dealers()}
+  local flat = bit_shares:reshape{m * n}
+  local r_bits = rows_of(flat, m, n)
+  local r = F:lincomb(weights_desc(self, m), r_bits)
+  local got = self:_deal({uniform_bits(F, self._rng, n, k + s - m + 2)}, {self.threshold})
+  local r_high = self:_combine(got, 1, self._ones)
+  local masked = F:add(F:add(F:add(x, pow2(F, k)), r), F:multiply(r_high, pow2(F, m)))
+  local c = self:_open(masked)
+  -- Bit b of c is (c >> b) - 2 (c >> (b + 1)).
+  local shifted = {}
+  for b = 0, m do shifted[b] = F:shift_right(c, b) end
+  local c_bits = {}
+  for j = 1, m do
+    local b = m - j
+    c_bits[j] = F:subtract(shifted[b], F:multiply(shifted[b + 1], 2))
+  end
+  return {
+    c = c, c_bits = c_bits, c_flat = F:concat(c_bits),
+    c_low = F:subtract(c, F:multiply(shifted[m], pow2(F, m))),
+    r_bits = r_bits, r = r, bits = flat,
+  }
+end
+
+-- The shared bits c_j xor r_j (c public) as one flat array.
+local function xor_public(F, mask)
+  local cr = F:multiply(mask.c_flat, mask.bits)
+  return F:subtract(F:add(mask.c_flat, mask.bits), F:multiply(cr, 2))
+end
+
+--- x mod 2^m for a 1-D chunk x of k-bit signed values (Catrina and de
+-- Hoogh's Mod2m), in [0, 2^m).
+-- @param x the chunk
+-- @int m the bits (1 <= m < value_bits)
+-- @return a chunk of shares
+-- @local
+function M:_mod2m(x, m)
+  local F = self.field
+  local n = x.size
+  local mask = self:_mask_and_open(x, m)
+  -- [c mod 2^m < r] at the most significant bit where they differ.
+  local u = less_bits(self, mask.c_bits, mask.r_bits, n)
+  return F:add(F:subtract(mask.c_low, mask.r), F:multiply(u, pow2(F, m)))
+end
+
+--- [x < 0] for a 1-D chunk (Catrina and de Hoogh's LTZ).
+-- @param x the chunk
+-- @return a chunk of shares of 0/1
+-- @local
+function M:_less_zero_chunk(x)
+  local F, k = self.field, self.value_bits
+  local low = self:_mod2m(x, k - 1)
+  return F:multiply(F:subtract(low, x), pow2(F, -(k - 1)))
+end
+
+--- [x = 0] for a 1-D chunk.
+-- @param x the chunk
+-- @return a chunk of shares of 0/1
+-- @local
+function M:_equal_zero_chunk(x)
+  local F, k = self.field, self.value_bits
+  local mask = self:_mask_and_open(x, k)
+  local any = or_all(self, rows_of(xor_public(F, mask), k, x.size), x.size)
+  return F:subtract(1, any)
+end
+
+-- The operands of a binary operation as arrays (public ones encoded), at
+-- least one a share, with equal shapes or one of them a scalar.
+local function operands(self, a, b, fname)
+  a, b = self:_check_operands(a, b, fname)
+  self:_check_multiplication(fname)
+  return a, b
+end
+
+-- A comparison of n elements works on arrays of about n * value_bits
+-- elements; chunks of at most this many of those keep the temporaries to
+-- some tens of MB whatever the array size, and 10,000 comparisons in one.
+local CHUNK_BIT_ELEMENTS = 1 << 20
+
+-- The number of elements per chunk for operations on m-bit masks (a
+-- suite's _chunk_bit_elements, which specs set, overrides the constant).
+local function chunk_elements(self, m)
+  return math.max(1, (self._chunk_bit_elements or CHUNK_BIT_ELEMENTS) // m)
+end
+
+-- fn applied chunk by chunk (1-D slices) to the share x, whose shape the
+-- result takes.
+local function each(self, x, fn)
+  local F, n = self.field, x.size
+  local flat = x:reshape{n}
+  local step = chunk_elements(self, self.value_bits)
+  if n <= step then return fn(self, flat):reshape(x.shape) end
+  local parts = {}
+  for first = 1, n, step do
+    parts[#parts + 1] = fn(self, flat:slice(first, math.min(n, first + step - 1)))
+  end
+  return F:concat(parts, x.shape)
+end
+
+-- a + bit * (b - a) for a shared bit array: b where bit is 1, else a.
+local function select(self, bit, a, b)
+  local F = self.field
+  local d = F:subtract(b, a)
+  if d.ndim == 0 and bit.ndim > 0 then d = F:add(F:zeros(bit.shape), d) end
+  if bit.ndim == 0 and d.ndim > 0 then bit = F:add(F:zeros(d.shape), bit) end
+  return F:add(a, self:field_multiply(bit, d))
+end
+
+-- (G, P) of a run of bit positions: generate and propagate of the carry.
+-- The prefix of the lists G, P (least significant position first), each
+-- position j combined with every lower one, by Sklansky's construction:
+-- (G_hi, P_hi) o (G_lo, P_lo) = (G_hi + P_hi G_lo, P_hi P_lo), both
+-- products of a round in one multiplication; ceil(log2 #G) rounds.
+local function carry_prefix(self, G, P, n)
+  local F = self.field
+  local m, span = #G, 1
+  while span < m do
+    local hi, lo = {}, {}
+    for j = 1, m do
+      local block = (j - 1) // span
+      if block % 2 == 1 then hi[#hi + 1], lo[#lo + 1] = j, block * span end
+    end
+    local xs, ys = {}, {}
+    for i, j in ipairs(hi) do
+      xs[i], ys[i] = P[j], G[lo[i]]
+      xs[#hi + i], ys[#hi + i] = P[j], P[lo[i]]
+    end
+    local prod = rows_of(self:field_multiply(F:concat(xs), F:concat(ys)), 2 * #hi, n)
+    for i, j in ipairs(hi) do
+      G[j], P[j] = F:add(G[j], prod[i]), prod[#hi + i]
+    end
+    span = span * 2
+  end
+  return G
+end
+
+--- The bits of a 1-D chunk x mod 2^m, as m rows (most significant first):
+-- x = c - r mod 2^m is c + not(r) + 1, added by a carry-prefix circuit of
+-- the public bits of c and the shared bits of r (Damgaard, Fitzi, Kiltz,
+-- Nielsen and Toft's bit decomposition, TCC 2006, with a statistical mask).
+-- @param x the chunk
+-- @int m the bits
+-- @treturn table m rows of n shares of bits
+-- @local
+function M:_bits_chunk(x, m)
+  local F = self.field
+  local n = x.size
+  local mask = self:_mask_and_open(x, m)
+  local y = F:subtract(1, mask.bits)                    -- not(r)
+  local g = F:multiply(mask.c_flat, y)                  -- c and y (c public)
+  local p = F:subtract(F:add(mask.c_flat, y), F:multiply(g, 2)) -- c xor y
+  -- Least significant first; the carry into position 0 is 1, folded into
+  -- position 0's generate: G_0 = g_0 + p_0.
+  local grows, prows = rows_of(g, m, n), rows_of(p, m, n)
+  local G, P = {}, {}
+  for j = 1, m do G[j], P[j] = grows[m + 1 - j], prows[m + 1 - j] end
+  local p0 = P[1]
+  G[1], P[1] = F:add(G[1], P[1]), F:zeros{n}
+  local carry = carry_prefix(self, G, P, n) -- carry[j]: out of position j - 1
+  -- Sum bit j = p_j xor carry into j; the carry into 0 is 1.
+  local out = {}
+  out[m] = F:subtract(1, p0)
+  if m > 1 then
+    local ps, cs = {}, {}
+    for j = 2, m do ps[j - 1], cs[j - 1] = prows[m + 1 - j], carry[j - 1] end
+    local pc = rows_of(self:field_multiply(F:concat(ps), F:concat(cs)), m - 1, n)
+    for j = 2, m do
+      local sum = F:subtract(F:add(ps[j - 1], cs[j - 1]), F:multiply(pc[j - 1], 2))
+      out[m + 1 - j] = sum
+    end
+  end
+  return out
+end
+
+-- ==== Comparisons ===============================================================
+
+--- Shares of [a < 0], element-wise: 1 where a is negative, else 0.
+-- @param a a share
+-- @return a share of 0/1 of a's shape
+-- @raise `bad argument #1 to 'less_zero' (share (field array) expected, got nil)`
+function M:less_zero(a)
+  self:_check_share(a, 1, "less_zero")
+  self:_check_multiplication("less_zero")
+  return each(self, a, M._less_zero_chunk)
+end
+
+--- Shares of [a < b], element-wise (less_zero of a - b). Either operand
+-- may be public.
+-- @param a a share, a number or a list
+-- @param b a share of the same shape (or a scalar), a number or a list
+-- @return a share of 0/1
+-- @raise `bad argument #2 to 'less' (shapes {3} and {4} differ)`
+function M:less(a, b)
+  a, b = operands(self, a, b, "less")
+  return each(self, self.field:subtract(a, b), M._less_zero_chunk)
+end
+
+--- Shares of [a = b], element-wise. Either operand may be public.
+-- @param a a share, a number or a list
+-- @param b a share of the same shape (or a scalar), a number or a list
+-- @return a share of 0/1
+function M:equal(a, b)
+  a, b = operands(self, a, b, "equal")
+  return each(self, self.field:subtract(a, b), M._equal_zero_chunk)
+end
+
+--- The element-wise maximum. Either operand may be public.
+-- @param a a share, a number or a list
+-- @param b a share of the same shape (or a scalar), a number or a list
+-- @return a share in the suite's encoding
+function M:maximum(a, b)
+  a, b = operands(self, a, b, "maximum")
+  local lt = each(self, self.field:subtract(a, b), M._less_zero_chunk)
+  return select(self, lt, a, b)
+end
+
+--- The element-wise minimum. Either operand may be public.
+-- @param a a share, a number or a list
+-- @param b a share of the same shape (or a scalar), a number or a list
+-- @return a share in the suite's encoding
+function M:minimum(a, b)
+  a, b = operands(self, a, b, "minimum")
+  local lt = each(self, self.field:subtract(a, b), M._less_zero_chunk)
+  return select(self, lt, b, a)
+end
+
+--- max(a, 0), element-wise.
+-- @param a a share
+-- @return a share
+function M:relu(a)
+  local neg = self:less_zero(a)
+  return select(self, neg, a, self.field:zeros(a.shape))
+end
+
+--- |a|, element-wise.
+-- @param a a share
+-- @return a share
+function M:absolute(a)
+  local neg = self:less_zero(a)
+  return select(self, neg, a, self.field:negative(a))
+end
+
+--- The largest whole number not above a, element-wise, in the suite's
+-- fixed-point encoding (a - Mod2m(a, precision); exact).
+-- @param a a share
+-- @return a share
+-- @raise `floor needs a fixed-point encoding, not Identity(); use field_multiply`
+function M:floor(a)
+  self:_check_share(a, 1, "floor")
+  self:_check_multiplication("floor")
+  local bits = self:_precision("floor")
+  if bits == 0 then return a:copy() end
+  return each(self, a, function(suite, chunk)
+    return suite.field:subtract(chunk, suite:_mod2m(chunk, bits))
+  end)
+end
+
+--- Shares of the bits of a, most significant first, in one more
+-- dimension: the two's complement of a's encoded value mod 2^bits (the
+-- binary digits of a * 2^precision when it is between 0 and 2^bits).
+-- @param a a scalar or vector share
+-- @int[opt] bits how many bits (1 to p.value_bits; default p.value_bits)
+-- @return a `{bits}` share for a scalar, `{m, bits}` for an `{m}` vector
+-- @raise `bad argument #2 to 'bit_decompose' (bits must be an integer in [1, 48], got 0)`
+function M:bit_decompose(a, bits)
+  local F = self.field
+  self:_check_share(a, 1, "bit_decompose")
+  if a.ndim > 1 then
+    check.argerror(1, "bit_decompose", "scalar or vector share expected, got a matrix")
+  end
+  local k = self.value_bits
+  if bits == nil then bits = k end
+  if math.type(bits) ~= "integer" or bits < 1 or bits > k then
+    check.argerror(2, "bit_decompose", ("bits must be an integer in [1, %d], got %s")
+                   :format(k, tostring(bits)))
+  end
+  self:_check_multiplication("bit_decompose")
+  local n = a.size
+  if n == 0 then return F:zeros{0, bits} end
+  local chunk, parts = chunk_elements(self, bits), {}
+  local flat = a:reshape{n}
+  for first = 1, n, chunk do
+    local x = flat:slice(first, math.min(n, first + chunk - 1))
+    local rows = self:_bits_chunk(x, bits)
+    parts[#parts + 1] = F:concat(rows, {bits, x.size}):transpose()
+  end
+  local out = F:concat(parts)
+  return out:reshape(a.ndim == 0 and {bits} or {n, bits})
+end
+
+--- The "zigmoid", a piecewise-linear sigmoid: 0 below -0.5, a + 0.5
+-- between, 1 above 0.5. Both comparisons go in one batch.
+-- @param a a share
+-- @return a share in the suite's encoding
+function M:zigmoid(a)
+  local F = self.field
+  self:_check_share(a, 1, "zigmoid")
+  self:_check_multiplication("zigmoid")
+  self:_precision("zigmoid")
+  local half = self.encoding:encode(0.5, F)
+  local one = self.encoding:encode(1, F)
+  local n = a.size
+  local flat = a:reshape{n}
+  local up = F:add(flat, half)
+  local both = each(self, F:concat{up, F:subtract(half, flat)}, M._less_zero_chunk)
+  local below, above = both:slice(1, n), both:slice(n + 1, 2 * n)
+  local middle = F:subtract(F:subtract(1, below), above)
+  local out = F:add(F:multiply(above, one), self:field_multiply(middle, up))
+  return out:reshape(a.shape)
+end
+
+return M

@@ -1,0 +1,337 @@
+-- compare_spec.lua: the comparison and logic operations of
+-- cicada.shamir.ProtocolSuite (less, less_zero, equal, maximum, minimum,
+-- relu, absolute, floor, zigmoid, logical_*), public operands and per-call
+-- encodings, against the plaintext among real player processes: 3 and 5
+-- players, negative, zero, fractional and large values, and after a shrink.
+local cicada = require("cicada")
+local shamir = require("cicada.shamir")
+local support = require("support")
+
+local fake_comm = support.fake_comm
+
+-- In a wide default field the suite's defaults hold (40 bits of
+-- statistical security, values and products up to 2^31, so products near
+-- 10^9); the 64-bit field has room for values up to 2^17 with 8 bits of
+-- security (support.narrow).
+local WIDE = shamir.BasicProtocolSuite(fake_comm(2), {threshold = 2}).field.bits >= 100
+local PRODUCT_FACTOR = WIDE and 32768 or 1 -- 30000 * 32768 is about 10^9
+local PRODUCT_LIMIT = 30000 * PRODUCT_FACTOR
+
+local function run(n, fn, args)
+  return support.run_all(n, fn, args, {timeout = 60})
+end
+
+-- count random fixed-point numbers in [-limit, limit], exact in 16 bits.
+local function randoms(count, limit)
+  local xs = {}
+  local m = math.floor(limit * 65536)
+  for i = 1, count do xs[i] = math.random(-m, m) / 65536 end
+  return xs
+end
+
+local function bit(b) return b and 1 or 0 end
+
+-- The plaintext of every unary and binary operation on the lists xs, ys.
+local function plaintext(xs, ys)
+  local want = {less = {}, less_zero = {}, equal = {}, maximum = {}, minimum = {},
+                relu = {}, absolute = {}, floor = {}, zigmoid = {}}
+  for i, x in ipairs(xs) do
+    local y = ys[i]
+    want.less[i], want.less_zero[i], want.equal[i] = bit(x < y), bit(x < 0), bit(x == y)
+    want.maximum[i], want.minimum[i] = math.max(x, y), math.min(x, y)
+    want.relu[i], want.absolute[i], want.floor[i] = math.max(x, 0), math.abs(x), math.floor(x)
+    want.zigmoid[i] = x < -0.5 and 0 or x > 0.5 and 1 or x + 0.5
+  end
+  return want
+end
+
+-- Every operation on shares of xs (player 0) and ys (the last player),
+-- revealed: comparisons with Identity() (0/1), the others as numbers.
+local function every_operation(threshold)
+  return function(comm, xs, ys, shape)
+    local p = shamir.ProtocolSuite(comm, support.narrow{threshold = threshold})
+    local last = comm.world_size - 1
+    local a = p:share(0, comm.rank == 0 and xs or nil, shape)
+    local b = p:share(last, comm.rank == last and ys or nil, shape)
+    local I = cicada.encoding.Identity()
+    local got = {shape = p:less(a, b).shape}
+    for _, op in ipairs{"less", "equal"} do got[op] = p:reveal(p[op](p, a, b), nil, I) end
+    got.less_zero = p:reveal(p:less_zero(a), nil, I)
+    for _, op in ipairs{"maximum", "minimum"} do got[op] = p:reveal(p[op](p, a, b)) end
+    for _, op in ipairs{"relu", "absolute", "floor", "zigmoid"} do got[op] = p:reveal(p[op](p, a)) end
+    return got
+  end
+end
+
+-- Flatten a list of rows.
+local function flat(rows)
+  if type(rows[1]) ~= "table" then return rows end
+  local out = {}
+  for _, row in ipairs(rows) do
+    for _, v in ipairs(row) do out[#out + 1] = v end
+  end
+  return out
+end
+
+local function assert_same_lists(want, got, what)
+  assert.are.equal(#want, #got, what .. ": lengths")
+  for i = 1, #want do
+    if want[i] ~= got[i] then
+      error(("%s: element %d is %s, expected %s"):format(what, i, tostring(got[i]),
+                                                          tostring(want[i])), 2)
+    end
+  end
+end
+
+local EDGES_X = {-3.5, 0, 0, 2, 30000, -30000, 0.25, 7, -0.5, 0.5, 1 / 65536, -1 / 65536, -29999.75, 12.5}
+local EDGES_Y = {1, 0, -1 / 65536, 2, 29999.5, -29999.5, 0.5, 7.25, -0.5, 0.75, 0, 0, -29999.75, -12.5}
+
+for _, n in ipairs{3, 5} do
+  local threshold = (n + 1) // 2
+  describe(("comparisons among %d players"):format(n), function()
+    it("match the plaintext on negative, zero, fractional and large values", function()
+      local results = run(n, every_operation(threshold), {EDGES_X, EDGES_Y, {#EDGES_X}})
+      local want = plaintext(EDGES_X, EDGES_Y)
+      for _, r in ipairs(results) do
+        assert.are.same({#EDGES_X}, r.shape)
+        for op, values in pairs(want) do assert_same_lists(values, r[op], op) end
+      end
+    end)
+
+    it("match the plaintext on random matrices of values up to 30,000", function()
+      math.randomseed(300 + n)
+      local rows, cols = 40, 25
+      local xs, ys = randoms(rows * cols, 30000), randoms(rows * cols, 30000)
+      for i = 1, rows * cols, 7 do ys[i] = xs[i] end -- some equal pairs
+      local mx, my = {}, {}
+      for r = 1, rows do
+        mx[r], my[r] = {}, {}
+        for c = 1, cols do
+          mx[r][c], my[r][c] = xs[(r - 1) * cols + c], ys[(r - 1) * cols + c]
+        end
+      end
+      local results = run(n, every_operation(threshold), {mx, my, {rows, cols}})
+      local want = plaintext(xs, ys)
+      for _, r in ipairs(results) do
+        assert.are.same({rows, cols}, r.shape)
+        for op, values in pairs(want) do assert_same_lists(values, flat(r[op]), op) end
+      end
+    end)
+
+    it("work chunk by chunk on arrays longer than a chunk", function()
+      math.randomseed(600 + n)
+      local xs, ys = randoms(250, 1000), randoms(250, 1000)
+      local results = run(n, function(comm, x, y)
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = threshold})
+        p._chunk_bit_elements = 100 * p.value_bits -- chunks of 100 elements
+        local I = cicada.encoding.Identity()
+        local a = p:share(0, comm.rank == 0 and x or nil, {#x})
+        local b = p:share(1, comm.rank == 1 and y or nil, {#y})
+        return {less = p:reveal(p:less(a, b), nil, I), floor = p:reveal(p:floor(a)),
+                composed = p:reveal(p:bit_compose(p:bit_decompose(a)), nil, I), k = p.value_bits}
+      end, {xs, ys})
+      local want = plaintext(xs, ys)
+      for _, r in ipairs(results) do
+        assert_same_lists(want.less, r.less, "less")
+        assert_same_lists(want.floor, r.floor, "floor")
+        local composed = {}
+        for i, x in ipairs(xs) do composed[i] = math.floor(x * 65536 + 0.5) % (1 << r.k) end
+        assert_same_lists(composed, r.composed, "bit_compose(bit_decompose(a))")
+      end
+    end)
+
+    it("take public operands, compare products and reveal booleans", function()
+      local xs = {-2.5, 0, 1.5, 30000, -30000}
+      local ys = {4, 3, 0.5, PRODUCT_FACTOR, PRODUCT_FACTOR}
+      local results = run(n, function(comm, x, y, limit)
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = threshold})
+        local B = cicada.encoding.Boolean()
+        local a = p:share(0, comm.rank == 0 and x or nil, {#x})
+        local b = p:share(1, comm.rank == 1 and y or nil, {#y})
+        local prod = p:multiply(a, b)
+        return {
+          less_public = p:reveal(p:less(a, 1), nil, B),
+          public_less = p:reveal(p:less(1, a), nil, B),
+          max_public = p:reveal(p:maximum(a, {0, 0, 2, 0, 0})),
+          sign = p:reveal(p:less(prod, 0.5), nil, B),
+          at_limit = p:reveal(p:less(limit - 1, prod), nil, B),
+          product = p:reveal(prod),
+          sum = p:reveal(p:add(2, a)),
+          difference = p:reveal(p:subtract(a, {1, 1, 1, 1, 1})),
+          scaled = p:reveal(p:multiply(0.5, a)),
+        }
+      end, {xs, ys, PRODUCT_LIMIT})
+      for _, r in ipairs(results) do
+        assert.are.same({true, true, false, false, true}, r.less_public)
+        assert.are.same({false, false, true, true, false}, r.public_less)
+        assert.are.same({0, 0, 2, 30000, 0}, r.max_public)
+        assert.are.same({true, true, false, false, true}, r.sign)
+        assert.are.same({false, false, false, true, false}, r.at_limit)
+        assert.are.same({-0.5, 2, 3.5, 30002, -29998}, r.sum)
+        assert.are.same({-3.5, -1, 0.5, 29999, -30001}, r.difference)
+        for i, v in ipairs{-1.25, 0, 0.75, 15000, -15000} do
+          assert.is_true(math.abs(r.scaled[i] - v) <= 4 * 2 ^ -16, "scaled " .. i)
+        end
+        for i, v in ipairs{-10, 0, 0.75, PRODUCT_LIMIT, -PRODUCT_LIMIT} do
+          assert.is_true(math.abs(r.product[i] - v) <= 4 * 2 ^ -16, "product " .. i)
+        end
+      end
+    end)
+
+    it("divide with the documented accuracy", function()
+      math.randomseed(500 + n)
+      local xs, ys = {1, 7, -3, 100, 0.5, 30000, -12.25, 0, -30000}, {3, 2, 0.7, -9, 1000, 7, -0.125, 5, -1}
+      for i = #xs + 1, 60 do
+        xs[i] = math.random(-6553600, 6553600) / 65536
+        ys[i] = math.random(32768, 65536000) / 65536 * (i % 2 == 0 and -1 or 1)
+      end
+      local results = run(n, function(comm, x, y)
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = threshold})
+        local a = p:share(0, comm.rank == 0 and x or nil, {#x})
+        local b = p:share(1, comm.rank == 1 and y or nil, {#y})
+        return {quotient = p:reveal(p:divide(a, b)),
+                scalar = p:reveal(p:divide(1, p:share(2, comm.rank == 2 and 4 or nil, {})))}
+      end, {xs, ys})
+      for _, r in ipairs(results) do
+        for i, q in ipairs(r.quotient) do
+          local want = xs[i] / ys[i]
+          if math.abs(q - want) > (math.abs(xs[i]) + math.abs(want) + 1) * 2 ^ -13 then
+            error(("%g / %g gave %.8g, expected %.8g"):format(xs[i], ys[i], q, want))
+          end
+        end
+        assert.is_true(math.abs(r.scalar - 0.25) <= 2 ^ -13)
+      end
+    end)
+
+    it("decompose negative, zero, fractional and large values into bits", function()
+      local xs = {0, 1, 5, -1, 30000, -30000, 0.5, 12345.678, -2 ^ -16}
+      local results = run(n, function(comm, x)
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = threshold})
+        local I = cicada.encoding.Identity()
+        local a = p:share(0, comm.rank == 0 and x or nil, {#x})
+        local bits = p:bit_decompose(a)
+        local few = p:bit_decompose(p:share(1, comm.rank == 1 and 3 or nil, {}), 20)
+        return {shape = bits.shape, bits = p:reveal(bits, nil, I), few_shape = few.shape,
+                few = p:reveal(few, nil, I), k = p.value_bits,
+                composed = p:reveal(p:bit_compose(bits), nil, I)}
+      end, {xs})
+      for _, r in ipairs(results) do
+        local k = r.k
+        assert.are.same({#xs, k}, r.shape)
+        for i, x in ipairs(xs) do
+          local v = math.floor(x * 65536 + 0.5) % (1 << k) -- two's complement in k bits
+          local want = {}
+          for j = 1, k do want[j] = (v >> (k - j)) & 1 end
+          assert_same_lists(want, r.bits[i], ("bits of %g"):format(x))
+          assert.are.equal(v, r.composed[i])
+        end
+        assert.are.same({20}, r.few_shape)
+        assert_same_lists({0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, r.few, "bits of 3")
+      end
+    end)
+
+    it("compute logic on shared bits", function()
+      local results = run(n, function(comm)
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = threshold})
+        local I = cicada.encoding.Identity()
+        local a = p:share(0, comm.rank == 0 and {0, 0, 1, 1} or nil, {4}, I)
+        local b = p:share(1, comm.rank == 1 and {0, 1, 0, 1} or nil, {4}, I)
+        return {["and"] = p:reveal(p:logical_and(a, b), nil, I),
+                ["or"] = p:reveal(p:logical_or(a, b), nil, I),
+                xor = p:reveal(p:logical_xor(a, b), nil, I),
+                ["not"] = p:reveal(p:logical_not(a), nil, I),
+                chained = p:reveal(p:logical_and(p:less(a, b), p:equal(a, 0)), nil, I)}
+      end)
+      for _, r in ipairs(results) do
+        assert.are.same({0, 0, 0, 1}, r["and"])
+        assert.are.same({0, 1, 1, 1}, r["or"])
+        assert.are.same({0, 1, 1, 0}, r.xor)
+        assert.are.same({1, 1, 0, 0}, r["not"])
+        assert.are.same({0, 1, 0, 0}, r.chained)
+      end
+    end)
+  end)
+end
+
+describe("comparisons", function()
+  it("work on scalars and on old shares after a real death, revoke and shrink", function()
+    local results = cicada.run{world_size = 4, timeout = 30, fn = function(comm)
+      cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
+      local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2})
+      local a = p:share(0, comm.rank == 0 and {2.5, -3, 0.75} or nil, {3})
+      local b = p:share(1, comm.rank == 1 and {4, -3, -8} or nil, {3})
+      local s = p:share(3, comm.rank == 3 and -1.25 or nil, {})
+      if comm.rank == 2 then cicada.inject.kill() end
+      local ok, err = pcall(p.less, p, a, b)
+      if ok then return {error = "less succeeded with a dead player"} end
+      comm:revoke()
+      local newcomm, oldranks = comm:shrink{name = "after"}
+      local q = shamir.ProtocolSuite(newcomm, support.narrow{threshold = 2,
+                                                             indices = p:indices_for(oldranks)})
+      local I = cicada.encoding.Identity()
+      return {kind = cicada.errors.kind(err), size = newcomm.world_size,
+              less = q:reveal(q:less(a, b), nil, I), equal = q:reveal(q:equal(a, b), nil, I),
+              maximum = q:reveal(q:maximum(a, b)), scalar = q:reveal(q:less_zero(s), nil, I),
+              absolute = q:reveal(q:absolute(s))}
+    end}
+    assert.are.equal("Terminated(exitcode=-9)", tostring(results[3]))
+    for _, rank in ipairs{0, 1, 3} do
+      local r = results[rank + 1]
+      assert.are.equal("table", type(r), tostring(r))
+      assert.is_nil(r.error)
+      assert.is_not_nil(r.kind)
+      assert.are.equal(3, r.size)
+      assert.are.same({1, 0, 0}, r.less)
+      assert.are.same({0, 1, 0}, r.equal)
+      assert.are.same({4, -3, 0.75}, r.maximum)
+      assert.are.equal(1, r.scalar)
+      assert.are.equal(1.25, r.absolute)
+    end
+  end)
+
+  it("transpose field arrays (the layout step of bit_decompose)", function()
+    local F = cicada.Field{order = 7}
+    assert.are.same({{1, 4}, {2, 5}, {3, 6}}, F:array{{1, 2, 3}, {4, 5, 6}}:transpose():tolist())
+    assert.has_error(function() F:array{1, 2}:transpose() end,
+                     "calling 'transpose' on bad self (matrix expected, got shape {2})")
+  end)
+
+  it("refuse bad operands with errors naming them", function()
+    local p = shamir.ProtocolSuite(fake_comm(3), support.narrow{threshold = 2})
+    local F = p.field
+    assert.has_error(function() p:less(F:zeros{3}, F:zeros{4}) end,
+                     "bad argument #2 to 'less' (shapes {3} and {4} differ)")
+    assert.has_error(function() p:equal(1, 2) end,
+                     "bad argument #2 to 'equal' (one operand must be a share; both are public)")
+    assert.has_error(function() p:bit_decompose(F:zeros{3}, 0) end,
+                     ("bad argument #2 to 'bit_decompose' (bits must be an integer in [1, %d], got 0)")
+                     :format(p.value_bits))
+    assert.has_error(function() p:bit_decompose(F:zeros{2, 2}) end,
+                     "bad argument #1 to 'bit_decompose' (scalar or vector share expected, got a matrix)")
+    assert.has_error(function() p:less_zero(nil) end,
+                     "bad argument #1 to 'less_zero' (share (field array) expected, got nil)")
+    assert.has_error(function() p:logical_and(F:zeros{2}, F:zeros{3}) end,
+                     "bad argument #2 to 'logical_and' (shapes {2} and {3} differ)")
+    assert.has_error(function() p:reveal(F:zeros{2}, nil, "Boolean") end,
+                     "bad argument #3 to 'reveal' (encoding expected (e.g. cicada.encoding.Boolean()), got string)")
+    local q = shamir.ProtocolSuite(fake_comm(3), support.narrow{threshold = 2,
+                                                                encoding = cicada.encoding.Identity()})
+    assert.has_error(function() q:floor(F:zeros{2}) end,
+                     "floor needs a fixed-point encoding, not Identity(); use field_multiply")
+    local r = shamir.ProtocolSuite(fake_comm(4), support.narrow{threshold = 3})
+    assert.has_error(function() r:less(F:zeros{2}, F:zeros{2}) end,
+                     "less: threshold 3 is too high for multiplication among 4 players "
+                     .. "(it needs 2 * threshold - 1 <= 4, so threshold <= 2)")
+  end)
+end)
+
+describe("scripts/secure_max.lua", function()
+  after_each(support.cleanup)
+
+  it("tells every player who holds the largest value", function()
+    local script = (os.getenv("CICADA_SOURCE_DIR") or ".") .. "/scripts/secure_max.lua"
+    local rc, out = support.run_cli({script, "3.5", "-2", "10.25", "10", "-7"}, nil, 60)
+    assert.are.equal(0, rc, out)
+    assert.are.equal(5, support.count(out, "player 2 holds the largest value"), out)
+  end)
+end)
