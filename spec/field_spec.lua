@@ -28,10 +28,12 @@ describe("Field", function()
                      "bad argument #1 to 'Field' (field order 561 is not prime)")
     assert.has_error(function() core.Field(1) end,
                      "bad argument #1 to 'Field' (field order 1 is not a prime >= 2)")
-    assert.has_error(function() core.Field("18446744073709551616") end,
-                     "bad argument #1 to 'Field' (order 18446744073709551616 is not below 2^64)")
+    assert.has_error(function() core.Field("340282366920938463463374607431768211456") end,
+                     "bad argument #1 to 'Field' (order '340282366920938463463374607431768211456'"
+                     .. " is not a decimal or 0x-hex integer below 2^128)")
     assert.has_error(function() core.Field("12a") end,
-                     "bad argument #1 to 'Field' (order '12a' is not a decimal integer)")
+                     "bad argument #1 to 'Field' (order '12a' is not a decimal or 0x-hex integer"
+                     .. " below 2^128)")
     assert.has_error(function() core.Field(2.5) end,
                      "bad argument #1 to 'Field' (order must be an integer)")
     assert.has_error(function() core.Field({}) end)

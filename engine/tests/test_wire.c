@@ -247,9 +247,9 @@ static void test_trailing_bytes(void) {
 
 static void test_bad_tags(void) {
   static const uint8_t zero[] = {0x00};
-  static const uint8_t nine[] = {0x07, 1, 0, 0, 0, 0, 0, 0, 0, 0x09};
+  static const uint8_t ten[] = {0x07, 1, 0, 0, 0, 0, 0, 0, 0, 0x0a};
   EXPECT_ERROR(zero, sizeof zero, NULL, "unknown value tag 0x00 at byte 0");
-  EXPECT_ERROR(nine, sizeof nine, NULL, "unknown value tag 0x09 at byte 9");
+  EXPECT_ERROR(ten, sizeof ten, NULL, "unknown value tag 0x0a at byte 9");
 }
 
 static void test_oversized_declarations(void) {
