@@ -113,6 +113,10 @@ local M = {}
 --- 2^64 - 59, the default order, as the decimal string.
 M.DEFAULT_ORDER = "18446744073709551557"
 
+--- 2^127 - 1, the Mersenne prime that is the Shamir suites' default order,
+-- as the decimal string.
+M.SUITE_ORDER = "170141183460469231731687303715884105727"
+
 --- Make a field: `Field{order=...}` or `Field(order)`; default 2^64 - 59.
 -- @param[opt] options a table with `order`, or the order itself
 -- @return the field

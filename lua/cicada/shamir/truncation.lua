@@ -50,7 +50,8 @@ local M = {}
 -- `bound`, each contribution is uniform in [0, bound = 2^mask_bits);
 -- `shift`, 2^(L-2) with 2^L <= p, added so that the masked value is
 -- non-negative (values must satisfy |x| < shift); `correction`,
--- shift / 2^bits + (uniforms - 1) / 2, subtracted at the end
+-- shift / 2^bits + (uniforms - 1) / 2, subtracted at the end (bound, shift
+-- and correction are 0-d field arrays)
 -- @raise `multiply: the field (17 bits) is too small to truncate 16 bits among 3 players`
 -- @local
 function M:_truncation_params(bits, fname)
@@ -64,12 +65,15 @@ function M:_truncation_params(bits, fname)
     check.error(("%s: the field (%d bits) is too small to truncate %d bits among %d players")
                 :format(fname, self.field.bits, bits, n))
   end
-  local shift = 1 << (L - 2)
+  -- Powers of two as 0-d field arrays: in a 128-bit field they exceed Lua
+  -- integers.
+  local F = self.field
+  local shift = F:power(2, L - 2)
   return {
     uniforms = uniforms,
-    bound = 1 << mask_bits,
+    bound = F:power(2, mask_bits),
     shift = shift,
-    correction = (shift >> bits) + (uniforms - 1) // 2,
+    correction = F:add(F:shift_right(shift, bits), (uniforms - 1) // 2),
   }
 end
 
