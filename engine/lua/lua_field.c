@@ -110,7 +110,7 @@ cl_array *cl_field_own_array(lua_State *L, int idx, const cl_fq *q) {
 }
 
 /* The operand at idx as an array of field q: an array of that field is used
- * as is; an integer or a list is converted into a new array left
+ * as is; an integer, an integer string (decimal or 0x-hex) or a list is converted into a new array left
  * on the stack. */
 static cl_array *to_operand(lua_State *L, int idx, const cl_fq *q) {
   cl_array *a = cl_array_test(L, idx);
@@ -119,7 +119,14 @@ static cl_array *to_operand(lua_State *L, int idx, const cl_fq *q) {
     return a;
   }
   int t = lua_type(L, idx);
-  if (t != LUA_TNUMBER && t != LUA_TTABLE)
+  if (t == LUA_TSTRING) { /* an integer beyond Lua's, as decimal or 0x-hex */
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    cc_u128 v;
+    int neg = len > 0 && s[0] == '-';
+    if (cc_field128_parse(s + neg, len - (size_t)neg, &v) != 0) t = LUA_TNONE;
+  }
+  if (t != LUA_TNUMBER && t != LUA_TTABLE && t != LUA_TSTRING)
     luaL_typeerror(L, idx, "field array, integer or list");
   return cl_push_converted(L, idx, q, idx, CL_CONV_INT, 0);
 }
