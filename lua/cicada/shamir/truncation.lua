@@ -25,12 +25,13 @@
 --
 -- The statistical-security caveat: c hides x only statistically, with a
 -- distance of about |x| / 2^mask_bits from a value that does not depend
--- on x, and mask_bits = L - 1 - ceil(log2 m) is 60 for 3 players in the
--- default field (59 for 4 or 5): a product of magnitude 1 (2^32 before
--- truncation, precision 16) is hidden to 2^-28, one of magnitude 2^10 to
--- 2^-18. A 64-bit field leaves no room for the usual 40 bits of
--- statistical security at useful ranges. Values must satisfy
--- |x| < 2^(L-2) (2^61 in the default field: |a * b| < 2^29 for precision
+-- on x, and mask_bits = L - 1 - ceil(log2 m) is 123 for 3 players in the
+-- default field 2^127 - 1 (122 for 4 or 5), but 60 in the 64-bit field
+-- 2^64 - 59 (59): there a product of magnitude 1 (2^32 before truncation,
+-- precision 16) is hidden only to 2^-28, one of magnitude 2^10 to 2^-18;
+-- the 64-bit field leaves no room for the usual 40 bits of statistical
+-- security at useful ranges. Values must satisfy |x| < 2^(L-2) (2^124 in
+-- the default field, 2^61 in the 64-bit one: |a * b| < 2^29 for precision
 -- 16) or the result is wrong; nothing checks this (it would need a
 -- comparison).
 --
