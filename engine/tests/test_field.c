@@ -550,6 +550,29 @@ static void test_random(void) {
   CHECK(cc_rng_uniform_mod(&os, CC_FIELD_DEFAULT_ORDER, z, 300) == 0);
   CHECK(!cc_field_equal(x, z, 300));
 
+  /* A seeded stream's bytes do not depend on how they are asked for: large
+   * requests (whole buffers straight from the cipher) and small ones
+   * interleave into one keystream. */
+  {
+    enum { TOTAL = 3 * CC_RNG_BUFFER_BYTES + 1000 };
+    static unsigned char one[TOTAL], pieces[TOTAL];
+    const size_t steps[] = {3, 2 * CC_RNG_BUFFER_BYTES + 7, 100, CC_RNG_BUFFER_BYTES,
+                            TOTAL};
+    cc_rng s1, s2;
+    size_t at = 0;
+    CHECK(cc_rng_init_seeded(&s1, "bytes", 5) == 0);
+    CHECK(cc_rng_init_seeded(&s2, "bytes", 5) == 0);
+    CHECK(cc_rng_bytes(&s1, one, TOTAL) == 0);
+    for (size_t i = 0; at < TOTAL; i++) {
+      size_t take = steps[i] < TOTAL - at ? steps[i] : TOTAL - at;
+      CHECK(cc_rng_bytes(&s2, pieces + at, take) == 0);
+      at += take;
+    }
+    CHECK(memcmp(one, pieces, TOTAL) == 0);
+    cc_rng_free(&s1);
+    cc_rng_free(&s2);
+  }
+
   /* Uniform mod 7: every value in range, each about 1/7 of the draws. */
   enum { DRAWS = 70000 };
   static uint64_t d[DRAWS];
