@@ -132,8 +132,9 @@ const char *cl_push_order(lua_State *L, uint64_t lo, uint64_t hi);
 enum cl_conv { CL_CONV_INT, CL_CONV_FIXED, CL_CONV_BOOL, CL_CONV_BIT };
 enum cl_dec { CL_DEC_RAW, CL_DEC_INT, CL_DEC_FIXED, CL_DEC_BOOL, CL_DEC_BIT };
 
-/* Push a new array of field f converted from the Lua number or (nested)
- * list at idx; errors name argument arg. */
+/* Push a new array of field q converted from the Lua number, integer string
+ * (decimal or 0x-hex, optionally signed) or (nested) list at idx; errors
+ * name argument arg. */
 cl_array *cl_push_converted(lua_State *L, int idx, const cl_fq *q, int arg,
                             enum cl_conv mode, int precision);
 /* Push a number for a 0-d array, a list for 1-d, a list of rows for 2-d. */

@@ -1,10 +1,12 @@
 /*
  * lua_encoding.c - Lua values to field elements and back.
  *
- * Owns the encodings of the Field binding: how a Lua number, boolean or
- * (nested) list becomes a field array (integers reduced mod p, fixed point,
- * booleans, bits) and how an array becomes Lua values again (raw words,
- * signed integers, floats, booleans, bits), with errors that name the
+ * Owns the encodings of the Field binding: how a Lua number, boolean,
+ * integer string or (nested) list becomes a field array of either width
+ * (integers reduced mod p, fixed point, booleans, bits) and how an array
+ * becomes Lua values again (raw values, signed integers, floats, booleans,
+ * bits; in a 128-bit field integers that do not fit a Lua integer become
+ * decimal strings), with errors that name the
  * argument and the element. Registers the Field methods encode_fixed,
  * decode_fixed, encode_int, decode_int, encode_bool, decode_bool,
  * encode_bits and decode_bits (cl_field_encoding_methods); the other

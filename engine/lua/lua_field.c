@@ -4,7 +4,8 @@
  * Owns cicada.Field (CL_FIELD_MT) and core.Field(order): array
  * constructors, element-wise arithmetic with scalar broadcasting, sums,
  * products, powers and inverses, Lagrange weights and the Shamir kernels,
- * each one call into field.c per array. The arrays themselves are
+ * each one call per array into field.c (orders below 2^64) or field128.c
+ * (orders of 65 to 128 bits; see cl_fq in lua_cicada.h). The arrays are
  * lua_array.c's, the conversions from and to Lua values lua_encoding.c's
  * (whose encode_ and decode_ methods this type also carries) and the random
  * streams lua_rng.c's. The Lua API is documented in lua/cicada/field.lua.
