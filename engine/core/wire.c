@@ -468,12 +468,12 @@ static int read_table(cc_wire_reader *r, cc_wire_item *it) {
 static int check_order(cc_wire_reader *r, const cc_wire_item *it) {
   char msg[128];
   int wide = it->kind == CC_WIRE_ARRAY128;
+  if (wide && it->order_hi == 0) /* before the cache: 0x08 may have cached it */
+    return fail(r, "field array at byte %zu: tag 0x09 with an order below 2^64 "
+                   "(such arrays use tag 0x08)", it->offset);
   if (it->order == r->known_order && it->order_hi == r->known_order_hi &&
       (it->order != 0 || it->order_hi != 0))
     return 0;
-  if (wide && it->order_hi == 0)
-    return fail(r, "field array at byte %zu: tag 0x09 with an order below 2^64 "
-                   "(such arrays use tag 0x08)", it->offset);
   if ((wide ? cc_field128_check_order(it->order, it->order_hi, msg, sizeof msg)
             : cc_field_check_order(it->order, msg, sizeof msg)) != 0)
     return fail(r, "field array at byte %zu has an invalid order: %s", it->offset, msg);

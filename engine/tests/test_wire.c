@@ -384,6 +384,18 @@ static void test_bad_arrays(void) {
     CHECK(cc_wire_put_array128(&b, m127_lo, m127_hi, 1, shape, wide) == 0);
     memset(b.data + 9, 0, 8); /* order_hi = 0 */
     EXPECT_ERROR(b.data, b.len, NULL, "tag 0x09 with an order below 2^64");
+    {
+      /* also right after a 0x08 array of that order checked it */
+      const size_t one = 1;
+      cc_buf t;
+      cc_buf_init(&t);
+      CHECK(cc_wire_put_table(&t, 2, 0) == 0);
+      CHECK(cc_wire_put_array(&t, BIG_PRIME, 1, &one, wide) == 0);
+      CHECK(cc_wire_put_array128(&t, BIG_PRIME, 1, 1, &one, wide) == 0);
+      memset(t.data + t.len - 16 - 4 - 1 - 8, 0, 8); /* the second one's order_hi */
+      EXPECT_ERROR(t.data, t.len, NULL, "tag 0x09 with an order below 2^64");
+      cc_buf_free(&t);
+    }
     b.len = 0;
     CHECK(cc_wire_put_array128(&b, m127_lo, m127_hi, 1, shape, wide) == 0);
     b.data[18] = 3; /* 3 elements, 2 present */
