@@ -1,5 +1,9 @@
 -- The benchmark: one line per figure,
---     BENCH name=<id> players=<n> size=<k> median_ms=<x> runs=<r>
+--     BENCH name=<id> players=<n> size=<k> median_ms=<x> runs=<r> [field=<order>]
+-- The figures of the Shamir suites say which field they measure: the 64-bit
+-- field 2^64 - 59 (field=2^64-59), passed explicitly so that these figures
+-- stay comparable across versions, or the suites' default 2^127 - 1
+-- (field=2^127-1, multiply_1m_f128).
 -- Each figure runs inside real player processes on this host (loopback TCP)
 -- and reports the median over its runs, timed at player 0 between barriers.
 -- multiply_1m_rss reports memory instead: the peak resident set (VmHWM) of
@@ -22,9 +26,10 @@ local function median(xs)
   return (xs[n // 2] + xs[n // 2 + 1]) / 2
 end
 
-local function report(name, players, size, samples_s)
-  print(("BENCH name=%s players=%d size=%d median_ms=%.4f runs=%d"):format(
-    name, players, size, median(samples_s) * 1e3, #samples_s))
+local function report(name, players, size, samples_s, field)
+  print(("BENCH name=%s players=%d size=%d median_ms=%.4f runs=%d%s"):format(
+    name, players, size, median(samples_s) * 1e3, #samples_s,
+    field and " field=" .. field or ""))
   io.stdout:flush()
 end
 
@@ -70,8 +75,12 @@ figure("startup", function()
   report("startup", 4, 0, samples)
 end)
 
+-- The 64-bit field of the suite figures, and its name in their lines.
+local ORDER64, F64 = "18446744073709551557", "2^64-59"
+local F64_SUITE = F64 .. " statistical_security=20"
+
 local function suite(comm)
-  return {p = cicada.shamir.BasicProtocolSuite(comm, {threshold = 2})}
+  return {p = cicada.shamir.BasicProtocolSuite(comm, {threshold = 2, order = ORDER64})}
 end
 
 -- One round of the seed's loop: share a scalar, add, reveal (4 players).
@@ -104,7 +113,7 @@ figure("round", function()
     local inc = s.p:share(src, comm.rank == src and 1 or nil, {})
     s.total = s.p:add(s.total, inc)
     s.p:reveal(s.total)
-  end))
+  end), F64)
 end)
 
 local function vector(n)
@@ -121,7 +130,7 @@ local function share_figure(name, n, runs, batch)
       return s
     end, function(_, s)
       s.p:share(0, s.secret, {n})
-    end))
+    end), F64)
   end)
 end
 
@@ -134,7 +143,7 @@ local function reveal_figure(name, n, runs, batch)
       return s
     end, function(_, s)
       s.p:reveal(s.share)
-    end))
+    end), F64)
   end)
 end
 
@@ -144,13 +153,16 @@ reveal_figure("reveal_1m", 1000000, 7, 1)
 
 -- Shares of two n-vectors of fixed-point numbers in [-8, 8) (made in C,
 -- so that no Lua list of n numbers inflates the memory figure), from
--- players 0 and 1, in a full suite of the 64-bit field: products below
--- 2^6 need 24 value bits, which leave room for 20 bits of statistical
--- security.
-local function product_setup(n)
+-- players 0 and 1, in a full suite over the field of the given order
+-- (default: the 64-bit field, where products below 2^6 need 24 value
+-- bits, which leave room for 20 bits of statistical security: F64 names
+-- both in the figure's line).
+local function product_setup(n, order)
   return function(comm)
-    local p = cicada.shamir.ProtocolSuite(comm, {threshold = 2, order = "18446744073709551557",
-                                                 value_bits = 24, statistical_security = 20})
+    order = order or ORDER64
+    local options = {threshold = 2, order = order}
+    if order == ORDER64 then options.value_bits, options.statistical_security = 24, 20 end
+    local p = cicada.shamir.ProtocolSuite(comm, options)
     local F = p.field
     local function secret()
       return F:subtract(F:uniform_below({n}, 1 << 20), 1 << 19)
@@ -162,23 +174,26 @@ local function product_setup(n)
   end
 end
 
--- Fixed-point multiplication (with truncation) of n pairs, 3 players.
-local function multiply_figure(name, n, runs, batch)
+-- Fixed-point multiplication (with truncation) of n pairs, 3 players, in
+-- the field of order `order` (named `field` in the line).
+local function multiply_figure(name, n, runs, batch, order, field)
   figure(name, function()
-    report(name, 3, n, timed(3, runs, batch, product_setup(n), function(_, s)
+    report(name, 3, n, timed(3, runs, batch, product_setup(n, order), function(_, s)
       s.p:multiply(s.a, s.b)
-    end))
+    end), field)
   end)
 end
 
-multiply_figure("multiply_10k", 10000, 21, 10)
-multiply_figure("multiply_1m", 1000000, 7, 1)
+multiply_figure("multiply_10k", 10000, 21, 10, ORDER64, F64_SUITE)
+multiply_figure("multiply_1m", 1000000, 7, 1, ORDER64, F64_SUITE)
+-- The same million products in the suites' default 128-bit field.
+multiply_figure("multiply_1m_f128", 1000000, 7, 1, require("cicada.field").SUITE_ORDER, "2^127-1")
 
 -- The fixed-point dot product of two 10,000-vectors, 3 players.
 figure("dot_10k", function()
   report("dot_10k", 3, 10000, timed(3, 21, 20, product_setup(10000), function(_, s)
     s.p:dot(s.a, s.b)
-  end))
+  end), F64_SUITE)
 end)
 
 -- less_10k: 10,000 comparisons of shared fixed-point values in [-8, 8),
@@ -228,8 +243,8 @@ figure("multiply_1m_rss", function()
   for r, mb in ipairs(results) do
     if type(mb) ~= "number" then error(("benchmark failed at player %d: %s"):format(r - 1, tostring(mb))) end
   end
-  print(("BENCH name=multiply_1m_rss players=3 size=%d median_mb=%.1f runs=%d"):format(
-    n, median(results), #results))
+  print(("BENCH name=multiply_1m_rss players=3 size=%d median_mb=%.1f runs=%d field=%s"):format(
+    n, median(results), #results, F64_SUITE))
   io.stdout:flush()
 end)
 
@@ -410,7 +425,7 @@ tls_figures[#tls_figures + 1] = {name = "round_tls", fn = function(tls)
     local inc = s.p:share(src, comm.rank == src and 1 or nil, {})
     s.total = s.p:add(s.total, inc)
     s.p:reveal(s.total)
-  end))
+  end), F64)
 end}
 
 tls_figures[#tls_figures + 1] = {name = "reveal_1m_tls", fn = function(tls)
@@ -422,7 +437,7 @@ tls_figures[#tls_figures + 1] = {name = "reveal_1m_tls", fn = function(tls)
     return s
   end, function(_, s)
     s.p:reveal(s.share)
-  end))
+  end), F64)
 end}
 
 do

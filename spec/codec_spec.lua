@@ -164,6 +164,61 @@ describe("codec", function()
       assert.matches("word 1 is 97, not below the order 97", decode_error(bad))
     end)
 
+    describe("of a 128-bit field", function()
+      local M127 = "170141183460469231731687303715884105727" -- 2^127 - 1
+      local W = core.Field(M127)
+
+      it("keep their order, shape and both words of every element", function()
+        local a = W:array({{0, -1, "0x123456789abcdef0123456789abcdef"}, {1, 2, 3}})
+        local b = round_trip({a, W:array(-5), W:array({})})
+        assert.equal(M127, b[1].order)
+        assert.same({2, 3}, b[1].shape)
+        assert.is_true(a == b[1])
+        assert.is_true(b[2] == W:array(-5))
+        assert.equal(0, b[3].size)
+        local P128 = core.Field("340282366920938463463374607431768211297") -- 2^128 - 159
+        local c = P128:array({-1, 7})
+        assert.is_true(round_trip(c) == c)
+      end)
+
+      it("travel under tag 0x09: the two words of the order, then lo, hi per element", function()
+        local s = core.encode(W:array({-1}))
+        assert.equal("\9" .. string.pack("<I8I8", -1, 0x7fffffffffffffff) .. "\1"
+                     .. string.pack("<I4I8I8", 1, -2, 0x7fffffffffffffff), s)
+      end)
+
+      it("are refused when an element is not below the order", function()
+        local s = core.encode(W:array({1, 2}))
+        local bad = s:sub(1, -17) .. string.pack("<I8I8", -1, 0x7fffffffffffffff)
+        assert.matches("element 1 is " .. M127 .. ", not below the order " .. M127,
+                       decode_error(bad))
+      end)
+
+      it("are refused when the order is not prime or fits the 64-bit tag", function()
+        local s = core.encode(W:array({1, 2}))
+        local composite = s:sub(1, 1) .. string.pack("<I8I8", -2, 0x7fffffffffffffff) .. s:sub(18)
+        assert.matches("field array at byte 0 has an invalid order: field order "
+                       .. "170141183460469231731687303715884105726 is not prime",
+                       decode_error(composite))
+        local small = s:sub(1, 1) .. string.pack("<I8I8", 97, 0) .. s:sub(18)
+        assert.matches("tag 0x09 with an order below 2^64", decode_error(small))
+      end)
+
+      it("reject every truncation and survive mutation", function()
+        local sample = core.encode({W:array({{1, -1}, {2, -2}}), x = W:array(3)})
+        for n = 0, #sample - 1 do
+          assert.matches("^cannot decode: truncated input", decode_error(sample:sub(1, n)))
+        end
+        local rand = lcg(4242)
+        for _ = 1, 2000 do
+          local pos = rand(#sample)
+          local m = sample:sub(1, pos - 1) .. string.char(rand(256) - 1) .. sample:sub(pos + 1)
+          local ok, err = pcall(core.decode, m)
+          if not ok then assert.matches("^cannot decode: ", err) end
+        end
+      end)
+    end)
+
     it("are refused when the order is not prime", function()
       local s = core.encode(F:array({1, 2}))
       local bad = s:sub(1, 1) .. string.pack("<I8", 96) .. s:sub(10)

@@ -28,10 +28,12 @@ describe("Field", function()
                      "bad argument #1 to 'Field' (field order 561 is not prime)")
     assert.has_error(function() core.Field(1) end,
                      "bad argument #1 to 'Field' (field order 1 is not a prime >= 2)")
-    assert.has_error(function() core.Field("18446744073709551616") end,
-                     "bad argument #1 to 'Field' (order 18446744073709551616 is not below 2^64)")
+    assert.has_error(function() core.Field("340282366920938463463374607431768211456") end,
+                     "bad argument #1 to 'Field' (order '340282366920938463463374607431768211456'"
+                     .. " is not a decimal or 0x-hex integer below 2^128)")
     assert.has_error(function() core.Field("12a") end,
-                     "bad argument #1 to 'Field' (order '12a' is not a decimal integer)")
+                     "bad argument #1 to 'Field' (order '12a' is not a decimal or 0x-hex integer"
+                     .. " below 2^128)")
     assert.has_error(function() core.Field(2.5) end,
                      "bad argument #1 to 'Field' (order must be an integer)")
     assert.has_error(function() core.Field({}) end)
@@ -388,5 +390,142 @@ describe("kernels for sharing rounds", function()
                      "bad argument #2 to 'shamir_share_each' (threshold 5 out of range [1, 4])")
     assert.has_error(function() F:shamir_share_each({s1, F:array{1}}, {2, 2}, idx) end,
                      "bad argument #1 to 'shamir_share_each' (secret 2 has 1 elements, secret 1 has 3)")
+  end)
+end)
+
+describe("128-bit fields", function()
+  local M127 = "170141183460469231731687303715884105727" -- 2^127 - 1
+  local F = field.Field{order = M127}
+  local A = "0x123456789abcdef0123456789abcdef"
+  local B = "1267650600228229401496703217721" -- 2^100 + 12345
+
+  it("take orders above 2^64 as decimal or 0x-hex strings", function()
+    assert.are.equal(M127, F.order)
+    assert.are.equal(127, F.bits)
+    assert.are.equal("Field(order=" .. M127 .. ")", tostring(F))
+    assert.are.equal(F, core.Field("0x7fffffffffffffffffffffffffffffff"))
+    assert.are.equal(F, field.Field{order = field.SUITE_ORDER})
+    assert.are.equal(128, field.Field{order = "340282366920938463463374607431768211297"}.bits)
+    -- an order below 2^64 given as a string is the 64-bit field
+    assert.are.equal(-59, core.Field("0xffffffffffffffc5").order)
+    assert.has_error(function() core.Field("340282366920938463463374607431768211455") end,
+                     "bad argument #1 to 'Field' (field order 340282366920938463463374607431768211455"
+                     .. " is not prime)")
+  end)
+
+  it("read elements as integers when they fit, else as decimal strings", function()
+    local a = F:array{5, -1, A, "-7"}
+    assert.are.equal(5, a[1])
+    assert.are.equal("170141183460469231731687303715884105726", a[2])
+    assert.are.equal("1512366075204170929049582354406559215", a[3])
+    assert.are.same({5, "170141183460469231731687303715884105726",
+                     "1512366075204170929049582354406559215",
+                     "170141183460469231731687303715884105720"}, a:tolist())
+    assert.are.same({5, -1, "1512366075204170929049582354406559215", -7}, F:decode_int(a))
+    a[1] = "0x10000000000000000"
+    a[2] = -2
+    assert.are.equal("18446744073709551616", a[1])
+    assert.are.same({"18446744073709551616", -2}, F:decode_int(a:slice(1, 2)))
+    assert.are.equal(M127, a.order)
+    assert.are.equal("FieldArray([7, 0], order=" .. M127 .. ")",
+                     tostring(F:array{7, M127}))
+  end)
+
+  it("add, subtract, multiply, power and invert like the integers mod p", function()
+    local a, b = F:array{A}, F:array{B}
+    assert.are.same({"160310802625115240082477954712935487381"}, (a * b):tolist())
+    assert.are.same({"1512367342854771157278983851109776936"}, F:add(a, b):tolist())
+    assert.are.same({"86582956537788186566663832715645394357"},
+                    F:subtract(F:subtract(a, b), F:power(2, 126)):tolist())
+    assert.are.same({"136331448303329379656515013235603223308"}, F:power(a, 5):tolist())
+    assert.are.same({"113921561018797284433026251948604234169"}, F:inverse(a):tolist())
+    assert.are.equal(1, F:multiply(F:power(a, -3), F:power(a, 3))[1])
+    assert.are.equal(1, (F:array(-1) * F:array(-1)):tolist())
+    assert.are.same({1, 2}, F:multiply({1, 2}, F:array(M127) + 1):tolist())
+    local inv, zero = F:try_inverse(F:array{3, 0})
+    assert.is_nil(inv)
+    assert.are.equal(2, zero)
+    assert.is_true(F:equal(F:array{A, A}, F:array(A)))
+    assert.are.equal(F:array{2, 3}, F:array{2, 3})
+    assert.are_not.equal(F:array{2, 3}, field.Field():array{2, 3})
+    assert.has_error(function() return F:array{1} + field.Field():array{1} end)
+  end)
+
+  it("use the pseudo-Mersenne and Montgomery reductions too", function()
+    local G = field.Field{order = "340282366920938463463374607431768211297"} -- 2^128 - 159
+    assert.are.equal("160310803509653658908398014471302250728", G:multiply(A, B):tolist())
+    assert.are.equal("207940166649694578224586805780326145997", G:inverse(B)[1])
+    local H = field.Field{order = "618970019642690137449562111"} -- 2^89 - 1
+    assert.are.equal("93250043159425248579434453", H:multiply(A, B)[1])
+  end)
+
+  it("sum, dot, matvec, compose bits, shift and combine linearly", function()
+    local x = F:array{A, B, -1}
+    assert.are.equal(F:add(F:add(A, B), -1), F:sum(x))
+    assert.are.equal(F:add(F:multiply(A, A), F:add(F:multiply(B, B), 1)), F:dot(x, x))
+    assert.are.equal(F:array{F:dot(x, x):tolist(), F:sum(x):tolist()},
+                     F:matvec(F:stack{x, F:ones{3}}, x))
+    local bits = F:encode_bits(5)
+    assert.are.equal(127, #bits)
+    assert.are.equal(5, F:bit_compose(bits):tolist())
+    local ones = {}
+    for i = 1, 100 do ones[i] = 1 end
+    assert.are.equal(F:subtract(F:power(2, 100), 1), F:bit_compose(ones))
+    assert.are.same({"4722366482869645213696", 0}, F:shift_right({"0x1000000000000000000000000", 5}, 24):tolist())
+    assert.are.equal(0, F:shift_right(F:power(2, 126), 127):tolist())
+    assert.has_error(function() F:shift_right(x, 128) end,
+                     "bad argument #2 to 'shift_right' (shift 128 out of range [0, 127])")
+    assert.are.equal(F:add(F:multiply(2, x), F:multiply(A, x)), F:lincomb(F:array{2, A}, {x, x}))
+    assert.are.equal(F:array{B, -1}, F:concat{x:slice(2), F:zeros{0}})
+    assert.are.equal(x, x:reshape{1, 3}:row(1))
+  end)
+
+  it("encode and decode fixed point, integers and booleans", function()
+    local big = 2.0 ^ 100
+    local a = F:encode_fixed({1.5, -2.25, big, -big}, 16)
+    assert.are.same({1.5, -2.25, big, -big}, F:decode_fixed(a, 16))
+    assert.are.equal(98304, a[1])
+    assert.has_error(function() F:encode_fixed({2.0 ^ 120}, 16) end,
+                     "bad argument #1 to 'encode_fixed' (element 1 (1.3292279957849e+36) is out of range"
+                     .. " for 16 bits of precision)")
+    assert.are.same({true, false}, F:decode_bool(F:encode_bool{true, false}))
+    assert.are.same({math.mininteger, "-9223372036854775809", "9223372036854775808"},
+                    F:decode_int(F:array{math.mininteger, "-9223372036854775809",
+                                         "9223372036854775808"}))
+  end)
+
+  it("share with any threshold and recover, one array per player too", function()
+    local secret = F:array{A, B, -1, 0}
+    local shares = F:shamir_share(secret, 3, {1, 2, 3, 4, 5}, field.rng(1))
+    assert.are.same({5, 4}, shares.shape)
+    assert.are.equal(secret, F:shamir_recover(F:stack{shares:row(2), shares:row(4), shares:row(5)}, {2, 4, 5}))
+    assert.are_not.equal(secret, F:shamir_recover(F:stack{shares:row(2), shares:row(4)}, {2, 4}))
+    local each = F:shamir_share_each({secret, secret:slice(1, 4)}, {2, 3}, {1, 2, 3})
+    local rows = {}
+    for j = 1, 3 do rows[j] = each[j]:row(2) end
+    assert.are.equal(secret, F:shamir_recover(F:stack(rows), {1, 2, 3}))
+    assert.are.equal(1, F:sum(F:lagrange{1, 2, 3}):tolist())
+  end)
+
+  it("draw uniform values below the order and below a bound", function()
+    local u = F:uniform({2000}, field.rng(7))
+    local high = 0
+    for i = 1, 2000 do
+      if math.type(u[i]) ~= "integer" then high = high + 1 end
+    end
+    assert.is_true(high > 1900, "nearly all of 2000 uniform elements exceed 2^63")
+    assert.are.equal(u, F:uniform({2000}, field.rng(7)))
+    local small = F:uniform_below({1000}, F:power(2, 70), field.rng(8))
+    local odd = F:uniform_below({1000}, "1000000000000000000000", field.rng(9))
+    local max_small, max_odd = 0, 0
+    for i = 1, 1000 do
+      max_small = math.max(max_small, #tostring(small[i]))
+      max_odd = math.max(max_odd, #tostring(odd[i]))
+      assert.is_true(F:shift_right(small:slice(i, i), 70)[1] == 0)
+    end
+    assert.are.equal(21, max_odd) -- below 10^21, but most have 21 digits
+    assert.are.equal(22, max_small) -- below 2^70 = 1180591620717411303424
+    assert.has_error(function() F:uniform_below({1}, 0) end,
+                     "bad argument #2 to 'uniform_below' (bound 0 out of range [1, " .. M127 .. "])")
   end)
 end)

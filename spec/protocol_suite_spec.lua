@@ -3,10 +3,12 @@
 -- over random inputs, for 3 and 5 players, bad input, and multiplication of
 -- shares made before a player died.
 local cicada = require("cicada")
+local field = require("cicada.field")
 local shamir = require("cicada.shamir")
 local support = require("support")
 
 local UNIT = 2.0 ^ -16 -- the last place of FixedPoint{precision=16}
+local P64 = "18446744073709551557" -- 2^64 - 59, the 64-bit field
 
 local fake_comm = support.fake_comm
 
@@ -46,8 +48,12 @@ local function assert_close(want, got, units, what)
   return #want > 0 and total / #want or 0
 end
 
-for _, n in ipairs{3, 5} do
-  describe(("ProtocolSuite among %d players"):format(n), function()
+-- The default field (2^127 - 1) for 3 and 5 players, and the 64-bit field
+-- 2^64 - 59 for 3.
+for _, case in ipairs{{n = 3}, {n = 5}, {n = 3, order = P64}} do
+  local n, order = case.n, case.order
+  describe(("ProtocolSuite among %d players in the field of order %s"):format(
+    n, order or "2^127 - 1"), function()
     local units = max_units(n)
 
     it("multiplies fixed-point vectors: close to the plaintext, unbiased", function()
@@ -55,7 +61,7 @@ for _, n in ipairs{3, 5} do
       local count = 1000
       local xs, ys = randoms(count, 100), randoms(count, 100)
       local results = run(n, function(comm, x, y)
-        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2})
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order})
         local a = p:share(0, comm.rank == 0 and x or nil, {#x})
         local b = p:share(comm.world_size - 1, comm.rank == comm.world_size - 1 and y or nil, {#y})
         local prod = p:multiply(a, b)
@@ -105,7 +111,7 @@ for _, n in ipairs{3, 5} do
       local A, x = {}, randoms(cols, 10)
       for i = 1, rows do A[i] = randoms(cols, 10) end
       local results = run(n, function(comm, Am, xv)
-        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2})
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order})
         local sa = p:share(0, comm.rank == 0 and Am or nil, {#Am, #xv})
         local sx = p:share(1, comm.rank == 1 and xv or nil, {#xv})
         local row1 = p:share(0, comm.rank == 0 and Am[1] or nil, {#xv})
@@ -133,8 +139,8 @@ for _, n in ipairs{3, 5} do
       local ints = {}
       for i = 1, 20 do ints[i] = math.random(-1000, 1000) end
       local results = run(n, function(comm, x, k)
-        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2})
-        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, encoding = cicada.encoding.Identity()})
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order})
+        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order, encoding = cicada.encoding.Identity()})
         local a = p:share(0, comm.rank == 0 and x or nil, {#x})
         local b = q:share(1, comm.rank == 1 and k or nil, {#k})
         local out = {fixed = {}, field = {}}
@@ -147,7 +153,7 @@ for _, n in ipairs{3, 5} do
         out.field_multiply = q:reveal(q:field_multiply(b, b))
         return out
       end, {xs, ints})
-      local F = cicada.Field()
+      local F = cicada.Field{order = order or field.SUITE_ORDER}
       for _, r in ipairs(results) do
         for _, e in ipairs{0, 1, 2, 3, 5, 6} do
           local want = {}
@@ -167,13 +173,13 @@ for _, n in ipairs{3, 5} do
       local ints = {}
       for i = 1, 50 do ints[i] = math.random(1, 1 << 40) * (i % 2 == 0 and -1 or 1) end
       local results = run(n, function(comm, k)
-        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, encoding = cicada.encoding.Identity()})
+        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order, encoding = cicada.encoding.Identity()})
         local b = q:share(2, comm.rank == 2 and k or nil, {#k})
         local inv = q:multiplicative_inverse(b)
         return {inv = q:reveal(inv), one = q:reveal(q:field_multiply(inv, b)),
                 scalar = q:reveal(q:multiplicative_inverse(q:share(0, comm.rank == 0 and 2 or nil, {})))}
       end, {ints})
-      local F = cicada.Field()
+      local F = cicada.Field{order = order or field.SUITE_ORDER}
       local ones = {}
       for i = 1, #ints do ones[i] = 1 end
       for _, r in ipairs(results) do
@@ -185,7 +191,7 @@ for _, n in ipairs{3, 5} do
 
     it("makes random bitwise secrets and composes bits", function()
       local results = run(n, function(comm)
-        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, encoding = cicada.encoding.Identity()})
+        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order, encoding = cicada.encoding.Identity()})
         local bits, value = q:random_bitwise_secret{bits = 12, shape = {300}}
         local one_bits, one_value = q:random_bitwise_secret{bits = 5, src = {1}}
         local given = q:share(0, comm.rank == 0 and {{1, 0, 1}, {1, 1, 0}} or nil, {2, 3})
@@ -214,6 +220,69 @@ for _, n in ipairs{3, 5} do
       assert.are.equal(v, r.one_value)
       assert.are.same({5, 6}, r.composed)
       for _, other in ipairs(results) do assert.are.same(r.value, other.value) end
+    end)
+  end)
+end
+
+-- What only the wide default field holds: products beyond 2^29 (the 64-bit
+-- field's bound at precision 16), values of more than 64 bits, and revealed
+-- integers beyond Lua's, for 3 and 5 players.
+for _, n in ipairs{3, 5} do
+  describe(("ProtocolSuite in the 128-bit field among %d players"):format(n), function()
+    it("multiplies, truncates and sums values up to 30,000, products up to 9 * 10^8", function()
+      math.randomseed(700 + n)
+      local xs, ys = randoms(500, 30000), randoms(500, 30000)
+      xs[1], ys[1], xs[2], ys[2], xs[3], ys[3] = 30000, 30000, -30000, 30000, 0, -12345.5
+      local results = run(n, function(comm, x, y)
+        local p = shamir.ProtocolSuite(comm, {threshold = 2})
+        local a = p:share(0, comm.rank == 0 and x or nil, {#x})
+        local b = p:share(1, comm.rank == 1 and y or nil, {#y})
+        return {bits = p.field.bits, product = p:reveal(p:multiply(a, b)),
+                sum = p:reveal(p:add(a, b)), difference = p:reveal(p:subtract(a, b)),
+                dot = p:reveal(p:dot(a, b)),
+                square = p:reveal(p:power(p:share(0, comm.rank == 0 and {-29999.5} or nil, {1}), 2))}
+      end, {xs, ys})
+      local want, dot = {}, 0
+      for i = 1, #xs do want[i] = xs[i] * ys[i]; dot = dot + want[i] end
+      for _, r in ipairs(results) do
+        assert.are.equal(127, r.bits)
+        assert_close(want, r.product, max_units(n), "multiply")
+        for i = 1, #xs do
+          assert.are.equal(xs[i] + ys[i], r.sum[i])
+          assert.are.equal(xs[i] - ys[i], r.difference[i])
+        end
+        assert.is_true(math.abs(r.dot - dot) <= max_units(n) * UNIT + 1e-6 * math.abs(dot))
+        assert_close({29999.5 ^ 2}, r.square, max_units(n), "power")
+      end
+    end)
+
+    it("shares, reveals, inverts and composes values beyond 64 bits", function()
+      local results = run(n, function(comm)
+        local q = shamir.ProtocolSuite(comm, {threshold = 2, encoding = cicada.encoding.Identity()})
+        local F = q.field
+        local big = F:array{"0x123456789abcdef0123456789abcdef", "-99999999999999999999", 7}
+        local b = q:share(0, comm.rank == 0 and big or nil, {3})
+        local bits, value = q:random_bitwise_secret{bits = 100, shape = {20}}
+        local inv = q:multiplicative_inverse(b)
+        return {revealed = q:reveal(b), value = q:reveal(value), bits = q:reveal(bits),
+                one = q:reveal(q:field_multiply(inv, b)),
+                product = q:reveal(q:field_multiply(b, b))}
+      end)
+      local F = cicada.Field{order = field.SUITE_ORDER}
+      local big = F:array{"0x123456789abcdef0123456789abcdef", "-99999999999999999999", 7}
+      for _, r in ipairs(results) do
+        assert.are.same({"1512366075204170929049582354406559215", "-99999999999999999999", 7},
+                        r.revealed)
+        assert.are.same({1, 1, 1}, r.one)
+        assert.are.same(F:decode_int(F:multiply(big, big)), r.product)
+        local high = 0
+        for i = 1, 20 do
+          assert.are.same(F:decode_int(F:bit_compose(F:array(r.bits[i]))), r.value[i])
+          if math.type(r.value[i]) ~= "integer" then high = high + 1 end
+        end
+        assert.is_true(high >= 15, "most 100-bit values do not fit a Lua integer")
+        assert.are.same(results[1].value, r.value)
+      end
     end)
   end)
 end
@@ -363,8 +432,8 @@ describe("ProtocolSuite bad input", function()
                      "multiply needs a fixed-point encoding, not Identity(); use field_multiply")
     assert.has_error(function() q:truncate(a, -1) end,
                      "bad argument #2 to 'truncate' (bits must be a non-negative integer, got -1)")
-    assert.has_error(function() q:random_bitwise_secret{bits = 64} end,
-                     "bad argument #1 to 'random_bitwise_secret' (bits must be an integer in [1, 63], got 64)")
+    assert.has_error(function() q:random_bitwise_secret{bits = 127} end,
+                     "bad argument #1 to 'random_bitwise_secret' (bits must be an integer in [1, 126], got 127)")
     assert.has_error(function() q:random_bitwise_secret{bits = 4, src = {0, 0}} end,
                      "bad argument #1 to 'random_bitwise_secret' (rank 0 appears twice in src)")
   end)
@@ -445,7 +514,7 @@ describe("multiplicative_inverse and the field's try_inverse", function()
       q.field = F
       return {inv = q:reveal(inv), okz = okz, err = tostring(err), calls = calls}
     end)
-    local F = cicada.Field()
+    local F = cicada.Field{order = field.SUITE_ORDER}
     for _, r in ipairs(results) do
       assert.are.same({1}, F:multiply(F:array(r.inv), 2):tolist())
       assert.is_false(r.okz)

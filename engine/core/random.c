@@ -74,6 +74,20 @@ int cc_rng_bytes(cc_rng *rng, void *out, size_t len) {
   if (!rng->cipher && len >= sizeof rng->buf && len <= INT32_MAX)
     return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
   while (len > 0) {
+    if (rng->cipher && rng->pos == rng->len && len >= sizeof rng->buf) {
+      /* Whole blocks of the keystream straight into out: the same bytes in
+       * the same order as through buf, without the copy and the wipe. */
+      size_t direct = len - len % sizeof rng->buf;
+      if (direct > (size_t)1 << 30) direct = (size_t)1 << 30;
+      int outl = 0;
+      memset(p, 0, direct);
+      if (EVP_EncryptUpdate(rng->cipher, p, &outl, p, (int)direct) != 1 ||
+          outl != (int)direct)
+        return -1;
+      p += direct;
+      len -= direct;
+      continue;
+    }
     if (rng->pos == rng->len && refill(rng) != 0) return -1;
     size_t take = rng->len - rng->pos;
     if (take > len) take = len;
@@ -112,6 +126,33 @@ int cc_rng_uniform_mod(cc_rng *rng, uint64_t p, uint64_t *out, size_t n) {
     while (rem != 0 && w >= limit)
       if (next_word(rng, &w) != 0) return -1;
     out[i] = reduce ? w % p : w;
+  }
+  return 0;
+}
+
+int cc_rng_uniform_mod128(cc_rng *rng, uint64_t p_lo, uint64_t p_hi, uint64_t *out,
+                          size_t n) {
+  /* Masks keeping the bits of p - 1, so that a draw is below 2p. */
+  uint64_t top_lo = p_lo - 1, top_hi = p_hi - (p_lo == 0);
+  uint64_t mask_lo = UINT64_MAX, mask_hi = 0;
+  if (p_lo == 0 && p_hi == 0) return -1;
+  if (top_hi) {
+    int lz = __builtin_clzll(top_hi);
+    mask_hi = UINT64_MAX >> lz;
+  } else {
+    mask_lo = top_lo ? UINT64_MAX >> __builtin_clzll(top_lo) : 0;
+  }
+  if (n > SIZE_MAX / 16) return -1;
+  if (cc_rng_bytes(rng, out, n * 16) != 0) return -1;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t lo = out[2 * i] & mask_lo, hi = out[2 * i + 1] & mask_hi;
+    while (hi > p_hi || (hi == p_hi && lo >= p_lo)) {
+      if (next_word(rng, &lo) != 0 || next_word(rng, &hi) != 0) return -1;
+      lo &= mask_lo;
+      hi &= mask_hi;
+    }
+    out[2 * i] = lo;
+    out[2 * i + 1] = hi;
   }
   return 0;
 }

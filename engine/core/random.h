@@ -37,6 +37,14 @@ int cc_rng_bytes(cc_rng *rng, void *out, size_t len);
  * p >= 1. 0, or -1 if OpenSSL fails. */
 int cc_rng_uniform_mod(cc_rng *rng, uint64_t p, uint64_t *out, size_t n);
 
+/* out[i] uniform in [0, p) for n elements of 2 words (lo, hi), the layout
+ * of core/field128.h, p = p_lo + 2^64 p_hi >= 1: 128 random bits masked to
+ * the bit length of p - 1, drawn again while at or above p (fewer than half
+ * the draws are rejected; for 2^127 - 1, one in 2^127). 0, or -1 if OpenSSL
+ * fails. */
+int cc_rng_uniform_mod128(cc_rng *rng, uint64_t p_lo, uint64_t p_hi, uint64_t *out,
+                          size_t n);
+
 /* A double uniform in [0, 1) with 53 random bits; 0 or -1. */
 int cc_rng_double(cc_rng *rng, double *out);
 

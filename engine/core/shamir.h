@@ -3,7 +3,7 @@
  *
  * Owns the one step that every front end's "share this secret" needs: draw
  * the k - 1 random coefficient rows of each polynomial from a cc_rng,
- * evaluate the polynomials at the players' x-coordinates (field.h's
+ * evaluate the polynomials (64-bit or 128-bit fields) at the players' x-coordinates (field.h's
  * kernels) and wipe the coefficients (explicit_bzero, which the compiler
  * may not drop) on success and on every error path: together with one
  * share they would reveal the secret. The C API (cicada_shamir_share) and the Lua
@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/field.h"
+#include "core/field128.h"
 #include "core/random.h"
 #include "core/status.h"
 
@@ -38,5 +39,15 @@ cc_status cc_shamir_share(const cc_field *f, cc_rng *rng, const uint64_t *secret
 cc_status cc_shamir_share_rows(const cc_field *f, cc_rng *rng, const uint64_t *secret,
                                size_t n, size_t k, const uint64_t *x, size_t m,
                                uint64_t *const *outs, uint64_t *scratch, cc_error *err);
+
+/* The same two for a field of up to 128 bits (core/field128.h): every array
+ * (secret, x, out, outs[j], scratch) holds 2 words per element, and
+ * scratch is (k - 1) * n elements, 2 (k - 1) n words. */
+cc_status cc_shamir_share128(const cc_field128 *f, cc_rng *rng, const uint64_t *secret,
+                             size_t n, size_t k, const uint64_t *x, size_t m,
+                             uint64_t *out, uint64_t *scratch, cc_error *err);
+cc_status cc_shamir_share_rows128(const cc_field128 *f, cc_rng *rng, const uint64_t *secret,
+                                  size_t n, size_t k, const uint64_t *x, size_t m,
+                                  uint64_t *const *outs, uint64_t *scratch, cc_error *err);
 
 #endif

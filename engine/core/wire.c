@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/field.h"
+#include "core/field128.h"
 
 /* ==== Byte buffers ====================================================== */
 
@@ -279,31 +280,50 @@ static void store_words(uint8_t *dst, const uint64_t *src, size_t n) {
     put_u64(dst + 8 * i, src[i]);
 }
 
-int cc_wire_put_array(cc_buf *b, uint64_t order, int ndim, const size_t *shape,
-                      const uint64_t *words) {
-  uint8_t head[1 + 8 + 1 + 4 * CC_WIRE_MAX_NDIM];
-  size_t headlen = 10, n = 1;
+/* An array of width 1 (0x08) or 2 (0x09) words per element. */
+static int put_array(cc_buf *b, uint64_t order_lo, uint64_t order_hi, int width, int ndim,
+                     const size_t *shape, const uint64_t *words) {
+  uint8_t head[1 + 16 + 1 + 4 * CC_WIRE_MAX_NDIM];
+  size_t headlen, n = 1;
   int d;
   if (ndim < 0 || ndim > CC_WIRE_MAX_NDIM)
     return -1;
-  head[0] = (uint8_t)CC_WIRE_ARRAY;
-  put_u64(head + 1, order);
-  head[9] = (uint8_t)ndim;
+  head[0] = (uint8_t)(width == 2 ? CC_WIRE_ARRAY128 : CC_WIRE_ARRAY);
+  put_u64(head + 1, order_lo);
+  headlen = 9;
+  if (width == 2) {
+    put_u64(head + 9, order_hi);
+    headlen = 17;
+  }
+  head[headlen++] = (uint8_t)ndim;
   for (d = 0; d < ndim; d++) {
     if (shape[d] > CC_WIRE_MAX_COUNT)
       return -1;
     put_u32(head + headlen, (uint32_t)shape[d]);
     headlen += 4;
-    if (shape[d] != 0 && n > (SIZE_MAX - sizeof head) / 8 / shape[d])
+    if (shape[d] != 0 && n > (SIZE_MAX - sizeof head) / 16 / shape[d])
       return -1;
     n *= shape[d];
   }
+  n *= (size_t)width;
   if (cc_buf_reserve(b, headlen + 8 * n) != 0) /* no overflow: n is bounded above */
     return -1;
   cc_buf_append(b, head, headlen);
   store_words(b->data + b->len, words, n);
   b->len += 8 * n;
   return 0;
+}
+
+int cc_wire_put_array(cc_buf *b, uint64_t order, int ndim, const size_t *shape,
+                      const uint64_t *words) {
+  return put_array(b, order, 0, 1, ndim, shape, words);
+}
+
+int cc_wire_put_array128(cc_buf *b, uint64_t order_lo, uint64_t order_hi, int ndim,
+                         const size_t *shape, const uint64_t *words) {
+  if (order_hi == 0)
+    return -1;
+  return put_array(b, order_lo, order_hi, 2, ndim, shape, words);
 }
 
 /* ==== Value reader: errors and bounds =================================== */
@@ -447,11 +467,18 @@ static int read_table(cc_wire_reader *r, cc_wire_item *it) {
 
 static int check_order(cc_wire_reader *r, const cc_wire_item *it) {
   char msg[128];
-  if (it->order == r->known_order && it->order != 0)
+  int wide = it->kind == CC_WIRE_ARRAY128;
+  if (wide && it->order_hi == 0) /* before the cache: 0x08 may have cached it */
+    return fail(r, "field array at byte %zu: tag 0x09 with an order below 2^64 "
+                   "(such arrays use tag 0x08)", it->offset);
+  if (it->order == r->known_order && it->order_hi == r->known_order_hi &&
+      (it->order != 0 || it->order_hi != 0))
     return 0;
-  if (cc_field_check_order(it->order, msg, sizeof msg) != 0)
+  if ((wide ? cc_field128_check_order(it->order, it->order_hi, msg, sizeof msg)
+            : cc_field_check_order(it->order, msg, sizeof msg)) != 0)
     return fail(r, "field array at byte %zu has an invalid order: %s", it->offset, msg);
   r->known_order = it->order;
+  r->known_order_hi = it->order_hi;
   return 0;
 }
 
@@ -466,6 +493,20 @@ static uint64_t load_word(const uint8_t *p, int little_endian) {
 static int check_words(cc_wire_reader *r, const cc_wire_item *it) {
   int le = host_is_little_endian();
   size_t i;
+  if (it->kind == CC_WIRE_ARRAY128) {
+    for (i = 0; i < it->nwords / 2; i++) {
+      uint64_t lo = load_word(it->words + 16 * i, le);
+      uint64_t hi = load_word(it->words + 16 * i + 8, le);
+      if (hi > it->order_hi || (hi == it->order_hi && lo >= it->order)) {
+        char v[40], p[40];
+        cc_field128_format(v, cc_u128_make(lo, hi));
+        cc_field128_format(p, cc_u128_make(it->order, it->order_hi));
+        return fail(r, "field array at byte %zu: element %zu is %s, not below the order %s",
+                    it->offset, i, v, p);
+      }
+    }
+    return 0;
+  }
   for (i = 0; i < it->nwords; i++) {
     uint64_t w = load_word(it->words + 8 * i, le);
     if (w >= it->order)
@@ -478,11 +519,15 @@ static int check_words(cc_wire_reader *r, const cc_wire_item *it) {
 static int read_array(cc_wire_reader *r, cc_wire_item *it) {
   uint64_t n = 1;
   int d;
-  if (need(r, 9, "field array header", it->offset) != 0)
+  int width = it->kind == CC_WIRE_ARRAY128 ? 2 : 1;
+  size_t head = 8 * (size_t)width + 1;
+  if (need(r, head, "field array header", it->offset) != 0)
     return -1;
   it->order = get_u64(r->in + r->pos);
-  it->ndim = r->in[r->pos + 8];
-  r->pos += 9;
+  if (width == 2)
+    it->order_hi = get_u64(r->in + r->pos + 8);
+  it->ndim = r->in[r->pos + head - 1];
+  r->pos += head;
   if (it->ndim > CC_WIRE_MAX_NDIM)
     return fail(r, "field array at byte %zu has %d dimensions (0, 1 or 2 allowed)",
                 it->offset, it->ndim);
@@ -495,11 +540,12 @@ static int read_array(cc_wire_reader *r, cc_wire_item *it) {
     r->pos += 4;
     n *= it->shape[d]; /* two u32 factors: no overflow */
   }
-  if (n > remaining(r) / 8)
-    return fail(r, "truncated input: field array at byte %zu declares %llu words, "
+  if (n > remaining(r) / 8 / (size_t)width)
+    return fail(r, "truncated input: field array at byte %zu declares %llu %s, "
                    "%zu bytes remain",
-                it->offset, (unsigned long long)n, remaining(r));
-  it->nwords = (size_t)n;
+                it->offset, (unsigned long long)n,
+                width == 2 ? "elements of 16 bytes" : "words", remaining(r));
+  it->nwords = (size_t)n * (size_t)width;
   it->words = r->in + r->pos;
   r->pos += 8 * it->nwords;
   return check_words(r, it);
@@ -528,6 +574,7 @@ static int read_payload(cc_wire_reader *r, cc_wire_item *it) {
   case CC_WIRE_TABLE:
     return read_table(r, it);
   case CC_WIRE_ARRAY:
+  case CC_WIRE_ARRAY128:
     return read_array(r, it);
   default:
     return fail(r, "unknown value tag 0x%02x at byte %zu", (unsigned)it->kind, it->offset);

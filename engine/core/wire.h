@@ -20,6 +20,10 @@
  *   0x08 u64 order, u8 ndim,   field array of GF(order), ndim 0 (scalar),
  *        u32 shape[ndim],      1 or 2; n = product of shape (1 for ndim 0)
  *        u64 words[n]          row-major words, each below order
+ *   0x09 u64 order_lo,         field array of GF(order) for an order of 65 to
+ *        u64 order_hi, u8 ndim, 128 bits (order_hi != 0; smaller orders use
+ *        u32 shape[ndim],      0x08, so each array has one encoding); element
+ *        u64 words[2n]         i is words[2i] + 2^64 * words[2i+1], below order
  *
  * Integers and floats are distinct kinds, so 3 and 3.0 round-trip as written.
  */
@@ -95,7 +99,8 @@ typedef enum cc_wire_kind {
   CC_WIRE_FLOAT = 0x05,
   CC_WIRE_STRING = 0x06,
   CC_WIRE_TABLE = 0x07,
-  CC_WIRE_ARRAY = 0x08
+  CC_WIRE_ARRAY = 0x08,
+  CC_WIRE_ARRAY128 = 0x09
 } cc_wire_kind;
 
 #define CC_WIRE_MAX_COUNT UINT32_MAX /* string bytes, table counts, array dims */
@@ -116,6 +121,10 @@ int cc_wire_patch_table(cc_buf *b, size_t at, size_t narr, size_t nhash);
 /* ndim 0, 1 or 2; words holds the product of shape (1 for ndim 0) words. */
 int cc_wire_put_array(cc_buf *b, uint64_t order, int ndim, const size_t *shape,
                       const uint64_t *words);
+/* The same for an order of 65 to 128 bits (order_hi != 0, else -1): words
+ * holds 2 words (lo, hi) per element, as in core/field128.h. */
+int cc_wire_put_array128(cc_buf *b, uint64_t order_lo, uint64_t order_hi, int ndim,
+                         const size_t *shape, const uint64_t *words);
 
 /* ==== Value reader ====================================================== */
 
@@ -139,10 +148,11 @@ typedef struct cc_wire_item {
   const uint8_t *bytes;   /* CC_WIRE_STRING: len bytes; */
   size_t len;
   size_t narr, nhash;     /* CC_WIRE_TABLE: its items follow */
-  uint64_t order;         /* CC_WIRE_ARRAY */
+  uint64_t order;         /* CC_WIRE_ARRAY; the low word for CC_WIRE_ARRAY128 */
+  uint64_t order_hi;      /* CC_WIRE_ARRAY128: the high word (nonzero) */
   int ndim;
   size_t shape[CC_WIRE_MAX_NDIM];
-  size_t nwords;
+  size_t nwords;          /* elements, times 2 for CC_WIRE_ARRAY128 */
   const uint8_t *words;   /* nwords little-endian u64, unaligned: use cc_wire_load_words */
 } cc_wire_item;
 
@@ -160,6 +170,7 @@ typedef struct cc_wire_reader {
   size_t nelements;
   uint64_t pending;   /* items declared by open tables and not yet read */
   uint64_t known_order; /* last field order that passed the check (0: none) */
+  uint64_t known_order_hi; /* its high word (CC_WIRE_ARRAY128) */
   size_t depth;
   int started;
   int failed;

@@ -59,6 +59,14 @@ static int rewrite_item(cc_buf *b, const cc_wire_item *it) {
     rc = cc_wire_put_array(b, it->order, it->ndim, it->shape, words);
     free(words);
     return rc;
+  case CC_WIRE_ARRAY128:
+    words = malloc(it->nwords ? it->nwords * sizeof *words : 1);
+    if (words == NULL)
+      return -1;
+    cc_wire_load_words(words, it->words, it->nwords);
+    rc = cc_wire_put_array128(b, it->order, it->order_hi, it->ndim, it->shape, words);
+    free(words);
+    return rc;
   }
   return -1;
 }

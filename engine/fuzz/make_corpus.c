@@ -155,6 +155,18 @@ int main(int argc, char **argv) {
   cc_wire_put_array(&b, 2, 0, NULL, words + 1);
   bad |= save(dir, "arrays_in_table", &b);
   {
+    /* 2^127 - 1 (the default wide order) and 2^128 - 159 (a pseudo-Mersenne
+     * prime using all 128 bits): elements are (lo, hi) word pairs. */
+    const uint64_t wide[4] = {UINT64_C(0xFFFFFFFFFFFFFFFE), UINT64_C(0x7FFFFFFFFFFFFFFF), 5, 0};
+    const uint64_t one[2] = {UINT64_C(0xFFFFFFFFFFFFFF60), UINT64_MAX};
+    cc_wire_put_array128(&b, UINT64_MAX, UINT64_C(0x7FFFFFFFFFFFFFFF), 1, shape, wide);
+    bad |= save(dir, "array128", &b);
+    cc_wire_put_table(&b, 2, 0);
+    cc_wire_put_array128(&b, UINT64_C(0xFFFFFFFFFFFFFF61), UINT64_MAX, 0, NULL, one);
+    cc_wire_put_array128(&b, UINT64_MAX, UINT64_C(0x7FFFFFFFFFFFFFFF), 1, shape, wide);
+    bad |= save(dir, "arrays128_in_table", &b);
+  }
+  {
     cc_frame_header h = {CC_WIRE_VERSION, 1, 0, -3, 42, 2, 1};
     uint8_t head[CC_FRAME_HEADER_BYTES];
     cc_frame_pack(&h, head);

@@ -2,7 +2,7 @@
  * lua_array.c - the field array as a Lua type.
  *
  * Owns cicada.FieldArray (CL_ARRAY_MT): a 0-, 1- or 2-dimensional array of
- * elements of GF(order) stored inline in one full userdata, its constructors
+ * elements of GF(order) (one or two 64-bit words each, see cl_fq) stored inline in one full userdata, its constructors
  * for the other binding files (cl_array_push and friends), shapes, element
  * access, the arithmetic metamethods and the methods tolist, copy, row,
  * slice, reshape and transpose. The arithmetic is field.c's, reached through the Field
@@ -19,10 +19,10 @@
 
 /* A new array; its elements are zero, or left for the caller to write
  * (every one of them) when zero is 0. */
-static cl_array *array_new(lua_State *L, uint64_t order, int ndim,
+static cl_array *array_new(lua_State *L, const cl_fq *q, int ndim,
                            const size_t *shape, int zero) {
   size_t n = 1;
-  size_t max_n = (SIZE_MAX - sizeof(cl_array)) / sizeof(uint64_t);
+  size_t max_n = (SIZE_MAX - sizeof(cl_array)) / sizeof(uint64_t) / 2;
   if (ndim < 0 || ndim > CL_ARRAY_MAX_DIMS)
     luaL_error(L, "field arrays have 0 to %d dimensions, not %d",
                CL_ARRAY_MAX_DIMS, ndim);
@@ -31,28 +31,42 @@ static cl_array *array_new(lua_State *L, uint64_t order, int ndim,
       luaL_error(L, "field array too large");
     n *= shape[d];
   }
-  cl_array *a = lua_newuserdatauv(L, sizeof(cl_array) + n * sizeof(uint64_t), 0);
-  a->order = order;
+  size_t bytes = n * (size_t)q->w * sizeof(uint64_t);
+  cl_array *a = lua_newuserdatauv(L, sizeof(cl_array) + bytes, 0);
+  a->order = q->lo;
+  a->order_hi = q->hi;
+  a->w = q->w;
   a->ndim = ndim;
   a->shape[0] = a->shape[1] = 0;
   for (int d = 0; d < ndim; d++) a->shape[d] = shape[d];
   a->n = n;
-  if (zero) memset(a->data, 0, n * sizeof(uint64_t));
+  if (zero) memset(a->data, 0, bytes);
   luaL_setmetatable(L, CL_ARRAY_MT);
   return a;
 }
 
-cl_array *cl_array_push(lua_State *L, uint64_t order, int ndim, const size_t *shape) {
-  return array_new(L, order, ndim, shape, 1);
+cl_array *cl_array_push(lua_State *L, const cl_fq *q, int ndim, const size_t *shape) {
+  return array_new(L, q, ndim, shape, 1);
 }
 
-cl_array *cl_array_push_filled(lua_State *L, uint64_t order, int ndim,
+cl_array *cl_array_push_filled(lua_State *L, const cl_fq *q, int ndim,
                                const size_t *shape) {
-  return array_new(L, order, ndim, shape, 0);
+  return array_new(L, q, ndim, shape, 0);
+}
+
+/* Enough of a field to make arrays: the order and the width. */
+static cl_fq order_of(const cl_array *a) {
+  cl_fq q;
+  memset(&q, 0, sizeof q);
+  q.lo = a->order;
+  q.hi = a->order_hi;
+  q.w = a->w;
+  return q;
 }
 
 cl_array *cl_array_push_like(lua_State *L, const cl_array *a) {
-  return cl_array_push_filled(L, a->order, a->ndim, a->shape);
+  cl_fq q = order_of(a);
+  return cl_array_push_filled(L, &q, a->ndim, a->shape);
 }
 
 cl_array *cl_array_check(lua_State *L, int idx) {
@@ -63,8 +77,20 @@ cl_array *cl_array_test(lua_State *L, int idx) {
   return luaL_testudata(L, idx, CL_ARRAY_MT);
 }
 
-void cl_array_field(const cl_array *a, cc_field *f) {
-  cc_field_setup(f, a->order);
+void cl_array_field(const cl_array *a, cl_fq *q) {
+  cl_fq_setup(q, a->order, a->order_hi);
+}
+
+void cl_push_value(lua_State *L, int w, cc_u128 v) {
+  if (w == 1) {
+    cl_push_u64(L, (uint64_t)v);
+  } else if (v <= (cc_u128)INT64_MAX) {
+    lua_pushinteger(L, (lua_Integer)v);
+  } else {
+    char buf[40];
+    cc_field128_format(buf, v);
+    lua_pushstring(L, buf);
+  }
 }
 
 /* ==== Shapes ============================================================ */
@@ -119,11 +145,11 @@ static void push_shape_table(lua_State *L, const cl_array *a) {
 /* ==== Metamethods ======================================================= */
 
 /* The field of array operands of a metamethod; orders must agree. */
-static void operands_field(lua_State *L, cc_field *f) {
+static void operands_field(lua_State *L, cl_fq *f) {
   cl_array *a = cl_array_test(L, 1), *b = cl_array_test(L, 2);
-  if (a && b && a->order != b->order) {
-    const char *s1 = cl_push_order(L, a->order);
-    const char *s2 = cl_push_order(L, b->order);
+  if (a && b && (a->order != b->order || a->order_hi != b->order_hi)) {
+    const char *s1 = cl_push_order(L, a->order, a->order_hi);
+    const char *s2 = cl_push_order(L, b->order, b->order_hi);
     luaL_argerror(L, 2, lua_pushfstring(L,
                   "arrays of different fields (orders %s and %s)", s1, s2));
   }
@@ -131,7 +157,7 @@ static void operands_field(lua_State *L, cc_field *f) {
 }
 
 static int array_arith(lua_State *L, enum cl_binop op) {
-  cc_field f;
+  cl_fq f;
   operands_field(L, &f);
   return cl_field_binop(L, &f, 1, 2, op);
 }
@@ -142,17 +168,18 @@ static int array_mul(lua_State *L) { return array_arith(L, CL_OP_MUL); }
 
 static int array_unm(lua_State *L) {
   cl_array *a = cl_array_check(L, 1);
-  cc_field f;
+  cl_fq f;
   cl_array_field(a, &f);
   cl_array *out = cl_array_push_like(L, a);
-  cc_field_neg(&f, out->data, a->data, a->n);
+  CL_FQ(&f, neg, out->data, a->data, a->n);
   return 1;
 }
 
 static int array_eq(lua_State *L) {
   cl_array *a = cl_array_check(L, 1), *b = cl_array_check(L, 2);
-  lua_pushboolean(L, a->order == b->order && cl_array_same_shape(a, b) &&
-                         cc_field_equal(a->data, b->data, a->n));
+  lua_pushboolean(L, a->order == b->order && a->order_hi == b->order_hi &&
+                         cl_array_same_shape(a, b) &&
+                         memcmp(a->data, b->data, cl_array_bytes(a)) == 0);
   return 1;
 }
 
@@ -172,13 +199,14 @@ static size_t check_elem_index(lua_State *L, const cl_array *a, int arg) {
 static int array_index(lua_State *L) {
   cl_array *a = cl_array_check(L, 1);
   if (lua_type(L, 2) == LUA_TNUMBER) {
-    cl_push_u64(L, a->data[check_elem_index(L, a, 2)]);
+    cl_push_value(L, a->w, cl_elem(a->w, a->data, check_elem_index(L, a, 2)));
     return 1;
   }
   const char *k = lua_tostring(L, 2);
   if (!k) return luaL_argerror(L, 2, "integer index or field name expected");
   if (strcmp(k, "shape") == 0) push_shape_table(L, a);
-  else if (strcmp(k, "order") == 0) cl_push_u64(L, a->order);
+  else if (strcmp(k, "order") == 0)
+    cl_push_value(L, a->w, cc_u128_make(a->order, a->order_hi));
   else if (strcmp(k, "ndim") == 0) lua_pushinteger(L, a->ndim);
   else if (strcmp(k, "size") == 0) lua_pushinteger(L, (lua_Integer)a->n);
   else {
@@ -188,13 +216,18 @@ static int array_index(lua_State *L) {
   return 1;
 }
 
-/* a[i] = v: v an integer, reduced modulo the order. */
+/* a[i] = v: v an integer or a decimal or 0x-hex string, reduced modulo the
+ * order. */
 static int array_newindex(lua_State *L) {
+  lua_settop(L, 3); /* the converted value goes above the arguments */
   cl_array *a = cl_array_check(L, 1);
   size_t i = check_elem_index(L, a, 2);
-  cc_field f;
+  luaL_argexpected(L, lua_type(L, 3) == LUA_TNUMBER || lua_type(L, 3) == LUA_TSTRING, 3,
+                   "integer or string");
+  cl_fq f;
   cl_array_field(a, &f);
-  a->data[i] = cc_field_from_i64_1(&f, (int64_t)luaL_checkinteger(L, 3));
+  cl_array *v = cl_push_converted(L, 3, &f, 3, CL_CONV_INT, 0);
+  cl_set_elem(a->w, a->data, i, cl_elem(a->w, v->data, 0));
   return 0;
 }
 
@@ -202,7 +235,7 @@ static int array_newindex(lua_State *L) {
 static int array_tostring(lua_State *L) {
   cl_array *a = cl_array_check(L, 1);
   luaL_Buffer b;
-  char num[32];
+  char num[40];
   size_t cols = a->ndim == 2 ? a->shape[1] : a->n;
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "FieldArray(");
@@ -214,12 +247,12 @@ static int array_tostring(lua_State *L) {
     }
     if (a->ndim == 2 && i % cols == 0) luaL_addstring(&b, i ? ", [" : "[");
     else if (i) luaL_addstring(&b, ", ");
-    snprintf(num, sizeof num, "%llu", (unsigned long long)a->data[i]);
+    cc_field128_format(num, cl_elem(a->w, a->data, i));
     luaL_addstring(&b, num);
     if (a->ndim == 2 && i % cols == cols - 1) luaL_addchar(&b, ']');
   }
   if (a->ndim >= 1) luaL_addchar(&b, ']');
-  snprintf(num, sizeof num, "%llu", (unsigned long long)a->order);
+  cc_field128_format(num, cc_u128_make(a->order, a->order_hi));
   luaL_addstring(&b, ", order=");
   luaL_addstring(&b, num);
   luaL_addchar(&b, ')');
@@ -237,7 +270,7 @@ static int array_tolist(lua_State *L) {
 static int array_copy(lua_State *L) {
   cl_array *a = cl_array_check(L, 1);
   cl_array *out = cl_array_push_like(L, a);
-  memcpy(out->data, a->data, a->n * sizeof(uint64_t));
+  memcpy(out->data, a->data, cl_array_bytes(a));
   return 1;
 }
 
@@ -250,8 +283,9 @@ static int array_row(lua_State *L) {
     luaL_argerror(L, 2, lua_pushfstring(L, "row %I out of range [1, %d]",
                                         i, (int)a->shape[0]));
   size_t cols = a->shape[1];
-  cl_array *out = cl_array_push_filled(L, a->order, 1, &cols);
-  memcpy(out->data, a->data + (size_t)(i - 1) * cols, cols * sizeof(uint64_t));
+  cl_fq q = order_of(a);
+  cl_array *out = cl_array_push_filled(L, &q, 1, &cols);
+  memcpy(out->data, a->data + (size_t)(i - 1) * cols * (size_t)a->w, cl_array_bytes(out));
   return 1;
 }
 
@@ -267,8 +301,9 @@ static int array_slice(lua_State *L) {
     luaL_argerror(L, 3, lua_pushfstring(L, "index %I out of range [%I, %d]",
                                         j, i - 1, (int)a->n));
   size_t n = (size_t)(j - i + 1);
-  cl_array *out = cl_array_push_filled(L, a->order, 1, &n);
-  memcpy(out->data, a->data + (i - 1), n * sizeof(uint64_t));
+  cl_fq q = order_of(a);
+  cl_array *out = cl_array_push_filled(L, &q, 1, &n);
+  memcpy(out->data, a->data + (size_t)(i - 1) * (size_t)a->w, cl_array_bytes(out));
   return 1;
 }
 
@@ -283,8 +318,9 @@ static int array_reshape(lua_State *L) {
     luaL_argerror(L, 2, lua_pushfstring(L, "cannot reshape %s (%d elements) into %d elements",
                   cl_array_shape_str(s1, sizeof s1, a), (int)a->n, (int)n));
   }
-  cl_array *out = cl_array_push_filled(L, a->order, nd, shape);
-  memcpy(out->data, a->data, a->n * sizeof(uint64_t));
+  cl_fq q = order_of(a);
+  cl_array *out = cl_array_push_filled(L, &q, nd, shape);
+  memcpy(out->data, a->data, cl_array_bytes(a));
   return 1;
 }
 

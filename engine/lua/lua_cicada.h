@@ -18,6 +18,7 @@
 /* ==== Field arrays (lua_array.c) ========================================= */
 
 #include "core/field.h"
+#include "core/field128.h"
 #include "core/random.h"
 
 #define CL_ARRAY_MT "cicada.FieldArray"
@@ -25,57 +26,105 @@
 #define CL_RNG_MT "cicada.Rng"
 #define CL_ARRAY_MAX_DIMS 2
 
-/* A field array: elements of GF(order) as raw 64-bit words, row-major,
- * stored inline after the header. ndim is 0 (scalar, n == 1), 1 or 2. */
+/* A field of either width. Orders below 2^64 use field.c's kernels with one
+ * 64-bit word per element (w == 1); orders of 65 to 128 bits field128.c's
+ * with two words per element, lo then hi (w == 2). The width follows from
+ * the order, so an array's order says how to read its words. */
+typedef struct cl_fq {
+  uint64_t lo, hi; /* the order */
+  int w;           /* words per element: 1 or 2 */
+  int bits;        /* bit length of the order */
+  cc_field f;      /* w == 1 */
+  cc_field128 g;   /* w == 2 */
+} cl_fq;
+
+/* Fill q for an order already known to be prime. */
+void cl_fq_setup(cl_fq *q, uint64_t lo, uint64_t hi);
+/* Check the order and fill q; 0, or -1 with a message in err. */
+int cl_fq_init(cl_fq *q, uint64_t lo, uint64_t hi, char *err, size_t errsz);
+
+/* Element i of words of width w, and the same written. */
+static inline cc_u128 cl_elem(int w, const uint64_t *d, size_t i) {
+  return w == 2 ? cc_field128_get(d, i) : (cc_u128)d[i];
+}
+static inline void cl_set_elem(int w, uint64_t *d, size_t i, cc_u128 v) {
+  if (w == 2) cc_field128_set(d, i, v);
+  else d[i] = (uint64_t)v;
+}
+
+/* Call the kernel `name` of q's width with the same further arguments, for
+ * the kernels whose other parameters do not depend on the width. */
+#define CL_FQ(q, name, ...)                                  \
+  ((q)->w == 2 ? cc_field128_##name(&(q)->g, __VA_ARGS__)   \
+               : cc_field_##name(&(q)->f, __VA_ARGS__))
+
+/* A field array: elements of GF(order) as raw 64-bit words (w per element,
+ * see cl_fq), row-major, stored inline after the header. ndim is 0 (scalar,
+ * n == 1), 1 or 2; n counts elements. */
 typedef struct cl_array {
-  uint64_t order;
+  uint64_t order;    /* low word of the order */
+  uint64_t order_hi; /* high word (nonzero exactly when w == 2) */
+  int w;
   int ndim;
   size_t shape[CL_ARRAY_MAX_DIMS];
   size_t n;
   uint64_t data[];
 } cl_array;
 
-/* Push a new zero-filled array; raises a Lua error if it is too large. */
-cl_array *cl_array_push(lua_State *L, uint64_t order, int ndim, const size_t *shape);
+/* Push a new zero-filled array of field q; raises a Lua error if it is too
+ * large. */
+cl_array *cl_array_push(lua_State *L, const cl_fq *q, int ndim, const size_t *shape);
 /* Push a new array whose every element the caller writes before returning
  * it (kernels that fill their output skip a pass over memory). */
-cl_array *cl_array_push_filled(lua_State *L, uint64_t order, int ndim, const size_t *shape);
+cl_array *cl_array_push_filled(lua_State *L, const cl_fq *q, int ndim, const size_t *shape);
 /* An array shaped like a, for the caller to fill. */
 cl_array *cl_array_push_like(lua_State *L, const cl_array *a);
 cl_array *cl_array_check(lua_State *L, int idx);
 cl_array *cl_array_test(lua_State *L, int idx); /* NULL if not an array */
 
 int cl_array_same_shape(const cl_array *a, const cl_array *b);
+/* 1 if a's elements belong to field q. */
+static inline int cl_array_in(const cl_array *a, const cl_fq *q) {
+  return a->order == q->lo && a->order_hi == q->hi;
+}
+/* Bytes of a's elements. */
+static inline size_t cl_array_bytes(const cl_array *a) {
+  return a->n * (size_t)a->w * sizeof(uint64_t);
+}
 /* "{}", "{3}" or "{2, 3}" into buf. */
 const char *cl_array_shape_str(char *buf, size_t sz, const cl_array *a);
 /* A shape argument: an integer n ({n}) or a list of 0 to 2 sizes; returns
  * the number of dimensions. */
 int cl_check_shape(lua_State *L, int arg, size_t *shape);
-/* The cc_field of an array's order (arrays only hold primes: they come from
+/* The field of an array's order (arrays only hold primes: they come from
  * a Field or from a codec that checked the order). */
-void cl_array_field(const cl_array *a, cc_field *f);
+void cl_array_field(const cl_array *a, cl_fq *q);
 
 /* A field element or an order as a Lua integer with the same 64 bits. */
 static inline void cl_push_u64(lua_State *L, uint64_t v) {
   lua_pushinteger(L, (lua_Integer)v);
 }
+/* An element or order v of a field of width w as Lua reads it back: with
+ * w == 1 the integer with the same 64 bits; with w == 2 an integer when
+ * v < 2^63, else its decimal string. */
+void cl_push_value(lua_State *L, int w, cc_u128 v);
 
 /* ==== Fields (lua_field.c) ================================================ */
 
 typedef struct cl_field {
-  cc_field f;
+  cl_fq q;
 } cl_field;
 
 enum cl_binop { CL_OP_ADD, CL_OP_SUB, CL_OP_MUL };
 
 cl_field *cl_field_check(lua_State *L, int idx);
-/* An array of field f at idx, or raise naming the argument. */
-cl_array *cl_field_own_array(lua_State *L, int idx, const cc_field *f);
+/* An array of field q at idx, or raise naming the argument. */
+cl_array *cl_field_own_array(lua_State *L, int idx, const cl_fq *q);
 /* out = a op b with scalar broadcasting; operands at ia and ib (arrays of
- * f, integers or lists). Pushes the result and returns 1. */
-int cl_field_binop(lua_State *L, const cc_field *f, int ia, int ib, enum cl_binop op);
+ * q, integers or lists). Pushes the result and returns 1. */
+int cl_field_binop(lua_State *L, const cl_fq *q, int ia, int ib, enum cl_binop op);
 /* The order as unsigned decimal, pushed on the stack. */
-const char *cl_push_order(lua_State *L, uint64_t order);
+const char *cl_push_order(lua_State *L, uint64_t lo, uint64_t hi);
 
 /* ==== Encodings (lua_encoding.c) ========================================== */
 
@@ -83,9 +132,10 @@ const char *cl_push_order(lua_State *L, uint64_t order);
 enum cl_conv { CL_CONV_INT, CL_CONV_FIXED, CL_CONV_BOOL, CL_CONV_BIT };
 enum cl_dec { CL_DEC_RAW, CL_DEC_INT, CL_DEC_FIXED, CL_DEC_BOOL, CL_DEC_BIT };
 
-/* Push a new array of field f converted from the Lua number or (nested)
- * list at idx; errors name argument arg. */
-cl_array *cl_push_converted(lua_State *L, int idx, const cc_field *f, int arg,
+/* Push a new array of field q converted from the Lua number, integer string
+ * (decimal or 0x-hex, optionally signed) or (nested) list at idx; errors
+ * name argument arg. */
+cl_array *cl_push_converted(lua_State *L, int idx, const cl_fq *q, int arg,
                             enum cl_conv mode, int precision);
 /* Push a number for a 0-d array, a list for 1-d, a list of rows for 2-d. */
 void cl_push_decoded(lua_State *L, const cl_array *a, enum cl_dec mode, int precision,
@@ -98,8 +148,10 @@ extern const luaL_Reg cl_field_encoding_methods[];
 /* The stream at arg, or tmp initialized as a CSPRNG stream when arg is none
  * or nil (the caller frees tmp when the result is tmp). */
 cc_rng *cl_rng_opt(lua_State *L, int arg, cc_rng *tmp);
-/* out[i] uniform in [0, p); raises if OpenSSL fails. */
-void cl_rng_fill_uniform(lua_State *L, cc_rng *rng, uint64_t p, uint64_t *out, size_t n);
+/* out[i] uniform in [0, bound) for n elements of width w (1 <= bound, and
+ * bound < 2^64 when w == 1); raises if OpenSSL fails. */
+void cl_rng_fill_uniform(lua_State *L, cc_rng *rng, int w, cc_u128 bound, uint64_t *out,
+                         size_t n);
 
 /* ==== Registration ====================================================== */
 

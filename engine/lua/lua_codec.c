@@ -204,9 +204,12 @@ static void encode_userdata(encoder *e, int idx) {
   if (a->ndim > CC_WIRE_MAX_NDIM ||
       (a->ndim >= 1 && a->shape[0] > CC_WIRE_MAX_COUNT) ||
       (a->ndim == 2 && a->shape[1] > CC_WIRE_MAX_COUNT) ||
-      a->n > (e->limits.max_bytes - e->buf->len) / 8)
+      a->n > (e->limits.max_bytes - e->buf->len) / 8 / (size_t)a->w)
     refuse(e, "a field array this large");
-  wrote(e, cc_wire_put_array(e->buf, a->order, a->ndim, a->shape, a->data));
+  if (a->w == 2)
+    wrote(e, cc_wire_put_array128(e->buf, a->order, a->order_hi, a->ndim, a->shape, a->data));
+  else
+    wrote(e, cc_wire_put_array(e->buf, a->order, a->ndim, a->shape, a->data));
 }
 
 /* A table already on the path contains itself: it cannot be written out. */
@@ -391,8 +394,10 @@ static void push_table(lua_State *L, cc_wire_reader *r, const cc_wire_item *t) {
 }
 
 static void push_array(lua_State *L, const cc_wire_item *it) {
-  cl_array *a = cl_array_push(L, it->order, it->ndim, it->shape);
-  if (a->n != it->nwords)
+  cl_fq q; /* the reader checked the order */
+  cl_fq_setup(&q, it->order, it->kind == CC_WIRE_ARRAY128 ? it->order_hi : 0);
+  cl_array *a = cl_array_push(L, &q, it->ndim, it->shape);
+  if (a->n * (size_t)a->w != it->nwords)
     luaL_error(L, "field array at byte %I: %I words for %I elements",
                (LUAI_UACINT)it->offset, (LUAI_UACINT)it->nwords, (LUAI_UACINT)a->n);
   cc_wire_load_words(a->data, it->words, it->nwords);
@@ -420,6 +425,7 @@ static void push_item(lua_State *L, cc_wire_reader *r, const cc_wire_item *it) {
     push_table(L, r, it);
     return;
   case CC_WIRE_ARRAY:
+  case CC_WIRE_ARRAY128:
     push_array(L, it);
     return;
   }

@@ -1,10 +1,12 @@
 /*
  * lua_encoding.c - Lua values to field elements and back.
  *
- * Owns the encodings of the Field binding: how a Lua number, boolean or
- * (nested) list becomes a field array (integers reduced mod p, fixed point,
- * booleans, bits) and how an array becomes Lua values again (raw words,
- * signed integers, floats, booleans, bits), with errors that name the
+ * Owns the encodings of the Field binding: how a Lua number, boolean,
+ * integer string or (nested) list becomes a field array of either width
+ * (integers reduced mod p, fixed point, booleans, bits) and how an array
+ * becomes Lua values again (raw values, signed integers, floats, booleans,
+ * bits; in a 128-bit field integers that do not fit a Lua integer become
+ * decimal strings), with errors that name the
  * argument and the element. Registers the Field methods encode_fixed,
  * decode_fixed, encode_int, decode_int, encode_bool, decode_bool,
  * encode_bits and decode_bits (cl_field_encoding_methods); the other
@@ -21,7 +23,7 @@
 /* ==== Lua values to elements ============================================ */
 
 typedef struct conv {
-  const cc_field *f;
+  const cl_fq *q;
   int arg;              /* argument number for errors */
   enum cl_conv mode;
   int precision;        /* CL_CONV_FIXED */
@@ -38,9 +40,29 @@ static int elem_error(lua_State *L, const conv *c, int ndim, size_t row,
                                                   (int)row, (int)col, what));
 }
 
-static uint64_t conv_int(lua_State *L, const conv *c, int v, int ndim,
-                         size_t row, size_t col) {
+/* x mod p for any 128-bit x. */
+static cc_u128 reduce(const cl_fq *q, cc_u128 x) {
+  return q->w == 2 ? cc_field128_reduce1(&q->g, x) : x % q->lo;
+}
+
+/* An integer string: decimal or 0x-hex below 2^128, optionally signed (for
+ * constants beyond Lua's 64-bit integers). */
+static cc_u128 conv_string(lua_State *L, const conv *c, int v, int ndim,
+                           size_t row, size_t col) {
+  size_t len;
+  const char *s = lua_tolstring(L, v, &len);
+  int neg = len > 0 && s[0] == '-';
+  cc_u128 x;
+  if (cc_field128_parse(s + neg, len - (size_t)neg, &x) != 0)
+    elem_error(L, c, ndim, row, col, "is not an integer (got string)");
+  x = reduce(c->q, x);
+  return neg && x ? cc_u128_make(c->q->lo, c->q->hi) - x : x;
+}
+
+static cc_u128 conv_int(lua_State *L, const conv *c, int v, int ndim,
+                        size_t row, size_t col) {
   int isnum;
+  if (lua_type(L, v) == LUA_TSTRING) return conv_string(L, c, v, ndim, row, col);
   lua_Integer i = lua_tointegerx(L, v, &isnum);
   if (!isnum) {
     if (lua_type(L, v) == LUA_TNUMBER)
@@ -49,37 +71,39 @@ static uint64_t conv_int(lua_State *L, const conv *c, int v, int ndim,
     elem_error(L, c, ndim, row, col,
                lua_pushfstring(L, "is not an integer (got %s)", luaL_typename(L, v)));
   }
-  return cc_field_from_i64_1(c->f, (int64_t)i);
+  if (c->q->w == 2) return cc_field128_from_i64_1(&c->q->g, (int64_t)i);
+  return cc_field_from_i64_1(&c->q->f, (int64_t)i);
 }
 
 /* x * 2^precision rounded half away from zero, negatives as p - |r|. */
-static uint64_t conv_fixed(lua_State *L, const conv *c, int v, int ndim,
-                           size_t row, size_t col) {
+static cc_u128 conv_fixed(lua_State *L, const conv *c, int v, int ndim,
+                          size_t row, size_t col) {
   int isnum;
   lua_Number x = lua_tonumberx(L, v, &isnum);
   if (!isnum)
     elem_error(L, c, ndim, row, col,
                lua_pushfstring(L, "is not a number (got %s)", luaL_typename(L, v)));
   double r = round(ldexp((double)x, c->precision));
-  if (!(fabs(r) <= 0x1p63) || (uint64_t)fabs(r) > c->f->half)
+  cc_u128 half = c->q->w == 2 ? c->q->g.half : c->q->f.half;
+  if (!(fabs(r) < 0x1p127) || (cc_u128)fabs(r) > half)
     elem_error(L, c, ndim, row, col,
                lua_pushfstring(L, "(%s) is out of range for %d bits of precision",
                                lua_tostring(L, v), c->precision));
-  uint64_t u = (uint64_t)fabs(r);
-  return (r < 0 && u) ? c->f->p - u : u;
+  cc_u128 u = (cc_u128)fabs(r);
+  return (r < 0 && u) ? cc_u128_make(c->q->lo, c->q->hi) - u : u;
 }
 
-static uint64_t conv_bool(lua_State *L, const conv *c, int v, int ndim,
-                          size_t row, size_t col) {
-  if (lua_isboolean(L, v)) return (uint64_t)lua_toboolean(L, v);
+static cc_u128 conv_bool(lua_State *L, const conv *c, int v, int ndim,
+                         size_t row, size_t col) {
+  if (lua_isboolean(L, v)) return (cc_u128)lua_toboolean(L, v);
   int isnum;
   lua_Integer i = lua_tointegerx(L, v, &isnum);
   if (lua_type(L, v) != LUA_TNUMBER || !isnum || (i != 0 && i != 1))
     elem_error(L, c, ndim, row, col, "is not a boolean, 0 or 1");
-  return (uint64_t)i;
+  return (cc_u128)i;
 }
 
-static uint64_t conv_one(lua_State *L, const conv *c, int v, int ndim,
+static cc_u128 conv_one(lua_State *L, const conv *c, int v, int ndim,
                          size_t row, size_t col) {
   switch (c->mode) {
   case CL_CONV_FIXED: return conv_fixed(L, c, v, ndim, row, col);
@@ -112,9 +136,9 @@ static int lua_shape(lua_State *L, int idx, const conv *c, size_t *shape) {
   return 2;
 }
 
-cl_array *cl_push_converted(lua_State *L, int idx, const cc_field *f, int arg,
+cl_array *cl_push_converted(lua_State *L, int idx, const cl_fq *q, int arg,
                             enum cl_conv mode, int precision) {
-  conv cv = {f, arg, mode, precision};
+  conv cv = {q, arg, mode, precision};
   const conv *c = &cv;
   size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
   idx = lua_absindex(L, idx);
@@ -122,13 +146,14 @@ cl_array *cl_push_converted(lua_State *L, int idx, const cc_field *f, int arg,
   if (t != LUA_TTABLE && t != LUA_TNUMBER && t != LUA_TBOOLEAN && t != LUA_TSTRING)
     luaL_typeerror(L, c->arg, "number, list or field array");
   int ndim = lua_shape(L, idx, c, shape);
-  cl_array *a = cl_array_push(L, c->f->p, ndim, shape);
+  cl_array *a = cl_array_push(L, q, ndim, shape);
+  int w = q->w;
   if (ndim == 0) {
-    a->data[0] = conv_one(L, c, idx, 0, 0, 0);
+    cl_set_elem(w, a->data, 0, conv_one(L, c, idx, 0, 0, 0));
   } else if (ndim == 1) {
     for (size_t i = 0; i < shape[0]; i++) {
       lua_rawgeti(L, idx, (lua_Integer)i + 1);
-      a->data[i] = conv_one(L, c, -1, 1, 0, i + 1);
+      cl_set_elem(w, a->data, i, conv_one(L, c, -1, 1, 0, i + 1));
       lua_pop(L, 1);
     }
   } else {
@@ -136,7 +161,7 @@ cl_array *cl_push_converted(lua_State *L, int idx, const cc_field *f, int arg,
       lua_rawgeti(L, idx, (lua_Integer)r + 1);
       for (size_t i = 0; i < shape[1]; i++) {
         lua_rawgeti(L, -1, (lua_Integer)i + 1);
-        a->data[r * shape[1] + i] = conv_one(L, c, -1, 2, r + 1, i + 1);
+        cl_set_elem(w, a->data, r * shape[1] + i, conv_one(L, c, -1, 2, r + 1, i + 1));
         lua_pop(L, 1);
       }
       lua_pop(L, 1);
@@ -147,14 +172,31 @@ cl_array *cl_push_converted(lua_State *L, int idx, const cc_field *f, int arg,
 
 /* ==== Elements to Lua values ============================================ */
 
-static void push_elem(lua_State *L, const cc_field *f, uint64_t v,
+/* A signed value: an integer when it fits, else its decimal string. */
+static void push_signed(lua_State *L, int neg, cc_u128 mag) {
+  if (mag <= (cc_u128)INT64_MAX || (neg && mag == (cc_u128)INT64_MAX + 1)) {
+    lua_pushinteger(L, neg ? (lua_Integer)(0 - (uint64_t)mag) : (lua_Integer)mag);
+    return;
+  }
+  char buf[41];
+  buf[0] = '-';
+  cc_field128_format(buf + 1, mag);
+  lua_pushstring(L, neg ? buf : buf + 1);
+}
+
+static void push_elem(lua_State *L, const cl_fq *q, cc_u128 v,
                       enum cl_dec mode, int precision, int arg, size_t i) {
+  cc_u128 p = cc_u128_make(q->lo, q->hi);
+  cc_u128 half = q->w == 2 ? q->g.half : q->f.half;
   switch (mode) {
   case CL_DEC_INT:
-    lua_pushinteger(L, v <= f->half ? (lua_Integer)v : -(lua_Integer)(f->p - v));
+    if (q->w == 1)
+      lua_pushinteger(L, v <= half ? (lua_Integer)v : -(lua_Integer)(p - v));
+    else
+      push_signed(L, v > half, v > half ? p - v : v);
     break;
   case CL_DEC_FIXED: {
-    double x = v <= f->half ? (double)v : -(double)(f->p - v);
+    double x = v <= half ? (double)v : -(double)(p - v);
     lua_pushnumber(L, (lua_Number)ldexp(x, -precision));
     break;
   }
@@ -167,16 +209,16 @@ static void push_elem(lua_State *L, const cc_field *f, uint64_t v,
     lua_pushinteger(L, (lua_Integer)v);
     break;
   default:
-    cl_push_u64(L, v);
+    cl_push_value(L, q->w, v);
   }
 }
 
 void cl_push_decoded(lua_State *L, const cl_array *a, enum cl_dec mode,
                      int precision, int arg) {
-  cc_field f;
+  cl_fq f;
   cl_array_field(a, &f);
   if (a->ndim == 0) {
-    push_elem(L, &f, a->data[0], mode, precision, arg, 0);
+    push_elem(L, &f, cl_elem(a->w, a->data, 0), mode, precision, arg, 0);
     return;
   }
   size_t rows = a->ndim == 2 ? a->shape[0] : 1;
@@ -185,7 +227,8 @@ void cl_push_decoded(lua_State *L, const cl_array *a, enum cl_dec mode,
   for (size_t r = 0; r < rows; r++) {
     lua_createtable(L, (int)cols, 0);
     for (size_t i = 0; i < cols; i++) {
-      push_elem(L, &f, a->data[r * cols + i], mode, precision, arg, r * cols + i);
+      push_elem(L, &f, cl_elem(a->w, a->data, r * cols + i), mode, precision, arg,
+                r * cols + i);
       lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     if (a->ndim == 2) lua_rawseti(L, -2, (lua_Integer)r + 1);
@@ -206,13 +249,13 @@ static int encode_with(lua_State *L, enum cl_conv mode, int precision) {
   lua_settop(L, 3); /* the converted array goes above the arguments */
   cl_field *F = cl_field_check(L, 1);
   luaL_checkany(L, 2);
-  cl_push_converted(L, 2, &F->f, 2, mode, precision);
+  cl_push_converted(L, 2, &F->q, 2, mode, precision);
   return 1;
 }
 
 static int decode_with(lua_State *L, enum cl_dec mode, int precision) {
   cl_field *F = cl_field_check(L, 1);
-  cl_array *a = cl_field_own_array(L, 2, &F->f);
+  cl_array *a = cl_field_own_array(L, 2, &F->q);
   cl_push_decoded(L, a, mode, precision, 2);
   return 1;
 }
@@ -238,14 +281,15 @@ static int field_decode_bits(lua_State *L) { return decode_with(L, CL_DEC_BIT, 0
 static int field_encode_bits(lua_State *L) {
   cl_field *F = cl_field_check(L, 1);
   if (lua_type(L, 2) == LUA_TNUMBER) {
-    int isnum, bits = F->f.bits;
+    int isnum, bits = F->q.bits;
     lua_Integer v = lua_tointegerx(L, 2, &isnum);
     luaL_argcheck(L, isnum && v >= 0, 2, "not a non-negative integer");
     if (bits < 64 && (uint64_t)v >> bits)
       luaL_argerror(L, 2, lua_pushfstring(L, "%I does not fit in %d bits", v, bits));
     size_t shape[1] = {(size_t)bits};
-    cl_array *a = cl_array_push(L, F->f.p, 1, shape);
-    for (int i = 0; i < bits; i++) a->data[bits - 1 - i] = ((uint64_t)v >> i) & 1;
+    cl_array *a = cl_array_push(L, &F->q, 1, shape);
+    for (int i = 0; i < bits && i < 64; i++)
+      cl_set_elem(a->w, a->data, (size_t)(bits - 1 - i), ((uint64_t)v >> i) & 1);
     return 1;
   }
   return encode_with(L, CL_CONV_BIT, 0);

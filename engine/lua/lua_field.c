@@ -4,7 +4,8 @@
  * Owns cicada.Field (CL_FIELD_MT) and core.Field(order): array
  * constructors, element-wise arithmetic with scalar broadcasting, sums,
  * products, powers and inverses, Lagrange weights and the Shamir kernels,
- * each one call into field.c per array. The arrays themselves are
+ * each one call per array into field.c (orders below 2^64) or field128.c
+ * (orders of 65 to 128 bits; see cl_fq in lua_cicada.h). The arrays are
  * lua_array.c's, the conversions from and to Lua values lua_encoding.c's
  * (whose encode_ and decode_ methods this type also carries) and the random
  * streams lua_rng.c's. The Lua API is documented in lua/cicada/field.lua.
@@ -23,9 +24,32 @@ cl_field *cl_field_check(lua_State *L, int idx) {
   return luaL_checkudata(L, idx, CL_FIELD_MT);
 }
 
-/* An order: a Lua integer (the same 64 bits above math.maxinteger) or a
- * decimal string. */
-static uint64_t check_order_value(lua_State *L, int arg) {
+void cl_fq_setup(cl_fq *q, uint64_t lo, uint64_t hi) {
+  memset(q, 0, sizeof *q);
+  q->lo = lo;
+  q->hi = hi;
+  if (hi) {
+    q->w = 2;
+    cc_field128_setup(&q->g, lo, hi);
+    q->bits = q->g.bits;
+  } else {
+    q->w = 1;
+    cc_field_setup(&q->f, lo);
+    q->bits = q->f.bits;
+  }
+}
+
+int cl_fq_init(cl_fq *q, uint64_t lo, uint64_t hi, char *err, size_t errsz) {
+  if (hi ? cc_field128_check_order(lo, hi, err, errsz) != 0
+         : cc_field_check_order(lo, err, errsz) != 0)
+    return -1;
+  cl_fq_setup(q, lo, hi);
+  return 0;
+}
+
+/* An order: a Lua integer (the same 64 bits above math.maxinteger), or a
+ * decimal or 0x-hex string below 2^128. */
+static cc_u128 check_order_value(lua_State *L, int arg) {
   int isnum;
   lua_Integer i = lua_tointegerx(L, arg, &isnum);
   if (lua_type(L, arg) == LUA_TNUMBER) {
@@ -33,75 +57,98 @@ static uint64_t check_order_value(lua_State *L, int arg) {
     return (uint64_t)i;
   }
   if (lua_type(L, arg) == LUA_TSTRING) {
-    const char *s = lua_tostring(L, arg);
-    uint64_t v = 0;
-    if (*s == '\0') luaL_argerror(L, arg, "order string is empty");
-    for (const char *c = s; *c; c++) {
-      if (*c < '0' || *c > '9')
-        luaL_argerror(L, arg, lua_pushfstring(L, "order '%s' is not a decimal integer", s));
-      unsigned d = (unsigned)(*c - '0');
-      if (v > (UINT64_MAX - d) / 10)
-        luaL_argerror(L, arg, lua_pushfstring(L, "order %s is not below 2^64", s));
-      v = v * 10 + d;
-    }
+    size_t len;
+    const char *s = lua_tolstring(L, arg, &len);
+    cc_u128 v;
+    if (len == 0) luaL_argerror(L, arg, "order string is empty");
+    if (cc_field128_parse(s, len, &v) != 0)
+      luaL_argerror(L, arg, lua_pushfstring(L,
+                    "order '%s' is not a decimal or 0x-hex integer below 2^128", s));
     return v;
   }
-  return (uint64_t)luaL_typeerror(L, arg, "integer or decimal string");
+  return (cc_u128)luaL_typeerror(L, arg, "integer or decimal string");
 }
 
-static cl_field *push_field(lua_State *L, uint64_t order, int arg) {
-  char err[128];
-  cc_field f;
-  if (cc_field_init(&f, order, err, sizeof err) != 0) luaL_argerror(L, arg, err);
+static cl_field *push_field(lua_State *L, cc_u128 order, int arg) {
+  char err[160];
+  cl_fq q;
+  if (cl_fq_init(&q, (uint64_t)order, (uint64_t)(order >> 64), err, sizeof err) != 0)
+    luaL_argerror(L, arg, err);
   cl_field *F = lua_newuserdatauv(L, sizeof *F, 0);
-  F->f = f;
+  F->q = q;
   luaL_setmetatable(L, CL_FIELD_MT);
   return F;
 }
 
 /* core.Field(order) */
 static int field_new(lua_State *L) {
-  uint64_t order = lua_isnoneornil(L, 1) ? CC_FIELD_DEFAULT_ORDER
-                                         : check_order_value(L, 1);
+  cc_u128 order = lua_isnoneornil(L, 1) ? (cc_u128)CC_FIELD_DEFAULT_ORDER
+                                        : check_order_value(L, 1);
   push_field(L, order, 1);
   return 1;
 }
 
 /* ==== Arrays of this field =============================================== */
 
-const char *cl_push_order(lua_State *L, uint64_t order) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%llu", (unsigned long long)order);
+const char *cl_push_order(lua_State *L, uint64_t lo, uint64_t hi) {
+  char buf[40];
+  cc_field128_format(buf, cc_u128_make(lo, hi));
   return lua_pushstring(L, buf);
 }
 
-static int order_mismatch(lua_State *L, int arg, uint64_t got, uint64_t want) {
-  const char *g = cl_push_order(L, got);
-  const char *w = cl_push_order(L, want);
+static int order_mismatch(lua_State *L, int arg, const cl_array *a, const cl_fq *q) {
+  const char *g = cl_push_order(L, a->order, a->order_hi);
+  const char *w = cl_push_order(L, q->lo, q->hi);
   return luaL_argerror(L, arg, lua_pushfstring(L,
                        "array of order %s does not belong to the field of order %s", g, w));
 }
 
-/* An array of field f at idx, or raise naming the argument. */
-cl_array *cl_field_own_array(lua_State *L, int idx, const cc_field *f) {
+/* An array of field q at idx, or raise naming the argument. */
+cl_array *cl_field_own_array(lua_State *L, int idx, const cl_fq *q) {
   cl_array *a = cl_array_check(L, idx);
-  if (a->order != f->p) order_mismatch(L, idx, a->order, f->p);
+  if (!cl_array_in(a, q)) order_mismatch(L, idx, a, q);
   return a;
 }
 
-/* The operand at idx as an array of field f: an array of that field is used
- * as is; an integer or a list is converted into a new array left on the
- * stack. */
-static cl_array *to_operand(lua_State *L, int idx, const cc_field *f) {
+/* The operand at idx as an array of field q: an array of that field is used
+ * as is; an integer, an integer string (decimal or 0x-hex) or a list is converted into a new array left
+ * on the stack. */
+static cl_array *to_operand(lua_State *L, int idx, const cl_fq *q) {
   cl_array *a = cl_array_test(L, idx);
   if (a) {
-    if (a->order != f->p) order_mismatch(L, idx, a->order, f->p);
+    if (!cl_array_in(a, q)) order_mismatch(L, idx, a, q);
     return a;
   }
   int t = lua_type(L, idx);
-  if (t != LUA_TNUMBER && t != LUA_TTABLE)
+  if (t == LUA_TSTRING) { /* an integer beyond Lua's, as decimal or 0x-hex */
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    cc_u128 v;
+    int neg = len > 0 && s[0] == '-';
+    if (cc_field128_parse(s + neg, len - (size_t)neg, &v) != 0) t = LUA_TNONE;
+  }
+  if (t != LUA_TNUMBER && t != LUA_TTABLE && t != LUA_TSTRING)
     luaL_typeerror(L, idx, "field array, integer or list");
-  return cl_push_converted(L, idx, f, idx, CL_CONV_INT, 0);
+  return cl_push_converted(L, idx, q, idx, CL_CONV_INT, 0);
+}
+
+/* Scalar kernels: out[i] = a[i] op s (or s - a[i] for rsub), s an element
+ * of width q->w at sp. */
+static void scalar_op(const cl_fq *q, enum cl_binop op, int rsub, uint64_t *out,
+                      const uint64_t *a, const uint64_t *sp, size_t n) {
+  if (q->w == 2) {
+    cc_u128 s = cc_field128_get(sp, 0);
+    if (op == CL_OP_ADD) cc_field128_add_scalar(&q->g, out, a, s, n);
+    else if (op == CL_OP_SUB && rsub) cc_field128_rsub_scalar(&q->g, out, s, a, n);
+    else if (op == CL_OP_SUB) cc_field128_sub_scalar(&q->g, out, a, s, n);
+    else cc_field128_mul_scalar(&q->g, out, a, s, n);
+    return;
+  }
+  uint64_t s = sp[0];
+  if (op == CL_OP_ADD) cc_field_add_scalar(&q->f, out, a, s, n);
+  else if (op == CL_OP_SUB && rsub) cc_field_rsub_scalar(&q->f, out, s, a, n);
+  else if (op == CL_OP_SUB) cc_field_sub_scalar(&q->f, out, a, s, n);
+  else cc_field_mul_scalar(&q->f, out, a, s, n);
 }
 
 /* ==== Field: constructors =============================================== */
@@ -112,13 +159,13 @@ static int field_array(lua_State *L) {
   cl_field *F = cl_field_check(L, 1);
   cl_array *src = cl_array_test(L, 2);
   if (src) {
-    if (src->order != F->f.p) order_mismatch(L, 2, src->order, F->f.p);
+    if (!cl_array_in(src, &F->q)) order_mismatch(L, 2, src, &F->q);
     cl_array *a = cl_array_push_like(L, src);
-    memcpy(a->data, src->data, src->n * sizeof(uint64_t));
+    memcpy(a->data, src->data, cl_array_bytes(src));
     return 1;
   }
   luaL_checkany(L, 2);
-  cl_push_converted(L, 2, &F->f, 2, CL_CONV_INT, 0);
+  cl_push_converted(L, 2, &F->q, 2, CL_CONV_INT, 0);
   return 1;
 }
 
@@ -126,7 +173,7 @@ static int field_zeros(lua_State *L) {
   cl_field *F = cl_field_check(L, 1);
   size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
   int nd = cl_check_shape(L, 2, shape);
-  cl_array_push(L, F->f.p, nd, shape);
+  cl_array_push(L, &F->q, nd, shape);
   return 1;
 }
 
@@ -134,8 +181,8 @@ static int field_ones(lua_State *L) {
   cl_field *F = cl_field_check(L, 1);
   size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
   int nd = cl_check_shape(L, 2, shape);
-  cl_array *a = cl_array_push(L, F->f.p, nd, shape);
-  for (size_t i = 0; i < a->n; i++) a->data[i] = 1 % F->f.p;
+  cl_array *a = cl_array_push(L, &F->q, nd, shape);
+  for (size_t i = 0; i < a->n; i++) cl_set_elem(a->w, a->data, i, 1);
   return 1;
 }
 
@@ -146,8 +193,8 @@ static int field_uniform(lua_State *L) {
   int nd = cl_check_shape(L, 2, shape);
   cc_rng tmp;
   cc_rng *rng = cl_rng_opt(L, 3, &tmp);
-  cl_array *a = cl_array_push_filled(L, F->f.p, nd, shape);
-  cl_rng_fill_uniform(L, rng, F->f.p, a->data, a->n);
+  cl_array *a = cl_array_push_filled(L, &F->q, nd, shape);
+  cl_rng_fill_uniform(L, rng, F->q.w, cc_u128_make(F->q.lo, F->q.hi), a->data, a->n);
   if (rng == &tmp) cc_rng_free(&tmp);
   return 1;
 }
@@ -163,22 +210,22 @@ static int field_stack(lua_State *L) {
   cl_array *first = cl_array_test(L, -1);
   if (!first || first->ndim > 1)
     luaL_argerror(L, 2, "element 1 is not a 0- or 1-dimensional field array");
-  if (first->order != F->f.p) order_mismatch(L, 2, first->order, F->f.p);
+  if (!cl_array_in(first, &F->q)) order_mismatch(L, 2, first, &F->q);
   size_t shape[2] = {(size_t)m, first->ndim == 1 ? first->shape[0] : 0};
-  cl_array *out = cl_array_push_filled(L, F->f.p, first->ndim + 1, shape);
+  cl_array *out = cl_array_push_filled(L, &F->q, first->ndim + 1, shape);
   size_t n = first->n;
   for (lua_Integer i = 1; i <= m; i++) {
     lua_rawgeti(L, 2, i);
     cl_array *a = cl_array_test(L, -1);
     if (!a)
       luaL_argerror(L, 2, lua_pushfstring(L, "element %d is not a field array", (int)i));
-    if (a->order != F->f.p) order_mismatch(L, 2, a->order, F->f.p);
+    if (!cl_array_in(a, &F->q)) order_mismatch(L, 2, a, &F->q);
     if (!cl_array_same_shape(a, first)) {
       char s1[64], s2[64];
       luaL_argerror(L, 2, lua_pushfstring(L, "element %d has shape %s, element 1 has %s",
                     (int)i, cl_array_shape_str(s1, sizeof s1, a), cl_array_shape_str(s2, sizeof s2, first)));
     }
-    memcpy(out->data + (size_t)(i - 1) * n, a->data, n * sizeof(uint64_t));
+    memcpy(out->data + (size_t)(i - 1) * n * (size_t)a->w, a->data, cl_array_bytes(a));
     lua_pop(L, 1);
   }
   lua_replace(L, base + 1); /* keep only the result */
@@ -189,24 +236,18 @@ static int field_stack(lua_State *L) {
 /* ==== Field: arithmetic ================================================= */
 
 /* out = a op b with scalar broadcasting; arrays at ia and ib. */
-int cl_field_binop(lua_State *L, const cc_field *f, int ia, int ib, enum cl_binop op) {
-  cl_array *a = to_operand(L, ia, f);
-  cl_array *b = to_operand(L, ib, f);
+int cl_field_binop(lua_State *L, const cl_fq *q, int ia, int ib, enum cl_binop op) {
+  cl_array *a = to_operand(L, ia, q);
+  cl_array *b = to_operand(L, ib, q);
   cl_array *out;
   if (a->ndim == 0 && b->ndim != 0) {
     out = cl_array_push_like(L, b);
-    uint64_t s = a->data[0];
-    if (op == CL_OP_ADD) cc_field_add_scalar(f, out->data, b->data, s, b->n);
-    else if (op == CL_OP_SUB) cc_field_rsub_scalar(f, out->data, s, b->data, b->n);
-    else cc_field_mul_scalar(f, out->data, b->data, s, b->n);
+    scalar_op(q, op, 1, out->data, b->data, a->data, b->n);
     return 1;
   }
   if (b->ndim == 0) {
     out = cl_array_push_like(L, a);
-    uint64_t s = b->data[0];
-    if (op == CL_OP_ADD) cc_field_add_scalar(f, out->data, a->data, s, a->n);
-    else if (op == CL_OP_SUB) cc_field_sub_scalar(f, out->data, a->data, s, a->n);
-    else cc_field_mul_scalar(f, out->data, a->data, s, a->n);
+    scalar_op(q, op, 0, out->data, a->data, b->data, a->n);
     return 1;
   }
   if (!cl_array_same_shape(a, b)) {
@@ -215,46 +256,49 @@ int cl_field_binop(lua_State *L, const cc_field *f, int ia, int ib, enum cl_bino
                          cl_array_shape_str(s1, sizeof s1, a), cl_array_shape_str(s2, sizeof s2, b)));
   }
   out = cl_array_push_like(L, a);
-  if (op == CL_OP_ADD) cc_field_add(f, out->data, a->data, b->data, a->n);
-  else if (op == CL_OP_SUB) cc_field_sub(f, out->data, a->data, b->data, a->n);
-  else cc_field_mul(f, out->data, a->data, b->data, a->n);
+  if (op == CL_OP_ADD) CL_FQ(q, add, out->data, a->data, b->data, a->n);
+  else if (op == CL_OP_SUB) CL_FQ(q, sub, out->data, a->data, b->data, a->n);
+  else CL_FQ(q, mul, out->data, a->data, b->data, a->n);
   return 1;
 }
 
-static int field_add(lua_State *L) { lua_settop(L, 3); return cl_field_binop(L, &cl_field_check(L, 1)->f, 2, 3, CL_OP_ADD); }
-static int field_subtract(lua_State *L) { lua_settop(L, 3); return cl_field_binop(L, &cl_field_check(L, 1)->f, 2, 3, CL_OP_SUB); }
-static int field_multiply(lua_State *L) { lua_settop(L, 3); return cl_field_binop(L, &cl_field_check(L, 1)->f, 2, 3, CL_OP_MUL); }
+static int field_add(lua_State *L) { lua_settop(L, 3); return cl_field_binop(L, &cl_field_check(L, 1)->q, 2, 3, CL_OP_ADD); }
+static int field_subtract(lua_State *L) { lua_settop(L, 3); return cl_field_binop(L, &cl_field_check(L, 1)->q, 2, 3, CL_OP_SUB); }
+static int field_multiply(lua_State *L) { lua_settop(L, 3); return cl_field_binop(L, &cl_field_check(L, 1)->q, 2, 3, CL_OP_MUL); }
 
 static int field_negative(lua_State *L) {
   lua_settop(L, 2); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  cl_array *a = to_operand(L, 2, &F->f);
+  cl_array *a = to_operand(L, 2, &F->q);
   cl_array *out = cl_array_push_like(L, a);
-  cc_field_neg(&F->f, out->data, a->data, a->n);
+  CL_FQ(&F->q, neg, out->data, a->data, a->n);
   return 1;
 }
 
 static int field_sum(lua_State *L) {
   lua_settop(L, 2); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  cl_array *a = to_operand(L, 2, &F->f);
-  uint64_t s = cc_field_sum(&F->f, a->data, a->n);
-  cl_array_push(L, F->f.p, 0, NULL)->data[0] = s;
+  cl_array *a = to_operand(L, 2, &F->q);
+  cl_array *out = cl_array_push_filled(L, &F->q, 0, NULL);
+  if (F->q.w == 2) cc_field128_set(out->data, 0, cc_field128_sum(&F->q.g, a->data, a->n));
+  else out->data[0] = cc_field_sum(&F->q.f, a->data, a->n);
   return 1;
 }
 
 static int field_dot(lua_State *L) {
   lua_settop(L, 3); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  cl_array *a = to_operand(L, 2, &F->f);
-  cl_array *b = to_operand(L, 3, &F->f);
+  cl_array *a = to_operand(L, 2, &F->q);
+  cl_array *b = to_operand(L, 3, &F->q);
   if (!cl_array_same_shape(a, b)) {
     char s1[64], s2[64];
     return luaL_argerror(L, 3, lua_pushfstring(L, "shapes %s and %s differ",
                          cl_array_shape_str(s1, sizeof s1, a), cl_array_shape_str(s2, sizeof s2, b)));
   }
-  uint64_t s = cc_field_dot(&F->f, a->data, b->data, a->n);
-  cl_array_push(L, F->f.p, 0, NULL)->data[0] = s;
+  cl_array *out = cl_array_push_filled(L, &F->q, 0, NULL);
+  if (F->q.w == 2)
+    cc_field128_set(out->data, 0, cc_field128_dot(&F->q.g, a->data, b->data, a->n));
+  else out->data[0] = cc_field_dot(&F->q.f, a->data, b->data, a->n);
   return 1;
 }
 
@@ -262,8 +306,8 @@ static int field_dot(lua_State *L) {
 static int field_matvec(lua_State *L) {
   lua_settop(L, 3); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  cl_array *A = to_operand(L, 2, &F->f);
-  cl_array *x = to_operand(L, 3, &F->f);
+  cl_array *A = to_operand(L, 2, &F->q);
+  cl_array *x = to_operand(L, 3, &F->q);
   char s1[64], s2[64];
   if (A->ndim != 2)
     luaL_argerror(L, 2, lua_pushfstring(L, "matrix expected, got shape %s",
@@ -272,8 +316,8 @@ static int field_matvec(lua_State *L) {
     luaL_argerror(L, 3, lua_pushfstring(L, "shapes %s and %s do not match",
                   cl_array_shape_str(s1, sizeof s1, A), cl_array_shape_str(s2, sizeof s2, x)));
   size_t m = A->shape[0];
-  cl_array *out = cl_array_push_filled(L, F->f.p, 1, &m);
-  cc_field_matvec(&F->f, out->data, A->data, x->data, m, A->shape[1]);
+  cl_array *out = cl_array_push_filled(L, &F->q, 1, &m);
+  CL_FQ(&F->q, matvec, out->data, A->data, x->data, m, A->shape[1]);
   return 1;
 }
 
@@ -282,12 +326,12 @@ static int field_matvec(lua_State *L) {
 static int field_bit_compose(lua_State *L) {
   lua_settop(L, 2); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  cl_array *b = to_operand(L, 2, &F->f);
+  cl_array *b = to_operand(L, 2, &F->q);
   luaL_argcheck(L, b->ndim >= 1, 2, "bits must be a vector or a matrix");
   size_t m = b->ndim == 2 ? b->shape[0] : 1;
   size_t k = b->ndim == 2 ? b->shape[1] : b->shape[0];
-  cl_array *out = cl_array_push_filled(L, F->f.p, b->ndim - 1, &m);
-  cc_field_bit_compose(&F->f, out->data, b->data, m, k);
+  cl_array *out = cl_array_push_filled(L, &F->q, b->ndim - 1, &m);
+  CL_FQ(&F->q, bit_compose, out->data, b->data, m, k);
   return 1;
 }
 
@@ -295,36 +339,71 @@ static int field_bit_compose(lua_State *L) {
 static int field_shift_right(lua_State *L) {
   lua_settop(L, 3); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  cl_array *a = to_operand(L, 2, &F->f);
+  cl_array *a = to_operand(L, 2, &F->q);
   lua_Integer s = luaL_checkinteger(L, 3);
-  if (s < 0 || s > 63)
-    luaL_argerror(L, 3, lua_pushfstring(L, "shift %I out of range [0, 63]", s));
+  int top = 64 * F->q.w - 1;
+  if (s < 0 || s > top)
+    luaL_argerror(L, 3, lua_pushfstring(L, "shift %I out of range [0, %d]", s, top));
   cl_array *out = cl_array_push_like(L, a);
-  cc_field_shift_right(out->data, a->data, (unsigned)s, a->n);
+  if (F->q.w == 2) cc_field128_shift_right(out->data, a->data, (unsigned)s, a->n);
+  else cc_field_shift_right(out->data, a->data, (unsigned)s, a->n);
   return 1;
+}
+
+/* A bound for F:uniform_below: an integer (the same 64 bits), a decimal or
+ * 0x-hex string, or a 0-d array of the field (its canonical value). */
+static cc_u128 check_bound(lua_State *L, const cl_fq *q, int arg) {
+  cc_u128 b = 0;
+  cl_array *a = cl_array_test(L, arg);
+  if (a) {
+    if (!cl_array_in(a, q)) order_mismatch(L, arg, a, q);
+    luaL_argcheck(L, a->ndim == 0, arg, "bound must be a 0-d array");
+    b = cl_elem(a->w, a->data, 0);
+  } else if (lua_type(L, arg) == LUA_TSTRING) {
+    size_t len;
+    const char *s = lua_tolstring(L, arg, &len);
+    if (cc_field128_parse(s, len, &b) != 0)
+      luaL_argerror(L, arg, lua_pushfstring(L, "bound '%s' is not a decimal or 0x-hex integer", s));
+  } else {
+    lua_Integer i = luaL_checkinteger(L, arg);
+    b = q->w == 2 && i < 0 ? 0 : (cc_u128)(uint64_t)i;
+  }
+  if (b < 1 || b > cc_u128_make(q->lo, q->hi)) {
+    char bs[40];
+    cc_field128_format(bs, b);
+    const char *o = cl_push_order(L, q->lo, q->hi);
+    luaL_argerror(L, arg, lua_pushfstring(L, "bound %s out of range [1, %s]", bs, o));
+  }
+  return b;
 }
 
 /* F:uniform_below(shape, bound [, rng]): elements uniform in [0, bound). */
 static int field_uniform_below(lua_State *L) {
+  lua_settop(L, 4);
   cl_field *F = cl_field_check(L, 1);
   size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
   int nd = cl_check_shape(L, 2, shape);
-  lua_Integer bound = luaL_checkinteger(L, 3);
-  if (bound < 1 || (uint64_t)bound > F->f.p) {
-    const char *o = cl_push_order(L, F->f.p);
-    luaL_argerror(L, 3, lua_pushfstring(L, "bound %I out of range [1, %s]", bound, o));
-  }
+  cc_u128 b = check_bound(L, &F->q, 3);
   cc_rng tmp;
   cc_rng *rng = cl_rng_opt(L, 4, &tmp);
-  cl_array *a = cl_array_push_filled(L, F->f.p, nd, shape);
-  uint64_t b = (uint64_t)bound;
+  cl_array *a = cl_array_push_filled(L, &F->q, nd, shape);
   if ((b & (b - 1)) == 0) {
     /* A power of two: the low bits of random words, no rejection. */
-    if (cc_rng_bytes(rng, a->data, a->n * sizeof(uint64_t)) != 0)
-      luaL_error(L, "random stream failed (OpenSSL)");
-    for (size_t i = 0; i < a->n; i++) a->data[i] &= b - 1;
+    if (cc_rng_bytes(rng, a->data, cl_array_bytes(a)) != 0) {
+      if (rng == &tmp) cc_rng_free(&tmp);
+      return luaL_error(L, "random stream failed (OpenSSL)");
+    }
+    if (a->w == 2) {
+      cc_u128 mask = b - 1;
+      for (size_t i = 0; i < a->n; i++) {
+        a->data[2 * i] &= (uint64_t)mask;
+        a->data[2 * i + 1] &= (uint64_t)(mask >> 64);
+      }
+    } else {
+      for (size_t i = 0; i < a->n; i++) a->data[i] &= (uint64_t)b - 1;
+    }
   } else {
-    cl_rng_fill_uniform(L, rng, b, a->data, a->n);
+    cl_rng_fill_uniform(L, rng, a->w, b, a->data, a->n);
   }
   if (rng == &tmp) cc_rng_free(&tmp);
   return 1;
@@ -343,7 +422,7 @@ static int field_concat(lua_State *L) {
     cl_array *a = cl_array_test(L, -1);
     if (!a)
       luaL_argerror(L, 2, lua_pushfstring(L, "element %d is not a field array", (int)i));
-    if (a->order != F->f.p) order_mismatch(L, 2, a->order, F->f.p);
+    if (!cl_array_in(a, &F->q)) order_mismatch(L, 2, a, &F->q);
     total += a->n;
     lua_pop(L, 1);
   }
@@ -357,12 +436,12 @@ static int field_concat(lua_State *L) {
       luaL_argerror(L, 3, lua_pushfstring(L, "%d elements do not fill the shape",
                                           (int)total));
   }
-  cl_array *out = cl_array_push_filled(L, F->f.p, nd, shape);
+  cl_array *out = cl_array_push_filled(L, &F->q, nd, shape);
   size_t at = 0;
   for (lua_Integer i = 1; i <= m; i++) {
     lua_rawgeti(L, 2, i);
     cl_array *a = cl_array_test(L, -1);
-    memcpy(out->data + at, a->data, a->n * sizeof(uint64_t));
+    memcpy(out->data + at * (size_t)a->w, a->data, cl_array_bytes(a));
     at += a->n;
     lua_pop(L, 1);
   }
@@ -370,10 +449,10 @@ static int field_concat(lua_State *L) {
 }
 
 /* out = a^-1, naming the first zero element. */
-static void invert_into(lua_State *L, const cc_field *f, cl_array *out,
+static void invert_into(lua_State *L, const cl_fq *q, cl_array *out,
                         const cl_array *a, int arg) {
   size_t zero = 0;
-  int rc = cc_field_inv(f, out->data, a->data, a->n, &zero);
+  int rc = CL_FQ(q, inv, out->data, a->data, a->n, &zero);
   if (rc == CC_FIELD_EZERO) {
     if (a->ndim == 0) luaL_argerror(L, arg, "zero has no inverse");
     luaL_argerror(L, arg, lua_pushfstring(L, "element %d is zero and has no inverse",
@@ -385,8 +464,8 @@ static void invert_into(lua_State *L, const cc_field *f, cl_array *out,
 static int field_inverse(lua_State *L) {
   lua_settop(L, 2); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  cl_array *a = to_operand(L, 2, &F->f);
-  invert_into(L, &F->f, cl_array_push_like(L, a), a, 2);
+  cl_array *a = to_operand(L, 2, &F->q);
+  invert_into(L, &F->q, cl_array_push_like(L, a), a, 2);
   return 1;
 }
 
@@ -396,10 +475,10 @@ static int field_inverse(lua_State *L) {
 static int field_try_inverse(lua_State *L) {
   lua_settop(L, 2); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  cl_array *a = to_operand(L, 2, &F->f);
+  cl_array *a = to_operand(L, 2, &F->q);
   cl_array *out = cl_array_push_like(L, a);
   size_t zero = 0;
-  int rc = cc_field_inv(&F->f, out->data, a->data, a->n, &zero);
+  int rc = CL_FQ(&F->q, inv, out->data, a->data, a->n, &zero);
   if (rc == CC_FIELD_EZERO) {
     lua_pushnil(L);
     lua_pushinteger(L, (lua_Integer)zero + 1);
@@ -413,17 +492,17 @@ static int field_try_inverse(lua_State *L) {
 static int field_power(lua_State *L) {
   lua_settop(L, 3); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  cl_array *a = to_operand(L, 2, &F->f);
+  cl_array *a = to_operand(L, 2, &F->q);
   lua_Integer e = luaL_checkinteger(L, 3);
   cl_array *out = cl_array_push_like(L, a);
   const uint64_t *base = a->data;
   uint64_t ue = (uint64_t)e;
   if (e < 0) {
-    invert_into(L, &F->f, out, a, 2);
+    invert_into(L, &F->q, out, a, 2);
     base = out->data;
     ue = (uint64_t)0 - (uint64_t)e;
   }
-  cc_field_pow(&F->f, out->data, base, ue, a->n);
+  CL_FQ(&F->q, pow, out->data, base, ue, a->n);
   return 1;
 }
 
@@ -431,15 +510,16 @@ static int field_power(lua_State *L) {
 static int field_equal(lua_State *L) {
   lua_settop(L, 3); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  cl_array *a = to_operand(L, 2, &F->f);
-  cl_array *b = to_operand(L, 3, &F->f);
+  cl_array *a = to_operand(L, 2, &F->q);
+  cl_array *b = to_operand(L, 3, &F->q);
   int eq;
   if (a->ndim == 0 || b->ndim == 0) {
     const cl_array *s = a->ndim == 0 ? a : b, *v = a->ndim == 0 ? b : a;
     eq = 1;
-    for (size_t i = 0; i < v->n && eq; i++) eq = v->data[i] == s->data[0];
+    cc_u128 e = cl_elem(s->w, s->data, 0);
+    for (size_t i = 0; i < v->n && eq; i++) eq = cl_elem(v->w, v->data, i) == e;
   } else {
-    eq = cl_array_same_shape(a, b) && cc_field_equal(a->data, b->data, a->n);
+    eq = cl_array_same_shape(a, b) && memcmp(a->data, b->data, cl_array_bytes(a)) == 0;
   }
   lua_pushboolean(L, eq);
   return 1;
@@ -448,13 +528,13 @@ static int field_equal(lua_State *L) {
 /* ==== Field: Lagrange and Shamir ======================================== */
 
 /* The list of indices at arg as a new 1-d array left on the stack. */
-static cl_array *check_indices(lua_State *L, const cc_field *f, int arg) {
+static cl_array *check_indices(lua_State *L, const cl_fq *q, int arg) {
   char err[160];
   luaL_argexpected(L, lua_istable(L, arg) || cl_array_test(L, arg), arg,
                    "list of indices");
-  cl_array *x = to_operand(L, arg, f);
+  cl_array *x = to_operand(L, arg, q);
   if (x->ndim != 1) luaL_argerror(L, arg, "indices must be a list");
-  if (cc_field_check_indices(f, x->data, x->n, err, sizeof err) != 0)
+  if (CL_FQ(q, check_indices, x->data, x->n, err, sizeof err) != 0)
     luaL_argerror(L, arg, err);
   return x;
 }
@@ -463,10 +543,10 @@ static int field_lagrange(lua_State *L) {
   lua_settop(L, 2); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
   char err[160];
-  cl_array *x = check_indices(L, &F->f, 2);
+  cl_array *x = check_indices(L, &F->q, 2);
   luaL_argcheck(L, x->n > 0, 2, "no indices");
   cl_array *out = cl_array_push_like(L, x);
-  if (cc_field_lagrange0(&F->f, out->data, x->data, x->n, err, sizeof err) != 0)
+  if (CL_FQ(&F->q, lagrange0, out->data, x->data, x->n, err, sizeof err) != 0)
     return luaL_error(L, "%s", err);
   return 1;
 }
@@ -486,8 +566,10 @@ static int share_error(lua_State *L, const cc_error *e) {
  * stack: the collector frees it later, so sharing in a loop reuses memory
  * already touched instead of faulting in fresh pages each time. The core
  * wipes it after each use. */
-static uint64_t *coefficient_scratch(lua_State *L, size_t k, size_t n) {
+static uint64_t *coefficient_scratch(lua_State *L, size_t k, size_t n, int w) {
   size_t words = k > 1 ? (k - 1) * n : 0;
+  if (words > SIZE_MAX / sizeof(uint64_t) / 2) luaL_error(L, "%zu coefficients are too many", words);
+  words *= (size_t)w;
   if (words > SIZE_MAX / sizeof(uint64_t)) luaL_error(L, "%zu coefficients are too many", words);
   return lua_newuserdatauv(L, words ? words * sizeof(uint64_t) : 1, 0);
 }
@@ -497,17 +579,20 @@ static int field_shamir_share(lua_State *L) {
   lua_settop(L, 5); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
   cc_error e;
-  cl_array *s = to_operand(L, 2, &F->f);
+  cl_array *s = to_operand(L, 2, &F->q);
   lua_Integer k = luaL_checkinteger(L, 3);
-  cl_array *x = check_indices(L, &F->f, 4);
+  cl_array *x = check_indices(L, &F->q, 4);
   check_threshold(L, 3, k, x->n);
   cc_rng tmp;
   cc_rng *rng = cl_rng_opt(L, 5, &tmp);
   size_t oshape[2] = {x->n, s->n};
-  uint64_t *scratch = coefficient_scratch(L, (size_t)k, s->n);
-  cl_array *out = cl_array_push_filled(L, F->f.p, 2, oshape); /* the result, on top */
-  cc_status st = cc_shamir_share(&F->f, rng, s->data, s->n, (size_t)k, x->data, x->n,
-                                 out->data, scratch, &e);
+  uint64_t *scratch = coefficient_scratch(L, (size_t)k, s->n, F->q.w);
+  cl_array *out = cl_array_push_filled(L, &F->q, 2, oshape); /* the result, on top */
+  cc_status st = F->q.w == 2
+      ? cc_shamir_share128(&F->q.g, rng, s->data, s->n, (size_t)k, x->data, x->n,
+                           out->data, scratch, &e)
+      : cc_shamir_share(&F->q.f, rng, s->data, s->n, (size_t)k, x->data, x->n,
+                        out->data, scratch, &e);
   if (rng == &tmp) cc_rng_free(&tmp);
   if (st != CC_OK) return share_error(L, &e);
   return 1;
@@ -533,7 +618,7 @@ static int field_shamir_share_each(lua_State *L) {
       luaL_argerror(L, 3, lua_pushfstring(L, "%d thresholds for %d secrets",
                                           (int)lua_rawlen(L, 3), (int)s));
   }
-  cl_array *x = check_indices(L, &F->f, 4);
+  cl_array *x = check_indices(L, &F->q, 4);
   cc_rng tmp;
   cc_rng *rng = cl_rng_opt(L, 5, &tmp);
   size_t m = x->n;
@@ -543,14 +628,14 @@ static int field_shamir_share_each(lua_State *L) {
     cl_array *a;
     lua_Integer k;
     if (single) {
-      a = cl_field_own_array(L, 2, &F->f);
+      a = cl_field_own_array(L, 2, &F->q);
       k = luaL_checkinteger(L, 3);
     } else {
       lua_rawgeti(L, 2, (lua_Integer)i + 1);
       a = cl_array_test(L, -1);
       if (!a)
         luaL_argerror(L, 2, lua_pushfstring(L, "element %d is not a field array", (int)i + 1));
-      if (a->order != F->f.p) order_mismatch(L, 2, a->order, F->f.p);
+      if (!cl_array_in(a, &F->q)) order_mismatch(L, 2, a, &F->q);
       lua_pop(L, 1);
       lua_rawgeti(L, 3, (lua_Integer)i + 1);
       int isnum;
@@ -572,7 +657,7 @@ static int field_shamir_share_each(lua_State *L) {
   size_t oshape[2] = {s, n};
   for (size_t j = 0; j < m; j++) {
     if (single) cl_array_push_like(L, first);
-    else cl_array_push_filled(L, F->f.p, 2, oshape);
+    else cl_array_push_filled(L, &F->q, 2, oshape);
     lua_rawseti(L, list, (lua_Integer)j + 1);
   }
   /* Where each player's shares of secret i go: row i of its array. */
@@ -589,7 +674,7 @@ static int field_shamir_share_each(lua_State *L) {
     }
     if ((size_t)k > kmax) kmax = (size_t)k;
   }
-  uint64_t *scratch = coefficient_scratch(L, kmax, n);
+  uint64_t *scratch = coefficient_scratch(L, kmax, n, F->q.w);
   for (size_t i = 0; i < s; i++) {
     cl_array *a;
     lua_Integer k;
@@ -606,11 +691,16 @@ static int field_shamir_share_each(lua_State *L) {
     }
     for (size_t j = 0; j < m; j++) {
       lua_rawgeti(L, list, (lua_Integer)j + 1);
-      outs[j] = cl_array_test(L, -1)->data + i * n;
+      outs[j] = cl_array_test(L, -1)->data + i * n * (size_t)F->q.w;
       lua_pop(L, 1); /* still referenced by the result list */
     }
     cc_error e;
-    if (cc_shamir_share_rows(&F->f, rng, a->data, n, (size_t)k, x->data, m, outs, scratch, &e) != CC_OK) {
+    cc_status st = F->q.w == 2
+        ? cc_shamir_share_rows128(&F->q.g, rng, a->data, n, (size_t)k, x->data, m, outs,
+                                  scratch, &e)
+        : cc_shamir_share_rows(&F->q.f, rng, a->data, n, (size_t)k, x->data, m, outs,
+                               scratch, &e);
+    if (st != CC_OK) {
       if (rng == &tmp) cc_rng_free(&tmp);
       return share_error(L, &e);
     }
@@ -625,7 +715,7 @@ static int field_shamir_share_each(lua_State *L) {
 static int field_lincomb(lua_State *L) {
   lua_settop(L, 3); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  cl_array *w = to_operand(L, 2, &F->f);
+  cl_array *w = to_operand(L, 2, &F->q);
   luaL_argcheck(L, w->ndim == 1, 2, "weights must be a vector");
   luaL_checktype(L, 3, LUA_TTABLE);
   size_t r = lua_rawlen(L, 3);
@@ -638,7 +728,7 @@ static int field_lincomb(lua_State *L) {
     cl_array *a = cl_array_test(L, -1);
     if (!a)
       luaL_argerror(L, 3, lua_pushfstring(L, "element %d is not a field array", (int)j + 1));
-    if (a->order != F->f.p) order_mismatch(L, 3, a->order, F->f.p);
+    if (!cl_array_in(a, &F->q)) order_mismatch(L, 3, a, &F->q);
     if (first && !cl_array_same_shape(a, first)) {
       char s1[64], s2[64];
       luaL_argerror(L, 3, lua_pushfstring(L, "element %d has shape %s, element 1 has %s",
@@ -654,8 +744,8 @@ static int field_lincomb(lua_State *L) {
     xs[j] = cl_array_test(L, -1)->data;
     lua_pop(L, 1);
   }
-  cl_array *out = cl_array_push_filled(L, F->f.p, first->ndim, first->shape);
-  cc_field_lincomb_arrays(&F->f, out->data, w->data, xs, r, first->n);
+  cl_array *out = cl_array_push_filled(L, &F->q, first->ndim, first->shape);
+  CL_FQ(&F->q, lincomb_arrays, out->data, w->data, xs, r, first->n);
   return 1;
 }
 
@@ -665,8 +755,8 @@ static int field_shamir_recover(lua_State *L) {
   lua_settop(L, 3); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
   char err[160];
-  cl_array *sh = cl_field_own_array(L, 2, &F->f);
-  cl_array *x = check_indices(L, &F->f, 3);
+  cl_array *sh = cl_field_own_array(L, 2, &F->q);
+  cl_array *x = check_indices(L, &F->q, 3);
   size_t r = sh->ndim == 2 ? sh->shape[0] : sh->n;
   size_t n = sh->ndim == 2 ? sh->shape[1] : 1;
   if (x->n != r)
@@ -674,8 +764,8 @@ static int field_shamir_recover(lua_State *L) {
                                         (int)x->n, (int)r));
   luaL_argcheck(L, r > 0, 2, "no shares");
   size_t shape[1] = {n};
-  cl_array *out = cl_array_push(L, F->f.p, 1, shape);
-  if (cc_field_shamir_recover(&F->f, out->data, sh->data, n, x->data, r,
+  cl_array *out = cl_array_push(L, &F->q, 1, shape);
+  if (CL_FQ(&F->q, shamir_recover, out->data, sh->data, n, x->data, r,
                               err, sizeof err) != 0)
     return luaL_error(L, "%s", err);
   return 1;
@@ -686,8 +776,8 @@ static int field_shamir_recover(lua_State *L) {
 static int field_index(lua_State *L) {
   cl_field *F = cl_field_check(L, 1);
   const char *k = lua_tostring(L, 2);
-  if (k && strcmp(k, "order") == 0) cl_push_u64(L, F->f.p);
-  else if (k && strcmp(k, "bits") == 0) lua_pushinteger(L, F->f.bits);
+  if (k && strcmp(k, "order") == 0) cl_push_value(L, F->q.w, cc_u128_make(F->q.lo, F->q.hi));
+  else if (k && strcmp(k, "bits") == 0) lua_pushinteger(L, F->q.bits);
   else {
     lua_pushvalue(L, 2);
     lua_rawget(L, lua_upvalueindex(1));
@@ -697,7 +787,7 @@ static int field_index(lua_State *L) {
 
 static int field_tostring(lua_State *L) {
   cl_field *F = cl_field_check(L, 1);
-  cl_push_order(L, F->f.p);
+  cl_push_order(L, F->q.lo, F->q.hi);
   lua_pushfstring(L, "Field(order=%s)", lua_tostring(L, -1));
   return 1;
 }
@@ -705,7 +795,7 @@ static int field_tostring(lua_State *L) {
 static int field_eq(lua_State *L) {
   cl_field *a = luaL_testudata(L, 1, CL_FIELD_MT);
   cl_field *b = luaL_testudata(L, 2, CL_FIELD_MT);
-  lua_pushboolean(L, a && b && a->f.p == b->f.p);
+  lua_pushboolean(L, a && b && a->q.lo == b->q.lo && a->q.hi == b->q.hi);
   return 1;
 }
 

@@ -24,8 +24,10 @@ cc_rng *cl_rng_opt(lua_State *L, int arg, cc_rng *tmp) {
   return check_rng(L, arg);
 }
 
-void cl_rng_fill_uniform(lua_State *L, cc_rng *rng, uint64_t p, uint64_t *out, size_t n) {
-  if (cc_rng_uniform_mod(rng, p, out, n) != 0)
+void cl_rng_fill_uniform(lua_State *L, cc_rng *rng, int w, cc_u128 bound, uint64_t *out,
+                         size_t n) {
+  if ((w == 2 ? cc_rng_uniform_mod128(rng, (uint64_t)bound, (uint64_t)(bound >> 64), out, n)
+              : cc_rng_uniform_mod(rng, (uint64_t)bound, out, n)) != 0)
     luaL_error(L, "random stream failed (OpenSSL)");
 }
 

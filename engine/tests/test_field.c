@@ -413,6 +413,47 @@ static void test_shamir_core(void) {
   cc_rng_free(&a);
 }
 
+/* The same for the 128-bit field 2^127 - 1: elements of two words. */
+static void test_shamir_core128(void) {
+  enum { N = 16, M = 4 };
+  static uint64_t secret[2 * N], coeffs[2 * (M - 1) * N], want[2 * M * N], got[2 * M * N],
+      rows[M][2 * N];
+  uint64_t *outs[M] = {rows[0], rows[1], rows[2], rows[3]};
+  uint64_t x[2 * M] = {1, 0, 2, 0, 3, 0, 4, 0};
+  cc_field128 f;
+  cc_rng a, b, c;
+  cc_error e;
+  cc_field128_setup(&f, CC_FIELD128_DEFAULT_ORDER_LO, CC_FIELD128_DEFAULT_ORDER_HI);
+  for (size_t i = 0; i < N; i++) cc_field128_set(secret, i, f.p - 1 - i * 1000003u);
+  for (size_t k = 1; k <= M; k++) {
+    CHECK(cc_rng_init_seeded(&a, "deal", 4) == 0);
+    CHECK(cc_rng_init_seeded(&b, "deal", 4) == 0);
+    CHECK(cc_rng_init_seeded(&c, "deal", 4) == 0);
+    CHECK(cc_rng_uniform_mod128(&a, CC_FIELD128_DEFAULT_ORDER_LO, CC_FIELD128_DEFAULT_ORDER_HI,
+                                coeffs, (k - 1) * N) == 0);
+    CHECK(cc_field128_shamir_share(&f, want, secret, N, coeffs, k, x, M, NULL, 0) == 0);
+    CHECK(cc_shamir_share128(&f, &b, secret, N, k, x, M, got, NULL, &e) == CC_OK);
+    CHECK(memcmp(want, got, sizeof want) == 0);
+    CHECK(cc_shamir_share_rows128(&f, &c, secret, N, k, x, M, outs, NULL, &e) == CC_OK);
+    for (size_t j = 0; j < M; j++)
+      CHECK(memcmp(rows[j], want + 2 * j * N, sizeof rows[j]) == 0);
+    /* Any k players recover the secret. */
+    CHECK(cc_field128_shamir_recover(&f, got, want + 2 * (M - k) * N, N, x + 2 * (M - k), k,
+                                     NULL, 0) == 0);
+    CHECK(memcmp(got, secret, sizeof secret) == 0);
+    cc_rng_free(&a);
+    cc_rng_free(&b);
+    cc_rng_free(&c);
+  }
+  CHECK(cc_rng_init_seeded(&a, "deal", 4) == 0);
+  CHECK(cc_shamir_share128(&f, &a, secret, N, 5, x, M, got, NULL, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "threshold 5 out of range [1, 4]") == 0);
+  x[6] = 1;
+  CHECK(cc_shamir_share128(&f, &a, secret, N, 2, x, M, got, NULL, &e) == CC_EINVALID);
+  CHECK(strstr(e.message, "indices 1 and 4 are the same") != NULL);
+  cc_rng_free(&a);
+}
+
 /* ==== Shared checks ======================================================= */
 
 static void test_checks(void) {
@@ -526,6 +567,29 @@ static void test_random(void) {
   CHECK(cc_rng_uniform_mod(&os, CC_FIELD_DEFAULT_ORDER, z, 300) == 0);
   CHECK(!cc_field_equal(x, z, 300));
 
+  /* A seeded stream's bytes do not depend on how they are asked for: large
+   * requests (whole buffers straight from the cipher) and small ones
+   * interleave into one keystream. */
+  {
+    enum { TOTAL = 3 * CC_RNG_BUFFER_BYTES + 1000 };
+    static unsigned char one[TOTAL], pieces[TOTAL];
+    const size_t steps[] = {3, 2 * CC_RNG_BUFFER_BYTES + 7, 100, CC_RNG_BUFFER_BYTES,
+                            TOTAL};
+    cc_rng s1, s2;
+    size_t at = 0;
+    CHECK(cc_rng_init_seeded(&s1, "bytes", 5) == 0);
+    CHECK(cc_rng_init_seeded(&s2, "bytes", 5) == 0);
+    CHECK(cc_rng_bytes(&s1, one, TOTAL) == 0);
+    for (size_t i = 0; at < TOTAL; i++) {
+      size_t take = steps[i] < TOTAL - at ? steps[i] : TOTAL - at;
+      CHECK(cc_rng_bytes(&s2, pieces + at, take) == 0);
+      at += take;
+    }
+    CHECK(memcmp(one, pieces, TOTAL) == 0);
+    cc_rng_free(&s1);
+    cc_rng_free(&s2);
+  }
+
   /* Uniform mod 7: every value in range, each about 1/7 of the draws. */
   enum { DRAWS = 70000 };
   static uint64_t d[DRAWS];
@@ -536,6 +600,31 @@ static void test_random(void) {
     if (d[i] < 7) count[d[i]]++;
   }
   for (int v = 0; v < 7; v++) CHECK(count[v] > 9500 && count[v] < 10500);
+
+  /* Uniform below 128-bit bounds: 2^127 - 1 (nearly every draw has its top
+   * bit), 3 * 2^64 (the high word is 0, 1 or 2, each about a third) and a
+   * bound below 2^64 (the high word is 0). */
+  {
+    enum { W = 3000 };
+    static uint64_t v[2 * W];
+    size_t top = 0, hi_count[3] = {0};
+    CHECK(cc_rng_uniform_mod128(&a, UINT64_MAX, UINT64_C(0x7FFFFFFFFFFFFFFF), v, W) == 0);
+    for (size_t i = 0; i < W; i++) {
+      CHECK(!(v[2 * i + 1] == UINT64_C(0x7FFFFFFFFFFFFFFF) && v[2 * i] == UINT64_MAX));
+      CHECK(v[2 * i + 1] >> 63 == 0);
+      top += v[2 * i + 1] >> 62;
+    }
+    CHECK(top > 1300 && top < 1700);
+    CHECK(cc_rng_uniform_mod128(&a, 0, 3, v, W) == 0);
+    for (size_t i = 0; i < W; i++) {
+      CHECK(v[2 * i + 1] < 3);
+      if (v[2 * i + 1] < 3) hi_count[v[2 * i + 1]]++;
+    }
+    for (int h = 0; h < 3; h++) CHECK(hi_count[h] > 850 && hi_count[h] < 1150);
+    CHECK(cc_rng_uniform_mod128(&a, 1000, 0, v, W) == 0);
+    for (size_t i = 0; i < W; i++) CHECK(v[2 * i] < 1000 && v[2 * i + 1] == 0);
+    CHECK(cc_rng_uniform_mod128(&a, 0, 0, v, 1) == -1);
+  }
 
   /* Doubles in [0, 1) with mean near 1/2. */
   double sum = 0;
@@ -561,6 +650,7 @@ int main(void) {
   test_shamir_known();
   test_shamir_random();
   test_shamir_core();
+  test_shamir_core128();
   test_lincomb_arrays();
   test_random();
   test_checks();

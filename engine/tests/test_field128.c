@@ -604,6 +604,25 @@ static void test_lincomb(const cc_field128 *f) {
   for (size_t j = 0; j < R; j++) ys[j] = copy + 2 * j * NL;
   cc_field128_lincomb_arrays(f, copy + 2 * 2 * NL, w, ys, R, NL);
   CHECK(cc_field128_equal(copy + 2 * 2 * NL, out, NL));
+
+  /* all weights 1 (the sum path), large elements, out one of the arrays */
+  uint64_t ones[2 * R];
+  for (size_t j = 0; j < R; j++) cc_field128_set(ones, j, 1 % p);
+  memcpy(copy, rows, sizeof rows);
+  for (size_t i = 0; i < NL; i++) cc_field128_set(copy, i, p - 1 - i % p);
+  for (size_t r = 1; r <= R; r++) {
+    uint64_t want[2 * NL];
+    for (size_t i = 0; i < NL; i++) {
+      u128 acc = 0;
+      for (size_t j = 0; j < r; j++) acc = ref_add(p, acc, GET(copy, j * NL + i));
+      cc_field128_set(want, i, acc);
+    }
+    uint64_t keep[2 * R * NL];
+    memcpy(keep, copy, sizeof keep);
+    cc_field128_lincomb_arrays(f, copy + 2 * (r - 1) * NL, ones, ys, r, NL);
+    CHECK(cc_field128_equal(copy + 2 * (r - 1) * NL, want, NL));
+    memcpy(copy, keep, sizeof keep);
+  }
 }
 
 static void test_shamir(const cc_field128 *f) {

@@ -219,6 +219,24 @@ static void test_arrays(void) {
   CHECK(cc_wire_put_array(&b, BIG_PRIME, 1, shape, big) == 0);
   EXPECT_VALID(b.data, b.len, NULL);
   CHECK(cc_wire_put_array(&b, 7, 3, shape, big) == -1);
+  b.len = 0;
+  /* 2^127 - 1: tag 0x09, the order's two words, elements as (lo, hi). */
+  {
+    const uint64_t wide[4] = {UINT64_MAX - 1, UINT64_C(0x7FFFFFFFFFFFFFFF), 5, 0};
+    cc_wire_reader r;
+    cc_wire_item it;
+    uint64_t back[4];
+    CHECK(cc_wire_put_array128(&b, UINT64_MAX, UINT64_C(0x7FFFFFFFFFFFFFFF), 1, shape, wide) == 0);
+    CHECK(b.len == 1 + 16 + 1 + 4 + 32 && b.data[0] == 0x09);
+    EXPECT_VALID(b.data, b.len, NULL);
+    cc_wire_reader_init(&r, b.data, b.len, NULL);
+    CHECK(cc_wire_next(&r, &it) == 1);
+    CHECK(it.kind == CC_WIRE_ARRAY128 && it.order == UINT64_MAX &&
+          it.order_hi == UINT64_C(0x7FFFFFFFFFFFFFFF) && it.nwords == 4 && it.shape[0] == 2);
+    cc_wire_load_words(back, it.words, 4);
+    CHECK(memcmp(back, wide, sizeof back) == 0);
+    CHECK(cc_wire_put_array128(&b, 97, 0, 1, shape, wide) == -1);
+  }
   cc_buf_free(&b);
 }
 
@@ -247,9 +265,9 @@ static void test_trailing_bytes(void) {
 
 static void test_bad_tags(void) {
   static const uint8_t zero[] = {0x00};
-  static const uint8_t nine[] = {0x07, 1, 0, 0, 0, 0, 0, 0, 0, 0x09};
+  static const uint8_t ten[] = {0x07, 1, 0, 0, 0, 0, 0, 0, 0, 0x0a};
   EXPECT_ERROR(zero, sizeof zero, NULL, "unknown value tag 0x00 at byte 0");
-  EXPECT_ERROR(nine, sizeof nine, NULL, "unknown value tag 0x09 at byte 9");
+  EXPECT_ERROR(ten, sizeof ten, NULL, "unknown value tag 0x0a at byte 9");
 }
 
 static void test_oversized_declarations(void) {
@@ -348,6 +366,45 @@ static void test_bad_arrays(void) {
   CHECK(cc_wire_put_array(&b, 97, 1, shape, words) == 0);
   b.data[9] = 3;
   EXPECT_ERROR(b.data, b.len, NULL, "field array at byte 0 has 3 dimensions (0, 1 or 2 allowed)");
+  /* 0x09: an element at the order, a composite order, an order below 2^64
+   * under the wide tag, and a shape longer than the input. */
+  {
+    const uint64_t m127_lo = UINT64_MAX, m127_hi = UINT64_C(0x7FFFFFFFFFFFFFFF);
+    uint64_t wide[4] = {3, 0, m127_lo, m127_hi};
+    b.len = 0;
+    CHECK(cc_wire_put_array128(&b, m127_lo, m127_hi, 1, shape, wide) == 0);
+    EXPECT_ERROR(b.data, b.len, NULL,
+                 "field array at byte 0: element 1 is 170141183460469231731687303715884105727, "
+                 "not below the order 170141183460469231731687303715884105727");
+    wide[2] = 0;
+    b.len = 0;
+    CHECK(cc_wire_put_array128(&b, m127_lo - 1, m127_hi, 1, shape, wide) == 0);
+    EXPECT_ERROR(b.data, b.len, NULL, "field array at byte 0 has an invalid order");
+    b.len = 0;
+    CHECK(cc_wire_put_array128(&b, m127_lo, m127_hi, 1, shape, wide) == 0);
+    memset(b.data + 9, 0, 8); /* order_hi = 0 */
+    EXPECT_ERROR(b.data, b.len, NULL, "tag 0x09 with an order below 2^64");
+    {
+      /* also right after a 0x08 array of that order checked it */
+      const size_t one = 1;
+      cc_buf t;
+      cc_buf_init(&t);
+      CHECK(cc_wire_put_table(&t, 2, 0) == 0);
+      CHECK(cc_wire_put_array(&t, BIG_PRIME, 1, &one, wide) == 0);
+      CHECK(cc_wire_put_array128(&t, BIG_PRIME, 1, 1, &one, wide) == 0);
+      memset(t.data + t.len - 16 - 4 - 1 - 8, 0, 8); /* the second one's order_hi */
+      EXPECT_ERROR(t.data, t.len, NULL, "tag 0x09 with an order below 2^64");
+      cc_buf_free(&t);
+    }
+    b.len = 0;
+    CHECK(cc_wire_put_array128(&b, m127_lo, m127_hi, 1, shape, wide) == 0);
+    b.data[18] = 3; /* 3 elements, 2 present */
+    EXPECT_ERROR(b.data, b.len, NULL,
+                 "truncated input: field array at byte 0 declares 3 elements of 16 bytes, "
+                 "32 bytes remain");
+    b.data[17] = 3;
+    EXPECT_ERROR(b.data, b.len, NULL, "field array at byte 0 has 3 dimensions");
+  }
   cc_buf_free(&b);
 }
 

@@ -9,8 +9,12 @@
 --                             half away from zero; negatives wrap to p - |r|.
 --                             Decodes to floats: values above (p-1)/2 are
 --                             negative, so revealing a shared 1 gives 1.0.
---   Identity()                Lua integers as themselves (negatives wrap);
---                             decodes to signed integers.
+--   Identity()                Lua integers as themselves (negatives wrap),
+--                             and integer strings (decimal or 0x-hex, for
+--                             values beyond Lua's integers in a 128-bit
+--                             field); decodes to signed integers, or in a
+--                             128-bit field to the decimal string of a value
+--                             that does not fit a Lua integer.
 --   Boolean()                 true/false (or 1/0) as 1/0; decodes to
 --                             booleans (any nonzero element is true).
 --   Bits()                    a non-negative integer as its field.bits bits,

@@ -1,25 +1,32 @@
---- cicada.field: arithmetic modulo a prime below 2^64, over whole arrays in C.
+--- cicada.field: arithmetic modulo a prime below 2^128, over whole arrays in C.
 --
 -- This module owns the Lua face of the field bindings (engine/lua_field.c);
--- the arithmetic is in engine/field.c and the random streams in
--- engine/random.c.
+-- the arithmetic is in engine/core/field.c (orders below 2^64) and
+-- engine/core/field128.c (orders of 65 to 128 bits), the random streams in
+-- engine/core/random.c.
 --
 -- ## Fields
 --
 --     local field = require("cicada.field")
 --     local F = field.Field{order = 7}        -- or field.Field() for 2^64-59
 --     local G = require("cicada.core").Field("18446744069414584321")
+--     local W = field.Field{order = field.SUITE_ORDER}   -- 2^127 - 1
 --
--- `order` is a prime with 2 <= order < 2^64, given as a Lua integer, as a
--- decimal string, or (above math.maxinteger) as the integer with the same 64
--- bits (-59 is 2^64-59). Composite or out-of-range orders raise an error.
--- `F.order` is the order as a Lua integer with the same 64 bits, `F.bits` its
--- bit length, `tostring(F)` is `Field(order=7)`; fields compare equal by order.
+-- `order` is a prime with 2 <= order < 2^128, given as a Lua integer, as a
+-- decimal or 0x-hex string, or (above math.maxinteger, below 2^64) as the
+-- integer with the same 64 bits (-59 is 2^64-59). Composite or out-of-range
+-- orders raise an error. Orders below 2^64 make the 64-bit field (one word
+-- per element); larger ones the 128-bit field (two words per element; fast
+-- reduction for 2^127 - 1 and pseudo-Mersenne primes such as 2^128 - 159,
+-- Montgomery otherwise). Every method below works in both.
+-- `F.order` is the order as a Lua integer with the same 64 bits (a decimal
+-- string in a 128-bit field), `F.bits` its bit length, `tostring(F)` is
+-- `Field(order=7)`; fields compare equal by order.
 --
 -- ## Arrays
 --
 -- Field arrays have 0 (a scalar), 1 or 2 dimensions, elements stored inline
--- as 64-bit words; a million-element array is one allocation.
+-- as one or two 64-bit words; a million-element array is one allocation.
 --
 --     F:array(x)          -- x: integer (0-d), list (1-d), list of rows (2-d),
 --                         -- or a field array of F (copied). Integers are
@@ -27,7 +34,9 @@
 --     F:zeros(shape), F:ones(shape)      -- shape: {} , {n}, {m, n} or n
 --     F:uniform(shape [, rng])           -- uniform elements; CSPRNG if no rng
 --     F:uniform_below(shape, bound [, rng])  -- uniform in [0, bound),
---                                        -- 1 <= bound <= order
+--                                        -- 1 <= bound <= order; bound an
+--                                        -- integer, integer string or 0-d
+--                                        -- array of F (e.g. F:power(2, 100))
 --     F:stack{a1, a2, ...}               -- n-vectors to an m x n matrix,
 --                                        -- scalars to a vector
 --     F:concat({a1, a2, ...} [, shape])  -- every element of a1, then of a2...
@@ -51,6 +60,13 @@
 -- (so p-1 reads back as -60 in the default field, and F:array{-60} is p-60).
 -- Use F:decode_int for signed values.
 --
+-- In a 128-bit field, elements read back (a[i], a:tolist(), a.order) as Lua
+-- integers below 2^63 and as decimal strings from 2^63 on, and F:decode_int
+-- gives an integer when the signed value fits, else its decimal string
+-- ("-99999999999999999999"). Wherever an integer element is taken (F:array,
+-- a[i] = v, the operands below, uniform_below's bound), a decimal or 0x-hex
+-- string, optionally signed, gives one beyond Lua's integers.
+--
 -- ## Arithmetic
 --
 -- Operands are arrays of F, or integers or lists that are converted. A 0-d
@@ -64,9 +80,12 @@
 --     F:bit_compose(bits)        -- {k} bits (most significant first) to a
 --                                -- 0-d number; {m, k} rows to an {m} vector
 --     F:shift_right(a, s)        -- floor(a / 2^s) of the canonical values
---                                -- (0 <= s <= 63), for public values
+--                                -- (0 <= s < 64, or < 128 in a 128-bit
+--                                -- field), for public values
 --     F:power(a, e)              -- public integer e; negative e inverts
 --     F:inverse(a)               -- Montgomery's trick; names a zero element
+--     F:try_inverse(a)           -- the inverse, or nil and the index of the
+--                                -- first zero element
 --     F:equal(a, b)              -- true if same shape and elements
 --
 -- ## Secret sharing kernels
@@ -113,6 +132,10 @@ local M = {}
 
 --- 2^64 - 59, the default order, as the decimal string.
 M.DEFAULT_ORDER = "18446744073709551557"
+
+--- 2^127 - 1, the Mersenne prime that is the Shamir suites' default order,
+-- as the decimal string.
+M.SUITE_ORDER = "170141183460469231731687303715884105727"
 
 --- Make a field: `Field{order=...}` or `Field(order)`; default 2^64 - 59.
 -- @param[opt] options a table with `order`, or the order itself

@@ -9,7 +9,7 @@
 -- reveal, fewer learn nothing; `indices`: one distinct nonzero integer
 -- x-coordinate per rank (default 1..n); `seed`: makes the suite's randomness
 -- reproducible (combined with comm.rank so players differ; without it the
--- OpenSSL CSPRNG is used); `order`: the field order (default 2^64-59);
+-- OpenSSL CSPRNG is used); `order`: the field order (default 2^127-1);
 -- `encoding`: default cicada.encoding.FixedPoint{precision=16}.
 --
 -- `statistical_security` (default 40) and `value_bits` (default precision

@@ -123,7 +123,7 @@ function M.new(fname, mt, comm, options)
     for i = 1, n do indices[i] = i end
   end
   indices = check_indices(indices, n, fname)
-  local ok, F = pcall(field.Field, {order = options.order})
+  local ok, F = pcall(field.Field, {order = options.order or field.SUITE_ORDER})
   if not ok then
     check.argerror(2, fname, check.reason(F))
   end

@@ -25,12 +25,13 @@
 --
 -- The statistical-security caveat: c hides x only statistically, with a
 -- distance of about |x| / 2^mask_bits from a value that does not depend
--- on x, and mask_bits = L - 1 - ceil(log2 m) is 60 for 3 players in the
--- default field (59 for 4 or 5): a product of magnitude 1 (2^32 before
--- truncation, precision 16) is hidden to 2^-28, one of magnitude 2^10 to
--- 2^-18. A 64-bit field leaves no room for the usual 40 bits of
--- statistical security at useful ranges. Values must satisfy
--- |x| < 2^(L-2) (2^61 in the default field: |a * b| < 2^29 for precision
+-- on x, and mask_bits = L - 1 - ceil(log2 m) is 123 for 3 players in the
+-- default field 2^127 - 1 (122 for 4 or 5), but 60 in the 64-bit field
+-- 2^64 - 59 (59): there a product of magnitude 1 (2^32 before truncation,
+-- precision 16) is hidden only to 2^-28, one of magnitude 2^10 to 2^-18;
+-- the 64-bit field leaves no room for the usual 40 bits of statistical
+-- security at useful ranges. Values must satisfy |x| < 2^(L-2) (2^124 in
+-- the default field, 2^61 in the 64-bit one: |a * b| < 2^29 for precision
 -- 16) or the result is wrong; nothing checks this (it would need a
 -- comparison).
 --
@@ -50,7 +51,8 @@ local M = {}
 -- `bound`, each contribution is uniform in [0, bound = 2^mask_bits);
 -- `shift`, 2^(L-2) with 2^L <= p, added so that the masked value is
 -- non-negative (values must satisfy |x| < shift); `correction`,
--- shift / 2^bits + (uniforms - 1) / 2, subtracted at the end
+-- shift / 2^bits + (uniforms - 1) / 2, subtracted at the end (bound, shift
+-- and correction are 0-d field arrays)
 -- @raise `multiply: the field (17 bits) is too small to truncate 16 bits among 3 players`
 -- @local
 function M:_truncation_params(bits, fname)
@@ -64,12 +66,15 @@ function M:_truncation_params(bits, fname)
     check.error(("%s: the field (%d bits) is too small to truncate %d bits among %d players")
                 :format(fname, self.field.bits, bits, n))
   end
-  local shift = 1 << (L - 2)
+  -- Powers of two as 0-d field arrays: in a 128-bit field they exceed Lua
+  -- integers.
+  local F = self.field
+  local shift = F:power(2, L - 2)
   return {
     uniforms = uniforms,
-    bound = 1 << mask_bits,
+    bound = F:power(2, mask_bits),
     shift = shift,
-    correction = (shift >> bits) + (uniforms - 1) // 2,
+    correction = F:add(F:shift_right(shift, bits), (uniforms - 1) // 2),
   }
 end
 
