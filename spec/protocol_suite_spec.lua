@@ -140,7 +140,8 @@ for _, case in ipairs{{n = 3}, {n = 5}, {n = 3, order = P64}} do
       for i = 1, 20 do ints[i] = math.random(-1000, 1000) end
       local results = run(n, function(comm, x, k)
         local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order})
-        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order, encoding = cicada.encoding.Identity()})
+        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order,
+                                                            encoding = cicada.encoding.Identity()})
         local a = p:share(0, comm.rank == 0 and x or nil, {#x})
         local b = q:share(1, comm.rank == 1 and k or nil, {#k})
         local out = {fixed = {}, field = {}}
@@ -173,7 +174,8 @@ for _, case in ipairs{{n = 3}, {n = 5}, {n = 3, order = P64}} do
       local ints = {}
       for i = 1, 50 do ints[i] = math.random(1, 1 << 40) * (i % 2 == 0 and -1 or 1) end
       local results = run(n, function(comm, k)
-        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order, encoding = cicada.encoding.Identity()})
+        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order,
+                                                            encoding = cicada.encoding.Identity()})
         local b = q:share(2, comm.rank == 2 and k or nil, {#k})
         local inv = q:multiplicative_inverse(b)
         return {inv = q:reveal(inv), one = q:reveal(q:field_multiply(inv, b)),
@@ -191,7 +193,8 @@ for _, case in ipairs{{n = 3}, {n = 5}, {n = 3, order = P64}} do
 
     it("makes random bitwise secrets and composes bits", function()
       local results = run(n, function(comm)
-        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order, encoding = cicada.encoding.Identity()})
+        local q = shamir.ProtocolSuite(comm, support.narrow{threshold = 2, order = order,
+                                                            encoding = cicada.encoding.Identity()})
         local bits, value = q:random_bitwise_secret{bits = 12, shape = {300}}
         local one_bits, one_value = q:random_bitwise_secret{bits = 5, src = {1}}
         local given = q:share(0, comm.rank == 0 and {{1, 0, 1}, {1, 1, 0}} or nil, {2, 3})

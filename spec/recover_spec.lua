@@ -9,7 +9,7 @@ local shamir = cicada.shamir
 cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
 
 local run, run_all = support.run, support.run_all
-local F = cicada.Field()
+local F = cicada.Field{order = require("cicada.field").SUITE_ORDER} -- the suites' default
 local SECRET = {42, -7.5}
 
 -- Every subset of size k of {0, ..., n - 1}, as lists of ranks.

@@ -333,8 +333,9 @@ static int array_transpose(lua_State *L) {
                   cl_array_shape_str(s1, sizeof s1, a)));
   }
   size_t shape[CL_ARRAY_MAX_DIMS] = {a->shape[1], a->shape[0]};
-  cl_array *out = cl_array_push_filled(L, a->order, 2, shape);
-  cc_field_transpose(out->data, a->data, a->shape[0], a->shape[1], 1); /* one word each */
+  cl_fq q = order_of(a);
+  cl_array *out = cl_array_push_filled(L, &q, 2, shape);
+  cc_field_transpose(out->data, a->data, a->shape[0], a->shape[1], (size_t)a->w);
   return 1;
 }
 
