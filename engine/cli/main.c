@@ -813,6 +813,7 @@ int main(int argc, char **argv) {
     return launch_players(&p, argc, argv, script);
   }
   if (export_world(&o, false) != 0) return EXIT_USAGE;
+  if (setting(o.rank, "CICADA_RANK")) player_rank = atoi(setting(o.rank, "CICADA_RANK"));
   if (time_limit(&o) > 0) {          /* the script alone, stopped in time */
     launch_plan p = {1, false, time_limit(&o), false};
     return launch_players(&p, argc, argv, script);
