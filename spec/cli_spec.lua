@@ -51,7 +51,7 @@ describe("cicada-lua options", function()
     local rc, out = support.run_cli({"--help"})
     assert.equal(0, rc)
     for _, opt in ipairs{"--time-limit", "--timeout", "--startup-timeout", "--heartbeat-interval",
-                         "--heartbeat-timeout", "--log-level", "--tag-output"} do
+                         "--heartbeat-timeout", "--log-level", "--tag-output", "--stats"} do
       assert.matches(opt, out, 1, true)
     end
     assert.matches("exit codes: 0", out, 1, true)
@@ -124,6 +124,78 @@ describe("cicada-lua options", function()
       assert.matches(("\n?%%[%d%%] no newline at the end\n"):format(r), out)
     end
     assert.equal(9, support.count(out, "[^\n]*\n"), out)
+  end)
+
+  describe("--stats", function()
+    local pattern = "stats: player (%d) of 2: ([%d.]+) s, sent (%d+) messages (%d+) bytes, "
+                    .. "received (%d+) messages (%d+) bytes"
+    local function figures(out)
+      local t = {}
+      for rank, secs, ms, bs, mr, br in out:gmatch(pattern) do
+        t[tonumber(rank)] = {secs = tonumber(secs), msgs_sent = tonumber(ms),
+                             bytes_sent = tonumber(bs), msgs_recv = tonumber(mr),
+                             bytes_recv = tonumber(br)}
+      end
+      return t
+    end
+
+    it("prints each player's time, messages and bytes when the run ends", function()
+      local rc, out = support.run_cli({"-n", "2", "--stats", support.script([[
+        local comm = require("cicada").connect()
+        if comm.rank == 0 then comm:send(string.rep("x", 1000), 1, 5)
+        else comm:recv(0, 5) end
+      ]])})
+      assert.equal(0, rc, out)
+      local t = figures(out)
+      assert.equal(1, t[0].msgs_sent, out)
+      assert.is_true(t[0].bytes_sent >= 1000, out)
+      assert.equal(0, t[0].msgs_recv, out)
+      assert.equal(1, t[1].msgs_recv, out)
+      assert.equal(t[0].bytes_sent, t[1].bytes_recv, out)
+      assert.equal(0, t[1].msgs_sent, out)
+      assert.is_true(t[0].secs >= 0, out)
+    end)
+
+    it("also for a player whose script failed, and for cicada.run's players", function()
+      local rc, out = support.run_cli({"--stats", support.script([[
+        require("cicada").run{world_size = 2, fn = function(comm)
+          if comm.rank == 1 then comm:send("hello", 0, 1) else comm:recv(1, 1) end
+        end}
+      ]])})
+      assert.equal(0, rc, out)
+      local t = figures(out)
+      assert.equal(1, t[1].msgs_sent, out)
+      assert.equal(1, t[0].msgs_recv, out)
+      rc, out = support.run_cli({"-n", "2", "--stats", support.script([[
+        local comm = require("cicada").connect()
+        error("gives up")
+      ]])})
+      assert.equal(1, rc, out)
+      assert.equal(2, support.count(out, "stats: player %d of 2"), out)
+    end)
+
+    it("counts the traffic of every communicator of the player (comm:stats().engine)", function()
+      local results = support.run_all(2, function(comm)
+        local sub = comm:split("all")
+        if sub.rank == 0 then sub:send("on the sub-communicator", 1, 3) else sub:recv(0, 3) end
+        local world, engine = comm:stats().total, comm:stats().engine
+        return {world_sent = world.msgs_sent, world_recv = world.msgs_recv,
+                sent = engine.msgs_sent, recv = engine.msgs_recv}
+      end)
+      -- the split's agreement travels on the world; the message on sub only
+      -- appears in the engine's total
+      for r = 1, 2 do
+        local t = results[r]
+        assert.equal(t.world_sent + (r == 1 and 1 or 0), t.sent)
+        assert.equal(t.world_recv + (r == 2 and 1 or 0), t.recv)
+      end
+    end)
+
+    it("prints nothing without --stats", function()
+      local rc, out = support.run_cli({"-n", "2", support.script("require('cicada').connect()")})
+      assert.equal(0, rc, out)
+      assert.not_matches("stats:", out, 1, true)
+    end)
   end)
 
   describe("takes rank and world size from a cluster launcher", function()

@@ -88,6 +88,8 @@ static void usage(FILE *out) {
           "  --log-level LEVEL     debug, info, warning, error or critical, for the\n"
           "                        library's loggers (CICADA_LOG_LEVEL)\n"
           "  --tag-output          with -n, prefix each line a player prints with \"[RANK] \"\n"
+          "  --stats               as each player ends, print its elapsed time and the\n"
+          "                        messages and bytes it sent and received (CICADA_STATS)\n"
           "\n"
           "Under mpirun, srun or a PMI launcher, rank and world size come from\n"
           "OMPI_COMM_WORLD_RANK/SIZE, SLURM_PROCID/NTASKS or PMI_RANK/SIZE:\n"
@@ -205,10 +207,28 @@ static void create_arg_table(lua_State *L, char **argv, int argc, int script) {
 
 struct run_args { int argc; char **argv; int script; };
 
+/* --stats (CICADA_STATS): once the script has ended, well or not, each
+ * world it joined writes this player's traffic line (cicada.print_stats). */
+static void print_stats(lua_State *L) {
+  const char *v = getenv("CICADA_STATS");
+  if (!v || !*v) return;
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "cicada") == LUA_TTABLE &&
+      lua_getfield(L, -1, "print_stats") == LUA_TFUNCTION) {
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+      cc_log_error(progname, player_rank, "--stats: %s", lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+    return;
+  }
+  lua_pop(L, 3);
+}
+
 static int pmain(lua_State *L) {
   struct run_args *a = lua_touserdata(L, 1);
   const char *fname = strcmp(a->argv[a->script], "-") == 0 ? NULL : a->argv[a->script];
-  int nargs = a->argc - a->script - 1, status, base;
+  int nargs = a->argc - a->script - 1, status, base, ok;
   luaL_checkversion(L);
   luaL_openlibs(L);
   setup_paths(L);
@@ -222,7 +242,9 @@ static int pmain(lua_State *L) {
     for (int i = 1; i <= nargs; i++) lua_pushstring(L, a->argv[a->script + i]);
     status = lua_pcall(L, nargs, 0, base);
   }
-  lua_pushboolean(L, report(L, status) == LUA_OK);
+  ok = report(L, status) == LUA_OK;
+  print_stats(L);
+  lua_pushboolean(L, ok);
   return 1;
 }
 
@@ -773,6 +795,7 @@ int main(int argc, char **argv) {
     else if (is_option(argv[i], "--trusted")) { slot = &o.trusted; name = "--trusted"; }
     else if (is_option(argv[i], "--log-level")) { slot = &o.log_level; name = "--log-level"; }
     else if (strcmp(argv[i], "--tag-output") == 0) { o.tag_output = true; continue; }
+    else if (strcmp(argv[i], "--stats") == 0) { setenv("CICADA_STATS", "1", 1); continue; }
     for (size_t k = 0; !slot && k < N_TIMING_OPTIONS; k++)
       if (is_option(argv[i], timing_options[k].flag)) {
         slot = timing_slot(&o, k);
