@@ -80,6 +80,20 @@ describe("time limit", function()
       assert.matches("cicada-lua: time limit of 0.5 s passed: the script was stopped", out, 1, true)
     end)
 
+    it("names the player of a multi-host world that it stopped", function()
+      local root = ("tcp://127.0.0.1:%d"):format(support.port())
+      local script = support.script(busy)
+      local h0 = support.start({"--rank", "0", "-n", "2", "--root-address", root,
+                                "--time-limit", "1", script})
+      local h1 = support.start({"--rank", "1", "-n", "2", "--root-address", root,
+                                "--time-limit", "1", script})
+      local rc1, out1 = support.wait(h1)
+      assert.equal(124, rc1, out1)
+      assert.matches("cicada-lua: time limit of 1 s passed: player 1 stopped", out1, 1, true)
+      local rc0, out0 = support.wait(h0)
+      assert.is_true(rc0 == 1 or rc0 == 124, out0)
+    end)
+
     it("keeps the exit code of a script that ends in time", function()
       local rc, out = support.run_cli({"--time-limit", "30", support.script("os.exit(3)")})
       assert.equal(3, rc, out)

@@ -514,7 +514,8 @@ static void *relay_main(void *arg) {
       int i = 0;
       ssize_t got;
       if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      while (r->fds[i] != p[k].fd) i++;
+      while (i < 2 * r->n && r->fds[i] != p[k].fd) i++;
+      if (i == 2 * r->n) continue;
       got = read(r->fds[i], r->buf[i] + r->len[i], RELAY_LINE_BYTES - r->len[i]);
       if (got > 0) { r->len[i] += (size_t)got; relay_lines(r, i, false); quiet_since = -1; }
       else if (got == 0 || errno != EINTR) { relay_lines(r, i, true); close(r->fds[i]); r->fds[i] = -1; }
@@ -561,7 +562,14 @@ static void relay_child(relay *r, const int w[2]) {
 }
 
 static void relay_start(relay *r) {
-  r->running = pthread_create(&r->thread, NULL, relay_main, r) == 0;
+  int rc = pthread_create(&r->thread, NULL, relay_main, r);
+  r->running = rc == 0;
+  if (rc != 0) {
+    /* Nobody would read the pipes: close them rather than let players
+     * block on a full one. */
+    cc_log_error(progname, -1, "--tag-output: cannot start the relay: %s", strerror(rc));
+    for (int i = 0; i < 2 * r->n; i++) if (r->fds[i] >= 0) { close(r->fds[i]); r->fds[i] = -1; }
+  }
 }
 
 static void relay_finish(relay *r) {
@@ -603,11 +611,13 @@ static int summarize(const launch_plan *p, const int *codes, const bool *timed_o
     }
   }
   if (!p->world) {
-    if (count_s) {
+    if (count_s && player_rank >= 0)
+      cc_log_error(progname, -1, "time limit of %g s passed: player %d stopped", p->time_limit_s,
+                   player_rank);
+    else if (count_s)
       cc_log_error(progname, -1, "time limit of %g s passed: the script was stopped",
                    p->time_limit_s);
-      return EXIT_TIME_LIMIT;
-    }
+    if (count_s) return EXIT_TIME_LIMIT;
     return codes[0] > 0 ? codes[0] : codes[0] < 0 ? EXIT_FAILED : 0;
   }
   if (count_f) cc_log_error(progname, -1, "player%s %s failed", count_f > 1 ? "s" : "", failed);
