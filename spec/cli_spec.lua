@@ -96,8 +96,9 @@ describe("cicada-lua options", function()
   it("refuses a heartbeat timeout that is not above the interval", function()
     local rc, out = support.run_cli({"--heartbeat-interval", "1", "--heartbeat-timeout", "0.5",
                                      support.script("require('cicada').connect()")})
-    assert.equal(1, rc, out)
+    assert.equal(2, rc, out)
     assert.matches("heartbeat", out)
+    assert.equal(1, support.count(out, "[^\n]*\n"), out)
   end)
 
   it("refuses a bad timing or log level with one line and exit code 2", function()

@@ -37,6 +37,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "net/settings.h"
 #include "net/tls.h"
 
 #include <lauxlib.h>
@@ -323,16 +324,30 @@ static int parse_seconds(const char *what, const char *v, double *out) {
   return 0;
 }
 
-/* Check every timing (option, else variable) and export the options. */
+/* Check every timing (option, else variable) and export the options; the
+ * heartbeat pair is checked together, with the engine's defaults. */
 static int export_timings(world_options *o) {
+  cc_settings dflt;
+  cc_error e;
+  double hb_interval_s, hb_timeout_s;
+  cc_settings_default(&dflt);
+  hb_interval_s = dflt.heartbeat_interval_s;
+  hb_timeout_s = dflt.heartbeat_timeout_s;
   for (size_t i = 0; i < N_TIMING_OPTIONS; i++) {
-    const char *v = setting(*timing_slot(o, i), timing_options[i].var);
+    const char **slot = timing_slot(o, i);
+    const char *v = setting(*slot, timing_options[i].var);
     char what[96];
     double secs;
     if (!v) continue;
     snprintf(what, sizeof what, "%s (%s)", timing_options[i].flag, timing_options[i].var);
     if (parse_seconds(what, v, &secs) != 0) return -1;
+    if (slot == &o->heartbeat_interval) hb_interval_s = secs;
+    if (slot == &o->heartbeat_timeout) hb_timeout_s = secs;
     setenv(timing_options[i].var, v, 1);
+  }
+  if (cc_check_heartbeat(hb_interval_s, hb_timeout_s, &e) != CC_OK) {
+    cc_log_error(progname, -1, "%s (--heartbeat-interval, --heartbeat-timeout)", e.message);
+    return -1;
   }
   return 0;
 }
