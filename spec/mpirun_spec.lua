@@ -8,9 +8,13 @@ local function have_mpirun()
 end
 
 -- mpirun refuses root without --allow-run-as-root, and more ranks than
--- cores without --oversubscribe.
+-- cores without --oversubscribe. The sanitizer builds preload their runtime
+-- for the uninstrumented lua5.4 (LD_PRELOAD); mpirun itself must not get it
+-- (ThreadSanitizer reports races inside Open MPI), and cicada-lua, built
+-- instrumented, does not need it.
 local function mpirun(n)
-  return {"mpirun", "--allow-run-as-root", "--oversubscribe", "-n", tostring(n)}
+  return {"env", "-u", "LD_PRELOAD", "mpirun", "--allow-run-as-root", "--oversubscribe",
+          "-n", tostring(n)}
 end
 
 describe("mpirun -n N cicada-lua --root-address URL script.lua", function()
