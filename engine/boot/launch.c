@@ -144,7 +144,8 @@ static void drain(cc_launch *l, int i, cc_player_result *r) {
 void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
   int n = l->n, running = n, open = n;
   bool *done = calloc((size_t)n, sizeof *done);
-  double all_but_stopped_since = -1;
+  double all_but_stopped_since = -1, term_sent_at = -1;
+  double deadline = l->time_limit_s > 0 ? cc_now() + l->time_limit_s : -1;
   long nap_ns = WAIT_NAP_MIN_NS;
   struct pollfd *pfds = calloc((size_t)n, sizeof *pfds);
   for (int i = 0; i < n; i++) {
@@ -152,6 +153,7 @@ void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
     results[i].exitcode = 0;
     results[i].data = NULL;
     results[i].len = 0;
+    results[i].timed_out = false;
   }
   if (!done || !pfds) {
     /* No memory to watch them: kill the players rather than wait blindly. */
@@ -208,6 +210,16 @@ void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
         for (int i = 0; i < n; i++) if (!done[i]) kill(l->pids[i], SIGKILL);
     } else {
       all_but_stopped_since = -1;
+    }
+    /* The time limit: ask every player still running to stop, then make
+     * sure of it once the grace period has passed (a frozen or busy player
+     * may not act on SIGTERM). */
+    if (running > 0 && deadline > 0 && term_sent_at < 0 && cc_now() >= deadline) {
+      term_sent_at = cc_now();
+      for (int i = 0; i < n; i++)
+        if (!done[i]) { results[i].timed_out = true; kill(l->pids[i], SIGTERM); }
+    } else if (running > 0 && term_sent_at >= 0 && cc_now() - term_sent_at > grace_s) {
+      for (int i = 0; i < n; i++) if (!done[i]) kill(l->pids[i], SIGKILL);
     }
     if (np == 0 && running > 0) {
       struct timespec ts = {0, nap_ns};
@@ -277,7 +289,8 @@ cc_player_result *cc_launch_collect(cc_launch *l, double grace_s) {
   return results;
 }
 
-void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, int *exitcodes) {
+void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, double time_limit_s,
+                         int *exitcodes, bool *timed_out) {
   cc_launch l;
   cc_player_result *results = calloc((size_t)n, sizeof *results);
   int *no_pipes = malloc((size_t)n * sizeof *no_pipes);
@@ -286,6 +299,8 @@ void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, int *exitcode
   l.pids = (pid_t *)pids;
   l.result_fds = no_pipes;
   l.my_result_fd = -1;
+  l.time_limit_s = time_limit_s;
+  for (int i = 0; i < n; i++) timed_out[i] = false;
   if (!results || !no_pipes) {   /* no memory to watch them: plain waits */
     for (int i = 0; i < n; i++) {
       int status = 0;
@@ -295,7 +310,10 @@ void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, int *exitcode
   } else {
     for (int i = 0; i < n; i++) no_pipes[i] = -1;
     cc_launch_wait(&l, grace_s, results);
-    for (int i = 0; i < n; i++) exitcodes[i] = results[i].exitcode;
+    for (int i = 0; i < n; i++) {
+      exitcodes[i] = results[i].exitcode;
+      timed_out[i] = results[i].timed_out;
+    }
   }
   free(results);
   free(no_pipes);

@@ -8,13 +8,15 @@
  * player its settings with cc_launch_player_settings, end a player that
  * cannot start with cc_launch_player_abort, and wait with
  * cc_launch_collect, which kills players left frozen (SIGSTOP) once every
- * other player has ended and grace_s has passed. The cicada-lua launcher,
- * which forks players of its own, waits for them with the same policy
- * (cc_launch_wait_pids).
+ * other player has ended and grace_s has passed, and, when the launch has
+ * a time limit, stops every player still running once it passes (SIGTERM,
+ * then SIGKILL after grace_s). The cicada-lua launcher, which forks players
+ * of its own, waits for them with the same policy (cc_launch_wait_pids).
  */
 #ifndef CICADA_LAUNCH_H
 #define CICADA_LAUNCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -31,6 +33,7 @@ typedef struct cc_player_result {
   int exitcode;        /* exit status, or the negative signal number */
   uint8_t *data;       /* bytes the player reported (malloc'd), or NULL */
   size_t len;
+  bool timed_out;      /* still running when the time limit passed, so stopped */
 } cc_player_result;
 
 typedef struct cc_launch {
@@ -42,6 +45,8 @@ typedef struct cc_launch {
   pid_t *pids;
   const char **hosts;  /* "127.0.0.1" for every player */
   uint64_t token;
+  double time_limit_s; /* 0: none; else players still running this long after
+                        * the wait began are stopped. Set before the wait. */
 } cc_launch;
 
 /* Bind the listeners and fork the n players: cc_launch_prepare then
@@ -65,8 +70,11 @@ _Noreturn void cc_launch_player_abort(int rank, const char *why);
 cc_player_result *cc_launch_collect(cc_launch *l, double grace_s);
 
 /* Wait for n players forked by another launcher (cicada-lua -n) under the
- * same policy; exitcodes[i] as in cc_player_result. */
-void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, int *exitcodes);
+ * same policy, with a time limit (0: none) counted from this call;
+ * exitcodes[i] as in cc_player_result, timed_out[i] true for a player the
+ * time limit stopped. */
+void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, double time_limit_s,
+                         int *exitcodes, bool *timed_out);
 
 /* Bind n loopback listeners. Returns 0, or -1 with a message. */
 int cc_launch_prepare(cc_launch *l, int n, char *err, size_t errsz);
@@ -80,7 +88,9 @@ int cc_launch_fork(cc_launch *l, int *rank, char *err, size_t errsz);
 int cc_launch_report(cc_launch *l, const void *data, size_t len);
 
 /* Parent: collect every player's result and exit status. A player stopped
- * (SIGSTOP) after every other player has ended is killed after grace_s. */
+ * (SIGSTOP) after every other player has ended is killed after grace_s;
+ * with l->time_limit_s, every player still running when it passes gets
+ * SIGTERM, then SIGKILL grace_s later, and is marked timed_out. */
 void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results);
 
 /* Release descriptors and memory (parent, or a child before it exits). */

@@ -15,11 +15,16 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,8 +34,10 @@
 #include "boot/launch.h"
 #include "boot/rendezvous.h"
 #include "core/check.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "net/settings.h"
 #include "net/tls.h"
 
 #include <lauxlib.h>
@@ -70,6 +77,27 @@ static void usage(FILE *out) {
           "  --identity PEM        this player's key and certificate: every link is\n"
           "                        mutual TLS (CICADA_IDENTITY)\n"
           "  --trusted PEM,...     certificates of the players to accept (CICADA_TRUSTED)\n"
+          "  --time-limit SECONDS  stop every player still running after SECONDS (SIGTERM,\n"
+          "                        then SIGKILL 1 s later) and exit 124 (CICADA_TIME_LIMIT)\n"
+          "  --timeout SECONDS     default receive timeout of connect/run (CICADA_TIMEOUT)\n"
+          "  --startup-timeout SECONDS\n"
+          "                        how long players wait for each other to connect\n"
+          "                        (CICADA_STARTUP_TIMEOUT)\n"
+          "  --heartbeat-interval SECONDS, --heartbeat-timeout SECONDS\n"
+          "                        liveness checks of every link (CICADA_HEARTBEAT_INTERVAL,\n"
+          "                        CICADA_HEARTBEAT_TIMEOUT)\n"
+          "  --log-level LEVEL     debug, info, warning, error or critical, for the\n"
+          "                        library's loggers (CICADA_LOG_LEVEL)\n"
+          "  --tag-output          with -n, prefix each line a player prints with \"[RANK] \"\n"
+          "  --stats               as each player ends, print its elapsed time and the\n"
+          "                        messages and bytes it sent and received (CICADA_STATS)\n"
+          "\n"
+          "Under mpirun, srun or a PMI launcher, rank and world size come from\n"
+          "OMPI_COMM_WORLD_RANK/SIZE, SLURM_PROCID/NTASKS or PMI_RANK/SIZE:\n"
+          "  mpirun -n 4 cicada-lua --root-address tcp://HOST:PORT script.lua\n"
+          "\n"
+          "exit codes: 0 the script (every player) finished; 1 the script raised or a\n"
+          "player failed; 2 a bad command line; 124 the time limit passed\n"
           "\n"
           "credentials RANK [DIR]  write DIR/player-RANK.pem (a new key and a self-signed\n"
           "                        certificate, for --identity) and DIR/player-RANK.crt\n"
@@ -180,10 +208,28 @@ static void create_arg_table(lua_State *L, char **argv, int argc, int script) {
 
 struct run_args { int argc; char **argv; int script; };
 
+/* --stats (CICADA_STATS): once the script has ended, well or not, each
+ * world it joined writes this player's traffic line (cicada.print_stats). */
+static void print_stats(lua_State *L) {
+  const char *v = getenv("CICADA_STATS");
+  if (!v || !*v) return;
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "cicada") == LUA_TTABLE &&
+      lua_getfield(L, -1, "print_stats") == LUA_TFUNCTION) {
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+      cc_log_error(progname, player_rank, "--stats: %s", lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+    return;
+  }
+  lua_pop(L, 3);
+}
+
 static int pmain(lua_State *L) {
   struct run_args *a = lua_touserdata(L, 1);
   const char *fname = strcmp(a->argv[a->script], "-") == 0 ? NULL : a->argv[a->script];
-  int nargs = a->argc - a->script - 1, status, base;
+  int nargs = a->argc - a->script - 1, status, base, ok;
   luaL_checkversion(L);
   luaL_openlibs(L);
   setup_paths(L);
@@ -197,7 +243,9 @@ static int pmain(lua_State *L) {
     for (int i = 1; i <= nargs; i++) lua_pushstring(L, a->argv[a->script + i]);
     status = lua_pcall(L, nargs, 0, base);
   }
-  lua_pushboolean(L, report(L, status) == LUA_OK);
+  ok = report(L, status) == LUA_OK;
+  print_stats(L);
+  lua_pushboolean(L, ok);
   return 1;
 }
 
@@ -205,6 +253,9 @@ static int pmain(lua_State *L) {
 
 typedef struct world_options {
   const char *world_size, *rank, *root_address, *address, *token, *identity, *trusted;
+  const char *time_limit, *timeout, *startup_timeout, *heartbeat_interval, *heartbeat_timeout;
+  const char *log_level;
+  bool tag_output;
 } world_options;
 
 /* Check one setting: a command-line value, else the environment's. */
@@ -239,9 +290,119 @@ static int check_pem_files(const char *identity, const char *trusted) {
   return 0;
 }
 
+/* ==== Timings and log level ================================================= */
+
+/* Each timing option with the variable that carries it to the script's
+ * cicada.connect and cicada.run (lua/cicada/init.lua reads them). */
+typedef struct timing_option {
+  const char *flag, *var;
+  size_t offset;          /* of the value in world_options */
+} timing_option;
+
+static const timing_option timing_options[] = {
+  {"--time-limit", "CICADA_TIME_LIMIT", offsetof(world_options, time_limit)},
+  {"--timeout", "CICADA_TIMEOUT", offsetof(world_options, timeout)},
+  {"--startup-timeout", "CICADA_STARTUP_TIMEOUT", offsetof(world_options, startup_timeout)},
+  {"--heartbeat-interval", "CICADA_HEARTBEAT_INTERVAL",
+   offsetof(world_options, heartbeat_interval)},
+  {"--heartbeat-timeout", "CICADA_HEARTBEAT_TIMEOUT", offsetof(world_options, heartbeat_timeout)},
+};
+#define N_TIMING_OPTIONS (sizeof timing_options / sizeof timing_options[0])
+
+static const char **timing_slot(world_options *o, size_t i) {
+  return (const char **)((char *)o + timing_options[i].offset);
+}
+
+static int parse_seconds(const char *what, const char *v, double *out) {
+  char *end;
+  errno = 0;
+  *out = strtod(v, &end);
+  if (*v == '\0' || *end != '\0' || errno != 0 || !(*out > 0) || *out > 1e9) {
+    cc_log_error(progname, -1, "%s '%s' is not a positive number of seconds", what, v);
+    return -1;
+  }
+  return 0;
+}
+
+/* Check every timing (option, else variable) and export the options; the
+ * heartbeat pair is checked together, with the engine's defaults. */
+static int export_timings(world_options *o) {
+  cc_settings dflt;
+  cc_error e;
+  double hb_interval_s, hb_timeout_s;
+  cc_settings_default(&dflt);
+  hb_interval_s = dflt.heartbeat_interval_s;
+  hb_timeout_s = dflt.heartbeat_timeout_s;
+  for (size_t i = 0; i < N_TIMING_OPTIONS; i++) {
+    const char **slot = timing_slot(o, i);
+    const char *v = setting(*slot, timing_options[i].var);
+    char what[96];
+    double secs;
+    if (!v) continue;
+    snprintf(what, sizeof what, "%s (%s)", timing_options[i].flag, timing_options[i].var);
+    if (parse_seconds(what, v, &secs) != 0) return -1;
+    if (slot == &o->heartbeat_interval) hb_interval_s = secs;
+    if (slot == &o->heartbeat_timeout) hb_timeout_s = secs;
+    setenv(timing_options[i].var, v, 1);
+  }
+  if (cc_check_heartbeat(hb_interval_s, hb_timeout_s, &e) != CC_OK) {
+    cc_log_error(progname, -1, "%s (--heartbeat-interval, --heartbeat-timeout)", e.message);
+    return -1;
+  }
+  return 0;
+}
+
+/* The time limit in seconds (checked by export_timings), or 0 for none. */
+static double time_limit(const world_options *o) {
+  const char *v = setting(o->time_limit, "CICADA_TIME_LIMIT");
+  return v ? strtod(v, NULL) : 0;
+}
+
+/* --log-level LEVEL (CICADA_LOG_LEVEL): the level of the library's loggers. */
+static int export_log_level(const world_options *o) {
+  static const char *const levels[] = {"debug", "info", "warning", "error", "critical"};
+  const char *v = setting(o->log_level, "CICADA_LOG_LEVEL");
+  if (!v) return 0;
+  for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+    if (strcasecmp(v, levels[i]) == 0) {
+      setenv("CICADA_LOG_LEVEL", v, 1);
+      return 0;
+    }
+  cc_log_error(progname, -1, "log level '%s' (--log-level, CICADA_LOG_LEVEL) is not one of "
+               "debug, info, warning, error, critical", v);
+  return -1;
+}
+
+/* ==== Cluster launchers ====================================================== */
+
+/* A player started by a cluster launcher (Slurm's srun, Open MPI's mpirun,
+ * a PMI launcher) finds its rank and the world size in that launcher's
+ * variables. They count only when the command line and CICADA_* say
+ * nothing of rank and world size: `cicada-lua -n 4` inside a Slurm job
+ * still starts four local players. */
+static const struct { const char *rank, *size, *who; } cluster_vars[] = {
+  {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "Open MPI"},
+  {"PMI_RANK", "PMI_SIZE", "PMI"},
+  {"SLURM_PROCID", "SLURM_NTASKS", "Slurm"},
+};
+
+static void take_cluster_rank(world_options *o) {
+  if (o->rank || o->world_size || setting(NULL, "CICADA_RANK") ||
+      setting(NULL, "CICADA_WORLD_SIZE"))
+    return;
+  for (size_t i = 0; i < sizeof cluster_vars / sizeof cluster_vars[0]; i++) {
+    const char *r = setting(NULL, cluster_vars[i].rank), *n = setting(NULL, cluster_vars[i].size);
+    if (r && n) {
+      o->rank = r;
+      o->world_size = n;
+      return;
+    }
+  }
+}
+
 /* Put the settings in the environment, where cicada.connect finds them,
  * after checking them: one line naming the problem, and -1. */
-static int export_world(const world_options *o, bool launcher) {
+static int export_world(world_options *o, bool launcher) {
   const char *n_s = setting(o->world_size, "CICADA_WORLD_SIZE");
   const char *rank_s = launcher ? NULL : setting(o->rank, "CICADA_RANK");
   const char *root = setting(o->root_address, "CICADA_ROOT_ADDRESS");
@@ -276,6 +437,7 @@ static int export_world(const world_options *o, bool launcher) {
   if (check_pem_files(setting(o->identity, "CICADA_IDENTITY"), setting(o->trusted, "CICADA_TRUSTED"))
       != 0)
     return -1;
+  if (export_timings(o) != 0 || export_log_level(o) != 0) return -1;
   if (o->identity) setenv("CICADA_IDENTITY", o->identity, 1);
   if (o->trusted) setenv("CICADA_TRUSTED", o->trusted, 1);
   if (o->world_size) setenv("CICADA_WORLD_SIZE", o->world_size, 1);
@@ -288,20 +450,228 @@ static int export_world(const world_options *o, bool launcher) {
 
 static int run_script(int argc, char **argv, int script);
 
-/* The launcher: n players on this host, each running the script. The root
- * listener is bound here, before any player starts, so no player can miss
- * it; rank 0 inherits it. Returns the exit code. */
-static int launch_players(int n, int argc, char **argv, int script) {
+/* ==== Exit codes ============================================================== */
+
+/* 0: every player (or the script) finished; 1: the script raised or a
+ * player failed; 2: a bad command line; 124 (as timeout(1)): the time
+ * limit passed and players were stopped. */
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+#define EXIT_TIME_LIMIT 124
+
+/* ==== Tagged output (--tag-output) ============================================ */
+
+/* Each player's stdout and stderr go through a pipe to a thread of the
+ * launcher, which writes every line with the player's rank in front:
+ * "[2] line". A line longer than the buffer is cut into pieces. */
+#define RELAY_LINE_BYTES 4096
+/* After the players have ended, how long the relay waits for output from
+ * processes they started that still hold a pipe. */
+#define RELAY_LINGER_S 1.0
+
+typedef struct relay {
+  int n;
+  int *fds;                /* 2n read ends: [2r] stdout, [2r+1] stderr; -1 once closed
+                            * (the relay thread's once it has started) */
+  char (*buf)[RELAY_LINE_BYTES];
+  size_t *len;             /* relay thread */
+  atomic_bool players_done;/* set by the main thread once every player has ended */
+  pthread_t thread;
+  bool running;            /* main thread */
+} relay;
+
+static void write_all(int fd, const char *p, size_t len) {
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    p += w;
+    len -= (size_t)w;
+  }
+}
+
+static void relay_emit(int i, const char *line, size_t len) {
+  char out[RELAY_LINE_BYTES + 32];
+  int k = snprintf(out, sizeof out, "[%d] ", i / 2);
+  memcpy(out + k, line, len);
+  out[(size_t)k + len] = '\n';
+  write_all(i % 2 == 0 ? STDOUT_FILENO : STDERR_FILENO, out, (size_t)k + len + 1);
+}
+
+/* Write the complete lines of fd i's buffer; with flush, the rest too. */
+static void relay_lines(relay *r, int i, bool flush) {
+  char *b = r->buf[i];
+  size_t start = 0;
+  for (size_t k = 0; k < r->len[i]; k++)
+    if (b[k] == '\n') { relay_emit(i, b + start, k - start); start = k + 1; }
+  if (start == 0 && r->len[i] == RELAY_LINE_BYTES) { relay_emit(i, b, r->len[i]); start = r->len[i]; }
+  if (flush && start < r->len[i]) { relay_emit(i, b + start, r->len[i] - start); start = r->len[i]; }
+  memmove(b, b + start, r->len[i] - start);
+  r->len[i] -= start;
+}
+
+static void *relay_main(void *arg) {
+  relay *r = arg;
+  struct pollfd *p = calloc((size_t)(2 * r->n), sizeof *p);
+  double quiet_since = -1;
+  if (!p) return NULL;
+  for (;;) {
+    int np = 0, ready;
+    for (int i = 0; i < 2 * r->n; i++)
+      if (r->fds[i] >= 0) { p[np].fd = r->fds[i]; p[np].events = POLLIN; np++; }
+    if (np == 0) break;
+    ready = poll(p, (nfds_t)np, 100);
+    if (ready == 0 && atomic_load(&r->players_done)) {
+      if (quiet_since < 0) quiet_since = cc_now();
+      else if (cc_now() - quiet_since > RELAY_LINGER_S) break;
+    }
+    for (int k = 0; k < np && ready > 0; k++) {
+      int i = 0;
+      ssize_t got;
+      if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      while (i < 2 * r->n && r->fds[i] != p[k].fd) i++;
+      if (i == 2 * r->n) continue;
+      got = read(r->fds[i], r->buf[i] + r->len[i], RELAY_LINE_BYTES - r->len[i]);
+      if (got > 0) { r->len[i] += (size_t)got; relay_lines(r, i, false); quiet_since = -1; }
+      else if (got == 0 || errno != EINTR) { relay_lines(r, i, true); close(r->fds[i]); r->fds[i] = -1; }
+    }
+  }
+  for (int i = 0; i < 2 * r->n; i++)
+    if (r->fds[i] >= 0) { relay_lines(r, i, true); close(r->fds[i]); r->fds[i] = -1; }
+  free(p);
+  return NULL;
+}
+
+static int relay_init(relay *r, int n) {
+  memset(r, 0, sizeof *r);
+  r->n = n;
+  r->fds = malloc((size_t)(2 * n) * sizeof *r->fds);
+  r->buf = malloc((size_t)(2 * n) * sizeof *r->buf);
+  r->len = calloc((size_t)(2 * n), sizeof *r->len);
+  atomic_init(&r->players_done, false);
+  if (!r->fds || !r->buf || !r->len) return -1;
+  for (int i = 0; i < 2 * n; i++) r->fds[i] = -1;
+  return 0;
+}
+
+/* Before forking player rank: its two pipes; the write ends in w. */
+static int relay_pipes(relay *r, int rank, int w[2]) {
+  int a[2], b[2];
+  if (pipe(a) != 0) return -1;
+  if (pipe(b) != 0) { close(a[0]); close(a[1]); return -1; }
+  r->fds[2 * rank] = a[0];
+  r->fds[2 * rank + 1] = b[0];
+  w[0] = a[1];
+  w[1] = b[1];
+  return 0;
+}
+
+/* In player rank: its stdout and stderr become the pipes' write ends. */
+static void relay_child(relay *r, const int w[2]) {
+  dup2(w[0], STDOUT_FILENO);
+  dup2(w[1], STDERR_FILENO);
+  close(w[0]);
+  close(w[1]);
+  for (int i = 0; i < 2 * r->n; i++) if (r->fds[i] >= 0) close(r->fds[i]);
+  setvbuf(stdout, NULL, _IOLBF, 0);   /* a stopped player's lines are not lost */
+}
+
+static void relay_start(relay *r) {
+  int rc = pthread_create(&r->thread, NULL, relay_main, r);
+  r->running = rc == 0;
+  if (rc != 0) {
+    /* Nobody would read the pipes: close them rather than let players
+     * block on a full one. */
+    cc_log_error(progname, -1, "--tag-output: cannot start the relay: %s", strerror(rc));
+    for (int i = 0; i < 2 * r->n; i++) if (r->fds[i] >= 0) { close(r->fds[i]); r->fds[i] = -1; }
+  }
+}
+
+static void relay_finish(relay *r) {
+  atomic_store(&r->players_done, true);
+  if (r->running) pthread_join(r->thread, NULL);
+  else if (r->fds) for (int i = 0; i < 2 * r->n; i++) if (r->fds[i] >= 0) close(r->fds[i]);
+  free(r->fds);
+  free(r->buf);
+  free(r->len);
+}
+
+/* ==== Supervised players ====================================================== */
+
+/* What the launcher starts: n players of a world (-n N), or the script as
+ * one process (a time limit without -n). */
+typedef struct launch_plan {
+  int n;
+  bool world;
+  double time_limit_s;   /* 0: none */
+  bool tag_output;
+} launch_plan;
+
+/* Say how the players ended; the exit code. */
+static int summarize(const launch_plan *p, const int *codes, const bool *timed_out) {
+  char failed[512] = "", stopped[512] = "";
+  size_t nf = 0, ns = 0;
+  int count_f = 0, count_s = 0;
+  for (int r = 0; r < p->n; r++) {
+    if (timed_out[r]) {
+      count_s++;
+      if (ns + 16 < sizeof stopped)
+        ns += (size_t)snprintf(stopped + ns, sizeof stopped - ns, "%s%d", ns ? ", " : "", r);
+    } else if (codes[r] != 0) {
+      count_f++;
+      if (nf + 40 < sizeof failed)
+        nf += (size_t)snprintf(failed + nf, sizeof failed - nf, codes[r] > 0 ? "%s%d (exit code %d)"
+                               : "%s%d (signal %d)", nf ? ", " : "", r,
+                               codes[r] > 0 ? codes[r] : -codes[r]);
+    }
+  }
+  if (!p->world) {
+    if (count_s && player_rank >= 0)
+      cc_log_error(progname, -1, "time limit of %g s passed: player %d stopped", p->time_limit_s,
+                   player_rank);
+    else if (count_s)
+      cc_log_error(progname, -1, "time limit of %g s passed: the script was stopped",
+                   p->time_limit_s);
+    if (count_s) return EXIT_TIME_LIMIT;
+    return codes[0] > 0 ? codes[0] : codes[0] < 0 ? EXIT_FAILED : 0;
+  }
+  if (count_f) cc_log_error(progname, -1, "player%s %s failed", count_f > 1 ? "s" : "", failed);
+  if (count_s) {
+    cc_log_error(progname, -1, "time limit of %g s passed: player%s %s stopped", p->time_limit_s,
+                 count_s > 1 ? "s" : "", stopped);
+    return EXIT_TIME_LIMIT;
+  }
+  return count_f ? EXIT_FAILED : 0;
+}
+
+/* The launcher: p->n processes on this host, each running the script. For
+ * a world, the root listener is bound here, before any player starts, so
+ * no player can miss it; rank 0 inherits it. Returns the exit code. */
+static int launch_players(const launch_plan *p, int argc, char **argv, int script) {
+  int n = p->n;
   pid_t *pids = calloc((size_t)n, sizeof *pids);
+  int *codes = calloc((size_t)n, sizeof *codes);
+  bool *timed_out = calloc((size_t)n, sizeof *timed_out);
   pid_t parent = getpid();
   char why[256], url[64], num[32];
   unsigned char secret[16];
   char token[40];
-  int root_fd = -1, failures = 0;
-  if (!pids) { cc_log_error(progname, -1, "out of memory"); return 1; }
-  if (n > 1) {
+  int root_fd = -1, rc;
+  relay out;
+  if (relay_init(&out, n) != 0 || !pids || !codes || !timed_out) {
+    cc_log_error(progname, -1, "out of memory");
+    relay_finish(&out);
+    free(pids); free(codes); free(timed_out);
+    return EXIT_FAILED;
+  }
+  if (p->world && n > 1) {
     root_fd = cc_listen_on("127.0.0.1", 0, why, sizeof why);
-    if (root_fd < 0) { cc_log_error(progname, -1, "launcher %s", why); free(pids); return 1; }
+    if (root_fd < 0) {
+      cc_log_error(progname, -1, "launcher %s", why);
+      relay_finish(&out);
+      free(pids); free(codes); free(timed_out);
+      return EXIT_FAILED;
+    }
     snprintf(url, sizeof url, "tcp://127.0.0.1:%u", (unsigned)cc_listen_port(root_fd));
     setenv("CICADA_ROOT_ADDRESS", url, 1);
     setenv("CICADA_ADDRESS", "tcp://127.0.0.1:0", 1);   /* local players stay local */
@@ -311,66 +681,59 @@ static int launch_players(int n, int argc, char **argv, int script) {
       setenv("CICADA_TOKEN", token, 1);
     }
   }
-  snprintf(num, sizeof num, "%d", n);
-  setenv("CICADA_WORLD_SIZE", num, 1);
+  if (p->world) {
+    snprintf(num, sizeof num, "%d", n);
+    setenv("CICADA_WORLD_SIZE", num, 1);
+  }
   fflush(NULL);
   for (int r = 0; r < n; r++) {
-    pid_t pid = fork();
+    int w[2] = {-1, -1};
+    pid_t pid;
+    if (p->tag_output && relay_pipes(&out, r, w) != 0) pid = -1;
+    else pid = fork();
     if (pid < 0) {
       cc_log_error(progname, -1, "cannot start player %d: %s", r, strerror(errno));
       for (int k = 0; k < r; k++) kill(pids[k], SIGKILL);
-      n = r;
-      failures++;
-      break;
+      for (int k = 0; k < r; k++) waitpid(pids[k], NULL, 0);
+      if (w[0] >= 0) { close(w[0]); close(w[1]); }
+      if (root_fd >= 0) close(root_fd);
+      relay_finish(&out);
+      free(pids); free(codes); free(timed_out);
+      return EXIT_FAILED;
     }
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);   /* no player outlives the launcher */
       if (getppid() != parent) _exit(1);
-      snprintf(num, sizeof num, "%d", r);
-      setenv("CICADA_RANK", num, 1);
+      if (p->tag_output) relay_child(&out, w);
+      if (p->world) {
+        snprintf(num, sizeof num, "%d", r);
+        setenv("CICADA_RANK", num, 1);
+        player_rank = r;
+      }
       if (r == 0 && root_fd >= 0) {
         snprintf(num, sizeof num, "%d", root_fd);
         setenv("CICADA_ROOT_FD", num, 1);
       } else if (root_fd >= 0) {
         close(root_fd);
       }
-      player_rank = r;
       free(pids);
       exit(run_script(argc, argv, script));
     }
+    if (w[0] >= 0) { close(w[0]); close(w[1]); }
     pids[r] = pid;
   }
   if (root_fd >= 0) close(root_fd);
-  {
-    char list[512] = "";
-    size_t used = 0;
-    int *codes = calloc((size_t)(n ? n : 1), sizeof *codes);
-    if (!codes) {
-      cc_log_error(progname, -1, "out of memory waiting for the players");
-      for (int r = 0; r < n; r++) kill(pids[r], SIGKILL);
-      free(pids);
-      return 1;
-    }
-    /* A player frozen (SIGSTOP) after the others ended is killed after the
-     * grace period, as in cicada.run. */
-    cc_launch_wait_pids(pids, n, CC_LAUNCH_DEFAULT_GRACE_S, codes);
-    for (int r = 0; r < n; r++) {
-      if (codes[r] == 0) continue;
-      failures++;
-      if (used + 40 < sizeof list) {
-        if (codes[r] > 0)
-          used += (size_t)snprintf(list + used, sizeof list - used, "%s%d (exit code %d)",
-                                   used ? ", " : "", r, codes[r]);
-        else
-          used += (size_t)snprintf(list + used, sizeof list - used, "%s%d (signal %d)",
-                                   used ? ", " : "", r, -codes[r]);
-      }
-    }
-    free(codes);
-    if (used) cc_log_error(progname, -1, "player%s %s failed", strchr(list, ',') ? "s" : "", list);
-  }
+  if (p->tag_output) relay_start(&out);
+  /* A player frozen (SIGSTOP) after the others ended is killed after the
+   * grace period, as in cicada.run; with a time limit, every player still
+   * running when it passes is stopped. */
+  cc_launch_wait_pids(pids, n, CC_LAUNCH_DEFAULT_GRACE_S, p->time_limit_s, codes, timed_out);
+  relay_finish(&out);
+  rc = summarize(p, codes, timed_out);
   free(pids);
-  return failures ? 1 : 0;
+  free(codes);
+  free(timed_out);
+  return rc;
 }
 
 /* Run the script in a fresh Lua state; the exit code. */
@@ -455,6 +818,14 @@ int main(int argc, char **argv) {
     else if (is_option(argv[i], "--token")) { slot = &o.token; name = "--token"; }
     else if (is_option(argv[i], "--identity")) { slot = &o.identity; name = "--identity"; }
     else if (is_option(argv[i], "--trusted")) { slot = &o.trusted; name = "--trusted"; }
+    else if (is_option(argv[i], "--log-level")) { slot = &o.log_level; name = "--log-level"; }
+    else if (strcmp(argv[i], "--tag-output") == 0) { o.tag_output = true; continue; }
+    else if (strcmp(argv[i], "--stats") == 0) { setenv("CICADA_STATS", "1", 1); continue; }
+    for (size_t k = 0; !slot && k < N_TIMING_OPTIONS; k++)
+      if (is_option(argv[i], timing_options[k].flag)) {
+        slot = timing_slot(&o, k);
+        name = timing_options[k].flag;
+      }
     if (slot) {
       if (!(*slot = option_value(argc, argv, &i, name))) return 2;
       continue;
@@ -476,17 +847,24 @@ int main(int argc, char **argv) {
     cc_log_error(progname, -1, "cannot read the script '%s': %s", argv[script], strerror(errno));
     return 2;
   }
+  take_cluster_rank(&o);
   if (o.world_size && !o.rank) {     /* the launcher */
-    long n;
-    if (export_world(&o, true) != 0) return 2;
+    launch_plan p = {0, true, 0, o.tag_output};
+    if (export_world(&o, true) != 0) return EXIT_USAGE;
     if (strcmp(argv[script], "-") == 0) {
       cc_log_error(progname, -1,
                    "the launcher's players cannot all read the script from standard input");
-      return 2;
+      return EXIT_USAGE;
     }
-    n = strtol(o.world_size, NULL, 10);
-    return launch_players((int)n, argc, argv, script);
+    p.n = (int)strtol(o.world_size, NULL, 10);
+    p.time_limit_s = time_limit(&o);
+    return launch_players(&p, argc, argv, script);
   }
-  if (export_world(&o, false) != 0) return 2;
+  if (export_world(&o, false) != 0) return EXIT_USAGE;
+  if (setting(o.rank, "CICADA_RANK")) player_rank = atoi(setting(o.rank, "CICADA_RANK"));
+  if (time_limit(&o) > 0) {          /* the script alone, stopped in time */
+    launch_plan p = {1, false, time_limit(&o), false};
+    return launch_players(&p, argc, argv, script);
+  }
   return run_script(argc, argv, script);
 }

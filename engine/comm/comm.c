@@ -355,8 +355,8 @@ static cc_traffic *tag_traffic(cc_comm *c, int32_t tag) {
 }
 
 void cc_comm_count(cc_comm *c, int peer, int32_t tag, size_t bytes, bool sent) {
-  cc_traffic *t[2] = {&c->peer_traffic[peer], tag_traffic(c, tag)};
-  for (int i = 0; i < 2; i++) {
+  cc_traffic *t[3] = {&c->peer_traffic[peer], tag_traffic(c, tag), &c->eng->traffic};
+  for (int i = 0; i < 3; i++) {
     if (!t[i]) continue;
     if (sent) { t[i]->msgs_sent++; t[i]->bytes_sent += bytes; }
     else { t[i]->msgs_recv++; t[i]->bytes_recv += bytes; }
@@ -365,6 +365,10 @@ void cc_comm_count(cc_comm *c, int peer, int32_t tag, size_t bytes, bool sent) {
 
 const cc_traffic *cc_comm_peer_stats(const cc_comm *c, int peer) {
   return (peer >= 0 && peer < c->size) ? &c->peer_traffic[peer] : NULL;
+}
+
+const cc_traffic *cc_comm_engine_stats(const cc_comm *c) {
+  return &c->eng->traffic;
 }
 
 bool cc_comm_tag_stats(const cc_comm *c, size_t i, int32_t *tag, cc_traffic *t) {

@@ -145,6 +145,9 @@ void cc_engine_kill_in_agreement(cc_engine *eng, int messages);
 /* Traffic counters, by peer (comm rank) and by tag. */
 typedef struct cc_traffic { uint64_t msgs_sent, bytes_sent, msgs_recv, bytes_recv; } cc_traffic;
 const cc_traffic *cc_comm_peer_stats(const cc_comm *c, int peer);
+/* Every communicator of c's engine together: this player's whole traffic
+ * (the user's thread, like the other counters). */
+const cc_traffic *cc_comm_engine_stats(const cc_comm *c);
 /* Iterate over tags seen: returns false past the end. */
 bool cc_comm_tag_stats(const cc_comm *c, size_t i, int32_t *tag, cc_traffic *t);
 

@@ -94,6 +94,8 @@ struct cc_engine {
   /* The user's thread. */
   int agree_kill_after;    /* fault injection: agreement messages to send
                             * before dying (SIGKILL), or -1 */
+  cc_traffic traffic;      /* the messages of every communicator, as counted
+                            * per communicator by cc_comm_count */
   /* The net lock. The registry is changed only by the user's thread, which
    * may therefore read it without the lock. */
   cc_comm *comms;          /* registry */

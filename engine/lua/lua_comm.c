@@ -493,13 +493,14 @@ static void push_traffic(lua_State *L, const cc_traffic *t) {
   lua_pushinteger(L, (lua_Integer)t->bytes_recv); lua_setfield(L, -2, "bytes_recv");
 }
 
-/* comm:stats() -> {total=, peers={[rank+1]=...}, tags={[name or tag]=...}} */
+/* comm:stats() -> {total=, peers={[rank+1]=...}, tags={[name or tag]=...},
+ * engine=} (engine: every communicator of this player together) */
 static int l_stats(lua_State *L) {
   cl_comm *lc = check_comm(L);
   cc_traffic total = {0, 0, 0, 0}, t;
   int32_t tag;
   char tb[16];
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 4);
   lua_createtable(L, lc->size, 0);
   for (int i = 0; i < lc->size; i++) {
     const cc_traffic *p = cc_comm_peer_stats(lc->c, i);
@@ -511,6 +512,8 @@ static int l_stats(lua_State *L) {
   lua_setfield(L, -2, "peers");
   push_traffic(L, &total);
   lua_setfield(L, -2, "total");
+  push_traffic(L, cc_comm_engine_stats(lc->c));
+  lua_setfield(L, -2, "engine");
   lua_newtable(L);
   for (size_t i = 0; cc_comm_tag_stats(lc->c, i, &tag, &t); i++) {
     if (tag >= 0) lua_pushinteger(L, tag);

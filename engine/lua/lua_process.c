@@ -5,7 +5,9 @@
  * core.launch(opts, child) forks opts.world_size players. Each child starts
  * its engine, calls child(comm) (or child(nil, err) if the engine could not
  * start), reports the string child returns to the parent, stops its engine
- * and exits. The parent returns one {pid=, exitcode=, data=} per player.
+ * and exits. The parent returns one {pid=, exitcode=, data=, timed_out=}
+ * per player; with opts.time_limit, players still running when it passes
+ * are stopped and marked timed_out.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -143,7 +145,7 @@ static int l_launch(lua_State *L) {
   cc_settings s;
   lua_Integer n;
   const char *name;
-  double timeout_s, grace_s;
+  double timeout_s, grace_s, time_limit_s;
   char err[256];
   launch_box *b;
   int rank;
@@ -170,6 +172,8 @@ static int l_launch(lua_State *L) {
     luaL_error(L, "bad option 'heartbeat_timeout' (%s)", e.message);
   timeout_s = opt_number(L, 1, "timeout", CC_DEFAULT_COMM_TIMEOUT_S, true);
   grace_s = opt_number(L, 1, "grace", CC_LAUNCH_DEFAULT_GRACE_S, true);
+  time_limit_s = opt_number(L, 1, "time_limit", 0, false);
+  if (time_limit_s < 0) luaL_error(L, "bad option 'time_limit' (must not be negative)");
   s.log = cc_log_stderr;
   s.log_ctx = &engine_log_level;
   s.tls_identity = opt_string(L, 1, "identity");
@@ -188,12 +192,15 @@ static int l_launch(lua_State *L) {
   default: break;
   }
   /* cc_launch_collect releases the launch whatever happens. */
+  b->l.time_limit_s = time_limit_s;
   results = cc_launch_collect(&b->l, grace_s);
   if (!results) return luaL_error(L, "cicada.run: out of memory waiting for the players "
                                      "(they were killed)");
   lua_createtable(L, (int)n, 0);
   for (int i = 0; i < n; i++) {
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 4);
+    lua_pushboolean(L, results[i].timed_out);
+    lua_setfield(L, -2, "timed_out");
     lua_pushinteger(L, results[i].pid);
     lua_setfield(L, -2, "pid");
     lua_pushinteger(L, results[i].exitcode);

@@ -67,9 +67,13 @@ function Failed:__tostring() return "Failed(" .. tostring(self.error) .. ")" end
 local Terminated = {}
 Terminated.__index = Terminated
 Terminated.__name = "Terminated"
---- `Terminated(exitcode=-9)`.
+--- `Terminated(exitcode=-9)`, or with its reason when it has one:
+-- `Terminated(exitcode=-15, time limit of 2 s passed)`.
 -- @treturn string
 function Terminated:__tostring()
+  if self.reason then
+    return ("Terminated(exitcode=%d, %s)"):format(self.exitcode, self.reason)
+  end
   return ("Terminated(exitcode=%d)"):format(self.exitcode)
 end
 
@@ -78,9 +82,12 @@ function M.Failed(err, traceback)
   return setmetatable({error = M.revive(err), traceback = traceback or ""}, Failed)
 end
 
---- A player that died: `.exitcode`, the negative signal number for a signal.
-function M.Terminated(exitcode)
-  return setmetatable({exitcode = exitcode}, Terminated)
+--- A player that died: `.exitcode`, the negative signal number for a
+-- signal, and `.reason` when the library stopped it (the time limit).
+-- @int exitcode the exit status or negative signal number
+-- @string[opt] reason why it was stopped
+function M.Terminated(exitcode, reason)
+  return setmetatable({exitcode = exitcode, reason = reason}, Terminated)
 end
 
 --- True for a Failed record.
@@ -92,5 +99,45 @@ function M.is_failed(v) return getmetatable(v) == Failed end
 -- @param v any value
 -- @treturn bool
 function M.is_terminated(v) return getmetatable(v) == Terminated end
+
+-- The first line of what a player's record says.
+local function first_line(v)
+  local s = tostring(v)
+  return s:match("^[^\n]*")
+end
+
+--- Raise an error if any result of `cicada.run` is a Failed or Terminated
+-- record, listing those players with the first line of each one's error:
+--
+--     local results = cicada.errors.check(cicada.run{world_size = 3, fn = f})
+--
+-- raises `2 players did not finish: player 1 failed: ...; player 2
+-- terminated: ...`, so that cicada-lua exits 1.
+-- @tab results the list cicada.run returned
+-- @treturn table results, when every player returned
+-- @raise the list of failed and terminated players
+function M.check(results)
+  if type(results) ~= "table" then
+    check.argerror(1, "check", "table of results expected, got " .. type(results))
+  end
+  -- A player that returned nothing leaves a hole: look up to the last result.
+  local bad, n = {}, #results
+  for k in pairs(results) do
+    if math.type(k) == "integer" and k > n then n = k end
+  end
+  for i = 1, n do
+    local r = results[i]
+    if M.is_failed(r) then
+      bad[#bad + 1] = ("player %d failed: %s"):format(i - 1, first_line(r.error))
+    elseif M.is_terminated(r) then
+      bad[#bad + 1] = ("player %d terminated: %s"):format(i - 1, first_line(r))
+    end
+  end
+  if #bad > 0 then
+    check.error(("%d player%s did not finish: %s"):format(
+      #bad, #bad == 1 and "" or "s", table.concat(bad, "; ")))
+  end
+  return results
+end
 
 return M

@@ -134,6 +134,71 @@ function methods.irecv(comm, src, tag)
   return req
 end
 
+-- ==== Defaults from the environment ===========================================
+
+-- The timings of run and connect that a CICADA_* variable gives when the
+-- options table does not; cicada-lua's --timeout and the like set these
+-- variables. (CICADA_TIME_LIMIT is cicada-lua's own: it bounds the whole
+-- command, cicada.run's time_limit one run.)
+local timing_env = {
+  timeout = "CICADA_TIMEOUT",
+  startup_timeout = "CICADA_STARTUP_TIMEOUT",
+  heartbeat_interval = "CICADA_HEARTBEAT_INTERVAL",
+  heartbeat_timeout = "CICADA_HEARTBEAT_TIMEOUT",
+}
+
+-- opts[key], else the number in its variable, else nil.
+local function timing(opts, key, fname)
+  local v = opts[key]
+  if v ~= nil then return v end
+  local var = timing_env[key]
+  local text = os.getenv(var)
+  if text == nil or text == "" then return nil end
+  v = tonumber(text)
+  if not v or v <= 0 then
+    check.error(("cicada.%s: %s='%s' is not a positive number of seconds"):format(
+      fname, var, text))
+  end
+  return v
+end
+
+-- CICADA_LOG_LEVEL (cicada-lua --log-level) sets the level of the library's
+-- loggers, "cicada" and those below it.
+do
+  local level = os.getenv("CICADA_LOG_LEVEL")
+  if level and level ~= "" then logging.getLogger("cicada"):setLevel(level) end
+end
+
+-- ==== Traffic figures (cicada-lua --stats) ====================================
+
+-- With CICADA_STATS set, each player writes one line on stderr as it ends.
+local stats_wanted = (os.getenv("CICADA_STATS") or "") ~= ""
+local loaded_at = core.now()
+local joined = {}     -- world communicators from connect, for print_stats
+
+-- "stats: player 1 of 3: 0.52 s, sent 12 messages 3456 bytes, received ..."
+local function stats_line(comm, started)
+  local ok, st = pcall(comm.stats, comm)
+  if not ok then return nil end
+  local e = st.engine
+  return ("stats: player %d of %d: %.3f s, sent %d messages %d bytes, received %d messages %d bytes\n")
+    :format(comm.rank, comm.world_size, core.now() - started, e.msgs_sent, e.bytes_sent,
+            e.msgs_recv, e.bytes_recv)
+end
+
+--- Write on stderr, for each world this process joined with `connect`,
+-- the player's elapsed time (since `cicada` was loaded) and the messages
+-- and bytes it sent and received over every communicator:
+-- `stats: player 1 of 3: 0.520 s, sent 12 messages 3456 bytes, received 12
+-- messages 3456 bytes`. `cicada-lua --stats` (CICADA_STATS) calls it when
+-- the script ends, and has each `cicada.run` player write the same line.
+function M.print_stats()
+  for _, comm in ipairs(joined) do
+    local line = stats_line(comm, loaded_at)
+    if line then io.stderr:write(line) end
+  end
+end
+
 -- ==== cicada.run ============================================================
 
 local function run_player(fn, args)
@@ -143,11 +208,13 @@ local function run_player(fn, args)
     io.stderr:setvbuf("line")
     local record
     if comm then
+      local started = core.now()
       local ok, result = xpcall(fn, function(e)
         return {error = e, traceback = debug.traceback(tostring(e), 2)}
       end, comm, table.unpack(args, 1, args.n or #args))
       if ok then record = {ok = true, value = result}
       else record = {ok = false, error = result.error, traceback = result.traceback} end
+      if stats_wanted then io.stderr:write(stats_line(comm, started) or "") end
     else
       record = {ok = false, error = start_error, traceback = ""}
     end
@@ -178,13 +245,19 @@ end
 
 --- cicada.run{world_size=, fn=, args=, name="world", timeout=5,
 -- startup_timeout=5, heartbeat_interval=0.1, heartbeat_timeout=1,
--- identity=nil, trusted=nil}
+-- time_limit=nil, identity=nil, trusted=nil}
 -- With `identity` (a PEM file with this host's key and certificate) and
 -- `trusted` (PEM certificate files), every link is mutual TLS.
 -- Forks world_size players on this host and calls fn(comm, table.unpack(args))
 -- in each. Returns the list of their results in rank order; a player that
 -- raised gives a Failed record, one that died a Terminated record, and each
--- of those is logged as an error of "cicada.communicator".
+-- of those is logged as an error of "cicada.communicator". With
+-- `time_limit` (seconds), players still running when it passes are stopped
+-- (SIGTERM, then SIGKILL a second later) and come back as
+-- `Terminated(exitcode=-15, time limit of 2 s passed)`. Timings not given
+-- come from CICADA_TIMEOUT, CICADA_STARTUP_TIMEOUT,
+-- CICADA_HEARTBEAT_INTERVAL and CICADA_HEARTBEAT_TIMEOUT.
+-- Pass the results to `cicada.errors.check` to raise if any player failed.
 -- @tab opts the options above; `world_size` and `fn` are required
 -- @treturn table the players' results, in rank order
 -- @raise `bad option 'world_size' to 'run' (integer >= 1 expected, got 0)`
@@ -204,18 +277,23 @@ function M.run(opts)
   check.option(opts, "name", "string", "run")
   check.option(opts, "identity", "string", "run")
   local trusted = trusted_list(opts.trusted, "run")
-  for _, key in ipairs{"timeout", "startup_timeout", "heartbeat_interval", "heartbeat_timeout"} do
+  local t = {}
+  for key in pairs(timing_env) do
     check.option(opts, key, "positive", "run")
+    t[key] = timing(opts, key, "run")
   end
+  check.option(opts, "time_limit", "positive", "run")
+  t.time_limit = opts.time_limit
   local name = opts.name or "world"
   local comm_log = logging.getLogger("cicada.communicator")
   core.set_engine_log_level(comm_log:getEffectiveLevel())
 
   local reports = core.launch({
-    world_size = n, name = name, timeout = opts.timeout,
-    startup_timeout = opts.startup_timeout,
-    heartbeat_interval = opts.heartbeat_interval,
-    heartbeat_timeout = opts.heartbeat_timeout,
+    world_size = n, name = name, timeout = t.timeout,
+    startup_timeout = t.startup_timeout,
+    heartbeat_interval = t.heartbeat_interval,
+    heartbeat_timeout = t.heartbeat_timeout,
+    time_limit = t.time_limit,
     identity = opts.identity, trusted = trusted,
   }, run_player(opts.fn, opts.args or {}))
 
@@ -229,6 +307,9 @@ function M.run(opts)
       result = record.value
     elseif ok and type(record) == "table" then
       result = errors.Failed(record.error, record.traceback)
+    elseif report.timed_out then
+      result = errors.Terminated(report.exitcode,
+                                 ("time limit of %g s passed"):format(t.time_limit))
     else
       result = errors.Terminated(report.exitcode)
     end
@@ -277,8 +358,10 @@ end
 -- Joins a world whose players were started separately: by `cicada-lua -n N`
 -- or one per host with `cicada-lua --rank R -n N --root-address tcp://H:P`.
 -- Settings not given come from CICADA_WORLD_SIZE, CICADA_RANK,
--- CICADA_ROOT_ADDRESS, CICADA_ADDRESS, CICADA_TOKEN, CICADA_IDENTITY and
--- CICADA_TRUSTED; with none at all it returns a world of one. With
+-- CICADA_ROOT_ADDRESS, CICADA_ADDRESS, CICADA_TOKEN, CICADA_IDENTITY,
+-- CICADA_TRUSTED, CICADA_TIMEOUT, CICADA_STARTUP_TIMEOUT,
+-- CICADA_HEARTBEAT_INTERVAL and CICADA_HEARTBEAT_TIMEOUT; with none at all
+-- it returns a world of one. With
 -- `identity` and `trusted` every link is mutual TLS (see cicada.run). Returns the world communicator. Raises
 -- `token_mismatch` or `startup_timeout` (cicada errors) when the world
 -- cannot form, `encryption_failed` when a peer is not trusted or not
@@ -295,17 +378,17 @@ function M.connect(opts)
     check.option(opts, key, "string", "connect")
   end
   local trusted = trusted_list(opts.trusted, "connect")
+  local settings = {name = opts.name}
   for _, key in ipairs{"timeout", "startup_timeout", "heartbeat_interval", "heartbeat_timeout"} do
     check.option(opts, key, "positive", "connect")
+    settings[key] = timing(opts, key, "connect")
   end
-  local settings = {
-    name = opts.name, timeout = opts.timeout, startup_timeout = opts.startup_timeout,
-    heartbeat_interval = opts.heartbeat_interval, heartbeat_timeout = opts.heartbeat_timeout,
-  }
   for key in pairs(connect_env) do settings[key] = connect_setting(opts, key) end
   if trusted then settings.trusted = trusted end
   core.set_engine_log_level(logging.getLogger("cicada.communicator"):getEffectiveLevel())
-  return core.connect(settings)
+  local comm = core.connect(settings)
+  if stats_wanted then joined[#joined + 1] = comm end
+  return comm
 end
 
 return M
