@@ -66,7 +66,7 @@ typedef struct cc_link {
   cc_link_state state;
   cc_conn *conn;           /* the connection carrying this link, once up;
                             * never changes after */
-  char reason[96];         /* why the link is not up any more */
+  char reason[CC_FAILURE_NOTICE_BYTES + 40]; /* why the link is not up any more */
   bool peer_eof;           /* the peer has shut down its side */
   bool suspected_me;       /* the peer declared this player failed */
   bool silent;             /* failed by silence, not by a closed connection */
@@ -404,6 +404,18 @@ void cc_net_send_revoke(cc_net *n, uint64_t context, int origin, const int *to, 
   cc_payload_unref(p);
 }
 
+void cc_net_announce_failure(cc_net *n, const char *why) {
+  size_t len = strcspn(why, "\r\n");
+  cc_payload *p;
+  if (len > CC_FAILURE_NOTICE_BYTES) len = CC_FAILURE_NOTICE_BYTES;
+  p = cc_payload_new(len);
+  if (!p) return;
+  memcpy(p->data, why, len);
+  for (int peer = 0; peer < n->cfg.world_size; peer++)
+    if (peer != n->cfg.rank) cc_net_send(n, peer, CC_FRAME_FAILED, 0, 0, p);
+  cc_payload_unref(p);
+}
+
 static void send_hello(cc_net *n, cc_conn *c) {
   cc_payload *p = cc_payload_new(CC_HELLO_BYTES);
   cc_hello hello = {(uint32_t)n->cfg.world_size, (uint32_t)n->cfg.rank, n->cfg.token};
@@ -616,6 +628,19 @@ static void conn_frames_connlocked(cc_conn *c) {
       n->links[c->peer].suspected_me = true;
       cc_net_unlock(n);
       break;
+    case CC_FRAME_FAILED: {
+      /* The peer's script raised: it is failed, for the reason it gave.
+       * What came before the notice has been handed up already. */
+      char why[CC_FAILURE_NOTICE_BYTES + 1];
+      size_t len = h.length < CC_FAILURE_NOTICE_BYTES ? h.length : CC_FAILURE_NOTICE_BYTES;
+      evbuffer_remove(in, why, len);
+      evbuffer_drain(in, h.length - len);
+      why[len] = '\0';
+      for (size_t i = 0; i < len; i++)   /* one printable line, whatever it sent */
+        if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f) why[i] = '?';
+      link_fail(n, c->peer, len ? why : "its script raised an error");
+      break;
+    }
     default: /* heartbeats and stray HELLOs carry nothing we need */
       evbuffer_drain(in, h.length);
       break;
@@ -849,9 +874,10 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
  * even while no thread waits for a message), fail the links silent past
  * the timeout, and send each peer a heartbeat. The sweep never waits for a
  * connection's lock: a connection another thread holds or waits for (a
- * script thread reading a big message, or writing one) is not read here;
- * its bytes keep its last_recv fresh as they arrive, and the thread holding
- * it sends the heartbeat owed (heartbeat_due). */
+ * script thread reading a big message, or writing one) is neither read
+ * nor judged here; the thread holding it sends the heartbeat owed
+ * (heartbeat_due), and a reader's bytes keep its last_recv fresh as they
+ * arrive for the next sweep that gets it. */
 static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   cc_net *n = arg;
   double now = cc_now();
@@ -878,10 +904,15 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
     cc_net_lock(n);
     up = l->state == CC_LINK_UP;
     cc_net_unlock(n);
-    if (up) {
-      /* If this player itself was stopped (SIGSTOP), everyone looks silent:
-       * judge no one until their frames, sent meanwhile, have been read. */
-      if (stalled) atomic_store_explicit(&c->last_recv, now, memory_order_relaxed);
+    /* If this player itself was stopped (SIGSTOP), everyone looks silent:
+     * judge no one until their frames, sent meanwhile, have been read. */
+    if (up && stalled) atomic_store_explicit(&c->last_recv, now, memory_order_relaxed);
+    if (up && !ours) {
+      /* Another thread has it: what the peer sent may be waiting unread
+       * behind that thread's write, so it is judged by a later sweep that
+       * reads it first. */
+      atomic_store_explicit(&c->heartbeat_due, true, memory_order_relaxed);
+    } else if (up) {
       if (now - atomic_load_explicit(&c->last_recv, memory_order_relaxed) >
           n->cfg.heartbeat_timeout_s) {
         char why[96];
@@ -889,15 +920,13 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
                  n->cfg.heartbeat_timeout_s);
         /* Tell it, so that if it was only frozen it learns on waking that
          * it has been left out, rather than taking everyone else for dead. */
-        if (ours) write_frame(c, CC_FRAME_SUSPECT, n->cfg.rank, 0, 0, NULL);
+        write_frame(c, CC_FRAME_SUSPECT, n->cfg.rank, 0, 0, NULL);
         cc_net_lock(n);
         l->silent = true;
         cc_net_unlock(n);
         link_fail(n, peer, why);
-      } else if (ours) {
-        write_frame(c, CC_FRAME_HEARTBEAT, n->cfg.rank, 0, 0, NULL);
       } else {
-        atomic_store_explicit(&c->heartbeat_due, true, memory_order_relaxed);
+        write_frame(c, CC_FRAME_HEARTBEAT, n->cfg.rank, 0, 0, NULL);
       }
     }
     if (ours) atomic_fetch_sub(&c->busy, 1);
