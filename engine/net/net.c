@@ -670,13 +670,20 @@ static void conn_read_connlocked(cc_conn *c) {
 }
 
 /* Our own read watch on a connection: the I/O thread reads it until its
- * handshake is done. */
+ * handshake is done (and a TLS read that stopped after a step is resumed
+ * through it). */
 static void read_event_cb(evutil_socket_t fd, short what, void *arg) {
   cc_conn *c = arg;
+  int idle = 0;
   (void)fd; (void)what;
+  /* As the heartbeat sweep: never wait behind another thread that holds
+   * the connection (only a linked one can be held); that thread reads it,
+   * or the next sweep does. */
+  if (!atomic_compare_exchange_strong(&c->busy, &idle, 1)) return;
   cc_conn_lock(c);
   conn_read_connlocked(c);
   cc_conn_unlock(c);
+  atomic_fetch_sub(&c->busy, 1);
 }
 
 /* A transport's handshake reads through the bufferevent: the I/O thread,
