@@ -24,6 +24,22 @@ local support = require("support")
 local fake_comm = support.fake_comm
 
 describe("argument errors", function()
+  it("point at the caller of every public method of both suites", function()
+    local basic = require("cicada.shamir.basic")
+    local p = shamir.ProtocolSuite(fake_comm(3), {threshold = 2})
+    local names = basic.public_methods(basic.Suite)
+    for _, name in ipairs(basic.public_methods(getmetatable(p))) do names[#names + 1] = name end
+    assert.is_true(#names >= 19, "too few methods found: " .. #names)
+    for _, name in ipairs(names) do
+      local here = debug.getinfo(1, "Sl")
+      local ok, err = pcall(p[name], p, "bad", "bad", "bad")
+      assert.is_false(ok, name .. " accepted bad arguments")
+      local at = ("%s:%d: bad argument #"):format(here.short_src, here.currentline + 1)
+      assert.are.equal(at, tostring(err):sub(1, #at), name)
+      assert.matches("^#%d to '" .. name .. "' %(", tostring(err):sub(#at))
+    end
+  end)
+
   it("point at the caller of the shamir constructors and local operations", function()
     local err, at = raised_here(function() shamir.BasicProtocolSuite(fake_comm(3), {threshold = 1}) end)
     assert_at(at, "bad argument #2 to 'BasicProtocolSuite' (threshold 1 out of range [2, 3])", err)

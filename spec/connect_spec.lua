@@ -97,7 +97,7 @@ describe("cicada-lua --rank", function()
     for _, h in ipairs{h0, h1} do
       local rc, out = support.wait(h)
       assert.equal(1, rc, out)
-      assert.matches("startup_timeout: .*players 2 did not reach the root", out)
+      assert.matches("startup_timeout: .*player 2 did not reach the root", out)
     end
   end)
 

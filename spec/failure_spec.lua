@@ -42,6 +42,33 @@ describe("failure detection", function()
     assert.equal("finished", results[4])
   end)
 
+  it("tells the others the first line of the error of a player that raised", function()
+    local results = run(3, function(comm)
+      if comm.rank == 2 then error("the input file is empty\nand more detail", 0) end
+      local r = attempt(function() return comm:recv(2, 7) end)
+      r.failed = comm:failed()
+      return r
+    end, {timeout = 5})
+    for r = 1, 2 do
+      assert.equal("peer_failed", results[r].kind)
+      assert.equal("Tag 7 from player 2 failed: the input file is empty", results[r].message)
+      assert.same({2}, results[r].failed)
+    end
+    assert.is_true(errors.is_failed(results[3]))
+  end)
+
+  it("delivers what a player that raised sent before its error", function()
+    local results = run(2, function(comm)
+      if comm.rank == 1 then
+        comm:send("before", 0, 3)
+        error("gave up", 0)
+      end
+      local first = comm:recv(1, 3)
+      return {first, attempt(function() return comm:recv(1, 3) end).message}
+    end, {timeout = 5})
+    assert.same({"before", "Tag 3 from player 1 failed: gave up"}, results[1])
+  end)
+
   it("raises peer_failed at once from a recv that needs a killed player", function()
     local results = run(3, function(comm)
       if comm.rank == 1 then

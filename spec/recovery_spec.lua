@@ -94,6 +94,67 @@ describe("cicada.recovery", function()
     assert_consistent(results)
   end)
 
+  -- A total that a step adds to only once its reveal succeeded, so that a
+  -- retried iteration never adds twice; player 2 dies at the top of
+  -- iteration 2, the iteration whose contributor it is.
+  local function committed_total(retry)
+    return cicada.run{world_size = 3, fn = function(comm)
+      local total_share, revealed = nil, {}
+      local outcome = cicada.recovery.run(comm, {
+        threshold = 2, iterations = 6, retry = retry,
+        setup = function(c, old, oldranks)
+          return {protocol = cicada.shamir.BasicProtocolSuite(c, {
+            threshold = 2, indices = old and old.protocol:indices_for(oldranks)})}
+        end,
+        start = function(state)
+          total_share = state.protocol:share(0, comm.rank == 0 and 0 or nil, {})
+        end,
+        step = function(state, iteration)
+          if iteration == 2 and comm.rank == 2 then cicada.inject.kill() end
+          local protocol, c = state.protocol, state.comm
+          local contributor = iteration % c.world_size
+          local new_total = protocol:add(total_share,
+            protocol:share(contributor, c.rank == contributor and 1 or nil, {}))
+          revealed[iteration + 1] = protocol:reveal(new_total)
+          total_share = new_total
+        end,
+      })
+      return {revealed = revealed, skipped = outcome.skipped, reason = outcome.reason,
+              generations = outcome.generations}
+    end}
+  end
+
+  it("skips the iteration that failed by default, and says so in skipped", function()
+    local results = committed_total(nil)
+    for r = 1, 2 do
+      assert.equal("done", results[r].reason)
+      assert.same({2}, results[r].skipped)
+      -- iteration 2's increment is lost: 5 where 6 iterations were meant
+      assert.same({1.0, 2.0, nil, 3.0, 4.0, 5.0}, {table.unpack(results[r].revealed, 1, 6)})
+    end
+    assert.equal("Terminated(exitcode=-9)", tostring(results[3]))
+  end)
+
+  it("runs the iteration that failed again on the survivors with retry = true", function()
+    local results = committed_total(true)
+    for r = 1, 2 do
+      assert.equal("done", results[r].reason)
+      assert.equal(1, results[r].generations)
+      assert.same({}, results[r].skipped)
+      assert.same({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, results[r].revealed)
+    end
+  end)
+
+  it("rejects a retry that is not a boolean", function()
+    local results = cicada.run{world_size = 1, fn = function(comm)
+      local _, err = pcall(cicada.recovery.run, comm, {
+        setup = function() return {} end, step = function() end, retry = "yes"})
+      return err
+    end}
+    assert.matches("bad argument #2 to 'run' %('retry' must be a boolean, got string%)",
+                   results[1])
+  end)
+
   it("re-raises an error that is not a communication failure", function()
     local results = cicada.run{world_size = 2, fn = function(comm)
       return {pcall(cicada.recovery.run, comm, {

@@ -139,6 +139,23 @@ describe("BasicProtocolSuite", function()
                    results[2].err)
   end)
 
+  it("names the operation and the peer when a player fails, keeping the error's fields", function()
+    cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
+    local results = cicada.run{world_size = 3, timeout = 5, fn = function(comm)
+      local p = shamir.BasicProtocolSuite(comm, {threshold = 2})
+      local x = p:share(0, comm.rank == 0 and 1.5 or nil, {})
+      if comm.rank == 2 then error("bad input data", 0) end
+      local ok, err = pcall(p.reveal, p, x)
+      if ok then return {message = "reveal succeeded without player 2"} end
+      return {kind = cicada.errors.kind(err), message = tostring(err), peer = err.peer,
+              operation = err.operation, comm = err.comm, failed = comm:failed()}
+    end}
+    for r = 1, 2 do
+      assert.same({kind = "peer_failed", message = "reveal: player 2 failed: bad input data",
+                   peer = 2, operation = "reveal", comm = "world", failed = {2}}, results[r])
+    end
+  end)
+
   it("checks share arguments", function()
     local p = shamir.BasicProtocolSuite(fake_comm(3), {threshold = 2})
     local G = cicada.Field{order = 7}
@@ -176,6 +193,13 @@ describe("BasicProtocolSuite construction", function()
                      "bad argument #2 to 'BasicProtocolSuite' (threshold 4 out of range [2, 3])")
     assert.has_error(function() shamir.BasicProtocolSuite(fake_comm(3), {}) end,
                      "bad argument #2 to 'BasicProtocolSuite' (threshold must be an integer, got nil)")
+  end)
+
+  it("says how to start more players in a world of one", function()
+    local ok, err = pcall(shamir.ProtocolSuite, fake_comm(1), {threshold = 2})
+    assert.is_false(ok)
+    assert.matches("threshold 2 out of range [2, 1]; this world has one player: start 2 or more "
+                   .. "with `cicada-lua -n 2 script.lua` or `cicada.run{world_size = 2", err, 1, true)
   end)
 
   it("refuses the wrong number of indices, duplicates and zeros", function()

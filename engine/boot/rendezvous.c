@@ -331,8 +331,8 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const char *hash,
     for (int r = 1; r < s->world_size && used + 12 < sizeof missing; r++)
       if (st.fds[r] < 0)
         used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d", used ? ", " : "", r);
-    snprintf(msg, sizeof msg, "players %s did not reach the root at %.100s port %u within the "
-             "startup timeout of %gs", missing, s->root.host, (unsigned)book->ports[0],
+    snprintf(msg, sizeof msg, "player%s %s did not reach the root at %.100s port %u within the "
+             "startup timeout of %gs", strchr(missing, ',') ? "s" : "", missing, s->root.host, (unsigned)book->ports[0],
              s->startup_timeout_s);
     for (int r = 1; r < s->world_size; r++)
       if (st.fds[r] >= 0) reply_error(st.fds[r], "startup_timeout", msg);

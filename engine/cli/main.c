@@ -206,6 +206,19 @@ static void create_arg_table(lua_State *L, char **argv, int argc, int script) {
   lua_setglobal(L, "arg");
 }
 
+/* The script raised: if it joined a world, tell the other players why
+ * before this player goes (cicada.core._announce_failure). */
+static void announce_failure(lua_State *L, const char *msg) {
+  int top = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (msg && lua_getfield(L, -1, "cicada.core") == LUA_TTABLE &&
+      lua_getfield(L, -1, "_announce_failure") == LUA_TFUNCTION) {
+    lua_pushstring(L, msg);
+    lua_pcall(L, 1, 0, 0);
+  }
+  lua_settop(L, top);
+}
+
 struct run_args { int argc; char **argv; int script; };
 
 /* --stats (CICADA_STATS): once the script has ended, well or not, each
@@ -242,6 +255,7 @@ static int pmain(lua_State *L) {
     luaL_checkstack(L, nargs, "too many arguments to script");
     for (int i = 1; i <= nargs; i++) lua_pushstring(L, a->argv[a->script + i]);
     status = lua_pcall(L, nargs, 0, base);
+    if (status != LUA_OK) announce_failure(L, lua_tostring(L, -1));
   }
   ok = report(L, status) == LUA_OK;
   print_stats(L);

@@ -70,6 +70,11 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err);
  * thread and free everything. Communicators must be freed first. */
 void cc_engine_stop(cc_engine *eng);
 
+/* This player's script raised and it is about to go: tell every peer the
+ * first line of why, so that each sees it failed for that reason (in its
+ * peer_failed errors and its failed() lists). */
+void cc_engine_announce_failure(cc_engine *eng, const char *why);
+
 int cc_engine_rank(const cc_engine *eng);
 int cc_engine_world_size(const cc_engine *eng);
 

@@ -128,6 +128,14 @@ void cc_engine_stop(cc_engine *eng) {
   engine_free(eng);
 }
 
+void cc_engine_announce_failure(cc_engine *eng, const char *why) {
+  /* Revoke notices still owed go first, as before a goodbye. */
+  flush_forwards(eng);
+  pthread_mutex_lock(&eng->send_lock);
+  cc_net_announce_failure(eng->net, why);
+  pthread_mutex_unlock(&eng->send_lock);
+}
+
 int cc_engine_rank(const cc_engine *eng) { return eng->rank; }
 int cc_engine_world_size(const cc_engine *eng) { return eng->world_size; }
 void cc_engine_kill_in_agreement(cc_engine *eng, int messages) { eng->agree_kill_after = messages; }

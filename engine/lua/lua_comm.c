@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "comm/comm.h"
 #include "core/check.h"
@@ -23,7 +24,13 @@
 typedef struct cl_engine {
   cc_engine *eng;          /* NULL once stopped */
   int rank;                /* this player's, kept for messages after stop */
+  pid_t pid;               /* the process that started it (a forked child
+                            * inherits the box, not the engine's thread) */
 } cl_engine;
+
+/* The registry's weak set of this state's engine boxes, for
+ * core._announce_failure. */
+#define CL_ENGINES_KEY "cicada.engines"
 
 typedef struct cl_comm {
   cc_comm *c;              /* NULL once freed */
@@ -608,12 +615,38 @@ void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double
     push_error(L, cc_status_kind(e.code), name, s->rank, e.peer, CC_TAG_NONE, e.message);
     lua_error(L);
   }
+  box->pid = getpid();
+  if (luaL_getsubtable(L, LUA_REGISTRYINDEX, CL_ENGINES_KEY) == 0) {
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+  }
+  lua_pushvalue(L, box_idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
   if (cc_comm_world(box->eng, name, timeout_s, &c, &e) != CC_OK) {
     push_error(L, cc_status_kind(e.code), name, s->rank, -1, CC_TAG_NONE, e.message);
     lua_error(L);
   }
   push_comm(L, box_idx, c);
   lua_remove(L, box_idx);
+}
+
+/* core._announce_failure(message): this player's script raised and it is
+ * about to go; every engine it runs tells its peers the message's first
+ * line. The player runners (cicada.run's players, cicada-lua) call it. */
+static int l_announce_failure(lua_State *L) {
+  const char *why = luaL_checkstring(L, 1);
+  if (luaL_getsubtable(L, LUA_REGISTRYINDEX, CL_ENGINES_KEY) == 0) return 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    cl_engine *box = luaL_testudata(L, -2, CL_ENGINE_MT);
+    if (box && box->eng && box->pid == getpid()) cc_engine_announce_failure(box->eng, why);
+    lua_pop(L, 1);
+  }
+  return 0;
 }
 
 /* Stop the engine that a communicator runs on (every communicator on it
@@ -679,6 +712,8 @@ void cl_open_comm(lua_State *L) {
   lua_setfield(L, -2, "error_metatable");
   lua_pushcfunction(L, l_error_new);
   lua_setfield(L, -2, "error");
+  lua_pushcfunction(L, l_announce_failure);
+  lua_setfield(L, -2, "_announce_failure");
 
   luaL_newmetatable(L, CL_COMM_MT);
   luaL_setfuncs(L, comm_meta, 0);

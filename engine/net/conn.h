@@ -19,6 +19,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "core/payload.h"
+
 struct cc_net;
 struct cc_transport;
 typedef struct cc_conn cc_conn;
@@ -48,10 +50,21 @@ struct cc_conn {
   /* The connection's lock. */
   bool linked;             /* this connection carries its peer's link */
   struct evbuffer *in;     /* bytes read, not yet framed */
+  cc_payload *partial;     /* a big DATA frame's payload, filled as its
+                            * bytes arrive (so that no read copies it whole) */
+  size_t partial_got;      /* bytes of it filled */
+  uint64_t partial_context;
+  int32_t partial_tag;
   char why[96];            /* the transport's words for why it closed */
   /* Any thread. */
   atomic_bool dead;        /* closed or abandoned: ignore its events */
-  _Atomic double last_recv; /* cc_now() of the last bytes read */
+  _Atomic double last_recv; /* cc_now() of the last bytes read: any traffic,
+                            * updated as each piece of a long read arrives */
+  atomic_int busy;         /* threads other than the I/O thread holding or
+                            * waiting for the connection's lock: while one
+                            * is, the heartbeat sweep does not take it */
+  atomic_bool heartbeat_due; /* the sweep skipped a busy connection: the
+                            * thread reading it sends the heartbeat */
   /* The I/O thread (or the starting thread before the I/O thread runs). */
   cc_conn *next;           /* in the net's list of every connection made */
 #ifndef NDEBUG

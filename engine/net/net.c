@@ -50,6 +50,10 @@
 #define BYE_WAIT_MIN_S 0.2
 #define LOG_MAX_PENDING 1024     /* messages queued for the log callback */
 #define LOG_MESSAGE_BYTES 512
+/* A DATA frame at least this big is copied into its payload as its bytes
+ * arrive: the read that completes it then has little left to copy, and the
+ * bytes are not held twice. */
+#define STREAM_MIN_BYTES ((uint32_t)1 << 20)
 
 typedef enum cc_link_state {
   CC_LINK_DOWN,       /* not connected yet */
@@ -63,7 +67,7 @@ typedef struct cc_link {
   cc_link_state state;
   cc_conn *conn;           /* the connection carrying this link, once up;
                             * never changes after */
-  char reason[96];         /* why the link is not up any more */
+  char reason[CC_FAILURE_NOTICE_BYTES + 40]; /* why the link is not up any more */
   bool peer_eof;           /* the peer has shut down its side */
   bool suspected_me;       /* the peer declared this player failed */
   bool silent;             /* failed by silence, not by a closed connection */
@@ -215,10 +219,13 @@ void cc_net_wait_locked(cc_net *n, double deadline) {
   ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
   r = ppoll(n->pollfds, (nfds_t)k + 1, &ts, NULL);
   for (int i = 0; r > 0 && i < k; i++) {
+    cc_conn *c = n->pollconns[i];
     if (!(n->pollfds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-    cc_conn_lock(n->pollconns[i]);
-    conn_read_connlocked(n->pollconns[i]);
-    cc_conn_unlock(n->pollconns[i]);
+    atomic_fetch_add(&c->busy, 1);   /* the heartbeat sweep leaves it to us */
+    cc_conn_lock(c);
+    conn_read_connlocked(c);
+    cc_conn_unlock(c);
+    atomic_fetch_sub(&c->busy, 1);
   }
   if (r > 0 && (n->pollfds[k].revents & POLLIN)) {
     uint64_t count;
@@ -348,15 +355,34 @@ static void startup_fail(cc_net *n, cc_status code, const char *msg) {
 
 /* ==== Sending ============================================================== */
 
-static void write_frame(cc_conn *c, int type, int source, uint64_t context, int32_t tag,
-                        cc_payload *p) {
+static void write_frame_connlocked(cc_conn *c, int type, int source, uint64_t context,
+                                   int32_t tag, cc_payload *p) {
   uint8_t hdr[CC_FRAME_HEADER_BYTES];
   cc_frame_header h = {CC_WIRE_VERSION, (uint8_t)type, 0, tag, context, (uint32_t)source,
                        (uint32_t)(p ? p->len : 0)};
+  CC_CONN_ASSERT_LOCKED(c);
   cc_frame_pack(&h, hdr);
-  cc_conn_lock(c);
   c->t->write_connlocked(c, hdr, p);
+}
+
+/* The heartbeat sweep found the connection busy and left its heartbeat to
+ * whichever thread holds it: send it now. */
+static void send_owed_heartbeat_connlocked(cc_conn *c) {
+  CC_CONN_ASSERT_LOCKED(c);
+  if (atomic_load_explicit(&c->heartbeat_due, memory_order_relaxed) &&
+      atomic_exchange(&c->heartbeat_due, false) && c->linked &&
+      !atomic_load_explicit(&c->dead, memory_order_relaxed))
+    write_frame_connlocked(c, CC_FRAME_HEARTBEAT, cc_net_rank(c->net), 0, 0, NULL);
+}
+
+static void write_frame(cc_conn *c, int type, int source, uint64_t context, int32_t tag,
+                        cc_payload *p) {
+  atomic_fetch_add(&c->busy, 1);   /* the heartbeat sweep does not wait for us */
+  cc_conn_lock(c);
+  write_frame_connlocked(c, type, source, context, tag, p);
+  send_owed_heartbeat_connlocked(c);
   cc_conn_unlock(c);
+  atomic_fetch_sub(&c->busy, 1);
 }
 
 bool cc_net_send(cc_net *n, int peer, int type, uint64_t context, int32_t tag, cc_payload *p) {
@@ -376,6 +402,18 @@ void cc_net_send_revoke(cc_net *n, uint64_t context, int origin, const int *to, 
   if (!p) return;
   for (int i = 0; i < 4; i++) p->data[i] = (uint8_t)((uint32_t)origin >> (8 * i));
   for (int i = 0; i < count; i++) cc_net_send(n, to[i], CC_FRAME_REVOKE, context, 0, p);
+  cc_payload_unref(p);
+}
+
+void cc_net_announce_failure(cc_net *n, const char *why) {
+  size_t len = strcspn(why, "\r\n");
+  cc_payload *p;
+  if (len > CC_FAILURE_NOTICE_BYTES) len = CC_FAILURE_NOTICE_BYTES;
+  p = cc_payload_new(len);
+  if (!p) return;
+  memcpy(p->data, why, len);
+  for (int peer = 0; peer < n->cfg.world_size; peer++)
+    if (peer != n->cfg.rank) cc_net_send(n, peer, CC_FRAME_FAILED, 0, 0, p);
   cc_payload_unref(p);
 }
 
@@ -482,6 +520,31 @@ static void on_bye_connlocked(cc_conn *c) {
   shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 }
 
+/* A DATA frame's payload is complete: hand it up. */
+static void deliver_data_connlocked(cc_conn *c, uint64_t context, int32_t tag, cc_payload *p) {
+  cc_net *n = c->net;
+  CC_CONN_ASSERT_LOCKED(c);
+  cc_net_lock(n);
+  if (n->ev.data_locked) n->ev.data_locked(n->ev.ctx, context, c->peer, tag, p);
+  else cc_payload_unref(p);
+  cc_net_unlock(n);
+}
+
+/* Move what has arrived of a big frame's payload into it; true once it is
+ * complete and handed up. */
+static bool fill_partial_connlocked(cc_conn *c) {
+  cc_payload *p = c->partial;
+  size_t want = p->len - c->partial_got, have = evbuffer_get_length(c->in);
+  size_t take = have < want ? have : want;
+  CC_CONN_ASSERT_LOCKED(c);
+  if (take) evbuffer_remove(c->in, p->data + c->partial_got, take);
+  c->partial_got += take;
+  if (c->partial_got < p->len) return false;
+  c->partial = NULL;
+  deliver_data_connlocked(c, c->partial_context, c->partial_tag, p);
+  return true;
+}
+
 static void conn_frames_connlocked(cc_conn *c) {
   cc_net *n = c->net;
   struct evbuffer *in = c->in;
@@ -490,6 +553,11 @@ static void conn_frames_connlocked(cc_conn *c) {
   char err[160];
 
   CC_CONN_ASSERT_LOCKED(c);
+  /* Bytes came: any traffic is a sign of life, also one piece of a long
+   * message whose frame is not complete yet. */
+  atomic_store_explicit(&c->last_recv, cc_now(), memory_order_relaxed);
+  send_owed_heartbeat_connlocked(c);
+  if (c->partial && !fill_partial_connlocked(c)) return;
   while (!atomic_load_explicit(&c->dead, memory_order_relaxed) &&
          evbuffer_get_length(in) >= CC_FRAME_HEADER_BYTES) {
     evbuffer_copyout(in, hdrbytes, sizeof hdrbytes);
@@ -500,6 +568,19 @@ static void conn_frames_connlocked(cc_conn *c) {
       if (c->peer >= 0) link_fail(n, c->peer, "it sent a malformed frame");
       conn_kill(c);
       break;
+    }
+    if (c->linked && h.type == CC_FRAME_DATA && h.tag != CC_TAG_NONE &&
+        h.length >= STREAM_MIN_BYTES &&
+        evbuffer_get_length(in) < CC_FRAME_HEADER_BYTES + (size_t)h.length) {
+      /* A big message still on its way: fill its payload as it comes. */
+      c->partial = cc_payload_new(h.length);
+      if (!c->partial) { link_fail(n, c->peer, "out of memory"); break; }
+      c->partial_got = 0;
+      c->partial_context = h.context;
+      c->partial_tag = h.tag;
+      evbuffer_drain(in, CC_FRAME_HEADER_BYTES);
+      if (!fill_partial_connlocked(c)) break;
+      continue;
     }
     if (evbuffer_get_length(in) < CC_FRAME_HEADER_BYTES + (size_t)h.length) break;
     evbuffer_drain(in, CC_FRAME_HEADER_BYTES);
@@ -535,10 +616,7 @@ static void conn_frames_connlocked(cc_conn *c) {
       p = cc_payload_new(h.length);
       if (!p) { link_fail(n, c->peer, "out of memory"); break; }
       if (h.length) evbuffer_remove(in, p->data, h.length);
-      cc_net_lock(n);
-      if (n->ev.data_locked) n->ev.data_locked(n->ev.ctx, h.context, c->peer, h.tag, p);
-      else cc_payload_unref(p);
-      cc_net_unlock(n);
+      deliver_data_connlocked(c, h.context, h.tag, p);
       break;
     }
     case CC_FRAME_BYE:
@@ -551,6 +629,19 @@ static void conn_frames_connlocked(cc_conn *c) {
       n->links[c->peer].suspected_me = true;
       cc_net_unlock(n);
       break;
+    case CC_FRAME_FAILED: {
+      /* The peer's script raised: it is failed, for the reason it gave.
+       * What came before the notice has been handed up already. */
+      char why[CC_FAILURE_NOTICE_BYTES + 1];
+      size_t len = h.length < CC_FAILURE_NOTICE_BYTES ? h.length : CC_FAILURE_NOTICE_BYTES;
+      evbuffer_remove(in, why, len);
+      evbuffer_drain(in, h.length - len);
+      why[len] = '\0';
+      for (size_t i = 0; i < len; i++)   /* one printable line, whatever it sent */
+        if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f) why[i] = '?';
+      link_fail(n, c->peer, len ? why : "its script raised an error");
+      break;
+    }
     default: /* heartbeats and stray HELLOs carry nothing we need */
       evbuffer_drain(in, h.length);
       break;
@@ -568,7 +659,7 @@ static void conn_read_connlocked(cc_conn *c) {
   bool got = false;
   CC_CONN_ASSERT_LOCKED(c);
   closed = c->t->read_connlocked(c, &got);
-  if (got) c->last_recv = cc_now();
+  if (got) atomic_store_explicit(&c->last_recv, cc_now(), memory_order_relaxed);
   if (!closed || atomic_load_explicit(&c->dead, memory_order_relaxed)) return;
   if (c->linked) {
     link_fail(n, c->peer, closed);
@@ -580,13 +671,20 @@ static void conn_read_connlocked(cc_conn *c) {
 }
 
 /* Our own read watch on a connection: the I/O thread reads it until its
- * handshake is done. */
+ * handshake is done (and a TLS read that stopped after a step is resumed
+ * through it). */
 static void read_event_cb(evutil_socket_t fd, short what, void *arg) {
   cc_conn *c = arg;
+  int idle = 0;
   (void)fd; (void)what;
+  /* As the heartbeat sweep: never wait behind another thread that holds
+   * the connection (only a linked one can be held); that thread reads it,
+   * or the next sweep does. */
+  if (!atomic_compare_exchange_strong(&c->busy, &idle, 1)) return;
   cc_conn_lock(c);
   conn_read_connlocked(c);
   cc_conn_unlock(c);
+  atomic_fetch_sub(&c->busy, 1);
 }
 
 /* A transport's handshake reads through the bufferevent: the I/O thread,
@@ -702,7 +800,9 @@ static cc_conn *conn_new(cc_net *n, evutil_socket_t fd, int peer, bool outgoing)
   c->outgoing = outgoing;
   c->fd = -1;
   atomic_init(&c->dead, false);
-  c->last_recv = cc_now();
+  atomic_init(&c->last_recv, cc_now());
+  atomic_init(&c->busy, 0);
+  atomic_init(&c->heartbeat_due, false);
   c->next = n->conns;
   n->conns = c;
   /* libevent moves at most 16 KiB per callback by default; large field
@@ -778,6 +878,14 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
 
 /* ==== Heartbeats =========================================================== */
 
+/* Every interval: read each link (so that a peer's heartbeats are seen
+ * even while no thread waits for a message), fail the links silent past
+ * the timeout, and send each peer a heartbeat. The sweep never waits for a
+ * connection's lock: a connection another thread holds or waits for (a
+ * script thread reading a big message, or writing one) is neither read
+ * nor judged here; the thread holding it sends the heartbeat owed
+ * (heartbeat_due), and a reader's bytes keep its last_recv fresh as they
+ * arrive for the next sweep that gets it. */
 static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   cc_net *n = arg;
   double now = cc_now();
@@ -787,35 +895,49 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   for (int peer = 0; peer < n->cfg.world_size; peer++) {
     cc_link *l = &n->links[peer];
     cc_conn *c;
-    bool up;
+    bool up, ours;
+    int idle = 0;
     cc_net_lock(n);
     c = link_readable_locked(n, peer) ? l->conn : NULL;
     cc_net_unlock(n);
     if (!c) continue;
-    cc_conn_lock(c);
-    conn_read_connlocked(c);
-    cc_conn_unlock(c);
+    /* Claim the connection only if no other thread has it; one that comes
+     * after the claim waits for us (one read step at most), never we. */
+    ours = atomic_compare_exchange_strong(&c->busy, &idle, 1);
+    if (ours) {
+      cc_conn_lock(c);
+      conn_read_connlocked(c);
+      cc_conn_unlock(c);
+    }
     cc_net_lock(n);
     up = l->state == CC_LINK_UP;
     cc_net_unlock(n);
-    if (!up) continue;
     /* If this player itself was stopped (SIGSTOP), everyone looks silent:
      * judge no one until their frames, sent meanwhile, have been read. */
-    if (stalled) c->last_recv = now;
-    if (now - c->last_recv > n->cfg.heartbeat_timeout_s) {
-      char why[96];
-      snprintf(why, sizeof why, "silent for %gs (heartbeat timeout)",
-               n->cfg.heartbeat_timeout_s);
-      /* Tell it, so that if it was only frozen it learns on waking that
-       * it has been left out, rather than taking everyone else for dead. */
-      write_frame(c, CC_FRAME_SUSPECT, n->cfg.rank, 0, 0, NULL);
-      cc_net_lock(n);
-      l->silent = true;
-      cc_net_unlock(n);
-      link_fail(n, peer, why);
-      continue;
+    if (up && stalled) atomic_store_explicit(&c->last_recv, now, memory_order_relaxed);
+    if (up && !ours) {
+      /* Another thread has it: what the peer sent may be waiting unread
+       * behind that thread's write, so it is judged by a later sweep that
+       * reads it first. */
+      atomic_store_explicit(&c->heartbeat_due, true, memory_order_relaxed);
+    } else if (up) {
+      if (now - atomic_load_explicit(&c->last_recv, memory_order_relaxed) >
+          n->cfg.heartbeat_timeout_s) {
+        char why[96];
+        snprintf(why, sizeof why, "silent for %gs (heartbeat timeout)",
+                 n->cfg.heartbeat_timeout_s);
+        /* Tell it, so that if it was only frozen it learns on waking that
+         * it has been left out, rather than taking everyone else for dead. */
+        write_frame(c, CC_FRAME_SUSPECT, n->cfg.rank, 0, 0, NULL);
+        cc_net_lock(n);
+        l->silent = true;
+        cc_net_unlock(n);
+        link_fail(n, peer, why);
+      } else {
+        write_frame(c, CC_FRAME_HEARTBEAT, n->cfg.rank, 0, 0, NULL);
+      }
     }
-    write_frame(c, CC_FRAME_HEARTBEAT, n->cfg.rank, 0, 0, NULL);
+    if (ours) atomic_fetch_sub(&c->busy, 1);
   }
 }
 
@@ -925,6 +1047,7 @@ void cc_net_free(cc_net *n) {
     if (c->read_ev) event_free(c->read_ev);
     bufferevent_free(c->bev);
     evbuffer_free(c->in);
+    if (c->partial) cc_payload_unref(c->partial);
     free(c);
   }
   if (n->listener) evconnlistener_free(n->listener);

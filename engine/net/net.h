@@ -40,6 +40,8 @@ enum {
   CC_FRAME_BYE,       /* the sender is leaving cleanly */
   CC_FRAME_REVOKE,    /* a communicator was revoked */
   CC_FRAME_SUSPECT,   /* the sender has declared the receiver failed */
+  CC_FRAME_FAILED,    /* the sender's script raised and it is going: the
+                       * payload is the first line of its error */
   CC_FRAME_TYPE_COUNT
 };
 
@@ -123,6 +125,12 @@ bool cc_net_peer_suspects_me_locked(const cc_net *n, int peer);
  * link is not up. Takes the net lock and the connection's lock: not to be
  * called with the net lock held. */
 bool cc_net_send(cc_net *n, int peer, int type, uint64_t context, int32_t tag, cc_payload *p);
+/* This player's script raised and it is about to go: tell every peer why
+ * (the first line of why, at most CC_FAILURE_NOTICE_BYTES), so that each
+ * marks it failed with that reason rather than seeing it finish or vanish.
+ * Not with the net lock held. */
+#define CC_FAILURE_NOTICE_BYTES 120
+void cc_net_announce_failure(cc_net *n, const char *why);
 /* Send REVOKE frames for context, started by world rank origin, to the n
  * world ranks in to. */
 void cc_net_send_revoke(cc_net *n, uint64_t context, int origin, const int *to, int count);

@@ -29,13 +29,20 @@ static struct bufferevent *plain_wrap(void *state, struct event_base *base, evut
   return bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE);
 }
 
-/* Read everything the socket holds, in large steps (libevent's own reads
- * take 4 KiB at a time), handling the frames after each. */
+#define PLAIN_READ_STEP_BYTES ((size_t)16 << 20) /* read per call before others' turn */
+
+/* Read what the socket holds, in large steps (libevent's own reads take
+ * 4 KiB at a time), handling the frames after each. One call stops after
+ * PLAIN_READ_STEP_BYTES: a big message streaming in must not keep the
+ * connection's lock (and the heartbeat sweep) for its whole length; the
+ * socket still holds the rest, and the next poll or sweep reads on. */
 static const char *plain_read_connlocked(cc_conn *c, bool *got) {
   struct evbuffer *in = c->in;
   evutil_socket_t fd = c->fd;
+  size_t total = 0;
   CC_CONN_ASSERT_LOCKED(c);
-  while (!atomic_load_explicit(&c->dead, memory_order_relaxed)) {
+  while (!atomic_load_explicit(&c->dead, memory_order_relaxed) &&
+         total < PLAIN_READ_STEP_BYTES) {
     struct evbuffer_iovec v[2];
     struct iovec iov[2];
     int pending = 0, nv;
@@ -57,6 +64,7 @@ static const char *plain_read_connlocked(cc_conn *c, bool *got) {
     }
     if (r == 0) return "connection closed";
     *got = true;
+    total += (size_t)r;
     for (int i = 0; i < nv; i++) {
       size_t take = (size_t)r < v[i].iov_len ? (size_t)r : v[i].iov_len;
       v[i].iov_len = take;

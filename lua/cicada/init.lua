@@ -214,6 +214,7 @@ local function run_player(fn, args)
       end, comm, table.unpack(args, 1, args.n or #args))
       if ok then record = {ok = true, value = result}
       else record = {ok = false, error = result.error, traceback = result.traceback} end
+      if not ok then pcall(core._announce_failure, tostring(result.error)) end
       if stats_wanted then io.stderr:write(stats_line(comm, started) or "") end
     else
       record = {ok = false, error = start_error, traceback = ""}

@@ -23,8 +23,11 @@
 -- after the first communicator's name), calls `setup` again with the
 -- new communicator, the old state and `oldranks` (so that a Shamir suite
 -- keeps its indices with `protocol:indices_for(oldranks)`), frees the old
--- communicator and goes on with the next iteration. Any other error is a
--- bug in the step and is raised again.
+-- communicator and goes on: by default with the next iteration, so that the
+-- iteration that failed is skipped (its work is lost, and it is listed in
+-- the outcome's `skipped`); with `retry = true`, with the same iteration
+-- again on the survivors. Any other error is a bug in the step and is
+-- raised again.
 --
 -- The policy table:
 --
@@ -38,6 +41,11 @@
 -- * `threshold` (integer, default 1): the fewest players the computation
 --   can go on with; below it `run` stops with reason `"too_few"`.
 -- * `iterations` (integer, optional): stop after that many iterations.
+-- * `retry` (boolean, default false): after a recovery, run the iteration
+--   that failed again on the survivors instead of skipping it. A step that
+--   is retried must be safe to repeat: change the state it keeps only once
+--   its communication has succeeded (a step that failed after adding to a
+--   running total would add twice).
 -- * `name(generation, comm)` -> string, or a string prefix (optional): the
 --   names of shrunk communicators; by default `"world-1"`, `"world-2"`, ...
 --   from the first communicator's name without a `-N` suffix.
@@ -52,7 +60,9 @@
 -- communicator, still open, or nil when too few players remain),
 -- `iteration` (the last iteration attempted), `reason` (`"done"`,
 -- `"stopped"` when step returned true, or `"too_few"`), `generations` (how
--- many shrinks happened) and `error` (the last error caught, if any).
+-- many shrinks happened), `error` (the last error caught, if any) and
+-- `skipped` (the iterations that failed and were not run again: empty with
+-- `retry = true`).
 -- Errors of the recovery itself are raised: `excluded` when the others
 -- went on without this player, `timeout` when a survivor never came to
 -- shrink within comm.timeout.
@@ -95,6 +105,9 @@ local function check_policy(comm, policy)
       argerror(("'%s' must be a non-negative integer, got %s"):format(key, tostring(v)))
     end
   end
+  if policy.retry ~= nil and type(policy.retry) ~= "boolean" then
+    argerror("'retry' must be a boolean, got " .. type(policy.retry))
+  end
   local name = policy.name
   if name ~= nil and type(name) ~= "string" and type(name) ~= "function" then
     argerror("'name' must be a string or a function, got " .. type(name))
@@ -127,7 +140,7 @@ function M.run(comm, policy)
   local name_of = namer(policy, comm)
   local state = build(policy, comm, nil, nil)
   if policy.start then policy.start(state) end
-  local outcome = {generations = 0, reason = "done"}
+  local outcome = {generations = 0, reason = "done", skipped = {}}
   local iteration = 0
   while policy.iterations == nil or iteration < policy.iterations do
     outcome.iteration = iteration
@@ -159,8 +172,13 @@ function M.run(comm, policy)
       end
       comm:free()
       comm = newcomm
+      if not policy.retry then
+        outcome.skipped[#outcome.skipped + 1] = iteration
+        iteration = iteration + 1
+      end
+    else
+      iteration = iteration + 1
     end
-    iteration = iteration + 1
   end
   outcome.state, outcome.comm = state, comm
   return outcome

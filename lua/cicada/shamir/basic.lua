@@ -115,7 +115,12 @@ function M.new(fname, mt, comm, options)
     check.argerror(2, fname, "threshold must be an integer, got " .. tostring(k))
   end
   if k < 2 or k > n then
-    check.argerror(2, fname, ("threshold %d out of range [2, %d]"):format(k, n))
+    local hint = ""
+    if n == 1 then   -- a script run without -n: say how to get players
+      hint = ("; this world has one player: start %d or more with `cicada-lua -n %d script.lua`"
+              .. " or `cicada.run{world_size = %d, fn = ...}`"):format(k, k, k)
+    end
+    check.argerror(2, fname, ("threshold %d out of range [2, %d]%s"):format(k, n, hint))
   end
   local indices = options.indices
   if indices == nil then
@@ -439,5 +444,55 @@ function Suite:indices_for(oldranks)
   end
   return out
 end
+
+-- ==== Failures named by the operation =========================================
+
+-- The error kinds of communication, which name a peer.
+local communication_kinds = {peer_failed = true, timeout = true, revoked = true}
+
+-- Re-raise what pcall caught; a communication error is renamed for op.
+local function rename_failure(op, ok, ...)
+  if ok then return ... end
+  local err = ...
+  if type(err) == "table" and communication_kinds[err.kind] and type(err.message) == "string" then
+    -- "Tag ALLGATHER from player 2 failed: ..." -> "player 2 failed: ...";
+    -- kept from the innermost call, so that the outermost names it.
+    err.cause = err.cause or (err.message:gsub("^Tag %S+ %a+ (player %d+)", "%1"))
+    err.operation = op
+    err.message = op .. ": " .. err.cause
+  end
+  error(err, 0)
+end
+
+--- Make the public methods of a suite class (names not starting with `_`)
+-- raise communication errors that name the operation the user called and
+-- the peer, `reveal: player 2 failed: connection closed`, rather than the
+-- library's internal tags. The error keeps its kind, peer, tag and comm;
+-- it gains `operation` (`"reveal"`) and `cause` (the message without it).
+-- Other errors pass through untouched.
+-- @tab class the class table
+-- @tab names the method names to wrap
+-- @local
+function M.name_failures(class, names)
+  for _, name in ipairs(names) do
+    local method = class[name]
+    class[name] = function(...) return rename_failure(name, pcall(method, ...)) end
+  end
+end
+
+--- The public methods of a class (names not starting with `_`), sorted.
+-- @tab class the class table
+-- @treturn {string,...} the names
+-- @local
+function M.public_methods(class)
+  local names = {}
+  for name, v in pairs(class) do
+    if type(v) == "function" and name:sub(1, 1) ~= "_" then names[#names + 1] = name end
+  end
+  table.sort(names)
+  return names
+end
+
+M.name_failures(Suite, M.public_methods(Suite))
 
 return M

@@ -168,5 +168,6 @@ for _, part in ipairs(parts) do
     ProtocolSuite[name] = method
   end
 end
+basic.name_failures(ProtocolSuite, basic.public_methods(ProtocolSuite))
 
 return ProtocolSuite
