@@ -437,7 +437,9 @@ end
 -- @param a a share
 -- @return a share
 function M:relu(a)
-  local neg = self:less_zero(a)
+  self:_check_share(a, 1, "relu")
+  self:_check_multiplication("relu")
+  local neg = each(self, a, M._less_zero_chunk)
   return select(self, neg, a, self.field:zeros(a.shape))
 end
 
@@ -445,7 +447,9 @@ end
 -- @param a a share
 -- @return a share
 function M:absolute(a)
-  local neg = self:less_zero(a)
+  self:_check_share(a, 1, "absolute")
+  self:_check_multiplication("absolute")
+  local neg = each(self, a, M._less_zero_chunk)
   return select(self, neg, a, self.field:negative(a))
 end
 

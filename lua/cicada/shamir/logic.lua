@@ -40,7 +40,8 @@ end
 -- @return a share of bits
 function M:logical_or(a, b)
   local F = self.field
-  return F:subtract(F:add(a, b), product(self, a, b, "logical_or"))
+  local ab = product(self, a, b, "logical_or") -- checks a and b first
+  return F:subtract(F:add(a, b), ab)
 end
 
 --- Shares of a XOR b, element-wise. One round.
