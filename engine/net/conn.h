@@ -36,6 +36,8 @@ struct cc_conn {
   bool outgoing;
   char addr[64];           /* the other end, for messages about an accepted one;
                             * written by the I/O thread before any event of it */
+  double opened;           /* cc_now() at creation: the handshake deadline
+                            * counts from here */
   /* Written before the link is up, by the I/O thread (the only reader of a
    * connection until then) with the connection's lock held; constant once
    * the link is up, which the net lock publishes to every other thread. */

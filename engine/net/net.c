@@ -49,6 +49,12 @@
 #define BYE_WAIT_MIN_S 0.2
 #define LOG_MAX_PENDING 1024     /* messages queued for the log callback */
 #define LOG_MESSAGE_BYTES 512
+/* Strangers: a connection that has not yet proved which player it is. */
+#define HANDSHAKE_DEADLINE_S 5.0 /* to finish its handshake and HELLO */
+#define STRANGERS_MAX 16         /* unidentified accepted connections at once */
+#define STRANGER_SWEEP_S 0.25    /* how often the late ones are closed and freed */
+#define ACCEPT_BACKOFF_S 0.25    /* no accepting for this long at the descriptor limit */
+#define STRANGER_LOGS_MAX 8      /* refusals logged, see stranger_log */
 
 typedef enum cc_link_state {
   CC_LINK_DOWN,       /* not connected yet */
@@ -88,6 +94,8 @@ struct cc_net {
   int wake_fd;             /* eventfd: wakes a thread in cc_net_wait_locked */
   struct evconnlistener *listener; /* thread-safe; disabled once all are up */
   struct event *heartbeat_ev, *retry_ev, *stop_ev, *defer_ev, *log_ev;
+  struct event *stranger_ev; /* closes late handshakes, frees refused connections */
+  struct event *accept_ev;   /* listens again after a pause at the descriptor limit */
 
   /* The thread that starts and frees the net. */
   pthread_t thread;        /* the I/O thread */
@@ -101,6 +109,7 @@ struct cc_net {
 #endif
   cc_link *links;          /* one per world rank (own entry unused) */
   int links_up;
+  bool accepting_done;     /* the world is up: the listener stays disabled */
   cc_status fatal;         /* a startup failure seen by the I/O thread */
   char fatal_message[256];
   atomic_bool waiter_polling; /* a thread is in cc_net_wait_locked's poll;
@@ -111,8 +120,13 @@ struct cc_net {
   cc_conn **pollconns;
 
   /* The I/O thread (and the starting thread before the I/O thread runs). */
-  cc_conn *conns;          /* every connection made, freed with the net */
+  cc_conn *conns;          /* every connection made; those that never carried a
+                            * link are freed once dead (stranger_cb), the rest
+                            * with the net */
   double last_heartbeat;   /* when heartbeat_cb last ran */
+  bool fd_limit_logged;    /* the descriptor limit was reported once */
+  unsigned strangers_refused; /* accepted and closed at once: STRANGERS_MAX */
+  int strangers_logged;    /* refusals logged, see stranger_log */
 
   /* The log queue: log_lock, a leaf lock held only to add or take messages. */
   pthread_mutex_t log_lock;
@@ -403,6 +417,43 @@ static uint64_t get_le(const uint8_t *b, int n) {
   return v;
 }
 
+/* A warning about a connection refused before it said who it is: the
+ * first STRANGER_LOGS_MAX, then one line saying the rest go unlogged, so
+ * that a stranger cannot flood the log. The I/O thread. */
+static void stranger_log(cc_net *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void stranger_log(cc_net *n, const char *fmt, ...) {
+  char msg[LOG_MESSAGE_BYTES];
+  va_list ap;
+  if (n->strangers_logged > STRANGER_LOGS_MAX) return;
+  if (n->strangers_logged++ == STRANGER_LOGS_MAX) {
+    cc_net_log(n, CC_LOG_WARNING, "player %d: more connections refused; not logging them",
+               n->cfg.rank);
+    return;
+  }
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  cc_net_log(n, CC_LOG_WARNING, "%s", msg);
+}
+
+/* A connection failed its handshake. One we dialled is the player the
+ * address book names at that address: the world cannot form with it, so
+ * say who it is and give up. One that came to us has proved nothing, and
+ * whoever opened it may be a stranger: log it and drop it, and let the
+ * world form without it (a real player that fails here is named by the
+ * startup timeout, or refused at the rendezvous). */
+static void refuse_connlocked(cc_conn *c, cc_status code, const char *msg) {
+  cc_net *n = c->net;
+  CC_CONN_ASSERT_LOCKED(c);
+  if (c->outgoing) {
+    cc_net_log(n, CC_LOG_ERROR, "%s", msg);
+    startup_fail(n, code, msg);
+  } else {
+    stranger_log(n, "%s", msg);
+  }
+  conn_kill(c);
+}
+
 /* A HELLO on a connection: on an accepted one it names the peer, on ours it
  * confirms the peer we dialled. */
 static void on_hello_connlocked(cc_conn *c, const cc_frame_header *h, const uint8_t *b) {
@@ -425,20 +476,24 @@ static void on_hello_connlocked(cc_conn *c, const cc_frame_header *h, const uint
   token = hello.token;
   if (c->t->peer_rank_connlocked) {
     int named = c->t->peer_rank_connlocked(c);
-    if (named >= 0 && named != (int)rank) {
-      snprintf(msg, sizeof msg, "player %d: a peer with the certificate of player %d presented "
-               "itself as player %u; refused", n->cfg.rank, named, rank);
-      cc_net_log(n, CC_LOG_ERROR, "%s", msg);
-      startup_fail(n, c->t->refusal, msg);
-      conn_kill(c);
+    if (named != (int)rank && named != CC_TRANSPORT_ANY_RANK) {
+      if (named >= 0)
+        snprintf(msg, sizeof msg, "player %d: a peer with the certificate of player %d "
+                 "presented itself as player %u; refused", n->cfg.rank, named, rank);
+      else
+        snprintf(msg, sizeof msg, "player %d: a peer whose certificate is not the one of "
+                 "player %u presented itself as player %u; refused", n->cfg.rank, rank, rank);
+      refuse_connlocked(c, c->t->refusal, msg);
       return;
     }
   }
   if (token != n->cfg.token) {
-    snprintf(msg, sizeof msg, "player %u presented another world's token", rank);
-    cc_net_log(n, CC_LOG_ERROR, "%s", msg);
-    startup_fail(n, CC_ETOKEN_MISMATCH, msg);
-    conn_kill(c);
+    if (c->outgoing)
+      snprintf(msg, sizeof msg, "player %u presented another world's token", rank);
+    else
+      snprintf(msg, sizeof msg, "player %d refused a connection from %.63s: it claimed to be "
+               "player %u with another world's token", n->cfg.rank, c->addr, rank);
+    refuse_connlocked(c, CC_ETOKEN_MISMATCH, msg);
     return;
   }
   cc_net_lock(n);
@@ -500,12 +555,22 @@ static void conn_frames_connlocked(cc_conn *c) {
       conn_kill(c);
       break;
     }
+    if (!c->linked && (h.type != CC_FRAME_HELLO || h.length != CC_HELLO_BYTES)) {
+      /* Only a HELLO of its exact size may come before the handshake is
+       * complete: judged on the header alone, so that nothing a stranger
+       * announces is ever buffered. */
+      if (!c->outgoing)
+        stranger_log(n, "player %d: dropped a connection from %.63s: it sent "
+                   "a frame of type %u and %u bytes before its HELLO", n->cfg.rank, c->addr,
+                   (unsigned)h.type, (unsigned)h.length);
+      conn_kill(c);
+      if (c->outgoing) schedule_retry(n);
+      break;
+    }
     if (evbuffer_get_length(in) < CC_FRAME_HEADER_BYTES + (size_t)h.length) break;
     evbuffer_drain(in, CC_FRAME_HEADER_BYTES);
     if (!c->linked) {
-      /* Only a HELLO may come before the handshake is complete. */
       uint8_t b[CC_HELLO_BYTES];
-      if (h.type != CC_FRAME_HELLO || h.length != CC_HELLO_BYTES) { conn_kill(c); break; }
       evbuffer_remove(in, b, CC_HELLO_BYTES);
       on_hello_connlocked(c, &h, b);
       continue;
@@ -635,7 +700,6 @@ static void conn_event_connlocked(cc_conn *c, short what) {
   if (!c->linked) {
     char why[96], msg[256];
     if (c->t->refused_connlocked && c->t->refused_connlocked(c, why, sizeof why)) {
-      /* The world cannot form with that peer: say who it is and give up. */
       if (c->outgoing)
         snprintf(msg, sizeof msg, "player %d: %s with player %d (%.60s port %u) failed: %s",
                  n->cfg.rank, c->t->name, c->peer, n->hosts[c->peer],
@@ -643,9 +707,7 @@ static void conn_event_connlocked(cc_conn *c, short what) {
       else
         snprintf(msg, sizeof msg, "player %d refused a %s connection from %.63s: %s",
                  n->cfg.rank, c->t->name, c->addr, why);
-      cc_net_log(n, CC_LOG_ERROR, "%s", msg);
-      startup_fail(n, c->t->refusal, msg);
-      conn_kill(c);
+      refuse_connlocked(c, c->t->refusal, msg);
       return;
     }
     /* A connection that never completed its handshake. */
@@ -702,6 +764,7 @@ static cc_conn *conn_new(cc_net *n, evutil_socket_t fd, int peer, bool outgoing)
   c->fd = -1;
   atomic_init(&c->dead, false);
   c->last_recv = cc_now();
+  c->opened = c->last_recv;
   c->next = n->conns;
   n->conns = c;
   /* libevent moves at most 16 KiB per callback by default; large field
@@ -761,18 +824,89 @@ static void schedule_retry(cc_net *n) {
   if (!evtimer_pending(n->retry_ev, NULL)) evtimer_add(n->retry_ev, &tv);
 }
 
+/* Accepted connections still unidentified, and not yet given up. */
+static int strangers(const cc_net *n) {
+  int count = 0;
+  for (const cc_conn *c = n->conns; c; c = c->next)
+    if (!c->outgoing && !c->linked && !atomic_load(&c->dead)) count++;
+  return count;
+}
+
 static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg) {
   cc_net *n = arg;
   cc_conn *c;
   char host[48] = "?", port[8] = "?";
   (void)lst;
+  if (strangers(n) >= STRANGERS_MAX) {
+    /* Enough unknown connections are proving themselves already: close
+     * this one at once (a real player that meets this dials again). */
+    close(fd);
+    if (n->strangers_refused++ == 0)
+      cc_net_log(n, CC_LOG_WARNING, "player %d: %d connections have not said who they are; "
+                 "closing new ones until they do or time out", n->cfg.rank, STRANGERS_MAX);
+    return;
+  }
   tune_socket(fd);
   getnameinfo(sa, (socklen_t)salen, host, sizeof host, port, sizeof port,
               NI_NUMERICHOST | NI_NUMERICSERV);
   c = conn_new(n, fd, -1, false);
   if (c) snprintf(c->addr, sizeof c->addr, "%s port %s",
                   strncmp(host, "::ffff:", 7) == 0 && strchr(host, '.') ? host + 7 : host, port);
+}
+
+/* Every STRANGER_SWEEP_S on the I/O thread: close accepted connections
+ * that have not finished their handshake within HANDSHAKE_DEADLINE_S, and
+ * free every connection that died before it carried a link (only the I/O
+ * thread ever knew of it), so that nothing a stranger opened outlives its
+ * refusal. */
+static void stranger_cb(evutil_socket_t fd, short what, void *arg) {
+  cc_net *n = arg;
+  double now = cc_now();
+  cc_conn **at = &n->conns;
+  (void)fd; (void)what;
+  while (*at) {
+    cc_conn *c = *at;
+    if (!c->outgoing && !c->linked && !atomic_load(&c->dead) &&
+        now - c->opened > HANDSHAKE_DEADLINE_S) {
+      stranger_log(n, "player %d: dropped a connection from %.63s: no handshake "
+                 "within %gs", n->cfg.rank, c->addr, HANDSHAKE_DEADLINE_S);
+      conn_kill(c);
+    }
+    if (!c->linked && atomic_load(&c->dead)) {
+      *at = c->next;
+      if (c->read_ev) event_free(c->read_ev);
+      bufferevent_free(c->bev);
+      evbuffer_free(c->in);
+      free(c);
+      continue;
+    }
+    at = &c->next;
+  }
+}
+
+/* accept() failed. At the descriptor limit (or out of buffers) the
+ * listener would be woken again at once for the same connection: pause it
+ * instead, say so once, and listen again a moment later. */
+static void accept_error_cb(struct evconnlistener *lst, void *arg) {
+  cc_net *n = arg;
+  int e = EVUTIL_SOCKET_ERROR();
+  struct timeval tv = {0, (suseconds_t)(ACCEPT_BACKOFF_S * 1e6)};
+  evconnlistener_disable(lst);
+  if (!n->fd_limit_logged) {
+    n->fd_limit_logged = true;
+    cc_net_log(n, CC_LOG_WARNING, "player %d cannot accept connections: %s; pausing %gs at a "
+               "time until it can", n->cfg.rank, strerror(e), ACCEPT_BACKOFF_S);
+  }
+  evtimer_add(n->accept_ev, &tv);
+}
+
+static void accept_again_cb(evutil_socket_t fd, short what, void *arg) {
+  cc_net *n = arg;
+  (void)fd; (void)what;
+  cc_net_lock(n);
+  if (!n->accepting_done) evconnlistener_enable(n->listener);
+  cc_net_unlock(n);
 }
 
 /* ==== Heartbeats =========================================================== */
@@ -932,6 +1066,8 @@ void cc_net_free(cc_net *n) {
   if (n->stop_ev) event_free(n->stop_ev);
   if (n->defer_ev) event_free(n->defer_ev);
   if (n->log_ev) event_free(n->log_ev);
+  if (n->stranger_ev) event_free(n->stranger_ev);
+  if (n->accept_ev) event_free(n->accept_ev);
   if (n->base) event_base_free(n->base);
   n->transport->close(n->transport_state);
   for (int i = 0; i < n->cfg.world_size; i++) free(n->hosts[i]);
@@ -986,15 +1122,18 @@ cc_status cc_net_open(const cc_settings *s, const cc_net_events *ev, cc_net **ou
     n->stop_ev = event_new(n->base, -1, 0, stop_cb, n);
     n->defer_ev = event_new(n->base, -1, 0, defer_cb, n);
     n->log_ev = event_new(n->base, -1, 0, log_cb, n);
+    n->stranger_ev = event_new(n->base, -1, EV_PERSIST, stranger_cb, n);
+    n->accept_ev = evtimer_new(n->base, accept_again_cb, n);
   }
   if (n->base && s->listen_fd >= 0) {
     evutil_make_socket_nonblocking(s->listen_fd);
     n->listener = evconnlistener_new(n->base, accept_cb, n,
                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_THREADSAFE, 0,
                                      s->listen_fd);
+    if (n->listener) evconnlistener_set_error_cb(n->listener, accept_error_cb);
   }
   if (!n->base || !n->retry_ev || !n->heartbeat_ev || !n->stop_ev || !n->defer_ev ||
-      !n->log_ev || (s->listen_fd >= 0 && !n->listener)) {
+      !n->log_ev || !n->stranger_ev || !n->accept_ev || (s->listen_fd >= 0 && !n->listener)) {
     if (!n->listener && s->listen_fd >= 0) close(s->listen_fd);
     cc_net_free(n);
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE,
@@ -1014,6 +1153,8 @@ cc_status cc_net_start(cc_net *n, cc_error *err) {
   hb = to_timeval(s->heartbeat_interval_s);
   n->last_heartbeat = cc_now();
   event_add(n->heartbeat_ev, &hb);
+  hb = to_timeval(STRANGER_SWEEP_S);
+  event_add(n->stranger_ev, &hb);
   if (pthread_create(&n->thread, NULL, io_main, n) != 0)
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE,
                         "cannot start the I/O thread of player %d", s->rank);
@@ -1039,6 +1180,9 @@ cc_status cc_net_start(cc_net *n, cc_error *err) {
   cc_net_unlock(n);
   if (st != CC_OK) return st;
   /* Recovery never needs new connections: stop listening. */
+  cc_net_lock(n);
+  n->accepting_done = true;
+  cc_net_unlock(n);
   if (n->listener) evconnlistener_disable(n->listener);
   return CC_OK;
 }
