@@ -95,7 +95,8 @@ describe("TLS", function()
     -- the players it reached log and drop it and time out waiting for
     -- player 2, naming it.
     for r = 0, 1 do
-      assert.matches("startup_timeout: player " .. r .. ": players 2 did not connect", outs[r], 1, true)
+      -- (whoever times out first and exits may be named too)
+      assert.matches("startup_timeout: player " .. r .. ": players [%d, ]*2 did not connect", outs[r])
       assert.matches("refused a TLS connection from 127.0.0.1 port %d+: certificate verify failed", outs[r])
     end
   end)

@@ -44,9 +44,18 @@ static uint64_t get_le(const uint8_t *p, int n) {
 
 void cc_hello_pack(const cc_hello *h, uint8_t out[CC_HELLO_BYTES]) {
   put_le(out, CC_HELLO_MAGIC, 4);
-  put_le(out + 4, h->world_size, 4);
-  put_le(out + 8, h->rank, 4);
-  put_le(out + 12, h->token, 8);
+  out[4] = h->step;
+  put_le(out + 5, h->world_size, 4);
+  put_le(out + 9, h->rank, 4);
+  memcpy(out + 13, h->nonce, CC_HELLO_NONCE_BYTES);
+  memcpy(out + 13 + CC_HELLO_NONCE_BYTES, h->mac, CC_HELLO_MAC_BYTES);
+}
+
+static bool all_zero(const uint8_t *b, size_t n) {
+  uint8_t any = 0;
+  for (size_t i = 0; i < n; i++)
+    any |= b[i];
+  return any == 0;
 }
 
 int cc_hello_parse(const uint8_t *in, size_t len, cc_hello *h, char *err, size_t errsz) {
@@ -55,20 +64,28 @@ int cc_hello_parse(const uint8_t *in, size_t len, cc_hello *h, char *err, size_t
   if (len > 0)
     memcpy(b, in, len < sizeof b ? len : sizeof b);
   magic = (uint32_t)get_le(b, 4);
-  h->world_size = (uint32_t)get_le(b + 4, 4);
-  h->rank = (uint32_t)get_le(b + 8, 4);
-  h->token = get_le(b + 12, 8);
+  h->step = b[4];
+  h->world_size = (uint32_t)get_le(b + 5, 4);
+  h->rank = (uint32_t)get_le(b + 9, 4);
+  memcpy(h->nonce, b + 13, CC_HELLO_NONCE_BYTES);
+  memcpy(h->mac, b + 13 + CC_HELLO_NONCE_BYTES, CC_HELLO_MAC_BYTES);
   if (len != CC_HELLO_BYTES)
     return fail(err, errsz, "HELLO of %zu bytes, expected %d", len, CC_HELLO_BYTES);
   if (magic != CC_HELLO_MAGIC)
     return fail(err, errsz, "HELLO has the magic 0x%08" PRIx32 ", expected 0x%08" PRIx32,
                 magic, (uint32_t)CC_HELLO_MAGIC);
+  if (h->step < CC_HELLO_DIAL || h->step > CC_HELLO_CONFIRM)
+    return fail(err, errsz, "HELLO has the step %u, expected 1 to 3", (unsigned)h->step);
   if (h->world_size < 1 || h->world_size > INT32_MAX)
     return fail(err, errsz, "HELLO names a world of %" PRIu32 " players, outside [1, %d]",
                 h->world_size, INT32_MAX);
   if (h->rank >= h->world_size)
     return fail(err, errsz, "HELLO names player %" PRIu32 ", outside a world of %" PRIu32,
                 h->rank, h->world_size);
+  if (h->step == CC_HELLO_DIAL && !all_zero(h->mac, CC_HELLO_MAC_BYTES))
+    return fail(err, errsz, "HELLO step 1 carries a mac");
+  if (h->step == CC_HELLO_CONFIRM && !all_zero(h->nonce, CC_HELLO_NONCE_BYTES))
+    return fail(err, errsz, "HELLO step 3 carries a nonce");
   return 0;
 }
 

@@ -23,33 +23,47 @@
 
 /* ==== Link HELLO ========================================================= */
 
-/* The payload of a CC_FRAME_HELLO, all little-endian:
+/* The payload of a CC_FRAME_HELLO, all little-endian. A link opens with
+ * three of them, a challenge and response each way, so that each side
+ * proves it knows the world's link key without ever sending it (net.c):
+ *
+ *   dialler  -> acceptor  DIAL     its rank and nonce, mac all zero
+ *   acceptor -> dialler   ANSWER   its rank and nonce, mac over both nonces
+ *   dialler  -> acceptor  CONFIRM  its rank, nonce all zero, mac over both
  *
  *   u32 magic      CC_HELLO_MAGIC, "CCDA"
+ *   u8  step       CC_HELLO_DIAL, CC_HELLO_ANSWER or CC_HELLO_CONFIRM
  *   u32 world      world size, 1 .. INT32_MAX
  *   u32 rank       the sender's world rank, below world
- *   u64 token      the world's engine token
+ *   u8  nonce[16]  the sender's fresh nonce (zero in a CONFIRM)
+ *   u8  mac[32]    see net/auth.h (zero in a DIAL)
  */
 #define CC_HELLO_MAGIC 0x41444343u
-#define CC_HELLO_BYTES 20
+#define CC_HELLO_NONCE_BYTES 16
+#define CC_HELLO_MAC_BYTES 32
+#define CC_HELLO_BYTES (13 + CC_HELLO_NONCE_BYTES + CC_HELLO_MAC_BYTES)
+
+enum { CC_HELLO_DIAL = 1, CC_HELLO_ANSWER = 2, CC_HELLO_CONFIRM = 3 };
 
 typedef struct cc_hello {
+  uint8_t step;
   uint32_t world_size;
   uint32_t rank;
-  uint64_t token;
+  uint8_t nonce[CC_HELLO_NONCE_BYTES];
+  uint8_t mac[CC_HELLO_MAC_BYTES];
 } cc_hello;
 
 void cc_hello_pack(const cc_hello *h, uint8_t out[CC_HELLO_BYTES]);
 
-/* The format alone: len must be CC_HELLO_BYTES, the magic right, the world
- * size 1 .. INT32_MAX and the rank below it. h is filled from whatever bytes
+/* The format alone: len must be CC_HELLO_BYTES, the magic right, the step
+ * known, the world size 1 .. INT32_MAX, the rank below it, a DIAL's mac and
+ * a CONFIRM's nonce zero. h is filled from whatever bytes
  * there are (zeros for missing ones) also when it fails, for messages. */
 int cc_hello_parse(const uint8_t *in, size_t len, cc_hello *h, char *err, size_t errsz);
 
 /* What this player expects of a parsed HELLO: the same world size, a rank
- * other than its own, and, if expect_rank >= 0 (a connection it dialled),
- * that rank. The token is left to the caller, which reports a mismatch
- * differently. */
+ * other than its own, and, if expect_rank >= 0 (a connection it dialled,
+ * or one whose DIAL named it), that rank. The mac is left to the caller. */
 int cc_hello_check(const cc_hello *h, int world_size, int self_rank, int expect_rank,
                    char *err, size_t errsz);
 

@@ -52,17 +52,25 @@ static int save_line(const char *dir, const char *name, int n, const char *line,
 }
 
 static int hello_seeds(const char *dir) {
-  cc_hello first = {3, 1, UINT64_C(0x0123456789abcdef)}, last = {1024, 1023, 0};
+  static const char *names[3] = {"dial_rank_1_of_3", "answer_rank_0_of_3", "confirm_rank_1023_of_1024"};
   uint8_t out[CC_HELLO_BYTES];
   cc_buf b;
   int bad = 0;
   cc_buf_init(&b);
-  cc_hello_pack(&first, out);
-  cc_buf_append(&b, out, sizeof out);
-  bad |= save(dir, "rank_1_of_3", &b);
-  cc_hello_pack(&last, out);
-  cc_buf_append(&b, out, sizeof out);
-  bad |= save(dir, "rank_1023_of_1024", &b);
+  for (int step = CC_HELLO_DIAL; step <= CC_HELLO_CONFIRM; step++) {
+    cc_hello h;
+    memset(&h, 0, sizeof h);
+    h.step = (uint8_t)step;
+    h.world_size = step == CC_HELLO_CONFIRM ? 1024 : 3;
+    h.rank = step == CC_HELLO_DIAL ? 1 : step == CC_HELLO_ANSWER ? 0 : 1023;
+    if (step != CC_HELLO_CONFIRM)
+      for (int i = 0; i < CC_HELLO_NONCE_BYTES; i++) h.nonce[i] = (uint8_t)(0x11 * (i + step));
+    if (step != CC_HELLO_DIAL)
+      for (int i = 0; i < CC_HELLO_MAC_BYTES; i++) h.mac[i] = (uint8_t)(0xa0 + i + step);
+    cc_hello_pack(&h, out);
+    cc_buf_append(&b, out, sizeof out);
+    bad |= save(dir, names[step - 1], &b);
+  }
   cc_buf_free(&b);
   return bad;
 }

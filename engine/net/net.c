@@ -42,10 +42,12 @@
 #include "core/clock.h"
 #include "core/control.h"
 #include "core/wire.h"
+#include "net/auth.h"
 #include "net/net.h"
 #include "net/transport.h"
 
 #define CONNECT_RETRY_S 0.02
+#define CONNECT_RETRY_MAX_S 0.25
 #define BYE_WAIT_MIN_S 0.2
 #define LOG_MAX_PENDING 1024     /* messages queued for the log callback */
 #define LOG_MESSAGE_BYTES 512
@@ -124,6 +126,7 @@ struct cc_net {
                             * link are freed once dead (stranger_cb), the rest
                             * with the net */
   double last_heartbeat;   /* when heartbeat_cb last ran */
+  double retry_delay;      /* the next pause before dialling again */
   bool fd_limit_logged;    /* the descriptor limit was reported once */
   unsigned strangers_refused; /* accepted and closed at once: STRANGERS_MAX */
   int strangers_logged;    /* refusals logged, see stranger_log */
@@ -138,6 +141,7 @@ struct cc_net {
 
 static void conn_read_connlocked(cc_conn *c);
 static void schedule_retry(cc_net *n);
+static struct timeval to_timeval(double s);
 
 /* The link to peer still has bytes someone must read: it is up, or the
  * peer said goodbye and has not closed yet. */
@@ -392,11 +396,31 @@ void cc_net_send_revoke(cc_net *n, uint64_t context, int origin, const int *to, 
   cc_payload_unref(p);
 }
 
-static void send_hello(cc_net *n, cc_conn *c) {
+/* Send this side's next HELLO (see core/control.h): a DIAL with a fresh
+ * nonce on a connection we made, an ANSWER to a DIAL, or the CONFIRM. */
+static void send_hello(cc_net *n, cc_conn *c, uint8_t step) {
   cc_payload *p = cc_payload_new(CC_HELLO_BYTES);
-  cc_hello hello = {(uint32_t)n->cfg.world_size, (uint32_t)n->cfg.rank, n->cfg.token};
+  cc_hello hello;
+  int dialler = c->outgoing ? n->cfg.rank : c->claimed;
+  int acceptor = c->outgoing ? c->peer : n->cfg.rank;
   if (!p) return;
+  memset(&hello, 0, sizeof hello);
+  hello.step = step;
+  hello.world_size = (uint32_t)n->cfg.world_size;
+  hello.rank = (uint32_t)n->cfg.rank;
+  if (step == CC_HELLO_DIAL) {
+    if (cc_auth_random(c->nonce_d, sizeof c->nonce_d) != 0) { cc_payload_unref(p); return; }
+    memcpy(hello.nonce, c->nonce_d, sizeof hello.nonce);
+  } else {
+    if (step == CC_HELLO_ANSWER) {
+      if (cc_auth_random(c->nonce_a, sizeof c->nonce_a) != 0) { cc_payload_unref(p); return; }
+      memcpy(hello.nonce, c->nonce_a, sizeof hello.nonce);
+    }
+    cc_auth_hello_mac(n->cfg.token, step, hello.world_size, (uint32_t)dialler,
+                      (uint32_t)acceptor, c->nonce_d, c->nonce_a, hello.mac);
+  }
   cc_hello_pack(&hello, p->data);
+  c->hello_step = step;
   write_frame(c, CC_FRAME_HELLO, n->cfg.rank, 0, 0, p);
   cc_payload_unref(p);
 }
@@ -454,61 +478,92 @@ static void refuse_connlocked(cc_conn *c, cc_status code, const char *msg) {
   conn_kill(c);
 }
 
-/* A HELLO on a connection: on an accepted one it names the peer, on ours it
- * confirms the peer we dialled. */
+/* A HELLO on a connection (see core/control.h for the three steps). On
+ * ours: the ANSWER of the player we dialled, which proves it knows the
+ * world's link key; we CONFIRM and the link is up. On an accepted one: a
+ * DIAL naming the peer, which we ANSWER, then its CONFIRM, which proves it
+ * knows the key too; only then is the link up. */
 static void on_hello_connlocked(cc_conn *c, const cc_frame_header *h, const uint8_t *b) {
   cc_net *n = c->net;
   char msg[200];
   cc_hello hello;
-  uint32_t rank;
-  uint64_t token;
+  uint8_t want_step, mac[CC_HELLO_MAC_BYTES];
+  int expect, rank, dialler, acceptor;
   CC_CONN_ASSERT_LOCKED(c);
-  if (cc_hello_parse(b, h->length, &hello, NULL, 0) != 0 ||
-      cc_hello_check(&hello, n->cfg.world_size, n->cfg.rank, c->outgoing ? c->peer : -1,
-                     NULL, 0) != 0) {
-    snprintf(msg, sizeof msg, "player %d: a connection presented itself as player %u of %u",
-             n->cfg.rank, hello.rank, hello.world_size);
-    cc_net_log(n, CC_LOG_WARNING, "%s", msg);
+  want_step = c->outgoing ? CC_HELLO_ANSWER
+                          : c->hello_step == 0 ? CC_HELLO_DIAL : CC_HELLO_CONFIRM;
+  expect = c->outgoing ? c->peer : c->claimed;
+  if (cc_hello_parse(b, h->length, &hello, NULL, 0) != 0 || hello.step != want_step ||
+      cc_hello_check(&hello, n->cfg.world_size, n->cfg.rank, expect, NULL, 0) != 0) {
+    snprintf(msg, sizeof msg, "player %d: %s %.63s presented itself as player %u of %u "
+             "(HELLO step %u, expected %u); dropped", n->cfg.rank,
+             c->outgoing ? "the connection to" : "a connection from",
+             c->outgoing ? n->hosts[c->peer] : c->addr, hello.rank, hello.world_size,
+             (unsigned)hello.step, (unsigned)want_step);
+    if (c->outgoing) cc_net_log(n, CC_LOG_WARNING, "%s", msg);
+    else stranger_log(n, "%s", msg);
     conn_kill(c);
+    if (c->outgoing) schedule_retry(n);
     return;
   }
-  rank = hello.rank;
-  token = hello.token;
+  rank = (int)hello.rank;
   if (c->t->peer_rank_connlocked) {
     int named = c->t->peer_rank_connlocked(c);
-    if (named != (int)rank && named != CC_TRANSPORT_ANY_RANK) {
+    if (named != rank && named != CC_TRANSPORT_ANY_RANK) {
       if (named >= 0)
         snprintf(msg, sizeof msg, "player %d: a peer with the certificate of player %d "
-                 "presented itself as player %u; refused", n->cfg.rank, named, rank);
+                 "presented itself as player %d; refused", n->cfg.rank, named, rank);
       else
         snprintf(msg, sizeof msg, "player %d: a peer whose certificate is not the one of "
-                 "player %u presented itself as player %u; refused", n->cfg.rank, rank, rank);
+                 "player %d presented itself as player %d; refused", n->cfg.rank, rank, rank);
       refuse_connlocked(c, c->t->refusal, msg);
       return;
     }
   }
-  if (token != n->cfg.token) {
+  if (hello.step == CC_HELLO_DIAL) {
+    /* Nothing proved yet: answer with our nonce and proof, and wait for
+     * its proof. A second connection for a linked rank goes no further. */
+    bool down;
+    cc_net_lock(n);
+    down = n->links[rank].state == CC_LINK_DOWN;
+    cc_net_unlock(n);
+    if (!down) {
+      stranger_log(n, "player %d: a second connection as player %d from %.63s refused",
+                   n->cfg.rank, rank, c->addr);
+      conn_kill(c);
+      return;
+    }
+    c->claimed = rank;
+    memcpy(c->nonce_d, hello.nonce, sizeof c->nonce_d);
+    send_hello(n, c, CC_HELLO_ANSWER);
+    return;
+  }
+  if (hello.step == CC_HELLO_ANSWER) memcpy(c->nonce_a, hello.nonce, sizeof c->nonce_a);
+  dialler = c->outgoing ? n->cfg.rank : rank;
+  acceptor = c->outgoing ? rank : n->cfg.rank;
+  cc_auth_hello_mac(n->cfg.token, hello.step, (uint32_t)n->cfg.world_size, (uint32_t)dialler,
+                    (uint32_t)acceptor, c->nonce_d, c->nonce_a, mac);
+  if (!cc_auth_equal(mac, hello.mac, sizeof mac)) {
     if (c->outgoing)
-      snprintf(msg, sizeof msg, "player %u presented another world's token", rank);
+      snprintf(msg, sizeof msg, "player %d presented another world's token", rank);
     else
       snprintf(msg, sizeof msg, "player %d refused a connection from %.63s: it claimed to be "
-               "player %u with another world's token", n->cfg.rank, c->addr, rank);
+               "player %d without this world's token", n->cfg.rank, c->addr, rank);
     refuse_connlocked(c, CC_ETOKEN_MISMATCH, msg);
     return;
   }
   cc_net_lock(n);
   if (n->links[rank].state != CC_LINK_DOWN) {
     cc_net_unlock(n);
-    cc_net_log(n, CC_LOG_WARNING, "player %d: a second connection from player %u refused",
-               n->cfg.rank, rank);
+    stranger_log(n, "player %d: a second connection from player %d refused", n->cfg.rank, rank);
     conn_kill(c);
     return;
   }
-  /* Answer before the link becomes visible: once it is, another thread
-   * may write on it, and the peer must see our HELLO first. (The
+  /* Confirm before the link becomes visible: once it is, another thread
+   * may write on it, and the peer must see our CONFIRM first. (The
    * connection's lock is recursive and already ours.) */
-  if (!c->outgoing) send_hello(n, c);
-  c->peer = (int)rank;
+  if (c->outgoing) send_hello(n, c, CC_HELLO_CONFIRM);
+  c->peer = rank;
   c->linked = true;
   n->links[rank].conn = c;
   n->links[rank].state = CC_LINK_UP;
@@ -693,7 +748,7 @@ static void conn_event_connlocked(cc_conn *c, short what) {
       if (conn_read_directly(c) != 0) bufferevent_enable(c->bev, EV_READ);
       conn_read_connlocked(c);
     }
-    if (c->outgoing && !atomic_load(&c->dead)) send_hello(n, c);
+    if (c->outgoing && !atomic_load(&c->dead)) send_hello(n, c, CC_HELLO_DIAL);
     return;
   }
   if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) return;
@@ -760,6 +815,7 @@ static cc_conn *conn_new(cc_net *n, evutil_socket_t fd, int peer, bool outgoing)
   c->t = t;
   c->frames_connlocked = conn_frames_connlocked;
   c->peer = peer;
+  c->claimed = -1;
   c->outgoing = outgoing;
   c->fd = -1;
   atomic_init(&c->dead, false);
@@ -819,9 +875,17 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg) {
   dial_missing(arg);
 }
 
+/* Dial again soon: after CONNECT_RETRY_S, twice as long after each
+ * attempt that failed, up to CONNECT_RETRY_MAX_S, so that a peer that keeps
+ * refusing us is not flooded with handshakes. */
 static void schedule_retry(cc_net *n) {
-  struct timeval tv = {0, (suseconds_t)(CONNECT_RETRY_S * 1e6)};
-  if (!evtimer_pending(n->retry_ev, NULL)) evtimer_add(n->retry_ev, &tv);
+  struct timeval tv;
+  if (evtimer_pending(n->retry_ev, NULL)) return;
+  if (n->retry_delay < CONNECT_RETRY_S) n->retry_delay = CONNECT_RETRY_S;
+  tv = to_timeval(n->retry_delay);
+  n->retry_delay = n->retry_delay * 2 < CONNECT_RETRY_MAX_S ? n->retry_delay * 2
+                                                            : CONNECT_RETRY_MAX_S;
+  evtimer_add(n->retry_ev, &tv);
 }
 
 /* Accepted connections still unidentified, and not yet given up. */

@@ -372,23 +372,32 @@ static void put_le(uint8_t *p, uint64_t v, int n) {
 }
 
 static void test_hello(void) {
-  /* The bytes net.c has always sent: magic, world, rank, token. */
-  static const uint8_t want[CC_HELLO_BYTES] = {
-      0x43, 0x43, 0x44, 0x41, 5, 0, 0, 0, 3, 0, 0, 0,
-      0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
-  cc_hello h = {5, 3, UINT64_C(0x0102030405060708)}, back;
+  /* magic, step, world, rank, nonce, mac */
+  static const uint8_t head[13] = {0x43, 0x43, 0x44, 0x41, 2, 5, 0, 0, 0, 3, 0, 0, 0};
+  cc_hello h, back;
   uint8_t b[CC_HELLO_BYTES];
   char err[160] = "";
+  memset(&h, 0, sizeof h);
+  h.step = CC_HELLO_ANSWER;
+  h.world_size = 5;
+  h.rank = 3;
+  for (int i = 0; i < CC_HELLO_NONCE_BYTES; i++) h.nonce[i] = (uint8_t)(i + 1);
+  for (int i = 0; i < CC_HELLO_MAC_BYTES; i++) h.mac[i] = (uint8_t)(0x80 + i);
+  CHECK(CC_HELLO_BYTES == 61);
   cc_hello_pack(&h, b);
-  CHECK(memcmp(b, want, sizeof b) == 0);
+  CHECK(memcmp(b, head, sizeof head) == 0);
+  CHECK(memcmp(b + 13, h.nonce, CC_HELLO_NONCE_BYTES) == 0);
+  CHECK(memcmp(b + 13 + CC_HELLO_NONCE_BYTES, h.mac, CC_HELLO_MAC_BYTES) == 0);
   CHECK(cc_hello_parse(b, sizeof b, &back, err, sizeof err) == 0);
-  CHECK(back.world_size == 5 && back.rank == 3 && back.token == h.token);
+  CHECK(back.step == CC_HELLO_ANSWER && back.world_size == 5 && back.rank == 3 &&
+        memcmp(back.nonce, h.nonce, sizeof h.nonce) == 0 &&
+        memcmp(back.mac, h.mac, sizeof h.mac) == 0);
   CHECK(cc_hello_check(&back, 5, 0, -1, err, sizeof err) == 0);
   CHECK(cc_hello_check(&back, 5, 0, 3, err, sizeof err) == 0);
 
   for (size_t len = 0; len < sizeof b; len++)
     EXPECT_REFUSED(cc_hello_parse(b, len, &back, err, sizeof err), err, "HELLO of");
-  EXPECT_REFUSED(cc_hello_parse(b, 21, &back, err, sizeof err), err, "HELLO of 21 bytes");
+  EXPECT_REFUSED(cc_hello_parse(b, 62, &back, err, sizeof err), err, "HELLO of 62 bytes");
   CHECK(cc_hello_parse(NULL, 0, &back, err, sizeof err) != 0);
 
   b[3] = 0x42;
@@ -396,16 +405,23 @@ static void test_hello(void) {
                  "magic 0x42444343, expected 0x41444343");
   CHECK(back.world_size == 5 && back.rank == 3);   /* filled for the caller's message */
   cc_hello_pack(&h, b);
-  put_le(b + 4, 0, 4);
+  b[4] = 4;
+  EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err, "step 4");
+  b[4] = CC_HELLO_DIAL;   /* a DIAL proves nothing yet: it carries no mac */
+  EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err, "step 1 carries a mac");
+  b[4] = CC_HELLO_CONFIRM;  /* a CONFIRM brings no nonce */
+  EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err, "step 3 carries a nonce");
+  cc_hello_pack(&h, b);
+  put_le(b + 5, 0, 4);
   EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err, "world of 0 players");
-  put_le(b + 4, UINT32_C(0x80000000), 4);
+  put_le(b + 5, UINT32_C(0x80000000), 4);
   EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err,
                  "world of 2147483648 players");
-  put_le(b + 4, 5, 4);
-  put_le(b + 8, 5, 4);
+  put_le(b + 5, 5, 4);
+  put_le(b + 9, 5, 4);
   EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err,
                  "player 5, outside a world of 5");
-  put_le(b + 8, UINT32_MAX, 4);
+  put_le(b + 9, UINT32_MAX, 4);
   EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err, "player 4294967295");
 
   EXPECT_REFUSED(cc_hello_check(&h, 6, 0, -1, err, sizeof err), err,
