@@ -221,15 +221,42 @@ static int emit(char *out, size_t outsz, const char *fmt, ...) {
 
 /* ==== Rendezvous lines: a newcomer's report ============================== */
 
+int cc_rdv_challenge_pack(const char *nonce, char *out, size_t outsz) {
+  if (lowhex(nonce, strnlen(nonce, CC_RDV_NONCE_CHARS + 1), CC_RDV_NONCE_CHARS, "nonce", NULL,
+             0) != 0)
+    return -1;
+  return emit(out, outsz, "CHALLENGE %s\n", nonce);
+}
+
+int cc_rdv_challenge_parse(const char *line, size_t len, char *nonce, char *err, size_t errsz) {
+  fields f = {line, line + len, 0};
+  const char *s;
+  size_t n;
+  nonce[0] = '\0';
+  if (check_line(line, len, err, errsz) != 0)
+    return -1;
+  if (take(&f, &s, &n, "greeting", false, err, errsz) != 0)
+    return -1;
+  if (n != 9 || memcmp(s, "CHALLENGE", 9) != 0)
+    return fail(err, errsz, "line starts with '%.*s', not CHALLENGE", (int)(n < 16 ? n : 16), s);
+  if (take(&f, &s, &n, "nonce", true, err, errsz) != 0 ||
+      lowhex(s, n, CC_RDV_NONCE_CHARS, "nonce", err, errsz) != 0)
+    return -1;
+  memcpy(nonce, s, n);
+  nonce[n] = '\0';
+  return 0;
+}
+
 int cc_rdv_join_pack(const cc_rdv_join *j, char *out, size_t outsz) {
-  size_t hashlen = strnlen(j->hash, sizeof j->hash);
   size_t hostlen = strnlen(j->host, sizeof j->host);
   if (j->world_size < 1 || j->rank < 0 || j->rank >= j->world_size || j->port == 0 ||
-      lowhex(j->hash, hashlen, CC_RDV_HASH_CHARS, "hash", NULL, 0) != 0 ||
+      lowhex(j->nonce, strnlen(j->nonce, sizeof j->nonce), CC_RDV_NONCE_CHARS, "nonce", NULL,
+             0) != 0 ||
+      lowhex(j->mac, strnlen(j->mac, sizeof j->mac), CC_RDV_MAC_CHARS, "mac", NULL, 0) != 0 ||
       hostlen >= sizeof j->host || !printable_word(j->host, hostlen))
     return -1;
-  return emit(out, outsz, "CICADA %d %d %d %s %s %u %s\n", CC_RDV_VERSION, j->world_size,
-              j->rank, j->hash, j->tls ? "tls" : "plain", (unsigned)j->port, j->host);
+  return emit(out, outsz, "CICADA %d %d %d %s %s %u %s %s\n", CC_RDV_VERSION, j->world_size,
+              j->rank, j->nonce, j->tls ? "tls" : "plain", (unsigned)j->port, j->mac, j->host);
 }
 
 int cc_rdv_join_parse(const char *line, size_t len, cc_rdv_join *j, char *err, size_t errsz) {
@@ -261,11 +288,11 @@ int cc_rdv_join_parse(const char *line, size_t len, cc_rdv_join *j, char *err, s
   if (v >= (uint64_t)j->world_size)
     return fail(err, errsz, "rank %" PRIu64 " is outside a world of %d", v, j->world_size);
   j->rank = (int)v;
-  if (take(&f, &s, &n, "token hash", false, err, errsz) != 0 ||
-      lowhex(s, n, CC_RDV_HASH_CHARS, "token hash", err, errsz) != 0)
+  if (take(&f, &s, &n, "nonce", false, err, errsz) != 0 ||
+      lowhex(s, n, CC_RDV_NONCE_CHARS, "nonce", err, errsz) != 0)
     return -1;
-  memcpy(j->hash, s, n);
-  j->hash[n] = '\0';
+  memcpy(j->nonce, s, n);
+  j->nonce[n] = '\0';
   if (take(&f, &s, &n, "security", false, err, errsz) != 0)
     return -1;
   if (n == 3 && memcmp(s, "tls", 3) == 0)
@@ -278,6 +305,11 @@ int cc_rdv_join_parse(const char *line, size_t len, cc_rdv_join *j, char *err, s
   if (v == 0)
     return fail(err, errsz, "port 0 is not a port to reach a player at");
   j->port = (uint16_t)v;
+  if (take(&f, &s, &n, "mac", false, err, errsz) != 0 ||
+      lowhex(s, n, CC_RDV_MAC_CHARS, "mac", err, errsz) != 0)
+    return -1;
+  memcpy(j->mac, s, n);
+  j->mac[n] = '\0';
   if (take(&f, &s, &n, "host", true, err, errsz) != 0 ||
       host_field(s, n, j->host, err, errsz) != 0)
     return -1;
@@ -286,8 +318,10 @@ int cc_rdv_join_parse(const char *line, size_t len, cc_rdv_join *j, char *err, s
 
 /* ==== Rendezvous lines: the root's answer ================================ */
 
-int cc_rdv_ok_pack(uint64_t token, char *out, size_t outsz) {
-  return emit(out, outsz, "OK %016" PRIx64 "\n", token);
+int cc_rdv_ok_pack(uint64_t token, const char *mac, char *out, size_t outsz) {
+  if (lowhex(mac, strnlen(mac, CC_RDV_MAC_CHARS + 1), CC_RDV_MAC_CHARS, "mac", NULL, 0) != 0)
+    return -1;
+  return emit(out, outsz, "OK %016" PRIx64 " %s\n", token, mac);
 }
 
 int cc_rdv_err_pack(const char *kind, const char *message, char *out, size_t outsz) {
@@ -325,11 +359,16 @@ int cc_rdv_reply_parse(const char *line, size_t len, cc_rdv_reply *r, char *err,
   if (len >= 3 && memcmp(line, "OK ", 3) == 0) {
     f.p += 3;
     f.index = 1;
-    if (take(&f, &s, &n, "token", true, err, errsz) != 0 ||
-        lowhex(s, n, 16, "token", err, errsz) != 0)
+    if (take(&f, &s, &n, "world id", false, err, errsz) != 0 ||
+        lowhex(s, n, 16, "world id", err, errsz) != 0)
       return -1;
     for (size_t i = 0; i < n; i++)
       r->token = (r->token << 4) | (uint64_t)(s[i] <= '9' ? s[i] - '0' : s[i] - 'a' + 10);
+    if (take(&f, &s, &n, "mac", true, err, errsz) != 0 ||
+        lowhex(s, n, CC_RDV_MAC_CHARS, "mac", err, errsz) != 0)
+      return -1;
+    memcpy(r->mac, s, n);
+    r->mac[n] = '\0';
     r->ok = true;
     return 0;
   }

@@ -72,42 +72,48 @@ int cc_hello_check(const cc_hello *h, int world_size, int self_rank, int expect_
 /* Text lines, fields separated by one space, each line ended by '\n'
  * (the parsers take a line without its '\n'):
  *
- *   newcomer -> root   CICADA <version> <world> <rank> <hash> <tls|plain> <port> <host>
- *   root -> newcomer   OK <token>                 then one "<port> <host>" per rank
+ *   root -> newcomer   CHALLENGE <nonce>           as soon as it connects
+ *   newcomer -> root   CICADA <version> <world> <rank> <nonce> <tls|plain> <port> <mac> <host>
+ *   root -> newcomer   OK <world id> <mac>         then one "<port> <host>" per rank
  *                  or  ERR <kind> <message>
  *
  *   version  CC_RDV_VERSION
  *   world    1 .. INT32_MAX, decimal without sign or leading zeros (so all numbers)
  *   rank     0 .. world - 1
- *   hash     CC_RDV_HASH_CHARS lowercase hex digits (a hash of the world's token)
+ *   nonce    CC_RDV_NONCE_CHARS lowercase hex digits, fresh for each connection
+ *   mac      CC_RDV_MAC_CHARS lowercase hex digits: the proof that the sender
+ *            knows the world's token (boot/rendezvous.c says over what)
  *   port     1 .. 65535
  *   host     1 .. CC_RDV_HOST_MAX - 1 printable bytes, no space; "-" in a
  *            newcomer's line: the address the root sees it at
- *   token    16 lowercase hex digits, the engine token
+ *   world id 16 lowercase hex digits, a fresh number naming this run
  *   kind     1 .. CC_RDV_KIND_MAX - 1 of [a-z_]
  *   message  the rest of the line, printable, may be empty
  *
  * No line holds control bytes (below 0x20, or 0x7f), and none is longer
  * than CC_RDV_LINE_MAX bytes before its '\n'.
  */
-#define CC_RDV_VERSION 1
+#define CC_RDV_VERSION 2
 #define CC_RDV_LINE_MAX 510
-#define CC_RDV_HASH_CHARS 32
+#define CC_RDV_NONCE_CHARS 32
+#define CC_RDV_MAC_CHARS 64
 #define CC_RDV_HOST_MAX 256
 #define CC_RDV_KIND_MAX 32
 
 typedef struct cc_rdv_join {
   int world_size;
   int rank;
-  char hash[CC_RDV_HASH_CHARS + 1];
+  char nonce[CC_RDV_NONCE_CHARS + 1];
   bool tls;
   uint16_t port;
+  char mac[CC_RDV_MAC_CHARS + 1];
   char host[CC_RDV_HOST_MAX];
 } cc_rdv_join;
 
 typedef struct cc_rdv_reply {
   bool ok;                               /* OK, else ERR */
-  uint64_t token;                        /* OK */
+  uint64_t token;                        /* OK: the world id */
+  char mac[CC_RDV_MAC_CHARS + 1];        /* OK */
   char kind[CC_RDV_KIND_MAX];            /* ERR */
   char message[CC_RDV_LINE_MAX + 1];     /* ERR */
 } cc_rdv_reply;
@@ -122,11 +128,14 @@ typedef struct cc_rdv_entry {
  * a field is outside its format or out (at least CC_RDV_LINE_MAX + 2 bytes
  * is always enough) is too small. */
 int cc_rdv_join_pack(const cc_rdv_join *j, char *out, size_t outsz);
-int cc_rdv_ok_pack(uint64_t token, char *out, size_t outsz);
+int cc_rdv_challenge_pack(const char *nonce, char *out, size_t outsz);
+int cc_rdv_ok_pack(uint64_t token, const char *mac, char *out, size_t outsz);
 /* The message is cut to fit the line, and control bytes in it become '?'. */
 int cc_rdv_err_pack(const char *kind, const char *message, char *out, size_t outsz);
 int cc_rdv_entry_pack(const cc_rdv_entry *e, char *out, size_t outsz);
 
+/* nonce: CC_RDV_NONCE_CHARS + 1 bytes, the challenge's nonce and a NUL. */
+int cc_rdv_challenge_parse(const char *line, size_t len, char *nonce, char *err, size_t errsz);
 int cc_rdv_join_parse(const char *line, size_t len, cc_rdv_join *j, char *err, size_t errsz);
 int cc_rdv_reply_parse(const char *line, size_t len, cc_rdv_reply *r, char *err, size_t errsz);
 int cc_rdv_entry_parse(const char *line, size_t len, cc_rdv_entry *e, char *err, size_t errsz);

@@ -85,7 +85,9 @@ static int rendezvous_seeds(const char *dir) {
   memset(&j, 0, sizeof j);
   j.world_size = 3;
   j.rank = 2;
-  memcpy(j.hash, "0123456789abcdef0123456789abcdef", CC_RDV_HASH_CHARS);
+  memcpy(j.nonce, "0123456789abcdef0123456789abcdef", CC_RDV_NONCE_CHARS);
+  memcpy(j.mac, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+         CC_RDV_MAC_CHARS);
   j.tls = true;
   j.port = 40001;
   memcpy(j.host, "10.0.0.7", 9);
@@ -93,10 +95,13 @@ static int rendezvous_seeds(const char *dir) {
   j.tls = false;
   memcpy(j.host, "-", 2);
   bad |= save_line(dir, "join_plain", cc_rdv_join_pack(&j, line, sizeof line), line, &b);
-  bad |= save_line(dir, "ok", cc_rdv_ok_pack(UINT64_C(0x00ab00cd00ef0012), line, sizeof line),
+  bad |= save_line(dir, "challenge",
+                   cc_rdv_challenge_pack("fedcba9876543210fedcba9876543210", line, sizeof line),
                    line, &b);
+  bad |= save_line(dir, "ok", cc_rdv_ok_pack(UINT64_C(0x00ab00cd00ef0012), j.mac, line,
+                                             sizeof line), line, &b);
   bad |= save_line(dir, "err",
-                   cc_rdv_err_pack("token_mismatch", "player 2 presented another world's token",
+                   cc_rdv_err_pack("token_mismatch", "it claimed to be player 2 without proving the world's token",
                                    line, sizeof line), line, &b);
   bad |= save_line(dir, "entry", cc_rdv_entry_pack(&e, line, sizeof line), line, &b);
   bad |= save_line(dir, "entry_ipv6", cc_rdv_entry_pack(&e6, line, sizeof line), line, &b);
