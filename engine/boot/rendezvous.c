@@ -672,9 +672,16 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key
   snprintf(j.host, sizeof j.host, "%s", s->self && s->self->host[0] ? s->self->host : "-");
   if (fresh_nonce(j.nonce) != 0)
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: no random numbers", s->rank);
-  fd = dial_root(s, deadline, err);
-  if (fd < 0) return err->code;
-  n = read_line(fd, line, sizeof line, deadline, &len);
+  for (;;) {
+    fd = dial_root(s, deadline, err);
+    if (fd < 0) return err->code;
+    n = read_line(fd, line, sizeof line, deadline, &len);
+    if (n != -1 || cc_now() + CONNECT_RETRY_S > deadline) break;
+    /* Closed before the challenge: the root is busy with strangers, and
+     * drops newcomers it has no room for. Come again. */
+    close(fd);
+    nanosleep(&(struct timespec){0, (long)(CONNECT_RETRY_S * 4 * 1e9)}, NULL);
+  }
   if (n != 0 || cc_rdv_challenge_parse(line, len, nonce_r, NULL, 0) != 0) {
     close(fd);
     if (n == 0 && cc_rdv_reply_parse(line, len, &(cc_rdv_reply){0}, NULL, 0) == 0)
