@@ -2,8 +2,12 @@
  * net.c - the player's I/O thread and its links to every other player.
  *
  * One connection per pair of players: the higher rank connects to the
- * lower, and both sides exchange a HELLO frame naming their rank, the world
- * size and the world's token before the link counts as up. After that the
+ * lower, and the two prove to each other that they know the world's token
+ * (three HELLO frames: a challenge and response each way, see
+ * core/control.h and auth.h) before the link counts as up. Until then a
+ * connection is a stranger: only a HELLO of its exact size is read from
+ * it, it has HANDSHAKE_DEADLINE_S to finish, at most STRANGERS_MAX are
+ * kept at once, and one that fails is closed and freed (stranger_cb). After that the
  * links are read by whichever thread wants the bytes first (see
  * conn_read_connlocked) and written straight to the socket by the sending
  * thread (write_frame); the transport (transport.h: plaintext or TLS,
