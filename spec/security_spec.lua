@@ -40,9 +40,9 @@ local core = require("cicada.core")
 local comm = cicada.connect{startup_timeout = tonumber(arg[1]) or 6}
 core.sleep(tonumber(arg[2]) or 0)
 local all = comm:allgather(comm.rank * 10)
-local f = io.open("/proc/self/status")
-local hwm = f:read("a"):match("VmHWM:%s*(%d+) kB")
-f:close()
+local f = io.open("/proc/self/status")   -- nil when out of descriptors
+local hwm = f and f:read("a"):match("VmHWM:%s*(%d+) kB") or "?"
+if f then f:close() end
 print(("player %d of %d got %s; peak %s kB"):format(comm.rank, comm.world_size,
       table.concat(all, ","), hwm))
 ]]
@@ -292,5 +292,36 @@ describe("with TLS", function()
       hs[r] = start(3, r, root, {args = {"--identity", ids[r], "--trusted", table.concat(crts, ",")}})
     end
     computed(3, finish(hs))
+  end)
+end)
+
+describe("at the descriptor limit", function()
+  after_each(function()
+    stop_attackers()
+    support.cleanup()
+  end)
+
+  it("a player flooded with connections pauses its listener and says so once", function()
+    local port = support.port()
+    local root = "tcp://127.0.0.1:" .. support.port()
+    -- Player 1 may hold 16 descriptors: the strangers take what is left.
+    local h1 = support.start({"--rank", "1", "-n", "2", "--root-address", root,
+                              "--address", "tcp://127.0.0.1:" .. port, support.script(compute), "4"},
+                             nil, {"sh", "-c", 'ulimit -n 16 && exec "$@"', "sh"})
+    support.sleep(0.3)
+    attack(("for i in $(seq 60); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; sleep 20"):format(port))
+    support.sleep(0.3)
+    local h0 = start(2, 0, root, {startup = 4})
+    local rc1, out1 = support.wait(h1, 30)
+    support.wait(h0, 30)
+    assert.equal(1, support.count(out1, "cannot accept connections: Too many open files"), out1)
+    assert.is_true(#support.lines(out1) < 40, out1)
+    -- It either formed the world once the strangers timed out, or says who
+    -- never came; nothing else.
+    if rc1 == 0 then
+      assert.matches("player 1 of 2 got 0,10", out1, 1, true)
+    else
+      assert.matches("startup_timeout: player 1: players 0 did not connect", out1, 1, true)
+    end
   end)
 end)
