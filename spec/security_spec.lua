@@ -325,3 +325,34 @@ describe("at the descriptor limit", function()
     end
   end)
 end)
+
+describe("credentials", function()
+  it("writes its key fresh, 0600, over an old 0644 file or a symbolic link", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. support.shquote(dir)))
+    local q = support.shquote
+    local function mode(p)
+      local h = io.popen("stat -c %a " .. q(p))
+      local m = h:read("l")
+      h:close()
+      return m
+    end
+    local function slurp(p)
+      local f = assert(io.open(p))
+      local s = f:read("a")
+      f:close()
+      return s
+    end
+    assert(os.execute(("echo old > %s/player-1.pem && chmod 644 %s/player-1.pem"):format(q(dir), q(dir))))
+    assert(os.execute(("echo target > %s/elsewhere && ln -s elsewhere %s/player-2.pem"):format(q(dir), q(dir))))
+    for _, r in ipairs{"1", "2"} do
+      local rc, out = support.run_cli({"credentials", r, dir})
+      assert.equal(0, rc, out)
+      assert.equal("600", mode(dir .. "/player-" .. r .. ".pem"))
+      assert.matches("BEGIN PRIVATE KEY", slurp(dir .. "/player-" .. r .. ".pem"), 1, true)
+    end
+    assert.equal("target\n", slurp(dir .. "/elsewhere"))   -- the link was not followed
+    os.execute("rm -rf " .. q(dir))
+  end)
+end)
