@@ -1,18 +1,32 @@
 /*
  * rendezvous.c - the players of a multi-host world meet at the root.
  *
- * The exchange, one text line each way plus the book (see rendezvous.h;
- * the lines are packed and parsed by core/control.c):
+ * The exchange (see rendezvous.h; the lines are packed and parsed by
+ * core/control.c) is a challenge and response each way, keyed by
+ * K = HMAC-SHA256("cicada rendezvous 2", token):
  *
- *   player -> root:  CICADA 1 <world_size> <rank> <token hash> <tls|plain> <port> <host or ->
- *   root -> player:  OK <engine token>            then one "<port> <host>"
- *                                                 line per rank
+ *   root -> player:  CHALLENGE <nonce_r>                  fresh per connection
+ *   player -> root:  CICADA 2 <world> <rank> <nonce_p> <tls|plain> <port> <mac> <host>
+ *                    mac = HMAC(K, "join <nonce_r> <world> <rank> <nonce_p>
+ *                                   <tls|plain> <port> <host>")
+ *   root -> player:  OK <world id> <mac>                  then one "<port> <host>"
+ *                    mac = HMAC(K, "book <nonce_r> <nonce_p> <rank> <world id>\n"
+ *                                   followed by the book's lines)
  *                or  ERR <kind> <message>
  *
- * The root waits until every player has reported (or startup_timeout has
- * passed) before it answers anyone, so that a token mismatch or a missing
- * player is reported to every player that came, not only to the culprit.
- * The token itself never travels: only a hash of it.
+ * The root checks a newcomer's mac before it reserves the rank, so a
+ * stranger (or a replay of an earlier run's bytes: the root's nonce is new)
+ * takes no rank; it is logged, told, and dropped, and the world waits for
+ * the real player. The player checks the book's mac, so a book from
+ * anyone but a root that knows the token is refused. No secret travels:
+ * the engine token of the links is HMAC(K, "link <world id>"), which every
+ * player computes for itself.
+ *
+ * The root reads its newcomers side by side, each with its own deadline
+ * (and at most PENDING_MAX at once), so silent connections delay no one.
+ * It waits until every player has reported (or startup_timeout has passed)
+ * before it answers anyone, so that a missing player is reported to every
+ * player that came, not only to the culprit.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -36,11 +50,15 @@
 
 #include "core/clock.h"
 #include "core/control.h"
+#include "core/log.h"
+#include "net/auth.h"
 #include "boot/rendezvous.h"
 
 #define LINE_MAX_BYTES (CC_RDV_LINE_MAX + 2)   /* the line, its '\n' and a NUL */
 #define CONNECT_RETRY_S 0.05
-#define ONE_LINE_WAIT_S 1.0   /* how long the root waits for a newcomer's line */
+#define NEWCOMER_WAIT_S 2.0   /* how long the root waits for a newcomer's line */
+#define PENDING_MAX 32        /* newcomers the root reads at once */
+#define REFUSALS_LOGGED 8     /* connections refused that the root logs */
 
 _Static_assert(CC_HOST_MAX == CC_RDV_HOST_MAX, "host names fit the rendezvous lines");
 
@@ -201,32 +219,92 @@ static int write_all(int fd, const char *s, size_t len) {
   return 0;
 }
 
-static void token_hash(const char *token, char *hex, uint64_t *engine_token) {
-  static const char domain[] = "cicada world token";
-  unsigned char md[EVP_MAX_MD_SIZE];
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  memset(md, 0, sizeof md);
-  if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
-    EVP_DigestUpdate(ctx, domain, sizeof domain);
-    if (token) EVP_DigestUpdate(ctx, token, strlen(token));
-    EVP_DigestFinal_ex(ctx, md, NULL);
+/* ==== Keys and proofs ======================================================== */
+
+static void hex_of(const uint8_t *b, size_t n, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[b[i] >> 4];
+    out[2 * i + 1] = digits[b[i] & 15];
   }
-  EVP_MD_CTX_free(ctx);
-  for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
-  *engine_token = 0;
-  for (int i = 0; i < 8; i++) *engine_token |= (uint64_t)md[16 + i] << (8 * i);
+  out[2 * n] = '\0';
+}
+
+/* K, the rendezvous key, from the world's token ("" for none). */
+static void rdv_key(const char *token, uint8_t key[CC_AUTH_KEY_BYTES]) {
+  static const char domain[] = "cicada rendezvous 2";
+  const void *parts[1] = {token ? token : ""};
+  size_t lens[1] = {token ? strlen(token) : 0};
+  cc_auth_mac((const uint8_t *)domain, sizeof domain - 1, parts, lens, 1, key);
+}
+
+/* HMAC(K, a | b) as hex (b may be NULL). */
+static void proof(const uint8_t *key, const char *a, const char *b, size_t blen,
+                  char hex[CC_RDV_MAC_CHARS + 1]) {
+  uint8_t mac[CC_AUTH_MAC_BYTES];
+  const void *parts[2] = {a, b ? b : ""};
+  size_t lens[2] = {strlen(a), b ? blen : 0};
+  cc_auth_mac(key, CC_AUTH_KEY_BYTES, parts, lens, 2, mac);
+  hex_of(mac, sizeof mac, hex);
+}
+
+static void join_proof(const uint8_t *key, const char *nonce_r, const cc_rdv_join *j,
+                       char hex[CC_RDV_MAC_CHARS + 1]) {
+  char text[CC_RDV_LINE_MAX + 64];
+  snprintf(text, sizeof text, "join %s %d %d %s %s %u %s", nonce_r, j->world_size, j->rank,
+           j->nonce, j->tls ? "tls" : "plain", (unsigned)j->port, j->host);
+  proof(key, text, NULL, 0, hex);
+}
+
+static void book_proof(const uint8_t *key, const char *nonce_r, const char *nonce_p, int rank,
+                       uint64_t world_id, const char *book, size_t booklen,
+                       char hex[CC_RDV_MAC_CHARS + 1]) {
+  char head[160];
+  snprintf(head, sizeof head, "book %s %s %d %016" PRIx64 "\n", nonce_r, nonce_p, rank, world_id);
+  proof(key, head, book, booklen, hex);
+}
+
+/* The engine token of the links of the world world_id. */
+static uint64_t link_token(const uint8_t *key, uint64_t world_id) {
+  char text[40], hex[CC_RDV_MAC_CHARS + 1];
+  uint64_t t = 0;
+  snprintf(text, sizeof text, "link %016" PRIx64, world_id);
+  proof(key, text, NULL, 0, hex);
+  for (int i = 0; i < 16; i++)
+    t = (t << 4) | (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
+  return t;
+}
+
+static int fresh_nonce(char hex[CC_RDV_NONCE_CHARS + 1]) {
+  uint8_t b[CC_RDV_NONCE_CHARS / 2];
+  if (cc_auth_random(b, sizeof b) != 0) return -1;
+  hex_of(b, sizeof b, hex);
+  return 0;
 }
 
 /* ==== The root ================================================================ */
 
+/* A newcomer the root has challenged and not yet heard from. */
+typedef struct pending {
+  int fd;                    /* -1: a free slot */
+  double deadline;
+  char nonce[CC_RDV_NONCE_CHARS + 1];
+  char addr[CC_HOST_MAX];
+  size_t len;
+  char line[LINE_MAX_BYTES];
+} pending;
+
 typedef struct root_state {
   const cc_rendezvous_settings *s;
-  const char *hash;
+  const uint8_t *key;
   int *fds;                  /* per rank: the reporting connection, or -1 */
+  char (*nonces)[CC_RDV_NONCE_CHARS * 2 + 2]; /* per rank: "<nonce_r> <nonce_p>" */
+  char **refused;            /* per rank: why a connection claiming it was refused */
   int registered;
-  int mismatch;              /* a rank with another token, or -1 */
   int other_security;        /* a rank with TLS in a plaintext world or the
                               * other way round, or -1 */
+  int refusals;              /* connections refused so far */
+  pending slots[PENDING_MAX];
 } root_state;
 
 static void reply_error(int fd, const char *kind, const char *message) {
@@ -235,55 +313,121 @@ static void reply_error(int fd, const char *kind, const char *message) {
   if (n > 0) write_all(fd, line, (size_t)n);
 }
 
-/* A newcomer's report: keep its connection, or answer and drop it. */
-static void root_take(root_state *st, int fd, cc_address_book *book) {
+/* Drop a newcomer that did not prove itself: log it (the first few), tell
+ * it why, close it. The world goes on waiting for the real player. */
+static void root_refuse(root_state *st, pending *p, int rank, const char *kind, const char *why) {
+  char msg[CC_HOST_MAX + 300];
+  snprintf(msg, sizeof msg, "player 0 refused a connection from %.100s: %s", p->addr, why);
+  if (st->refusals++ < REFUSALS_LOGGED) cc_log_stderr(NULL, CC_LOG_WARNING, msg);
+  if (rank > 0 && rank < st->s->world_size && !st->refused[rank])
+    st->refused[rank] = strdup(why);
+  if (kind) reply_error(p->fd, kind, why);
+  close(p->fd);
+  p->fd = -1;
+}
+
+/* A newcomer's whole line is in: reserve its rank if it proves it knows
+ * the token, else drop it. */
+static void root_take(root_state *st, pending *p, cc_address_book *book) {
   const cc_rendezvous_settings *s = st->s;
-  char line[LINE_MAX_BYTES], msg[200];
+  char msg[200], want[CC_RDV_MAC_CHARS + 1];
   cc_rdv_join j;
-  int world, rank;
-  size_t len;
-  double deadline = cc_now() + ONE_LINE_WAIT_S;
-  if (read_line(fd, line, sizeof line, deadline, &len) != 0 ||
-      cc_rdv_join_parse(line, len, &j, NULL, 0) != 0) {
-    close(fd);                /* not a cicada player, or another version */
+  int fd = p->fd, flags;
+  if (cc_rdv_join_parse(p->line, p->len, &j, msg, sizeof msg) != 0) {
+    root_refuse(st, p, -1, NULL, "not a cicada player of this version");
     return;
   }
-  world = j.world_size;
-  rank = j.rank;
-  if (world != s->world_size || rank < 1 || rank >= s->world_size || st->fds[rank] >= 0) {
-    if (world != s->world_size)
+  join_proof(st->key, p->nonce, &j, want);
+  if (!cc_auth_equal((const uint8_t *)want, (const uint8_t *)j.mac, CC_RDV_MAC_CHARS)) {
+    snprintf(msg, sizeof msg, "it claimed to be player %d without proving the world's token",
+             j.rank);
+    root_refuse(st, p, j.rank, "token_mismatch", msg);
+    return;
+  }
+  if (j.world_size != s->world_size || j.rank < 1 || j.rank >= s->world_size ||
+      st->fds[j.rank] >= 0) {
+    if (j.world_size != s->world_size)
       snprintf(msg, sizeof msg, "player %d was started with world size %d, the root with %d",
-               rank, world, s->world_size);
+               j.rank, j.world_size, s->world_size);
     else
-      snprintf(msg, sizeof msg, "rank %d is %s in a world of %d", rank,
-               rank >= 1 && rank < s->world_size ? "already taken" : "not a valid player rank",
+      snprintf(msg, sizeof msg, "rank %d is %s in a world of %d", j.rank,
+               j.rank >= 1 && j.rank < s->world_size ? "already taken" : "not a valid player rank",
                s->world_size);
-    reply_error(fd, "invalid", msg);
-    close(fd);
+    root_refuse(st, p, -1, "invalid", msg);
     return;
   }
-  if (strcmp(j.hash, st->hash) != 0 && st->mismatch < 0) st->mismatch = rank;
-  if (j.tls != (s->tls != 0) && st->other_security < 0)
-    st->other_security = rank;
-  if (strcmp(j.host, "-") == 0) peer_host(fd, j.host, sizeof j.host);
-  book->hosts[rank] = strdup(j.host);
-  book->ports[rank] = j.port;
-  st->fds[rank] = fd;
+  if (j.tls != (s->tls != 0) && st->other_security < 0) st->other_security = j.rank;
+  if (strcmp(j.host, "-") == 0) snprintf(j.host, sizeof j.host, "%s", p->addr);
+  free(book->hosts[j.rank]);
+  book->hosts[j.rank] = strdup(j.host);
+  book->ports[j.rank] = j.port;
+  snprintf(st->nonces[j.rank], sizeof st->nonces[j.rank], "%s %s", p->nonce, j.nonce);
+  flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  st->fds[j.rank] = fd;
   st->registered++;
+  p->fd = -1;
 }
 
-static void root_answer_all(root_state *st, const char *line, size_t len) {
-  for (int r = 1; r < st->s->world_size; r++)
-    if (st->fds[r] >= 0) write_all(st->fds[r], line, len);
+/* Read what a newcomer has sent; take its line once it is whole. */
+static void root_read(root_state *st, pending *p, cc_address_book *book) {
+  for (;;) {
+    ssize_t r = read(p->fd, p->line + p->len, 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (r <= 0) {
+      root_refuse(st, p, -1, NULL, "it closed the connection before saying who it is");
+      return;
+    }
+    if (p->line[p->len] == '\n') {
+      p->line[p->len] = '\0';
+      root_take(st, p, book);
+      return;
+    }
+    if (++p->len + 1 >= sizeof p->line) {
+      root_refuse(st, p, -1, NULL, "its line is too long");
+      return;
+    }
+  }
 }
 
-static cc_status root_send_book(root_state *st, cc_address_book *book, cc_error *err) {
+/* A new connection: challenge it, and read it alongside the others. */
+static void root_accept(root_state *st, int fd, double world_deadline) {
+  pending *p = NULL;
+  char line[LINE_MAX_BYTES];
+  int n;
+  for (int i = 0; i < PENDING_MAX && !p; i++)
+    if (st->slots[i].fd < 0) p = &st->slots[i];
+  if (!p) {
+    /* Enough strangers are being heard already: a real player that meets
+     * this is told so and can be started again. */
+    close(fd);
+    if (st->refusals++ < REFUSALS_LOGGED)
+      cc_log_stderr(NULL, CC_LOG_WARNING, "player 0: too many connections have not said who "
+                    "they are; closing new ones until they do or time out");
+    return;
+  }
+  memset(p, 0, sizeof *p);
+  p->fd = fd;
+  peer_host(fd, p->addr, sizeof p->addr);
+  p->deadline = cc_now() + NEWCOMER_WAIT_S;
+  if (p->deadline > world_deadline) p->deadline = world_deadline;
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  if (fresh_nonce(p->nonce) != 0 ||
+      (n = cc_rdv_challenge_pack(p->nonce, line, sizeof line)) < 0 ||
+      send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+    close(fd);
+    p->fd = -1;
+  }
+}
+
+static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t world_id,
+                                cc_error *err) {
   int n = st->s->world_size;
-  size_t cap = (size_t)(n + 1) * LINE_MAX_BYTES, len;
-  char *text = malloc(cap);
+  size_t cap = (size_t)(n + 1) * LINE_MAX_BYTES, len = 0;
+  char *text = malloc(cap), head[LINE_MAX_BYTES], mac[CC_RDV_MAC_CHARS + 1];
   int m;
   if (!text) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory for the address book");
-  len = (size_t)cc_rdv_ok_pack(book->token, text, cap);
   for (int r = 0; r < n; r++) {
     cc_rdv_entry e;
     e.port = book->ports[r];
@@ -300,63 +444,122 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, cc_error 
     }
     len += (size_t)m;
   }
-  root_answer_all(st, text, len);
+  /* Each player gets the book with its own proof, over its own nonces. */
+  for (int r = 1; r < n; r++) {
+    char nonce_r[CC_RDV_NONCE_CHARS + 1];
+    const char *nonce_p = st->nonces[r] + CC_RDV_NONCE_CHARS + 1;
+    if (st->fds[r] < 0) continue;
+    memcpy(nonce_r, st->nonces[r], CC_RDV_NONCE_CHARS);
+    nonce_r[CC_RDV_NONCE_CHARS] = '\0';
+    book_proof(st->key, nonce_r, nonce_p, r, world_id, text, len, mac);
+    m = cc_rdv_ok_pack(world_id, mac, head, sizeof head);
+    if (m > 0 && write_all(st->fds[r], head, (size_t)m) == 0) write_all(st->fds[r], text, len);
+  }
   free(text);
   return CC_OK;
 }
 
-static cc_status root_meet(const cc_rendezvous_settings *s, const char *hash,
+static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key,
                            cc_address_book *book, cc_error *err) {
-  root_state st = {s, hash, NULL, 0, -1, -1};
+  root_state *st = calloc(1, sizeof *st);
   double deadline = cc_now() + s->startup_timeout_s;
   cc_status rc = CC_OK;
-  char msg[CC_HOST_MAX + 256];
-  st.fds = malloc((size_t)s->world_size * sizeof *st.fds);
-  if (!st.fds) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory meeting the players");
-  for (int r = 0; r < s->world_size; r++) st.fds[r] = -1;
+  char msg[CC_HOST_MAX + 600];
+  struct pollfd pfd[PENDING_MAX + 1];
+  int n = s->world_size;
+  if (!st) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory meeting the players");
+  st->s = s;
+  st->key = key;
+  st->other_security = -1;
+  st->fds = malloc((size_t)n * sizeof *st->fds);
+  st->nonces = calloc((size_t)n, sizeof *st->nonces);
+  st->refused = calloc((size_t)n, sizeof *st->refused);
+  if (!st->fds || !st->nonces || !st->refused) {
+    free(st->fds); free(st->nonces); free(st->refused); free(st);
+    return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory meeting the players");
+  }
+  for (int r = 0; r < n; r++) st->fds[r] = -1;
+  for (int i = 0; i < PENDING_MAX; i++) st->slots[i].fd = -1;
   book->hosts[0] = strdup(s->root.host);
   book->ports[0] = cc_listen_port(book->listen_fd);
-  while (st.registered < s->world_size - 1) {
-    struct pollfd p = {book->listen_fd, POLLIN, 0};
-    double left = deadline - cc_now();
-    int fd;
-    if (left <= 0) break;
-    if (poll(&p, 1, (int)(left * 1000) + 1) <= 0) continue;
-    fd = accept4(book->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd >= 0) root_take(&st, fd, book);
+  while (st->registered < n - 1) {
+    double now = cc_now(), wake = deadline;
+    int np = 1, ready;
+    if (now >= deadline) break;
+    pfd[0] = (struct pollfd){book->listen_fd, POLLIN, 0};
+    for (int i = 0; i < PENDING_MAX; i++) {
+      pending *p = &st->slots[i];
+      if (p->fd < 0) continue;
+      if (now >= p->deadline) {
+        root_refuse(st, p, -1, NULL, "it did not say who it is in time");
+        continue;
+      }
+      if (p->deadline < wake) wake = p->deadline;
+      pfd[np++] = (struct pollfd){p->fd, POLLIN, 0};
+    }
+    ready = poll(pfd, (nfds_t)np, (int)((wake - now) * 1000) + 1);
+    if (ready <= 0) continue;
+    for (int k = 1; k < np; k++) {
+      if (!pfd[k].revents) continue;
+      for (int i = 0; i < PENDING_MAX; i++)
+        if (st->slots[i].fd == pfd[k].fd) { root_read(st, &st->slots[i], book); break; }
+    }
+    if (pfd[0].revents & POLLIN) {
+      int fd = accept4(book->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      if (fd >= 0) {
+        root_accept(st, fd, deadline);
+      } else if (errno == EMFILE || errno == ENFILE) {
+        /* At the descriptor limit: pause rather than spin on the same
+         * connection; the pending ones time out meanwhile. */
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+      }
+    }
   }
-  if (st.registered < s->world_size - 1) {
-    size_t used = 0;
-    char missing[120] = "";
-    for (int r = 1; r < s->world_size && used + 12 < sizeof missing; r++)
-      if (st.fds[r] < 0)
+  for (int i = 0; i < PENDING_MAX; i++)
+    if (st->slots[i].fd >= 0) close(st->slots[i].fd);
+  if (st->registered < n - 1) {
+    size_t used = 0, nused = 0;
+    char missing[120] = "", notes[400] = "";
+    for (int r = 1; r < n; r++) {
+      if (st->fds[r] >= 0) continue;
+      if (used + 12 < sizeof missing)
         used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d", used ? ", " : "", r);
+      if (st->refused[r] && nused + 120 < sizeof notes)
+        nused += (size_t)snprintf(notes + nused, sizeof notes - nused,
+                                  "; a connection for player %d was refused: %.100s", r,
+                                  st->refused[r]);
+    }
     snprintf(msg, sizeof msg, "player%s %s did not reach the root at %.100s port %u within the "
-             "startup timeout of %gs", strchr(missing, ',') ? "s" : "", missing, s->root.host, (unsigned)book->ports[0],
-             s->startup_timeout_s);
-    for (int r = 1; r < s->world_size; r++)
-      if (st.fds[r] >= 0) reply_error(st.fds[r], "startup_timeout", msg);
+             "startup timeout of %gs%s", strchr(missing, ',') ? "s" : "", missing, s->root.host,
+             (unsigned)book->ports[0], s->startup_timeout_s, notes);
+    for (int r = 1; r < n; r++)
+      if (st->fds[r] >= 0) reply_error(st->fds[r], "startup_timeout", msg);
     rc = cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player 0: %s", msg);
-  } else if (st.other_security >= 0) {
-    snprintf(msg, sizeof msg, "player %d %s", st.other_security,
+  } else if (st->other_security >= 0) {
+    snprintf(msg, sizeof msg, "player %d %s", st->other_security,
              s->tls ? "speaks plaintext to a TLS world (give it --identity and --trusted)"
                     : "uses TLS in a plaintext world (give every player --identity and --trusted)");
-    for (int r = 1; r < s->world_size; r++)
-      if (st.fds[r] >= 0) reply_error(st.fds[r], "encryption_failed", msg);
+    for (int r = 1; r < n; r++)
+      if (st->fds[r] >= 0) reply_error(st->fds[r], "encryption_failed", msg);
     rc = cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player 0: %s", msg);
-  } else if (st.mismatch >= 0) {
-    snprintf(msg, sizeof msg, "player %d presented another world's token", st.mismatch);
-    for (int r = 1; r < s->world_size; r++)
-      if (st.fds[r] >= 0) reply_error(st.fds[r], "token_mismatch", msg);
-    rc = cc_error_set(err, CC_ETOKEN_MISMATCH, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else {
-    if (!s->token && RAND_bytes((unsigned char *)&book->token, sizeof book->token) != 1)
-      book->token = (uint64_t)getpid() ^ (uint64_t)time(NULL);
-    rc = root_send_book(&st, book, err);
+    uint64_t world_id;
+    if (cc_auth_random(&world_id, sizeof world_id) != 0)
+      rc = cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player 0: no random numbers for the world");
+    else {
+      book->token = link_token(key, world_id);
+      rc = root_send_book(st, book, world_id, err);
+    }
   }
-  for (int r = 1; r < s->world_size; r++)
-    if (st.fds[r] >= 0) close(st.fds[r]);
-  free(st.fds);
+  for (int r = 1; r < n; r++) {
+    if (st->fds[r] >= 0) close(st->fds[r]);
+    free(st->refused[r]);
+  }
+  free(st->fds);
+  free(st->nonces);
+  free(st->refused);
+  free(st);
   return rc;
 }
 
@@ -398,10 +601,12 @@ static int dial_root(const cc_rendezvous_settings *s, double deadline, cc_error 
 }
 
 static cc_status read_book(const cc_rendezvous_settings *s, int fd, double deadline,
+                           const uint8_t *key, const char *nonce_r, const char *nonce_p,
                            cc_address_book *book, cc_error *err) {
-  char line[LINE_MAX_BYTES];
+  char line[LINE_MAX_BYTES], want[CC_RDV_MAC_CHARS + 1];
   cc_rdv_reply reply;
-  size_t len;
+  size_t len, cap = (size_t)(s->world_size) * LINE_MAX_BYTES, used = 0;
+  char *text;
   int rc = read_line(fd, line, sizeof line, deadline, &len);
   if (rc == -2)
     return cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player %d: the root at %s port %u did not hand out "
@@ -420,42 +625,82 @@ static cc_status read_book(const cc_rendezvous_settings *s, int fd, double deadl
   if (!reply.ok)
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u answered '%.60s', not an "
                 "address book", s->rank, s->root.host, (unsigned)s->root.port, line);
-  book->token = reply.token;
+  text = malloc(cap);
+  if (!text) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
   for (int r = 0; r < s->world_size; r++) {
     cc_rdv_entry e;
+    int m;
     if (read_line(fd, line, sizeof line, deadline, &len) != 0 ||
-        cc_rdv_entry_parse(line, len, &e, NULL, 0) != 0)
+        cc_rdv_entry_parse(line, len, &e, NULL, 0) != 0 ||
+        (m = cc_rdv_entry_pack(&e, text + used, cap - used)) < 0) {
+      free(text);
       return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root's address book broke off at player %d",
                   s->rank, r);
+    }
+    used += (size_t)m;
     /* Rank 0 is reached the way this player reached the root. */
     book->hosts[r] = strdup(r == 0 ? s->root.host : e.host);
     book->ports[r] = e.port;
-    if (!book->hosts[r]) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
+    if (!book->hosts[r]) {
+      free(text);
+      return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
+    }
   }
+  book_proof(key, nonce_r, nonce_p, s->rank, reply.token, text, used, want);
+  free(text);
+  if (!cc_auth_equal((const uint8_t *)want, (const uint8_t *)reply.mac, CC_RDV_MAC_CHARS))
+    return cc_error_set(err, CC_ETOKEN_MISMATCH, -1, CC_TAG_NONE, "player %d: the address book "
+                        "from %s port %u does not prove the world's token (does the root have "
+                        "another token?)", s->rank, s->root.host, (unsigned)s->root.port);
+  book->token = link_token(key, reply.token);
   return CC_OK;
 }
 
-static cc_status player_meet(const cc_rendezvous_settings *s, const char *hash,
+static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key,
                              cc_address_book *book, cc_error *err) {
   double deadline = cc_now() + s->startup_timeout_s;
-  char line[LINE_MAX_BYTES];
+  char line[LINE_MAX_BYTES], nonce_r[CC_RDV_NONCE_CHARS + 1];
   cc_rdv_join j;
   cc_status rc;
+  size_t len;
   int fd, n;
   memset(&j, 0, sizeof j);
   j.world_size = s->world_size;
   j.rank = s->rank;
-  memcpy(j.hash, hash, strnlen(hash, CC_RDV_HASH_CHARS));
   j.tls = s->tls != 0;
   j.port = cc_listen_port(book->listen_fd);
   snprintf(j.host, sizeof j.host, "%s", s->self && s->self->host[0] ? s->self->host : "-");
+  if (fresh_nonce(j.nonce) != 0)
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: no random numbers", s->rank);
+  for (;;) {
+    fd = dial_root(s, deadline, err);
+    if (fd < 0) return err->code;
+    n = read_line(fd, line, sizeof line, deadline, &len);
+    if (n != -1 || cc_now() + CONNECT_RETRY_S > deadline) break;
+    /* Closed before the challenge: the root is busy with strangers, and
+     * drops newcomers it has no room for. Come again. */
+    close(fd);
+    nanosleep(&(struct timespec){0, (long)(CONNECT_RETRY_S * 4 * 1e9)}, NULL);
+  }
+  if (n != 0 || cc_rdv_challenge_parse(line, len, nonce_r, NULL, 0) != 0) {
+    close(fd);
+    if (n == 0 && cc_rdv_reply_parse(line, len, &(cc_rdv_reply){0}, NULL, 0) == 0)
+      return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u "
+                          "refused the connection: %.200s", s->rank, s->root.host,
+                          (unsigned)s->root.port, line);
+    return cc_error_set(err, n == -2 ? CC_ESTARTUP_TIMEOUT : CC_EIO, -1, CC_TAG_NONE,
+                        "player %d: the root at %s port %u %s", s->rank, s->root.host,
+                        (unsigned)s->root.port, n == -2 ? "sent no challenge within the startup timeout"
+                        : n == 0 ? "is not a cicada root of this version" : "closed the connection");
+  }
+  join_proof(key, nonce_r, &j, j.mac);
   n = cc_rdv_join_pack(&j, line, sizeof line);
-  if (n < 0)
+  if (n < 0) {
+    close(fd);
     return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player %d cannot announce itself "
                         "to the root: it listens at port %u of host '%.100s'", s->rank,
                         (unsigned)j.port, j.host);
-  fd = dial_root(s, deadline, err);
-  if (fd < 0) return err->code;
+  }
   if (write_all(fd, line, (size_t)n) != 0) {
     close(fd);
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u closed the connection: %s",
@@ -463,7 +708,7 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const char *hash,
   }
   /* The root answers once everyone is in: give it its own timeout and a
    * moment more, so that its explanation arrives before ours. */
-  rc = read_book(s, fd, deadline + 1.0, book, err);
+  rc = read_book(s, fd, deadline + 1.0, key, nonce_r, j.nonce, book, err);
   close(fd);
   return rc;
 }
@@ -471,8 +716,8 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const char *hash,
 /* ==== Entry point ============================================================== */
 
 cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, cc_error *err) {
-  char hash[40], why[256];
-  uint64_t engine_token;
+  char why[256];
+  uint8_t key[CC_AUTH_KEY_BYTES];
   cc_status rc;
   memset(book, 0, sizeof *book);
   book->listen_fd = -1;
@@ -486,8 +731,8 @@ cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, 
     cc_address_book_free(book, s->world_size);
     return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
   }
-  token_hash(s->token, hash, &engine_token);
-  book->token = engine_token;
+  rdv_key(s->token, key);
+  book->token = link_token(key, 0);
   if (s->rank == 0 && s->root_fd >= 0) {
     book->listen_fd = s->root_fd;
   } else if (s->rank == 0) {
@@ -503,9 +748,11 @@ cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, 
   if (s->world_size == 1) {
     book->hosts[0] = strdup(s->root.host);
     book->ports[0] = cc_listen_port(book->listen_fd);
+    explicit_bzero(key, sizeof key);
     return CC_OK;
   }
-  rc = s->rank == 0 ? root_meet(s, hash, book, err) : player_meet(s, hash, book, err);
+  rc = s->rank == 0 ? root_meet(s, key, book, err) : player_meet(s, key, book, err);
+  explicit_bzero(key, sizeof key);
   if (rc != CC_OK) cc_address_book_free(book, s->world_size);
   return rc;
 }

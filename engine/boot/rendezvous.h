@@ -2,11 +2,13 @@
  * rendezvous.h - how the players of a multi-host world find each other.
  *
  * Every player knows only the root's address (tcp://host:port). Rank 0
- * listens there; every other player binds its own listener, tells the root
- * its rank, the world size, a hash of the world's token and where it
- * listens, and gets back the address book of every player and the engine
- * token. Then the links form as in a local run (net.c). Nothing here knows
- * about Lua or the engine's threads: plain blocking sockets with deadlines.
+ * listens there; every other player binds its own listener, answers the
+ * root's challenge with its rank, the world size and where it listens,
+ * proving it knows the world's token without sending it, and gets back the
+ * address book of every player with the root's proof (rendezvous.c). Each
+ * derives the links' engine token from the token and the run's world id.
+ * Then the links form as in a local run (net.c). Nothing here knows about
+ * Lua or the engine's threads: plain sockets with deadlines.
  */
 #ifndef CICADA_RENDEZVOUS_H
 #define CICADA_RENDEZVOUS_H
@@ -62,8 +64,9 @@ typedef struct cc_address_book {
 /* Meet the other players through the root. Fails with CC_EINVALID (bad
  * settings), CC_EIO (cannot listen, cannot resolve the root),
  * CC_ESTARTUP_TIMEOUT (not every player came within startup_timeout_s) or
- * CC_ETOKEN_MISMATCH (some player has another token: every player that
- * reached the root gets this) or CC_EENCRYPTION (some player's links are
+ * CC_ETOKEN_MISMATCH (this player, or the root, has another token: a
+ * newcomer that cannot prove the token is refused alone, and the others
+ * time out naming it) or CC_EENCRYPTION (some player's links are
  * plaintext in a TLS world, or the other way round). On success fill book; free it with
  * cc_address_book_free. */
 cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, cc_error *err);

@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -58,7 +59,7 @@ static void usage(FILE *out) {
           "usage: %s [options] script.lua [args]\n"
           "       %s -n N script.lua [args]\n"
           "       %s --rank R -n N --root-address tcp://HOST:PORT [--address tcp://ME:PORT]\n"
-          "                  [--token SECRET] [--identity PEM --trusted PEM,...] script.lua [args]\n"
+          "                  [--token-file PATH] [--identity PEM --trusted PEM,...] script.lua [args]\n"
           "       %s credentials RANK [DIR]\n"
           "Runs a Lua 5.4 script with the cicada module available.\n"
           "\n"
@@ -73,7 +74,9 @@ static void usage(FILE *out) {
           "                        (CICADA_ROOT_ADDRESS)\n"
           "  --address URL         where this player listens; default any port,\n"
           "                        at the address the root sees (CICADA_ADDRESS)\n"
-          "  --token SECRET        must be the same at every player (CICADA_TOKEN)\n"
+          "  --token SECRET        must be the same at every player (CICADA_TOKEN);\n"
+          "                        visible to every local user in ps: prefer\n"
+          "  --token-file PATH     the token from the first line of a file (CICADA_TOKEN_FILE)\n"
           "  --identity PEM        this player's key and certificate: every link is\n"
           "                        mutual TLS (CICADA_IDENTITY)\n"
           "  --trusted PEM,...     certificates of the players to accept (CICADA_TRUSTED)\n"
@@ -270,6 +273,7 @@ typedef struct world_options {
   const char *time_limit, *timeout, *startup_timeout, *heartbeat_interval, *heartbeat_timeout;
   const char *log_level;
   bool tag_output;
+  const char *token_file;
 } world_options;
 
 /* Check one setting: a command-line value, else the environment's. */
@@ -286,6 +290,35 @@ static int parse_int(const char *what, const char *v, long *out) {
     cc_log_error(progname, -1, "%s '%s' is not an integer", what, v);
     return -1;
   }
+  return 0;
+}
+
+/* --token-file PATH (or CICADA_TOKEN_FILE): the token is the file's first
+ * line, so that it never shows in a process list. Sets *token, or says
+ * what is wrong and returns -1. */
+static int read_token_file(const char *path, const char **token) {
+  static char buf[1024];
+  FILE *f;
+  size_t len;
+  struct stat st;
+  if (!path) return 0;
+  f = fopen(path, "r");
+  if (!f) {
+    cc_log_error(progname, -1, "cannot read the token file '%s': %s", path, strerror(errno));
+    return -1;
+  }
+  if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+    fprintf(stderr, "WARNING:cicada.communicator:the token file '%s' can be read by other "
+            "users (chmod 600 it)\n", path);
+  if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
+  fclose(f);
+  len = strcspn(buf, "\r\n");
+  buf[len] = '\0';
+  if (len == 0) {
+    cc_log_error(progname, -1, "the token file '%s' has an empty first line", path);
+    return -1;
+  }
+  *token = buf;
   return 0;
 }
 
@@ -425,6 +458,13 @@ static int export_world(world_options *o, bool launcher) {
   cc_address a;
   cc_error e;
   char why[256];
+  if (o->token && o->token_file) {
+    cc_log_error(progname, -1, "give the token once: --token or --token-file, not both");
+    return -1;
+  }
+  if (!o->token && read_token_file(setting(o->token_file, "CICADA_TOKEN_FILE"),
+                                   (const char **)&o->token) != 0)
+    return -1;
   if (n_s && parse_int("world size (-n, CICADA_WORLD_SIZE)", n_s, &n) != 0) return -1;
   if (rank_s && parse_int("rank (--rank, CICADA_RANK)", rank_s, &rank) != 0) return -1;
   if (cc_check_world_size(n, &e) != CC_OK) {
@@ -830,6 +870,7 @@ int main(int argc, char **argv) {
     else if (is_option(argv[i], "--root-address")) { slot = &o.root_address; name = "--root-address"; }
     else if (is_option(argv[i], "--address")) { slot = &o.address; name = "--address"; }
     else if (is_option(argv[i], "--token")) { slot = &o.token; name = "--token"; }
+    else if (is_option(argv[i], "--token-file")) { slot = &o.token_file; name = "--token-file"; }
     else if (is_option(argv[i], "--identity")) { slot = &o.identity; name = "--identity"; }
     else if (is_option(argv[i], "--trusted")) { slot = &o.trusted; name = "--trusted"; }
     else if (is_option(argv[i], "--log-level")) { slot = &o.log_level; name = "--log-level"; }

@@ -44,9 +44,18 @@ static uint64_t get_le(const uint8_t *p, int n) {
 
 void cc_hello_pack(const cc_hello *h, uint8_t out[CC_HELLO_BYTES]) {
   put_le(out, CC_HELLO_MAGIC, 4);
-  put_le(out + 4, h->world_size, 4);
-  put_le(out + 8, h->rank, 4);
-  put_le(out + 12, h->token, 8);
+  out[4] = h->step;
+  put_le(out + 5, h->world_size, 4);
+  put_le(out + 9, h->rank, 4);
+  memcpy(out + 13, h->nonce, CC_HELLO_NONCE_BYTES);
+  memcpy(out + 13 + CC_HELLO_NONCE_BYTES, h->mac, CC_HELLO_MAC_BYTES);
+}
+
+static bool all_zero(const uint8_t *b, size_t n) {
+  uint8_t any = 0;
+  for (size_t i = 0; i < n; i++)
+    any |= b[i];
+  return any == 0;
 }
 
 int cc_hello_parse(const uint8_t *in, size_t len, cc_hello *h, char *err, size_t errsz) {
@@ -55,20 +64,28 @@ int cc_hello_parse(const uint8_t *in, size_t len, cc_hello *h, char *err, size_t
   if (len > 0)
     memcpy(b, in, len < sizeof b ? len : sizeof b);
   magic = (uint32_t)get_le(b, 4);
-  h->world_size = (uint32_t)get_le(b + 4, 4);
-  h->rank = (uint32_t)get_le(b + 8, 4);
-  h->token = get_le(b + 12, 8);
+  h->step = b[4];
+  h->world_size = (uint32_t)get_le(b + 5, 4);
+  h->rank = (uint32_t)get_le(b + 9, 4);
+  memcpy(h->nonce, b + 13, CC_HELLO_NONCE_BYTES);
+  memcpy(h->mac, b + 13 + CC_HELLO_NONCE_BYTES, CC_HELLO_MAC_BYTES);
   if (len != CC_HELLO_BYTES)
     return fail(err, errsz, "HELLO of %zu bytes, expected %d", len, CC_HELLO_BYTES);
   if (magic != CC_HELLO_MAGIC)
     return fail(err, errsz, "HELLO has the magic 0x%08" PRIx32 ", expected 0x%08" PRIx32,
                 magic, (uint32_t)CC_HELLO_MAGIC);
+  if (h->step < CC_HELLO_DIAL || h->step > CC_HELLO_CONFIRM)
+    return fail(err, errsz, "HELLO has the step %u, expected 1 to 3", (unsigned)h->step);
   if (h->world_size < 1 || h->world_size > INT32_MAX)
     return fail(err, errsz, "HELLO names a world of %" PRIu32 " players, outside [1, %d]",
                 h->world_size, INT32_MAX);
   if (h->rank >= h->world_size)
     return fail(err, errsz, "HELLO names player %" PRIu32 ", outside a world of %" PRIu32,
                 h->rank, h->world_size);
+  if (h->step == CC_HELLO_DIAL && !all_zero(h->mac, CC_HELLO_MAC_BYTES))
+    return fail(err, errsz, "HELLO step 1 carries a mac");
+  if (h->step == CC_HELLO_CONFIRM && !all_zero(h->nonce, CC_HELLO_NONCE_BYTES))
+    return fail(err, errsz, "HELLO step 3 carries a nonce");
   return 0;
 }
 
@@ -204,15 +221,42 @@ static int emit(char *out, size_t outsz, const char *fmt, ...) {
 
 /* ==== Rendezvous lines: a newcomer's report ============================== */
 
+int cc_rdv_challenge_pack(const char *nonce, char *out, size_t outsz) {
+  if (lowhex(nonce, strnlen(nonce, CC_RDV_NONCE_CHARS + 1), CC_RDV_NONCE_CHARS, "nonce", NULL,
+             0) != 0)
+    return -1;
+  return emit(out, outsz, "CHALLENGE %s\n", nonce);
+}
+
+int cc_rdv_challenge_parse(const char *line, size_t len, char *nonce, char *err, size_t errsz) {
+  fields f = {line, line + len, 0};
+  const char *s;
+  size_t n;
+  nonce[0] = '\0';
+  if (check_line(line, len, err, errsz) != 0)
+    return -1;
+  if (take(&f, &s, &n, "greeting", false, err, errsz) != 0)
+    return -1;
+  if (n != 9 || memcmp(s, "CHALLENGE", 9) != 0)
+    return fail(err, errsz, "line starts with '%.*s', not CHALLENGE", (int)(n < 16 ? n : 16), s);
+  if (take(&f, &s, &n, "nonce", true, err, errsz) != 0 ||
+      lowhex(s, n, CC_RDV_NONCE_CHARS, "nonce", err, errsz) != 0)
+    return -1;
+  memcpy(nonce, s, n);
+  nonce[n] = '\0';
+  return 0;
+}
+
 int cc_rdv_join_pack(const cc_rdv_join *j, char *out, size_t outsz) {
-  size_t hashlen = strnlen(j->hash, sizeof j->hash);
   size_t hostlen = strnlen(j->host, sizeof j->host);
   if (j->world_size < 1 || j->rank < 0 || j->rank >= j->world_size || j->port == 0 ||
-      lowhex(j->hash, hashlen, CC_RDV_HASH_CHARS, "hash", NULL, 0) != 0 ||
+      lowhex(j->nonce, strnlen(j->nonce, sizeof j->nonce), CC_RDV_NONCE_CHARS, "nonce", NULL,
+             0) != 0 ||
+      lowhex(j->mac, strnlen(j->mac, sizeof j->mac), CC_RDV_MAC_CHARS, "mac", NULL, 0) != 0 ||
       hostlen >= sizeof j->host || !printable_word(j->host, hostlen))
     return -1;
-  return emit(out, outsz, "CICADA %d %d %d %s %s %u %s\n", CC_RDV_VERSION, j->world_size,
-              j->rank, j->hash, j->tls ? "tls" : "plain", (unsigned)j->port, j->host);
+  return emit(out, outsz, "CICADA %d %d %d %s %s %u %s %s\n", CC_RDV_VERSION, j->world_size,
+              j->rank, j->nonce, j->tls ? "tls" : "plain", (unsigned)j->port, j->mac, j->host);
 }
 
 int cc_rdv_join_parse(const char *line, size_t len, cc_rdv_join *j, char *err, size_t errsz) {
@@ -244,11 +288,11 @@ int cc_rdv_join_parse(const char *line, size_t len, cc_rdv_join *j, char *err, s
   if (v >= (uint64_t)j->world_size)
     return fail(err, errsz, "rank %" PRIu64 " is outside a world of %d", v, j->world_size);
   j->rank = (int)v;
-  if (take(&f, &s, &n, "token hash", false, err, errsz) != 0 ||
-      lowhex(s, n, CC_RDV_HASH_CHARS, "token hash", err, errsz) != 0)
+  if (take(&f, &s, &n, "nonce", false, err, errsz) != 0 ||
+      lowhex(s, n, CC_RDV_NONCE_CHARS, "nonce", err, errsz) != 0)
     return -1;
-  memcpy(j->hash, s, n);
-  j->hash[n] = '\0';
+  memcpy(j->nonce, s, n);
+  j->nonce[n] = '\0';
   if (take(&f, &s, &n, "security", false, err, errsz) != 0)
     return -1;
   if (n == 3 && memcmp(s, "tls", 3) == 0)
@@ -261,6 +305,11 @@ int cc_rdv_join_parse(const char *line, size_t len, cc_rdv_join *j, char *err, s
   if (v == 0)
     return fail(err, errsz, "port 0 is not a port to reach a player at");
   j->port = (uint16_t)v;
+  if (take(&f, &s, &n, "mac", false, err, errsz) != 0 ||
+      lowhex(s, n, CC_RDV_MAC_CHARS, "mac", err, errsz) != 0)
+    return -1;
+  memcpy(j->mac, s, n);
+  j->mac[n] = '\0';
   if (take(&f, &s, &n, "host", true, err, errsz) != 0 ||
       host_field(s, n, j->host, err, errsz) != 0)
     return -1;
@@ -269,8 +318,10 @@ int cc_rdv_join_parse(const char *line, size_t len, cc_rdv_join *j, char *err, s
 
 /* ==== Rendezvous lines: the root's answer ================================ */
 
-int cc_rdv_ok_pack(uint64_t token, char *out, size_t outsz) {
-  return emit(out, outsz, "OK %016" PRIx64 "\n", token);
+int cc_rdv_ok_pack(uint64_t token, const char *mac, char *out, size_t outsz) {
+  if (lowhex(mac, strnlen(mac, CC_RDV_MAC_CHARS + 1), CC_RDV_MAC_CHARS, "mac", NULL, 0) != 0)
+    return -1;
+  return emit(out, outsz, "OK %016" PRIx64 " %s\n", token, mac);
 }
 
 int cc_rdv_err_pack(const char *kind, const char *message, char *out, size_t outsz) {
@@ -308,11 +359,16 @@ int cc_rdv_reply_parse(const char *line, size_t len, cc_rdv_reply *r, char *err,
   if (len >= 3 && memcmp(line, "OK ", 3) == 0) {
     f.p += 3;
     f.index = 1;
-    if (take(&f, &s, &n, "token", true, err, errsz) != 0 ||
-        lowhex(s, n, 16, "token", err, errsz) != 0)
+    if (take(&f, &s, &n, "world id", false, err, errsz) != 0 ||
+        lowhex(s, n, 16, "world id", err, errsz) != 0)
       return -1;
     for (size_t i = 0; i < n; i++)
       r->token = (r->token << 4) | (uint64_t)(s[i] <= '9' ? s[i] - '0' : s[i] - 'a' + 10);
+    if (take(&f, &s, &n, "mac", true, err, errsz) != 0 ||
+        lowhex(s, n, CC_RDV_MAC_CHARS, "mac", err, errsz) != 0)
+      return -1;
+    memcpy(r->mac, s, n);
+    r->mac[n] = '\0';
     r->ok = true;
     return 0;
   }

@@ -23,33 +23,47 @@
 
 /* ==== Link HELLO ========================================================= */
 
-/* The payload of a CC_FRAME_HELLO, all little-endian:
+/* The payload of a CC_FRAME_HELLO, all little-endian. A link opens with
+ * three of them, a challenge and response each way, so that each side
+ * proves it knows the world's link key without ever sending it (net.c):
+ *
+ *   dialler  -> acceptor  DIAL     its rank and nonce, mac all zero
+ *   acceptor -> dialler   ANSWER   its rank and nonce, mac over both nonces
+ *   dialler  -> acceptor  CONFIRM  its rank, nonce all zero, mac over both
  *
  *   u32 magic      CC_HELLO_MAGIC, "CCDA"
+ *   u8  step       CC_HELLO_DIAL, CC_HELLO_ANSWER or CC_HELLO_CONFIRM
  *   u32 world      world size, 1 .. INT32_MAX
  *   u32 rank       the sender's world rank, below world
- *   u64 token      the world's engine token
+ *   u8  nonce[16]  the sender's fresh nonce (zero in a CONFIRM)
+ *   u8  mac[32]    see net/auth.h (zero in a DIAL)
  */
 #define CC_HELLO_MAGIC 0x41444343u
-#define CC_HELLO_BYTES 20
+#define CC_HELLO_NONCE_BYTES 16
+#define CC_HELLO_MAC_BYTES 32
+#define CC_HELLO_BYTES (13 + CC_HELLO_NONCE_BYTES + CC_HELLO_MAC_BYTES)
+
+enum { CC_HELLO_DIAL = 1, CC_HELLO_ANSWER = 2, CC_HELLO_CONFIRM = 3 };
 
 typedef struct cc_hello {
+  uint8_t step;
   uint32_t world_size;
   uint32_t rank;
-  uint64_t token;
+  uint8_t nonce[CC_HELLO_NONCE_BYTES];
+  uint8_t mac[CC_HELLO_MAC_BYTES];
 } cc_hello;
 
 void cc_hello_pack(const cc_hello *h, uint8_t out[CC_HELLO_BYTES]);
 
-/* The format alone: len must be CC_HELLO_BYTES, the magic right, the world
- * size 1 .. INT32_MAX and the rank below it. h is filled from whatever bytes
+/* The format alone: len must be CC_HELLO_BYTES, the magic right, the step
+ * known, the world size 1 .. INT32_MAX, the rank below it, a DIAL's mac and
+ * a CONFIRM's nonce zero. h is filled from whatever bytes
  * there are (zeros for missing ones) also when it fails, for messages. */
 int cc_hello_parse(const uint8_t *in, size_t len, cc_hello *h, char *err, size_t errsz);
 
 /* What this player expects of a parsed HELLO: the same world size, a rank
- * other than its own, and, if expect_rank >= 0 (a connection it dialled),
- * that rank. The token is left to the caller, which reports a mismatch
- * differently. */
+ * other than its own, and, if expect_rank >= 0 (a connection it dialled,
+ * or one whose DIAL named it), that rank. The mac is left to the caller. */
 int cc_hello_check(const cc_hello *h, int world_size, int self_rank, int expect_rank,
                    char *err, size_t errsz);
 
@@ -58,42 +72,48 @@ int cc_hello_check(const cc_hello *h, int world_size, int self_rank, int expect_
 /* Text lines, fields separated by one space, each line ended by '\n'
  * (the parsers take a line without its '\n'):
  *
- *   newcomer -> root   CICADA <version> <world> <rank> <hash> <tls|plain> <port> <host>
- *   root -> newcomer   OK <token>                 then one "<port> <host>" per rank
+ *   root -> newcomer   CHALLENGE <nonce>           as soon as it connects
+ *   newcomer -> root   CICADA <version> <world> <rank> <nonce> <tls|plain> <port> <mac> <host>
+ *   root -> newcomer   OK <world id> <mac>         then one "<port> <host>" per rank
  *                  or  ERR <kind> <message>
  *
  *   version  CC_RDV_VERSION
  *   world    1 .. INT32_MAX, decimal without sign or leading zeros (so all numbers)
  *   rank     0 .. world - 1
- *   hash     CC_RDV_HASH_CHARS lowercase hex digits (a hash of the world's token)
+ *   nonce    CC_RDV_NONCE_CHARS lowercase hex digits, fresh for each connection
+ *   mac      CC_RDV_MAC_CHARS lowercase hex digits: the proof that the sender
+ *            knows the world's token (boot/rendezvous.c says over what)
  *   port     1 .. 65535
  *   host     1 .. CC_RDV_HOST_MAX - 1 printable bytes, no space; "-" in a
  *            newcomer's line: the address the root sees it at
- *   token    16 lowercase hex digits, the engine token
+ *   world id 16 lowercase hex digits, a fresh number naming this run
  *   kind     1 .. CC_RDV_KIND_MAX - 1 of [a-z_]
  *   message  the rest of the line, printable, may be empty
  *
  * No line holds control bytes (below 0x20, or 0x7f), and none is longer
  * than CC_RDV_LINE_MAX bytes before its '\n'.
  */
-#define CC_RDV_VERSION 1
+#define CC_RDV_VERSION 2
 #define CC_RDV_LINE_MAX 510
-#define CC_RDV_HASH_CHARS 32
+#define CC_RDV_NONCE_CHARS 32
+#define CC_RDV_MAC_CHARS 64
 #define CC_RDV_HOST_MAX 256
 #define CC_RDV_KIND_MAX 32
 
 typedef struct cc_rdv_join {
   int world_size;
   int rank;
-  char hash[CC_RDV_HASH_CHARS + 1];
+  char nonce[CC_RDV_NONCE_CHARS + 1];
   bool tls;
   uint16_t port;
+  char mac[CC_RDV_MAC_CHARS + 1];
   char host[CC_RDV_HOST_MAX];
 } cc_rdv_join;
 
 typedef struct cc_rdv_reply {
   bool ok;                               /* OK, else ERR */
-  uint64_t token;                        /* OK */
+  uint64_t token;                        /* OK: the world id */
+  char mac[CC_RDV_MAC_CHARS + 1];        /* OK */
   char kind[CC_RDV_KIND_MAX];            /* ERR */
   char message[CC_RDV_LINE_MAX + 1];     /* ERR */
 } cc_rdv_reply;
@@ -108,11 +128,14 @@ typedef struct cc_rdv_entry {
  * a field is outside its format or out (at least CC_RDV_LINE_MAX + 2 bytes
  * is always enough) is too small. */
 int cc_rdv_join_pack(const cc_rdv_join *j, char *out, size_t outsz);
-int cc_rdv_ok_pack(uint64_t token, char *out, size_t outsz);
+int cc_rdv_challenge_pack(const char *nonce, char *out, size_t outsz);
+int cc_rdv_ok_pack(uint64_t token, const char *mac, char *out, size_t outsz);
 /* The message is cut to fit the line, and control bytes in it become '?'. */
 int cc_rdv_err_pack(const char *kind, const char *message, char *out, size_t outsz);
 int cc_rdv_entry_pack(const cc_rdv_entry *e, char *out, size_t outsz);
 
+/* nonce: CC_RDV_NONCE_CHARS + 1 bytes, the challenge's nonce and a NUL. */
+int cc_rdv_challenge_parse(const char *line, size_t len, char *nonce, char *err, size_t errsz);
 int cc_rdv_join_parse(const char *line, size_t len, cc_rdv_join *j, char *err, size_t errsz);
 int cc_rdv_reply_parse(const char *line, size_t len, cc_rdv_reply *r, char *err, size_t errsz);
 int cc_rdv_entry_parse(const char *line, size_t len, cc_rdv_entry *e, char *err, size_t errsz);

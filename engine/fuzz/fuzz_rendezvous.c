@@ -2,9 +2,9 @@
  * fuzz_rendezvous.c - libFuzzer target for the rendezvous lines in
  * engine/core/control.c.
  *
- * The input is one line without its '\n', given to each of the three
- * parsers (a newcomer's CICADA line, the root's OK/ERR answer, an address
- * book entry). Any input must be parsed without a crash or undefined
+ * The input is one line without its '\n', given to each of the four
+ * parsers (the root's CHALLENGE, a newcomer's CICADA line, the root's
+ * OK/ERR answer, an address book entry). Any input must be parsed without a crash or undefined
  * behaviour, and every refusal must say why. Oracles: whatever a parser
  * accepts, the matching pack function writes back as exactly the input and
  * a '\n'; and the input used as an ERR message packs into a line the reply
@@ -38,7 +38,8 @@ static void fuzz_join(const char *line, size_t len) {
     return;
   }
   if (j.world_size < 1 || j.rank < 0 || j.rank >= j.world_size || j.port == 0 ||
-      strlen(j.hash) != CC_RDV_HASH_CHARS || j.host[0] == '\0')
+      strlen(j.nonce) != CC_RDV_NONCE_CHARS || strlen(j.mac) != CC_RDV_MAC_CHARS ||
+      j.host[0] == '\0')
     abort();
   same_line(cc_rdv_join_pack(&j, out, sizeof out), out, line, len);
 }
@@ -52,9 +53,21 @@ static void fuzz_reply(const char *line, size_t len) {
     return;
   }
   if (r.ok)
-    same_line(cc_rdv_ok_pack(r.token, out, sizeof out), out, line, len);
+    same_line(cc_rdv_ok_pack(r.token, r.mac, out, sizeof out), out, line, len);
   else
     same_line(cc_rdv_err_pack(r.kind, r.message, out, sizeof out), out, line, len);
+}
+
+static void fuzz_challenge(const char *line, size_t len) {
+  char nonce[CC_RDV_NONCE_CHARS + 1], out[CC_RDV_LINE_MAX + 2], err[200] = "";
+  int rc = cc_rdv_challenge_parse(line, len, nonce, err, sizeof err);
+  if (rc != 0) {
+    refused(rc, err, sizeof err);
+    return;
+  }
+  if (strlen(nonce) != CC_RDV_NONCE_CHARS)
+    abort();
+  same_line(cc_rdv_challenge_pack(nonce, out, sizeof out), out, line, len);
 }
 
 static void fuzz_entry(const char *line, size_t len) {
@@ -100,6 +113,7 @@ static void fuzz_err_message(const char *line, size_t len) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *line = (const char *)data;
+  fuzz_challenge(line, size);
   fuzz_join(line, size);
   fuzz_reply(line, size);
   fuzz_entry(line, size);

@@ -52,17 +52,25 @@ static int save_line(const char *dir, const char *name, int n, const char *line,
 }
 
 static int hello_seeds(const char *dir) {
-  cc_hello first = {3, 1, UINT64_C(0x0123456789abcdef)}, last = {1024, 1023, 0};
+  static const char *names[3] = {"dial_rank_1_of_3", "answer_rank_0_of_3", "confirm_rank_1023_of_1024"};
   uint8_t out[CC_HELLO_BYTES];
   cc_buf b;
   int bad = 0;
   cc_buf_init(&b);
-  cc_hello_pack(&first, out);
-  cc_buf_append(&b, out, sizeof out);
-  bad |= save(dir, "rank_1_of_3", &b);
-  cc_hello_pack(&last, out);
-  cc_buf_append(&b, out, sizeof out);
-  bad |= save(dir, "rank_1023_of_1024", &b);
+  for (int step = CC_HELLO_DIAL; step <= CC_HELLO_CONFIRM; step++) {
+    cc_hello h;
+    memset(&h, 0, sizeof h);
+    h.step = (uint8_t)step;
+    h.world_size = step == CC_HELLO_CONFIRM ? 1024 : 3;
+    h.rank = step == CC_HELLO_DIAL ? 1 : step == CC_HELLO_ANSWER ? 0 : 1023;
+    if (step != CC_HELLO_CONFIRM)
+      for (int i = 0; i < CC_HELLO_NONCE_BYTES; i++) h.nonce[i] = (uint8_t)(0x11 * (i + step));
+    if (step != CC_HELLO_DIAL)
+      for (int i = 0; i < CC_HELLO_MAC_BYTES; i++) h.mac[i] = (uint8_t)(0xa0 + i + step);
+    cc_hello_pack(&h, out);
+    cc_buf_append(&b, out, sizeof out);
+    bad |= save(dir, names[step - 1], &b);
+  }
   cc_buf_free(&b);
   return bad;
 }
@@ -77,7 +85,9 @@ static int rendezvous_seeds(const char *dir) {
   memset(&j, 0, sizeof j);
   j.world_size = 3;
   j.rank = 2;
-  memcpy(j.hash, "0123456789abcdef0123456789abcdef", CC_RDV_HASH_CHARS);
+  memcpy(j.nonce, "0123456789abcdef0123456789abcdef", CC_RDV_NONCE_CHARS);
+  memcpy(j.mac, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+         CC_RDV_MAC_CHARS);
   j.tls = true;
   j.port = 40001;
   memcpy(j.host, "10.0.0.7", 9);
@@ -85,10 +95,13 @@ static int rendezvous_seeds(const char *dir) {
   j.tls = false;
   memcpy(j.host, "-", 2);
   bad |= save_line(dir, "join_plain", cc_rdv_join_pack(&j, line, sizeof line), line, &b);
-  bad |= save_line(dir, "ok", cc_rdv_ok_pack(UINT64_C(0x00ab00cd00ef0012), line, sizeof line),
+  bad |= save_line(dir, "challenge",
+                   cc_rdv_challenge_pack("fedcba9876543210fedcba9876543210", line, sizeof line),
                    line, &b);
+  bad |= save_line(dir, "ok", cc_rdv_ok_pack(UINT64_C(0x00ab00cd00ef0012), j.mac, line,
+                                             sizeof line), line, &b);
   bad |= save_line(dir, "err",
-                   cc_rdv_err_pack("token_mismatch", "player 2 presented another world's token",
+                   cc_rdv_err_pack("token_mismatch", "it claimed to be player 2 without proving the world's token",
                                    line, sizeof line), line, &b);
   bad |= save_line(dir, "entry", cc_rdv_entry_pack(&e, line, sizeof line), line, &b);
   bad |= save_line(dir, "entry_ipv6", cc_rdv_entry_pack(&e6, line, sizeof line), line, &b);

@@ -38,11 +38,17 @@ struct cc_conn {
   bool outgoing;
   char addr[64];           /* the other end, for messages about an accepted one;
                             * written by the I/O thread before any event of it */
+  double opened;           /* cc_now() at creation: the handshake deadline
+                            * counts from here */
   /* Written before the link is up, by the I/O thread (the only reader of a
    * connection until then) with the connection's lock held; constant once
    * the link is up, which the net lock publishes to every other thread. */
   int peer;                /* world rank once the HELLO is in (dialled: from the
                             * start), else -1 */
+  int claimed;             /* accepted: the rank its DIAL named, else -1 */
+  uint8_t hello_step;      /* the last HELLO step this side has sent, 0: none */
+  uint8_t nonce_d[16];     /* the dialler's nonce (CC_HELLO_NONCE_BYTES) */
+  uint8_t nonce_a[16];     /* the acceptor's nonce */
   evutil_socket_t fd;      /* the socket, once known (bufferevent_getfd locks) */
   struct event *read_ev;   /* our own read watch, see conn_read() */
   bool direct;             /* read with our own reads (the transport's

@@ -2,8 +2,12 @@
  * net.c - the player's I/O thread and its links to every other player.
  *
  * One connection per pair of players: the higher rank connects to the
- * lower, and both sides exchange a HELLO frame naming their rank, the world
- * size and the world's token before the link counts as up. After that the
+ * lower, and the two prove to each other that they know the world's token
+ * (three HELLO frames: a challenge and response each way, see
+ * core/control.h and auth.h) before the link counts as up. Until then a
+ * connection is a stranger: only a HELLO of its exact size is read from
+ * it, it has HANDSHAKE_DEADLINE_S to finish, at most STRANGERS_MAX are
+ * kept at once, and one that fails is closed and freed (stranger_cb). After that the
  * links are read by whichever thread wants the bytes first (see
  * conn_read_connlocked) and written straight to the socket by the sending
  * thread (write_frame); the transport (transport.h: plaintext or TLS,
@@ -43,10 +47,12 @@
 #include "core/clock.h"
 #include "core/control.h"
 #include "core/wire.h"
+#include "net/auth.h"
 #include "net/net.h"
 #include "net/transport.h"
 
 #define CONNECT_RETRY_S 0.02
+#define CONNECT_RETRY_MAX_S 0.25
 #define BYE_WAIT_MIN_S 0.2
 #define LOG_MAX_PENDING 1024     /* messages queued for the log callback */
 #define LOG_MESSAGE_BYTES 512
@@ -54,6 +60,12 @@
  * arrive: the read that completes it then has little left to copy, and the
  * bytes are not held twice. */
 #define STREAM_MIN_BYTES ((uint32_t)1 << 20)
+/* Strangers: a connection that has not yet proved which player it is. */
+#define HANDSHAKE_DEADLINE_S 5.0 /* to finish its handshake and HELLO */
+#define STRANGERS_MAX 16         /* unidentified accepted connections at once */
+#define STRANGER_SWEEP_S 0.25    /* how often the late ones are closed and freed */
+#define ACCEPT_BACKOFF_S 0.25    /* no accepting for this long at the descriptor limit */
+#define STRANGER_LOGS_MAX 8      /* refusals logged, see stranger_log */
 
 typedef enum cc_link_state {
   CC_LINK_DOWN,       /* not connected yet */
@@ -93,6 +105,8 @@ struct cc_net {
   int wake_fd;             /* eventfd: wakes a thread in cc_net_wait_locked */
   struct evconnlistener *listener; /* thread-safe; disabled once all are up */
   struct event *heartbeat_ev, *retry_ev, *stop_ev, *defer_ev, *log_ev;
+  struct event *stranger_ev; /* closes late handshakes, frees refused connections */
+  struct event *accept_ev;   /* listens again after a pause at the descriptor limit */
 
   /* The thread that starts and frees the net. */
   pthread_t thread;        /* the I/O thread */
@@ -106,6 +120,7 @@ struct cc_net {
 #endif
   cc_link *links;          /* one per world rank (own entry unused) */
   int links_up;
+  bool accepting_done;     /* the world is up: the listener stays disabled */
   cc_status fatal;         /* a startup failure seen by the I/O thread */
   char fatal_message[256];
   atomic_bool waiter_polling; /* a thread is in cc_net_wait_locked's poll;
@@ -116,8 +131,14 @@ struct cc_net {
   cc_conn **pollconns;
 
   /* The I/O thread (and the starting thread before the I/O thread runs). */
-  cc_conn *conns;          /* every connection made, freed with the net */
+  cc_conn *conns;          /* every connection made; those that never carried a
+                            * link are freed once dead (stranger_cb), the rest
+                            * with the net */
   double last_heartbeat;   /* when heartbeat_cb last ran */
+  double retry_delay;      /* the next pause before dialling again */
+  bool fd_limit_logged;    /* the descriptor limit was reported once */
+  unsigned strangers_refused; /* accepted and closed at once: STRANGERS_MAX */
+  int strangers_logged;    /* refusals logged, see stranger_log */
 
   /* The log queue: log_lock, a leaf lock held only to add or take messages. */
   pthread_mutex_t log_lock;
@@ -129,6 +150,7 @@ struct cc_net {
 
 static void conn_read_connlocked(cc_conn *c);
 static void schedule_retry(cc_net *n);
+static struct timeval to_timeval(double s);
 
 /* The link to peer still has bytes someone must read: it is up, or the
  * peer said goodbye and has not closed yet. */
@@ -417,11 +439,31 @@ void cc_net_announce_failure(cc_net *n, const char *why) {
   cc_payload_unref(p);
 }
 
-static void send_hello(cc_net *n, cc_conn *c) {
+/* Send this side's next HELLO (see core/control.h): a DIAL with a fresh
+ * nonce on a connection we made, an ANSWER to a DIAL, or the CONFIRM. */
+static void send_hello(cc_net *n, cc_conn *c, uint8_t step) {
   cc_payload *p = cc_payload_new(CC_HELLO_BYTES);
-  cc_hello hello = {(uint32_t)n->cfg.world_size, (uint32_t)n->cfg.rank, n->cfg.token};
+  cc_hello hello;
+  int dialler = c->outgoing ? n->cfg.rank : c->claimed;
+  int acceptor = c->outgoing ? c->peer : n->cfg.rank;
   if (!p) return;
+  memset(&hello, 0, sizeof hello);
+  hello.step = step;
+  hello.world_size = (uint32_t)n->cfg.world_size;
+  hello.rank = (uint32_t)n->cfg.rank;
+  if (step == CC_HELLO_DIAL) {
+    if (cc_auth_random(c->nonce_d, sizeof c->nonce_d) != 0) { cc_payload_unref(p); return; }
+    memcpy(hello.nonce, c->nonce_d, sizeof hello.nonce);
+  } else {
+    if (step == CC_HELLO_ANSWER) {
+      if (cc_auth_random(c->nonce_a, sizeof c->nonce_a) != 0) { cc_payload_unref(p); return; }
+      memcpy(hello.nonce, c->nonce_a, sizeof hello.nonce);
+    }
+    cc_auth_hello_mac(n->cfg.token, step, hello.world_size, (uint32_t)dialler,
+                      (uint32_t)acceptor, c->nonce_d, c->nonce_a, hello.mac);
+  }
   cc_hello_pack(&hello, p->data);
+  c->hello_step = step;
   write_frame(c, CC_FRAME_HELLO, n->cfg.rank, 0, 0, p);
   cc_payload_unref(p);
 }
@@ -442,57 +484,129 @@ static uint64_t get_le(const uint8_t *b, int n) {
   return v;
 }
 
-/* A HELLO on a connection: on an accepted one it names the peer, on ours it
- * confirms the peer we dialled. */
+/* A warning about a connection refused before it said who it is: the
+ * first STRANGER_LOGS_MAX, then one line saying the rest go unlogged, so
+ * that a stranger cannot flood the log. The I/O thread. */
+static void stranger_log(cc_net *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void stranger_log(cc_net *n, const char *fmt, ...) {
+  char msg[LOG_MESSAGE_BYTES];
+  va_list ap;
+  if (n->strangers_logged > STRANGER_LOGS_MAX) return;
+  if (n->strangers_logged++ == STRANGER_LOGS_MAX) {
+    cc_net_log(n, CC_LOG_WARNING, "player %d: more connections refused; not logging them",
+               n->cfg.rank);
+    return;
+  }
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  cc_net_log(n, CC_LOG_WARNING, "%s", msg);
+}
+
+/* A connection failed its handshake. One we dialled is the player the
+ * address book names at that address: the world cannot form with it, so
+ * say who it is and give up. One that came to us has proved nothing, and
+ * whoever opened it may be a stranger: log it and drop it, and let the
+ * world form without it (a real player that fails here is named by the
+ * startup timeout, or refused at the rendezvous). */
+static void refuse_connlocked(cc_conn *c, cc_status code, const char *msg) {
+  cc_net *n = c->net;
+  CC_CONN_ASSERT_LOCKED(c);
+  if (c->outgoing) {
+    cc_net_log(n, CC_LOG_ERROR, "%s", msg);
+    startup_fail(n, code, msg);
+  } else {
+    stranger_log(n, "%s", msg);
+  }
+  conn_kill(c);
+}
+
+/* A HELLO on a connection (see core/control.h for the three steps). On
+ * ours: the ANSWER of the player we dialled, which proves it knows the
+ * world's link key; we CONFIRM and the link is up. On an accepted one: a
+ * DIAL naming the peer, which we ANSWER, then its CONFIRM, which proves it
+ * knows the key too; only then is the link up. */
 static void on_hello_connlocked(cc_conn *c, const cc_frame_header *h, const uint8_t *b) {
   cc_net *n = c->net;
   char msg[200];
   cc_hello hello;
-  uint32_t rank;
-  uint64_t token;
+  uint8_t want_step, mac[CC_HELLO_MAC_BYTES];
+  int expect, rank, dialler, acceptor;
   CC_CONN_ASSERT_LOCKED(c);
-  if (cc_hello_parse(b, h->length, &hello, NULL, 0) != 0 ||
-      cc_hello_check(&hello, n->cfg.world_size, n->cfg.rank, c->outgoing ? c->peer : -1,
-                     NULL, 0) != 0) {
-    snprintf(msg, sizeof msg, "player %d: a connection presented itself as player %u of %u",
-             n->cfg.rank, hello.rank, hello.world_size);
-    cc_net_log(n, CC_LOG_WARNING, "%s", msg);
+  want_step = c->outgoing ? CC_HELLO_ANSWER
+                          : c->hello_step == 0 ? CC_HELLO_DIAL : CC_HELLO_CONFIRM;
+  expect = c->outgoing ? c->peer : c->claimed;
+  if (cc_hello_parse(b, h->length, &hello, NULL, 0) != 0 || hello.step != want_step ||
+      cc_hello_check(&hello, n->cfg.world_size, n->cfg.rank, expect, NULL, 0) != 0) {
+    snprintf(msg, sizeof msg, "player %d: %s %.63s presented itself as player %u of %u "
+             "(HELLO step %u, expected %u); dropped", n->cfg.rank,
+             c->outgoing ? "the connection to" : "a connection from",
+             c->outgoing ? n->hosts[c->peer] : c->addr, hello.rank, hello.world_size,
+             (unsigned)hello.step, (unsigned)want_step);
+    if (c->outgoing) cc_net_log(n, CC_LOG_WARNING, "%s", msg);
+    else stranger_log(n, "%s", msg);
     conn_kill(c);
+    if (c->outgoing) schedule_retry(n);
     return;
   }
-  rank = hello.rank;
-  token = hello.token;
+  rank = (int)hello.rank;
   if (c->t->peer_rank_connlocked) {
     int named = c->t->peer_rank_connlocked(c);
-    if (named >= 0 && named != (int)rank) {
-      snprintf(msg, sizeof msg, "player %d: a peer with the certificate of player %d presented "
-               "itself as player %u; refused", n->cfg.rank, named, rank);
-      cc_net_log(n, CC_LOG_ERROR, "%s", msg);
-      startup_fail(n, c->t->refusal, msg);
-      conn_kill(c);
+    if (named != rank && named != CC_TRANSPORT_ANY_RANK) {
+      if (named >= 0)
+        snprintf(msg, sizeof msg, "player %d: a peer with the certificate of player %d "
+                 "presented itself as player %d; refused", n->cfg.rank, named, rank);
+      else
+        snprintf(msg, sizeof msg, "player %d: a peer whose certificate is not the one of "
+                 "player %d presented itself as player %d; refused", n->cfg.rank, rank, rank);
+      refuse_connlocked(c, c->t->refusal, msg);
       return;
     }
   }
-  if (token != n->cfg.token) {
-    snprintf(msg, sizeof msg, "player %u presented another world's token", rank);
-    cc_net_log(n, CC_LOG_ERROR, "%s", msg);
-    startup_fail(n, CC_ETOKEN_MISMATCH, msg);
-    conn_kill(c);
+  if (hello.step == CC_HELLO_DIAL) {
+    /* Nothing proved yet: answer with our nonce and proof, and wait for
+     * its proof. A second connection for a linked rank goes no further. */
+    bool down;
+    cc_net_lock(n);
+    down = n->links[rank].state == CC_LINK_DOWN;
+    cc_net_unlock(n);
+    if (!down) {
+      stranger_log(n, "player %d: a second connection as player %d from %.63s refused",
+                   n->cfg.rank, rank, c->addr);
+      conn_kill(c);
+      return;
+    }
+    c->claimed = rank;
+    memcpy(c->nonce_d, hello.nonce, sizeof c->nonce_d);
+    send_hello(n, c, CC_HELLO_ANSWER);
+    return;
+  }
+  if (hello.step == CC_HELLO_ANSWER) memcpy(c->nonce_a, hello.nonce, sizeof c->nonce_a);
+  dialler = c->outgoing ? n->cfg.rank : rank;
+  acceptor = c->outgoing ? rank : n->cfg.rank;
+  cc_auth_hello_mac(n->cfg.token, hello.step, (uint32_t)n->cfg.world_size, (uint32_t)dialler,
+                    (uint32_t)acceptor, c->nonce_d, c->nonce_a, mac);
+  if (!cc_auth_equal(mac, hello.mac, sizeof mac)) {
+    if (c->outgoing)
+      snprintf(msg, sizeof msg, "player %d presented another world's token", rank);
+    else
+      snprintf(msg, sizeof msg, "player %d refused a connection from %.63s: it claimed to be "
+               "player %d without this world's token", n->cfg.rank, c->addr, rank);
+    refuse_connlocked(c, CC_ETOKEN_MISMATCH, msg);
     return;
   }
   cc_net_lock(n);
   if (n->links[rank].state != CC_LINK_DOWN) {
     cc_net_unlock(n);
-    cc_net_log(n, CC_LOG_WARNING, "player %d: a second connection from player %u refused",
-               n->cfg.rank, rank);
+    stranger_log(n, "player %d: a second connection from player %d refused", n->cfg.rank, rank);
     conn_kill(c);
     return;
   }
-  /* Answer before the link becomes visible: once it is, another thread
-   * may write on it, and the peer must see our HELLO first. (The
+  /* Confirm before the link becomes visible: once it is, another thread
+   * may write on it, and the peer must see our CONFIRM first. (The
    * connection's lock is recursive and already ours.) */
-  if (!c->outgoing) send_hello(n, c);
-  c->peer = (int)rank;
+  if (c->outgoing) send_hello(n, c, CC_HELLO_CONFIRM);
+  c->peer = rank;
   c->linked = true;
   n->links[rank].conn = c;
   n->links[rank].state = CC_LINK_UP;
@@ -569,6 +683,18 @@ static void conn_frames_connlocked(cc_conn *c) {
       conn_kill(c);
       break;
     }
+    if (!c->linked && (h.type != CC_FRAME_HELLO || h.length != CC_HELLO_BYTES)) {
+      /* Only a HELLO of its exact size may come before the handshake is
+       * complete: judged on the header alone, so that nothing a stranger
+       * announces is ever buffered. */
+      if (!c->outgoing)
+        stranger_log(n, "player %d: dropped a connection from %.63s: it sent "
+                   "a frame of type %u and %u bytes before its HELLO", n->cfg.rank, c->addr,
+                   (unsigned)h.type, (unsigned)h.length);
+      conn_kill(c);
+      if (c->outgoing) schedule_retry(n);
+      break;
+    }
     if (c->linked && h.type == CC_FRAME_DATA && h.tag != CC_TAG_NONE &&
         h.length >= STREAM_MIN_BYTES &&
         evbuffer_get_length(in) < CC_FRAME_HEADER_BYTES + (size_t)h.length) {
@@ -585,9 +711,7 @@ static void conn_frames_connlocked(cc_conn *c) {
     if (evbuffer_get_length(in) < CC_FRAME_HEADER_BYTES + (size_t)h.length) break;
     evbuffer_drain(in, CC_FRAME_HEADER_BYTES);
     if (!c->linked) {
-      /* Only a HELLO may come before the handshake is complete. */
       uint8_t b[CC_HELLO_BYTES];
-      if (h.type != CC_FRAME_HELLO || h.length != CC_HELLO_BYTES) { conn_kill(c); break; }
       evbuffer_remove(in, b, CC_HELLO_BYTES);
       on_hello_connlocked(c, &h, b);
       continue;
@@ -727,14 +851,13 @@ static void conn_event_connlocked(cc_conn *c, short what) {
       if (conn_read_directly(c) != 0) bufferevent_enable(c->bev, EV_READ);
       conn_read_connlocked(c);
     }
-    if (c->outgoing && !atomic_load(&c->dead)) send_hello(n, c);
+    if (c->outgoing && !atomic_load(&c->dead)) send_hello(n, c, CC_HELLO_DIAL);
     return;
   }
   if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) return;
   if (!c->linked) {
     char why[96], msg[256];
     if (c->t->refused_connlocked && c->t->refused_connlocked(c, why, sizeof why)) {
-      /* The world cannot form with that peer: say who it is and give up. */
       if (c->outgoing)
         snprintf(msg, sizeof msg, "player %d: %s with player %d (%.60s port %u) failed: %s",
                  n->cfg.rank, c->t->name, c->peer, n->hosts[c->peer],
@@ -742,9 +865,7 @@ static void conn_event_connlocked(cc_conn *c, short what) {
       else
         snprintf(msg, sizeof msg, "player %d refused a %s connection from %.63s: %s",
                  n->cfg.rank, c->t->name, c->addr, why);
-      cc_net_log(n, CC_LOG_ERROR, "%s", msg);
-      startup_fail(n, c->t->refusal, msg);
-      conn_kill(c);
+      refuse_connlocked(c, c->t->refusal, msg);
       return;
     }
     /* A connection that never completed its handshake. */
@@ -797,12 +918,14 @@ static cc_conn *conn_new(cc_net *n, evutil_socket_t fd, int peer, bool outgoing)
   c->t = t;
   c->frames_connlocked = conn_frames_connlocked;
   c->peer = peer;
+  c->claimed = -1;
   c->outgoing = outgoing;
   c->fd = -1;
   atomic_init(&c->dead, false);
   atomic_init(&c->last_recv, cc_now());
   atomic_init(&c->busy, 0);
   atomic_init(&c->heartbeat_due, false);
+  c->opened = cc_now();
   c->next = n->conns;
   n->conns = c;
   /* libevent moves at most 16 KiB per callback by default; large field
@@ -857,9 +980,25 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg) {
   dial_missing(arg);
 }
 
+/* Dial again soon: after CONNECT_RETRY_S, twice as long after each
+ * attempt that failed, up to CONNECT_RETRY_MAX_S, so that a peer that keeps
+ * refusing us is not flooded with handshakes. */
 static void schedule_retry(cc_net *n) {
-  struct timeval tv = {0, (suseconds_t)(CONNECT_RETRY_S * 1e6)};
-  if (!evtimer_pending(n->retry_ev, NULL)) evtimer_add(n->retry_ev, &tv);
+  struct timeval tv;
+  if (evtimer_pending(n->retry_ev, NULL)) return;
+  if (n->retry_delay < CONNECT_RETRY_S) n->retry_delay = CONNECT_RETRY_S;
+  tv = to_timeval(n->retry_delay);
+  n->retry_delay = n->retry_delay * 2 < CONNECT_RETRY_MAX_S ? n->retry_delay * 2
+                                                            : CONNECT_RETRY_MAX_S;
+  evtimer_add(n->retry_ev, &tv);
+}
+
+/* Accepted connections still unidentified, and not yet given up. */
+static int strangers(const cc_net *n) {
+  int count = 0;
+  for (const cc_conn *c = n->conns; c; c = c->next)
+    if (!c->outgoing && !c->linked && !atomic_load(&c->dead)) count++;
+  return count;
 }
 
 static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa,
@@ -868,12 +1007,75 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
   cc_conn *c;
   char host[48] = "?", port[8] = "?";
   (void)lst;
+  if (strangers(n) >= STRANGERS_MAX) {
+    /* Enough unknown connections are proving themselves already: close
+     * this one at once (a real player that meets this dials again). */
+    close(fd);
+    if (n->strangers_refused++ == 0)
+      cc_net_log(n, CC_LOG_WARNING, "player %d: %d connections have not said who they are; "
+                 "closing new ones until they do or time out", n->cfg.rank, STRANGERS_MAX);
+    return;
+  }
   tune_socket(fd);
   getnameinfo(sa, (socklen_t)salen, host, sizeof host, port, sizeof port,
               NI_NUMERICHOST | NI_NUMERICSERV);
   c = conn_new(n, fd, -1, false);
   if (c) snprintf(c->addr, sizeof c->addr, "%s port %s",
                   strncmp(host, "::ffff:", 7) == 0 && strchr(host, '.') ? host + 7 : host, port);
+}
+
+/* Every STRANGER_SWEEP_S on the I/O thread: close accepted connections
+ * that have not finished their handshake within HANDSHAKE_DEADLINE_S, and
+ * free every connection that died before it carried a link (only the I/O
+ * thread ever knew of it), so that nothing a stranger opened outlives its
+ * refusal. */
+static void stranger_cb(evutil_socket_t fd, short what, void *arg) {
+  cc_net *n = arg;
+  double now = cc_now();
+  cc_conn **at = &n->conns;
+  (void)fd; (void)what;
+  while (*at) {
+    cc_conn *c = *at;
+    if (!c->outgoing && !c->linked && !atomic_load(&c->dead) &&
+        now - c->opened > HANDSHAKE_DEADLINE_S) {
+      stranger_log(n, "player %d: dropped a connection from %.63s: no handshake "
+                 "within %gs", n->cfg.rank, c->addr, HANDSHAKE_DEADLINE_S);
+      conn_kill(c);
+    }
+    if (!c->linked && atomic_load(&c->dead)) {
+      *at = c->next;
+      if (c->read_ev) event_free(c->read_ev);
+      bufferevent_free(c->bev);
+      evbuffer_free(c->in);
+      free(c);
+      continue;
+    }
+    at = &c->next;
+  }
+}
+
+/* accept() failed. At the descriptor limit (or out of buffers) the
+ * listener would be woken again at once for the same connection: pause it
+ * instead, say so once, and listen again a moment later. */
+static void accept_error_cb(struct evconnlistener *lst, void *arg) {
+  cc_net *n = arg;
+  int e = EVUTIL_SOCKET_ERROR();
+  struct timeval tv = {0, (suseconds_t)(ACCEPT_BACKOFF_S * 1e6)};
+  evconnlistener_disable(lst);
+  if (!n->fd_limit_logged) {
+    n->fd_limit_logged = true;
+    cc_net_log(n, CC_LOG_WARNING, "player %d cannot accept connections: %s; pausing %gs at a "
+               "time until it can", n->cfg.rank, strerror(e), ACCEPT_BACKOFF_S);
+  }
+  evtimer_add(n->accept_ev, &tv);
+}
+
+static void accept_again_cb(evutil_socket_t fd, short what, void *arg) {
+  cc_net *n = arg;
+  (void)fd; (void)what;
+  cc_net_lock(n);
+  if (!n->accepting_done) evconnlistener_enable(n->listener);
+  cc_net_unlock(n);
 }
 
 /* ==== Heartbeats =========================================================== */
@@ -1056,6 +1258,8 @@ void cc_net_free(cc_net *n) {
   if (n->stop_ev) event_free(n->stop_ev);
   if (n->defer_ev) event_free(n->defer_ev);
   if (n->log_ev) event_free(n->log_ev);
+  if (n->stranger_ev) event_free(n->stranger_ev);
+  if (n->accept_ev) event_free(n->accept_ev);
   if (n->base) event_base_free(n->base);
   n->transport->close(n->transport_state);
   for (int i = 0; i < n->cfg.world_size; i++) free(n->hosts[i]);
@@ -1105,15 +1309,18 @@ cc_status cc_net_open(const cc_settings *s, const cc_net_events *ev, cc_net **ou
     n->stop_ev = event_new(n->base, -1, 0, stop_cb, n);
     n->defer_ev = event_new(n->base, -1, 0, defer_cb, n);
     n->log_ev = event_new(n->base, -1, 0, log_cb, n);
+    n->stranger_ev = event_new(n->base, -1, EV_PERSIST, stranger_cb, n);
+    n->accept_ev = evtimer_new(n->base, accept_again_cb, n);
   }
   if (n->base && s->listen_fd >= 0) {
     evutil_make_socket_nonblocking(s->listen_fd);
     n->listener = evconnlistener_new(n->base, accept_cb, n,
                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_THREADSAFE, 0,
                                      s->listen_fd);
+    if (n->listener) evconnlistener_set_error_cb(n->listener, accept_error_cb);
   }
   if (!n->base || !n->retry_ev || !n->heartbeat_ev || !n->stop_ev || !n->defer_ev ||
-      !n->log_ev || (s->listen_fd >= 0 && !n->listener)) {
+      !n->log_ev || !n->stranger_ev || !n->accept_ev || (s->listen_fd >= 0 && !n->listener)) {
     if (!n->listener && s->listen_fd >= 0) close(s->listen_fd);
     cc_net_free(n);
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE,
@@ -1133,6 +1340,8 @@ cc_status cc_net_start(cc_net *n, cc_error *err) {
   hb = to_timeval(s->heartbeat_interval_s);
   n->last_heartbeat = cc_now();
   event_add(n->heartbeat_ev, &hb);
+  hb = to_timeval(STRANGER_SWEEP_S);
+  event_add(n->stranger_ev, &hb);
   if (pthread_create(&n->thread, NULL, io_main, n) != 0)
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE,
                         "cannot start the I/O thread of player %d", s->rank);
@@ -1158,6 +1367,9 @@ cc_status cc_net_start(cc_net *n, cc_error *err) {
   cc_net_unlock(n);
   if (st != CC_OK) return st;
   /* Recovery never needs new connections: stop listening. */
+  cc_net_lock(n);
+  n->accepting_done = true;
+  cc_net_unlock(n);
   if (n->listener) evconnlistener_disable(n->listener);
   return CC_OK;
 }

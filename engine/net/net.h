@@ -34,7 +34,7 @@
 
 /* Frame types on a link. */
 enum {
-  CC_FRAME_HELLO,     /* handshake: magic, world size, rank, token */
+  CC_FRAME_HELLO,     /* handshake: DIAL, ANSWER, CONFIRM (core/control.h) */
   CC_FRAME_DATA,      /* a message for the layer above */
   CC_FRAME_HEARTBEAT, /* nothing but proof of life */
   CC_FRAME_BYE,       /* the sender is leaving cleanly */

@@ -4,19 +4,34 @@
  * rank. net.c wraps each connection in a libevent OpenSSL bufferevent made
  * from this context.
  *
- * Trust is by certificate: whatever is in the trusted files is a trust
- * anchor, a self-signed player certificate as much as a CA's, so a world
- * can be set up by handing every player every other player's certificate.
+ * Trust is by certificate, and a certificate plays one rank only:
+ *
+ *   - a trusted certificate whose subject is "cicada player N" (what
+ *     `cicada-lua credentials` writes) is the one certificate that may play
+ *     rank N: a peer claiming rank N must present exactly it (its SHA-256
+ *     digest is pinned);
+ *   - any other trusted certificate is a CA: a leaf it issued plays the
+ *     rank its subject names ("cicada player N"), and a leaf naming no rank
+ *     plays none;
+ *   - a player's certificate never issues: a chain with a certificate
+ *     naming a player, or a non-CA, above the leaf is refused (so player 1
+ *     cannot sign itself a "cicada player 2").
+ *
+ * The one exception is this player's own certificate: the local players of
+ * cicada.run share one identity, and it may play any rank.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -61,6 +76,95 @@ static int add_trusted_file(X509_STORE *store, const char *path, char *err, size
   return n;
 }
 
+/* ==== Certificates bound to ranks ================================================ */
+
+typedef struct rank_pin {
+  int rank;
+  unsigned char md[32];   /* SHA-256 of the certificate */
+} rank_pin;
+
+typedef struct pins {
+  int count;
+  rank_pin pin[];
+} pins;
+
+static int pins_index = -1;
+static pthread_once_t pins_once = PTHREAD_ONCE_INIT;
+
+static void pins_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                      void *argp) {
+  (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+  free(ptr);
+}
+
+static void pins_init(void) {
+  pins_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, pins_free);
+}
+
+/* The rank a certificate's subject names ("cicada player N"), or -1. */
+static int named_rank(X509 *x) {
+  char cn[128] = "";
+  char *end;
+  long r;
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn) <= 0 ||
+      strncmp(cn, CN_PREFIX, strlen(CN_PREFIX)) != 0)
+    return -1;
+  if (cn[strlen(CN_PREFIX)] < '0' || cn[strlen(CN_PREFIX)] > '9') return -1;
+  r = strtol(cn + strlen(CN_PREFIX), &end, 10);
+  return *end == '\0' && r >= 0 && r < 1 << 20 ? (int)r : -1;
+}
+
+/* Refuse a chain through a player's certificate, or through anything that
+ * is not a CA, whatever the trusted files hold. */
+static int verify_cb(int ok, X509_STORE_CTX *store) {
+  int depth = X509_STORE_CTX_get_error_depth(store);
+  X509 *x = X509_STORE_CTX_get_current_cert(store);
+  if (!ok || depth == 0 || !x) return ok;
+  if (named_rank(x) >= 0 || X509_check_ca(x) == 0) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_CA);
+    return 0;
+  }
+  return 1;
+}
+
+/* Pin every trusted certificate that names a rank to that rank. Two
+ * different certificates for one rank are an error. */
+static int pin_ranks(SSL_CTX *ctx, char *err, size_t errsz) {
+  STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+  int n = sk_X509_OBJECT_num(objs);
+  pins *p = calloc(1, sizeof *p + (size_t)(n > 0 ? n : 1) * sizeof(rank_pin));
+  if (!p) { snprintf(err, errsz, "out of memory"); return -1; }
+  for (int i = 0; i < n; i++) {
+    X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+    unsigned char md[32];
+    unsigned mdlen = 0;
+    int r = x ? named_rank(x) : -1;
+    if (r < 0) continue;
+    if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1 || mdlen != sizeof md) {
+      snprintf(err, errsz, "cannot digest the trusted certificate of player %d", r);
+      free(p);
+      return -1;
+    }
+    for (int k = 0; k < p->count; k++)
+      if (p->pin[k].rank == r && CRYPTO_memcmp(p->pin[k].md, md, sizeof md) != 0) {
+        snprintf(err, errsz, "the trusted files hold two different certificates for player %d",
+                 r);
+        free(p);
+        return -1;
+      }
+    p->pin[p->count].rank = r;
+    memcpy(p->pin[p->count].md, md, sizeof md);
+    p->count++;
+  }
+  pthread_once(&pins_once, pins_init);
+  if (pins_index < 0 || SSL_CTX_set_ex_data(ctx, pins_index, p) != 1) {
+    snprintf(err, errsz, "cannot keep the trusted certificates' ranks");
+    free(p);
+    return -1;
+  }
+  return 0;
+}
+
 static int load_trusted(SSL_CTX *ctx, const char *trusted, char *err, size_t errsz) {
   X509_STORE *store = SSL_CTX_get_cert_store(ctx);
   char *list = strdup(trusted), *save = NULL, *path;
@@ -78,7 +182,7 @@ static int load_trusted(SSL_CTX *ctx, const char *trusted, char *err, size_t err
   if (total == 0) { snprintf(err, errsz, "no trusted certificate given"); return -1; }
   /* A trusted player certificate is an anchor by itself, CA or not. */
   X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
-  return 0;
+  return pin_ranks(ctx, err, errsz);
 }
 
 struct ssl_ctx_st *cc_tls_context(const char *identity, const char *trusted, char *err,
@@ -120,7 +224,7 @@ struct ssl_ctx_st *cc_tls_context(const char *identity, const char *trusted, cha
     goto fail;
   }
   if (load_trusted(ctx, trusted, err, errsz) != 0) goto fail;
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
   /* Links are long-lived and never resumed. */
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   return ctx;
@@ -133,18 +237,22 @@ void cc_tls_context_free(struct ssl_ctx_st *ctx) { SSL_CTX_free(ctx); }
 
 int cc_tls_peer_rank(struct ssl_st *ssl) {
   X509 *x = SSL_get1_peer_certificate(ssl);
-  char cn[128] = "";
-  int rank = -1;
   X509 *mine = SSL_get_certificate(ssl);
+  const pins *p;
+  int rank;
   if (!x) return -1;
-  /* The same certificate as ours: a player of our own party (cicada.run
-   * gives every local player one identity), bound to no single rank. */
-  if (mine && X509_cmp(x, mine) == 0) { X509_free(x); return -1; }
-  if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn) > 0 &&
-      strncmp(cn, CN_PREFIX, strlen(CN_PREFIX)) == 0) {
-    char *end;
-    long r = strtol(cn + strlen(CN_PREFIX), &end, 10);
-    if (*end == '\0' && r >= 0 && r < 1 << 20) rank = (int)r;
+  if (mine && X509_cmp(x, mine) == 0) { X509_free(x); return CC_TLS_OWN_IDENTITY; }
+  rank = named_rank(x);
+  p = pins_index >= 0 ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), pins_index) : NULL;
+  for (int k = 0; rank >= 0 && p && k < p->count; k++) {
+    unsigned char md[32];
+    unsigned mdlen = 0;
+    if (p->pin[k].rank != rank) continue;
+    /* This rank has its own certificate: nothing else may play it. */
+    if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1 || mdlen != sizeof md ||
+        CRYPTO_memcmp(md, p->pin[k].md, sizeof md) != 0)
+      rank = -1;
+    break;
   }
   X509_free(x);
   return rank;
@@ -183,8 +291,9 @@ static X509 *self_signed(EVP_PKEY *key, int rank) {
   name = X509_get_subject_name(x);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
   X509_set_issuer_name(x, name);
-  if (add_ext(x, NID_basic_constraints, "critical,CA:TRUE") != 0 ||
-      add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign") != 0 ||
+  /* An end-entity certificate: it can sign nothing but handshakes. */
+  if (add_ext(x, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
+      add_ext(x, NID_key_usage, "critical,digitalSignature") != 0 ||
       add_ext(x, NID_ext_key_usage, "serverAuth,clientAuth") != 0 ||
       add_ext(x, NID_subject_key_identifier, "hash") != 0)
     goto fail;
@@ -195,9 +304,20 @@ fail:
   return NULL;
 }
 
-static FILE *open_private(const char *path, char *err, size_t errsz) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+/* A new file at path, mode 0600 (0644 if !secret) whatever the umask:
+ * an existing file (or symbolic link) there is removed first, never
+ * written through, so that neither an old mode nor a link survives. */
+static FILE *open_fresh(const char *path, bool secret, char *err, size_t errsz) {
+  mode_t mode = secret ? 0600 : 0644;
+  int fd;
+  FILE *f;
+  if (unlink(path) != 0 && errno != ENOENT) {
+    snprintf(err, errsz, "cannot replace '%s': %s", path, strerror(errno));
+    return NULL;
+  }
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd >= 0 && fchmod(fd, mode) != 0) { close(fd); fd = -1; }
+  f = fd >= 0 ? fdopen(fd, "w") : NULL;
   if (!f) {
     snprintf(err, errsz, "cannot write '%s': %s", path, strerror(errno));
     if (fd >= 0) close(fd);
@@ -217,18 +337,14 @@ int cc_tls_write_credentials(int rank, const char *identity_path, const char *ce
              cc_tls_reason(0, "unknown", why, sizeof why));
     goto done;
   }
-  if (!(f = open_private(identity_path, err, errsz))) goto done;
+  if (!(f = open_fresh(identity_path, true, err, errsz))) goto done;
   if (PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1 || PEM_write_X509(f, x) != 1 ||
       fclose(f) != 0) {
     f = NULL;
     snprintf(err, errsz, "cannot write '%s': %s", identity_path, strerror(errno));
     goto done;
   }
-  f = fopen(cert_path, "w");
-  if (!f) {
-    snprintf(err, errsz, "cannot write '%s': %s", cert_path, strerror(errno));
-    goto done;
-  }
+  if (!(f = open_fresh(cert_path, false, err, errsz))) goto done;
   rc = PEM_write_X509(f, x) == 1 ? 0 : -1;
   if (fclose(f) != 0) rc = -1;
   f = NULL;

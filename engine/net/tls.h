@@ -24,9 +24,13 @@ void cc_tls_context_free(struct ssl_ctx_st *ctx);
  * verify failed"), or `fallback` if it recorded none; clears the queue. */
 const char *cc_tls_reason(unsigned long code, const char *fallback, char *buf, size_t bufsz);
 
-/* The common name of a certificate's subject of the form "cicada player
- * N": N, else -1 (the certificate names no rank, or is this player's own:
- * the local players of cicada.run share one identity). */
+/* The rank the peer's (verified) certificate may play: N for a certificate
+ * whose subject is "cicada player N" and that is the trusted certificate
+ * pinned to rank N, if the trusted files pin one (see tls.c); -1 for a
+ * certificate that names no rank or is not the one of the rank it names;
+ * CC_TLS_OWN_IDENTITY for this player's own certificate (the local players
+ * of cicada.run share one identity). */
+#define CC_TLS_OWN_IDENTITY (-2)
 int cc_tls_peer_rank(struct ssl_st *ssl);
 
 /* Write a new private key and a self-signed certificate naming `rank`:

@@ -63,10 +63,12 @@ struct cc_transport {
    * BEV_EVENT_EOF to *what for an end that is only a closed connection.
    * May be NULL. */
   const char *(*closed_connlocked)(cc_conn *c, short *what);
-  /* The rank the peer's credentials name, or -1 if they name none. May be
-   * NULL. */
+  /* The rank the peer's credentials may play, -1 if they may play none,
+   * or CC_TRANSPORT_ANY_RANK (they are this player's own). May be NULL. */
   int (*peer_rank_connlocked)(cc_conn *c);
 };
+
+#define CC_TRANSPORT_ANY_RANK (-2)
 
 extern const cc_transport cc_transport_plain;
 extern const cc_transport cc_transport_tls;

@@ -209,6 +209,8 @@ static const char *tls_closed_connlocked(cc_conn *c, short *what) {
   return reason;
 }
 
+_Static_assert(CC_TLS_OWN_IDENTITY == CC_TRANSPORT_ANY_RANK, "one value for a shared identity");
+
 static int tls_peer_rank_connlocked(cc_conn *c) {
   CC_CONN_ASSERT_LOCKED(c);
   return cc_tls_peer_rank(bufferevent_openssl_get_ssl(c->bev));

@@ -1,7 +1,7 @@
 /*
  * test_links.c - what a player does with frames it should not trust. One
  * engine (player 0) and two hand-made peers on raw sockets (players 1 and
- * 2) that complete the HELLO handshake and then misbehave: a frame that
+ * 2) that complete the HELLO handshake (proving the token) and then misbehave: a frame that
  * claims another source, a message from a player outside the communicator,
  * a frame over the size limit, a frame of an unknown type. The engine must
  * attribute each frame to the link it came on, drop what it cannot use
@@ -17,13 +17,14 @@
 #include <unistd.h>
 
 #include "comm/comm_internal.h"
+#include "core/control.h"
 #include "core/wire.h"
+#include "net/auth.h"
 #include "check.h"
 
 #define WORLD 3
 #define TOKEN 0x1234567890abcdefULL
 #define MAX_FRAME_BYTES (1u << 20)
-#define HELLO_MAGIC 0x41444343u
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char logged[8192];
@@ -53,10 +54,6 @@ static bool log_soon(const char *words) {
   return log_has(words);
 }
 
-static void put_le(uint8_t *b, uint64_t v, int n) {
-  for (int i = 0; i < n; i++) b[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* Send a frame header (claiming `source`) and `len` payload bytes. */
 static void send_frame(int fd, int type, int32_t tag, uint64_t context, int source,
                        uint32_t length, const void *payload, size_t len) {
@@ -67,9 +64,12 @@ static void send_frame(int fd, int type, int32_t tag, uint64_t context, int sour
   if (len && write(fd, payload, len) != (ssize_t)len) failures++;
 }
 
-static int raw_peer(uint16_t port, int rank) {
+/* A hand-made player `rank` dials the engine: it sends its DIAL now; its
+ * CONFIRM follows the engine's ANSWER (finish_handshake). */
+static int raw_peer(uint16_t port, int rank, uint8_t nonce[CC_HELLO_NONCE_BYTES]) {
   struct sockaddr_in a;
-  uint8_t hello[20];
+  cc_hello h;
+  uint8_t hello[CC_HELLO_BYTES];
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
@@ -79,12 +79,48 @@ static int raw_peer(uint16_t port, int rank) {
     perror("connect");
     exit(1);
   }
-  put_le(hello, HELLO_MAGIC, 4);
-  put_le(hello + 4, WORLD, 4);
-  put_le(hello + 8, (uint64_t)rank, 4);
-  put_le(hello + 12, TOKEN, 8);
+  memset(&h, 0, sizeof h);
+  h.step = CC_HELLO_DIAL;
+  h.world_size = WORLD;
+  h.rank = (uint32_t)rank;
+  for (int i = 0; i < CC_HELLO_NONCE_BYTES; i++) nonce[i] = (uint8_t)(rank * 31 + i);
+  memcpy(h.nonce, nonce, CC_HELLO_NONCE_BYTES);
+  cc_hello_pack(&h, hello);
   send_frame(fd, CC_FRAME_HELLO, 0, 0, rank, sizeof hello, hello, sizeof hello);
   return fd;
+}
+
+typedef struct raw_dial {
+  int fd, rank;
+  uint8_t nonce[CC_HELLO_NONCE_BYTES];
+} raw_dial;
+
+/* Read the engine's ANSWER and prove the token with a CONFIRM. */
+static void *finish_handshake(void *arg) {
+  raw_dial *d = arg;
+  uint8_t buf[CC_FRAME_HEADER_BYTES + CC_HELLO_BYTES];
+  size_t got = 0;
+  cc_hello ans, h;
+  uint8_t hello[CC_HELLO_BYTES];
+  while (got < sizeof buf) {
+    ssize_t r = read(d->fd, buf + got, sizeof buf - got);
+    if (r <= 0) { failures++; return NULL; }
+    got += (size_t)r;
+  }
+  if (cc_hello_parse(buf + CC_FRAME_HEADER_BYTES, CC_HELLO_BYTES, &ans, NULL, 0) != 0 ||
+      ans.step != CC_HELLO_ANSWER) {
+    failures++;
+    return NULL;
+  }
+  memset(&h, 0, sizeof h);
+  h.step = CC_HELLO_CONFIRM;
+  h.world_size = WORLD;
+  h.rank = (uint32_t)d->rank;
+  cc_auth_hello_mac(TOKEN, CC_HELLO_CONFIRM, WORLD, (uint32_t)d->rank, 0, d->nonce, ans.nonce,
+                    h.mac);
+  cc_hello_pack(&h, hello);
+  send_frame(d->fd, CC_FRAME_HELLO, 0, 0, d->rank, sizeof hello, hello, sizeof hello);
+  return NULL;
 }
 
 static bool payload_is(cc_payload *p, const char *text) {
@@ -104,6 +140,8 @@ int main(void) {
   cc_comm *world, *pair;
   cc_payload *got = NULL;
   cc_error err;
+  raw_dial dials[2];
+  pthread_t helpers[2];
 
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
@@ -115,8 +153,13 @@ int main(void) {
   }
   ports[0] = ntohs(a.sin_port);
   /* The kernel queues both connections until the engine accepts them. */
-  p1 = raw_peer(ports[0], 1);
-  p2 = raw_peer(ports[0], 2);
+  p1 = raw_peer(ports[0], 1, dials[0].nonce);
+  p2 = raw_peer(ports[0], 2, dials[1].nonce);
+  dials[0].fd = p1;
+  dials[0].rank = 1;
+  dials[1].fd = p2;
+  dials[1].rank = 2;
+  for (int i = 0; i < 2; i++) pthread_create(&helpers[i], NULL, finish_handshake, &dials[i]);
 
   cc_settings_default(&s);
   s.rank = 0;
@@ -132,6 +175,7 @@ int main(void) {
     fprintf(stderr, "engine: %s\n", err.message);
     return 1;
   }
+  for (int i = 0; i < 2; i++) pthread_join(helpers[i], NULL);
   CHECK(cc_comm_world(eng, "world", 5, &world, &err) == CC_OK);
   CHECK(cc_comm_create(eng, pair_ctx, "pair", pair_members, 2, 5, &pair, &err) == CC_OK);
 

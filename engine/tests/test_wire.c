@@ -429,23 +429,32 @@ static void put_le(uint8_t *p, uint64_t v, int n) {
 }
 
 static void test_hello(void) {
-  /* The bytes net.c has always sent: magic, world, rank, token. */
-  static const uint8_t want[CC_HELLO_BYTES] = {
-      0x43, 0x43, 0x44, 0x41, 5, 0, 0, 0, 3, 0, 0, 0,
-      0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
-  cc_hello h = {5, 3, UINT64_C(0x0102030405060708)}, back;
+  /* magic, step, world, rank, nonce, mac */
+  static const uint8_t head[13] = {0x43, 0x43, 0x44, 0x41, 2, 5, 0, 0, 0, 3, 0, 0, 0};
+  cc_hello h, back;
   uint8_t b[CC_HELLO_BYTES];
   char err[160] = "";
+  memset(&h, 0, sizeof h);
+  h.step = CC_HELLO_ANSWER;
+  h.world_size = 5;
+  h.rank = 3;
+  for (int i = 0; i < CC_HELLO_NONCE_BYTES; i++) h.nonce[i] = (uint8_t)(i + 1);
+  for (int i = 0; i < CC_HELLO_MAC_BYTES; i++) h.mac[i] = (uint8_t)(0x80 + i);
+  CHECK(CC_HELLO_BYTES == 61);
   cc_hello_pack(&h, b);
-  CHECK(memcmp(b, want, sizeof b) == 0);
+  CHECK(memcmp(b, head, sizeof head) == 0);
+  CHECK(memcmp(b + 13, h.nonce, CC_HELLO_NONCE_BYTES) == 0);
+  CHECK(memcmp(b + 13 + CC_HELLO_NONCE_BYTES, h.mac, CC_HELLO_MAC_BYTES) == 0);
   CHECK(cc_hello_parse(b, sizeof b, &back, err, sizeof err) == 0);
-  CHECK(back.world_size == 5 && back.rank == 3 && back.token == h.token);
+  CHECK(back.step == CC_HELLO_ANSWER && back.world_size == 5 && back.rank == 3 &&
+        memcmp(back.nonce, h.nonce, sizeof h.nonce) == 0 &&
+        memcmp(back.mac, h.mac, sizeof h.mac) == 0);
   CHECK(cc_hello_check(&back, 5, 0, -1, err, sizeof err) == 0);
   CHECK(cc_hello_check(&back, 5, 0, 3, err, sizeof err) == 0);
 
   for (size_t len = 0; len < sizeof b; len++)
     EXPECT_REFUSED(cc_hello_parse(b, len, &back, err, sizeof err), err, "HELLO of");
-  EXPECT_REFUSED(cc_hello_parse(b, 21, &back, err, sizeof err), err, "HELLO of 21 bytes");
+  EXPECT_REFUSED(cc_hello_parse(b, 62, &back, err, sizeof err), err, "HELLO of 62 bytes");
   CHECK(cc_hello_parse(NULL, 0, &back, err, sizeof err) != 0);
 
   b[3] = 0x42;
@@ -453,16 +462,23 @@ static void test_hello(void) {
                  "magic 0x42444343, expected 0x41444343");
   CHECK(back.world_size == 5 && back.rank == 3);   /* filled for the caller's message */
   cc_hello_pack(&h, b);
-  put_le(b + 4, 0, 4);
+  b[4] = 4;
+  EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err, "step 4");
+  b[4] = CC_HELLO_DIAL;   /* a DIAL proves nothing yet: it carries no mac */
+  EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err, "step 1 carries a mac");
+  b[4] = CC_HELLO_CONFIRM;  /* a CONFIRM brings no nonce */
+  EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err, "step 3 carries a nonce");
+  cc_hello_pack(&h, b);
+  put_le(b + 5, 0, 4);
   EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err, "world of 0 players");
-  put_le(b + 4, UINT32_C(0x80000000), 4);
+  put_le(b + 5, UINT32_C(0x80000000), 4);
   EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err,
                  "world of 2147483648 players");
-  put_le(b + 4, 5, 4);
-  put_le(b + 8, 5, 4);
+  put_le(b + 5, 5, 4);
+  put_le(b + 9, 5, 4);
   EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err,
                  "player 5, outside a world of 5");
-  put_le(b + 8, UINT32_MAX, 4);
+  put_le(b + 9, UINT32_MAX, 4);
   EXPECT_REFUSED(cc_hello_parse(b, sizeof b, &back, err, sizeof err), err, "player 4294967295");
 
   EXPECT_REFUSED(cc_hello_check(&h, 6, 0, -1, err, sizeof err), err,
@@ -473,28 +489,30 @@ static void test_hello(void) {
   EXPECT_REFUSED(cc_hello_check(&h, 5, 0, -1, err, sizeof err), err, "outside a world of 5");
 }
 
-#define HASH "0123456789abcdef0123456789abcdef"
+#define NONCE "0123456789abcdef0123456789abcdef"
+#define MAC NONCE "fedcba9876543210fedcba9876543210"
 
 static void test_rendezvous_join(void) {
   cc_rdv_join j, back;
-  char line[CC_RDV_LINE_MAX + 2], err[200] = "", bad[600];
+  char line[CC_RDV_LINE_MAX + 2], err[200] = "", bad[700];
   int n;
   memset(&j, 0, sizeof j);
   j.world_size = 3;
   j.rank = 2;
-  memcpy(j.hash, HASH, CC_RDV_HASH_CHARS);
+  memcpy(j.nonce, NONCE, CC_RDV_NONCE_CHARS);
+  memcpy(j.mac, MAC, CC_RDV_MAC_CHARS);
   j.tls = true;
   j.port = 4242;
   strcpy(j.host, "node-7.example");
   n = cc_rdv_join_pack(&j, line, sizeof line);
-  CHECK(n > 0 && strcmp(line, "CICADA 1 3 2 " HASH " tls 4242 node-7.example\n") == 0);
+  CHECK(n > 0 && strcmp(line, "CICADA 2 3 2 " NONCE " tls 4242 " MAC " node-7.example\n") == 0);
   CHECK(cc_rdv_join_parse(line, (size_t)n - 1, &back, err, sizeof err) == 0);
   CHECK(back.world_size == 3 && back.rank == 2 && back.tls && back.port == 4242);
-  CHECK(strcmp(back.hash, HASH) == 0 && strcmp(back.host, "node-7.example") == 0);
+  CHECK(strcmp(back.nonce, NONCE) == 0 && strcmp(back.mac, MAC) == 0 && strcmp(back.host, "node-7.example") == 0);
   j.tls = false;
   strcpy(j.host, "-");
   n = cc_rdv_join_pack(&j, line, sizeof line);
-  CHECK(n > 0 && strcmp(line, "CICADA 1 3 2 " HASH " plain 4242 -\n") == 0);
+  CHECK(n > 0 && strcmp(line, "CICADA 2 3 2 " NONCE " plain 4242 " MAC " -\n") == 0);
   CHECK(cc_rdv_join_parse(line, (size_t)n - 1, &back, err, sizeof err) == 0);
   CHECK(!back.tls && strcmp(back.host, "-") == 0);
   for (int len = 0; len < n - 1; len++)
@@ -513,38 +531,42 @@ static void test_rendezvous_join(void) {
   strcpy(j.host, "");
   CHECK(cc_rdv_join_pack(&j, line, sizeof line) == -1);
   strcpy(j.host, "h");
-  j.hash[0] = 'A';
+  j.nonce[0] = 'A';
+  CHECK(cc_rdv_join_pack(&j, line, sizeof line) == -1);
+  j.nonce[0] = '0';
+  j.mac[63] = 'g';
   CHECK(cc_rdv_join_pack(&j, line, sizeof line) == -1);
 
 #define JOIN_REFUSED(text, want) \
   EXPECT_REFUSED(cc_rdv_join_parse(text, strlen(text), &back, err, sizeof err), err, want)
-  JOIN_REFUSED("HELLO 1 3 2 " HASH " tls 1 h", "not CICADA");
-  JOIN_REFUSED("CICADA 2 3 2 " HASH " tls 1 h", "rendezvous version 2, expected 1");
-  JOIN_REFUSED("CICADA 1 0 0 " HASH " tls 1 h", "world size 0 is below 1");
-  JOIN_REFUSED("CICADA 1 3 3 " HASH " tls 1 h", "rank 3 is outside a world of 3");
-  JOIN_REFUSED("CICADA 1 3 -1 " HASH " tls 1 h", "rank '-1' is not a decimal number");
-  JOIN_REFUSED("CICADA 1 3 +1 " HASH " tls 1 h", "rank '+1' is not a decimal number");
-  JOIN_REFUSED("CICADA 1 03 1 " HASH " tls 1 h", "leading zero");
-  JOIN_REFUSED("CICADA 1 2147483648 1 " HASH " tls 1 h", "world size '2147483648' is over");
-  JOIN_REFUSED("CICADA 1 99999999999999999999999 1 " HASH " tls 1 h", "too long a number");
-  JOIN_REFUSED("CICADA 1 3 1 0123 tls 1 h", "token hash has 4 characters");
-  JOIN_REFUSED("CICADA 1 3 1 " "0123456789ABCDEF0123456789abcdef" " tls 1 h", "not lowercase hex");
-  JOIN_REFUSED("CICADA 1 3 1 " HASH " ssl 1 h", "neither tls nor plain");
-  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 0 h", "port 0");
-  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 65536 h", "port '65536' is over 65535");
-  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 1", "line ends after field 7 (port)");
-  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 1 h ", "trailing bytes after field 8 (host)");
-  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 1 h extra", "trailing bytes");
-  JOIN_REFUSED("CICADA 1 3 1 " HASH "  tls 1 h", "field 6 (security) is empty");
-  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 1 h\r", "control byte 0x0d");
-  JOIN_REFUSED("CICADA 1 3 1 " HASH " tls 1 h\t", "control byte 0x09");
+  JOIN_REFUSED("HELLO 2 3 2 " NONCE " tls 1 " MAC " h", "not CICADA");
+  JOIN_REFUSED("CICADA 1 3 2 " NONCE " tls 1 " MAC " h", "rendezvous version 1, expected 2");
+  JOIN_REFUSED("CICADA 2 0 0 " NONCE " tls 1 " MAC " h", "world size 0 is below 1");
+  JOIN_REFUSED("CICADA 2 3 3 " NONCE " tls 1 " MAC " h", "rank 3 is outside a world of 3");
+  JOIN_REFUSED("CICADA 2 3 -1 " NONCE " tls 1 " MAC " h", "rank '-1' is not a decimal number");
+  JOIN_REFUSED("CICADA 2 3 +1 " NONCE " tls 1 " MAC " h", "rank '+1' is not a decimal number");
+  JOIN_REFUSED("CICADA 2 03 1 " NONCE " tls 1 " MAC " h", "leading zero");
+  JOIN_REFUSED("CICADA 2 2147483648 1 " NONCE " tls 1 " MAC " h", "world size '2147483648' is over");
+  JOIN_REFUSED("CICADA 2 99999999999999999999999 1 " NONCE " tls 1 " MAC " h", "too long a number");
+  JOIN_REFUSED("CICADA 2 3 1 0123 tls 1 " MAC " h", "nonce has 4 characters");
+  JOIN_REFUSED("CICADA 2 3 1 " "0123456789ABCDEF0123456789abcdef" " tls 1 " MAC " h", "not lowercase hex");
+  JOIN_REFUSED("CICADA 2 3 1 " NONCE " ssl 1 " MAC " h", "neither tls nor plain");
+  JOIN_REFUSED("CICADA 2 3 1 " NONCE " tls 0 " MAC " h", "port 0");
+  JOIN_REFUSED("CICADA 2 3 1 " NONCE " tls 65536 " MAC " h", "port '65536' is over 65535");
+  JOIN_REFUSED("CICADA 2 3 1 " NONCE " tls 1", "line ends after field 7 (port)");
+  JOIN_REFUSED("CICADA 2 3 1 " NONCE " tls 1 " MAC " h ", "trailing bytes after field 9 (host)");
+  JOIN_REFUSED("CICADA 2 3 1 " NONCE " tls 1 " MAC " h extra", "trailing bytes");
+  JOIN_REFUSED("CICADA 2 3 1 " NONCE "  tls 1 " MAC " h", "field 6 (security) is empty");
+  JOIN_REFUSED("CICADA 2 3 1 " NONCE " tls 1 0123 h", "mac has 4 characters");
+  JOIN_REFUSED("CICADA 2 3 1 " NONCE " tls 1 " MAC " h\r", "control byte 0x0d");
+  JOIN_REFUSED("CICADA 2 3 1 " NONCE " tls 1 " MAC " h\t", "control byte 0x09");
   JOIN_REFUSED("", "line ends before field 1");
   /* a zero byte inside the line */
-  memcpy(bad, "CICADA 1 3 1 " HASH " tls 1 h", 50);
+  n = snprintf(bad, sizeof bad, "CICADA 2 3 1 " NONCE " tls 1 " MAC " h");
   bad[8] = '\0';
-  EXPECT_REFUSED(cc_rdv_join_parse(bad, 50, &back, err, sizeof err), err, "control byte 0x00");
+  EXPECT_REFUSED(cc_rdv_join_parse(bad, (size_t)n, &back, err, sizeof err), err, "control byte 0x00");
   /* a host name over 255 bytes, and a line over the limit */
-  n = snprintf(bad, sizeof bad, "CICADA 1 3 1 " HASH " tls 1 ");
+  n = snprintf(bad, sizeof bad, "CICADA 2 3 1 " NONCE " tls 1 " MAC " ");
   memset(bad + n, 'h', 256);
   bad[n + 256] = '\0';
   JOIN_REFUSED(bad, "host of 256 bytes is over 255");
@@ -552,7 +574,7 @@ static void test_rendezvous_join(void) {
   CHECK(cc_rdv_join_parse(bad, strlen(bad), &back, err, sizeof err) == 0);
   memset(bad + n, 'h', 500);
   bad[n + 500] = '\0';
-  JOIN_REFUSED(bad, "line of 552 bytes is over 510");
+  JOIN_REFUSED(bad, "line of 617 bytes is over 510");
 #undef JOIN_REFUSED
 }
 
@@ -561,10 +583,20 @@ static void test_rendezvous_replies(void) {
   cc_rdv_entry e, eb;
   char line[CC_RDV_LINE_MAX + 2], err[200] = "", msg[800];
   int n;
-  n = cc_rdv_ok_pack(UINT64_C(0x00ab00cd00ef0012), line, sizeof line);
-  CHECK(n == 20 && strcmp(line, "OK 00ab00cd00ef0012\n") == 0);
+  n = cc_rdv_ok_pack(UINT64_C(0x00ab00cd00ef0012), MAC, line, sizeof line);
+  CHECK(n == 85 && strcmp(line, "OK 00ab00cd00ef0012 " MAC "\n") == 0);
   CHECK(cc_rdv_reply_parse(line, (size_t)n - 1, &r, err, sizeof err) == 0);
-  CHECK(r.ok && r.token == UINT64_C(0x00ab00cd00ef0012));
+  CHECK(r.ok && r.token == UINT64_C(0x00ab00cd00ef0012) && strcmp(r.mac, MAC) == 0);
+  CHECK(cc_rdv_ok_pack(1, "0123", line, sizeof line) == -1);
+  n = cc_rdv_challenge_pack(NONCE, line, sizeof line);
+  CHECK(n > 0 && strcmp(line, "CHALLENGE " NONCE "\n") == 0);
+  CHECK(cc_rdv_challenge_parse(line, (size_t)n - 1, msg, err, sizeof err) == 0 &&
+        strcmp(msg, NONCE) == 0);
+  EXPECT_REFUSED(cc_rdv_challenge_parse("CHALLENGE 0123", 14, msg, err, sizeof err), err,
+                 "nonce has 4 characters");
+  EXPECT_REFUSED(cc_rdv_challenge_parse("OK " NONCE, 35, msg, err, sizeof err), err,
+                 "not CHALLENGE");
+  n = cc_rdv_ok_pack(UINT64_C(0x00ab00cd00ef0012), MAC, line, sizeof line);
   for (int len = 0; len < n - 1; len++)
     CHECK(cc_rdv_reply_parse(line, (size_t)len, &r, err, sizeof err) != 0);
 
@@ -592,10 +624,11 @@ static void test_rendezvous_replies(void) {
 #define REPLY_REFUSED(text, want) \
   EXPECT_REFUSED(cc_rdv_reply_parse(text, strlen(text), &r, err, sizeof err), err, want)
   REPLY_REFUSED("OK", "neither OK nor ERR");
-  REPLY_REFUSED("OK 0123", "token has 4 characters");
-  REPLY_REFUSED("OK 00AB00CD00EF0012", "not lowercase hex");
-  REPLY_REFUSED("OK 00ab00cd00ef0012 ", "trailing bytes");
-  REPLY_REFUSED("OK  00ab00cd00ef0012", "empty");
+  REPLY_REFUSED("OK 0123 " MAC, "world id has 4 characters");
+  REPLY_REFUSED("OK 00AB00CD00EF0012 " MAC, "not lowercase hex");
+  REPLY_REFUSED("OK 00ab00cd00ef0012", "line ends after field 2 (world id)");
+  REPLY_REFUSED("OK 00ab00cd00ef0012 " MAC " ", "trailing bytes");
+  REPLY_REFUSED("OK  00ab00cd00ef0012 " MAC, "empty");
   REPLY_REFUSED("ERR token_mismatch", "line ends after field 2 (kind)");
   REPLY_REFUSED("ERR Token player 2", "error kind 'Token'");
   REPLY_REFUSED("ERR invalid bell\a", "control byte 0x07");
