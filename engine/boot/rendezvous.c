@@ -264,15 +264,14 @@ static void book_proof(const uint8_t *key, const char *nonce_r, const char *nonc
   proof(key, head, book, booklen, hex);
 }
 
-/* The engine token of the links of the world world_id. */
-static uint64_t link_token(const uint8_t *key, uint64_t world_id) {
-  char text[40], hex[CC_RDV_MAC_CHARS + 1];
-  uint64_t t = 0;
-  snprintf(text, sizeof text, "link %016" PRIx64, world_id);
-  proof(key, text, NULL, 0, hex);
-  for (int i = 0; i < 16; i++)
-    t = (t << 4) | (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
-  return t;
+/* The 256-bit key of the links of the world world_id: HMAC(K, "link
+ * <world id>"), a new key in every run. */
+static void link_key(const uint8_t *key, uint64_t world_id, uint8_t out[CC_AUTH_KEY_BYTES]) {
+  char text[40];
+  const void *parts[1] = {text};
+  size_t lens[1];
+  lens[0] = (size_t)snprintf(text, sizeof text, "link %016" PRIx64, world_id);
+  cc_auth_mac(key, CC_AUTH_KEY_BYTES, parts, lens, 1, out);
 }
 
 static int fresh_nonce(char hex[CC_RDV_NONCE_CHARS + 1]) {
@@ -548,7 +547,7 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key,
     if (cc_auth_random(&world_id, sizeof world_id) != 0)
       rc = cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player 0: no random numbers for the world");
     else {
-      book->token = link_token(key, world_id);
+      link_key(key, world_id, book->link_key);
       rc = root_send_book(st, book, world_id, err);
     }
   }
@@ -652,7 +651,7 @@ static cc_status read_book(const cc_rendezvous_settings *s, int fd, double deadl
     return cc_error_set(err, CC_ETOKEN_MISMATCH, -1, CC_TAG_NONE, "player %d: the address book "
                         "from %s port %u does not prove the world's token (does the root have "
                         "another token?)", s->rank, s->root.host, (unsigned)s->root.port);
-  book->token = link_token(key, reply.token);
+  link_key(key, reply.token, book->link_key);
   return CC_OK;
 }
 
@@ -732,7 +731,7 @@ cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, 
     return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
   }
   rdv_key(s->token, key);
-  book->token = link_token(key, 0);
+  link_key(key, 0, book->link_key);
   if (s->rank == 0 && s->root_fd >= 0) {
     book->listen_fd = s->root_fd;
   } else if (s->rank == 0) {

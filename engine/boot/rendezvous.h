@@ -6,7 +6,7 @@
  * root's challenge with its rank, the world size and where it listens,
  * proving it knows the world's token without sending it, and gets back the
  * address book of every player with the root's proof (rendezvous.c). Each
- * derives the links' engine token from the token and the run's world id.
+ * derives the links' 256-bit key from the token and the run's world id.
  * Then the links form as in a local run (net.c). Nothing here knows about
  * Lua or the engine's threads: plain sockets with deadlines.
  */
@@ -58,7 +58,7 @@ typedef struct cc_address_book {
   int listen_fd;             /* this player's listener, owned by the caller */
   char **hosts;              /* world_size entries */
   uint16_t *ports;
-  uint64_t token;            /* the engine token of this world */
+  uint8_t link_key[32];      /* the links' key in this world (cc_settings) */
 } cc_address_book;
 
 /* Meet the other players through the root. Fails with CC_EINVALID (bad

@@ -345,7 +345,7 @@ static int l_connect(lua_State *L) {
   book.listen_fd = -1;           /* the engine owns it now, whatever happens */
   s.peer_hosts = (const char *const *)book.hosts;
   s.peer_ports = book.ports;
-  s.token = book.token;
+  memcpy(s.link_key, book.link_key, sizeof s.link_key);
   {
     start_args a = {&s, name, timeout_s};
     int rc;

@@ -459,7 +459,7 @@ static void send_hello(cc_net *n, cc_conn *c, uint8_t step) {
       if (cc_auth_random(c->nonce_a, sizeof c->nonce_a) != 0) { cc_payload_unref(p); return; }
       memcpy(hello.nonce, c->nonce_a, sizeof hello.nonce);
     }
-    cc_auth_hello_mac(n->cfg.token, step, hello.world_size, (uint32_t)dialler,
+    cc_auth_hello_mac(n->cfg.link_key, step, hello.world_size, (uint32_t)dialler,
                       (uint32_t)acceptor, c->nonce_d, c->nonce_a, hello.mac);
   }
   cc_hello_pack(&hello, p->data);
@@ -584,7 +584,7 @@ static void on_hello_connlocked(cc_conn *c, const cc_frame_header *h, const uint
   if (hello.step == CC_HELLO_ANSWER) memcpy(c->nonce_a, hello.nonce, sizeof c->nonce_a);
   dialler = c->outgoing ? n->cfg.rank : rank;
   acceptor = c->outgoing ? rank : n->cfg.rank;
-  cc_auth_hello_mac(n->cfg.token, hello.step, (uint32_t)n->cfg.world_size, (uint32_t)dialler,
+  cc_auth_hello_mac(n->cfg.link_key, hello.step, (uint32_t)n->cfg.world_size, (uint32_t)dialler,
                     (uint32_t)acceptor, c->nonce_d, c->nonce_a, mac);
   if (!cc_auth_equal(mac, hello.mac, sizeof mac)) {
     if (c->outgoing)
@@ -1189,6 +1189,11 @@ static cc_net *net_alloc(const cc_settings *s, const cc_net_events *ev) {
   n->wake_fd = -1;
   n->cfg = *s;
   if (ev) n->ev = *ev;
+  {
+    uint8_t any = 0;
+    for (size_t i = 0; i < sizeof n->cfg.link_key; i++) any |= n->cfg.link_key[i];
+    if (!any) cc_auth_link_key(s->token, n->cfg.link_key);
+  }
   n->cfg.peer_hosts = NULL;
   n->cfg.tls_identity = NULL;   /* read once, at open */
   n->cfg.tls_trusted = NULL;

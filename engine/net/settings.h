@@ -14,6 +14,10 @@ typedef struct cc_settings {
   int rank;
   int world_size;
   uint64_t token;                 /* every player of a world has the same */
+  uint8_t link_key[32];           /* the links' 256-bit key, the same at every
+                                   * player (the rendezvous derives it from
+                                   * the token and the world id); all zero:
+                                   * derived from token (cc_auth_link_key) */
   double startup_timeout_s;
   double heartbeat_interval_s;
   double heartbeat_timeout_s;

@@ -101,7 +101,7 @@ static void *finish_handshake(void *arg) {
   uint8_t buf[CC_FRAME_HEADER_BYTES + CC_HELLO_BYTES];
   size_t got = 0;
   cc_hello ans, h;
-  uint8_t hello[CC_HELLO_BYTES];
+  uint8_t hello[CC_HELLO_BYTES], key[CC_AUTH_KEY_BYTES];
   while (got < sizeof buf) {
     ssize_t r = read(d->fd, buf + got, sizeof buf - got);
     if (r <= 0) { failures++; return NULL; }
@@ -116,7 +116,8 @@ static void *finish_handshake(void *arg) {
   h.step = CC_HELLO_CONFIRM;
   h.world_size = WORLD;
   h.rank = (uint32_t)d->rank;
-  cc_auth_hello_mac(TOKEN, CC_HELLO_CONFIRM, WORLD, (uint32_t)d->rank, 0, d->nonce, ans.nonce,
+  cc_auth_link_key(TOKEN, key);
+  cc_auth_hello_mac(key, CC_HELLO_CONFIRM, WORLD, (uint32_t)d->rank, 0, d->nonce, ans.nonce,
                     h.mac);
   cc_hello_pack(&h, hello);
   send_frame(d->fd, CC_FRAME_HELLO, 0, 0, d->rank, sizeof hello, hello, sizeof hello);
