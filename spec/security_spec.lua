@@ -245,8 +245,12 @@ describe("with TLS", function()
       assert.equal(1, rcs[r], outs[r])
       assert.is_nil(outs[r]:match("got 0,10"))
     end
-    assert.matches("a peer with the certificate of player 1 presented itself as player 2; refused",
-                   outs[0] .. outs[1], 1, true)
+    -- Refused at the rendezvous, before it learns the address book.
+    assert.matches("startup_timeout: player 0: player 2 did not reach the root at 127.0.0.1 port "
+                   .. "%d+ within the startup timeout of 3s; a connection for player 2 was "
+                   .. "refused: it claimed to be player 2 with the certificate of player 1", outs[0])
+    assert.matches("encryption_failed: player 2: the root says: it claimed to be player 2 with "
+                   .. "the certificate of player 1", outs[2], 1, true)
   end)
 
   it("refuses a certificate for rank 2 that player 1 issued itself, and one naming no rank", function()
@@ -267,9 +271,12 @@ describe("with TLS", function()
         assert.equal(1, rcs[r], outs[r])
         assert.is_nil(outs[r]:match("got 0,10"))
       end
-      assert.matches("refused a TLS connection from 127.0.0.1 port %d+: certificate verify failed",
-                     outs[0] .. outs[1])
-      assert.matches("players [%d, ]*2 did not connect", outs[0])
+      -- The root's TLS handshake refuses it: it never sees the book.
+      assert.matches("player 0 refused a connection from 127.0.0.1: its TLS handshake failed: "
+                     .. "certificate verify failed", outs[0], 1, true)
+      assert.matches("player 2 did not reach the root at 127.0.0.1 port %d+ within the startup "
+                     .. "timeout of 3s; a connection from 127.0.0.1 was refused", outs[0])
+      assert.matches("encryption_failed: player 2: TLS with the root", outs[2], 1, true)
     end
   end)
 

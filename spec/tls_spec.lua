@@ -81,7 +81,7 @@ describe("TLS", function()
     end
   end)
 
-  it("refuses a player whose certificate is not trusted: it fails, the others name it", function()
+  it("refuses a player whose certificate is not trusted at the rendezvous, naming it", function()
     local rcs, outs = world(3, {
       {rank = 0, identity = cred(0), trusted = trusted(3)},
       {rank = 1, identity = cred(1), trusted = trusted(3)},
@@ -91,29 +91,48 @@ describe("TLS", function()
       assert.equal(1, rcs[r], outs[r])
       assert.is_nil(outs[r]:match("got 0,10"))
     end
-    -- An unverified connection proves nothing, so it cannot fail the world:
-    -- the players it reached log and drop it and time out waiting for
-    -- player 2, naming it.
+    -- The rendezvous is TLS: the root's handshake refuses the certificate,
+    -- logs and drops the connection, and every player that came hears
+    -- that player 2 never did, and why a connection was refused.
+    assert.matches("player 0 refused a connection from 127.0.0.1: its TLS handshake failed: "
+                   .. "certificate verify failed", outs[0], 1, true)
     for r = 0, 1 do
-      -- (whoever times out first and exits may be named too)
-      assert.matches("startup_timeout: player " .. r .. ": players [%d, ]*2 did not connect", outs[r])
-      assert.matches("refused a TLS connection from 127.0.0.1 port %d+: certificate verify failed", outs[r])
+      assert.matches("startup_timeout: .*player 2 did not reach the root at 127.0.0.1 port %d+ "
+                     .. "within the startup timeout of 3s; a connection from 127.0.0.1 was "
+                     .. "refused: its TLS handshake failed: certificate verify failed", outs[r])
     end
+    assert.matches("encryption_failed: player 2: TLS with the root at 127.0.0.1 port %d+ failed",
+                   outs[2])
   end)
 
-  it("refuses a player that speaks plaintext to a TLS world, naming it", function()
+  it("refuses a player that speaks plaintext to a TLS world, telling it so", function()
     local rcs, outs = world(3, {
       {rank = 0, identity = cred(0), trusted = trusted(3)},
       {rank = 1, identity = cred(1), trusted = trusted(3)},
       {rank = 2},
     })
-    for r = 0, 2 do
-      assert.equal(1, rcs[r], outs[r])
-      assert.matches("encryption_failed: .*player 2 speaks plaintext to a TLS world", outs[r])
+    for r = 0, 2 do assert.equal(1, rcs[r], outs[r]) end
+    assert.matches("encryption_failed: player 2: the root says: this world's root speaks TLS: "
+                   .. "give this player --identity and --trusted", outs[2], 1, true)
+    for r = 0, 1 do
+      assert.matches("startup_timeout: .*player 2 did not reach the root.*a connection from "
+                     .. "127.0.0.1 was refused: it did not begin a TLS handshake in time", outs[r])
     end
   end)
 
-  it("refuses a player that presents another player's certificate", function()
+  it("refuses a TLS player at a plaintext root, telling both", function()
+    local rcs, outs = world(2, {
+      {rank = 0},
+      {rank = 1, identity = cred(1), trusted = trusted(3)},
+    })
+    for r = 0, 1 do assert.equal(1, rcs[r], outs[r]) end
+    assert.matches("encryption_failed: player 1: TLS with the root at 127.0.0.1 port %d+ failed",
+                   outs[1])
+    assert.matches("startup_timeout: .*player 1 did not reach the root.*a connection from "
+                   .. "127.0.0.1 was refused: it speaks TLS to this plaintext world", outs[0])
+  end)
+
+  it("refuses at the rendezvous a player that presents another player's certificate", function()
     local rcs, outs = world(2, {
       {rank = 0, identity = cred(0), trusted = trusted(3)},
       {rank = 1, identity = cred(2), trusted = trusted(3)},
@@ -122,9 +141,23 @@ describe("TLS", function()
       assert.equal(1, rcs[r], outs[r])
       assert.is_nil(outs[r]:match("got 0,10"))
     end
-    assert.matches("player 0: a peer with the certificate of player 2 presented itself as player 1; "
-                   .. "refused", outs[0], 1, true)
-    assert.matches("startup_timeout: player 0: players 1 did not connect", outs[0], 1, true)
+    assert.matches("startup_timeout: player 0: player 1 did not reach the root at 127.0.0.1 port "
+                   .. "%d+ within the startup timeout of 3s; a connection for player 1 was "
+                   .. "refused: it claimed to be player 1 with the certificate of player 2", outs[0])
+    assert.matches("encryption_failed: player 1: the root says: it claimed to be player 1 with "
+                   .. "the certificate of player 2", outs[1], 1, true)
+  end)
+
+  it("a player refuses a root that presents another player's certificate", function()
+    local rcs, outs = world(2, {
+      {rank = 0, identity = cred(2), trusted = trusted(3)},
+      {rank = 1, identity = cred(1), trusted = trusted(3)},
+    })
+    for r = 0, 1 do assert.equal(1, rcs[r], outs[r]) end
+    assert.matches("encryption_failed: player 1: the root at 127.0.0.1 port %d+ presented the "
+                   .. "certificate of another player, not the certificate of player 0; refused",
+                   outs[1])
+    assert.matches("startup_timeout: player 0: player 1 did not reach the root", outs[0], 1, true)
   end)
 
   it("says in one line that a PEM file is missing", function()

@@ -45,13 +45,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
+#include <signal.h>
+
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 #include "core/clock.h"
 #include "core/control.h"
 #include "core/log.h"
 #include "net/auth.h"
+#include "net/tls.h"
 #include "boot/rendezvous.h"
 
 #define LINE_MAX_BYTES (CC_RDV_LINE_MAX + 2)   /* the line, its '\n' and a NUL */
@@ -185,36 +190,100 @@ static void peer_host(int fd, char *out, size_t outsz) {
   getnameinfo((struct sockaddr *)&a, alen, out, (socklen_t)outsz, NULL, 0, NI_NUMERICHOST);
 }
 
-/* ==== Lines with deadlines ================================================== */
+/* ==== Channels: a socket, over TLS when the world has identities ========== */
+
+/* One connection of the rendezvous: plain, or TLS over the same socket. */
+typedef struct chan {
+  int fd;                    /* -1: closed */
+  SSL *ssl;                  /* NULL: plaintext */
+} chan;
+
+static void chan_close(chan *c) {
+  if (c->ssl) SSL_free(c->ssl);   /* leaves the socket to us */
+  if (c->fd >= 0) close(c->fd);
+  c->ssl = NULL;
+  c->fd = -1;
+}
+
+/* Wait until fd is ready for `events` or the deadline: 1, or 0 at it. */
+static int wait_for(int fd, short events, double deadline) {
+  for (;;) {
+    struct pollfd p = {fd, events, 0};
+    double left = deadline - cc_now();
+    int r;
+    if (left <= 0) return 0;
+    r = poll(&p, 1, (int)(left * 1000) + 1);
+    if (r > 0) return 1;
+    if (r < 0 && errno != EINTR) return 0;
+  }
+}
+
+/* Read one byte: 1, 0 if none is ready yet, -1 at the end of the stream or
+ * on an error, -3 if the peer's TLS refused us (the reason in why). */
+static int chan_read1(chan *c, char *b, char *why, size_t whysz) {
+  if (c->ssl) {
+    size_t got = 0;
+    int r = SSL_read_ex(c->ssl, b, 1, &got), e;
+    if (r == 1 && got == 1) return 1;
+    e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
+    if (e == SSL_ERROR_SSL) {
+      cc_tls_reason(0, "TLS error", why, whysz);
+      return -3;
+    }
+    ERR_clear_error();
+    return -1;
+  }
+  for (;;) {
+    ssize_t r = read(c->fd, b, 1);
+    if (r == 1) return 1;
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    return -1;
+  }
+}
 
 /* Read one '\n'-terminated line into buf, without its '\n', and its length
  * into *len. 0, or -1 on end of file, an error or a line that does not fit,
- * or -2 at the deadline. */
-static int read_line(int fd, char *buf, size_t bufsz, double deadline, size_t *len) {
+ * -2 at the deadline, or -3 if the peer's TLS refused us (why says why). */
+static int read_line(chan *c, char *buf, size_t bufsz, double deadline, size_t *len,
+                     char *why, size_t whysz) {
   size_t n = 0;
   *len = 0;
   while (n + 1 < bufsz) {
-    struct pollfd p = {fd, POLLIN, 0};
-    double left = deadline - cc_now();
-    ssize_t r;
-    if (left <= 0) return -2;
-    if (poll(&p, 1, (int)(left * 1000) + 1) == 0) continue;
-    r = read(fd, buf + n, 1);
-    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (r <= 0) return -1;
+    int r;
+    if (!(c->ssl && SSL_has_pending(c->ssl)) && !wait_for(c->fd, POLLIN, deadline)) return -2;
+    r = chan_read1(c, buf + n, why, whysz);
+    if (r == 0) continue;
+    if (r < 0) return r;
     if (buf[n] == '\n') { buf[n] = '\0'; *len = n; return 0; }
     n++;
   }
   return -1;
 }
 
-static int write_all(int fd, const char *s, size_t len) {
+static int chan_write(chan *c, const char *s, size_t len, double deadline) {
   while (len > 0) {
-    ssize_t w = send(fd, s, len, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    s += w;
-    len -= (size_t)w;
+    if (c->ssl) {
+      size_t w = 0;
+      int r = SSL_write_ex(c->ssl, s, len, &w), e;
+      if (r == 1) { s += w; len -= w; continue; }
+      e = SSL_get_error(c->ssl, r);
+      if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
+          wait_for(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+        continue;
+      ERR_clear_error();
+      return -1;
+    } else {
+      ssize_t w = send(c->fd, s, len, MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+          wait_for(c->fd, POLLOUT, deadline))
+        continue;
+      if (w <= 0) return -1;
+      s += w;
+      len -= (size_t)w;
+    }
   }
   return 0;
 }
@@ -285,7 +354,11 @@ static int fresh_nonce(char hex[CC_RDV_NONCE_CHARS + 1]) {
 
 /* A newcomer the root has challenged and not yet heard from. */
 typedef struct pending {
-  int fd;                    /* -1: a free slot */
+  chan ch;                   /* ch.fd -1: a free slot */
+  bool challenged;           /* its TLS handshake (if any) is done and the
+                              * challenge sent */
+  short want;                /* what its handshake waits for: POLLIN, POLLOUT */
+  int cert_rank;             /* TLS: the rank its certificate plays */
   double deadline;
   char nonce[CC_RDV_NONCE_CHARS + 1];
   char addr[CC_HOST_MAX];
@@ -296,9 +369,12 @@ typedef struct pending {
 typedef struct root_state {
   const cc_rendezvous_settings *s;
   const uint8_t *key;
-  int *fds;                  /* per rank: the reporting connection, or -1 */
+  SSL_CTX *tls;              /* the rendezvous is over TLS, or NULL */
+  chan *chans;               /* per rank: the reporting connection, or fd -1 */
   char (*nonces)[CC_RDV_NONCE_CHARS * 2 + 2]; /* per rank: "<nonce_r> <nonce_p>" */
   char **refused;            /* per rank: why a connection claiming it was refused */
+  char *stranger;            /* why the first connection that claimed no
+                              * rank (a failed TLS handshake...) was refused */
   int registered;
   int other_security;        /* a rank with TLS in a plaintext world or the
                               * other way round, or -1 */
@@ -306,10 +382,10 @@ typedef struct root_state {
   pending slots[PENDING_MAX];
 } root_state;
 
-static void reply_error(int fd, const char *kind, const char *message) {
+static void reply_error(chan *c, const char *kind, const char *message) {
   char line[LINE_MAX_BYTES];
   int n = cc_rdv_err_pack(kind, message, line, sizeof line);
-  if (n > 0) write_all(fd, line, (size_t)n);
+  if (n > 0) chan_write(c, line, (size_t)n, cc_now() + NEWCOMER_WAIT_S);
 }
 
 /* Drop a newcomer that did not prove itself: log it (the first few), tell
@@ -320,18 +396,22 @@ static void root_refuse(root_state *st, pending *p, int rank, const char *kind, 
   if (st->refusals++ < REFUSALS_LOGGED) cc_log_stderr(NULL, CC_LOG_WARNING, msg);
   if (rank > 0 && rank < st->s->world_size && !st->refused[rank])
     st->refused[rank] = strdup(why);
-  if (kind) reply_error(p->fd, kind, why);
-  close(p->fd);
-  p->fd = -1;
+  if (rank < 0 && !st->stranger) {
+    snprintf(msg, sizeof msg, "a connection from %.100s was refused: %s", p->addr, why);
+    st->stranger = strdup(msg);
+  }
+  if (kind) reply_error(&p->ch, kind, why);
+  chan_close(&p->ch);
 }
 
 /* A newcomer's whole line is in: reserve its rank if it proves it knows
- * the token, else drop it. */
+ * the token (and, over TLS, if its certificate plays that rank), else drop
+ * it. */
 static void root_take(root_state *st, pending *p, cc_address_book *book) {
   const cc_rendezvous_settings *s = st->s;
   char msg[200], want[CC_RDV_MAC_CHARS + 1];
   cc_rdv_join j;
-  int fd = p->fd, flags;
+  int fd = p->ch.fd, flags;
   if (cc_rdv_join_parse(p->line, p->len, &j, msg, sizeof msg) != 0) {
     root_refuse(st, p, -1, NULL, "not a cicada player of this version");
     return;
@@ -343,8 +423,18 @@ static void root_take(root_state *st, pending *p, cc_address_book *book) {
     root_refuse(st, p, j.rank, "token_mismatch", msg);
     return;
   }
+  if (st->tls && p->cert_rank != j.rank && p->cert_rank != CC_TLS_OWN_IDENTITY) {
+    if (p->cert_rank >= 0)
+      snprintf(msg, sizeof msg, "it claimed to be player %d with the certificate of player %d",
+               j.rank, p->cert_rank);
+    else
+      snprintf(msg, sizeof msg, "it claimed to be player %d with a certificate that plays no "
+               "rank (not the trusted one of player %d)", j.rank, j.rank);
+    root_refuse(st, p, j.rank, "encryption_failed", msg);
+    return;
+  }
   if (j.world_size != s->world_size || j.rank < 1 || j.rank >= s->world_size ||
-      st->fds[j.rank] >= 0) {
+      st->chans[j.rank].fd >= 0) {
     if (j.world_size != s->world_size)
       snprintf(msg, sizeof msg, "player %d was started with world size %d, the root with %d",
                j.rank, j.world_size, s->world_size);
@@ -363,19 +453,55 @@ static void root_take(root_state *st, pending *p, cc_address_book *book) {
   snprintf(st->nonces[j.rank], sizeof st->nonces[j.rank], "%s %s", p->nonce, j.nonce);
   flags = fcntl(fd, F_GETFL);
   if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-  st->fds[j.rank] = fd;
+  st->chans[j.rank] = p->ch;
   st->registered++;
-  p->fd = -1;
+  p->ch.fd = -1;
+  p->ch.ssl = NULL;
 }
 
-/* Read what a newcomer has sent; take its line once it is whole. */
+/* Send a newcomer its challenge: 0, or -1 if it cannot take it. */
+static int root_challenge(pending *p) {
+  char line[LINE_MAX_BYTES];
+  int n;
+  if (fresh_nonce(p->nonce) != 0 || (n = cc_rdv_challenge_pack(p->nonce, line, sizeof line)) < 0)
+    return -1;
+  p->challenged = true;
+  p->want = POLLIN;
+  return chan_write(&p->ch, line, (size_t)n, p->deadline);
+}
+
+/* Move a newcomer on: its TLS handshake, then its line; take the line once
+ * it is whole. */
 static void root_read(root_state *st, pending *p, cc_address_book *book) {
+  char why[160], msg[220];
+  if (!p->challenged && p->ch.ssl) {
+    int r = SSL_do_handshake(p->ch.ssl), e;
+    if (r != 1) {
+      e = SSL_get_error(p->ch.ssl, r);
+      if (e == SSL_ERROR_WANT_READ) { p->want = POLLIN; return; }
+      if (e == SSL_ERROR_WANT_WRITE) { p->want = POLLOUT; return; }
+      snprintf(msg, sizeof msg, "its TLS handshake failed: %s",
+               cc_tls_reason(0, "it closed the connection", why, sizeof why));
+      root_refuse(st, p, -1, NULL, msg);
+      return;
+    }
+    p->cert_rank = cc_tls_peer_rank(p->ch.ssl);
+    if (root_challenge(p) != 0) {
+      root_refuse(st, p, -1, NULL, "it closed the connection during its challenge");
+      return;
+    }
+  }
   for (;;) {
-    ssize_t r = read(p->fd, p->line + p->len, 1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (r <= 0) {
-      root_refuse(st, p, -1, NULL, "it closed the connection before saying who it is");
+    int r = chan_read1(&p->ch, p->line + p->len, why, sizeof why);
+    if (r == 0) return;
+    if (r < 0) {
+      if (r == -3) snprintf(msg, sizeof msg, "its TLS failed: %s", why);
+      root_refuse(st, p, -1, NULL, r == -3 ? msg : "it closed the connection before saying who it is");
+      return;
+    }
+    if (p->len == 0 && !p->ch.ssl && p->line[0] == 0x16) {
+      root_refuse(st, p, -1, NULL, "it speaks TLS to this plaintext world (give every player "
+                  "--identity and --trusted, or none)");
       return;
     }
     if (p->line[p->len] == '\n') {
@@ -390,13 +516,28 @@ static void root_read(root_state *st, pending *p, cc_address_book *book) {
   }
 }
 
-/* A new connection: challenge it, and read it alongside the others. */
+/* A newcomer's time is up. Over TLS, one that never began a handshake is
+ * likely a player without --identity: it is told so in plaintext, which
+ * says nothing an observer could not see (the port answers TLS). */
+static void root_expire(root_state *st, pending *p) {
+  if (p->ch.ssl && !p->challenged && SSL_in_before(p->ch.ssl)) {
+    static const char why[] = "this world's root speaks TLS: give this player --identity and "
+                              "--trusted";
+    chan plain = {p->ch.fd, NULL};
+    reply_error(&plain, "encryption_failed", why);
+    root_refuse(st, p, -1, NULL, "it did not begin a TLS handshake in time (a player without "
+                "--identity and --trusted?)");
+    return;
+  }
+  root_refuse(st, p, -1, NULL, "it did not say who it is in time");
+}
+
+/* A new connection: challenge it (after its TLS handshake, over TLS), and
+ * read it alongside the others. */
 static void root_accept(root_state *st, int fd, double world_deadline) {
   pending *p = NULL;
-  char line[LINE_MAX_BYTES];
-  int n;
   for (int i = 0; i < PENDING_MAX && !p; i++)
-    if (st->slots[i].fd < 0) p = &st->slots[i];
+    if (st->slots[i].ch.fd < 0) p = &st->slots[i];
   if (!p) {
     /* Enough strangers are being heard already: a real player that meets
      * this is told so and can be started again. */
@@ -407,17 +548,26 @@ static void root_accept(root_state *st, int fd, double world_deadline) {
     return;
   }
   memset(p, 0, sizeof *p);
-  p->fd = fd;
+  p->ch.fd = fd;
+  p->cert_rank = -1;
+  p->want = POLLIN;
   peer_host(fd, p->addr, sizeof p->addr);
   p->deadline = cc_now() + NEWCOMER_WAIT_S;
   if (p->deadline > world_deadline) p->deadline = world_deadline;
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  if (fresh_nonce(p->nonce) != 0 ||
-      (n = cc_rdv_challenge_pack(p->nonce, line, sizeof line)) < 0 ||
-      send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
-    close(fd);
-    p->fd = -1;
+  if (st->tls) {
+    /* The newcomer speaks first (its ClientHello): nothing of the
+     * rendezvous is said before the handshake. */
+    p->ch.ssl = SSL_new(st->tls);
+    if (!p->ch.ssl || SSL_set_fd(p->ch.ssl, fd) != 1) {
+      ERR_clear_error();
+      chan_close(&p->ch);
+      return;
+    }
+    SSL_set_accept_state(p->ch.ssl);
+    return;
   }
+  if (root_challenge(p) != 0) chan_close(&p->ch);
 }
 
 static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t world_id,
@@ -425,6 +575,7 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t 
   int n = st->s->world_size;
   size_t cap = (size_t)(n + 1) * LINE_MAX_BYTES, len = 0;
   char *text = malloc(cap), head[LINE_MAX_BYTES], mac[CC_RDV_MAC_CHARS + 1];
+  double deadline = cc_now() + NEWCOMER_WAIT_S;
   int m;
   if (!text) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory for the address book");
   for (int r = 0; r < n; r++) {
@@ -437,7 +588,7 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t 
       snprintf(msg, sizeof msg, "the address of player %d (port %u, host '%.100s') does not "
                "fit the address book", r, (unsigned)e.port, e.host);
       for (int q = 1; q < n; q++)
-        if (st->fds[q] >= 0) reply_error(st->fds[q], "invalid", msg);
+        if (st->chans[q].fd >= 0) reply_error(&st->chans[q], "invalid", msg);
       free(text);
       return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player 0: %s", msg);
     }
@@ -447,38 +598,40 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t 
   for (int r = 1; r < n; r++) {
     char nonce_r[CC_RDV_NONCE_CHARS + 1];
     const char *nonce_p = st->nonces[r] + CC_RDV_NONCE_CHARS + 1;
-    if (st->fds[r] < 0) continue;
+    if (st->chans[r].fd < 0) continue;
     memcpy(nonce_r, st->nonces[r], CC_RDV_NONCE_CHARS);
     nonce_r[CC_RDV_NONCE_CHARS] = '\0';
     book_proof(st->key, nonce_r, nonce_p, r, world_id, text, len, mac);
     m = cc_rdv_ok_pack(world_id, mac, head, sizeof head);
-    if (m > 0 && write_all(st->fds[r], head, (size_t)m) == 0) write_all(st->fds[r], text, len);
+    if (m > 0 && chan_write(&st->chans[r], head, (size_t)m, deadline) == 0)
+      chan_write(&st->chans[r], text, len, deadline);
   }
   free(text);
   return CC_OK;
 }
 
-static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key,
+static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, SSL_CTX *tls,
                            cc_address_book *book, cc_error *err) {
   root_state *st = calloc(1, sizeof *st);
   double deadline = cc_now() + s->startup_timeout_s;
   cc_status rc = CC_OK;
-  char msg[CC_HOST_MAX + 600];
+  char msg[CC_HOST_MAX + 900];
   struct pollfd pfd[PENDING_MAX + 1];
   int n = s->world_size;
   if (!st) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory meeting the players");
   st->s = s;
   st->key = key;
+  st->tls = tls;
   st->other_security = -1;
-  st->fds = malloc((size_t)n * sizeof *st->fds);
+  st->chans = malloc((size_t)n * sizeof *st->chans);
   st->nonces = calloc((size_t)n, sizeof *st->nonces);
   st->refused = calloc((size_t)n, sizeof *st->refused);
-  if (!st->fds || !st->nonces || !st->refused) {
-    free(st->fds); free(st->nonces); free(st->refused); free(st);
+  if (!st->chans || !st->nonces || !st->refused) {
+    free(st->chans); free(st->nonces); free(st->refused); free(st);
     return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player 0: out of memory meeting the players");
   }
-  for (int r = 0; r < n; r++) st->fds[r] = -1;
-  for (int i = 0; i < PENDING_MAX; i++) st->slots[i].fd = -1;
+  for (int r = 0; r < n; r++) st->chans[r] = (chan){-1, NULL};
+  for (int i = 0; i < PENDING_MAX; i++) st->slots[i].ch = (chan){-1, NULL};
   book->hosts[0] = strdup(s->root.host);
   book->ports[0] = cc_listen_port(book->listen_fd);
   while (st->registered < n - 1) {
@@ -488,20 +641,20 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key,
     pfd[0] = (struct pollfd){book->listen_fd, POLLIN, 0};
     for (int i = 0; i < PENDING_MAX; i++) {
       pending *p = &st->slots[i];
-      if (p->fd < 0) continue;
+      if (p->ch.fd < 0) continue;
       if (now >= p->deadline) {
-        root_refuse(st, p, -1, NULL, "it did not say who it is in time");
+        root_expire(st, p);
         continue;
       }
       if (p->deadline < wake) wake = p->deadline;
-      pfd[np++] = (struct pollfd){p->fd, POLLIN, 0};
+      pfd[np++] = (struct pollfd){p->ch.fd, p->want, 0};
     }
     ready = poll(pfd, (nfds_t)np, (int)((wake - now) * 1000) + 1);
     if (ready <= 0) continue;
     for (int k = 1; k < np; k++) {
       if (!pfd[k].revents) continue;
       for (int i = 0; i < PENDING_MAX; i++)
-        if (st->slots[i].fd == pfd[k].fd) { root_read(st, &st->slots[i], book); break; }
+        if (st->slots[i].ch.fd == pfd[k].fd) { root_read(st, &st->slots[i], book); break; }
     }
     if (pfd[0].revents & POLLIN) {
       int fd = accept4(book->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -516,12 +669,12 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key,
     }
   }
   for (int i = 0; i < PENDING_MAX; i++)
-    if (st->slots[i].fd >= 0) close(st->slots[i].fd);
+    if (st->slots[i].ch.fd >= 0) chan_close(&st->slots[i].ch);
   if (st->registered < n - 1) {
     size_t used = 0, nused = 0;
-    char missing[120] = "", notes[400] = "";
+    char missing[120] = "", notes[600] = "";
     for (int r = 1; r < n; r++) {
-      if (st->fds[r] >= 0) continue;
+      if (st->chans[r].fd >= 0) continue;
       if (used + 12 < sizeof missing)
         used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d", used ? ", " : "", r);
       if (st->refused[r] && nused + 120 < sizeof notes)
@@ -529,18 +682,20 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key,
                                   "; a connection for player %d was refused: %.100s", r,
                                   st->refused[r]);
     }
+    if (st->stranger && nused + 120 < sizeof notes)
+      snprintf(notes + nused, sizeof notes - nused, "; %.200s", st->stranger);
     snprintf(msg, sizeof msg, "player%s %s did not reach the root at %.100s port %u within the "
              "startup timeout of %gs%s", strchr(missing, ',') ? "s" : "", missing, s->root.host,
              (unsigned)book->ports[0], s->startup_timeout_s, notes);
     for (int r = 1; r < n; r++)
-      if (st->fds[r] >= 0) reply_error(st->fds[r], "startup_timeout", msg);
+      if (st->chans[r].fd >= 0) reply_error(&st->chans[r], "startup_timeout", msg);
     rc = cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else if (st->other_security >= 0) {
     snprintf(msg, sizeof msg, "player %d %s", st->other_security,
              s->tls ? "speaks plaintext to a TLS world (give it --identity and --trusted)"
                     : "uses TLS in a plaintext world (give every player --identity and --trusted)");
     for (int r = 1; r < n; r++)
-      if (st->fds[r] >= 0) reply_error(st->fds[r], "encryption_failed", msg);
+      if (st->chans[r].fd >= 0) reply_error(&st->chans[r], "encryption_failed", msg);
     rc = cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else {
     uint64_t world_id;
@@ -552,10 +707,11 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key,
     }
   }
   for (int r = 1; r < n; r++) {
-    if (st->fds[r] >= 0) close(st->fds[r]);
+    if (st->chans[r].fd >= 0) chan_close(&st->chans[r]);
     free(st->refused[r]);
   }
-  free(st->fds);
+  free(st->stranger);
+  free(st->chans);
   free(st->nonces);
   free(st->refused);
   free(st);
@@ -599,28 +755,62 @@ static int dial_root(const cc_rendezvous_settings *s, double deadline, cc_error 
   return -1;
 }
 
-static cc_status read_book(const cc_rendezvous_settings *s, int fd, double deadline,
+/* The TLS handshake with the root: 0; -1 if the root closed the
+ * connection (busy: come again), -2 at the deadline, -3 if TLS failed
+ * (why says why). */
+static int root_handshake(chan *c, double deadline, char *why, size_t whysz) {
+  for (;;) {
+    int r = SSL_do_handshake(c->ssl), e;
+    if (r == 1) return 0;
+    e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+      if (!wait_for(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) return -2;
+      continue;
+    }
+    if (e == SSL_ERROR_SSL) {
+      cc_tls_reason(0, "TLS error", why, whysz);
+      return -3;
+    }
+    ERR_clear_error();
+    return -1;
+  }
+}
+
+static cc_status tls_refused(const cc_rendezvous_settings *s, const char *why, cc_error *err) {
+  return cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player %d: TLS with the root at %s "
+                      "port %u failed: %s (do the root and this player trust each other's "
+                      "certificates, and are both started with --identity and --trusted?)",
+                      s->rank, s->root.host, (unsigned)s->root.port, why);
+}
+
+static cc_status root_says(const cc_rendezvous_settings *s, const cc_rdv_reply *reply,
+                           cc_error *err) {
+  const char *kind = reply->kind;
+  cc_status code = strcmp(kind, "token_mismatch") == 0 ? CC_ETOKEN_MISMATCH
+                 : strcmp(kind, "startup_timeout") == 0 ? CC_ESTARTUP_TIMEOUT
+                 : strcmp(kind, "encryption_failed") == 0 ? CC_EENCRYPTION : CC_EINVALID;
+  return cc_error_set(err, code, -1, CC_TAG_NONE, "player %d: the root says: %s", s->rank,
+                      reply->message);
+}
+
+static cc_status read_book(const cc_rendezvous_settings *s, chan *c, double deadline,
                            const uint8_t *key, const char *nonce_r, const char *nonce_p,
                            cc_address_book *book, cc_error *err) {
-  char line[LINE_MAX_BYTES], want[CC_RDV_MAC_CHARS + 1];
+  char line[LINE_MAX_BYTES], want[CC_RDV_MAC_CHARS + 1], why[160];
   cc_rdv_reply reply;
   size_t len, cap = (size_t)(s->world_size) * LINE_MAX_BYTES, used = 0;
   char *text;
-  int rc = read_line(fd, line, sizeof line, deadline, &len);
+  int rc = read_line(c, line, sizeof line, deadline, &len, why, sizeof why);
   if (rc == -2)
     return cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player %d: the root at %s port %u did not hand out "
                 "the address book within the startup timeout of %gs", s->rank, s->root.host,
                 (unsigned)s->root.port, s->startup_timeout_s);
+  if (rc == -3) return tls_refused(s, why, err);
   if (rc != 0)
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u closed the connection before "
                 "answering", s->rank, s->root.host, (unsigned)s->root.port);
-  if (cc_rdv_reply_parse(line, len, &reply, NULL, 0) == 0 && !reply.ok) {
-    const char *kind = reply.kind;
-    cc_status code = strcmp(kind, "token_mismatch") == 0 ? CC_ETOKEN_MISMATCH
-                   : strcmp(kind, "startup_timeout") == 0 ? CC_ESTARTUP_TIMEOUT
-                   : strcmp(kind, "encryption_failed") == 0 ? CC_EENCRYPTION : CC_EINVALID;
-    return cc_error_set(err, code, -1, CC_TAG_NONE, "player %d: the root says: %s", s->rank, reply.message);
-  }
+  if (cc_rdv_reply_parse(line, len, &reply, NULL, 0) == 0 && !reply.ok)
+    return root_says(s, &reply, err);
   if (!reply.ok)
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u answered '%.60s', not an "
                 "address book", s->rank, s->root.host, (unsigned)s->root.port, line);
@@ -629,7 +819,7 @@ static cc_status read_book(const cc_rendezvous_settings *s, int fd, double deadl
   for (int r = 0; r < s->world_size; r++) {
     cc_rdv_entry e;
     int m;
-    if (read_line(fd, line, sizeof line, deadline, &len) != 0 ||
+    if (read_line(c, line, sizeof line, deadline, &len, why, sizeof why) != 0 ||
         cc_rdv_entry_parse(line, len, &e, NULL, 0) != 0 ||
         (m = cc_rdv_entry_pack(&e, text + used, cap - used)) < 0) {
       free(text);
@@ -655,14 +845,16 @@ static cc_status read_book(const cc_rendezvous_settings *s, int fd, double deadl
   return CC_OK;
 }
 
-static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key,
+static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key, SSL_CTX *tls,
                              cc_address_book *book, cc_error *err) {
   double deadline = cc_now() + s->startup_timeout_s;
-  char line[LINE_MAX_BYTES], nonce_r[CC_RDV_NONCE_CHARS + 1];
+  char line[LINE_MAX_BYTES], nonce_r[CC_RDV_NONCE_CHARS + 1], why[160] = "";
   cc_rdv_join j;
+  cc_rdv_reply reply;
   cc_status rc;
-  size_t len;
-  int fd, n;
+  size_t len = 0;
+  chan c = {-1, NULL};
+  int n;
   memset(&j, 0, sizeof j);
   j.world_size = s->world_size;
   j.rank = s->rank;
@@ -672,21 +864,43 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key
   if (fresh_nonce(j.nonce) != 0)
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: no random numbers", s->rank);
   for (;;) {
-    fd = dial_root(s, deadline, err);
-    if (fd < 0) return err->code;
-    n = read_line(fd, line, sizeof line, deadline, &len);
+    c.fd = dial_root(s, deadline, err);
+    if (c.fd < 0) return err->code;
+    fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) | O_NONBLOCK);
+    n = 0;
+    if (tls) {
+      c.ssl = SSL_new(tls);
+      if (!c.ssl || SSL_set_fd(c.ssl, c.fd) != 1) {
+        chan_close(&c);
+        return tls_refused(s, cc_tls_reason(0, "out of memory", why, sizeof why), err);
+      }
+      SSL_set_connect_state(c.ssl);
+      n = root_handshake(&c, deadline, why, sizeof why);
+      if (n == 0) {
+        /* The root must be the one who plays rank 0. */
+        int r = cc_tls_peer_rank(c.ssl);
+        if (r != 0 && r != CC_TLS_OWN_IDENTITY) {
+          chan_close(&c);
+          return cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player %d: the root at %s "
+                              "port %u presented %s, not the certificate of player 0; refused",
+                              s->rank, s->root.host, (unsigned)s->root.port,
+                              r >= 0 ? "the certificate of another player"
+                                     : "a certificate that plays no rank");
+        }
+      }
+    }
+    if (n == 0) n = read_line(&c, line, sizeof line, deadline, &len, why, sizeof why);
     if (n != -1 || cc_now() + CONNECT_RETRY_S > deadline) break;
     /* Closed before the challenge: the root is busy with strangers, and
      * drops newcomers it has no room for. Come again. */
-    close(fd);
+    chan_close(&c);
     nanosleep(&(struct timespec){0, (long)(CONNECT_RETRY_S * 4 * 1e9)}, NULL);
   }
   if (n != 0 || cc_rdv_challenge_parse(line, len, nonce_r, NULL, 0) != 0) {
-    close(fd);
-    if (n == 0 && cc_rdv_reply_parse(line, len, &(cc_rdv_reply){0}, NULL, 0) == 0)
-      return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u "
-                          "refused the connection: %.200s", s->rank, s->root.host,
-                          (unsigned)s->root.port, line);
+    chan_close(&c);
+    if (n == -3) return tls_refused(s, why, err);
+    if (n == 0 && cc_rdv_reply_parse(line, len, &reply, NULL, 0) == 0 && !reply.ok)
+      return root_says(s, &reply, err);
     return cc_error_set(err, n == -2 ? CC_ESTARTUP_TIMEOUT : CC_EIO, -1, CC_TAG_NONE,
                         "player %d: the root at %s port %u %s", s->rank, s->root.host,
                         (unsigned)s->root.port, n == -2 ? "sent no challenge within the startup timeout"
@@ -695,20 +909,20 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key
   join_proof(key, nonce_r, &j, j.mac);
   n = cc_rdv_join_pack(&j, line, sizeof line);
   if (n < 0) {
-    close(fd);
+    chan_close(&c);
     return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player %d cannot announce itself "
                         "to the root: it listens at port %u of host '%.100s'", s->rank,
                         (unsigned)j.port, j.host);
   }
-  if (write_all(fd, line, (size_t)n) != 0) {
-    close(fd);
-    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u closed the connection: %s",
-                s->rank, s->root.host, (unsigned)s->root.port, strerror(errno));
+  if (chan_write(&c, line, (size_t)n, deadline) != 0) {
+    chan_close(&c);
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player %d: the root at %s port %u closed the connection",
+                s->rank, s->root.host, (unsigned)s->root.port);
   }
   /* The root answers once everyone is in: give it its own timeout and a
    * moment more, so that its explanation arrives before ours. */
-  rc = read_book(s, fd, deadline + 1.0, key, nonce_r, j.nonce, book, err);
-  close(fd);
+  rc = read_book(s, &c, deadline + 1.0, key, nonce_r, j.nonce, book, err);
+  chan_close(&c);
   return rc;
 }
 
@@ -717,6 +931,7 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key
 cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, cc_error *err) {
   char why[256];
   uint8_t key[CC_AUTH_KEY_BYTES];
+  SSL_CTX *tls = NULL;
   cc_status rc;
   memset(book, 0, sizeof *book);
   book->listen_fd = -1;
@@ -750,8 +965,20 @@ cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, 
     explicit_bzero(key, sizeof key);
     return CC_OK;
   }
-  rc = s->rank == 0 ? root_meet(s, key, book, err) : player_meet(s, key, book, err);
+  if (s->tls_identity && s->tls_trusted) {
+    tls = cc_tls_context(s->tls_identity, s->tls_trusted, why, sizeof why);
+    if (!tls) {
+      explicit_bzero(key, sizeof key);
+      cc_address_book_free(book, s->world_size);
+      return cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player %d: %s", s->rank, why);
+    }
+    /* A peer gone in mid-write must not kill the process (OpenSSL writes
+     * with write(2)); the engine ignores SIGPIPE from its start on anyway. */
+    signal(SIGPIPE, SIG_IGN);
+  }
+  rc = s->rank == 0 ? root_meet(s, key, tls, book, err) : player_meet(s, key, tls, book, err);
   explicit_bzero(key, sizeof key);
+  if (tls) cc_tls_context_free(tls);
   if (rc != CC_OK) cc_address_book_free(book, s->world_size);
   return rc;
 }

@@ -48,6 +48,11 @@ typedef struct cc_rendezvous_settings {
   const char *token;         /* the world's token, or NULL for none */
   int tls;                   /* this player's links are TLS: every player's
                               * must be, or none (else CC_EENCRYPTION) */
+  /* Both set: the rendezvous itself is mutual TLS, with the links'
+   * certificate rules (net/tls.h): the root admits a rank only with that
+   * rank's certificate, and a player talks only to player 0's. */
+  const char *tls_identity;
+  const char *tls_trusted;
   int root_fd;               /* rank 0: a listener already bound to the root
                               * address (the launcher's), or -1 */
   double startup_timeout_s;

@@ -337,6 +337,8 @@ static int l_connect(lua_State *L) {
   rs.self = self_url ? &self : NULL;
   rs.token = opt_string(L, 1, "token");
   rs.tls = s.tls_identity != NULL;
+  rs.tls_identity = s.tls_identity;
+  rs.tls_trusted = s.tls_trusted;
   rs.startup_timeout_s = s.startup_timeout_s;
   root_fd = inherited_root_fd(s.rank);
   rs.root_fd = root_fd;
