@@ -302,6 +302,60 @@ describe("with TLS", function()
   end)
 end)
 
+describe("once the world is up", function()
+  after_each(function()
+    stop_attackers()
+    support.cleanup()
+  end)
+
+  it("a player closes late connections at once, saying so once", function()
+    local port = support.port()
+    local root = "tcp://127.0.0.1:" .. support.port()
+    local up, seen = os.tmpname(), os.tmpname()
+    os.remove(up)
+    -- Each player says when its links are up, then waits for the stranger.
+    local script = support.script(([[
+local cicada = require("cicada")
+local core = require("cicada.core")
+local comm = cicada.connect{startup_timeout = 6}
+if comm.rank == 1 then io.open(%q, "w"):close() end
+for _ = 1, 300 do
+  local f = io.open(%q)
+  local n = f and #f:read("a") or 0
+  if f then f:close() end
+  if n >= 40 then break end
+  core.sleep(0.05)
+end
+print(("player %%d of 2 got %%s"):format(comm.rank, table.concat(comm:allgather(comm.rank * 10), ",")))
+]]):format(up, seen))
+    local hs = {
+      [1] = support.start({"--rank", "1", "-n", "2", "--root-address", root,
+                           "--address", "tcp://127.0.0.1:" .. port, script}),
+      [0] = support.start({"--rank", "0", "-n", "2", "--root-address", root, script}),
+    }
+    -- 20 connections to player 1's link port: each is accepted and closed
+    -- at once (cat sees the end of the stream, status 0), not left waiting.
+    attack(([[
+while [ ! -e %s ]; do sleep 0.05; done
+for i in $(seq 20); do
+  exec 3<>/dev/tcp/127.0.0.1/%d || { echo "x" >> %s; continue; }
+  timeout 20 cat <&3 > /dev/null; echo "$?" >> %s
+  exec 3<&-
+done]]):format(support.shquote(up), port, support.shquote(seen), support.shquote(seen)))
+    local rcs, outs = finish(hs)
+    local f = assert(io.open(seen))
+    local results = f:read("a")
+    f:close()
+    os.remove(seen)
+    os.remove(up)
+    assert.equal(string.rep("0\n", 20), results)
+    computed(2, rcs, outs)
+    assert.equal(1, support.count(outs[1], "player 1: every link is up; closing connections that "
+                                  .. "come now %(the first from 127.0.0.1 port %d+%)"), outs[1])
+    assert.is_nil(outs[1]:match("no handshake"), outs[1])
+  end)
+end)
+
 describe("at the descriptor limit", function()
   after_each(function()
     stop_attackers()

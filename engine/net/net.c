@@ -7,7 +7,8 @@
  * core/control.h and auth.h) before the link counts as up. Until then a
  * connection is a stranger: only a HELLO of its exact size is read from
  * it, it has HANDSHAKE_DEADLINE_S to finish, at most STRANGERS_MAX are
- * kept at once, and one that fails is closed and freed (stranger_cb). After that the
+ * kept at once, and one that fails is closed and freed (stranger_cb); once
+ * every link is up, the listener closes what it accepts at once. After that the
  * links are read by whichever thread wants the bytes first (see
  * conn_read_connlocked) and written straight to the socket by the sending
  * thread (write_frame); the transport (transport.h: plaintext or TLS,
@@ -103,7 +104,8 @@ struct cc_net {
   char **hosts;            /* world_size, for dialling */
   uint16_t *ports;
   int wake_fd;             /* eventfd: wakes a thread in cc_net_wait_locked */
-  struct evconnlistener *listener; /* thread-safe; disabled once all are up */
+  struct evconnlistener *listener; /* thread-safe; once all are up, it closes
+                                    * what it accepts at once */
   struct event *heartbeat_ev, *retry_ev, *stop_ev, *defer_ev, *log_ev;
   struct event *stranger_ev; /* closes late handshakes, frees refused connections */
   struct event *accept_ev;   /* listens again after a pause at the descriptor limit */
@@ -120,7 +122,7 @@ struct cc_net {
 #endif
   cc_link *links;          /* one per world rank (own entry unused) */
   int links_up;
-  bool accepting_done;     /* the world is up: the listener stays disabled */
+  bool accepting_done;     /* the world is up: late connections are closed */
   cc_status fatal;         /* a startup failure seen by the I/O thread */
   char fatal_message[256];
   atomic_bool waiter_polling; /* a thread is in cc_net_wait_locked's poll;
@@ -138,6 +140,7 @@ struct cc_net {
   double retry_delay;      /* the next pause before dialling again */
   bool fd_limit_logged;    /* the descriptor limit was reported once */
   unsigned strangers_refused; /* accepted and closed at once: STRANGERS_MAX */
+  unsigned late_refused;   /* accepted and closed at once: the world was up */
   int strangers_logged;    /* refusals logged, see stranger_log */
 
   /* The log queue: log_lock, a leaf lock held only to add or take messages. */
@@ -1006,7 +1009,25 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
   cc_net *n = arg;
   cc_conn *c;
   char host[48] = "?", port[8] = "?";
+  bool late;
   (void)lst;
+  cc_net_lock(n);
+  late = n->accepting_done;
+  cc_net_unlock(n);
+  if (late) {
+    /* Every link is up: nobody may join (yet), so a late connection is
+     * closed at once, costing a stranger's flood nothing but the accept,
+     * and nothing waits in the kernel's backlog. */
+    close(fd);
+    if (n->late_refused++ == 0) {
+      getnameinfo(sa, (socklen_t)salen, host, sizeof host, port, sizeof port,
+                  NI_NUMERICHOST | NI_NUMERICSERV);
+      cc_net_log(n, CC_LOG_WARNING, "player %d: every link is up; closing connections that "
+                 "come now (the first from %s port %s)", n->cfg.rank,
+                 strncmp(host, "::ffff:", 7) == 0 && strchr(host, '.') ? host + 7 : host, port);
+    }
+    return;
+  }
   if (strangers(n) >= STRANGERS_MAX) {
     /* Enough unknown connections are proving themselves already: close
      * this one at once (a real player that meets this dials again). */
@@ -1073,9 +1094,7 @@ static void accept_error_cb(struct evconnlistener *lst, void *arg) {
 static void accept_again_cb(evutil_socket_t fd, short what, void *arg) {
   cc_net *n = arg;
   (void)fd; (void)what;
-  cc_net_lock(n);
-  if (!n->accepting_done) evconnlistener_enable(n->listener);
-  cc_net_unlock(n);
+  evconnlistener_enable(n->listener);
 }
 
 /* ==== Heartbeats =========================================================== */
@@ -1371,11 +1390,12 @@ cc_status cc_net_start(cc_net *n, cc_error *err) {
   }
   cc_net_unlock(n);
   if (st != CC_OK) return st;
-  /* Recovery never needs new connections: stop listening. */
+  /* Recovery needs no new connections: from now on the listener closes
+   * what it accepts at once (it stays open for joining players to come,
+   * see docs/fault-tolerance.md, Healing), so nothing sits in its backlog. */
   cc_net_lock(n);
   n->accepting_done = true;
   cc_net_unlock(n);
-  if (n->listener) evconnlistener_disable(n->listener);
   return CC_OK;
 }
 
