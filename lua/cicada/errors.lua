@@ -19,7 +19,7 @@ M.kinds = {
   revoked = "the communicator was revoked by some player",
   not_running = "the communicator was freed",
   excluded = "the survivors decided without this player",
-  token_mismatch = "a peer presented another world's token",
+  token_mismatch = "this player, or the root, could not prove the world's token",
   startup_timeout = "not every player connected within startup_timeout",
   encryption_failed = "TLS setup or authentication failed",
 }
