@@ -22,6 +22,13 @@
  * the engine token of the links is HMAC(K, "link <world id>"), which every
  * player computes for itself.
  *
+ * With identities (tls_identity, tls_trusted) all of this runs inside
+ * mutual TLS over the same socket, with the links' context and rank rules
+ * (net/tls.h): the newcomer speaks first (its ClientHello), the root
+ * admits a line only if the newcomer's certificate plays the rank the
+ * line claims, and the newcomer goes on only with a root whose
+ * certificate plays rank 0. A failed handshake is a stranger's refusal.
+ *
  * The root reads its newcomers side by side, each with its own deadline
  * (and at most PENDING_MAX at once), so silent connections delay no one.
  * It waits until every player has reported (or startup_timeout has passed)
