@@ -999,4 +999,5 @@ void cc_address_book_free(cc_address_book *book, int world_size) {
   free(book->ports);
   book->hosts = NULL;
   book->ports = NULL;
+  explicit_bzero(book->link_key, sizeof book->link_key);
 }
