@@ -61,8 +61,15 @@ ALWAYS_INLINE u128 addmod(u128 p, u128 a, u128 b) {
   return s - (p & MASK((s < a) | (s >= p)));
 }
 
+/* The borrow out of a - b by the bitwise full-subtractor formula on the
+ * high words, (~a & b) | (~(a ^ b) & d) at bit 127: gcc compiled
+ * MASK(a < b) (and __builtin_sub_overflow) into a jump, mispredicted half
+ * the time on random operands. */
 ALWAYS_INLINE u128 submod(u128 p, u128 a, u128 b) {
-  return a - b + (p & MASK(a < b));
+  u128 d = a - b;
+  uint64_t a1 = HI(a), b1 = HI(b), d1 = HI(d);
+  uint64_t borrow = ((~a1 & b1) | (~(a1 ^ b1) & d1)) >> 63;
+  return d + (p & MASK(borrow));
 }
 
 /* ==== Reduction ========================================================= */
@@ -940,6 +947,20 @@ void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
     for (size_t i = 0; i < n; i++) {
       u128 acc = GET(xs[0], i);
       for (size_t j = 1; j < r; j++) acc = addmod(fl.p, acc, GET(xs[j], i));
+      SET(out, i, acc);
+    }
+    return;
+  }
+  /* The first weight 1, the others -1 (a share minus the sum of dealt
+   * ones): subtractions only. */
+  bool minus = r > 1 && GET(w, 0) == 1 % fl.p;
+  for (size_t j = 1; j < r && minus; j++) minus = GET(w, j) == fl.p - 1;
+  if (minus) {
+    for (size_t i = 0; i < n; i++) {
+      u128 acc = GET(xs[0], i);
+      /* p - x, in [1, p], added: addmod is right for a summand p too, and
+       * gcc keeps it free of branches */
+      for (size_t j = 1; j < r; j++) acc = addmod(fl.p, acc, fl.p - GET(xs[j], i));
       SET(out, i, acc);
     }
     return;

@@ -659,6 +659,18 @@ static void test_lincomb_classes(const cc_field128 *f) {
       CHECK(cc_field128_equal(out, want, NC));
     }
   }
+  /* 1, -1, -1, ...: a share minus dealt ones (the subtraction path) */
+  cc_field128_set(w, 0, 1 % p);
+  for (size_t j = 1; j < RC; j++) cc_field128_set(w, j, p - 1);
+  for (size_t r = 2; r <= RC; r++) {
+    for (size_t i = 0; i < NC; i++) {
+      u128 acc = GET(x, i);
+      for (size_t j = 1; j < r; j++) acc = ref_sub(p, acc, GET(x, j * NC + i));
+      cc_field128_set(want, i, acc);
+    }
+    cc_field128_lincomb_arrays(f, out, w, xs, r, NC);
+    CHECK(cc_field128_equal(out, want, NC));
+  }
   /* out is the last array */
   for (size_t i = 0; i < NC; i++) {
     u128 acc = 0;
