@@ -630,12 +630,16 @@ static void test_lincomb(const cc_field128 *f) {
  * than the kernel's block of 256, with out one of the arrays. */
 static void test_lincomb_classes(const cc_field128 *f) {
   const u128 p = f->p;
-  enum { RC = 9, NC = 600 };
+  enum { RC = 12, NC = 600 };
   const u128 two64 = (u128)1 << 64;
   u128 wv[RC] = {1 % p, p - 1, 3 % p, (p - 3) % p, (two64 - 1) % p,
-                 (p - (two64 - 1) % p) % p, two64 % p, 0, 0};
+                 (p - (two64 - 1) % p) % p, two64 % p, 0, 0, 0, 0, 0};
   wv[7] = next128() % p;
   wv[8] = (p - (two64 % p)) % p;
+  /* c 2^s and -c 2^s (rotations in 2^127 - 1): 1/2, -1/2, 3/2 there */
+  wv[9] = ((u128)1 << 126) % p;
+  wv[10] = (p - ((u128)1 << 126) % p) % p;
+  wv[11] = ref_mul(p, 3, ((u128)1 << 126) % p);
   uint64_t *x = malloc(2 * RC * NC * sizeof *x), *out = malloc(2 * NC * sizeof *out);
   uint64_t *want = malloc(2 * NC * sizeof *want), w[2 * RC];
   fill(p, x, RC * NC, 1);
