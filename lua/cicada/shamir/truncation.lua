@@ -98,16 +98,27 @@ function M:_truncate_chunk(h, k, bits, T)
     high = F:add(high, F:shift_right(u2, bits))
     u = F:add(u, u2)
   end
-  -- Player 0 puts the public shift into its u and the correction into its
-  -- high part (after taking that part), so that they reach the sums below
-  -- through the dealing instead of costing every player a pass.
-  if comm.rank == 0 then
+  -- In fields wider than 64 bits player 0 puts the public shift into its u
+  -- and the correction into its high part (after taking that part), so
+  -- that they reach the sums below through the dealing instead of costing
+  -- every player a pass. In the 64-bit field the separate passes measured
+  -- faster (about 7% of a million products' CPU).
+  local wide = F.bits > 64
+  if wide and comm.rank == 0 then
     u = F:add(u, T.shift)
     high = F:add(high, T.correction)
   end
   -- u is shared with the degree of h, so that h + r is a random polynomial
   -- of that degree apart from its value at 0; high with degree t - 1.
   local got = self:_deal({u, high}, {k, self.threshold})
+  if not wide then
+    -- c = h + r + shift is public; floor(c / 2^bits) - correction - r_high
+    -- is floor(h / 2^bits) plus the carry of the low bits.
+    local r = self:_combine(got, 1, self._ones)
+    local r_high = self:_combine(got, 2, self._ones)
+    local c = self:_open(F:add(F:add(h, r), T.shift))
+    return F:subtract(F:subtract(F:shift_right(c, bits), T.correction), r_high)
+  end
   -- c = h + shift + r, where r + shift is the sum of the dealt u, is
   -- public; floor(c / 2^bits) - (correction + r_high), the second the sum
   -- of the dealt high parts, is floor(h / 2^bits) plus the carry of the low
