@@ -278,6 +278,20 @@ describe("random streams", function()
     assert.are.equal("Rng(seeded)", tostring(a))
     assert.are.equal("Rng(csprng)", tostring(core.rng()))
   end)
+
+  it("give the same bytes in one large request as in small ones", function()
+    -- 100,000 bytes: several pieces of the direct path (whole 4 KB blocks,
+    -- 16 KB at a time) after a small read through the buffer.
+    local a, b = core.rng("pieces"), core.rng("pieces")
+    local whole = a:bytes(7) .. a:bytes(100000) .. a:bytes(5000)
+    local parts = {}
+    for i = 1, (7 + 100000 + 5000) // 1000 do parts[i] = b:bytes(1000) end
+    parts[#parts + 1] = b:bytes((7 + 100000 + 5000) % 1000)
+    local small = table.concat(parts)
+    assert.are.equal(#whole, #small)
+    assert.is_true(whole == small)
+    assert.is_nil(whole:find(string.rep("\0", 64), 1, true)) -- a keystream, not zeros
+  end)
 end)
 
 describe("kernels for protocols", function()

@@ -51,12 +51,19 @@ void cc_rng_free(cc_rng *rng) {
   rng->pos = rng->len = 0;
 }
 
+/* The plaintext of the keystream: ChaCha20 encrypts zeros read from here
+ * instead of zeros first written into the destination, which cost a
+ * memset pass as long as the encryption's over large arrays. */
+#define ZERO_BYTES ((size_t)1 << 14)
+static const unsigned char zeros[ZERO_BYTES];
+
+_Static_assert(CC_RNG_BUFFER_BYTES <= ZERO_BYTES, "buf is refilled from zeros");
+
 /* Refill buf: the keystream is ChaCha20 applied to zeros. */
 static int refill(cc_rng *rng) {
   if (rng->cipher) {
     int outl = 0;
-    memset(rng->buf, 0, sizeof rng->buf);
-    if (EVP_EncryptUpdate(rng->cipher, rng->buf, &outl, rng->buf,
+    if (EVP_EncryptUpdate(rng->cipher, rng->buf, &outl, zeros,
                           (int)sizeof rng->buf) != 1 ||
         outl != (int)sizeof rng->buf)
       return -1;
@@ -78,10 +85,9 @@ int cc_rng_bytes(cc_rng *rng, void *out, size_t len) {
       /* Whole blocks of the keystream straight into out: the same bytes in
        * the same order as through buf, without the copy and the wipe. */
       size_t direct = len - len % sizeof rng->buf;
-      if (direct > (size_t)1 << 30) direct = (size_t)1 << 30;
+      if (direct > ZERO_BYTES) direct = ZERO_BYTES - ZERO_BYTES % sizeof rng->buf;
       int outl = 0;
-      memset(p, 0, direct);
-      if (EVP_EncryptUpdate(rng->cipher, p, &outl, p, (int)direct) != 1 ||
+      if (EVP_EncryptUpdate(rng->cipher, p, &outl, zeros, (int)direct) != 1 ||
           outl != (int)direct)
         return -1;
       p += direct;

@@ -625,6 +625,70 @@ static void test_lincomb(const cc_field128 *f) {
   }
 }
 
+/* Linear combinations whose weights are 1, -1, one word, minus one word or
+ * full (M127 has a kernel per class), over elements at the edges, longer
+ * than the kernel's block of 256, with out one of the arrays. */
+static void test_lincomb_classes(const cc_field128 *f) {
+  const u128 p = f->p;
+  enum { RC = 12, NC = 600 };
+  const u128 two64 = (u128)1 << 64;
+  u128 wv[RC] = {1 % p, p - 1, 3 % p, (p - 3) % p, (two64 - 1) % p,
+                 (p - (two64 - 1) % p) % p, two64 % p, 0, 0, 0, 0, 0};
+  wv[7] = next128() % p;
+  wv[8] = (p - (two64 % p)) % p;
+  /* c 2^s and -c 2^s (rotations in 2^127 - 1): 1/2, -1/2, 3/2 there */
+  wv[9] = ((u128)1 << 126) % p;
+  wv[10] = (p - ((u128)1 << 126) % p) % p;
+  wv[11] = ref_mul(p, 3, ((u128)1 << 126) % p);
+  uint64_t *x = malloc(2 * RC * NC * sizeof *x), *out = malloc(2 * NC * sizeof *out);
+  uint64_t *want = malloc(2 * NC * sizeof *want), w[2 * RC];
+  fill(p, x, RC * NC, 1);
+  const u128 edge[] = {0, 1, p - 1, p - 2, two64 - 1, two64, p >> 1};
+  for (size_t j = 0; j < RC; j++)
+    for (size_t e = 0; e < sizeof edge / sizeof edge[0]; e++)
+      cc_field128_set(x, j * NC + (e * 7 + j) % NC, edge[e] % p);
+  const uint64_t *xs[RC];
+  for (size_t j = 0; j < RC; j++) xs[j] = x + 2 * j * NC;
+  /* every class in every position: rotate the weights */
+  for (size_t rot = 0; rot < RC; rot++) {
+    for (size_t j = 0; j < RC; j++) cc_field128_set(w, j, wv[(j + rot) % RC]);
+    for (size_t r = 1; r <= RC; r++) {
+      for (size_t i = 0; i < NC; i++) {
+        u128 acc = 0;
+        for (size_t j = 0; j < r; j++)
+          acc = ref_add(p, acc, ref_mul(p, GET(x, j * NC + i), GET(w, j)));
+        cc_field128_set(want, i, acc);
+      }
+      cc_field128_lincomb_arrays(f, out, w, xs, r, NC);
+      CHECK(cc_field128_equal(out, want, NC));
+    }
+  }
+  /* 1, -1, -1, ...: a share minus dealt ones (the subtraction path) */
+  cc_field128_set(w, 0, 1 % p);
+  for (size_t j = 1; j < RC; j++) cc_field128_set(w, j, p - 1);
+  for (size_t r = 2; r <= RC; r++) {
+    for (size_t i = 0; i < NC; i++) {
+      u128 acc = GET(x, i);
+      for (size_t j = 1; j < r; j++) acc = ref_sub(p, acc, GET(x, j * NC + i));
+      cc_field128_set(want, i, acc);
+    }
+    cc_field128_lincomb_arrays(f, out, w, xs, r, NC);
+    CHECK(cc_field128_equal(out, want, NC));
+  }
+  /* out is the last array */
+  for (size_t i = 0; i < NC; i++) {
+    u128 acc = 0;
+    for (size_t j = 0; j < 3; j++)
+      acc = ref_add(p, acc, ref_mul(p, GET(x, j * NC + i), GET(w, j)));
+    cc_field128_set(want, i, acc);
+  }
+  cc_field128_lincomb_arrays(f, x + 2 * 2 * NC, w, xs, 3, NC);
+  CHECK(cc_field128_equal(x + 2 * 2 * NC, want, NC));
+  free(x);
+  free(out);
+  free(want);
+}
+
 static void test_shamir(const cc_field128 *f) {
   const u128 p = f->p;
   char err[160];
@@ -804,6 +868,7 @@ int main(void) {
     test_conversions(&f);
     test_carries(&f);
     test_lincomb(&f);
+    test_lincomb_classes(&f);
     test_lagrange(&f);
     test_shamir(&f);
     test_against_field64(&f);

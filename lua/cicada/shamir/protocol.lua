@@ -5,8 +5,8 @@
 -- has degree 2t-2, so every multiplication needs 2t - 1 <= n (t the
 -- threshold, n the players; checked with an error naming the limit). Every
 -- operation is a collective: all players call it with shares of the same
--- shape. Arrays are processed 65,536 elements at a time, so a million
--- elements need a few MB of temporaries.
+-- shape. Arrays are processed 65,536 elements at a time (16,384 in fields
+-- wider than 64 bits), so a million elements need a few MB of temporaries.
 --
 -- The class is assembled here from its parts, one module per concern:
 --
