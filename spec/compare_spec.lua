@@ -289,6 +289,45 @@ describe("comparisons", function()
     end
   end)
 
+  it("make the masks' random bits in one dealing by the first threshold players", function()
+    for _, case in ipairs{{3, 2}, {5, 3}} do
+      local results = run(case[1], function(comm, t)
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = t})
+        local F = p.field
+        p:_pair_streams() -- the streams' seeds travel first
+        -- Count the messages through a stand-in for the communicator.
+        local sent = 0
+        p.communicator = setmetatable({_lib_send = function(_, ...)
+          sent = sent + 1
+          return comm:_lib_send(...)
+        end}, {__index = function(_, key)
+          local v = comm[key]
+          if type(v) ~= "function" then return v end
+          return function(_, ...) return v(comm, ...) end
+        end})
+        local bits, high = p:_mask_bits(1000, 3, 10)
+        p.communicator = comm
+        local I = cicada.encoding.Identity()
+        return {sent = sent, bits = p:reveal(bits, nil, I), high = p:reveal(high, nil, I)}
+      end, {case[2]})
+      for r, got in ipairs(results) do
+        -- dealers send one message to each player whose share is not drawn
+        -- from their pair's stream, the XOR's multiplications one more
+        -- per player each; the others only their part of the XOR.
+        local xors = case[2] == 2 and 1 or 2
+        local dealing = r <= case[2] and case[1] - case[2] or 0
+        assert.are.equal(dealing + xors * (case[1] - case[2]), got.sent)
+        local ones = 0
+        for _, v in ipairs(got.bits) do
+          assert.is_true(v == 0 or v == 1)
+          ones = ones + v
+        end
+        assert.is_true(ones > 1200 and ones < 1800, tostring(ones)) -- 3000 fair bits
+        for _, v in ipairs(got.high) do assert.is_true(v >= 0 and v < case[2] * 1024) end
+      end
+    end
+  end)
+
   it("transpose field arrays (the layout step of bit_decompose)", function()
     local F = cicada.Field{order = 7}
     assert.are.same({{1, 4}, {2, 5}, {3, 6}}, F:array{{1, 2, 3}, {4, 5, 6}}:transpose():tolist())

@@ -20,9 +20,9 @@
 -- less-than done by a tree in logarithmic depth:
 --
 -- * Mod2m(x, m), x mod 2^m for a k-bit signed x (k = p.value_bits): the
---   players make m shared random bits r_j (random_bitwise_secret: every
---   player's random bits, XORed) and r' = sum 2^j r_j, and a statistical
---   mask r'' summed from one contribution per player, each uniform in
+--   players make m shared random bits r_j (the bits of the first
+--   `threshold` players, XORed) and r' = sum 2^j r_j, and a statistical
+--   mask r'' summed from one contribution per such player, each uniform in
 --   [0, 2^(k + s - m + 2)) (s = p.statistical_security); they reveal
 --   c = x + 2^k + r' + 2^m r'', whose distance from a value independent of
 --   x is below 2^-s. Then x mod 2^m = (c mod 2^m) - r' + 2^m [c mod 2^m < r'],
@@ -44,9 +44,10 @@
 --
 -- The random bits are XORed from the bits of the first `threshold`
 -- players (one of them is outside any coalition that must learn nothing).
--- Rounds with t = threshold: the random bits take 1 + ceil(log2 t) rounds
--- (dealing, then XOR), the statistical mask one, the reveal one, the
--- less-than ceil(log2 m): 10 for less_zero
+-- Rounds with t = threshold: the random bits and the statistical mask
+-- take 1 + ceil(log2 t) rounds (one dealing of both by those t players, in
+-- which the others send nothing, then the XOR), the reveal one, the
+-- less-than ceil(log2 m): 9 for less_zero
 -- with 3 players (t = 2) and the default 48 value bits. Values must satisfy
 -- |x * 2^precision| < 2^(value_bits - 1) (for less, also a - b), or the
 -- result is wrong; the field's room for this and for the mask is checked
@@ -193,6 +194,45 @@ function M:_bit_dealers()
   return src
 end
 
+--- The random parts of a mask for n elements, in one round: each of the
+-- first `threshold` players deals m * n random bits and n elements
+-- uniform in [0, 2^high_bits) (the other players send nothing); the bits
+-- are XORed over the dealers (x + y - 2xy, ceil(log2 t) multiplications)
+-- and the uniform contributions summed. A coalition of fewer than
+-- threshold players misses a dealer, whose bits make the XOR uniform and
+-- whose contribution alone hides the high part to 2^-s.
+-- @int n elements
+-- @int m bits per element
+-- @int high_bits bits of each dealer's statistical contribution
+-- @return the shared bits, flat, m rows of n (every element an independent
+-- random bit, so any row order is as good)
+-- @return the shared sum of the statistical contributions, n elements
+-- @local
+function M:_mask_bits(n, m, high_bits)
+  local F = self.field
+  local dealers = self:_bit_dealers()
+  local secrets
+  if self.communicator.rank < self.threshold then
+    secrets = {F:uniform_below({m * n}, 2, self._rng), uniform_bits(F, self._rng, n, high_bits)}
+  end
+  local got = self:_deal_from(secrets, {m * n, n}, dealers)
+  local layer, high = {}, {}
+  for d = 1, #got do layer[d], high[d] = got[d][1], got[d][2] end
+  local size = m * n
+  while #layer > 1 do
+    local half = #layer // 2
+    local xs, ys = {}, {}
+    for i = 1, half do xs[i], ys[i] = layer[2 * i - 1], layer[2 * i] end
+    local x, y = F:concat(xs), F:concat(ys)
+    local xor = F:subtract(F:add(x, y), F:multiply(self:field_multiply(x, y), 2))
+    local nextl = {}
+    for i = 1, half do nextl[i] = half == 1 and xor or xor:slice((i - 1) * size + 1, i * size) end
+    if #layer % 2 == 1 then nextl[#nextl + 1] = layer[#layer] end
+    layer = nextl
+  end
+  return layer[1], F:lincomb(self._ones:slice(1, #high), high)
+end
+
 --- Mask the 1-D chunk x (degree t-1 shares of k-bit signed values) with m
 -- shared random bits and a statistical mask, and reveal it (see the module
 -- comment).
@@ -208,12 +248,9 @@ function M:_mask_and_open(x, m)
   local n, k, s = x.size, self.value_bits, self.statistical_security
   -- The bits come as {n, m}; every element is an independent random bit,
   -- so the flat array read as m rows of n is as good.
-  local bit_shares = self:random_bitwise_secret{bits = m, shape = {n}, src = self:_bit_dealers()}
-  local flat = bit_shares:reshape{m * n}
+  local flat, r_high = self:_mask_bits(n, m, k + s - m + 2)
   local r_bits = rows_of(flat, m, n)
   local r = F:lincomb(weights_desc(self, m), r_bits)
-  local got = self:_deal({uniform_bits(F, self._rng, n, k + s - m + 2)}, {self.threshold})
-  local r_high = self:_combine(got, 1, self._ones)
   local masked = F:add(F:add(F:add(x, pow2(F, k)), r), F:multiply(r_high, pow2(F, m)))
   local c = self:_open(masked)
   -- Bit b of c is (c >> b) - 2 (c >> (b + 1)).
