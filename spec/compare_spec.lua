@@ -293,7 +293,6 @@ describe("comparisons", function()
     for _, case in ipairs{{3, 2}, {5, 3}} do
       local results = run(case[1], function(comm, t)
         local p = shamir.ProtocolSuite(comm, support.narrow{threshold = t})
-        local F = p.field
         p:_pair_streams() -- the streams' seeds travel first
         -- Count the messages through a stand-in for the communicator.
         local sent = 0
