@@ -556,3 +556,48 @@ int cc_field_shamir_recover(const cc_field *f, uint64_t *out,
   free(lambda);
   return rc;
 }
+
+/* ==== The first level of a bitwise less-than ============================ */
+
+/* See field.h. With c public, each pair's (lt, eq) is a sum of r_h, r_l,
+ * rho = r_h r_l and 1 with coefficients chosen by the two bits of c. */
+void cc_field_bitlt_pairs(const cc_field *f, uint64_t *lt, uint64_t *eq,
+                          const uint64_t *c, const uint64_t *r,
+                          const uint64_t *rho, unsigned m, size_t n) {
+  size_t h = m / 2;
+  for (size_t i = 0; i < h; i++) {
+    unsigned eh = m - 1 - 2 * (unsigned)i; /* exponents of the pair's bits */
+    const uint64_t *rh = r + i * n, *rl = r + (h + i) * n, *pr = rho + i * n;
+    uint64_t *lo = lt + i * n, *eo = eq + i * n;
+    for (size_t e = 0; e < n; e++) {
+      unsigned ch = (unsigned)(c[e] >> eh) & 1, cl = (unsigned)(c[e] >> (eh - 1)) & 1;
+      uint64_t x = rh[e], y = rl[e], p = pr[e];
+      if (!ch && !cl) {
+        lo[e] = submod(f, addmod(f, x, y), p);
+        eo[e] = addmod(f, submod(f, submod(f, 1, x), y), p);
+      } else if (!ch) {
+        lo[e] = x;
+        eo[e] = submod(f, y, p);
+      } else if (!cl) {
+        lo[e] = p;
+        eo[e] = submod(f, x, p);
+      } else {
+        lo[e] = 0;
+        eo[e] = p;
+      }
+    }
+  }
+  if (m % 2) {
+    const uint64_t *rm = r + 2 * h * n;
+    uint64_t *lo = lt + h * n, *eo = eq + h * n;
+    for (size_t e = 0; e < n; e++) {
+      if (c[e] & 1) {
+        lo[e] = 0;
+        eo[e] = rm[e];
+      } else {
+        lo[e] = rm[e];
+        eo[e] = submod(f, 1, rm[e]);
+      }
+    }
+  }
+}

@@ -936,3 +936,49 @@ int cc_field128_shamir_recover(const cc_field128 *f, uint64_t *out,
   free(lambda);
   return rc;
 }
+
+/* ==== The first level of a bitwise less-than ============================ */
+
+/* See field128.h; as cc_field_bitlt_pairs. */
+void cc_field128_bitlt_pairs(const cc_field128 *f, uint64_t *lt, uint64_t *eq,
+                             const uint64_t *c, const uint64_t *r,
+                             const uint64_t *rho, unsigned m, size_t n) {
+  const u128 p = f->p, one = 1;
+  size_t h = m / 2;
+  for (size_t i = 0; i < h; i++) {
+    unsigned eh = m - 1 - 2 * (unsigned)i; /* exponents of the pair's bits */
+    const uint64_t *rh = r + 2 * i * n, *rl = r + 2 * (h + i) * n, *pr = rho + 2 * i * n;
+    uint64_t *lo = lt + 2 * i * n, *eo = eq + 2 * i * n;
+    for (size_t e = 0; e < n; e++) {
+      u128 cv = GET(c, e);
+      unsigned ch = (unsigned)(cv >> eh) & 1, cl = (unsigned)(cv >> (eh - 1)) & 1;
+      u128 x = GET(rh, e), y = GET(rl, e), q = GET(pr, e);
+      if (!ch && !cl) {
+        SET(lo, e, submod(p, addmod(p, x, y), q));
+        SET(eo, e, addmod(p, submod(p, submod(p, one, x), y), q));
+      } else if (!ch) {
+        SET(lo, e, x);
+        SET(eo, e, submod(p, y, q));
+      } else if (!cl) {
+        SET(lo, e, q);
+        SET(eo, e, submod(p, x, q));
+      } else {
+        SET(lo, e, 0);
+        SET(eo, e, q);
+      }
+    }
+  }
+  if (m % 2) {
+    const uint64_t *rm = r + 2 * 2 * h * n;
+    uint64_t *lo = lt + 2 * h * n, *eo = eq + 2 * h * n;
+    for (size_t e = 0; e < n; e++) {
+      if (GET(c, e) & 1) {
+        SET(lo, e, 0);
+        SET(eo, e, GET(rm, e));
+      } else {
+        SET(lo, e, GET(rm, e));
+        SET(eo, e, submod(p, one, GET(rm, e)));
+      }
+    }
+  }
+}

@@ -242,4 +242,15 @@ int cc_field128_shamir_recover(const cc_field128 *f, uint64_t *out,
                                const uint64_t *x, size_t r,
                                char *err, size_t errsz);
 
+/* The first level of [c < r] for public c (n canonical elements) and
+ * shared bits r of positions m - 1 ... 0 of c (1 < m < 64 * words): r holds
+ * m rows of n, first the h = floor(m / 2) high bits of the pairs (exponents
+ * m - 1, m - 3, ...), then their low bits (m - 2, m - 4, ...), then bit 0
+ * when m is odd; rho holds the h rows r_high * r_low. Writes h + m % 2 rows
+ * of shares of (lt, eq) = ([c_pair < r_pair], [c_pair = r_pair]), most
+ * significant first; no products. */
+void cc_field128_bitlt_pairs(const cc_field128 *f, uint64_t *lt, uint64_t *eq,
+                             const uint64_t *c, const uint64_t *r,
+                             const uint64_t *rho, unsigned m, size_t n);
+
 #endif

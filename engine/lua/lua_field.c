@@ -799,6 +799,34 @@ static int field_eq(lua_State *L) {
   return 1;
 }
 
+/* F:bitlt_pairs(c, r, rho, m): the first level of the bitwise less-than of
+ * the public n-vector c's low m bits and the shared bits r (m rows of n,
+ * pairs' high bits, then their low bits, then bit 0 if m is odd) given the
+ * products rho of each pair (floor(m / 2) rows): the shares lt and eq,
+ * each floor(m / 2) + m % 2 rows of n, as two vectors (see
+ * cc_field_bitlt_pairs). Local: no products. */
+static int field_bitlt_pairs(lua_State *L) {
+  lua_settop(L, 5); /* temporaries go above the arguments */
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *c = cl_field_own_array(L, 2, &F->q);
+  cl_array *r = cl_field_own_array(L, 3, &F->q);
+  cl_array *rho = cl_field_own_array(L, 4, &F->q);
+  lua_Integer m = luaL_checkinteger(L, 5);
+  int top = 64 * F->q.w - 1;
+  if (m < 2 || m > top)
+    luaL_argerror(L, 5, lua_pushfstring(L, "bits %I out of range [2, %d]", m, top));
+  size_t n = c->n, h = (size_t)m / 2, rows = h + (size_t)m % 2;
+  luaL_argcheck(L, c->ndim == 1, 2, "c must be a vector");
+  luaL_argcheck(L, r->n == (size_t)m * n, 3, "r must have m rows of #c elements");
+  luaL_argcheck(L, rho->n == h * n, 4, "rho must have m // 2 rows of #c elements");
+  size_t size = rows * n;
+  cl_array *lt = cl_array_push_filled(L, &F->q, 1, &size);
+  cl_array *eq = cl_array_push_filled(L, &F->q, 1, &size);
+  CL_FQ(&F->q, bitlt_pairs, lt->data, eq->data, c->data, r->data, rho->data,
+        (unsigned)m, n);
+  return 2;
+}
+
 /* ==== Registration ====================================================== */
 
 static const luaL_Reg field_methods[] = {
@@ -827,6 +855,7 @@ static const luaL_Reg field_methods[] = {
   {"shamir_recover", field_shamir_recover},
   {"shamir_share_each", field_shamir_share_each},
   {"lincomb", field_lincomb},
+  {"bitlt_pairs", field_bitlt_pairs},
   {NULL, NULL}
 };
 

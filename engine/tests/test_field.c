@@ -641,6 +641,70 @@ static void test_random(void) {
   cc_rng_free(&os);
 }
 
+/* cc_field_bitlt_pairs against the plaintext: for plain bits r (shares of
+ * degree 0) every pair's (lt, eq) is ([c_pair < r_pair], [c_pair = r_pair])
+ * and bit 0's likewise; and the kernel is affine in (r, rho), so that it
+ * maps shares to shares: k(a) + k(b) = k(a + b) + k(0) element-wise. */
+static void test_bitlt_pairs(void) {
+  enum { N = 64, MAXM = 9 };
+  cc_field f;
+  cc_field_setup(&f, CC_FIELD_DEFAULT_ORDER);
+  static uint64_t c[N], r[MAXM * N], rho[MAXM / 2 * N], lt[MAXM * N], eq[MAXM * N];
+  static uint64_t ra[MAXM * N], pa[MAXM * N], rb[MAXM * N], pb[MAXM * N],
+                  rs[MAXM * N], ps[MAXM * N], zero[MAXM * N];
+  static uint64_t l1[MAXM * N], e1[MAXM * N], l2[MAXM * N], e2[MAXM * N],
+                  l3[MAXM * N], e3[MAXM * N], l0[MAXM * N], e0[MAXM * N];
+  uint64_t seed = 12345;
+  for (unsigned m = 2; m <= MAXM; m++) {
+    size_t h = m / 2, rows = h + m % 2;
+    for (size_t e = 0; e < N; e++) {
+      seed = seed * 6364136223846793005u + 1442695040888963407u;
+      c[e] = (seed >> 11) % (UINT64_C(1) << (m + 3)); /* bits above m too */
+      for (size_t i = 0; i < m; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        r[i * N + e] = (seed >> 33) & 1;
+      }
+      for (size_t i = 0; i < h; i++) rho[i * N + e] = r[i * N + e] & r[(h + i) * N + e];
+    }
+    cc_field_bitlt_pairs(&f, lt, eq, c, r, rho, m, N);
+    for (size_t e = 0; e < N; e++) {
+      for (size_t i = 0; i < rows; i++) {
+        unsigned cv, rv;
+        if (i < h) {
+          unsigned eh = m - 1 - 2 * (unsigned)i;
+          cv = (unsigned)(c[e] >> (eh - 1)) & 3;
+          rv = (unsigned)(2 * r[i * N + e] + r[(h + i) * N + e]);
+        } else {
+          cv = (unsigned)c[e] & 1;
+          rv = (unsigned)r[2 * h * N + e];
+        }
+        CHECK(lt[i * N + e] == (cv < rv));
+        CHECK(eq[i * N + e] == (cv == rv));
+      }
+    }
+    /* Affine: random field elements in place of bits and products. */
+    for (size_t i = 0; i < m * N; i++) {
+      ra[i] = cc_field_mul1(&f, (uint64_t)i * 7919u + m, UINT64_C(0x9E3779B97F4A7C15));
+      rb[i] = cc_field_mul1(&f, (uint64_t)i * 104729u + 3, UINT64_C(0xBF58476D1CE4E5B9));
+      pa[i] = cc_field_mul1(&f, ra[i], ra[i]);
+      pb[i] = cc_field_mul1(&f, rb[i], 12345);
+      zero[i] = 0;
+    }
+    cc_field_add(&f, rs, ra, rb, m * N);
+    cc_field_add(&f, ps, pa, pb, h * N);
+    cc_field_bitlt_pairs(&f, l1, e1, c, ra, pa, m, N);
+    cc_field_bitlt_pairs(&f, l2, e2, c, rb, pb, m, N);
+    cc_field_bitlt_pairs(&f, l3, e3, c, rs, ps, m, N);
+    cc_field_bitlt_pairs(&f, l0, e0, c, zero, zero, m, N);
+    cc_field_add(&f, l1, l1, l2, rows * N);
+    cc_field_add(&f, e1, e1, e2, rows * N);
+    cc_field_add(&f, l3, l3, l0, rows * N);
+    cc_field_add(&f, e3, e3, e0, rows * N);
+    CHECK(memcmp(l1, l3, rows * N * sizeof *l1) == 0);
+    CHECK(memcmp(e1, e3, rows * N * sizeof *e1) == 0);
+  }
+}
+
 int main(void) {
   test_primality();
   test_kernels();
@@ -654,6 +718,7 @@ int main(void) {
   test_lincomb_arrays();
   test_random();
   test_checks();
+  test_bitlt_pairs();
   if (failures) {
     fprintf(stderr, "test_field: %d check(s) failed\n", failures);
     return 1;

@@ -792,6 +792,61 @@ static void test_against_field64(const cc_field128 *f) {
   }
 }
 
+/* cc_field128_bitlt_pairs against the plaintext (plain bits r, shares of
+ * degree 0), with pairs whose bits lie in both words of c, and affine in
+ * (r, rho): k(a) + k(b) = k(a + b) + k(0). */
+static void test_bitlt_pairs(const cc_field128 *f) {
+  enum { BN = 32, MAXM = 100 };
+  static uint64_t c[2 * BN], r[2 * MAXM * BN], rho[2 * MAXM / 2 * BN], lt[2 * MAXM * BN],
+                  eq[2 * MAXM * BN], ra[2 * MAXM * BN], pa[2 * MAXM * BN], rs[2 * MAXM * BN],
+                  ps[2 * MAXM * BN], zero[2 * MAXM * BN], l1[2 * MAXM * BN], e1[2 * MAXM * BN],
+                  l2[2 * MAXM * BN], e2[2 * MAXM * BN], l0[2 * MAXM * BN], e0[2 * MAXM * BN];
+  for (unsigned m = 2; m <= MAXM && (int)m < f->bits; m += 7) {
+    size_t h = m / 2, rows = h + m % 2;
+    for (size_t e = 0; e < BN; e++) {
+      u128 cv = next128() % f->p;
+      cc_field128_set(c, e, cv);
+      for (size_t i = 0; i < m; i++) cc_field128_set(r, i * BN + e, next64() & 1);
+      for (size_t i = 0; i < h; i++)
+        cc_field128_set(rho, i * BN + e, cc_field128_get(r, i * BN + e) & cc_field128_get(r, (h + i) * BN + e));
+    }
+    cc_field128_bitlt_pairs(f, lt, eq, c, r, rho, m, BN);
+    for (size_t e = 0; e < BN; e++) {
+      u128 cw = cc_field128_get(c, e);
+      for (size_t i = 0; i < rows; i++) {
+        unsigned cv, rv;
+        if (i < h) {
+          unsigned eh = m - 1 - 2 * (unsigned)i;
+          cv = (unsigned)(cw >> (eh - 1)) & 3;
+          rv = (unsigned)(2 * cc_field128_get(r, i * BN + e) + cc_field128_get(r, (h + i) * BN + e));
+        } else {
+          cv = (unsigned)cw & 1;
+          rv = (unsigned)cc_field128_get(r, 2 * h * BN + e);
+        }
+        CHECK(cc_field128_get(lt, i * BN + e) == (u128)(cv < rv));
+        CHECK(cc_field128_get(eq, i * BN + e) == (u128)(cv == rv));
+      }
+    }
+    fill(f->p, ra, m * BN, 1);
+    fill(f->p, pa, h * BN, 1);
+    fill(f->p, rs, m * BN, 0);
+    fill(f->p, ps, h * BN, 0);
+    memset(zero, 0, sizeof zero);
+    cc_field128_bitlt_pairs(f, l1, e1, c, ra, pa, m, BN);
+    cc_field128_bitlt_pairs(f, l2, e2, c, rs, ps, m, BN);
+    cc_field128_add(f, l1, l1, l2, rows * BN);
+    cc_field128_add(f, e1, e1, e2, rows * BN);
+    cc_field128_add(f, rs, rs, ra, m * BN);
+    cc_field128_add(f, ps, ps, pa, h * BN);
+    cc_field128_bitlt_pairs(f, l2, e2, c, rs, ps, m, BN);
+    cc_field128_bitlt_pairs(f, l0, e0, c, zero, zero, m, BN);
+    cc_field128_add(f, l2, l2, l0, rows * BN);
+    cc_field128_add(f, e2, e2, e0, rows * BN);
+    CHECK(memcmp(l1, l2, 2 * rows * BN * sizeof *l1) == 0);
+    CHECK(memcmp(e1, e2, 2 * rows * BN * sizeof *e1) == 0);
+  }
+}
+
 int main(void) {
   test_primality();
   test_parse();
@@ -807,6 +862,7 @@ int main(void) {
     test_lagrange(&f);
     test_shamir(&f);
     test_against_field64(&f);
+    test_bitlt_pairs(&f);
     if (failures != before) fprintf(stderr, "(failures above: order %s)\n", orders[i].name);
   }
   if (failures) {

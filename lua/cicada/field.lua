@@ -104,6 +104,11 @@
 --         -- (each result an s x n matrix, row i sharing secrets[i])
 --     F:lincomb(weights, arrays)         -- sum of weights[j] * arrays[j],
 --                                        -- arrays of one shape
+--     F:bitlt_pairs(c, r, rho, m)        -- the first level of a bitwise
+--         -- less-than of the public vector c's low m bits and m rows of
+--         -- shared bits r (the pairs' high bits, their low bits, then bit 0
+--         -- if m is odd; rho the pairs' products): shares of each pair's
+--         -- (lt, eq), two vectors of m // 2 + m % 2 rows, locally
 --
 -- ## Encodings (one C call per array; used by cicada.encoding)
 --

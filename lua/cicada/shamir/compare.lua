@@ -30,7 +30,11 @@
 --   with lt_j = (1 - c_j) r_j and eq_j = [c_j = r_j] (local, c is
 --   public), a tree merges neighbouring bits (hi, lo) into
 --   (lt_hi + eq_hi lt_lo, eq_hi eq_lo): ceil(log2 m) rounds of about 1.5m
---   multiplications in all (the first level needs only r_hi r_lo).
+--   multiplications in all. The first level needs only r_hi r_lo: with c
+--   public, a pair's (lt, eq) is r_hi, r_lo, r_hi r_lo and 1 summed with
+--   coefficients chosen by the pair's bits of c, which one C call
+--   (F:bitlt_pairs) does for all pairs; the random bits are laid out so
+--   that the pairs' high and low bits are two contiguous blocks.
 -- * less_zero(x) = (Mod2m(x, k - 1) - x) / 2^(k-1) (their LTZ); less(a, b)
 --   is less_zero(a - b); floor(a) = a - Mod2m(a, precision).
 -- * equal(a, b): the same mask with m = k; a = b exactly when every d_j is
@@ -135,38 +139,18 @@ local function less_tree(self, lt, eq, n)
   return lt[1]
 end
 
--- [c < r] for public bits c and shared bits r, as lists of m rows (most
--- significant first). The first level of less_tree pairs neighbours with
--- one product r_hi r_lo per pair instead of two: with c public,
--- eq_j = a_j + b_j r_j (a_j = 1 - c_j, b_j = 2 c_j - 1) and
--- lt_j = a_j r_j, so the merged pair is affine in r_hi, r_lo and their
--- product, with public coefficients.
-local function less_bits(self, c, r, n)
+-- [c mod 2^m < r] for the public vector c (n elements) and the m shared
+-- bits r in the paired order of _mask_and_open (1 < m): one product
+-- r_high r_low per pair, then the first level of the tree by one local
+-- kernel (the pair's (lt, eq) is a sum of r_high, r_low, their product and
+-- 1 with coefficients chosen by c's two bits), then less_tree.
+local function less_paired(self, c, r, m, n)
   local F = self.field
-  local m = #c
-  local half = m // 2
-  if half == 0 then return F:multiply(F:subtract(1, c[1]), r[1]) end
-  local chs, cls, rhs, rls = {}, {}, {}, {}
-  for i = 1, half do
-    chs[i], cls[i], rhs[i], rls[i] = c[2 * i - 1], c[2 * i], r[2 * i - 1], r[2 * i]
-  end
-  local ch, cl, rh, rl = F:concat(chs), F:concat(cls), F:concat(rhs), F:concat(rls)
-  local rho = self:field_multiply(rh, rl)
-  local ah, al = F:subtract(1, ch), F:subtract(1, cl)
-  local bh, bl = F:subtract(F:multiply(ch, 2), 1), F:subtract(F:multiply(cl, 2), 1)
-  -- lt = a_h r_h + a_l (a_h r_l + b_h rho)
-  local lt = F:add(F:multiply(ah, rh),
-                   F:multiply(al, F:add(F:multiply(ah, rl), F:multiply(bh, rho))))
-  -- eq = (a_h + b_h r_h)(a_l + b_l r_l), expanded with rho = r_h r_l
-  local eq = F:add(F:add(F:multiply(ah, al), F:multiply(F:multiply(ah, bl), rl)),
-                   F:add(F:multiply(F:multiply(bh, al), rh), F:multiply(F:multiply(bh, bl), rho)))
-  local lts, eqs = rows_of(lt, half, n), rows_of(eq, half, n)
-  if m % 2 == 1 then
-    local cm, rm = c[m], r[m]
-    lts[half + 1] = F:multiply(F:subtract(1, cm), rm)
-    eqs[half + 1] = F:add(F:subtract(1, cm), F:multiply(F:subtract(F:multiply(cm, 2), 1), rm))
-  end
-  return less_tree(self, lts, eqs, n)
+  local h = m // 2
+  local rho = self:field_multiply(r:slice(1, h * n), r:slice(h * n + 1, 2 * h * n))
+  local lt, eq = F:bitlt_pairs(c, r, rho, m)
+  local rows = h + m % 2
+  return less_tree(self, rows_of(lt, rows, n), rows_of(eq, rows, n), n)
 end
 
 -- The OR of all rows d, by a tree: ceil(log2 #d) rounds.
@@ -233,39 +217,58 @@ function M:_mask_bits(n, m, high_bits)
   return layer[1], F:lincomb(self._ones:slice(1, #high), high)
 end
 
+-- The weights of the m rows of random bits in the paired order: the high
+-- bits of the pairs (2^(m-1), 2^(m-3), ...), their low bits (2^(m-2),
+-- 2^(m-4), ...), then 2^0 when m is odd; cached per suite.
+local function weights_paired(self, m)
+  self._pow2_paired = self._pow2_paired or {}
+  local w = self._pow2_paired[m]
+  if not w then
+    local F, parts, h = self.field, {}, m // 2
+    for i = 1, h do parts[i], parts[h + i] = pow2(F, m + 1 - 2 * i), pow2(F, m - 2 * i) end
+    if m % 2 == 1 then parts[m] = pow2(F, 0) end
+    w = F:concat(parts)
+    self._pow2_paired[m] = w
+  end
+  return w
+end
+
 --- Mask the 1-D chunk x (degree t-1 shares of k-bit signed values) with m
 -- shared random bits and a statistical mask, and reveal it (see the module
 -- comment).
 -- @param x the chunk
 -- @int m how many random bits (1 <= m <= value_bits)
+-- @bool paired the bits' rows in the order of bitlt_pairs (the pairs'
+-- high bits, their low bits, then bit 0 when m is odd: every element is an
+-- independent random bit, so any order is as good) instead of most
+-- significant first, and no c_bits
 -- @treturn table `c` the public masked value, `c_bits` its low m bits as
 -- rows (most significant first), `c_low` = c mod 2^m, `r_bits` the shared
 -- random bits as rows, `r` their shared value, `bits` the same bits as one
 -- flat array of m rows, `c_flat` likewise for c_bits
 -- @local
-function M:_mask_and_open(x, m)
+function M:_mask_and_open(x, m, paired)
   local F = self.field
   local n, k, s = x.size, self.value_bits, self.statistical_security
-  -- The bits come as {n, m}; every element is an independent random bit,
-  -- so the flat array read as m rows of n is as good.
   local flat, r_high = self:_mask_bits(n, m, k + s - m + 2)
   local r_bits = rows_of(flat, m, n)
-  local r = F:lincomb(weights_desc(self, m), r_bits)
+  local r = F:lincomb(paired and weights_paired(self, m) or weights_desc(self, m), r_bits)
   local masked = F:add(F:add(F:add(x, pow2(F, k)), r), F:multiply(r_high, pow2(F, m)))
   local c = self:_open(masked)
+  local high = F:shift_right(c, m)
+  local out = {c = c, c_low = F:subtract(c, F:multiply(high, pow2(F, m))),
+               r_bits = r_bits, r = r, bits = flat}
+  if paired then return out end
   -- Bit b of c is (c >> b) - 2 (c >> (b + 1)).
-  local shifted = {}
-  for b = 0, m do shifted[b] = F:shift_right(c, b) end
+  local shifted = {[m] = high}
+  for b = 0, m - 1 do shifted[b] = F:shift_right(c, b) end
   local c_bits = {}
   for j = 1, m do
     local b = m - j
     c_bits[j] = F:subtract(shifted[b], F:multiply(shifted[b + 1], 2))
   end
-  return {
-    c = c, c_bits = c_bits, c_flat = F:concat(c_bits),
-    c_low = F:subtract(c, F:multiply(shifted[m], pow2(F, m))),
-    r_bits = r_bits, r = r, bits = flat,
-  }
+  out.c_bits, out.c_flat = c_bits, F:concat(c_bits)
+  return out
 end
 
 -- The shared bits c_j xor r_j (c public) as one flat array.
@@ -283,9 +286,15 @@ end
 function M:_mod2m(x, m)
   local F = self.field
   local n = x.size
-  local mask = self:_mask_and_open(x, m)
+  local mask = self:_mask_and_open(x, m, m > 1)
   -- [c mod 2^m < r] at the most significant bit where they differ.
-  local u = less_bits(self, mask.c_bits, mask.r_bits, n)
+  local u
+  if m == 1 then
+    u = F:multiply(F:subtract(1, F:subtract(mask.c, F:multiply(F:shift_right(mask.c, 1), 2))),
+                   mask.bits)
+  else
+    u = less_paired(self, mask.c, mask.bits, m, n)
+  end
   return F:add(F:subtract(mask.c_low, mask.r), F:multiply(u, pow2(F, m)))
 end
 
