@@ -289,6 +289,39 @@ describe("comparisons", function()
     end
   end)
 
+  it("compare every value of small ranges (every shape of the less-than tree)", function()
+    -- value_bits v makes Mod2m compare v - 1 bits: from 1 (no pairs) to
+    -- 12, so every mix of pairs and a left-over bit in the tree's levels.
+    local results = run(3, function(comm)
+      local I = cicada.encoding.Identity()
+      local got = {}
+      for v = 2, 13 do
+        local p = shamir.ProtocolSuite(comm, {threshold = 2, encoding = I, value_bits = v,
+                                              statistical_security = 20,
+                                              order = "170141183460469231731687303715884105727"})
+        local xs, ys = {}, {}
+        local half = 1 << (v - 2) -- a and b in [-half, half), so a - b in range
+        for x = -half, half - 1 do
+          for y = -half, half - 1, math.max(1, half // 4) do xs[#xs + 1], ys[#ys + 1] = x, y end
+        end
+        local a = p:share(0, comm.rank == 0 and xs or nil, {#xs})
+        local b = p:share(1, comm.rank == 1 and ys or nil, {#ys})
+        got[v] = {xs = xs, ys = ys, lt = p:reveal(p:less(a, b), nil, I),
+                  ltz = p:reveal(p:less_zero(a), nil, I)}
+      end
+      return got
+    end)
+    for _, got in ipairs(results) do
+      for v = 2, 13 do
+        local g = got[v]
+        for i, x in ipairs(g.xs) do
+          assert.are.equal(bit(x < g.ys[i]), g.lt[i], ("value_bits %d: %d < %d"):format(v, x, g.ys[i]))
+          assert.are.equal(bit(x < 0), g.ltz[i], ("value_bits %d: %d < 0"):format(v, x))
+        end
+      end
+    end
+  end)
+
   it("make the masks' random bits in one dealing by the first threshold players", function()
     for _, case in ipairs{{3, 2}, {5, 3}} do
       local results = run(case[1], function(comm, t)

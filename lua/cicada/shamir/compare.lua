@@ -116,24 +116,23 @@ end
 -- significant first) lt_j = (1 - c_j) r_j and eq_j = [c_j = r_j]: a tree
 -- that merges neighbours (hi, lo) into (lt_hi + eq_hi lt_lo, eq_hi eq_lo),
 -- both products in one multiplication: ceil(log2 #lt) rounds, about 2 #lt
--- products.
+-- products. A node's eq serves only when it is (part of) a high
+-- neighbour, so the least significant node of each level (the root
+-- among them) gets none: one product fewer per level.
 local function less_tree(self, lt, eq, n)
   local F = self.field
   while #lt > 1 do
     local half = #lt // 2
-    local last = #lt == 2 -- the root needs no eq
+    -- The last pair makes the least significant node unless one is left over.
+    local eqs = #lt % 2 == 0 and half - 1 or half
     local xs, ys = {}, {}
     for i = 1, half do xs[i], ys[i] = eq[2 * i - 1], lt[2 * i] end
-    if not last then
-      for i = 1, half do xs[half + i], ys[half + i] = eq[2 * i - 1], eq[2 * i] end
-    end
+    for i = 1, eqs do xs[half + i], ys[half + i] = eq[2 * i - 1], eq[2 * i] end
     local prod = rows_of(self:field_multiply(F:concat(xs), F:concat(ys)), #xs, n)
     local nlt, neq = {}, {}
-    for i = 1, half do
-      nlt[i] = F:add(lt[2 * i - 1], prod[i])
-      if not last then neq[i] = prod[half + i] end
-    end
-    if #lt % 2 == 1 then nlt[#nlt + 1], neq[#neq + 1] = lt[#lt], eq[#eq] end
+    for i = 1, half do nlt[i] = F:add(lt[2 * i - 1], prod[i]) end
+    for i = 1, eqs do neq[i] = prod[half + i] end
+    if #lt % 2 == 1 then nlt[#nlt + 1] = lt[#lt] end -- its eq, if any, no longer serves
     lt, eq = nlt, neq
   end
   return lt[1]
@@ -207,7 +206,8 @@ function M:_mask_bits(n, m, high_bits)
     local half = #layer // 2
     local xs, ys = {}, {}
     for i = 1, half do xs[i], ys[i] = layer[2 * i - 1], layer[2 * i] end
-    local x, y = F:concat(xs), F:concat(ys)
+    local x, y = xs[1], ys[1]
+    if half > 1 then x, y = F:concat(xs), F:concat(ys) end
     local xor = F:subtract(F:add(x, y), F:multiply(self:field_multiply(x, y), 2))
     local nextl = {}
     for i = 1, half do nextl[i] = half == 1 and xor or xor:slice((i - 1) * size + 1, i * size) end
