@@ -322,11 +322,11 @@ describe("comparisons", function()
     end
   end)
 
-  it("make the masks' random bits in one dealing by the first threshold players", function()
+  it("make the masks' random bits from a group's stream and threshold - 1 dealers", function()
     for _, case in ipairs{{3, 2}, {5, 3}} do
       local results = run(case[1], function(comm, t)
         local p = shamir.ProtocolSuite(comm, support.narrow{threshold = t})
-        p:_pair_streams() -- the streams' seeds travel first
+        p:_mask_bits(10, 3, 10) -- the streams' seeds travel first
         -- Count the messages through a stand-in for the communicator.
         local sent = 0
         p.communicator = setmetatable({_lib_send = function(_, ...)
@@ -343,11 +343,12 @@ describe("comparisons", function()
         return {sent = sent, bits = p:reveal(bits, nil, I), high = p:reveal(high, nil, I)}
       end, {case[2]})
       for r, got in ipairs(results) do
-        -- dealers send one message to each player whose share is not drawn
-        -- from their pair's stream, the XOR's multiplications one more
-        -- per player each; the others only their part of the XOR.
+        -- The dealers (the last threshold - 1 ranks) send one message to
+        -- each player whose share is not drawn from their pair's stream,
+        -- the XOR's multiplications one more per player each; the group
+        -- (the first n - t + 1 ranks) sends only its part of the XOR.
         local xors = case[2] == 2 and 1 or 2
-        local dealing = r <= case[2] and case[1] - case[2] or 0
+        local dealing = r > case[1] - case[2] + 1 and case[1] - case[2] or 0
         assert.are.equal(dealing + xors * (case[1] - case[2]), got.sent)
         local ones = 0
         for _, v in ipairs(got.bits) do

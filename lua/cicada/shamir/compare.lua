@@ -20,9 +20,9 @@
 -- less-than done by a tree in logarithmic depth:
 --
 -- * Mod2m(x, m), x mod 2^m for a k-bit signed x (k = p.value_bits): the
---   players make m shared random bits r_j (the bits of the first
---   `threshold` players, XORed) and r' = sum 2^j r_j, and a statistical
---   mask r'' summed from one contribution per such player, each uniform in
+--   players make m shared random bits r_j (the bits of t = threshold
+--   parties, XORed; see below) and r' = sum 2^j r_j, and a statistical
+--   mask r'' summed from one contribution per party, each uniform in
 --   [0, 2^(k + s - m + 2)) (s = p.statistical_security); they reveal
 --   c = x + 2^k + r' + 2^m r'', whose distance from a value independent of
 --   x is below 2^-s. Then x mod 2^m = (c mod 2^m) - r' + 2^m [c mod 2^m < r'],
@@ -46,12 +46,25 @@
 -- * maximum, minimum, relu, absolute and zigmoid multiply a comparison bit
 --   by a share (one more round).
 --
--- The random bits are XORed from the bits of the first `threshold`
--- players (one of them is outside any coalition that must learn nothing).
--- Rounds with t = threshold: the random bits and the statistical mask
--- take 1 + ceil(log2 t) rounds (one dealing of both by those t players, in
--- which the others send nothing, then the XOR), the reveal one, the
--- less-than ceil(log2 m): 9 for less_zero
+-- The random bits (and the statistical mask) come from t = threshold
+-- parties: the group A of the first n - t + 1 ranks and, one party each,
+-- the other t - 1 ranks (the dealers). The group draws its bits from a
+-- stream whose seed only its members know (sent once, by its first
+-- member, in the suite's first comparison) and shares them without
+-- communication, as in pseudo-random secret sharing (Cramer, Damgaard and
+-- Ishai, TCC 2005): a value b known to A is shared on b f_A, where f_A is
+-- the polynomial of degree t - 1 with f_A(0) = 1 and f_A(x_j) = 0 at the
+-- t - 1 dealers' indices, so each member's share is b f_A(x_i) and each
+-- dealer's 0. The dealers deal theirs (one round, in which the group sends
+-- nothing), and the t parties' bits are XORed. A semi-honest coalition of
+-- fewer than t players cannot hold a member of A and every dealer (that
+-- would be t players), so one party's bits and mask part are unknown to
+-- it: the XOR is a uniform bit and the mask hides c as above. The shares
+-- it sees are uniform too (every dealt polynomial and every degree
+-- reduction has a random coefficient that an honest player drew).
+-- Rounds: the random parts take 1 + ceil(log2 t) rounds (the dealing,
+-- then the XOR), the reveal one, the less-than ceil(log2 m): 9 for
+-- less_zero
 -- with 3 players (t = 2) and the default 48 value bits. Values must satisfy
 -- |x * 2^precision| < 2^(value_bits - 1) (for less, also a - b), or the
 -- result is wrong; the field's room for this and for the mask is checked
@@ -165,42 +178,72 @@ local function or_all(self, d, n)
   return d[1]
 end
 
---- The players who deal the random bits of the masks: the first
--- `threshold` ranks. Any coalition that learns nothing (fewer than
--- threshold players) leaves one of them honest, and the XOR of their bits
--- is then uniform and unknown to it; fewer dealers, fewer XOR rounds.
--- @treturn {int,...} the ranks
+--- Who makes the random parts of the masks, among n players with
+-- threshold t: the group A of the first n - t + 1 ranks, who share a seed
+-- and draw their part from it (pseudo-random secret sharing: the value is
+-- shared on the polynomial of degree t - 1 that is 1 at 0 and 0 at every
+-- index outside A, so nothing travels), and the dealers, the other t - 1
+-- ranks, each dealing its own part. A coalition of fewer than t players
+-- misses the group or a dealer: it cannot hold all of A and all t - 1
+-- dealers, which would make n - t + 1 + t - 1 > t - 1 players.
+-- @treturn table `group` (ranks), `dealers` (ranks), `weight` (this
+-- player's factor f_A(x_me) as a 0-d array, if it is in A)
 -- @local
-function M:_bit_dealers()
-  local src = {}
-  for r = 0, self.threshold - 1 do src[#src + 1] = r end
-  return src
+function M:_mask_parties()
+  local parties = self._mask_party_cache
+  if parties then return parties end
+  local F, comm, t = self.field, self.communicator, self.threshold
+  local n, me = comm.world_size, comm.rank
+  local group, dealers = {}, {}
+  for r = 0, n - t do group[#group + 1] = r end
+  for r = n - t + 1, n - 1 do dealers[#dealers + 1] = r end
+  local weight
+  if me <= n - t then
+    -- f_A(x) = prod over j outside A of (x_j - x) / x_j.
+    weight = F:array(1)
+    local xi = F:array(self._indices[me + 1])
+    for _, j in ipairs(dealers) do
+      local xj = F:array(self._indices[j + 1])
+      weight = F:multiply(weight, F:multiply(F:subtract(xj, xi), F:inverse(xj)))
+    end
+  end
+  parties = {group = group, dealers = dealers, weight = weight}
+  self._mask_party_cache = parties
+  return parties
 end
 
---- The random parts of a mask for n elements, in one round: each of the
--- first `threshold` players deals m * n random bits and n elements
--- uniform in [0, 2^high_bits) (the other players send nothing); the bits
--- are XORed over the dealers (x + y - 2xy, ceil(log2 t) multiplications)
--- and the uniform contributions summed. A coalition of fewer than
--- threshold players misses a dealer, whose bits make the XOR uniform and
--- whose contribution alone hides the high part to 2^-s.
+--- The random parts of a mask for n elements, in one round: m * n random
+-- bits and n elements uniform in [0, 2^high_bits) from each party of
+-- _mask_parties (the group draws its own from its shared stream and the
+-- dealers deal theirs; the group's members send nothing); the bits are
+-- XORed over the t parties (x + y - 2xy, ceil(log2 t) multiplications)
+-- and the uniform parts summed. A coalition of fewer than t players misses
+-- a party, whose bits make the XOR uniform and whose part alone hides the
+-- high part to 2^-s.
 -- @int n elements
 -- @int m bits per element
--- @int high_bits bits of each dealer's statistical contribution
+-- @int high_bits bits of each party's statistical part
 -- @return the shared bits, flat, m rows of n (every element an independent
 -- random bit, so any row order is as good)
--- @return the shared sum of the statistical contributions, n elements
+-- @return the shared sum of the statistical parts, n elements
 -- @local
 function M:_mask_bits(n, m, high_bits)
   local F = self.field
-  local dealers = self:_bit_dealers()
+  local parties = self:_mask_parties()
+  local layer, high = {}, {}
+  if parties.weight then
+    local stream = self:_group_stream(parties.group)
+    layer[1] = F:multiply(F:uniform_below({m * n}, 2, stream), parties.weight)
+    high[1] = F:multiply(uniform_bits(F, stream, n, high_bits), parties.weight)
+  else
+    layer[1], high[1] = F:zeros{m * n}, F:zeros{n}
+  end
   local secrets
-  if self.communicator.rank < self.threshold then
+  if not parties.weight then
     secrets = {F:uniform_below({m * n}, 2, self._rng), uniform_bits(F, self._rng, n, high_bits)}
   end
-  local got = self:_deal_from(secrets, {m * n, n}, dealers)
-  local layer, high = {}, {}
-  for d = 1, #got do layer[d], high[d] = got[d][1], got[d][2] end
+  local got = self:_deal_from(secrets, {m * n, n}, parties.dealers)
+  for d = 1, #got do layer[d + 1], high[d + 1] = got[d][1], got[d][2] end
   local size = m * n
   while #layer > 1 do
     local half = #layer // 2

@@ -298,4 +298,28 @@ function M:_deal_from(secrets, sizes, dealers)
   return got
 end
 
+--- A random stream that exactly the players in members share, made at its
+-- first use: the first member sends the others a fresh 32-byte seed (the
+-- other players do nothing). Cached per list of members.
+-- @tab members ranks in increasing order, this player among them
+-- @return the stream (a core.rng)
+-- @local
+function M:_group_stream(members)
+  self._group_streams = self._group_streams or {}
+  local key = table.concat(members, ",")
+  local stream = self._group_streams[key]
+  if stream then return stream end
+  local comm = self.communicator
+  local seed
+  if comm.rank == members[1] then
+    seed = self._rng:bytes(32)
+    for i = 2, #members do comm:_lib_send(seed, members[i], TAG) end
+  else
+    seed = comm:_lib_recv(members[1], TAG)
+  end
+  stream = core.rng(seed)
+  self._group_streams[key] = stream
+  return stream
+end
+
 return M
