@@ -323,10 +323,12 @@ describe("comparisons", function()
   end)
 
   it("make the masks' random bits from a group's stream and threshold - 1 dealers", function()
-    for _, case in ipairs{{3, 2}, {5, 3}} do
+    -- 3 and 4 players with threshold 2 (no multiplications: the XOR and the
+    -- pairs' products by F:xor_group), 5 with threshold 3 (multiplications).
+    for _, case in ipairs{{3, 2}, {4, 2}, {5, 3}} do
       local results = run(case[1], function(comm, t)
         local p = shamir.ProtocolSuite(comm, support.narrow{threshold = t})
-        p:_mask_bits(10, 3, 10) -- the streams' seeds travel first
+        p:_mask_bits(10, 4, 10, 2) -- the streams' seeds travel first
         -- Count the messages through a stand-in for the communicator.
         local sent = 0
         p.communicator = setmetatable({_lib_send = function(_, ...)
@@ -337,26 +339,40 @@ describe("comparisons", function()
           if type(v) ~= "function" then return v end
           return function(_, ...) return v(comm, ...) end
         end})
-        local bits, high = p:_mask_bits(1000, 3, 10)
+        local bits, high, prod = p:_mask_bits(1000, 5, 10, 2)
         p.communicator = comm
         local I = cicada.encoding.Identity()
-        return {sent = sent, bits = p:reveal(bits, nil, I), high = p:reveal(high, nil, I)}
+        return {sent = sent, bits = p:reveal(bits, nil, I), high = p:reveal(high, nil, I),
+                prod = prod and p:reveal(prod, nil, I)}
       end, {case[2]})
+      local n, t = case[1], case[2]
       for r, got in ipairs(results) do
-        -- The dealers (the last threshold - 1 ranks) send one message to
-        -- each player whose share is not drawn from their pair's stream,
-        -- the XOR's multiplications one more per player each; the group
-        -- (the first n - t + 1 ranks) sends only its part of the XOR.
-        local xors = case[2] == 2 and 1 or 2
-        local dealing = r > case[1] - case[2] + 1 and case[1] - case[2] or 0
-        assert.are.equal(dealing + xors * (case[1] - case[2]), got.sent)
+        -- The dealers (the last t - 1 ranks) send one message to each
+        -- player whose share is not drawn from their pair's stream. With
+        -- t = 2, ranks 0 and 1 send the dealer one message each; otherwise
+        -- the XOR takes two multiplications of one message to each of n - t
+        -- players per player.
+        local dealing = r - 1 > n - t and n - t or 0
+        local xor = t == 2 and (r <= 2 and 1 or 0) or 2 * (n - t)
+        assert.are.equal(dealing + xor, got.sent)
         local ones = 0
         for _, v in ipairs(got.bits) do
           assert.is_true(v == 0 or v == 1)
           ones = ones + v
         end
-        assert.is_true(ones > 1200 and ones < 1800, tostring(ones)) -- 3000 fair bits
-        for _, v in ipairs(got.high) do assert.is_true(v >= 0 and v < case[2] * 1024) end
+        assert.is_true(ones > 2000 and ones < 3000, tostring(ones)) -- 5000 fair bits
+        for _, v in ipairs(got.high) do assert.is_true(v >= 0 and v < t * 1024) end
+        if t == 2 then
+          -- Pair i is rows i and 2 + i (m = 5, so m // 2 = 2 pairs).
+          for i = 0, 1 do
+            for e = 1, 1000 do
+              assert.are.equal(got.bits[i * 1000 + e] * got.bits[(2 + i) * 1000 + e],
+                               got.prod[i * 1000 + e])
+            end
+          end
+        else
+          assert.is_nil(got.prod)
+        end
       end
     end
   end)

@@ -705,6 +705,65 @@ static void test_bitlt_pairs(void) {
   }
 }
 
+/* cc_field_xor_group in the protocol it serves: 3 players with indices 1,
+ * 2, 3 and threshold 2; the group is ranks 0 and 1 (bits b), the dealer
+ * rank 2 (bits u, shared with random polynomials, and the products of the
+ * pairs' bits). The members' shares from the kernel and the dealer's, the
+ * sum of the two messages, must be degree-1 shares of b xor u and of the
+ * products of the pairs' XORed bits. */
+__extension__ typedef unsigned __int128 wide_t;
+
+static void test_xor_group(void) {
+  enum { N = 16, M = 5, H = M / 2, P = 2 };
+  cc_field f;
+  cc_field_setup(&f, CC_FIELD_DEFAULT_ORDER);
+  const uint64_t p = f.p, xs[3] = {1, 2, 3};
+  static uint64_t b[M * N], u[M * N], prodv[P * N], us[3][M * N], vs[3][P * N];
+  static uint64_t z[(M + P) * N], rho[(M + P) * N], bits[3][M * N], prod[3][P * N];
+  static uint64_t msg[2][M * N], msgp[2][P * N];
+  uint64_t seed = 777;
+#define NEXT() (seed = seed * 6364136223846793005u + 1442695040888963407u, seed >> 1)
+  for (size_t i = 0; i < M * N; i++) { b[i] = NEXT() >> 40 & 1; u[i] = NEXT() >> 40 & 1; }
+  for (size_t i = 0; i < P * N; i++) prodv[i] = u[i] * u[H * N + i];
+  /* The dealer's shares: secret + a x. */
+  for (size_t i = 0; i < M * N; i++) {
+    uint64_t a = NEXT() % p;
+    for (int r = 0; r < 3; r++) us[r][i] = (uint64_t)((u[i] + (wide_t)a * xs[r]) % p);
+  }
+  for (size_t i = 0; i < P * N; i++) {
+    uint64_t a = NEXT() % p;
+    for (int r = 0; r < 3; r++) vs[r][i] = (uint64_t)((prodv[i] + (wide_t)a * xs[r]) % p);
+  }
+  for (size_t i = 0; i < (M + P) * N; i++) { z[i] = NEXT() % p; rho[i] = NEXT() % p; }
+  /* f_A(x) = (x_2 - x) / x_2 = (3 - x) / 3; lambda_i at x_2 from x_0, x_1:
+   * lambda_0 = (3 - 2) / (1 - 2) = -1, lambda_1 = (3 - 1) / (2 - 1) = 2. */
+  uint64_t inv3 = cc_field_inv1(&f, 3);
+  uint64_t fa[2] = {cc_field_mul1(&f, 2, inv3), cc_field_mul1(&f, 1, inv3)};
+  uint64_t lam[2] = {p - 1, 2};
+  for (int r = 0; r < 2; r++)
+    cc_field_xor_group(&f, bits[r], prod[r], msg[r], msgp[r], b, us[r], vs[r], z, rho,
+                       fa[r], xs[r], lam[r], r == 1, M, P, N);
+  for (size_t i = 0; i < M * N; i++) bits[2][i] = (uint64_t)(((wide_t)msg[0][i] + msg[1][i]) % p);
+  for (size_t i = 0; i < P * N; i++) prod[2][i] = (uint64_t)(((wide_t)msgp[0][i] + msgp[1][i]) % p);
+  /* Any two shares open the same value (degree 1): 2 s_0 - s_1 from x = 1,
+   * 2; (3 s_1 - 2 s_2) from x = 2, 3. */
+  for (size_t i = 0; i < M * N; i++) {
+    uint64_t want = b[i] ^ u[i];
+    uint64_t v01 = (uint64_t)((2 * (wide_t)bits[0][i] + p - bits[1][i]) % p);
+    uint64_t v12 = (uint64_t)((3 * (wide_t)bits[1][i] + 2 * (wide_t)(p - bits[2][i])) % p);
+    CHECK(v01 == want);
+    CHECK(v12 == want);
+  }
+  for (size_t i = 0; i < P * N; i++) {
+    uint64_t want = (b[i] ^ u[i]) & (b[H * N + i] ^ u[H * N + i]);
+    uint64_t v01 = (uint64_t)((2 * (wide_t)prod[0][i] + p - prod[1][i]) % p);
+    uint64_t v12 = (uint64_t)((3 * (wide_t)prod[1][i] + 2 * (wide_t)(p - prod[2][i])) % p);
+    CHECK(v01 == want);
+    CHECK(v12 == want);
+  }
+#undef NEXT
+}
+
 int main(void) {
   test_primality();
   test_kernels();
@@ -719,6 +778,7 @@ int main(void) {
   test_random();
   test_checks();
   test_bitlt_pairs();
+  test_xor_group();
   if (failures) {
     fprintf(stderr, "test_field: %d check(s) failed\n", failures);
     return 1;

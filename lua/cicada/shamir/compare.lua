@@ -62,8 +62,13 @@
 -- it: the XOR is a uniform bit and the mask hides c as above. The shares
 -- it sees are uniform too (every dealt polynomial and every degree
 -- reduction has a random coefficient that an honest player drew).
+-- With t = 2 the XOR needs no multiplication, and neither do the products
+-- r_hi r_lo of the less-than's first level: see _mask_bits_pair (the
+-- group's members compute their shares locally, with F:xor_group, and two
+-- of them send the dealer one masked message each).
 -- Rounds: the random parts take 1 + ceil(log2 t) rounds (the dealing,
--- then the XOR), the reveal one, the less-than ceil(log2 m): 9 for
+-- then the XOR), the reveal one, the less-than ceil(log2 m), one fewer
+-- with t = 2 (its first level's products come with the XOR): 8 for
 -- less_zero
 -- with 3 players (t = 2) and the default 48 value bits. Values must satisfy
 -- |x * 2^precision| < 2^(value_bits - 1) (for less, also a - b), or the
@@ -73,8 +78,12 @@
 -- The functions here are methods of ProtocolSuite (cicada.shamir.protocol).
 -- @module cicada.shamir.compare
 local check = require("cicada.check")
+local core = require("cicada.core")
 
 local M = {}
+
+-- Library tag of the suite's all-to-all rounds (as cicada.shamir.dealing).
+local TAG = core.tags.RESHARE
 
 -- ==== Helpers ===================================================================
 
@@ -156,10 +165,10 @@ end
 -- r_high r_low per pair, then the first level of the tree by one local
 -- kernel (the pair's (lt, eq) is a sum of r_high, r_low, their product and
 -- 1 with coefficients chosen by c's two bits), then less_tree.
-local function less_paired(self, c, r, m, n)
+local function less_paired(self, c, r, m, n, rho)
   local F = self.field
   local h = m // 2
-  local rho = self:field_multiply(r:slice(1, h * n), r:slice(h * n + 1, 2 * h * n))
+  rho = rho or self:field_multiply(r:slice(1, h * n), r:slice(h * n + 1, 2 * h * n))
   local lt, eq = F:bitlt_pairs(c, r, rho, m)
   local rows = h + m % 2
   return less_tree(self, rows_of(lt, rows, n), rows_of(eq, rows, n), n)
@@ -212,24 +221,30 @@ function M:_mask_parties()
   return parties
 end
 
---- The random parts of a mask for n elements, in one round: m * n random
--- bits and n elements uniform in [0, 2^high_bits) from each party of
--- _mask_parties (the group draws its own from its shared stream and the
--- dealers deal theirs; the group's members send nothing); the bits are
--- XORed over the t parties (x + y - 2xy, ceil(log2 t) multiplications)
--- and the uniform parts summed. A coalition of fewer than t players misses
--- a party, whose bits make the XOR uniform and whose part alone hides the
--- high part to 2^-s.
+--- The random parts of a mask for n elements: m * n random bits and n
+-- elements uniform in [0, 2^high_bits) from each party of _mask_parties
+-- (the group draws its own from its shared stream and the dealers deal
+-- theirs in one round, in which the group sends nothing); the bits are
+-- XORed over the t parties and the uniform parts summed. A coalition of
+-- fewer than t players misses a party, whose bits make the XOR uniform and
+-- whose part alone hides the high part to 2^-s. With threshold 2 (one
+-- dealer), _mask_bits_pair makes the XOR, and the products of the first
+-- `pairs` pairs of bits, without multiplications; otherwise the XOR takes
+-- ceil(log2 t) multiplications (x + y - 2xy) and no products are made.
 -- @int n elements
 -- @int m bits per element
 -- @int high_bits bits of each party's statistical part
+-- @int[opt] pairs how many products r_hi r_lo of the pairs of
+-- bitlt_pairs are wanted (0, the default, to m // 2)
 -- @return the shared bits, flat, m rows of n (every element an independent
 -- random bit, so any row order is as good)
 -- @return the shared sum of the statistical parts, n elements
+-- @return the shared products (pairs rows of n), when made, or nil
 -- @local
-function M:_mask_bits(n, m, high_bits)
+function M:_mask_bits(n, m, high_bits, pairs)
   local F = self.field
   local parties = self:_mask_parties()
+  if #parties.dealers == 1 then return self:_mask_bits_pair(n, m, high_bits, pairs or 0) end
   local layer, high = {}, {}
   if parties.weight then
     local stream = self:_group_stream(parties.group)
@@ -260,6 +275,62 @@ function M:_mask_bits(n, m, high_bits)
   return layer[1], F:lincomb(self._ones:slice(1, #high), high)
 end
 
+--- _mask_bits with threshold 2: the group (ranks 0 to n - 2) knows its
+-- bits b, the dealer (rank n - 1) deals its bits u and, for the pairs
+-- wanted, the products u_hi u_lo. Then r = b xor u = b + (1 - 2b) u and
+-- r_hi r_lo = b_hi b_lo + b_hi (1 - 2 b_lo) u_lo + b_lo (1 - 2 b_hi) u_hi
+-- + (1 - 2 b_hi)(1 - 2 b_lo) u_hi u_lo are each a value the group knows
+-- plus a combination, with coefficients the group knows, of values the
+-- dealer shared. The first is shared on (value) f_A (see _mask_parties);
+-- the second on W = (combination of the dealer's polynomials) + Z, with Z
+-- a random polynomial through 0 whose coefficient z comes from the group's
+-- stream, so each member computes its point of W itself (F:xor_group).
+-- The dealer's point is lambda_0 W(x_0) + lambda_1 W(x_1), which ranks 0
+-- and 1 send it masked by +rho and -rho (also from the group's stream).
+-- What the dealer receives is uniform, and so is their sum, W(x_d),
+-- because of z x_d: it learns nothing about b; the members receive
+-- nothing but the dealing. Each result's polynomial has a coefficient of x
+-- that holds z, so the shares of any one player are uniform. One send from
+-- two players to one instead of a multiplication, and the pairs'
+-- products come without one.
+-- @local
+function M:_mask_bits_pair(n, m, high_bits, pairs)
+  local F, comm = self.field, self.communicator
+  local parties = self:_mask_parties()
+  local me, dealer = comm.rank, parties.dealers[1]
+  local size, rows = m * n, (m + pairs) * n
+  local secrets, b, high_a, z, rho
+  if me == dealer then
+    local u, h = F:uniform_below({size}, 2, self._rng), m // 2
+    secrets = {u, F:multiply(u:slice(1, pairs * n), u:slice(h * n + 1, (h + pairs) * n)),
+               uniform_bits(F, self._rng, n, high_bits)}
+  else
+    local stream = self:_group_stream(parties.group)
+    b = F:uniform_below({size}, 2, stream)
+    high_a = uniform_bits(F, stream, n, high_bits)
+    z, rho = F:uniform({rows}, stream), F:uniform({rows}, stream)
+  end
+  local got = self:_deal_from(secrets, {size, pairs * n, n}, parties.dealers)[1]
+  local bits, prod, high
+  if me == dealer then
+    local w0, w1 = comm:_lib_recv(0, TAG), comm:_lib_recv(1, TAG)
+    bits, prod, high = F:add(w0[1], w1[1]), F:add(w0[2], w1[2]), got[3]
+  else
+    local x = self._indices
+    local xi, lambda = F:array(x[me + 1]), nil
+    if me <= 1 then
+      local xd, other = F:array(x[dealer + 1]), F:array(x[2 - me])
+      lambda = F:multiply(F:subtract(xd, other), F:inverse(F:subtract(xi, other)))
+    end
+    local msg, msgp
+    bits, prod, msg, msgp = F:xor_group(b, got[1], got[2], z, parties.weight, xi, m, pairs,
+                                        lambda, rho, me == 1)
+    if msg then comm:_lib_send({msg, msgp}, dealer, TAG) end
+    high = F:add(F:multiply(high_a, parties.weight), got[3])
+  end
+  return bits, high, pairs > 0 and prod or nil
+end
+
 -- The weights of the m rows of random bits in the paired order: the high
 -- bits of the pairs (2^(m-1), 2^(m-3), ...), their low bits (2^(m-2),
 -- 2^(m-4), ...), then 2^0 when m is odd; cached per suite.
@@ -286,21 +357,20 @@ end
 -- independent random bit, so any order is as good) instead of most
 -- significant first, and no c_bits
 -- @treturn table `c` the public masked value, `c_bits` its low m bits as
--- rows (most significant first), `c_low` = c mod 2^m, `r_bits` the shared
--- random bits as rows, `r` their shared value, `bits` the same bits as one
+-- rows (most significant first), `c_low` = c mod 2^m, `r` the shared
+-- value of the random bits, `bits` the same bits as one
 -- flat array of m rows, `c_flat` likewise for c_bits
 -- @local
 function M:_mask_and_open(x, m, paired)
   local F = self.field
   local n, k, s = x.size, self.value_bits, self.statistical_security
-  local flat, r_high = self:_mask_bits(n, m, k + s - m + 2)
-  local r_bits = rows_of(flat, m, n)
-  local r = F:lincomb(paired and weights_paired(self, m) or weights_desc(self, m), r_bits)
+  local flat, r_high, rho = self:_mask_bits(n, m, k + s - m + 2, paired and m // 2 or 0)
+  local r = F:lincomb_rows(paired and weights_paired(self, m) or weights_desc(self, m), flat)
   local masked = F:add(F:add(F:add(x, pow2(F, k)), r), F:multiply(r_high, pow2(F, m)))
   local c = self:_open(masked)
   local high = F:shift_right(c, m)
   local out = {c = c, c_low = F:subtract(c, F:multiply(high, pow2(F, m))),
-               r_bits = r_bits, r = r, bits = flat}
+               r = r, bits = flat, rho = rho}
   if paired then return out end
   -- Bit b of c is (c >> b) - 2 (c >> (b + 1)).
   local shifted = {[m] = high}
@@ -336,7 +406,7 @@ function M:_mod2m(x, m)
     u = F:multiply(F:subtract(1, F:subtract(mask.c, F:multiply(F:shift_right(mask.c, 1), 2))),
                    mask.bits)
   else
-    u = less_paired(self, mask.c, mask.bits, m, n)
+    u = less_paired(self, mask.c, mask.bits, m, n, mask.rho)
   end
   return F:add(F:subtract(mask.c_low, mask.r), F:multiply(u, pow2(F, m)))
 end
