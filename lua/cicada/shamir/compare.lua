@@ -134,6 +134,14 @@ local function or_rows(self, xs, ys, n)
   return rows_of(o, #xs, n)
 end
 
+-- The element-wise product of the 1-D shares x and y in one round, whatever
+-- their size: the arrays of a comparison chunk are bounded already
+-- (CHUNK_BIT_ELEMENTS), so field_multiply's rounds of 65,536 elements would
+-- only add rounds.
+local function products(self, x, y)
+  return self:_reduce(self.field:multiply(x, y))
+end
+
 -- [c < r] for public bits c and shared bits r, given as rows (most
 -- significant first) lt_j = (1 - c_j) r_j and eq_j = [c_j = r_j]: a tree
 -- that merges neighbours (hi, lo) into (lt_hi + eq_hi lt_lo, eq_hi eq_lo),
@@ -150,7 +158,7 @@ local function less_tree(self, lt, eq, n)
     local xs, ys = {}, {}
     for i = 1, half do xs[i], ys[i] = eq[2 * i - 1], lt[2 * i] end
     for i = 1, eqs do xs[half + i], ys[half + i] = eq[2 * i - 1], eq[2 * i] end
-    local prod = rows_of(self:field_multiply(F:concat(xs), F:concat(ys)), #xs, n)
+    local prod = rows_of(products(self, F:concat(xs), F:concat(ys)), #xs, n)
     local nlt, neq = {}, {}
     for i = 1, half do nlt[i] = F:add(lt[2 * i - 1], prod[i]) end
     for i = 1, eqs do neq[i] = prod[half + i] end
@@ -168,7 +176,7 @@ end
 local function less_paired(self, c, r, m, n, rho)
   local F = self.field
   local h = m // 2
-  rho = rho or self:field_multiply(r:slice(1, h * n), r:slice(h * n + 1, 2 * h * n))
+  rho = rho or products(self, r:slice(1, h * n), r:slice(h * n + 1, 2 * h * n))
   local lt, eq = F:bitlt_pairs(c, r, rho, m)
   local rows = h + m % 2
   return less_tree(self, rows_of(lt, rows, n), rows_of(eq, rows, n), n)
@@ -266,7 +274,7 @@ function M:_mask_bits(n, m, high_bits, pairs)
     for i = 1, half do xs[i], ys[i] = layer[2 * i - 1], layer[2 * i] end
     local x, y = xs[1], ys[1]
     if half > 1 then x, y = F:concat(xs), F:concat(ys) end
-    local xor = F:subtract(F:add(x, y), F:multiply(self:field_multiply(x, y), 2))
+    local xor = F:subtract(F:add(x, y), F:multiply(products(self, x, y), 2))
     local nextl = {}
     for i = 1, half do nextl[i] = half == 1 and xor or xor:slice((i - 1) * size + 1, i * size) end
     if #layer % 2 == 1 then nextl[#nextl + 1] = layer[#layer] end
