@@ -377,6 +377,17 @@ describe("comparisons", function()
     end
   end)
 
+  it("wipe secrets and combine rows of field arrays (kernels of the masks)", function()
+    local F = cicada.Field{order = 7}
+    local a, b = F:array{1, 2, 3}, F:array{4, 5, 6, 0}
+    F:wipe(a, nil, b)
+    assert.are.same({0, 0, 0}, a:tolist())
+    assert.are.same({0, 0, 0, 0}, b:tolist())
+    -- Rows {1, 2}, {3, 4}, {5, 6} with weights 1, 2, 3: {22, 28} mod 7.
+    assert.are.same({1, 0}, F:lincomb_rows(F:array{1, 2, 3}, F:array{1, 2, 3, 4, 5, 6}):tolist())
+    assert.has_error(function() F:lincomb_rows(F:array{1, 2}, F:array{1, 2, 3}) end)
+  end)
+
   it("transpose field arrays (the layout step of bit_decompose)", function()
     local F = cicada.Field{order = 7}
     assert.are.same({{1, 4}, {2, 5}, {3, 6}}, F:array{{1, 2, 3}, {4, 5, 6}}:transpose():tolist())

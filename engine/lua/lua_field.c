@@ -905,6 +905,20 @@ static int field_lincomb_rows(lua_State *L) {
   return 1;
 }
 
+/* F:wipe(a, ...): overwrite the elements of each array given with zeros
+ * (explicit_bzero, which the compiler keeps), for secrets that are no
+ * longer needed; nils are skipped. Returns nothing. */
+static int field_wipe(lua_State *L) {
+  cl_field *F = cl_field_check(L, 1);
+  int top = lua_gettop(L);
+  for (int i = 2; i <= top; i++) {
+    if (lua_isnil(L, i)) continue;
+    cl_array *a = cl_field_own_array(L, i, &F->q);
+    explicit_bzero(a->data, cl_array_bytes(a));
+  }
+  return 0;
+}
+
 /* ==== Registration ====================================================== */
 
 static const luaL_Reg field_methods[] = {
@@ -936,6 +950,7 @@ static const luaL_Reg field_methods[] = {
   {"bitlt_pairs", field_bitlt_pairs},
   {"xor_group", field_xor_group},
   {"lincomb_rows", field_lincomb_rows},
+  {"wipe", field_wipe},
   {NULL, NULL}
 };
 

@@ -256,8 +256,9 @@ function M:_mask_bits(n, m, high_bits, pairs)
   local layer, high = {}, {}
   if parties.weight then
     local stream = self:_group_stream(parties.group)
-    layer[1] = F:multiply(F:uniform_below({m * n}, 2, stream), parties.weight)
-    high[1] = F:multiply(uniform_bits(F, stream, n, high_bits), parties.weight)
+    local b, high_a = F:uniform_below({m * n}, 2, stream), uniform_bits(F, stream, n, high_bits)
+    layer[1], high[1] = F:multiply(b, parties.weight), F:multiply(high_a, parties.weight)
+    F:wipe(b, high_a)
   else
     layer[1], high[1] = F:zeros{m * n}, F:zeros{n}
   end
@@ -266,6 +267,7 @@ function M:_mask_bits(n, m, high_bits, pairs)
     secrets = {F:uniform_below({m * n}, 2, self._rng), uniform_bits(F, self._rng, n, high_bits)}
   end
   local got = self:_deal_from(secrets, {m * n, n}, parties.dealers)
+  if secrets then F:wipe(secrets[1], secrets[2]) end
   for d = 1, #got do layer[d + 1], high[d + 1] = got[d][1], got[d][2] end
   local size = m * n
   while #layer > 1 do
@@ -319,6 +321,7 @@ function M:_mask_bits_pair(n, m, high_bits, pairs)
     z, rho = F:uniform({rows}, stream), F:uniform({rows}, stream)
   end
   local got = self:_deal_from(secrets, {size, pairs * n, n}, parties.dealers)[1]
+  if secrets then F:wipe(secrets[1], secrets[2], secrets[3]) end
   local bits, prod, high
   if me == dealer then
     local w0, w1 = comm:_lib_recv(0, TAG), comm:_lib_recv(1, TAG)
@@ -335,6 +338,7 @@ function M:_mask_bits_pair(n, m, high_bits, pairs)
                                         lambda, rho, me == 1)
     if msg then comm:_lib_send({msg, msgp}, dealer, TAG) end
     high = F:add(F:multiply(high_a, parties.weight), got[3])
+    F:wipe(b, high_a, z, rho)
   end
   return bits, high, pairs > 0 and prod or nil
 end
