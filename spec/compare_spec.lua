@@ -289,6 +289,105 @@ describe("comparisons", function()
     end
   end)
 
+  it("compare every value of small ranges (every shape of the less-than tree)", function()
+    -- value_bits v makes Mod2m compare v - 1 bits: from 1 (no pairs) to
+    -- 12, so every mix of pairs and a left-over bit in the tree's levels.
+    local results = run(3, function(comm)
+      local I = cicada.encoding.Identity()
+      local got = {}
+      for v = 2, 13 do
+        local p = shamir.ProtocolSuite(comm, {threshold = 2, encoding = I, value_bits = v,
+                                              statistical_security = 20,
+                                              order = "170141183460469231731687303715884105727"})
+        local xs, ys = {}, {}
+        local half = 1 << (v - 2) -- a and b in [-half, half), so a - b in range
+        for x = -half, half - 1 do
+          for y = -half, half - 1, math.max(1, half // 4) do xs[#xs + 1], ys[#ys + 1] = x, y end
+        end
+        local a = p:share(0, comm.rank == 0 and xs or nil, {#xs})
+        local b = p:share(1, comm.rank == 1 and ys or nil, {#ys})
+        got[v] = {xs = xs, ys = ys, lt = p:reveal(p:less(a, b), nil, I),
+                  ltz = p:reveal(p:less_zero(a), nil, I)}
+      end
+      return got
+    end)
+    for _, got in ipairs(results) do
+      for v = 2, 13 do
+        local g = got[v]
+        for i, x in ipairs(g.xs) do
+          assert.are.equal(bit(x < g.ys[i]), g.lt[i], ("value_bits %d: %d < %d"):format(v, x, g.ys[i]))
+          assert.are.equal(bit(x < 0), g.ltz[i], ("value_bits %d: %d < 0"):format(v, x))
+        end
+      end
+    end
+  end)
+
+  it("make the masks' random bits from a group's stream and threshold - 1 dealers", function()
+    -- 3 and 4 players with threshold 2 (no multiplications: the XOR and the
+    -- pairs' products by F:xor_group), 5 with threshold 3 (multiplications).
+    for _, case in ipairs{{3, 2}, {4, 2}, {5, 3}} do
+      local results = run(case[1], function(comm, t)
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = t})
+        p:_mask_bits(10, 4, 10, 2) -- the streams' seeds travel first
+        -- Count the messages through a stand-in for the communicator.
+        local sent = 0
+        p.communicator = setmetatable({_lib_send = function(_, ...)
+          sent = sent + 1
+          return comm:_lib_send(...)
+        end}, {__index = function(_, key)
+          local v = comm[key]
+          if type(v) ~= "function" then return v end
+          return function(_, ...) return v(comm, ...) end
+        end})
+        local bits, high, prod = p:_mask_bits(1000, 5, 10, 2)
+        p.communicator = comm
+        local I = cicada.encoding.Identity()
+        return {sent = sent, bits = p:reveal(bits, nil, I), high = p:reveal(high, nil, I),
+                prod = prod and p:reveal(prod, nil, I)}
+      end, {case[2]})
+      local n, t = case[1], case[2]
+      for r, got in ipairs(results) do
+        -- The dealers (the last t - 1 ranks) send one message to each
+        -- player whose share is not drawn from their pair's stream. With
+        -- t = 2, ranks 0 and 1 send the dealer one message each; otherwise
+        -- the XOR takes two multiplications of one message to each of n - t
+        -- players per player.
+        local dealing = r - 1 > n - t and n - t or 0
+        local xor = t == 2 and (r <= 2 and 1 or 0) or 2 * (n - t)
+        assert.are.equal(dealing + xor, got.sent)
+        local ones = 0
+        for _, v in ipairs(got.bits) do
+          assert.is_true(v == 0 or v == 1)
+          ones = ones + v
+        end
+        assert.is_true(ones > 2000 and ones < 3000, tostring(ones)) -- 5000 fair bits
+        for _, v in ipairs(got.high) do assert.is_true(v >= 0 and v < t * 1024) end
+        if t == 2 then
+          -- Pair i is rows i and 2 + i (m = 5, so m // 2 = 2 pairs).
+          for i = 0, 1 do
+            for e = 1, 1000 do
+              assert.are.equal(got.bits[i * 1000 + e] * got.bits[(2 + i) * 1000 + e],
+                               got.prod[i * 1000 + e])
+            end
+          end
+        else
+          assert.is_nil(got.prod)
+        end
+      end
+    end
+  end)
+
+  it("wipe secrets and combine rows of field arrays (kernels of the masks)", function()
+    local F = cicada.Field{order = 7}
+    local a, b = F:array{1, 2, 3}, F:array{4, 5, 6, 0}
+    F:wipe(a, nil, b)
+    assert.are.same({0, 0, 0}, a:tolist())
+    assert.are.same({0, 0, 0, 0}, b:tolist())
+    -- Rows {1, 2}, {3, 4}, {5, 6} with weights 1, 2, 3: {22, 28} mod 7.
+    assert.are.same({1, 0}, F:lincomb_rows(F:array{1, 2, 3}, F:array{1, 2, 3, 4, 5, 6}):tolist())
+    assert.has_error(function() F:lincomb_rows(F:array{1, 2}, F:array{1, 2, 3}) end)
+  end)
+
   it("transpose field arrays (the layout step of bit_decompose)", function()
     local F = cicada.Field{order = 7}
     assert.are.same({{1, 4}, {2, 5}, {3, 6}}, F:array{{1, 2, 3}, {4, 5, 6}}:transpose():tolist())

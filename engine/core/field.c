@@ -556,3 +556,92 @@ int cc_field_shamir_recover(const cc_field *f, uint64_t *out,
   free(lambda);
   return rc;
 }
+
+/* ==== The first level of a bitwise less-than ============================ */
+
+/* See field.h. With c public, each pair's (lt, eq) is a sum of r_h, r_l,
+ * rho = r_h r_l and 1 with coefficients chosen by the two bits of c; the
+ * bits are random, so the choice is made with masks, not branches. */
+void cc_field_bitlt_pairs(const cc_field *f, uint64_t *lt, uint64_t *eq,
+                          const uint64_t *c, const uint64_t *r,
+                          const uint64_t *rho, unsigned m, size_t n) {
+  size_t h = m / 2;
+  for (size_t i = 0; i < h; i++) {
+    unsigned eh = m - 1 - 2 * (unsigned)i; /* exponents of the pair's bits */
+    const uint64_t *rh = r + i * n, *rl = r + (h + i) * n, *pr = rho + i * n;
+    uint64_t *lo = lt + i * n, *eo = eq + i * n;
+    for (size_t e = 0; e < n; e++) {
+      uint64_t ch = (uint64_t)0 - ((c[e] >> eh) & 1), cl = (uint64_t)0 - ((c[e] >> (eh - 1)) & 1);
+      uint64_t x = rh[e], y = rl[e], p = pr[e];
+      /* (0,0): lt = x + y - p, eq = 1 - x - y + p; (0,1): x, y - p;
+       * (1,0): p, x - p; (1,1): 0, p. */
+      uint64_t s = addmod(f, x & ~ch, y & ~ch & ~cl);   /* terms of lt */
+      uint64_t l = submod(f, addmod(f, s, p & ch & ~cl), p & ~ch & ~cl);
+      uint64_t a = submod(f, (1 & ~ch & ~cl) | (y & ~ch & cl) | (x & ch & ~cl), x & ~ch & ~cl);
+      uint64_t q = submod(f, a, y & ~ch & ~cl);
+      uint64_t pe = (p & ((~ch & ~cl) | (ch & cl))) , pm = p & (ch ^ cl);
+      lo[e] = l;
+      eo[e] = submod(f, addmod(f, q, pe), pm);
+    }
+  }
+  if (m % 2) {
+    const uint64_t *rm = r + 2 * h * n;
+    uint64_t *lo = lt + h * n, *eo = eq + h * n;
+    for (size_t e = 0; e < n; e++) {
+      uint64_t c0 = (uint64_t)0 - (c[e] & 1), x = rm[e];
+      lo[e] = x & ~c0;
+      eo[e] = (x & c0) | (submod(f, 1, x) & ~c0);
+    }
+  }
+}
+/* ==== The XOR of a group's bits and a dealer's ========================== */
+
+/* See field.h. The coefficients of the dealer's shares are in {-1, 0, 1}
+ * and chosen by masks (the bits are random, so branches would be
+ * mispredicted half the time); two products per element: z x and, for
+ * the message, lam w. */
+void cc_field_xor_group(const cc_field *f, uint64_t *bits, uint64_t *prod,
+                        uint64_t *msg, uint64_t *msgp, const uint64_t *b, const uint64_t *u,
+                        const uint64_t *v, const uint64_t *z, const uint64_t *rho,
+                        uint64_t fa, uint64_t x, uint64_t lam, int negate,
+                        unsigned m, unsigned pairs, size_t n) {
+  const cc_field fl = *f;
+  size_t h = m / 2;
+  uint64_t xd = to_dom(&fl, x), ld = to_dom(&fl, lam);
+  for (size_t j = 0; j < (size_t)m + pairs; j++) {
+    const uint64_t *zj = z + j * n, *rj = rho ? rho + j * n : NULL;
+    uint64_t *mj = !msg ? NULL : j < m ? msg + j * n : msgp + (j - m) * n;
+    if (j < m) {
+      const uint64_t *bj = b + j * n, *uj = u + j * n;
+      uint64_t *oj = bits + j * n;
+      for (size_t e = 0; e < n; e++) {
+        uint64_t k = (uint64_t)0 - (bj[e] & 1), y = uj[e];
+        uint64_t w = submod(&fl, addmod(&fl, dmul(&fl, xd, zj[e]), y & ~k), y & k);
+        oj[e] = addmod(&fl, w, fa & k);
+        if (mj) {
+          uint64_t t = dmul(&fl, ld, w);
+          mj[e] = negate ? submod(&fl, t, rj[e]) : addmod(&fl, t, rj[e]);
+        }
+      }
+    } else {
+      size_t i = j - m;
+      const uint64_t *bh = b + i * n, *bl = b + (h + i) * n;
+      const uint64_t *uh = u + i * n, *ul = u + (h + i) * n, *uv = v + i * n;
+      uint64_t *oi = prod + i * n;
+      for (size_t e = 0; e < n; e++) {
+        uint64_t kh = (uint64_t)0 - (bh[e] & 1), kl = (uint64_t)0 - (bl[e] & 1);
+        uint64_t same = ~(kh ^ kl);
+        /* (0,0): v; (0,1): u_h - v; (1,0): u_l - v; (1,1): v - u_h - u_l. */
+        uint64_t w = addmod(&fl, dmul(&fl, xd, zj[e]),
+                            (uv[e] & same) | (uh[e] & ~kh & kl) | (ul[e] & kh & ~kl));
+        w = submod(&fl, w, (uv[e] & ~same) | (uh[e] & kh & kl));
+        w = submod(&fl, w, ul[e] & kh & kl);
+        oi[e] = addmod(&fl, w, fa & kh & kl);
+        if (mj) {
+          uint64_t t = dmul(&fl, ld, w);
+          mj[e] = negate ? submod(&fl, t, rj[e]) : addmod(&fl, t, rj[e]);
+        }
+      }
+    }
+  }
+}

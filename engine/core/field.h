@@ -175,4 +175,34 @@ int cc_field_shamir_recover(const cc_field *f, uint64_t *out,
                             const uint64_t *x, size_t r,
                             char *err, size_t errsz);
 
+/* The first level of [c < r] for public c (n canonical elements) and
+ * shared bits r of positions m - 1 ... 0 of c (1 < m < 64 * words): r holds
+ * m rows of n, first the h = floor(m / 2) high bits of the pairs (exponents
+ * m - 1, m - 3, ...), then their low bits (m - 2, m - 4, ...), then bit 0
+ * when m is odd; rho holds the h rows r_high * r_low. Writes h + m % 2 rows
+ * of shares of (lt, eq) = ([c_pair < r_pair], [c_pair = r_pair]), most
+ * significant first; no products. */
+void cc_field_bitlt_pairs(const cc_field *f, uint64_t *lt, uint64_t *eq,
+                          const uint64_t *c, const uint64_t *r,
+                          const uint64_t *rho, unsigned m, size_t n);
+
+/* The XOR r = b xor u of bits b known to a group of players and bits u
+ * shared by one dealer (threshold 2), at one member: u holds m rows of n
+ * shares of the dealer's bits, v `pairs` rows of shares of its products
+ * u_hi u_lo of the pairs of bitlt_pairs (rows i and m / 2 + i of u); b the
+ * m rows of the group's bits (0 or 1); z the coefficients of random
+ * polynomials Z(X) = z X, m + pairs rows; x the member's index. With w the
+ * member's points of (1 - 2 b) u + Z (for a pair, of the part of
+ * r_hi r_lo that involves u, plus Z), writes its shares bits = w + fa b (m
+ * rows) and prod = w + fa b_hi b_lo (pairs rows), fa its weight f_A(x),
+ * and, unless msg is NULL, the messages lam w + rho (or - rho if negate):
+ * those of the bits' rows to msg (m rows), those of the pairs' to msgp
+ * (pairs rows). */
+void cc_field_xor_group(const cc_field *f, uint64_t *bits, uint64_t *prod,
+                        uint64_t *msg, uint64_t *msgp, const uint64_t *b,
+                        const uint64_t *u,
+                        const uint64_t *v, const uint64_t *z, const uint64_t *rho,
+                        uint64_t fa, uint64_t x, uint64_t lam, int negate,
+                        unsigned m, unsigned pairs, size_t n);
+
 #endif

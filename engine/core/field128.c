@@ -1097,3 +1097,97 @@ int cc_field128_shamir_recover(const cc_field128 *f, uint64_t *out,
   free(lambda);
   return rc;
 }
+
+/* ==== The first level of a bitwise less-than ============================ */
+
+/* See field128.h; as cc_field_bitlt_pairs, with masks instead of branches. */
+void cc_field128_bitlt_pairs(const cc_field128 *f, uint64_t *lt, uint64_t *eq,
+                             const uint64_t *c, const uint64_t *r,
+                             const uint64_t *rho, unsigned m, size_t n) {
+  const u128 p = f->p, one = 1;
+  size_t h = m / 2;
+  for (size_t i = 0; i < h; i++) {
+    unsigned eh = m - 1 - 2 * (unsigned)i; /* exponents of the pair's bits */
+    const uint64_t *rh = r + 2 * i * n, *rl = r + 2 * (h + i) * n, *pr = rho + 2 * i * n;
+    uint64_t *lo = lt + 2 * i * n, *eo = eq + 2 * i * n;
+    for (size_t e = 0; e < n; e++) {
+      u128 cv = GET(c, e);
+      u128 ch = (u128)0 - ((cv >> eh) & 1), cl = (u128)0 - ((cv >> (eh - 1)) & 1);
+      u128 x = GET(rh, e), y = GET(rl, e), q = GET(pr, e);
+      u128 n00 = ~ch & ~cl;
+      u128 l = submod(p, addmod(p, addmod(p, x & ~ch, y & n00), q & ch & ~cl), q & n00);
+      u128 a = submod(p, (one & n00) | (y & ~ch & cl) | (x & ch & ~cl), x & n00);
+      a = submod(p, a, y & n00);
+      SET(lo, e, l);
+      SET(eo, e, submod(p, addmod(p, a, q & (n00 | (ch & cl))), q & (ch ^ cl)));
+    }
+  }
+  if (m % 2) {
+    const uint64_t *rm = r + 2 * 2 * h * n;
+    uint64_t *lo = lt + 2 * h * n, *eo = eq + 2 * h * n;
+    for (size_t e = 0; e < n; e++) {
+      u128 c0 = (u128)0 - (GET(c, e) & 1), x = GET(rm, e);
+      SET(lo, e, x & ~c0);
+      SET(eo, e, (x & c0) | (submod(p, one, x) & ~c0));
+    }
+  }
+}
+
+/* ==== The XOR of a group's bits and a dealer's ========================== */
+
+ALWAYS_INLINE void xor_group_k(const cc_field128 *f, kind_t k, uint64_t *bits,
+                               uint64_t *prod, uint64_t *msg, uint64_t *msgp, const uint64_t *b,
+                               const uint64_t *u, const uint64_t *v, const uint64_t *z,
+                               const uint64_t *rho, u128 fa, u128 x, u128 lam,
+                               int negate, unsigned m, unsigned pairs, size_t n) {
+  const u128 p = f->p;
+  size_t h = m / 2;
+  u128 xd = to_dom(f, k, x), ld = to_dom(f, k, lam);
+  for (size_t j = 0; j < (size_t)m + pairs; j++) {
+    const uint64_t *zj = z + 2 * j * n, *rj = rho ? rho + 2 * j * n : NULL;
+    uint64_t *mj = !msg ? NULL : j < m ? msg + 2 * j * n : msgp + 2 * (j - m) * n;
+    if (j < m) {
+      const uint64_t *bj = b + 2 * j * n, *uj = u + 2 * j * n;
+      uint64_t *oj = bits + 2 * j * n;
+      for (size_t e = 0; e < n; e++) {
+        u128 km = (u128)0 - (GET(bj, e) & 1), y = GET(uj, e);
+        u128 w = submod(p, addmod(p, dmul(f, k, GET(zj, e), xd), y & ~km), y & km);
+        SET(oj, e, addmod(p, w, fa & km));
+        if (mj) {
+          u128 t = dmul(f, k, w, ld);
+          SET(mj, e, negate ? submod(p, t, GET(rj, e)) : addmod(p, t, GET(rj, e)));
+        }
+      }
+    } else {
+      size_t i = j - m;
+      const uint64_t *bh = b + 2 * i * n, *bl = b + 2 * (h + i) * n;
+      const uint64_t *uh = u + 2 * i * n, *ul = u + 2 * (h + i) * n, *uv = v + 2 * i * n;
+      uint64_t *oi = prod + 2 * i * n;
+      for (size_t e = 0; e < n; e++) {
+        u128 kh = (u128)0 - (GET(bh, e) & 1), kl = (u128)0 - (GET(bl, e) & 1);
+        u128 xh = GET(uh, e), xl = GET(ul, e), xv = GET(uv, e), same = ~(kh ^ kl);
+        u128 w = addmod(p, dmul(f, k, GET(zj, e), xd),
+                        (xv & same) | (xh & ~kh & kl) | (xl & kh & ~kl));
+        w = submod(p, w, (xv & ~same) | (xh & kh & kl));
+        w = submod(p, w, xl & kh & kl);
+        SET(oi, e, addmod(p, w, fa & kh & kl));
+        if (mj) {
+          u128 t = dmul(f, k, w, ld);
+          SET(mj, e, negate ? submod(p, t, GET(rj, e)) : addmod(p, t, GET(rj, e)));
+        }
+      }
+    }
+  }
+}
+
+/* See field128.h; as cc_field_xor_group. */
+void cc_field128_xor_group(const cc_field128 *f, uint64_t *bits, uint64_t *prod,
+                           uint64_t *msg, uint64_t *msgp, const uint64_t *b, const uint64_t *u,
+                           const uint64_t *v, const uint64_t *z, const uint64_t *rho,
+                           cc_u128 fa, cc_u128 x, cc_u128 lam, int negate,
+                           unsigned m, unsigned pairs, size_t n) {
+  const cc_field128 fl = *f;
+#define BODY(K) xor_group_k(&fl, K, bits, prod, msg, msgp, b, u, v, z, rho, fa, x, lam, negate, m, pairs, n)
+  BY_KIND(&fl, BODY);
+#undef BODY
+}

@@ -799,6 +799,126 @@ static int field_eq(lua_State *L) {
   return 1;
 }
 
+/* F:bitlt_pairs(c, r, rho, m): the first level of the bitwise less-than of
+ * the public n-vector c's low m bits and the shared bits r (m rows of n,
+ * pairs' high bits, then their low bits, then bit 0 if m is odd) given the
+ * products rho of each pair (floor(m / 2) rows): the shares lt and eq,
+ * each floor(m / 2) + m % 2 rows of n, as two vectors (see
+ * cc_field_bitlt_pairs). Local: no products. */
+static int field_bitlt_pairs(lua_State *L) {
+  lua_settop(L, 5); /* temporaries go above the arguments */
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *c = cl_field_own_array(L, 2, &F->q);
+  cl_array *r = cl_field_own_array(L, 3, &F->q);
+  cl_array *rho = cl_field_own_array(L, 4, &F->q);
+  lua_Integer m = luaL_checkinteger(L, 5);
+  int top = 64 * F->q.w - 1;
+  if (m < 2 || m > top)
+    luaL_argerror(L, 5, lua_pushfstring(L, "bits %I out of range [2, %d]", m, top));
+  size_t n = c->n, h = (size_t)m / 2, rows = h + (size_t)m % 2;
+  luaL_argcheck(L, c->ndim == 1, 2, "c must be a vector");
+  luaL_argcheck(L, r->n == (size_t)m * n, 3, "r must have m rows of #c elements");
+  luaL_argcheck(L, rho->n == h * n, 4, "rho must have m // 2 rows of #c elements");
+  size_t size = rows * n;
+  cl_array *lt = cl_array_push_filled(L, &F->q, 1, &size);
+  cl_array *eq = cl_array_push_filled(L, &F->q, 1, &size);
+  CL_FQ(&F->q, bitlt_pairs, lt->data, eq->data, c->data, r->data, rho->data,
+        (unsigned)m, n);
+  return 2;
+}
+
+/* The element of the 0-d (or one-element) array a, as a 128-bit value. */
+static cc_u128 one_elem(const cl_fq *q, const cl_array *a) {
+  return q->w == 2 ? cc_field128_get(a->data, 0) : (cc_u128)a->data[0];
+}
+
+/* F:xor_group(b, u, v, z, fa, x, m, pairs [, lam, rho, negate]): at a
+ * member of the group, its shares of the XOR of the group's m rows of bits
+ * b with the dealer's bits shared in u (m rows), and of the products of
+ * the first `pairs` pairs, whose dealer's parts are shared in v (pairs
+ * rows); z the coefficients of the random polynomials through 0 (m +
+ * pairs rows), fa the member's weight and x its index (one-element
+ * arrays); with lam (a one-element array) and rho (m + pairs rows), also
+ * the messages lam w + rho (- rho if negate): see cc_field_xor_group.
+ * Returns bits, prod and the messages of the bits and of the products (or
+ * nil, nil) as vectors. */
+static int field_xor_group(lua_State *L) {
+  lua_settop(L, 12); /* temporaries go above the arguments */
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *b = cl_field_own_array(L, 2, &F->q);
+  cl_array *u = cl_field_own_array(L, 3, &F->q);
+  cl_array *v = cl_field_own_array(L, 4, &F->q);
+  cl_array *z = cl_field_own_array(L, 5, &F->q);
+  cl_array *fa = cl_field_own_array(L, 6, &F->q);
+  cl_array *x = cl_field_own_array(L, 7, &F->q);
+  lua_Integer m = luaL_checkinteger(L, 8), pairs = luaL_checkinteger(L, 9);
+  cl_array *lam = lua_isnoneornil(L, 10) ? NULL : cl_field_own_array(L, 10, &F->q);
+  cl_array *rho = lam ? cl_field_own_array(L, 11, &F->q) : NULL;
+  int negate = lua_toboolean(L, 12);
+  luaL_argcheck(L, m >= 1 && b->n % (size_t)m == 0, 8, "b must have m rows");
+  luaL_argcheck(L, pairs >= 0 && pairs <= m / 2, 9, "pairs must be in [0, m // 2]");
+  size_t n = b->n / (size_t)m, size = (size_t)m * n, psize = (size_t)pairs * n;
+  size_t wsize = size + psize;
+  luaL_argcheck(L, u->n == size, 3, "u must have m rows of #b / m elements");
+  luaL_argcheck(L, v->n == psize, 4, "v must have pairs rows of #b / m elements");
+  luaL_argcheck(L, z->n == wsize, 5, "z must have m + pairs rows of #b / m elements");
+  luaL_argcheck(L, fa->n == 1, 6, "fa must be one element");
+  luaL_argcheck(L, x->n == 1, 7, "x must be one element");
+  luaL_argcheck(L, !lam || lam->n == 1, 10, "lam must be one element");
+  luaL_argcheck(L, !rho || rho->n == wsize, 11, "rho must have m + pairs rows of #b / m elements");
+  cl_array *bits = cl_array_push_filled(L, &F->q, 1, &size);
+  cl_array *prod = cl_array_push_filled(L, &F->q, 1, &psize);
+  cl_array *msg = NULL, *msgp = NULL;
+  if (lam) {
+    msg = cl_array_push_filled(L, &F->q, 1, &size);
+    msgp = cl_array_push_filled(L, &F->q, 1, &psize);
+  } else {
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
+  if (F->q.w == 2)
+    cc_field128_xor_group(&F->q.g, bits->data, prod->data, msg ? msg->data : NULL,
+                          msgp ? msgp->data : NULL, b->data, u->data, v->data, z->data, rho ? rho->data : NULL,
+                          one_elem(&F->q, fa), one_elem(&F->q, x),
+                          lam ? one_elem(&F->q, lam) : 0, negate, (unsigned)m,
+                          (unsigned)pairs, n);
+  else
+    cc_field_xor_group(&F->q.f, bits->data, prod->data, msg ? msg->data : NULL,
+                       msgp ? msgp->data : NULL, b->data, u->data, v->data, z->data, rho ? rho->data : NULL,
+                       fa->data[0], x->data[0], lam ? lam->data[0] : 0, negate,
+                       (unsigned)m, (unsigned)pairs, n);
+  return 4;
+}
+
+/* F:lincomb_rows(weights, a): sum of weights[j] * row j of a, whose r * n
+ * elements (r = #weights) are read as r rows of n: an n-vector. */
+static int field_lincomb_rows(lua_State *L) {
+  lua_settop(L, 3); /* temporaries go above the arguments */
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *w = cl_field_own_array(L, 2, &F->q);
+  cl_array *a = cl_field_own_array(L, 3, &F->q);
+  luaL_argcheck(L, w->ndim == 1 && w->n > 0, 2, "weights must be a non-empty vector");
+  luaL_argcheck(L, a->n % w->n == 0, 3, "a must have #weights rows");
+  size_t n = a->n / w->n;
+  cl_array *out = cl_array_push_filled(L, &F->q, 1, &n);
+  CL_FQ(&F->q, lincomb, out->data, w->data, a->data, w->n, n);
+  return 1;
+}
+
+/* F:wipe(a, ...): overwrite the elements of each array given with zeros
+ * (explicit_bzero, which the compiler keeps), for secrets that are no
+ * longer needed; nils are skipped. Returns nothing. */
+static int field_wipe(lua_State *L) {
+  cl_field *F = cl_field_check(L, 1);
+  int top = lua_gettop(L);
+  for (int i = 2; i <= top; i++) {
+    if (lua_isnil(L, i)) continue;
+    cl_array *a = cl_field_own_array(L, i, &F->q);
+    explicit_bzero(a->data, cl_array_bytes(a));
+  }
+  return 0;
+}
+
 /* ==== Registration ====================================================== */
 
 static const luaL_Reg field_methods[] = {
@@ -827,6 +947,10 @@ static const luaL_Reg field_methods[] = {
   {"shamir_recover", field_shamir_recover},
   {"shamir_share_each", field_shamir_share_each},
   {"lincomb", field_lincomb},
+  {"bitlt_pairs", field_bitlt_pairs},
+  {"xor_group", field_xor_group},
+  {"lincomb_rows", field_lincomb_rows},
+  {"wipe", field_wipe},
   {NULL, NULL}
 };
 

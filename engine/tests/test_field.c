@@ -641,6 +641,129 @@ static void test_random(void) {
   cc_rng_free(&os);
 }
 
+/* cc_field_bitlt_pairs against the plaintext: for plain bits r (shares of
+ * degree 0) every pair's (lt, eq) is ([c_pair < r_pair], [c_pair = r_pair])
+ * and bit 0's likewise; and the kernel is affine in (r, rho), so that it
+ * maps shares to shares: k(a) + k(b) = k(a + b) + k(0) element-wise. */
+static void test_bitlt_pairs(void) {
+  enum { N = 64, MAXM = 9 };
+  cc_field f;
+  cc_field_setup(&f, CC_FIELD_DEFAULT_ORDER);
+  static uint64_t c[N], r[MAXM * N], rho[MAXM / 2 * N], lt[MAXM * N], eq[MAXM * N];
+  static uint64_t ra[MAXM * N], pa[MAXM * N], rb[MAXM * N], pb[MAXM * N],
+                  rs[MAXM * N], ps[MAXM * N], zero[MAXM * N];
+  static uint64_t l1[MAXM * N], e1[MAXM * N], l2[MAXM * N], e2[MAXM * N],
+                  l3[MAXM * N], e3[MAXM * N], l0[MAXM * N], e0[MAXM * N];
+  uint64_t seed = 12345;
+  for (unsigned m = 2; m <= MAXM; m++) {
+    size_t h = m / 2, rows = h + m % 2;
+    for (size_t e = 0; e < N; e++) {
+      seed = seed * 6364136223846793005u + 1442695040888963407u;
+      c[e] = (seed >> 11) % (UINT64_C(1) << (m + 3)); /* bits above m too */
+      for (size_t i = 0; i < m; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        r[i * N + e] = (seed >> 33) & 1;
+      }
+      for (size_t i = 0; i < h; i++) rho[i * N + e] = r[i * N + e] & r[(h + i) * N + e];
+    }
+    cc_field_bitlt_pairs(&f, lt, eq, c, r, rho, m, N);
+    for (size_t e = 0; e < N; e++) {
+      for (size_t i = 0; i < rows; i++) {
+        unsigned cv, rv;
+        if (i < h) {
+          unsigned eh = m - 1 - 2 * (unsigned)i;
+          cv = (unsigned)(c[e] >> (eh - 1)) & 3;
+          rv = (unsigned)(2 * r[i * N + e] + r[(h + i) * N + e]);
+        } else {
+          cv = (unsigned)c[e] & 1;
+          rv = (unsigned)r[2 * h * N + e];
+        }
+        CHECK(lt[i * N + e] == (cv < rv));
+        CHECK(eq[i * N + e] == (cv == rv));
+      }
+    }
+    /* Affine: random field elements in place of bits and products. */
+    for (size_t i = 0; i < m * N; i++) {
+      ra[i] = cc_field_mul1(&f, (uint64_t)i * 7919u + m, UINT64_C(0x9E3779B97F4A7C15));
+      rb[i] = cc_field_mul1(&f, (uint64_t)i * 104729u + 3, UINT64_C(0xBF58476D1CE4E5B9));
+      pa[i] = cc_field_mul1(&f, ra[i], ra[i]);
+      pb[i] = cc_field_mul1(&f, rb[i], 12345);
+      zero[i] = 0;
+    }
+    cc_field_add(&f, rs, ra, rb, m * N);
+    cc_field_add(&f, ps, pa, pb, h * N);
+    cc_field_bitlt_pairs(&f, l1, e1, c, ra, pa, m, N);
+    cc_field_bitlt_pairs(&f, l2, e2, c, rb, pb, m, N);
+    cc_field_bitlt_pairs(&f, l3, e3, c, rs, ps, m, N);
+    cc_field_bitlt_pairs(&f, l0, e0, c, zero, zero, m, N);
+    cc_field_add(&f, l1, l1, l2, rows * N);
+    cc_field_add(&f, e1, e1, e2, rows * N);
+    cc_field_add(&f, l3, l3, l0, rows * N);
+    cc_field_add(&f, e3, e3, e0, rows * N);
+    CHECK(memcmp(l1, l3, rows * N * sizeof *l1) == 0);
+    CHECK(memcmp(e1, e3, rows * N * sizeof *e1) == 0);
+  }
+}
+
+/* cc_field_xor_group in the protocol it serves: 3 players with indices 1,
+ * 2, 3 and threshold 2; the group is ranks 0 and 1 (bits b), the dealer
+ * rank 2 (bits u, shared with random polynomials, and the products of the
+ * pairs' bits). The members' shares from the kernel and the dealer's, the
+ * sum of the two messages, must be degree-1 shares of b xor u and of the
+ * products of the pairs' XORed bits. */
+__extension__ typedef unsigned __int128 wide_t;
+
+static void test_xor_group(void) {
+  enum { N = 16, M = 5, H = M / 2, P = 2 };
+  cc_field f;
+  cc_field_setup(&f, CC_FIELD_DEFAULT_ORDER);
+  const uint64_t p = f.p, xs[3] = {1, 2, 3};
+  static uint64_t b[M * N], u[M * N], prodv[P * N], us[3][M * N], vs[3][P * N];
+  static uint64_t z[(M + P) * N], rho[(M + P) * N], bits[3][M * N], prod[3][P * N];
+  static uint64_t msg[2][M * N], msgp[2][P * N];
+  uint64_t seed = 777;
+#define NEXT() (seed = seed * 6364136223846793005u + 1442695040888963407u, seed >> 1)
+  for (size_t i = 0; i < M * N; i++) { b[i] = NEXT() >> 40 & 1; u[i] = NEXT() >> 40 & 1; }
+  for (size_t i = 0; i < P * N; i++) prodv[i] = u[i] * u[H * N + i];
+  /* The dealer's shares: secret + a x. */
+  for (size_t i = 0; i < M * N; i++) {
+    uint64_t a = NEXT() % p;
+    for (int r = 0; r < 3; r++) us[r][i] = (uint64_t)((u[i] + (wide_t)a * xs[r]) % p);
+  }
+  for (size_t i = 0; i < P * N; i++) {
+    uint64_t a = NEXT() % p;
+    for (int r = 0; r < 3; r++) vs[r][i] = (uint64_t)((prodv[i] + (wide_t)a * xs[r]) % p);
+  }
+  for (size_t i = 0; i < (M + P) * N; i++) { z[i] = NEXT() % p; rho[i] = NEXT() % p; }
+  /* f_A(x) = (x_2 - x) / x_2 = (3 - x) / 3; lambda_i at x_2 from x_0, x_1:
+   * lambda_0 = (3 - 2) / (1 - 2) = -1, lambda_1 = (3 - 1) / (2 - 1) = 2. */
+  uint64_t inv3 = cc_field_inv1(&f, 3);
+  uint64_t fa[2] = {cc_field_mul1(&f, 2, inv3), cc_field_mul1(&f, 1, inv3)};
+  uint64_t lam[2] = {p - 1, 2};
+  for (int r = 0; r < 2; r++)
+    cc_field_xor_group(&f, bits[r], prod[r], msg[r], msgp[r], b, us[r], vs[r], z, rho,
+                       fa[r], xs[r], lam[r], r == 1, M, P, N);
+  for (size_t i = 0; i < M * N; i++) bits[2][i] = (uint64_t)(((wide_t)msg[0][i] + msg[1][i]) % p);
+  for (size_t i = 0; i < P * N; i++) prod[2][i] = (uint64_t)(((wide_t)msgp[0][i] + msgp[1][i]) % p);
+  /* Any two shares open the same value (degree 1): 2 s_0 - s_1 from x = 1,
+   * 2; (3 s_1 - 2 s_2) from x = 2, 3. */
+  for (size_t i = 0; i < M * N; i++) {
+    uint64_t want = b[i] ^ u[i];
+    uint64_t v01 = (uint64_t)((2 * (wide_t)bits[0][i] + p - bits[1][i]) % p);
+    uint64_t v12 = (uint64_t)((3 * (wide_t)bits[1][i] + 2 * (wide_t)(p - bits[2][i])) % p);
+    CHECK(v01 == want);
+    CHECK(v12 == want);
+  }
+  for (size_t i = 0; i < P * N; i++) {
+    uint64_t want = (b[i] ^ u[i]) & (b[H * N + i] ^ u[H * N + i]);
+    uint64_t v01 = (uint64_t)((2 * (wide_t)prod[0][i] + p - prod[1][i]) % p);
+    uint64_t v12 = (uint64_t)((3 * (wide_t)prod[1][i] + 2 * (wide_t)(p - prod[2][i])) % p);
+    CHECK(v01 == want);
+    CHECK(v12 == want);
+  }
+#undef NEXT
+}
+
 int main(void) {
   test_primality();
   test_kernels();
@@ -654,6 +777,8 @@ int main(void) {
   test_lincomb_arrays();
   test_random();
   test_checks();
+  test_bitlt_pairs();
+  test_xor_group();
   if (failures) {
     fprintf(stderr, "test_field: %d check(s) failed\n", failures);
     return 1;

@@ -856,6 +856,109 @@ static void test_against_field64(const cc_field128 *f) {
   }
 }
 
+/* cc_field128_bitlt_pairs against the plaintext (plain bits r, shares of
+ * degree 0), with pairs whose bits lie in both words of c, and affine in
+ * (r, rho): k(a) + k(b) = k(a + b) + k(0). */
+static void test_bitlt_pairs(const cc_field128 *f) {
+  enum { BN = 32, MAXM = 100 };
+  static uint64_t c[2 * BN], r[2 * MAXM * BN], rho[2 * MAXM / 2 * BN], lt[2 * MAXM * BN],
+                  eq[2 * MAXM * BN], ra[2 * MAXM * BN], pa[2 * MAXM * BN], rs[2 * MAXM * BN],
+                  ps[2 * MAXM * BN], zero[2 * MAXM * BN], l1[2 * MAXM * BN], e1[2 * MAXM * BN],
+                  l2[2 * MAXM * BN], e2[2 * MAXM * BN], l0[2 * MAXM * BN], e0[2 * MAXM * BN];
+  for (unsigned m = 2; m <= MAXM && (int)m < f->bits; m += 7) {
+    size_t h = m / 2, rows = h + m % 2;
+    for (size_t e = 0; e < BN; e++) {
+      u128 cv = next128() % f->p;
+      cc_field128_set(c, e, cv);
+      for (size_t i = 0; i < m; i++) cc_field128_set(r, i * BN + e, next64() & 1);
+      for (size_t i = 0; i < h; i++)
+        cc_field128_set(rho, i * BN + e, cc_field128_get(r, i * BN + e) & cc_field128_get(r, (h + i) * BN + e));
+    }
+    cc_field128_bitlt_pairs(f, lt, eq, c, r, rho, m, BN);
+    for (size_t e = 0; e < BN; e++) {
+      u128 cw = cc_field128_get(c, e);
+      for (size_t i = 0; i < rows; i++) {
+        unsigned cv, rv;
+        if (i < h) {
+          unsigned eh = m - 1 - 2 * (unsigned)i;
+          cv = (unsigned)(cw >> (eh - 1)) & 3;
+          rv = (unsigned)(2 * cc_field128_get(r, i * BN + e) + cc_field128_get(r, (h + i) * BN + e));
+        } else {
+          cv = (unsigned)cw & 1;
+          rv = (unsigned)cc_field128_get(r, 2 * h * BN + e);
+        }
+        CHECK(cc_field128_get(lt, i * BN + e) == (u128)(cv < rv));
+        CHECK(cc_field128_get(eq, i * BN + e) == (u128)(cv == rv));
+      }
+    }
+    fill(f->p, ra, m * BN, 1);
+    fill(f->p, pa, h * BN, 1);
+    fill(f->p, rs, m * BN, 0);
+    fill(f->p, ps, h * BN, 0);
+    memset(zero, 0, sizeof zero);
+    cc_field128_bitlt_pairs(f, l1, e1, c, ra, pa, m, BN);
+    cc_field128_bitlt_pairs(f, l2, e2, c, rs, ps, m, BN);
+    cc_field128_add(f, l1, l1, l2, rows * BN);
+    cc_field128_add(f, e1, e1, e2, rows * BN);
+    cc_field128_add(f, rs, rs, ra, m * BN);
+    cc_field128_add(f, ps, ps, pa, h * BN);
+    cc_field128_bitlt_pairs(f, l2, e2, c, rs, ps, m, BN);
+    cc_field128_bitlt_pairs(f, l0, e0, c, zero, zero, m, BN);
+    cc_field128_add(f, l2, l2, l0, rows * BN);
+    cc_field128_add(f, e2, e2, e0, rows * BN);
+    CHECK(memcmp(l1, l2, 2 * rows * BN * sizeof *l1) == 0);
+    CHECK(memcmp(e1, e2, 2 * rows * BN * sizeof *e1) == 0);
+  }
+}
+
+/* cc_field128_xor_group against its formulas, element by element, with
+ * the reference arithmetic: w = (1 - 2b) u + z x for a bit (for a pair,
+ * b_h (1 - 2 b_l) u_l + b_l (1 - 2 b_h) u_h + (1 - 2 b_h)(1 - 2 b_l) v +
+ * z x), bits = w + fa b, prod = w + fa b_h b_l, messages lam w -/+ rho. */
+static void test_xor_group(const cc_field128 *f) {
+  enum { XN = 8, XM = 5, XH = XM / 2, XP = 2 };
+  const u128 p = f->p;
+  static uint64_t b[2 * XM * XN], u[2 * XM * XN], v[2 * XP * XN], z[2 * (XM + XP) * XN],
+                  rho[2 * (XM + XP) * XN], bits[2 * XM * XN], prod[2 * XP * XN],
+                  msg[2 * XM * XN], msgp[2 * XP * XN];
+  for (size_t i = 0; i < XM * XN; i++) cc_field128_set(b, i, next64() & 1);
+  fill(p, u, XM * XN, 1);
+  fill(p, v, XP * XN, 1);
+  fill(p, z, (XM + XP) * XN, 0);
+  fill(p, rho, (XM + XP) * XN, 0);
+  u128 fa = next128() % p, x = next128() % p, lam = next128() % p;
+  for (int negate = 0; negate < 2; negate++) {
+    cc_field128_xor_group(f, bits, prod, msg, msgp, b, u, v, z, rho, fa, x, lam, negate,
+                          XM, XP, XN);
+    for (size_t j = 0; j < XM + XP; j++) {
+      for (size_t e = 0; e < XN; e++) {
+        u128 w, out, zx = ref_mul(p, cc_field128_get(z, j * XN + e), x);
+        if (j < XM) {
+          u128 bb = cc_field128_get(b, j * XN + e), uu = cc_field128_get(u, j * XN + e);
+          w = ref_add(p, bb ? ref_sub(p, 0, uu) : uu, zx);
+          out = ref_add(p, w, bb ? fa : 0);
+          CHECK(cc_field128_get(bits, j * XN + e) == out);
+        } else {
+          size_t i = j - XM;
+          u128 bh = cc_field128_get(b, i * XN + e), bl = cc_field128_get(b, (XH + i) * XN + e);
+          u128 uh = cc_field128_get(u, i * XN + e), ul = cc_field128_get(u, (XH + i) * XN + e);
+          u128 vv = cc_field128_get(v, i * XN + e);
+          u128 ch = bl ? (bh ? p - 1 : 1) : 0, cl = bh ? (bl ? p - 1 : 1) : 0;
+          u128 cv = bh == bl ? 1 : p - 1;
+          if (p == 2) { ch %= 2; cl %= 2; cv %= 2; }
+          w = ref_add(p, ref_add(p, ref_mul(p, ch, uh), ref_mul(p, cl, ul)),
+                      ref_add(p, ref_mul(p, cv, vv), zx));
+          out = ref_add(p, w, bh && bl ? fa : 0);
+          CHECK(cc_field128_get(prod, i * XN + e) == out);
+        }
+        u128 t = ref_mul(p, lam, w), r = cc_field128_get(rho, j * XN + e);
+        u128 m = negate ? ref_sub(p, t, r) : ref_add(p, t, r);
+        CHECK(cc_field128_get(j < XM ? msg : msgp, (j < XM ? j : j - XM) * XN + e) == m);
+      }
+    }
+  }
+}
+
 int main(void) {
   test_primality();
   test_parse();
@@ -872,6 +975,8 @@ int main(void) {
     test_lagrange(&f);
     test_shamir(&f);
     test_against_field64(&f);
+    test_bitlt_pairs(&f);
+    test_xor_group(&f);
     if (failures != before) fprintf(stderr, "(failures above: order %s)\n", orders[i].name);
   }
   if (failures) {

@@ -104,6 +104,20 @@
 --         -- (each result an s x n matrix, row i sharing secrets[i])
 --     F:lincomb(weights, arrays)         -- sum of weights[j] * arrays[j],
 --                                        -- arrays of one shape
+--     F:lincomb_rows(weights, a)         -- sum of weights[j] * row j of a
+--                                        -- (#weights rows of #a / #weights)
+--     F:wipe(a, ...)                     -- overwrite the arrays with zeros
+--                                        -- (secrets no longer needed)
+--     F:xor_group(b, u, v, z, fa, x, m, pairs [, lam, rho, negate])
+--         -- a group member's shares of the XOR of its group's bits b with
+--         -- a dealer's shared bits u, and of the products of the first
+--         -- pairs of them (v: the dealer's products), and its messages to
+--         -- the dealer (cicada.shamir.compare's _mask_bits_pair)
+--     F:bitlt_pairs(c, r, rho, m)        -- the first level of a bitwise
+--         -- less-than of the public vector c's low m bits and m rows of
+--         -- shared bits r (the pairs' high bits, their low bits, then bit 0
+--         -- if m is odd; rho the pairs' products): shares of each pair's
+--         -- (lt, eq), two vectors of m // 2 + m % 2 rows, locally
 --
 -- ## Encodings (one C call per array; used by cicada.encoding)
 --

@@ -20,9 +20,9 @@
 -- less-than done by a tree in logarithmic depth:
 --
 -- * Mod2m(x, m), x mod 2^m for a k-bit signed x (k = p.value_bits): the
---   players make m shared random bits r_j (random_bitwise_secret: every
---   player's random bits, XORed) and r' = sum 2^j r_j, and a statistical
---   mask r'' summed from one contribution per player, each uniform in
+--   players make m shared random bits r_j (the bits of t = threshold
+--   parties, XORed; see below) and r' = sum 2^j r_j, and a statistical
+--   mask r'' summed from one contribution per party, each uniform in
 --   [0, 2^(k + s - m + 2)) (s = p.statistical_security); they reveal
 --   c = x + 2^k + r' + 2^m r'', whose distance from a value independent of
 --   x is below 2^-s. Then x mod 2^m = (c mod 2^m) - r' + 2^m [c mod 2^m < r'],
@@ -30,7 +30,11 @@
 --   with lt_j = (1 - c_j) r_j and eq_j = [c_j = r_j] (local, c is
 --   public), a tree merges neighbouring bits (hi, lo) into
 --   (lt_hi + eq_hi lt_lo, eq_hi eq_lo): ceil(log2 m) rounds of about 1.5m
---   multiplications in all (the first level needs only r_hi r_lo).
+--   multiplications in all. The first level needs only r_hi r_lo: with c
+--   public, a pair's (lt, eq) is r_hi, r_lo, r_hi r_lo and 1 summed with
+--   coefficients chosen by the pair's bits of c, which one C call
+--   (F:bitlt_pairs) does for all pairs; the random bits are laid out so
+--   that the pairs' high and low bits are two contiguous blocks.
 -- * less_zero(x) = (Mod2m(x, k - 1) - x) / 2^(k-1) (their LTZ); less(a, b)
 --   is less_zero(a - b); floor(a) = a - Mod2m(a, precision).
 -- * equal(a, b): the same mask with m = k; a = b exactly when every d_j is
@@ -42,11 +46,30 @@
 -- * maximum, minimum, relu, absolute and zigmoid multiply a comparison bit
 --   by a share (one more round).
 --
--- The random bits are XORed from the bits of the first `threshold`
--- players (one of them is outside any coalition that must learn nothing).
--- Rounds with t = threshold: the random bits take 1 + ceil(log2 t) rounds
--- (dealing, then XOR), the statistical mask one, the reveal one, the
--- less-than ceil(log2 m): 10 for less_zero
+-- The random bits (and the statistical mask) come from t = threshold
+-- parties: the group A of the first n - t + 1 ranks and, one party each,
+-- the other t - 1 ranks (the dealers). The group draws its bits from a
+-- stream whose seed only its members know (sent once, by its first
+-- member, in the suite's first comparison) and shares them without
+-- communication, as in pseudo-random secret sharing (Cramer, Damgaard and
+-- Ishai, TCC 2005): a value b known to A is shared on b f_A, where f_A is
+-- the polynomial of degree t - 1 with f_A(0) = 1 and f_A(x_j) = 0 at the
+-- t - 1 dealers' indices, so each member's share is b f_A(x_i) and each
+-- dealer's 0. The dealers deal theirs (one round, in which the group sends
+-- nothing), and the t parties' bits are XORed. A semi-honest coalition of
+-- fewer than t players cannot hold a member of A and every dealer (that
+-- would be t players), so one party's bits and mask part are unknown to
+-- it: the XOR is a uniform bit and the mask hides c as above. The shares
+-- it sees are uniform too (every dealt polynomial and every degree
+-- reduction has a random coefficient that an honest player drew).
+-- With t = 2 the XOR needs no multiplication, and neither do the products
+-- r_hi r_lo of the less-than's first level: see _mask_bits_pair (the
+-- group's members compute their shares locally, with F:xor_group, and two
+-- of them send the dealer one masked message each).
+-- Rounds: the random parts take 1 + ceil(log2 t) rounds (the dealing,
+-- then the XOR), the reveal one, the less-than ceil(log2 m), one fewer
+-- with t = 2 (its first level's products come with the XOR): 8 for
+-- less_zero
 -- with 3 players (t = 2) and the default 48 value bits. Values must satisfy
 -- |x * 2^precision| < 2^(value_bits - 1) (for less, also a - b), or the
 -- result is wrong; the field's room for this and for the mask is checked
@@ -55,8 +78,12 @@
 -- The functions here are methods of ProtocolSuite (cicada.shamir.protocol).
 -- @module cicada.shamir.compare
 local check = require("cicada.check")
+local core = require("cicada.core")
 
 local M = {}
+
+-- Library tag of the suite's all-to-all rounds (as cicada.shamir.dealing).
+local TAG = core.tags.RESHARE
 
 -- ==== Helpers ===================================================================
 
@@ -107,65 +134,52 @@ local function or_rows(self, xs, ys, n)
   return rows_of(o, #xs, n)
 end
 
+-- The element-wise product of the 1-D shares x and y in one round, whatever
+-- their size: the arrays of a comparison chunk are bounded already
+-- (CHUNK_BIT_ELEMENTS), so field_multiply's rounds of 65,536 elements would
+-- only add rounds.
+local function products(self, x, y)
+  return self:_reduce(self.field:multiply(x, y))
+end
+
 -- [c < r] for public bits c and shared bits r, given as rows (most
 -- significant first) lt_j = (1 - c_j) r_j and eq_j = [c_j = r_j]: a tree
 -- that merges neighbours (hi, lo) into (lt_hi + eq_hi lt_lo, eq_hi eq_lo),
 -- both products in one multiplication: ceil(log2 #lt) rounds, about 2 #lt
--- products.
+-- products. A node's eq serves only when it is (part of) a high
+-- neighbour, so the least significant node of each level (the root
+-- among them) gets none: one product fewer per level.
 local function less_tree(self, lt, eq, n)
   local F = self.field
   while #lt > 1 do
     local half = #lt // 2
-    local last = #lt == 2 -- the root needs no eq
+    -- The last pair makes the least significant node unless one is left over.
+    local eqs = #lt % 2 == 0 and half - 1 or half
     local xs, ys = {}, {}
     for i = 1, half do xs[i], ys[i] = eq[2 * i - 1], lt[2 * i] end
-    if not last then
-      for i = 1, half do xs[half + i], ys[half + i] = eq[2 * i - 1], eq[2 * i] end
-    end
-    local prod = rows_of(self:field_multiply(F:concat(xs), F:concat(ys)), #xs, n)
+    for i = 1, eqs do xs[half + i], ys[half + i] = eq[2 * i - 1], eq[2 * i] end
+    local prod = rows_of(products(self, F:concat(xs), F:concat(ys)), #xs, n)
     local nlt, neq = {}, {}
-    for i = 1, half do
-      nlt[i] = F:add(lt[2 * i - 1], prod[i])
-      if not last then neq[i] = prod[half + i] end
-    end
-    if #lt % 2 == 1 then nlt[#nlt + 1], neq[#neq + 1] = lt[#lt], eq[#eq] end
+    for i = 1, half do nlt[i] = F:add(lt[2 * i - 1], prod[i]) end
+    for i = 1, eqs do neq[i] = prod[half + i] end
+    if #lt % 2 == 1 then nlt[#nlt + 1] = lt[#lt] end -- its eq, if any, no longer serves
     lt, eq = nlt, neq
   end
   return lt[1]
 end
 
--- [c < r] for public bits c and shared bits r, as lists of m rows (most
--- significant first). The first level of less_tree pairs neighbours with
--- one product r_hi r_lo per pair instead of two: with c public,
--- eq_j = a_j + b_j r_j (a_j = 1 - c_j, b_j = 2 c_j - 1) and
--- lt_j = a_j r_j, so the merged pair is affine in r_hi, r_lo and their
--- product, with public coefficients.
-local function less_bits(self, c, r, n)
+-- [c mod 2^m < r] for the public vector c (n elements) and the m shared
+-- bits r in the paired order of _mask_and_open (1 < m): one product
+-- r_high r_low per pair, then the first level of the tree by one local
+-- kernel (the pair's (lt, eq) is a sum of r_high, r_low, their product and
+-- 1 with coefficients chosen by c's two bits), then less_tree.
+local function less_paired(self, c, r, m, n, rho)
   local F = self.field
-  local m = #c
-  local half = m // 2
-  if half == 0 then return F:multiply(F:subtract(1, c[1]), r[1]) end
-  local chs, cls, rhs, rls = {}, {}, {}, {}
-  for i = 1, half do
-    chs[i], cls[i], rhs[i], rls[i] = c[2 * i - 1], c[2 * i], r[2 * i - 1], r[2 * i]
-  end
-  local ch, cl, rh, rl = F:concat(chs), F:concat(cls), F:concat(rhs), F:concat(rls)
-  local rho = self:field_multiply(rh, rl)
-  local ah, al = F:subtract(1, ch), F:subtract(1, cl)
-  local bh, bl = F:subtract(F:multiply(ch, 2), 1), F:subtract(F:multiply(cl, 2), 1)
-  -- lt = a_h r_h + a_l (a_h r_l + b_h rho)
-  local lt = F:add(F:multiply(ah, rh),
-                   F:multiply(al, F:add(F:multiply(ah, rl), F:multiply(bh, rho))))
-  -- eq = (a_h + b_h r_h)(a_l + b_l r_l), expanded with rho = r_h r_l
-  local eq = F:add(F:add(F:multiply(ah, al), F:multiply(F:multiply(ah, bl), rl)),
-                   F:add(F:multiply(F:multiply(bh, al), rh), F:multiply(F:multiply(bh, bl), rho)))
-  local lts, eqs = rows_of(lt, half, n), rows_of(eq, half, n)
-  if m % 2 == 1 then
-    local cm, rm = c[m], r[m]
-    lts[half + 1] = F:multiply(F:subtract(1, cm), rm)
-    eqs[half + 1] = F:add(F:subtract(1, cm), F:multiply(F:subtract(F:multiply(cm, 2), 1), rm))
-  end
-  return less_tree(self, lts, eqs, n)
+  local h = m // 2
+  rho = rho or products(self, r:slice(1, h * n), r:slice(h * n + 1, 2 * h * n))
+  local lt, eq = F:bitlt_pairs(c, r, rho, m)
+  local rows = h + m % 2
+  return less_tree(self, rows_of(lt, rows, n), rows_of(eq, rows, n), n)
 end
 
 -- The OR of all rows d, by a tree: ceil(log2 #d) rounds.
@@ -181,16 +195,168 @@ local function or_all(self, d, n)
   return d[1]
 end
 
---- The players who deal the random bits of the masks: the first
--- `threshold` ranks. Any coalition that learns nothing (fewer than
--- threshold players) leaves one of them honest, and the XOR of their bits
--- is then uniform and unknown to it; fewer dealers, fewer XOR rounds.
--- @treturn {int,...} the ranks
+--- Who makes the random parts of the masks, among n players with
+-- threshold t: the group A of the first n - t + 1 ranks, who share a seed
+-- and draw their part from it (pseudo-random secret sharing: the value is
+-- shared on the polynomial of degree t - 1 that is 1 at 0 and 0 at every
+-- index outside A, so nothing travels), and the dealers, the other t - 1
+-- ranks, each dealing its own part. A coalition of fewer than t players
+-- misses the group or a dealer: it cannot hold all of A and all t - 1
+-- dealers, which would make n - t + 1 + t - 1 > t - 1 players.
+-- @treturn table `group` (ranks), `dealers` (ranks), `weight` (this
+-- player's factor f_A(x_me) as a 0-d array, if it is in A)
 -- @local
-function M:_bit_dealers()
-  local src = {}
-  for r = 0, self.threshold - 1 do src[#src + 1] = r end
-  return src
+function M:_mask_parties()
+  local parties = self._mask_party_cache
+  if parties then return parties end
+  local F, comm, t = self.field, self.communicator, self.threshold
+  local n, me = comm.world_size, comm.rank
+  local group, dealers = {}, {}
+  for r = 0, n - t do group[#group + 1] = r end
+  for r = n - t + 1, n - 1 do dealers[#dealers + 1] = r end
+  local weight
+  if me <= n - t then
+    -- f_A(x) = prod over j outside A of (x_j - x) / x_j.
+    weight = F:array(1)
+    local xi = F:array(self._indices[me + 1])
+    for _, j in ipairs(dealers) do
+      local xj = F:array(self._indices[j + 1])
+      weight = F:multiply(weight, F:multiply(F:subtract(xj, xi), F:inverse(xj)))
+    end
+  end
+  parties = {group = group, dealers = dealers, weight = weight}
+  self._mask_party_cache = parties
+  return parties
+end
+
+--- The random parts of a mask for n elements: m * n random bits and n
+-- elements uniform in [0, 2^high_bits) from each party of _mask_parties
+-- (the group draws its own from its shared stream and the dealers deal
+-- theirs in one round, in which the group sends nothing); the bits are
+-- XORed over the t parties and the uniform parts summed. A coalition of
+-- fewer than t players misses a party, whose bits make the XOR uniform and
+-- whose part alone hides the high part to 2^-s. With threshold 2 (one
+-- dealer), _mask_bits_pair makes the XOR, and the products of the first
+-- `pairs` pairs of bits, without multiplications; otherwise the XOR takes
+-- ceil(log2 t) multiplications (x + y - 2xy) and no products are made.
+-- @int n elements
+-- @int m bits per element
+-- @int high_bits bits of each party's statistical part
+-- @int[opt] pairs how many products r_hi r_lo of the pairs of
+-- bitlt_pairs are wanted (0, the default, to m // 2)
+-- @return the shared bits, flat, m rows of n (every element an independent
+-- random bit, so any row order is as good)
+-- @return the shared sum of the statistical parts, n elements
+-- @return the shared products (pairs rows of n), when made, or nil
+-- @local
+function M:_mask_bits(n, m, high_bits, pairs)
+  local F = self.field
+  local parties = self:_mask_parties()
+  if #parties.dealers == 1 then return self:_mask_bits_pair(n, m, high_bits, pairs or 0) end
+  local layer, high = {}, {}
+  if parties.weight then
+    local stream = self:_group_stream(parties.group)
+    local b, high_a = F:uniform_below({m * n}, 2, stream), uniform_bits(F, stream, n, high_bits)
+    layer[1], high[1] = F:multiply(b, parties.weight), F:multiply(high_a, parties.weight)
+    F:wipe(b, high_a)
+  else
+    layer[1], high[1] = F:zeros{m * n}, F:zeros{n}
+  end
+  local secrets
+  if not parties.weight then
+    secrets = {F:uniform_below({m * n}, 2, self._rng), uniform_bits(F, self._rng, n, high_bits)}
+  end
+  local got = self:_deal_from(secrets, {m * n, n}, parties.dealers)
+  if secrets then F:wipe(secrets[1], secrets[2]) end
+  for d = 1, #got do layer[d + 1], high[d + 1] = got[d][1], got[d][2] end
+  local size = m * n
+  while #layer > 1 do
+    local half = #layer // 2
+    local xs, ys = {}, {}
+    for i = 1, half do xs[i], ys[i] = layer[2 * i - 1], layer[2 * i] end
+    local x, y = xs[1], ys[1]
+    if half > 1 then x, y = F:concat(xs), F:concat(ys) end
+    local xor = F:subtract(F:add(x, y), F:multiply(products(self, x, y), 2))
+    local nextl = {}
+    for i = 1, half do nextl[i] = half == 1 and xor or xor:slice((i - 1) * size + 1, i * size) end
+    if #layer % 2 == 1 then nextl[#nextl + 1] = layer[#layer] end
+    layer = nextl
+  end
+  return layer[1], F:lincomb(self._ones:slice(1, #high), high)
+end
+
+--- _mask_bits with threshold 2: the group (ranks 0 to n - 2) knows its
+-- bits b, the dealer (rank n - 1) deals its bits u and, for the pairs
+-- wanted, the products u_hi u_lo. Then r = b xor u = b + (1 - 2b) u and
+-- r_hi r_lo = b_hi b_lo + b_hi (1 - 2 b_lo) u_lo + b_lo (1 - 2 b_hi) u_hi
+-- + (1 - 2 b_hi)(1 - 2 b_lo) u_hi u_lo are each a value the group knows
+-- plus a combination, with coefficients the group knows, of values the
+-- dealer shared. The first is shared on (value) f_A (see _mask_parties);
+-- the second on W = (combination of the dealer's polynomials) + Z, with Z
+-- a random polynomial through 0 whose coefficient z comes from the group's
+-- stream, so each member computes its point of W itself (F:xor_group).
+-- The dealer's point is lambda_0 W(x_0) + lambda_1 W(x_1), which ranks 0
+-- and 1 send it masked by +rho and -rho (also from the group's stream).
+-- What the dealer receives is uniform, and so is their sum, W(x_d),
+-- because of z x_d: it learns nothing about b; the members receive
+-- nothing but the dealing. Each result's polynomial has a coefficient of x
+-- that holds z, so the shares of any one player are uniform. One send from
+-- two players to one instead of a multiplication, and the pairs'
+-- products come without one.
+-- @local
+function M:_mask_bits_pair(n, m, high_bits, pairs)
+  local F, comm = self.field, self.communicator
+  local parties = self:_mask_parties()
+  local me, dealer = comm.rank, parties.dealers[1]
+  local size, rows = m * n, (m + pairs) * n
+  local secrets, b, high_a, z, rho
+  if me == dealer then
+    local u, h = F:uniform_below({size}, 2, self._rng), m // 2
+    secrets = {u, F:multiply(u:slice(1, pairs * n), u:slice(h * n + 1, (h + pairs) * n)),
+               uniform_bits(F, self._rng, n, high_bits)}
+  else
+    local stream = self:_group_stream(parties.group)
+    b = F:uniform_below({size}, 2, stream)
+    high_a = uniform_bits(F, stream, n, high_bits)
+    z, rho = F:uniform({rows}, stream), F:uniform({rows}, stream)
+  end
+  local got = self:_deal_from(secrets, {size, pairs * n, n}, parties.dealers)[1]
+  if secrets then F:wipe(secrets[1], secrets[2], secrets[3]) end
+  local bits, prod, high
+  if me == dealer then
+    local w0, w1 = comm:_lib_recv(0, TAG), comm:_lib_recv(1, TAG)
+    bits, prod, high = F:add(w0[1], w1[1]), F:add(w0[2], w1[2]), got[3]
+  else
+    local x = self._indices
+    local xi, lambda = F:array(x[me + 1]), nil
+    if me <= 1 then
+      local xd, other = F:array(x[dealer + 1]), F:array(x[2 - me])
+      lambda = F:multiply(F:subtract(xd, other), F:inverse(F:subtract(xi, other)))
+    end
+    local msg, msgp
+    bits, prod, msg, msgp = F:xor_group(b, got[1], got[2], z, parties.weight, xi, m, pairs,
+                                        lambda, rho, me == 1)
+    if msg then comm:_lib_send({msg, msgp}, dealer, TAG) end
+    high = F:add(F:multiply(high_a, parties.weight), got[3])
+    F:wipe(b, high_a, z, rho)
+  end
+  return bits, high, pairs > 0 and prod or nil
+end
+
+-- The weights of the m rows of random bits in the paired order: the high
+-- bits of the pairs (2^(m-1), 2^(m-3), ...), their low bits (2^(m-2),
+-- 2^(m-4), ...), then 2^0 when m is odd; cached per suite.
+local function weights_paired(self, m)
+  self._pow2_paired = self._pow2_paired or {}
+  local w = self._pow2_paired[m]
+  if not w then
+    local F, parts, h = self.field, {}, m // 2
+    for i = 1, h do parts[i], parts[h + i] = pow2(F, m + 1 - 2 * i), pow2(F, m - 2 * i) end
+    if m % 2 == 1 then parts[m] = pow2(F, 0) end
+    w = F:concat(parts)
+    self._pow2_paired[m] = w
+  end
+  return w
 end
 
 --- Mask the 1-D chunk x (degree t-1 shares of k-bit signed values) with m
@@ -198,37 +364,36 @@ end
 -- comment).
 -- @param x the chunk
 -- @int m how many random bits (1 <= m <= value_bits)
+-- @bool paired the bits' rows in the order of bitlt_pairs (the pairs'
+-- high bits, their low bits, then bit 0 when m is odd: every element is an
+-- independent random bit, so any order is as good) instead of most
+-- significant first, and no c_bits
 -- @treturn table `c` the public masked value, `c_bits` its low m bits as
--- rows (most significant first), `c_low` = c mod 2^m, `r_bits` the shared
--- random bits as rows, `r` their shared value, `bits` the same bits as one
+-- rows (most significant first), `c_low` = c mod 2^m, `r` the shared
+-- value of the random bits, `bits` the same bits as one
 -- flat array of m rows, `c_flat` likewise for c_bits
 -- @local
-function M:_mask_and_open(x, m)
+function M:_mask_and_open(x, m, paired)
   local F = self.field
   local n, k, s = x.size, self.value_bits, self.statistical_security
-  -- The bits come as {n, m}; every element is an independent random bit,
-  -- so the flat array read as m rows of n is as good.
-  local bit_shares = self:random_bitwise_secret{bits = m, shape = {n}, src = self:_bit_dealers()}
-  local flat = bit_shares:reshape{m * n}
-  local r_bits = rows_of(flat, m, n)
-  local r = F:lincomb(weights_desc(self, m), r_bits)
-  local got = self:_deal({uniform_bits(F, self._rng, n, k + s - m + 2)}, {self.threshold})
-  local r_high = self:_combine(got, 1, self._ones)
+  local flat, r_high, rho = self:_mask_bits(n, m, k + s - m + 2, paired and m // 2 or 0)
+  local r = F:lincomb_rows(paired and weights_paired(self, m) or weights_desc(self, m), flat)
   local masked = F:add(F:add(F:add(x, pow2(F, k)), r), F:multiply(r_high, pow2(F, m)))
   local c = self:_open(masked)
+  local high = F:shift_right(c, m)
+  local out = {c = c, c_low = F:subtract(c, F:multiply(high, pow2(F, m))),
+               r = r, bits = flat, rho = rho}
+  if paired then return out end
   -- Bit b of c is (c >> b) - 2 (c >> (b + 1)).
-  local shifted = {}
-  for b = 0, m do shifted[b] = F:shift_right(c, b) end
+  local shifted = {[m] = high}
+  for b = 0, m - 1 do shifted[b] = F:shift_right(c, b) end
   local c_bits = {}
   for j = 1, m do
     local b = m - j
     c_bits[j] = F:subtract(shifted[b], F:multiply(shifted[b + 1], 2))
   end
-  return {
-    c = c, c_bits = c_bits, c_flat = F:concat(c_bits),
-    c_low = F:subtract(c, F:multiply(shifted[m], pow2(F, m))),
-    r_bits = r_bits, r = r, bits = flat,
-  }
+  out.c_bits, out.c_flat = c_bits, F:concat(c_bits)
+  return out
 end
 
 -- The shared bits c_j xor r_j (c public) as one flat array.
@@ -246,9 +411,15 @@ end
 function M:_mod2m(x, m)
   local F = self.field
   local n = x.size
-  local mask = self:_mask_and_open(x, m)
+  local mask = self:_mask_and_open(x, m, m > 1)
   -- [c mod 2^m < r] at the most significant bit where they differ.
-  local u = less_bits(self, mask.c_bits, mask.r_bits, n)
+  local u
+  if m == 1 then
+    u = F:multiply(F:subtract(1, F:subtract(mask.c, F:multiply(F:shift_right(mask.c, 1), 2))),
+                   mask.bits)
+  else
+    u = less_paired(self, mask.c, mask.bits, m, n, mask.rho)
+  end
   return F:add(F:subtract(mask.c_low, mask.r), F:multiply(u, pow2(F, m)))
 end
 

@@ -256,4 +256,85 @@ function M:_reduce(h)
   return self:_combine(got, 1, self._lambda)
 end
 
+--- One round in which only the players in dealers deal (secrets of the
+-- given sizes, degree threshold - 1) and everyone receives: as _deal, with
+-- the shares that a pair's stream can make drawn on both sides, but the
+-- other players send nothing.
+-- @tab secrets this player's 1-D arrays (sizes as given) if it is a
+-- dealer, else nil
+-- @tab sizes the size of each secret
+-- @tab dealers the dealing ranks
+-- @treturn table got, where `got[d][i]` is this player's share of secret
+-- i of dealers[d]
+-- @local
+function M:_deal_from(secrets, sizes, dealers)
+  local F, comm = self.field, self.communicator
+  local n, me, k = comm.world_size, comm.rank, self.threshold
+  local streams = self:_pair_streams()
+  local mine
+  if secrets then
+    local outbox = {}
+    for j = 1, n do outbox[j] = {} end
+    mine = {}
+    for i, secret in ipairs(secrets) do
+      local terms = {secret}
+      for d = 1, k - 1 do
+        terms[d + 1] = F:uniform({sizes[i]}, streams.out[(me + d) % n + 1])
+      end
+      for m = 0, n - 1 do
+        if not drawn(me, m, k, n) then
+          local share = k == 1 and secret or F:lincomb(self:_deal_weights(me, k, m), terms)
+          if m == me then mine[i] = share else local box = outbox[m + 1]; box[#box + 1] = share end
+        end
+      end
+    end
+    for m = 0, n - 1 do
+      if m ~= me and #outbox[m + 1] > 0 then comm:_lib_send(outbox[m + 1], m, TAG) end
+    end
+  end
+  local got = {}
+  for d, j in ipairs(dealers) do
+    if j == me then
+      got[d] = mine
+    else
+      local shares, box, at = {}, nil, 0
+      for i = 1, #sizes do
+        if drawn(j, me, k, n) then
+          shares[i] = F:uniform({sizes[i]}, streams.from[j + 1])
+        else
+          box = box or comm:_lib_recv(j, TAG)
+          at = at + 1
+          shares[i] = box[at]
+        end
+      end
+      got[d] = shares
+    end
+  end
+  return got
+end
+
+--- A random stream that exactly the players in members share, made at its
+-- first use: the first member sends the others a fresh 32-byte seed (the
+-- other players do nothing). Cached per list of members.
+-- @tab members ranks in increasing order, this player among them
+-- @return the stream (a core.rng)
+-- @local
+function M:_group_stream(members)
+  self._group_streams = self._group_streams or {}
+  local key = table.concat(members, ",")
+  local stream = self._group_streams[key]
+  if stream then return stream end
+  local comm = self.communicator
+  local seed
+  if comm.rank == members[1] then
+    seed = self._rng:bytes(32)
+    for i = 2, #members do comm:_lib_send(seed, members[i], TAG) end
+  else
+    seed = comm:_lib_recv(members[1], TAG)
+  end
+  stream = core.rng(seed)
+  self._group_streams[key] = stream
+  return stream
+end
+
 return M

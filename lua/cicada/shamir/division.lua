@@ -25,7 +25,7 @@
 -- at most (|a| + |a / b| + 1) * 2^(3-f): 2^-13 for |a| and |a / b| near 1
 -- with precision 16.
 -- Divisors must satisfy 2^-f <= |b| < 2^(k-1-f) (the value range); a zero
--- divisor gives 0. Rounds: about 42 (two comparisons of 10 rounds, three
+-- divisor gives 0. Rounds: about 38 (two comparisons of 8 rounds, three
 -- Newton steps of two products, and the products and truncations around).
 --
 -- The functions here are methods of ProtocolSuite (cicada.shamir.protocol).
