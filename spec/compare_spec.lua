@@ -17,17 +17,9 @@ local WIDE = shamir.BasicProtocolSuite(fake_comm(2), {threshold = 2}).field.bits
 local PRODUCT_FACTOR = WIDE and 32768 or 1 -- 30000 * 32768 is about 10^9
 local PRODUCT_LIMIT = 30000 * PRODUCT_FACTOR
 
-local function run(n, fn, args)
-  return support.run_all(n, fn, args, {timeout = 60})
-end
+local run = support.run_all_slow
 
--- count random fixed-point numbers in [-limit, limit], exact in 16 bits.
-local function randoms(count, limit)
-  local xs = {}
-  local m = math.floor(limit * 65536)
-  for i = 1, count do xs[i] = math.random(-m, m) / 65536 end
-  return xs
-end
+local randoms = support.fixed_randoms
 
 local function bit(b) return b and 1 or 0 end
 

@@ -12,18 +12,9 @@ local P64 = "18446744073709551557" -- 2^64 - 59, the 64-bit field
 
 local fake_comm = support.fake_comm
 
--- support.run_all with a timeout for the million-element operations.
-local function run(n, fn, args)
-  return support.run_all(n, fn, args, {timeout = 60})
-end
+local run = support.run_all_slow
 
--- count random fixed-point numbers in [-limit, limit], exact in 16 bits.
-local function randoms(count, limit)
-  local xs = {}
-  local m = math.floor(limit * 65536)
-  for i = 1, count do xs[i] = math.random(-m, m) / 65536 end
-  return xs
-end
+local randoms = support.fixed_randoms
 
 -- The most units in the last place by which a truncated product may miss:
 -- (m + 1) / 2 for m mask contributions (n, or n + 1 for even n).

@@ -40,6 +40,19 @@ function M.run_all(n, fn, args, opts)
   return results
 end
 
+--- run_all with a 60 s timeout, for suites working on large arrays.
+function M.run_all_slow(n, fn, args)
+  return M.run_all(n, fn, args, {timeout = 60})
+end
+
+--- count random fixed-point numbers in [-limit, limit], exact in 16 bits.
+function M.fixed_randoms(count, limit)
+  local xs = {}
+  local m = math.floor(limit * 65536)
+  for i = 1, count do xs[i] = math.random(-m, m) / 65536 end
+  return xs
+end
+
 --- A communicator stand-in for code that fails, or builds a suite, before
 -- any communication.
 function M.fake_comm(n, rank)
