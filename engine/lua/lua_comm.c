@@ -106,6 +106,10 @@ static int l_error_new(lua_State *L) {
 
 static int engine_gc(lua_State *L) {
   cl_engine *box = luaL_checkudata(L, 1, CL_ENGINE_MT);
+  /* A forked child (a cicada.run player, a newcomer) inherits the boxes of
+   * its parent's engines but not their I/O threads: stopping one would wait
+   * for a thread that is not there. Only the process that started it. */
+  if (box->eng && box->pid != getpid()) box->eng = NULL;
   if (box->eng) {
     cc_engine_stop(box->eng);
     box->eng = NULL;
@@ -552,7 +556,7 @@ static int l_stats(lua_State *L) {
 /* comm:free() */
 static int l_free(lua_State *L) {
   cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
-  if (lc->c && lc->box->eng) cc_comm_free(lc->c);
+  if (lc->c && lc->box->eng && lc->box->pid == getpid()) cc_comm_free(lc->c);
   lc->c = NULL;
   return 0;
 }
@@ -637,6 +641,7 @@ void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double
   box->eng = NULL;
   box->rank = s->rank;
   box->seq = 0;
+  box->pid = getpid();
   luaL_setmetatable(L, CL_ENGINE_MT);
   if (cc_engine_start(s, &box->eng, &e) != CC_OK) {
     push_error(L, cc_status_kind(e.code), name, s->rank, e.peer, CC_TAG_NONE, e.message);
