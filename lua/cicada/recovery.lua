@@ -31,7 +31,7 @@
 --
 -- The policy table:
 --
--- * `setup(comm, old_state, oldranks)` -> state (required). Called with
+-- * `setup(comm, old_state, oldranks, heal)` -> state (required). Called with
 --   `old_state == nil` for the first communicator. `state.comm` is set to
 --   the communicator if `setup` leaves it unset.
 -- * `start(state)` (optional): called once with the first state before the
@@ -54,7 +54,22 @@
 --   a synchronised logger cannot be used, set `log.sync = false`).
 -- * `recovered(state, event)` (optional): called after a shrink with the
 --   new state and `event = {iteration=, old=, new=, oldranks=, error=}`
---   (`old` is still usable for its name and size, not for communication).
+--   (`old` is still usable for its name and size, not for communication);
+--   after a heal, at every member of the grown world, with `newranks` too
+--   (at a newcomer `event = {iteration=, new=, newranks=, joined = true}`).
+-- * `replace` (optional): heal instead of going on shrunk, in a world
+--   started by `cicada.run`: `{size = n, shares = fn, restore = fn,
+--   name = "healed", timeout = 5}`. After the shrink, if fewer than `size`
+--   players remain, grow back to `size` (`comm:grow`, communicators
+--   `healed-1`, `healed-2`, ...), call `setup(grown, old_state, nil, heal)`
+--   with `heal = {indices =, newranks =, joined =, iteration =}` (build the
+--   suite with `heal.indices`: survivors keep their x-coordinates), recover
+--   and reshare the shares that `shares(old_state)` lists (name -> share)
+--   at everyone, hand them to `restore(state, new_shares)`, and retry the
+--   failed iteration. The newcomers run the same function with
+--   `comm.joined` and call `run` with the same policy: they skip `start`,
+--   join the heal and go on from the retried iteration. A death during the
+--   heal shrinks and heals again.
 --
 -- `run` returns an outcome table: `state` (the last state), `comm` (its
 -- communicator, still open, or nil when too few players remain),
@@ -69,8 +84,8 @@
 --
 -- Healing: `recover_shares(protocol, names, shares)` gives players without
 -- shares (newcomers) shares of the listed secrets and refreshes everyone's,
--- the step a replace policy takes after growing back (see Healing in
--- docs/fault-tolerance.md; growing is not there yet).
+-- the step the replace policy takes after growing back (see Healing in
+-- docs/fault-tolerance.md). `outcome.heals` counts the grows.
 -- @module cicada.recovery
 local check = require("cicada.check")
 local errors = require("cicada.errors")
