@@ -249,42 +249,56 @@ void cc_launch_joiner_settings(cc_launch *l, int rank, cc_settings *s) {
   s->peer_ports = l->joined->ports;
 }
 
-/* Parent: read the grow requests waiting in the pipe and act on each. A
- * malformed one (only players write here, but they run scripts) is
- * dropped. */
+/* Read exactly len bytes that a writer already put in the pipe whole. */
+static bool read_whole(int fd, uint8_t *b, size_t len) {
+  while (len > 0) {
+    ssize_t got = read(fd, b, len);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    b += got;
+    len -= (size_t)got;
+  }
+  return true;
+}
+
+/* Parent: read the grow requests waiting in the pipe and act on each. Each
+ * was written whole (one write of at most PIPE_BUF bytes), so its header
+ * and then its ports are read as two exact reads. A malformed one (only
+ * players write here, but they run scripts) is dropped, with whatever
+ * else the pipe holds: its bytes cannot be trusted to frame the next. */
 static void read_grow_requests(cc_launch *l) {
   uint8_t buf[CC_GROW_REQUEST_MAX];
   for (;;) {
     uint32_t head[4];
-    ssize_t got = read(l->grow_rd, buf, sizeof buf);
-    size_t at = 0;
+    cc_grow_request *r;
+    ssize_t got = read(l->grow_rd, buf, GROW_HEADER_BYTES);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) return;
-    while (at + GROW_HEADER_BYTES <= (size_t)got) {
-      cc_grow_request *r;
-      memcpy(head, buf + at, sizeof head);
-      if (head[0] != GROW_MAGIC || head[1] > (size_t)got - at || head[2] < 1 ||
-          head[2] > CC_MAX_WORLD_SIZE || head[3] < 1 || head[3] > CC_LAUNCH_MAX_JOINERS ||
-          head[1] != GROW_HEADER_BYTES + head[2] * 2) {
-        cc_log_error("cicada", -1, "a malformed grow request was dropped");
-        return;
-      }
-      r = calloc(1, sizeof *r + (size_t)(head[2] + head[3]) * sizeof r->ports[0]);
-      if (r) {
-        r->members = (int)head[2];
-        r->count = (int)head[3];
-        memcpy(&r->startup_timeout_s, buf + at + 16, 8);
-        memcpy(&r->timeout_s, buf + at + 24, 8);
-        memcpy(r->name, buf + at + 32, CC_GROW_NAME_BYTES);
-        r->name[CC_GROW_NAME_BYTES - 1] = 0;
-        memcpy(r->ports, buf + at + GROW_HEADER_BYTES, (size_t)r->members * 2);
-        if (!(r->startup_timeout_s > 0)) r->startup_timeout_s = 5.0;
-        if (!(r->timeout_s > 0)) r->timeout_s = 5.0;
-        if (l->on_grow) l->on_grow(l, r, l->grow_ctx);
-        free(r);
-      }
-      at += head[1];
+    if ((size_t)got < GROW_HEADER_BYTES &&
+        !read_whole(l->grow_rd, buf + got, GROW_HEADER_BYTES - (size_t)got))
+      return;
+    memcpy(head, buf, sizeof head);
+    if (head[0] != GROW_MAGIC || head[2] < 1 || head[2] > CC_MAX_WORLD_SIZE || head[3] < 1 ||
+        head[3] > CC_LAUNCH_MAX_JOINERS || head[1] != GROW_HEADER_BYTES + head[2] * 2 ||
+        head[1] > sizeof buf || !read_whole(l->grow_rd, buf + GROW_HEADER_BYTES,
+                                            head[1] - GROW_HEADER_BYTES)) {
+      cc_log_error("cicada", -1, "a malformed grow request was dropped");
+      while (read(l->grow_rd, buf, sizeof buf) > 0) {}
+      return;
     }
+    r = calloc(1, sizeof *r + (size_t)(head[2] + head[3]) * sizeof r->ports[0]);
+    if (!r) continue;
+    r->members = (int)head[2];
+    r->count = (int)head[3];
+    memcpy(&r->startup_timeout_s, buf + 16, 8);
+    memcpy(&r->timeout_s, buf + 24, 8);
+    memcpy(r->name, buf + 32, CC_GROW_NAME_BYTES);
+    r->name[CC_GROW_NAME_BYTES - 1] = 0;
+    memcpy(r->ports, buf + GROW_HEADER_BYTES, (size_t)r->members * 2);
+    if (!(r->startup_timeout_s > 0 && r->startup_timeout_s < 1e6)) r->startup_timeout_s = 5.0;
+    if (!(r->timeout_s > 0 && r->timeout_s < 1e9)) r->timeout_s = 5.0;
+    if (l->on_grow) l->on_grow(l, r, l->grow_ctx);
+    free(r);
   }
 }
 
