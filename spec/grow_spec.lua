@@ -93,6 +93,25 @@ describe("comm:grow", function()
     assert.matches("not started by cicada.run", tostring(err))
   end)
 
+  it("says that a TLS world cannot grow yet", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. support.shquote(dir)))
+    local rc, out = support.run_cli({"credentials", "0", dir})
+    assert.are.equal(0, rc, out)
+    local results = support.run(2, function(comm)
+      local ok, err = pcall(comm.grow, comm, {count = 1})
+      return {ok = ok, err = tostring(err)}
+    end, {identity = dir .. "/player-0.pem", trusted = {dir .. "/player-0.crt"}, time_limit = 60})
+    os.execute("rm -rf " .. support.shquote(dir))
+    assert.are.equal(2, #results)   -- no newcomer was started
+    for r = 1, 2 do
+      assert.are.equal("table", type(results[r]), tostring(results[r]))
+      assert.is_false(results[r].ok)
+      assert.matches("a TLS world cannot grow yet", results[r].err)
+    end
+  end)
+
   it("raises at every survivor when one dies before growing, and they grow again without it", function()
     local results = support.run(4, function(comm)
       if comm.joined then

@@ -741,8 +741,11 @@ static int l_grow_listen(lua_State *L) {
   cl_listener *ls = lua_newuserdatauv(L, sizeof *ls, 0);
   struct sockaddr_in a;
   socklen_t alen = sizeof a;
-  (void)lc;
+  cc_settings s;
   ls->fd = -1;
+  /* Before anything is exchanged or asked of the launcher. */
+  if (cc_engine_settings(lc->box->eng, &s))
+    return luaL_error(L, "comm:grow: a TLS world cannot grow yet");
   luaL_setmetatable(L, CL_LISTENER_MT);
   ls->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (ls->fd < 0) return luaL_error(L, "comm:grow: cannot open a socket: %s", strerror(errno));
