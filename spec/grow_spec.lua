@@ -47,6 +47,8 @@ local function finished(results)
 end
 
 describe("comm:grow", function()
+  after_each(support.cleanup)
+
   it("admits a newcomer after the survivors of a death: they keep their order, it takes the rank after them", function()
     local results = support.run(4, function(comm)
       if comm.joined then
@@ -84,13 +86,20 @@ describe("comm:grow", function()
   end)
 
   it("checks its options and says where it cannot grow", function()
-    local comm = cicada.connect{}   -- a world of one, not started by cicada.run
-    local ok, err = pcall(comm.grow, comm, {count = 0})
-    assert.is_false(ok)
-    assert.matches("bad option 'count'", tostring(err))
-    ok, err = pcall(comm.grow, comm, {count = 1})
-    assert.is_false(ok)
-    assert.matches("not started by cicada.run", tostring(err))
+    -- In a process of its own: this one must not run engine threads of
+    -- its own when it forks the players of the other specs.
+    local rc, out = support.run_cli({support.script([[
+      local cicada = require("cicada")
+      local comm = cicada.connect{}   -- a world of one, not started by cicada.run
+      local ok, err = pcall(comm.grow, comm, {count = 0})
+      print(ok, err)
+      ok, err = pcall(comm.grow, comm, {count = 1})
+      print(ok, err)
+    ]])}, nil, 30)
+    assert.are.equal(0, rc, out)
+    local lines = support.lines(out)
+    assert.matches("^false\t.*bad option 'count'", lines[1])
+    assert.matches("^false\t.*not started by cicada.run", lines[2])
   end)
 
   it("says that a TLS world cannot grow yet", function()
