@@ -306,6 +306,53 @@ figure("shrink", function()
   report("shrink", 4, 0, samples)
 end)
 
+-- From a SIGKILL to every member of the grown world holding its recovered
+-- share (4 players, threshold 2, one replacement): the dying player sends
+-- its clock reading just before it dies; the survivors revoke, shrink,
+-- grow back to 4 (the launcher starts the replacement) and recover a
+-- shared secret at the replacement; the figure is the slowest member's
+-- time from the kill to its return from recover.
+figure("heal", function()
+  local samples = {}
+  for i = 1, 11 do
+    local results = cicada.run{world_size = 4, fn = function(comm)
+      local shamir = cicada.shamir
+      if comm.joined then
+        local plan = comm:broadcast(0, nil)
+        local p = shamir.ProtocolSuite(comm, {threshold = 2, indices = plan.indices})
+        p:recover(nil)
+        return core.now() - plan.t0
+      end
+      local p = shamir.ProtocolSuite(comm, {threshold = 2})
+      local share = p:share(0, comm.rank == 0 and 42 or nil, {})
+      comm:barrier()
+      if comm.rank == 3 then
+        local t0 = core.now()
+        for r = 0, 2 do comm:send(t0, r, 1) end
+        cicada.inject.kill()
+      end
+      local t0 = comm:recv(3, 1)
+      pcall(comm.recv, comm, 3, 2)
+      comm:revoke()
+      local shrunk, oldranks = comm:shrink{name = "shrunk"}
+      local grown = shrunk:grow{count = 1, name = "healed"}
+      local indices = p:indices_for(oldranks)
+      indices[#indices + 1] = 4
+      grown:broadcast(0, grown.rank == 0 and {indices = indices, t0 = t0} or nil)
+      local q = shamir.ProtocolSuite(grown, {threshold = 2, indices = indices})
+      q:recover(share)
+      return core.now() - t0
+    end}
+    local worst = 0
+    for _, r in ipairs{1, 2, 3, 5} do
+      if type(results[r]) ~= "number" then error("heal: " .. tostring(results[r])) end
+      worst = math.max(worst, results[r])
+    end
+    samples[i] = worst
+  end
+  report("heal", 4, 0, samples)
+end)
+
 -- The seed's example [4] as a whole: start, one kill, shrink, 8 rounds, exit.
 figure("seed4", function()
   local exe = arg and arg[-1] or "cicada-lua"

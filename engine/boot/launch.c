@@ -26,6 +26,7 @@
 
 #include "boot/launch.h"
 #include "core/clock.h"
+#include "core/check.h"
 #include "core/log.h"
 
 #define READ_CHUNK_BYTES 65536
@@ -41,39 +42,56 @@ static int msg(char *err, size_t errsz, const char *what) {
   return -1;
 }
 
+/* Bind a loopback listener on a port the kernel picks. 0, or -1 (errno). */
+static int bind_loopback(int *fd_out, uint16_t *port) {
+  struct sockaddr_in a;
+  socklen_t alen = sizeof a;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  *fd_out = fd;
+  if (fd < 0) return -1;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, SOMAXCONN) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &alen) != 0)
+    return -1;
+  *port = ntohs(a.sin_port);
+  return 0;
+}
+
 int cc_launch_prepare(cc_launch *l, int n, char *err, size_t errsz) {
+  int cap = n + CC_LAUNCH_MAX_JOINERS, gp[2];
   memset(l, 0, sizeof *l);
   l->n = n;
-  l->my_result_fd = -1;
-  l->listen_fds = malloc((size_t)n * sizeof *l->listen_fds);
-  l->ports = calloc((size_t)n, sizeof *l->ports);
-  l->result_fds = malloc((size_t)n * sizeof *l->result_fds);
-  l->pids = calloc((size_t)n, sizeof *l->pids);
-  l->hosts = malloc((size_t)n * sizeof *l->hosts);
+  l->cap = cap;
+  l->my_result_fd = l->grow_rd = l->grow_wr = -1;
+  l->listen_fds = malloc((size_t)cap * sizeof *l->listen_fds);
+  l->ports = calloc((size_t)cap, sizeof *l->ports);
+  l->result_fds = malloc((size_t)cap * sizeof *l->result_fds);
+  l->pids = calloc((size_t)cap, sizeof *l->pids);
+  l->hosts = malloc((size_t)cap * sizeof *l->hosts);
   if (!l->listen_fds || !l->ports || !l->result_fds || !l->pids || !l->hosts) {
     snprintf(err, errsz, "out of memory preparing %d players", n);
     cc_launch_free(l);
     return -1;
   }
-  for (int i = 0; i < n; i++) l->listen_fds[i] = l->result_fds[i] = -1;
-  for (int i = 0; i < n; i++) l->hosts[i] = LOOPBACK_HOST;
+  for (int i = 0; i < cap; i++) l->listen_fds[i] = l->result_fds[i] = -1;
+  for (int i = 0; i < cap; i++) l->hosts[i] = LOOPBACK_HOST;
   if (RAND_bytes((unsigned char *)&l->token, sizeof l->token) != 1) l->token = (uint64_t)getpid();
+  /* Players ask for newcomers through this pipe (comm:grow); the parent
+   * reads it without blocking while it waits. */
+  if (pipe2(gp, O_CLOEXEC | O_NONBLOCK) != 0) {
+    cc_launch_free(l);
+    return msg(err, errsz, "pipe");
+  }
+  l->grow_rd = gp[0];
+  l->grow_wr = gp[1];
   for (int i = 0; i < n; i++) {
-    struct sockaddr_in a;
-    socklen_t alen = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) { cc_launch_free(l); return msg(err, errsz, "socket"); }
-    l->listen_fds[i] = fd;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, SOMAXCONN) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+    if (bind_loopback(&l->listen_fds[i], &l->ports[i]) != 0) {
       msg(err, errsz, "binding a loopback listener");
       cc_launch_free(l);
       return -1;
     }
-    l->ports[i] = ntohs(a.sin_port);
   }
   return 0;
 }
@@ -96,6 +114,7 @@ int cc_launch_fork(cc_launch *l, int *rank, char *err, size_t errsz) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(1);
       close(p[0]);
+      close_fd(&l->grow_rd);
       for (int j = 0; j < l->n; j++) {
         close_fd(&l->result_fds[j]);
         if (j != i) close_fd(&l->listen_fds[j]);
@@ -130,6 +149,159 @@ int cc_launch_report(cc_launch *l, const void *data, size_t len) {
 }
 
 
+/* ==== Growing: newcomers started on request ================================= */
+
+/* A request on the pipe: GROW_MAGIC, its length, members, count, the two
+ * timeouts, the name, then the members' ports. One write of at most
+ * PIPE_BUF bytes, so requests of different players never interleave. */
+#define GROW_MAGIC 0x574f5247u /* "GROW" */
+#define GROW_HEADER_BYTES (4 * 4 + 2 * 8 + CC_GROW_NAME_BYTES)
+
+int cc_launch_request_grow(int grow_wr, const cc_grow_request *r) {
+  uint8_t buf[CC_GROW_REQUEST_MAX];
+  uint32_t head[4];
+  size_t len = GROW_HEADER_BYTES + (size_t)r->members * 2;
+  ssize_t w;
+  if (grow_wr < 0) { errno = EBADF; return -1; }
+  if (r->members < 1 || r->count < 1 || len > sizeof buf) { errno = EINVAL; return -1; }
+  head[0] = GROW_MAGIC;
+  head[1] = (uint32_t)len;
+  head[2] = (uint32_t)r->members;
+  head[3] = (uint32_t)r->count;
+  memcpy(buf, head, sizeof head);
+  memcpy(buf + 16, &r->startup_timeout_s, 8);
+  memcpy(buf + 24, &r->timeout_s, 8);
+  memset(buf + 32, 0, CC_GROW_NAME_BYTES);
+  snprintf((char *)buf + 32, CC_GROW_NAME_BYTES, "%s", r->name);
+  memcpy(buf + GROW_HEADER_BYTES, r->ports, (size_t)r->members * 2);
+  do w = write(grow_wr, buf, len); while (w < 0 && errno == EINTR);
+  if (w < 0 && errno == EAGAIN) {   /* the parent is behind: wait for room */
+    struct pollfd pfd = {grow_wr, POLLOUT, 0};
+    poll(&pfd, 1, 1000);
+    do w = write(grow_wr, buf, len); while (w < 0 && errno == EINTR);
+  }
+  return w == (ssize_t)len ? 0 : -1;
+}
+
+int cc_launch_grow(cc_launch *l, const cc_grow_request *r, int *rank, char *err, size_t errsz) {
+  int size = r->members + r->count, fds[CC_LAUNCH_MAX_JOINERS];
+  cc_grow_request *full;
+  pid_t parent = getpid();
+  if (r->count < 1 || r->members < 1 || l->n + r->count > l->cap) {
+    snprintf(err, errsz, "cannot start %d more players: a run starts at most %d replacements",
+             r->count, CC_LAUNCH_MAX_JOINERS);
+    return -1;
+  }
+  full = malloc(sizeof *full + (size_t)size * sizeof full->ports[0]);
+  if (!full) { snprintf(err, errsz, "out of memory starting %d players", r->count); return -1; }
+  memcpy(full, r, sizeof *full + (size_t)r->members * sizeof r->ports[0]);
+  for (int i = 0; i < r->count; i++) fds[i] = -1;
+  for (int i = 0; i < r->count; i++) {
+    if (bind_loopback(&fds[i], &full->ports[r->members + i]) != 0) {
+      msg(err, errsz, "binding a loopback listener");
+      for (int j = 0; j <= i; j++) close_fd(&fds[j]);
+      free(full);
+      return -1;
+    }
+  }
+  fflush(NULL);
+  for (int i = 0; i < r->count; i++) {
+    int p[2], slot = l->n;
+    pid_t pid;
+    if (pipe2(p, O_CLOEXEC) != 0) { msg(err, errsz, "pipe"); break; }
+    pid = fork();
+    if (pid < 0) { msg(err, errsz, "starting a player process"); close(p[0]); close(p[1]); break; }
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(1);
+      close(p[0]);
+      close_fd(&l->grow_rd);
+      for (int j = 0; j < l->n; j++) {
+        close_fd(&l->result_fds[j]);
+        close_fd(&l->listen_fds[j]);
+      }
+      for (int j = 0; j < r->count; j++)
+        if (j != i) close_fd(&fds[j]);
+      l->listen_fds[slot] = fds[i];
+      l->my_result_fd = p[1];
+      l->joined = full;
+      *rank = r->members + i;
+      return 1;
+    }
+    close(p[1]);
+    l->result_fds[slot] = p[0];
+    l->pids[slot] = pid;
+    l->n++;
+  }
+  for (int i = 0; i < r->count; i++) close_fd(&fds[i]);
+  free(full);
+  return 0;
+}
+
+void cc_launch_joiner_settings(cc_launch *l, int rank, cc_settings *s) {
+  s->rank = rank;
+  s->world_size = l->joined->members + l->joined->count;
+  s->token = l->token;
+  s->listen_fd = -1;
+  for (int i = 0; i < l->cap; i++)
+    if (l->listen_fds[i] >= 0) { s->listen_fd = l->listen_fds[i]; l->listen_fds[i] = -1; }
+  s->peer_hosts = l->hosts;
+  s->peer_ports = l->joined->ports;
+}
+
+/* Read exactly len bytes that a writer already put in the pipe whole. */
+static bool read_whole(int fd, uint8_t *b, size_t len) {
+  while (len > 0) {
+    ssize_t got = read(fd, b, len);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    b += got;
+    len -= (size_t)got;
+  }
+  return true;
+}
+
+/* Parent: read the grow requests waiting in the pipe and act on each. Each
+ * was written whole (one write of at most PIPE_BUF bytes), so its header
+ * and then its ports are read as two exact reads. A malformed one (only
+ * players write here, but they run scripts) is dropped, with whatever
+ * else the pipe holds: its bytes cannot be trusted to frame the next. */
+static void read_grow_requests(cc_launch *l) {
+  uint8_t buf[CC_GROW_REQUEST_MAX];
+  for (;;) {
+    uint32_t head[4];
+    cc_grow_request *r;
+    ssize_t got = read(l->grow_rd, buf, GROW_HEADER_BYTES);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return;
+    if ((size_t)got < GROW_HEADER_BYTES &&
+        !read_whole(l->grow_rd, buf + got, GROW_HEADER_BYTES - (size_t)got))
+      return;
+    memcpy(head, buf, sizeof head);
+    if (head[0] != GROW_MAGIC || head[2] < 1 || head[2] > CC_MAX_WORLD_SIZE || head[3] < 1 ||
+        head[3] > CC_LAUNCH_MAX_JOINERS || head[1] != GROW_HEADER_BYTES + head[2] * 2 ||
+        head[1] > sizeof buf || !read_whole(l->grow_rd, buf + GROW_HEADER_BYTES,
+                                            head[1] - GROW_HEADER_BYTES)) {
+      cc_log_error("cicada", -1, "a malformed grow request was dropped");
+      while (read(l->grow_rd, buf, sizeof buf) > 0) {}
+      return;
+    }
+    r = calloc(1, sizeof *r + (size_t)(head[2] + head[3]) * sizeof r->ports[0]);
+    if (!r) continue;
+    r->members = (int)head[2];
+    r->count = (int)head[3];
+    memcpy(&r->startup_timeout_s, buf + 16, 8);
+    memcpy(&r->timeout_s, buf + 24, 8);
+    memcpy(r->name, buf + 32, CC_GROW_NAME_BYTES);
+    r->name[CC_GROW_NAME_BYTES - 1] = 0;
+    memcpy(r->ports, buf + GROW_HEADER_BYTES, (size_t)r->members * 2);
+    if (!(r->startup_timeout_s > 0 && r->startup_timeout_s < 1e6)) r->startup_timeout_s = 5.0;
+    if (!(r->timeout_s > 0 && r->timeout_s < 1e9)) r->timeout_s = 5.0;
+    if (l->on_grow) l->on_grow(l, r, l->grow_ctx);
+    free(r);
+  }
+}
+
 /* Read what is available from a player's pipe; close it at end of file. */
 static void drain(cc_launch *l, int i, cc_player_result *r) {
   uint8_t *grown = realloc(r->data, r->len + READ_CHUNK_BYTES);
@@ -142,34 +314,56 @@ static void drain(cc_launch *l, int i, cc_player_result *r) {
 }
 
 void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
-  int n = l->n, running = n, open = n;
-  bool *done = calloc((size_t)n, sizeof *done);
+  int known = 0, running = 0, open = 0, cap = l->cap > l->n ? l->cap : l->n;
+  bool *done = calloc((size_t)cap, sizeof *done);
   double all_but_stopped_since = -1, term_sent_at = -1;
   double deadline = l->time_limit_s > 0 ? cc_now() + l->time_limit_s : -1;
   long nap_ns = WAIT_NAP_MIN_NS;
-  struct pollfd *pfds = calloc((size_t)n, sizeof *pfds);
-  for (int i = 0; i < n; i++) {
-    results[i].pid = l->pids[i];
-    results[i].exitcode = 0;
-    results[i].data = NULL;
-    results[i].len = 0;
-    results[i].timed_out = false;
-  }
+  struct pollfd *pfds = calloc((size_t)cap + 1, sizeof *pfds);
   if (!done || !pfds) {
     /* No memory to watch them: kill the players rather than wait blindly. */
-    for (int i = 0; i < n; i++) kill(l->pids[i], SIGKILL);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < l->n; i++) {
       int status = 0;
+      results[i].pid = l->pids[i];
+      results[i].data = NULL;
+      results[i].len = 0;
+      results[i].timed_out = false;
+      kill(l->pids[i], SIGKILL);
       while (waitpid(l->pids[i], &status, 0) < 0 && errno == EINTR) {}
       results[i].exitcode = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
     }
-    running = open = 0;
+    free(done);
+    free(pfds);
+    return;
   }
-  while (running > 0 || open > 0) {
-    int np = 0, stopped = 0;
+  for (;;) {
+    int np = 0, stopped = 0, n;
+    /* Players started since the last look (the first ones, then newcomers
+     * of a grow): watch them too. */
+    for (; known < l->n; known++) {
+      results[known].pid = l->pids[known];
+      results[known].exitcode = 0;
+      results[known].data = NULL;
+      results[known].len = 0;
+      results[known].timed_out = false;
+      running++;
+      if (l->result_fds[known] >= 0) open++;
+    }
+    n = l->n;
+    if (running <= 0 && open <= 0) break;
     for (int i = 0; i < n; i++)
       if (l->result_fds[i] >= 0) { pfds[np].fd = l->result_fds[i]; pfds[np].events = POLLIN; np++; }
-    if (np > 0) poll(pfds, (nfds_t)np, 20);
+    if (l->grow_rd >= 0 && running > 0) {
+      pfds[np].fd = l->grow_rd;
+      pfds[np].events = POLLIN;
+      pfds[np].revents = 0;
+    }
+    if (np > 0 || (l->grow_rd >= 0 && running > 0))
+      poll(pfds, (nfds_t)np + (l->grow_rd >= 0 && running > 0), 20);
+    if (l->grow_rd >= 0 && running > 0 && (pfds[np].revents & POLLIN)) {
+      read_grow_requests(l);
+      continue;   /* watch the newcomers from the next round on */
+    }
     for (int i = 0; i < n; i++) {
       if (l->result_fds[i] < 0) continue;
       for (int k = 0; k < np; k++)
@@ -221,7 +415,7 @@ void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
     } else if (running > 0 && term_sent_at >= 0 && cc_now() - term_sent_at > grace_s) {
       for (int i = 0; i < n; i++) if (!done[i]) kill(l->pids[i], SIGKILL);
     }
-    if (np == 0 && running > 0) {
+    if (np == 0 && running > 0 && l->grow_rd < 0) {
       struct timespec ts = {0, nap_ns};
       nanosleep(&ts, NULL);
       nap_ns = nap_ns * 2 > WAIT_NAP_MAX_NS ? WAIT_NAP_MAX_NS : nap_ns * 2;
@@ -232,16 +426,20 @@ void cc_launch_wait(cc_launch *l, double grace_s, cc_player_result *results) {
 }
 
 void cc_launch_free(cc_launch *l) {
-  if (l->listen_fds) for (int i = 0; i < l->n; i++) close_fd(&l->listen_fds[i]);
-  if (l->result_fds) for (int i = 0; i < l->n; i++) close_fd(&l->result_fds[i]);
+  int cap = l->cap > l->n ? l->cap : l->n;
+  if (l->listen_fds) for (int i = 0; i < cap; i++) close_fd(&l->listen_fds[i]);
+  if (l->result_fds) for (int i = 0; i < cap; i++) close_fd(&l->result_fds[i]);
   close_fd(&l->my_result_fd);
+  close_fd(&l->grow_rd);
+  close_fd(&l->grow_wr);
+  free(l->joined);
   free(l->listen_fds);
   free(l->ports);
   free(l->result_fds);
   free(l->pids);
   free(l->hosts);
   memset(l, 0, sizeof *l);
-  l->my_result_fd = -1;
+  l->my_result_fd = l->grow_rd = l->grow_wr = -1;
 }
 
 /* ==== The launch policy ====================================================== */
@@ -270,8 +468,10 @@ _Noreturn void cc_launch_player_abort(int rank, const char *why) {
   _exit(CC_LAUNCH_EXIT_STARTUP_FAILED);
 }
 
-cc_player_result *cc_launch_collect(cc_launch *l, double grace_s) {
-  cc_player_result *results = calloc((size_t)l->n, sizeof *results);
+cc_player_result *cc_launch_collect_all(cc_launch *l, double grace_s, int *count) {
+  int cap = l->cap > l->n ? l->cap : l->n;
+  cc_player_result *results = calloc((size_t)cap, sizeof *results);
+  *count = 0;
   if (!results) {
     for (int i = 0; i < l->n; i++) kill(l->pids[i], SIGKILL);
     for (int i = 0; i < l->n; i++) waitpid(l->pids[i], NULL, 0);
@@ -285,8 +485,14 @@ cc_player_result *cc_launch_collect(cc_launch *l, double grace_s) {
       results[i].data = NULL;
     }
   }
+  *count = l->n;
   cc_launch_free(l);
   return results;
+}
+
+cc_player_result *cc_launch_collect(cc_launch *l, double grace_s) {
+  int count;
+  return cc_launch_collect_all(l, grace_s, &count);
 }
 
 void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, double time_limit_s,
@@ -295,10 +501,10 @@ void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, double time_l
   cc_player_result *results = calloc((size_t)n, sizeof *results);
   int *no_pipes = malloc((size_t)n * sizeof *no_pipes);
   memset(&l, 0, sizeof l);
-  l.n = n;
+  l.n = l.cap = n;
   l.pids = (pid_t *)pids;
   l.result_fds = no_pipes;
-  l.my_result_fd = -1;
+  l.my_result_fd = l.grow_rd = l.grow_wr = -1;
   l.time_limit_s = time_limit_s;
   for (int i = 0; i < n; i++) timed_out[i] = false;
   if (!results || !no_pipes) {   /* no memory to watch them: plain waits */

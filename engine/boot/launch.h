@@ -23,6 +23,13 @@
 
 #include "comm/comm.h"
 
+/* Replacement players (comm:grow) one run may start, all grows together. */
+#define CC_LAUNCH_MAX_JOINERS 64
+/* The longest grow request: its header and one port per member fit in
+ * PIPE_BUF, so that requests of several players never mix in the pipe. */
+#define CC_GROW_REQUEST_MAX 4096
+#define CC_GROW_NAME_BYTES 64
+
 /* How long frozen players may outlive the others before they are killed. */
 #define CC_LAUNCH_DEFAULT_GRACE_S 1.0
 /* The exit code of a player whose engine or world could not start. */
@@ -36,8 +43,33 @@ typedef struct cc_player_result {
   bool timed_out;      /* still running when the time limit passed, so stopped */
 } cc_player_result;
 
+/* What the members of a communicator ask the launcher for when it grows
+ * (comm:grow): count newcomers, to take ranks members .. members+count-1 of
+ * a world whose members listen at ports (loopback) for them. */
+typedef struct cc_grow_request {
+  int members;
+  int count;
+  double startup_timeout_s; /* the grown world's startup limit */
+  double timeout_s;         /* its communicator's timeout */
+  char name[CC_GROW_NAME_BYTES];
+  uint16_t ports[];         /* members + count: the members' listeners, then
+                             * (filled by the launcher) the newcomers' */
+} cc_grow_request;
+
+struct cc_launch;
+/* Called by the parent's wait when a grow request arrives: start the
+ * newcomers (cc_launch_grow). Returns only in the parent. */
+typedef void (*cc_launch_grow_fn)(struct cc_launch *l, const cc_grow_request *r, void *ctx);
+
 typedef struct cc_launch {
-  int n;
+  int n;               /* players started so far, replacements included */
+  int cap;             /* room in the arrays: n + CC_LAUNCH_MAX_JOINERS */
+  int grow_rd;         /* parent: read end of the grow request pipe */
+  int grow_wr;         /* parent and every player: its write end */
+  cc_launch_grow_fn on_grow; /* parent: how to start newcomers, or NULL */
+  void *grow_ctx;
+  cc_grow_request *joined; /* a newcomer: the request it was started for
+                            * (ports complete), else NULL */
   int *listen_fds;     /* one bound loopback listener per player */
   uint16_t *ports;
   int *result_fds;     /* parent: read end per player */
@@ -59,6 +91,20 @@ int cc_launch_start(cc_launch *l, int n, int *rank, char *err, size_t errsz);
  * the engine then owns. The caller sets timings, logging and TLS. */
 void cc_launch_player_settings(cc_launch *l, int rank, cc_settings *s);
 
+/* Child: write a grow request to the parent (members' ports given,
+ * newcomers' left for the parent). 0, or -1 with errno. */
+int cc_launch_request_grow(int grow_wr, const cc_grow_request *r);
+
+/* Parent, from its on_grow: bind r->count loopback listeners and fork the
+ * newcomers. -1 with a message (none started), 0 in the parent (they are
+ * waited for with the others), 1 in a newcomer with *rank set (its rank in
+ * the grown world) and l->joined filled. */
+int cc_launch_grow(cc_launch *l, const cc_grow_request *r, int *rank, char *err, size_t errsz);
+
+/* A newcomer: fill the world's part of s as cc_launch_player_settings
+ * does, for the grown world (hosts are l->hosts, loopback). */
+void cc_launch_joiner_settings(cc_launch *l, int rank, cc_settings *s);
+
 /* Child: say why the player could not start ("cicada: player 2: ...") and
  * exit with CC_LAUNCH_EXIT_STARTUP_FAILED. */
 _Noreturn void cc_launch_player_abort(int rank, const char *why);
@@ -68,6 +114,9 @@ _Noreturn void cc_launch_player_abort(int rank, const char *why);
  * player that reported nothing has data == NULL and len == 0. NULL if out
  * of memory, after killing and reaping the players. */
 cc_player_result *cc_launch_collect(cc_launch *l, double grace_s);
+/* The same, with *count set to the number of results: the players started
+ * first, then the newcomers of every grow in the order they were started. */
+cc_player_result *cc_launch_collect_all(cc_launch *l, double grace_s, int *count);
 
 /* Wait for n players forked by another launcher (cicada-lua -n) under the
  * same policy, with a time limit (0: none) counted from this call;

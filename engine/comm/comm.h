@@ -76,6 +76,10 @@ void cc_engine_stop(cc_engine *eng);
 void cc_engine_announce_failure(cc_engine *eng, const char *why);
 
 int cc_engine_rank(const cc_engine *eng);
+/* The settings the engine started with (token, timings, log), without peer
+ * addresses, listener or TLS files; true if its links are TLS. A grown
+ * world (comm:grow) starts from these. */
+bool cc_engine_settings(const cc_engine *eng, cc_settings *out);
 int cc_engine_world_size(const cc_engine *eng);
 
 /* ==== Communicators ===================================================== */

@@ -88,6 +88,10 @@ struct cc_engine {
   cc_net *net;             /* the links; owns the net lock */
   int rank;
   int world_size;
+  cc_settings settings;    /* what it started with, less the peer addresses,
+                            * the listener and the TLS files: what a grown
+                            * world (comm:grow) starts with */
+  bool tls;                /* its links are TLS */
   pthread_mutex_t send_lock; /* held by the user's thread across one call's
                               * sends, and by the I/O thread to pass a
                               * revoke on: a revoke never lands in the middle */

@@ -102,6 +102,13 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
                         s->rank);
   eng->rank = s->rank;
   eng->world_size = s->world_size;
+  eng->settings = *s;
+  eng->settings.peer_hosts = NULL;
+  eng->settings.peer_ports = NULL;
+  eng->settings.listen_fd = -1;
+  eng->settings.tls_identity = NULL;
+  eng->settings.tls_trusted = NULL;
+  eng->tls = s->tls_identity || s->tls_trusted;
   eng->agree_kill_after = -1;
   pthread_mutex_init(&eng->send_lock, NULL);
   ev.ctx = eng;
@@ -137,5 +144,9 @@ void cc_engine_announce_failure(cc_engine *eng, const char *why) {
 }
 
 int cc_engine_rank(const cc_engine *eng) { return eng->rank; }
+bool cc_engine_settings(const cc_engine *eng, cc_settings *out) {
+  *out = eng->settings;
+  return eng->tls;
+}
 int cc_engine_world_size(const cc_engine *eng) { return eng->world_size; }
 void cc_engine_kill_in_agreement(cc_engine *eng, int messages) { eng->agree_kill_after = messages; }

@@ -8,8 +8,12 @@
  * and message fields (metatable "cicada.Error", whose __tostring gives the
  * message); argument mistakes raise ordinary `bad argument` errors.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "comm/comm.h"
@@ -26,7 +30,16 @@ typedef struct cl_engine {
   int rank;                /* this player's, kept for messages after stop */
   pid_t pid;               /* the process that started it (a forked child
                             * inherits the box, not the engine's thread) */
+  unsigned seq;            /* the order engines were started in: a player's
+                            * grown worlds stop before the ones they grew from */
 } cl_engine;
+
+/* A loopback listener opened for a grow (comm:_grow_listen), until the
+ * grown world's engine takes it. */
+#define CL_LISTENER_MT "cicada.GrowListener"
+typedef struct cl_listener {
+  int fd;                  /* -1 once taken or closed */
+} cl_listener;
 
 /* The registry's weak set of this state's engine boxes, for
  * core._announce_failure. */
@@ -37,6 +50,10 @@ typedef struct cl_comm {
   cl_engine *box;
   char name[128];          /* kept for messages after free */
   int rank, size;
+  int grown_from;          /* a grown world's communicator: its members
+                            * before the grow (the newcomers are the ranks
+                            * from here on), else 0 */
+  bool joined;             /* this player is one of those newcomers */
 } cl_comm;
 
 /* ==== Errors ============================================================== */
@@ -89,6 +106,10 @@ static int l_error_new(lua_State *L) {
 
 static int engine_gc(lua_State *L) {
   cl_engine *box = luaL_checkudata(L, 1, CL_ENGINE_MT);
+  /* A forked child (a cicada.run player, a newcomer) inherits the boxes of
+   * its parent's engines but not their I/O threads: stopping one would wait
+   * for a thread that is not there. Only the process that started it. */
+  if (box->eng && box->pid != getpid()) box->eng = NULL;
   if (box->eng) {
     cc_engine_stop(box->eng);
     box->eng = NULL;
@@ -535,7 +556,7 @@ static int l_stats(lua_State *L) {
 /* comm:free() */
 static int l_free(lua_State *L) {
   cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
-  if (lc->c && lc->box->eng) cc_comm_free(lc->c);
+  if (lc->c && lc->box->eng && lc->box->pid == getpid()) cc_comm_free(lc->c);
   lc->c = NULL;
   return 0;
 }
@@ -567,7 +588,13 @@ static int comm_index(lua_State *L) {
     lua_pushboolean(L, lc->c && lc->box->eng && cc_comm_revoked(lc->c));
   else if (strcmp(k, "freed") == 0)
     lua_pushboolean(L, lc->c == NULL || lc->box->eng == NULL);
-  else if (strcmp(k, "ranks") == 0) {
+  else if (strcmp(k, "joined") == 0) lua_pushboolean(L, lc->joined);
+  else if (strcmp(k, "newranks") == 0) {
+    /* the newcomers' ranks in a grown world's communicator, else empty */
+    int from = lc->grown_from > 0 ? lc->grown_from : lc->size;
+    lua_createtable(L, lc->size - from, 0);
+    for (int i = from; i < lc->size; i++) { lua_pushinteger(L, i); lua_seti(L, -2, i - from + 1); }
+  } else if (strcmp(k, "ranks") == 0) {
     lua_createtable(L, lc->size, 0);
     for (int i = 0; i < lc->size; i++) { lua_pushinteger(L, i); lua_seti(L, -2, i + 1); }
   } else lua_pushnil(L);
@@ -594,6 +621,8 @@ static void push_comm(lua_State *L, int box_idx, cc_comm *c) {
   lc->box = lua_touserdata(L, box_idx);
   lc->rank = cc_comm_rank(c);
   lc->size = cc_comm_size(c);
+  lc->grown_from = 0;
+  lc->joined = false;
   snprintf(lc->name, sizeof lc->name, "%s", cc_comm_name(c));
   lua_pushvalue(L, box_idx);
   lua_setiuservalue(L, -2, 1);
@@ -602,6 +631,7 @@ static void push_comm(lua_State *L, int box_idx, cc_comm *c) {
 
 /* Start this player's engine and return its world communicator. Used by
  * lua_process.c; raises a cicada error on failure. Pushes the communicator. */
+static unsigned engines_started;   /* the script thread's: cl_engine.seq */
 void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s);
 void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s) {
   cl_engine *box = lua_newuserdatauv(L, sizeof *box, 0);
@@ -610,12 +640,15 @@ void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double
   cc_comm *c;
   box->eng = NULL;
   box->rank = s->rank;
+  box->seq = 0;
+  box->pid = getpid();
   luaL_setmetatable(L, CL_ENGINE_MT);
   if (cc_engine_start(s, &box->eng, &e) != CC_OK) {
     push_error(L, cc_status_kind(e.code), name, s->rank, e.peer, CC_TAG_NONE, e.message);
     lua_error(L);
   }
   box->pid = getpid();
+  box->seq = ++engines_started;
   if (luaL_getsubtable(L, LUA_REGISTRYINDEX, CL_ENGINES_KEY) == 0) {
     lua_createtable(L, 0, 1);
     lua_pushliteral(L, "k");
@@ -663,6 +696,116 @@ void cl_stop_engine_of(lua_State *L, int idx) {
   }
 }
 
+/* Stop every engine this process started, the newest first: a grown
+ * world says goodbye before the world it grew from. */
+void cl_stop_all_engines(lua_State *L);
+void cl_stop_all_engines(lua_State *L) {
+  for (;;) {
+    cl_engine *newest = NULL;
+    if (luaL_getsubtable(L, LUA_REGISTRYINDEX, CL_ENGINES_KEY) == 0) { lua_pop(L, 1); return; }
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      cl_engine *box = luaL_testudata(L, -2, CL_ENGINE_MT);
+      if (box && box->eng && box->pid == getpid() && (!newest || box->seq > newest->seq))
+        newest = box;
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (!newest) return;
+    cc_engine_stop(newest->eng);
+    newest->eng = NULL;
+  }
+}
+
+/* Mark the communicator at idx as a grown world's: members were there
+ * before, and this player joined it if joined. */
+void cl_mark_grown(lua_State *L, int idx, int members, bool joined);
+void cl_mark_grown(lua_State *L, int idx, int members, bool joined) {
+  cl_comm *lc = luaL_checkudata(L, idx, CL_COMM_MT);
+  lc->grown_from = members;
+  lc->joined = joined;
+}
+
+static int listener_gc(lua_State *L) {
+  cl_listener *ls = luaL_checkudata(L, 1, CL_LISTENER_MT);
+  if (ls->fd >= 0) close(ls->fd);
+  ls->fd = -1;
+  return 0;
+}
+
+/* comm:_grow_listen() -> listener, port: a fresh loopback listener at which
+ * this member waits for the newcomers of a grow (never the world's first
+ * listener, which may be closed once the world is up). */
+static int l_grow_listen(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  cl_listener *ls = lua_newuserdatauv(L, sizeof *ls, 0);
+  struct sockaddr_in a;
+  socklen_t alen = sizeof a;
+  cc_settings s;
+  ls->fd = -1;
+  /* Before anything is exchanged or asked of the launcher. */
+  if (cc_engine_settings(lc->box->eng, &s))
+    return luaL_error(L, "comm:grow: a TLS world cannot grow yet");
+  luaL_setmetatable(L, CL_LISTENER_MT);
+  ls->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (ls->fd < 0) return luaL_error(L, "comm:grow: cannot open a socket: %s", strerror(errno));
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(ls->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(ls->fd, SOMAXCONN) != 0 ||
+      getsockname(ls->fd, (struct sockaddr *)&a, &alen) != 0)
+    return luaL_error(L, "comm:grow: cannot listen on the loopback: %s", strerror(errno));
+  lua_pushinteger(L, ntohs(a.sin_port));
+  return 2;
+}
+
+/* comm:_grow_world(listener, ports, count, name, startup_timeout) -> the
+ * grown world's communicator: this member keeps its rank, the members
+ * listen at ports (loopback, rank order) and count newcomers take the
+ * ranks after them. The world has its own engine, with this one's token
+ * and timings; its links come up through the same authenticated HELLO. */
+static int l_grow_world(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  cl_listener *ls = luaL_checkudata(L, 2, CL_LISTENER_MT);
+  lua_Integer count = luaL_checkinteger(L, 4);
+  const char *name = luaL_checkstring(L, 5);
+  double startup_s = (double)luaL_checknumber(L, 6);
+  const char **hosts;
+  uint16_t *ports;
+  cc_settings s;
+  int members, size;
+  luaL_checktype(L, 3, LUA_TTABLE);
+  members = (int)luaL_len(L, 3);
+  if (members != lc->size) return luaL_error(L, "comm:grow: %d ports for %d members", members, lc->size);
+  if (count < 1 || count > CC_MAX_WORLD_SIZE - members)
+    return luaL_error(L, "comm:grow: cannot add %d players to %d", (int)count, members);
+  size = members + (int)count;
+  if (cc_engine_settings(lc->box->eng, &s))
+    return luaL_error(L, "comm:grow: a TLS world cannot grow yet");
+  if (ls->fd < 0) return luaL_error(L, "comm:grow: the listener was already used");
+  hosts = lua_newuserdatauv(L, (size_t)size * sizeof *hosts, 0);
+  ports = lua_newuserdatauv(L, (size_t)size * sizeof *ports, 0);
+  for (int i = 0; i < size; i++) {
+    hosts[i] = "127.0.0.1";
+    ports[i] = 0;   /* a newcomer dials us: we never dial it */
+  }
+  for (int i = 0; i < members; i++) {
+    lua_geti(L, 3, i + 1);
+    ports[i] = (uint16_t)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+  }
+  s.rank = lc->rank;
+  s.world_size = size;
+  s.listen_fd = ls->fd;
+  ls->fd = -1;   /* the engine owns it now, whatever happens */
+  s.peer_hosts = hosts;
+  s.peer_ports = ports;
+  s.startup_timeout_s = startup_s;
+  cl_start_world(L, &s, name, cc_comm_timeout(lc->c));
+  cl_mark_grown(L, lua_gettop(L), members, false);
+  return 1;
+}
+
 /* ==== Registration ========================================================== */
 
 static const luaL_Reg comm_methods[] = {
@@ -684,6 +827,8 @@ static const luaL_Reg comm_methods[] = {
   {"shrink", l_shrink},
   {"split", l_split},
   {"_kill_in_agreement", l_kill_in_agreement},
+  {"_grow_listen", l_grow_listen},
+  {"_grow_world", l_grow_world},
   {"stats", l_stats},
   {"free", l_free},
   {NULL, NULL}
@@ -703,6 +848,10 @@ void cl_open_comm(lua_State *L) {
     {"AGREE", CC_TAG_AGREE}, {"SPLIT", CC_TAG_SPLIT}};
   luaL_newmetatable(L, CL_ENGINE_MT);
   lua_pushcfunction(L, engine_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, CL_LISTENER_MT);
+  lua_pushcfunction(L, listener_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
 

@@ -9,6 +9,7 @@
  * per player; with opts.time_limit, players still running when it passes
  * are stopped and marked timed_out.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -31,6 +32,13 @@
 
 void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s);
 void cl_stop_engine_of(lua_State *L, int idx);
+void cl_stop_all_engines(lua_State *L);
+void cl_mark_grown(lua_State *L, int idx, int members, bool joined);
+
+/* A player of cicada.run: the write end of its launcher's grow request
+ * pipe (comm:grow asks for newcomers through it), else -1. Set once, in the
+ * player process, before its script runs. */
+static int grow_request_fd = -1;
 
 
 /* ==== Logging from the engine ============================================= */
@@ -101,7 +109,9 @@ static int start_world_protected(lua_State *L) {
   return 1;
 }
 
-/* In the child: run child(comm), report what it returns; never returns. */
+/* In the child: run child(comm), report what it returns; never returns.
+ * A newcomer (b->l.joined) joins the grown world instead, and its
+ * communicator says so (comm.joined). */
 static _Noreturn void run_child(lua_State *L, launch_box *b, int rank, int child_idx,
                                 const char *name, double timeout_s, const cc_settings *base) {
   cc_settings s = *base;
@@ -110,7 +120,15 @@ static _Noreturn void run_child(lua_State *L, launch_box *b, int rank, int child
   size_t len = 0;
   int comm_idx;
 
-  cc_launch_player_settings(&b->l, rank, &s);
+  if (b->l.joined) {
+    cc_launch_joiner_settings(&b->l, rank, &s);
+    s.startup_timeout_s = b->l.joined->startup_timeout_s;
+    name = b->l.joined->name;
+    timeout_s = b->l.joined->timeout_s;
+  } else {
+    cc_launch_player_settings(&b->l, rank, &s);
+  }
+  grow_request_fd = b->l.grow_wr;
   a.s = &s;
   a.name = name;
   a.timeout_s = timeout_s;
@@ -119,6 +137,7 @@ static _Noreturn void run_child(lua_State *L, launch_box *b, int rank, int child
   lua_pushlightuserdata(L, &a);
   if (lua_pcall(L, 1, 1, 0) == LUA_OK) {
     comm_idx = lua_gettop(L);
+    if (b->l.joined) cl_mark_grown(L, comm_idx, b->l.joined->members, true);
     lua_pushvalue(L, child_idx);
     lua_pushvalue(L, comm_idx);
     lua_pushnil(L);
@@ -135,9 +154,81 @@ static _Noreturn void run_child(lua_State *L, launch_box *b, int rank, int child
   if (lua_pcall(L, 2, 1, 0) == LUA_OK) data = lua_tolstring(L, -1, &len);
   else cc_log_error("cicada", rank, "%s", lua_tostring(L, -1));
   if (data) cc_launch_report(&b->l, data, len);
+  /* The engines of grown worlds first (newest first), then the first. */
+  cl_stop_all_engines(L);
   if (comm_idx) cl_stop_engine_of(L, comm_idx);
   fflush(NULL);
   _exit(data ? 0 : CC_LAUNCH_EXIT_STARTUP_FAILED);
+}
+
+/* What the parent needs to start newcomers while it waits. */
+typedef struct grow_ctx {
+  lua_State *L;
+  launch_box *b;
+  int child_idx;
+  const char *name;
+  double timeout_s;
+  const cc_settings *base;
+} grow_ctx;
+
+/* The parent's wait got a grow request: fork the newcomers, each of which
+ * runs the player function on the grown world and never comes back. */
+static void start_newcomers(cc_launch *l, const cc_grow_request *r, void *ctx) {
+  grow_ctx *g = ctx;
+  char err[256];
+  int rank;
+  switch (cc_launch_grow(l, r, &rank, err, sizeof err)) {
+  case -1:
+    cc_log_error("cicada", -1, "cannot grow %s: %s", r->name, err);
+    return;
+  case 1: run_child(g->L, g->b, rank, g->child_idx, g->name, g->timeout_s, g->base);
+  default: return;
+  }
+}
+
+/* core._grow_request{ports=, count=, name=, timeout=, startup_timeout=}:
+ * ask the launcher of this cicada.run player for count newcomers that join
+ * the members listening at ports (loopback, in rank order). */
+static int l_grow_request(lua_State *L) {
+  union { cc_grow_request r; uint8_t room[CC_GROW_REQUEST_MAX]; } u;
+  lua_Integer members;
+  const char *name;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (grow_request_fd < 0)
+    return luaL_error(L, "this player was not started by cicada.run: no launcher to start "
+                         "newcomers");
+  memset(&u, 0, sizeof u);
+  lua_getfield(L, 1, "ports");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  members = (lua_Integer)luaL_len(L, -1);
+  if (members < 1 || members > CC_MAX_WORLD_SIZE ||
+      sizeof u.r + (size_t)members * 2 + 64 > sizeof u)
+    return luaL_error(L, "cannot grow a communicator of %d members", (int)members);
+  for (lua_Integer i = 1; i <= members; i++) {
+    lua_Integer port;
+    lua_geti(L, -1, i);
+    port = luaL_checkinteger(L, -1);
+    if (port < 1 || port > 65535) return luaL_error(L, "bad port %d", (int)port);
+    u.r.ports[i - 1] = (uint16_t)port;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  u.r.members = (int)members;
+  u.r.count = (int)opt_number(L, 1, "count", 1, true);
+  u.r.timeout_s = opt_number(L, 1, "timeout", CC_DEFAULT_COMM_TIMEOUT_S, true);
+  u.r.startup_timeout_s = opt_number(L, 1, "startup_timeout", 5.0, true);
+  name = opt_string(L, 1, "name");
+  snprintf(u.r.name, sizeof u.r.name, "%s", name ? name : "world");
+  if (cc_launch_request_grow(grow_request_fd, &u.r) != 0)
+    return luaL_error(L, "cannot ask the launcher for newcomers: %s", strerror(errno));
+  return 0;
+}
+
+/* core._can_grow() -> true in a cicada.run player, whose launcher can
+ * start newcomers */
+static int l_can_grow(lua_State *L) {
+  lua_pushboolean(L, grow_request_fd >= 0);
+  return 1;
 }
 
 /* core.launch(opts, child) -> list of {pid=, exitcode=, data=} */
@@ -148,7 +239,7 @@ static int l_launch(lua_State *L) {
   double timeout_s, grace_s, time_limit_s;
   char err[256];
   launch_box *b;
-  int rank;
+  int rank, count = 0;
   cc_player_result *results;
   cc_error e;
 
@@ -191,13 +282,18 @@ static int l_launch(lua_State *L) {
   case 1: b->live = true; run_child(L, b, rank, 2, name, timeout_s, &s);
   default: break;
   }
-  /* cc_launch_collect releases the launch whatever happens. */
+  /* cc_launch_collect_all releases the launch whatever happens. */
   b->l.time_limit_s = time_limit_s;
-  results = cc_launch_collect(&b->l, grace_s);
+  {
+    grow_ctx g = {L, b, 2, name, timeout_s, &s};
+    b->l.on_grow = start_newcomers;
+    b->l.grow_ctx = &g;
+    results = cc_launch_collect_all(&b->l, grace_s, &count);
+  }
   if (!results) return luaL_error(L, "cicada.run: out of memory waiting for the players "
                                      "(they were killed)");
-  lua_createtable(L, (int)n, 0);
-  for (int i = 0; i < n; i++) {
+  lua_createtable(L, count, 0);
+  for (int i = 0; i < count; i++) {
     lua_createtable(L, 0, 4);
     lua_pushboolean(L, results[i].timed_out);
     lua_setfield(L, -2, "timed_out");
@@ -397,6 +493,8 @@ static int l_sleep(lua_State *L) {
 static const luaL_Reg process_funcs[] = {
   {"launch", l_launch},
   {"connect", l_connect},
+  {"_grow_request", l_grow_request},
+  {"_can_grow", l_can_grow},
   {"raise_signal", l_raise_signal},
   {"getpid", l_getpid},
   {"now", l_now},

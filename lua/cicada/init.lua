@@ -134,6 +134,55 @@ function methods.irecv(comm, src, tag)
   return req
 end
 
+-- ==== comm:grow ================================================================
+
+--- comm:grow{count=, name=, timeout=}: admit `count` new players. A
+-- collective of every member of `comm` (typically just shrunk): each opens a
+-- fresh loopback listener, the members exchange their ports, rank 0 asks
+-- the launcher of this `cicada.run` world to start the newcomers, and
+-- members and newcomers bring up a new world whose links prove the world's
+-- token through the same HELLO as at startup. The members keep their order
+-- at ranks `0 .. m-1`, the newcomers take `m .. m+count-1` and run the
+-- run's `fn` with the grown communicator as their `comm`
+-- (`comm.joined == true`; `comm.newranks` lists the newcomers at everyone).
+-- Works in worlds started by `cicada.run` (not yet in TLS worlds, nor for
+-- worlds across hosts).
+-- @param comm the communicator
+-- @tab opts `count` (integer >= 1, required), `name` (of the new
+-- communicator; default: comm's, at most 63 bytes), `timeout` (seconds for
+-- the grown world to come up; default: 5)
+-- @return the grown communicator
+-- @treturn table the newcomers' ranks in it
+-- @raise `peer_failed` if a member died before the exchange (revoke,
+-- shrink, grow again), `startup_timeout` if a member or a newcomer never
+-- came; a plain error outside `cicada.run` or in a TLS world
+function methods.grow(comm, opts)
+  if type(opts) ~= "table" then
+    check.argerror(1, "grow", "options table expected, got " .. type(opts))
+  end
+  local k = opts.count
+  if math.type(k) ~= "integer" or k < 1 then
+    check.optionerror("count", "grow", "integer >= 1 expected, got " .. tostring(k))
+  end
+  check.option(opts, "name", "string", "grow")
+  check.option(opts, "timeout", "positive", "grow")
+  local name = opts.name or comm.name
+  if #name > 63 then check.optionerror("name", "grow", "at most 63 bytes") end
+  if not core._can_grow() then
+    check.error("comm:grow: this player was not started by cicada.run, whose launcher "
+                .. "starts the newcomers (worlds across hosts cannot grow yet)")
+  end
+  local startup = opts.timeout or 5
+  local listener, port = comm:_grow_listen()
+  local ports = comm:allgather(port)
+  if comm.rank == 0 then
+    core._grow_request{ports = ports, count = k, name = name, timeout = comm.timeout,
+                       startup_timeout = startup}
+  end
+  local grown = comm:_grow_world(listener, ports, k, name, startup)
+  return grown, grown.newranks
+end
+
 -- ==== Defaults from the environment ===========================================
 
 -- The timings of run and connect that a CICADA_* variable gives when the
@@ -250,7 +299,9 @@ end
 -- With `identity` (a PEM file with this host's key and certificate) and
 -- `trusted` (PEM certificate files), every link is mutual TLS.
 -- Forks world_size players on this host and calls fn(comm, table.unpack(args))
--- in each. Returns the list of their results in rank order; a player that
+-- in each. Returns the list of their results in rank order, followed by
+-- those of the newcomers that comm:grow started, in the order they were
+-- started; a player that
 -- raised gives a Failed record, one that died a Terminated record, and each
 -- of those is logged as an error of "cicada.communicator". With
 -- `time_limit` (seconds), players still running when it passes are stopped
@@ -298,8 +349,10 @@ function M.run(opts)
     identity = opts.identity, trusted = trusted,
   }, run_player(opts.fn, opts.args or {}))
 
+  -- The players started first, then the newcomers of every comm:grow in
+  -- the order they were started.
   local results = {}
-  for rank = 0, n - 1 do
+  for rank = 0, #reports - 1 do
     local report = reports[rank + 1]
     local result
     local ok, record = false, nil
@@ -315,7 +368,9 @@ function M.run(opts)
       result = errors.Terminated(report.exitcode)
     end
     if errors.is_failed(result) or errors.is_terminated(result) then
-      comm_log:error(("Comm %s player %d failed: %s"):format(name, rank, tostring(result)))
+      local who = rank < n and ("player %d"):format(rank)
+                  or ("newcomer %d"):format(rank - n + 1)
+      comm_log:error(("Comm %s %s failed: %s"):format(name, who, tostring(result)))
     end
     results[rank + 1] = result
   end

@@ -31,7 +31,7 @@
 --
 -- The policy table:
 --
--- * `setup(comm, old_state, oldranks)` -> state (required). Called with
+-- * `setup(comm, old_state, oldranks, heal)` -> state (required). Called with
 --   `old_state == nil` for the first communicator. `state.comm` is set to
 --   the communicator if `setup` leaves it unset.
 -- * `start(state)` (optional): called once with the first state before the
@@ -54,7 +54,22 @@
 --   a synchronised logger cannot be used, set `log.sync = false`).
 -- * `recovered(state, event)` (optional): called after a shrink with the
 --   new state and `event = {iteration=, old=, new=, oldranks=, error=}`
---   (`old` is still usable for its name and size, not for communication).
+--   (`old` is still usable for its name and size, not for communication);
+--   after a heal, at every member of the grown world, with `newranks` too
+--   (at a newcomer `event = {iteration=, new=, newranks=, joined = true}`).
+-- * `replace` (optional): heal instead of going on shrunk, in a world
+--   started by `cicada.run`: `{size = n, shares = fn, restore = fn,
+--   name = "healed", timeout = 5}`. After the shrink, if fewer than `size`
+--   players remain, grow back to `size` (`comm:grow`, communicators
+--   `healed-1`, `healed-2`, ...), call `setup(grown, old_state, nil, heal)`
+--   with `heal = {indices =, newranks =, joined =, iteration =}` (build the
+--   suite with `heal.indices`: survivors keep their x-coordinates), recover
+--   and reshare the shares that `shares(old_state)` lists (name -> share)
+--   at everyone, hand them to `restore(state, new_shares)`, and retry the
+--   failed iteration. The newcomers run the same function with
+--   `comm.joined` and call `run` with the same policy: they skip `start`,
+--   join the heal and go on from the retried iteration. A death during the
+--   heal shrinks and heals again.
 --
 -- `run` returns an outcome table: `state` (the last state), `comm` (its
 -- communicator, still open, or nil when too few players remain),
@@ -69,8 +84,8 @@
 --
 -- Healing: `recover_shares(protocol, names, shares)` gives players without
 -- shares (newcomers) shares of the listed secrets and refreshes everyone's,
--- the step a replace policy takes after growing back (see Healing in
--- docs/fault-tolerance.md; growing is not there yet).
+-- the step the replace policy takes after growing back (see Healing in
+-- docs/fault-tolerance.md). `outcome.heals` counts the grows.
 -- @module cicada.recovery
 local check = require("cicada.check")
 local errors = require("cicada.errors")
@@ -108,6 +123,24 @@ local function check_policy(comm, policy)
   if policy.retry ~= nil and type(policy.retry) ~= "boolean" then
     argerror("'retry' must be a boolean, got " .. type(policy.retry))
   end
+  local replace = policy.replace
+  if replace ~= nil then
+    if type(replace) ~= "table" then argerror("'replace' must be a table, got " .. type(replace)) end
+    if math.type(replace.size) ~= "integer" or replace.size < 1 then
+      argerror("'replace.size' must be a positive integer, got " .. tostring(replace.size))
+    end
+    for _, key in ipairs{"shares", "restore"} do
+      if type(replace[key]) ~= "function" then
+        argerror(("'replace.%s' must be a function, got %s"):format(key, type(replace[key])))
+      end
+    end
+    if replace.name ~= nil and type(replace.name) ~= "string" then
+      argerror("'replace.name' must be a string, got " .. type(replace.name))
+    end
+    if replace.timeout ~= nil and not (type(replace.timeout) == "number" and replace.timeout > 0) then
+      argerror("'replace.timeout' must be a positive number, got " .. tostring(replace.timeout))
+    end
+  end
   local name = policy.name
   if name ~= nil and type(name) ~= "string" and type(name) ~= "function" then
     argerror("'name' must be a string or a function, got " .. type(name))
@@ -121,13 +154,120 @@ local function namer(policy, first)
   return function(generation) return prefix .. "-" .. generation end
 end
 
-local function build(policy, comm, old, oldranks)
-  local state = policy.setup(comm, old, oldranks)
+local function build(policy, comm, old, oldranks, heal)
+  local state = policy.setup(comm, old, oldranks, heal)
   if type(state) ~= "table" then
     error("cicada.recovery: setup must return a table, got " .. type(state), 0)
   end
   if state.comm == nil then state.comm = comm end
   return state
+end
+
+-- ==== Replacing the players that failed =========================================
+
+-- Errors a heal recovers from by shrinking again: those of a step, and a
+-- grown world that never came up (a member or a newcomer died first).
+local heal_recoverable = {peer_failed = true, revoked = true, timeout = true,
+                          startup_timeout = true}
+
+-- Fresh x-coordinates: the smallest positive integers not in used.
+local function fresh_indices(used, count)
+  local out, x = {}, 0
+  while #out < count do
+    x = x + 1
+    if not used[x] then out[#out + 1] = x; used[x] = true end
+  end
+  return out
+end
+
+-- Phase B of a heal, at every member of the grown world: learn the plan
+-- from rank 0 (a member from before: they keep ranks 0 .. m-1), build the
+-- state on the grown world with the plan's indices, recover the listed
+-- shares. Returns the new state and the plan.
+local function heal_grown(policy, grown, me, plan)
+  plan = grown:broadcast(0, grown.rank == 0 and plan or nil)
+  me.last_plan = plan
+  local heal = {indices = plan.indices, newranks = grown.newranks, joined = grown.joined,
+                iteration = plan.iteration}
+  local state = build(policy, grown, me.old, nil, heal)
+  local shares = me.shares
+  local recovered = M.recover_shares(state.protocol, plan.names, shares)
+  policy.replace.restore(state, recovered)
+  state._heal_iteration = plan.iteration
+  return state, plan
+end
+
+-- Heal: grow `comm` (shrunk, or nil at a newcomer that starts in `grown`)
+-- back to policy.replace.size, recover the shares, retrying on the next
+-- shrunk communicator when a member or newcomer dies on the way. me holds
+-- this player's x-coordinate (index, or nil if it never had one), its
+-- shares (nil if none), the names of the shares, the old state and the
+-- iteration to resume at. Returns state, grown comm, plan; or nil when too
+-- few players remain.
+local function heal(policy, comm, grown, me, outcome, threshold)
+  local R = policy.replace
+  while true do
+    local ok, state, plan = pcall(function()
+      local p
+      if not grown then
+        local infos = comm:allgather({index = me.index, names = me.names,
+                                      iteration = me.iteration})
+        local used, indices, names, iteration = {}, {}, nil, nil
+        for _, info in ipairs(infos) do
+          if info.index then used[info.index] = true end
+          names = names or info.names
+          if info.iteration and (not iteration or info.iteration < iteration) then
+            iteration = info.iteration
+          end
+        end
+        local missing = 0
+        for i, info in ipairs(infos) do
+          indices[i] = info.index or false
+          if not info.index then missing = missing + 1 end
+        end
+        local extra = fresh_indices(used, missing + R.size - comm.world_size)
+        local k = 0
+        for i = 1, #infos do
+          if not indices[i] then k = k + 1; indices[i] = extra[k] end
+        end
+        for _ = comm.world_size + 1, R.size do k = k + 1; indices[#indices + 1] = extra[k] end
+        p = {indices = indices, names = names or {}, iteration = iteration or 0}
+        outcome.heals = outcome.heals + 1
+        grown = comm:grow{count = R.size - comm.world_size,
+                          name = (R.name or "healed") .. "-" .. outcome.heals,
+                          timeout = R.timeout}
+      end
+      return heal_grown(policy, grown, me, p)
+    end)
+    if ok then
+      if comm then comm:free() end
+      return state, grown, plan
+    end
+    local err = state
+    if not heal_recoverable[errors.kind(err)] then error(err, 0) end
+    outcome.error = err
+    -- Start again from the survivors of whichever world failed: a newcomer
+    -- that is still alive stays, with an index and no shares.
+    local failed = grown or comm
+    failed:revoke()
+    if grown and me.last_plan then
+      -- Everyone in the grown world knows the plan: keep its index (the
+      -- members' old ones, a newcomer's new one), the names and the
+      -- iteration; shares stay what they were (nil at a newcomer).
+      me.index = me.last_plan.indices[grown.rank + 1]
+      me.names = me.last_plan.names
+      me.iteration = me.last_plan.iteration
+    end
+    me.last_plan = nil
+    local shrunk = failed:shrink{name = failed.name .. "-shrunk"}
+    if failed ~= comm and comm then comm:free() end
+    failed:free()
+    comm, grown = shrunk, nil
+    if comm.world_size < threshold then
+      comm:free()
+      return nil
+    end
+  end
 end
 
 --- Run `policy.step` until it is done, recovering from failures.
@@ -138,10 +278,29 @@ function M.run(comm, policy)
   check_policy(comm, policy)
   local threshold = policy.threshold or 1
   local name_of = namer(policy, comm)
-  local state = build(policy, comm, nil, nil)
-  if policy.start then policy.start(state) end
-  local outcome = {generations = 0, reason = "done", skipped = {}}
+  local outcome = {generations = 0, heals = 0, reason = "done", skipped = {}}
+  local state
   local iteration = 0
+  if policy.replace and comm.joined then
+    -- A newcomer: heal with the members that grew this world, then go on
+    -- at the iteration they resume at.
+    local me = {}
+    local grown
+    state, grown = heal(policy, nil, comm, me, outcome, threshold)
+    if not state then
+      outcome.reason = "too_few"
+      return outcome
+    end
+    comm = grown
+    iteration = state._heal_iteration
+    if policy.recovered then
+      policy.recovered(state, {iteration = iteration, new = grown, newranks = grown.newranks,
+                               joined = true})
+    end
+  else
+    state = build(policy, comm, nil, nil)
+    if policy.start then policy.start(state) end
+  end
   while policy.iterations == nil or iteration < policy.iterations do
     outcome.iteration = iteration
     local ok, result = pcall(policy.step, state, iteration)
@@ -165,16 +324,39 @@ function M.run(comm, policy)
         break
       end
       local old = state
-      state = build(policy, newcomm, old, oldranks)
-      if policy.recovered then
-        policy.recovered(state, {iteration = iteration, old = comm, new = newcomm,
-                                 oldranks = oldranks, error = result})
-      end
-      comm:free()
-      comm = newcomm
-      if not policy.retry then
-        outcome.skipped[#outcome.skipped + 1] = iteration
-        iteration = iteration + 1
+      if policy.replace and newcomm.world_size < policy.replace.size then
+        local shares = policy.replace.shares(old)
+        local names = {}
+        for k in pairs(shares) do names[#names + 1] = k end
+        table.sort(names)
+        local me = {index = old.protocol.indices[comm.rank + 1], shares = shares,
+                    names = names, old = old, iteration = iteration}
+        local grown
+        state, grown = heal(policy, newcomm, nil, me, outcome, threshold)
+        comm:free()
+        if not state then
+          outcome.reason, comm = "too_few", nil
+          break
+        end
+        if policy.recovered then
+          policy.recovered(state, {iteration = iteration, old = comm, new = grown,
+                                   oldranks = oldranks, error = result,
+                                   newranks = grown.newranks})
+        end
+        comm = grown
+        iteration = state._heal_iteration
+      else
+        state = build(policy, newcomm, old, oldranks)
+        if policy.recovered then
+          policy.recovered(state, {iteration = iteration, old = comm, new = newcomm,
+                                   oldranks = oldranks, error = result})
+        end
+        comm:free()
+        comm = newcomm
+        if not policy.retry then
+          outcome.skipped[#outcome.skipped + 1] = iteration
+          iteration = iteration + 1
+        end
       end
     else
       iteration = iteration + 1

@@ -1,0 +1,123 @@
+/*
+ * test_grow.c - the grown world of comm:grow refuses a newcomer that cannot
+ * prove the world's token, and comes up with the one that can.
+ *
+ * Two members (ranks 0 and 1) start the grown world of three on fresh
+ * loopback listeners, as comm:grow has them do. A newcomer with another
+ * token dials them first, as rank 2: each member answers its DIAL, the
+ * newcomer cannot check the answer's proof, and nothing it could send
+ * would pass the members' check of its CONFIRM; its start fails with
+ * CC_ETOKEN_MISMATCH and no member counts it as a link. Then the real
+ * newcomer (the world's token) joins, the members' starts return, and a
+ * message goes from the newcomer to each member over the grown world.
+ */
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "comm/comm.h"
+#include "check.h"
+
+#define WORLD 3
+#define TOKEN 0x0123456789abcdefULL
+#define WRONG_TOKEN 0x0123456789abcdeeULL
+
+static const char *hosts[WORLD] = {"127.0.0.1", "127.0.0.1", "127.0.0.1"};
+static uint16_t ports[WORLD];
+static int listeners[WORLD];
+
+static int loopback_listener(uint16_t *port) {
+  struct sockaddr_in a;
+  socklen_t alen = sizeof a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+    perror("listen");
+    exit(1);
+  }
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+static void settings_for(cc_settings *s, int rank, uint64_t token, int listen_fd) {
+  cc_settings_default(s);
+  s->rank = rank;
+  s->world_size = WORLD;
+  s->token = token;
+  s->listen_fd = listen_fd;
+  s->peer_hosts = hosts;
+  s->peer_ports = ports;
+  s->startup_timeout_s = 5;
+}
+
+typedef struct member {
+  int rank;
+  cc_engine *eng;
+  cc_status st;
+  cc_error err;
+} member;
+
+static void *start_member(void *arg) {
+  member *m = arg;
+  cc_settings s;
+  settings_for(&s, m->rank, TOKEN, listeners[m->rank]);
+  m->st = cc_engine_start(&s, &m->eng, &m->err);
+  return NULL;
+}
+
+int main(void) {
+  member members[2] = {{0, NULL, CC_OK, {0}}, {1, NULL, CC_OK, {0}}};
+  pthread_t threads[2];
+  cc_settings s;
+  cc_engine *rogue = NULL, *newcomer = NULL;
+  cc_comm *worlds[WORLD] = {NULL, NULL, NULL};
+  cc_error err;
+  cc_status st;
+
+  for (int r = 0; r < WORLD; r++) listeners[r] = loopback_listener(&ports[r]);
+  for (int i = 0; i < 2; i++) pthread_create(&threads[i], NULL, start_member, &members[i]);
+
+  /* The impostor: rank 2 with another world's token. */
+  settings_for(&s, 2, WRONG_TOKEN, listeners[2]);
+  st = cc_engine_start(&s, &rogue, &err);
+  CHECK(st == CC_ETOKEN_MISMATCH);
+  CHECK(rogue == NULL);
+  if (st != CC_OK) fprintf(stderr, "the impostor was refused: %s\n", err.message);
+
+  /* The real newcomer, on a listener of its own. */
+  listeners[2] = loopback_listener(&ports[2]);
+  settings_for(&s, 2, TOKEN, listeners[2]);
+  st = cc_engine_start(&s, &newcomer, &err);
+  CHECK(st == CC_OK);
+  if (st != CC_OK) fprintf(stderr, "newcomer: %s\n", err.message);
+  for (int i = 0; i < 2; i++) {
+    pthread_join(threads[i], NULL);
+    CHECK(members[i].st == CC_OK);
+    if (members[i].st != CC_OK) fprintf(stderr, "member %d: %s\n", i, members[i].err.message);
+  }
+  if (failures) return 1;
+
+  CHECK(cc_comm_world(newcomer, "healed", 5, &worlds[2], &err) == CC_OK);
+  for (int i = 0; i < 2; i++)
+    CHECK(cc_comm_world(members[i].eng, "healed", 5, &worlds[i], &err) == CC_OK);
+  for (int i = 0; i < 2; i++) {
+    cc_payload *p = cc_payload_new(5), *got = NULL;
+    memcpy(p->data, "hello", 5);
+    CHECK(cc_comm_send(worlds[2], p, i, 1, &err) == CC_OK);
+    cc_payload_unref(p);
+    CHECK(cc_comm_recv(worlds[i], 2, 1, &got, &err) == CC_OK);
+    CHECK(got && got->len == 5 && memcmp(got->data, "hello", 5) == 0);
+    if (got) cc_payload_unref(got);
+  }
+  for (int r = 0; r < WORLD; r++) cc_comm_free(worlds[r]);
+  cc_engine_stop(newcomer);
+  for (int i = 0; i < 2; i++) cc_engine_stop(members[i].eng);
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,282 @@
+-- comm:grow admits newcomers that the launcher of a cicada.run world
+-- starts; the replace policy of cicada.recovery heals a world back to its
+-- size, recovering the newcomers' shares; faults during the heal shrink
+-- and heal again.
+local support = require("support")
+local cicada = require("cicada")
+local errors = require("cicada.errors")
+
+cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
+
+local F = cicada.Field{order = require("cicada.field").SUITE_ORDER} -- the suites' default
+
+-- Every subset of size k of the list xs.
+local function subsets(xs, k)
+  local out = {}
+  local function walk(from, chosen)
+    if #chosen == k then
+      out[#out + 1] = table.move(chosen, 1, k, 1, {})
+      return
+    end
+    for i = from, #xs do
+      chosen[#chosen + 1] = xs[i]
+      walk(i + 1, chosen)
+      chosen[#chosen] = nil
+    end
+  end
+  walk(1, {})
+  return out
+end
+
+-- The fixed-point value that the given members' shares reconstruct; each
+-- member is {share =, index =}.
+local function open(members)
+  local rows, xs = {}, {}
+  for i, m in ipairs(members) do rows[i], xs[i] = m.share, m.index end
+  return F:decode_fixed(F:shamir_recover(F:stack(rows), xs), 16)[1]
+end
+
+-- The results that are tables (the players that finished), and the others.
+local function finished(results)
+  local ok, other = {}, {}
+  for i, r in ipairs(results) do
+    if type(r) == "table" and getmetatable(r) == nil then ok[#ok + 1] = r
+    else other[#other + 1] = i end
+  end
+  return ok, other
+end
+
+describe("comm:grow", function()
+  after_each(support.cleanup)
+
+  it("admits a newcomer after the survivors of a death: they keep their order, it takes the rank after them", function()
+    local results = support.run(4, function(comm)
+      if comm.joined then
+        return {joined = true, rank = comm.rank, size = comm.world_size, name = comm.name,
+                newranks = comm.newranks, all = comm:allgather(comm.rank * 10)}
+      end
+      if comm.rank == 2 then cicada.inject.kill() end
+      pcall(comm.barrier, comm)
+      comm:revoke()
+      local shrunk, oldranks = comm:shrink{name = "shrunk"}
+      local grown, newranks = shrunk:grow{count = 1, name = "healed", timeout = 2}
+      return {joined = grown.joined, rank = grown.rank, old = oldranks[grown.rank + 1],
+              size = grown.world_size, name = grown.name, newranks = newranks,
+              all = grown:allgather(grown.rank * 10)}
+    end, {time_limit = 60})
+    assert.are.equal(5, #results)
+    assert.is_true(errors.is_terminated(results[3]))
+    for i, old in pairs{[1] = 0, [2] = 1, [4] = 3} do
+      local r = results[i]
+      assert.are.equal("table", type(r), tostring(r))
+      assert.is_false(r.joined)
+      assert.are.equal(old, r.old)
+      assert.are.equal(i == 4 and 2 or old, r.rank)
+    end
+    local newcomer = results[5]
+    assert.are.equal("table", type(newcomer), tostring(newcomer))
+    assert.is_true(newcomer.joined)
+    assert.are.equal(3, newcomer.rank)
+    for _, i in ipairs{1, 2, 4, 5} do
+      assert.are.equal(4, results[i].size)
+      assert.are.equal("healed", results[i].name)
+      assert.are.same({3}, results[i].newranks)
+      assert.are.same({0, 10, 20, 30}, results[i].all)
+    end
+  end)
+
+  it("checks its options and says where it cannot grow", function()
+    -- In a process of its own: this one must not run engine threads of
+    -- its own when it forks the players of the other specs.
+    local rc, out = support.run_cli({support.script([[
+      local cicada = require("cicada")
+      local comm = cicada.connect{}   -- a world of one, not started by cicada.run
+      local ok, err = pcall(comm.grow, comm, {count = 0})
+      print(ok, err)
+      ok, err = pcall(comm.grow, comm, {count = 1})
+      print(ok, err)
+    ]])}, nil, 30)
+    assert.are.equal(0, rc, out)
+    local lines = support.lines(out)
+    assert.matches("^false\t.*bad option 'count'", lines[1])
+    assert.matches("^false\t.*not started by cicada.run", lines[2])
+  end)
+
+  it("says that a TLS world cannot grow yet", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. support.shquote(dir)))
+    local rc, out = support.run_cli({"credentials", "0", dir})
+    assert.are.equal(0, rc, out)
+    local results = support.run(2, function(comm)
+      local ok, err = pcall(comm.grow, comm, {count = 1})
+      return {ok = ok, err = tostring(err)}
+    end, {identity = dir .. "/player-0.pem", trusted = {dir .. "/player-0.crt"}, time_limit = 60})
+    os.execute("rm -rf " .. support.shquote(dir))
+    assert.are.equal(2, #results)   -- no newcomer was started
+    for r = 1, 2 do
+      assert.are.equal("table", type(results[r]), tostring(results[r]))
+      assert.is_false(results[r].ok)
+      assert.matches("a TLS world cannot grow yet", results[r].err)
+    end
+  end)
+
+  it("raises at every survivor when one dies before growing, and they grow again without it", function()
+    local results = support.run(4, function(comm)
+      if comm.joined then
+        return {joined = true, rank = comm.rank, size = comm.world_size,
+                all = comm:allgather(comm.rank)}
+      end
+      if comm.rank == 3 then cicada.inject.kill() end
+      pcall(comm.barrier, comm)
+      comm:revoke()
+      local shrunk = comm:shrink{name = "shrunk"}
+      -- A second death: the member at rank 1 of the shrunk communicator
+      -- dies instead of growing.
+      if shrunk.rank == 1 then cicada.inject.kill() end
+      local ok, err = pcall(shrunk.grow, shrunk, {count = 1, name = "first", timeout = 1})
+      assert(not ok, "the first grow succeeded without a member")
+      local kind = errors.kind(err)
+      shrunk:revoke()
+      local again = shrunk:shrink{name = "again"}
+      local grown = again:grow{count = 2, name = "second", timeout = 2}
+      return {joined = false, kind = kind, rank = grown.rank, size = grown.world_size,
+              all = grown:allgather(grown.rank)}
+    end, {time_limit = 60})
+    local ok = finished(results)
+    local survivors, newcomers = 0, 0
+    for _, r in ipairs(ok) do
+      assert.are.equal(4, r.size)
+      assert.are.same({0, 1, 2, 3}, r.all)
+      if r.joined then
+        newcomers = newcomers + 1
+        assert.is_true(r.rank >= 2)
+      else
+        survivors = survivors + 1
+        local known = {peer_failed = true, revoked = true, startup_timeout = true}
+        assert.is_truthy(known[r.kind], tostring(r.kind))
+      end
+    end
+    assert.are.equal(2, survivors)
+    assert.are.equal(2, newcomers)
+  end)
+end)
+
+-- A running total and a secret of player 0 under the replace policy.
+-- kill(world, comm, iteration, heal) says whether this player dies now.
+local function healing_world(n, k, iterations, kill_at, kill_newcomer)
+  return support.run(n, function(world, n_, k_, iterations_, kill_at_, kill_newcomer_)
+    local shares = {}
+    local outcome = cicada.recovery.run(world, {
+      threshold = k_,
+      iterations = iterations_,
+      setup = function(comm, old, oldranks, heal)
+        if heal and heal.joined and kill_newcomer_ and comm.name == kill_newcomer_ then
+          cicada.inject.kill()   -- the newcomer dies before recovering
+        end
+        local indices = heal and heal.indices or (old and old.protocol:indices_for(oldranks))
+        return {protocol = cicada.shamir.ProtocolSuite(comm, {threshold = k_, indices = indices})}
+      end,
+      start = function(state)
+        local mine = state.comm.rank == 0
+        shares.total = state.protocol:share(0, mine and 0 or nil, {})
+        shares.secret = state.protocol:share(0, mine and 42 or nil, {})
+      end,
+      replace = {size = n_, timeout = 2, shares = function() return shares end,
+                 restore = function(_, recovered) shares = recovered end},
+      step = function(state, iteration)
+        local comm, protocol = state.comm, state.protocol
+        if comm == world and not world.joined and iteration == kill_at_.iteration then
+          for _, r in ipairs(kill_at_.ranks) do
+            if world.rank == r then cicada.inject.kill() end
+          end
+        end
+        local contributor = iteration % comm.world_size
+        local total = protocol:add(shares.total,
+          protocol:share(contributor, comm.rank == contributor and 1 or nil, {}))
+        protocol:reveal(total)
+        shares.total = total
+      end,
+    })
+    local protocol = outcome.state.protocol
+    return {rank = outcome.comm.rank, size = outcome.comm.world_size, name = outcome.comm.name,
+            joined = world.joined, index = protocol.indices[outcome.comm.rank + 1],
+            share = shares.secret, total = protocol:reveal(shares.total),
+            secret = protocol:reveal(shares.secret)}
+  end, {args = {n, k, iterations, kill_at, kill_newcomer}, time_limit = 30})
+end
+
+describe("the replace policy", function()
+  it("heals a world of 4 (threshold 2) after a death: every iteration counted, the newcomer holds shares", function()
+    local results = healing_world(4, 2, 6, {iteration = 2, ranks = {1}})
+    local ok, other = finished(results)
+    local said = {}
+    for i, r in ipairs(results) do said[i] = tostring(r) end
+    assert.are.same({2}, other, table.concat(said, "\n"))
+    assert.are.equal(4, #ok)
+    local members, newcomers = {}, 0
+    for _, r in ipairs(ok) do
+      assert.are.equal(4, r.size)
+      assert.are.equal("healed-1", r.name)
+      assert.are.equal(6.0, r.total)
+      assert.are.equal(42.0, r.secret)
+      if r.joined then newcomers = newcomers + 1 end
+      members[#members + 1] = r
+    end
+    assert.are.equal(1, newcomers)
+    for _, pair in ipairs(subsets(members, 2)) do
+      assert.are.equal(42.0, open(pair))
+    end
+  end)
+
+  it("heals again when a newcomer dies before recovering", function()
+    local ok = finished(healing_world(4, 2, 5, {iteration = 1, ranks = {3}}, "healed-1"))
+    assert.are.equal(4, #ok)
+    local newcomers = 0
+    for _, r in ipairs(ok) do
+      assert.are.equal("healed-2", r.name)
+      assert.are.equal(5.0, r.total)
+      assert.are.equal(42.0, r.secret)
+      if r.joined then newcomers = newcomers + 1 end
+    end
+    assert.are.equal(1, newcomers)
+    for _, pair in ipairs(subsets(ok, 2)) do
+      assert.are.equal(42.0, open(pair))
+    end
+  end)
+
+  it("replaces two players that die at once in a world of 5 (threshold 3); any 3 then open every secret", function()
+    local ok, other = finished(healing_world(5, 3, 5, {iteration = 2, ranks = {1, 3}}))
+    assert.are.same({2, 4}, other)
+    assert.are.equal(5, #ok)
+    local newcomers, indices = 0, {}
+    for _, r in ipairs(ok) do
+      assert.are.equal(5, r.size)
+      assert.are.equal(5.0, r.total)
+      assert.are.equal(42.0, r.secret)
+      if r.joined then newcomers = newcomers + 1 end
+      assert.is_nil(indices[r.index], "two members share index " .. tostring(r.index))
+      indices[r.index] = true
+    end
+    assert.are.equal(2, newcomers)
+    local all = subsets(ok, 3)
+    assert.are.equal(10, #all)
+    for _, three in ipairs(all) do assert.are.equal(42.0, open(three)) end
+  end)
+end)
+
+describe("scripts/heal_running_total.lua", function()
+  after_each(support.cleanup)
+
+  it("prints every iteration with the right total and the healed name, then the secret", function()
+    local src = os.getenv("CICADA_SOURCE_DIR") or "."
+    local rc, out = support.run_cli({src .. "/scripts/heal_running_total.lua"}, nil, 60)
+    assert.are.equal(0, rc, out)
+    for i = 0, 7 do
+      local name = i < 3 and "world" or "healed%-1"
+      assert.are.equal(1, support.count(out, ("Iteration %d comm %s total: %d%%.0\n"):format(
+        i, name, i + 1)), out)
+    end
+    assert.are.equal(1, support.count(out, "HEALED secret=42%.0\n"), out)
+  end)
+end)
