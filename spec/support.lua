@@ -157,8 +157,13 @@ function M.wait(h, timeout_s)
   while true do
     local rc = read_file(h.rc)
     if rc and rc ~= "" then
+      -- Ended: keep what it printed and remove its files now, so that a
+      -- spec that never calls cleanup() leaves nothing behind either.
       h.done = true
-      return math.tointeger(tonumber(rc)), read_file(h.out) or ""
+      h.text = read_file(h.out) or ""
+      os.remove(h.out)
+      os.remove(h.rc)
+      return math.tointeger(tonumber(rc)), h.text
     end
     if core.now() > deadline then
       M.kill(h)
@@ -173,7 +178,7 @@ end
 M.sleep = core.sleep
 
 --- What a started process has printed so far.
-function M.output(h) return read_file(h.out) or "" end
+function M.output(h) return h.text or read_file(h.out) or "" end
 
 --- Run `cicada-lua args...` to the end: its exit code and output.
 function M.run_cli(args, env, timeout_s)
