@@ -104,6 +104,27 @@ function M.rank(comm, r, n, fname)
   return r
 end
 
+--- Check that every entry of list is a rank of comm and none is there twice
+-- (argument n of fname; `what` names the list in the error, or nil).
+-- @param comm the communicator
+-- @tab list the ranks
+-- @int n the argument's position
+-- @string fname the function's name
+-- @string[opt] what the list's name, e.g. "src"
+-- @treturn table the set of the ranks (rank -> true)
+-- @raise `bad argument #2 to 'reveal' (rank 1 appears twice)`
+function M.rank_list(comm, list, n, fname, what)
+  local seen = {}
+  for _, r in ipairs(list) do
+    M.rank(comm, r, n, fname)
+    if seen[r] then
+      M.argerror(n, fname, ("rank %d appears twice%s"):format(r, what and " in " .. what or ""))
+    end
+    seen[r] = true
+  end
+  return seen
+end
+
 -- What each kind of check_option accepts, and how errors name it.
 local option_kinds = {
   integer = {"integer", function(v) return math.type(v) == "integer" end},

@@ -326,14 +326,7 @@ local function check_dst(comm, dst)
   if type(dst) ~= "table" then
     check.argerror(2, "reveal", "dst must be a list of ranks, got " .. type(dst))
   end
-  local seen = {}
-  for _, r in ipairs(dst) do
-    check.rank(comm, r, 2, "reveal")
-    if seen[r] then
-      check.argerror(2, "reveal", ("rank %d appears twice"):format(r))
-    end
-    seen[r] = true
-  end
+  check.rank_list(comm, dst, 2, "reveal")
   return dst
 end
 

@@ -14,15 +14,7 @@ local function check_src(comm, src)
   elseif type(src) ~= "table" or #src == 0 then
     check.argerror(1, "random_bitwise_secret", "src must be a non-empty list of ranks")
   end
-  local seen = {}
-  for _, r in ipairs(src) do
-    check.rank(comm, r, 1, "random_bitwise_secret")
-    if seen[r] then
-      check.argerror(1, "random_bitwise_secret", ("rank %d appears twice in src"):format(r))
-    end
-    seen[r] = true
-  end
-  return src, seen
+  return src, check.rank_list(comm, src, 1, "random_bitwise_secret", "src")
 end
 
 --- Shares of random bits and of the number they make.
