@@ -256,19 +256,27 @@ cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
 -- From a SIGKILL to the error at the slowest survivor (4 players): the dying
 -- player sends its clock reading just before it dies; the others are
 -- blocked in a receive from it.
+-- After a barrier, player 3 sends the others its clock reading and dies
+-- (SIGKILL); the others wait for that player until its death is known.
+-- Returns, at the survivors, the clock reading and whether the wait failed.
+local function kill_rank3(comm)
+  comm:barrier()
+  if comm.rank == 3 then
+    local t0 = core.now()
+    for r = 0, 2 do comm:send(t0, r, 1) end
+    cicada.inject.kill()
+  end
+  local t0 = comm:recv(3, 1)
+  local ok = pcall(comm.recv, comm, 3, 2)
+  return t0, not ok
+end
+
 figure("detect_kill", function()
   local samples = {}
   for i = 1, 21 do
     local results = cicada.run{world_size = 4, fn = function(comm)
-      comm:barrier()
-      if comm.rank == 3 then
-        local t0 = core.now()
-        for r = 0, 2 do comm:send(t0, r, 1) end
-        cicada.inject.kill()
-      end
-      local t0 = comm:recv(3, 1)
-      local ok = pcall(comm.recv, comm, 3, 2)
-      return not ok and core.now() - t0 or nil
+      local t0, failed = kill_rank3(comm)
+      return failed and core.now() - t0 or nil
     end}
     local worst = 0
     for r = 1, 3 do
@@ -325,14 +333,7 @@ figure("heal", function()
       end
       local p = shamir.ProtocolSuite(comm, {threshold = 2})
       local share = p:share(0, comm.rank == 0 and 42 or nil, {})
-      comm:barrier()
-      if comm.rank == 3 then
-        local t0 = core.now()
-        for r = 0, 2 do comm:send(t0, r, 1) end
-        cicada.inject.kill()
-      end
-      local t0 = comm:recv(3, 1)
-      pcall(comm.recv, comm, 3, 2)
+      local t0 = kill_rank3(comm)
       comm:revoke()
       local shrunk, oldranks = comm:shrink{name = "shrunk"}
       local grown = shrunk:grow{count = 1, name = "healed"}
