@@ -254,6 +254,28 @@ uint64_t cc_field_dot(const cc_field *f, const uint64_t *a, const uint64_t *b,
                       size_t n) {
   const cc_field fl = *f; /* out may alias *f: keep constants local */
   f = &fl;
+  if (f->kind == CC_FIELD_FOLD) {
+    /* Lazy reduction: each product folded once is below 2^97, so 2^30 of
+     * them add up in 128 bits; two accumulators, one reduction per run. */
+    uint64_t c = f->c, acc = 0;
+    for (size_t i0 = 0; i0 < n; i0 += (size_t)1 << 30) {
+      size_t m = n - i0 < ((size_t)1 << 30) ? n - i0 : (size_t)1 << 30;
+      const uint64_t *x = a + i0, *y = b + i0;
+      u128 s0 = 0, s1 = 0;
+      size_t i = 0;
+      for (; i + 1 < m; i += 2) {
+        u128 p0 = (u128)x[i] * y[i], p1 = (u128)x[i + 1] * y[i + 1];
+        s0 += (u128)(uint64_t)(p0 >> 64) * c + (uint64_t)p0;
+        s1 += (u128)(uint64_t)(p1 >> 64) * c + (uint64_t)p1;
+      }
+      if (i < m) {
+        u128 p0 = (u128)x[i] * y[i];
+        s0 += (u128)(uint64_t)(p0 >> 64) * c + (uint64_t)p0;
+      }
+      acc = addmod(f, acc, addmod(f, fold_reduce(f, s0), fold_reduce(f, s1)));
+    }
+    return acc;
+  }
   uint64_t acc = 0;
   for (size_t i = 0; i < n; i++)
     acc = addmod(f, acc, dmul(f, to_dom(f, a[i]), b[i]));
@@ -473,6 +495,98 @@ void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
     out[i] = fold_reduce(f, acc);
   }
 #undef FOLD1
+}
+
+/* ==== Masked products and their truncation ============================= */
+
+/* Elements per block of the two kernels below: their 128-bit accumulators
+ * (4 KB) stay in L1 while every input streams through once. */
+enum { MASK_BLOCK = 256 };
+
+/* The terms of a lazy sum: at most this many products of two canonical
+ * words, each folded once (below 2^97), fit in 128 bits. */
+#define LAZY_TERMS ((size_t)1 << 30)
+
+/* acc[i] += w x[i] for a block, lazily: one fold per product, none for a
+ * unit weight. */
+static inline void lazy_axpy(uint64_t c, u128 *acc, uint64_t w, int unit,
+                             const uint64_t *x, size_t m) {
+  if (unit) {
+    for (size_t i = 0; i < m; i++) acc[i] += x[i];
+  } else {
+    for (size_t i = 0; i < m; i++) {
+      u128 t = (u128)x[i] * w;
+      acc[i] += (u128)(uint64_t)(t >> 64) * c + (uint64_t)t;
+    }
+  }
+}
+
+void cc_field_mul_lincomb(const cc_field *f, uint64_t *out, const uint64_t *a,
+                          const uint64_t *b, const uint64_t *w,
+                          const uint64_t *const *xs, size_t r, uint64_t s,
+                          size_t n) {
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  f = &fl;
+  uint64_t one = 1 % f->p;
+  if (f->kind != CC_FIELD_FOLD || r + 2 > LAZY_TERMS) {
+    for (size_t i = 0; i < n; i++) {
+      uint64_t acc = b ? cc_field_mul1(f, a[i], b[i]) : a[i];
+      for (size_t j = 0; j < r; j++)
+        acc = addmod(f, acc, w[j] == one ? xs[j][i] : cc_field_mul1(f, xs[j][i], w[j]));
+      out[i] = addmod(f, acc, s);
+    }
+    return;
+  }
+  uint64_t c = f->c;
+  u128 acc[MASK_BLOCK];
+  for (size_t i0 = 0; i0 < n; i0 += MASK_BLOCK) {
+    size_t m = n - i0 < MASK_BLOCK ? n - i0 : MASK_BLOCK;
+    const uint64_t *x = a + i0;
+    if (b) {
+      const uint64_t *y = b + i0;
+      for (size_t i = 0; i < m; i++) {
+        u128 t = (u128)x[i] * y[i];
+        acc[i] = (u128)(uint64_t)(t >> 64) * c + (uint64_t)t + s;
+      }
+    } else {
+      for (size_t i = 0; i < m; i++) acc[i] = (u128)x[i] + s;
+    }
+    for (size_t j = 0; j < r; j++) lazy_axpy(c, acc, w[j], w[j] == one, xs[j] + i0, m);
+    for (size_t i = 0; i < m; i++) out[i0 + i] = fold_reduce(f, acc[i]);
+  }
+}
+
+void cc_field_unmask_shift(const cc_field *f, uint64_t *out, const uint64_t *w,
+                           const uint64_t *const *cs, size_t r, unsigned bits,
+                           uint64_t s, const uint64_t *v,
+                           const uint64_t *const *ys, size_t q, size_t n) {
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  f = &fl;
+  uint64_t one = 1 % f->p;
+  if (f->kind != CC_FIELD_FOLD || r > LAZY_TERMS || q > LAZY_TERMS) {
+    for (size_t i = 0; i < n; i++) {
+      uint64_t c = 0, h = 0;
+      for (size_t j = 0; j < r; j++)
+        c = addmod(f, c, w[j] == one ? cs[j][i] : cc_field_mul1(f, cs[j][i], w[j]));
+      for (size_t j = 0; j < q; j++)
+        h = addmod(f, h, v[j] == one ? ys[j][i] : cc_field_mul1(f, ys[j][i], v[j]));
+      out[i] = submod(f, submod(f, c >> bits, s), h);
+    }
+    return;
+  }
+  uint64_t c = f->c;
+  u128 acc[MASK_BLOCK], sub[MASK_BLOCK];
+  for (size_t i0 = 0; i0 < n; i0 += MASK_BLOCK) {
+    size_t m = n - i0 < MASK_BLOCK ? n - i0 : MASK_BLOCK;
+    memset(acc, 0, m * sizeof *acc);
+    memset(sub, 0, m * sizeof *sub);
+    for (size_t j = 0; j < r; j++) lazy_axpy(c, acc, w[j], w[j] == one, cs[j] + i0, m);
+    for (size_t j = 0; j < q; j++) lazy_axpy(c, sub, v[j], v[j] == one, ys[j] + i0, m);
+    for (size_t i = 0; i < m; i++) {
+      uint64_t hi = fold_reduce(f, acc[i]) >> bits;
+      out[i0 + i] = submod(f, submod(f, hi, s), fold_reduce(f, sub[i]));
+    }
+  }
 }
 
 /* a * s mod p for FOLD and a small s < 2^32: the product's high word is

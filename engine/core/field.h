@@ -149,6 +149,25 @@ void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
 void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
                       const uint64_t *rows, size_t r, size_t n);
 
+/* out[i] = a[i] * b[i] + sum_j w[j] * xs[j][i] + s for r arrays of n
+ * elements (b NULL: a[i] + ...): a masked product share in one pass, with
+ * one reduction per element in the folding fields. out may be a, b or one
+ * of the xs (the same elements), no other overlap. */
+void cc_field_mul_lincomb(const cc_field *f, uint64_t *out, const uint64_t *a,
+                          const uint64_t *b, const uint64_t *w,
+                          const uint64_t *const *xs, size_t r, uint64_t s,
+                          size_t n);
+
+/* out[i] = floor(c / 2^bits) - s - sum_j v[j] * ys[j][i], where
+ * c = sum_j w[j] * cs[j][i] is canonical (r arrays cs, q arrays ys, of n
+ * elements; 0 <= bits < 64): the end of a truncation, the revealed masked
+ * value's high part less the mask's, in one pass. Overlap as for
+ * cc_field_mul_lincomb. */
+void cc_field_unmask_shift(const cc_field *f, uint64_t *out, const uint64_t *w,
+                           const uint64_t *const *cs, size_t r, unsigned bits,
+                           uint64_t s, const uint64_t *v,
+                           const uint64_t *const *ys, size_t q, size_t n);
+
 /* Shamir sharing of the n-element secret with threshold k (degree k - 1):
  * coeffs holds the (k-1) x n random coefficients of degrees 1..k-1, row d-1
  * for degree d. out is the m x n matrix whose row j holds the polynomial

@@ -377,21 +377,14 @@ static cc_u128 check_bound(lua_State *L, const cl_fq *q, int arg) {
   return b;
 }
 
-/* F:uniform_below(shape, bound [, rng]): elements uniform in [0, bound). */
-static int field_uniform_below(lua_State *L) {
-  lua_settop(L, 4);
-  cl_field *F = cl_field_check(L, 1);
-  size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
-  int nd = cl_check_shape(L, 2, shape);
-  cc_u128 b = check_bound(L, &F->q, 3);
-  cc_rng tmp;
-  cc_rng *rng = cl_rng_opt(L, 4, &tmp);
-  cl_array *a = cl_array_push_filled(L, &F->q, nd, shape);
+/* Fill a with elements uniform in [0, b) from rng, and free rng when it is
+ * tmp (also when the stream fails, which raises). */
+static void fill_below(lua_State *L, cc_rng *rng, cc_rng *tmp, cc_u128 b, cl_array *a) {
   if ((b & (b - 1)) == 0) {
     /* A power of two: the low bits of random words, no rejection. */
     if (cc_rng_bytes(rng, a->data, cl_array_bytes(a)) != 0) {
-      if (rng == &tmp) cc_rng_free(&tmp);
-      return luaL_error(L, "random stream failed (OpenSSL)");
+      if (rng == tmp) cc_rng_free(tmp);
+      luaL_error(L, "random stream failed (OpenSSL)");
     }
     if (a->w == 2) {
       cc_u128 mask = b - 1;
@@ -405,7 +398,20 @@ static int field_uniform_below(lua_State *L) {
   } else {
     cl_rng_fill_uniform(L, rng, a->w, b, a->data, a->n);
   }
-  if (rng == &tmp) cc_rng_free(&tmp);
+  if (rng == tmp) cc_rng_free(tmp);
+}
+
+/* F:uniform_below(shape, bound [, rng]): elements uniform in [0, bound). */
+static int field_uniform_below(lua_State *L) {
+  lua_settop(L, 4);
+  cl_field *F = cl_field_check(L, 1);
+  size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
+  int nd = cl_check_shape(L, 2, shape);
+  cc_u128 b = check_bound(L, &F->q, 3);
+  cc_rng tmp;
+  cc_rng *rng = cl_rng_opt(L, 4, &tmp);
+  cl_array *a = cl_array_push_filled(L, &F->q, nd, shape);
+  fill_below(L, rng, &tmp, b, a);
   return 1;
 }
 
@@ -919,6 +925,230 @@ static int field_wipe(lua_State *L) {
   return 0;
 }
 
+/* ==== Field: kernels into existing arrays ============================== */
+
+/* These write into arrays the caller owns (a protocol's scratch, reused
+ * from call to call, or a result filled chunk by chunk), so that a long
+ * computation neither allocates nor faults in fresh pages per step. */
+
+/* The list at arg of r field arrays of n elements each: their data, in a
+ * userdata left on the stack (the list keeps the arrays alive). r may be 0
+ * when the list is empty. */
+static const uint64_t **check_array_list(lua_State *L, const cl_fq *q, int arg,
+                                         size_t n, size_t *r) {
+  luaL_checktype(L, arg, LUA_TTABLE);
+  size_t len = lua_rawlen(L, arg);
+  const uint64_t **xs = lua_newuserdatauv(L, (len ? len : 1) * sizeof *xs, 0);
+  for (size_t j = 0; j < len; j++) {
+    lua_rawgeti(L, arg, (lua_Integer)j + 1);
+    cl_array *a = cl_array_test(L, -1);
+    if (!a)
+      luaL_argerror(L, arg, lua_pushfstring(L, "element %d is not a field array", (int)j + 1));
+    if (!cl_array_in(a, q)) order_mismatch(L, arg, a, q);
+    if (a->n != n)
+      luaL_argerror(L, arg, lua_pushfstring(L, "element %d has %d elements, not %d",
+                                            (int)j + 1, (int)a->n, (int)n));
+    xs[j] = a->data;
+    lua_pop(L, 1);
+  }
+  *r = len;
+  return xs;
+}
+
+/* Weights at arg: a vector of r elements (an array, or a list converted
+ * into one left on the stack). */
+static const uint64_t *check_weights(lua_State *L, const cl_fq *q, int arg, size_t r) {
+  cl_array *w = to_operand(L, arg, q);
+  if (w->ndim != 1 || w->n != r)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%d weights for %d arrays", (int)w->n, (int)r));
+  return w->data;
+}
+
+/* A one-element operand at arg (an integer, a string or a 0-d array). */
+static cc_u128 check_element(lua_State *L, const cl_fq *q, int arg) {
+  cl_array *a = to_operand(L, arg, q);
+  luaL_argcheck(L, a->n == 1, arg, "one element expected");
+  return cl_elem(a->w, a->data, 0);
+}
+
+/* The 1-based position at arg of n elements inside an array of len. */
+static size_t check_at(lua_State *L, int arg, size_t n, size_t len) {
+  lua_Integer at = luaL_checkinteger(L, arg);
+  if (at < 1 || (size_t)at - 1 > len || n > len - ((size_t)at - 1))
+    luaL_argerror(L, arg, lua_pushfstring(L, "elements %I to %I out of range [1, %d]",
+                                          at, at + (lua_Integer)n - 1, (int)len));
+  return (size_t)at - 1;
+}
+
+/* Blocks of the 128-bit compositions below, and their temporaries. */
+enum { INTO_BLOCK = 256 };
+
+/* out = a * b + sum_j w[j] xs[j] + s over n 128-bit elements (b NULL: a +
+ * ...), block by block from field128.h's kernels. xo: r pointers of room. */
+static void mul_lincomb128(const cc_field128 *g, uint64_t *out, const uint64_t *a,
+                           const uint64_t *b, const uint64_t *w,
+                           const uint64_t *const *xs, size_t r, cc_u128 s, size_t n,
+                           const uint64_t **xo) {
+  uint64_t t[2 * INTO_BLOCK], u[2 * INTO_BLOCK];
+  for (size_t i0 = 0; i0 < n; i0 += INTO_BLOCK) {
+    size_t m = n - i0 < INTO_BLOCK ? n - i0 : INTO_BLOCK;
+    for (size_t j = 0; j < r; j++) xo[j] = xs[j] + 2 * i0;
+    if (r) cc_field128_lincomb_arrays(g, t, w, xo, r, m);
+    else memset(t, 0, m * 2 * sizeof *t);
+    if (b) cc_field128_mul(g, u, a + 2 * i0, b + 2 * i0, m);
+    else memcpy(u, a + 2 * i0, m * 2 * sizeof *u);
+    cc_field128_add(g, u, u, t, m);
+    cc_field128_add_scalar(g, out + 2 * i0, u, s, m);
+  }
+}
+
+/* out = floor(sum_j w[j] cs[j] / 2^bits) - s - sum_j v[j] ys[j] over n
+ * 128-bit elements; xo: max(r, q) pointers of room. */
+static void unmask_shift128(const cc_field128 *g, uint64_t *out, const uint64_t *w,
+                            const uint64_t *const *cs, size_t r, unsigned bits, cc_u128 s,
+                            const uint64_t *v, const uint64_t *const *ys, size_t q,
+                            size_t n, const uint64_t **xo) {
+  uint64_t t[2 * INTO_BLOCK], u[2 * INTO_BLOCK];
+  for (size_t i0 = 0; i0 < n; i0 += INTO_BLOCK) {
+    size_t m = n - i0 < INTO_BLOCK ? n - i0 : INTO_BLOCK;
+    for (size_t j = 0; j < r; j++) xo[j] = cs[j] + 2 * i0;
+    cc_field128_lincomb_arrays(g, t, w, xo, r, m);
+    cc_field128_shift_right(t, t, bits, m);
+    cc_field128_sub_scalar(g, t, t, s, m);
+    for (size_t j = 0; j < q; j++) xo[j] = ys[j] + 2 * i0;
+    if (q) {
+      cc_field128_lincomb_arrays(g, u, v, xo, q, m);
+      cc_field128_sub(g, out + 2 * i0, t, u, m);
+    } else {
+      memcpy(out + 2 * i0, t, m * 2 * sizeof *t);
+    }
+  }
+}
+
+/* F:uniform_into(out [, rng]): fill out with uniform elements. Returns out. */
+static int field_uniform_into(lua_State *L) {
+  lua_settop(L, 3);
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *out = cl_field_own_array(L, 2, &F->q);
+  cc_rng tmp;
+  cc_rng *rng = cl_rng_opt(L, 3, &tmp);
+  fill_below(L, rng, &tmp, cc_u128_make(F->q.lo, F->q.hi), out);
+  lua_settop(L, 2);
+  return 1;
+}
+
+/* F:uniform_below_into(out, bound [, rng]): fill out with elements uniform
+ * in [0, bound), drawn as F:uniform_below draws them. Returns out. */
+static int field_uniform_below_into(lua_State *L) {
+  lua_settop(L, 4);
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *out = cl_field_own_array(L, 2, &F->q);
+  cc_u128 b = check_bound(L, &F->q, 3);
+  cc_rng tmp;
+  cc_rng *rng = cl_rng_opt(L, 4, &tmp);
+  fill_below(L, rng, &tmp, b, out);
+  lua_settop(L, 2);
+  return 1;
+}
+
+/* F:shift_right_into(out, a, s): out = floor(a / 2^s), a of out's size. */
+static int field_shift_right_into(lua_State *L) {
+  lua_settop(L, 4);
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *out = cl_field_own_array(L, 2, &F->q);
+  cl_array *a = cl_field_own_array(L, 3, &F->q);
+  lua_Integer s = luaL_checkinteger(L, 4);
+  int top = 64 * F->q.w - 1;
+  if (s < 0 || s > top)
+    luaL_argerror(L, 4, lua_pushfstring(L, "shift %I out of range [0, %d]", s, top));
+  luaL_argcheck(L, a->n == out->n, 3, "sizes differ");
+  if (F->q.w == 2) cc_field128_shift_right(out->data, a->data, (unsigned)s, a->n);
+  else cc_field_shift_right(out->data, a->data, (unsigned)s, a->n);
+  lua_settop(L, 2);
+  return 1;
+}
+
+/* F:lincomb_into(out, weights, arrays): out = sum_j weights[j] arrays[j],
+ * the arrays of out's size (out may be one of them). Returns out. */
+static int field_lincomb_into(lua_State *L) {
+  lua_settop(L, 4);
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *out = cl_field_own_array(L, 2, &F->q);
+  size_t r;
+  const uint64_t **xs = check_array_list(L, &F->q, 4, out->n, &r);
+  luaL_argcheck(L, r > 0, 4, "no arrays");
+  const uint64_t *w = check_weights(L, &F->q, 3, r);
+  CL_FQ(&F->q, lincomb_arrays, out->data, w, xs, r, out->n);
+  lua_settop(L, 2);
+  return 1;
+}
+
+/* F:mul_lincomb_into(out, a, b, at, weights, arrays, s): with n = #out and
+ * x, y the elements at..at+n-1 of a and b, out = x * y + sum_j weights[j]
+ * arrays[j] + s (b nil: x + ...), the arrays of n elements, s one element:
+ * a masked product share in one pass. Returns out. */
+static int field_mul_lincomb_into(lua_State *L) {
+  lua_settop(L, 8);
+  cl_field *F = cl_field_check(L, 1);
+  const cl_fq *q = &F->q;
+  cl_array *out = cl_field_own_array(L, 2, q);
+  cl_array *a = cl_field_own_array(L, 3, q);
+  cl_array *b = lua_isnil(L, 4) ? NULL : cl_field_own_array(L, 4, q);
+  if (b && b->n != a->n) luaL_argerror(L, 4, "a and b differ in size");
+  size_t n = out->n, at = check_at(L, 5, n, a->n), r;
+  const uint64_t **xs = check_array_list(L, q, 7, n, &r);
+  const uint64_t *w = check_weights(L, q, 6, r);
+  cc_u128 s = check_element(L, q, 8);
+  const uint64_t *x = a->data + at * (size_t)q->w, *y = b ? b->data + at * (size_t)q->w : NULL;
+  if (q->w == 2) {
+    const uint64_t **xo = lua_newuserdatauv(L, (r ? r : 1) * sizeof *xo, 0);
+    mul_lincomb128(&q->g, out->data, x, y, w, xs, r, s, n, xo);
+  } else {
+    cc_field_mul_lincomb(&q->f, out->data, x, y, w, xs, r, (uint64_t)s, n);
+  }
+  lua_settop(L, 2);
+  return 1;
+}
+
+/* F:unmask_into(result, at, weights, cs, bits, s, v, ys): with n = #cs[1],
+ * elements at..at+n-1 of result = floor(c / 2^bits) - s - sum_j v[j] ys[j]
+ * where c = sum_j weights[j] cs[j]: a truncation's last step (the revealed
+ * masked value's high part, less the correction and the mask's high part)
+ * written straight into its place in the result. Returns result. */
+static int field_unmask_into(lua_State *L) {
+  lua_settop(L, 9);
+  cl_field *F = cl_field_check(L, 1);
+  const cl_fq *q = &F->q;
+  cl_array *res = cl_field_own_array(L, 2, q);
+  luaL_checktype(L, 5, LUA_TTABLE);
+  luaL_argcheck(L, lua_rawlen(L, 5) > 0, 5, "no arrays");
+  lua_rawgeti(L, 5, 1);
+  cl_array *c1 = cl_array_test(L, -1);
+  if (!c1) luaL_argerror(L, 5, "element 1 is not a field array");
+  size_t n = c1->n, r, nq;
+  lua_pop(L, 1);
+  size_t at = check_at(L, 3, n, res->n);
+  const uint64_t **cs = check_array_list(L, q, 5, n, &r);
+  const uint64_t *w = check_weights(L, q, 4, r);
+  lua_Integer bits = luaL_checkinteger(L, 6);
+  int top = 64 * q->w - 1;
+  if (bits < 0 || bits > top)
+    luaL_argerror(L, 6, lua_pushfstring(L, "bits %I out of range [0, %d]", bits, top));
+  cc_u128 s = check_element(L, q, 7);
+  const uint64_t **ys = check_array_list(L, q, 9, n, &nq);
+  const uint64_t *v = check_weights(L, q, 8, nq);
+  uint64_t *out = res->data + at * (size_t)q->w;
+  if (q->w == 2) {
+    size_t room = r > nq ? r : nq;
+    const uint64_t **xo = lua_newuserdatauv(L, room * sizeof *xo, 0);
+    unmask_shift128(&q->g, out, w, cs, r, (unsigned)bits, s, v, ys, nq, n, xo);
+  } else {
+    cc_field_unmask_shift(&q->f, out, w, cs, r, (unsigned)bits, (uint64_t)s, v, ys, nq, n);
+  }
+  lua_settop(L, 2);
+  return 1;
+}
+
 /* ==== Registration ====================================================== */
 
 static const luaL_Reg field_methods[] = {
@@ -951,6 +1181,12 @@ static const luaL_Reg field_methods[] = {
   {"xor_group", field_xor_group},
   {"lincomb_rows", field_lincomb_rows},
   {"wipe", field_wipe},
+  {"uniform_into", field_uniform_into},
+  {"uniform_below_into", field_uniform_below_into},
+  {"shift_right_into", field_shift_right_into},
+  {"lincomb_into", field_lincomb_into},
+  {"mul_lincomb_into", field_mul_lincomb_into},
+  {"unmask_into", field_unmask_into},
   {NULL, NULL}
 };
 

@@ -89,11 +89,7 @@ function M:multiply(a, b)
   self:_check_pair(a, b, "multiply")
   self:_check_multiplication("multiply")
   local bits = self:_precision("multiply")
-  local T = self:_truncation_params(bits, "multiply")
-  local F, k = self.field, 2 * self.threshold - 1
-  return self:_chunked({a, b}, a.shape, function(x, y)
-    return self:_truncate_chunk(F:multiply(x, y), k, bits, T)
-  end)
+  return self:_truncate_all(a, 2 * self.threshold - 1, bits, a.shape, "multiply", b)
 end
 
 --- A scalar share of the fixed-point dot product of two shares of the same

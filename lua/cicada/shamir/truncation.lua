@@ -38,12 +38,16 @@
 -- The functions here are methods of ProtocolSuite (cicada.shamir.protocol).
 -- @module cicada.shamir.truncation
 local check = require("cicada.check")
+local core = require("cicada.core")
 
 local M = {}
 
+-- Library tag of the suite's all-to-all rounds (as cicada.shamir.dealing).
+local TAG = core.tags.RESHARE
+
 --- The public parameters for truncating `bits` bits among n players.
 -- With c < 2^(L-1) + uniforms * 2^mask_bits <= 2^L the masked value never
--- wraps around p.
+-- wraps around p. Cached per suite and bits.
 -- @int bits how many bits to truncate
 -- @string fname the operation's name, for errors
 -- @treturn table `uniforms`, the number of mask contributions (odd: n, or
@@ -66,101 +70,200 @@ function M:_truncation_params(bits, fname)
     check.error(("%s: the field (%d bits) is too small to truncate %d bits among %d players")
                 :format(fname, self.field.bits, bits, n))
   end
+  local key = "truncation/" .. bits
+  local T = self._weights[key]
+  if T then return T end
   -- Powers of two as 0-d field arrays: in a 128-bit field they exceed Lua
   -- integers.
   local F = self.field
   local shift = F:power(2, L - 2)
-  return {
+  T = {
     uniforms = uniforms,
     bound = F:power(2, mask_bits),
     shift = shift,
     correction = F:add(F:shift_right(shift, bits), (uniforms - 1) // 2),
   }
+  self._weights[key] = T
+  return T
 end
 
---- floor(h / 2^bits), plus the random carry, of a 1-D chunk h of shares of
--- degree k - 1 (k = t for a share, 2t - 1 for a product of two). Two
--- rounds: the mask contributions, then the reveal of the masked value.
--- @param h the chunk
--- @int k the degree of h's shares, plus one
--- @int bits how many bits to truncate
--- @tab T the parameters from _truncation_params
--- @return a chunk of degree t - 1 shares
--- @local
-function M:_truncate_chunk(h, k, bits, T)
-  local F, comm = self.field, self.communicator
-  local n, size = h.size, comm.world_size
-  -- This player's contribution u to the mask r, and u's high part.
-  local u = F:uniform_below({n}, T.bound, self._rng)
-  local high = F:shift_right(u, bits)
-  if T.uniforms > size and comm.rank == 0 then
-    local u2 = F:uniform_below({n}, T.bound, self._rng)
-    high = F:add(high, F:shift_right(u2, bits))
-    u = F:add(u, u2)
-  end
-  -- In fields wider than 64 bits player 0 puts the public shift into its u
-  -- and the correction into its high part (after taking that part), so
-  -- that they reach the sums below through the dealing instead of costing
-  -- every player a pass. In the 64-bit field the separate passes measured
-  -- faster (about 7% of a million products' CPU).
-  local wide = F.bits > 64
-  if wide and comm.rank == 0 then
-    u = F:add(u, T.shift)
-    high = F:add(high, T.correction)
-  end
-  -- u is shared with the degree of h, so that h + r is a random polynomial
-  -- of that degree apart from its value at 0; high with degree t - 1.
-  local got = self:_deal({u, high}, {k, self.threshold})
-  if not wide then
-    -- c = h + r + shift is public; floor(c / 2^bits) - correction - r_high
-    -- is floor(h / 2^bits) plus the carry of the low bits.
-    local r = self:_combine(got, 1, self._ones)
-    local r_high = self:_combine(got, 2, self._ones)
-    local c = self:_open(F:add(F:add(h, r), T.shift))
-    return F:subtract(F:subtract(F:shift_right(c, bits), T.correction), r_high)
-  end
-  -- c = h + shift + r, where r + shift is the sum of the dealt u, is
-  -- public; floor(c / 2^bits) - (correction + r_high), the second the sum
-  -- of the dealt high parts, is floor(h / 2^bits) plus the carry of the low
-  -- bits. Each is one linear combination (weights 1 and -1: additions).
-  local masked, result = {h}, {false}
-  for j, shares in ipairs(got) do
-    masked[j + 1] = shares[1]
-    result[j + 1] = shares[2]
-  end
-  local c = self:_open(F:lincomb(self:_unit_weights(size + 1, 1), masked))
-  result[1] = F:shift_right(c, bits)
-  return F:lincomb(self:_unit_weights(size + 1, -1), result)
+-- True when rank's share of a degree k - 1 polynomial dealt by dealer is
+-- drawn from their pair's stream (cicada.shamir.dealing).
+local function drawn(dealer, rank, k, n)
+  local after = (rank - dealer) % n
+  return after >= 1 and after <= k - 1
 end
 
---- The weights {1, s, s, ..., s} (count of them), cached: s = 1 sums,
--- s = -1 subtracts the rest from the first.
+--- Arrays of n elements of the suite's field, by name, kept from call to
+-- call: the truncation's temporaries live here instead of in fresh arrays
+-- per chunk, so that a long array's chunks reuse memory already touched.
+-- Sets of two sizes are kept (a long array's chunks and its last one).
+-- Nothing kept here is ever sent: what travels is a fresh array.
+-- @int n the elements of each array
+-- @treturn table the arrays by name, made at first use
 -- @local
-function M:_unit_weights(count, s)
-  local key = "unit/" .. count .. "/" .. s
+function M:_scratch(n)
+  local sets = self._scratch_sets
+  if sets == nil then
+    sets = {}
+    self._scratch_sets = sets
+  end
+  for i, set in ipairs(sets) do
+    if set.n == n then
+      if i > 1 then table.remove(sets, i); table.insert(sets, 1, set) end
+      return set.arrays
+    end
+  end
+  local F = self.field
+  local arrays = setmetatable({}, {__index = function(t, name)
+    local a = F:zeros{n}
+    rawset(t, name, a)
+    return a
+  end})
+  table.insert(sets, 1, {n = n, arrays = arrays})
+  sets[3] = nil
+  return arrays
+end
+
+--- The weights of a sum: `first` (a list of field elements) followed by
+-- `count` ones, as a field array, cached under key.
+-- @local
+function M:_weights_and_ones(key, first, count)
   local w = self._weights[key]
   if w == nil then
-    local list = {1}
-    for i = 2, count do list[i] = s end
-    w = self.field:array(list)
+    local F = self.field
+    local parts = {first}
+    if count > 0 then parts[2] = F:ones{count} end
+    w = F:concat(parts)
     self._weights[key] = w
   end
   return w
 end
 
---- Truncate the array h of degree k - 1 shares, chunk by chunk.
+--- Truncate elements at..at+n-1 of h (times the same elements of b, when
+-- b is given), shares of degree k - 1 (k = t for a share, 2t - 1 for a
+-- product of two), into the same elements of result: floor(h / 2^bits)
+-- plus the random carry. Two rounds: the mask contributions (a dealing,
+-- as cicada.shamir.dealing's _deal of {u, high} with thresholds {k, t}:
+-- the same streams, draws and messages), then the reveal of the masked
+-- value. The product, the mask's sum and the public shift are one pass;
+-- the reveal's combination, the shift right and the subtraction of the
+-- mask's high part another, written in place.
+-- @param result the array the truncated shares go to
+-- @param h the shares to truncate (or the first factor)
+-- @param b the second factor, or nil
+-- @int at the first element (1-based)
+-- @int n how many elements
+-- @int k the degree of the shares (of the product), plus one
+-- @int bits how many bits to truncate
+-- @tab T the parameters from _truncation_params
+-- @local
+function M:_truncate_into(result, h, b, at, n, k, bits, T)
+  local F, comm = self.field, self.communicator
+  local size, me, t = comm.world_size, comm.rank, self.threshold
+  local S = self:_scratch(n)
+  local streams = self:_pair_streams()
+  -- This player's contribution u to the mask r, and u's high part.
+  local u, high = S.u, S.high
+  F:uniform_below_into(u, T.bound, self._rng)
+  F:shift_right_into(high, u, bits)
+  if T.uniforms > size and me == 0 then
+    local u2, high2 = S.u2, S.high2
+    F:uniform_below_into(u2, T.bound, self._rng)
+    F:shift_right_into(high2, u2, bits)
+    local pair = self:_weights_and_ones("ones/2", F:ones{0}, 2)
+    F:lincomb_into(high, pair, {high, high2})
+    F:lincomb_into(u, pair, {u, u2})
+  end
+  -- u is dealt with the degree of h, so that h + r is a random polynomial
+  -- of that degree apart from its value at 0; high with degree t - 1. The
+  -- shares of the players after this one come from the pairs' streams
+  -- (u's draw first, then high's, on each stream).
+  local uterms, hterms = {u}, {high}
+  for d = 1, k - 1 do
+    uterms[d + 1] = F:uniform_into(S["u" .. d], streams.out[(me + d) % size + 1])
+  end
+  for d = 1, t - 1 do
+    hterms[d + 1] = F:uniform_into(S["h" .. d], streams.out[(me + d) % size + 1])
+  end
+  for m = 0, size - 1 do
+    if m ~= me then
+      local box = {}
+      if not drawn(me, m, k, size) then
+        box[1] = F:lincomb_into(F:zeros{n}, self:_deal_weights(me, k, m), uterms)
+      end
+      if not drawn(me, m, t, size) then
+        box[#box + 1] = F:lincomb_into(F:zeros{n}, self:_deal_weights(me, t, m), hterms)
+      end
+      if #box > 0 then comm:_lib_send(box, m, TAG) end
+    end
+  end
+  -- The other dealers' shares for this player: drawn from the streams
+  -- while their messages travel, then received.
+  local rterms, rhigh = {}, {}
+  for j = 0, size - 1 do
+    if j ~= me then
+      if drawn(j, me, k, size) then
+        rterms[#rterms + 1] = F:uniform_into(S["fu" .. j], streams.from[j + 1])
+      end
+      if drawn(j, me, t, size) then
+        rhigh[#rhigh + 1] = F:uniform_into(S["fh" .. j], streams.from[j + 1])
+      end
+    end
+  end
+  for j = 0, size - 1 do
+    if j ~= me and not (drawn(j, me, k, size) and drawn(j, me, t, size)) then
+      local box, i = comm:_lib_recv(j, TAG), 0
+      if not drawn(j, me, k, size) then
+        i = i + 1
+        rterms[#rterms + 1] = box[i]
+      end
+      if not drawn(j, me, t, size) then
+        rhigh[#rhigh + 1] = box[i + 1]
+      end
+    end
+  end
+  -- c = h + r + shift is public: this player's share of it in one pass
+  -- (its own share of u from the polynomial's terms, the others' as
+  -- received), then one reveal.
+  for _, x in ipairs(rterms) do uterms[#uterms + 1] = x end
+  for _, x in ipairs(rhigh) do hterms[#hterms + 1] = x end
+  local cw = self:_weights_and_ones(("mask/%d/%d"):format(k, #rterms),
+                                    self:_deal_weights(me, k, me), #rterms)
+  local c = F:mul_lincomb_into(F:zeros{n}, h, b, at, cw, uterms, T.shift)
+  local cs = comm:allgather(c)
+  -- floor(c / 2^bits) - correction - r_high, r_high the sum of the dealt
+  -- high parts, is floor(h / 2^bits) plus the carry of the low bits.
+  local hw = self:_weights_and_ones(("mask/%d/%d"):format(t, #rhigh),
+                                    self:_deal_weights(me, t, me), #rhigh)
+  F:unmask_into(result, at, self._lambda, cs, bits, T.correction, hw, hterms)
+end
+
+--- Truncate the array h of degree k - 1 shares (or the element-wise
+-- product of h and b), chunk by chunk, into a new array.
 -- @param h the shares
--- @int k the degree of h's shares, plus one
+-- @int k the degree of h's shares (or of the product's), plus one
 -- @int bits how many bits to truncate
 -- @tab shape the result's shape
 -- @string fname the operation's name, for errors
+-- @param[opt] b the second factor of a product, shaped like h
 -- @return the truncated shares
 -- @local
-function M:_truncate_all(h, k, bits, shape, fname)
+function M:_truncate_all(h, k, bits, shape, fname, b)
   local T = self:_truncation_params(bits, fname)
-  return self:_chunked({h}, shape, function(chunk)
-    return self:_truncate_chunk(chunk, k, bits, T)
-  end)
+  local result = self.field:zeros(shape)
+  local n, chunk = h.size, self:_chunk_elements()
+  local at = 1
+  while at <= n do
+    local m = math.min(chunk, n - at + 1)
+    -- Arrays of several chunks: collect the garbage (earlier chunks'
+    -- messages) before making more, so that the peak stays near the live
+    -- data.
+    if n > chunk then collectgarbage() end
+    self:_truncate_into(result, h, b, at, m, k, bits, T)
+    at = at + m
+  end
+  return result
 end
 
 --- A share of a / 2^bits, rounded down or up at random (see the module
