@@ -8,7 +8,10 @@
 #include "core/shamir.h"
 
 /* Share into outs[j], or into the rows of matrix when outs is NULL; f64 or
- * f128 (the other NULL) says the width: 1 or 2 words per element. */
+ * f128 (the other NULL) says the width: 1 or 2 words per element. Block by
+ * block: a block's coefficients (k - 1 rows of it) stay in cache while
+ * every player's shares of it are evaluated, and only a block's worth of
+ * coefficients exists at a time. */
 static cc_status share(const cc_field *f64, const cc_field128 *f128, cc_rng *rng,
                        const uint64_t *secret, size_t n, size_t k, const uint64_t *x,
                        size_t m, uint64_t *matrix, uint64_t *const *outs,
@@ -22,26 +25,29 @@ static cc_status share(const cc_field *f64, const cc_field128 *f128, cc_rng *rng
             : cc_field_check_indices(f64, x, m, msg, sizeof msg)) != CC_FIELD_OK)
     return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "%s", msg);
   if (n == 0) return CC_OK;
-  if (n > SIZE_MAX / sizeof *coeffs / width / k)
-    return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE,
-                        "%zu coefficients of %zu elements are too many", k - 1, n);
-  ncoeffs = (k - 1) * n * width; /* words */
+  size_t block = n < CC_SHAMIR_BLOCK ? n : CC_SHAMIR_BLOCK;
+  ncoeffs = (k - 1) * block * width; /* words; k <= m is small */
   coeffs = scratch ? scratch : malloc(ncoeffs ? ncoeffs * sizeof *coeffs : 1);
   if (!coeffs) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory");
-  if (ncoeffs &&
-      (f128 ? cc_rng_uniform_mod128(rng, (uint64_t)f128->p, (uint64_t)(f128->p >> 64),
-                                    coeffs, ncoeffs / 2)
-            : cc_rng_uniform_mod(rng, f64->p, coeffs, ncoeffs)) != 0) {
-    st = cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "OpenSSL failed to produce random bytes");
-  } else if (f128) {
-    const cc_field128 fl = *f128; /* an output row may alias *f */
-    for (size_t j = 0; j < m; j++)
-      cc_field128_shamir_eval(&fl, outs ? outs[j] : matrix + j * n * 2, secret, n, coeffs,
-                              k, cc_field128_get(x, j));
-  } else {
-    const cc_field fl = *f64; /* an output row may alias *f */
-    for (size_t j = 0; j < m; j++)
-      cc_field_shamir_eval(&fl, outs ? outs[j] : matrix + j * n, secret, n, coeffs, k, x[j]);
+  const cc_field fl64 = f64 ? *f64 : (cc_field){0}; /* an output row may alias *f */
+  const cc_field128 fl128 = f128 ? *f128 : (cc_field128){0};
+  for (size_t i0 = 0; i0 < n && st == CC_OK; i0 += block) {
+    size_t len = n - i0 < block ? n - i0 : block, words = (k - 1) * len * width;
+    if (words &&
+        (f128 ? cc_rng_uniform_mod128(rng, (uint64_t)fl128.p, (uint64_t)(fl128.p >> 64),
+                                      coeffs, words / 2)
+              : cc_rng_uniform_mod(rng, fl64.p, coeffs, words)) != 0) {
+      st = cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "OpenSSL failed to produce random bytes");
+      break;
+    }
+    const uint64_t *sec = secret + i0 * width;
+    for (size_t j = 0; j < m; j++) {
+      uint64_t *row = (outs ? outs[j] : matrix + j * n * width) + i0 * width;
+      if (f128)
+        cc_field128_shamir_eval(&fl128, row, sec, len, coeffs, k, cc_field128_get(x, j));
+      else
+        cc_field_shamir_eval(&fl64, row, sec, len, coeffs, k, x[j]);
+    }
   }
   explicit_bzero(coeffs, ncoeffs * sizeof *coeffs);
   if (!scratch) free(coeffs);

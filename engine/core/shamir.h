@@ -21,15 +21,22 @@
 #include "core/random.h"
 #include "core/status.h"
 
+/* Elements per block of a sharing: the coefficients are drawn and used a
+ * block at a time. */
+#define CC_SHAMIR_BLOCK ((size_t)4096)
+
 /* Share the n-element secret with threshold k (check.h's rule, 1 <= k <= m)
  * among the m players with x-coordinates x (nonzero and distinct mod p).
  * out is the m x n row-major matrix whose row j holds player j's shares;
- * it must not overlap secret. scratch holds the (k - 1) x n coefficients:
- * (k - 1) * n words of the caller's (a caller that shares often keeps
- * memory it has already touched), or NULL to allocate and free them here;
- * either way they are wiped before return. CC_OK, or CC_EINVALID
- * (threshold, indices), CC_ENOMEM or CC_EIO (the stream failed) with err
- * filled. */
+ * it must not overlap secret. The coefficients are drawn block by block:
+ * for each block of b = min(n - i0, CC_SHAMIR_BLOCK) elements from i0 on,
+ * (k - 1) x b of them (the rows of degrees 1 .. k - 1), so that for
+ * n <= CC_SHAMIR_BLOCK (and for any n when k <= 2) the stream gives the
+ * (k - 1) x n matrix of cc_field_shamir_share in row order. scratch holds
+ * a block's coefficients: (k - 1) * min(n, CC_SHAMIR_BLOCK) words of the
+ * caller's, or NULL to allocate and free them here; either way they are
+ * wiped before return. CC_OK, or CC_EINVALID (threshold, indices),
+ * CC_ENOMEM or CC_EIO (the stream failed) with err filled. */
 cc_status cc_shamir_share(const cc_field *f, cc_rng *rng, const uint64_t *secret, size_t n,
                           size_t k, const uint64_t *x, size_t m, uint64_t *out,
                           uint64_t *scratch, cc_error *err);
@@ -42,7 +49,8 @@ cc_status cc_shamir_share_rows(const cc_field *f, cc_rng *rng, const uint64_t *s
 
 /* The same two for a field of up to 128 bits (core/field128.h): every array
  * (secret, x, out, outs[j], scratch) holds 2 words per element, and
- * scratch is (k - 1) * n elements, 2 (k - 1) n words. */
+ * scratch is (k - 1) * min(n, CC_SHAMIR_BLOCK) elements, twice as many
+ * words. */
 cc_status cc_shamir_share128(const cc_field128 *f, cc_rng *rng, const uint64_t *secret,
                              size_t n, size_t k, const uint64_t *x, size_t m,
                              uint64_t *out, uint64_t *scratch, cc_error *err);

@@ -568,11 +568,11 @@ static int share_error(lua_State *L, const cc_error *e) {
   return luaL_error(L, "%s", e->message);
 }
 
-/* Room for the (k - 1) x n coefficients of a sharing, as a userdata on the
- * stack: the collector frees it later, so sharing in a loop reuses memory
- * already touched instead of faulting in fresh pages each time. The core
- * wipes it after each use. */
+/* Room for a block of the (k - 1) x n coefficients of a sharing (see
+ * cc_shamir_share), as a userdata on the stack. The core wipes it after
+ * each use. */
 static uint64_t *coefficient_scratch(lua_State *L, size_t k, size_t n, int w) {
+  if (n > CC_SHAMIR_BLOCK) n = CC_SHAMIR_BLOCK;
   size_t words = k > 1 ? (k - 1) * n : 0;
   if (words > SIZE_MAX / sizeof(uint64_t) / 2) luaL_error(L, "%zu coefficients are too many", words);
   words *= (size_t)w;
@@ -1086,12 +1086,22 @@ static int field_lincomb_into(lua_State *L) {
 /* F:mul_lincomb_into(out, a, b, at, weights, arrays, s): with n = #out and
  * x, y the elements at..at+n-1 of a and b, out = x * y + sum_j weights[j]
  * arrays[j] + s (b nil: x + ...), the arrays of n elements, s one element:
- * a masked product share in one pass. Returns out. */
+ * a masked product share in one pass. out may also be a size n: the
+ * result is then a new vector of n elements. Returns out. */
 static int field_mul_lincomb_into(lua_State *L) {
   lua_settop(L, 8);
   cl_field *F = cl_field_check(L, 1);
   const cl_fq *q = &F->q;
-  cl_array *out = cl_field_own_array(L, 2, q);
+  cl_array *out;
+  if (lua_type(L, 2) == LUA_TNUMBER) {
+    lua_Integer size = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, size >= 0, 2, "size must be >= 0");
+    size_t len = (size_t)size;
+    out = cl_array_push_filled(L, q, 1, &len); /* the kernel writes every element */
+    lua_replace(L, 2);
+  } else {
+    out = cl_field_own_array(L, 2, q);
+  }
   cl_array *a = cl_field_own_array(L, 3, q);
   cl_array *b = lua_isnil(L, 4) ? NULL : cl_field_own_array(L, 4, q);
   if (b && b->n != a->n) luaL_argerror(L, 4, "a and b differ in size");

@@ -376,6 +376,40 @@ static void test_shamir_random(void) {
   cc_rng_free(&rng);
 }
 
+/* Past one block, cc_shamir_share draws each block's coefficient rows in
+ * turn: the same seed drawn by hand block by block gives the same shares,
+ * and any k of them recover the secret. */
+static void test_shamir_blocks(void) {
+  enum { M = 4, K = 3 };
+  const size_t n = CC_SHAMIR_BLOCK + 100;
+  uint64_t *secret = malloc(n * sizeof *secret), *want = malloc(M * n * sizeof *want);
+  uint64_t *got = malloc(M * n * sizeof *got), *out = malloc(n * sizeof *out);
+  uint64_t *coeffs = malloc((K - 1) * CC_SHAMIR_BLOCK * sizeof *coeffs);
+  uint64_t *part = malloc(M * CC_SHAMIR_BLOCK * sizeof *part);
+  uint64_t x[M] = {1, 2, 3, 4};
+  cc_field f;
+  cc_rng a, b;
+  cc_error e;
+  CHECK(secret && want && got && out && coeffs && part);
+  cc_field_setup(&f, CC_FIELD_DEFAULT_ORDER);
+  for (size_t i = 0; i < n; i++) secret[i] = i * 7919u;
+  CHECK(cc_rng_init_seeded(&a, "blocks", 6) == 0);
+  CHECK(cc_rng_init_seeded(&b, "blocks", 6) == 0);
+  for (size_t i0 = 0; i0 < n; i0 += CC_SHAMIR_BLOCK) {
+    size_t len = n - i0 < CC_SHAMIR_BLOCK ? n - i0 : CC_SHAMIR_BLOCK;
+    CHECK(cc_rng_uniform_mod(&a, f.p, coeffs, (K - 1) * len) == 0);
+    CHECK(cc_field_shamir_share(&f, part, secret + i0, len, coeffs, K, x, M, NULL, 0) == 0);
+    for (size_t j = 0; j < M; j++) memcpy(want + j * n + i0, part + j * len, len * sizeof *part);
+  }
+  CHECK(cc_shamir_share(&f, &b, secret, n, K, x, M, got, NULL, &e) == CC_OK);
+  CHECK(memcmp(want, got, M * n * sizeof *got) == 0);
+  CHECK(cc_field_shamir_recover(&f, out, got + n, n, x + 1, K, NULL, 0) == 0);
+  CHECK(cc_field_equal(out, secret, n));
+  cc_rng_free(&a);
+  cc_rng_free(&b);
+  free(secret); free(want); free(got); free(out); free(coeffs); free(part);
+}
+
 /* cc_shamir_share draws its coefficients from the stream and shares with
  * the kernel: the same seed drawn by hand gives the same shares, and the
  * per-player form gives the same rows. */
@@ -773,6 +807,7 @@ int main(void) {
   test_shamir_known();
   test_shamir_random();
   test_shamir_core();
+  test_shamir_blocks();
   test_shamir_core128();
   test_lincomb_arrays();
   test_random();
