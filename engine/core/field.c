@@ -499,25 +499,47 @@ void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
 
 /* ==== Masked products and their truncation ============================= */
 
-/* Elements per block of the two kernels below: their 128-bit accumulators
- * (4 KB) stay in L1 while every input streams through once. */
-enum { MASK_BLOCK = 256 };
+/* Lazy sums for the folding fields: the products of two canonical words
+ * add up exactly in three words lo + 2^64 mid + 2^128 top, without a fold
+ * per term, and 2^128 = c^2 (mod p) brings the sum back to a 128-bit value
+ * for one fold_reduce per element. A unit weight costs a product too, so
+ * that the loops have one shape, unrolled for the usual term counts. */
 
-/* The terms of a lazy sum: at most this many products of two canonical
- * words, each folded once (below 2^97), fit in 128 bits. */
-#define LAZY_TERMS ((size_t)1 << 30)
+/* The most terms of the lazy kernels below; longer sums take the plain
+ * loops (top stays far below 2^32). */
+#define LAZY_TERMS ((size_t)64)
 
-/* acc[i] += w x[i] for a block, lazily: one fold per product, none for a
- * unit weight. */
-static inline void lazy_axpy(uint64_t c, u128 *acc, uint64_t w, int unit,
-                             const uint64_t *x, size_t m) {
-  if (unit) {
-    for (size_t i = 0; i < m; i++) acc[i] += x[i];
-  } else {
-    for (size_t i = 0; i < m; i++) {
-      u128 t = (u128)x[i] * w;
-      acc[i] += (u128)(uint64_t)(t >> 64) * c + (uint64_t)t;
+/* sum_j w[j] xs[j][i] + extra (a 128-bit start), reduced mod p. */
+static inline __attribute__((always_inline)) uint64_t
+lazy_sum(const cc_field *f, const uint64_t *w, const uint64_t *const *xs, size_t r,
+         size_t i, u128 extra) {
+  u128 acc = extra;
+  uint64_t top = 0;
+  for (size_t j = 0; j < r; j++) {
+    u128 p = (u128)xs[j][i] * w[j];
+    acc += p;
+    top += acc < p;
+  }
+  uint64_t c = f->c;
+  u128 x = (u128)(uint64_t)(acc >> 64) * c + (uint64_t)acc + (u128)top * (c * c);
+  return fold_reduce(f, x);
+}
+
+/* out[i] = (b ? a b : a) + sum + s with r terms (r a constant where the
+ * caller inlines it). */
+static inline __attribute__((always_inline)) void
+mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint64_t *b,
+                 const uint64_t *w, const uint64_t *const *xs, size_t r, uint64_t s,
+                 size_t n) {
+  uint64_t c = f->c;
+  for (size_t i = 0; i < n; i++) {
+    u128 start = (u128)a[i] + s;
+    if (b) {
+      /* The product, folded once (below 2^97), starts the sum with s. */
+      u128 p = (u128)a[i] * b[i];
+      start = (u128)(uint64_t)(p >> 64) * c + (uint64_t)p + s;
     }
+    out[i] = lazy_sum(f, w, xs, r, i, start);
   }
 }
 
@@ -527,32 +549,29 @@ void cc_field_mul_lincomb(const cc_field *f, uint64_t *out, const uint64_t *a,
                           size_t n) {
   const cc_field fl = *f; /* out may alias *f: keep constants local */
   f = &fl;
-  uint64_t one = 1 % f->p;
-  if (f->kind != CC_FIELD_FOLD || r + 2 > LAZY_TERMS) {
+  if (f->kind != CC_FIELD_FOLD || r > LAZY_TERMS) {
     for (size_t i = 0; i < n; i++) {
       uint64_t acc = b ? cc_field_mul1(f, a[i], b[i]) : a[i];
-      for (size_t j = 0; j < r; j++)
-        acc = addmod(f, acc, w[j] == one ? xs[j][i] : cc_field_mul1(f, xs[j][i], w[j]));
+      for (size_t j = 0; j < r; j++) acc = addmod(f, acc, cc_field_mul1(f, xs[j][i], w[j]));
       out[i] = addmod(f, acc, s);
     }
     return;
   }
-  uint64_t c = f->c;
-  u128 acc[MASK_BLOCK];
-  for (size_t i0 = 0; i0 < n; i0 += MASK_BLOCK) {
-    size_t m = n - i0 < MASK_BLOCK ? n - i0 : MASK_BLOCK;
-    const uint64_t *x = a + i0;
-    if (b) {
-      const uint64_t *y = b + i0;
-      for (size_t i = 0; i < m; i++) {
-        u128 t = (u128)x[i] * y[i];
-        acc[i] = (u128)(uint64_t)(t >> 64) * c + (uint64_t)t + s;
-      }
-    } else {
-      for (size_t i = 0; i < m; i++) acc[i] = (u128)x[i] + s;
-    }
-    for (size_t j = 0; j < r; j++) lazy_axpy(c, acc, w[j], w[j] == one, xs[j] + i0, m);
-    for (size_t i = 0; i < m; i++) out[i0 + i] = fold_reduce(f, acc[i]);
+  /* 3 players, threshold 2: 5 terms for a product, 3 for a share. */
+  if (b && r == 5) mul_lincomb_loop(f, out, a, b, w, xs, 5, s, n);
+  else if (b) mul_lincomb_loop(f, out, a, b, w, xs, r, s, n);
+  else if (r == 3) mul_lincomb_loop(f, out, a, NULL, w, xs, 3, s, n);
+  else mul_lincomb_loop(f, out, a, NULL, w, xs, r, s, n);
+}
+
+/* out[i] = floor(sum_w / 2^bits) - s - sum_v with r and q terms. */
+static inline __attribute__((always_inline)) void
+unmask_loop(const cc_field *f, uint64_t *out, const uint64_t *w,
+            const uint64_t *const *cs, size_t r, unsigned bits, uint64_t s,
+            const uint64_t *v, const uint64_t *const *ys, size_t q, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t hi = lazy_sum(f, w, cs, r, i, 0) >> bits;
+    out[i] = submod(f, submod(f, hi, s), lazy_sum(f, v, ys, q, i, 0));
   }
 }
 
@@ -562,31 +581,20 @@ void cc_field_unmask_shift(const cc_field *f, uint64_t *out, const uint64_t *w,
                            const uint64_t *const *ys, size_t q, size_t n) {
   const cc_field fl = *f; /* out may alias *f: keep constants local */
   f = &fl;
-  uint64_t one = 1 % f->p;
   if (f->kind != CC_FIELD_FOLD || r > LAZY_TERMS || q > LAZY_TERMS) {
     for (size_t i = 0; i < n; i++) {
       uint64_t c = 0, h = 0;
-      for (size_t j = 0; j < r; j++)
-        c = addmod(f, c, w[j] == one ? cs[j][i] : cc_field_mul1(f, cs[j][i], w[j]));
-      for (size_t j = 0; j < q; j++)
-        h = addmod(f, h, v[j] == one ? ys[j][i] : cc_field_mul1(f, ys[j][i], v[j]));
+      for (size_t j = 0; j < r; j++) c = addmod(f, c, cc_field_mul1(f, cs[j][i], w[j]));
+      for (size_t j = 0; j < q; j++) h = addmod(f, h, cc_field_mul1(f, ys[j][i], v[j]));
       out[i] = submod(f, submod(f, c >> bits, s), h);
     }
     return;
   }
-  uint64_t c = f->c;
-  u128 acc[MASK_BLOCK], sub[MASK_BLOCK];
-  for (size_t i0 = 0; i0 < n; i0 += MASK_BLOCK) {
-    size_t m = n - i0 < MASK_BLOCK ? n - i0 : MASK_BLOCK;
-    memset(acc, 0, m * sizeof *acc);
-    memset(sub, 0, m * sizeof *sub);
-    for (size_t j = 0; j < r; j++) lazy_axpy(c, acc, w[j], w[j] == one, cs[j] + i0, m);
-    for (size_t j = 0; j < q; j++) lazy_axpy(c, sub, v[j], v[j] == one, ys[j] + i0, m);
-    for (size_t i = 0; i < m; i++) {
-      uint64_t hi = fold_reduce(f, acc[i]) >> bits;
-      out[i0 + i] = submod(f, submod(f, hi, s), fold_reduce(f, sub[i]));
-    }
-  }
+  /* 3 players, threshold 2: 3 shares of the masked product, 4 terms of the
+   * mask's high part (3 of a share's). */
+  if (r == 3 && q == 4) unmask_loop(f, out, w, cs, 3, bits, s, v, ys, 4, n);
+  else if (r == 3 && q == 3) unmask_loop(f, out, w, cs, 3, bits, s, v, ys, 3, n);
+  else unmask_loop(f, out, w, cs, r, bits, s, v, ys, q, n);
 }
 
 /* a * s mod p for FOLD and a small s < 2^32: the product's high word is

@@ -190,10 +190,10 @@ function M:_truncate_into(result, h, b, at, n, k, bits, T)
     if m ~= me then
       local box = {}
       if not drawn(me, m, k, size) then
-        box[1] = F:lincomb_into(F:zeros{n}, self:_deal_weights(me, k, m), uterms)
+        box[1] = F:lincomb(self:_deal_weights(me, k, m), uterms)
       end
       if not drawn(me, m, t, size) then
-        box[#box + 1] = F:lincomb_into(F:zeros{n}, self:_deal_weights(me, t, m), hterms)
+        box[#box + 1] = F:lincomb(self:_deal_weights(me, t, m), hterms)
       end
       if #box > 0 then comm:_lib_send(box, m, TAG) end
     end
@@ -230,7 +230,7 @@ function M:_truncate_into(result, h, b, at, n, k, bits, T)
   for _, x in ipairs(rhigh) do hterms[#hterms + 1] = x end
   local cw = self:_weights_and_ones(("mask/%d/%d"):format(k, #rterms),
                                     self:_deal_weights(me, k, me), #rterms)
-  local c = F:mul_lincomb_into(F:zeros{n}, h, b, at, cw, uterms, T.shift)
+  local c = F:mul_lincomb_into(n, h, b, at, cw, uterms, T.shift)
   local cs = comm:allgather(c)
   -- floor(c / 2^bits) - correction - r_high, r_high the sum of the dealt
   -- high parts, is floor(h / 2^bits) plus the carry of the low bits.
