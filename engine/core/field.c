@@ -509,28 +509,50 @@ void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
  * loops (top stays far below 2^32). */
 #define LAZY_TERMS ((size_t)64)
 
-/* sum_j w[j] xs[j][i] + extra (a 128-bit start), reduced mod p. */
+/* sum_j w[j] xs[j][i] + extra (a 128-bit start), reduced mod p, where the
+ * first mul terms are products and the add terms after them have weight 1
+ * (constants where the caller inlines it, so that the loops unroll). */
 static inline __attribute__((always_inline)) uint64_t
-lazy_sum(const cc_field *f, const uint64_t *w, const uint64_t *const *xs, size_t r,
-         size_t i, u128 extra) {
+lazy_sum(const cc_field *f, const uint64_t *w, const uint64_t *const *xs, size_t mul,
+         size_t add, size_t i, u128 extra) {
   u128 acc = extra;
   uint64_t top = 0;
-  for (size_t j = 0; j < r; j++) {
+  for (size_t j = 0; j < mul; j++) {
     u128 p = (u128)xs[j][i] * w[j];
     acc += p;
     top += acc < p;
+  }
+  for (size_t j = mul; j < mul + add; j++) {
+    uint64_t x = xs[j][i];
+    acc += x;
+    top += acc < x;
   }
   uint64_t c = f->c;
   u128 x = (u128)(uint64_t)(acc >> 64) * c + (uint64_t)acc + (u128)top * (c * c);
   return fold_reduce(f, x);
 }
 
-/* out[i] = (b ? a b : a) + sum + s with r terms (r a constant where the
- * caller inlines it). */
+/* The terms of a lazy sum sorted: the r arrays xs with weights w, those of
+ * weight 1 last, into xo and wo (room for r each); returns the count of
+ * the others. */
+static size_t lazy_sort(const cc_field *f, const uint64_t *w, const uint64_t *const *xs,
+                        size_t r, const uint64_t **xo, uint64_t *wo) {
+  uint64_t one = 1 % f->p;
+  size_t mul = 0, k = r;
+  for (size_t j = r; j-- > 0;) {
+    if (w[j] == one) xo[--k] = xs[j];
+  }
+  for (size_t j = 0; j < r; j++) {
+    if (w[j] != one) { wo[mul] = w[j]; xo[mul++] = xs[j]; }
+  }
+  return mul;
+}
+
+/* out[i] = (b ? a b : a) + sum + s with mul + add terms. */
 static inline __attribute__((always_inline)) void
 mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint64_t *b,
-                 const uint64_t *w, const uint64_t *const *xs, size_t r, uint64_t s,
-                 size_t n) {
+                 const uint64_t *w, const uint64_t *const *xs, size_t mul, size_t add,
+                 uint64_t s, size_t n) {
   uint64_t c = f->c;
   for (size_t i = 0; i < n; i++) {
     u128 start = (u128)a[i] + s;
@@ -539,7 +561,7 @@ mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint
       u128 p = (u128)a[i] * b[i];
       start = (u128)(uint64_t)(p >> 64) * c + (uint64_t)p + s;
     }
-    out[i] = lazy_sum(f, w, xs, r, i, start);
+    out[i] = lazy_sum(f, w, xs, mul, add, i, start);
   }
 }
 
@@ -557,21 +579,23 @@ void cc_field_mul_lincomb(const cc_field *f, uint64_t *out, const uint64_t *a,
     }
     return;
   }
-  /* 3 players, threshold 2: 5 terms for a product, 3 for a share. */
-  if (b && r == 5) mul_lincomb_loop(f, out, a, b, w, xs, 5, s, n);
-  else if (b) mul_lincomb_loop(f, out, a, b, w, xs, r, s, n);
-  else if (r == 3) mul_lincomb_loop(f, out, a, NULL, w, xs, 3, s, n);
-  else mul_lincomb_loop(f, out, a, NULL, w, xs, r, s, n);
+  const uint64_t *xo[LAZY_TERMS];
+  uint64_t wo[LAZY_TERMS];
+  size_t mul = lazy_sort(f, w, xs, r, xo, wo), add = r - mul;
+  /* 3 players, threshold 2: 3 products and 2 sums for a product's mask. */
+  if (b && mul == 3 && add == 2) mul_lincomb_loop(f, out, a, b, wo, xo, 3, 2, s, n);
+  else if (b) mul_lincomb_loop(f, out, a, b, wo, xo, mul, add, s, n);
+  else mul_lincomb_loop(f, out, a, NULL, wo, xo, mul, add, s, n);
 }
 
-/* out[i] = floor(sum_w / 2^bits) - s - sum_v with r and q terms. */
+/* out[i] = floor(sum_w / 2^bits) - s - sum_v. */
 static inline __attribute__((always_inline)) void
 unmask_loop(const cc_field *f, uint64_t *out, const uint64_t *w,
-            const uint64_t *const *cs, size_t r, unsigned bits, uint64_t s,
-            const uint64_t *v, const uint64_t *const *ys, size_t q, size_t n) {
+            const uint64_t *const *cs, size_t rm, size_t ra, unsigned bits, uint64_t s,
+            const uint64_t *v, const uint64_t *const *ys, size_t qm, size_t qa, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    uint64_t hi = lazy_sum(f, w, cs, r, i, 0) >> bits;
-    out[i] = submod(f, submod(f, hi, s), lazy_sum(f, v, ys, q, i, 0));
+    uint64_t hi = lazy_sum(f, w, cs, rm, ra, i, 0) >> bits;
+    out[i] = submod(f, submod(f, hi, s), lazy_sum(f, v, ys, qm, qa, i, 0));
   }
 }
 
@@ -590,11 +614,15 @@ void cc_field_unmask_shift(const cc_field *f, uint64_t *out, const uint64_t *w,
     }
     return;
   }
-  /* 3 players, threshold 2: 3 shares of the masked product, 4 terms of the
-   * mask's high part (3 of a share's). */
-  if (r == 3 && q == 4) unmask_loop(f, out, w, cs, 3, bits, s, v, ys, 4, n);
-  else if (r == 3 && q == 3) unmask_loop(f, out, w, cs, 3, bits, s, v, ys, 3, n);
-  else unmask_loop(f, out, w, cs, r, bits, s, v, ys, q, n);
+  const uint64_t *co[LAZY_TERMS], *yo[LAZY_TERMS];
+  uint64_t wo[LAZY_TERMS], vo[LAZY_TERMS];
+  size_t rm = lazy_sort(f, w, cs, r, co, wo), qm = lazy_sort(f, v, ys, q, yo, vo);
+  /* 3 players, threshold 2, indices 1, 2, 3: the reveal's weights are
+   * 3, -3 and 1; the mask's high part has 2 products and 2 sums. */
+  if (rm == 2 && r == 3 && qm == 2 && q == 4)
+    unmask_loop(f, out, wo, co, 2, 1, bits, s, vo, yo, 2, 2, n);
+  else
+    unmask_loop(f, out, wo, co, rm, r - rm, bits, s, vo, yo, qm, q - qm, n);
 }
 
 /* a * s mod p for FOLD and a small s < 2^32: the product's high word is

@@ -58,6 +58,12 @@ end
 
 local shape_str, same_shape = M.shape_str, M.same_shape
 
+-- Secrets of more elements than this count as large: share collects the
+-- garbage around them (a full cycle costs a fraction of a millisecond,
+-- nothing against a million elements' work, but would be felt by small
+-- ones).
+local LARGE_ELEMENTS = 1 << 16
+
 -- ==== Construction ==========================================================
 
 local function check_indices(indices, n, fname)
@@ -298,6 +304,9 @@ function Suite:share(src, secret, shape, enc)
       check.argerror(3, "share", ("secret has shape %s, not %s"):format(
         shape_str(value.shape), shape_str(shape)))
     end
+    -- A large secret: collect the garbage first, so that the players' rows
+    -- take the room of what the caller dropped rather than add to it.
+    if value.size > LARGE_ELEMENTS then collectgarbage() end
     rows = F:shamir_share_each(value, self.threshold, self._indices, self._rng)
   end
   -- The source keeps its own share: only the others' travel (and are
@@ -312,6 +321,12 @@ function Suite:share(src, secret, shape, enc)
     for i, r in ipairs(others) do values[i] = rows[r + 1] end
     comm:scatterv(src, values, others)
     share = rows[src + 1]
+    if share.size > LARGE_ELEMENTS then
+      -- The others' rows are sent: their room goes back before the caller
+      -- makes more.
+      rows, values = nil, nil
+      collectgarbage()
+    end
   else
     share = comm:scatterv(src, nil, others)
   end

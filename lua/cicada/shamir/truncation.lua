@@ -251,15 +251,17 @@ end
 -- @local
 function M:_truncate_all(h, k, bits, shape, fname, b)
   local T = self:_truncation_params(bits, fname)
-  local result = self.field:zeros(shape)
   local n, chunk = h.size, self:_chunk_elements()
+  -- Arrays of several chunks: collect the garbage (what the caller dropped,
+  -- earlier chunks' messages) before making more, so that the peak stays
+  -- near the live data. A full cycle visits few objects here (an array is
+  -- one), a fraction of a millisecond against a chunk's work.
+  if n > chunk then collectgarbage() end
+  local result = self.field:zeros(shape)
   local at = 1
   while at <= n do
     local m = math.min(chunk, n - at + 1)
-    -- Arrays of several chunks: collect the garbage (earlier chunks'
-    -- messages) before making more, so that the peak stays near the live
-    -- data.
-    if n > chunk then collectgarbage() end
+    if at > 1 then collectgarbage() end
     self:_truncate_into(result, h, b, at, m, k, bits, T)
     at = at + m
   end
