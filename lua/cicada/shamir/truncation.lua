@@ -125,19 +125,58 @@ function M:_scratch(n)
   return arrays
 end
 
---- The weights of a sum: `first` (a list of field elements) followed by
--- `count` ones, as a field array, cached under key.
+--- Who deals what to whom in a truncation of degree k - 1 shares, worked
+-- out once per suite and k: the dealing of {u, high} with thresholds
+-- {k, t} (as cicada.shamir.dealing's _deal), whose shares for the players
+-- after the dealer come from the pairs' streams.
+-- @int k the degree of the truncated shares, plus one
+-- @treturn table `sends`, per player this one sends to: its rank and the
+-- weights of its share of u (or false) and of high (or false); `draws`,
+-- per other dealer whose shares for this player come from their stream:
+-- the stream, whether u's and high's do, and the scratch names they go
+-- to; `recvs`, per dealer that sends: its rank and whether the message
+-- holds u's share; `out` and `uname`, `hname`: the streams of the terms
+-- of this player's polynomials and their scratch names; `cw`, `hw`: the
+-- weights of the masked share's terms and of the mask's high part
 -- @local
-function M:_weights_and_ones(key, first, count)
-  local w = self._weights[key]
-  if w == nil then
-    local F = self.field
-    local parts = {first}
-    if count > 0 then parts[2] = F:ones{count} end
-    w = F:concat(parts)
-    self._weights[key] = w
+function M:_truncation_plan(k)
+  local key = "plan/" .. k
+  local plan = self._weights[key]
+  if plan then return plan end
+  local F, comm = self.field, self.communicator
+  local size, me, t = comm.world_size, comm.rank, self.threshold
+  local streams = self:_pair_streams()
+  plan = {sends = {}, draws = {}, recvs = {}, uname = {}, hname = {}, out = {}}
+  for d = 1, k - 1 do
+    plan.uname[d] = "u" .. d
+    plan.out[d] = streams.out[(me + d) % size + 1]
   end
-  return w
+  for d = 1, t - 1 do plan.hname[d] = "h" .. d end
+  for j = 0, size - 1 do
+    if j ~= me then
+      local du, dh = drawn(me, j, k, size), drawn(me, j, t, size)
+      if not (du and dh) then
+        plan.sends[#plan.sends + 1] = {
+          rank = j,
+          u = not du and self:_deal_weights(me, k, j),
+          high = not dh and self:_deal_weights(me, t, j),
+        }
+      end
+      local ru, rh = drawn(j, me, k, size), drawn(j, me, t, size)
+      if ru or rh then
+        plan.draws[#plan.draws + 1] = {stream = streams.from[j + 1], u = ru, high = rh,
+                                        uname = "fu" .. j, hname = "fh" .. j}
+      end
+      if not (ru and rh) then plan.recvs[#plan.recvs + 1] = {rank = j, u = not ru} end
+    end
+  end
+  -- The weights of this player's share of its own polynomial's terms, then
+  -- 1 for each other dealer's share (drawn first, then received).
+  local ones = F:ones{size - 1}
+  plan.cw = F:concat{self:_deal_weights(me, k, me), ones}
+  plan.hw = F:concat{self:_deal_weights(me, t, me), ones}
+  self._weights[key] = plan
+  return plan
 end
 
 --- Truncate elements at..at+n-1 of h (times the same elements of b, when
@@ -160,18 +199,17 @@ end
 -- @local
 function M:_truncate_into(result, h, b, at, n, k, bits, T)
   local F, comm = self.field, self.communicator
-  local size, me, t = comm.world_size, comm.rank, self.threshold
   local S = self:_scratch(n)
-  local streams = self:_pair_streams()
+  local plan = self:_truncation_plan(k)
   -- This player's contribution u to the mask r, and u's high part.
   local u, high = S.u, S.high
   F:uniform_below_into(u, T.bound, self._rng)
   F:shift_right_into(high, u, bits)
-  if T.uniforms > size and me == 0 then
+  if T.uniforms > comm.world_size and comm.rank == 0 then
     local u2, high2 = S.u2, S.high2
     F:uniform_below_into(u2, T.bound, self._rng)
     F:shift_right_into(high2, u2, bits)
-    local pair = self:_weights_and_ones("ones/2", F:ones{0}, 2)
+    local pair = F:ones{2}
     F:lincomb_into(high, pair, {high, high2})
     F:lincomb_into(u, pair, {u, u2})
   end
@@ -180,63 +218,41 @@ function M:_truncate_into(result, h, b, at, n, k, bits, T)
   -- shares of the players after this one come from the pairs' streams
   -- (u's draw first, then high's, on each stream).
   local uterms, hterms = {u}, {high}
-  for d = 1, k - 1 do
-    uterms[d + 1] = F:uniform_into(S["u" .. d], streams.out[(me + d) % size + 1])
+  for d, name in ipairs(plan.uname) do
+    uterms[d + 1] = F:uniform_into(S[name], plan.out[d])
   end
-  for d = 1, t - 1 do
-    hterms[d + 1] = F:uniform_into(S["h" .. d], streams.out[(me + d) % size + 1])
+  for d, name in ipairs(plan.hname) do
+    hterms[d + 1] = F:uniform_into(S[name], plan.out[d])
   end
-  for m = 0, size - 1 do
-    if m ~= me then
-      local box = {}
-      if not drawn(me, m, k, size) then
-        box[1] = F:lincomb(self:_deal_weights(me, k, m), uterms)
-      end
-      if not drawn(me, m, t, size) then
-        box[#box + 1] = F:lincomb(self:_deal_weights(me, t, m), hterms)
-      end
-      if #box > 0 then comm:_lib_send(box, m, TAG) end
-    end
+  for _, send in ipairs(plan.sends) do
+    local box = {}
+    if send.u then box[1] = F:lincomb(send.u, uterms) end
+    if send.high then box[#box + 1] = F:lincomb(send.high, hterms) end
+    comm:_lib_send(box, send.rank, TAG)
   end
   -- The other dealers' shares for this player: drawn from the streams
   -- while their messages travel, then received.
-  local rterms, rhigh = {}, {}
-  for j = 0, size - 1 do
-    if j ~= me then
-      if drawn(j, me, k, size) then
-        rterms[#rterms + 1] = F:uniform_into(S["fu" .. j], streams.from[j + 1])
-      end
-      if drawn(j, me, t, size) then
-        rhigh[#rhigh + 1] = F:uniform_into(S["fh" .. j], streams.from[j + 1])
-      end
-    end
+  for _, draw in ipairs(plan.draws) do
+    if draw.u then uterms[#uterms + 1] = F:uniform_into(S[draw.uname], draw.stream) end
+    if draw.high then hterms[#hterms + 1] = F:uniform_into(S[draw.hname], draw.stream) end
   end
-  for j = 0, size - 1 do
-    if j ~= me and not (drawn(j, me, k, size) and drawn(j, me, t, size)) then
-      local box, i = comm:_lib_recv(j, TAG), 0
-      if not drawn(j, me, k, size) then
-        i = i + 1
-        rterms[#rterms + 1] = box[i]
-      end
-      if not drawn(j, me, t, size) then
-        rhigh[#rhigh + 1] = box[i + 1]
-      end
+  for _, recv in ipairs(plan.recvs) do
+    local box = comm:_lib_recv(recv.rank, TAG)
+    if recv.u then
+      uterms[#uterms + 1] = box[1]
+      hterms[#hterms + 1] = box[2]
+    else
+      hterms[#hterms + 1] = box[1]
     end
   end
   -- c = h + r + shift is public: this player's share of it in one pass
-  -- (its own share of u from the polynomial's terms, the others' as
-  -- received), then one reveal.
-  for _, x in ipairs(rterms) do uterms[#uterms + 1] = x end
-  for _, x in ipairs(rhigh) do hterms[#hterms + 1] = x end
-  local cw = self:_weights_and_ones(("mask/%d/%d"):format(k, #rterms),
-                                    self:_deal_weights(me, k, me), #rterms)
-  local c = F:mul_lincomb_into(n, h, b, at, cw, uterms, T.shift)
+  -- (its own share of u from the polynomial's terms, the others' as drawn
+  -- or received), then one reveal.
+  local c = F:mul_lincomb_into(n, h, b, at, plan.cw, uterms, T.shift)
   local cs = comm:allgather(c)
   -- floor(c / 2^bits) - correction - r_high, r_high the sum of the dealt
   -- high parts, is floor(h / 2^bits) plus the carry of the low bits.
-  local hw = self:_weights_and_ones(("mask/%d/%d"):format(t, #rhigh),
-                                    self:_deal_weights(me, t, me), #rhigh)
-  F:unmask_into(result, at, self._lambda, cs, bits, T.correction, hw, hterms)
+  F:unmask_into(result, at, self._lambda, cs, bits, T.correction, plan.hw, hterms)
 end
 
 --- Truncate the array h of degree k - 1 shares (or the element-wise
