@@ -582,9 +582,23 @@ void cc_field_mul_lincomb(const cc_field *f, uint64_t *out, const uint64_t *a,
   const uint64_t *xo[LAZY_TERMS];
   uint64_t wo[LAZY_TERMS];
   size_t mul = lazy_sort(f, w, xs, r, xo, wo), add = r - mul;
-  /* 3 players, threshold 2: 3 products and 2 sums for a product's mask. */
-  if (b && mul == 3 && add == 2) mul_lincomb_loop(f, out, a, b, wo, xo, 3, 2, s, n);
-  else if (b) mul_lincomb_loop(f, out, a, b, wo, xo, mul, add, s, n);
+  /* Unrolled loops for the sums of a few players (3 players, threshold 2:
+   * 5 terms for a product's mask, one or none of weight 1 among the first
+   * 3); others take the general loop. */
+#define MUL_LINCOMB_CASE(M, A)                                                 \
+  case (M) * 8 + (A):                                                          \
+    if (b) mul_lincomb_loop(f, out, a, b, wo, xo, M, A, s, n);                 \
+    else mul_lincomb_loop(f, out, a, NULL, wo, xo, M, A, s, n);                \
+    return;
+  switch (mul < 8 && add < 8 ? mul * 8 + add : 64) {
+    MUL_LINCOMB_CASE(1, 1) MUL_LINCOMB_CASE(1, 2) MUL_LINCOMB_CASE(2, 1)
+    MUL_LINCOMB_CASE(2, 2) MUL_LINCOMB_CASE(1, 3) MUL_LINCOMB_CASE(3, 1)
+    MUL_LINCOMB_CASE(2, 3) MUL_LINCOMB_CASE(3, 2) MUL_LINCOMB_CASE(4, 1)
+  default:
+    break;
+  }
+#undef MUL_LINCOMB_CASE
+  if (b) mul_lincomb_loop(f, out, a, b, wo, xo, mul, add, s, n);
   else mul_lincomb_loop(f, out, a, NULL, wo, xo, mul, add, s, n);
 }
 
@@ -617,12 +631,19 @@ void cc_field_unmask_shift(const cc_field *f, uint64_t *out, const uint64_t *w,
   const uint64_t *co[LAZY_TERMS], *yo[LAZY_TERMS];
   uint64_t wo[LAZY_TERMS], vo[LAZY_TERMS];
   size_t rm = lazy_sort(f, w, cs, r, co, wo), qm = lazy_sort(f, v, ys, q, yo, vo);
-  /* 3 players, threshold 2, indices 1, 2, 3: the reveal's weights are
-   * 3, -3 and 1; the mask's high part has 2 products and 2 sums. */
-  if (rm == 2 && r == 3 && qm == 2 && q == 4)
-    unmask_loop(f, out, wo, co, 2, 1, bits, s, vo, yo, 2, 2, n);
-  else
-    unmask_loop(f, out, wo, co, rm, r - rm, bits, s, vo, yo, qm, q - qm, n);
+  /* Unrolled loops for 3 players: 3 shares revealed (indices 1, 2, 3 give
+   * the weights 3, -3 and 1), and a high part of 2 (threshold 2) or 3
+   * products and 2 sums, one of the products perhaps of weight 1. */
+  size_t ra = r - rm, qa = q - qm;
+#define UNMASK_CASE(RM, RA, QM, QA)                                            \
+  if (rm == (RM) && ra == (RA) && qm == (QM) && qa == (QA)) {                  \
+    unmask_loop(f, out, wo, co, RM, RA, bits, s, vo, yo, QM, QA, n);           \
+    return;                                                                    \
+  }
+  UNMASK_CASE(2, 1, 2, 2) UNMASK_CASE(2, 1, 1, 3) UNMASK_CASE(3, 0, 2, 2)
+  UNMASK_CASE(3, 0, 1, 3) UNMASK_CASE(2, 1, 3, 2) UNMASK_CASE(2, 1, 2, 3)
+#undef UNMASK_CASE
+  unmask_loop(f, out, wo, co, rm, ra, bits, s, vo, yo, qm, qa, n);
 }
 
 /* a * s mod p for FOLD and a small s < 2^32: the product's high word is
