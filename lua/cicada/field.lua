@@ -119,6 +119,25 @@
 --         -- if m is odd; rho the pairs' products): shares of each pair's
 --         -- (lt, eq), two vectors of m // 2 + m % 2 rows, locally
 --
+-- ## Kernels into existing arrays
+--
+-- For loops that reuse their temporaries (cicada.shamir's truncations):
+-- each fills an array the caller owns and returns it.
+--
+--     F:uniform_into(out [, rng]), F:uniform_below_into(out, bound [, rng])
+--         -- fill out as F:uniform and F:uniform_below would draw it
+--     F:shift_right_into(out, a, s)      -- out = floor(a / 2^s)
+--     F:lincomb_into(out, weights, arrays)
+--         -- out = sum of weights[j] * arrays[j] (out may be one of them)
+--     F:mul_lincomb_into(out, a, b, at, weights, arrays, s)
+--         -- out = x * y + sum of weights[j] * arrays[j] + s, with x, y
+--         -- the #out elements of a and b from index at on (b nil: x + ...)
+--         -- and s one element; out may be a size n for a new vector
+--     F:unmask_into(result, at, weights, cs, bits, s, v, ys)
+--         -- the #cs[1] elements of result from index at on become
+--         -- floor(c / 2^bits) - s - sum of v[j] * ys[j], where c is the sum
+--         -- of weights[j] * cs[j]: a truncation's last step in one pass
+--
 -- ## Encodings (one C call per array; used by cicada.encoding)
 --
 --     F:encode_fixed(x, precision), F:decode_fixed(a, precision)

@@ -324,7 +324,7 @@ function Suite:share(src, secret, shape, enc)
     if share.size > LARGE_ELEMENTS then
       -- The others' rows are sent: their room goes back before the caller
       -- makes more.
-      rows, values = nil, nil
+      rows, values = nil, nil -- luacheck: ignore 311
       collectgarbage()
     end
   else
