@@ -407,6 +407,90 @@ describe("kernels for sharing rounds", function()
   end)
 end)
 
+describe("kernels into existing arrays", function()
+  -- The 64-bit field of the default order (lazy sums), one of Montgomery
+  -- products, and a 128-bit one.
+  for _, order in ipairs{P, "2305843009213693951", "170141183460469231731687303715884105727"} do
+    local F = field.Field{order = order}
+    describe("of order " .. order, function()
+      it("fill arrays as the allocating kernels would make them", function()
+        local out = F:zeros{300}
+        assert.are.equal(out, F:uniform_into(out, core.rng(3)))
+        assert.are.equal(F:uniform({300}, core.rng(3)), out)
+        F:uniform_below_into(out, 1 << 20, core.rng(4))
+        assert.are.equal(F:uniform_below({300}, 1 << 20, core.rng(4)), out)
+        F:uniform_below_into(out, 1000, core.rng(4))
+        assert.are.equal(F:uniform_below({300}, 1000, core.rng(4)), out)
+        local a = F:uniform({300}, core.rng(5))
+        assert.are.equal(F:shift_right(a, 9), F:shift_right_into(F:zeros{300}, a, 9))
+        local b = F:uniform({300}, core.rng(6))
+        assert.are.equal(F:lincomb({3, -1}, {a, b}), F:lincomb_into(F:zeros{300}, {3, -1}, {a, b}))
+        -- out may be one of the arrays.
+        local c = a:copy()
+        F:lincomb_into(c, {1, 5}, {b, c})
+        assert.are.equal(F:lincomb({1, 5}, {b, a}), c)
+      end)
+
+      it("make a masked product share and truncate it in place", function()
+        local rng = core.rng(7)
+        local a, b = F:uniform({1000}, rng), F:uniform({1000}, rng)
+        local xs, w = {}, {}
+        for j = 1, 5 do
+          xs[j] = F:uniform({200}, rng)
+          w[j] = j % 2 == 0 and 1 or F:uniform({}, rng)
+        end
+        local weights = F:concat{w[1]:reshape{1}, F:array{1}, w[3]:reshape{1}, F:array{1},
+                                 w[5]:reshape{1}}
+        local s = F:uniform({}, rng)
+        local x, y = a:slice(301, 500), b:slice(301, 500)
+        local want = F:add(F:add(F:multiply(x, y), F:lincomb(weights, xs)), s)
+        assert.are.equal(want, F:mul_lincomb_into(F:zeros{200}, a, b, 301, weights, xs, s))
+        assert.are.equal(want, F:mul_lincomb_into(200, a, b, 301, weights, xs, s))
+        assert.are.equal(F:add(F:add(x, F:lincomb(weights, xs)), s),
+                         F:mul_lincomb_into(200, a, nil, 301, weights, xs, s))
+        assert.are.equal(F:add(x, 5), F:mul_lincomb_into(200, a, nil, 301, {}, {}, 5))
+        -- unmask_into writes elements 301..500 of the result and no others.
+        local result = F:zeros{1000}
+        local cs, ys, v = {xs[1], xs[2], xs[3]}, {xs[4], xs[5]}, F:array{1, 7}
+        local lam = F:array{3, -3, 1}
+        assert.are.equal(result, F:unmask_into(result, 301, lam, cs, 20, s, v, ys))
+        local part = F:subtract(F:subtract(F:shift_right(F:lincomb(lam, cs), 20), s),
+                                F:lincomb(v, ys))
+        assert.are.equal(part, result:slice(301, 500))
+        assert.are.equal(F:zeros{300}, result:slice(1, 300))
+        assert.are.equal(F:zeros{500}, result:slice(501, 1000))
+      end)
+
+      it("name the argument that does not fit", function()
+        local a, xs = F:zeros{10}, {F:zeros{4}}
+        assert.has_error(function() F:mul_lincomb_into(4, a, nil, 8, {1}, xs, 0) end,
+                         "bad argument #4 to 'mul_lincomb_into' (elements 8 to 11 out of range [1, 10])")
+        assert.has_error(function() F:mul_lincomb_into(4, a, nil, 0, {1}, xs, 0) end,
+                         "bad argument #4 to 'mul_lincomb_into' (elements 0 to 3 out of range [1, 10])")
+        assert.has_error(function() F:mul_lincomb_into(5, a, nil, 1, {1}, xs, 0) end,
+                         "bad argument #6 to 'mul_lincomb_into' (element 1 has 4 elements, not 5)")
+        assert.has_error(function() F:mul_lincomb_into(4, a, F:zeros{9}, 1, {1}, xs, 0) end,
+                         "bad argument #3 to 'mul_lincomb_into' (a and b differ in size)")
+        assert.has_error(function() F:mul_lincomb_into(4, a, nil, 1, {1, 2}, xs, 0) end,
+                         "bad argument #5 to 'mul_lincomb_into' (2 weights for 1 arrays)")
+        assert.has_error(function() F:mul_lincomb_into(4, a, nil, 1, {1}, xs, a) end,
+                         "bad argument #7 to 'mul_lincomb_into' (one element expected)")
+        assert.has_error(function() F:unmask_into(a, 8, {1}, xs, 3, 0, {}, {}) end,
+                         "bad argument #2 to 'unmask_into' (elements 8 to 11 out of range [1, 10])")
+        assert.has_error(function() F:unmask_into(a, 1, {1}, xs, F.bits * 2, 0, {}, {}) end)
+        assert.has_error(function() F:unmask_into(a, 1, {1}, {}, 3, 0, {}, {}) end,
+                         "bad argument #4 to 'unmask_into' (no arrays)")
+        assert.has_error(function() F:shift_right_into(a, F:zeros{4}, 1) end,
+                         "bad argument #2 to 'shift_right_into' (sizes differ)")
+        assert.has_error(function() F:lincomb_into(a, {1}, {F:zeros{4}}) end,
+                         "bad argument #3 to 'lincomb_into' (element 1 has 4 elements, not 10)")
+        local G = field.Field{order = 7}
+        assert.has_error(function() F:uniform_into(G:zeros{3}) end)
+      end)
+    end)
+  end
+end)
+
 describe("128-bit fields", function()
   local M127 = "170141183460469231731687303715884105727" -- 2^127 - 1
   local F = field.Field{order = M127}

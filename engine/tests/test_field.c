@@ -581,6 +581,91 @@ static void test_lincomb_arrays(void) {
   cc_rng_free(&rng);
 }
 
+/* The masked-product kernels against the plain ones, in every kind of
+ * field: random and extreme (p - 1 everywhere, so that the lazy sums carry
+ * into their top word) elements and weights, weights of 1 at varying
+ * places (summed, not multiplied), with and without the second factor, and
+ * term counts that take the unrolled loops, the general one and the plain
+ * fallback. Then the lazy dot product against the plain sum of products. */
+static void test_masked_kernels(void) {
+  enum { N = 301, R = 70 };
+  static uint64_t xs[R][N], w[R], a[N], b[N], want[N], got[N], tmp[N];
+  const uint64_t *ptrs[R];
+  cc_rng rng;
+  CHECK(cc_rng_init_seeded(&rng, "masked", 6) == 0);
+  for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
+    cc_field f;
+    cc_field_setup(&f, orders[o]);
+    for (int extreme = 0; extreme <= 1; extreme++) {
+      for (size_t j = 0; j < R; j++) {
+        if (extreme) {
+          for (size_t i = 0; i < N; i++) xs[j][i] = f.p - 1;
+          w[j] = f.p - 1;
+        } else {
+          CHECK(cc_rng_uniform_mod(&rng, f.p, xs[j], N) == 0);
+          CHECK(cc_rng_uniform_mod(&rng, f.p, &w[j], 1) == 0);
+        }
+        if (j % 3 == 1) w[j] = 1 % f.p; /* unit weights among the others */
+        ptrs[j] = xs[j];
+      }
+      uint64_t s = extreme ? f.p - 1 : 12345 % f.p;
+      CHECK(cc_rng_uniform_mod(&rng, f.p, a, N) == 0);
+      CHECK(cc_rng_uniform_mod(&rng, f.p, b, N) == 0);
+      if (extreme) for (size_t i = 0; i < N; i++) a[i] = b[i] = f.p - 1;
+      static const size_t counts[] = {0, 1, 2, 3, 4, 5, 6, 7, 9, R};
+      for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        size_t r = counts[c];
+        for (int prod = 0; prod <= 1; prod++) {
+          if (prod) cc_field_mul(&f, want, a, b, N);
+          else memcpy(want, a, sizeof want);
+          for (size_t j = 0; j < r; j++) cc_field_axpy(&f, want, w[j], xs[j], N);
+          cc_field_add_scalar(&f, want, want, s, N);
+          cc_field_mul_lincomb(&f, got, a, prod ? b : NULL, w, ptrs, r, s, N);
+          CHECK(cc_field_equal(got, want, N));
+        }
+        /* unmask: q terms of the subtracted sum, from the other end. */
+        size_t q = counts[sizeof counts / sizeof counts[0] - 1 - c];
+        unsigned bits = (unsigned)(f.bits > 3 ? f.bits - 3 : 1);
+        memset(want, 0, sizeof want);
+        for (size_t j = 0; j < r; j++) cc_field_axpy(&f, want, w[j], xs[j], N);
+        cc_field_shift_right(want, want, bits, N);
+        cc_field_sub_scalar(&f, want, want, s, N);
+        memset(tmp, 0, sizeof tmp);
+        for (size_t j = 0; j < q; j++) cc_field_axpy(&f, tmp, w[R - 1 - j], xs[R - 1 - j], N);
+        cc_field_sub(&f, want, want, tmp, N);
+        const uint64_t *ys[R];
+        uint64_t v[R];
+        for (size_t j = 0; j < q; j++) {
+          ys[j] = xs[R - 1 - j];
+          v[j] = w[R - 1 - j];
+        }
+        cc_field_unmask_shift(&f, got, w, ptrs, r, bits, s, v, ys, q, N);
+        CHECK(cc_field_equal(got, want, N));
+      }
+      /* out may be one of the terms. */
+      static uint64_t copy[N];
+      const uint64_t *cp[2] = {xs[0], copy};
+      memcpy(copy, xs[1], sizeof copy);
+      cc_field_mul(&f, want, a, b, N);
+      cc_field_axpy(&f, want, w[0], xs[0], N);
+      cc_field_axpy(&f, want, w[1], xs[1], N);
+      cc_field_add_scalar(&f, want, want, s, N);
+      cc_field_mul_lincomb(&f, copy, a, b, w, cp, 2, s, N);
+      CHECK(cc_field_equal(copy, want, N));
+      /* The dot product, of odd and even lengths. */
+      for (size_t n = N - 1; n <= N; n++) {
+        uint64_t d = 0, one = 1 % f.p;
+        for (size_t i = 0; i < n; i++) {
+          uint64_t t = cc_field_mul1(&f, a[i], xs[2][i]);
+          cc_field_axpy(&f, &d, one, &t, 1);
+        }
+        CHECK_EQ(cc_field_dot(&f, a, xs[2], n), d);
+      }
+    }
+  }
+  cc_rng_free(&rng);
+}
+
 /* ==== Random streams ==================================================== */
 
 static void test_random(void) {
@@ -808,6 +893,7 @@ int main(void) {
   test_shamir_random();
   test_shamir_core();
   test_shamir_blocks();
+  test_masked_kernels();
   test_shamir_core128();
   test_lincomb_arrays();
   test_random();
