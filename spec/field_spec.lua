@@ -407,6 +407,26 @@ describe("kernels for sharing rounds", function()
   end)
 end)
 
+describe("one player's row of a sharing", function()
+  for _, order in ipairs{P, "170141183460469231731687303715884105727"} do
+    it("is that row of F:shamir_share from a stream in the same state, order " .. order, function()
+      local F = field.Field{order = order}
+      -- Past one block of coefficients (4096 elements), threshold 3.
+      local secret = F:uniform({2, 5000}, core.rng(1))
+      local all = F:shamir_share(secret:reshape{10000}, 3, {1, 2, 3, 4}, core.rng(9))
+      for j = 1, 4 do
+        local row = F:shamir_share_row(secret, 3, {1, 2, 3, 4}, j, core.rng(9))
+        assert.are.same({2, 5000}, row.shape)
+        assert.are.equal(all:row(j), row:reshape{10000})
+      end
+      assert.has_error(function() F:shamir_share_row(secret, 3, {1, 2, 3, 4}, 5) end,
+                       "bad argument #4 to 'shamir_share_row' (player 5 out of range [1, 4])")
+      assert.has_error(function() F:shamir_share_row(secret, 5, {1, 2, 3, 4}, 1) end,
+                       "bad argument #2 to 'shamir_share_row' (threshold 5 out of range [1, 4])")
+    end)
+  end
+end)
+
 describe("kernels into existing arrays", function()
   -- The 64-bit field of the default order (lazy sums), one of Montgomery
   -- products, and a 128-bit one.

@@ -52,6 +52,34 @@ describe("BasicProtocolSuite", function()
     end)
   end
 
+  it("shares secrets of more than 65,536 elements, one player's row at a time", function()
+    -- 300 x 250 elements: the source makes and sends each player's row on
+    -- its own; every threshold's shares still come from one polynomial per
+    -- element, so any threshold-many players recover the secret, and
+    -- fewer do not.
+    local results = run(4, function(comm)
+      local p = shamir.BasicProtocolSuite(comm, {threshold = 3, seed = 11})
+      local F = p.field
+      local secret = comm.rank == 2 and F:uniform_below({300, 250}, 1 << 40, require("cicada.core").rng(5)) or nil
+      local s = p:share(2, secret, {300, 250})
+      local shares = comm:allgather(s)
+      local first = F:shamir_recover(F:stack{shares[1]:reshape{75000}, shares[2]:reshape{75000},
+                                             shares[4]:reshape{75000}}, {1, 2, 4})
+      local last = F:shamir_recover(F:stack{shares[2]:reshape{75000}, shares[3]:reshape{75000},
+                                            shares[4]:reshape{75000}}, {2, 3, 4})
+      local two = F:shamir_recover(F:stack{shares[1]:reshape{75000}, shares[3]:reshape{75000}},
+                                   {1, 3})
+      local want = F:uniform_below({300, 250}, 1 << 40, require("cicada.core").rng(5)):reshape{75000}
+      return {shape = s.shape, first = first == want, last = last == want, two = two == want}
+    end)
+    for _, r in ipairs(results) do
+      assert.are.same({300, 250}, r.shape)
+      assert.is_true(r.first)
+      assert.is_true(r.last)
+      assert.is_false(r.two)
+    end
+  end)
+
   it("adds, subtracts, negates and sums shares", function()
     local results = run(3, function(comm)
       local p = shamir.BasicProtocolSuite(comm, {threshold = 2})

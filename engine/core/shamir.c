@@ -15,7 +15,7 @@
 static cc_status share(const cc_field *f64, const cc_field128 *f128, cc_rng *rng,
                        const uint64_t *secret, size_t n, size_t k, const uint64_t *x,
                        size_t m, uint64_t *matrix, uint64_t *const *outs,
-                       uint64_t *scratch, cc_error *err) {
+                       uint64_t *scratch, size_t only, cc_error *err) {
   char msg[160];
   uint64_t *coeffs;
   size_t ncoeffs, width = f128 ? 2 : 1;
@@ -41,8 +41,8 @@ static cc_status share(const cc_field *f64, const cc_field128 *f128, cc_rng *rng
       break;
     }
     const uint64_t *sec = secret + i0 * width;
-    for (size_t j = 0; j < m; j++) {
-      uint64_t *row = (outs ? outs[j] : matrix + j * n * width) + i0 * width;
+    for (size_t j = only < m ? only : 0; j < (only < m ? only + 1 : m); j++) {
+      uint64_t *row = (outs ? outs[only < m ? 0 : j] : matrix + j * n * width) + i0 * width;
       if (f128)
         cc_field128_shamir_eval(&fl128, row, sec, len, coeffs, k, cc_field128_get(x, j));
       else
@@ -57,23 +57,43 @@ static cc_status share(const cc_field *f64, const cc_field128 *f128, cc_rng *rng
 cc_status cc_shamir_share(const cc_field *f, cc_rng *rng, const uint64_t *secret, size_t n,
                           size_t k, const uint64_t *x, size_t m, uint64_t *out,
                           uint64_t *scratch, cc_error *err) {
-  return share(f, NULL, rng, secret, n, k, x, m, out, NULL, scratch, err);
+  return share(f, NULL, rng, secret, n, k, x, m, out, NULL, scratch, SIZE_MAX, err);
 }
 
 cc_status cc_shamir_share_rows(const cc_field *f, cc_rng *rng, const uint64_t *secret,
                                size_t n, size_t k, const uint64_t *x, size_t m,
                                uint64_t *const *outs, uint64_t *scratch, cc_error *err) {
-  return share(f, NULL, rng, secret, n, k, x, m, NULL, outs, scratch, err);
+  return share(f, NULL, rng, secret, n, k, x, m, NULL, outs, scratch, SIZE_MAX, err);
 }
 
 cc_status cc_shamir_share128(const cc_field128 *f, cc_rng *rng, const uint64_t *secret,
                              size_t n, size_t k, const uint64_t *x, size_t m,
                              uint64_t *out, uint64_t *scratch, cc_error *err) {
-  return share(NULL, f, rng, secret, n, k, x, m, out, NULL, scratch, err);
+  return share(NULL, f, rng, secret, n, k, x, m, out, NULL, scratch, SIZE_MAX, err);
 }
 
 cc_status cc_shamir_share_rows128(const cc_field128 *f, cc_rng *rng, const uint64_t *secret,
                                   size_t n, size_t k, const uint64_t *x, size_t m,
                                   uint64_t *const *outs, uint64_t *scratch, cc_error *err) {
-  return share(NULL, f, rng, secret, n, k, x, m, NULL, outs, scratch, err);
+  return share(NULL, f, rng, secret, n, k, x, m, NULL, outs, scratch, SIZE_MAX, err);
+}
+
+cc_status cc_shamir_share_row(const cc_field *f, cc_rng *rng, const uint64_t *secret,
+                              size_t n, size_t k, const uint64_t *x, size_t m, size_t j,
+                              uint64_t *out, uint64_t *scratch, cc_error *err) {
+  uint64_t *outs[1] = {out};
+  if (j >= m)
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player %zu out of range [1, %zu]",
+                        j + 1, m);
+  return share(f, NULL, rng, secret, n, k, x, m, NULL, outs, scratch, j, err);
+}
+
+cc_status cc_shamir_share_row128(const cc_field128 *f, cc_rng *rng, const uint64_t *secret,
+                                 size_t n, size_t k, const uint64_t *x, size_t m, size_t j,
+                                 uint64_t *out, uint64_t *scratch, cc_error *err) {
+  uint64_t *outs[1] = {out};
+  if (j >= m)
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player %zu out of range [1, %zu]",
+                        j + 1, m);
+  return share(NULL, f, rng, secret, n, k, x, m, NULL, outs, scratch, j, err);
 }

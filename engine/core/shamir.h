@@ -58,4 +58,15 @@ cc_status cc_shamir_share_rows128(const cc_field128 *f, cc_rng *rng, const uint6
                                   size_t n, size_t k, const uint64_t *x, size_t m,
                                   uint64_t *const *outs, uint64_t *scratch, cc_error *err);
 
+/* Player j's row (0 <= j < m) of cc_shamir_share's matrix, the
+ * coefficients drawn from rng the same way: with a stream of the same
+ * state, the rows made one at a time are those of one sharing, and no
+ * more than one row need exist at a time. out holds n elements. */
+cc_status cc_shamir_share_row(const cc_field *f, cc_rng *rng, const uint64_t *secret,
+                              size_t n, size_t k, const uint64_t *x, size_t m, size_t j,
+                              uint64_t *out, uint64_t *scratch, cc_error *err);
+cc_status cc_shamir_share_row128(const cc_field128 *f, cc_rng *rng, const uint64_t *secret,
+                                 size_t n, size_t k, const uint64_t *x, size_t m, size_t j,
+                                 uint64_t *out, uint64_t *scratch, cc_error *err);
+
 #endif

@@ -604,6 +604,34 @@ static int field_shamir_share(lua_State *L) {
   return 1;
 }
 
+/* F:shamir_share_row(secret, k, indices, j [, rng]) -> row j (1-based) of
+ * F:shamir_share(secret, k, indices, rng): player j's shares, shaped like
+ * the secret, the coefficients drawn as shamir_share draws them. */
+static int field_shamir_share_row(lua_State *L) {
+  lua_settop(L, 6); /* temporaries go above the arguments */
+  cl_field *F = cl_field_check(L, 1);
+  cc_error e;
+  cl_array *s = cl_field_own_array(L, 2, &F->q);
+  lua_Integer k = luaL_checkinteger(L, 3);
+  cl_array *x = check_indices(L, &F->q, 4);
+  check_threshold(L, 3, k, x->n);
+  lua_Integer j = luaL_checkinteger(L, 5);
+  if (j < 1 || (size_t)j > x->n)
+    luaL_argerror(L, 5, lua_pushfstring(L, "player %I out of range [1, %d]", j, (int)x->n));
+  cc_rng tmp;
+  cc_rng *rng = cl_rng_opt(L, 6, &tmp);
+  uint64_t *scratch = coefficient_scratch(L, (size_t)k, s->n, F->q.w);
+  cl_array *out = cl_array_push_like(L, s); /* the result, on top */
+  cc_status st = F->q.w == 2
+      ? cc_shamir_share_row128(&F->q.g, rng, s->data, s->n, (size_t)k, x->data, x->n,
+                               (size_t)j - 1, out->data, scratch, &e)
+      : cc_shamir_share_row(&F->q.f, rng, s->data, s->n, (size_t)k, x->data, x->n,
+                            (size_t)j - 1, out->data, scratch, &e);
+  if (rng == &tmp) cc_rng_free(&tmp);
+  if (st != CC_OK) return share_error(L, &e);
+  return 1;
+}
+
 /* F:shamir_share_each(secrets, thresholds, indices [, rng]): what each
  * player receives. secrets is one array (with thresholds an integer k) or a
  * list of s arrays of n elements each (with a list of s thresholds); the
@@ -1186,6 +1214,7 @@ static const luaL_Reg field_methods[] = {
   {"shamir_share", field_shamir_share},
   {"shamir_recover", field_shamir_recover},
   {"shamir_share_each", field_shamir_share_each},
+  {"shamir_share_row", field_shamir_share_row},
   {"lincomb", field_lincomb},
   {"bitlt_pairs", field_bitlt_pairs},
   {"xor_group", field_xor_group},

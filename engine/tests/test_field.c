@@ -407,6 +407,17 @@ static void test_shamir_blocks(void) {
   CHECK(cc_field_equal(out, secret, n));
   cc_rng_free(&a);
   cc_rng_free(&b);
+  /* One row at a time, each from a stream in the same state. */
+  for (size_t j = 0; j < M; j++) {
+    CHECK(cc_rng_init_seeded(&a, "blocks", 6) == 0);
+    CHECK(cc_shamir_share_row(&f, &a, secret, n, K, x, M, j, out, NULL, &e) == CC_OK);
+    CHECK(cc_field_equal(out, want + j * n, n));
+    cc_rng_free(&a);
+  }
+  CHECK(cc_rng_init_seeded(&a, "blocks", 6) == 0);
+  CHECK(cc_shamir_share_row(&f, &a, secret, n, K, x, M, M, out, NULL, &e) == CC_EINVALID);
+  CHECK(strcmp(e.message, "player 5 out of range [1, 4]") == 0);
+  cc_rng_free(&a);
   free(secret); free(want); free(got); free(out); free(coeffs); free(part);
 }
 

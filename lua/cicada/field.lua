@@ -102,6 +102,10 @@
 --         -- array with an integer threshold k (each result shaped like it),
 --         -- or a list of s n-element arrays with a list of s thresholds
 --         -- (each result an s x n matrix, row i sharing secrets[i])
+--     F:shamir_share_row(secret, k, indices, j [, rng])
+--         -- row j of F:shamir_share(secret, k, indices, rng), shaped like
+--         -- the secret: with streams in the same state, the rows made one
+--         -- at a time are those of one sharing
 --     F:lincomb(weights, arrays)         -- sum of weights[j] * arrays[j],
 --                                        -- arrays of one shape
 --     F:lincomb_rows(weights, a)         -- sum of weights[j] * row j of a

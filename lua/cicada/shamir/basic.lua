@@ -58,10 +58,10 @@ end
 
 local shape_str, same_shape = M.shape_str, M.same_shape
 
--- Secrets of more elements than this count as large: share collects the
--- garbage around them (a full cycle costs a fraction of a millisecond,
--- nothing against a million elements' work, but would be felt by small
--- ones).
+-- Secrets of more elements than this count as large: share makes and sends
+-- their rows one at a time and collects the garbage around them (a full
+-- cycle costs a fraction of a millisecond, nothing against a million
+-- elements' work, but would be felt by small ones).
 local LARGE_ELEMENTS = 1 << 16
 
 -- ==== Construction ==========================================================
@@ -286,7 +286,7 @@ function Suite:share(src, secret, shape, enc)
     check.argerror(3, "share", "shape must be a list of sizes, got " .. type(shape))
   end
   enc = self:_check_encoding(enc, 4, "share")
-  local rows
+  local rows, large
   if comm.rank == src then
     if secret == nil then
       check.argerror(2, "share", ("secret is required at the source, player %d"):format(src))
@@ -304,10 +304,16 @@ function Suite:share(src, secret, shape, enc)
       check.argerror(3, "share", ("secret has shape %s, not %s"):format(
         shape_str(value.shape), shape_str(shape)))
     end
-    -- A large secret: collect the garbage first, so that the players' rows
-    -- take the room of what the caller dropped rather than add to it.
-    if value.size > LARGE_ELEMENTS then collectgarbage() end
-    rows = F:shamir_share_each(value, self.threshold, self._indices, self._rng)
+    if value.size > LARGE_ELEMENTS then
+      -- A large secret: one player's row at a time (below), each from the
+      -- same polynomials, whose coefficients a stream seeded here draws
+      -- again for each row; and the garbage collected first, so that the
+      -- rows take the room of what the caller dropped.
+      collectgarbage()
+      large = {value = value, seed = self._rng:bytes(32)}
+    else
+      rows = F:shamir_share_each(value, self.threshold, self._indices, self._rng)
+    end
   end
   -- The source keeps its own share: only the others' travel (and are
   -- encoded), which saves a copy of the whole array at the source.
@@ -316,17 +322,23 @@ function Suite:share(src, secret, shape, enc)
     if r ~= src then others[#others + 1] = r end
   end
   local share
-  if comm.rank == src then
+  if large then
+    -- Each receiver gets its one message as from a single scatterv; a row
+    -- is dropped (and its room collected) once sent.
+    local F, k = self.field, self.threshold
+    for _, r in ipairs(others) do
+      local row = F:shamir_share_row(large.value, k, self._indices, r + 1, core.rng(large.seed))
+      comm:scatterv(src, {row}, {r})
+      row = nil -- luacheck: ignore 311
+      collectgarbage()
+    end
+    share = F:shamir_share_row(large.value, k, self._indices, src + 1, core.rng(large.seed))
+    large = nil -- luacheck: ignore 311
+  elseif comm.rank == src then
     local values = {}
     for i, r in ipairs(others) do values[i] = rows[r + 1] end
     comm:scatterv(src, values, others)
     share = rows[src + 1]
-    if share.size > LARGE_ELEMENTS then
-      -- The others' rows are sent: their room goes back before the caller
-      -- makes more.
-      rows, values = nil, nil -- luacheck: ignore 311
-      collectgarbage()
-    end
   else
     share = comm:scatterv(src, nil, others)
   end
