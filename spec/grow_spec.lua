@@ -268,6 +268,21 @@ end)
 describe("scripts/heal_running_total.lua", function()
   after_each(support.cleanup)
 
+  it("heals under cicada-lua -n 4: the launcher starts the replacement with the same script", function()
+    local src = os.getenv("CICADA_SOURCE_DIR") or "."
+    local rc, out = support.run_cli({"-n", "4", src .. "/scripts/heal_running_total.lua"}, nil, 60)
+    assert.are.equal(1, rc, out)   -- player 2 was killed
+    for i = 0, 7 do
+      local name = i < 3 and "world" or "healed%-1"
+      assert.are.equal(1, support.count(out, ("Iteration %d comm %s total: %d%%.0\n"):format(
+        i, name, i + 1)), out)
+    end
+    assert.are.equal(1, support.count(out, "3 survivors and 1 replacement"), out)
+    assert.are.equal(1, support.count(out, "HEALED secret=42%.0\n"), out)
+    assert.matches("cicada%-lua: player 2 %(signal 9%) failed\n", out)
+    assert.are.equal(0, support.count(out, "newcomer"), out)
+  end)
+
   it("prints every iteration with the right total and the healed name, then the secret", function()
     local src = os.getenv("CICADA_SOURCE_DIR") or "."
     local rc, out = support.run_cli({src .. "/scripts/heal_running_total.lua"}, nil, 60)

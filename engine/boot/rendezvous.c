@@ -350,6 +350,15 @@ static void link_key(const uint8_t *key, uint64_t world_id, uint8_t out[CC_AUTH_
   cc_auth_mac(key, CC_AUTH_KEY_BYTES, parts, lens, 1, out);
 }
 
+void cc_rendezvous_key(const char *token, uint8_t key[CC_RENDEZVOUS_KEY_BYTES]) {
+  rdv_key(token, key);
+}
+
+void cc_rendezvous_link_key(const uint8_t key[CC_RENDEZVOUS_KEY_BYTES], uint64_t world_id,
+                            uint8_t out[32]) {
+  link_key(key, world_id, out);
+}
+
 static int fresh_nonce(char hex[CC_RDV_NONCE_CHARS + 1]) {
   uint8_t b[CC_RDV_NONCE_CHARS / 2];
   if (cc_auth_random(b, sizeof b) != 0) return -1;

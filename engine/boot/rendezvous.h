@@ -75,6 +75,16 @@ typedef struct cc_address_book {
  * plaintext in a TLS world, or the other way round). On success fill book; free it with
  * cc_address_book_free. */
 cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, cc_error *err);
+
+#define CC_RENDEZVOUS_KEY_BYTES 32
+/* K, the key with which the players of a world prove its token
+ * ("" for none) to one another; never sent. */
+void cc_rendezvous_key(const char *token, uint8_t key[CC_RENDEZVOUS_KEY_BYTES]);
+/* The 256-bit key of the links of the world world_id among players that
+ * share K (cc_settings.link_key): the rendezvous derives every world's, and
+ * comm:grow a grown world's from a fresh id. */
+void cc_rendezvous_link_key(const uint8_t key[CC_RENDEZVOUS_KEY_BYTES], uint64_t world_id,
+                            uint8_t out[32]);
 void cc_address_book_free(cc_address_book *book, int world_size);
 
 #endif

@@ -34,6 +34,7 @@
 
 #include "boot/launch.h"
 #include "boot/rendezvous.h"
+#include "lua/lua_grow.h"
 #include "core/check.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -661,21 +662,26 @@ typedef struct launch_plan {
   bool tag_output;
 } launch_plan;
 
-/* Say how the players ended; the exit code. */
-static int summarize(const launch_plan *p, const int *codes, const bool *timed_out) {
+/* Say how the players ended; the exit code. count players ran: the p->n
+ * started first (named by rank), then the newcomers of comm:grow (named
+ * by the order they were started in). */
+static int summarize(const launch_plan *p, int count, const int *codes, const bool *timed_out) {
   char failed[512] = "", stopped[512] = "";
   size_t nf = 0, ns = 0;
   int count_f = 0, count_s = 0;
-  for (int r = 0; r < p->n; r++) {
+  for (int r = 0; r < count; r++) {
+    const char *who = r < p->n ? "" : "newcomer ";
+    int num = r < p->n ? r : r - p->n + 1;
     if (timed_out[r]) {
       count_s++;
-      if (ns + 16 < sizeof stopped)
-        ns += (size_t)snprintf(stopped + ns, sizeof stopped - ns, "%s%d", ns ? ", " : "", r);
+      if (ns + 32 < sizeof stopped)
+        ns += (size_t)snprintf(stopped + ns, sizeof stopped - ns, "%s%s%d", ns ? ", " : "", who,
+                               num);
     } else if (codes[r] != 0) {
       count_f++;
-      if (nf + 40 < sizeof failed)
-        nf += (size_t)snprintf(failed + nf, sizeof failed - nf, codes[r] > 0 ? "%s%d (exit code %d)"
-                               : "%s%d (signal %d)", nf ? ", " : "", r,
+      if (nf + 48 < sizeof failed)
+        nf += (size_t)snprintf(failed + nf, sizeof failed - nf, codes[r] > 0 ? "%s%s%d (exit code %d)"
+                               : "%s%s%d (signal %d)", nf ? ", " : "", who, num,
                                codes[r] > 0 ? codes[r] : -codes[r]);
     }
   }
@@ -698,24 +704,63 @@ static int summarize(const launch_plan *p, const int *codes, const bool *timed_o
   return count_f ? EXIT_FAILED : 0;
 }
 
+/* What the launcher's wait needs to start the newcomers of a grow. */
+typedef struct cli_grow {
+  int argc;
+  char **argv;
+  int script;
+} cli_grow;
+
+/* The wait got a grow request from a player's comm:grow: fork the
+ * newcomers (cc_launch_grow, as cicada.run does); each runs the script,
+ * whose cicada.connect() returns the grown world (comm.joined). */
+static void start_newcomers(cc_launch *l, const cc_grow_request *r, void *ctx) {
+  const cli_grow *g = ctx;
+  char err[256], num[32];
+  int rank;
+  switch (cc_launch_grow(l, r, &rank, err, sizeof err)) {
+  case -1:
+    cc_log_error(progname, -1, "cannot grow %s: %s", r->name, err);
+    return;
+  case 1:
+    player_rank = rank;
+    snprintf(num, sizeof num, "%d", rank);
+    setenv("CICADA_RANK", num, 1);
+    snprintf(num, sizeof num, "%d", r->members + r->count);
+    setenv("CICADA_WORLD_SIZE", num, 1);
+    cl_cli_newcomer(l, rank);
+    exit(run_script(g->argc, g->argv, g->script));
+  default:
+    return;
+  }
+}
+
 /* The launcher: p->n processes on this host, each running the script. For
  * a world, the root listener is bound here, before any player starts, so
- * no player can miss it; rank 0 inherits it. Returns the exit code. */
+ * no player can miss it; rank 0 inherits it. The players of a world ask
+ * for newcomers (comm:grow) through the launch's pipe, which the wait
+ * serves. Returns the exit code. */
 static int launch_players(const launch_plan *p, int argc, char **argv, int script) {
-  int n = p->n;
-  pid_t *pids = calloc((size_t)n, sizeof *pids);
-  int *codes = calloc((size_t)n, sizeof *codes);
-  bool *timed_out = calloc((size_t)n, sizeof *timed_out);
+  int n = p->n, count = 0;
   pid_t parent = getpid();
   char why[256], url[64], num[32];
   unsigned char secret[16];
   char token[40];
   int root_fd = -1, rc;
+  int *codes;
+  bool *timed_out;
+  cc_player_result *results;
+  cc_launch l;
+  cli_grow g = {argc, argv, script};
   relay out;
-  if (relay_init(&out, n) != 0 || !pids || !codes || !timed_out) {
+  if (relay_init(&out, n) != 0) {
     cc_log_error(progname, -1, "out of memory");
     relay_finish(&out);
-    free(pids); free(codes); free(timed_out);
+    return EXIT_FAILED;
+  }
+  if (cc_launch_init(&l, n, why, sizeof why) != 0) {
+    cc_log_error(progname, -1, "launcher: %s", why);
+    relay_finish(&out);
     return EXIT_FAILED;
   }
   if (p->world && n > 1) {
@@ -723,19 +768,20 @@ static int launch_players(const launch_plan *p, int argc, char **argv, int scrip
     if (root_fd < 0) {
       cc_log_error(progname, -1, "launcher %s", why);
       relay_finish(&out);
-      free(pids); free(codes); free(timed_out);
+      cc_launch_free(&l);
       return EXIT_FAILED;
     }
     snprintf(url, sizeof url, "tcp://127.0.0.1:%u", (unsigned)cc_listen_port(root_fd));
     setenv("CICADA_ROOT_ADDRESS", url, 1);
     setenv("CICADA_ADDRESS", "tcp://127.0.0.1:0", 1);   /* local players stay local */
+  }
+  if (p->world) {
+    /* Every world has a token, also a world of one that may grow. */
     if (!getenv("CICADA_TOKEN")) {
       if (RAND_bytes(secret, sizeof secret) != 1) memset(secret, 0, sizeof secret);
       for (int i = 0; i < 16; i++) snprintf(token + 2 * i, 3, "%02x", secret[i]);
       setenv("CICADA_TOKEN", token, 1);
     }
-  }
-  if (p->world) {
     snprintf(num, sizeof num, "%d", n);
     setenv("CICADA_WORLD_SIZE", num, 1);
   }
@@ -747,12 +793,12 @@ static int launch_players(const launch_plan *p, int argc, char **argv, int scrip
     else pid = fork();
     if (pid < 0) {
       cc_log_error(progname, -1, "cannot start player %d: %s", r, strerror(errno));
-      for (int k = 0; k < r; k++) kill(pids[k], SIGKILL);
-      for (int k = 0; k < r; k++) waitpid(pids[k], NULL, 0);
+      for (int k = 0; k < r; k++) kill(l.pids[k], SIGKILL);
+      for (int k = 0; k < r; k++) waitpid(l.pids[k], NULL, 0);
       if (w[0] >= 0) { close(w[0]); close(w[1]); }
       if (root_fd >= 0) close(root_fd);
       relay_finish(&out);
-      free(pids); free(codes); free(timed_out);
+      cc_launch_free(&l);
       return EXIT_FAILED;
     }
     if (pid == 0) {
@@ -763,28 +809,53 @@ static int launch_players(const launch_plan *p, int argc, char **argv, int scrip
         snprintf(num, sizeof num, "%d", r);
         setenv("CICADA_RANK", num, 1);
         player_rank = r;
+        cl_cli_player(l.grow_wr);
       }
+      close(l.grow_rd);
       if (r == 0 && root_fd >= 0) {
         snprintf(num, sizeof num, "%d", root_fd);
         setenv("CICADA_ROOT_FD", num, 1);
       } else if (root_fd >= 0) {
         close(root_fd);
       }
-      free(pids);
       exit(run_script(argc, argv, script));
     }
     if (w[0] >= 0) { close(w[0]); close(w[1]); }
-    pids[r] = pid;
+    l.pids[r] = pid;
   }
   if (root_fd >= 0) close(root_fd);
   if (p->tag_output) relay_start(&out);
   /* A player frozen (SIGSTOP) after the others ended is killed after the
    * grace period, as in cicada.run; with a time limit, every player still
-   * running when it passes is stopped. */
-  cc_launch_wait_pids(pids, n, CC_LAUNCH_DEFAULT_GRACE_S, p->time_limit_s, codes, timed_out);
+   * running when it passes is stopped. The wait starts the newcomers that
+   * players ask for. */
+  l.time_limit_s = p->time_limit_s;
+  if (p->world) {
+    l.on_grow = start_newcomers;
+    l.grow_ctx = &g;
+  } else {
+    close(l.grow_rd);
+    l.grow_rd = -1;
+  }
+  results = cc_launch_collect_all(&l, CC_LAUNCH_DEFAULT_GRACE_S, &count);
   relay_finish(&out);
-  rc = summarize(p, codes, timed_out);
-  free(pids);
+  if (!results) {
+    cc_log_error(progname, -1, "out of memory waiting for the players (they were killed)");
+    return EXIT_FAILED;
+  }
+  codes = calloc((size_t)count + 1, sizeof *codes);
+  timed_out = calloc((size_t)count + 1, sizeof *timed_out);
+  if (!codes || !timed_out) {
+    rc = EXIT_FAILED;
+  } else {
+    for (int i = 0; i < count; i++) {
+      codes[i] = results[i].exitcode;
+      timed_out[i] = results[i].timed_out;
+    }
+    rc = summarize(p, count, codes, timed_out);
+  }
+  for (int i = 0; i < count; i++) free(results[i].data);
+  free(results);
   free(codes);
   free(timed_out);
   return rc;

@@ -19,6 +19,7 @@
 #include "comm/comm.h"
 #include "core/check.h"
 #include "lua/lua_cicada.h"
+#include "lua/lua_grow.h"
 #include "core/wire.h"
 
 #define CL_COMM_MT "cicada.Communicator"
@@ -759,17 +760,20 @@ static int l_grow_listen(lua_State *L) {
   return 2;
 }
 
-/* comm:_grow_world(listener, ports, count, name, startup_timeout) -> the
- * grown world's communicator: this member keeps its rank, the members
+/* comm:_grow_world(listener, ports, count, name, startup_timeout, id) ->
+ * the grown world's communicator: this member keeps its rank, the members
  * listen at ports (loopback, rank order) and count newcomers take the
  * ranks after them. The world has its own engine, with this one's token
- * and timings; its links come up through the same authenticated HELLO. */
+ * and timings; its links come up through the same authenticated HELLO,
+ * under the key of the grown world `id` (core._grow_id) in a world met
+ * through the rendezvous, else (id 0) this world's. */
 static int l_grow_world(lua_State *L) {
   cl_comm *lc = check_comm(L);
   cl_listener *ls = luaL_checkudata(L, 2, CL_LISTENER_MT);
   lua_Integer count = luaL_checkinteger(L, 4);
   const char *name = luaL_checkstring(L, 5);
   double startup_s = (double)luaL_checknumber(L, 6);
+  uint64_t id = (uint64_t)luaL_optinteger(L, 7, 0);
   const char **hosts;
   uint16_t *ports;
   cc_settings s;
@@ -801,7 +805,10 @@ static int l_grow_world(lua_State *L) {
   s.peer_hosts = hosts;
   s.peer_ports = ports;
   s.startup_timeout_s = startup_s;
+  if (id != 0 && !cl_grow_link_key(id, s.link_key))
+    return luaL_error(L, "comm:grow: this world was not met through the rendezvous");
   cl_start_world(L, &s, name, cc_comm_timeout(lc->c));
+  memset(s.link_key, 0, sizeof s.link_key);
   cl_mark_grown(L, lua_gettop(L), members, false);
   return 1;
 }

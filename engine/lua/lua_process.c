@@ -21,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "comm/comm.h"
 #include "core/check.h"
 #include "core/log.h"
@@ -29,16 +32,51 @@
 #include "boot/rendezvous.h"
 #include "net/tls.h"
 #include "lua/lua_cicada.h"
+#include "lua/lua_grow.h"
 
 void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s);
 void cl_stop_engine_of(lua_State *L, int idx);
 void cl_stop_all_engines(lua_State *L);
 void cl_mark_grown(lua_State *L, int idx, int members, bool joined);
 
-/* A player of cicada.run: the write end of its launcher's grow request
- * pipe (comm:grow asks for newcomers through it), else -1. Set once, in the
- * player process, before its script runs. */
+/* A player of cicada.run or of `cicada-lua -n`: the write end of its
+ * launcher's grow request pipe (comm:grow asks for newcomers through it),
+ * else -1. Set once, in the player process, before its script runs. */
 static int grow_request_fd = -1;
+
+/* A world met through the rendezvous (cicada.connect): K, the key its
+ * players prove the token with (cc_rendezvous_key), from which a grown
+ * world's links' key is derived with the grow's fresh id. The script
+ * thread's; set by every connect. */
+static uint8_t world_key[CC_RENDEZVOUS_KEY_BYTES];
+static bool world_key_set;
+
+/* A newcomer started by the cicada-lua launcher for a grow: the launch it
+ * was forked with (l->joined says what to join) and its rank in the grown
+ * world, until its script's cicada.connect() takes them. */
+static cc_launch *cli_joiner;
+static int cli_joiner_rank = -1;
+
+void cl_cli_player(int grow_wr) { grow_request_fd = grow_wr; }
+
+void cl_cli_newcomer(cc_launch *l, int rank) {
+  grow_request_fd = l->grow_wr;
+  cli_joiner = l;
+  cli_joiner_rank = rank;
+}
+
+/* The links' key of a grown world with this id, in a world met through the
+ * rendezvous: true with out set, false if this process has no such world. */
+bool cl_grow_link_key(uint64_t world_id, uint8_t out[32]) {
+  if (!world_key_set) return false;
+  cc_rendezvous_link_key(world_key, world_id, out);
+  return true;
+}
+
+static void remember_world_key(const char *token) {
+  cc_rendezvous_key(token, world_key);
+  world_key_set = true;
+}
 
 
 /* ==== Logging from the engine ============================================= */
@@ -186,7 +224,7 @@ static void start_newcomers(cc_launch *l, const cc_grow_request *r, void *ctx) {
   }
 }
 
-/* core._grow_request{ports=, count=, name=, timeout=, startup_timeout=}:
+/* core._grow_request{ports=, count=, name=, timeout=, startup_timeout=, id=}:
  * ask the launcher of this cicada.run player for count newcomers that join
  * the members listening at ports (loopback, in rank order). */
 static int l_grow_request(lua_State *L) {
@@ -217,6 +255,9 @@ static int l_grow_request(lua_State *L) {
   u.r.count = (int)opt_number(L, 1, "count", 1, true);
   u.r.timeout_s = opt_number(L, 1, "timeout", CC_DEFAULT_COMM_TIMEOUT_S, true);
   u.r.startup_timeout_s = opt_number(L, 1, "startup_timeout", 5.0, true);
+  lua_getfield(L, 1, "id");
+  u.r.world_id = (uint64_t)luaL_optinteger(L, -1, 0);
+  lua_pop(L, 1);
   name = opt_string(L, 1, "name");
   snprintf(u.r.name, sizeof u.r.name, "%s", name ? name : "world");
   if (cc_launch_request_grow(grow_request_fd, &u.r) != 0)
@@ -224,10 +265,23 @@ static int l_grow_request(lua_State *L) {
   return 0;
 }
 
-/* core._can_grow() -> true in a cicada.run player, whose launcher can
- * start newcomers */
+/* core._can_grow() -> true in a player of cicada.run or cicada-lua -n,
+ * whose launcher can start newcomers */
 static int l_can_grow(lua_State *L) {
   lua_pushboolean(L, grow_request_fd >= 0);
+  return 1;
+}
+
+/* core._grow_id() -> a fresh id for a grown world (nonzero) in a world met
+ * through the rendezvous, whose links' key is derived from it; else 0 (a
+ * cicada.run world keeps its token's key). */
+static int l_grow_id(lua_State *L) {
+  uint64_t id = 0;
+  if (world_key_set)
+    while (id == 0)
+      if (RAND_bytes((unsigned char *)&id, sizeof id) != 1)
+        return luaL_error(L, "comm:grow: no random numbers for the grown world");
+  lua_pushinteger(L, (lua_Integer)id);
   return 1;
 }
 
@@ -378,6 +432,28 @@ static int raise_connect_error(lua_State *L, const char *name, int rank, const c
   return lua_error(L);
 }
 
+/* A newcomer of cicada-lua -n: its connect joins the grown world it was
+ * started for, with the token's K and the grow's id for the links' key. */
+static int connect_newcomer(lua_State *L, cc_settings *s, const char *token) {
+  cc_launch *l = cli_joiner;
+  const cc_grow_request *r = l->joined;
+  start_args a;
+  cli_joiner = NULL;   /* taken once */
+  cc_launch_joiner_settings(l, cli_joiner_rank, s);
+  s->startup_timeout_s = r->startup_timeout_s;
+  remember_world_key(token);
+  cc_rendezvous_link_key(world_key, r->world_id, s->link_key);
+  a.s = s;
+  a.name = r->name;
+  a.timeout_s = r->timeout_s;
+  lua_pushcfunction(L, start_world_protected);
+  lua_pushlightuserdata(L, &a);
+  lua_call(L, 1, 1);
+  OPENSSL_cleanse(s->link_key, sizeof s->link_key);
+  cl_mark_grown(L, lua_gettop(L), r->members, true);
+  return 1;
+}
+
 /* core.connect{world_size=, rank=, root_address=, address=, token=, name=,
  * timeout=, startup_timeout=, heartbeat_interval=, heartbeat_timeout=}
  * -> the world communicator */
@@ -414,7 +490,9 @@ static int l_connect(lua_State *L) {
       cc_check_player_rank(s.rank, s.world_size, &e) != CC_OK ||
       cc_check_heartbeat(s.heartbeat_interval_s, s.heartbeat_timeout_s, &e) != CC_OK)
     return connect_fail(L, "cicada.connect: %s", e.message);
+  if (cli_joiner) return connect_newcomer(L, &s, opt_string(L, 1, "token"));
   if (s.world_size == 1) {       /* a world of one needs no network */
+    remember_world_key(opt_string(L, 1, "token"));
     cl_start_world(L, &s, name, timeout_s);
     return 1;
   }
@@ -439,6 +517,7 @@ static int l_connect(lua_State *L) {
   root_fd = inherited_root_fd(s.rank);
   rs.root_fd = root_fd;
   if (cc_rendezvous(&rs, &book, &e) != CC_OK) return raise_connect_error(L, name, s.rank, &e);
+  remember_world_key(rs.token);
   s.listen_fd = book.listen_fd;
   book.listen_fd = -1;           /* the engine owns it now, whatever happens */
   s.peer_hosts = (const char *const *)book.hosts;
@@ -495,6 +574,7 @@ static const luaL_Reg process_funcs[] = {
   {"connect", l_connect},
   {"_grow_request", l_grow_request},
   {"_can_grow", l_can_grow},
+  {"_grow_id", l_grow_id},
   {"raise_signal", l_raise_signal},
   {"getpid", l_getpid},
   {"now", l_now},

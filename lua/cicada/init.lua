@@ -169,17 +169,21 @@ function methods.grow(comm, opts)
   local name = opts.name or comm.name
   if #name > 63 then check.optionerror("name", "grow", "at most 63 bytes") end
   if not core._can_grow() then
-    check.error("comm:grow: this player was not started by cicada.run, whose launcher "
-                .. "starts the newcomers (worlds across hosts cannot grow yet)")
+    check.error("comm:grow: this player was not started by cicada.run or cicada-lua -n, "
+                .. "whose launchers start the newcomers (worlds across hosts cannot grow yet)")
   end
   local startup = opts.timeout or 5
   local listener, port = comm:_grow_listen()
-  local ports = comm:allgather(port)
+  -- rank 0's id names the grown world (and keys its links in a world met
+  -- through the rendezvous); 0 in a cicada.run world
+  local got = comm:allgather{port, comm.rank == 0 and core._grow_id() or 0}
+  local ports, id = {}, got[1][2]
+  for i, pair in ipairs(got) do ports[i] = pair[1] end
   if comm.rank == 0 then
     core._grow_request{ports = ports, count = k, name = name, timeout = comm.timeout,
-                       startup_timeout = startup}
+                       startup_timeout = startup, id = id}
   end
-  local grown = comm:_grow_world(listener, ports, k, name, startup)
+  local grown = comm:_grow_world(listener, ports, k, name, startup, id)
   return grown, grown.newranks
 end
 
