@@ -206,6 +206,54 @@ local function healing_world(n, k, iterations, kill_at, kill_newcomer)
   end, {args = {n, k, iterations, kill_at, kill_newcomer}, time_limit = 30})
 end
 
+describe("engines of worlds grown from", function()
+  -- The threads and descriptors of this process, by listing /proc.
+  local function count(what)
+    local p = assert(io.popen(("ls /proc/%d/%s | wc -l"):format(require("cicada.core").getpid(),
+                                                              what)))
+    local n = math.tointeger(tonumber(p:read("l")))
+    p:close()
+    return n
+  end
+
+  it("stop once their communicators are freed: five heals leave threads and descriptors as after one", function()
+    local results = support.run(3, function(comm, rounds)
+      local round = comm.joined and comm:broadcast(0, nil) or 0
+      local seen = {}
+      while round < rounds do
+        if comm.rank == 2 then cicada.inject.kill() end   -- the last one, a newcomer after the first heal
+        pcall(comm.barrier, comm)
+        comm:revoke()
+        local shrunk = comm:shrink{name = "shrunk"}
+        comm:free()
+        local grown = shrunk:grow{count = 1, name = "healed-" .. (round + 1), timeout = 5}
+        shrunk:free()
+        round = grown:broadcast(0, round + 1)
+        comm = grown
+        collectgarbage()
+        seen[round] = {tasks = count("task"), fds = count("fd"), freed = shrunk.freed}
+      end
+      return {rank = comm.rank, name = comm.name, seen = seen, sum = comm:allgather(1)}
+    end, {args = {5}, time_limit = 60})
+    local members = 0
+    for _, r in ipairs(results) do
+      if type(r) == "table" and getmetatable(r) == nil and r.seen[1] then
+        members = members + 1
+        assert.are.equal("healed-5", r.name)
+        assert.are.same({1, 1, 1}, r.sum)
+        for round = 1, 5 do assert.is_true(r.seen[round].freed) end
+        assert.is_true(r.seen[5].tasks <= r.seen[1].tasks,
+                       ("threads: %d after one heal, %d after five"):format(r.seen[1].tasks, r.seen[5].tasks))
+        -- a socket may be on its way out as we look: each engine left
+        -- running would hold half a dozen (its links, listener, wakeups)
+        assert.is_true(r.seen[5].fds <= r.seen[1].fds + 2,
+                       ("descriptors: %d after one heal, %d after five"):format(r.seen[1].fds, r.seen[5].fds))
+      end
+    end
+    assert.are.equal(2, members)   -- ranks 0 and 1 healed five times
+  end)
+end)
+
 describe("the replace policy", function()
   it("heals a world of 4 (threshold 2) after a death: every iteration counted, the newcomer holds shares", function()
     local results = healing_world(4, 2, 6, {iteration = 2, ranks = {1}})

@@ -125,7 +125,10 @@ static int engine_gc(lua_State *L) {
 static cl_comm *check_comm(lua_State *L) {
   cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
   cc_error e;
-  if (cc_check_comm_live(lc->name, lc->box->rank, lc->c != NULL, lc->box->eng != NULL, &e) != CC_OK)
+  /* A freed communicator says so, also once its engine has stopped with
+   * its last communicator. */
+  if (cc_check_comm_live(lc->name, lc->box->rank, lc->c != NULL,
+                         lc->c == NULL || lc->box->eng != NULL, &e) != CC_OK)
     raise_cc(L, lc, &e);
   return lc;
 }
@@ -555,9 +558,14 @@ static int l_stats(lua_State *L) {
 }
 
 /* comm:free() */
+static void stop_if_idle(cl_engine *box);
+
 static int l_free(lua_State *L) {
   cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
-  if (lc->c && lc->box->eng && lc->box->pid == getpid()) cc_comm_free(lc->c);
+  if (lc->c && lc->box->eng && lc->box->pid == getpid()) {
+    cc_comm_free(lc->c);
+    stop_if_idle(lc->box);
+  }
   lc->c = NULL;
   return 0;
 }
@@ -715,6 +723,17 @@ void cl_stop_all_engines(lua_State *L) {
     if (!newest) return;
     cc_engine_stop(newest->eng);
     newest->eng = NULL;
+  }
+}
+
+/* An engine whose last communicator was just freed (or collected) is of
+ * no more use: stop it now, with its I/O thread, links and heartbeats,
+ * rather than when the process ends. After a few heals the worlds grown
+ * from would otherwise pile up. */
+static void stop_if_idle(cl_engine *box) {
+  if (box->eng && cc_engine_idle(box->eng)) {
+    cc_engine_stop(box->eng);
+    box->eng = NULL;
   }
 }
 
