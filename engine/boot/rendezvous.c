@@ -60,6 +60,7 @@
 #include <openssl/ssl.h>
 
 #include "core/clock.h"
+#include "core/check.h"
 #include "core/control.h"
 #include "core/log.h"
 #include "net/auth.h"
@@ -395,6 +396,10 @@ typedef struct root_state {
   int other_security;        /* a rank with TLS in a plaintext world or the
                               * other way round, or -1 */
   int refusals;              /* connections refused so far */
+  int first;                 /* the first rank a newcomer takes: 1, or in a
+                              * grow the members' count (their entries are
+                              * in the book already) */
+  const char *grow_name;     /* a grow: the grown communicator's name; else NULL */
   pending slots[PENDING_MAX];
 } root_state;
 
@@ -410,7 +415,7 @@ static void root_refuse(root_state *st, pending *p, int rank, const char *kind, 
   char msg[CC_HOST_MAX + 300];
   snprintf(msg, sizeof msg, "player 0 refused a connection from %.100s: %s", p->addr, why);
   if (st->refusals++ < REFUSALS_LOGGED) cc_log_stderr(NULL, CC_LOG_WARNING, msg);
-  if (rank > 0 && rank < st->s->world_size && !st->refused[rank])
+  if (rank >= st->first && rank < st->s->world_size && !st->refused[rank])
     st->refused[rank] = strdup(why);
   if (rank < 0 && !st->stranger) {
     snprintf(msg, sizeof msg, "a connection from %.100s was refused: %s", p->addr, why);
@@ -434,10 +439,27 @@ static void root_take(root_state *st, pending *p, cc_address_book *book) {
   }
   join_proof(st->key, p->nonce, &j, want);
   if (!cc_auth_equal((const uint8_t *)want, (const uint8_t *)j.mac, CC_RDV_MAC_CHARS)) {
+    if (st->grow_name) {
+      root_refuse(st, p, -1, "token_mismatch", "it came to join without proving the world's token");
+      return;
+    }
     snprintf(msg, sizeof msg, "it claimed to be player %d without proving the world's token",
              j.rank);
     root_refuse(st, p, j.rank, "token_mismatch", msg);
     return;
+  }
+  if (st->grow_name) {
+    /* A grow: a newcomer asks for any seat (world 1, rank 0) and, having
+     * proved the token, gets the next free one. */
+    if (j.world_size != 1 || j.rank != 0) {
+      snprintf(msg, sizeof msg, "it claimed to be player %d of %d, where members wait for "
+               "newcomers (cicada-lua --join)", j.rank, j.world_size);
+      root_refuse(st, p, -1, "invalid", msg);
+      return;
+    }
+    j.rank = st->first;
+    while (j.rank < s->world_size && st->chans[j.rank].fd >= 0) j.rank++;
+    j.world_size = s->world_size;
   }
   if (st->tls && p->cert_rank != j.rank && p->cert_rank != CC_TLS_OWN_IDENTITY) {
     if (p->cert_rank >= 0)
@@ -588,6 +610,7 @@ static void root_accept(root_state *st, int fd, double world_deadline) {
 
 static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t world_id,
                                 cc_error *err) {
+  char seat_line[LINE_MAX_BYTES];
   int n = st->s->world_size;
   size_t cap = (size_t)(n + 1) * LINE_MAX_BYTES, len = 0;
   char *text = malloc(cap), head[LINE_MAX_BYTES], mac[CC_RDV_MAC_CHARS + 1];
@@ -603,7 +626,7 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t 
       char msg[200];
       snprintf(msg, sizeof msg, "the address of player %d (port %u, host '%.100s') does not "
                "fit the address book", r, (unsigned)e.port, e.host);
-      for (int q = 1; q < n; q++)
+      for (int q = st->first; q < n; q++)
         if (st->chans[q].fd >= 0) reply_error(&st->chans[q], "invalid", msg);
       free(text);
       return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player 0: %s", msg);
@@ -611,13 +634,36 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t 
     len += (size_t)m;
   }
   /* Each player gets the book with its own proof, over its own nonces. */
-  for (int r = 1; r < n; r++) {
+  for (int r = st->first; r < n; r++) {
     char nonce_r[CC_RDV_NONCE_CHARS + 1];
     const char *nonce_p = st->nonces[r] + CC_RDV_NONCE_CHARS + 1;
     if (st->chans[r].fd < 0) continue;
+    size_t seat_len = 0;
+    if (st->grow_name) {
+      /* A newcomer of a grow learns its seat first; the book's proof
+       * covers the SEAT line too. */
+      cc_rdv_seat seat;
+      int k;
+      seat.world_size = n;
+      seat.members = st->first;
+      seat.rank = r;
+      snprintf(seat.name, sizeof seat.name, "%s", st->grow_name);
+      k = cc_rdv_seat_pack(&seat, seat_line, sizeof seat_line);
+      if (k < 0 || chan_write(&st->chans[r], seat_line, (size_t)k, deadline) != 0) continue;
+      seat_len = (size_t)k;
+    }
     memcpy(nonce_r, st->nonces[r], CC_RDV_NONCE_CHARS);
     nonce_r[CC_RDV_NONCE_CHARS] = '\0';
-    book_proof(st->key, nonce_r, nonce_p, r, world_id, text, len, mac);
+    if (seat_len) {
+      char *both = malloc(seat_len + len);
+      if (!both) continue;
+      memcpy(both, seat_line, seat_len);
+      memcpy(both + seat_len, text, len);
+      book_proof(st->key, nonce_r, nonce_p, r, world_id, both, seat_len + len, mac);
+      free(both);
+    } else {
+      book_proof(st->key, nonce_r, nonce_p, r, world_id, text, len, mac);
+    }
     m = cc_rdv_ok_pack(world_id, mac, head, sizeof head);
     if (m > 0 && chan_write(&st->chans[r], head, (size_t)m, deadline) == 0)
       chan_write(&st->chans[r], text, len, deadline);
@@ -626,8 +672,20 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t 
   return CC_OK;
 }
 
+/* A grow's side of root_meet: the members already in the book, the grown
+ * world's id and its communicator's name. */
+typedef struct grow_plan {
+  int members;
+  uint64_t world_id;
+  const char *name;
+} grow_plan;
+
+/* Rank 0 meets the others: every rank from 1 on, or in a grow (grow not
+ * NULL; the members' entries are in the book already) the newcomers, who
+ * take the ranks from grow->members on. */
 static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, SSL_CTX *tls,
-                           cc_address_book *book, cc_error *err) {
+                           const grow_plan *grow, cc_address_book *book, cc_error *err) {
+  int members = grow ? grow->members : 0;
   root_state *st = calloc(1, sizeof *st);
   double deadline = cc_now() + s->startup_timeout_s;
   cc_status rc = CC_OK;
@@ -648,9 +706,13 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, 
   }
   for (int r = 0; r < n; r++) st->chans[r] = (chan){-1, NULL};
   for (int i = 0; i < PENDING_MAX; i++) st->slots[i].ch = (chan){-1, NULL};
-  book->hosts[0] = strdup(s->root.host);
-  book->ports[0] = cc_listen_port(book->listen_fd);
-  while (st->registered < n - 1) {
+  st->first = grow ? members : 1;
+  st->grow_name = grow ? grow->name : NULL;
+  if (!grow) {
+    book->hosts[0] = strdup(s->root.host);
+    book->ports[0] = cc_listen_port(book->listen_fd);
+  }
+  while (st->registered < n - st->first) {
     double now = cc_now(), wake = deadline;
     int np = 1, ready;
     if (now >= deadline) break;
@@ -686,10 +748,10 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, 
   }
   for (int i = 0; i < PENDING_MAX; i++)
     if (st->slots[i].ch.fd >= 0) chan_close(&st->slots[i].ch);
-  if (st->registered < n - 1) {
+  if (st->registered < n - st->first) {
     size_t used = 0, nused = 0;
     char missing[120] = "", notes[600] = "";
-    for (int r = 1; r < n; r++) {
+    for (int r = st->first; r < n; r++) {
       if (st->chans[r].fd >= 0) continue;
       if (used + 12 < sizeof missing)
         used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d", used ? ", " : "", r);
@@ -700,22 +762,28 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, 
     }
     if (st->stranger && nused + 120 < sizeof notes)
       snprintf(notes + nused, sizeof notes - nused, "; %.200s", st->stranger);
-    snprintf(msg, sizeof msg, "player%s %s did not reach the root at %.100s port %u within the "
-             "startup timeout of %gs%s", strchr(missing, ',') ? "s" : "", missing, s->root.host,
-             (unsigned)book->ports[0], s->startup_timeout_s, notes);
-    for (int r = 1; r < n; r++)
+    if (grow)
+      snprintf(msg, sizeof msg, "%d of %d newcomers did not join at port %u within the timeout "
+               "of %gs (ranks %s of the grown world stay empty)%s", n - members - st->registered,
+               n - members, (unsigned)cc_listen_port(book->listen_fd), s->startup_timeout_s,
+               missing, notes);
+    else
+      snprintf(msg, sizeof msg, "player%s %s did not reach the root at %.100s port %u within "
+               "the startup timeout of %gs%s", strchr(missing, ',') ? "s" : "", missing,
+               s->root.host, (unsigned)book->ports[0], s->startup_timeout_s, notes);
+    for (int r = st->first; r < n; r++)
       if (st->chans[r].fd >= 0) reply_error(&st->chans[r], "startup_timeout", msg);
     rc = cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else if (st->other_security >= 0) {
     snprintf(msg, sizeof msg, "player %d %s", st->other_security,
              s->tls ? "speaks plaintext to a TLS world (give it --identity and --trusted)"
                     : "uses TLS in a plaintext world (give every player --identity and --trusted)");
-    for (int r = 1; r < n; r++)
+    for (int r = st->first; r < n; r++)
       if (st->chans[r].fd >= 0) reply_error(&st->chans[r], "encryption_failed", msg);
     rc = cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else {
-    uint64_t world_id;
-    if (cc_auth_random(&world_id, sizeof world_id) != 0)
+    uint64_t world_id = grow ? grow->world_id : 0;
+    if (world_id == 0 && cc_auth_random(&world_id, sizeof world_id) != 0)
       rc = cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player 0: no random numbers for the world");
     else {
       link_key(key, world_id, book->link_key);
@@ -809,12 +877,15 @@ static cc_status root_says(const cc_rendezvous_settings *s, const cc_rdv_reply *
                       reply->message);
 }
 
+/* The root's OK and the address book (after a grow's SEAT line, given as
+ * prefix: the proof covers it too). */
 static cc_status read_book(const cc_rendezvous_settings *s, chan *c, double deadline,
                            const uint8_t *key, const char *nonce_r, const char *nonce_p,
-                           cc_address_book *book, cc_error *err) {
+                           const char *prefix, cc_address_book *book, cc_error *err) {
   char line[LINE_MAX_BYTES], want[CC_RDV_MAC_CHARS + 1], why[160];
   cc_rdv_reply reply;
-  size_t len, cap = (size_t)(s->world_size) * LINE_MAX_BYTES, used = 0;
+  size_t len, used = prefix ? strlen(prefix) : 0;
+  size_t cap = (size_t)(s->world_size) * LINE_MAX_BYTES + used;
   char *text;
   int rc = read_line(c, line, sizeof line, deadline, &len, why, sizeof why);
   if (rc == -2)
@@ -832,6 +903,7 @@ static cc_status read_book(const cc_rendezvous_settings *s, chan *c, double dead
                 "address book", s->rank, s->root.host, (unsigned)s->root.port, line);
   text = malloc(cap);
   if (!text) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
+  if (prefix) memcpy(text, prefix, used);
   for (int r = 0; r < s->world_size; r++) {
     cc_rdv_entry e;
     int m;
@@ -861,6 +933,47 @@ static cc_status read_book(const cc_rendezvous_settings *s, chan *c, double dead
   return CC_OK;
 }
 
+/* A newcomer of a grow: the SEAT line (or an ERR), then the book for the
+ * grown world at that seat. */
+static cc_status read_seat(const cc_rendezvous_settings *s, chan *c, double deadline,
+                           const uint8_t *key, const char *nonce_r, const char *nonce_p,
+                           cc_address_book *book, cc_error *err) {
+  char line[LINE_MAX_BYTES], why[160];
+  cc_rdv_reply reply;
+  cc_rdv_seat seat;
+  cc_rendezvous_settings at = *s;
+  size_t len;
+  int rc = read_line(c, line, sizeof line, deadline, &len, why, sizeof why);
+  if (rc == -2)
+    return cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "newcomer: the members at %s "
+                        "port %u gave it no seat within the timeout of %gs", s->root.host,
+                        (unsigned)s->root.port, s->startup_timeout_s);
+  if (rc == -3) return tls_refused(s, why, err);
+  if (rc != 0)
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "newcomer: the members at %s port %u "
+                        "closed the connection before answering", s->root.host,
+                        (unsigned)s->root.port);
+  if (cc_rdv_reply_parse(line, len, &reply, NULL, 0) == 0 && !reply.ok)
+    return root_says(s, &reply, err);
+  if (cc_rdv_seat_parse(line, len, &seat, why, sizeof why) != 0)
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "newcomer: the members at %s port %u "
+                        "answered '%.60s', not a seat (%s)", s->root.host,
+                        (unsigned)s->root.port, line, why);
+  book->hosts = calloc((size_t)seat.world_size, sizeof *book->hosts);
+  book->ports = calloc((size_t)seat.world_size, sizeof *book->ports);
+  if (!book->hosts || !book->ports)
+    return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "newcomer: out of memory");
+  book->rank = seat.rank;
+  book->world_size = seat.world_size;
+  book->members = seat.members;
+  snprintf(book->name, sizeof book->name, "%s", seat.name);
+  at.rank = seat.rank;
+  at.world_size = seat.world_size;
+  line[len] = '\n';
+  line[len + 1] = '\0';
+  return read_book(&at, c, deadline, key, nonce_r, nonce_p, line, book, err);
+}
+
 static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key, SSL_CTX *tls,
                              cc_address_book *book, cc_error *err) {
   double deadline = cc_now() + s->startup_timeout_s;
@@ -872,8 +985,8 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key
   chan c = {-1, NULL};
   int n;
   memset(&j, 0, sizeof j);
-  j.world_size = s->world_size;
-  j.rank = s->rank;
+  j.world_size = s->join ? 1 : s->world_size;   /* a newcomer of a grow: any seat */
+  j.rank = s->join ? 0 : s->rank;
   j.tls = s->tls != 0;
   j.port = cc_listen_port(book->listen_fd);
   snprintf(j.host, sizeof j.host, "%s", s->self && s->self->host[0] ? s->self->host : "-");
@@ -937,12 +1050,72 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key
   }
   /* The root answers once everyone is in: give it its own timeout and a
    * moment more, so that its explanation arrives before ours. */
-  rc = read_book(s, &c, deadline + 1.0, key, nonce_r, j.nonce, book, err);
+  if (s->join) rc = read_seat(s, &c, deadline + 1.0, key, nonce_r, j.nonce, book, err);
+  else rc = read_book(s, &c, deadline + 1.0, key, nonce_r, j.nonce, NULL, book, err);
   chan_close(&c);
   return rc;
 }
 
 /* ==== Entry point ============================================================== */
+
+/* A newcomer of a grown world: listen, meet the members, and take the seat
+ * they give. */
+static cc_status join_grown(const cc_rendezvous_settings *s, cc_address_book *book,
+                            cc_error *err) {
+  char why[256];
+  uint8_t key[CC_AUTH_KEY_BYTES];
+  cc_status rc;
+  if (s->tls_identity || s->tls)
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "newcomer: a TLS world cannot take "
+                        "newcomers from other hosts yet");
+  book->listen_fd = s->self ? cc_listen_on(s->self->host, s->self->port, why, sizeof why)
+                            : cc_listen_on(NULL, 0, why, sizeof why);
+  if (book->listen_fd < 0) return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "newcomer %s", why);
+  rdv_key(s->token, key);
+  rc = player_meet(s, key, NULL, book, err);
+  explicit_bzero(key, sizeof key);
+  if (rc != CC_OK) cc_address_book_free(book, book->world_size);
+  /* It has no rank until it is seated: its messages name it a newcomer
+   * ("player 0" and "newcomer" have the same length). */
+  if (rc != CC_OK && strncmp(err->message, "player 0", 8) == 0)
+    memcpy(err->message, "newcomer", 8);
+  return rc;
+}
+
+cc_status cc_grow_meet(const cc_grow_meet_settings *g, cc_error *err) {
+  cc_rendezvous_settings rs;
+  cc_address_book book;
+  grow_plan plan = {g->members, g->world_id, g->name};
+  cc_status rc;
+  int n = g->members + g->count;
+  if (g->members < 1 || g->count < 1 || n > CC_MAX_WORLD_SIZE || g->listen_fd < 0 || !g->name ||
+      !*g->name || strlen(g->name) >= CC_RDV_NAME_MAX)
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "cannot seat %d newcomers next to %d "
+                        "members (at most %d players, a name of 1 to %d bytes)", g->count,
+                        g->members, CC_MAX_WORLD_SIZE, CC_RDV_NAME_MAX - 1);
+  memset(&rs, 0, sizeof rs);
+  memset(&book, 0, sizeof book);
+  rs.world_size = n;
+  rs.startup_timeout_s = g->timeout_s;
+  rs.root_fd = -1;
+  snprintf(rs.root.host, sizeof rs.root.host, "-");
+  book.listen_fd = g->listen_fd;
+  book.hosts = calloc((size_t)n, sizeof *book.hosts);
+  book.ports = calloc((size_t)n, sizeof *book.ports);
+  if (!book.hosts || !book.ports) {
+    book.listen_fd = -1;
+    cc_address_book_free(&book, n);
+    return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory seating newcomers");
+  }
+  for (int i = 0; i < g->members; i++) {
+    book.hosts[i] = strdup(i == 0 || !g->hosts[i] ? "-" : g->hosts[i]);
+    book.ports[i] = g->ports[i];
+  }
+  rc = root_meet(&rs, g->key, NULL, &plan, &book, err);
+  book.listen_fd = -1;   /* the caller's */
+  cc_address_book_free(&book, n);
+  return rc;
+}
 
 cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, cc_error *err) {
   char why[256];
@@ -951,6 +1124,9 @@ cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, 
   cc_status rc;
   memset(book, 0, sizeof *book);
   book->listen_fd = -1;
+  if (s->join) return join_grown(s, book, err);
+  book->rank = s->rank;
+  book->world_size = s->world_size;
   if (s->world_size < 1) return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "world size %d is below 1", s->world_size);
   if (s->rank < 0 || s->rank >= s->world_size)
     return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "rank %d is outside the world of %d players [0, %d)", s->rank,
@@ -992,7 +1168,7 @@ cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, 
      * with write(2)); the engine ignores SIGPIPE from its start on anyway. */
     signal(SIGPIPE, SIG_IGN);
   }
-  rc = s->rank == 0 ? root_meet(s, key, tls, book, err) : player_meet(s, key, tls, book, err);
+  rc = s->rank == 0 ? root_meet(s, key, tls, NULL, book, err) : player_meet(s, key, tls, book, err);
   explicit_bzero(key, sizeof key);
   if (tls) cc_tls_context_free(tls);
   if (rc != CC_OK) cc_address_book_free(book, s->world_size);

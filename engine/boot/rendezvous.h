@@ -56,6 +56,10 @@ typedef struct cc_rendezvous_settings {
   int root_fd;               /* rank 0: a listener already bound to the root
                               * address (the launcher's), or -1 */
   double startup_timeout_s;
+  int join;                  /* a newcomer of a grown world (cicada-lua
+                              * --join): root is where the members wait
+                              * (cc_grow_meet); rank and world_size are
+                              * ignored, the members seat it (book->rank) */
 } cc_rendezvous_settings;
 
 /* What a player needs to start its engine (cc_settings fields). */
@@ -64,6 +68,10 @@ typedef struct cc_address_book {
   char **hosts;              /* world_size entries */
   uint16_t *ports;
   uint8_t link_key[32];      /* the links' key in this world (cc_settings) */
+  /* A newcomer of a grown world (join): where the members seated it. */
+  int rank, world_size;      /* its rank in the grown world, the world's size */
+  int members;               /* the members before the grow: ranks 0 .. members-1 */
+  char name[64];             /* the grown communicator's name */
 } cc_address_book;
 
 /* Meet the other players through the root. Fails with CC_EINVALID (bad
@@ -75,6 +83,29 @@ typedef struct cc_address_book {
  * plaintext in a TLS world, or the other way round). On success fill book; free it with
  * cc_address_book_free. */
 cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, cc_error *err);
+
+/* The members' side of a grow across hosts (comm:grow{address=}): rank 0
+ * of the members waits at listen_fd for count newcomers (cicada-lua
+ * --join), challenges each as the root of a rendezvous does and seats
+ * those that prove the token at ranks members .. members+count-1 of the
+ * grown world world_id, in the order they proved it; a stranger or a
+ * wrong token is refused and the wait goes on. Each newcomer then gets
+ * its seat, the grown communicator's name and the address book (the
+ * members' entries as given, this member's reached the way the newcomer
+ * came). Fails with CC_ESTARTUP_TIMEOUT when not every newcomer came
+ * within timeout_s (naming what was refused), CC_EINVALID or CC_ENOMEM.
+ * The listener stays the caller's. */
+typedef struct cc_grow_meet_settings {
+  int members, count;
+  const char *const *hosts;  /* members' hosts (entry 0: this one, unused) */
+  const uint16_t *ports;     /* members' listeners in the grown world */
+  int listen_fd;
+  const uint8_t *key;        /* K of the world's token (cc_rendezvous_key) */
+  uint64_t world_id;         /* names the grown world and keys its links */
+  const char *name;          /* the grown communicator's (1..63 bytes) */
+  double timeout_s;
+} cc_grow_meet_settings;
+cc_status cc_grow_meet(const cc_grow_meet_settings *g, cc_error *err);
 
 #define CC_RENDEZVOUS_KEY_BYTES 32
 /* K, the key with which the players of a world prove its token

@@ -61,6 +61,7 @@ static void usage(FILE *out) {
           "       %s -n N script.lua [args]\n"
           "       %s --rank R -n N --root-address tcp://HOST:PORT [--address tcp://ME:PORT]\n"
           "                  [--token-file PATH] [--identity PEM --trusted PEM,...] script.lua [args]\n"
+          "       %s --join tcp://HOST:PORT [--token-file PATH] script.lua [args]\n"
           "       %s credentials RANK [DIR]\n"
           "Runs a Lua 5.4 script with the cicada module available.\n"
           "\n"
@@ -92,6 +93,9 @@ static void usage(FILE *out) {
           "                        CICADA_HEARTBEAT_TIMEOUT)\n"
           "  --log-level LEVEL     debug, info, warning, error or critical, for the\n"
           "                        library's loggers (CICADA_LOG_LEVEL)\n"
+          "  --join URL            start a newcomer for a grow across hosts: meet the\n"
+          "                        members waiting at URL (comm:grow{address=}); its\n"
+          "                        cicada.connect() returns the grown world (CICADA_JOIN)\n"
           "  --tag-output          with -n, prefix each line a player prints with \"[RANK] \"\n"
           "  --stats               as each player ends, print its elapsed time and the\n"
           "                        messages and bytes it sent and received (CICADA_STATS)\n"
@@ -111,7 +115,7 @@ static void usage(FILE *out) {
           "  cicada.run{world_size=4, fn=function(comm) ... end}\n"
           "or, for players started by this command,\n"
           "  local comm = cicada.connect()\n",
-          progname, progname, progname, progname);
+          progname, progname, progname, progname, progname);
 }
 
 /* ==== Finding the Lua modules ============================================= */
@@ -272,7 +276,7 @@ static int pmain(lua_State *L) {
 typedef struct world_options {
   const char *world_size, *rank, *root_address, *address, *token, *identity, *trusted;
   const char *time_limit, *timeout, *startup_timeout, *heartbeat_interval, *heartbeat_timeout;
-  const char *log_level;
+  const char *log_level, *join;
   bool tag_output;
   const char *token_file;
 } world_options;
@@ -489,6 +493,15 @@ static int export_world(world_options *o, bool launcher) {
     cc_log_error(progname, -1, "player %s (--address, CICADA_ADDRESS)", why);
     return -1;
   }
+  if (o->join && (launcher || rank_s || o->world_size)) {
+    cc_log_error(progname, -1, "--join starts one newcomer, which the members seat: give it "
+                 "neither -n nor --rank");
+    return -1;
+  }
+  if (o->join && cc_url_parse(o->join, 0, &a, why, sizeof why) != 0) {
+    cc_log_error(progname, -1, "join %s (--join, CICADA_JOIN)", why);
+    return -1;
+  }
   if (check_pem_files(setting(o->identity, "CICADA_IDENTITY"), setting(o->trusted, "CICADA_TRUSTED"))
       != 0)
     return -1;
@@ -500,6 +513,7 @@ static int export_world(world_options *o, bool launcher) {
   if (o->root_address) setenv("CICADA_ROOT_ADDRESS", o->root_address, 1);
   if (o->address) setenv("CICADA_ADDRESS", o->address, 1);
   if (o->token) setenv("CICADA_TOKEN", o->token, 1);
+  if (o->join) setenv("CICADA_JOIN", o->join, 1);
   return 0;
 }
 
@@ -945,6 +959,7 @@ int main(int argc, char **argv) {
     else if (is_option(argv[i], "--identity")) { slot = &o.identity; name = "--identity"; }
     else if (is_option(argv[i], "--trusted")) { slot = &o.trusted; name = "--trusted"; }
     else if (is_option(argv[i], "--log-level")) { slot = &o.log_level; name = "--log-level"; }
+    else if (is_option(argv[i], "--join")) { slot = &o.join; name = "--join"; }
     else if (strcmp(argv[i], "--tag-output") == 0) { o.tag_output = true; continue; }
     else if (strcmp(argv[i], "--stats") == 0) { setenv("CICADA_STATS", "1", 1); continue; }
     for (size_t k = 0; !slot && k < N_TIMING_OPTIONS; k++)

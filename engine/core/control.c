@@ -10,6 +10,7 @@
  * remain.
  */
 #include "core/control.h"
+#include "core/check.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -416,6 +417,53 @@ int cc_rdv_entry_parse(const char *line, size_t len, cc_rdv_entry *e, char *err,
   if (take(&f, &s, &n, "host", true, err, errsz) != 0 ||
       host_field(s, n, e->host, err, errsz) != 0)
     return -1;
+  return 0;
+}
+
+static bool seat_fits(const cc_rdv_seat *seat) {
+  size_t len = strnlen(seat->name, sizeof seat->name);
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)seat->name[i] < 0x20 || seat->name[i] == 0x7f) return false;
+  return len > 0 && len < sizeof seat->name && seat->world_size >= 2 && seat->world_size <= CC_MAX_WORLD_SIZE && seat->members >= 1 &&
+         seat->members < seat->world_size && seat->rank >= seat->members &&
+         seat->rank < seat->world_size;
+}
+
+int cc_rdv_seat_pack(const cc_rdv_seat *seat, char *out, size_t outsz) {
+  if (!seat_fits(seat)) return -1;
+  return emit(out, outsz, "SEAT %d %d %d %s\n", seat->world_size, seat->members, seat->rank,
+              seat->name);
+}
+
+int cc_rdv_seat_parse(const char *line, size_t len, cc_rdv_seat *seat, char *err, size_t errsz) {
+  fields f = {line, line + len, 0};
+  const char *s;
+  size_t n;
+  uint64_t v[3];
+  static const char *const what[3] = {"world size", "members", "rank"};
+  memset(seat, 0, sizeof *seat);
+  if (check_line(line, len, err, errsz) != 0)
+    return -1;
+  if (take(&f, &s, &n, "greeting", false, err, errsz) != 0)
+    return -1;
+  if (n != 4 || memcmp(s, "SEAT", 4) != 0)
+    return fail(err, errsz, "line starts with '%.*s', not SEAT", (int)(n < 16 ? n : 16), s);
+  for (int i = 0; i < 3; i++)
+    if (take(&f, &s, &n, what[i], false, err, errsz) != 0 ||
+        decimal(s, n, CC_MAX_WORLD_SIZE, &v[i], what[i], err, errsz) != 0)
+      return -1;
+  n = (size_t)(f.end - f.p);
+  if (n == 0 || n >= sizeof seat->name)
+    return fail(err, errsz, "the grown world's name has %zu bytes, not 1 to %d", n,
+                CC_RDV_NAME_MAX - 1);
+  memcpy(seat->name, f.p, n);
+  seat->name[n] = '\0';
+  seat->world_size = (int)v[0];
+  seat->members = (int)v[1];
+  seat->rank = (int)v[2];
+  if (!seat_fits(seat))
+    return fail(err, errsz, "seat %d of a world of %d grown from %d members does not fit",
+                seat->rank, seat->world_size, seat->members);
   return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "boot/rendezvous.h"
 #include "comm/comm.h"
 #include "core/check.h"
 #include "lua/lua_cicada.h"
@@ -753,20 +754,31 @@ static int listener_gc(lua_State *L) {
   return 0;
 }
 
-/* comm:_grow_listen() -> listener, port: a fresh loopback listener at which
- * this member waits for the newcomers of a grow (never the world's first
- * listener, which may be closed once the world is up). */
+/* comm:_grow_listen(across) -> listener, port, host: a fresh listener at
+ * which this member waits for the newcomers of a grow (never the world's
+ * first listener, which may be closed once the world is up): on the
+ * loopback, or with across (newcomers from other hosts) on every
+ * interface, reached at this player's host in the world (cl_world_host). */
 static int l_grow_listen(lua_State *L) {
   cl_comm *lc = check_comm(L);
+  bool across = lua_toboolean(L, 2);
   cl_listener *ls = lua_newuserdatauv(L, sizeof *ls, 0);
   struct sockaddr_in a;
   socklen_t alen = sizeof a;
   cc_settings s;
+  char why[256];
   ls->fd = -1;
   /* Before anything is exchanged or asked of the launcher. */
   if (cc_engine_settings(lc->box->eng, &s))
     return luaL_error(L, "comm:grow: a TLS world cannot grow yet");
   luaL_setmetatable(L, CL_LISTENER_MT);
+  if (across) {
+    ls->fd = cc_listen_on(NULL, 0, why, sizeof why);
+    if (ls->fd < 0) return luaL_error(L, "comm:grow: %s", why);
+    lua_pushinteger(L, cc_listen_port(ls->fd));
+    lua_pushstring(L, cl_world_host());
+    return 3;
+  }
   ls->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (ls->fd < 0) return luaL_error(L, "comm:grow: cannot open a socket: %s", strerror(errno));
   memset(&a, 0, sizeof a);
@@ -776,13 +788,14 @@ static int l_grow_listen(lua_State *L) {
       getsockname(ls->fd, (struct sockaddr *)&a, &alen) != 0)
     return luaL_error(L, "comm:grow: cannot listen on the loopback: %s", strerror(errno));
   lua_pushinteger(L, ntohs(a.sin_port));
-  return 2;
+  lua_pushliteral(L, "127.0.0.1");
+  return 3;
 }
 
-/* comm:_grow_world(listener, ports, count, name, startup_timeout, id) ->
- * the grown world's communicator: this member keeps its rank, the members
- * listen at ports (loopback, rank order) and count newcomers take the
- * ranks after them. The world has its own engine, with this one's token
+/* comm:_grow_world(listener, ports, count, name, startup_timeout, id,
+ * hosts) -> the grown world's communicator: this member keeps its rank,
+ * the members listen at ports (at hosts, else on the loopback; rank order)
+ * and count newcomers take the ranks after them. The world has its own engine, with this one's token
  * and timings; its links come up through the same authenticated HELLO,
  * under the key of the grown world `id` (core._grow_id) in a world met
  * through the rendezvous, else (id 0) this world's. */
@@ -793,6 +806,7 @@ static int l_grow_world(lua_State *L) {
   const char *name = luaL_checkstring(L, 5);
   double startup_s = (double)luaL_checknumber(L, 6);
   uint64_t id = (uint64_t)luaL_optinteger(L, 7, 0);
+  bool across = lua_istable(L, 8);   /* the members' hosts, else loopback */
   const char **hosts;
   uint16_t *ports;
   cc_settings s;
@@ -816,6 +830,11 @@ static int l_grow_world(lua_State *L) {
     lua_geti(L, 3, i + 1);
     ports[i] = (uint16_t)luaL_checkinteger(L, -1);
     lua_pop(L, 1);
+    if (across) {
+      lua_geti(L, 8, i + 1);
+      hosts[i] = luaL_checkstring(L, -1);   /* kept alive by the table */
+      lua_pop(L, 1);
+    }
   }
   s.rank = lc->rank;
   s.world_size = size;

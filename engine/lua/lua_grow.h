@@ -27,4 +27,8 @@ void cl_cli_newcomer(struct cc_launch *l, int rank);
  * not connected to such a world. */
 bool cl_grow_link_key(uint64_t world_id, uint8_t out[32]);
 
+/* The host at which the other players reach this one, in a world met
+ * through the rendezvous (for newcomers of a grow across hosts). */
+const char *cl_world_host(void);
+
 #endif

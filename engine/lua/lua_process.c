@@ -78,6 +78,17 @@ static void remember_world_key(const char *token) {
   world_key_set = true;
 }
 
+/* Where the other players reached this one in the world it met through the
+ * rendezvous (its --address host, the host the root saw it at, or the
+ * root's host): what it tells newcomers of a grow across hosts. */
+static char world_host[CC_HOST_MAX] = "127.0.0.1";
+
+const char *cl_world_host(void) { return world_host; }
+
+static void remember_world_host(const char *host) {
+  if (host && *host && strcmp(host, "-") != 0) snprintf(world_host, sizeof world_host, "%s", host);
+}
+
 
 /* ==== Logging from the engine ============================================= */
 
@@ -272,6 +283,67 @@ static int l_can_grow(lua_State *L) {
   return 1;
 }
 
+static int raise_connect_error(lua_State *L, const char *name, int rank, const cc_error *e);
+
+/* core._grow_meet{address=, hosts=, ports=, count=, timeout=, id=, name=}:
+ * at rank 0 of the members of a grow across hosts, wait at address for
+ * count newcomers (cicada-lua --join) and seat them (cc_grow_meet). Raises
+ * startup_timeout (or another cicada error) if they do not all come. */
+static int l_grow_meet(lua_State *L) {
+  cc_grow_meet_settings g;
+  cc_address where;
+  cc_error e;
+  char why[256];
+  const char *url;
+  const char **hosts;
+  uint16_t *ports;
+  int members;
+  cc_status st;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  memset(&g, 0, sizeof g);
+  url = opt_string(L, 1, "address");
+  g.name = opt_string(L, 1, "name");
+  if (!url || !g.name) return luaL_error(L, "comm:grow: address and name expected");
+  if (cc_url_parse(url, 0, &where, why, sizeof why) != 0)
+    return luaL_error(L, "comm:grow: bad option 'address' (%s)", why);
+  if (!world_key_set)
+    return luaL_error(L, "comm:grow: this world was not met through the rendezvous");
+  lua_getfield(L, 1, "hosts");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  lua_getfield(L, 1, "ports");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  members = (int)luaL_len(L, -1);
+  if (members < 1 || members > CC_MAX_WORLD_SIZE || (int)luaL_len(L, -2) != members)
+    return luaL_error(L, "comm:grow: %d members", members);
+  hosts = lua_newuserdatauv(L, (size_t)members * sizeof *hosts, 0);
+  ports = lua_newuserdatauv(L, (size_t)members * sizeof *ports, 0);
+  for (int i = 0; i < members; i++) {
+    lua_geti(L, -4, i + 1);
+    hosts[i] = luaL_checkstring(L, -1);   /* kept alive by the hosts table */
+    lua_pop(L, 1);
+    lua_geti(L, -3, i + 1);
+    ports[i] = (uint16_t)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+  }
+  g.members = members;
+  g.count = (int)opt_number(L, 1, "count", 1, true);
+  g.timeout_s = opt_number(L, 1, "timeout", 5.0, true);
+  lua_getfield(L, 1, "id");
+  g.world_id = (uint64_t)luaL_checkinteger(L, -1);
+  lua_pop(L, 1);
+  g.key = world_key;
+  g.hosts = hosts;
+  g.ports = ports;
+  g.listen_fd = cc_listen_on(where.host, where.port, why, sizeof why);
+  if (g.listen_fd < 0) return luaL_error(L, "comm:grow: %s", why);
+  st = cc_grow_meet(&g, &e);
+  close(g.listen_fd);
+  if (st == CC_EINVALID || st == CC_ENOMEM || st == CC_EIO)
+    return luaL_error(L, "comm:grow: %s", e.message);
+  if (st != CC_OK) return raise_connect_error(L, g.name, 0, &e);
+  return 0;
+}
+
 /* core._grow_id() -> a fresh id for a grown world (nonzero) in a world met
  * through the rendezvous, whose links' key is derived from it; else 0 (a
  * cicada.run world keeps its token's key). */
@@ -454,6 +526,53 @@ static int connect_newcomer(lua_State *L, cc_settings *s, const char *token) {
   return 1;
 }
 
+/* cicada-lua --join URL (connect{join=}): meet the members of a grow at
+ * URL, take the seat they give, and join the grown world (comm.joined). */
+static int connect_joiner(lua_State *L, cc_settings *s, double timeout_s) {
+  cc_rendezvous_settings rs;
+  cc_address members, self;
+  cc_address_book book;
+  cc_error e;
+  char why[256];
+  const char *url = opt_string(L, 1, "join"), *self_url = opt_string(L, 1, "address");
+  int rc;
+  if (cc_url_parse(url, 0, &members, why, sizeof why) != 0)
+    return connect_fail(L, "cicada.connect: join %s", why);
+  if (self_url && cc_url_parse(self_url, 1, &self, why, sizeof why) != 0)
+    return connect_fail(L, "cicada.connect: newcomer %s", why);
+  memset(&rs, 0, sizeof rs);
+  rs.join = 1;
+  rs.root = members;
+  rs.self = self_url ? &self : NULL;
+  rs.token = opt_string(L, 1, "token");
+  rs.tls = s->tls_identity != NULL;
+  rs.tls_identity = s->tls_identity;
+  rs.tls_trusted = s->tls_trusted;
+  rs.startup_timeout_s = s->startup_timeout_s;
+  rs.root_fd = -1;
+  if (cc_rendezvous(&rs, &book, &e) != CC_OK) return raise_connect_error(L, "world", -1, &e);
+  remember_world_key(rs.token);
+  remember_world_host(book.hosts[book.rank]);
+  s->rank = book.rank;
+  s->world_size = book.world_size;
+  s->listen_fd = book.listen_fd;
+  book.listen_fd = -1;           /* the engine owns it now, whatever happens */
+  s->peer_hosts = (const char *const *)book.hosts;
+  s->peer_ports = book.ports;
+  memcpy(s->link_key, book.link_key, sizeof s->link_key);
+  {
+    start_args a = {s, book.name, timeout_s};
+    lua_pushcfunction(L, start_world_protected);
+    lua_pushlightuserdata(L, &a);
+    rc = lua_pcall(L, 1, 1, 0);
+    OPENSSL_cleanse(s->link_key, sizeof s->link_key);
+    if (rc == LUA_OK) cl_mark_grown(L, lua_gettop(L), book.members, true);
+    cc_address_book_free(&book, book.world_size);
+    if (rc != LUA_OK) return lua_error(L);
+  }
+  return 1;
+}
+
 /* core.connect{world_size=, rank=, root_address=, address=, token=, name=,
  * timeout=, startup_timeout=, heartbeat_interval=, heartbeat_timeout=}
  * -> the world communicator */
@@ -491,6 +610,7 @@ static int l_connect(lua_State *L) {
       cc_check_heartbeat(s.heartbeat_interval_s, s.heartbeat_timeout_s, &e) != CC_OK)
     return connect_fail(L, "cicada.connect: %s", e.message);
   if (cli_joiner) return connect_newcomer(L, &s, opt_string(L, 1, "token"));
+  if (opt_string(L, 1, "join")) return connect_joiner(L, &s, timeout_s);
   if (s.world_size == 1) {       /* a world of one needs no network */
     remember_world_key(opt_string(L, 1, "token"));
     cl_start_world(L, &s, name, timeout_s);
@@ -518,6 +638,7 @@ static int l_connect(lua_State *L) {
   rs.root_fd = root_fd;
   if (cc_rendezvous(&rs, &book, &e) != CC_OK) return raise_connect_error(L, name, s.rank, &e);
   remember_world_key(rs.token);
+  remember_world_host(book.hosts[s.rank]);
   s.listen_fd = book.listen_fd;
   book.listen_fd = -1;           /* the engine owns it now, whatever happens */
   s.peer_hosts = (const char *const *)book.hosts;
@@ -575,6 +696,7 @@ static const luaL_Reg process_funcs[] = {
   {"_grow_request", l_grow_request},
   {"_can_grow", l_can_grow},
   {"_grow_id", l_grow_id},
+  {"_grow_meet", l_grow_meet},
   {"raise_signal", l_raise_signal},
   {"getpid", l_getpid},
   {"now", l_now},
