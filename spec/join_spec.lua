@@ -3,7 +3,10 @@
 -- one is killed, the survivors grow with comm:grow{address=}, and a
 -- newcomer started with `cicada-lua --join` takes the free rank and
 -- recovers its share of a secret. Newcomers that cannot prove the token
--- are refused while the members keep waiting.
+-- are refused while the members keep waiting. In a TLS world the grown
+-- world keeps the ranks certificates name: the killed player comes back
+-- as itself with --rejoin, and a newcomer whose certificate plays another
+-- rank, or no trusted one, is refused.
 local support = require("support")
 
 -- Every player runs this; arg[1] is where rank 0 of the members waits for
@@ -160,5 +163,108 @@ describe("cicada-lua --join", function()
         assert.matches("^false\t.*bad option 'address'.*has no port", lines[2])
       end
     end
+  end)
+end)
+
+-- The replace policy of cicada.recovery, healing through an address:
+-- player 1 dies at iteration 1; arg[1] is the address, arg[2] the wait.
+local healing = [[
+local cicada = require("cicada")
+cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
+local world = cicada.connect()
+local shares = {}
+local outcome = cicada.recovery.run(world, {
+  threshold = 2,
+  iterations = 4,
+  setup = function(comm, old, oldranks, heal)
+    local indices = heal and heal.indices or (old and old.protocol:indices_for(oldranks))
+    return {protocol = cicada.shamir.ProtocolSuite(comm, {threshold = 2, indices = indices})}
+  end,
+  start = function(state)
+    local mine = state.comm.rank == 0
+    shares.total = state.protocol:share(0, mine and 0 or nil, {})
+    shares.secret = state.protocol:share(0, mine and 42 or nil, {})
+  end,
+  replace = {size = 3, shares = function() return shares end,
+             restore = function(_, recovered) shares = recovered end,
+             address = arg[1], timeout = tonumber(arg[2])},
+  step = function(state, iteration)
+    local comm, p = state.comm, state.protocol
+    if iteration == 1 and comm == world and not world.joined and world.rank == 1 then
+      cicada.inject.kill()
+    end
+    local c = iteration % comm.world_size
+    local total = p:add(shares.total, p:share(c, comm.rank == c and 1 or nil, {}))
+    p:reveal(total)
+    shares.total = total
+  end,
+})
+local comm, p = outcome.comm, outcome.state.protocol
+print(("rank %d of %d in %s, joined %s, newranks %s, total %s, secret %s"):format(comm.rank,
+  comm.world_size, comm.name, tostring(world.joined), table.concat(comm.newranks, ","),
+  p:reveal(shares.total), p:reveal(shares.secret)))
+]]
+
+describe("cicada-lua --rejoin in a TLS world", function()
+  after_each(support.cleanup)
+
+  it("brings the killed player back at its own rank; a member's or an untrusted certificate is refused", function()
+    local dir, other = os.tmpname(), os.tmpname()
+    os.remove(dir)
+    os.remove(other)
+    assert(os.execute("mkdir -p " .. support.shquote(dir) .. " " .. support.shquote(other)))
+    for r = 0, 2 do assert.are.equal(0, (support.run_cli({"credentials", tostring(r), dir}))) end
+    -- a key and certificate for rank 1 that nobody trusts
+    assert.are.equal(0, (support.run_cli({"credentials", "1", other})))
+    local trusted = ("%s/player-0.crt,%s/player-1.crt,%s/player-2.crt"):format(dir, dir, dir)
+    local token = token_file("the world's token")
+    local root = "tcp://127.0.0.1:" .. support.port()
+    local address = "tcp://127.0.0.1:" .. support.port()
+    local script = support.script(healing)
+    local function tls(identity)
+      return {"--token-file", token, "--identity", identity, "--trusted", trusted}
+    end
+    local players = {}
+    for r = 0, 2 do
+      local args = {"--rank", tostring(r), "-n", "3", "--root-address", root}
+      for _, a in ipairs(tls(dir .. "/player-" .. r .. ".pem")) do args[#args + 1] = a end
+      table.insert(args, script)
+      table.insert(args, address)
+      table.insert(args, "30")
+      players[r] = support.start(args)
+    end
+    local function newcomer(flag, identity)
+      local args = {flag, address}
+      for _, a in ipairs(tls(identity)) do args[#args + 1] = a end
+      table.insert(args, script)
+      return support.wait(support.start(args), 60)
+    end
+    -- the certificate of player 2, a member
+    local rc, out = newcomer("--join", dir .. "/player-2.pem")
+    assert.are.equal(1, rc, out)
+    assert.matches("encryption_failed: newcomer: the root says: it came with the certificate of "
+                   .. "player 2, a rank that is not free in the grown world", out, 1, true)
+    -- a certificate for rank 1 that is not trusted
+    rc, out = newcomer("--join", other .. "/player-1.pem")
+    assert.are.equal(1, rc, out)
+    assert.matches("encryption_failed", out, 1, true)
+    -- player 1, restarted with its own identity
+    rc, out = newcomer("--rejoin", dir .. "/player-1.pem")
+    assert.are.equal(0, rc, out)
+    assert.matches("rank 1 of 3 in healed-1, joined true, newranks 1, total 4.0, secret 42.0", out,
+                   1, true)
+    for _, r in ipairs{0, 2} do
+      local prc, pout = support.wait(players[r], 60)
+      assert.are.equal(0, prc, pout)
+      assert.matches(("rank %d of 3 in healed-1, joined false, newranks 1, total 4.0, secret 42.0")
+                     :format(r), pout, 1, true)
+    end
+    os.execute("rm -rf " .. support.shquote(dir) .. " " .. support.shquote(other))
+  end)
+
+  it("--rejoin needs an identity", function()
+    local rc, out = support.run_cli({"--rejoin", "tcp://127.0.0.1:1", support.script("")})
+    assert.are.equal(2, rc, out)
+    assert.matches("give it --identity and --trusted", out, 1, true)
   end)
 end)

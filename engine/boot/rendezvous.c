@@ -74,6 +74,7 @@
 #define REFUSALS_LOGGED 8     /* connections refused that the root logs */
 
 _Static_assert(CC_HOST_MAX == CC_RDV_HOST_MAX, "host names fit the rendezvous lines");
+_Static_assert(CC_GROW_SEATS_MAX == CC_RDV_SEATS_MAX, "a grow's newcomers fit the SEAT line");
 
 
 /* ==== Addresses ============================================================ */
@@ -369,6 +370,15 @@ static int fresh_nonce(char hex[CC_RDV_NONCE_CHARS + 1]) {
 
 /* ==== The root ================================================================ */
 
+/* A grow's side of root_meet: which ranks of the grown world the members
+ * hold (their entries are in the book already; the others are the
+ * newcomers'), the grown world's id and its communicator's name. */
+typedef struct grow_plan {
+  const bool *member;        /* per rank of the grown world */
+  uint64_t world_id;
+  const char *name;
+} grow_plan;
+
 /* A newcomer the root has challenged and not yet heard from. */
 typedef struct pending {
   chan ch;                   /* ch.fd -1: a free slot */
@@ -396,12 +406,17 @@ typedef struct root_state {
   int other_security;        /* a rank with TLS in a plaintext world or the
                               * other way round, or -1 */
   int refusals;              /* connections refused so far */
-  int first;                 /* the first rank a newcomer takes: 1, or in a
-                              * grow the members' count (their entries are
-                              * in the book already) */
-  const char *grow_name;     /* a grow: the grown communicator's name; else NULL */
+  const grow_plan *grow;     /* a grow's members, or NULL */
+  int seats;                 /* the ranks newcomers take: n - 1, or in a grow
+                              * those the members do not hold */
   pending slots[PENDING_MAX];
 } root_state;
+
+/* Is r a rank that a newcomer takes (not the root's, not a member's)? */
+static bool newcomer_rank(const root_state *st, int r) {
+  if (r < 0 || r >= st->s->world_size) return false;
+  return st->grow ? !st->grow->member[r] : r >= 1;
+}
 
 static void reply_error(chan *c, const char *kind, const char *message) {
   char line[LINE_MAX_BYTES];
@@ -415,7 +430,7 @@ static void root_refuse(root_state *st, pending *p, int rank, const char *kind, 
   char msg[CC_HOST_MAX + 300];
   snprintf(msg, sizeof msg, "player 0 refused a connection from %.100s: %s", p->addr, why);
   if (st->refusals++ < REFUSALS_LOGGED) cc_log_stderr(NULL, CC_LOG_WARNING, msg);
-  if (rank >= st->first && rank < st->s->world_size && !st->refused[rank])
+  if (newcomer_rank(st, rank) && !st->refused[rank])
     st->refused[rank] = strdup(why);
   if (rank < 0 && !st->stranger) {
     snprintf(msg, sizeof msg, "a connection from %.100s was refused: %s", p->addr, why);
@@ -439,7 +454,7 @@ static void root_take(root_state *st, pending *p, cc_address_book *book) {
   }
   join_proof(st->key, p->nonce, &j, want);
   if (!cc_auth_equal((const uint8_t *)want, (const uint8_t *)j.mac, CC_RDV_MAC_CHARS)) {
-    if (st->grow_name) {
+    if (st->grow) {
       root_refuse(st, p, -1, "token_mismatch", "it came to join without proving the world's token");
       return;
     }
@@ -448,17 +463,35 @@ static void root_take(root_state *st, pending *p, cc_address_book *book) {
     root_refuse(st, p, j.rank, "token_mismatch", msg);
     return;
   }
-  if (st->grow_name) {
+  if (st->grow) {
     /* A grow: a newcomer asks for any seat (world 1, rank 0) and, having
-     * proved the token, gets the next free one. */
+     * proved the token, gets the next free one; in a TLS world the one its
+     * certificate names, which must be free. */
+    int seat = -1;
     if (j.world_size != 1 || j.rank != 0) {
       snprintf(msg, sizeof msg, "it claimed to be player %d of %d, where members wait for "
                "newcomers (cicada-lua --join)", j.rank, j.world_size);
       root_refuse(st, p, -1, "invalid", msg);
       return;
     }
-    j.rank = st->first;
-    while (j.rank < s->world_size && st->chans[j.rank].fd >= 0) j.rank++;
+    if (st->tls && p->cert_rank >= 0) {
+      if (!newcomer_rank(st, p->cert_rank) || st->chans[p->cert_rank].fd >= 0) {
+        snprintf(msg, sizeof msg, "it came with the certificate of player %d, a rank that is %s",
+                 p->cert_rank, newcomer_rank(st, p->cert_rank) ? "taken already"
+                 : "not free in the grown world");
+        root_refuse(st, p, -1, "encryption_failed", msg);
+        return;
+      }
+      seat = p->cert_rank;
+    } else if (st->tls && p->cert_rank != CC_TLS_OWN_IDENTITY) {
+      root_refuse(st, p, -1, "encryption_failed",
+                  "it came with a certificate that plays no rank");
+      return;
+    } else {
+      for (int r = 0; r < s->world_size && seat < 0; r++)
+        if (newcomer_rank(st, r) && st->chans[r].fd < 0) seat = r;
+    }
+    j.rank = seat;
     j.world_size = s->world_size;
   }
   if (st->tls && p->cert_rank != j.rank && p->cert_rank != CC_TLS_OWN_IDENTITY) {
@@ -471,7 +504,7 @@ static void root_take(root_state *st, pending *p, cc_address_book *book) {
     root_refuse(st, p, j.rank, "encryption_failed", msg);
     return;
   }
-  if (j.world_size != s->world_size || j.rank < 1 || j.rank >= s->world_size ||
+  if (j.world_size != s->world_size || !newcomer_rank(st, j.rank) ||
       st->chans[j.rank].fd >= 0) {
     if (j.world_size != s->world_size)
       snprintf(msg, sizeof msg, "player %d was started with world size %d, the root with %d",
@@ -626,7 +659,7 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t 
       char msg[200];
       snprintf(msg, sizeof msg, "the address of player %d (port %u, host '%.100s') does not "
                "fit the address book", r, (unsigned)e.port, e.host);
-      for (int q = st->first; q < n; q++)
+      for (int q = 0; q < n; q++)
         if (st->chans[q].fd >= 0) reply_error(&st->chans[q], "invalid", msg);
       free(text);
       return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player 0: %s", msg);
@@ -634,20 +667,22 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t 
     len += (size_t)m;
   }
   /* Each player gets the book with its own proof, over its own nonces. */
-  for (int r = st->first; r < n; r++) {
+  for (int r = 0; r < n; r++) {
     char nonce_r[CC_RDV_NONCE_CHARS + 1];
     const char *nonce_p = st->nonces[r] + CC_RDV_NONCE_CHARS + 1;
     if (st->chans[r].fd < 0) continue;
     size_t seat_len = 0;
-    if (st->grow_name) {
+    if (st->grow) {
       /* A newcomer of a grow learns its seat first; the book's proof
        * covers the SEAT line too. */
       cc_rdv_seat seat;
       int k;
+      memset(&seat, 0, sizeof seat);
       seat.world_size = n;
-      seat.members = st->first;
       seat.rank = r;
-      snprintf(seat.name, sizeof seat.name, "%s", st->grow_name);
+      for (int q = 0; q < n && seat.count < CC_RDV_SEATS_MAX; q++)
+        if (newcomer_rank(st, q)) seat.newcomers[seat.count++] = q;
+      snprintf(seat.name, sizeof seat.name, "%s", st->grow->name);
       k = cc_rdv_seat_pack(&seat, seat_line, sizeof seat_line);
       if (k < 0 || chan_write(&st->chans[r], seat_line, (size_t)k, deadline) != 0) continue;
       seat_len = (size_t)k;
@@ -672,20 +707,11 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t 
   return CC_OK;
 }
 
-/* A grow's side of root_meet: the members already in the book, the grown
- * world's id and its communicator's name. */
-typedef struct grow_plan {
-  int members;
-  uint64_t world_id;
-  const char *name;
-} grow_plan;
-
 /* Rank 0 meets the others: every rank from 1 on, or in a grow (grow not
  * NULL; the members' entries are in the book already) the newcomers, who
- * take the ranks from grow->members on. */
+ * take the ranks the members do not hold. */
 static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, SSL_CTX *tls,
                            const grow_plan *grow, cc_address_book *book, cc_error *err) {
-  int members = grow ? grow->members : 0;
   root_state *st = calloc(1, sizeof *st);
   double deadline = cc_now() + s->startup_timeout_s;
   cc_status rc = CC_OK;
@@ -706,13 +732,13 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, 
   }
   for (int r = 0; r < n; r++) st->chans[r] = (chan){-1, NULL};
   for (int i = 0; i < PENDING_MAX; i++) st->slots[i].ch = (chan){-1, NULL};
-  st->first = grow ? members : 1;
-  st->grow_name = grow ? grow->name : NULL;
+  st->grow = grow;
+  for (int r = 0; r < n; r++) if (newcomer_rank(st, r)) st->seats++;
   if (!grow) {
     book->hosts[0] = strdup(s->root.host);
     book->ports[0] = cc_listen_port(book->listen_fd);
   }
-  while (st->registered < n - st->first) {
+  while (st->registered < st->seats) {
     double now = cc_now(), wake = deadline;
     int np = 1, ready;
     if (now >= deadline) break;
@@ -748,11 +774,11 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, 
   }
   for (int i = 0; i < PENDING_MAX; i++)
     if (st->slots[i].ch.fd >= 0) chan_close(&st->slots[i].ch);
-  if (st->registered < n - st->first) {
+  if (st->registered < st->seats) {
     size_t used = 0, nused = 0;
     char missing[120] = "", notes[600] = "";
-    for (int r = st->first; r < n; r++) {
-      if (st->chans[r].fd >= 0) continue;
+    for (int r = 0; r < n; r++) {
+      if (!newcomer_rank(st, r) || st->chans[r].fd >= 0) continue;
       if (used + 12 < sizeof missing)
         used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d", used ? ", " : "", r);
       if (st->refused[r] && nused + 120 < sizeof notes)
@@ -764,21 +790,21 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, 
       snprintf(notes + nused, sizeof notes - nused, "; %.200s", st->stranger);
     if (grow)
       snprintf(msg, sizeof msg, "%d of %d newcomers did not join at port %u within the timeout "
-               "of %gs (ranks %s of the grown world stay empty)%s", n - members - st->registered,
-               n - members, (unsigned)cc_listen_port(book->listen_fd), s->startup_timeout_s,
+               "of %gs (ranks %s of the grown world stay empty)%s", st->seats - st->registered,
+               st->seats, (unsigned)cc_listen_port(book->listen_fd), s->startup_timeout_s,
                missing, notes);
     else
       snprintf(msg, sizeof msg, "player%s %s did not reach the root at %.100s port %u within "
                "the startup timeout of %gs%s", strchr(missing, ',') ? "s" : "", missing,
                s->root.host, (unsigned)book->ports[0], s->startup_timeout_s, notes);
-    for (int r = st->first; r < n; r++)
+    for (int r = 0; r < n; r++)
       if (st->chans[r].fd >= 0) reply_error(&st->chans[r], "startup_timeout", msg);
     rc = cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else if (st->other_security >= 0) {
     snprintf(msg, sizeof msg, "player %d %s", st->other_security,
              s->tls ? "speaks plaintext to a TLS world (give it --identity and --trusted)"
                     : "uses TLS in a plaintext world (give every player --identity and --trusted)");
-    for (int r = st->first; r < n; r++)
+    for (int r = 0; r < n; r++)
       if (st->chans[r].fd >= 0) reply_error(&st->chans[r], "encryption_failed", msg);
     rc = cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else {
@@ -790,7 +816,7 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, 
       rc = root_send_book(st, book, world_id, err);
     }
   }
-  for (int r = 1; r < n; r++) {
+  for (int r = 0; r < n; r++) {
     if (st->chans[r].fd >= 0) chan_close(&st->chans[r]);
     free(st->refused[r]);
   }
@@ -915,8 +941,9 @@ static cc_status read_book(const cc_rendezvous_settings *s, chan *c, double dead
                   s->rank, r);
     }
     used += (size_t)m;
-    /* Rank 0 is reached the way this player reached the root. */
-    book->hosts[r] = strdup(r == 0 ? s->root.host : e.host);
+    /* Rank 0 (in a grow: the member marked "-") is reached the way this
+     * player reached the root. */
+    book->hosts[r] = strdup((s->join ? strcmp(e.host, "-") == 0 : r == 0) ? s->root.host : e.host);
     book->ports[r] = e.port;
     if (!book->hosts[r]) {
       free(text);
@@ -965,7 +992,8 @@ static cc_status read_seat(const cc_rendezvous_settings *s, chan *c, double dead
     return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "newcomer: out of memory");
   book->rank = seat.rank;
   book->world_size = seat.world_size;
-  book->members = seat.members;
+  book->count = seat.count;
+  memcpy(book->newcomers, seat.newcomers, sizeof book->newcomers);
   snprintf(book->name, sizeof book->name, "%s", seat.name);
   at.rank = seat.rank;
   at.world_size = seat.world_size;
@@ -1008,7 +1036,8 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key
       if (n == 0) {
         /* The root must be the one who plays rank 0. */
         int r = cc_tls_peer_rank(c.ssl);
-        if (r != 0 && r != CC_TLS_OWN_IDENTITY) {
+        /* ... or, in a grow, any member: its seat says where it sits. */
+        if (r != 0 && r != CC_TLS_OWN_IDENTITY && !(s->join && r > 0)) {
           chan_close(&c);
           return cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player %d: the root at %s "
                               "port %u presented %s, not the certificate of player 0; refused",
@@ -1065,15 +1094,22 @@ static cc_status join_grown(const cc_rendezvous_settings *s, cc_address_book *bo
   char why[256];
   uint8_t key[CC_AUTH_KEY_BYTES];
   cc_status rc;
-  if (s->tls_identity || s->tls)
-    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "newcomer: a TLS world cannot take "
-                        "newcomers from other hosts yet");
+  SSL_CTX *tls = NULL;
+  if (s->tls_identity && s->tls_trusted) {
+    tls = cc_tls_context(s->tls_identity, s->tls_trusted, why, sizeof why);
+    if (!tls) return cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "newcomer: %s", why);
+    signal(SIGPIPE, SIG_IGN);
+  }
   book->listen_fd = s->self ? cc_listen_on(s->self->host, s->self->port, why, sizeof why)
                             : cc_listen_on(NULL, 0, why, sizeof why);
-  if (book->listen_fd < 0) return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "newcomer %s", why);
+  if (book->listen_fd < 0) {
+    if (tls) cc_tls_context_free(tls);
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "newcomer %s", why);
+  }
   rdv_key(s->token, key);
-  rc = player_meet(s, key, NULL, book, err);
+  rc = player_meet(s, key, tls, book, err);
   explicit_bzero(key, sizeof key);
+  if (tls) cc_tls_context_free(tls);
   if (rc != CC_OK) cc_address_book_free(book, book->world_size);
   /* It has no rank until it is seated: its messages name it a newcomer
    * ("player 0" and "newcomer" have the same length). */
@@ -1082,20 +1118,49 @@ static cc_status join_grown(const cc_rendezvous_settings *s, cc_address_book *bo
   return rc;
 }
 
-cc_status cc_grow_meet(const cc_grow_meet_settings *g, cc_error *err) {
+cc_status cc_grow_meet(const cc_grow_meet_settings *g, cc_address_book *out, cc_error *err) {
   cc_rendezvous_settings rs;
   cc_address_book book;
-  grow_plan plan = {g->members, g->world_id, g->name};
+  grow_plan plan;
+  bool *member;
+  SSL_CTX *tls = NULL;
+  char why[256];
   cc_status rc;
   int n = g->members + g->count;
-  if (g->members < 1 || g->count < 1 || n > CC_MAX_WORLD_SIZE || g->listen_fd < 0 || !g->name ||
-      !*g->name || strlen(g->name) >= CC_RDV_NAME_MAX)
+  memset(out, 0, sizeof *out);
+  out->listen_fd = -1;
+  if (g->members < 1 || g->count < 1 || g->count > CC_RDV_SEATS_MAX || n > CC_MAX_WORLD_SIZE ||
+      g->listen_fd < 0 || !g->name || !*g->name || strlen(g->name) >= CC_RDV_NAME_MAX)
     return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "cannot seat %d newcomers next to %d "
-                        "members (at most %d players, a name of 1 to %d bytes)", g->count,
-                        g->members, CC_MAX_WORLD_SIZE, CC_RDV_NAME_MAX - 1);
+                        "members (at most %d newcomers, %d players, a name of 1 to %d bytes)",
+                        g->count, g->members, CC_RDV_SEATS_MAX, CC_MAX_WORLD_SIZE,
+                        CC_RDV_NAME_MAX - 1);
+  member = calloc((size_t)n, sizeof *member);
+  if (!member) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory seating newcomers");
+  for (int i = 0; i < g->members; i++) {
+    int seat = g->seats ? g->seats[i] : i;
+    if (seat < 0 || seat >= n || member[seat]) {
+      free(member);
+      return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "member %d's rank %d does not fit "
+                          "a grown world of %d", i, seat, n);
+    }
+    member[seat] = true;
+  }
+  if (g->tls_identity && g->tls_trusted) {
+    tls = cc_tls_context(g->tls_identity, g->tls_trusted, why, sizeof why);
+    if (!tls) {
+      free(member);
+      return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "%s", why);
+    }
+    signal(SIGPIPE, SIG_IGN);
+  }
+  plan.member = member;
+  plan.world_id = g->world_id;
+  plan.name = g->name;
   memset(&rs, 0, sizeof rs);
   memset(&book, 0, sizeof book);
   rs.world_size = n;
+  rs.tls = tls != NULL;
   rs.startup_timeout_s = g->timeout_s;
   rs.root_fd = -1;
   snprintf(rs.root.host, sizeof rs.root.host, "-");
@@ -1103,17 +1168,25 @@ cc_status cc_grow_meet(const cc_grow_meet_settings *g, cc_error *err) {
   book.hosts = calloc((size_t)n, sizeof *book.hosts);
   book.ports = calloc((size_t)n, sizeof *book.ports);
   if (!book.hosts || !book.ports) {
-    book.listen_fd = -1;
-    cc_address_book_free(&book, n);
-    return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory seating newcomers");
+    rc = cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory seating newcomers");
+  } else {
+    /* This member's entry is "-": a newcomer reaches it where it dialled. */
+    for (int i = 0; i < g->members; i++) {
+      int seat = g->seats ? g->seats[i] : i;
+      book.hosts[seat] = strdup(i == 0 || !g->hosts[i] ? "-" : g->hosts[i]);
+      book.ports[seat] = g->ports[i];
+    }
+    rc = root_meet(&rs, g->key, tls, &plan, &book, err);
   }
-  for (int i = 0; i < g->members; i++) {
-    book.hosts[i] = strdup(i == 0 || !g->hosts[i] ? "-" : g->hosts[i]);
-    book.ports[i] = g->ports[i];
-  }
-  rc = root_meet(&rs, g->key, NULL, &plan, &book, err);
   book.listen_fd = -1;   /* the caller's */
-  cc_address_book_free(&book, n);
+  if (rc == CC_OK) {
+    book.world_size = n;
+    *out = book;         /* the newcomers' addresses too */
+  } else {
+    cc_address_book_free(&book, n);
+  }
+  if (tls) cc_tls_context_free(tls);
+  free(member);
   return rc;
 }
 

@@ -61,7 +61,8 @@ static void usage(FILE *out) {
           "       %s -n N script.lua [args]\n"
           "       %s --rank R -n N --root-address tcp://HOST:PORT [--address tcp://ME:PORT]\n"
           "                  [--token-file PATH] [--identity PEM --trusted PEM,...] script.lua [args]\n"
-          "       %s --join tcp://HOST:PORT [--token-file PATH] script.lua [args]\n"
+          "       %s --join|--rejoin tcp://HOST:PORT [--token-file PATH]\n"
+          "                  [--identity PEM --trusted PEM,...] script.lua [args]\n"
           "       %s credentials RANK [DIR]\n"
           "Runs a Lua 5.4 script with the cicada module available.\n"
           "\n"
@@ -96,6 +97,8 @@ static void usage(FILE *out) {
           "  --join URL            start a newcomer for a grow across hosts: meet the\n"
           "                        members waiting at URL (comm:grow{address=}); its\n"
           "                        cicada.connect() returns the grown world (CICADA_JOIN)\n"
+          "  --rejoin URL          --join under this player's own --identity: in a TLS\n"
+          "                        world it takes back the rank its certificate names\n"
           "  --tag-output          with -n, prefix each line a player prints with \"[RANK] \"\n"
           "  --stats               as each player ends, print its elapsed time and the\n"
           "                        messages and bytes it sent and received (CICADA_STATS)\n"
@@ -277,6 +280,7 @@ typedef struct world_options {
   const char *world_size, *rank, *root_address, *address, *token, *identity, *trusted;
   const char *time_limit, *timeout, *startup_timeout, *heartbeat_interval, *heartbeat_timeout;
   const char *log_level, *join;
+  bool rejoin;                  /* --rejoin: --join under this player's own identity */
   bool tag_output;
   const char *token_file;
 } world_options;
@@ -494,8 +498,14 @@ static int export_world(world_options *o, bool launcher) {
     return -1;
   }
   if (o->join && (launcher || rank_s || o->world_size)) {
-    cc_log_error(progname, -1, "--join starts one newcomer, which the members seat: give it "
-                 "neither -n nor --rank");
+    cc_log_error(progname, -1, "--%s starts one newcomer, which the members seat: give it "
+                 "neither -n nor --rank", o->rejoin ? "rejoin" : "join");
+    return -1;
+  }
+  if (o->rejoin && !(setting(o->identity, "CICADA_IDENTITY") &&
+                     setting(o->trusted, "CICADA_TRUSTED"))) {
+    cc_log_error(progname, -1, "--rejoin brings a player of a TLS world back under its own "
+                 "identity: give it --identity and --trusted (else use --join)");
     return -1;
   }
   if (o->join && cc_url_parse(o->join, 0, &a, why, sizeof why) != 0) {
@@ -960,6 +970,11 @@ int main(int argc, char **argv) {
     else if (is_option(argv[i], "--trusted")) { slot = &o.trusted; name = "--trusted"; }
     else if (is_option(argv[i], "--log-level")) { slot = &o.log_level; name = "--log-level"; }
     else if (is_option(argv[i], "--join")) { slot = &o.join; name = "--join"; }
+    else if (is_option(argv[i], "--rejoin")) {
+      slot = &o.join;
+      name = "--rejoin";
+      o.rejoin = true;
+    }
     else if (strcmp(argv[i], "--tag-output") == 0) { o.tag_output = true; continue; }
     else if (strcmp(argv[i], "--stats") == 0) { setenv("CICADA_STATS", "1", 1); continue; }
     for (size_t k = 0; !slot && k < N_TIMING_OPTIONS; k++)

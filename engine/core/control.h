@@ -80,12 +80,14 @@ int cc_hello_check(const cc_hello *h, int world_size, int self_rank, int expect_
  * A newcomer of a grown world (comm:grow, cicada-lua --join) asks with
  * world 1 and rank 0 (any seat), and its root answers SEAT before OK:
  *
- *   root -> newcomer   SEAT <world> <members> <rank> <name>   the grown
- *                      world's size, the members before the grow (ranks
- *                      0 .. members - 1), the newcomer's rank (members ..
- *                      world - 1) and the grown communicator's name (the
- *                      rest of the line, 1 .. CC_RDV_NAME_MAX - 1 printable
- *                      bytes); world at most CC_MAX_WORLD_SIZE
+ *   root -> newcomer   SEAT <world> <rank> <newcomers> <name>
+ *
+ *   world      the grown world's size, 2 .. CC_MAX_WORLD_SIZE
+ *   rank       the newcomer's rank in it, one of newcomers
+ *   newcomers  the ranks of the grow's newcomers, ascending, separated by
+ *              commas, 1 .. CC_RDV_SEATS_MAX of them, each below world
+ *   name       the grown communicator's name: the rest of the line,
+ *              1 .. CC_RDV_NAME_MAX - 1 printable bytes
  *
  *   version  CC_RDV_VERSION
  *   world    1 .. INT32_MAX, decimal without sign or leading zeros (so all numbers)
@@ -129,11 +131,13 @@ typedef struct cc_rdv_reply {
 } cc_rdv_reply;
 
 #define CC_RDV_NAME_MAX 64
+#define CC_RDV_SEATS_MAX 64
 
 typedef struct cc_rdv_seat {
   int world_size;
-  int members;
   int rank;
+  int count;                             /* newcomers */
+  int newcomers[CC_RDV_SEATS_MAX];       /* their ranks, ascending */
   char name[CC_RDV_NAME_MAX];
 } cc_rdv_seat;
 

@@ -91,8 +91,8 @@ static void fuzz_seat(const char *line, size_t len) {
     refused(rc, err, sizeof err);
     return;
   }
-  if (seat.members < 1 || seat.rank < seat.members || seat.rank >= seat.world_size ||
-      seat.name[0] == '\0')
+  if (seat.count < 1 || seat.count >= seat.world_size || seat.rank < 0 ||
+      seat.rank >= seat.world_size || seat.name[0] == '\0')
     abort();
   same_line(cc_rdv_seat_pack(&seat, out, sizeof out), out, line, len);
 }

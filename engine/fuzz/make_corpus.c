@@ -78,7 +78,7 @@ static int hello_seeds(const char *dir) {
 static int rendezvous_seeds(const char *dir) {
   cc_rdv_join j;
   cc_rdv_entry e = {4242, "node-7.example"}, e6 = {65535, "fe80::1%eth0"};
-  cc_rdv_seat seat = {4, 3, 3, "healed-1"};
+  cc_rdv_seat seat = {5, 3, 2, {1, 3}, "healed-1"};
   char line[CC_RDV_LINE_MAX + 2];
   cc_buf b;
   int bad = 0;

@@ -31,4 +31,13 @@ bool cl_grow_link_key(uint64_t world_id, uint8_t out[32]);
  * through the rendezvous (for newcomers of a grow across hosts). */
 const char *cl_world_host(void);
 
+/* The TLS files of the world this process met through the rendezvous:
+ * true (with *identity and *trusted set, if not NULL) if it has them. */
+bool cl_world_tls(const char **identity, const char **trusted);
+
+/* Mark the communicator at idx as a grown world's: the count newcomers
+ * took ranks (ascending); this player is one of them if joined. */
+struct lua_State;
+void cl_mark_grown_ranks(struct lua_State *L, int idx, const int *ranks, int count, bool joined);
+
 #endif

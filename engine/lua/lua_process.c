@@ -85,6 +85,23 @@ static char world_host[CC_HOST_MAX] = "127.0.0.1";
 
 const char *cl_world_host(void) { return world_host; }
 
+/* The TLS files of that world, for the engines of the worlds it grows
+ * into (an engine keeps no file names). strdup'd; NULL for none. */
+static char *world_identity, *world_trusted;
+
+bool cl_world_tls(const char **identity, const char **trusted) {
+  if (identity) *identity = world_identity;
+  if (trusted) *trusted = world_trusted;
+  return world_identity && world_trusted;
+}
+
+static void remember_world_tls(const char *identity, const char *trusted) {
+  free(world_identity);
+  free(world_trusted);
+  world_identity = identity && trusted ? strdup(identity) : NULL;
+  world_trusted = identity && trusted ? strdup(trusted) : NULL;
+}
+
 static void remember_world_host(const char *host) {
   if (host && *host && strcmp(host, "-") != 0) snprintf(world_host, sizeof world_host, "%s", host);
 }
@@ -285,18 +302,22 @@ static int l_can_grow(lua_State *L) {
 
 static int raise_connect_error(lua_State *L, const char *name, int rank, const cc_error *e);
 
-/* core._grow_meet{address=, hosts=, ports=, count=, timeout=, id=, name=}:
+/* core._grow_meet{address=, hosts=, ports=, seats=, count=, timeout=, id=,
+ * name=}:
  * at rank 0 of the members of a grow across hosts, wait at address for
- * count newcomers (cicada-lua --join) and seat them (cc_grow_meet). Raises
+ * count newcomers (cicada-lua --join) and seat them (cc_grow_meet).
+ * Returns the newcomers' addresses, {[rank + 1] = {port, host}}; raises
  * startup_timeout (or another cicada error) if they do not all come. */
 static int l_grow_meet(lua_State *L) {
   cc_grow_meet_settings g;
+  cc_address_book book;
   cc_address where;
   cc_error e;
   char why[256];
   const char *url;
   const char **hosts;
   uint16_t *ports;
+  int *seats;
   int members;
   cc_status st;
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -315,16 +336,24 @@ static int l_grow_meet(lua_State *L) {
   members = (int)luaL_len(L, -1);
   if (members < 1 || members > CC_MAX_WORLD_SIZE || (int)luaL_len(L, -2) != members)
     return luaL_error(L, "comm:grow: %d members", members);
+  lua_getfield(L, 1, "seats");
+  luaL_checktype(L, -1, LUA_TTABLE);
   hosts = lua_newuserdatauv(L, (size_t)members * sizeof *hosts, 0);
   ports = lua_newuserdatauv(L, (size_t)members * sizeof *ports, 0);
+  seats = lua_newuserdatauv(L, (size_t)members * sizeof *seats, 0);
   for (int i = 0; i < members; i++) {
-    lua_geti(L, -4, i + 1);
+    lua_geti(L, -6, i + 1);
     hosts[i] = luaL_checkstring(L, -1);   /* kept alive by the hosts table */
     lua_pop(L, 1);
-    lua_geti(L, -3, i + 1);
+    lua_geti(L, -5, i + 1);
     ports[i] = (uint16_t)luaL_checkinteger(L, -1);
     lua_pop(L, 1);
+    lua_geti(L, -4, i + 1);
+    seats[i] = (int)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
   }
+  g.seats = seats;
+  cl_world_tls(&g.tls_identity, &g.tls_trusted);
   g.members = members;
   g.count = (int)opt_number(L, 1, "count", 1, true);
   g.timeout_s = opt_number(L, 1, "timeout", 5.0, true);
@@ -336,12 +365,26 @@ static int l_grow_meet(lua_State *L) {
   g.ports = ports;
   g.listen_fd = cc_listen_on(where.host, where.port, why, sizeof why);
   if (g.listen_fd < 0) return luaL_error(L, "comm:grow: %s", why);
-  st = cc_grow_meet(&g, &e);
+  st = cc_grow_meet(&g, &book, &e);
   close(g.listen_fd);
   if (st == CC_EINVALID || st == CC_ENOMEM || st == CC_EIO)
     return luaL_error(L, "comm:grow: %s", e.message);
   if (st != CC_OK) return raise_connect_error(L, g.name, 0, &e);
-  return 0;
+  /* {[rank + 1] = {port, host}} for the newcomers' ranks */
+  lua_newtable(L);
+  for (int r = 0; r < book.world_size; r++) {
+    bool member = false;
+    for (int i = 0; i < members; i++) member = member || seats[i] == r;
+    if (member) continue;
+    lua_createtable(L, 2, 0);
+    lua_pushinteger(L, book.ports[r]);
+    lua_seti(L, -2, 1);
+    lua_pushstring(L, book.hosts[r] ? book.hosts[r] : "-");
+    lua_seti(L, -2, 2);
+    lua_seti(L, -2, r + 1);
+  }
+  cc_address_book_free(&book, book.world_size);
+  return 1;
 }
 
 /* core._grow_id() -> a fresh id for a grown world (nonzero) in a world met
@@ -553,6 +596,7 @@ static int connect_joiner(lua_State *L, cc_settings *s, double timeout_s) {
   if (cc_rendezvous(&rs, &book, &e) != CC_OK) return raise_connect_error(L, "world", -1, &e);
   remember_world_key(rs.token);
   remember_world_host(book.hosts[book.rank]);
+  remember_world_tls(s->tls_identity, s->tls_trusted);
   s->rank = book.rank;
   s->world_size = book.world_size;
   s->listen_fd = book.listen_fd;
@@ -566,7 +610,7 @@ static int connect_joiner(lua_State *L, cc_settings *s, double timeout_s) {
     lua_pushlightuserdata(L, &a);
     rc = lua_pcall(L, 1, 1, 0);
     OPENSSL_cleanse(s->link_key, sizeof s->link_key);
-    if (rc == LUA_OK) cl_mark_grown(L, lua_gettop(L), book.members, true);
+    if (rc == LUA_OK) cl_mark_grown_ranks(L, lua_gettop(L), book.newcomers, book.count, true);
     cc_address_book_free(&book, book.world_size);
     if (rc != LUA_OK) return lua_error(L);
   }
@@ -639,6 +683,7 @@ static int l_connect(lua_State *L) {
   if (cc_rendezvous(&rs, &book, &e) != CC_OK) return raise_connect_error(L, name, s.rank, &e);
   remember_world_key(rs.token);
   remember_world_host(book.hosts[s.rank]);
+  remember_world_tls(s.tls_identity, s.tls_trusted);
   s.listen_fd = book.listen_fd;
   book.listen_fd = -1;           /* the engine owns it now, whatever happens */
   s.peer_hosts = (const char *const *)book.hosts;

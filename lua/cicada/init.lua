@@ -193,11 +193,22 @@ function methods.grow(comm, opts)
     check.error("comm:grow: only a world met through the rendezvous (cicada.connect) can "
                 .. "take newcomers from other hosts")
   end
-  local listener, port, host = comm:_grow_listen(address ~= nil)
-  local got = comm:allgather{port, comm.rank == 0 and id or 0, host}
-  local ports, hosts = {}, {}
+  local listener, port, host, seat, tls = comm:_grow_listen(address ~= nil)
+  local got = comm:allgather{port, comm.rank == 0 and id or 0, host, seat}
+  local ports, hosts, seats = {}, {}, {}
   id = got[1][2]
-  for i, info in ipairs(got) do ports[i], hosts[i] = info[1], info[3] end
+  for i, info in ipairs(got) do ports[i], hosts[i], seats[i] = info[1], info[3], info[4] end
+  if tls then
+    -- A TLS world keeps the ranks that certificates name: the members keep
+    -- theirs, so the grown world must hold them.
+    for _, r in ipairs(seats) do
+      if r >= comm.world_size + k then
+        listener = nil
+        check.error(("comm:grow: a member plays rank %d in this TLS world: grow it to at least "
+                     .. "%d players"):format(r, r + 1))
+      end
+    end
+  end
   if not address then
     if comm.rank == 0 then
       core._grow_request{ports = ports, count = k, name = name, timeout = comm.timeout,
@@ -211,8 +222,9 @@ function methods.grow(comm, opts)
   local verdict
   if comm.rank == 0 then
     local ok, err = pcall(core._grow_meet, {address = address, hosts = hosts, ports = ports,
-                                            count = k, timeout = startup, id = id, name = name})
-    verdict = ok and {ok = true}
+                                            seats = seats, count = k, timeout = startup, id = id,
+                                            name = name})
+    verdict = ok and {ok = true, newcomers = err}
               or {kind = errors.kind(err), message = type(err) == "table" and err.message
                   or tostring(err)}
   end
@@ -224,7 +236,8 @@ function methods.grow(comm, opts)
     end
     check.error(verdict.message)
   end
-  local grown = comm:_grow_world(listener, ports, k, name, startup, id, hosts)
+  local grown = comm:_grow_world(listener, ports, k, name, startup, id, hosts, seats,
+                                 verdict.newcomers)
   return grown, grown.newranks
 end
 
