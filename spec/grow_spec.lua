@@ -330,7 +330,6 @@ describe("scripts/heal_running_total.lua", function()
     assert.matches("cicada%-lua: player 2 %(signal 9%) failed\n", out)
     assert.are.equal(0, support.count(out, "newcomer"), out)
   end)
-
   it("prints every iteration with the right total and the healed name, then the secret", function()
     local src = os.getenv("CICADA_SOURCE_DIR") or "."
     local rc, out = support.run_cli({src .. "/scripts/heal_running_total.lua"}, nil, 60)
@@ -341,5 +340,29 @@ describe("scripts/heal_running_total.lua", function()
         i, name, i + 1)), out)
     end
     assert.are.equal(1, support.count(out, "HEALED secret=42%.0\n"), out)
+  end)
+end)
+
+describe("cicada-lua -n", function()
+  after_each(support.cleanup)
+
+  it("names a newcomer that fails by the order it was started in", function()
+    local rc, out = support.run_cli({"-n", "2", support.script([[
+      local cicada = require("cicada")
+      local comm = cicada.connect()
+      if comm.joined then
+        print(("newcomer at rank %d of %d in %s"):format(comm.rank, comm.world_size, comm.name))
+        comm:barrier()
+        error("the newcomer gives up")
+      end
+      local grown = comm:grow{count = 1, name = "grown"}
+      grown:barrier()
+      print(("member at rank %d of %d"):format(grown.rank, grown.world_size))
+    ]])}, nil, 60)
+    assert.are.equal(1, rc, out)
+    assert.matches("newcomer at rank 2 of 3 in grown\n", out)
+    assert.are.equal(2, support.count(out, "member at rank %d of 3\n"), out)
+    assert.matches("the newcomer gives up", out, 1, true)
+    assert.matches("cicada%-lua: newcomer 1 %(exit code 1%) failed\n", out)
   end)
 end)

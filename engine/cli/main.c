@@ -692,17 +692,19 @@ typedef struct launch_plan {
 static int summarize(const launch_plan *p, int count, const int *codes, const bool *timed_out) {
   char failed[512] = "", stopped[512] = "";
   size_t nf = 0, ns = 0;
-  int count_f = 0, count_s = 0;
+  int count_f = 0, count_s = 0, players_f = 0, players_s = 0;
   for (int r = 0; r < count; r++) {
     const char *who = r < p->n ? "" : "newcomer ";
     int num = r < p->n ? r : r - p->n + 1;
     if (timed_out[r]) {
       count_s++;
+      players_s += r < p->n;
       if (ns + 32 < sizeof stopped)
         ns += (size_t)snprintf(stopped + ns, sizeof stopped - ns, "%s%s%d", ns ? ", " : "", who,
                                num);
     } else if (codes[r] != 0) {
       count_f++;
+      players_f += r < p->n;
       if (nf + 48 < sizeof failed)
         nf += (size_t)snprintf(failed + nf, sizeof failed - nf, codes[r] > 0 ? "%s%s%d (exit code %d)"
                                : "%s%s%d (signal %d)", nf ? ", " : "", who, num,
@@ -719,10 +721,13 @@ static int summarize(const launch_plan *p, int count, const int *codes, const bo
     if (count_s) return EXIT_TIME_LIMIT;
     return codes[0] > 0 ? codes[0] : codes[0] < 0 ? EXIT_FAILED : 0;
   }
-  if (count_f) cc_log_error(progname, -1, "player%s %s failed", count_f > 1 ? "s" : "", failed);
+  /* "players 1, 2 (...) failed", "player 2 (...), newcomer 1 (...) failed" */
+  if (count_f)
+    cc_log_error(progname, -1, "%s%s failed", players_f > 1 ? "players " : players_f ? "player " : "",
+                 failed);
   if (count_s) {
-    cc_log_error(progname, -1, "time limit of %g s passed: player%s %s stopped", p->time_limit_s,
-                 count_s > 1 ? "s" : "", stopped);
+    cc_log_error(progname, -1, "time limit of %g s passed: %s%s stopped", p->time_limit_s,
+                 players_s > 1 ? "players " : players_s ? "player " : "", stopped);
     return EXIT_TIME_LIMIT;
   }
   return count_f ? EXIT_FAILED : 0;
