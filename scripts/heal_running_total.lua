@@ -9,6 +9,13 @@
 -- only the replacement and one survivor.
 --
 --     cicada-lua scripts/heal_running_total.lua
+--
+-- The same script runs as four players of `cicada-lua -n 4`: each gets its
+-- communicator from cicada.connect(), and so does the replacement, which
+-- the launcher starts with the same script (its comm.joined is true). The
+-- launcher then exits 1, naming player 2, which was killed.
+--
+--     cicada-lua -n 4 scripts/heal_running_total.lua
 local cicada = require("cicada")
 
 cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
@@ -80,4 +87,8 @@ local function main(world)
   end
 end
 
-cicada.run{world_size = SIZE, fn = main}
+if os.getenv("CICADA_WORLD_SIZE") then
+  main(cicada.connect())       -- a player (or the replacement) of cicada-lua -n
+else
+  cicada.run{world_size = SIZE, fn = main}
+end

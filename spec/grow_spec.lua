@@ -206,6 +206,54 @@ local function healing_world(n, k, iterations, kill_at, kill_newcomer)
   end, {args = {n, k, iterations, kill_at, kill_newcomer}, time_limit = 30})
 end
 
+describe("engines of worlds grown from", function()
+  -- The threads and descriptors of this process, by listing /proc.
+  local function count(what)
+    local p = assert(io.popen(("ls /proc/%d/%s | wc -l"):format(require("cicada.core").getpid(),
+                                                              what)))
+    local n = math.tointeger(tonumber(p:read("l")))
+    p:close()
+    return n
+  end
+
+  it("stop once their communicators are freed: five heals leave threads and descriptors as after one", function()
+    local results = support.run(3, function(comm, rounds)
+      local round = comm.joined and comm:broadcast(0, nil) or 0
+      local seen = {}
+      while round < rounds do
+        if comm.rank == 2 then cicada.inject.kill() end   -- the last one, a newcomer after the first heal
+        pcall(comm.barrier, comm)
+        comm:revoke()
+        local shrunk = comm:shrink{name = "shrunk"}
+        comm:free()
+        local grown = shrunk:grow{count = 1, name = "healed-" .. (round + 1), timeout = 5}
+        shrunk:free()
+        round = grown:broadcast(0, round + 1)
+        comm = grown
+        collectgarbage()
+        seen[round] = {tasks = count("task"), fds = count("fd"), freed = shrunk.freed}
+      end
+      return {rank = comm.rank, name = comm.name, seen = seen, sum = comm:allgather(1)}
+    end, {args = {5}, time_limit = 60})
+    local members = 0
+    for _, r in ipairs(results) do
+      if type(r) == "table" and getmetatable(r) == nil and r.seen[1] then
+        members = members + 1
+        assert.are.equal("healed-5", r.name)
+        assert.are.same({1, 1, 1}, r.sum)
+        for round = 1, 5 do assert.is_true(r.seen[round].freed) end
+        assert.is_true(r.seen[5].tasks <= r.seen[1].tasks,
+                       ("threads: %d after one heal, %d after five"):format(r.seen[1].tasks, r.seen[5].tasks))
+        -- a socket may be on its way out as we look: each engine left
+        -- running would hold half a dozen (its links, listener, wakeups)
+        assert.is_true(r.seen[5].fds <= r.seen[1].fds + 2,
+                       ("descriptors: %d after one heal, %d after five"):format(r.seen[1].fds, r.seen[5].fds))
+      end
+    end
+    assert.are.equal(2, members)   -- ranks 0 and 1 healed five times
+  end)
+end)
+
 describe("the replace policy", function()
   it("heals a world of 4 (threshold 2) after a death: every iteration counted, the newcomer holds shares", function()
     local results = healing_world(4, 2, 6, {iteration = 2, ranks = {1}})
@@ -268,6 +316,20 @@ end)
 describe("scripts/heal_running_total.lua", function()
   after_each(support.cleanup)
 
+  it("heals under cicada-lua -n 4: the launcher starts the replacement with the same script", function()
+    local src = os.getenv("CICADA_SOURCE_DIR") or "."
+    local rc, out = support.run_cli({"-n", "4", src .. "/scripts/heal_running_total.lua"}, nil, 60)
+    assert.are.equal(1, rc, out)   -- player 2 was killed
+    for i = 0, 7 do
+      local name = i < 3 and "world" or "healed%-1"
+      assert.are.equal(1, support.count(out, ("Iteration %d comm %s total: %d%%.0\n"):format(
+        i, name, i + 1)), out)
+    end
+    assert.are.equal(1, support.count(out, "3 survivors and 1 replacement"), out)
+    assert.are.equal(1, support.count(out, "HEALED secret=42%.0\n"), out)
+    assert.matches("cicada%-lua: player 2 %(signal 9%) failed\n", out)
+    assert.are.equal(0, support.count(out, "newcomer"), out)
+  end)
   it("prints every iteration with the right total and the healed name, then the secret", function()
     local src = os.getenv("CICADA_SOURCE_DIR") or "."
     local rc, out = support.run_cli({src .. "/scripts/heal_running_total.lua"}, nil, 60)
@@ -278,5 +340,29 @@ describe("scripts/heal_running_total.lua", function()
         i, name, i + 1)), out)
     end
     assert.are.equal(1, support.count(out, "HEALED secret=42%.0\n"), out)
+  end)
+end)
+
+describe("cicada-lua -n", function()
+  after_each(support.cleanup)
+
+  it("names a newcomer that fails by the order it was started in", function()
+    local rc, out = support.run_cli({"-n", "2", support.script([[
+      local cicada = require("cicada")
+      local comm = cicada.connect()
+      if comm.joined then
+        print(("newcomer at rank %d of %d in %s"):format(comm.rank, comm.world_size, comm.name))
+        comm:barrier()
+        error("the newcomer gives up")
+      end
+      local grown = comm:grow{count = 1, name = "grown"}
+      grown:barrier()
+      print(("member at rank %d of %d"):format(grown.rank, grown.world_size))
+    ]])}, nil, 60)
+    assert.are.equal(1, rc, out)
+    assert.matches("newcomer at rank 2 of 3 in grown\n", out)
+    assert.are.equal(2, support.count(out, "member at rank %d of 3\n"), out)
+    assert.matches("the newcomer gives up", out, 1, true)
+    assert.matches("cicada%-lua: newcomer 1 %(exit code 1%) failed\n", out)
   end)
 end)

@@ -59,7 +59,7 @@ static int bind_loopback(int *fd_out, uint16_t *port) {
   return 0;
 }
 
-int cc_launch_prepare(cc_launch *l, int n, char *err, size_t errsz) {
+int cc_launch_init(cc_launch *l, int n, char *err, size_t errsz) {
   int cap = n + CC_LAUNCH_MAX_JOINERS, gp[2];
   memset(l, 0, sizeof *l);
   l->n = n;
@@ -86,6 +86,11 @@ int cc_launch_prepare(cc_launch *l, int n, char *err, size_t errsz) {
   }
   l->grow_rd = gp[0];
   l->grow_wr = gp[1];
+  return 0;
+}
+
+int cc_launch_prepare(cc_launch *l, int n, char *err, size_t errsz) {
+  if (cc_launch_init(l, n, err, errsz) != 0) return -1;
   for (int i = 0; i < n; i++) {
     if (bind_loopback(&l->listen_fds[i], &l->ports[i]) != 0) {
       msg(err, errsz, "binding a loopback listener");
@@ -152,10 +157,11 @@ int cc_launch_report(cc_launch *l, const void *data, size_t len) {
 /* ==== Growing: newcomers started on request ================================= */
 
 /* A request on the pipe: GROW_MAGIC, its length, members, count, the two
- * timeouts, the name, then the members' ports. One write of at most
+ * timeouts, the world id, the name, then the members' ports. One write of at most
  * PIPE_BUF bytes, so requests of different players never interleave. */
 #define GROW_MAGIC 0x574f5247u /* "GROW" */
-#define GROW_HEADER_BYTES (4 * 4 + 2 * 8 + CC_GROW_NAME_BYTES)
+#define GROW_NAME_AT (4 * 4 + 3 * 8)
+#define GROW_HEADER_BYTES (GROW_NAME_AT + CC_GROW_NAME_BYTES)
 
 int cc_launch_request_grow(int grow_wr, const cc_grow_request *r) {
   uint8_t buf[CC_GROW_REQUEST_MAX];
@@ -171,8 +177,9 @@ int cc_launch_request_grow(int grow_wr, const cc_grow_request *r) {
   memcpy(buf, head, sizeof head);
   memcpy(buf + 16, &r->startup_timeout_s, 8);
   memcpy(buf + 24, &r->timeout_s, 8);
-  memset(buf + 32, 0, CC_GROW_NAME_BYTES);
-  snprintf((char *)buf + 32, CC_GROW_NAME_BYTES, "%s", r->name);
+  memcpy(buf + 32, &r->world_id, 8);
+  memset(buf + GROW_NAME_AT, 0, CC_GROW_NAME_BYTES);
+  snprintf((char *)buf + GROW_NAME_AT, CC_GROW_NAME_BYTES, "%s", r->name);
   memcpy(buf + GROW_HEADER_BYTES, r->ports, (size_t)r->members * 2);
   do w = write(grow_wr, buf, len); while (w < 0 && errno == EINTR);
   if (w < 0 && errno == EAGAIN) {   /* the parent is behind: wait for room */
@@ -292,7 +299,8 @@ static void read_grow_requests(cc_launch *l) {
     r->count = (int)head[3];
     memcpy(&r->startup_timeout_s, buf + 16, 8);
     memcpy(&r->timeout_s, buf + 24, 8);
-    memcpy(r->name, buf + 32, CC_GROW_NAME_BYTES);
+    memcpy(&r->world_id, buf + 32, 8);
+    memcpy(r->name, buf + GROW_NAME_AT, CC_GROW_NAME_BYTES);
     r->name[CC_GROW_NAME_BYTES - 1] = 0;
     memcpy(r->ports, buf + GROW_HEADER_BYTES, (size_t)r->members * 2);
     if (!(r->startup_timeout_s > 0 && r->startup_timeout_s < 1e6)) r->startup_timeout_s = 5.0;

@@ -51,6 +51,10 @@ typedef struct cc_grow_request {
   int count;
   double startup_timeout_s; /* the grown world's startup limit */
   double timeout_s;         /* its communicator's timeout */
+  uint64_t world_id;        /* a world met through the rendezvous (cicada-lua
+                             * -n): the grown world's links' key is derived
+                             * from the token and this fresh id; 0 in a
+                             * cicada.run world, whose key is its token's */
   char name[CC_GROW_NAME_BYTES];
   uint16_t ports[];         /* members + count: the members' listeners, then
                              * (filled by the launcher) the newcomers' */
@@ -125,8 +129,16 @@ cc_player_result *cc_launch_collect_all(cc_launch *l, double grace_s, int *count
 void cc_launch_wait_pids(const pid_t *pids, int n, double grace_s, double time_limit_s,
                          int *exitcodes, bool *timed_out);
 
-/* Bind n loopback listeners. Returns 0, or -1 with a message. */
+/* Bind n loopback listeners (cc_launch_init, then the listeners).
+ * Returns 0, or -1 with a message. */
 int cc_launch_prepare(cc_launch *l, int n, char *err, size_t errsz);
+
+/* Room for n players and the grow request pipe, without listeners: for the
+ * cicada-lua launcher, whose players meet through the rendezvous and which
+ * forks them itself (setting l->pids[0 .. n-1]), then waits with
+ * cc_launch_collect_all to serve their grow requests. 0, or -1 with a
+ * message. */
+int cc_launch_init(cc_launch *l, int n, char *err, size_t errsz);
 
 /* Fork the players. Returns -1 on failure (with a message; children already
  * started are killed), 0 in the parent, 1 in a child with *rank set and

@@ -60,6 +60,7 @@
 #include <openssl/ssl.h>
 
 #include "core/clock.h"
+#include "core/check.h"
 #include "core/control.h"
 #include "core/log.h"
 #include "net/auth.h"
@@ -73,6 +74,7 @@
 #define REFUSALS_LOGGED 8     /* connections refused that the root logs */
 
 _Static_assert(CC_HOST_MAX == CC_RDV_HOST_MAX, "host names fit the rendezvous lines");
+_Static_assert(CC_GROW_SEATS_MAX == CC_RDV_SEATS_MAX, "a grow's newcomers fit the SEAT line");
 
 
 /* ==== Addresses ============================================================ */
@@ -350,6 +352,15 @@ static void link_key(const uint8_t *key, uint64_t world_id, uint8_t out[CC_AUTH_
   cc_auth_mac(key, CC_AUTH_KEY_BYTES, parts, lens, 1, out);
 }
 
+void cc_rendezvous_key(const char *token, uint8_t key[CC_RENDEZVOUS_KEY_BYTES]) {
+  rdv_key(token, key);
+}
+
+void cc_rendezvous_link_key(const uint8_t key[CC_RENDEZVOUS_KEY_BYTES], uint64_t world_id,
+                            uint8_t out[32]) {
+  link_key(key, world_id, out);
+}
+
 static int fresh_nonce(char hex[CC_RDV_NONCE_CHARS + 1]) {
   uint8_t b[CC_RDV_NONCE_CHARS / 2];
   if (cc_auth_random(b, sizeof b) != 0) return -1;
@@ -358,6 +369,15 @@ static int fresh_nonce(char hex[CC_RDV_NONCE_CHARS + 1]) {
 }
 
 /* ==== The root ================================================================ */
+
+/* A grow's side of root_meet: which ranks of the grown world the members
+ * hold (their entries are in the book already; the others are the
+ * newcomers'), the grown world's id and its communicator's name. */
+typedef struct grow_plan {
+  const bool *member;        /* per rank of the grown world */
+  uint64_t world_id;
+  const char *name;
+} grow_plan;
 
 /* A newcomer the root has challenged and not yet heard from. */
 typedef struct pending {
@@ -386,8 +406,17 @@ typedef struct root_state {
   int other_security;        /* a rank with TLS in a plaintext world or the
                               * other way round, or -1 */
   int refusals;              /* connections refused so far */
+  const grow_plan *grow;     /* a grow's members, or NULL */
+  int seats;                 /* the ranks newcomers take: n - 1, or in a grow
+                              * those the members do not hold */
   pending slots[PENDING_MAX];
 } root_state;
+
+/* Is r a rank that a newcomer takes (not the root's, not a member's)? */
+static bool newcomer_rank(const root_state *st, int r) {
+  if (r < 0 || r >= st->s->world_size) return false;
+  return st->grow ? !st->grow->member[r] : r >= 1;
+}
 
 static void reply_error(chan *c, const char *kind, const char *message) {
   char line[LINE_MAX_BYTES];
@@ -401,7 +430,7 @@ static void root_refuse(root_state *st, pending *p, int rank, const char *kind, 
   char msg[CC_HOST_MAX + 300];
   snprintf(msg, sizeof msg, "player 0 refused a connection from %.100s: %s", p->addr, why);
   if (st->refusals++ < REFUSALS_LOGGED) cc_log_stderr(NULL, CC_LOG_WARNING, msg);
-  if (rank > 0 && rank < st->s->world_size && !st->refused[rank])
+  if (newcomer_rank(st, rank) && !st->refused[rank])
     st->refused[rank] = strdup(why);
   if (rank < 0 && !st->stranger) {
     snprintf(msg, sizeof msg, "a connection from %.100s was refused: %s", p->addr, why);
@@ -425,10 +454,45 @@ static void root_take(root_state *st, pending *p, cc_address_book *book) {
   }
   join_proof(st->key, p->nonce, &j, want);
   if (!cc_auth_equal((const uint8_t *)want, (const uint8_t *)j.mac, CC_RDV_MAC_CHARS)) {
+    if (st->grow) {
+      root_refuse(st, p, -1, "token_mismatch", "it came to join without proving the world's token");
+      return;
+    }
     snprintf(msg, sizeof msg, "it claimed to be player %d without proving the world's token",
              j.rank);
     root_refuse(st, p, j.rank, "token_mismatch", msg);
     return;
+  }
+  if (st->grow) {
+    /* A grow: a newcomer asks for any seat (world 1, rank 0) and, having
+     * proved the token, gets the next free one; in a TLS world the one its
+     * certificate names, which must be free. */
+    int seat = -1;
+    if (j.world_size != 1 || j.rank != 0) {
+      snprintf(msg, sizeof msg, "it claimed to be player %d of %d, where members wait for "
+               "newcomers (cicada-lua --join)", j.rank, j.world_size);
+      root_refuse(st, p, -1, "invalid", msg);
+      return;
+    }
+    if (st->tls && p->cert_rank >= 0) {
+      if (!newcomer_rank(st, p->cert_rank) || st->chans[p->cert_rank].fd >= 0) {
+        snprintf(msg, sizeof msg, "it came with the certificate of player %d, a rank that is %s",
+                 p->cert_rank, newcomer_rank(st, p->cert_rank) ? "taken already"
+                 : "not free in the grown world");
+        root_refuse(st, p, -1, "encryption_failed", msg);
+        return;
+      }
+      seat = p->cert_rank;
+    } else if (st->tls && p->cert_rank != CC_TLS_OWN_IDENTITY) {
+      root_refuse(st, p, -1, "encryption_failed",
+                  "it came with a certificate that plays no rank");
+      return;
+    } else {
+      for (int r = 0; r < s->world_size && seat < 0; r++)
+        if (newcomer_rank(st, r) && st->chans[r].fd < 0) seat = r;
+    }
+    j.rank = seat;
+    j.world_size = s->world_size;
   }
   if (st->tls && p->cert_rank != j.rank && p->cert_rank != CC_TLS_OWN_IDENTITY) {
     if (p->cert_rank >= 0)
@@ -440,7 +504,7 @@ static void root_take(root_state *st, pending *p, cc_address_book *book) {
     root_refuse(st, p, j.rank, "encryption_failed", msg);
     return;
   }
-  if (j.world_size != s->world_size || j.rank < 1 || j.rank >= s->world_size ||
+  if (j.world_size != s->world_size || !newcomer_rank(st, j.rank) ||
       st->chans[j.rank].fd >= 0) {
     if (j.world_size != s->world_size)
       snprintf(msg, sizeof msg, "player %d was started with world size %d, the root with %d",
@@ -579,6 +643,7 @@ static void root_accept(root_state *st, int fd, double world_deadline) {
 
 static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t world_id,
                                 cc_error *err) {
+  char seat_line[LINE_MAX_BYTES];
   int n = st->s->world_size;
   size_t cap = (size_t)(n + 1) * LINE_MAX_BYTES, len = 0;
   char *text = malloc(cap), head[LINE_MAX_BYTES], mac[CC_RDV_MAC_CHARS + 1];
@@ -594,7 +659,7 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t 
       char msg[200];
       snprintf(msg, sizeof msg, "the address of player %d (port %u, host '%.100s') does not "
                "fit the address book", r, (unsigned)e.port, e.host);
-      for (int q = 1; q < n; q++)
+      for (int q = 0; q < n; q++)
         if (st->chans[q].fd >= 0) reply_error(&st->chans[q], "invalid", msg);
       free(text);
       return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player 0: %s", msg);
@@ -602,13 +667,38 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t 
     len += (size_t)m;
   }
   /* Each player gets the book with its own proof, over its own nonces. */
-  for (int r = 1; r < n; r++) {
+  for (int r = 0; r < n; r++) {
     char nonce_r[CC_RDV_NONCE_CHARS + 1];
     const char *nonce_p = st->nonces[r] + CC_RDV_NONCE_CHARS + 1;
     if (st->chans[r].fd < 0) continue;
+    size_t seat_len = 0;
+    if (st->grow) {
+      /* A newcomer of a grow learns its seat first; the book's proof
+       * covers the SEAT line too. */
+      cc_rdv_seat seat;
+      int k;
+      memset(&seat, 0, sizeof seat);
+      seat.world_size = n;
+      seat.rank = r;
+      for (int q = 0; q < n && seat.count < CC_RDV_SEATS_MAX; q++)
+        if (newcomer_rank(st, q)) seat.newcomers[seat.count++] = q;
+      snprintf(seat.name, sizeof seat.name, "%s", st->grow->name);
+      k = cc_rdv_seat_pack(&seat, seat_line, sizeof seat_line);
+      if (k < 0 || chan_write(&st->chans[r], seat_line, (size_t)k, deadline) != 0) continue;
+      seat_len = (size_t)k;
+    }
     memcpy(nonce_r, st->nonces[r], CC_RDV_NONCE_CHARS);
     nonce_r[CC_RDV_NONCE_CHARS] = '\0';
-    book_proof(st->key, nonce_r, nonce_p, r, world_id, text, len, mac);
+    if (seat_len) {
+      char *both = malloc(seat_len + len);
+      if (!both) continue;
+      memcpy(both, seat_line, seat_len);
+      memcpy(both + seat_len, text, len);
+      book_proof(st->key, nonce_r, nonce_p, r, world_id, both, seat_len + len, mac);
+      free(both);
+    } else {
+      book_proof(st->key, nonce_r, nonce_p, r, world_id, text, len, mac);
+    }
     m = cc_rdv_ok_pack(world_id, mac, head, sizeof head);
     if (m > 0 && chan_write(&st->chans[r], head, (size_t)m, deadline) == 0)
       chan_write(&st->chans[r], text, len, deadline);
@@ -617,8 +707,11 @@ static cc_status root_send_book(root_state *st, cc_address_book *book, uint64_t 
   return CC_OK;
 }
 
+/* Rank 0 meets the others: every rank from 1 on, or in a grow (grow not
+ * NULL; the members' entries are in the book already) the newcomers, who
+ * take the ranks the members do not hold. */
 static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, SSL_CTX *tls,
-                           cc_address_book *book, cc_error *err) {
+                           const grow_plan *grow, cc_address_book *book, cc_error *err) {
   root_state *st = calloc(1, sizeof *st);
   double deadline = cc_now() + s->startup_timeout_s;
   cc_status rc = CC_OK;
@@ -639,9 +732,13 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, 
   }
   for (int r = 0; r < n; r++) st->chans[r] = (chan){-1, NULL};
   for (int i = 0; i < PENDING_MAX; i++) st->slots[i].ch = (chan){-1, NULL};
-  book->hosts[0] = strdup(s->root.host);
-  book->ports[0] = cc_listen_port(book->listen_fd);
-  while (st->registered < n - 1) {
+  st->grow = grow;
+  for (int r = 0; r < n; r++) if (newcomer_rank(st, r)) st->seats++;
+  if (!grow) {
+    book->hosts[0] = strdup(s->root.host);
+    book->ports[0] = cc_listen_port(book->listen_fd);
+  }
+  while (st->registered < st->seats) {
     double now = cc_now(), wake = deadline;
     int np = 1, ready;
     if (now >= deadline) break;
@@ -677,11 +774,11 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, 
   }
   for (int i = 0; i < PENDING_MAX; i++)
     if (st->slots[i].ch.fd >= 0) chan_close(&st->slots[i].ch);
-  if (st->registered < n - 1) {
+  if (st->registered < st->seats) {
     size_t used = 0, nused = 0;
     char missing[120] = "", notes[600] = "";
-    for (int r = 1; r < n; r++) {
-      if (st->chans[r].fd >= 0) continue;
+    for (int r = 0; r < n; r++) {
+      if (!newcomer_rank(st, r) || st->chans[r].fd >= 0) continue;
       if (used + 12 < sizeof missing)
         used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d", used ? ", " : "", r);
       if (st->refused[r] && nused + 120 < sizeof notes)
@@ -691,29 +788,35 @@ static cc_status root_meet(const cc_rendezvous_settings *s, const uint8_t *key, 
     }
     if (st->stranger && nused + 120 < sizeof notes)
       snprintf(notes + nused, sizeof notes - nused, "; %.200s", st->stranger);
-    snprintf(msg, sizeof msg, "player%s %s did not reach the root at %.100s port %u within the "
-             "startup timeout of %gs%s", strchr(missing, ',') ? "s" : "", missing, s->root.host,
-             (unsigned)book->ports[0], s->startup_timeout_s, notes);
-    for (int r = 1; r < n; r++)
+    if (grow)
+      snprintf(msg, sizeof msg, "%d of %d newcomers did not join at port %u within the timeout "
+               "of %gs (ranks %s of the grown world stay empty)%s", st->seats - st->registered,
+               st->seats, (unsigned)cc_listen_port(book->listen_fd), s->startup_timeout_s,
+               missing, notes);
+    else
+      snprintf(msg, sizeof msg, "player%s %s did not reach the root at %.100s port %u within "
+               "the startup timeout of %gs%s", strchr(missing, ',') ? "s" : "", missing,
+               s->root.host, (unsigned)book->ports[0], s->startup_timeout_s, notes);
+    for (int r = 0; r < n; r++)
       if (st->chans[r].fd >= 0) reply_error(&st->chans[r], "startup_timeout", msg);
     rc = cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else if (st->other_security >= 0) {
     snprintf(msg, sizeof msg, "player %d %s", st->other_security,
              s->tls ? "speaks plaintext to a TLS world (give it --identity and --trusted)"
                     : "uses TLS in a plaintext world (give every player --identity and --trusted)");
-    for (int r = 1; r < n; r++)
+    for (int r = 0; r < n; r++)
       if (st->chans[r].fd >= 0) reply_error(&st->chans[r], "encryption_failed", msg);
     rc = cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player 0: %s", msg);
   } else {
-    uint64_t world_id;
-    if (cc_auth_random(&world_id, sizeof world_id) != 0)
+    uint64_t world_id = grow ? grow->world_id : 0;
+    if (world_id == 0 && cc_auth_random(&world_id, sizeof world_id) != 0)
       rc = cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "player 0: no random numbers for the world");
     else {
       link_key(key, world_id, book->link_key);
       rc = root_send_book(st, book, world_id, err);
     }
   }
-  for (int r = 1; r < n; r++) {
+  for (int r = 0; r < n; r++) {
     if (st->chans[r].fd >= 0) chan_close(&st->chans[r]);
     free(st->refused[r]);
   }
@@ -800,12 +903,15 @@ static cc_status root_says(const cc_rendezvous_settings *s, const cc_rdv_reply *
                       reply->message);
 }
 
+/* The root's OK and the address book (after a grow's SEAT line, given as
+ * prefix: the proof covers it too). */
 static cc_status read_book(const cc_rendezvous_settings *s, chan *c, double deadline,
                            const uint8_t *key, const char *nonce_r, const char *nonce_p,
-                           cc_address_book *book, cc_error *err) {
+                           const char *prefix, cc_address_book *book, cc_error *err) {
   char line[LINE_MAX_BYTES], want[CC_RDV_MAC_CHARS + 1], why[160];
   cc_rdv_reply reply;
-  size_t len, cap = (size_t)(s->world_size) * LINE_MAX_BYTES, used = 0;
+  size_t len, used = prefix ? strlen(prefix) : 0;
+  size_t cap = (size_t)(s->world_size) * LINE_MAX_BYTES + used;
   char *text;
   int rc = read_line(c, line, sizeof line, deadline, &len, why, sizeof why);
   if (rc == -2)
@@ -823,6 +929,7 @@ static cc_status read_book(const cc_rendezvous_settings *s, chan *c, double dead
                 "address book", s->rank, s->root.host, (unsigned)s->root.port, line);
   text = malloc(cap);
   if (!text) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "player %d: out of memory", s->rank);
+  if (prefix) memcpy(text, prefix, used);
   for (int r = 0; r < s->world_size; r++) {
     cc_rdv_entry e;
     int m;
@@ -834,8 +941,9 @@ static cc_status read_book(const cc_rendezvous_settings *s, chan *c, double dead
                   s->rank, r);
     }
     used += (size_t)m;
-    /* Rank 0 is reached the way this player reached the root. */
-    book->hosts[r] = strdup(r == 0 ? s->root.host : e.host);
+    /* Rank 0 (in a grow: the member marked "-") is reached the way this
+     * player reached the root. */
+    book->hosts[r] = strdup((s->join ? strcmp(e.host, "-") == 0 : r == 0) ? s->root.host : e.host);
     book->ports[r] = e.port;
     if (!book->hosts[r]) {
       free(text);
@@ -852,6 +960,48 @@ static cc_status read_book(const cc_rendezvous_settings *s, chan *c, double dead
   return CC_OK;
 }
 
+/* A newcomer of a grow: the SEAT line (or an ERR), then the book for the
+ * grown world at that seat. */
+static cc_status read_seat(const cc_rendezvous_settings *s, chan *c, double deadline,
+                           const uint8_t *key, const char *nonce_r, const char *nonce_p,
+                           cc_address_book *book, cc_error *err) {
+  char line[LINE_MAX_BYTES], why[160];
+  cc_rdv_reply reply;
+  cc_rdv_seat seat;
+  cc_rendezvous_settings at = *s;
+  size_t len;
+  int rc = read_line(c, line, sizeof line, deadline, &len, why, sizeof why);
+  if (rc == -2)
+    return cc_error_set(err, CC_ESTARTUP_TIMEOUT, -1, CC_TAG_NONE, "newcomer: the members at %s "
+                        "port %u gave it no seat within the timeout of %gs", s->root.host,
+                        (unsigned)s->root.port, s->startup_timeout_s);
+  if (rc == -3) return tls_refused(s, why, err);
+  if (rc != 0)
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "newcomer: the members at %s port %u "
+                        "closed the connection before answering", s->root.host,
+                        (unsigned)s->root.port);
+  if (cc_rdv_reply_parse(line, len, &reply, NULL, 0) == 0 && !reply.ok)
+    return root_says(s, &reply, err);
+  if (cc_rdv_seat_parse(line, len, &seat, why, sizeof why) != 0)
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "newcomer: the members at %s port %u "
+                        "answered '%.60s', not a seat (%s)", s->root.host,
+                        (unsigned)s->root.port, line, why);
+  book->hosts = calloc((size_t)seat.world_size, sizeof *book->hosts);
+  book->ports = calloc((size_t)seat.world_size, sizeof *book->ports);
+  if (!book->hosts || !book->ports)
+    return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "newcomer: out of memory");
+  book->rank = seat.rank;
+  book->world_size = seat.world_size;
+  book->count = seat.count;
+  memcpy(book->newcomers, seat.newcomers, sizeof book->newcomers);
+  snprintf(book->name, sizeof book->name, "%s", seat.name);
+  at.rank = seat.rank;
+  at.world_size = seat.world_size;
+  line[len] = '\n';
+  line[len + 1] = '\0';
+  return read_book(&at, c, deadline, key, nonce_r, nonce_p, line, book, err);
+}
+
 static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key, SSL_CTX *tls,
                              cc_address_book *book, cc_error *err) {
   double deadline = cc_now() + s->startup_timeout_s;
@@ -863,8 +1013,8 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key
   chan c = {-1, NULL};
   int n;
   memset(&j, 0, sizeof j);
-  j.world_size = s->world_size;
-  j.rank = s->rank;
+  j.world_size = s->join ? 1 : s->world_size;   /* a newcomer of a grow: any seat */
+  j.rank = s->join ? 0 : s->rank;
   j.tls = s->tls != 0;
   j.port = cc_listen_port(book->listen_fd);
   snprintf(j.host, sizeof j.host, "%s", s->self && s->self->host[0] ? s->self->host : "-");
@@ -886,7 +1036,8 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key
       if (n == 0) {
         /* The root must be the one who plays rank 0. */
         int r = cc_tls_peer_rank(c.ssl);
-        if (r != 0 && r != CC_TLS_OWN_IDENTITY) {
+        /* ... or, in a grow, any member: its seat says where it sits. */
+        if (r != 0 && r != CC_TLS_OWN_IDENTITY && !(s->join && r > 0)) {
           chan_close(&c);
           return cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "player %d: the root at %s "
                               "port %u presented %s, not the certificate of player 0; refused",
@@ -928,12 +1079,116 @@ static cc_status player_meet(const cc_rendezvous_settings *s, const uint8_t *key
   }
   /* The root answers once everyone is in: give it its own timeout and a
    * moment more, so that its explanation arrives before ours. */
-  rc = read_book(s, &c, deadline + 1.0, key, nonce_r, j.nonce, book, err);
+  if (s->join) rc = read_seat(s, &c, deadline + 1.0, key, nonce_r, j.nonce, book, err);
+  else rc = read_book(s, &c, deadline + 1.0, key, nonce_r, j.nonce, NULL, book, err);
   chan_close(&c);
   return rc;
 }
 
 /* ==== Entry point ============================================================== */
+
+/* A newcomer of a grown world: listen, meet the members, and take the seat
+ * they give. */
+static cc_status join_grown(const cc_rendezvous_settings *s, cc_address_book *book,
+                            cc_error *err) {
+  char why[256];
+  uint8_t key[CC_AUTH_KEY_BYTES];
+  cc_status rc;
+  SSL_CTX *tls = NULL;
+  if (s->tls_identity && s->tls_trusted) {
+    tls = cc_tls_context(s->tls_identity, s->tls_trusted, why, sizeof why);
+    if (!tls) return cc_error_set(err, CC_EENCRYPTION, -1, CC_TAG_NONE, "newcomer: %s", why);
+    signal(SIGPIPE, SIG_IGN);
+  }
+  book->listen_fd = s->self ? cc_listen_on(s->self->host, s->self->port, why, sizeof why)
+                            : cc_listen_on(NULL, 0, why, sizeof why);
+  if (book->listen_fd < 0) {
+    if (tls) cc_tls_context_free(tls);
+    return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "newcomer %s", why);
+  }
+  rdv_key(s->token, key);
+  rc = player_meet(s, key, tls, book, err);
+  explicit_bzero(key, sizeof key);
+  if (tls) cc_tls_context_free(tls);
+  if (rc != CC_OK) cc_address_book_free(book, book->world_size);
+  /* It has no rank until it is seated: its messages name it a newcomer
+   * ("player 0" and "newcomer" have the same length). */
+  if (rc != CC_OK && strncmp(err->message, "player 0", 8) == 0)
+    memcpy(err->message, "newcomer", 8);
+  return rc;
+}
+
+cc_status cc_grow_meet(const cc_grow_meet_settings *g, cc_address_book *out, cc_error *err) {
+  cc_rendezvous_settings rs;
+  cc_address_book book;
+  grow_plan plan;
+  bool *member;
+  SSL_CTX *tls = NULL;
+  char why[256];
+  cc_status rc;
+  int n = g->members + g->count;
+  memset(out, 0, sizeof *out);
+  out->listen_fd = -1;
+  if (g->members < 1 || g->count < 1 || g->count > CC_RDV_SEATS_MAX || n > CC_MAX_WORLD_SIZE ||
+      g->listen_fd < 0 || !g->name || !*g->name || strlen(g->name) >= CC_RDV_NAME_MAX)
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "cannot seat %d newcomers next to %d "
+                        "members (at most %d newcomers, %d players, a name of 1 to %d bytes)",
+                        g->count, g->members, CC_RDV_SEATS_MAX, CC_MAX_WORLD_SIZE,
+                        CC_RDV_NAME_MAX - 1);
+  member = calloc((size_t)n, sizeof *member);
+  if (!member) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory seating newcomers");
+  for (int i = 0; i < g->members; i++) {
+    int seat = g->seats ? g->seats[i] : i;
+    if (seat < 0 || seat >= n || member[seat]) {
+      free(member);
+      return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "member %d's rank %d does not fit "
+                          "a grown world of %d", i, seat, n);
+    }
+    member[seat] = true;
+  }
+  if (g->tls_identity && g->tls_trusted) {
+    tls = cc_tls_context(g->tls_identity, g->tls_trusted, why, sizeof why);
+    if (!tls) {
+      free(member);
+      return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "%s", why);
+    }
+    signal(SIGPIPE, SIG_IGN);
+  }
+  plan.member = member;
+  plan.world_id = g->world_id;
+  plan.name = g->name;
+  memset(&rs, 0, sizeof rs);
+  memset(&book, 0, sizeof book);
+  rs.world_size = n;
+  rs.tls = tls != NULL;
+  rs.startup_timeout_s = g->timeout_s;
+  rs.root_fd = -1;
+  snprintf(rs.root.host, sizeof rs.root.host, "-");
+  book.listen_fd = g->listen_fd;
+  book.hosts = calloc((size_t)n, sizeof *book.hosts);
+  book.ports = calloc((size_t)n, sizeof *book.ports);
+  if (!book.hosts || !book.ports) {
+    rc = cc_error_set(err, CC_ENOMEM, -1, CC_TAG_NONE, "out of memory seating newcomers");
+  } else {
+    /* This member's entry is "-": a newcomer reaches it where it dialled. */
+    for (int i = 0; i < g->members; i++) {
+      int seat = g->seats ? g->seats[i] : i;
+      book.hosts[seat] = strdup(i == 0 || !g->hosts[i] ? "-" : g->hosts[i]);
+      book.ports[seat] = g->ports[i];
+    }
+    rc = root_meet(&rs, g->key, tls, &plan, &book, err);
+  }
+  book.listen_fd = -1;   /* the caller's */
+  if (rc == CC_OK) {
+    book.world_size = n;
+    *out = book;         /* the newcomers' addresses too */
+  } else {
+    cc_address_book_free(&book, n);
+  }
+  if (tls) cc_tls_context_free(tls);
+  free(member);
+  return rc;
+}
 
 cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, cc_error *err) {
   char why[256];
@@ -942,6 +1197,9 @@ cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, 
   cc_status rc;
   memset(book, 0, sizeof *book);
   book->listen_fd = -1;
+  if (s->join) return join_grown(s, book, err);
+  book->rank = s->rank;
+  book->world_size = s->world_size;
   if (s->world_size < 1) return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "world size %d is below 1", s->world_size);
   if (s->rank < 0 || s->rank >= s->world_size)
     return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "rank %d is outside the world of %d players [0, %d)", s->rank,
@@ -983,7 +1241,7 @@ cc_status cc_rendezvous(const cc_rendezvous_settings *s, cc_address_book *book, 
      * with write(2)); the engine ignores SIGPIPE from its start on anyway. */
     signal(SIGPIPE, SIG_IGN);
   }
-  rc = s->rank == 0 ? root_meet(s, key, tls, book, err) : player_meet(s, key, tls, book, err);
+  rc = s->rank == 0 ? root_meet(s, key, tls, NULL, book, err) : player_meet(s, key, tls, book, err);
   explicit_bzero(key, sizeof key);
   if (tls) cc_tls_context_free(tls);
   if (rc != CC_OK) cc_address_book_free(book, s->world_size);

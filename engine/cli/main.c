@@ -34,6 +34,7 @@
 
 #include "boot/launch.h"
 #include "boot/rendezvous.h"
+#include "lua/lua_grow.h"
 #include "core/check.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -60,6 +61,8 @@ static void usage(FILE *out) {
           "       %s -n N script.lua [args]\n"
           "       %s --rank R -n N --root-address tcp://HOST:PORT [--address tcp://ME:PORT]\n"
           "                  [--token-file PATH] [--identity PEM --trusted PEM,...] script.lua [args]\n"
+          "       %s --join|--rejoin tcp://HOST:PORT [--token-file PATH]\n"
+          "                  [--identity PEM --trusted PEM,...] script.lua [args]\n"
           "       %s credentials RANK [DIR]\n"
           "Runs a Lua 5.4 script with the cicada module available.\n"
           "\n"
@@ -91,6 +94,11 @@ static void usage(FILE *out) {
           "                        CICADA_HEARTBEAT_TIMEOUT)\n"
           "  --log-level LEVEL     debug, info, warning, error or critical, for the\n"
           "                        library's loggers (CICADA_LOG_LEVEL)\n"
+          "  --join URL            start a newcomer for a grow across hosts: meet the\n"
+          "                        members waiting at URL (comm:grow{address=}); its\n"
+          "                        cicada.connect() returns the grown world (CICADA_JOIN)\n"
+          "  --rejoin URL          --join under this player's own --identity: in a TLS\n"
+          "                        world it takes back the rank its certificate names\n"
           "  --tag-output          with -n, prefix each line a player prints with \"[RANK] \"\n"
           "  --stats               as each player ends, print its elapsed time and the\n"
           "                        messages and bytes it sent and received (CICADA_STATS)\n"
@@ -110,7 +118,7 @@ static void usage(FILE *out) {
           "  cicada.run{world_size=4, fn=function(comm) ... end}\n"
           "or, for players started by this command,\n"
           "  local comm = cicada.connect()\n",
-          progname, progname, progname, progname);
+          progname, progname, progname, progname, progname);
 }
 
 /* ==== Finding the Lua modules ============================================= */
@@ -271,7 +279,8 @@ static int pmain(lua_State *L) {
 typedef struct world_options {
   const char *world_size, *rank, *root_address, *address, *token, *identity, *trusted;
   const char *time_limit, *timeout, *startup_timeout, *heartbeat_interval, *heartbeat_timeout;
-  const char *log_level;
+  const char *log_level, *join;
+  bool rejoin;                  /* --rejoin: --join under this player's own identity */
   bool tag_output;
   const char *token_file;
 } world_options;
@@ -488,6 +497,21 @@ static int export_world(world_options *o, bool launcher) {
     cc_log_error(progname, -1, "player %s (--address, CICADA_ADDRESS)", why);
     return -1;
   }
+  if (o->join && (launcher || rank_s || o->world_size)) {
+    cc_log_error(progname, -1, "--%s starts one newcomer, which the members seat: give it "
+                 "neither -n nor --rank", o->rejoin ? "rejoin" : "join");
+    return -1;
+  }
+  if (o->rejoin && !(setting(o->identity, "CICADA_IDENTITY") &&
+                     setting(o->trusted, "CICADA_TRUSTED"))) {
+    cc_log_error(progname, -1, "--rejoin brings a player of a TLS world back under its own "
+                 "identity: give it --identity and --trusted (else use --join)");
+    return -1;
+  }
+  if (o->join && cc_url_parse(o->join, 0, &a, why, sizeof why) != 0) {
+    cc_log_error(progname, -1, "join %s (--join, CICADA_JOIN)", why);
+    return -1;
+  }
   if (check_pem_files(setting(o->identity, "CICADA_IDENTITY"), setting(o->trusted, "CICADA_TRUSTED"))
       != 0)
     return -1;
@@ -499,6 +523,7 @@ static int export_world(world_options *o, bool launcher) {
   if (o->root_address) setenv("CICADA_ROOT_ADDRESS", o->root_address, 1);
   if (o->address) setenv("CICADA_ADDRESS", o->address, 1);
   if (o->token) setenv("CICADA_TOKEN", o->token, 1);
+  if (o->join) setenv("CICADA_JOIN", o->join, 1);
   return 0;
 }
 
@@ -661,21 +686,28 @@ typedef struct launch_plan {
   bool tag_output;
 } launch_plan;
 
-/* Say how the players ended; the exit code. */
-static int summarize(const launch_plan *p, const int *codes, const bool *timed_out) {
+/* Say how the players ended; the exit code. count players ran: the p->n
+ * started first (named by rank), then the newcomers of comm:grow (named
+ * by the order they were started in). */
+static int summarize(const launch_plan *p, int count, const int *codes, const bool *timed_out) {
   char failed[512] = "", stopped[512] = "";
   size_t nf = 0, ns = 0;
-  int count_f = 0, count_s = 0;
-  for (int r = 0; r < p->n; r++) {
+  int count_f = 0, count_s = 0, players_f = 0, players_s = 0;
+  for (int r = 0; r < count; r++) {
+    const char *who = r < p->n ? "" : "newcomer ";
+    int num = r < p->n ? r : r - p->n + 1;
     if (timed_out[r]) {
       count_s++;
-      if (ns + 16 < sizeof stopped)
-        ns += (size_t)snprintf(stopped + ns, sizeof stopped - ns, "%s%d", ns ? ", " : "", r);
+      players_s += r < p->n;
+      if (ns + 32 < sizeof stopped)
+        ns += (size_t)snprintf(stopped + ns, sizeof stopped - ns, "%s%s%d", ns ? ", " : "", who,
+                               num);
     } else if (codes[r] != 0) {
       count_f++;
-      if (nf + 40 < sizeof failed)
-        nf += (size_t)snprintf(failed + nf, sizeof failed - nf, codes[r] > 0 ? "%s%d (exit code %d)"
-                               : "%s%d (signal %d)", nf ? ", " : "", r,
+      players_f += r < p->n;
+      if (nf + 48 < sizeof failed)
+        nf += (size_t)snprintf(failed + nf, sizeof failed - nf, codes[r] > 0 ? "%s%s%d (exit code %d)"
+                               : "%s%s%d (signal %d)", nf ? ", " : "", who, num,
                                codes[r] > 0 ? codes[r] : -codes[r]);
     }
   }
@@ -689,33 +721,75 @@ static int summarize(const launch_plan *p, const int *codes, const bool *timed_o
     if (count_s) return EXIT_TIME_LIMIT;
     return codes[0] > 0 ? codes[0] : codes[0] < 0 ? EXIT_FAILED : 0;
   }
-  if (count_f) cc_log_error(progname, -1, "player%s %s failed", count_f > 1 ? "s" : "", failed);
+  /* "players 1, 2 (...) failed", "player 2 (...), newcomer 1 (...) failed" */
+  if (count_f)
+    cc_log_error(progname, -1, "%s%s failed", players_f > 1 ? "players " : players_f ? "player " : "",
+                 failed);
   if (count_s) {
-    cc_log_error(progname, -1, "time limit of %g s passed: player%s %s stopped", p->time_limit_s,
-                 count_s > 1 ? "s" : "", stopped);
+    cc_log_error(progname, -1, "time limit of %g s passed: %s%s stopped", p->time_limit_s,
+                 players_s > 1 ? "players " : players_s ? "player " : "", stopped);
     return EXIT_TIME_LIMIT;
   }
   return count_f ? EXIT_FAILED : 0;
 }
 
+/* What the launcher's wait needs to start the newcomers of a grow. */
+typedef struct cli_grow {
+  int argc;
+  char **argv;
+  int script;
+} cli_grow;
+
+/* The wait got a grow request from a player's comm:grow: fork the
+ * newcomers (cc_launch_grow, as cicada.run does); each runs the script,
+ * whose cicada.connect() returns the grown world (comm.joined). */
+static void start_newcomers(cc_launch *l, const cc_grow_request *r, void *ctx) {
+  const cli_grow *g = ctx;
+  char err[256], num[32];
+  int rank;
+  switch (cc_launch_grow(l, r, &rank, err, sizeof err)) {
+  case -1:
+    cc_log_error(progname, -1, "cannot grow %s: %s", r->name, err);
+    return;
+  case 1:
+    player_rank = rank;
+    snprintf(num, sizeof num, "%d", rank);
+    setenv("CICADA_RANK", num, 1);
+    snprintf(num, sizeof num, "%d", r->members + r->count);
+    setenv("CICADA_WORLD_SIZE", num, 1);
+    cl_cli_newcomer(l, rank);
+    exit(run_script(g->argc, g->argv, g->script));
+  default:
+    return;
+  }
+}
+
 /* The launcher: p->n processes on this host, each running the script. For
  * a world, the root listener is bound here, before any player starts, so
- * no player can miss it; rank 0 inherits it. Returns the exit code. */
+ * no player can miss it; rank 0 inherits it. The players of a world ask
+ * for newcomers (comm:grow) through the launch's pipe, which the wait
+ * serves. Returns the exit code. */
 static int launch_players(const launch_plan *p, int argc, char **argv, int script) {
-  int n = p->n;
-  pid_t *pids = calloc((size_t)n, sizeof *pids);
-  int *codes = calloc((size_t)n, sizeof *codes);
-  bool *timed_out = calloc((size_t)n, sizeof *timed_out);
+  int n = p->n, count = 0;
   pid_t parent = getpid();
   char why[256], url[64], num[32];
   unsigned char secret[16];
   char token[40];
   int root_fd = -1, rc;
+  int *codes;
+  bool *timed_out;
+  cc_player_result *results;
+  cc_launch l;
+  cli_grow g = {argc, argv, script};
   relay out;
-  if (relay_init(&out, n) != 0 || !pids || !codes || !timed_out) {
+  if (relay_init(&out, n) != 0) {
     cc_log_error(progname, -1, "out of memory");
     relay_finish(&out);
-    free(pids); free(codes); free(timed_out);
+    return EXIT_FAILED;
+  }
+  if (cc_launch_init(&l, n, why, sizeof why) != 0) {
+    cc_log_error(progname, -1, "launcher: %s", why);
+    relay_finish(&out);
     return EXIT_FAILED;
   }
   if (p->world && n > 1) {
@@ -723,19 +797,20 @@ static int launch_players(const launch_plan *p, int argc, char **argv, int scrip
     if (root_fd < 0) {
       cc_log_error(progname, -1, "launcher %s", why);
       relay_finish(&out);
-      free(pids); free(codes); free(timed_out);
+      cc_launch_free(&l);
       return EXIT_FAILED;
     }
     snprintf(url, sizeof url, "tcp://127.0.0.1:%u", (unsigned)cc_listen_port(root_fd));
     setenv("CICADA_ROOT_ADDRESS", url, 1);
     setenv("CICADA_ADDRESS", "tcp://127.0.0.1:0", 1);   /* local players stay local */
+  }
+  if (p->world) {
+    /* Every world has a token, also a world of one that may grow. */
     if (!getenv("CICADA_TOKEN")) {
       if (RAND_bytes(secret, sizeof secret) != 1) memset(secret, 0, sizeof secret);
       for (int i = 0; i < 16; i++) snprintf(token + 2 * i, 3, "%02x", secret[i]);
       setenv("CICADA_TOKEN", token, 1);
     }
-  }
-  if (p->world) {
     snprintf(num, sizeof num, "%d", n);
     setenv("CICADA_WORLD_SIZE", num, 1);
   }
@@ -747,12 +822,12 @@ static int launch_players(const launch_plan *p, int argc, char **argv, int scrip
     else pid = fork();
     if (pid < 0) {
       cc_log_error(progname, -1, "cannot start player %d: %s", r, strerror(errno));
-      for (int k = 0; k < r; k++) kill(pids[k], SIGKILL);
-      for (int k = 0; k < r; k++) waitpid(pids[k], NULL, 0);
+      for (int k = 0; k < r; k++) kill(l.pids[k], SIGKILL);
+      for (int k = 0; k < r; k++) waitpid(l.pids[k], NULL, 0);
       if (w[0] >= 0) { close(w[0]); close(w[1]); }
       if (root_fd >= 0) close(root_fd);
       relay_finish(&out);
-      free(pids); free(codes); free(timed_out);
+      cc_launch_free(&l);
       return EXIT_FAILED;
     }
     if (pid == 0) {
@@ -763,28 +838,53 @@ static int launch_players(const launch_plan *p, int argc, char **argv, int scrip
         snprintf(num, sizeof num, "%d", r);
         setenv("CICADA_RANK", num, 1);
         player_rank = r;
+        cl_cli_player(l.grow_wr);
       }
+      close(l.grow_rd);
       if (r == 0 && root_fd >= 0) {
         snprintf(num, sizeof num, "%d", root_fd);
         setenv("CICADA_ROOT_FD", num, 1);
       } else if (root_fd >= 0) {
         close(root_fd);
       }
-      free(pids);
       exit(run_script(argc, argv, script));
     }
     if (w[0] >= 0) { close(w[0]); close(w[1]); }
-    pids[r] = pid;
+    l.pids[r] = pid;
   }
   if (root_fd >= 0) close(root_fd);
   if (p->tag_output) relay_start(&out);
   /* A player frozen (SIGSTOP) after the others ended is killed after the
    * grace period, as in cicada.run; with a time limit, every player still
-   * running when it passes is stopped. */
-  cc_launch_wait_pids(pids, n, CC_LAUNCH_DEFAULT_GRACE_S, p->time_limit_s, codes, timed_out);
+   * running when it passes is stopped. The wait starts the newcomers that
+   * players ask for. */
+  l.time_limit_s = p->time_limit_s;
+  if (p->world) {
+    l.on_grow = start_newcomers;
+    l.grow_ctx = &g;
+  } else {
+    close(l.grow_rd);
+    l.grow_rd = -1;
+  }
+  results = cc_launch_collect_all(&l, CC_LAUNCH_DEFAULT_GRACE_S, &count);
   relay_finish(&out);
-  rc = summarize(p, codes, timed_out);
-  free(pids);
+  if (!results) {
+    cc_log_error(progname, -1, "out of memory waiting for the players (they were killed)");
+    return EXIT_FAILED;
+  }
+  codes = calloc((size_t)count + 1, sizeof *codes);
+  timed_out = calloc((size_t)count + 1, sizeof *timed_out);
+  if (!codes || !timed_out) {
+    rc = EXIT_FAILED;
+  } else {
+    for (int i = 0; i < count; i++) {
+      codes[i] = results[i].exitcode;
+      timed_out[i] = results[i].timed_out;
+    }
+    rc = summarize(p, count, codes, timed_out);
+  }
+  for (int i = 0; i < count; i++) free(results[i].data);
+  free(results);
   free(codes);
   free(timed_out);
   return rc;
@@ -874,6 +974,12 @@ int main(int argc, char **argv) {
     else if (is_option(argv[i], "--identity")) { slot = &o.identity; name = "--identity"; }
     else if (is_option(argv[i], "--trusted")) { slot = &o.trusted; name = "--trusted"; }
     else if (is_option(argv[i], "--log-level")) { slot = &o.log_level; name = "--log-level"; }
+    else if (is_option(argv[i], "--join")) { slot = &o.join; name = "--join"; }
+    else if (is_option(argv[i], "--rejoin")) {
+      slot = &o.join;
+      name = "--rejoin";
+      o.rejoin = true;
+    }
     else if (strcmp(argv[i], "--tag-output") == 0) { o.tag_output = true; continue; }
     else if (strcmp(argv[i], "--stats") == 0) { setenv("CICADA_STATS", "1", 1); continue; }
     for (size_t k = 0; !slot && k < N_TIMING_OPTIONS; k++)

@@ -75,6 +75,10 @@ void cc_engine_stop(cc_engine *eng);
  * peer_failed errors and its failed() lists). */
 void cc_engine_announce_failure(cc_engine *eng, const char *why);
 
+/* True once every communicator of the engine has been freed: nothing can
+ * use it any more, and its user may stop it (the user's thread). */
+bool cc_engine_idle(const cc_engine *eng);
+
 int cc_engine_rank(const cc_engine *eng);
 /* The settings the engine started with (token, timings, log), without peer
  * addresses, listener or TLS files; true if its links are TLS. A grown

@@ -143,6 +143,8 @@ void cc_engine_announce_failure(cc_engine *eng, const char *why) {
   pthread_mutex_unlock(&eng->send_lock);
 }
 
+bool cc_engine_idle(const cc_engine *eng) { return eng->comms == NULL; }
+
 int cc_engine_rank(const cc_engine *eng) { return eng->rank; }
 bool cc_engine_settings(const cc_engine *eng, cc_settings *out) {
   *out = eng->settings;

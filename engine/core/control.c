@@ -10,6 +10,7 @@
  * remain.
  */
 #include "core/control.h"
+#include "core/check.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -416,6 +417,82 @@ int cc_rdv_entry_parse(const char *line, size_t len, cc_rdv_entry *e, char *err,
   if (take(&f, &s, &n, "host", true, err, errsz) != 0 ||
       host_field(s, n, e->host, err, errsz) != 0)
     return -1;
+  return 0;
+}
+
+static bool seat_fits(const cc_rdv_seat *seat) {
+  size_t len = strnlen(seat->name, sizeof seat->name);
+  bool mine = false;
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)seat->name[i] < 0x20 || seat->name[i] == 0x7f) return false;
+  if (len == 0 || len >= sizeof seat->name || seat->world_size < 2 ||
+      seat->world_size > CC_MAX_WORLD_SIZE || seat->count < 1 || seat->count > CC_RDV_SEATS_MAX ||
+      seat->count >= seat->world_size)
+    return false;
+  for (int i = 0; i < seat->count; i++) {
+    if (seat->newcomers[i] < 0 || seat->newcomers[i] >= seat->world_size ||
+        (i > 0 && seat->newcomers[i] <= seat->newcomers[i - 1]))
+      return false;
+    if (seat->newcomers[i] == seat->rank) mine = true;
+  }
+  return mine;
+}
+
+int cc_rdv_seat_pack(const cc_rdv_seat *seat, char *out, size_t outsz) {
+  char list[CC_RDV_SEATS_MAX * 6];
+  size_t used = 0;
+  if (!seat_fits(seat)) return -1;
+  for (int i = 0; i < seat->count; i++)
+    used += (size_t)snprintf(list + used, sizeof list - used, "%s%d", i ? "," : "",
+                             seat->newcomers[i]);
+  return emit(out, outsz, "SEAT %d %d %s %s\n", seat->world_size, seat->rank, list, seat->name);
+}
+
+int cc_rdv_seat_parse(const char *line, size_t len, cc_rdv_seat *seat, char *err, size_t errsz) {
+  fields f = {line, line + len, 0};
+  const char *s;
+  size_t n;
+  uint64_t v;
+  memset(seat, 0, sizeof *seat);
+  if (check_line(line, len, err, errsz) != 0)
+    return -1;
+  if (take(&f, &s, &n, "greeting", false, err, errsz) != 0)
+    return -1;
+  if (n != 4 || memcmp(s, "SEAT", 4) != 0)
+    return fail(err, errsz, "line starts with '%.*s', not SEAT", (int)(n < 16 ? n : 16), s);
+  if (take(&f, &s, &n, "world size", false, err, errsz) != 0 ||
+      decimal(s, n, CC_MAX_WORLD_SIZE, &v, "world size", err, errsz) != 0)
+    return -1;
+  seat->world_size = (int)v;
+  if (take(&f, &s, &n, "rank", false, err, errsz) != 0 ||
+      decimal(s, n, CC_MAX_WORLD_SIZE, &v, "rank", err, errsz) != 0)
+    return -1;
+  seat->rank = (int)v;
+  if (take(&f, &s, &n, "newcomers", false, err, errsz) != 0)
+    return -1;
+  for (const char *p = s, *end = s + n; p < end;) {
+    const char *q = memchr(p, ',', (size_t)(end - p));
+    if (!q) q = end;
+    if (q == p)
+      return fail(err, errsz, "an empty newcomer's rank");
+    if (seat->count == CC_RDV_SEATS_MAX)
+      return fail(err, errsz, "more than %d newcomers", CC_RDV_SEATS_MAX);
+    if (decimal(p, (size_t)(q - p), CC_MAX_WORLD_SIZE, &v, "newcomer's rank", err, errsz) != 0)
+      return -1;
+    seat->newcomers[seat->count++] = (int)v;
+    p = q + 1;
+    if (q + 1 == end)
+      return fail(err, errsz, "the newcomers' ranks end with a comma");
+  }
+  n = (size_t)(f.end - f.p);
+  if (n == 0 || n >= sizeof seat->name)
+    return fail(err, errsz, "the grown world's name has %zu bytes, not 1 to %d", n,
+                CC_RDV_NAME_MAX - 1);
+  memcpy(seat->name, f.p, n);
+  seat->name[n] = '\0';
+  if (!seat_fits(seat))
+    return fail(err, errsz, "seat %d among newcomers of a world of %d does not fit",
+                seat->rank, seat->world_size);
   return 0;
 }
 

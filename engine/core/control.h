@@ -77,6 +77,18 @@ int cc_hello_check(const cc_hello *h, int world_size, int self_rank, int expect_
  *   root -> newcomer   OK <world id> <mac>         then one "<port> <host>" per rank
  *                  or  ERR <kind> <message>
  *
+ * A newcomer of a grown world (comm:grow, cicada-lua --join) asks with
+ * world 1 and rank 0 (any seat), and its root answers SEAT before OK:
+ *
+ *   root -> newcomer   SEAT <world> <rank> <newcomers> <name>
+ *
+ *   world      the grown world's size, 2 .. CC_MAX_WORLD_SIZE
+ *   rank       the newcomer's rank in it, one of newcomers
+ *   newcomers  the ranks of the grow's newcomers, ascending, separated by
+ *              commas, 1 .. CC_RDV_SEATS_MAX of them, each below world
+ *   name       the grown communicator's name: the rest of the line,
+ *              1 .. CC_RDV_NAME_MAX - 1 printable bytes
+ *
  *   version  CC_RDV_VERSION
  *   world    1 .. INT32_MAX, decimal without sign or leading zeros (so all numbers)
  *   rank     0 .. world - 1
@@ -118,6 +130,17 @@ typedef struct cc_rdv_reply {
   char message[CC_RDV_LINE_MAX + 1];     /* ERR */
 } cc_rdv_reply;
 
+#define CC_RDV_NAME_MAX 64
+#define CC_RDV_SEATS_MAX 64
+
+typedef struct cc_rdv_seat {
+  int world_size;
+  int rank;
+  int count;                             /* newcomers */
+  int newcomers[CC_RDV_SEATS_MAX];       /* their ranks, ascending */
+  char name[CC_RDV_NAME_MAX];
+} cc_rdv_seat;
+
 typedef struct cc_rdv_entry {
   uint16_t port;
   char host[CC_RDV_HOST_MAX];
@@ -133,12 +156,14 @@ int cc_rdv_ok_pack(uint64_t token, const char *mac, char *out, size_t outsz);
 /* The message is cut to fit the line, and control bytes in it become '?'. */
 int cc_rdv_err_pack(const char *kind, const char *message, char *out, size_t outsz);
 int cc_rdv_entry_pack(const cc_rdv_entry *e, char *out, size_t outsz);
+int cc_rdv_seat_pack(const cc_rdv_seat *seat, char *out, size_t outsz);
 
 /* nonce: CC_RDV_NONCE_CHARS + 1 bytes, the challenge's nonce and a NUL. */
 int cc_rdv_challenge_parse(const char *line, size_t len, char *nonce, char *err, size_t errsz);
 int cc_rdv_join_parse(const char *line, size_t len, cc_rdv_join *j, char *err, size_t errsz);
 int cc_rdv_reply_parse(const char *line, size_t len, cc_rdv_reply *r, char *err, size_t errsz);
 int cc_rdv_entry_parse(const char *line, size_t len, cc_rdv_entry *e, char *err, size_t errsz);
+int cc_rdv_seat_parse(const char *line, size_t len, cc_rdv_seat *seat, char *err, size_t errsz);
 
 /* ==== Agreement messages ================================================= */
 

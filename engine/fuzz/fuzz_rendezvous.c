@@ -2,9 +2,9 @@
  * fuzz_rendezvous.c - libFuzzer target for the rendezvous lines in
  * engine/core/control.c.
  *
- * The input is one line without its '\n', given to each of the four
+ * The input is one line without its '\n', given to each of the five
  * parsers (the root's CHALLENGE, a newcomer's CICADA line, the root's
- * OK/ERR answer, an address book entry). Any input must be parsed without a crash or undefined
+ * OK/ERR answer, an address book entry, a grow's SEAT line). Any input must be parsed without a crash or undefined
  * behaviour, and every refusal must say why. Oracles: whatever a parser
  * accepts, the matching pack function writes back as exactly the input and
  * a '\n'; and the input used as an ERR message packs into a line the reply
@@ -83,6 +83,20 @@ static void fuzz_entry(const char *line, size_t len) {
   same_line(cc_rdv_entry_pack(&e, out, sizeof out), out, line, len);
 }
 
+static void fuzz_seat(const char *line, size_t len) {
+  cc_rdv_seat seat;
+  char out[CC_RDV_LINE_MAX + 2], err[200] = "";
+  int rc = cc_rdv_seat_parse(line, len, &seat, err, sizeof err);
+  if (rc != 0) {
+    refused(rc, err, sizeof err);
+    return;
+  }
+  if (seat.count < 1 || seat.count >= seat.world_size || seat.rank < 0 ||
+      seat.rank >= seat.world_size || seat.name[0] == '\0')
+    abort();
+  same_line(cc_rdv_seat_pack(&seat, out, sizeof out), out, line, len);
+}
+
 /* The input as the message of an ERR line: it must always make a line the
  * player can read back. */
 static void fuzz_err_message(const char *line, size_t len) {
@@ -117,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_join(line, size);
   fuzz_reply(line, size);
   fuzz_entry(line, size);
+  fuzz_seat(line, size);
   fuzz_err_message(line, size);
   return 0;
 }

@@ -78,6 +78,7 @@ static int hello_seeds(const char *dir) {
 static int rendezvous_seeds(const char *dir) {
   cc_rdv_join j;
   cc_rdv_entry e = {4242, "node-7.example"}, e6 = {65535, "fe80::1%eth0"};
+  cc_rdv_seat seat = {5, 3, 2, {1, 3}, "healed-1"};
   char line[CC_RDV_LINE_MAX + 2];
   cc_buf b;
   int bad = 0;
@@ -105,6 +106,7 @@ static int rendezvous_seeds(const char *dir) {
                                    line, sizeof line), line, &b);
   bad |= save_line(dir, "entry", cc_rdv_entry_pack(&e, line, sizeof line), line, &b);
   bad |= save_line(dir, "entry_ipv6", cc_rdv_entry_pack(&e6, line, sizeof line), line, &b);
+  bad |= save_line(dir, "seat", cc_rdv_seat_pack(&seat, line, sizeof line), line, &b);
   cc_buf_free(&b);
   return bad;
 }

@@ -16,9 +16,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "boot/rendezvous.h"
 #include "comm/comm.h"
 #include "core/check.h"
 #include "lua/lua_cicada.h"
+#include "lua/lua_grow.h"
 #include "core/wire.h"
 
 #define CL_COMM_MT "cicada.Communicator"
@@ -50,10 +52,9 @@ typedef struct cl_comm {
   cl_engine *box;
   char name[128];          /* kept for messages after free */
   int rank, size;
-  int grown_from;          /* a grown world's communicator: its members
-                            * before the grow (the newcomers are the ranks
-                            * from here on), else 0 */
-  bool joined;             /* this player is one of those newcomers */
+  bool joined;             /* this player is a newcomer of the grow that
+                            * made this communicator's world (the
+                            * newcomers' ranks: user value 2) */
 } cl_comm;
 
 /* ==== Errors ============================================================== */
@@ -124,7 +125,10 @@ static int engine_gc(lua_State *L) {
 static cl_comm *check_comm(lua_State *L) {
   cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
   cc_error e;
-  if (cc_check_comm_live(lc->name, lc->box->rank, lc->c != NULL, lc->box->eng != NULL, &e) != CC_OK)
+  /* A freed communicator says so, also once its engine has stopped with
+   * its last communicator. */
+  if (cc_check_comm_live(lc->name, lc->box->rank, lc->c != NULL,
+                         lc->c == NULL || lc->box->eng != NULL, &e) != CC_OK)
     raise_cc(L, lc, &e);
   return lc;
 }
@@ -554,9 +558,14 @@ static int l_stats(lua_State *L) {
 }
 
 /* comm:free() */
+static void stop_if_idle(cl_engine *box);
+
 static int l_free(lua_State *L) {
   cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
-  if (lc->c && lc->box->eng && lc->box->pid == getpid()) cc_comm_free(lc->c);
+  if (lc->c && lc->box->eng && lc->box->pid == getpid()) {
+    cc_comm_free(lc->c);
+    stop_if_idle(lc->box);
+  }
   lc->c = NULL;
   return 0;
 }
@@ -590,10 +599,16 @@ static int comm_index(lua_State *L) {
     lua_pushboolean(L, lc->c == NULL || lc->box->eng == NULL);
   else if (strcmp(k, "joined") == 0) lua_pushboolean(L, lc->joined);
   else if (strcmp(k, "newranks") == 0) {
-    /* the newcomers' ranks in a grown world's communicator, else empty */
-    int from = lc->grown_from > 0 ? lc->grown_from : lc->size;
-    lua_createtable(L, lc->size - from, 0);
-    for (int i = from; i < lc->size; i++) { lua_pushinteger(L, i); lua_seti(L, -2, i - from + 1); }
+    /* the newcomers' ranks in a grown world's communicator (a copy), else
+     * empty */
+    lua_Integer n = 0;
+    lua_newtable(L);
+    if (lua_getiuservalue(L, 1, 2) == LUA_TTABLE) n = luaL_len(L, -1);
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_geti(L, -1, i);
+      lua_seti(L, -3, i);
+    }
+    lua_pop(L, 1);
   } else if (strcmp(k, "ranks") == 0) {
     lua_createtable(L, lc->size, 0);
     for (int i = 0; i < lc->size; i++) { lua_pushinteger(L, i); lua_seti(L, -2, i + 1); }
@@ -616,12 +631,11 @@ static int comm_newindex(lua_State *L) {
 /* ==== Creating communicators =============================================== */
 
 static void push_comm(lua_State *L, int box_idx, cc_comm *c) {
-  cl_comm *lc = lua_newuserdatauv(L, sizeof *lc, 1);
+  cl_comm *lc = lua_newuserdatauv(L, sizeof *lc, 2);
   lc->c = c;
   lc->box = lua_touserdata(L, box_idx);
   lc->rank = cc_comm_rank(c);
   lc->size = cc_comm_size(c);
-  lc->grown_from = 0;
   lc->joined = false;
   snprintf(lc->name, sizeof lc->name, "%s", cc_comm_name(c));
   lua_pushvalue(L, box_idx);
@@ -717,12 +731,42 @@ void cl_stop_all_engines(lua_State *L) {
   }
 }
 
-/* Mark the communicator at idx as a grown world's: members were there
- * before, and this player joined it if joined. */
+/* An engine whose last communicator was just freed (or collected) is of
+ * no more use: stop it now, with its I/O thread, links and heartbeats,
+ * rather than when the process ends. After a few heals the worlds grown
+ * from would otherwise pile up. */
+static void stop_if_idle(cl_engine *box) {
+  if (box->eng && cc_engine_idle(box->eng)) {
+    cc_engine_stop(box->eng);
+    box->eng = NULL;
+  }
+}
+
+/* Mark the communicator at idx as a grown world's: the count newcomers
+ * took ranks (ascending), and this player is one of them if joined. */
+void cl_mark_grown_ranks(lua_State *L, int idx, const int *ranks, int count, bool joined) {
+  cl_comm *lc = luaL_checkudata(L, idx, CL_COMM_MT);
+  idx = lua_absindex(L, idx);
+  lua_createtable(L, count, 0);
+  for (int i = 0; i < count; i++) {
+    lua_pushinteger(L, ranks[i]);
+    lua_seti(L, -2, i + 1);
+  }
+  lua_setiuservalue(L, idx, 2);
+  lc->joined = joined;
+}
+
+/* The same, for newcomers at the ranks after the members'. */
 void cl_mark_grown(lua_State *L, int idx, int members, bool joined);
 void cl_mark_grown(lua_State *L, int idx, int members, bool joined) {
   cl_comm *lc = luaL_checkudata(L, idx, CL_COMM_MT);
-  lc->grown_from = members;
+  idx = lua_absindex(L, idx);
+  lua_createtable(L, lc->size - members, 0);
+  for (int i = members; i < lc->size; i++) {
+    lua_pushinteger(L, i);
+    lua_seti(L, -2, i - members + 1);
+  }
+  lua_setiuservalue(L, idx, 2);
   lc->joined = joined;
 }
 
@@ -733,20 +777,39 @@ static int listener_gc(lua_State *L) {
   return 0;
 }
 
-/* comm:_grow_listen() -> listener, port: a fresh loopback listener at which
- * this member waits for the newcomers of a grow (never the world's first
- * listener, which may be closed once the world is up). */
+/* comm:_grow_listen(across) -> listener, port, host: a fresh listener at
+ * which this member waits for the newcomers of a grow (never the world's
+ * first listener, which may be closed once the world is up): on the
+ * loopback, or with across (newcomers from other hosts) on every
+ * interface, reached at this player's host in the world (cl_world_host). */
 static int l_grow_listen(lua_State *L) {
   cl_comm *lc = check_comm(L);
+  bool across = lua_toboolean(L, 2);
   cl_listener *ls = lua_newuserdatauv(L, sizeof *ls, 0);
   struct sockaddr_in a;
   socklen_t alen = sizeof a;
   cc_settings s;
+  char why[256];
+  bool tls;
   ls->fd = -1;
   /* Before anything is exchanged or asked of the launcher. */
-  if (cc_engine_settings(lc->box->eng, &s))
-    return luaL_error(L, "comm:grow: a TLS world cannot grow yet");
+  tls = cc_engine_settings(lc->box->eng, &s);
+  if (tls && !across)
+    return luaL_error(L, "comm:grow: a TLS world cannot grow yet through its launcher");
+  if (tls && !cl_world_tls(NULL, NULL))
+    return luaL_error(L, "comm:grow: this TLS world was not met through the rendezvous");
   luaL_setmetatable(L, CL_LISTENER_MT);
+  if (across) {
+    ls->fd = cc_listen_on(NULL, 0, why, sizeof why);
+    if (ls->fd < 0) return luaL_error(L, "comm:grow: %s", why);
+    lua_pushinteger(L, cc_listen_port(ls->fd));
+    lua_pushstring(L, cl_world_host());
+    /* In a TLS world a player's rank is the one its certificate names:
+     * the grown world keeps it. */
+    lua_pushinteger(L, tls ? cc_engine_rank(lc->box->eng) : lc->rank);
+    lua_pushboolean(L, tls);
+    return 5;
+  }
   ls->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (ls->fd < 0) return luaL_error(L, "comm:grow: cannot open a socket: %s", strerror(errno));
   memset(&a, 0, sizeof a);
@@ -756,53 +819,103 @@ static int l_grow_listen(lua_State *L) {
       getsockname(ls->fd, (struct sockaddr *)&a, &alen) != 0)
     return luaL_error(L, "comm:grow: cannot listen on the loopback: %s", strerror(errno));
   lua_pushinteger(L, ntohs(a.sin_port));
-  return 2;
+  lua_pushliteral(L, "127.0.0.1");
+  lua_pushinteger(L, lc->rank);
+  lua_pushboolean(L, 0);
+  return 5;
 }
 
-/* comm:_grow_world(listener, ports, count, name, startup_timeout) -> the
- * grown world's communicator: this member keeps its rank, the members
- * listen at ports (loopback, rank order) and count newcomers take the
- * ranks after them. The world has its own engine, with this one's token
- * and timings; its links come up through the same authenticated HELLO. */
+/* comm:_grow_world(listener, ports, count, name, startup_timeout, id,
+ * hosts, seats) -> the grown world's communicator: the members listen at
+ * ports (at hosts, else on the loopback; in their order) and sit at seats
+ * (else at their ranks), and count newcomers take the other ranks. The world has its own engine, with this one's token
+ * and timings; its links come up through the same authenticated HELLO,
+ * under the key of the grown world `id` (core._grow_id) in a world met
+ * through the rendezvous, else (id 0) this world's. */
 static int l_grow_world(lua_State *L) {
   cl_comm *lc = check_comm(L);
   cl_listener *ls = luaL_checkudata(L, 2, CL_LISTENER_MT);
   lua_Integer count = luaL_checkinteger(L, 4);
   const char *name = luaL_checkstring(L, 5);
   double startup_s = (double)luaL_checknumber(L, 6);
+  uint64_t id = (uint64_t)luaL_optinteger(L, 7, 0);
+  bool across = lua_istable(L, 8);   /* the members' hosts, else loopback */
   const char **hosts;
   uint16_t *ports;
+  int *seat, *newranks;
+  bool *taken;
   cc_settings s;
-  int members, size;
+  int members, size, nnew = 0;
+  bool tls;
   luaL_checktype(L, 3, LUA_TTABLE);
   members = (int)luaL_len(L, 3);
   if (members != lc->size) return luaL_error(L, "comm:grow: %d ports for %d members", members, lc->size);
   if (count < 1 || count > CC_MAX_WORLD_SIZE - members)
     return luaL_error(L, "comm:grow: cannot add %d players to %d", (int)count, members);
   size = members + (int)count;
-  if (cc_engine_settings(lc->box->eng, &s))
-    return luaL_error(L, "comm:grow: a TLS world cannot grow yet");
+  tls = cc_engine_settings(lc->box->eng, &s);
+  if (tls && !across) return luaL_error(L, "comm:grow: a TLS world cannot grow yet");
   if (ls->fd < 0) return luaL_error(L, "comm:grow: the listener was already used");
   hosts = lua_newuserdatauv(L, (size_t)size * sizeof *hosts, 0);
   ports = lua_newuserdatauv(L, (size_t)size * sizeof *ports, 0);
+  seat = lua_newuserdatauv(L, (size_t)members * sizeof *seat, 0);
+  newranks = lua_newuserdatauv(L, (size_t)size * sizeof *newranks, 0);
+  taken = lua_newuserdatauv(L, (size_t)size * sizeof *taken, 0);
   for (int i = 0; i < size; i++) {
     hosts[i] = "127.0.0.1";
     ports[i] = 0;   /* a newcomer dials us: we never dial it */
+    taken[i] = false;
   }
+  /* Member i sits at seats[i] (9th argument: a TLS world keeps the ranks
+   * that certificates name), else at i; the newcomers at the others. */
   for (int i = 0; i < members; i++) {
+    seat[i] = i;
+    if (lua_istable(L, 9)) {
+      lua_geti(L, 9, i + 1);
+      seat[i] = (int)luaL_checkinteger(L, -1);
+      lua_pop(L, 1);
+    }
+    if (seat[i] < 0 || seat[i] >= size || taken[seat[i]])
+      return luaL_error(L, "comm:grow: member %d's rank %d does not fit a grown world of %d",
+                        i, seat[i], size);
+    taken[seat[i]] = true;
     lua_geti(L, 3, i + 1);
-    ports[i] = (uint16_t)luaL_checkinteger(L, -1);
+    ports[seat[i]] = (uint16_t)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+    if (across) {
+      lua_geti(L, 8, i + 1);
+      hosts[seat[i]] = luaL_checkstring(L, -1);   /* kept alive by the table */
+      lua_pop(L, 1);
+    }
+  }
+  for (int r = 0; r < size; r++) {
+    if (taken[r]) continue;
+    newranks[nnew++] = r;
+    /* A newcomer that sits below a member is dialled by it: the 10th
+     * argument, {[rank + 1] = {port, host}}, says where. */
+    if (!lua_istable(L, 10)) continue;
+    if (lua_geti(L, 10, r + 1) == LUA_TTABLE) {
+      lua_geti(L, -1, 1);
+      ports[r] = (uint16_t)luaL_checkinteger(L, -1);
+      lua_geti(L, -2, 2);
+      hosts[r] = luaL_checkstring(L, -1);   /* kept alive by the table */
+      lua_pop(L, 2);
+    }
     lua_pop(L, 1);
   }
-  s.rank = lc->rank;
+  s.rank = seat[lc->rank];
   s.world_size = size;
   s.listen_fd = ls->fd;
   ls->fd = -1;   /* the engine owns it now, whatever happens */
   s.peer_hosts = hosts;
   s.peer_ports = ports;
   s.startup_timeout_s = startup_s;
+  if (tls) cl_world_tls(&s.tls_identity, &s.tls_trusted);
+  if (id != 0 && !cl_grow_link_key(id, s.link_key))
+    return luaL_error(L, "comm:grow: this world was not met through the rendezvous");
   cl_start_world(L, &s, name, cc_comm_timeout(lc->c));
-  cl_mark_grown(L, lua_gettop(L), members, false);
+  memset(s.link_key, 0, sizeof s.link_key);
+  cl_mark_grown_ranks(L, lua_gettop(L), newranks, nnew, false);
   return 1;
 }
 

@@ -21,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "comm/comm.h"
 #include "core/check.h"
 #include "core/log.h"
@@ -29,16 +32,79 @@
 #include "boot/rendezvous.h"
 #include "net/tls.h"
 #include "lua/lua_cicada.h"
+#include "lua/lua_grow.h"
 
 void cl_start_world(lua_State *L, const cc_settings *s, const char *name, double timeout_s);
 void cl_stop_engine_of(lua_State *L, int idx);
 void cl_stop_all_engines(lua_State *L);
 void cl_mark_grown(lua_State *L, int idx, int members, bool joined);
 
-/* A player of cicada.run: the write end of its launcher's grow request
- * pipe (comm:grow asks for newcomers through it), else -1. Set once, in the
- * player process, before its script runs. */
+/* A player of cicada.run or of `cicada-lua -n`: the write end of its
+ * launcher's grow request pipe (comm:grow asks for newcomers through it),
+ * else -1. Set once, in the player process, before its script runs. */
 static int grow_request_fd = -1;
+
+/* A world met through the rendezvous (cicada.connect): K, the key its
+ * players prove the token with (cc_rendezvous_key), from which a grown
+ * world's links' key is derived with the grow's fresh id. The script
+ * thread's; set by every connect. */
+static uint8_t world_key[CC_RENDEZVOUS_KEY_BYTES];
+static bool world_key_set;
+
+/* A newcomer started by the cicada-lua launcher for a grow: the launch it
+ * was forked with (l->joined says what to join) and its rank in the grown
+ * world, until its script's cicada.connect() takes them. */
+static cc_launch *cli_joiner;
+static int cli_joiner_rank = -1;
+
+void cl_cli_player(int grow_wr) { grow_request_fd = grow_wr; }
+
+void cl_cli_newcomer(cc_launch *l, int rank) {
+  grow_request_fd = l->grow_wr;
+  cli_joiner = l;
+  cli_joiner_rank = rank;
+}
+
+/* The links' key of a grown world with this id, in a world met through the
+ * rendezvous: true with out set, false if this process has no such world. */
+bool cl_grow_link_key(uint64_t world_id, uint8_t out[32]) {
+  if (!world_key_set) return false;
+  cc_rendezvous_link_key(world_key, world_id, out);
+  return true;
+}
+
+static void remember_world_key(const char *token) {
+  cc_rendezvous_key(token, world_key);
+  world_key_set = true;
+}
+
+/* Where the other players reached this one in the world it met through the
+ * rendezvous (its --address host, the host the root saw it at, or the
+ * root's host): what it tells newcomers of a grow across hosts. */
+static char world_host[CC_HOST_MAX] = "127.0.0.1";
+
+const char *cl_world_host(void) { return world_host; }
+
+/* The TLS files of that world, for the engines of the worlds it grows
+ * into (an engine keeps no file names). strdup'd; NULL for none. */
+static char *world_identity, *world_trusted;
+
+bool cl_world_tls(const char **identity, const char **trusted) {
+  if (identity) *identity = world_identity;
+  if (trusted) *trusted = world_trusted;
+  return world_identity && world_trusted;
+}
+
+static void remember_world_tls(const char *identity, const char *trusted) {
+  free(world_identity);
+  free(world_trusted);
+  world_identity = identity && trusted ? strdup(identity) : NULL;
+  world_trusted = identity && trusted ? strdup(trusted) : NULL;
+}
+
+static void remember_world_host(const char *host) {
+  if (host && *host && strcmp(host, "-") != 0) snprintf(world_host, sizeof world_host, "%s", host);
+}
 
 
 /* ==== Logging from the engine ============================================= */
@@ -186,7 +252,7 @@ static void start_newcomers(cc_launch *l, const cc_grow_request *r, void *ctx) {
   }
 }
 
-/* core._grow_request{ports=, count=, name=, timeout=, startup_timeout=}:
+/* core._grow_request{ports=, count=, name=, timeout=, startup_timeout=, id=}:
  * ask the launcher of this cicada.run player for count newcomers that join
  * the members listening at ports (loopback, in rank order). */
 static int l_grow_request(lua_State *L) {
@@ -217,6 +283,9 @@ static int l_grow_request(lua_State *L) {
   u.r.count = (int)opt_number(L, 1, "count", 1, true);
   u.r.timeout_s = opt_number(L, 1, "timeout", CC_DEFAULT_COMM_TIMEOUT_S, true);
   u.r.startup_timeout_s = opt_number(L, 1, "startup_timeout", 5.0, true);
+  lua_getfield(L, 1, "id");
+  u.r.world_id = (uint64_t)luaL_optinteger(L, -1, 0);
+  lua_pop(L, 1);
   name = opt_string(L, 1, "name");
   snprintf(u.r.name, sizeof u.r.name, "%s", name ? name : "world");
   if (cc_launch_request_grow(grow_request_fd, &u.r) != 0)
@@ -224,10 +293,110 @@ static int l_grow_request(lua_State *L) {
   return 0;
 }
 
-/* core._can_grow() -> true in a cicada.run player, whose launcher can
- * start newcomers */
+/* core._can_grow() -> true in a player of cicada.run or cicada-lua -n,
+ * whose launcher can start newcomers */
 static int l_can_grow(lua_State *L) {
   lua_pushboolean(L, grow_request_fd >= 0);
+  return 1;
+}
+
+static int raise_connect_error(lua_State *L, const char *name, int rank, const cc_error *e);
+
+/* core._grow_meet{address=, hosts=, ports=, seats=, count=, timeout=, id=,
+ * name=}:
+ * at rank 0 of the members of a grow across hosts, wait at address for
+ * count newcomers (cicada-lua --join) and seat them (cc_grow_meet).
+ * Returns the newcomers' addresses, {[rank + 1] = {port, host}}; raises
+ * startup_timeout (or another cicada error) if they do not all come. */
+static int l_grow_meet(lua_State *L) {
+  cc_grow_meet_settings g;
+  cc_address_book book;
+  cc_address where;
+  cc_error e;
+  char why[256];
+  const char *url;
+  const char **hosts;
+  uint16_t *ports;
+  int *seats;
+  int members;
+  cc_status st;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  memset(&g, 0, sizeof g);
+  url = opt_string(L, 1, "address");
+  g.name = opt_string(L, 1, "name");
+  if (!url || !g.name) return luaL_error(L, "comm:grow: address and name expected");
+  if (cc_url_parse(url, 0, &where, why, sizeof why) != 0)
+    return luaL_error(L, "comm:grow: bad option 'address' (%s)", why);
+  if (!world_key_set)
+    return luaL_error(L, "comm:grow: this world was not met through the rendezvous");
+  lua_getfield(L, 1, "hosts");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  lua_getfield(L, 1, "ports");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  members = (int)luaL_len(L, -1);
+  if (members < 1 || members > CC_MAX_WORLD_SIZE || (int)luaL_len(L, -2) != members)
+    return luaL_error(L, "comm:grow: %d members", members);
+  lua_getfield(L, 1, "seats");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  hosts = lua_newuserdatauv(L, (size_t)members * sizeof *hosts, 0);
+  ports = lua_newuserdatauv(L, (size_t)members * sizeof *ports, 0);
+  seats = lua_newuserdatauv(L, (size_t)members * sizeof *seats, 0);
+  for (int i = 0; i < members; i++) {
+    lua_geti(L, -6, i + 1);
+    hosts[i] = luaL_checkstring(L, -1);   /* kept alive by the hosts table */
+    lua_pop(L, 1);
+    lua_geti(L, -5, i + 1);
+    ports[i] = (uint16_t)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+    lua_geti(L, -4, i + 1);
+    seats[i] = (int)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+  }
+  g.seats = seats;
+  cl_world_tls(&g.tls_identity, &g.tls_trusted);
+  g.members = members;
+  g.count = (int)opt_number(L, 1, "count", 1, true);
+  g.timeout_s = opt_number(L, 1, "timeout", 5.0, true);
+  lua_getfield(L, 1, "id");
+  g.world_id = (uint64_t)luaL_checkinteger(L, -1);
+  lua_pop(L, 1);
+  g.key = world_key;
+  g.hosts = hosts;
+  g.ports = ports;
+  g.listen_fd = cc_listen_on(where.host, where.port, why, sizeof why);
+  if (g.listen_fd < 0) return luaL_error(L, "comm:grow: %s", why);
+  st = cc_grow_meet(&g, &book, &e);
+  close(g.listen_fd);
+  if (st == CC_EINVALID || st == CC_ENOMEM || st == CC_EIO)
+    return luaL_error(L, "comm:grow: %s", e.message);
+  if (st != CC_OK) return raise_connect_error(L, g.name, 0, &e);
+  /* {[rank + 1] = {port, host}} for the newcomers' ranks */
+  lua_newtable(L);
+  for (int r = 0; r < book.world_size; r++) {
+    bool member = false;
+    for (int i = 0; i < members; i++) member = member || seats[i] == r;
+    if (member) continue;
+    lua_createtable(L, 2, 0);
+    lua_pushinteger(L, book.ports[r]);
+    lua_seti(L, -2, 1);
+    lua_pushstring(L, book.hosts[r] ? book.hosts[r] : "-");
+    lua_seti(L, -2, 2);
+    lua_seti(L, -2, r + 1);
+  }
+  cc_address_book_free(&book, book.world_size);
+  return 1;
+}
+
+/* core._grow_id() -> a fresh id for a grown world (nonzero) in a world met
+ * through the rendezvous, whose links' key is derived from it; else 0 (a
+ * cicada.run world keeps its token's key). */
+static int l_grow_id(lua_State *L) {
+  uint64_t id = 0;
+  if (world_key_set)
+    while (id == 0)
+      if (RAND_bytes((unsigned char *)&id, sizeof id) != 1)
+        return luaL_error(L, "comm:grow: no random numbers for the grown world");
+  lua_pushinteger(L, (lua_Integer)id);
   return 1;
 }
 
@@ -378,6 +547,76 @@ static int raise_connect_error(lua_State *L, const char *name, int rank, const c
   return lua_error(L);
 }
 
+/* A newcomer of cicada-lua -n: its connect joins the grown world it was
+ * started for, with the token's K and the grow's id for the links' key. */
+static int connect_newcomer(lua_State *L, cc_settings *s, const char *token) {
+  cc_launch *l = cli_joiner;
+  const cc_grow_request *r = l->joined;
+  start_args a;
+  cli_joiner = NULL;   /* taken once */
+  cc_launch_joiner_settings(l, cli_joiner_rank, s);
+  s->startup_timeout_s = r->startup_timeout_s;
+  remember_world_key(token);
+  cc_rendezvous_link_key(world_key, r->world_id, s->link_key);
+  a.s = s;
+  a.name = r->name;
+  a.timeout_s = r->timeout_s;
+  lua_pushcfunction(L, start_world_protected);
+  lua_pushlightuserdata(L, &a);
+  lua_call(L, 1, 1);
+  OPENSSL_cleanse(s->link_key, sizeof s->link_key);
+  cl_mark_grown(L, lua_gettop(L), r->members, true);
+  return 1;
+}
+
+/* cicada-lua --join URL (connect{join=}): meet the members of a grow at
+ * URL, take the seat they give, and join the grown world (comm.joined). */
+static int connect_joiner(lua_State *L, cc_settings *s, double timeout_s) {
+  cc_rendezvous_settings rs;
+  cc_address members, self;
+  cc_address_book book;
+  cc_error e;
+  char why[256];
+  const char *url = opt_string(L, 1, "join"), *self_url = opt_string(L, 1, "address");
+  int rc;
+  if (cc_url_parse(url, 0, &members, why, sizeof why) != 0)
+    return connect_fail(L, "cicada.connect: join %s", why);
+  if (self_url && cc_url_parse(self_url, 1, &self, why, sizeof why) != 0)
+    return connect_fail(L, "cicada.connect: newcomer %s", why);
+  memset(&rs, 0, sizeof rs);
+  rs.join = 1;
+  rs.root = members;
+  rs.self = self_url ? &self : NULL;
+  rs.token = opt_string(L, 1, "token");
+  rs.tls = s->tls_identity != NULL;
+  rs.tls_identity = s->tls_identity;
+  rs.tls_trusted = s->tls_trusted;
+  rs.startup_timeout_s = s->startup_timeout_s;
+  rs.root_fd = -1;
+  if (cc_rendezvous(&rs, &book, &e) != CC_OK) return raise_connect_error(L, "world", -1, &e);
+  remember_world_key(rs.token);
+  remember_world_host(book.hosts[book.rank]);
+  remember_world_tls(s->tls_identity, s->tls_trusted);
+  s->rank = book.rank;
+  s->world_size = book.world_size;
+  s->listen_fd = book.listen_fd;
+  book.listen_fd = -1;           /* the engine owns it now, whatever happens */
+  s->peer_hosts = (const char *const *)book.hosts;
+  s->peer_ports = book.ports;
+  memcpy(s->link_key, book.link_key, sizeof s->link_key);
+  {
+    start_args a = {s, book.name, timeout_s};
+    lua_pushcfunction(L, start_world_protected);
+    lua_pushlightuserdata(L, &a);
+    rc = lua_pcall(L, 1, 1, 0);
+    OPENSSL_cleanse(s->link_key, sizeof s->link_key);
+    if (rc == LUA_OK) cl_mark_grown_ranks(L, lua_gettop(L), book.newcomers, book.count, true);
+    cc_address_book_free(&book, book.world_size);
+    if (rc != LUA_OK) return lua_error(L);
+  }
+  return 1;
+}
+
 /* core.connect{world_size=, rank=, root_address=, address=, token=, name=,
  * timeout=, startup_timeout=, heartbeat_interval=, heartbeat_timeout=}
  * -> the world communicator */
@@ -414,7 +653,10 @@ static int l_connect(lua_State *L) {
       cc_check_player_rank(s.rank, s.world_size, &e) != CC_OK ||
       cc_check_heartbeat(s.heartbeat_interval_s, s.heartbeat_timeout_s, &e) != CC_OK)
     return connect_fail(L, "cicada.connect: %s", e.message);
+  if (cli_joiner) return connect_newcomer(L, &s, opt_string(L, 1, "token"));
+  if (opt_string(L, 1, "join")) return connect_joiner(L, &s, timeout_s);
   if (s.world_size == 1) {       /* a world of one needs no network */
+    remember_world_key(opt_string(L, 1, "token"));
     cl_start_world(L, &s, name, timeout_s);
     return 1;
   }
@@ -439,6 +681,9 @@ static int l_connect(lua_State *L) {
   root_fd = inherited_root_fd(s.rank);
   rs.root_fd = root_fd;
   if (cc_rendezvous(&rs, &book, &e) != CC_OK) return raise_connect_error(L, name, s.rank, &e);
+  remember_world_key(rs.token);
+  remember_world_host(book.hosts[s.rank]);
+  remember_world_tls(s.tls_identity, s.tls_trusted);
   s.listen_fd = book.listen_fd;
   book.listen_fd = -1;           /* the engine owns it now, whatever happens */
   s.peer_hosts = (const char *const *)book.hosts;
@@ -495,6 +740,8 @@ static const luaL_Reg process_funcs[] = {
   {"connect", l_connect},
   {"_grow_request", l_grow_request},
   {"_can_grow", l_can_grow},
+  {"_grow_id", l_grow_id},
+  {"_grow_meet", l_grow_meet},
   {"raise_signal", l_raise_signal},
   {"getpid", l_getpid},
   {"now", l_now},

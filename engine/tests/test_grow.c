@@ -1,6 +1,8 @@
 /*
  * test_grow.c - the grown world of comm:grow refuses a newcomer that cannot
- * prove the world's token, and comes up with the one that can.
+ * prove the world's token, and comes up with the one that can; and the
+ * meeting of a grow across hosts (cc_grow_meet, cicada-lua --join) refuses
+ * a newcomer with another token and seats the real one.
  *
  * Two members (ranks 0 and 1) start the grown world of three on fresh
  * loopback listeners, as comm:grow has them do. A newcomer with another
@@ -19,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "boot/rendezvous.h"
 #include "comm/comm.h"
 #include "check.h"
 
@@ -72,6 +75,77 @@ static void *start_member(void *arg) {
   return NULL;
 }
 
+/* ==== The meeting of a grow across hosts ================================== */
+
+typedef struct meeting {
+  cc_grow_meet_settings g;
+  cc_address_book book;
+  cc_status st;
+  cc_error err;
+} meeting;
+
+static void *meet(void *arg) {
+  meeting *m = arg;
+  m->st = cc_grow_meet(&m->g, &m->book, &m->err);
+  return NULL;
+}
+
+/* Members at ranks 0 and 2 (a TLS world would keep these) wait for one
+ * newcomer, which must take rank 1. */
+static void grow_across_hosts(void) {
+  static const int seats[2] = {0, 2};
+  static const char *member_hosts[2] = {"-", "127.0.0.1"};
+  static const uint16_t member_ports[2] = {4001, 4002};
+  uint8_t key[CC_RENDEZVOUS_KEY_BYTES], want[32];
+  cc_rendezvous_settings rs;
+  cc_address_book book;
+  meeting m;
+  pthread_t t;
+  cc_error err;
+  uint16_t port;
+  int listener = loopback_listener(&port);
+
+  cc_rendezvous_key("the token", key);
+  memset(&m, 0, sizeof m);
+  m.g.members = 2;
+  m.g.count = 1;
+  m.g.seats = seats;
+  m.g.hosts = member_hosts;
+  m.g.ports = member_ports;
+  m.g.listen_fd = listener;
+  m.g.key = key;
+  m.g.world_id = 0x1234;
+  m.g.name = "healed";
+  m.g.timeout_s = 10;
+  pthread_create(&t, NULL, meet, &m);
+
+  memset(&rs, 0, sizeof rs);
+  rs.join = 1;
+  snprintf(rs.root.host, sizeof rs.root.host, "127.0.0.1");
+  rs.root.port = port;
+  rs.root_fd = -1;
+  rs.startup_timeout_s = 10;
+  rs.token = "another token";
+  CHECK(cc_rendezvous(&rs, &book, &err) == CC_ETOKEN_MISMATCH);
+  CHECK(strncmp(err.message, "newcomer: ", 10) == 0);
+
+  rs.token = "the token";
+  CHECK(cc_rendezvous(&rs, &book, &err) == CC_OK);
+  pthread_join(t, NULL);
+  CHECK(m.st == CC_OK);
+  if (m.st != CC_OK) fprintf(stderr, "members: %s\n", m.err.message);
+  CHECK(book.rank == 1 && book.world_size == 3 && book.count == 1 && book.newcomers[0] == 1);
+  CHECK(strcmp(book.name, "healed") == 0);
+  CHECK(book.ports[0] == 4001 && book.ports[2] == 4002 && book.ports[1] == cc_listen_port(book.listen_fd));
+  CHECK(strcmp(book.hosts[0], "127.0.0.1") == 0);   /* where it dialled */
+  cc_rendezvous_link_key(key, 0x1234, want);
+  CHECK(memcmp(book.link_key, want, sizeof want) == 0);
+  CHECK(m.book.world_size == 3 && m.book.ports[1] == book.ports[1]);
+  cc_address_book_free(&book, book.world_size);
+  if (m.st == CC_OK) cc_address_book_free(&m.book, m.book.world_size);
+  close(listener);
+}
+
 int main(void) {
   member members[2] = {{0, NULL, CC_OK, {0}}, {1, NULL, CC_OK, {0}}};
   pthread_t threads[2];
@@ -81,6 +155,7 @@ int main(void) {
   cc_error err;
   cc_status st;
 
+  grow_across_hosts();
   for (int r = 0; r < WORLD; r++) listeners[r] = loopback_listener(&ports[r]);
   for (int i = 0; i < 2; i++) pthread_create(&threads[i], NULL, start_member, &members[i]);
 

@@ -136,26 +136,37 @@ end
 
 -- ==== comm:grow ================================================================
 
---- comm:grow{count=, name=, timeout=}: admit `count` new players. A
--- collective of every member of `comm` (typically just shrunk): each opens a
--- fresh loopback listener, the members exchange their ports, rank 0 asks
--- the launcher of this `cicada.run` world to start the newcomers, and
--- members and newcomers bring up a new world whose links prove the world's
--- token through the same HELLO as at startup. The members keep their order
--- at ranks `0 .. m-1`, the newcomers take `m .. m+count-1` and run the
--- run's `fn` with the grown communicator as their `comm`
--- (`comm.joined == true`; `comm.newranks` lists the newcomers at everyone).
--- Works in worlds started by `cicada.run` (not yet in TLS worlds, nor for
--- worlds across hosts).
+--- comm:grow{count=, name=, timeout=, address=}: admit `count` new
+-- players. A collective of every member of `comm` (typically just shrunk):
+-- the members keep their order at ranks `0 .. m-1`, the newcomers take
+-- `m .. m+count-1` (in a TLS world, see below), and members and newcomers bring up a new world whose
+-- links prove the world's token through the same HELLO as at startup.
+--
+-- Where the newcomers come from: in a world started by `cicada.run` or
+-- `cicada-lua -n`, rank 0 asks the launcher, which forks them; they run
+-- the run's `fn` (or the script, whose `cicada.connect()` returns the grown
+-- communicator) with `comm.joined == true`. In a world met through the
+-- rendezvous (`cicada-lua --rank R ... --root-address`, mpirun), give
+-- `address`: rank 0 of the members waits there for newcomers started with
+-- `cicada-lua --join tcp://HOST:PORT` (and the world's token), seats them
+-- in the order they prove the token, and refuses any other connection.
+-- In a TLS world (across hosts only) the grown world keeps the ranks that
+-- certificates name: members keep their ranks in the world and each
+-- newcomer takes the one its certificate names (`cicada-lua --rejoin`
+-- brings a restarted player back at its own). `comm.newranks` lists the
+-- newcomers at everyone.
 -- @param comm the communicator
 -- @tab opts `count` (integer >= 1, required), `name` (of the new
 -- communicator; default: comm's, at most 63 bytes), `timeout` (seconds for
--- the grown world to come up; default: 5)
+-- the newcomers to come and the grown world to come up; default: 5),
+-- `address` (`tcp://HOST:PORT` where rank 0 waits for newcomers from other
+-- hosts; default: CICADA_GROW_ADDRESS when no launcher can start them)
 -- @return the grown communicator
 -- @treturn table the newcomers' ranks in it
 -- @raise `peer_failed` if a member died before the exchange (revoke,
 -- shrink, grow again), `startup_timeout` if a member or a newcomer never
--- came; a plain error outside `cicada.run` or in a TLS world
+-- came; a plain error where no newcomer can come (or, in a TLS world,
+-- without an address)
 function methods.grow(comm, opts)
   if type(opts) ~= "table" then
     check.argerror(1, "grow", "options table expected, got " .. type(opts))
@@ -166,20 +177,72 @@ function methods.grow(comm, opts)
   end
   check.option(opts, "name", "string", "grow")
   check.option(opts, "timeout", "positive", "grow")
+  check.option(opts, "address", "string", "grow")
   local name = opts.name or comm.name
   if #name > 63 then check.optionerror("name", "grow", "at most 63 bytes") end
-  if not core._can_grow() then
-    check.error("comm:grow: this player was not started by cicada.run, whose launcher "
-                .. "starts the newcomers (worlds across hosts cannot grow yet)")
+  local address = opts.address
+  if not address and not core._can_grow() then
+    address = os.getenv("CICADA_GROW_ADDRESS")
+    if address == "" then address = nil end
+  end
+  if not address and not core._can_grow() then
+    check.error("comm:grow: this player was not started by cicada.run or cicada-lua -n, "
+                .. "whose launchers start the newcomers: give address = \"tcp://HOST:PORT\" "
+                .. "(or CICADA_GROW_ADDRESS) for newcomers started with cicada-lua --join")
   end
   local startup = opts.timeout or 5
-  local listener, port = comm:_grow_listen()
-  local ports = comm:allgather(port)
-  if comm.rank == 0 then
-    core._grow_request{ports = ports, count = k, name = name, timeout = comm.timeout,
-                       startup_timeout = startup}
+  -- rank 0's id names the grown world (and keys its links in a world met
+  -- through the rendezvous); 0 in a cicada.run world
+  local id = core._grow_id()
+  if address and id == 0 then
+    check.error("comm:grow: only a world met through the rendezvous (cicada.connect) can "
+                .. "take newcomers from other hosts")
   end
-  local grown = comm:_grow_world(listener, ports, k, name, startup)
+  local listener, port, host, seat, tls = comm:_grow_listen(address ~= nil)
+  local got = comm:allgather{port, comm.rank == 0 and id or 0, host, seat}
+  local ports, hosts, seats = {}, {}, {}
+  id = got[1][2]
+  for i, info in ipairs(got) do ports[i], hosts[i], seats[i] = info[1], info[3], info[4] end
+  if tls then
+    -- A TLS world keeps the ranks that certificates name: the members keep
+    -- theirs, so the grown world must hold them.
+    for _, r in ipairs(seats) do
+      if r >= comm.world_size + k then
+        listener = nil
+        check.error(("comm:grow: a member plays rank %d in this TLS world: grow it to at least "
+                     .. "%d players"):format(r, r + 1))
+      end
+    end
+  end
+  if not address then
+    if comm.rank == 0 then
+      core._grow_request{ports = ports, count = k, name = name, timeout = comm.timeout,
+                         startup_timeout = startup, id = id}
+    end
+    local grown = comm:_grow_world(listener, ports, k, name, startup, id)
+    return grown, grown.newranks
+  end
+  -- Across hosts: rank 0 seats the newcomers, then tells the others
+  -- whether they all came.
+  local verdict
+  if comm.rank == 0 then
+    local ok, err = pcall(core._grow_meet, {address = address, hosts = hosts, ports = ports,
+                                            seats = seats, count = k, timeout = startup, id = id,
+                                            name = name})
+    verdict = ok and {ok = true, newcomers = err}
+              or {kind = errors.kind(err), message = type(err) == "table" and err.message
+                  or tostring(err)}
+  end
+  verdict = comm:broadcast(0, verdict)
+  if not verdict.ok then
+    if verdict.kind then
+      error(errors.new(verdict.kind, {comm = comm.name, rank = comm.rank,
+                                      message = verdict.message}), 0)
+    end
+    check.error(verdict.message)
+  end
+  local grown = comm:_grow_world(listener, ports, k, name, startup, id, hosts, seats,
+                                 verdict.newcomers)
   return grown, grown.newranks
 end
 
@@ -390,6 +453,7 @@ local connect_env = {
   token = "CICADA_TOKEN",
   identity = "CICADA_IDENTITY",
   trusted = "CICADA_TRUSTED",
+  join = "CICADA_JOIN",
 }
 
 local function connect_setting(opts, key)
@@ -430,7 +494,7 @@ function M.connect(opts)
   end
   opts = opts or {}
   for _, key in ipairs{"world_size", "rank"} do check.option(opts, key, "integer", "connect") end
-  for _, key in ipairs{"root_address", "address", "token", "name", "identity"} do
+  for _, key in ipairs{"root_address", "address", "token", "name", "identity", "join"} do
     check.option(opts, key, "string", "connect")
   end
   local trusted = trusted_list(opts.trusted, "connect")

@@ -57,9 +57,10 @@
 --   (`old` is still usable for its name and size, not for communication);
 --   after a heal, at every member of the grown world, with `newranks` too
 --   (at a newcomer `event = {iteration=, new=, newranks=, joined = true}`).
--- * `replace` (optional): heal instead of going on shrunk, in a world
---   started by `cicada.run`: `{size = n, shares = fn, restore = fn,
---   name = "healed", timeout = 5}`. After the shrink, if fewer than `size`
+-- * `replace` (optional): heal instead of going on shrunk: `{size = n,
+--   shares = fn, restore = fn, name = "healed", timeout = 5, address =
+--   nil}` (`address`: where newcomers started with `cicada-lua --join`
+--   come, in a world met through the rendezvous; see `comm:grow`). After the shrink, if fewer than `size`
 --   players remain, grow back to `size` (`comm:grow`, communicators
 --   `healed-1`, `healed-2`, ...), call `setup(grown, old_state, nil, heal)`
 --   with `heal = {indices =, newranks =, joined =, iteration =}` (build the
@@ -140,6 +141,9 @@ local function check_policy(comm, policy)
     if replace.timeout ~= nil and not (type(replace.timeout) == "number" and replace.timeout > 0) then
       argerror("'replace.timeout' must be a positive number, got " .. tostring(replace.timeout))
     end
+    if replace.address ~= nil and type(replace.address) ~= "string" then
+      argerror("'replace.address' must be a string (tcp://HOST:PORT), got " .. type(replace.address))
+    end
   end
   local name = policy.name
   if name ~= nil and type(name) ~= "string" and type(name) ~= "function" then
@@ -180,12 +184,40 @@ local function fresh_indices(used, count)
   return out
 end
 
+-- The newcomers' ranks in a grown world, as a set. They follow the
+-- members (ranks m .. m+k-1), except in a TLS world grown across hosts,
+-- which keeps the ranks that certificates name: there a newcomer takes the
+-- rank of the player it replaces.
+local function newcomer_set(grown)
+  local new = {}
+  for _, r in ipairs(grown.newranks) do new[r] = true end
+  return new
+end
+
+-- The plan's indices list the members' in their order, then the
+-- newcomers': put them in the grown world's rank order.
+local function by_rank(grown, indices)
+  local new, out, m, k = newcomer_set(grown), {}, 0, 0
+  local members = grown.world_size - #grown.newranks
+  for r = 0, grown.world_size - 1 do
+    if new[r] then k = k + 1; out[r + 1] = indices[members + k]
+    else m = m + 1; out[r + 1] = indices[m] end
+  end
+  return out
+end
+
 -- Phase B of a heal, at every member of the grown world: learn the plan
--- from rank 0 (a member from before: they keep ranks 0 .. m-1), build the
--- state on the grown world with the plan's indices, recover the listed
--- shares. Returns the new state and the plan.
+-- from the first member from before, build the state on the grown world
+-- with the plan's indices, recover the listed shares. Returns the new
+-- state and the plan.
 local function heal_grown(policy, grown, me, plan)
-  plan = grown:broadcast(0, grown.rank == 0 and plan or nil)
+  local new, root = newcomer_set(grown), 0
+  while new[root] do root = root + 1 end
+  if plan and grown.rank == root then
+    plan = {indices = by_rank(grown, plan.indices), names = plan.names,
+            iteration = plan.iteration}
+  end
+  plan = grown:broadcast(root, grown.rank == root and plan or nil)
   me.last_plan = plan
   local heal = {indices = plan.indices, newranks = grown.newranks, joined = grown.joined,
                 iteration = plan.iteration}
@@ -235,7 +267,7 @@ local function heal(policy, comm, grown, me, outcome, threshold)
         outcome.heals = outcome.heals + 1
         grown = comm:grow{count = R.size - comm.world_size,
                           name = (R.name or "healed") .. "-" .. outcome.heals,
-                          timeout = R.timeout}
+                          timeout = R.timeout, address = R.address}
       end
       return heal_grown(policy, grown, me, p)
     end)
