@@ -380,6 +380,48 @@ describe("comparisons", function()
     assert.has_error(function() F:lincomb_rows(F:array{1, 2}, F:array{1, 2, 3}) end)
   end)
 
+  it("draw a group's bits, coefficients and masks from its stream (F:xor_group_drawn)", function()
+    local core = require("cicada.core")
+    local field = require("cicada.field")
+    for _, order in ipairs{field.SUITE_ORDER, field.DEFAULT_ORDER} do
+      local F = cicada.Field{order = order}
+      local n, m, pairs = 70, 5, 2
+      local rng = core.rng(5)
+      local u, v = F:uniform({m * n}, rng), F:uniform({pairs * n}, rng)
+      local fa, x, lam = F:array(3), F:array(4), F:array(5)
+      for _, with_msg in ipairs{false, true} do
+        local bits, prod, msg, msgp = F:xor_group_drawn(core.rng("group"), u, v, fa, x, m,
+                                                        pairs, with_msg and lam or nil, with_msg)
+        -- The same values drawn by hand in the documented order: the m
+        -- rows of bits packed into ceil(n / 64) little-endian words each,
+        -- then each row's z and rho.
+        local stream, words = core.rng("group"), (n + 63) // 64
+        local packed, b = stream:bytes(m * words * 8), {}
+        for j = 0, m - 1 do
+          for e = 0, n - 1 do
+            local byte = packed:byte(j * words * 8 + e // 8 + 1)
+            b[j * n + e + 1] = (byte >> (e % 8)) & 1
+          end
+        end
+        local zs, rhos = {}, {}
+        for j = 1, m + pairs do zs[j], rhos[j] = F:uniform({n}, stream), F:uniform({n}, stream) end
+        local want = {F:xor_group(F:array(b), u, v, F:concat(zs), fa, x, m, pairs,
+                                  with_msg and lam or nil, F:concat(rhos), with_msg)}
+        assert.are.equal(want[1], bits)
+        assert.are.equal(want[2], prod)
+        if with_msg then
+          assert.are.equal(want[3], msg)
+          assert.are.equal(want[4], msgp)
+        else
+          assert.is_nil(msg)
+        end
+      end
+      assert.has_error(function() F:xor_group_drawn(core.rng(1), u, v, fa, x, 4, 2) end,
+                       "bad argument #6 to 'xor_group_drawn' (u must have m rows)")
+      assert.has_error(function() F:xor_group_drawn(nil, u, v, fa, x, m, 2) end)
+    end
+  end)
+
   it("transpose field arrays (the layout step of bit_decompose)", function()
     local F = cicada.Field{order = 7}
     assert.are.same({{1, 4}, {2, 5}, {3, 6}}, F:array{{1, 2, 3}, {4, 5, 6}}:transpose():tolist())

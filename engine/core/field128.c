@@ -1191,3 +1191,102 @@ void cc_field128_xor_group(const cc_field128 *f, uint64_t *bits, uint64_t *prod,
   BY_KIND(&fl, BODY);
 #undef BODY
 }
+
+/* ---- The same with the group's values drawn row by row ----------------- */
+
+/* Bit e of a packed row, as a mask of all ones or zeros. */
+ALWAYS_INLINE u128 packed_mask(const uint64_t *row, size_t e) {
+  return (u128)0 - ((row[e >> 6] >> (e & 63)) & 1);
+}
+
+/* One row of bits: as in xor_group_k, with the bits packed. */
+ALWAYS_INLINE void xor_row_bits_k(const cc_field128 *f, kind_t k, uint64_t *out,
+                                  uint64_t *mj, const uint64_t *bj, const uint64_t *uj,
+                                  const uint64_t *zj, const uint64_t *rj, u128 fa,
+                                  u128 xd, u128 ld, int negate, size_t n) {
+  const u128 p = f->p;
+  for (size_t e = 0; e < n; e++) {
+    u128 km = packed_mask(bj, e), y = GET(uj, e);
+    u128 w = submod(p, addmod(p, dmul(f, k, GET(zj, e), xd), y & ~km), y & km);
+    SET(out, e, addmod(p, w, fa & km));
+    if (mj) {
+      u128 t = dmul(f, k, w, ld);
+      SET(mj, e, negate ? submod(p, t, GET(rj, e)) : addmod(p, t, GET(rj, e)));
+    }
+  }
+}
+
+/* One row of a pair's products: as in xor_group_k, with the bits packed. */
+ALWAYS_INLINE void xor_row_pair_k(const cc_field128 *f, kind_t k, uint64_t *out,
+                                  uint64_t *mj, const uint64_t *bh, const uint64_t *bl,
+                                  const uint64_t *uh, const uint64_t *ul,
+                                  const uint64_t *uv, const uint64_t *zj,
+                                  const uint64_t *rj, u128 fa, u128 xd, u128 ld,
+                                  int negate, size_t n) {
+  const u128 p = f->p;
+  for (size_t e = 0; e < n; e++) {
+    u128 kh = packed_mask(bh, e), kl = packed_mask(bl, e);
+    u128 xh = GET(uh, e), xl = GET(ul, e), xv = GET(uv, e), same = ~(kh ^ kl);
+    u128 w = addmod(p, dmul(f, k, GET(zj, e), xd),
+                    (xv & same) | (xh & ~kh & kl) | (xl & kh & ~kl));
+    w = submod(p, w, (xv & ~same) | (xh & kh & kl));
+    w = submod(p, w, xl & kh & kl);
+    SET(out, e, addmod(p, w, fa & kh & kl));
+    if (mj) {
+      u128 t = dmul(f, k, w, ld);
+      SET(mj, e, negate ? submod(p, t, GET(rj, e)) : addmod(p, t, GET(rj, e)));
+    }
+  }
+}
+
+ALWAYS_INLINE void xor_row_k(const cc_field128 *f, kind_t k, size_t j, uint64_t *bits,
+                             uint64_t *prod, uint64_t *msg, uint64_t *msgp,
+                             const uint64_t *b, size_t words, const uint64_t *u,
+                             const uint64_t *v, const uint64_t *z, const uint64_t *rho,
+                             u128 fa, u128 x, u128 lam, int negate, unsigned m, size_t n) {
+  u128 xd = to_dom(f, k, x), ld = to_dom(f, k, lam);
+  size_t h = m / 2;
+  if (j < m) {
+    xor_row_bits_k(f, k, bits + 2 * j * n, msg ? msg + 2 * j * n : NULL, b + j * words,
+                   u + 2 * j * n, z, rho, fa, xd, ld, negate, n);
+  } else {
+    size_t i = j - m;
+    xor_row_pair_k(f, k, prod + 2 * i * n, msgp ? msgp + 2 * i * n : NULL, b + i * words,
+                   b + (h + i) * words, u + 2 * i * n, u + 2 * (h + i) * n, v + 2 * i * n,
+                   z, rho, fa, xd, ld, negate, n);
+  }
+}
+
+int cc_field128_xor_group_rng(const cc_field128 *f, cc_rng *rng, uint64_t *bits,
+                              uint64_t *prod, uint64_t *msg, uint64_t *msgp,
+                              const uint64_t *u, const uint64_t *v, cc_u128 fa,
+                              cc_u128 x, cc_u128 lam, int negate, unsigned m,
+                              unsigned pairs, size_t n) {
+  const cc_field128 fl = *f;
+  size_t words = (n + 63) / 64;
+  if (n > SIZE_MAX / 32 || (m && words > SIZE_MAX / 8 / m)) return CC_FIELD_ENOMEM;
+  uint64_t *b = malloc(m * words * sizeof *b + 1);
+  uint64_t *z = malloc(4 * n * sizeof *z + 1), *rho = z + 2 * n;
+  int rc = CC_FIELD_OK;
+  if (!b || !z) {
+    rc = CC_FIELD_ENOMEM;
+  } else if (cc_rng_bytes(rng, b, m * words * sizeof *b) != 0) {
+    rc = CC_FIELD128_ERNG;
+  } else {
+    for (size_t j = 0; j < (size_t)m + pairs; j++) {
+      if (cc_rng_uniform_mod128(rng, LO(fl.p), HI(fl.p), z, n) != 0 ||
+          cc_rng_uniform_mod128(rng, LO(fl.p), HI(fl.p), rho, n) != 0) {
+        rc = CC_FIELD128_ERNG;
+        break;
+      }
+#define BODY(K) xor_row_k(&fl, K, j, bits, prod, msg, msgp, b, words, u, v, z, rho, fa, x, lam, negate, m, n)
+      BY_KIND(&fl, BODY);
+#undef BODY
+    }
+  }
+  if (b) explicit_bzero(b, m * words * sizeof *b);
+  if (z) explicit_bzero(z, 4 * n * sizeof *z);
+  free(b);
+  free(z);
+  return rc;
+}

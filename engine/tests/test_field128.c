@@ -959,6 +959,54 @@ static void test_xor_group(const cc_field128 *f) {
   }
 }
 
+/* cc_field128_xor_group_rng against cc_field128_xor_group given the same
+ * values, drawn from a second stream of the same seed in the documented
+ * order (packed bits of the m rows, then z_j and rho_j row by row); with
+ * and without messages, and n not a multiple of 64. */
+static void test_xor_group_rng(const cc_field128 *f) {
+  enum { XN = 70, XM = 5, XH = XM / 2, XP = 2, XW = (XN + 63) / 64 };
+  const u128 p = f->p;
+  static uint64_t b[2 * XM * XN], u[2 * XM * XN], v[2 * XP * XN], z[2 * (XM + XP) * XN],
+                  rho[2 * (XM + XP) * XN], bits[2 * XM * XN], prod[2 * XP * XN],
+                  msg[2 * XM * XN], msgp[2 * XP * XN], bits2[2 * XM * XN],
+                  prod2[2 * XP * XN], msg2[2 * XM * XN], msgp2[2 * XP * XN];
+  uint64_t packed[XM * XW];
+  (void)XH;
+  fill(p, u, XM * XN, 1);
+  fill(p, v, XP * XN, 1);
+  u128 fa = next128() % p, x = next128() % p, lam = next128() % p;
+  for (int with_msg = 0; with_msg < 2; with_msg++) {
+    cc_rng a, r;
+    CHECK(cc_rng_init_seeded(&a, "xor", 3) == 0);
+    CHECK(cc_rng_init_seeded(&r, "xor", 3) == 0);
+    CHECK(cc_field128_xor_group_rng(f, &a, bits2, prod2, with_msg ? msg2 : NULL,
+                                    with_msg ? msgp2 : NULL, u, v, fa, x, lam, with_msg,
+                                    XM, XP, XN) == CC_FIELD_OK);
+    CHECK(cc_rng_bytes(&r, packed, sizeof packed) == 0);
+    for (size_t j = 0; j < XM; j++)
+      for (size_t e = 0; e < XN; e++)
+        cc_field128_set(b, j * XN + e, (packed[j * XW + e / 64] >> (e % 64)) & 1);
+    for (size_t j = 0; j < XM + XP; j++) {
+      CHECK(cc_rng_uniform_mod128(&r, (uint64_t)p, (uint64_t)(p >> 64), z + 2 * j * XN, XN) == 0);
+      CHECK(cc_rng_uniform_mod128(&r, (uint64_t)p, (uint64_t)(p >> 64), rho + 2 * j * XN, XN) == 0);
+    }
+    cc_field128_xor_group(f, bits, prod, with_msg ? msg : NULL, with_msg ? msgp : NULL, b, u,
+                          v, z, rho, fa, x, lam, with_msg, XM, XP, XN);
+    CHECK(memcmp(bits, bits2, sizeof bits) == 0);
+    CHECK(memcmp(prod, prod2, sizeof prod) == 0);
+    if (with_msg) {
+      CHECK(memcmp(msg, msg2, sizeof msg) == 0);
+      CHECK(memcmp(msgp, msgp2, sizeof msgp) == 0);
+    }
+    /* Both streams took the same number of bytes. */
+    uint64_t wa, wr;
+    CHECK(cc_rng_bytes(&a, &wa, sizeof wa) == 0 && cc_rng_bytes(&r, &wr, sizeof wr) == 0);
+    CHECK(wa == wr);
+    cc_rng_free(&a);
+    cc_rng_free(&r);
+  }
+}
+
 int main(void) {
   test_primality();
   test_parse();
@@ -977,6 +1025,7 @@ int main(void) {
     test_against_field64(&f);
     test_bitlt_pairs(&f);
     test_xor_group(&f);
+    test_xor_group_rng(&f);
     if (failures != before) fprintf(stderr, "(failures above: order %s)\n", orders[i].name);
   }
   if (failures) {

@@ -308,17 +308,17 @@ function M:_mask_bits_pair(n, m, high_bits, pairs)
   local F, comm = self.field, self.communicator
   local parties = self:_mask_parties()
   local me, dealer = comm.rank, parties.dealers[1]
-  local size, rows = m * n, (m + pairs) * n
-  local secrets, b, high_a, z, rho
+  local size = m * n
+  local secrets, high_a, stream
   if me == dealer then
     local u, h = F:uniform_below({size}, 2, self._rng), m // 2
     secrets = {u, F:multiply(u:slice(1, pairs * n), u:slice(h * n + 1, (h + pairs) * n)),
                uniform_bits(F, self._rng, n, high_bits)}
   else
-    local stream = self:_group_stream(parties.group)
-    b = F:uniform_below({size}, 2, stream)
+    -- The group's bits b, the coefficients z and the masks rho are drawn
+    -- from the stream by F:xor_group_drawn, row by row, after high_a.
+    stream = self:_group_stream(parties.group)
     high_a = uniform_bits(F, stream, n, high_bits)
-    z, rho = F:uniform({rows}, stream), F:uniform({rows}, stream)
   end
   local got = self:_deal_from(secrets, {size, pairs * n, n}, parties.dealers)[1]
   if secrets then F:wipe(secrets[1], secrets[2], secrets[3]) end
@@ -334,11 +334,11 @@ function M:_mask_bits_pair(n, m, high_bits, pairs)
       lambda = F:multiply(F:subtract(xd, other), F:inverse(F:subtract(xi, other)))
     end
     local msg, msgp
-    bits, prod, msg, msgp = F:xor_group(b, got[1], got[2], z, parties.weight, xi, m, pairs,
-                                        lambda, rho, me == 1)
+    bits, prod, msg, msgp = F:xor_group_drawn(stream, got[1], got[2], parties.weight, xi, m,
+                                              pairs, lambda, me == 1)
     if msg then comm:_lib_send({msg, msgp}, dealer, TAG) end
     high = F:add(F:multiply(high_a, parties.weight), got[3])
-    F:wipe(b, high_a, z, rho)
+    F:wipe(high_a)
   end
   return bits, high, pairs > 0 and prod or nil
 end
