@@ -1239,13 +1239,87 @@ ALWAYS_INLINE void xor_row_pair_k(const cc_field128 *f, kind_t k, uint64_t *out,
   }
 }
 
+/* For 2^127 - 1: the same rows with each output one lazy sum of terms
+ * below 2^128, reduced once, and the index x and the factor lam by weight
+ * class (they are small: indices 1, 2, 3..., and lam is -1 or 2 with the
+ * indices 1, 2, 3), so that most products are a word's or none. A negated
+ * canonical y is y ^ (2^127 - 1) = p - y, in (0, p]. */
+ALWAYS_INLINE u128 m127_message(const m127_weight *lk, u128 w, uint64_t r0, uint64_t r1,
+                                uint64_t neg) {
+  uint64_t t0, t1;
+  m127_term(lk, LO(w), HI(w), &t0, &t1);
+  m127_acc acc = {t0, t1, 0};
+  m127_acc_add_words(&acc, r0 ^ neg, r1 ^ (neg & M63));
+  return m127_acc_value(&acc);
+}
+
+static void m127_xor_row_bits(const m127_weight *xk, const m127_weight *lk, uint64_t *out,
+                              uint64_t *mj, const uint64_t *bj, const uint64_t *uj,
+                              const uint64_t *zj, const uint64_t *rj, u128 fa, int negate,
+                              size_t n) {
+  const uint64_t neg = negate ? UINT64_MAX : 0;
+  const m127_weight xl = *xk, ll = *lk;
+  for (size_t e = 0; e < n; e++) {
+    uint64_t km = (uint64_t)0 - ((bj[e >> 6] >> (e & 63)) & 1), t0, t1;
+    m127_term(&xl, zj[2 * e], zj[2 * e + 1], &t0, &t1);
+    m127_acc acc = {t0, t1, 0};
+    m127_acc_add_words(&acc, uj[2 * e] ^ km, uj[2 * e + 1] ^ (km & M63));
+    u128 w = m127_acc_value(&acc);
+    SET(out, e, addmod(MASK127, w, fa & (((u128)km << 64) | km)));
+    if (mj) SET(mj, e, m127_message(&ll, w, rj[2 * e], rj[2 * e + 1], neg));
+  }
+}
+
+static void m127_xor_row_pair(const m127_weight *xk, const m127_weight *lk, uint64_t *out,
+                              uint64_t *mj, const uint64_t *bh, const uint64_t *bl,
+                              const uint64_t *uh, const uint64_t *ul, const uint64_t *uv,
+                              const uint64_t *zj, const uint64_t *rj, u128 fa, int negate,
+                              size_t n) {
+  const uint64_t neg = negate ? UINT64_MAX : 0;
+  const m127_weight xl = *xk, ll = *lk;
+  for (size_t e = 0; e < n; e++) {
+    uint64_t kh = (uint64_t)0 - ((bh[e >> 6] >> (e & 63)) & 1);
+    uint64_t kl = (uint64_t)0 - ((bl[e >> 6] >> (e & 63)) & 1);
+    uint64_t same = ~(kh ^ kl), both = kh & kl, t0, t1;
+    /* Added: v if the bits agree, u_h if only the low one is set, u_l if
+     * only the high one; subtracted: v if they differ, u_h and u_l if both
+     * are set. */
+    uint64_t a0 = (uv[2 * e] & same) | (uh[2 * e] & ~kh & kl) | (ul[2 * e] & kh & ~kl);
+    uint64_t a1 = (uv[2 * e + 1] & same) | (uh[2 * e + 1] & ~kh & kl) |
+                  (ul[2 * e + 1] & kh & ~kl);
+    uint64_t s0 = (uv[2 * e] & ~same) | (uh[2 * e] & both);
+    uint64_t s1 = (uv[2 * e + 1] & ~same) | (uh[2 * e + 1] & both);
+    m127_term(&xl, zj[2 * e], zj[2 * e + 1], &t0, &t1);
+    m127_acc acc = {t0, t1, 0};
+    m127_acc_add_words(&acc, a0, a1);
+    m127_acc_add_words(&acc, ~s0, s1 ^ M63);
+    m127_acc_add_words(&acc, (ul[2 * e] & both) ^ both, ((ul[2 * e + 1] & both) ^ both) & M63);
+    u128 w = m127_acc_value(&acc);
+    SET(out, e, addmod(MASK127, w, fa & (((u128)both << 64) | both)));
+    if (mj) SET(mj, e, m127_message(&ll, w, rj[2 * e], rj[2 * e + 1], neg));
+  }
+}
+
 ALWAYS_INLINE void xor_row_k(const cc_field128 *f, kind_t k, size_t j, uint64_t *bits,
                              uint64_t *prod, uint64_t *msg, uint64_t *msgp,
                              const uint64_t *b, size_t words, const uint64_t *u,
                              const uint64_t *v, const uint64_t *z, const uint64_t *rho,
                              u128 fa, u128 x, u128 lam, int negate, unsigned m, size_t n) {
-  u128 xd = to_dom(f, k, x), ld = to_dom(f, k, lam);
   size_t h = m / 2;
+  if (k == CC_FIELD128_M127) {
+    m127_weight xk = m127_classify(x), lk = m127_classify(lam);
+    if (j < m) {
+      m127_xor_row_bits(&xk, &lk, bits + 2 * j * n, msg ? msg + 2 * j * n : NULL,
+                        b + j * words, u + 2 * j * n, z, rho, fa, negate, n);
+    } else {
+      size_t i = j - m;
+      m127_xor_row_pair(&xk, &lk, prod + 2 * i * n, msgp ? msgp + 2 * i * n : NULL,
+                        b + i * words, b + (h + i) * words, u + 2 * i * n,
+                        u + 2 * (h + i) * n, v + 2 * i * n, z, rho, fa, negate, n);
+    }
+    return;
+  }
+  u128 xd = to_dom(f, k, x), ld = to_dom(f, k, lam);
   if (j < m) {
     xor_row_bits_k(f, k, bits + 2 * j * n, msg ? msg + 2 * j * n : NULL, b + j * words,
                    u + 2 * j * n, z, rho, fa, xd, ld, negate, n);

@@ -974,8 +974,14 @@ static void test_xor_group_rng(const cc_field128 *f) {
   (void)XH;
   fill(p, u, XM * XN, 1);
   fill(p, v, XP * XN, 1);
-  u128 fa = next128() % p, x = next128() % p, lam = next128() % p;
-  for (int with_msg = 0; with_msg < 2; with_msg++) {
+  u128 fa = next128() % p;
+  /* The index and lam at random, and small as the suites' are (1 with -1,
+   * 2 with 2, 3 with -3): each weight class of 2^127 - 1. */
+  const u128 xs[4] = {next128() % p, 1 % p, 2 % p, 3 % p};
+  const u128 lams[4] = {next128() % p, p - 1, 2 % p, (p - 3 % p) % p};
+  for (int c = 0; c < 8; c++) {
+    int with_msg = c % 2;
+    u128 x = xs[c / 2], lam = lams[c / 2];
     cc_rng a, r;
     CHECK(cc_rng_init_seeded(&a, "xor", 3) == 0);
     CHECK(cc_rng_init_seeded(&r, "xor", 3) == 0);
