@@ -134,7 +134,7 @@
 -- ## Random streams
 --
 --     local rng = core.rng()      -- OpenSSL CSPRNG
---     local rng = core.rng(42)    -- reproducible ChaCha20 stream (integer or
+--     local rng = core.rng(42)    -- reproducible AES-128-CTR stream (integer or
 --                                 -- string seed)
 --     rng:uniform()               -- float in [0, 1)
 --     rng:bytes(n)                -- n random bytes
@@ -169,7 +169,9 @@ function M.Field(options)
 end
 
 --- A random stream: `rng()` for the OpenSSL CSPRNG, `rng(seed)` for a
--- reproducible ChaCha20 stream (integer or string seed).
+-- reproducible AES-128-CTR stream (integer or string seed). A seed gives
+-- the same stream in every run, but not the ChaCha20 stream it gave in
+-- earlier versions of cicada: values recorded from those differ now.
 -- @function rng
 M.rng = core.rng
 
