@@ -1100,13 +1100,52 @@ int cc_field128_shamir_recover(const cc_field128 *f, uint64_t *out,
 
 /* ==== The first level of a bitwise less-than ============================ */
 
+/* For 2^127 - 1, one pair row: each output one lazy sum of its selected
+ * terms (a subtracted canonical y added as y ^ (2^127 - 1) = p - y),
+ * reduced once. Masks of 64 bits select words. */
+static void m127_bitlt_row(uint64_t *lo, uint64_t *eo, const uint64_t *c, const uint64_t *rh,
+                           const uint64_t *rl, const uint64_t *pr, unsigned eh, size_t n) {
+  for (size_t e = 0; e < n; e++) {
+    /* eh - 1 >= 0 and eh < 128: the pair's bits of c, from either word. */
+    uint64_t c0 = c[2 * e], c1 = c[2 * e + 1];
+    unsigned el = eh - 1;
+    uint64_t bh = eh < 64 ? c0 >> eh : c1 >> (eh - 64);
+    uint64_t bl = el < 64 ? c0 >> el : c1 >> (el - 64);
+    uint64_t ch = (uint64_t)0 - (bh & 1), cl = (uint64_t)0 - (bl & 1);
+    uint64_t n00 = ~ch & ~cl, hn = ch & ~cl, nh = ~ch & cl, both = ch & cl;
+    uint64_t x0 = rh[2 * e], x1 = rh[2 * e + 1], y0 = rl[2 * e], y1 = rl[2 * e + 1];
+    uint64_t q0 = pr[2 * e], q1 = pr[2 * e + 1];
+    /* lt = x [c_h = 0] + y [c = 00] + q [c = 10] - q [c = 00] */
+    m127_acc l = {x0 & ~ch, x1 & ~ch, 0};
+    m127_acc_add_words(&l, y0 & n00, y1 & n00);
+    m127_acc_add_words(&l, q0 & hn, q1 & hn);
+    m127_acc_add_words(&l, (q0 & n00) ^ n00, ((q1 & n00) ^ n00) & M63);
+    SET(lo, e, m127_acc_value(&l));
+    /* eq = [c = 00] + y [c = 01] + x [c = 10] - x [c = 00] - y [c = 00]
+     *      + q [c = 00 or 11] - q [c = 01 or 10] */
+    uint64_t same = n00 | both, diff = ~same;
+    m127_acc q = {(y0 & nh) | (x0 & hn), (y1 & nh) | (x1 & hn), 0};
+    m127_acc_add_words(&q, n00 & 1, 0);
+    m127_acc_add_words(&q, (x0 & n00) ^ n00, ((x1 & n00) ^ n00) & M63);
+    m127_acc_add_words(&q, (y0 & n00) ^ n00, ((y1 & n00) ^ n00) & M63);
+    m127_acc_add_words(&q, q0 & same, q1 & same);
+    m127_acc_add_words(&q, (q0 & diff) ^ diff, ((q1 & diff) ^ diff) & M63);
+    SET(eo, e, m127_acc_value(&q));
+  }
+}
+
 /* See field128.h; as cc_field_bitlt_pairs, with masks instead of branches. */
 void cc_field128_bitlt_pairs(const cc_field128 *f, uint64_t *lt, uint64_t *eq,
                              const uint64_t *c, const uint64_t *r,
                              const uint64_t *rho, unsigned m, size_t n) {
   const u128 p = f->p, one = 1;
   size_t h = m / 2;
-  for (size_t i = 0; i < h; i++) {
+  for (size_t i = 0; i < h && f->kind == CC_FIELD128_M127; i++) {
+    unsigned eh = m - 1 - 2 * (unsigned)i;
+    m127_bitlt_row(lt + 2 * i * n, eq + 2 * i * n, c, r + 2 * i * n, r + 2 * (h + i) * n,
+                   rho + 2 * i * n, eh, n);
+  }
+  for (size_t i = 0; i < h && f->kind != CC_FIELD128_M127; i++) {
     unsigned eh = m - 1 - 2 * (unsigned)i; /* exponents of the pair's bits */
     const uint64_t *rh = r + 2 * i * n, *rl = r + 2 * (h + i) * n, *pr = rho + 2 * i * n;
     uint64_t *lo = lt + 2 * i * n, *eo = eq + 2 * i * n;
