@@ -983,6 +983,75 @@ static int field_xor_group_drawn(lua_State *L) {
   return 4;
 }
 
+/* The rows of a flat array a of rows of n elements (n >= 1), checked. */
+static size_t tree_rows(lua_State *L, const cl_array *a, int arg, lua_Integer n) {
+  if (a->ndim != 1 || a->n % (size_t)n != 0)
+    luaL_argerror(L, arg, lua_pushfstring(L, "a vector of rows of %I elements expected", n));
+  return a->n / (size_t)n;
+}
+
+/* The pairs of a level of L nodes (rows) of a less-than tree: half pairs,
+ * eqs of which need their eq product (all but the least significant pair
+ * when L is even; see cicada.shamir.compare's less_tree). */
+static void tree_level(size_t rows, size_t *half, size_t *eqs) {
+  *half = rows / 2;
+  *eqs = rows % 2 == 0 ? *half - 1 : *half;
+}
+
+/* F:less_tree_products(lt, eq, n): one level of a tree of (lt, eq) pairs,
+ * lt and eq flat vectors of rows of n elements, most significant first:
+ * the products eq[2i] * lt[2i + 1] of the half = L // 2 pairs (L rows of
+ * lt), then eq[2i] * eq[2i + 1] of the first eqs of them (half - 1 when L
+ * is even, else half), as one vector of half + eqs rows. Row by row, no
+ * copies of the operands. */
+static int field_less_tree_products(lua_State *L) {
+  lua_settop(L, 4); /* temporaries go above the arguments */
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *lt = cl_field_own_array(L, 2, &F->q);
+  cl_array *eq = cl_field_own_array(L, 3, &F->q);
+  lua_Integer n = luaL_checkinteger(L, 4);
+  luaL_argcheck(L, n >= 1, 4, "n must be positive");
+  size_t rows = tree_rows(L, lt, 2, n), erows = tree_rows(L, eq, 3, n), half, eqs;
+  luaL_argcheck(L, rows >= 2, 2, "lt must have at least 2 rows");
+  tree_level(rows, &half, &eqs);
+  luaL_argcheck(L, erows >= 2 * eqs, 3, "eq has too few rows for lt");
+  size_t un = (size_t)n, w = (size_t)F->q.w, size = (half + eqs) * un;
+  cl_array *out = cl_array_push_filled(L, &F->q, 1, &size);
+  for (size_t i = 0; i < half; i++)
+    CL_FQ(&F->q, mul, out->data + i * un * w, eq->data + 2 * i * un * w,
+          lt->data + (2 * i + 1) * un * w, un);
+  for (size_t i = 0; i < eqs; i++)
+    CL_FQ(&F->q, mul, out->data + (half + i) * un * w, eq->data + 2 * i * un * w,
+          eq->data + (2 * i + 1) * un * w, un);
+  return 1;
+}
+
+/* F:less_tree_merge(lt, prod, n): the next level from lt (L rows of n) and
+ * the reduced products of F:less_tree_products: lt' = lt[2i] + prod[i]
+ * for the half pairs, then lt's last row when L is odd; eq' = the eqs
+ * rows of prod after the first half. Two vectors. */
+static int field_less_tree_merge(lua_State *L) {
+  lua_settop(L, 4); /* temporaries go above the arguments */
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *lt = cl_field_own_array(L, 2, &F->q);
+  cl_array *prod = cl_field_own_array(L, 3, &F->q);
+  lua_Integer n = luaL_checkinteger(L, 4);
+  luaL_argcheck(L, n >= 1, 4, "n must be positive");
+  size_t rows = tree_rows(L, lt, 2, n), prows = tree_rows(L, prod, 3, n), half, eqs;
+  luaL_argcheck(L, rows >= 2, 2, "lt must have at least 2 rows");
+  tree_level(rows, &half, &eqs);
+  luaL_argcheck(L, prows == half + eqs, 3, "prod must have the rows of F:less_tree_products");
+  size_t un = (size_t)n, w = (size_t)F->q.w, row = un * w;
+  size_t lsize = (half + rows % 2) * un, esize = eqs * un;
+  cl_array *nlt = cl_array_push_filled(L, &F->q, 1, &lsize);
+  cl_array *neq = cl_array_push_filled(L, &F->q, 1, &esize);
+  for (size_t i = 0; i < half; i++)
+    CL_FQ(&F->q, add, nlt->data + i * row, lt->data + 2 * i * row, prod->data + i * row, un);
+  if (rows % 2) memcpy(nlt->data + half * row, lt->data + (rows - 1) * row, row * sizeof(uint64_t));
+  if (esize) memcpy(neq->data, prod->data + half * row, eqs * row * sizeof(uint64_t));
+  return 2;
+}
+
 /* F:lincomb_rows(weights, a): sum of weights[j] * row j of a, whose r * n
  * elements (r = #weights) are read as r rows of n: an n-vector. */
 static int field_lincomb_rows(lua_State *L) {
@@ -1043,6 +1112,8 @@ static const luaL_Reg field_methods[] = {
   {"bitlt_pairs", field_bitlt_pairs},
   {"xor_group", field_xor_group},
   {"xor_group_drawn", field_xor_group_drawn},
+  {"less_tree_products", field_less_tree_products},
+  {"less_tree_merge", field_less_tree_merge},
   {"lincomb_rows", field_lincomb_rows},
   {"wipe", field_wipe},
   {NULL, NULL}

@@ -142,30 +142,22 @@ local function products(self, x, y)
   return self:_reduce(self.field:multiply(x, y))
 end
 
--- [c < r] for public bits c and shared bits r, given as rows (most
--- significant first) lt_j = (1 - c_j) r_j and eq_j = [c_j = r_j]: a tree
--- that merges neighbours (hi, lo) into (lt_hi + eq_hi lt_lo, eq_hi eq_lo),
--- both products in one multiplication: ceil(log2 #lt) rounds, about 2 #lt
--- products. A node's eq serves only when it is (part of) a high
--- neighbour, so the least significant node of each level (the root
--- among them) gets none: one product fewer per level.
+-- [c < r] for public bits c and shared bits r, given as flat vectors of
+-- rows of n (most significant first) lt_j = (1 - c_j) r_j and
+-- eq_j = [c_j = r_j]: a tree that merges neighbours (hi, lo) into
+-- (lt_hi + eq_hi lt_lo, eq_hi eq_lo), both products in one
+-- multiplication: ceil(log2 #lt) rounds, about 2 #lt products. A node's eq
+-- serves only when it is (part of) a high neighbour, so the least
+-- significant node of each level (the root among them) gets none: one
+-- product fewer per level. Each level's products and merge are one C call
+-- each over the whole vectors (F:less_tree_products, F:less_tree_merge).
 local function less_tree(self, lt, eq, n)
   local F = self.field
-  while #lt > 1 do
-    local half = #lt // 2
-    -- The last pair makes the least significant node unless one is left over.
-    local eqs = #lt % 2 == 0 and half - 1 or half
-    local xs, ys = {}, {}
-    for i = 1, half do xs[i], ys[i] = eq[2 * i - 1], lt[2 * i] end
-    for i = 1, eqs do xs[half + i], ys[half + i] = eq[2 * i - 1], eq[2 * i] end
-    local prod = rows_of(products(self, F:concat(xs), F:concat(ys)), #xs, n)
-    local nlt, neq = {}, {}
-    for i = 1, half do nlt[i] = F:add(lt[2 * i - 1], prod[i]) end
-    for i = 1, eqs do neq[i] = prod[half + i] end
-    if #lt % 2 == 1 then nlt[#nlt + 1] = lt[#lt] end -- its eq, if any, no longer serves
-    lt, eq = nlt, neq
+  while lt.size > n do
+    local prod = self:_reduce(F:less_tree_products(lt, eq, n))
+    lt, eq = F:less_tree_merge(lt, prod, n)
   end
-  return lt[1]
+  return lt
 end
 
 -- [c mod 2^m < r] for the public vector c (n elements) and the m shared
@@ -178,8 +170,7 @@ local function less_paired(self, c, r, m, n, rho)
   local h = m // 2
   rho = rho or products(self, r:slice(1, h * n), r:slice(h * n + 1, 2 * h * n))
   local lt, eq = F:bitlt_pairs(c, r, rho, m)
-  local rows = h + m % 2
-  return less_tree(self, rows_of(lt, rows, n), rows_of(eq, rows, n), n)
+  return less_tree(self, lt, eq, n)
 end
 
 -- The OR of all rows d, by a tree: ceil(log2 #d) rounds.
