@@ -798,16 +798,20 @@ ALWAYS_INLINE void lincomb_arrays_k(const cc_field128 *f, kind_t k,
  * The suites' weights are often tiny: Lagrange weights at 0 over the
  * indices 1, 2, 3 are 3, -3 and 1, the sums of dealt shares use 1. A weight
  * 1 or -1 needs no product (-x is x ^ (2^127 - 1) for canonical x), one of
- * a single word c or -c two partial products instead of four. Each term of
- * a sum is folded once to below 2^128 and added into three words as in
- * m127_acc_add; the class of each weight is fixed for the whole array, so
- * the branch on it is always predicted. Written apart from the generic
- * kernels so that the loop's few words stay in registers. */
-enum { WC_ONE, WC_NEG_ONE, WC_WORD, WC_NEG_WORD, WC_FULL };
+ * a single word c or -c two partial products instead of four, and one of
+ * 2^e or -2^e beyond a word none: 2^127 = 1, so x 2^e is x rotated by e
+ * bits within 127 (1/2 = 2^126 is a Lagrange weight of the indices 1 and 2,
+ * in every dealing by the player of index 1 to the others). Each term of a sum is folded once to
+ * below 2^128 and added into three words as in m127_acc_add; the class of
+ * each weight is fixed for the whole array, so the branch on it is always
+ * predicted. Written apart from the generic kernels so that the loop's few
+ * words stay in registers. */
+enum { WC_ONE, WC_NEG_ONE, WC_POW2, WC_NEG_POW2, WC_WORD, WC_NEG_WORD, WC_FULL };
 
 typedef struct {
   int cls;
-  uint64_t c;     /* |w| for WC_WORD, WC_NEG_WORD */
+  uint64_t c;     /* |w| for WC_WORD, WC_NEG_WORD; e of |w| = 2^e for WC_POW2,
+                     WC_NEG_POW2 (64 <= e <= 126) */
   uint64_t w0, w1; /* w for WC_FULL */
 } m127_weight;
 
@@ -818,6 +822,9 @@ static m127_weight m127_classify(u128 w) {
   else if (neg == 1) k.cls = WC_NEG_ONE;
   else if (HI(w) == 0) { k.cls = WC_WORD; k.c = LO(w); }
   else if (HI(neg) == 0) { k.cls = WC_NEG_WORD; k.c = LO(neg); }
+  /* Beyond a word (a word's product measured as fast as a rotation) */
+  else if ((w & (w - 1)) == 0) { k.cls = WC_POW2; k.c = (uint64_t)bit_length(w) - 1; }
+  else if ((neg & (neg - 1)) == 0) { k.cls = WC_NEG_POW2; k.c = (uint64_t)bit_length(neg) - 1; }
   return k;
 }
 
@@ -833,6 +840,16 @@ ALWAYS_INLINE void m127_term(const m127_weight *k, uint64_t x0, uint64_t x1,
     *r0 = ~x0;
     *r1 = x1 ^ M63;
     return;
+  case WC_NEG_POW2: /* w x = 2^e (p - x) */
+    x0 = ~x0;
+    x1 ^= M63;
+    /* fall through */
+  case WC_POW2: { /* x rotated by e within 127 bits: below 2^127 */
+    u128 x = cc_u128_make(x0, x1), y = ((x << k->c) | (x >> (127 - k->c))) & MASK127;
+    *r0 = LO(y);
+    *r1 = HI(y);
+    return;
+  }
   case WC_NEG_WORD: /* w x = c (p - x) */
     x0 = ~x0;
     x1 ^= M63;
@@ -904,6 +921,8 @@ static void m127_lincomb(uint64_t *out, const uint64_t *w,
       switch (wk[j].cls) {
       case WC_ONE: PASS(WC_ONE); break;
       case WC_NEG_ONE: PASS(WC_NEG_ONE); break;
+      case WC_POW2: PASS(WC_POW2); break;
+      case WC_NEG_POW2: PASS(WC_NEG_POW2); break;
       case WC_WORD: PASS(WC_WORD); break;
       case WC_NEG_WORD: PASS(WC_NEG_WORD); break;
       default: PASS(WC_FULL); break;

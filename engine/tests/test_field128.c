@@ -630,10 +630,11 @@ static void test_lincomb(const cc_field128 *f) {
  * than the kernel's block of 256, with out one of the arrays. */
 static void test_lincomb_classes(const cc_field128 *f) {
   const u128 p = f->p;
-  enum { RC = 12, NC = 600 };
+  enum { RC = 14, NC = 600 };
   const u128 two64 = (u128)1 << 64;
   u128 wv[RC] = {1 % p, p - 1, 3 % p, (p - 3) % p, (two64 - 1) % p,
-                 (p - (two64 - 1) % p) % p, two64 % p, 0, 0, 0, 0, 0};
+                 (p - (two64 - 1) % p) % p, two64 % p, 0, 0, 0, 0, 0, 32 % p, (p - 32 % p) % p};
+  /* 2^64, -2^64, 2^126 = 1/2 and -1/2 are rotations in 2^127 - 1 */
   wv[7] = next128() % p;
   wv[8] = (p - (two64 % p)) % p;
   /* c 2^s and -c 2^s (rotations in 2^127 - 1): 1/2, -1/2, 3/2 there */
