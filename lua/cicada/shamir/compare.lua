@@ -444,13 +444,13 @@ local function operands(self, a, b, fname)
 end
 
 -- A comparison of n elements works on arrays of about n * value_bits
--- elements; chunks of at most this many of those (about 1,400 comparisons
--- with the defaults) keep each temporary near 1 MB in 2^127 - 1, where the
--- kernels then find their operands in the caches: 10,000 comparisons took
--- about 15% less CPU than in one chunk of 2^20 (arrays of 11 MB), which
--- pays for the 7 more chunks' rounds. Smaller chunks saved little more CPU
--- for twice the rounds.
-local CHUNK_BIT_ELEMENTS = 1 << 16
+-- elements; chunks of at most this many of those (about 680 comparisons
+-- with the defaults) keep each temporary below 1 MB in 2^127 - 1, where
+-- the kernels then find their operands in the caches and each message is
+-- about 0.5 MB: 10,000 comparisons took about 35% less CPU than in one
+-- chunk of 2^20 (arrays of 11 MB), and 20% less than in chunks of 2^16,
+-- which pays for the 14 more chunks' rounds. Chunks of 2^14 saved no more.
+local CHUNK_BIT_ELEMENTS = 1 << 15
 
 -- The number of elements per chunk for operations on m-bit masks (a
 -- suite's _chunk_bit_elements, which specs set, overrides the constant).
