@@ -64,8 +64,8 @@
 -- reduction has a random coefficient that an honest player drew).
 -- With t = 2 the XOR needs no multiplication, and neither do the products
 -- r_hi r_lo of the less-than's first level: see _mask_bits_pair (the
--- group's members compute their shares locally, with F:xor_group, and two
--- of them send the dealer one masked message each).
+-- group's members compute their shares locally, with F:xor_group_drawn,
+-- and two of them send the dealer one masked message each).
 -- Rounds: the random parts take 1 + ceil(log2 t) rounds (the dealing,
 -- then the XOR), the reveal one, the less-than ceil(log2 m), one fewer
 -- with t = 2 (its first level's products come with the XOR): 8 for
@@ -285,7 +285,7 @@ end
 -- dealer shared. The first is shared on (value) f_A (see _mask_parties);
 -- the second on W = (combination of the dealer's polynomials) + Z, with Z
 -- a random polynomial through 0 whose coefficient z comes from the group's
--- stream, so each member computes its point of W itself (F:xor_group).
+-- stream, so each member computes its point of W itself (F:xor_group_drawn).
 -- The dealer's point is lambda_0 W(x_0) + lambda_1 W(x_1), which ranks 0
 -- and 1 send it masked by +rho and -rho (also from the group's stream).
 -- What the dealer receives is uniform, and so is their sum, W(x_d),
