@@ -954,6 +954,44 @@ ALWAYS_INLINE void lincomb_small_k(const cc_field128 *f, kind_t k,
   }
 }
 
+/* For 2^127 - 1, sums with the weights 1 (neg = 0) or the first 1 and the
+ * others -1 (neg = 1): each output one three-word sum of its terms below
+ * 2^128 (-x added as x ^ (2^127 - 1) = p - x), reduced once, instead of an
+ * addition modulo p per term. R > 0 is the count when it is a constant
+ * (2, 3 or 4, unrolled), else 0 for r. Every xs[j][i] is read before
+ * out[i] is written. */
+ALWAYS_INLINE void m127_sum_k(uint64_t *out, const uint64_t *const *xs, size_t r, size_t n,
+                              int neg, size_t R) {
+  const uint64_t nm0 = neg ? UINT64_MAX : 0, nm1 = neg ? M63 : 0;
+  const size_t count = R ? R : r;
+  for (size_t i = 0; i < n; i++) {
+    m127_acc acc = {xs[0][2 * i], xs[0][2 * i + 1], 0};
+    for (size_t j = 1; j < count; j++)
+      m127_acc_add_words(&acc, xs[j][2 * i] ^ nm0, xs[j][2 * i + 1] ^ nm1);
+    SET(out, i, m127_acc_value(&acc));
+  }
+}
+
+static void m127_sum(uint64_t *out, const uint64_t *const *xs, size_t r, size_t n, int neg) {
+  if (r == 2) {
+    const uint64_t *const ys[2] = {xs[0], xs[1]};
+    if (neg) m127_sum_k(out, ys, 2, n, 1, 2);
+    else m127_sum_k(out, ys, 2, n, 0, 2);
+  } else if (r == 3) {
+    const uint64_t *const ys[3] = {xs[0], xs[1], xs[2]};
+    if (neg) m127_sum_k(out, ys, 3, n, 1, 3);
+    else m127_sum_k(out, ys, 3, n, 0, 3);
+  } else if (r == 4) {
+    const uint64_t *const ys[4] = {xs[0], xs[1], xs[2], xs[3]};
+    if (neg) m127_sum_k(out, ys, 4, n, 1, 4);
+    else m127_sum_k(out, ys, 4, n, 0, 4);
+  } else if (neg) {
+    m127_sum_k(out, xs, r, n, 1, 0);
+  } else {
+    m127_sum_k(out, xs, r, n, 0, 0);
+  }
+}
+
 void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
                                 const uint64_t *w, const uint64_t *const *xs,
                                 size_t r, size_t n) {
@@ -962,6 +1000,10 @@ void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
    * only, each output element read whole before it is written. */
   bool ones = r > 0;
   for (size_t j = 0; j < r && ones; j++) ones = GET(w, j) == 1;
+  if (ones && fl.kind == CC_FIELD128_M127 && r < ((size_t)1 << 62)) {
+    m127_sum(out, xs, r, n, 0);
+    return;
+  }
   if (ones) {
     for (size_t i = 0; i < n; i++) {
       u128 acc = GET(xs[0], i);
@@ -974,6 +1016,10 @@ void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
    * ones): subtractions only. */
   bool minus = r > 1 && GET(w, 0) == 1 % fl.p;
   for (size_t j = 1; j < r && minus; j++) minus = GET(w, j) == fl.p - 1;
+  if (minus && fl.kind == CC_FIELD128_M127 && r < ((size_t)1 << 62)) {
+    m127_sum(out, xs, r, n, 1);
+    return;
+  }
   if (minus) {
     for (size_t i = 0; i < n; i++) {
       u128 acc = GET(xs[0], i);
