@@ -380,6 +380,78 @@ describe("comparisons", function()
     assert.has_error(function() F:lincomb_rows(F:array{1, 2}, F:array{1, 2, 3}) end)
   end)
 
+  it("draw a group's bits, coefficients and masks from its stream (F:xor_group_drawn)", function()
+    local core = require("cicada.core")
+    local field = require("cicada.field")
+    for _, order in ipairs{field.SUITE_ORDER, field.DEFAULT_ORDER} do
+      local F = cicada.Field{order = order}
+      local n, m, pairs = 70, 5, 2
+      local rng = core.rng(5)
+      local u, v = F:uniform({m * n}, rng), F:uniform({pairs * n}, rng)
+      local fa, x, lam = F:array(3), F:array(4), F:array(5)
+      for _, with_msg in ipairs{false, true} do
+        local bits, prod, msg, msgp = F:xor_group_drawn(core.rng("group"), u, v, fa, x, m,
+                                                        pairs, with_msg and lam or nil, with_msg)
+        -- The same values drawn by hand in the documented order: the m
+        -- rows of bits packed into ceil(n / 64) little-endian words each,
+        -- then each row's z and rho.
+        local stream, words = core.rng("group"), (n + 63) // 64
+        local packed, b = stream:bytes(m * words * 8), {}
+        for j = 0, m - 1 do
+          for e = 0, n - 1 do
+            local byte = packed:byte(j * words * 8 + e // 8 + 1)
+            b[j * n + e + 1] = (byte >> (e % 8)) & 1
+          end
+        end
+        local zs, rhos = {}, {}
+        for j = 1, m + pairs do zs[j], rhos[j] = F:uniform({n}, stream), F:uniform({n}, stream) end
+        local want = {F:xor_group(F:array(b), u, v, F:concat(zs), fa, x, m, pairs,
+                                  with_msg and lam or nil, F:concat(rhos), with_msg)}
+        assert.are.equal(want[1], bits)
+        assert.are.equal(want[2], prod)
+        if with_msg then
+          assert.are.equal(want[3], msg)
+          assert.are.equal(want[4], msgp)
+        else
+          assert.is_nil(msg)
+        end
+      end
+      assert.has_error(function() F:xor_group_drawn(core.rng(1), u, v, fa, x, 4, 2) end,
+                       "bad argument #6 to 'xor_group_drawn' (u must have m rows)")
+      assert.has_error(function() F:xor_group_drawn(nil, u, v, fa, x, m, 2) end)
+    end
+  end)
+
+  it("make a level of the less-than tree in one call each (F:less_tree_products, F:less_tree_merge)", function()
+    local field = require("cicada.field")
+    for _, order in ipairs{field.SUITE_ORDER, 101} do
+      local F = cicada.Field{order = order}
+      local n = 2
+      -- 5 rows (odd: 2 pairs, both with eq products, and a row left over)
+      -- and 4 (even: the last pair without one).
+      local lt5 = F:array{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+      local eq5 = F:array{11, 12, 13, 14, 15, 16, 17, 18, 19, 20}
+      assert.are.equal(F:array{11 * 3, 12 * 4, 15 * 7, 16 * 8, 11 * 13, 12 * 14, 15 * 17, 16 * 18},
+                       F:less_tree_products(lt5, eq5, n))
+      local lt4, eq4 = lt5:slice(1, 8), eq5:slice(1, 6) -- eq's last row serves no more
+      assert.are.equal(F:array{11 * 3, 12 * 4, 15 * 7, 16 * 8, 11 * 13, 12 * 14},
+                       F:less_tree_products(lt4, eq4, n))
+      local prod = F:array{30, 31, 32, 33, 34, 35, 36, 37}
+      local nlt, neq = F:less_tree_merge(lt5, prod, n)
+      assert.are.same({1 + 30, 2 + 31, 5 + 32, 6 + 33, 9, 10}, nlt:tolist())
+      assert.are.same({34, 35, 36, 37}, neq:tolist())
+      nlt, neq = F:less_tree_merge(lt4, prod:slice(1, 6), n)
+      assert.are.same({31, 33, 37, 39}, nlt:tolist())
+      assert.are.same({34, 35}, neq:tolist())
+      assert.has_error(function() F:less_tree_products(lt5, eq5, 3) end,
+                       "bad argument #1 to 'less_tree_products' (a vector of rows of 3 elements expected)")
+      assert.has_error(function() F:less_tree_products(lt5, eq5:slice(1, 6), n) end,
+                       "bad argument #2 to 'less_tree_products' (eq has too few rows for lt)")
+      assert.has_error(function() F:less_tree_merge(lt5, prod:slice(1, 6), n) end,
+                       "bad argument #2 to 'less_tree_merge' (prod must have the rows of F:less_tree_products)")
+    end
+  end)
+
   it("transpose field arrays (the layout step of bit_decompose)", function()
     local F = cicada.Field{order = 7}
     assert.are.same({{1, 4}, {2, 5}, {3, 6}}, F:array{{1, 2, 3}, {4, 5, 6}}:transpose():tolist())

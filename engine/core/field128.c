@@ -798,16 +798,20 @@ ALWAYS_INLINE void lincomb_arrays_k(const cc_field128 *f, kind_t k,
  * The suites' weights are often tiny: Lagrange weights at 0 over the
  * indices 1, 2, 3 are 3, -3 and 1, the sums of dealt shares use 1. A weight
  * 1 or -1 needs no product (-x is x ^ (2^127 - 1) for canonical x), one of
- * a single word c or -c two partial products instead of four. Each term of
- * a sum is folded once to below 2^128 and added into three words as in
- * m127_acc_add; the class of each weight is fixed for the whole array, so
- * the branch on it is always predicted. Written apart from the generic
- * kernels so that the loop's few words stay in registers. */
-enum { WC_ONE, WC_NEG_ONE, WC_WORD, WC_NEG_WORD, WC_FULL };
+ * a single word c or -c two partial products instead of four, and one of
+ * 2^e or -2^e beyond a word none: 2^127 = 1, so x 2^e is x rotated by e
+ * bits within 127 (1/2 = 2^126 is a Lagrange weight of the indices 1 and 2,
+ * in every dealing by the player of index 1 to the others). Each term of a sum is folded once to
+ * below 2^128 and added into three words as in m127_acc_add; the class of
+ * each weight is fixed for the whole array, so the branch on it is always
+ * predicted. Written apart from the generic kernels so that the loop's few
+ * words stay in registers. */
+enum { WC_ONE, WC_NEG_ONE, WC_POW2, WC_NEG_POW2, WC_WORD, WC_NEG_WORD, WC_FULL };
 
 typedef struct {
   int cls;
-  uint64_t c;     /* |w| for WC_WORD, WC_NEG_WORD */
+  uint64_t c;     /* |w| for WC_WORD, WC_NEG_WORD; e of |w| = 2^e for WC_POW2,
+                     WC_NEG_POW2 (64 <= e <= 126) */
   uint64_t w0, w1; /* w for WC_FULL */
 } m127_weight;
 
@@ -818,6 +822,9 @@ static m127_weight m127_classify(u128 w) {
   else if (neg == 1) k.cls = WC_NEG_ONE;
   else if (HI(w) == 0) { k.cls = WC_WORD; k.c = LO(w); }
   else if (HI(neg) == 0) { k.cls = WC_NEG_WORD; k.c = LO(neg); }
+  /* Beyond a word (a word's product measured as fast as a rotation) */
+  else if ((w & (w - 1)) == 0) { k.cls = WC_POW2; k.c = (uint64_t)bit_length(w) - 1; }
+  else if ((neg & (neg - 1)) == 0) { k.cls = WC_NEG_POW2; k.c = (uint64_t)bit_length(neg) - 1; }
   return k;
 }
 
@@ -833,6 +840,16 @@ ALWAYS_INLINE void m127_term(const m127_weight *k, uint64_t x0, uint64_t x1,
     *r0 = ~x0;
     *r1 = x1 ^ M63;
     return;
+  case WC_NEG_POW2: /* w x = 2^e (p - x) */
+    x0 = ~x0;
+    x1 ^= M63;
+    /* fall through */
+  case WC_POW2: { /* x rotated by e within 127 bits: below 2^127 */
+    u128 x = cc_u128_make(x0, x1), y = ((x << k->c) | (x >> (127 - k->c))) & MASK127;
+    *r0 = LO(y);
+    *r1 = HI(y);
+    return;
+  }
   case WC_NEG_WORD: /* w x = c (p - x) */
     x0 = ~x0;
     x1 ^= M63;
@@ -904,6 +921,8 @@ static void m127_lincomb(uint64_t *out, const uint64_t *w,
       switch (wk[j].cls) {
       case WC_ONE: PASS(WC_ONE); break;
       case WC_NEG_ONE: PASS(WC_NEG_ONE); break;
+      case WC_POW2: PASS(WC_POW2); break;
+      case WC_NEG_POW2: PASS(WC_NEG_POW2); break;
       case WC_WORD: PASS(WC_WORD); break;
       case WC_NEG_WORD: PASS(WC_NEG_WORD); break;
       default: PASS(WC_FULL); break;
@@ -935,6 +954,44 @@ ALWAYS_INLINE void lincomb_small_k(const cc_field128 *f, kind_t k,
   }
 }
 
+/* For 2^127 - 1, sums with the weights 1 (neg = 0) or the first 1 and the
+ * others -1 (neg = 1): each output one three-word sum of its terms below
+ * 2^128 (-x added as x ^ (2^127 - 1) = p - x), reduced once, instead of an
+ * addition modulo p per term. R > 0 is the count when it is a constant
+ * (2, 3 or 4, unrolled), else 0 for r. Every xs[j][i] is read before
+ * out[i] is written. */
+ALWAYS_INLINE void m127_sum_k(uint64_t *out, const uint64_t *const *xs, size_t r, size_t n,
+                              int neg, size_t R) {
+  const uint64_t nm0 = neg ? UINT64_MAX : 0, nm1 = neg ? M63 : 0;
+  const size_t count = R ? R : r;
+  for (size_t i = 0; i < n; i++) {
+    m127_acc acc = {xs[0][2 * i], xs[0][2 * i + 1], 0};
+    for (size_t j = 1; j < count; j++)
+      m127_acc_add_words(&acc, xs[j][2 * i] ^ nm0, xs[j][2 * i + 1] ^ nm1);
+    SET(out, i, m127_acc_value(&acc));
+  }
+}
+
+static void m127_sum(uint64_t *out, const uint64_t *const *xs, size_t r, size_t n, int neg) {
+  if (r == 2) {
+    const uint64_t *const ys[2] = {xs[0], xs[1]};
+    if (neg) m127_sum_k(out, ys, 2, n, 1, 2);
+    else m127_sum_k(out, ys, 2, n, 0, 2);
+  } else if (r == 3) {
+    const uint64_t *const ys[3] = {xs[0], xs[1], xs[2]};
+    if (neg) m127_sum_k(out, ys, 3, n, 1, 3);
+    else m127_sum_k(out, ys, 3, n, 0, 3);
+  } else if (r == 4) {
+    const uint64_t *const ys[4] = {xs[0], xs[1], xs[2], xs[3]};
+    if (neg) m127_sum_k(out, ys, 4, n, 1, 4);
+    else m127_sum_k(out, ys, 4, n, 0, 4);
+  } else if (neg) {
+    m127_sum_k(out, xs, r, n, 1, 0);
+  } else {
+    m127_sum_k(out, xs, r, n, 0, 0);
+  }
+}
+
 void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
                                 const uint64_t *w, const uint64_t *const *xs,
                                 size_t r, size_t n) {
@@ -943,6 +1000,10 @@ void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
    * only, each output element read whole before it is written. */
   bool ones = r > 0;
   for (size_t j = 0; j < r && ones; j++) ones = GET(w, j) == 1;
+  if (ones && fl.kind == CC_FIELD128_M127 && r < ((size_t)1 << 62)) {
+    m127_sum(out, xs, r, n, 0);
+    return;
+  }
   if (ones) {
     for (size_t i = 0; i < n; i++) {
       u128 acc = GET(xs[0], i);
@@ -955,6 +1016,10 @@ void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
    * ones): subtractions only. */
   bool minus = r > 1 && GET(w, 0) == 1 % fl.p;
   for (size_t j = 1; j < r && minus; j++) minus = GET(w, j) == fl.p - 1;
+  if (minus && fl.kind == CC_FIELD128_M127 && r < ((size_t)1 << 62)) {
+    m127_sum(out, xs, r, n, 1);
+    return;
+  }
   if (minus) {
     for (size_t i = 0; i < n; i++) {
       u128 acc = GET(xs[0], i);
@@ -1100,13 +1165,52 @@ int cc_field128_shamir_recover(const cc_field128 *f, uint64_t *out,
 
 /* ==== The first level of a bitwise less-than ============================ */
 
+/* For 2^127 - 1, one pair row: each output one lazy sum of its selected
+ * terms (a subtracted canonical y added as y ^ (2^127 - 1) = p - y),
+ * reduced once. Masks of 64 bits select words. */
+static void m127_bitlt_row(uint64_t *lo, uint64_t *eo, const uint64_t *c, const uint64_t *rh,
+                           const uint64_t *rl, const uint64_t *pr, unsigned eh, size_t n) {
+  for (size_t e = 0; e < n; e++) {
+    /* eh - 1 >= 0 and eh < 128: the pair's bits of c, from either word. */
+    uint64_t c0 = c[2 * e], c1 = c[2 * e + 1];
+    unsigned el = eh - 1;
+    uint64_t bh = eh < 64 ? c0 >> eh : c1 >> (eh - 64);
+    uint64_t bl = el < 64 ? c0 >> el : c1 >> (el - 64);
+    uint64_t ch = (uint64_t)0 - (bh & 1), cl = (uint64_t)0 - (bl & 1);
+    uint64_t n00 = ~ch & ~cl, hn = ch & ~cl, nh = ~ch & cl, both = ch & cl;
+    uint64_t x0 = rh[2 * e], x1 = rh[2 * e + 1], y0 = rl[2 * e], y1 = rl[2 * e + 1];
+    uint64_t q0 = pr[2 * e], q1 = pr[2 * e + 1];
+    /* lt = x [c_h = 0] + y [c = 00] + q [c = 10] - q [c = 00] */
+    m127_acc l = {x0 & ~ch, x1 & ~ch, 0};
+    m127_acc_add_words(&l, y0 & n00, y1 & n00);
+    m127_acc_add_words(&l, q0 & hn, q1 & hn);
+    m127_acc_add_words(&l, (q0 & n00) ^ n00, ((q1 & n00) ^ n00) & M63);
+    SET(lo, e, m127_acc_value(&l));
+    /* eq = [c = 00] + y [c = 01] + x [c = 10] - x [c = 00] - y [c = 00]
+     *      + q [c = 00 or 11] - q [c = 01 or 10] */
+    uint64_t same = n00 | both, diff = ~same;
+    m127_acc q = {(y0 & nh) | (x0 & hn), (y1 & nh) | (x1 & hn), 0};
+    m127_acc_add_words(&q, n00 & 1, 0);
+    m127_acc_add_words(&q, (x0 & n00) ^ n00, ((x1 & n00) ^ n00) & M63);
+    m127_acc_add_words(&q, (y0 & n00) ^ n00, ((y1 & n00) ^ n00) & M63);
+    m127_acc_add_words(&q, q0 & same, q1 & same);
+    m127_acc_add_words(&q, (q0 & diff) ^ diff, ((q1 & diff) ^ diff) & M63);
+    SET(eo, e, m127_acc_value(&q));
+  }
+}
+
 /* See field128.h; as cc_field_bitlt_pairs, with masks instead of branches. */
 void cc_field128_bitlt_pairs(const cc_field128 *f, uint64_t *lt, uint64_t *eq,
                              const uint64_t *c, const uint64_t *r,
                              const uint64_t *rho, unsigned m, size_t n) {
   const u128 p = f->p, one = 1;
   size_t h = m / 2;
-  for (size_t i = 0; i < h; i++) {
+  for (size_t i = 0; i < h && f->kind == CC_FIELD128_M127; i++) {
+    unsigned eh = m - 1 - 2 * (unsigned)i;
+    m127_bitlt_row(lt + 2 * i * n, eq + 2 * i * n, c, r + 2 * i * n, r + 2 * (h + i) * n,
+                   rho + 2 * i * n, eh, n);
+  }
+  for (size_t i = 0; i < h && f->kind != CC_FIELD128_M127; i++) {
     unsigned eh = m - 1 - 2 * (unsigned)i; /* exponents of the pair's bits */
     const uint64_t *rh = r + 2 * i * n, *rl = r + 2 * (h + i) * n, *pr = rho + 2 * i * n;
     uint64_t *lo = lt + 2 * i * n, *eo = eq + 2 * i * n;
@@ -1190,4 +1294,177 @@ void cc_field128_xor_group(const cc_field128 *f, uint64_t *bits, uint64_t *prod,
 #define BODY(K) xor_group_k(&fl, K, bits, prod, msg, msgp, b, u, v, z, rho, fa, x, lam, negate, m, pairs, n)
   BY_KIND(&fl, BODY);
 #undef BODY
+}
+
+/* ---- The same with the group's values drawn row by row ----------------- */
+
+/* Bit e of a packed row, as a mask of all ones or zeros. */
+ALWAYS_INLINE u128 packed_mask(const uint64_t *row, size_t e) {
+  return (u128)0 - ((row[e >> 6] >> (e & 63)) & 1);
+}
+
+/* One row of bits: as in xor_group_k, with the bits packed. */
+ALWAYS_INLINE void xor_row_bits_k(const cc_field128 *f, kind_t k, uint64_t *out,
+                                  uint64_t *mj, const uint64_t *bj, const uint64_t *uj,
+                                  const uint64_t *zj, const uint64_t *rj, u128 fa,
+                                  u128 xd, u128 ld, int negate, size_t n) {
+  const u128 p = f->p;
+  for (size_t e = 0; e < n; e++) {
+    u128 km = packed_mask(bj, e), y = GET(uj, e);
+    u128 w = submod(p, addmod(p, dmul(f, k, GET(zj, e), xd), y & ~km), y & km);
+    SET(out, e, addmod(p, w, fa & km));
+    if (mj) {
+      u128 t = dmul(f, k, w, ld);
+      SET(mj, e, negate ? submod(p, t, GET(rj, e)) : addmod(p, t, GET(rj, e)));
+    }
+  }
+}
+
+/* One row of a pair's products: as in xor_group_k, with the bits packed. */
+ALWAYS_INLINE void xor_row_pair_k(const cc_field128 *f, kind_t k, uint64_t *out,
+                                  uint64_t *mj, const uint64_t *bh, const uint64_t *bl,
+                                  const uint64_t *uh, const uint64_t *ul,
+                                  const uint64_t *uv, const uint64_t *zj,
+                                  const uint64_t *rj, u128 fa, u128 xd, u128 ld,
+                                  int negate, size_t n) {
+  const u128 p = f->p;
+  for (size_t e = 0; e < n; e++) {
+    u128 kh = packed_mask(bh, e), kl = packed_mask(bl, e);
+    u128 xh = GET(uh, e), xl = GET(ul, e), xv = GET(uv, e), same = ~(kh ^ kl);
+    u128 w = addmod(p, dmul(f, k, GET(zj, e), xd),
+                    (xv & same) | (xh & ~kh & kl) | (xl & kh & ~kl));
+    w = submod(p, w, (xv & ~same) | (xh & kh & kl));
+    w = submod(p, w, xl & kh & kl);
+    SET(out, e, addmod(p, w, fa & kh & kl));
+    if (mj) {
+      u128 t = dmul(f, k, w, ld);
+      SET(mj, e, negate ? submod(p, t, GET(rj, e)) : addmod(p, t, GET(rj, e)));
+    }
+  }
+}
+
+/* For 2^127 - 1: the same rows with each output one lazy sum of terms
+ * below 2^128, reduced once, and the index x and the factor lam by weight
+ * class (they are small: indices 1, 2, 3..., and lam is -1 or 2 with the
+ * indices 1, 2, 3), so that most products are a word's or none. A negated
+ * canonical y is y ^ (2^127 - 1) = p - y, in (0, p]. */
+ALWAYS_INLINE u128 m127_message(const m127_weight *lk, u128 w, uint64_t r0, uint64_t r1,
+                                uint64_t neg) {
+  uint64_t t0, t1;
+  m127_term(lk, LO(w), HI(w), &t0, &t1);
+  m127_acc acc = {t0, t1, 0};
+  m127_acc_add_words(&acc, r0 ^ neg, r1 ^ (neg & M63));
+  return m127_acc_value(&acc);
+}
+
+static void m127_xor_row_bits(const m127_weight *xk, const m127_weight *lk, uint64_t *out,
+                              uint64_t *mj, const uint64_t *bj, const uint64_t *uj,
+                              const uint64_t *zj, const uint64_t *rj, u128 fa, int negate,
+                              size_t n) {
+  const uint64_t neg = negate ? UINT64_MAX : 0;
+  const m127_weight xl = *xk, ll = *lk;
+  for (size_t e = 0; e < n; e++) {
+    uint64_t km = (uint64_t)0 - ((bj[e >> 6] >> (e & 63)) & 1), t0, t1;
+    m127_term(&xl, zj[2 * e], zj[2 * e + 1], &t0, &t1);
+    m127_acc acc = {t0, t1, 0};
+    m127_acc_add_words(&acc, uj[2 * e] ^ km, uj[2 * e + 1] ^ (km & M63));
+    u128 w = m127_acc_value(&acc);
+    SET(out, e, addmod(MASK127, w, fa & (((u128)km << 64) | km)));
+    if (mj) SET(mj, e, m127_message(&ll, w, rj[2 * e], rj[2 * e + 1], neg));
+  }
+}
+
+static void m127_xor_row_pair(const m127_weight *xk, const m127_weight *lk, uint64_t *out,
+                              uint64_t *mj, const uint64_t *bh, const uint64_t *bl,
+                              const uint64_t *uh, const uint64_t *ul, const uint64_t *uv,
+                              const uint64_t *zj, const uint64_t *rj, u128 fa, int negate,
+                              size_t n) {
+  const uint64_t neg = negate ? UINT64_MAX : 0;
+  const m127_weight xl = *xk, ll = *lk;
+  for (size_t e = 0; e < n; e++) {
+    uint64_t kh = (uint64_t)0 - ((bh[e >> 6] >> (e & 63)) & 1);
+    uint64_t kl = (uint64_t)0 - ((bl[e >> 6] >> (e & 63)) & 1);
+    uint64_t same = ~(kh ^ kl), both = kh & kl, t0, t1;
+    /* Added: v if the bits agree, u_h if only the low one is set, u_l if
+     * only the high one; subtracted: v if they differ, u_h and u_l if both
+     * are set. */
+    uint64_t a0 = (uv[2 * e] & same) | (uh[2 * e] & ~kh & kl) | (ul[2 * e] & kh & ~kl);
+    uint64_t a1 = (uv[2 * e + 1] & same) | (uh[2 * e + 1] & ~kh & kl) |
+                  (ul[2 * e + 1] & kh & ~kl);
+    uint64_t s0 = (uv[2 * e] & ~same) | (uh[2 * e] & both);
+    uint64_t s1 = (uv[2 * e + 1] & ~same) | (uh[2 * e + 1] & both);
+    m127_term(&xl, zj[2 * e], zj[2 * e + 1], &t0, &t1);
+    m127_acc acc = {t0, t1, 0};
+    m127_acc_add_words(&acc, a0, a1);
+    m127_acc_add_words(&acc, ~s0, s1 ^ M63);
+    m127_acc_add_words(&acc, (ul[2 * e] & both) ^ both, ((ul[2 * e + 1] & both) ^ both) & M63);
+    u128 w = m127_acc_value(&acc);
+    SET(out, e, addmod(MASK127, w, fa & (((u128)both << 64) | both)));
+    if (mj) SET(mj, e, m127_message(&ll, w, rj[2 * e], rj[2 * e + 1], neg));
+  }
+}
+
+ALWAYS_INLINE void xor_row_k(const cc_field128 *f, kind_t k, size_t j, uint64_t *bits,
+                             uint64_t *prod, uint64_t *msg, uint64_t *msgp,
+                             const uint64_t *b, size_t words, const uint64_t *u,
+                             const uint64_t *v, const uint64_t *z, const uint64_t *rho,
+                             u128 fa, u128 x, u128 lam, int negate, unsigned m, size_t n) {
+  size_t h = m / 2;
+  if (k == CC_FIELD128_M127) {
+    m127_weight xk = m127_classify(x), lk = m127_classify(lam);
+    if (j < m) {
+      m127_xor_row_bits(&xk, &lk, bits + 2 * j * n, msg ? msg + 2 * j * n : NULL,
+                        b + j * words, u + 2 * j * n, z, rho, fa, negate, n);
+    } else {
+      size_t i = j - m;
+      m127_xor_row_pair(&xk, &lk, prod + 2 * i * n, msgp ? msgp + 2 * i * n : NULL,
+                        b + i * words, b + (h + i) * words, u + 2 * i * n,
+                        u + 2 * (h + i) * n, v + 2 * i * n, z, rho, fa, negate, n);
+    }
+    return;
+  }
+  u128 xd = to_dom(f, k, x), ld = to_dom(f, k, lam);
+  if (j < m) {
+    xor_row_bits_k(f, k, bits + 2 * j * n, msg ? msg + 2 * j * n : NULL, b + j * words,
+                   u + 2 * j * n, z, rho, fa, xd, ld, negate, n);
+  } else {
+    size_t i = j - m;
+    xor_row_pair_k(f, k, prod + 2 * i * n, msgp ? msgp + 2 * i * n : NULL, b + i * words,
+                   b + (h + i) * words, u + 2 * i * n, u + 2 * (h + i) * n, v + 2 * i * n,
+                   z, rho, fa, xd, ld, negate, n);
+  }
+}
+
+int cc_field128_xor_group_rng(const cc_field128 *f, cc_rng *rng, uint64_t *bits,
+                              uint64_t *prod, uint64_t *msg, uint64_t *msgp,
+                              const uint64_t *u, const uint64_t *v, cc_u128 fa,
+                              cc_u128 x, cc_u128 lam, int negate, unsigned m,
+                              unsigned pairs, size_t n) {
+  const cc_field128 fl = *f;
+  size_t words = (n + 63) / 64;
+  if (n > SIZE_MAX / 32 || (m && words > SIZE_MAX / 8 / m)) return CC_FIELD_ENOMEM;
+  uint64_t *b = malloc(m * words * sizeof *b + 1);
+  uint64_t *z = malloc(4 * n * sizeof *z + 1), *rho = z + 2 * n;
+  int rc = CC_FIELD_OK;
+  if (!b || !z) {
+    rc = CC_FIELD_ENOMEM;
+  } else if (cc_rng_bytes(rng, b, m * words * sizeof *b) != 0) {
+    rc = CC_FIELD128_ERNG;
+  } else {
+    for (size_t j = 0; j < (size_t)m + pairs; j++) {
+      if (cc_rng_uniform_mod128(rng, LO(fl.p), HI(fl.p), z, n) != 0 ||
+          cc_rng_uniform_mod128(rng, LO(fl.p), HI(fl.p), rho, n) != 0) {
+        rc = CC_FIELD128_ERNG;
+        break;
+      }
+#define BODY(K) xor_row_k(&fl, K, j, bits, prod, msg, msgp, b, words, u, v, z, rho, fa, x, lam, negate, m, n)
+      BY_KIND(&fl, BODY);
+#undef BODY
+    }
+  }
+  if (b) explicit_bzero(b, m * words * sizeof *b);
+  if (z) explicit_bzero(z, 4 * n * sizeof *z);
+  free(b);
+  free(z);
+  return rc;
 }

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "core/field.h" /* CC_FIELD_OK, CC_FIELD_EINVAL, CC_FIELD_EZERO, CC_FIELD_ENOMEM */
+#include "core/random.h"
 
 /* gcc and clang on 64-bit targets; __extension__ keeps -Wpedantic quiet. */
 __extension__ typedef unsigned __int128 cc_u128;
@@ -271,5 +272,24 @@ void cc_field128_xor_group(const cc_field128 *f, uint64_t *bits, uint64_t *prod,
                            const uint64_t *v, const uint64_t *z, const uint64_t *rho,
                            cc_u128 fa, cc_u128 x, cc_u128 lam, int negate,
                            unsigned m, unsigned pairs, size_t n);
+
+/* The error of cc_field128_xor_group_rng when its stream fails (OpenSSL). */
+#define CC_FIELD128_ERNG (-4)
+
+/* cc_field128_xor_group with the group's values drawn from its stream rng
+ * instead of passed in, in this order: the m rows of bits b, packed (row j
+ * is ceil(n / 64) little-endian words, bit e of the row being bit e % 64
+ * of word e / 64), as cc_rng_bytes; then, for each row j of the m + pairs,
+ * the n coefficients z_j, then the n masks rho_j, each by
+ * cc_rng_uniform_mod128 (rho is drawn even when msg is NULL, so that every
+ * member of the group takes the same bytes from the stream). Row by row,
+ * so that the temporaries stay in the caches; they are wiped before
+ * returning. CC_FIELD_OK, CC_FIELD_ENOMEM or CC_FIELD128_ERNG (the
+ * outputs are then incomplete). */
+int cc_field128_xor_group_rng(const cc_field128 *f, cc_rng *rng, uint64_t *bits,
+                              uint64_t *prod, uint64_t *msg, uint64_t *msgp,
+                              const uint64_t *u, const uint64_t *v, cc_u128 fa,
+                              cc_u128 x, cc_u128 lam, int negate, unsigned m,
+                              unsigned pairs, size_t n);
 
 #endif

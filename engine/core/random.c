@@ -14,7 +14,7 @@
 #include <openssl/rand.h>
 
 /* Domain separation: a cicada seed never keys a stream used elsewhere. */
-static const char seed_label[] = "cicada.rng.chacha20.v1";
+static const char seed_label[] = "cicada.rng.aes128ctr.v1";
 
 void cc_rng_init_os(cc_rng *rng) {
   rng->cipher = NULL;
@@ -22,8 +22,8 @@ void cc_rng_init_os(cc_rng *rng) {
 }
 
 int cc_rng_init_seeded(cc_rng *rng, const void *seed, size_t seedlen) {
-  unsigned char key[32];
-  unsigned char iv[16] = {0}; /* 32-bit block counter 0, nonce 0 */
+  unsigned char key[32]; /* SHA-256 of the label and the seed; AES takes 16 */
+  unsigned char iv[16] = {0}; /* the 128-bit counter block starts at 0 */
   unsigned int keylen = 0;
   cc_rng_init_os(rng);
   EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -35,7 +35,8 @@ int cc_rng_init_seeded(cc_rng *rng, const void *seed, size_t seedlen) {
   if (!ok) return -1;
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
   if (!ctx) return -1;
-  if (EVP_EncryptInit_ex(ctx, EVP_chacha20(), NULL, key, iv) != 1) {
+  if (EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), NULL, key, iv) != 1) {
+    OPENSSL_cleanse(key, sizeof key);
     EVP_CIPHER_CTX_free(ctx);
     return -1;
   }
@@ -51,7 +52,7 @@ void cc_rng_free(cc_rng *rng) {
   rng->pos = rng->len = 0;
 }
 
-/* The plaintext of the keystream: ChaCha20 encrypts zeros read from here
+/* The plaintext of the keystream: AES-CTR encrypts zeros read from here
  * instead of zeros first written into the destination, which cost a
  * memset pass as long as the encryption's over large arrays. */
 #define ZERO_BYTES ((size_t)1 << 14)
@@ -59,7 +60,7 @@ static const unsigned char zeros[ZERO_BYTES];
 
 _Static_assert(CC_RNG_BUFFER_BYTES <= ZERO_BYTES, "buf is refilled from zeros");
 
-/* Refill buf: the keystream is ChaCha20 applied to zeros. */
+/* Refill buf: the keystream is AES-128-CTR applied to zeros. */
 static int refill(cc_rng *rng) {
   if (rng->cipher) {
     int outl = 0;

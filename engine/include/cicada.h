@@ -421,7 +421,7 @@ cicada_status cicada_field_reduce(const cicada_field *f, uint64_t *out, const ui
 typedef struct cicada_rng cicada_rng;
 
 /* A stream of random bytes: with seed == NULL, from OpenSSL's CSPRNG (for
- * real secrets); with seed bytes, a reproducible ChaCha20 stream (for
+ * real secrets); with seed bytes, a reproducible AES-128-CTR stream (for
  * tests: the same seed gives the same stream). */
 cicada_status cicada_rng_new(const void *seed, size_t seedlen, cicada_rng **out,
                              cicada_error *err);

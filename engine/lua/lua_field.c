@@ -924,6 +924,168 @@ static int field_xor_group(lua_State *L) {
   return 4;
 }
 
+/* The 64-bit field's F:xor_group_drawn: the group's values drawn in the
+ * order of cc_field128_xor_group_rng into whole arrays (b unpacked), then
+ * cc_field_xor_group. 0, or -1 with an error message pushed. */
+static int xor_group_drawn64(lua_State *L, const cl_fq *q, cc_rng *rng, uint64_t *bits,
+                             uint64_t *prod, uint64_t *msg, uint64_t *msgp,
+                             const uint64_t *u, const uint64_t *v, uint64_t fa, uint64_t x,
+                             uint64_t lam, int negate, size_t m, size_t pairs, size_t n) {
+  size_t words = (n + 63) / 64, rows = m + pairs;
+  uint64_t *packed = malloc(m * words * sizeof *packed + 1);
+  uint64_t *b = malloc(m * n * sizeof *b + 1);
+  uint64_t *z = malloc(2 * rows * n * sizeof *z + 1), *rho = z ? z + rows * n : NULL;
+  int rc = 0;
+  if (!packed || !b || !z) {
+    lua_pushliteral(L, "out of memory");
+    rc = -1;
+  } else if (cc_rng_bytes(rng, packed, m * words * sizeof *packed) != 0) {
+    rc = -2;
+  } else {
+    for (size_t i = 0; i < m * n; i++) {
+      size_t j = i / n, e = i % n;
+      b[i] = (packed[j * words + e / 64] >> (e % 64)) & 1;
+    }
+    for (size_t j = 0; j < rows && rc == 0; j++)
+      if (cc_rng_uniform_mod(rng, q->lo, z + j * n, n) != 0 ||
+          cc_rng_uniform_mod(rng, q->lo, rho + j * n, n) != 0)
+        rc = -2;
+    if (rc == 0)
+      cc_field_xor_group(&q->f, bits, prod, msg, msgp, b, u, v, z, msg ? rho : NULL, fa, x,
+                         lam, negate, (unsigned)m, (unsigned)pairs, n);
+  }
+  if (rc == -2) {
+    lua_pushliteral(L, "random stream failed (OpenSSL)");
+    rc = -1;
+  }
+  if (packed) explicit_bzero(packed, m * words * sizeof *packed);
+  if (b) explicit_bzero(b, m * n * sizeof *b);
+  if (z) explicit_bzero(z, 2 * rows * n * sizeof *z);
+  free(packed);
+  free(b);
+  free(z);
+  return rc;
+}
+
+/* F:xor_group_drawn(stream, u, v, fa, x, m, pairs [, lam, negate]): as
+ * F:xor_group, with the group's bits b, coefficients z and masks rho drawn
+ * from the group's stream (in the order of cc_field128_xor_group_rng)
+ * instead of passed in: n is #u / m. Returns bits, prod and the messages
+ * (or nil, nil) as vectors. */
+static int field_xor_group_drawn(lua_State *L) {
+  lua_settop(L, 10); /* temporaries go above the arguments */
+  cl_field *F = cl_field_check(L, 1);
+  cc_rng *rng = luaL_checkudata(L, 2, CL_RNG_MT);
+  cl_array *u = cl_field_own_array(L, 3, &F->q);
+  cl_array *v = cl_field_own_array(L, 4, &F->q);
+  cl_array *fa = cl_field_own_array(L, 5, &F->q);
+  cl_array *x = cl_field_own_array(L, 6, &F->q);
+  lua_Integer m = luaL_checkinteger(L, 7), pairs = luaL_checkinteger(L, 8);
+  cl_array *lam = lua_isnoneornil(L, 9) ? NULL : cl_field_own_array(L, 9, &F->q);
+  int negate = lua_toboolean(L, 10);
+  luaL_argcheck(L, m >= 1 && u->n % (size_t)m == 0, 7, "u must have m rows");
+  luaL_argcheck(L, pairs >= 0 && pairs <= m / 2, 8, "pairs must be in [0, m // 2]");
+  size_t n = u->n / (size_t)m, size = (size_t)m * n, psize = (size_t)pairs * n;
+  luaL_argcheck(L, v->n == psize, 4, "v must have pairs rows of #u / m elements");
+  luaL_argcheck(L, fa->n == 1, 5, "fa must be one element");
+  luaL_argcheck(L, x->n == 1, 6, "x must be one element");
+  luaL_argcheck(L, !lam || lam->n == 1, 9, "lam must be one element");
+  cl_array *bits = cl_array_push_filled(L, &F->q, 1, &size);
+  cl_array *prod = cl_array_push_filled(L, &F->q, 1, &psize);
+  cl_array *msg = NULL, *msgp = NULL;
+  if (lam) {
+    msg = cl_array_push_filled(L, &F->q, 1, &size);
+    msgp = cl_array_push_filled(L, &F->q, 1, &psize);
+  } else {
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
+  if (F->q.w == 2) {
+    int rc = cc_field128_xor_group_rng(&F->q.g, rng, bits->data, prod->data,
+                                       msg ? msg->data : NULL, msgp ? msgp->data : NULL,
+                                       u->data, v->data, one_elem(&F->q, fa),
+                                       one_elem(&F->q, x), lam ? one_elem(&F->q, lam) : 0,
+                                       negate, (unsigned)m, (unsigned)pairs, n);
+    if (rc == CC_FIELD_ENOMEM) return luaL_error(L, "out of memory");
+    if (rc != CC_FIELD_OK) return luaL_error(L, "random stream failed (OpenSSL)");
+  } else if (xor_group_drawn64(L, &F->q, rng, bits->data, prod->data, msg ? msg->data : NULL,
+                               msgp ? msgp->data : NULL, u->data, v->data, fa->data[0],
+                               x->data[0], lam ? lam->data[0] : 0, negate, (size_t)m,
+                               (size_t)pairs, n) != 0) {
+    return lua_error(L);
+  }
+  return 4;
+}
+
+/* The rows of a flat array a of rows of n elements (n >= 1), checked. */
+static size_t tree_rows(lua_State *L, const cl_array *a, int arg, lua_Integer n) {
+  if (a->ndim != 1 || a->n % (size_t)n != 0)
+    luaL_argerror(L, arg, lua_pushfstring(L, "a vector of rows of %I elements expected", n));
+  return a->n / (size_t)n;
+}
+
+/* The pairs of a level of L nodes (rows) of a less-than tree: half pairs,
+ * eqs of which need their eq product (all but the least significant pair
+ * when L is even; see cicada.shamir.compare's less_tree). */
+static void tree_level(size_t rows, size_t *half, size_t *eqs) {
+  *half = rows / 2;
+  *eqs = rows % 2 == 0 ? *half - 1 : *half;
+}
+
+/* F:less_tree_products(lt, eq, n): one level of a tree of (lt, eq) pairs,
+ * lt and eq flat vectors of rows of n elements, most significant first:
+ * the products eq[2i] * lt[2i + 1] of the half = L // 2 pairs (L rows of
+ * lt), then eq[2i] * eq[2i + 1] of the first eqs of them (half - 1 when L
+ * is even, else half), as one vector of half + eqs rows. Row by row, no
+ * copies of the operands. */
+static int field_less_tree_products(lua_State *L) {
+  lua_settop(L, 4); /* temporaries go above the arguments */
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *lt = cl_field_own_array(L, 2, &F->q);
+  cl_array *eq = cl_field_own_array(L, 3, &F->q);
+  lua_Integer n = luaL_checkinteger(L, 4);
+  luaL_argcheck(L, n >= 1, 4, "n must be positive");
+  size_t rows = tree_rows(L, lt, 2, n), erows = tree_rows(L, eq, 3, n), half, eqs;
+  luaL_argcheck(L, rows >= 2, 2, "lt must have at least 2 rows");
+  tree_level(rows, &half, &eqs);
+  luaL_argcheck(L, erows >= 2 * eqs, 3, "eq has too few rows for lt");
+  size_t un = (size_t)n, w = (size_t)F->q.w, size = (half + eqs) * un;
+  cl_array *out = cl_array_push_filled(L, &F->q, 1, &size);
+  for (size_t i = 0; i < half; i++)
+    CL_FQ(&F->q, mul, out->data + i * un * w, eq->data + 2 * i * un * w,
+          lt->data + (2 * i + 1) * un * w, un);
+  for (size_t i = 0; i < eqs; i++)
+    CL_FQ(&F->q, mul, out->data + (half + i) * un * w, eq->data + 2 * i * un * w,
+          eq->data + (2 * i + 1) * un * w, un);
+  return 1;
+}
+
+/* F:less_tree_merge(lt, prod, n): the next level from lt (L rows of n) and
+ * the reduced products of F:less_tree_products: lt' = lt[2i] + prod[i]
+ * for the half pairs, then lt's last row when L is odd; eq' = the eqs
+ * rows of prod after the first half. Two vectors. */
+static int field_less_tree_merge(lua_State *L) {
+  lua_settop(L, 4); /* temporaries go above the arguments */
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *lt = cl_field_own_array(L, 2, &F->q);
+  cl_array *prod = cl_field_own_array(L, 3, &F->q);
+  lua_Integer n = luaL_checkinteger(L, 4);
+  luaL_argcheck(L, n >= 1, 4, "n must be positive");
+  size_t rows = tree_rows(L, lt, 2, n), prows = tree_rows(L, prod, 3, n), half, eqs;
+  luaL_argcheck(L, rows >= 2, 2, "lt must have at least 2 rows");
+  tree_level(rows, &half, &eqs);
+  luaL_argcheck(L, prows == half + eqs, 3, "prod must have the rows of F:less_tree_products");
+  size_t un = (size_t)n, w = (size_t)F->q.w, row = un * w;
+  size_t lsize = (half + rows % 2) * un, esize = eqs * un;
+  cl_array *nlt = cl_array_push_filled(L, &F->q, 1, &lsize);
+  cl_array *neq = cl_array_push_filled(L, &F->q, 1, &esize);
+  for (size_t i = 0; i < half; i++)
+    CL_FQ(&F->q, add, nlt->data + i * row, lt->data + 2 * i * row, prod->data + i * row, un);
+  if (rows % 2) memcpy(nlt->data + half * row, lt->data + (rows - 1) * row, row * sizeof(uint64_t));
+  if (esize) memcpy(neq->data, prod->data + half * row, eqs * row * sizeof(uint64_t));
+  return 2;
+}
+
 /* F:lincomb_rows(weights, a): sum of weights[j] * row j of a, whose r * n
  * elements (r = #weights) are read as r rows of n: an n-vector. */
 static int field_lincomb_rows(lua_State *L) {
@@ -1218,6 +1380,9 @@ static const luaL_Reg field_methods[] = {
   {"lincomb", field_lincomb},
   {"bitlt_pairs", field_bitlt_pairs},
   {"xor_group", field_xor_group},
+  {"xor_group_drawn", field_xor_group_drawn},
+  {"less_tree_products", field_less_tree_products},
+  {"less_tree_merge", field_less_tree_merge},
   {"lincomb_rows", field_lincomb_rows},
   {"wipe", field_wipe},
   {"uniform_into", field_uniform_into},

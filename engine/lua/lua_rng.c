@@ -2,7 +2,7 @@
  * lua_rng.c - random streams as a Lua type.
  *
  * Owns cicada.Rng (CL_RNG_MT) and core.rng([seed]): an OpenSSL CSPRNG
- * stream, or with a seed a reproducible ChaCha20 stream (random.c), with
+ * stream, or with a seed a reproducible AES-128-CTR stream (random.c), with
  * the methods uniform and bytes. The Field binding draws its uniform
  * elements through cl_rng_opt and cl_rng_fill_uniform.
  */

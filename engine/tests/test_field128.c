@@ -630,10 +630,11 @@ static void test_lincomb(const cc_field128 *f) {
  * than the kernel's block of 256, with out one of the arrays. */
 static void test_lincomb_classes(const cc_field128 *f) {
   const u128 p = f->p;
-  enum { RC = 12, NC = 600 };
+  enum { RC = 14, NC = 600 };
   const u128 two64 = (u128)1 << 64;
   u128 wv[RC] = {1 % p, p - 1, 3 % p, (p - 3) % p, (two64 - 1) % p,
-                 (p - (two64 - 1) % p) % p, two64 % p, 0, 0, 0, 0, 0};
+                 (p - (two64 - 1) % p) % p, two64 % p, 0, 0, 0, 0, 0, 32 % p, (p - 32 % p) % p};
+  /* 2^64, -2^64, 2^126 = 1/2 and -1/2 are rotations in 2^127 - 1 */
   wv[7] = next128() % p;
   wv[8] = (p - (two64 % p)) % p;
   /* c 2^s and -c 2^s (rotations in 2^127 - 1): 1/2, -1/2, 3/2 there */
@@ -959,6 +960,60 @@ static void test_xor_group(const cc_field128 *f) {
   }
 }
 
+/* cc_field128_xor_group_rng against cc_field128_xor_group given the same
+ * values, drawn from a second stream of the same seed in the documented
+ * order (packed bits of the m rows, then z_j and rho_j row by row); with
+ * and without messages, and n not a multiple of 64. */
+static void test_xor_group_rng(const cc_field128 *f) {
+  enum { XN = 70, XM = 5, XH = XM / 2, XP = 2, XW = (XN + 63) / 64 };
+  const u128 p = f->p;
+  static uint64_t b[2 * XM * XN], u[2 * XM * XN], v[2 * XP * XN], z[2 * (XM + XP) * XN],
+                  rho[2 * (XM + XP) * XN], bits[2 * XM * XN], prod[2 * XP * XN],
+                  msg[2 * XM * XN], msgp[2 * XP * XN], bits2[2 * XM * XN],
+                  prod2[2 * XP * XN], msg2[2 * XM * XN], msgp2[2 * XP * XN];
+  uint64_t packed[XM * XW];
+  (void)XH;
+  fill(p, u, XM * XN, 1);
+  fill(p, v, XP * XN, 1);
+  u128 fa = next128() % p;
+  /* The index and lam at random, and small as the suites' are (1 with -1,
+   * 2 with 2, 3 with -3): each weight class of 2^127 - 1. */
+  const u128 xs[4] = {next128() % p, 1 % p, 2 % p, 3 % p};
+  const u128 lams[4] = {next128() % p, p - 1, 2 % p, (p - 3 % p) % p};
+  for (int c = 0; c < 8; c++) {
+    int with_msg = c % 2;
+    u128 x = xs[c / 2], lam = lams[c / 2];
+    cc_rng a, r;
+    CHECK(cc_rng_init_seeded(&a, "xor", 3) == 0);
+    CHECK(cc_rng_init_seeded(&r, "xor", 3) == 0);
+    CHECK(cc_field128_xor_group_rng(f, &a, bits2, prod2, with_msg ? msg2 : NULL,
+                                    with_msg ? msgp2 : NULL, u, v, fa, x, lam, with_msg,
+                                    XM, XP, XN) == CC_FIELD_OK);
+    CHECK(cc_rng_bytes(&r, packed, sizeof packed) == 0);
+    for (size_t j = 0; j < XM; j++)
+      for (size_t e = 0; e < XN; e++)
+        cc_field128_set(b, j * XN + e, (packed[j * XW + e / 64] >> (e % 64)) & 1);
+    for (size_t j = 0; j < XM + XP; j++) {
+      CHECK(cc_rng_uniform_mod128(&r, (uint64_t)p, (uint64_t)(p >> 64), z + 2 * j * XN, XN) == 0);
+      CHECK(cc_rng_uniform_mod128(&r, (uint64_t)p, (uint64_t)(p >> 64), rho + 2 * j * XN, XN) == 0);
+    }
+    cc_field128_xor_group(f, bits, prod, with_msg ? msg : NULL, with_msg ? msgp : NULL, b, u,
+                          v, z, rho, fa, x, lam, with_msg, XM, XP, XN);
+    CHECK(memcmp(bits, bits2, sizeof bits) == 0);
+    CHECK(memcmp(prod, prod2, sizeof prod) == 0);
+    if (with_msg) {
+      CHECK(memcmp(msg, msg2, sizeof msg) == 0);
+      CHECK(memcmp(msgp, msgp2, sizeof msgp) == 0);
+    }
+    /* Both streams took the same number of bytes. */
+    uint64_t wa, wr;
+    CHECK(cc_rng_bytes(&a, &wa, sizeof wa) == 0 && cc_rng_bytes(&r, &wr, sizeof wr) == 0);
+    CHECK(wa == wr);
+    cc_rng_free(&a);
+    cc_rng_free(&r);
+  }
+}
+
 int main(void) {
   test_primality();
   test_parse();
@@ -977,6 +1032,7 @@ int main(void) {
     test_against_field64(&f);
     test_bitlt_pairs(&f);
     test_xor_group(&f);
+    test_xor_group_rng(&f);
     if (failures != before) fprintf(stderr, "(failures above: order %s)\n", orders[i].name);
   }
   if (failures) {

@@ -117,6 +117,16 @@
 --         -- a dealer's shared bits u, and of the products of the first
 --         -- pairs of them (v: the dealer's products), and its messages to
 --         -- the dealer (cicada.shamir.compare's _mask_bits_pair)
+--     F:xor_group_drawn(stream, u, v, fa, x, m, pairs [, lam, negate])
+--         -- the same with b, z and rho drawn from the group's stream in C,
+--         -- row by row: b's m rows packed (ceil(n / 64) little-endian
+--         -- 64-bit words each, one bit an element), then z and rho of each
+--         -- of the m + pairs rows (F:uniform's draws); returns as xor_group
+--     F:less_tree_products(lt, eq, n), F:less_tree_merge(lt, prod, n)
+--         -- one level of a less-than tree of (lt, eq) rows of n (vectors,
+--         -- most significant first): the products eq[2i] lt[2i+1] and
+--         -- eq[2i] eq[2i+1] of the level, then from their reduced shares
+--         -- the next level's lt and eq (cicada.shamir.compare's less_tree)
 --     F:bitlt_pairs(c, r, rho, m)        -- the first level of a bitwise
 --         -- less-than of the public vector c's low m bits and m rows of
 --         -- shared bits r (the pairs' high bits, their low bits, then bit 0
@@ -157,7 +167,7 @@
 -- ## Random streams
 --
 --     local rng = core.rng()      -- OpenSSL CSPRNG
---     local rng = core.rng(42)    -- reproducible ChaCha20 stream (integer or
+--     local rng = core.rng(42)    -- reproducible AES-128-CTR stream (integer or
 --                                 -- string seed)
 --     rng:uniform()               -- float in [0, 1)
 --     rng:bytes(n)                -- n random bytes
@@ -192,7 +202,9 @@ function M.Field(options)
 end
 
 --- A random stream: `rng()` for the OpenSSL CSPRNG, `rng(seed)` for a
--- reproducible ChaCha20 stream (integer or string seed).
+-- reproducible AES-128-CTR stream (integer or string seed). A seed gives
+-- the same stream in every run, but not the ChaCha20 stream it gave in
+-- earlier versions of cicada: values recorded from those differ now.
 -- @function rng
 M.rng = core.rng
 

@@ -64,8 +64,8 @@
 -- reduction has a random coefficient that an honest player drew).
 -- With t = 2 the XOR needs no multiplication, and neither do the products
 -- r_hi r_lo of the less-than's first level: see _mask_bits_pair (the
--- group's members compute their shares locally, with F:xor_group, and two
--- of them send the dealer one masked message each).
+-- group's members compute their shares locally, with F:xor_group_drawn,
+-- and two of them send the dealer one masked message each).
 -- Rounds: the random parts take 1 + ceil(log2 t) rounds (the dealing,
 -- then the XOR), the reveal one, the less-than ceil(log2 m), one fewer
 -- with t = 2 (its first level's products come with the XOR): 8 for
@@ -142,30 +142,22 @@ local function products(self, x, y)
   return self:_reduce(self.field:multiply(x, y))
 end
 
--- [c < r] for public bits c and shared bits r, given as rows (most
--- significant first) lt_j = (1 - c_j) r_j and eq_j = [c_j = r_j]: a tree
--- that merges neighbours (hi, lo) into (lt_hi + eq_hi lt_lo, eq_hi eq_lo),
--- both products in one multiplication: ceil(log2 #lt) rounds, about 2 #lt
--- products. A node's eq serves only when it is (part of) a high
--- neighbour, so the least significant node of each level (the root
--- among them) gets none: one product fewer per level.
+-- [c < r] for public bits c and shared bits r, given as flat vectors of
+-- rows of n (most significant first) lt_j = (1 - c_j) r_j and
+-- eq_j = [c_j = r_j]: a tree that merges neighbours (hi, lo) into
+-- (lt_hi + eq_hi lt_lo, eq_hi eq_lo), both products in one
+-- multiplication: ceil(log2 #lt) rounds, about 2 #lt products. A node's eq
+-- serves only when it is (part of) a high neighbour, so the least
+-- significant node of each level (the root among them) gets none: one
+-- product fewer per level. Each level's products and merge are one C call
+-- each over the whole vectors (F:less_tree_products, F:less_tree_merge).
 local function less_tree(self, lt, eq, n)
   local F = self.field
-  while #lt > 1 do
-    local half = #lt // 2
-    -- The last pair makes the least significant node unless one is left over.
-    local eqs = #lt % 2 == 0 and half - 1 or half
-    local xs, ys = {}, {}
-    for i = 1, half do xs[i], ys[i] = eq[2 * i - 1], lt[2 * i] end
-    for i = 1, eqs do xs[half + i], ys[half + i] = eq[2 * i - 1], eq[2 * i] end
-    local prod = rows_of(products(self, F:concat(xs), F:concat(ys)), #xs, n)
-    local nlt, neq = {}, {}
-    for i = 1, half do nlt[i] = F:add(lt[2 * i - 1], prod[i]) end
-    for i = 1, eqs do neq[i] = prod[half + i] end
-    if #lt % 2 == 1 then nlt[#nlt + 1] = lt[#lt] end -- its eq, if any, no longer serves
-    lt, eq = nlt, neq
+  while lt.size > n do
+    local prod = self:_reduce(F:less_tree_products(lt, eq, n))
+    lt, eq = F:less_tree_merge(lt, prod, n)
   end
-  return lt[1]
+  return lt
 end
 
 -- [c mod 2^m < r] for the public vector c (n elements) and the m shared
@@ -178,8 +170,7 @@ local function less_paired(self, c, r, m, n, rho)
   local h = m // 2
   rho = rho or products(self, r:slice(1, h * n), r:slice(h * n + 1, 2 * h * n))
   local lt, eq = F:bitlt_pairs(c, r, rho, m)
-  local rows = h + m % 2
-  return less_tree(self, rows_of(lt, rows, n), rows_of(eq, rows, n), n)
+  return less_tree(self, lt, eq, n)
 end
 
 -- The OR of all rows d, by a tree: ceil(log2 #d) rounds.
@@ -294,7 +285,7 @@ end
 -- dealer shared. The first is shared on (value) f_A (see _mask_parties);
 -- the second on W = (combination of the dealer's polynomials) + Z, with Z
 -- a random polynomial through 0 whose coefficient z comes from the group's
--- stream, so each member computes its point of W itself (F:xor_group).
+-- stream, so each member computes its point of W itself (F:xor_group_drawn).
 -- The dealer's point is lambda_0 W(x_0) + lambda_1 W(x_1), which ranks 0
 -- and 1 send it masked by +rho and -rho (also from the group's stream).
 -- What the dealer receives is uniform, and so is their sum, W(x_d),
@@ -308,17 +299,17 @@ function M:_mask_bits_pair(n, m, high_bits, pairs)
   local F, comm = self.field, self.communicator
   local parties = self:_mask_parties()
   local me, dealer = comm.rank, parties.dealers[1]
-  local size, rows = m * n, (m + pairs) * n
-  local secrets, b, high_a, z, rho
+  local size = m * n
+  local secrets, high_a, stream
   if me == dealer then
     local u, h = F:uniform_below({size}, 2, self._rng), m // 2
     secrets = {u, F:multiply(u:slice(1, pairs * n), u:slice(h * n + 1, (h + pairs) * n)),
                uniform_bits(F, self._rng, n, high_bits)}
   else
-    local stream = self:_group_stream(parties.group)
-    b = F:uniform_below({size}, 2, stream)
+    -- The group's bits b, the coefficients z and the masks rho are drawn
+    -- from the stream by F:xor_group_drawn, row by row, after high_a.
+    stream = self:_group_stream(parties.group)
     high_a = uniform_bits(F, stream, n, high_bits)
-    z, rho = F:uniform({rows}, stream), F:uniform({rows}, stream)
   end
   local got = self:_deal_from(secrets, {size, pairs * n, n}, parties.dealers)[1]
   if secrets then F:wipe(secrets[1], secrets[2], secrets[3]) end
@@ -334,11 +325,11 @@ function M:_mask_bits_pair(n, m, high_bits, pairs)
       lambda = F:multiply(F:subtract(xd, other), F:inverse(F:subtract(xi, other)))
     end
     local msg, msgp
-    bits, prod, msg, msgp = F:xor_group(b, got[1], got[2], z, parties.weight, xi, m, pairs,
-                                        lambda, rho, me == 1)
+    bits, prod, msg, msgp = F:xor_group_drawn(stream, got[1], got[2], parties.weight, xi, m,
+                                              pairs, lambda, me == 1)
     if msg then comm:_lib_send({msg, msgp}, dealer, TAG) end
     high = F:add(F:multiply(high_a, parties.weight), got[3])
-    F:wipe(b, high_a, z, rho)
+    F:wipe(high_a)
   end
   return bits, high, pairs > 0 and prod or nil
 end
@@ -453,9 +444,13 @@ local function operands(self, a, b, fname)
 end
 
 -- A comparison of n elements works on arrays of about n * value_bits
--- elements; chunks of at most this many of those keep the temporaries to
--- some tens of MB whatever the array size, and 10,000 comparisons in one.
-local CHUNK_BIT_ELEMENTS = 1 << 20
+-- elements; chunks of at most this many of those (about 680 comparisons
+-- with the defaults) keep each temporary below 1 MB in 2^127 - 1, where
+-- the kernels then find their operands in the caches and each message is
+-- about 0.5 MB: 10,000 comparisons took about 35% less CPU than in one
+-- chunk of 2^20 (arrays of 11 MB), and 20% less than in chunks of 2^16,
+-- which pays for the 14 more chunks' rounds. Chunks of 2^14 saved no more.
+local CHUNK_BIT_ELEMENTS = 1 << 15
 
 -- The number of elements per chunk for operations on m-bit masks (a
 -- suite's _chunk_bit_elements, which specs set, overrides the constant).

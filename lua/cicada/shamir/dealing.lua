@@ -4,7 +4,7 @@
 -- In the suite's rounds every player deals secrets to every player. A
 -- degree k - 1 polynomial is fixed by its value at 0 (the secret) and k - 1
 -- more points, so the shares of the k - 1 players after the dealer (ranks
--- dealer + 1 ... dealer + k - 1, cyclically) are drawn from a ChaCha20
+-- dealer + 1 ... dealer + k - 1, cyclically) are drawn from an AES-CTR
 -- stream that only the dealer and that player know, and are never sent; the
 -- dealer computes the other shares by Lagrange interpolation and sends only
 -- those. The polynomial is as random as one with random coefficients, and a
