@@ -57,7 +57,8 @@ struct cc_conn {
   bool linked;             /* this connection carries its peer's link */
   struct evbuffer *in;     /* bytes read, not yet framed */
   cc_payload *partial;     /* a big DATA frame's payload, filled as its
-                            * bytes arrive (so that no read copies it whole) */
+                            * bytes arrive: the transport reads into it
+                            * directly whenever `in` is empty */
   size_t partial_got;      /* bytes of it filled */
   uint64_t partial_context;
   int32_t partial_tag;

@@ -48,47 +48,83 @@ static struct bufferevent *tls_wrap(void *state, struct event_base *base, evutil
   return bev;
 }
 
-/* Decrypt everything the socket holds into the connection's input, in
- * large steps (libevent's own TLS reads take one record per pass of its
- * loop). Returns why the link closed, or NULL. */
+/* Why SSL_read's failure r ended the reads: NULL when the socket is only
+ * drained for now. */
+static const char *tls_read_failed(cc_conn *c, SSL *ssl, int r) {
+  /* Now, before any other use of the SSL object changes its state. */
+  int e = SSL_get_error(ssl, r);
+  unsigned long code = ERR_peek_last_error();
+  ERR_clear_error();
+  switch (e) {
+  case SSL_ERROR_WANT_READ:
+  case SSL_ERROR_WANT_WRITE:
+    return NULL;
+  case SSL_ERROR_ZERO_RETURN:
+  case SSL_ERROR_SYSCALL:
+    return "connection closed";
+  default:
+    /* A killed peer's kernel ends the stream without a TLS goodbye:
+     * OpenSSL calls it an unexpected end of file. */
+    if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return "connection closed";
+    snprintf(c->why, sizeof c->why, "TLS error: %.70s",
+             ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown");
+    return c->why;
+  }
+}
+
+/* Decrypt everything the socket holds, in large steps (libevent's own TLS
+ * reads take one record per pass of its loop): a big DATA frame whose
+ * header is in (c->partial) is decrypted straight into its payload, every
+ * other byte into the connection's input. Returns why the link closed, or
+ * NULL. */
 static const char *tls_read_direct_connlocked(cc_conn *c, bool *got) {
   SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
   size_t unframed = 0, total = 0;
   while (!atomic_load_explicit(&c->dead, memory_order_relaxed)) {
-    /* Two pieces: asking for one contiguous piece would make the buffer
-     * move what it holds to find room. */
     struct evbuffer_iovec v[2];
     size_t took = 0;
-    int nv, used = 0, r = 0, e = SSL_ERROR_NONE;
-    unsigned long code = 0;
-    nv = evbuffer_reserve_space(c->in, MIN_READ_BYTES, v, 2);
-    if (nv <= 0) return "out of memory";
-    while (used < nv) {
-      size_t room = v[used].iov_len;
+    int nv, used = 0, r = 0;
+    if (c->partial && evbuffer_get_length(c->in) == 0) {
+      size_t room = c->partial->len - c->partial_got;
       ERR_clear_error();
-      r = SSL_read(ssl, v[used].iov_base, room > INT32_MAX ? INT32_MAX : (int)room);
-      if (r <= 0) {
-        /* Now, before any other use of the SSL object changes its state. */
-        e = SSL_get_error(ssl, r);
-        code = ERR_peek_last_error();
-        ERR_clear_error();
-        break;
-      }
-      v[used++].iov_len = (size_t)r;
-      took += (size_t)r;
-      if ((size_t)r < room) break;
-    }
-    if (took > 0) {
-      evbuffer_commit_space(c->in, v, used);
+      r = SSL_read(ssl, c->partial->data + c->partial_got,
+                   room > MAX_SINGLE_IO_BYTES ? (int)MAX_SINGLE_IO_BYTES : (int)room);
+      if (r <= 0) return tls_read_failed(c, ssl, r);
+      c->partial_got += (size_t)r;
       *got = true;
-      unframed += took;
-      total += took;
-      if (unframed >= MAX_SINGLE_IO_BYTES) {   /* deliver as we go */
-        c->frames_connlocked(c);
-        unframed = 0;
+      total += (size_t)r;
+      if (c->partial_got == c->partial->len) c->frames_connlocked(c);   /* hand it up */
+    } else {
+      const char *closed = NULL;
+      /* Two pieces: asking for one contiguous piece would make the buffer
+       * move what it holds to find room. */
+      nv = evbuffer_reserve_space(c->in, MIN_READ_BYTES, v, 2);
+      if (nv <= 0) return "out of memory";
+      while (used < nv) {
+        size_t room = v[used].iov_len;
+        ERR_clear_error();
+        r = SSL_read(ssl, v[used].iov_base, room > INT32_MAX ? INT32_MAX : (int)room);
+        if (r <= 0) break;
+        v[used++].iov_len = (size_t)r;
+        took += (size_t)r;
+        if ((size_t)r < room) break;
       }
+      if (r <= 0) closed = tls_read_failed(c, ssl, r);   /* before any write */
+      if (took > 0) {
+        evbuffer_commit_space(c->in, v, used);
+        *got = true;
+        unframed += took;
+        total += took;
+        /* Hand frames up as we go, and at once when a big frame's header
+         * may be in, so that its body is decrypted into its payload. */
+        if (unframed >= MAX_SINGLE_IO_BYTES || !c->partial) {
+          c->frames_connlocked(c);
+          unframed = 0;
+        }
+      }
+      if (r <= 0) return closed;
     }
-    if (r > 0 && total >= TLS_READ_STEP_BYTES) {
+    if (total >= TLS_READ_STEP_BYTES) {
       /* Decrypting is slow enough that one busy link would keep this
        * thread (the I/O thread: every other link's heartbeats) for long:
        * stop here and come back. The socket still holds the rest, and
@@ -97,22 +133,6 @@ static const char *tls_read_direct_connlocked(cc_conn *c, bool *got) {
        * edge-triggered and is activated again by hand. */
       if (c->read_ev) event_active(c->read_ev, EV_READ, 0);
       return NULL;
-    }
-    if (r > 0) continue;
-    switch (e) {
-    case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE:
-      return NULL;
-    case SSL_ERROR_ZERO_RETURN:
-    case SSL_ERROR_SYSCALL:
-      return "connection closed";
-    default:
-      /* A killed peer's kernel ends the stream without a TLS goodbye:
-       * OpenSSL calls it an unexpected end of file. */
-      if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return "connection closed";
-      snprintf(c->why, sizeof c->why, "TLS error: %.70s",
-               ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown");
-      return c->why;
     }
   }
   return NULL;
