@@ -225,6 +225,7 @@ void cc_net_wait_locked(cc_net *n, double deadline) {
   double left = deadline - cc_now();
   struct timespec ts;
   int k = 0, r;
+  bool buffered = false;
   CC_NET_ASSERT_LOCKED(n);
   if (left < 0) left = 0;   /* still read what is there */
   for (int peer = 0; peer < n->cfg.world_size; peer++) {
@@ -236,8 +237,11 @@ void cc_net_wait_locked(cc_net *n, double deadline) {
     n->pollfds[k].fd = c->fd;
     n->pollfds[k].events = POLLIN;
     n->pollfds[k].revents = 0;
+    /* Bytes its transport holds: read it now, whatever the socket says. */
+    if (atomic_load_explicit(&c->buffered, memory_order_relaxed)) buffered = true;
     k++;
   }
+  if (buffered) left = 0;
   n->pollfds[k].fd = n->wake_fd;
   n->pollfds[k].events = POLLIN;
   n->pollfds[k].revents = 0;
@@ -251,9 +255,11 @@ void cc_net_wait_locked(cc_net *n, double deadline) {
    * its queues again under the lock, before it polls again. Writing the
    * eventfd for those would only make the next poll return at once. */
   atomic_store_explicit(&n->waiter_polling, false, memory_order_relaxed);
-  for (int i = 0; r > 0 && i < k; i++) {
+  for (int i = 0; (r > 0 || buffered) && i < k; i++) {
     cc_conn *c = n->pollconns[i];
-    if (!(n->pollfds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    if (!(n->pollfds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+        !atomic_load_explicit(&c->buffered, memory_order_relaxed))
+      continue;
     atomic_fetch_add(&c->busy, 1);   /* the heartbeat sweep leaves it to us */
     cc_conn_lock(c);
     conn_read_connlocked(c);
@@ -935,6 +941,7 @@ static cc_conn *conn_new(cc_net *n, evutil_socket_t fd, int peer, bool outgoing)
   atomic_init(&c->last_recv, cc_now());
   atomic_init(&c->busy, 0);
   atomic_init(&c->heartbeat_due, false);
+  atomic_init(&c->buffered, false);
   c->opened = cc_now();
   c->next = n->conns;
   n->conns = c;

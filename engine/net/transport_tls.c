@@ -42,6 +42,9 @@ static struct bufferevent *tls_wrap(void *state, struct event_base *base, evutil
                                        outgoing ? BUFFEREVENT_SSL_CONNECTING : BUFFEREVENT_SSL_ACCEPTING,
                                        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE);
   if (!bev) { SSL_free(ssl); return NULL; }
+  /* Keep the record buffers for the link's life: freeing and allocating
+   * them again around every read costs more than the memory. */
+  SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
   /* A killed peer's kernel closes the socket without a TLS goodbye: that
    * is a closed connection, as in plaintext. */
   bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
@@ -72,14 +75,24 @@ static const char *tls_read_failed(cc_conn *c, SSL *ssl, int r) {
   }
 }
 
+/* SSL_read gave r bytes where room were asked: whether that was the end of
+ * what the peer wrote, so that the reads can stop without asking OpenSSL
+ * again (which would cost a read that finds nothing): a record shorter
+ * than the largest, with nothing read ahead behind it. Whatever the peer
+ * sends next is in the socket, where a poll sees it. */
+static bool last_record(int r, size_t room, SSL *ssl) {
+  return (size_t)r < room && r < SSL3_RT_MAX_PLAIN_LENGTH && !SSL_has_pending(ssl);
+}
+
 /* Decrypt everything the socket holds, in large steps (libevent's own TLS
  * reads take one record per pass of its loop): a big DATA frame whose
  * header is in (c->partial) is decrypted straight into its payload, every
- * other byte into the connection's input. Returns why the link closed, or
- * NULL. */
-static const char *tls_read_direct_connlocked(cc_conn *c, bool *got) {
-  SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+ * other byte into the connection's input. The link reads ahead (many
+ * records per read from the socket, into OpenSSL's buffer of
+ * CC_TLS_READ_BUFFER_BYTES). Returns why the link closed, or NULL. */
+static const char *tls_read_steps_connlocked(cc_conn *c, SSL *ssl, bool *got, bool *stopped) {
   size_t unframed = 0, total = 0;
+  if (!SSL_get_read_ahead(ssl)) SSL_set_read_ahead(ssl, 1);
   while (!atomic_load_explicit(&c->dead, memory_order_relaxed)) {
     struct evbuffer_iovec v[2];
     size_t took = 0;
@@ -94,8 +107,10 @@ static const char *tls_read_direct_connlocked(cc_conn *c, bool *got) {
       *got = true;
       total += (size_t)r;
       if (c->partial_got == c->partial->len) c->frames_connlocked(c);   /* hand it up */
+      else if (last_record(r, room, ssl)) return NULL;
     } else {
       const char *closed = NULL;
+      bool drained = false;
       /* Two pieces: asking for one contiguous piece would make the buffer
        * move what it holds to find room. */
       nv = evbuffer_reserve_space(c->in, MIN_READ_BYTES, v, 2);
@@ -107,7 +122,7 @@ static const char *tls_read_direct_connlocked(cc_conn *c, bool *got) {
         if (r <= 0) break;
         v[used++].iov_len = (size_t)r;
         took += (size_t)r;
-        if ((size_t)r < room) break;
+        if ((size_t)r < room) { drained = last_record(r, room, ssl); break; }
       }
       if (r <= 0) closed = tls_read_failed(c, ssl, r);   /* before any write */
       if (took > 0) {
@@ -122,20 +137,33 @@ static const char *tls_read_direct_connlocked(cc_conn *c, bool *got) {
           unframed = 0;
         }
       }
-      if (r <= 0) return closed;
+      if (r <= 0 || drained) return closed;
     }
     if (total >= TLS_READ_STEP_BYTES) {
       /* Decrypting is slow enough that one busy link would keep this
        * thread (the I/O thread: every other link's heartbeats) for long:
-       * stop here and come back. The socket still holds the rest, and
-       * without read-ahead OpenSSL holds no whole record back, so a
-       * waiting thread's poll sees it; the I/O thread's own watch is
-       * edge-triggered and is activated again by hand. */
+       * stop here and come back. The rest is in the socket, or read ahead
+       * into OpenSSL's buffer (the caller marks the connection buffered,
+       * so that a waiting thread reads on without polling); the I/O
+       * thread's own watch is activated again by hand. */
       if (c->read_ev) event_active(c->read_ev, EV_READ, 0);
+      *stopped = true;
       return NULL;
     }
   }
   return NULL;
+}
+
+/* Reads that end because OpenSSL wants more from the socket leave at most
+ * part of a record in its buffer, whose rest a poll of the socket will
+ * show; reads stopped after a step may leave whole records read ahead,
+ * which it would not: those mark the connection buffered. */
+static const char *tls_read_direct_connlocked(cc_conn *c, bool *got) {
+  SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+  bool stopped = false;
+  const char *closed = tls_read_steps_connlocked(c, ssl, got, &stopped);
+  atomic_store_explicit(&c->buffered, stopped && SSL_has_pending(ssl), memory_order_relaxed);
+  return closed;
 }
 
 /* What the bufferevent decrypted during the handshake, then our own reads:
