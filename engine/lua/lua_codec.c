@@ -499,7 +499,9 @@ static void push_item(lua_State *L, cc_wire_reader *r, const cc_wire_item *it) {
 /* Runs under lua_pcall: arg 1 is a light userdata pointing at a decode_job. */
 static int decode_protected(lua_State *L) {
   const decode_job *job = lua_touserdata(L, 1);
-  cc_wire_reader *r = lua_newuserdatauv(L, sizeof *r, 0); /* a few KiB */
+  /* A few KiB of C stack, of which only the head is initialised: a
+   * userdata would cost an allocation and a collection per message. */
+  cc_wire_reader reader, *r = &reader;
   cc_wire_item it;
   cc_wire_reader_init(r, job->in, job->len, NULL);
   cc_wire_reader_defer_words(r);   /* push_array checks them as it copies */
