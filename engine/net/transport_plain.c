@@ -31,20 +31,33 @@ static struct bufferevent *plain_wrap(void *state, struct event_base *base, evut
 
 #define PLAIN_READ_STEP_BYTES ((size_t)16 << 20) /* read per call before others' turn */
 
+/* After a read that got all it asked for: what the socket holds now, as
+ * the size of the next read (MIN_READ_BYTES to MAX_SINGLE_IO_BYTES), or
+ * false if it holds nothing. */
+static bool next_read_size(evutil_socket_t fd, size_t *want) {
+  int pending = 0;
+  if (ioctl(fd, FIONREAD, &pending) != 0 || pending <= 0) return false;
+  *want = (size_t)pending < MIN_READ_BYTES ? MIN_READ_BYTES
+        : (size_t)pending > MAX_SINGLE_IO_BYTES ? MAX_SINGLE_IO_BYTES : (size_t)pending;
+  return true;
+}
+
 /* Read what the socket holds, handling the frames after each read. A big
  * DATA frame whose header is in (c->partial) is read straight into its
  * payload, with room behind it in c->in for what follows it; every other
  * byte goes to c->in. The first read of a call asks for MIN_READ_BYTES,
  * which a round of small messages never fills: one system call. Only a
  * read that fills what it asked for looks at how much the socket holds
- * (FIONREAD) to size the next, up to MAX_SINGLE_IO_BYTES. One call stops
- * after PLAIN_READ_STEP_BYTES: a big message streaming in must not keep
- * the connection's lock (and the heartbeat sweep) for its whole length;
- * the socket still holds the rest, and the next poll or sweep reads on. */
+ * (FIONREAD) to size the next, up to MAX_SINGLE_IO_BYTES, read into room
+ * reserved in c->in. One call stops after PLAIN_READ_STEP_BYTES: a big
+ * message streaming in must not keep the connection's lock (and the
+ * heartbeat sweep) for its whole length; the socket still holds the rest,
+ * and the next poll or sweep reads on. */
 static const char *plain_read_connlocked(cc_conn *c, bool *got) {
   struct evbuffer *in = c->in;
   evutil_socket_t fd = c->fd;
   size_t total = 0, want = MIN_READ_BYTES;
+  uint8_t spill[MIN_READ_BYTES];
   CC_CONN_ASSERT_LOCKED(c);
   while (!atomic_load_explicit(&c->dead, memory_order_relaxed) &&
          total < PLAIN_READ_STEP_BYTES) {
@@ -59,6 +72,24 @@ static const char *plain_read_connlocked(cc_conn *c, bool *got) {
       iov[ni].iov_base = c->partial->data + c->partial_got;
       iov[ni++].iov_len = direct;
       asked = direct;
+    } else if (total == 0) {
+      /* The first read of small messages goes to the stack, and only what
+       * came is added to the buffer: a fresh 64 KiB of buffer for every
+       * read would cost a large allocation (and malloc's consolidation of
+       * its free lists) per message. */
+      do r = read(fd, spill, sizeof spill);
+      while (r < 0 && errno == EINTR);
+      if (r < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return cc_conn_closed_reason(0, errno);
+        return NULL;
+      }
+      if (r == 0) return "connection closed";
+      *got = true;
+      total += (size_t)r;
+      if (evbuffer_add(in, spill, (size_t)r) != 0) return "out of memory";
+      c->frames_connlocked(c);
+      if ((size_t)r < sizeof spill || !next_read_size(fd, &want)) break;   /* drained */
+      continue;
     }
     /* Two pieces: asking for one contiguous piece would make the buffer
      * move what it holds to find room. */
@@ -91,13 +122,7 @@ static const char *plain_read_connlocked(cc_conn *c, bool *got) {
     }
     evbuffer_commit_space(in, v, nv);
     c->frames_connlocked(c);
-    if ((size_t)r < asked) break;   /* the socket is drained */
-    {
-      int pending = 0;
-      if (ioctl(fd, FIONREAD, &pending) != 0 || pending <= 0) break;
-      want = (size_t)pending < MIN_READ_BYTES ? MIN_READ_BYTES
-           : (size_t)pending > MAX_SINGLE_IO_BYTES ? MAX_SINGLE_IO_BYTES : (size_t)pending;
-    }
+    if ((size_t)r < asked || !next_read_size(fd, &want)) break;   /* drained */
   }
   return NULL;
 }
