@@ -207,10 +207,14 @@ static void tls_write_connlocked(cc_conn *c, const uint8_t *hdr, cc_payload *p) 
     evbuffer_add(out, small, len);
     return;
   }
-  /* A large frame: the header's record, then the payload's records. */
+  /* A large frame: the header and the payload's first bytes in one
+   * record, then the rest of the payload in as few SSL_writes as its size
+   * allows, straight from the payload. */
+  memcpy(small, hdr, CC_FRAME_HEADER_BYTES);
+  memcpy(small + CC_FRAME_HEADER_BYTES, p->data, TLS_COALESCE_BYTES);
   if (direct) {
-    w = SSL_write(ssl, hdr, CC_FRAME_HEADER_BYTES);
-    if (w > 0) done = CC_FRAME_HEADER_BYTES;
+    w = SSL_write(ssl, small, (int)sizeof small);
+    if (w > 0) done = sizeof small;
     while (w > 0 && done < CC_FRAME_HEADER_BYTES + plen) {
       size_t left = CC_FRAME_HEADER_BYTES + plen - done;
       w = SSL_write(ssl, p->data + done - CC_FRAME_HEADER_BYTES,
@@ -220,8 +224,11 @@ static void tls_write_connlocked(cc_conn *c, const uint8_t *hdr, cc_payload *p) 
     if (w <= 0) ERR_clear_error();
   }
   if (done == CC_FRAME_HEADER_BYTES + plen) return;
-  if (done == 0) evbuffer_add(out, hdr, CC_FRAME_HEADER_BYTES);
-  off = done ? done - CC_FRAME_HEADER_BYTES : 0;
+  if (done == 0) {
+    evbuffer_add(out, small, sizeof small);   /* retried whole, as written */
+    done = sizeof small;
+  }
+  off = done - CC_FRAME_HEADER_BYTES;
   evbuffer_add_reference(out, p->data + off, plen - off, cc_conn_payload_cleanup,
                          cc_payload_ref(p));
 }
