@@ -30,6 +30,7 @@ static struct bufferevent *plain_wrap(void *state, struct event_base *base, evut
 }
 
 #define PLAIN_READ_STEP_BYTES ((size_t)16 << 20) /* read per call before others' turn */
+#define PLAIN_FIRST_READ_BYTES ((size_t)16 << 10) /* a call's first read, on the stack */
 
 /* After a read that got all it asked for: what the socket holds now, as
  * the size of the next read (MIN_READ_BYTES to MAX_SINGLE_IO_BYTES), or
@@ -45,8 +46,9 @@ static bool next_read_size(evutil_socket_t fd, size_t *want) {
 /* Read what the socket holds, handling the frames after each read. A big
  * DATA frame whose header is in (c->partial) is read straight into its
  * payload, with room behind it in c->in for what follows it; every other
- * byte goes to c->in. The first read of a call asks for MIN_READ_BYTES,
- * which a round of small messages never fills: one system call. Only a
+ * byte goes to c->in. The first read of a call asks for
+ * PLAIN_FIRST_READ_BYTES, which small messages do not fill: one system
+ * call. Only a
  * read that fills what it asked for looks at how much the socket holds
  * (FIONREAD) to size the next, up to MAX_SINGLE_IO_BYTES, read into room
  * reserved in c->in. One call stops after PLAIN_READ_STEP_BYTES: a big
@@ -57,7 +59,7 @@ static const char *plain_read_connlocked(cc_conn *c, bool *got) {
   struct evbuffer *in = c->in;
   evutil_socket_t fd = c->fd;
   size_t total = 0, want = MIN_READ_BYTES;
-  uint8_t spill[MIN_READ_BYTES];
+  uint8_t spill[PLAIN_FIRST_READ_BYTES];
   CC_CONN_ASSERT_LOCKED(c);
   while (!atomic_load_explicit(&c->dead, memory_order_relaxed) &&
          total < PLAIN_READ_STEP_BYTES) {
@@ -73,10 +75,10 @@ static const char *plain_read_connlocked(cc_conn *c, bool *got) {
       iov[ni++].iov_len = direct;
       asked = direct;
     } else if (total == 0) {
-      /* The first read of small messages goes to the stack, and only what
-       * came is added to the buffer: a fresh 64 KiB of buffer for every
-       * read would cost a large allocation (and malloc's consolidation of
-       * its free lists) per message. */
+      /* The first read goes to the stack, and only what came is added to
+       * the buffer: reserving 64 KiB of buffer for every read would cost a
+       * large allocation (and malloc's consolidation of its free lists)
+       * per message. */
       do r = read(fd, spill, sizeof spill);
       while (r < 0 && errno == EINTR);
       if (r < 0) {
