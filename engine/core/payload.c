@@ -13,12 +13,25 @@ static struct { uint8_t *data; size_t cap; } pool[CC_PAYLOAD_POOL_BUFFERS];
 static int pool_count;
 static size_t pool_bytes;
 
+/* A process that forks (the launcher, a host) while another of its threads
+ * holds pool_lock must not leave the child a lock nobody will release: the
+ * fork waits for the lock, and both sides release it. */
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static void pool_prefork(void) { pthread_mutex_lock(&pool_lock); }
+static void pool_postfork(void) { pthread_mutex_unlock(&pool_lock); }
+static void pool_fork_safe(void) { pthread_atfork(pool_prefork, pool_postfork, pool_postfork); }
+
+static void pool_lock_take(void) {
+  pthread_once(&fork_once, pool_fork_safe);
+  pthread_mutex_lock(&pool_lock);
+}
+
 /* The smallest pooled buffer of len bytes or more, if it is not more than
  * twice what is asked: a small message must not pin a huge buffer. */
 static uint8_t *pool_take(size_t len, size_t *cap) {
   uint8_t *data = NULL;
   int best = -1;
-  pthread_mutex_lock(&pool_lock);
+  pool_lock_take();
   for (int i = 0; i < pool_count; i++)
     if (pool[i].cap >= len && pool[i].cap / 2 <= len &&
         (best < 0 || pool[i].cap < pool[best].cap))
@@ -36,7 +49,7 @@ static uint8_t *pool_take(size_t len, size_t *cap) {
 /* Keep data for reuse if there is room; false if the caller must free it. */
 static int pool_put(uint8_t *data, size_t cap) {
   int kept = 0;
-  pthread_mutex_lock(&pool_lock);
+  pool_lock_take();
   if (pool_count < CC_PAYLOAD_POOL_BUFFERS && pool_bytes + cap <= CC_PAYLOAD_POOL_MAX_BYTES) {
     pool[pool_count].data = data;
     pool[pool_count++].cap = cap;
@@ -48,7 +61,7 @@ static int pool_put(uint8_t *data, size_t cap) {
 }
 
 void cc_payload_pool_drain(void) {
-  pthread_mutex_lock(&pool_lock);
+  pool_lock_take();
   for (int i = 0; i < pool_count; i++) free(pool[i].data);
   pool_count = 0;
   pool_bytes = 0;
@@ -56,7 +69,7 @@ void cc_payload_pool_drain(void) {
 }
 
 void cc_payload_pool_stats(size_t *buffers, size_t *bytes) {
-  pthread_mutex_lock(&pool_lock);
+  pool_lock_take();
   *buffers = (size_t)pool_count;
   *bytes = pool_bytes;
   pthread_mutex_unlock(&pool_lock);

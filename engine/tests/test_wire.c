@@ -5,9 +5,14 @@
  * agreement messages, their exact bytes and the parsers' refusals.
  */
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/control.h"
 #include "core/payload.h"
@@ -893,6 +898,45 @@ static void test_payload_pool(void) {
   CHECK(nbuf == 0 && nbytes == 0);
 }
 
+/* A thread that keeps taking the pool's lock while the main thread forks:
+ * every child can still use the pool (a child forked while the lock was
+ * held would otherwise wait for it forever; alarm() ends such a child). */
+static atomic_bool pool_stop;
+static void *pool_user(void *arg) {
+  (void)arg;
+  while (!atomic_load(&pool_stop)) {
+    cc_payload *p = cc_payload_new(CC_PAYLOAD_POOL_MIN_BYTES);
+    cc_payload_unref(p);
+  }
+  return NULL;
+}
+
+static void test_payload_pool_fork(void) {
+  pthread_t t;
+  int stuck = 0;
+  atomic_store(&pool_stop, false);
+  CHECK(pthread_create(&t, NULL, pool_user, NULL) == 0);
+  for (int i = 0; i < 200; i++) {
+    int status = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+      size_t nbuf, nbytes;
+      alarm(5);
+      cc_payload_pool_stats(&nbuf, &nbytes);
+      cc_payload_unref(cc_payload_new(CC_PAYLOAD_POOL_MIN_BYTES));
+      _exit(0);
+    }
+    CHECK(pid > 0);
+    if (pid > 0 && (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+                    WEXITSTATUS(status) != 0))
+      stuck++;
+  }
+  atomic_store(&pool_stop, true);
+  pthread_join(t, NULL);
+  CHECK(stuck == 0);
+  cc_payload_pool_drain();
+}
+
 int main(void) {
   test_buffers();
   test_frames();
@@ -909,6 +953,7 @@ int main(void) {
   test_bad_arrays();
   test_deferred_words();
   test_payload_pool();
+  test_payload_pool_fork();
   test_hello();
   test_rendezvous_join();
   test_rendezvous_replies();
