@@ -103,6 +103,34 @@ describe("collectives", function()
     for r = 1, 4 do assert.same({{r = 0}, {r = 1}, {r = 2}, {r = 3}}, results[r]) end
   end)
 
+  it("allgather carries big field arrays and strings intact, word for word", function()
+    -- Megabytes that differ in every word and in size from player to
+    -- player: a body read straight into its payload must land whole, in
+    -- order, whatever the boundaries of the reads.
+    local function value_of(rank)
+      local core = require("cicada.core")
+      local F = core.Field("18446744073709551557")
+      local words, parts = {}, {}
+      for i = 1, 200000 + 13 * rank do words[i] = (i * 2654435761 + rank * 40503) % 1000000007 end
+      for i = 1, 150000 + 7 * rank do parts[i] = string.pack("<I4", (i * 40503 + rank) % 4294967296) end
+      return {F:array(words), table.concat(parts), rank}
+    end
+    local results = run(4, function(comm)
+      local wants, bad = {}, {}
+      for r = 0, 3 do wants[r + 1] = value_of(r) end
+      for round = 1, 3 do
+        for i, v in ipairs(comm:allgather(wants[comm.rank + 1])) do
+          local want = wants[i]
+          if not (v[1] == want[1] and v[2] == want[2] and v[3] == want[3]) then
+            bad[#bad + 1] = ("round %d, player %d"):format(round, i - 1)
+          end
+        end
+      end
+      return bad
+    end)
+    for r = 1, 4 do assert.same({}, results[r]) end
+  end)
+
   it("broadcast gives everyone the source's value", function()
     local results = run(4, function(comm)
       return comm:broadcast(2, comm.rank == 2 and {"from two", 2.5} or nil)

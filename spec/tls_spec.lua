@@ -207,6 +207,29 @@ describe("TLS", function()
     for r = 1, 4 do assert.same({6000000, 6000001, 6000002, 6000003}, results[r]) end
   end)
 
+  it("carries big field arrays word for word", function()
+    -- Every word differs, and so does each player's size: decrypted
+    -- straight into its payload, a body must land whole and in order.
+    local function value_of(rank)
+      local F = require("cicada.core").Field("18446744073709551557")
+      local words = {}
+      for i = 1, 300000 + 13 * rank do words[i] = (i * 2654435761 + rank * 40503) % 1000000007 end
+      return F:array(words)
+    end
+    local results = cicada.run{world_size = 3, identity = cred(0), trusted = {cert(0)},
+                               fn = function(comm)
+      local wants, bad = {}, {}
+      for r = 0, 2 do wants[r + 1] = value_of(r) end
+      for round = 1, 2 do
+        for i, v in ipairs(comm:allgather(wants[comm.rank + 1])) do
+          if v ~= wants[i] then bad[#bad + 1] = ("round %d, player %d"):format(round, i - 1) end
+        end
+      end
+      return bad
+    end}
+    for r = 1, 3 do assert.same({}, results[r]) end
+  end)
+
   it("refuses an untrusted identity in cicada.run before any player starts", function()
     assert.has_error(function()
       cicada.run{world_size = 2, identity = cred(0), trusted = {dir .. "/nothere.crt"},

@@ -2,6 +2,15 @@
  * payload.h - reference-counted byte buffers, so that one encoded value can
  * be queued on several links without copies. The reference count is atomic:
  * a payload may be released by the I/O thread and the script thread alike.
+ *
+ * Large buffers are kept for reuse: the last reference to a payload of
+ * CC_PAYLOAD_POOL_MIN_BYTES or more hands its buffer to a small
+ * process-wide pool (at most CC_PAYLOAD_POOL_BUFFERS buffers and
+ * CC_PAYLOAD_POOL_MAX_BYTES in all), and cc_payload_new takes a buffer
+ * that fits from it. A message of megabytes then lands in memory that is
+ * already mapped, instead of faulting in fresh pages on every operation.
+ * Pooled buffers are plain malloc'd memory: whoever takes p->data (and
+ * sets it to NULL) may free it with free().
  */
 #ifndef CICADA_CORE_PAYLOAD_H
 #define CICADA_CORE_PAYLOAD_H
@@ -10,17 +19,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define CC_PAYLOAD_POOL_MIN_BYTES ((size_t)256 << 10)
+#define CC_PAYLOAD_POOL_BUFFERS 8
+#define CC_PAYLOAD_POOL_MAX_BYTES ((size_t)64 << 20)
+
 typedef struct cc_payload {
   atomic_int refs;
   size_t len;
-  uint8_t *data;        /* malloc'd, freed with the last reference */
+  size_t cap;           /* bytes malloc'd at data (at least len) */
+  uint8_t *data;        /* malloc'd, freed (or pooled) with the last reference */
 } cc_payload;
 
-cc_payload *cc_payload_new(size_t len);                 /* refs = 1 */
+cc_payload *cc_payload_new(size_t len);                 /* refs = 1; contents undefined */
 cc_payload *cc_payload_take(uint8_t *data, size_t len); /* adopts data */
 cc_payload *cc_payload_ref(cc_payload *p);
 void cc_payload_unref(cc_payload *p);                   /* NULL is a no-op */
 /* Release n payloads of an array (NULL entries allowed) and clear them. */
 void cc_payloads_free(cc_payload **ps, int n);
+/* Free every pooled buffer (at exit, or to give memory back). */
+void cc_payload_pool_drain(void);
+/* Buffers and bytes the pool holds now. */
+void cc_payload_pool_stats(size_t *buffers, size_t *bytes);
 
 #endif

@@ -548,7 +548,52 @@ static int read_array(cc_wire_reader *r, cc_wire_item *it) {
   it->nwords = (size_t)n * (size_t)width;
   it->words = r->in + r->pos;
   r->pos += 8 * it->nwords;
-  return check_words(r, it);
+  return r->defer_words ? 0 : check_words(r, it);
+}
+
+void cc_wire_reader_defer_words(cc_wire_reader *r) {
+  r->defer_words = 1;
+}
+
+int cc_wire_load_checked(cc_wire_reader *r, const cc_wire_item *it, uint64_t *dst) {
+  uint64_t bad = 0;
+  size_t i;
+  if (!host_is_little_endian() || it->kind == CC_WIRE_ARRAY128) {
+    /* the general path: check, then copy */
+    if (check_words(r, it) != 0)
+      return -1;
+    cc_wire_load_words(dst, it->words, it->nwords);
+    return 0;
+  }
+  {
+    /* locals, so that the stores to dst cannot change them: the loop then
+     * compiles to straight vector code */
+    const uint8_t *restrict src = it->words;
+    uint64_t *restrict out = dst;
+    const uint64_t order = it->order;
+    const size_t n = it->nwords;
+    for (i = 0; i < n; i++) {
+      uint64_t w;
+      memcpy(&w, src + 8 * i, sizeof w);
+      bad |= (uint64_t)(w >= order);
+      out[i] = w;
+    }
+  }
+  return bad ? check_words(r, it) : 0;   /* names the first bad word */
+}
+
+size_t cc_wire_array_bytes(int width, int ndim, const size_t *shape) {
+  size_t n = 1;
+  if ((width != 1 && width != 2) || ndim < 0 || ndim > CC_WIRE_MAX_NDIM)
+    return 0;
+  for (int d = 0; d < ndim; d++) {
+    if (shape[d] > CC_WIRE_MAX_COUNT)
+      return 0;
+    if (shape[d] != 0 && n > SIZE_MAX / 64 / shape[d])
+      return 0;
+    n *= shape[d];
+  }
+  return 1 + 8 * (size_t)width + 1 + 4 * (size_t)ndim + 8 * (size_t)width * n;
 }
 
 static int read_payload(cc_wire_reader *r, cc_wire_item *it) {

@@ -174,6 +174,7 @@ typedef struct cc_wire_reader {
   size_t depth;
   int started;
   int failed;
+  int defer_words;    /* see cc_wire_reader_defer_words */
   cc_wire_open open[CC_WIRE_DEPTH_CAP];
   char err[192];
 } cc_wire_reader;
@@ -195,5 +196,19 @@ int cc_wire_validate(const void *in, size_t len, const cc_wire_limits *limits,
 
 /* Copy n little-endian words (as found in cc_wire_item.words) to dst. */
 void cc_wire_load_words(uint64_t *dst, const uint8_t *src, size_t n);
+
+/* For a reader whose every field array is copied out: cc_wire_next no
+ * longer checks an array's words against its order, and the caller must
+ * copy each array with cc_wire_load_checked, which checks them as it
+ * copies (one pass over the words instead of two). */
+void cc_wire_reader_defer_words(cc_wire_reader *r);
+/* Copy the words of array item it to dst (it->nwords of them), checking
+ * each against the order: 0, or -1 with the reader failed and its message
+ * set as cc_wire_next would have (dst is then partly written). */
+int cc_wire_load_checked(cc_wire_reader *r, const cc_wire_item *it, uint64_t *dst);
+
+/* Bytes of the encoding of a field array of `width` words per element
+ * (1 or 2) and the given shape, or 0 if there can be no such encoding. */
+size_t cc_wire_array_bytes(int width, int ndim, const size_t *shape);
 
 #endif

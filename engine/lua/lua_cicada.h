@@ -173,6 +173,7 @@ void cl_new_type(lua_State *L, const char *name, const luaL_Reg *meta,
 /* ==== Codec (lua_codec.c) ================================================ */
 
 #include "core/wire.h"
+#include "core/payload.h"
 
 #define CL_BUFFER_MT "cicada.Buffer"
 
@@ -185,6 +186,10 @@ void cl_new_type(lua_State *L, const char *name, const luaL_Reg *meta,
  * over the wire limits. Tables travel by their raw contents; metatables and
  * metamethods are neither sent nor called. */
 cc_buf *cl_encode(lua_State *L, int idx);
+/* The same encoding as a payload to send (refs = 1, the caller releases
+ * it): a field array is written straight into a payload of its exact
+ * size, anything else goes through cl_encode. Raises as cl_encode does. */
+cc_payload *cl_encode_payload(lua_State *L, int idx);
 
 /* Decode len bytes into a Lua value pushed on the stack and return 1. On
  * malformed input pushes nothing and returns 0 with the reader's message in

@@ -10,6 +10,7 @@
  * max_depth (64), so the C stack stays small whatever the input.
  */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lua/lua_cicada.h"
@@ -350,6 +351,64 @@ cc_buf *cl_encode(lua_State *L, int idx) {
   return b;
 }
 
+/* A field array's encoding straight into a payload of its exact size (a
+ * pooled buffer, for a big one): no buffer grown by doubling, no fresh
+ * pages. NULL for anything else, or an array the encoder would refuse
+ * (cl_encode then says why). */
+static cc_payload *encode_array_payload(lua_State *L, int idx) {
+  cl_array *a = lua_type(L, idx) == LUA_TUSERDATA ? cl_array_test(L, idx) : NULL;
+  cc_wire_limits limits;
+  cc_payload *p;
+  cc_buf b;
+  size_t need;
+  int rc;
+  if (a == NULL)
+    return NULL;
+  cc_wire_limits_default(&limits);
+  need = cc_wire_array_bytes(a->w, a->ndim, a->shape);
+  if (need == 0 || a->n > limits.max_bytes / 8 / (size_t)a->w)
+    return NULL;
+  p = cc_payload_new(need);
+  if (p == NULL)
+    luaL_error(L, "out of memory");
+  b.data = p->data;
+  b.len = 0;
+  b.cap = p->cap;
+  if (a->w == 2)
+    rc = cc_wire_put_array128(&b, a->order, a->order_hi, a->ndim, a->shape, a->data);
+  else
+    rc = cc_wire_put_array(&b, a->order, a->ndim, a->shape, a->data);
+  /* the size was exact, so b kept p's buffer; if not, b's is the one */
+  p->data = b.data;
+  p->cap = b.cap;
+  p->len = b.len;
+  if (rc != 0) {
+    cc_payload_unref(p);
+    return NULL;
+  }
+  return p;
+}
+
+cc_payload *cl_encode_payload(lua_State *L, int idx) {
+  cc_payload *p;
+  cc_buf *b;
+  uint8_t *data;
+  size_t len;
+  idx = lua_absindex(L, idx);
+  p = encode_array_payload(L, idx);
+  if (p != NULL)
+    return p;
+  b = cl_encode(L, idx);
+  data = cc_buf_steal(b, &len);
+  p = cc_payload_take(data, len);
+  lua_pop(L, 1);
+  if (p == NULL) {
+    free(data);
+    luaL_error(L, "out of memory");
+  }
+  return p;
+}
+
 /* ==== Decoding ========================================================== */
 
 typedef struct decode_job {
@@ -393,14 +452,20 @@ static void push_table(lua_State *L, cc_wire_reader *r, const cc_wire_item *t) {
   }
 }
 
-static void push_array(lua_State *L, const cc_wire_item *it) {
+/* The array's words go from the input straight into the new array, checked
+ * against the order as they are copied (the reader defers that check to
+ * here): one pass, and no zero-filling first. */
+static void push_array(lua_State *L, cc_wire_reader *r, const cc_wire_item *it) {
   cl_fq q; /* the reader checked the order */
   cl_fq_setup(&q, it->order, it->kind == CC_WIRE_ARRAY128 ? it->order_hi : 0);
-  cl_array *a = cl_array_push(L, &q, it->ndim, it->shape);
+  cl_array *a = cl_array_push_filled(L, &q, it->ndim, it->shape);
   if (a->n * (size_t)a->w != it->nwords)
     luaL_error(L, "field array at byte %I: %I words for %I elements",
                (LUAI_UACINT)it->offset, (LUAI_UACINT)it->nwords, (LUAI_UACINT)a->n);
-  cc_wire_load_words(a->data, it->words, it->nwords);
+  if (cc_wire_load_checked(r, it, a->data) != 0) {
+    lua_pushstring(L, cc_wire_reader_error(r));
+    lua_error(L);
+  }
 }
 
 static void push_item(lua_State *L, cc_wire_reader *r, const cc_wire_item *it) {
@@ -426,7 +491,7 @@ static void push_item(lua_State *L, cc_wire_reader *r, const cc_wire_item *it) {
     return;
   case CC_WIRE_ARRAY:
   case CC_WIRE_ARRAY128:
-    push_array(L, it);
+    push_array(L, r, it);
     return;
   }
 }
@@ -434,9 +499,12 @@ static void push_item(lua_State *L, cc_wire_reader *r, const cc_wire_item *it) {
 /* Runs under lua_pcall: arg 1 is a light userdata pointing at a decode_job. */
 static int decode_protected(lua_State *L) {
   const decode_job *job = lua_touserdata(L, 1);
-  cc_wire_reader *r = lua_newuserdatauv(L, sizeof *r, 0); /* a few KiB */
+  /* A few KiB of C stack, of which only the head is initialised: a
+   * userdata would cost an allocation and a collection per message. */
+  cc_wire_reader reader, *r = &reader;
   cc_wire_item it;
   cc_wire_reader_init(r, job->in, job->len, NULL);
+  cc_wire_reader_defer_words(r);   /* push_array checks them as it copies */
   next_item(L, r, &it);
   push_item(L, r, &it);
   if (cc_wire_reader_finish(r) != 0) {

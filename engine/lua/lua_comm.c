@@ -188,13 +188,7 @@ static int *check_rank_list(lua_State *L, const cl_comm *lc, int arg, int *n) {
 
 /* Encode the value at idx into a payload (the caller unrefs it). */
 static cc_payload *encode(lua_State *L, int idx) {
-  cc_buf *b = cl_encode(L, idx);
-  size_t len;
-  uint8_t *data = cc_buf_steal(b, &len);
-  cc_payload *p = cc_payload_take(data, len);
-  lua_pop(L, 1);
-  if (!p) { free(data); luaL_error(L, "out of memory"); }
-  return p;
+  return cl_encode_payload(L, idx);
 }
 
 /* Push the decoded payload and release it. A malformed payload raises. */

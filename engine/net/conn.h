@@ -57,13 +57,19 @@ struct cc_conn {
   bool linked;             /* this connection carries its peer's link */
   struct evbuffer *in;     /* bytes read, not yet framed */
   cc_payload *partial;     /* a big DATA frame's payload, filled as its
-                            * bytes arrive (so that no read copies it whole) */
+                            * bytes arrive: the transport reads into it
+                            * directly whenever `in` is empty */
   size_t partial_got;      /* bytes of it filled */
   uint64_t partial_context;
   int32_t partial_tag;
   char why[96];            /* the transport's words for why it closed */
   /* Any thread. */
   atomic_bool dead;        /* closed or abandoned: ignore its events */
+  atomic_bool buffered;    /* the transport holds bytes it has read from the
+                            * socket and not yet handed up (TLS read-ahead),
+                            * which a poll of the socket would not show;
+                            * written by the reading thread with the
+                            * connection's lock held */
   _Atomic double last_recv; /* cc_now() of the last bytes read: any traffic,
                             * updated as each piece of a long read arrives */
   atomic_int busy;         /* threads other than the I/O thread holding or

@@ -57,10 +57,11 @@
 #define BYE_WAIT_MIN_S 0.2
 #define LOG_MAX_PENDING 1024     /* messages queued for the log callback */
 #define LOG_MESSAGE_BYTES 512
-/* A DATA frame at least this big is copied into its payload as its bytes
- * arrive: the read that completes it then has little left to copy, and the
- * bytes are not held twice. */
-#define STREAM_MIN_BYTES ((uint32_t)1 << 20)
+/* A DATA frame at least this big, whose header is in but not its body, gets
+ * its payload at once (c->partial): the transport reads the rest of the
+ * body straight into it, so that its bytes are copied by the kernel only.
+ * (Only from an authenticated peer, and within max_frame_bytes.) */
+#define STREAM_MIN_BYTES ((uint32_t)1 << 16)
 /* Strangers: a connection that has not yet proved which player it is. */
 #define HANDSHAKE_DEADLINE_S 5.0 /* to finish its handshake and HELLO */
 #define STRANGERS_MAX 16         /* unidentified accepted connections at once */
@@ -125,8 +126,10 @@ struct cc_net {
   bool accepting_done;     /* the world is up: late connections are closed */
   cc_status fatal;         /* a startup failure seen by the I/O thread */
   char fatal_message[256];
-  atomic_bool waiter_polling; /* a thread is in cc_net_wait_locked's poll;
-                               * written and read with the lock held */
+  atomic_bool waiter_polling; /* a thread is in cc_net_wait_locked's poll:
+                               * set with the lock held before it polls,
+                               * cleared as soon as its poll returns; read
+                               * with the lock held */
 
   /* The one thread in cc_net_wait_locked. */
   struct pollfd *pollfds;  /* world_size + 1 */
@@ -222,6 +225,7 @@ void cc_net_wait_locked(cc_net *n, double deadline) {
   double left = deadline - cc_now();
   struct timespec ts;
   int k = 0, r;
+  bool buffered = false;
   CC_NET_ASSERT_LOCKED(n);
   if (left < 0) left = 0;   /* still read what is there */
   for (int peer = 0; peer < n->cfg.world_size; peer++) {
@@ -233,8 +237,11 @@ void cc_net_wait_locked(cc_net *n, double deadline) {
     n->pollfds[k].fd = c->fd;
     n->pollfds[k].events = POLLIN;
     n->pollfds[k].revents = 0;
+    /* Bytes its transport holds: read it now, whatever the socket says. */
+    if (atomic_load_explicit(&c->buffered, memory_order_relaxed)) buffered = true;
     k++;
   }
+  if (buffered) left = 0;
   n->pollfds[k].fd = n->wake_fd;
   n->pollfds[k].events = POLLIN;
   n->pollfds[k].revents = 0;
@@ -243,9 +250,16 @@ void cc_net_wait_locked(cc_net *n, double deadline) {
   ts.tv_sec = (time_t)left;
   ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
   r = ppoll(n->pollfds, (nfds_t)k + 1, &ts, NULL);
-  for (int i = 0; r > 0 && i < k; i++) {
+  /* Awake: what this thread delivers as it reads below, and whatever
+   * another thread delivers from now on, is seen when the caller looks at
+   * its queues again under the lock, before it polls again. Writing the
+   * eventfd for those would only make the next poll return at once. */
+  atomic_store_explicit(&n->waiter_polling, false, memory_order_relaxed);
+  for (int i = 0; (r > 0 || buffered) && i < k; i++) {
     cc_conn *c = n->pollconns[i];
-    if (!(n->pollfds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    if (!(n->pollfds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+        !atomic_load_explicit(&c->buffered, memory_order_relaxed))
+      continue;
     atomic_fetch_add(&c->busy, 1);   /* the heartbeat sweep leaves it to us */
     cc_conn_lock(c);
     conn_read_connlocked(c);
@@ -257,7 +271,6 @@ void cc_net_wait_locked(cc_net *n, double deadline) {
     if (read(n->wake_fd, &count, sizeof count) < 0) { /* nothing pending */ }
   }
   cc_net_lock(n);
-  atomic_store_explicit(&n->waiter_polling, false, memory_order_relaxed);
 }
 
 /* ==== Logging ============================================================== */
@@ -928,6 +941,7 @@ static cc_conn *conn_new(cc_net *n, evutil_socket_t fd, int peer, bool outgoing)
   atomic_init(&c->last_recv, cc_now());
   atomic_init(&c->busy, 0);
   atomic_init(&c->heartbeat_due, false);
+  atomic_init(&c->buffered, false);
   c->opened = cc_now();
   c->next = n->conns;
   n->conns = c;

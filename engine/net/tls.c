@@ -185,6 +185,18 @@ static int load_trusted(SSL_CTX *ctx, const char *trusted, char *err, size_t err
   return pin_ranks(ctx, err, errsz);
 }
 
+/* Whether AES-GCM runs on dedicated instructions here. On x86, AES-NI and
+ * carry-less multiplication; elsewhere (ARMv8 crypto extensions are the
+ * rule on the machines that run players) AES is assumed fast. */
+static bool aes_accelerated(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
+#else
+  return true;
+#endif
+}
+
 struct ssl_ctx_st *cc_tls_context(const char *identity, const char *trusted, char *err,
                                   size_t errsz) {
   SSL_CTX *ctx;
@@ -204,14 +216,23 @@ struct ssl_ctx_st *cc_tls_context(const char *identity, const char *trusted, cha
     return NULL;
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  /* AES-128-GCM first: as safe for links as AES-256 here, and faster on
-   * the bulk transfers of large share vectors. */
-  SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:"
-                                "TLS_AES_256_GCM_SHA384");
+  /* AES-128-GCM first where the CPU has AES instructions: as safe for
+   * links as AES-256 here, and the fastest on the bulk transfers of large
+   * share vectors; ChaCha20-Poly1305 first where it has not, as it is
+   * then much faster than AES in software. Both ends run the same list,
+   * and the client's order decides. */
+  SSL_CTX_set_ciphersuites(ctx, aes_accelerated()
+                                    ? "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:"
+                                      "TLS_AES_256_GCM_SHA384"
+                                    : "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
+                                      "TLS_AES_256_GCM_SHA384");
   /* Links never resume sessions: no tickets to send after the handshake. */
   SSL_CTX_set_num_tickets(ctx, 0);
-  /* No read-ahead: net.c polls the socket for what is left to read, and
-   * records read ahead into OpenSSL's buffer would be invisible to it. */
+  /* Links read ahead once their handshake is over (transport_tls.c): one
+   * read from the socket takes several records. Their buffers stay for
+   * the link's life. */
+  SSL_CTX_set_default_read_buffer_len(ctx, CC_TLS_READ_BUFFER_BYTES);
+  SSL_CTX_clear_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_use_certificate_chain_file(ctx, identity) != 1) {
     snprintf(err, errsz, "the identity file '%s' has no usable certificate: %s", identity,
              cc_tls_reason(0, "unknown", why, sizeof why));

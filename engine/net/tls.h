@@ -13,6 +13,9 @@
 struct ssl_ctx_st;
 struct ssl_st;
 
+/* OpenSSL's read buffer for a link that reads ahead: about four records. */
+#define CC_TLS_READ_BUFFER_BYTES ((size_t)64 << 10)
+
 /* A context for both ends of every link. trusted is a comma-separated list
  * of PEM files, each holding one or more certificates. Returns NULL with a
  * message naming the file and OpenSSL's reason. */

@@ -47,8 +47,12 @@ struct cc_transport {
   struct bufferevent *(*wrap)(void *state, struct event_base *base, evutil_socket_t fd,
                               bool outgoing);
   /* Read what the connection holds into c->in, handing complete frames to
-   * cc_conn_frames_connlocked as it goes; *got says whether anything came.
-   * Returns why the connection closed, or NULL. */
+   * c->frames_connlocked as it goes; *got says whether anything came.
+   * While c->partial is set and c->in is empty, the next bytes are the
+   * rest of that payload: read them into c->partial->data at
+   * c->partial_got (advancing it), and hand frames up once it is full.
+   * Sets c->buffered if it returns holding bytes of the socket's that it
+   * has not handed up. Returns why the connection closed, or NULL. */
   const char *(*read_connlocked)(cc_conn *c, bool *got);
   /* Write one frame (header and payload) from the calling thread as far as
    * the socket takes it, queueing the rest on the bufferevent's output for

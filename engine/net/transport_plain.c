@@ -30,33 +30,79 @@ static struct bufferevent *plain_wrap(void *state, struct event_base *base, evut
 }
 
 #define PLAIN_READ_STEP_BYTES ((size_t)16 << 20) /* read per call before others' turn */
+#define PLAIN_FIRST_READ_BYTES ((size_t)16 << 10) /* a call's first read, on the stack */
 
-/* Read what the socket holds, in large steps (libevent's own reads take
- * 4 KiB at a time), handling the frames after each. One call stops after
- * PLAIN_READ_STEP_BYTES: a big message streaming in must not keep the
- * connection's lock (and the heartbeat sweep) for its whole length; the
- * socket still holds the rest, and the next poll or sweep reads on. */
+/* After a read that got all it asked for: what the socket holds now, as
+ * the size of the next read (MIN_READ_BYTES to MAX_SINGLE_IO_BYTES), or
+ * false if it holds nothing. */
+static bool next_read_size(evutil_socket_t fd, size_t *want) {
+  int pending = 0;
+  if (ioctl(fd, FIONREAD, &pending) != 0 || pending <= 0) return false;
+  *want = (size_t)pending < MIN_READ_BYTES ? MIN_READ_BYTES
+        : (size_t)pending > MAX_SINGLE_IO_BYTES ? MAX_SINGLE_IO_BYTES : (size_t)pending;
+  return true;
+}
+
+/* Read what the socket holds, handling the frames after each read. A big
+ * DATA frame whose header is in (c->partial) is read straight into its
+ * payload, with room behind it in c->in for what follows it; every other
+ * byte goes to c->in. The first read of a call asks for
+ * PLAIN_FIRST_READ_BYTES, which small messages do not fill: one system
+ * call. Only a
+ * read that fills what it asked for looks at how much the socket holds
+ * (FIONREAD) to size the next, up to MAX_SINGLE_IO_BYTES, read into room
+ * reserved in c->in. One call stops after PLAIN_READ_STEP_BYTES: a big
+ * message streaming in must not keep the connection's lock (and the
+ * heartbeat sweep) for its whole length; the socket still holds the rest,
+ * and the next poll or sweep reads on. */
 static const char *plain_read_connlocked(cc_conn *c, bool *got) {
   struct evbuffer *in = c->in;
   evutil_socket_t fd = c->fd;
-  size_t total = 0;
+  size_t total = 0, want = MIN_READ_BYTES;
+  uint8_t spill[PLAIN_FIRST_READ_BYTES];
   CC_CONN_ASSERT_LOCKED(c);
   while (!atomic_load_explicit(&c->dead, memory_order_relaxed) &&
          total < PLAIN_READ_STEP_BYTES) {
     struct evbuffer_iovec v[2];
-    struct iovec iov[2];
-    int pending = 0, nv;
-    size_t want;
+    struct iovec iov[3];
+    int nv, ni = 0;
+    size_t direct = 0, asked = 0, rest;
     ssize_t r;
-    if (ioctl(fd, FIONREAD, &pending) != 0 || pending < 0) pending = 0;
-    want = (size_t)pending < MIN_READ_BYTES ? MIN_READ_BYTES
-         : (size_t)pending > MAX_SINGLE_IO_BYTES ? MAX_SINGLE_IO_BYTES : (size_t)pending;
+    if (c->partial && evbuffer_get_length(in) == 0) {
+      direct = c->partial->len - c->partial_got;
+      if (direct > MAX_SINGLE_IO_BYTES) direct = MAX_SINGLE_IO_BYTES;
+      iov[ni].iov_base = c->partial->data + c->partial_got;
+      iov[ni++].iov_len = direct;
+      asked = direct;
+    } else if (total == 0) {
+      /* The first read goes to the stack, and only what came is added to
+       * the buffer: reserving 64 KiB of buffer for every read would cost a
+       * large allocation (and malloc's consolidation of its free lists)
+       * per message. */
+      do r = read(fd, spill, sizeof spill);
+      while (r < 0 && errno == EINTR);
+      if (r < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return cc_conn_closed_reason(0, errno);
+        return NULL;
+      }
+      if (r == 0) return "connection closed";
+      *got = true;
+      total += (size_t)r;
+      if (evbuffer_add(in, spill, (size_t)r) != 0) return "out of memory";
+      c->frames_connlocked(c);
+      if ((size_t)r < sizeof spill || !next_read_size(fd, &want)) break;   /* drained */
+      continue;
+    }
     /* Two pieces: asking for one contiguous piece would make the buffer
      * move what it holds to find room. */
-    nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+    nv = evbuffer_reserve_space(in, (ev_ssize_t)(direct ? MIN_READ_BYTES : want), v, 2);
     if (nv <= 0) return "out of memory";
-    for (int i = 0; i < nv; i++) { iov[i].iov_base = v[i].iov_base; iov[i].iov_len = v[i].iov_len; }
-    do r = readv(fd, iov, nv);
+    for (int i = 0; i < nv; i++) {
+      iov[ni].iov_base = v[i].iov_base;
+      iov[ni++].iov_len = v[i].iov_len;
+      asked += v[i].iov_len;
+    }
+    do r = readv(fd, iov, ni);
     while (r < 0 && errno == EINTR);
     if (r < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) return cc_conn_closed_reason(0, errno);
@@ -65,14 +111,20 @@ static const char *plain_read_connlocked(cc_conn *c, bool *got) {
     if (r == 0) return "connection closed";
     *got = true;
     total += (size_t)r;
+    rest = (size_t)r;
+    if (direct) {
+      size_t into = rest < direct ? rest : direct;
+      c->partial_got += into;
+      rest -= into;
+    }
     for (int i = 0; i < nv; i++) {
-      size_t take = (size_t)r < v[i].iov_len ? (size_t)r : v[i].iov_len;
+      size_t take = rest < v[i].iov_len ? rest : v[i].iov_len;
       v[i].iov_len = take;
-      r -= (ssize_t)take;
+      rest -= take;
     }
     evbuffer_commit_space(in, v, nv);
     c->frames_connlocked(c);
-    if ((size_t)pending < want) break;   /* the socket is likely drained */
+    if ((size_t)r < asked || !next_read_size(fd, &want)) break;   /* drained */
   }
   return NULL;
 }

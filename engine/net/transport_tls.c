@@ -42,80 +42,128 @@ static struct bufferevent *tls_wrap(void *state, struct event_base *base, evutil
                                        outgoing ? BUFFEREVENT_SSL_CONNECTING : BUFFEREVENT_SSL_ACCEPTING,
                                        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_THREADSAFE);
   if (!bev) { SSL_free(ssl); return NULL; }
+  /* Keep the record buffers for the link's life: freeing and allocating
+   * them again around every read costs more than the memory. */
+  SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
   /* A killed peer's kernel closes the socket without a TLS goodbye: that
    * is a closed connection, as in plaintext. */
   bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
   return bev;
 }
 
-/* Decrypt everything the socket holds into the connection's input, in
- * large steps (libevent's own TLS reads take one record per pass of its
- * loop). Returns why the link closed, or NULL. */
-static const char *tls_read_direct_connlocked(cc_conn *c, bool *got) {
-  SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+/* Why SSL_read's failure r ended the reads: NULL when the socket is only
+ * drained for now. */
+static const char *tls_read_failed(cc_conn *c, SSL *ssl, int r) {
+  /* Now, before any other use of the SSL object changes its state. */
+  int e = SSL_get_error(ssl, r);
+  unsigned long code = ERR_peek_last_error();
+  ERR_clear_error();
+  switch (e) {
+  case SSL_ERROR_WANT_READ:
+  case SSL_ERROR_WANT_WRITE:
+    return NULL;
+  case SSL_ERROR_ZERO_RETURN:
+  case SSL_ERROR_SYSCALL:
+    return "connection closed";
+  default:
+    /* A killed peer's kernel ends the stream without a TLS goodbye:
+     * OpenSSL calls it an unexpected end of file. */
+    if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return "connection closed";
+    snprintf(c->why, sizeof c->why, "TLS error: %.70s",
+             ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown");
+    return c->why;
+  }
+}
+
+/* SSL_read gave r bytes where room were asked: whether that was the end of
+ * what the peer wrote, so that the reads can stop without asking OpenSSL
+ * again (which would cost a read that finds nothing): a record shorter
+ * than the largest, with nothing read ahead behind it. Whatever the peer
+ * sends next is in the socket, where a poll sees it. */
+static bool last_record(int r, size_t room, SSL *ssl) {
+  return (size_t)r < room && r < SSL3_RT_MAX_PLAIN_LENGTH && !SSL_has_pending(ssl);
+}
+
+/* Decrypt everything the socket holds, in large steps (libevent's own TLS
+ * reads take one record per pass of its loop): a big DATA frame whose
+ * header is in (c->partial) is decrypted straight into its payload, every
+ * other byte into the connection's input. The link reads ahead (many
+ * records per read from the socket, into OpenSSL's buffer of
+ * CC_TLS_READ_BUFFER_BYTES). Returns why the link closed, or NULL. */
+static const char *tls_read_steps_connlocked(cc_conn *c, SSL *ssl, bool *got, bool *stopped) {
   size_t unframed = 0, total = 0;
+  if (!SSL_get_read_ahead(ssl)) SSL_set_read_ahead(ssl, 1);
   while (!atomic_load_explicit(&c->dead, memory_order_relaxed)) {
-    /* Two pieces: asking for one contiguous piece would make the buffer
-     * move what it holds to find room. */
     struct evbuffer_iovec v[2];
     size_t took = 0;
-    int nv, used = 0, r = 0, e = SSL_ERROR_NONE;
-    unsigned long code = 0;
-    nv = evbuffer_reserve_space(c->in, MIN_READ_BYTES, v, 2);
-    if (nv <= 0) return "out of memory";
-    while (used < nv) {
-      size_t room = v[used].iov_len;
+    int nv, used = 0, r = 0;
+    if (c->partial && evbuffer_get_length(c->in) == 0) {
+      size_t room = c->partial->len - c->partial_got;
       ERR_clear_error();
-      r = SSL_read(ssl, v[used].iov_base, room > INT32_MAX ? INT32_MAX : (int)room);
-      if (r <= 0) {
-        /* Now, before any other use of the SSL object changes its state. */
-        e = SSL_get_error(ssl, r);
-        code = ERR_peek_last_error();
-        ERR_clear_error();
-        break;
-      }
-      v[used++].iov_len = (size_t)r;
-      took += (size_t)r;
-      if ((size_t)r < room) break;
-    }
-    if (took > 0) {
-      evbuffer_commit_space(c->in, v, used);
+      r = SSL_read(ssl, c->partial->data + c->partial_got,
+                   room > MAX_SINGLE_IO_BYTES ? (int)MAX_SINGLE_IO_BYTES : (int)room);
+      if (r <= 0) return tls_read_failed(c, ssl, r);
+      c->partial_got += (size_t)r;
       *got = true;
-      unframed += took;
-      total += took;
-      if (unframed >= MAX_SINGLE_IO_BYTES) {   /* deliver as we go */
-        c->frames_connlocked(c);
-        unframed = 0;
+      total += (size_t)r;
+      if (c->partial_got == c->partial->len) c->frames_connlocked(c);   /* hand it up */
+      else if (last_record(r, room, ssl)) return NULL;
+    } else {
+      const char *closed = NULL;
+      bool drained = false;
+      /* Two pieces: asking for one contiguous piece would make the buffer
+       * move what it holds to find room. */
+      nv = evbuffer_reserve_space(c->in, MIN_READ_BYTES, v, 2);
+      if (nv <= 0) return "out of memory";
+      while (used < nv) {
+        size_t room = v[used].iov_len;
+        ERR_clear_error();
+        r = SSL_read(ssl, v[used].iov_base, room > INT32_MAX ? INT32_MAX : (int)room);
+        if (r <= 0) break;
+        v[used++].iov_len = (size_t)r;
+        took += (size_t)r;
+        if ((size_t)r < room) { drained = last_record(r, room, ssl); break; }
       }
+      if (r <= 0) closed = tls_read_failed(c, ssl, r);   /* before any write */
+      if (took > 0) {
+        evbuffer_commit_space(c->in, v, used);
+        *got = true;
+        unframed += took;
+        total += took;
+        /* Hand frames up as we go, and at once when a big frame's header
+         * may be in, so that its body is decrypted into its payload. */
+        if (unframed >= MAX_SINGLE_IO_BYTES || !c->partial) {
+          c->frames_connlocked(c);
+          unframed = 0;
+        }
+      }
+      if (r <= 0 || drained) return closed;
     }
-    if (r > 0 && total >= TLS_READ_STEP_BYTES) {
+    if (total >= TLS_READ_STEP_BYTES) {
       /* Decrypting is slow enough that one busy link would keep this
        * thread (the I/O thread: every other link's heartbeats) for long:
-       * stop here and come back. The socket still holds the rest, and
-       * without read-ahead OpenSSL holds no whole record back, so a
-       * waiting thread's poll sees it; the I/O thread's own watch is
-       * edge-triggered and is activated again by hand. */
+       * stop here and come back. The rest is in the socket, or read ahead
+       * into OpenSSL's buffer (the caller marks the connection buffered,
+       * so that a waiting thread reads on without polling); the I/O
+       * thread's own watch is activated again by hand. */
       if (c->read_ev) event_active(c->read_ev, EV_READ, 0);
+      *stopped = true;
       return NULL;
-    }
-    if (r > 0) continue;
-    switch (e) {
-    case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE:
-      return NULL;
-    case SSL_ERROR_ZERO_RETURN:
-    case SSL_ERROR_SYSCALL:
-      return "connection closed";
-    default:
-      /* A killed peer's kernel ends the stream without a TLS goodbye:
-       * OpenSSL calls it an unexpected end of file. */
-      if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return "connection closed";
-      snprintf(c->why, sizeof c->why, "TLS error: %.70s",
-               ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown");
-      return c->why;
     }
   }
   return NULL;
+}
+
+/* Reads that end because OpenSSL wants more from the socket leave at most
+ * part of a record in its buffer, whose rest a poll of the socket will
+ * show; reads stopped after a step may leave whole records read ahead,
+ * which it would not: those mark the connection buffered. */
+static const char *tls_read_direct_connlocked(cc_conn *c, bool *got) {
+  SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+  bool stopped = false;
+  const char *closed = tls_read_steps_connlocked(c, ssl, got, &stopped);
+  atomic_store_explicit(&c->buffered, stopped && SSL_has_pending(ssl), memory_order_relaxed);
+  return closed;
 }
 
 /* What the bufferevent decrypted during the handshake, then our own reads:
@@ -159,10 +207,14 @@ static void tls_write_connlocked(cc_conn *c, const uint8_t *hdr, cc_payload *p) 
     evbuffer_add(out, small, len);
     return;
   }
-  /* A large frame: the header's record, then the payload's records. */
+  /* A large frame: the header and the payload's first bytes in one
+   * record, then the rest of the payload in as few SSL_writes as its size
+   * allows, straight from the payload. */
+  memcpy(small, hdr, CC_FRAME_HEADER_BYTES);
+  memcpy(small + CC_FRAME_HEADER_BYTES, p->data, TLS_COALESCE_BYTES);
   if (direct) {
-    w = SSL_write(ssl, hdr, CC_FRAME_HEADER_BYTES);
-    if (w > 0) done = CC_FRAME_HEADER_BYTES;
+    w = SSL_write(ssl, small, (int)sizeof small);
+    if (w > 0) done = sizeof small;
     while (w > 0 && done < CC_FRAME_HEADER_BYTES + plen) {
       size_t left = CC_FRAME_HEADER_BYTES + plen - done;
       w = SSL_write(ssl, p->data + done - CC_FRAME_HEADER_BYTES,
@@ -172,8 +224,11 @@ static void tls_write_connlocked(cc_conn *c, const uint8_t *hdr, cc_payload *p) 
     if (w <= 0) ERR_clear_error();
   }
   if (done == CC_FRAME_HEADER_BYTES + plen) return;
-  if (done == 0) evbuffer_add(out, hdr, CC_FRAME_HEADER_BYTES);
-  off = done ? done - CC_FRAME_HEADER_BYTES : 0;
+  if (done == 0) {
+    evbuffer_add(out, small, sizeof small);   /* retried whole, as written */
+    done = sizeof small;
+  }
+  off = done - CC_FRAME_HEADER_BYTES;
   evbuffer_add_reference(out, p->data + off, plen - off, cc_conn_payload_cleanup,
                          cc_payload_ref(p));
 }

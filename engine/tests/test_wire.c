@@ -5,11 +5,17 @@
  * agreement messages, their exact bytes and the parsers' refusals.
  */
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/control.h"
+#include "core/payload.h"
 #include "core/wire.h"
 #include "check.h"
 
@@ -775,6 +781,162 @@ static void test_agreement(void) {
   cc_buf_free(&b);
 }
 
+/* A reader that defers the words' check (cc_wire_reader_defer_words)
+ * copies and checks an array in one pass: the same words, and the same
+ * refusal, as the reader that checks them itself. */
+static void test_deferred_words(void) {
+  uint64_t words[5] = {0, 1, 96, 50, 7}, out[5] = {0};
+  size_t shape[1] = {5}, wide_shape[1] = {2};
+  cc_wire_reader r;
+  cc_wire_item it;
+  cc_buf b;
+  cc_buf_init(&b);
+  CHECK(cc_wire_put_array(&b, 97, 1, shape, words) == 0);
+  CHECK(cc_wire_array_bytes(1, 1, shape) == b.len);
+  cc_wire_reader_init(&r, b.data, b.len, NULL);
+  cc_wire_reader_defer_words(&r);
+  CHECK(next_item(&r, &it) == 1 && it.kind == CC_WIRE_ARRAY && it.nwords == 5);
+  CHECK(cc_wire_load_checked(&r, &it, out) == 0);
+  CHECK(memcmp(out, words, sizeof words) == 0);
+  CHECK(cc_wire_reader_finish(&r) == 0);
+  /* word 3 at the order: refused when copied, with the checking reader's words */
+  words[3] = 97;
+  b.len = 0;
+  CHECK(cc_wire_put_array(&b, 97, 1, shape, words) == 0);
+  EXPECT_ERROR(b.data, b.len, NULL, "field array at byte 0: word 3 is 97, not below the order 97");
+  cc_wire_reader_init(&r, b.data, b.len, NULL);
+  cc_wire_reader_defer_words(&r);
+  CHECK(next_item(&r, &it) == 1);
+  CHECK(cc_wire_load_checked(&r, &it, out) == -1);
+  CHECK(strstr(cc_wire_reader_error(&r), "word 3 is 97, not below the order 97") != NULL);
+  CHECK(cc_wire_next(&r, &it) == -1);   /* the reader stays failed */
+  /* 128-bit elements too */
+  {
+    const uint64_t m127_lo = UINT64_MAX, m127_hi = UINT64_C(0x7FFFFFFFFFFFFFFF);
+    uint64_t wide[4] = {3, 0, m127_lo, m127_hi}, wout[4];
+    b.len = 0;
+    CHECK(cc_wire_put_array128(&b, m127_lo, m127_hi, 1, wide_shape, wide) == 0);
+    CHECK(cc_wire_array_bytes(2, 1, wide_shape) == b.len);
+    cc_wire_reader_init(&r, b.data, b.len, NULL);
+    cc_wire_reader_defer_words(&r);
+    CHECK(next_item(&r, &it) == 1 && it.kind == CC_WIRE_ARRAY128);
+    CHECK(cc_wire_load_checked(&r, &it, wout) == -1);
+    CHECK(strstr(cc_wire_reader_error(&r), "element 1 is") != NULL);
+    wide[2] = 5;
+    b.len = 0;
+    CHECK(cc_wire_put_array128(&b, m127_lo, m127_hi, 1, wide_shape, wide) == 0);
+    cc_wire_reader_init(&r, b.data, b.len, NULL);
+    cc_wire_reader_defer_words(&r);
+    CHECK(next_item(&r, &it) == 1);
+    CHECK(cc_wire_load_checked(&r, &it, wout) == 0 && memcmp(wout, wide, sizeof wide) == 0);
+  }
+  /* sizes of encodings: a scalar, a 2x3 matrix; none for bad widths or shapes */
+  {
+    size_t m[2] = {2, 3}, huge[2] = {(size_t)1 << 32, 1};
+    CHECK(cc_wire_array_bytes(1, 0, m) == 1 + 8 + 1 + 8);
+    b.len = 0;
+    CHECK(cc_wire_put_array(&b, 97, 2, m, sample_words) == 0);
+    CHECK(cc_wire_array_bytes(1, 2, m) == b.len);
+    CHECK(cc_wire_array_bytes(3, 1, m) == 0);
+    CHECK(cc_wire_array_bytes(1, 3, m) == 0);
+    CHECK(cc_wire_array_bytes(1, 2, huge) == 0);
+  }
+  cc_buf_free(&b);
+}
+
+/* Big payloads' buffers are reused: the last reference hands a buffer to
+ * the pool, and a payload of a size it fits takes that very buffer; small
+ * payloads and far smaller requests do not; the pool keeps a bounded
+ * number of buffers and bytes. */
+static void test_payload_pool(void) {
+  size_t big = CC_PAYLOAD_POOL_MIN_BYTES * 4, nbuf, nbytes;
+  cc_payload *p, *q, *many[CC_PAYLOAD_POOL_BUFFERS + 2];
+  uint8_t *first;
+  cc_payload_pool_drain();
+  cc_payload_pool_stats(&nbuf, &nbytes);
+  CHECK(nbuf == 0 && nbytes == 0);
+  p = cc_payload_new(big);
+  CHECK(p != NULL && p->len == big && p->cap >= big);
+  first = p->data;
+  memset(p->data, 0xab, big);
+  cc_payload_ref(p);
+  cc_payload_unref(p);
+  cc_payload_pool_stats(&nbuf, &nbytes);
+  CHECK(nbuf == 0);                      /* still referenced */
+  cc_payload_unref(p);
+  cc_payload_pool_stats(&nbuf, &nbytes);
+  CHECK(nbuf == 1 && nbytes >= big);
+  q = cc_payload_new(big - 100);         /* fits: the same buffer */
+  CHECK(q != NULL && q->data == first && q->len == big - 100 && q->cap >= big);
+  cc_payload_unref(q);
+  q = cc_payload_new(CC_PAYLOAD_POOL_MIN_BYTES);   /* a quarter: a buffer of its own */
+  CHECK(q != NULL && q->data != first);
+  cc_payload_unref(q);
+  q = cc_payload_new(100);               /* small: never pooled */
+  CHECK(q != NULL && q->data != first);
+  cc_payload_unref(q);
+  cc_payload_pool_stats(&nbuf, &nbytes);
+  CHECK(nbuf == 2);
+  /* A taken buffer (the C API's receive) is the taker's to free. */
+  q = cc_payload_new(big);
+  CHECK(q != NULL);
+  free(q->data);
+  q->data = NULL;
+  cc_payload_unref(q);
+  /* bounded */
+  for (int i = 0; i < CC_PAYLOAD_POOL_BUFFERS + 2; i++) many[i] = cc_payload_new(big);
+  for (int i = 0; i < CC_PAYLOAD_POOL_BUFFERS + 2; i++) cc_payload_unref(many[i]);
+  cc_payload_pool_stats(&nbuf, &nbytes);
+  CHECK(nbuf == CC_PAYLOAD_POOL_BUFFERS && nbytes <= CC_PAYLOAD_POOL_MAX_BYTES);
+  p = cc_payload_new(CC_PAYLOAD_POOL_MAX_BYTES);   /* never all of the pool's bytes at once */
+  CHECK(p != NULL);
+  cc_payload_unref(p);
+  cc_payload_pool_stats(&nbuf, &nbytes);
+  CHECK(nbytes <= CC_PAYLOAD_POOL_MAX_BYTES);
+  cc_payload_pool_drain();
+  cc_payload_pool_stats(&nbuf, &nbytes);
+  CHECK(nbuf == 0 && nbytes == 0);
+}
+
+/* A thread that keeps taking the pool's lock while the main thread forks:
+ * every child can still use the pool (a child forked while the lock was
+ * held would otherwise wait for it forever; alarm() ends such a child). */
+static atomic_bool pool_stop;
+static void *pool_user(void *arg) {
+  (void)arg;
+  while (!atomic_load(&pool_stop)) {
+    cc_payload *p = cc_payload_new(CC_PAYLOAD_POOL_MIN_BYTES);
+    cc_payload_unref(p);
+  }
+  return NULL;
+}
+
+static void test_payload_pool_fork(void) {
+  pthread_t t;
+  int stuck = 0;
+  atomic_store(&pool_stop, false);
+  CHECK(pthread_create(&t, NULL, pool_user, NULL) == 0);
+  for (int i = 0; i < 200; i++) {
+    int status = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+      size_t nbuf, nbytes;
+      alarm(5);
+      cc_payload_pool_stats(&nbuf, &nbytes);
+      cc_payload_unref(cc_payload_new(CC_PAYLOAD_POOL_MIN_BYTES));
+      _exit(0);
+    }
+    CHECK(pid > 0);
+    if (pid > 0 && (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+                    WEXITSTATUS(status) != 0))
+      stuck++;
+  }
+  atomic_store(&pool_stop, true);
+  pthread_join(t, NULL);
+  CHECK(stuck == 0);
+  cc_payload_pool_drain();
+}
+
 int main(void) {
   test_buffers();
   test_frames();
@@ -789,6 +951,9 @@ int main(void) {
   test_limits();
   test_keys_and_values();
   test_bad_arrays();
+  test_deferred_words();
+  test_payload_pool();
+  test_payload_pool_fork();
   test_hello();
   test_rendezvous_join();
   test_rendezvous_replies();
