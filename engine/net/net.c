@@ -90,9 +90,6 @@ typedef struct cc_link {
                             * the connection (see finish_teardowns) */
   /* The I/O thread. */
   bool swept;              /* its socket is in the sweep's epoll set */
-  double watch_since;      /* since when this player judges the peer's
-                            * silence: it became the ring predecessor, or
-                            * was first probed; 0: not judged */
   /* Any thread. */
   _Atomic double last_sent; /* cc_now() of the last frame written to the peer:
                             * any frame is a sign of life, so the heartbeat
@@ -154,8 +151,8 @@ struct cc_net {
   double judge_from;       /* no silence counts from before this: when this
                             * player itself was last found stalled */
   int ring_pred;           /* the peer whose silence the sweep judges, or -1 */
-  int waits_seen;          /* sweeps in a row that found a thread waiting
-                            * for a message */
+  double pred_since;       /* when ring_pred became the predecessor: its
+                            * silence counts from then at the earliest */
   int sweep_fd;            /* epoll set of the linked sockets, never part of
                             * the event loop: the sweep asks it which links
                             * have bytes (or closed), at a cost that does not
@@ -807,12 +804,6 @@ static void conn_frames_connlocked(cc_conn *c) {
       link_fail(n, c->peer, len ? why : "its script raised an error");
       break;
     }
-    case CC_FRAME_PROBE:
-      /* A peer waits on us: show it we are alive. */
-      evbuffer_drain(in, h.length);
-      write_frame_connlocked(c, CC_FRAME_HEARTBEAT, n->cfg.rank, 0, 0, NULL);
-      frame_sent_connlocked(c);
-      break;
     case CC_FRAME_DOWN:
       on_down_connlocked(c, h.length);
       break;
@@ -1155,10 +1146,7 @@ static void accept_again_cb(evutil_socket_t fd, short what, void *arg) {
  * tells it (SUSPECT), closes the link and tells every other player (DOWN),
  * who do the same, so that every call waiting on it raises at once; the
  * ring then closes over the gap. A killed player needs none of this: its
- * connections close, which every player sees by itself. And a player that
- * has been waiting for a message for a while probes the links that went
- * quiet (PROBE, answered by a heartbeat): a peer it can no longer hear from
- * (a link cut, a notice lost) fails there too, within about the timeout. */
+ * connections close, which every player sees by itself. */
 
 /* The ring neighbours of this player among the peers whose links are up
  * (-1 if there are none). */
@@ -1281,8 +1269,8 @@ static void teardown_cb(evutil_socket_t fd, short what, void *arg) {
 
 /* Judge the link to peer, if `since` > 0: fail it if nothing came from it
  * since `since` for longer than the timeout (its last bytes count, and no
- * silence counts from before judge_from). Otherwise send it a frame:
- * `type` (a HEARTBEAT or a PROBE), or nothing if type < 0. A connection
+ * silence counts from before judge_from). Otherwise send it a frame of
+ * `type` (a heartbeat), or nothing if type < 0. A connection
  * another thread holds is neither judged nor written here: what the peer
  * sent may be waiting unread behind that thread's write, and the thread
  * sends the heartbeat owed. The I/O thread. */
@@ -1312,20 +1300,19 @@ static void tend(cc_net *n, int peer, double now, double since, int type) {
 
 /* Every interval: read the links that have something (one epoll_wait for
  * all, so that a closed connection is seen at once and frames are taken in
- * while no thread waits for a message), heartbeat the successor, judge the
- * predecessor, and, while a thread waits for messages, probe the quiet
- * links. The sweep never waits for a connection's lock (see tend). */
+ * while no thread waits for a message), judge the predecessor and
+ * heartbeat the successor. The sweep never waits for a connection's lock
+ * (see tend). */
 static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   cc_net *n = arg;
   const cc_settings *s = &n->cfg;
-  double now = cc_now(), quiet = s->heartbeat_timeout_s / 2;
-  double grace = quiet > 2 * s->heartbeat_interval_s ? quiet : 2 * s->heartbeat_interval_s;
-  int k = 0, pred, succ;
-  bool probing;
+  double now = cc_now(), half = s->heartbeat_interval_s / 2;
+  int k, pred, succ;
+  bool owed;
   (void)fd; (void)what;
   /* If this player itself was stopped (SIGSTOP), everyone looks silent:
    * judge no one until their frames, sent meanwhile, have been read. */
-  if (now - n->last_heartbeat > quiet) n->judge_from = now;
+  if (now - n->last_heartbeat > s->heartbeat_timeout_s / 2) n->judge_from = now;
   n->last_heartbeat = now;
   finish_teardowns(n);
   cc_net_lock(n);
@@ -1358,45 +1345,12 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   }
   if (pred != n->ring_pred) {
     n->ring_pred = pred;
-    if (pred >= 0) n->links[pred].watch_since = now;
+    n->pred_since = now;
   }
-  /* A thread seen waiting by two sweeps in a row has waited an interval. */
-  n->waits_seen = atomic_load_explicit(&n->waiter_polling, memory_order_relaxed)
-                      ? n->waits_seen + 1 : 0;
-  probing = n->waits_seen >= 2;
-  for (int peer = 0; peer < s->world_size; peer++) {
-    cc_link *l = &n->links[peer];
-    bool up;
-    if (peer == s->rank) continue;
-    if (peer != pred && peer != succ && !probing) {
-      if (l->watch_since > 0 && peer != n->ring_pred) l->watch_since = 0;
-      continue;
-    }
-    cc_net_lock(n);
-    up = l->state == CC_LINK_UP;
-    cc_net_unlock(n);
-    if (!up) continue;
-    if (peer == pred) {
-      tend(n, peer, now, l->watch_since,
-           peer == succ && now - atomic_load(&l->last_sent) >= s->heartbeat_interval_s / 2
-               ? CC_FRAME_HEARTBEAT : -1);
-    } else if (probing) {
-      cc_conn *c = l->conn;   /* constant once the link is up */
-      double heard = atomic_load_explicit(&c->last_recv, memory_order_relaxed);
-      int type = -1;
-      if (l->watch_since > 0 && heard > l->watch_since) l->watch_since = 0;   /* it answered */
-      if (now - heard >= quiet) {
-        type = CC_FRAME_PROBE;
-        if (l->watch_since == 0) l->watch_since = now;
-      } else if (peer == succ && now - atomic_load(&l->last_sent) >= s->heartbeat_interval_s / 2) {
-        type = CC_FRAME_HEARTBEAT;
-      }
-      /* Judged once it has had `grace` to answer the first probe. */
-      tend(n, peer, now, l->watch_since > 0 && now - l->watch_since >= grace ? heard : 0, type);
-    } else if (now - atomic_load(&l->last_sent) >= s->heartbeat_interval_s / 2) {
-      tend(n, peer, now, 0, CC_FRAME_HEARTBEAT);   /* the successor */
-    }
-  }
+  /* Any frame sent in the last half interval stands for the heartbeat. */
+  owed = succ >= 0 && now - atomic_load(&n->links[succ].last_sent) >= half;
+  if (pred >= 0) tend(n, pred, now, n->pred_since, pred == succ && owed ? CC_FRAME_HEARTBEAT : -1);
+  if (succ >= 0 && succ != pred && owed) tend(n, succ, now, 0, CC_FRAME_HEARTBEAT);
 }
 
 /* ==== Lifecycle ============================================================ */
