@@ -13,9 +13,10 @@
  * conn_read_connlocked) and written straight to the socket by the sending
  * thread (write_frame); the transport (transport.h: plaintext or TLS,
  * picked once in cc_net_open) does the reading and writing. The I/O thread
- * makes and accepts connections, sends and checks heartbeats, and marks a
- * peer failed the moment its connection closes or it stays silent past
- * the heartbeat timeout. What arrives goes up through the callbacks of
+ * makes and accepts connections, runs the failure detector (a ring of
+ * heartbeats, see heartbeat_cb), and marks a peer failed the moment its
+ * connection closes, it stays silent past the heartbeat timeout, or
+ * another player says it did (DOWN). What arrives goes up through the callbacks of
  * cc_net_events: nothing here knows about communicators, or about Lua.
  *
  * The concurrency contract is written at each field below: which lock
@@ -159,6 +160,8 @@ struct cc_net {
                             * grow with the number of links */
   struct epoll_event *sweep_evs; /* world_size */
   int links_swept;         /* links whose sockets are in sweep_fd */
+  /* Any thread. */
+  atomic_int teardowns;    /* links with teardown set, for a quick look */
   double retry_delay;      /* the next pause before dialling again */
   bool fd_limit_logged;    /* the descriptor limit was reported once */
   unsigned strangers_refused; /* accepted and closed at once: STRANGERS_MAX */
@@ -1232,6 +1235,7 @@ static void on_down_connlocked(cc_conn *c, uint32_t len) {
     set_reason_locked(n, l, wlen ? why : "silent (heartbeat timeout)");
     l->silent = true;
     l->teardown = true;
+    atomic_fetch_add(&n->teardowns, 1);
     failed = true;
     cc_net_wake_locked(n);
   }
@@ -1243,6 +1247,7 @@ static void on_down_connlocked(cc_conn *c, uint32_t len) {
  * connection. A connection another thread holds waits for the next sweep.
  * The I/O thread. */
 static void finish_teardowns(cc_net *n) {
+  if (atomic_load(&n->teardowns) == 0) return;
   for (int peer = 0; peer < n->cfg.world_size; peer++) {
     cc_link *l = &n->links[peer];
     cc_conn *c = NULL;
@@ -1253,6 +1258,7 @@ static void finish_teardowns(cc_net *n) {
     cc_net_lock(n);
     l->teardown = false;
     cc_net_unlock(n);
+    atomic_fetch_sub(&n->teardowns, 1);
     if (!atomic_load(&c->dead)) {
       write_frame(c, CC_FRAME_SUSPECT, n->cfg.rank, 0, 0, NULL);
       conn_kill(c);
@@ -1413,6 +1419,7 @@ static cc_net *net_alloc(const cc_settings *s, const cc_net_events *ev) {
   n->transport = s->tls_identity || s->tls_trusted ? &cc_transport_tls : &cc_transport_plain;
   n->log_tail = &n->log_head;
   n->ring_pred = -1;
+  atomic_init(&n->teardowns, 0);
   atomic_init(&n->waiter_polling, false);
   n->links = calloc((size_t)s->world_size, sizeof *n->links);
   n->hosts = calloc((size_t)s->world_size, sizeof *n->hosts);
