@@ -152,8 +152,8 @@ struct cc_net {
   double judge_from;       /* no silence counts from before this: when this
                             * player itself was last found stalled */
   int ring_pred;           /* the peer whose silence the sweep judges, or -1 */
-  double pred_since;       /* when ring_pred became the predecessor: its
-                            * silence counts from then at the earliest */
+  double pred_since;       /* ring_pred's silence counts from then at the
+                            * earliest (see heartbeat_cb) */
   int sweep_fd;            /* epoll set of the linked sockets, never part of
                             * the event loop: the sweep asks it which links
                             * have bytes (or closed), at a cost that does not
@@ -1350,8 +1350,11 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
     release(c);
   }
   if (pred != n->ring_pred) {
+    /* A new predecessor sends us heartbeats only once it has heard of
+     * the change (the DOWN notice, or a closed link): it gets a timeout
+     * for that on top of the usual one. */
     n->ring_pred = pred;
-    n->pred_since = now;
+    n->pred_since = now + s->heartbeat_timeout_s;
   }
   /* Any frame sent in the last half interval stands for the heartbeat. */
   owed = succ >= 0 && now - atomic_load(&n->links[succ].last_sent) >= half;
