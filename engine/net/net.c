@@ -1194,12 +1194,14 @@ static void declare_silent(cc_net *n, int peer, cc_conn *c) {
   char why[96];
   snprintf(why, sizeof why, "silent for %gs (heartbeat timeout)", n->cfg.heartbeat_timeout_s);
   write_frame(c, CC_FRAME_SUSPECT, n->cfg.rank, 0, 0, NULL);
+  /* The others first: once the link fails here, this player's script may
+   * raise, finish and say goodbye, and the notices must not come after. */
+  notify_down(n, peer, why);
   cc_net_lock(n);
   n->links[peer].silent = true;
   cc_net_unlock(n);
   link_fail(n, peer, why);
   cc_net_log(n, CC_LOG_WARNING, "player %d: player %d was %s", n->cfg.rank, peer, why);
-  notify_down(n, peer, why);
 }
 
 /* A DOWN notice on c: its sender declared a third player failed for
@@ -1314,7 +1316,7 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   const cc_settings *s = &n->cfg;
   double now = cc_now(), half = s->heartbeat_interval_s / 2;
   int k, pred, succ;
-  bool owed;
+  bool owed, lost;
   (void)fd; (void)what;
   /* If this player itself was stopped (SIGSTOP), everyone looks silent:
    * judge no one until their frames, sent meanwhile, have been read. */
@@ -1323,6 +1325,7 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   finish_teardowns(n);
   cc_net_lock(n);
   ring_locked(n, &pred, &succ);
+  lost = n->ring_pred >= 0 && n->links[n->ring_pred].state != CC_LINK_UP;
   for (int peer = 0; n->links_swept < s->world_size - 1 && peer < s->world_size; peer++) {
     cc_link *l = &n->links[peer];
     cc_conn *c = l->state == CC_LINK_UP ? l->conn : NULL;
@@ -1350,11 +1353,12 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
     release(c);
   }
   if (pred != n->ring_pred) {
-    /* A new predecessor sends us heartbeats only once it has heard of
-     * the change (the DOWN notice, or a closed link): it gets a timeout
-     * for that on top of the usual one. */
+    /* A predecessor that takes over from a lost one sends us heartbeats
+     * only once it has heard of the loss (the DOWN notice, a closed link, a
+     * goodbye): it gets a timeout for that on top of the usual one. (One
+     * that comes between as the links come up heartbeats us already.) */
     n->ring_pred = pred;
-    n->pred_since = now + s->heartbeat_timeout_s;
+    n->pred_since = lost ? now + s->heartbeat_timeout_s : now;
   }
   /* Any frame sent in the last half interval stands for the heartbeat. */
   owed = succ >= 0 && now - atomic_load(&n->links[succ].last_sent) >= half;
