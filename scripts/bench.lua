@@ -370,7 +370,7 @@ end)
 
 -- ==== 64 players ==============================================================
 -- startup_64: cicada.run of 64 players doing nothing. allgather_64: one
--- scalar allgather among 64. idle_64_cpu: the CPU a player of an idle
+-- scalar allgather among 64 (allgather_128: among 128). idle_64_cpu: the CPU a player of an idle
 -- 64-player world uses (heartbeats), in percent of one core over 2 s of
 -- idling, as median_pct= over the players, and total_pct= for the whole
 -- world.
@@ -390,6 +390,12 @@ figure("allgather_64", function()
   report("allgather_64", 64, 1, timed(64, 11, 20, nil, function(comm)
     comm:allgather(comm.rank)
   end, {startup_timeout = 60}))
+end)
+
+figure("allgather_128", function()
+  report("allgather_128", 128, 1, timed(128, 11, 10, nil, function(comm)
+    comm:allgather(comm.rank)
+  end, {startup_timeout = 120}))
 end)
 
 -- Seconds on a CPU of every thread of this process, from the scheduler's

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,8 +60,22 @@ static int bind_loopback(int *fd_out, uint16_t *port) {
   return 0;
 }
 
+/* The parent holds a listener and a result pipe per player, and each
+ * player a link per peer: a large world needs more descriptors than the
+ * usual soft limit of 1024. Raise the soft limit as far as the world needs
+ * (and the hard limit allows), never lower it; the players inherit it. */
+static void allow_descriptors(int n) {
+  struct rlimit r;
+  rlim_t want = (rlim_t)(n + CC_LAUNCH_MAX_JOINERS) * 3 + 64;
+  if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY || r.rlim_cur >= want)
+    return;
+  r.rlim_cur = r.rlim_max == RLIM_INFINITY || r.rlim_max > want ? want : r.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &r);
+}
+
 int cc_launch_init(cc_launch *l, int n, char *err, size_t errsz) {
   int cap = n + CC_LAUNCH_MAX_JOINERS, gp[2];
+  allow_descriptors(n);
   memset(l, 0, sizeof *l);
   l->n = n;
   l->cap = cap;

@@ -462,6 +462,12 @@ static cc_msg *take_locked(cc_comm *c, int src, int32_t tag) {
   return NULL;
 }
 
+cc_msg *cc_comm_take_locked(cc_comm *c, int src, int32_t tag) { return take_locked(c, src, tag); }
+
+cc_status cc_comm_err_revoked(const cc_comm *c, cc_error *err, int peer, int32_t tag) {
+  return err_revoked(c, err, peer, tag);
+}
+
 /* Whether a call still missing a message from some of srcs can never get
  * it: a sender is down, or the communicator is revoked and the sender has
  * said it will send nothing more (its REVOKE is in). */
@@ -597,6 +603,7 @@ cc_status cc_comm_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_e
   int *ranks;
   cc_status st = check_usable(c, err);
   if (st != CC_OK) return st;
+  if (cc_collective_relayed(c)) return cc_collective_allgather(c, mine, all, err);
   ranks = all_ranks(c);
   if (!ranks) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_ALLGATHER, "out of memory");
   memset(all, 0, (size_t)c->size * sizeof *all);
@@ -608,8 +615,10 @@ cc_status cc_comm_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_e
 }
 
 cc_status cc_comm_barrier(cc_comm *c, cc_error *err) {
-  cc_payload *empty = cc_payload_new(0), **all;
+  cc_payload *empty, **all;
   cc_status st;
+  if (!c->freed && cc_collective_relayed(c)) return cc_collective_barrier(c, err);
+  empty = cc_payload_new(0);
   if (!empty) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory");
   all = calloc((size_t)c->size, sizeof *all);
   if (!all) { cc_payload_unref(empty); return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory"); }
@@ -634,6 +643,7 @@ cc_status cc_comm_broadcast(cc_comm *c, int src, cc_payload *value, cc_payload *
   *out = NULL;
   if (st == CC_OK) st = check_rank(c, src, "source", err);
   if (st != CC_OK) return st;
+  if (cc_collective_relayed(c)) return cc_collective_broadcast(c, src, value, out, err);
   if (c->rank == src) {
     int *ranks = all_ranks(c);
     if (!ranks) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_BROADCAST, "out of memory");

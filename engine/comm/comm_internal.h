@@ -1,7 +1,8 @@
 /*
  * comm_internal.h - the structures that engine.c (the engine's lifecycle
  * and what the network layer reports), comm.c (communicators, matching,
- * collectives) and agree.c (agreement, shrink, split) share. Not part of
+ * collectives), collective.c (the relayed collectives of large
+ * communicators) and agree.c (agreement, shrink, split) share. Not part of
  * the public API.
  *
  * Locking. The net lock (net.h: cc_net_lock) guards link states and, here,
@@ -18,6 +19,7 @@
 #define CICADA_COMM_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "comm/comm.h"
 #include "core/clock.h"
@@ -95,6 +97,10 @@ struct cc_engine {
   pthread_mutex_t send_lock; /* held by the user's thread across one call's
                               * sends, and by the I/O thread to pass a
                               * revoke on: a revoke never lands in the middle */
+  /* Any thread. */
+  atomic_bool holding_sends; /* a relayed collective holds send_lock across
+                              * its waits: the I/O thread does not wait for it */
+  atomic_bool forwards_owed; /* revoke notices wait for send_lock */
   /* The user's thread. */
   int agree_kill_after;    /* fault injection: agreement messages to send
                             * before dying (SIGKILL), or -1 */
@@ -122,6 +128,34 @@ void cc_comm_deliver_locked(cc_engine *eng, uint64_t context, int world_src, int
  * that a revoke reaches every member even if its sender dies halfway. */
 int cc_comm_revoke_notice_locked(cc_engine *eng, uint64_t context, int world_src, int origin,
                                  int *fwd);
+
+/* engine.c, for collective.c ---------------------------------------------- */
+
+/* Take send_lock for a whole relayed collective, waits included; the I/O
+ * thread passes revoke notices on once it is released. The user's thread. */
+void cc_engine_hold_sends(cc_engine *eng);
+void cc_engine_release_sends(cc_engine *eng);
+
+/* comm.c, for collective.c ------------------------------------------------ */
+
+/* Take the first message with `tag` from comm rank src, or NULL. */
+cc_msg *cc_comm_take_locked(cc_comm *c, int src, int32_t tag);
+/* The `revoked` error of c, as every call raises it. */
+cc_status cc_comm_err_revoked(const cc_comm *c, cc_error *err, int peer, int32_t tag);
+
+/* collective.c, for comm.c ------------------------------------------------ */
+
+/* Whether the communicator is large enough for the relayed collectives
+ * (ceil(log2 n) rounds instead of n - 1 direct messages). Every member
+ * decides the same, from the size alone. */
+bool cc_collective_relayed(const cc_comm *c);
+/* cc_comm_allgather, cc_comm_barrier and cc_comm_broadcast (comm.h), the
+ * arguments already checked: Bruck's allgather, the dissemination barrier
+ * and a binomial-tree broadcast. Same results, same errors. */
+cc_status cc_collective_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_error *err);
+cc_status cc_collective_barrier(cc_comm *c, cc_error *err);
+cc_status cc_collective_broadcast(cc_comm *c, int src, cc_payload *value, cc_payload **out,
+                                  cc_error *err);
 
 /* comm.c, for agree.c ------------------------------------------------------ */
 

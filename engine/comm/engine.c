@@ -45,11 +45,11 @@ static void on_revoke_locked(void *ctx, uint64_t context, int src, int origin) {
   free(to);
 }
 
-/* Pass revoke notices on, under send_lock: the user's thread holds it
+/* Pass revoke notices on, send_lock held: the user's thread holds it
  * across one call's sends, so a notice never lands in the middle of them. */
-static void flush_forwards(cc_engine *eng) {
+static void send_forwards(cc_engine *eng) {
   cc_forward *f;
-  pthread_mutex_lock(&eng->send_lock);
+  atomic_store(&eng->forwards_owed, false);
   cc_net_lock(eng->net);
   f = eng->forwards;
   eng->forwards = NULL;
@@ -61,10 +61,40 @@ static void flush_forwards(cc_engine *eng) {
     free(f);
     f = next;
   }
+}
+
+static void flush_forwards(cc_engine *eng) {
+  pthread_mutex_lock(&eng->send_lock);
+  send_forwards(eng);
   pthread_mutex_unlock(&eng->send_lock);
 }
 
-static void on_deferred(void *ctx) { flush_forwards(ctx); }
+/* The I/O thread: pass the notices on, unless a relayed collective holds
+ * send_lock across its waits (the I/O thread must not stop for that
+ * long: it keeps the links alive); that one asks again when it is done.
+ * forwards_owed is set before looking, and read by the collective after
+ * it lets go, so that one of the two always sends. */
+static void on_deferred(void *ctx) {
+  cc_engine *eng = ctx;
+  atomic_store(&eng->forwards_owed, true);
+  if (pthread_mutex_trylock(&eng->send_lock) != 0) {
+    if (atomic_load(&eng->holding_sends)) return;
+    pthread_mutex_lock(&eng->send_lock);
+  }
+  send_forwards(eng);
+  pthread_mutex_unlock(&eng->send_lock);
+}
+
+void cc_engine_hold_sends(cc_engine *eng) {
+  atomic_store(&eng->holding_sends, true);
+  pthread_mutex_lock(&eng->send_lock);
+}
+
+void cc_engine_release_sends(cc_engine *eng) {
+  pthread_mutex_unlock(&eng->send_lock);
+  atomic_store(&eng->holding_sends, false);
+  if (atomic_load(&eng->forwards_owed)) cc_net_defer(eng->net);
+}
 
 /* ==== Lifecycle ============================================================= */
 
@@ -111,6 +141,8 @@ cc_status cc_engine_start(const cc_settings *s, cc_engine **out, cc_error *err) 
   eng->tls = s->tls_identity || s->tls_trusted;
   eng->agree_kill_after = -1;
   pthread_mutex_init(&eng->send_lock, NULL);
+  atomic_init(&eng->holding_sends, false);
+  atomic_init(&eng->forwards_owed, false);
   ev.ctx = eng;
   ev.data_locked = on_data_locked;
   ev.revoke_locked = on_revoke_locked;

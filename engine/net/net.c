@@ -13,9 +13,10 @@
  * conn_read_connlocked) and written straight to the socket by the sending
  * thread (write_frame); the transport (transport.h: plaintext or TLS,
  * picked once in cc_net_open) does the reading and writing. The I/O thread
- * makes and accepts connections, sends and checks heartbeats, and marks a
- * peer failed the moment its connection closes or it stays silent past
- * the heartbeat timeout. What arrives goes up through the callbacks of
+ * makes and accepts connections, runs the failure detector (a ring of
+ * heartbeats, see heartbeat_cb), and marks a peer failed the moment its
+ * connection closes, it stays silent past the heartbeat timeout, or
+ * another player says it did (DOWN). What arrives goes up through the callbacks of
  * cc_net_events: nothing here knows about communicators, or about Lua.
  *
  * The concurrency contract is written at each field below: which lock
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -85,6 +87,15 @@ typedef struct cc_link {
   bool peer_eof;           /* the peer has shut down its side */
   bool suspected_me;       /* the peer declared this player failed */
   bool silent;             /* failed by silence, not by a closed connection */
+  bool teardown;           /* failed by another player's DOWN notice: the I/O
+                            * thread still has to tell the peer and close
+                            * the connection (see finish_teardowns) */
+  /* The I/O thread. */
+  bool swept;              /* its socket is in the sweep's epoll set */
+  /* Any thread. */
+  _Atomic double last_sent; /* cc_now() of the last frame written to the peer:
+                            * any frame is a sign of life, so the heartbeat
+                            * it would have owed is not sent */
 } cc_link;
 
 /* A message for the log callback. */
@@ -110,6 +121,7 @@ struct cc_net {
   struct event *heartbeat_ev, *retry_ev, *stop_ev, *defer_ev, *log_ev;
   struct event *stranger_ev; /* closes late handshakes, frees refused connections */
   struct event *accept_ev;   /* listens again after a pause at the descriptor limit */
+  struct event *teardown_ev; /* closes links failed by a DOWN notice */
 
   /* The thread that starts and frees the net. */
   pthread_t thread;        /* the I/O thread */
@@ -140,6 +152,19 @@ struct cc_net {
                             * link are freed once dead (stranger_cb), the rest
                             * with the net */
   double last_heartbeat;   /* when heartbeat_cb last ran */
+  double judge_from;       /* no silence counts from before this: when this
+                            * player itself was last found stalled */
+  int ring_pred;           /* the peer whose silence the sweep judges, or -1 */
+  double pred_since;       /* ring_pred's silence counts from then at the
+                            * earliest (see heartbeat_cb) */
+  int sweep_fd;            /* epoll set of the linked sockets, never part of
+                            * the event loop: the sweep asks it which links
+                            * have bytes (or closed), at a cost that does not
+                            * grow with the number of links */
+  struct epoll_event *sweep_evs; /* world_size */
+  int links_swept;         /* links whose sockets are in sweep_fd */
+  /* Any thread. */
+  atomic_int teardowns;    /* links with teardown set, for a quick look */
   double retry_delay;      /* the next pause before dialling again */
   bool fd_limit_logged;    /* the descriptor limit was reported once */
   unsigned strangers_refused; /* accepted and closed at once: STRANGERS_MAX */
@@ -155,6 +180,8 @@ struct cc_net {
 };
 
 static void conn_read_connlocked(cc_conn *c);
+static void on_down_connlocked(cc_conn *c, uint32_t len);
+static void teardown_cb(evutil_socket_t fd, short what, void *arg);
 static void schedule_retry(cc_net *n);
 static struct timeval to_timeval(double s);
 
@@ -403,14 +430,25 @@ static void write_frame_connlocked(cc_conn *c, int type, int source, uint64_t co
   c->t->write_connlocked(c, hdr, p);
 }
 
+/* A frame went out on the connection: it is the peer's sign of life from
+ * us, so a heartbeat owed on it is not needed any more. */
+static void frame_sent_connlocked(cc_conn *c) {
+  CC_CONN_ASSERT_LOCKED(c);
+  if (!c->linked) return;
+  atomic_store_explicit(&c->net->links[c->peer].last_sent, cc_now(), memory_order_relaxed);
+  atomic_store_explicit(&c->heartbeat_due, false, memory_order_relaxed);
+}
+
 /* The heartbeat sweep found the connection busy and left its heartbeat to
  * whichever thread holds it: send it now. */
 static void send_owed_heartbeat_connlocked(cc_conn *c) {
   CC_CONN_ASSERT_LOCKED(c);
   if (atomic_load_explicit(&c->heartbeat_due, memory_order_relaxed) &&
       atomic_exchange(&c->heartbeat_due, false) && c->linked &&
-      !atomic_load_explicit(&c->dead, memory_order_relaxed))
+      !atomic_load_explicit(&c->dead, memory_order_relaxed)) {
     write_frame_connlocked(c, CC_FRAME_HEARTBEAT, cc_net_rank(c->net), 0, 0, NULL);
+    frame_sent_connlocked(c);
+  }
 }
 
 static void write_frame(cc_conn *c, int type, int source, uint64_t context, int32_t tag,
@@ -418,7 +456,7 @@ static void write_frame(cc_conn *c, int type, int source, uint64_t context, int3
   atomic_fetch_add(&c->busy, 1);   /* the heartbeat sweep does not wait for us */
   cc_conn_lock(c);
   write_frame_connlocked(c, type, source, context, tag, p);
-  send_owed_heartbeat_connlocked(c);
+  frame_sent_connlocked(c);
   cc_conn_unlock(c);
   atomic_fetch_sub(&c->busy, 1);
 }
@@ -782,6 +820,9 @@ static void conn_frames_connlocked(cc_conn *c) {
       link_fail(n, c->peer, len ? why : "its script raised an error");
       break;
     }
+    case CC_FRAME_DOWN:
+      on_down_connlocked(c, h.length);
+      break;
     default: /* heartbeats and stray HELLOs carry nothing we need */
       evbuffer_drain(in, h.length);
       break;
@@ -1111,69 +1152,232 @@ static void accept_again_cb(evutil_socket_t fd, short what, void *arg) {
   evconnlistener_enable(n->listener);
 }
 
-/* ==== Heartbeats =========================================================== */
+/* ==== Heartbeats and failure detection ===================================== */
 
-/* Every interval: read each link (so that a peer's heartbeats are seen
- * even while no thread waits for a message), fail the links silent past
- * the timeout, and send each peer a heartbeat. The sweep never waits for a
- * connection's lock: a connection another thread holds or waits for (a
- * script thread reading a big message, or writing one) is neither read
- * nor judged here; the thread holding it sends the heartbeat owed
- * (heartbeat_due), and a reader's bytes keep its last_recv fresh as they
- * arrive for the next sweep that gets it. */
-static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
-  cc_net *n = arg;
-  double now = cc_now();
-  bool stalled = now - n->last_heartbeat > n->cfg.heartbeat_timeout_s / 2;
-  (void)fd; (void)what;
-  n->last_heartbeat = now;
+/* The detector follows the ring of the live players: each player sends
+ * heartbeats to its successor (the next rank whose link is up, wrapping
+ * around) and judges only its predecessor, so an idle world costs one
+ * heartbeat per player and interval, whatever its size. Any frame counts:
+ * a heartbeat goes only on a link that has carried nothing for half an
+ * interval. A player that finds its predecessor silent past the timeout
+ * tells it (SUSPECT), closes the link and tells every other player (DOWN),
+ * who do the same, so that every call waiting on it raises at once; the
+ * ring then closes over the gap. A killed player needs none of this: its
+ * connections close, which every player sees by itself. */
+
+/* The ring neighbours of this player among the peers whose links are up
+ * (-1 if there are none). */
+static void ring_locked(const cc_net *n, int *pred, int *succ) {
+  int w = n->cfg.world_size, me = n->cfg.rank;
+  CC_NET_ASSERT_LOCKED(n);
+  *pred = *succ = -1;
+  for (int i = 1; i < w && *succ < 0; i++)
+    if (n->links[(me + i) % w].state == CC_LINK_UP) *succ = (me + i) % w;
+  for (int i = 1; i < w && *pred < 0; i++)
+    if (n->links[(me - i + w) % w].state == CC_LINK_UP) *pred = (me - i + w) % w;
+}
+
+/* Claim a connection for the I/O thread if no other thread has it; one
+ * that comes after the claim waits for us (one step at most), never we. */
+static bool claim(cc_conn *c) {
+  int idle = 0;
+  return atomic_compare_exchange_strong(&c->busy, &idle, 1);
+}
+
+static void release(cc_conn *c) { atomic_fetch_sub(&c->busy, 1); }
+
+/* Say that `peer` is failed on every other live link (DOWN). */
+static void notify_down(cc_net *n, int peer, const char *why) {
+  size_t len = strlen(why);
+  cc_payload *p;
+  if (len > CC_FAILURE_NOTICE_BYTES) len = CC_FAILURE_NOTICE_BYTES;
+  p = cc_payload_new(4 + len);
+  if (!p) return;
+  for (int i = 0; i < 4; i++) p->data[i] = (uint8_t)((uint32_t)peer >> (8 * i));
+  memcpy(p->data + 4, why, len);
+  for (int i = 0; i < n->cfg.world_size; i++)
+    if (i != n->cfg.rank && i != peer) cc_net_send(n, i, CC_FRAME_DOWN, 0, 0, p);
+  cc_payload_unref(p);
+}
+
+/* This player found `peer` silent past the timeout: tell it, so that if it
+ * was only frozen it learns on waking that it has been left out rather
+ * than taking everyone else for dead; fail the link; and tell everyone.
+ * The I/O thread, holding the claim on c. */
+static void declare_silent(cc_net *n, int peer, cc_conn *c) {
+  char why[96];
+  snprintf(why, sizeof why, "silent for %gs (heartbeat timeout)", n->cfg.heartbeat_timeout_s);
+  write_frame(c, CC_FRAME_SUSPECT, n->cfg.rank, 0, 0, NULL);
+  /* The others first: once the link fails here, this player's script may
+   * raise, finish and say goodbye, and the notices must not come after. */
+  notify_down(n, peer, why);
+  cc_net_lock(n);
+  n->links[peer].silent = true;
+  cc_net_unlock(n);
+  link_fail(n, peer, why);
+  cc_net_log(n, CC_LOG_WARNING, "player %d: player %d was %s", n->cfg.rank, peer, why);
+}
+
+/* A DOWN notice on c: its sender declared a third player failed for
+ * silence. The link to that player fails here too, at once, and the I/O
+ * thread tells it and closes the connection (that takes the connection's
+ * lock, which a reader holding c's must not wait for). A notice naming
+ * this player is its sender's SUSPECT. */
+static void on_down_connlocked(cc_conn *c, uint32_t len) {
+  cc_net *n = c->net;
+  char why[CC_FAILURE_NOTICE_BYTES + 1];
+  uint8_t b[4];
+  size_t wlen;
+  uint64_t down;
+  bool failed = false;
+  CC_CONN_ASSERT_LOCKED(c);
+  if (len < 4) { evbuffer_drain(c->in, len); return; }
+  evbuffer_remove(c->in, b, 4);
+  len -= 4;
+  wlen = len < CC_FAILURE_NOTICE_BYTES ? len : CC_FAILURE_NOTICE_BYTES;
+  evbuffer_remove(c->in, why, wlen);
+  evbuffer_drain(c->in, len - wlen);
+  why[wlen] = '\0';
+  for (size_t i = 0; i < wlen; i++)   /* one printable line, whatever it sent */
+    if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f) why[i] = '?';
+  down = get_le(b, 4);
+  if (down >= (uint64_t)n->cfg.world_size || (int)down == c->peer) return;
+  cc_net_lock(n);
+  if ((int)down == n->cfg.rank) {
+    n->links[c->peer].suspected_me = true;
+  } else if (n->links[down].state == CC_LINK_UP) {
+    cc_link *l = &n->links[down];
+    l->state = CC_LINK_FAILED;
+    set_reason_locked(n, l, wlen ? why : "silent (heartbeat timeout)");
+    l->silent = true;
+    l->teardown = true;
+    atomic_fetch_add(&n->teardowns, 1);
+    failed = true;
+    cc_net_wake_locked(n);
+  }
+  cc_net_unlock(n);
+  if (failed) event_active(n->teardown_ev, EV_READ, 0);
+}
+
+/* Tell each player failed by a DOWN notice (SUSPECT) and close its
+ * connection. A connection another thread holds waits for the next sweep.
+ * The I/O thread. */
+static void finish_teardowns(cc_net *n) {
+  if (atomic_load(&n->teardowns) == 0) return;
   for (int peer = 0; peer < n->cfg.world_size; peer++) {
     cc_link *l = &n->links[peer];
-    cc_conn *c;
-    bool up, ours;
-    int idle = 0;
+    cc_conn *c = NULL;
     cc_net_lock(n);
-    c = link_readable_locked(n, peer) ? l->conn : NULL;
+    if (l->teardown) c = l->conn;
     cc_net_unlock(n);
-    if (!c) continue;
-    /* Claim the connection only if no other thread has it; one that comes
-     * after the claim waits for us (one read step at most), never we. */
-    ours = atomic_compare_exchange_strong(&c->busy, &idle, 1);
-    if (ours) {
-      cc_conn_lock(c);
-      conn_read_connlocked(c);
-      cc_conn_unlock(c);
-    }
+    if (!c || !claim(c)) continue;
     cc_net_lock(n);
-    up = l->state == CC_LINK_UP;
+    l->teardown = false;
     cc_net_unlock(n);
-    /* If this player itself was stopped (SIGSTOP), everyone looks silent:
-     * judge no one until their frames, sent meanwhile, have been read. */
-    if (up && stalled) atomic_store_explicit(&c->last_recv, now, memory_order_relaxed);
-    if (up && !ours) {
-      /* Another thread has it: what the peer sent may be waiting unread
-       * behind that thread's write, so it is judged by a later sweep that
-       * reads it first. */
-      atomic_store_explicit(&c->heartbeat_due, true, memory_order_relaxed);
-    } else if (up) {
-      if (now - atomic_load_explicit(&c->last_recv, memory_order_relaxed) >
-          n->cfg.heartbeat_timeout_s) {
-        char why[96];
-        snprintf(why, sizeof why, "silent for %gs (heartbeat timeout)",
-                 n->cfg.heartbeat_timeout_s);
-        /* Tell it, so that if it was only frozen it learns on waking that
-         * it has been left out, rather than taking everyone else for dead. */
-        write_frame(c, CC_FRAME_SUSPECT, n->cfg.rank, 0, 0, NULL);
-        cc_net_lock(n);
-        l->silent = true;
-        cc_net_unlock(n);
-        link_fail(n, peer, why);
-      } else {
-        write_frame(c, CC_FRAME_HEARTBEAT, n->cfg.rank, 0, 0, NULL);
-      }
+    atomic_fetch_sub(&n->teardowns, 1);
+    if (!atomic_load(&c->dead)) {
+      write_frame(c, CC_FRAME_SUSPECT, n->cfg.rank, 0, 0, NULL);
+      conn_kill(c);
+      shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     }
-    if (ours) atomic_fetch_sub(&c->busy, 1);
+    release(c);
   }
+}
+
+static void teardown_cb(evutil_socket_t fd, short what, void *arg) {
+  (void)fd; (void)what;
+  finish_teardowns(arg);
+}
+
+/* Judge the link to peer, if `since` > 0: fail it if nothing came from it
+ * since `since` for longer than the timeout (its last bytes count, and no
+ * silence counts from before judge_from). Otherwise send it a frame of
+ * `type` (a heartbeat), or nothing if type < 0. A connection
+ * another thread holds is neither judged nor written here: what the peer
+ * sent may be waiting unread behind that thread's write, and the thread
+ * sends the heartbeat owed. The I/O thread. */
+static void tend(cc_net *n, int peer, double now, double since, int type) {
+  cc_link *l = &n->links[peer];
+  cc_conn *c;
+  cc_net_lock(n);
+  c = l->state == CC_LINK_UP ? l->conn : NULL;
+  cc_net_unlock(n);
+  if (!c) return;
+  if (!claim(c)) {
+    if (type >= 0) atomic_store_explicit(&c->heartbeat_due, true, memory_order_relaxed);
+    return;
+  }
+  if (since > 0) {
+    double last = atomic_load_explicit(&c->last_recv, memory_order_relaxed);
+    if (last < since) last = since;
+    if (last < n->judge_from) last = n->judge_from;
+    if (now - last > n->cfg.heartbeat_timeout_s) {
+      declare_silent(n, peer, c);
+      type = -1;
+    }
+  }
+  if (type >= 0) write_frame(c, type, n->cfg.rank, 0, 0, NULL);
+  release(c);
+}
+
+/* Every interval: read the links that have something (one epoll_wait for
+ * all, so that a closed connection is seen at once and frames are taken in
+ * while no thread waits for a message), judge the predecessor and
+ * heartbeat the successor. The sweep never waits for a connection's lock
+ * (see tend). */
+static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
+  cc_net *n = arg;
+  const cc_settings *s = &n->cfg;
+  double now = cc_now(), half = s->heartbeat_interval_s / 2;
+  int k, pred, succ;
+  bool owed, lost;
+  (void)fd; (void)what;
+  /* If this player itself was stopped (SIGSTOP), everyone looks silent:
+   * judge no one until their frames, sent meanwhile, have been read. */
+  if (now - n->last_heartbeat > s->heartbeat_timeout_s / 2) n->judge_from = now;
+  n->last_heartbeat = now;
+  finish_teardowns(n);
+  cc_net_lock(n);
+  ring_locked(n, &pred, &succ);
+  lost = n->ring_pred >= 0 && n->links[n->ring_pred].state != CC_LINK_UP;
+  for (int peer = 0; n->links_swept < s->world_size - 1 && peer < s->world_size; peer++) {
+    cc_link *l = &n->links[peer];
+    cc_conn *c = l->state == CC_LINK_UP ? l->conn : NULL;
+    struct epoll_event e = {.events = EPOLLIN};
+    if (l->swept || !c || !c->direct) continue;
+    e.data.ptr = c;
+    if (epoll_ctl(n->sweep_fd, EPOLL_CTL_ADD, c->fd, &e) == 0 || errno == EEXIST) {
+      l->swept = true;
+      n->links_swept++;
+    }
+  }
+  cc_net_unlock(n);
+  k = epoll_wait(n->sweep_fd, n->sweep_evs, s->world_size, 0);
+  for (int i = 0; i < k; i++) {
+    cc_conn *c = n->sweep_evs[i].data.ptr;
+    if (atomic_load_explicit(&c->dead, memory_order_relaxed)) {
+      /* Nothing more to read: out of the set, or it would be ready forever. */
+      epoll_ctl(n->sweep_fd, EPOLL_CTL_DEL, c->fd, NULL);
+      continue;
+    }
+    if (!claim(c)) continue;
+    cc_conn_lock(c);
+    conn_read_connlocked(c);
+    cc_conn_unlock(c);
+    release(c);
+  }
+  if (pred != n->ring_pred) {
+    /* A predecessor that takes over from a lost one sends us heartbeats
+     * only once it has heard of the loss (the DOWN notice, a closed link, a
+     * goodbye): it gets a timeout for that on top of the usual one. (One
+     * that comes between as the links come up heartbeats us already.) */
+    n->ring_pred = pred;
+    n->pred_since = lost ? now + s->heartbeat_timeout_s : now;
+  }
+  /* Any frame sent in the last half interval stands for the heartbeat. */
+  owed = succ >= 0 && now - atomic_load(&n->links[succ].last_sent) >= half;
+  if (pred >= 0) tend(n, pred, now, n->pred_since, pred == succ && owed ? CC_FRAME_HEARTBEAT : -1);
+  if (succ >= 0 && succ != pred && owed) tend(n, succ, now, 0, CC_FRAME_HEARTBEAT);
 }
 
 /* ==== Lifecycle ============================================================ */
@@ -1220,6 +1424,7 @@ static cc_net *net_alloc(const cc_settings *s, const cc_net_events *ev) {
   pthread_condattr_t ca;
   if (!n) return NULL;
   n->wake_fd = -1;
+  n->sweep_fd = -1;
   n->cfg = *s;
   if (ev) n->ev = *ev;
   {
@@ -1234,16 +1439,22 @@ static cc_net *net_alloc(const cc_settings *s, const cc_net_events *ev) {
   /* One transport for every link of the player, chosen here alone. */
   n->transport = s->tls_identity || s->tls_trusted ? &cc_transport_tls : &cc_transport_plain;
   n->log_tail = &n->log_head;
+  n->ring_pred = -1;
+  atomic_init(&n->teardowns, 0);
   atomic_init(&n->waiter_polling, false);
   n->links = calloc((size_t)s->world_size, sizeof *n->links);
   n->hosts = calloc((size_t)s->world_size, sizeof *n->hosts);
   n->ports = calloc((size_t)s->world_size, sizeof *n->ports);
   n->pollfds = calloc((size_t)s->world_size + 1, sizeof *n->pollfds);
   n->pollconns = calloc((size_t)s->world_size + 1, sizeof *n->pollconns);
+  n->sweep_evs = calloc((size_t)s->world_size, sizeof *n->sweep_evs);
+  n->sweep_fd = epoll_create1(EPOLL_CLOEXEC);
   n->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (!n->links || !n->hosts || !n->ports || !n->pollfds || !n->pollconns || n->wake_fd < 0)
+  if (!n->links || !n->hosts || !n->ports || !n->pollfds || !n->pollconns || !n->sweep_evs ||
+      n->sweep_fd < 0 || n->wake_fd < 0)
     goto nomem;
   for (int i = 0; i < s->world_size; i++) {
+    atomic_init(&n->links[i].last_sent, 0.0);
     snprintf(n->links[i].reason, sizeof n->links[i].reason, "it never connected");
     if (s->peer_hosts && s->peer_hosts[i]) {
       n->hosts[i] = strdup(s->peer_hosts[i]);
@@ -1262,6 +1473,8 @@ nomem:
   if (n->wake_fd >= 0) close(n->wake_fd);
   free(n->pollfds);
   free(n->pollconns);
+  free(n->sweep_evs);
+  if (n->sweep_fd >= 0) close(n->sweep_fd);
   if (n->hosts)
     for (int i = 0; i < s->world_size; i++) free(n->hosts[i]);
   free(n->hosts);
@@ -1298,6 +1511,7 @@ void cc_net_free(cc_net *n) {
   if (n->log_ev) event_free(n->log_ev);
   if (n->stranger_ev) event_free(n->stranger_ev);
   if (n->accept_ev) event_free(n->accept_ev);
+  if (n->teardown_ev) event_free(n->teardown_ev);
   if (n->base) event_base_free(n->base);
   n->transport->close(n->transport_state);
   for (int i = 0; i < n->cfg.world_size; i++) free(n->hosts[i]);
@@ -1306,6 +1520,8 @@ void cc_net_free(cc_net *n) {
   free(n->links);
   free(n->pollfds);
   free(n->pollconns);
+  free(n->sweep_evs);
+  close(n->sweep_fd);
   close(n->wake_fd);
   pthread_mutex_destroy(&n->lock);
   pthread_mutex_destroy(&n->log_lock);
@@ -1349,6 +1565,7 @@ cc_status cc_net_open(const cc_settings *s, const cc_net_events *ev, cc_net **ou
     n->log_ev = event_new(n->base, -1, 0, log_cb, n);
     n->stranger_ev = event_new(n->base, -1, EV_PERSIST, stranger_cb, n);
     n->accept_ev = evtimer_new(n->base, accept_again_cb, n);
+    n->teardown_ev = event_new(n->base, -1, 0, teardown_cb, n);
   }
   if (n->base && s->listen_fd >= 0) {
     evutil_make_socket_nonblocking(s->listen_fd);
@@ -1358,7 +1575,7 @@ cc_status cc_net_open(const cc_settings *s, const cc_net_events *ev, cc_net **ou
     if (n->listener) evconnlistener_set_error_cb(n->listener, accept_error_cb);
   }
   if (!n->base || !n->retry_ev || !n->heartbeat_ev || !n->stop_ev || !n->defer_ev ||
-      !n->log_ev || !n->stranger_ev || !n->accept_ev || (s->listen_fd >= 0 && !n->listener)) {
+      !n->log_ev || !n->stranger_ev || !n->accept_ev || !n->teardown_ev || (s->listen_fd >= 0 && !n->listener)) {
     if (!n->listener && s->listen_fd >= 0) close(s->listen_fd);
     cc_net_free(n);
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE,

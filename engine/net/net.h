@@ -42,6 +42,9 @@ enum {
   CC_FRAME_SUSPECT,   /* the sender has declared the receiver failed */
   CC_FRAME_FAILED,    /* the sender's script raised and it is going: the
                        * payload is the first line of its error */
+  CC_FRAME_DOWN,      /* the sender declared a third player failed for
+                       * silence: its world rank (4 bytes, little-endian),
+                       * then the reason */
   CC_FRAME_TYPE_COUNT
 };
 
