@@ -469,6 +469,18 @@ describe("kernels into existing arrays", function()
         assert.are.equal(F:add(F:add(x, F:lincomb(weights, xs)), s),
                          F:mul_lincomb_into(200, a, nil, 301, weights, xs, s))
         assert.are.equal(F:add(x, 5), F:mul_lincomb_into(200, a, nil, 301, {}, {}, 5))
+        -- A weight on the product (small, negative, full-width, 1), over
+        -- more elements than the kernels' blocks.
+        local ws = F:concat{weights, F:array{-1}}
+        local x6, y6, zs = a:slice(201, 800), b:slice(201, 800), {}
+        for j = 1, 6 do zs[j] = F:uniform({600}, rng) end
+        for _, pw in ipairs{3, -3, F:uniform({}, rng), 1} do
+          local sum = F:add(F:lincomb(ws, zs), s)
+          assert.are.equal(F:add(F:multiply(F:multiply(x6, y6), pw), sum),
+                           F:mul_lincomb_into(600, a, b, 201, ws, zs, s, pw))
+          assert.are.equal(F:add(F:multiply(x6, pw), sum),
+                           F:mul_lincomb_into(600, a, nil, 201, ws, zs, s, pw))
+        end
         -- unmask_into writes elements 301..500 of the result and no others.
         local result = F:zeros{1000}
         local cs, ys, v = {xs[1], xs[2], xs[3]}, {xs[4], xs[5]}, F:array{1, 7}
@@ -495,6 +507,8 @@ describe("kernels into existing arrays", function()
                          "bad argument #5 to 'mul_lincomb_into' (2 weights for 1 arrays)")
         assert.has_error(function() F:mul_lincomb_into(4, a, nil, 1, {1}, xs, a) end,
                          "bad argument #7 to 'mul_lincomb_into' (one element expected)")
+        assert.has_error(function() F:mul_lincomb_into(4, a, nil, 1, {1}, xs, 0, a) end,
+                         "bad argument #8 to 'mul_lincomb_into' (one element expected)")
         assert.has_error(function() F:unmask_into(a, 8, {1}, xs, 3, 0, {}, {}) end,
                          "bad argument #2 to 'unmask_into' (elements 8 to 11 out of range [1, 10])")
         assert.has_error(function() F:unmask_into(a, 1, {1}, xs, F.bits * 2, 0, {}, {}) end)

@@ -632,8 +632,9 @@ void cc_field_unmask_shift(const cc_field *f, uint64_t *out, const uint64_t *w,
   uint64_t wo[LAZY_TERMS], vo[LAZY_TERMS];
   size_t rm = lazy_sort(f, w, cs, r, co, wo), qm = lazy_sort(f, v, ys, q, yo, vo);
   /* Unrolled loops for 3 players: 3 shares revealed (indices 1, 2, 3 give
-   * the weights 3, -3 and 1), and a high part of 2 (threshold 2) or 3
-   * products and 2 sums, one of the products perhaps of weight 1. */
+   * the weights 3, -3 and 1, or all weights 1 when the shares come scaled
+   * by them), and a high part of 2 (threshold 2) or 3 products and 2 sums,
+   * one of the products perhaps of weight 1. */
   size_t ra = r - rm, qa = q - qm;
 #define UNMASK_CASE(RM, RA, QM, QA)                                            \
   if (rm == (RM) && ra == (RA) && qm == (QM) && qa == (QA)) {                  \
@@ -642,6 +643,7 @@ void cc_field_unmask_shift(const cc_field *f, uint64_t *out, const uint64_t *w,
   }
   UNMASK_CASE(2, 1, 2, 2) UNMASK_CASE(2, 1, 1, 3) UNMASK_CASE(3, 0, 2, 2)
   UNMASK_CASE(3, 0, 1, 3) UNMASK_CASE(2, 1, 3, 2) UNMASK_CASE(2, 1, 2, 3)
+  UNMASK_CASE(0, 3, 2, 2) UNMASK_CASE(0, 3, 1, 3)
 #undef UNMASK_CASE
   unmask_loop(f, out, wo, co, rm, ra, bits, s, vo, yo, qm, qa, n);
 }

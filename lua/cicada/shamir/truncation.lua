@@ -173,8 +173,26 @@ function M:_truncation_plan(k)
   -- The weights of this player's share of its own polynomial's terms, then
   -- 1 for each other dealer's share (drawn first, then received).
   local ones = F:ones{size - 1}
-  plan.cw = F:concat{self:_deal_weights(me, k, me), ones}
   plan.hw = F:concat{self:_deal_weights(me, t, me), ones}
+  if k == size then
+    -- Shares of degree size - 1 (a product among 2t - 1 players): every
+    -- other player's share of u is drawn, and the reveal needs every
+    -- share. Each player reveals its share of c times its Lagrange weight,
+    -- so that c is the plain sum of what is revealed, and the mask's
+    -- shares are dealt scaled the same way: lambda_j times player j's
+    -- share of u's polynomial is drawn for each other player j, and the
+    -- dealer's own scaled share is u less those draws. The scaled shares
+    -- are a linear bijection of the polynomial's (same draws, same
+    -- values revealed up to public factors), without the interpolation's
+    -- full-width weights. The public shift rides in player 0's share.
+    plan.scaled = true
+    plan.cw = F:concat{F:ones{1}, F:negative(ones), ones}
+    plan.pw = self._lambda:slice(me + 1, me + 1)
+    plan.ow = F:ones{size}
+  else
+    plan.cw = F:concat{self:_deal_weights(me, k, me), ones}
+    plan.ow = self._lambda
+  end
   self._weights[key] = plan
   return plan
 end
@@ -248,11 +266,17 @@ function M:_truncate_into(result, h, b, at, n, k, bits, T)
   -- c = h + r + shift is public: this player's share of it in one pass
   -- (its own share of u from the polynomial's terms, the others' as drawn
   -- or received), then one reveal.
-  local c = F:mul_lincomb_into(n, h, b, at, plan.cw, uterms, T.shift)
+  local c
+  if plan.scaled then
+    c = F:mul_lincomb_into(n, h, b, at, plan.cw, uterms,
+                           comm.rank == 0 and T.shift or 0, plan.pw)
+  else
+    c = F:mul_lincomb_into(n, h, b, at, plan.cw, uterms, T.shift)
+  end
   local cs = comm:allgather(c)
   -- floor(c / 2^bits) - correction - r_high, r_high the sum of the dealt
   -- high parts, is floor(h / 2^bits) plus the carry of the low bits.
-  F:unmask_into(result, at, self._lambda, cs, bits, T.correction, plan.hw, hterms)
+  F:unmask_into(result, at, plan.ow, cs, bits, T.correction, plan.hw, hterms)
 end
 
 -- Elements per round of a truncation (and so of multiply, dot, matvec):
