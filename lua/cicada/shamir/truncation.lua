@@ -137,7 +137,9 @@ end
 -- to; `recvs`, per dealer that sends: its rank and whether the message
 -- holds u's share; `out` and `uname`, `hname`: the streams of the terms
 -- of this player's polynomials and their scratch names; `cw`, `hw`: the
--- weights of the masked share's terms and of the mask's high part
+-- weights of the masked share's terms and of the mask's high part; `pw`
+-- and `ow`, the weights of the product and of the revealed shares; `zw`,
+-- for threshold 2, the weights that make the high polynomial's slope
 -- @local
 function M:_truncation_plan(k)
   local key = "plan/" .. k
@@ -159,7 +161,8 @@ function M:_truncation_plan(k)
         plan.sends[#plan.sends + 1] = {
           rank = j,
           u = not du and self:_deal_weights(me, k, j),
-          high = not dh and self:_deal_weights(me, t, j),
+          high = not dh and (t == 2 and F:array{1, self.indices[j + 1]}
+                             or self:_deal_weights(me, t, j)),
         }
       end
       local ru, rh = drawn(j, me, k, size), drawn(j, me, t, size)
@@ -173,7 +176,24 @@ function M:_truncation_plan(k)
   -- The weights of this player's share of its own polynomial's terms, then
   -- 1 for each other dealer's share (drawn first, then received).
   local ones = F:ones{size - 1}
-  plan.hw = F:concat{self:_deal_weights(me, t, me), ones}
+  if t == 2 then
+    -- The high part's polynomials have degree 1: g(x) = high + x z. The
+    -- stream's draw e for the next player stands for its share x_next e
+    -- (as uniform as e), so that z = e - high / x_next, and every share
+    -- is high + x z, small weights instead of the interpolation's
+    -- full-width ones: one product by 1 / x_next per element remains.
+    local x = self.indices[me + 1]
+    local xn = self.indices[(me + 1) % size + 1]
+    plan.zw = F:concat{F:ones{1}, F:negative(F:inverse(F:array{xn}))}
+    local hw = {1, x}
+    for _, draw in ipairs(plan.draws) do
+      if draw.high then hw[#hw + 1] = x end
+    end
+    for _ = 1, #plan.recvs do hw[#hw + 1] = 1 end
+    plan.hw = F:array(hw)
+  else
+    plan.hw = F:concat{self:_deal_weights(me, t, me), ones}
+  end
   if k == size then
     -- Shares of degree size - 1 (a product among 2t - 1 players): every
     -- other player's share of u is drawn, and the reveal needs every
@@ -242,6 +262,7 @@ function M:_truncate_into(result, h, b, at, n, k, bits, T)
   for d, name in ipairs(plan.hname) do
     hterms[d + 1] = F:uniform_into(S[name], plan.out[d])
   end
+  if plan.zw then F:lincomb_into(hterms[2], plan.zw, {hterms[2], high}) end
   for _, send in ipairs(plan.sends) do
     local box = {}
     if send.u then box[1] = F:lincomb(send.u, uterms) end
