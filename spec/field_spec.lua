@@ -451,6 +451,29 @@ describe("kernels into existing arrays", function()
         assert.are.equal(F:lincomb({1, 5}, {b, a}), c)
       end)
 
+      it("sum arrays with weights 1 and -1 in any order", function()
+        local rng = core.rng(8)
+        local xs = {}
+        for j = 1, 6 do xs[j] = F:uniform({300}, rng) end
+        -- the extremes too: 0 and p - 1 in every position of some element
+        for j = 1, 6 do
+          xs[j] = F:concat{F:array{0, -1, 0, -1}, xs[j]:slice(5, 300)}
+        end
+        local function want(signs)
+          local acc = signs[1] == 1 and xs[1] or F:negative(xs[1])
+          for j = 2, #signs do
+            acc = signs[j] == 1 and F:add(acc, xs[j]) or F:subtract(acc, xs[j])
+          end
+          return acc
+        end
+        for _, signs in ipairs{{1, -1, -1, 1, 1}, {-1, 1, 1}, {1, 1, -1, 1},
+                                {-1, -1, -1, -1, -1, -1}, {-1, 1, -1, 1, -1, 1}} do
+          local list = {table.unpack(xs, 1, #signs)}
+          assert.are.equal(want(signs), F:lincomb(signs, list))
+          assert.are.equal(want(signs), F:lincomb_into(F:zeros{300}, signs, list))
+        end
+      end)
+
       it("make a masked product share and truncate it in place", function()
         local rng = core.rng(7)
         local a, b = F:uniform({1000}, rng), F:uniform({1000}, rng)
