@@ -1275,24 +1275,6 @@ static int field_lincomb_into(lua_State *L) {
   return 1;
 }
 
-/* out = pw x y + sum_j w[j] xs[j] + s over n 64-bit elements (y NULL:
- * pw x + ...) for pw other than 1: the weighted product block by block,
- * then cc_field_mul_lincomb over it. xo: r pointers of room. */
-static void mul_lincomb64_weighted(const cc_field *f, uint64_t *out, const uint64_t *x,
-                                   const uint64_t *y, uint64_t pw, const uint64_t *w,
-                                   const uint64_t *const *xs, size_t r, uint64_t s,
-                                   size_t n, const uint64_t **xo) {
-  uint64_t u[INTO_BLOCK];
-  for (size_t i0 = 0; i0 < n; i0 += INTO_BLOCK) {
-    size_t m = n - i0 < INTO_BLOCK ? n - i0 : INTO_BLOCK;
-    for (size_t j = 0; j < r; j++) xo[j] = xs[j] + i0;
-    if (y) cc_field_mul(f, u, x + i0, y + i0, m);
-    else memcpy(u, x + i0, m * sizeof *u);
-    cc_field_mul_scalar(f, u, u, pw, m);
-    cc_field_mul_lincomb(f, out + i0, u, NULL, w, xo, r, s, m);
-  }
-}
-
 /* F:mul_lincomb_into(out, a, b, at, weights, arrays, s [, pw]): with n =
  * #out and x, y the elements at..at+n-1 of a and b, out = pw * x * y +
  * sum_j weights[j] arrays[j] + s (b nil: pw * x + ...), the arrays of n
@@ -1325,11 +1307,9 @@ static int field_mul_lincomb_into(lua_State *L) {
   if (q->w == 2) {
     const uint64_t **xo = lua_newuserdatauv(L, (r ? r : 1) * sizeof *xo, 0);
     mul_lincomb128(&q->g, out->data, x, y, pw, w, xs, r, s, n, xo);
-  } else if (pw != 1) {
-    const uint64_t **xo = lua_newuserdatauv(L, (r ? r : 1) * sizeof *xo, 0);
-    mul_lincomb64_weighted(&q->f, out->data, x, y, (uint64_t)pw, w, xs, r, (uint64_t)s, n, xo);
   } else {
-    cc_field_mul_lincomb(&q->f, out->data, x, y, w, xs, r, (uint64_t)s, n);
+    cc_field_mul_lincomb_weighted(&q->f, out->data, x, y, (uint64_t)pw, w, xs, r,
+                                  (uint64_t)s, n);
   }
   lua_settop(L, 2);
   return 1;

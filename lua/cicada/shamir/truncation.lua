@@ -149,6 +149,11 @@ function M:_truncation_plan(k)
   local size, me, t = comm.world_size, comm.rank, self.threshold
   local streams = self:_pair_streams()
   plan = {sends = {}, draws = {}, recvs = {}, uname = {}, hname = {}, out = {}}
+  -- Threshold 2 in a field wider than 64 bits: the high parts' shares from
+  -- their polynomials' slopes (below). In 64-bit fields a full product
+  -- costs little more than a small one, and the slope's extra pass
+  -- measured slower than the interpolation's weights.
+  local slope = t == 2 and F.bits > 64
   for d = 1, k - 1 do
     plan.uname[d] = "u" .. d
     plan.out[d] = streams.out[(me + d) % size + 1]
@@ -161,7 +166,7 @@ function M:_truncation_plan(k)
         plan.sends[#plan.sends + 1] = {
           rank = j,
           u = not du and self:_deal_weights(me, k, j),
-          high = not dh and (t == 2 and F:array{1, self.indices[j + 1]}
+          high = not dh and (slope and F:array{1, self.indices[j + 1]}
                              or self:_deal_weights(me, t, j)),
         }
       end
@@ -176,7 +181,7 @@ function M:_truncation_plan(k)
   -- The weights of this player's share of its own polynomial's terms, then
   -- 1 for each other dealer's share (drawn first, then received).
   local ones = F:ones{size - 1}
-  if t == 2 then
+  if slope then
     -- The high part's polynomials have degree 1: g(x) = high + x z. The
     -- stream's draw e for the next player stands for its share x_next e
     -- (as uniform as e), so that z = e - high / x_next, and every share
@@ -194,7 +199,7 @@ function M:_truncation_plan(k)
   else
     plan.hw = F:concat{self:_deal_weights(me, t, me), ones}
   end
-  if k == size then
+  if k == size and F.bits > 64 then
     -- Shares of degree size - 1 (a product among 2t - 1 players): every
     -- other player's share of u is drawn, and the reveal needs every
     -- share. Each player reveals its share of c times its Lagrange weight,
@@ -204,7 +209,9 @@ function M:_truncation_plan(k)
     -- dealer's own scaled share is u less those draws. The scaled shares
     -- are a linear bijection of the polynomial's (same draws, same
     -- values revealed up to public factors), without the interpolation's
-    -- full-width weights. The public shift rides in player 0's share.
+    -- full-width weights. The public shift rides in player 0's share. In
+    -- 64-bit fields, where a product by any weight is one machine product,
+    -- the product's weight measured slower than the weights it saves.
     plan.scaled = true
     plan.cw = F:concat{F:ones{1}, F:negative(ones), ones}
     plan.pw = self._lambda:slice(me + 1, me + 1)
