@@ -497,12 +497,15 @@ describe("kernels into existing arrays", function()
         local ws = F:concat{weights, F:array{-1}}
         local x6, y6, zs = a:slice(201, 800), b:slice(201, 800), {}
         for j = 1, 6 do zs[j] = F:uniform({600}, rng) end
-        for _, pw in ipairs{3, -3, F:uniform({}, rng), 1} do
-          local sum = F:add(F:lincomb(ws, zs), s)
-          assert.are.equal(F:add(F:multiply(F:multiply(x6, y6), pw), sum),
-                           F:mul_lincomb_into(600, a, b, 201, ws, zs, s, pw))
-          assert.are.equal(F:add(F:multiply(x6, pw), sum),
-                           F:mul_lincomb_into(600, a, nil, 201, ws, zs, s, pw))
+        -- weights of any class, or all 1 and -1 (one pass in 2^127 - 1)
+        for _, weights6 in ipairs{ws, F:array{1, -1, -1, 1, 1, -1}} do
+          for _, pw in ipairs{3, -3, F:uniform({}, rng), 1, -1, 0} do
+            local sum = F:add(F:lincomb(weights6, zs), s)
+            assert.are.equal(F:add(F:multiply(F:multiply(x6, y6), pw), sum),
+                             F:mul_lincomb_into(600, a, b, 201, weights6, zs, s, pw))
+            assert.are.equal(F:add(F:multiply(x6, pw), sum),
+                             F:mul_lincomb_into(600, a, nil, 201, weights6, zs, s, pw))
+          end
         end
         -- unmask_into writes elements 301..500 of the result and no others.
         local result = F:zeros{1000}

@@ -1023,6 +1023,34 @@ static void m127_signed_sum(uint64_t *out, const uint64_t *const *xs, const bool
   }
 }
 
+int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64_t *a,
+                               const uint64_t *b, cc_u128 pw, const uint64_t *w,
+                               const uint64_t *const *xs, size_t r, cc_u128 s,
+                               size_t n) {
+  enum { MAX_SIGNED = 8 };
+  if (f->kind != CC_FIELD128_M127 || r > MAX_SIGNED) return 0;
+  uint64_t nm0[MAX_SIGNED], nm1[MAX_SIGNED];
+  for (size_t j = 0; j < r; j++) {
+    u128 wj = GET(w, j);
+    if (wj != 1 && wj != f->p - 1) return 0;
+    nm0[j] = wj == 1 ? 0 : UINT64_MAX;
+    nm1[j] = wj == 1 ? 0 : M63;
+  }
+  const m127_weight k = m127_classify(pw);
+  const uint64_t s0 = LO(s), s1 = HI(s);
+  for (size_t i = 0; i < n; i++) {
+    u128 x = b ? m127_mul(GET(a, i), GET(b, i)) : GET(a, i);
+    uint64_t r0, r1;
+    m127_term(&k, LO(x), HI(x), &r0, &r1);
+    m127_acc acc = {r0, r1, 0};
+    m127_acc_add_words(&acc, s0, s1);
+    for (size_t j = 0; j < r; j++)
+      m127_acc_add_words(&acc, xs[j][2 * i] ^ nm0[j], xs[j][2 * i + 1] ^ nm1[j]);
+    SET(out, i, m127_acc_value(&acc));
+  }
+  return 1;
+}
+
 void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
                                 const uint64_t *w, const uint64_t *const *xs,
                                 size_t r, size_t n) {

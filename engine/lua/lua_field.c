@@ -1180,6 +1180,7 @@ static void mul_lincomb128(const cc_field128 *g, uint64_t *out, const uint64_t *
                            const uint64_t *b, cc_u128 pw, const uint64_t *w,
                            const uint64_t *const *xs, size_t r, cc_u128 s, size_t n,
                            const uint64_t **xo) {
+  if (cc_field128_mul_signed_sum(g, out, a, b, pw, w, xs, r, s, n)) return;
   uint64_t t[2 * INTO_BLOCK], u[2 * INTO_BLOCK];
   for (size_t i0 = 0; i0 < n; i0 += INTO_BLOCK) {
     size_t m = n - i0 < INTO_BLOCK ? n - i0 : INTO_BLOCK;
