@@ -451,6 +451,29 @@ describe("kernels into existing arrays", function()
         assert.are.equal(F:lincomb({1, 5}, {b, a}), c)
       end)
 
+      it("sum arrays with weights 1 and -1 in any order", function()
+        local rng = core.rng(8)
+        local xs = {}
+        for j = 1, 6 do xs[j] = F:uniform({300}, rng) end
+        -- the extremes too: 0 and p - 1 in every position of some element
+        for j = 1, 6 do
+          xs[j] = F:concat{F:array{0, -1, 0, -1}, xs[j]:slice(5, 300)}
+        end
+        local function want(signs)
+          local acc = signs[1] == 1 and xs[1] or F:negative(xs[1])
+          for j = 2, #signs do
+            acc = signs[j] == 1 and F:add(acc, xs[j]) or F:subtract(acc, xs[j])
+          end
+          return acc
+        end
+        for _, signs in ipairs{{1, -1, -1, 1, 1}, {-1, 1, 1}, {1, 1, -1, 1},
+                                {-1, -1, -1, -1, -1, -1}, {-1, 1, -1, 1, -1, 1}} do
+          local list = {table.unpack(xs, 1, #signs)}
+          assert.are.equal(want(signs), F:lincomb(signs, list))
+          assert.are.equal(want(signs), F:lincomb_into(F:zeros{300}, signs, list))
+        end
+      end)
+
       it("make a masked product share and truncate it in place", function()
         local rng = core.rng(7)
         local a, b = F:uniform({1000}, rng), F:uniform({1000}, rng)
@@ -469,6 +492,21 @@ describe("kernels into existing arrays", function()
         assert.are.equal(F:add(F:add(x, F:lincomb(weights, xs)), s),
                          F:mul_lincomb_into(200, a, nil, 301, weights, xs, s))
         assert.are.equal(F:add(x, 5), F:mul_lincomb_into(200, a, nil, 301, {}, {}, 5))
+        -- A weight on the product (small, negative, full-width, 1), over
+        -- more elements than the kernels' blocks.
+        local ws = F:concat{weights, F:array{-1}}
+        local x6, y6, zs = a:slice(201, 800), b:slice(201, 800), {}
+        for j = 1, 6 do zs[j] = F:uniform({600}, rng) end
+        -- weights of any class, or all 1 and -1 (one pass in 2^127 - 1)
+        for _, weights6 in ipairs{ws, F:array{1, -1, -1, 1, 1, -1}} do
+          for _, pw in ipairs{3, -3, F:uniform({}, rng), 1, -1, 0} do
+            local sum = F:add(F:lincomb(weights6, zs), s)
+            assert.are.equal(F:add(F:multiply(F:multiply(x6, y6), pw), sum),
+                             F:mul_lincomb_into(600, a, b, 201, weights6, zs, s, pw))
+            assert.are.equal(F:add(F:multiply(x6, pw), sum),
+                             F:mul_lincomb_into(600, a, nil, 201, weights6, zs, s, pw))
+          end
+        end
         -- unmask_into writes elements 301..500 of the result and no others.
         local result = F:zeros{1000}
         local cs, ys, v = {xs[1], xs[2], xs[3]}, {xs[4], xs[5]}, F:array{1, 7}
@@ -495,6 +533,8 @@ describe("kernels into existing arrays", function()
                          "bad argument #5 to 'mul_lincomb_into' (2 weights for 1 arrays)")
         assert.has_error(function() F:mul_lincomb_into(4, a, nil, 1, {1}, xs, a) end,
                          "bad argument #7 to 'mul_lincomb_into' (one element expected)")
+        assert.has_error(function() F:mul_lincomb_into(4, a, nil, 1, {1}, xs, 0, a) end,
+                         "bad argument #8 to 'mul_lincomb_into' (one element expected)")
         assert.has_error(function() F:unmask_into(a, 8, {1}, xs, 3, 0, {}, {}) end,
                          "bad argument #2 to 'unmask_into' (elements 8 to 11 out of range [1, 10])")
         assert.has_error(function() F:unmask_into(a, 1, {1}, xs, F.bits * 2, 0, {}, {}) end)

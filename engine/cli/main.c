@@ -258,7 +258,7 @@ static int pmain(lua_State *L) {
   luaL_openlibs(L);
   setup_paths(L);
   create_arg_table(L, a->argv, a->argc, a->script);
-  lua_gc(L, LUA_GCGEN, 0, 0);
+  lua_gc(L, LUA_GCGEN, 0, 400); /* major collections after 400% growth, not 100% */
   lua_pushcfunction(L, msghandler);
   base = lua_gettop(L);
   status = luaL_loadfile(L, fname);

@@ -551,12 +551,17 @@ static size_t lazy_sort(const cc_field *f, const uint64_t *w, const uint64_t *co
 /* out[i] = (b ? a b : a) + sum + s with mul + add terms. */
 static inline __attribute__((always_inline)) void
 mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint64_t *b,
-                 const uint64_t *w, const uint64_t *const *xs, size_t mul, size_t add,
-                 uint64_t s, size_t n) {
+                 uint64_t pw, int weighted, const uint64_t *w, const uint64_t *const *xs,
+                 size_t mul, size_t add, uint64_t s, size_t n) {
   uint64_t c = f->c;
   for (size_t i = 0; i < n; i++) {
     u128 start = (u128)a[i] + s;
-    if (b) {
+    if (weighted) {
+      /* The product (or a) canonical, times pw, folded once (below 2^97). */
+      uint64_t x = b ? cc_field_mul1(f, a[i], b[i]) : a[i];
+      u128 p = (u128)x * pw;
+      start = (u128)(uint64_t)(p >> 64) * c + (uint64_t)p + s;
+    } else if (b) {
       /* The product, folded once (below 2^97), starts the sum with s. */
       u128 p = (u128)a[i] * b[i];
       start = (u128)(uint64_t)(p >> 64) * c + (uint64_t)p + s;
@@ -565,15 +570,16 @@ mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint
   }
 }
 
-void cc_field_mul_lincomb(const cc_field *f, uint64_t *out, const uint64_t *a,
-                          const uint64_t *b, const uint64_t *w,
-                          const uint64_t *const *xs, size_t r, uint64_t s,
-                          size_t n) {
+void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint64_t *a,
+                                   const uint64_t *b, uint64_t pw, const uint64_t *w,
+                                   const uint64_t *const *xs, size_t r, uint64_t s,
+                                   size_t n) {
   const cc_field fl = *f; /* out may alias *f: keep constants local */
   f = &fl;
   if (f->kind != CC_FIELD_FOLD || r > LAZY_TERMS) {
     for (size_t i = 0; i < n; i++) {
       uint64_t acc = b ? cc_field_mul1(f, a[i], b[i]) : a[i];
+      if (pw != 1) acc = cc_field_mul1(f, acc, pw);
       for (size_t j = 0; j < r; j++) acc = addmod(f, acc, cc_field_mul1(f, xs[j][i], w[j]));
       out[i] = addmod(f, acc, s);
     }
@@ -582,13 +588,20 @@ void cc_field_mul_lincomb(const cc_field *f, uint64_t *out, const uint64_t *a,
   const uint64_t *xo[LAZY_TERMS];
   uint64_t wo[LAZY_TERMS];
   size_t mul = lazy_sort(f, w, xs, r, xo, wo), add = r - mul;
+  int weighted = pw != 1;
   /* Unrolled loops for the sums of a few players (3 players, threshold 2:
    * 5 terms for a product's mask, one or none of weight 1 among the first
    * 3); others take the general loop. */
+#define MUL_LINCOMB_LOOP(M, A)                                                 \
+  do {                                                                         \
+    if (weighted && b) mul_lincomb_loop(f, out, a, b, pw, 1, wo, xo, M, A, s, n); \
+    else if (weighted) mul_lincomb_loop(f, out, a, NULL, pw, 1, wo, xo, M, A, s, n); \
+    else if (b) mul_lincomb_loop(f, out, a, b, 1, 0, wo, xo, M, A, s, n);     \
+    else mul_lincomb_loop(f, out, a, NULL, 1, 0, wo, xo, M, A, s, n);         \
+  } while (0)
 #define MUL_LINCOMB_CASE(M, A)                                                 \
   case (M) * 8 + (A):                                                          \
-    if (b) mul_lincomb_loop(f, out, a, b, wo, xo, M, A, s, n);                 \
-    else mul_lincomb_loop(f, out, a, NULL, wo, xo, M, A, s, n);                \
+    MUL_LINCOMB_LOOP(M, A);                                                    \
     return;
   switch (mul < 8 && add < 8 ? mul * 8 + add : 64) {
     MUL_LINCOMB_CASE(1, 1) MUL_LINCOMB_CASE(1, 2) MUL_LINCOMB_CASE(2, 1)
@@ -598,8 +611,15 @@ void cc_field_mul_lincomb(const cc_field *f, uint64_t *out, const uint64_t *a,
     break;
   }
 #undef MUL_LINCOMB_CASE
-  if (b) mul_lincomb_loop(f, out, a, b, wo, xo, mul, add, s, n);
-  else mul_lincomb_loop(f, out, a, NULL, wo, xo, mul, add, s, n);
+  MUL_LINCOMB_LOOP(mul, add);
+#undef MUL_LINCOMB_LOOP
+}
+
+void cc_field_mul_lincomb(const cc_field *f, uint64_t *out, const uint64_t *a,
+                          const uint64_t *b, const uint64_t *w,
+                          const uint64_t *const *xs, size_t r, uint64_t s,
+                          size_t n) {
+  cc_field_mul_lincomb_weighted(f, out, a, b, 1, w, xs, r, s, n);
 }
 
 /* out[i] = floor(sum_w / 2^bits) - s - sum_v. */

@@ -158,6 +158,13 @@ void cc_field_mul_lincomb(const cc_field *f, uint64_t *out, const uint64_t *a,
                           const uint64_t *const *xs, size_t r, uint64_t s,
                           size_t n);
 
+/* As cc_field_mul_lincomb with the product (or a[i]) times the canonical
+ * weight pw: out[i] = pw * a[i] * b[i] + sum_j w[j] * xs[j][i] + s. */
+void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint64_t *a,
+                                   const uint64_t *b, uint64_t pw, const uint64_t *w,
+                                   const uint64_t *const *xs, size_t r, uint64_t s,
+                                   size_t n);
+
 /* out[i] = floor(c / 2^bits) - s - sum_j v[j] * ys[j][i], where
  * c = sum_j w[j] * cs[j][i] is canonical (r arrays cs, q arrays ys, of n
  * elements; 0 <= bits < 64): the end of a truncation, the revealed masked

@@ -992,6 +992,65 @@ static void m127_sum(uint64_t *out, const uint64_t *const *xs, size_t r, size_t 
   }
 }
 
+/* For 2^127 - 1, sums with weights 1 and -1 in any order (neg[j] set for
+ * -1; r < 2^62): as m127_sum_k, each term's words flipped or not by its
+ * own masks. R > 0 is the count when it is a constant. */
+ALWAYS_INLINE void m127_signed_sum_k(uint64_t *out, const uint64_t *const *xs,
+                                     const bool *neg, size_t r, size_t n, size_t R) {
+  enum { MAX_SIGNED = 8 };
+  uint64_t nm0[MAX_SIGNED], nm1[MAX_SIGNED];
+  const size_t count = R ? R : r;
+  for (size_t j = 0; j < count; j++) {
+    nm0[j] = neg[j] ? UINT64_MAX : 0;
+    nm1[j] = neg[j] ? M63 : 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    m127_acc acc = {0, 0, 0};
+    for (size_t j = 0; j < count; j++)
+      m127_acc_add_words(&acc, xs[j][2 * i] ^ nm0[j], xs[j][2 * i + 1] ^ nm1[j]);
+    SET(out, i, m127_acc_value(&acc));
+  }
+}
+
+/* m127_signed_sum_k for r <= 8 terms, the usual counts spelled out. */
+static void m127_signed_sum(uint64_t *out, const uint64_t *const *xs, const bool *neg,
+                            size_t r, size_t n) {
+  switch (r) {
+  case 3: m127_signed_sum_k(out, xs, neg, 3, n, 3); break;
+  case 4: m127_signed_sum_k(out, xs, neg, 4, n, 4); break;
+  case 5: m127_signed_sum_k(out, xs, neg, 5, n, 5); break;
+  default: m127_signed_sum_k(out, xs, neg, r, n, 0); break;
+  }
+}
+
+int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64_t *a,
+                               const uint64_t *b, cc_u128 pw, const uint64_t *w,
+                               const uint64_t *const *xs, size_t r, cc_u128 s,
+                               size_t n) {
+  enum { MAX_SIGNED = 8 };
+  if (f->kind != CC_FIELD128_M127 || r > MAX_SIGNED) return 0;
+  uint64_t nm0[MAX_SIGNED], nm1[MAX_SIGNED];
+  for (size_t j = 0; j < r; j++) {
+    u128 wj = GET(w, j);
+    if (wj != 1 && wj != f->p - 1) return 0;
+    nm0[j] = wj == 1 ? 0 : UINT64_MAX;
+    nm1[j] = wj == 1 ? 0 : M63;
+  }
+  const m127_weight k = m127_classify(pw);
+  const uint64_t s0 = LO(s), s1 = HI(s);
+  for (size_t i = 0; i < n; i++) {
+    u128 x = b ? m127_mul(GET(a, i), GET(b, i)) : GET(a, i);
+    uint64_t r0, r1;
+    m127_term(&k, LO(x), HI(x), &r0, &r1);
+    m127_acc acc = {r0, r1, 0};
+    m127_acc_add_words(&acc, s0, s1);
+    for (size_t j = 0; j < r; j++)
+      m127_acc_add_words(&acc, xs[j][2 * i] ^ nm0[j], xs[j][2 * i + 1] ^ nm1[j]);
+    SET(out, i, m127_acc_value(&acc));
+  }
+  return 1;
+}
+
 void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
                                 const uint64_t *w, const uint64_t *const *xs,
                                 size_t r, size_t n) {
@@ -1018,6 +1077,19 @@ void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
   for (size_t j = 1; j < r && minus; j++) minus = GET(w, j) == fl.p - 1;
   if (minus && fl.kind == CC_FIELD128_M127 && r < ((size_t)1 << 62)) {
     m127_sum(out, xs, r, n, 1);
+    return;
+  }
+  /* Weights 1 and -1 mixed (a share scaled for a plain-sum reveal: its
+   * own term, less the draws it made, plus those made for it): one
+   * three-word sum per element as above. */
+  bool signs = !minus && fl.kind == CC_FIELD128_M127 && r > 0 && r <= 8;
+  bool neg[8];
+  for (size_t j = 0; j < r && signs; j++) {
+    neg[j] = GET(w, j) == fl.p - 1;
+    signs = neg[j] || GET(w, j) == 1;
+  }
+  if (signs) {
+    m127_signed_sum(out, xs, neg, r, n);
     return;
   }
   if (minus) {

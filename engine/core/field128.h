@@ -207,6 +207,15 @@ void cc_field128_axpy(const cc_field128 *f, uint64_t *out, cc_u128 w,
 
 /* out[i] = sum_j w[j] * xs[j][i] for r arrays of n elements and the r
  * element weights w (out may be one of the xs, not w). */
+/* For 2^127 - 1 and r <= 8 weights w that are all 1 or -1: out[i] =
+ * pw a[i] b[i] + sum_j w[j] xs[j][i] + s (b NULL: pw a[i] + ...) in one
+ * pass, one reduction per element; a, b, s, pw canonical. out may be a, b
+ * or one of the xs (the same elements). Returns 0, writing nothing, for
+ * other fields or weights. */
+int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64_t *a,
+                               const uint64_t *b, cc_u128 pw, const uint64_t *w,
+                               const uint64_t *const *xs, size_t r, cc_u128 s,
+                               size_t n);
 void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
                                 const uint64_t *w, const uint64_t *const *xs,
                                 size_t r, size_t n);

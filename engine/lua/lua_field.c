@@ -1173,12 +1173,14 @@ static size_t check_at(lua_State *L, int arg, size_t n, size_t len) {
 /* Blocks of the 128-bit compositions below, and their temporaries. */
 enum { INTO_BLOCK = 256 };
 
-/* out = a * b + sum_j w[j] xs[j] + s over n 128-bit elements (b NULL: a +
- * ...), block by block from field128.h's kernels. xo: r pointers of room. */
+/* out = pw a b + sum_j w[j] xs[j] + s over n 128-bit elements (b NULL:
+ * pw a + ...), block by block from field128.h's kernels. xo: r pointers of
+ * room. */
 static void mul_lincomb128(const cc_field128 *g, uint64_t *out, const uint64_t *a,
-                           const uint64_t *b, const uint64_t *w,
+                           const uint64_t *b, cc_u128 pw, const uint64_t *w,
                            const uint64_t *const *xs, size_t r, cc_u128 s, size_t n,
                            const uint64_t **xo) {
+  if (cc_field128_mul_signed_sum(g, out, a, b, pw, w, xs, r, s, n)) return;
   uint64_t t[2 * INTO_BLOCK], u[2 * INTO_BLOCK];
   for (size_t i0 = 0; i0 < n; i0 += INTO_BLOCK) {
     size_t m = n - i0 < INTO_BLOCK ? n - i0 : INTO_BLOCK;
@@ -1187,6 +1189,7 @@ static void mul_lincomb128(const cc_field128 *g, uint64_t *out, const uint64_t *
     else memset(t, 0, m * 2 * sizeof *t);
     if (b) cc_field128_mul(g, u, a + 2 * i0, b + 2 * i0, m);
     else memcpy(u, a + 2 * i0, m * 2 * sizeof *u);
+    if (pw != 1) cc_field128_mul_scalar(g, u, u, pw, m);
     cc_field128_add(g, u, u, t, m);
     cc_field128_add_scalar(g, out + 2 * i0, u, s, m);
   }
@@ -1273,13 +1276,14 @@ static int field_lincomb_into(lua_State *L) {
   return 1;
 }
 
-/* F:mul_lincomb_into(out, a, b, at, weights, arrays, s): with n = #out and
- * x, y the elements at..at+n-1 of a and b, out = x * y + sum_j weights[j]
- * arrays[j] + s (b nil: x + ...), the arrays of n elements, s one element:
- * a masked product share in one pass. out may also be a size n: the
- * result is then a new vector of n elements. Returns out. */
+/* F:mul_lincomb_into(out, a, b, at, weights, arrays, s [, pw]): with n =
+ * #out and x, y the elements at..at+n-1 of a and b, out = pw * x * y +
+ * sum_j weights[j] arrays[j] + s (b nil: pw * x + ...), the arrays of n
+ * elements, s and pw (default 1) one element each: a masked product share
+ * in one pass. out may also be a size n: the result is then a new vector
+ * of n elements. Returns out. */
 static int field_mul_lincomb_into(lua_State *L) {
-  lua_settop(L, 8);
+  lua_settop(L, 9);
   cl_field *F = cl_field_check(L, 1);
   const cl_fq *q = &F->q;
   cl_array *out;
@@ -1299,12 +1303,14 @@ static int field_mul_lincomb_into(lua_State *L) {
   const uint64_t **xs = check_array_list(L, q, 7, n, &r);
   const uint64_t *w = check_weights(L, q, 6, r);
   cc_u128 s = check_element(L, q, 8);
+  cc_u128 pw = lua_isnoneornil(L, 9) ? 1 : check_element(L, q, 9);
   const uint64_t *x = a->data + at * (size_t)q->w, *y = b ? b->data + at * (size_t)q->w : NULL;
   if (q->w == 2) {
     const uint64_t **xo = lua_newuserdatauv(L, (r ? r : 1) * sizeof *xo, 0);
-    mul_lincomb128(&q->g, out->data, x, y, w, xs, r, s, n, xo);
+    mul_lincomb128(&q->g, out->data, x, y, pw, w, xs, r, s, n, xo);
   } else {
-    cc_field_mul_lincomb(&q->f, out->data, x, y, w, xs, r, (uint64_t)s, n);
+    cc_field_mul_lincomb_weighted(&q->f, out->data, x, y, (uint64_t)pw, w, xs, r,
+                                  (uint64_t)s, n);
   }
   lua_settop(L, 2);
   return 1;

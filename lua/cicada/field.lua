@@ -143,10 +143,11 @@
 --     F:shift_right_into(out, a, s)      -- out = floor(a / 2^s)
 --     F:lincomb_into(out, weights, arrays)
 --         -- out = sum of weights[j] * arrays[j] (out may be one of them)
---     F:mul_lincomb_into(out, a, b, at, weights, arrays, s)
---         -- out = x * y + sum of weights[j] * arrays[j] + s, with x, y
---         -- the #out elements of a and b from index at on (b nil: x + ...)
---         -- and s one element; out may be a size n for a new vector
+--     F:mul_lincomb_into(out, a, b, at, weights, arrays, s [, pw])
+--         -- out = pw * x * y + sum of weights[j] * arrays[j] + s, with
+--         -- x, y the #out elements of a and b from index at on (b nil:
+--         -- pw * x + ...), s and pw (default 1) one element each; out may
+--         -- be a size n for a new vector
 --     F:unmask_into(result, at, weights, cs, bits, s, v, ys)
 --         -- the #cs[1] elements of result from index at on become
 --         -- floor(c / 2^bits) - s - sum of v[j] * ys[j], where c is the sum

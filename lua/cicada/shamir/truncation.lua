@@ -137,7 +137,9 @@ end
 -- to; `recvs`, per dealer that sends: its rank and whether the message
 -- holds u's share; `out` and `uname`, `hname`: the streams of the terms
 -- of this player's polynomials and their scratch names; `cw`, `hw`: the
--- weights of the masked share's terms and of the mask's high part
+-- weights of the masked share's terms and of the mask's high part; `pw`
+-- and `ow`, the weights of the product and of the revealed shares; `zw`,
+-- for threshold 2, the weights that make the high polynomial's slope
 -- @local
 function M:_truncation_plan(k)
   local key = "plan/" .. k
@@ -147,6 +149,11 @@ function M:_truncation_plan(k)
   local size, me, t = comm.world_size, comm.rank, self.threshold
   local streams = self:_pair_streams()
   plan = {sends = {}, draws = {}, recvs = {}, uname = {}, hname = {}, out = {}}
+  -- Threshold 2 in a field wider than 64 bits: the high parts' shares from
+  -- their polynomials' slopes (below). In 64-bit fields a full product
+  -- costs little more than a small one, and the slope's extra pass
+  -- measured slower than the interpolation's weights.
+  local slope = t == 2 and F.bits > 64
   for d = 1, k - 1 do
     plan.uname[d] = "u" .. d
     plan.out[d] = streams.out[(me + d) % size + 1]
@@ -159,7 +166,8 @@ function M:_truncation_plan(k)
         plan.sends[#plan.sends + 1] = {
           rank = j,
           u = not du and self:_deal_weights(me, k, j),
-          high = not dh and self:_deal_weights(me, t, j),
+          high = not dh and (slope and F:array{1, self.indices[j + 1]}
+                             or self:_deal_weights(me, t, j)),
         }
       end
       local ru, rh = drawn(j, me, k, size), drawn(j, me, t, size)
@@ -173,8 +181,45 @@ function M:_truncation_plan(k)
   -- The weights of this player's share of its own polynomial's terms, then
   -- 1 for each other dealer's share (drawn first, then received).
   local ones = F:ones{size - 1}
-  plan.cw = F:concat{self:_deal_weights(me, k, me), ones}
-  plan.hw = F:concat{self:_deal_weights(me, t, me), ones}
+  if slope then
+    -- The high part's polynomials have degree 1: g(x) = high + x z. The
+    -- stream's draw e for the next player stands for its share x_next e
+    -- (as uniform as e), so that z = e - high / x_next, and every share
+    -- is high + x z, small weights instead of the interpolation's
+    -- full-width ones: one product by 1 / x_next per element remains.
+    local x = self.indices[me + 1]
+    local xn = self.indices[(me + 1) % size + 1]
+    plan.zw = F:concat{F:ones{1}, F:negative(F:inverse(F:array{xn}))}
+    local hw = {1, x}
+    for _, draw in ipairs(plan.draws) do
+      if draw.high then hw[#hw + 1] = x end
+    end
+    for _ = 1, #plan.recvs do hw[#hw + 1] = 1 end
+    plan.hw = F:array(hw)
+  else
+    plan.hw = F:concat{self:_deal_weights(me, t, me), ones}
+  end
+  if k == size and F.bits > 64 then
+    -- Shares of degree size - 1 (a product among 2t - 1 players): every
+    -- other player's share of u is drawn, and the reveal needs every
+    -- share. Each player reveals its share of c times its Lagrange weight,
+    -- so that c is the plain sum of what is revealed, and the mask's
+    -- shares are dealt scaled the same way: lambda_j times player j's
+    -- share of u's polynomial is drawn for each other player j, and the
+    -- dealer's own scaled share is u less those draws. The scaled shares
+    -- are a linear bijection of the polynomial's (same draws, same
+    -- values revealed up to public factors), without the interpolation's
+    -- full-width weights. The public shift rides in player 0's share. In
+    -- 64-bit fields, where a product by any weight is one machine product,
+    -- the product's weight measured slower than the weights it saves.
+    plan.scaled = true
+    plan.cw = F:concat{F:ones{1}, F:negative(ones), ones}
+    plan.pw = self._lambda:slice(me + 1, me + 1)
+    plan.ow = F:ones{size}
+  else
+    plan.cw = F:concat{self:_deal_weights(me, k, me), ones}
+    plan.ow = self._lambda
+  end
   self._weights[key] = plan
   return plan
 end
@@ -224,6 +269,7 @@ function M:_truncate_into(result, h, b, at, n, k, bits, T)
   for d, name in ipairs(plan.hname) do
     hterms[d + 1] = F:uniform_into(S[name], plan.out[d])
   end
+  if plan.zw then F:lincomb_into(hterms[2], plan.zw, {hterms[2], high}) end
   for _, send in ipairs(plan.sends) do
     local box = {}
     if send.u then box[1] = F:lincomb(send.u, uterms) end
@@ -248,11 +294,17 @@ function M:_truncate_into(result, h, b, at, n, k, bits, T)
   -- c = h + r + shift is public: this player's share of it in one pass
   -- (its own share of u from the polynomial's terms, the others' as drawn
   -- or received), then one reveal.
-  local c = F:mul_lincomb_into(n, h, b, at, plan.cw, uterms, T.shift)
+  local c
+  if plan.scaled then
+    c = F:mul_lincomb_into(n, h, b, at, plan.cw, uterms,
+                           comm.rank == 0 and T.shift or 0, plan.pw)
+  else
+    c = F:mul_lincomb_into(n, h, b, at, plan.cw, uterms, T.shift)
+  end
   local cs = comm:allgather(c)
   -- floor(c / 2^bits) - correction - r_high, r_high the sum of the dealt
   -- high parts, is floor(h / 2^bits) plus the carry of the low bits.
-  F:unmask_into(result, at, self._lambda, cs, bits, T.correction, plan.hw, hterms)
+  F:unmask_into(result, at, plan.ow, cs, bits, T.correction, plan.hw, hterms)
 end
 
 -- Elements per round of a truncation (and so of multiply, dot, matvec):
