@@ -6,7 +6,8 @@
  * (three HELLO frames: a challenge and response each way, see
  * core/control.h and auth.h) before the link counts as up. Until then a
  * connection is a stranger: only a HELLO of its exact size is read from
- * it, it has HANDSHAKE_DEADLINE_S to finish, at most STRANGERS_MAX are
+ * it, it has HANDSHAKE_DEADLINE_S to finish, at most STRANGERS_MAX (or the
+ * world's size, if larger) are
  * kept at once, and one that fails is closed and freed (stranger_cb); once
  * every link is up, the listener closes what it accepts at once. After that the
  * links are read by whichever thread wants the bytes first (see
@@ -66,7 +67,9 @@
 #define STREAM_MIN_BYTES ((uint32_t)1 << 16)
 /* Strangers: a connection that has not yet proved which player it is. */
 #define HANDSHAKE_DEADLINE_S 5.0 /* to finish its handshake and HELLO */
-#define STRANGERS_MAX 16         /* unidentified accepted connections at once */
+#define STRANGERS_MAX 16         /* unidentified accepted connections at once, or
+                                  * world_size if larger: every other player may
+                                  * be dialling at the same moment */
 #define STRANGER_SWEEP_S 0.25    /* how often the late ones are closed and freed */
 #define ACCEPT_BACKOFF_S 0.25    /* no accepting for this long at the descriptor limit */
 #define STRANGER_LOGS_MAX 8      /* refusals logged, see stranger_log */
@@ -1083,13 +1086,14 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
     }
     return;
   }
-  if (strangers(n) >= STRANGERS_MAX) {
+  int strangers_max = n->cfg.world_size > STRANGERS_MAX ? n->cfg.world_size : STRANGERS_MAX;
+  if (strangers(n) >= strangers_max) {
     /* Enough unknown connections are proving themselves already: close
      * this one at once (a real player that meets this dials again). */
     close(fd);
     if (n->strangers_refused++ == 0)
       cc_net_log(n, CC_LOG_WARNING, "player %d: %d connections have not said who they are; "
-                 "closing new ones until they do or time out", n->cfg.rank, STRANGERS_MAX);
+                 "closing new ones until they do or time out", n->cfg.rank, strangers_max);
     return;
   }
   tune_socket(fd);
