@@ -198,6 +198,21 @@ describe("BasicProtocolSuite", function()
     assert.has_error(function() p:indices_for({0, 3}) end,
                      "bad argument #1 to 'indices_for' (rank 3 out of range [0, 3))")
   end)
+
+  it("checks the secret's shape and the share's type at every call", function()
+    local p = shamir.BasicProtocolSuite(fake_comm(3), {threshold = 2})
+    assert.has_error(function() p:share(0, {1, 2, 3}, {}) end,
+                     "bad argument #3 to 'share' (secret has shape {3}, not {})")
+    assert.has_error(function() p:share(0, 5, {1}) end,
+                     "bad argument #3 to 'share' (secret has shape {}, not {1})")
+    assert.has_error(function() p:share(0, {{1, 2}}, {2}) end,
+                     "bad argument #3 to 'share' (secret has shape {1, 2}, not {2})")
+    -- A share checked first does not let another userdata pass after it.
+    assert.has_error(function() p:add(p.field:array{1}, io.stdout) end,
+                     "bad argument #2 to 'add' (share (field array) expected, got userdata)")
+    assert.has_error(function() p:add(io.stdout, p.field:array{1}) end,
+                     "bad argument #1 to 'add' (share (field array) expected, got userdata)")
+  end)
 end)
 
 describe("BasicProtocolSuite construction", function()

@@ -456,8 +456,13 @@ static void push_table(lua_State *L, cc_wire_reader *r, const cc_wire_item *t) {
  * against the order as they are copied (the reader defers that check to
  * here): one pass, and no zero-filling first. */
 static void push_array(lua_State *L, cc_wire_reader *r, const cc_wire_item *it) {
-  cl_fq q; /* the reader checked the order */
-  cl_fq_setup(&q, it->order, it->kind == CC_WIRE_ARRAY128 ? it->order_hi : 0);
+  /* The reader checked the order. Making an array takes only the order
+   * and the width: the field's constants are not computed per message. */
+  cl_fq q;
+  memset(&q, 0, sizeof q);
+  q.lo = it->order;
+  q.hi = it->kind == CC_WIRE_ARRAY128 ? it->order_hi : 0;
+  q.w = q.hi ? 2 : 1;
   cl_array *a = cl_array_push_filled(L, &q, it->ndim, it->shape);
   if (a->n * (size_t)a->w != it->nwords)
     luaL_error(L, "field array at byte %I: %I words for %I elements",

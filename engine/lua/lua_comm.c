@@ -573,14 +573,20 @@ static int comm_tostring(lua_State *L) {
   return 1;
 }
 
+/* comm.key: a method, else a field. Upvalue 1 is the communicators'
+ * metatable and upvalue 2 their method table, so that neither is looked up
+ * by name on every call; anything else at 1 raises as luaL_checkudata does. */
 static int comm_index(lua_State *L) {
-  cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
-  const char *k = lua_tostring(L, 2);
+  cl_comm *lc;
+  const char *k;
+  if (!lua_getmetatable(L, 1) || !lua_rawequal(L, -1, lua_upvalueindex(1)))
+    luaL_checkudata(L, 1, CL_COMM_MT);
+  lc = lua_touserdata(L, 1);
+  lua_settop(L, 2);
   /* methods first */
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "__methods");
   lua_pushvalue(L, 2);
-  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) return 1;
+  k = lua_tostring(L, 2);
   if (!k) return 0;
   if (strcmp(k, "rank") == 0) lua_pushinteger(L, lc->rank);
   else if (strcmp(k, "world_size") == 0) lua_pushinteger(L, lc->size);
@@ -942,7 +948,6 @@ static const luaL_Reg comm_methods[] = {
 };
 
 static const luaL_Reg comm_meta[] = {
-  {"__index", comm_index},
   {"__newindex", comm_newindex},
   {"__gc", comm_gc},
   {"__tostring", comm_tostring},
@@ -976,7 +981,12 @@ void cl_open_comm(lua_State *L) {
   luaL_newlib(L, comm_methods);
   lua_pushvalue(L, -1);
   lua_setfield(L, -4, "comm_methods");   /* Lua modules add methods here */
-  lua_setfield(L, -2, "__methods");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__methods");
+  lua_pushvalue(L, -2);                  /* comm_index's upvalues */
+  lua_insert(L, -2);
+  lua_pushcclosure(L, comm_index, 2);
+  lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
 
   lua_createtable(L, 0, 5);

@@ -213,6 +213,23 @@ static void push_elem(lua_State *L, const cl_fq *q, cc_u128 v,
   }
 }
 
+/* The table at the top of the stack gets n fixed-point numbers of the
+ * 64-bit field from d, in one loop without calls per element but the Lua
+ * API's: 2^-precision is a power of two, so the product is exactly what
+ * ldexp gives (the magnitudes are whole numbers below 2^64, far above
+ * the subnormal range). */
+static void fill_fixed64(lua_State *L, const cl_fq *q, const uint64_t *d, size_t n,
+                         int precision) {
+  const uint64_t p = q->lo, half = (uint64_t)q->f.half;
+  const double scale = ldexp(1.0, -precision);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t v = d[i];
+    double x = v <= half ? (double)v : -(double)(p - v);
+    lua_pushnumber(L, (lua_Number)(x * scale));
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
 void cl_push_decoded(lua_State *L, const cl_array *a, enum cl_dec mode,
                      int precision, int arg) {
   cl_fq f;
@@ -226,10 +243,14 @@ void cl_push_decoded(lua_State *L, const cl_array *a, enum cl_dec mode,
   if (a->ndim == 2) lua_createtable(L, (int)rows, 0);
   for (size_t r = 0; r < rows; r++) {
     lua_createtable(L, (int)cols, 0);
-    for (size_t i = 0; i < cols; i++) {
-      push_elem(L, &f, cl_elem(a->w, a->data, r * cols + i), mode, precision, arg,
-                r * cols + i);
-      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    if (mode == CL_DEC_FIXED && a->w == 1) {
+      fill_fixed64(L, &f, a->data + r * cols, cols, precision);
+    } else {
+      for (size_t i = 0; i < cols; i++) {
+        push_elem(L, &f, cl_elem(a->w, a->data, r * cols + i), mode, precision, arg,
+                  r * cols + i);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+      }
     }
     if (a->ndim == 2) lua_rawseti(L, -2, (lua_Integer)r + 1);
   }

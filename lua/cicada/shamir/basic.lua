@@ -58,6 +58,12 @@ end
 
 local shape_str, same_shape = M.shape_str, M.same_shape
 
+-- Whether array x has the given shape; a scalar's needs no shape table.
+local function has_shape(x, shape)
+  if #shape == 0 then return x.ndim == 0 end
+  return same_shape(x.shape, shape)
+end
+
 -- Secrets of more elements than this count as large: share makes and sends
 -- their rows one at a time and collects the garbage around them (a full
 -- cycle costs a fraction of a millisecond, nothing against a million
@@ -185,6 +191,9 @@ end
 
 -- ==== Helpers ===============================================================
 
+-- The metatable of field arrays, once _check_share has seen one by name.
+local array_mt
+
 --- A share of this suite's field, or raise naming argument n of fname.
 -- @param x the value to check
 -- @int n its argument position
@@ -193,8 +202,11 @@ end
 -- @local
 function Suite:_check_share(x, n, fname)
   local mt = type(x) == "userdata" and getmetatable(x)
-  if not (mt and mt.__name == "cicada.FieldArray") then
-    check.argerror(n, fname, "share (field array) expected, got " .. type(x))
+  if not mt or mt ~= array_mt then
+    if not (mt and mt.__name == "cicada.FieldArray") then
+      check.argerror(n, fname, "share (field array) expected, got " .. type(x))
+    end
+    array_mt = mt
   end
   if x.order ~= self.field.order then
     check.argerror(n, fname, "share of another field")
@@ -300,7 +312,7 @@ function Suite:share(src, secret, shape, enc)
       if not ok then check.argerror(2, "share", check.reason(encoded)) end
       value = encoded
     end
-    if shape ~= nil and not same_shape(value.shape, shape) then
+    if shape ~= nil and not has_shape(value, shape) then
       check.argerror(3, "share", ("secret has shape %s, not %s"):format(
         shape_str(value.shape), shape_str(shape)))
     end
@@ -316,10 +328,20 @@ function Suite:share(src, secret, shape, enc)
     end
   end
   -- The source keeps its own share: only the others' travel (and are
-  -- encoded), which saves a copy of the whole array at the source.
-  local others = {}
-  for r = 0, comm.world_size - 1 do
-    if r ~= src then others[#others + 1] = r end
+  -- encoded), which saves a copy of the whole array at the source. The
+  -- list of the others is made once per source and kept.
+  local others_of = self._others_of
+  if not others_of then
+    others_of = {}
+    self._others_of = others_of
+  end
+  local others = others_of[src]
+  if not others then
+    others = {}
+    for r = 0, comm.world_size - 1 do
+      if r ~= src then others[#others + 1] = r end
+    end
+    others_of[src] = others
   end
   local share
   if large then
@@ -342,7 +364,7 @@ function Suite:share(src, secret, shape, enc)
   else
     share = comm:scatterv(src, nil, others)
   end
-  if shape ~= nil and not same_shape(share.shape, shape) then
+  if shape ~= nil and not has_shape(share, shape) then
     check.error(("share from player %d has shape %s, expected %s"):format(
       src, shape_str(share.shape), shape_str(shape)))
   end
