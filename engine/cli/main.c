@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -542,18 +543,40 @@ static int run_script(int argc, char **argv, int script);
 
 /* Each player's stdout and stderr go through a pipe to a thread of the
  * launcher, which writes every line with the player's rank in front:
- * "[2] line". A line longer than the buffer is cut into pieces. */
+ * "[2] line". The newcomers of a grow (comm:grow) get pipes of their own
+ * when the launcher forks them; their lines carry their rank in the grown
+ * world after a plus: "[+3] line". A line longer than the buffer is cut
+ * into pieces.
+ *
+ * The main thread hands a newcomer's pipes to the running relay thread
+ * through a second pipe (the add pipe), one record per read end, so the
+ * relay thread alone ever touches the slots. */
 #define RELAY_LINE_BYTES 4096
 /* After the players have ended, how long the relay waits for output from
  * processes they started that still hold a pipe. */
 #define RELAY_LINGER_S 1.0
 
+/* What the add pipe carries: a read end and whose stream it is. One
+ * write of a few bytes (< PIPE_BUF), so records never mix. */
+typedef struct relay_add {
+  int fd;
+  int slot;                /* 2 * player + (0 stdout, 1 stderr) */
+  int rank;                /* a newcomer's rank in the grown world */
+} relay_add;
+
 typedef struct relay {
-  int n;
-  int *fds;                /* 2n read ends: [2r] stdout, [2r+1] stderr; -1 once closed
-                            * (the relay thread's once it has started) */
+  int players;             /* the players started first */
+  int cap;                 /* slots: 2 per player, first ones and newcomers */
+  int *fds;                /* read end per slot; -1 when free or closed (the
+                            * main thread's until the relay starts, then the
+                            * relay thread's) */
   char (*buf)[RELAY_LINE_BYTES];
   size_t *len;             /* relay thread */
+  int *tags;               /* a newcomer slot's rank in its grown world
+                            * (relay thread) */
+  int newcomers;           /* main thread: newcomers given pipes so far */
+  int add_rd;              /* relay thread: read end of the add pipe */
+  int add_wr;              /* main thread: its write end */
   atomic_bool players_done;/* set by the main thread once every player has ended */
   pthread_t thread;
   bool running;            /* main thread */
@@ -569,37 +592,67 @@ static void write_all(int fd, const char *p, size_t len) {
   }
 }
 
-static void relay_emit(int i, const char *line, size_t len) {
+/* "[2] line" for a first player, "[+3] line" for a newcomer. */
+static void relay_emit(const relay *r, int i, const char *line, size_t len) {
   char out[RELAY_LINE_BYTES + 32];
-  int k = snprintf(out, sizeof out, "[%d] ", i / 2);
+  int k = snprintf(out, sizeof out, i / 2 < r->players ? "[%d] " : "[+%d] ",
+                   i / 2 < r->players ? i / 2 : r->tags[i]);
   memcpy(out + k, line, len);
   out[(size_t)k + len] = '\n';
   write_all(i % 2 == 0 ? STDOUT_FILENO : STDERR_FILENO, out, (size_t)k + len + 1);
 }
 
-/* Write the complete lines of fd i's buffer; with flush, the rest too. */
+/* Write the complete lines of slot i's buffer; with flush, the rest too. */
 static void relay_lines(relay *r, int i, bool flush) {
   char *b = r->buf[i];
   size_t start = 0;
   for (size_t k = 0; k < r->len[i]; k++)
-    if (b[k] == '\n') { relay_emit(i, b + start, k - start); start = k + 1; }
-  if (start == 0 && r->len[i] == RELAY_LINE_BYTES) { relay_emit(i, b, r->len[i]); start = r->len[i]; }
-  if (flush && start < r->len[i]) { relay_emit(i, b + start, r->len[i] - start); start = r->len[i]; }
+    if (b[k] == '\n') { relay_emit(r, i, b + start, k - start); start = k + 1; }
+  if (start == 0 && r->len[i] == RELAY_LINE_BYTES) { relay_emit(r, i, b, r->len[i]); start = r->len[i]; }
+  if (flush && start < r->len[i]) { relay_emit(r, i, b + start, r->len[i] - start); start = r->len[i]; }
   memmove(b, b + start, r->len[i] - start);
   r->len[i] -= start;
 }
 
+/* Relay thread: take the read ends waiting in the add pipe. True if any. */
+static bool relay_take_adds(relay *r) {
+  relay_add a;
+  bool any = false;
+  for (;;) {
+    ssize_t got = read(r->add_rd, &a, sizeof a);
+    if (got < 0 && errno == EINTR) continue;
+    if (got != (ssize_t)sizeof a) return any;
+    if (a.slot < 2 * r->players || a.slot >= r->cap || r->fds[a.slot] >= 0) {
+      close(a.fd);
+      continue;
+    }
+    r->fds[a.slot] = a.fd;
+    r->tags[a.slot] = a.rank;
+    r->len[a.slot] = 0;
+    any = true;
+  }
+}
+
 static void *relay_main(void *arg) {
   relay *r = arg;
-  struct pollfd *p = calloc((size_t)(2 * r->n), sizeof *p);
+  struct pollfd *p = calloc((size_t)r->cap + 1, sizeof *p);
   double quiet_since = -1;
   if (!p) return NULL;
   for (;;) {
     int np = 0, ready;
-    for (int i = 0; i < 2 * r->n; i++)
+    for (int i = 0; i < r->cap; i++)
       if (r->fds[i] >= 0) { p[np].fd = r->fds[i]; p[np].events = POLLIN; np++; }
-    if (np == 0) break;
-    ready = poll(p, (nfds_t)np, 100);
+    /* Every player has ended and no pipe is left: done, once no newcomer's
+     * pipes wait in the add pipe. */
+    if (np == 0 && atomic_load(&r->players_done)) {
+      if (relay_take_adds(r)) continue;
+      break;
+    }
+    p[np].fd = r->add_rd;
+    p[np].events = POLLIN;
+    p[np].revents = 0;
+    ready = poll(p, (nfds_t)np + 1, 100);
+    if (ready > 0 && (p[np].revents & POLLIN)) { relay_take_adds(r); quiet_since = -1; }
     if (ready == 0 && atomic_load(&r->players_done)) {
       if (quiet_since < 0) quiet_since = cc_now();
       else if (cc_now() - quiet_since > RELAY_LINGER_S) break;
@@ -608,28 +661,36 @@ static void *relay_main(void *arg) {
       int i = 0;
       ssize_t got;
       if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      while (i < 2 * r->n && r->fds[i] != p[k].fd) i++;
-      if (i == 2 * r->n) continue;
+      while (i < r->cap && r->fds[i] != p[k].fd) i++;
+      if (i == r->cap) continue;
       got = read(r->fds[i], r->buf[i] + r->len[i], RELAY_LINE_BYTES - r->len[i]);
       if (got > 0) { r->len[i] += (size_t)got; relay_lines(r, i, false); quiet_since = -1; }
       else if (got == 0 || errno != EINTR) { relay_lines(r, i, true); close(r->fds[i]); r->fds[i] = -1; }
     }
   }
-  for (int i = 0; i < 2 * r->n; i++)
+  relay_take_adds(r);
+  for (int i = 0; i < r->cap; i++)
     if (r->fds[i] >= 0) { relay_lines(r, i, true); close(r->fds[i]); r->fds[i] = -1; }
   free(p);
   return NULL;
 }
 
 static int relay_init(relay *r, int n) {
+  int ap[2];
   memset(r, 0, sizeof *r);
-  r->n = n;
-  r->fds = malloc((size_t)(2 * n) * sizeof *r->fds);
-  r->buf = malloc((size_t)(2 * n) * sizeof *r->buf);
-  r->len = calloc((size_t)(2 * n), sizeof *r->len);
+  r->add_rd = r->add_wr = -1;
+  r->players = n;
+  r->cap = 2 * (n + CC_LAUNCH_MAX_JOINERS);
+  r->fds = malloc((size_t)r->cap * sizeof *r->fds);
+  r->buf = malloc((size_t)r->cap * sizeof *r->buf);
+  r->len = calloc((size_t)r->cap, sizeof *r->len);
+  r->tags = calloc((size_t)r->cap, sizeof *r->tags);
   atomic_init(&r->players_done, false);
-  if (!r->fds || !r->buf || !r->len) return -1;
-  for (int i = 0; i < 2 * n; i++) r->fds[i] = -1;
+  if (!r->fds || !r->buf || !r->len || !r->tags) return -1;
+  for (int i = 0; i < r->cap; i++) r->fds[i] = -1;
+  if (pipe2(ap, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+  r->add_rd = ap[0];
+  r->add_wr = ap[1];
   return 0;
 }
 
@@ -645,14 +706,23 @@ static int relay_pipes(relay *r, int rank, int w[2]) {
   return 0;
 }
 
-/* In player rank: its stdout and stderr become the pipes' write ends. */
-static void relay_child(relay *r, const int w[2]) {
+/* In a player (or newcomer): its stdout and stderr become the write ends
+ * in w. The read ends a newcomer inherits it leaves open: the relay thread
+ * owns the slots, and they cost the newcomer nothing but descriptors. */
+static void relay_redirect(const int w[2]) {
   dup2(w[0], STDOUT_FILENO);
   dup2(w[1], STDERR_FILENO);
   close(w[0]);
   close(w[1]);
-  for (int i = 0; i < 2 * r->n; i++) if (r->fds[i] >= 0) close(r->fds[i]);
   setvbuf(stdout, NULL, _IOLBF, 0);   /* a stopped player's lines are not lost */
+}
+
+/* In player rank, before the relay starts. */
+static void relay_child(relay *r, const int w[2]) {
+  for (int i = 0; i < r->cap; i++) if (r->fds[i] >= 0) close(r->fds[i]);
+  close(r->add_rd);
+  close(r->add_wr);
+  relay_redirect(w);
 }
 
 static void relay_start(relay *r) {
@@ -662,17 +732,37 @@ static void relay_start(relay *r) {
     /* Nobody would read the pipes: close them rather than let players
      * block on a full one. */
     cc_log_error(progname, -1, "--tag-output: cannot start the relay: %s", strerror(rc));
-    for (int i = 0; i < 2 * r->n; i++) if (r->fds[i] >= 0) { close(r->fds[i]); r->fds[i] = -1; }
+    for (int i = 0; i < r->cap; i++) if (r->fds[i] >= 0) { close(r->fds[i]); r->fds[i] = -1; }
+  }
+}
+
+/* Main thread: hand the read ends of the pipes of the newcomer at rank in
+ * its grown world to the running relay thread. */
+static void relay_add_newcomer(relay *r, int rank, const int rd[2]) {
+  int k = r->newcomers++;
+  for (int s = 0; s < 2; s++) {
+    relay_add a = {rd[s], 2 * (r->players + k) + s, rank};
+    ssize_t w;
+    do w = write(r->add_wr, &a, sizeof a); while (w < 0 && errno == EINTR);
+    if (w < 0 && errno == EAGAIN) {   /* the relay is behind: wait for room */
+      struct pollfd pfd = {r->add_wr, POLLOUT, 0};
+      poll(&pfd, 1, 1000);
+      do w = write(r->add_wr, &a, sizeof a); while (w < 0 && errno == EINTR);
+    }
+    if (w != (ssize_t)sizeof a) close(rd[s]);
   }
 }
 
 static void relay_finish(relay *r) {
   atomic_store(&r->players_done, true);
   if (r->running) pthread_join(r->thread, NULL);
-  else if (r->fds) for (int i = 0; i < 2 * r->n; i++) if (r->fds[i] >= 0) close(r->fds[i]);
+  else if (r->fds) for (int i = 0; i < r->cap; i++) if (r->fds[i] >= 0) close(r->fds[i]);
+  if (r->add_rd >= 0) close(r->add_rd);
+  if (r->add_wr >= 0) close(r->add_wr);
   free(r->fds);
   free(r->buf);
   free(r->len);
+  free(r->tags);
 }
 
 /* ==== Supervised players ====================================================== */
@@ -738,20 +828,56 @@ typedef struct cli_grow {
   int argc;
   char **argv;
   int script;
+  relay *out;            /* --tag-output: the running relay, else NULL */
 } cli_grow;
+
+/* --tag-output: two pipes (stdout, stderr) per newcomer of r, before they
+ * are forked; w[i] the write ends, rd[i] the read ends. False (none made)
+ * if the relay is not running or the pipes cannot be had. */
+static bool newcomer_pipes(const cli_grow *g, const cc_grow_request *r, int (*rd)[2], int (*w)[2]) {
+  int made = 0;
+  if (!g->out || !g->out->running || r->count > CC_LAUNCH_MAX_JOINERS) return false;
+  for (; made < r->count; made++) {
+    int a[2], b[2];
+    if (pipe(a) != 0) break;
+    if (pipe(b) != 0) { close(a[0]); close(a[1]); break; }
+    rd[made][0] = a[0];
+    w[made][0] = a[1];
+    rd[made][1] = b[0];
+    w[made][1] = b[1];
+  }
+  if (made == r->count) return true;
+  cc_log_error(progname, -1, "--tag-output: no pipes for the newcomers of %s (%s): their "
+               "output goes untagged", r->name, strerror(errno));
+  for (int i = 0; i < made; i++)
+    for (int s = 0; s < 2; s++) { close(rd[i][s]); close(w[i][s]); }
+  return false;
+}
 
 /* The wait got a grow request from a player's comm:grow: fork the
  * newcomers (cc_launch_grow, as cicada.run does); each runs the script,
- * whose cicada.connect() returns the grown world (comm.joined). */
+ * whose cicada.connect() returns the grown world (comm.joined). Under
+ * --tag-output each newcomer writes through pipes of its own, which the
+ * relay tags with its rank in the grown world. */
 static void start_newcomers(cc_launch *l, const cc_grow_request *r, void *ctx) {
   const cli_grow *g = ctx;
   char err[256], num[32];
-  int rank;
+  int rank, before = l->n, rd[CC_LAUNCH_MAX_JOINERS][2], w[CC_LAUNCH_MAX_JOINERS][2];
+  bool piped = newcomer_pipes(g, r, rd, w);
   switch (cc_launch_grow(l, r, &rank, err, sizeof err)) {
   case -1:
     cc_log_error(progname, -1, "cannot grow %s: %s", r->name, err);
-    return;
+    break;
   case 1:
+    if (piped) {
+      int me = rank - r->members;
+      for (int i = 0; i < r->count; i++) {
+        close(rd[i][0]);
+        close(rd[i][1]);
+        if (i != me) { close(w[i][0]); close(w[i][1]); }
+      }
+      relay_redirect(w[me]);
+    }
     player_rank = rank;
     snprintf(num, sizeof num, "%d", rank);
     setenv("CICADA_RANK", num, 1);
@@ -760,8 +886,20 @@ static void start_newcomers(cc_launch *l, const cc_grow_request *r, void *ctx) {
     cl_cli_newcomer(l, rank);
     exit(run_script(g->argc, g->argv, g->script));
   default:
+    /* The newcomers started (all, or the first ones if a fork failed)
+     * write to their pipes: the relay reads them. */
+    if (piped)
+      for (int i = 0; i < r->count; i++) {
+        close(w[i][0]);
+        close(w[i][1]);
+        if (i < l->n - before) relay_add_newcomer(g->out, r->members + i, rd[i]);
+        else { close(rd[i][0]); close(rd[i][1]); }
+      }
     return;
   }
+  if (piped)
+    for (int i = 0; i < r->count; i++)
+      for (int s = 0; s < 2; s++) { close(rd[i][s]); close(w[i][s]); }
 }
 
 /* The launcher: p->n processes on this host, each running the script. For
@@ -780,7 +918,7 @@ static int launch_players(const launch_plan *p, int argc, char **argv, int scrip
   bool *timed_out;
   cc_player_result *results;
   cc_launch l;
-  cli_grow g = {argc, argv, script};
+  cli_grow g = {argc, argv, script, NULL};
   relay out;
   if (relay_init(&out, n) != 0) {
     cc_log_error(progname, -1, "out of memory");
@@ -853,7 +991,10 @@ static int launch_players(const launch_plan *p, int argc, char **argv, int scrip
     l.pids[r] = pid;
   }
   if (root_fd >= 0) close(root_fd);
-  if (p->tag_output) relay_start(&out);
+  if (p->tag_output) {
+    relay_start(&out);
+    g.out = &out;
+  }
   /* A player frozen (SIGSTOP) after the others ended is killed after the
    * grace period, as in cicada.run; with a time limit, every player still
    * running when it passes is stopped. The wait starts the newcomers that
