@@ -102,7 +102,7 @@ describe("comm:grow", function()
     assert.matches("^false\t.*not started by cicada.run", lines[2])
   end)
 
-  it("grows a TLS world of cicada.run back: the newcomer plays under the world's identity, recovers a secret and reveals it", function()
+  it("grows a TLS world of cicada.run back: the newcomer recovers a secret under the world's identity", function()
     local dir = os.tmpname()
     os.remove(dir)
     assert(os.execute("mkdir -p " .. support.shquote(dir)))
