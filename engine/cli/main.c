@@ -101,6 +101,8 @@ static void usage(FILE *out) {
           "  --rejoin URL          --join under this player's own --identity: in a TLS\n"
           "                        world it takes back the rank its certificate names\n"
           "  --tag-output          with -n, prefix each line a player prints with \"[RANK] \"\n"
+          "                        (a newcomer of a grow: \"[+RANK] \", its rank in the\n"
+          "                        grown world)\n"
           "  --stats               as each player ends, print its elapsed time and the\n"
           "                        messages and bytes it sent and received (CICADA_STATS)\n"
           "\n"
