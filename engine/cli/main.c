@@ -550,35 +550,31 @@ static int run_script(int argc, char **argv, int script);
  * world after a plus: "[+3] line". A line longer than the buffer is cut
  * into pieces.
  *
- * The main thread hands a newcomer's pipes to the running relay thread
- * through a second pipe (the add pipe), one record per read end, so the
- * relay thread alone ever touches the slots. */
+ * The launcher forks newcomers while it waits, and a process must not
+ * fork while another of its threads runs (the newcomer would inherit
+ * whatever that thread held): the main thread pauses the relay thread
+ * (relay_pause: a flag, a byte on the wake pipe, a join), forks, gives the
+ * newcomers' read ends their slots, and starts the relay thread again
+ * (relay_resume). So the slots have one owner at a time. */
 #define RELAY_LINE_BYTES 4096
 /* After the players have ended, how long the relay waits for output from
  * processes they started that still hold a pipe. */
 #define RELAY_LINGER_S 1.0
 
-/* What the add pipe carries: a read end and whose stream it is. One
- * write of a few bytes (< PIPE_BUF), so records never mix. */
-typedef struct relay_add {
-  int fd;
-  int slot;                /* 2 * player + (0 stdout, 1 stderr) */
-  int rank;                /* a newcomer's rank in the grown world */
-} relay_add;
-
 typedef struct relay {
   int players;             /* the players started first */
   int cap;                 /* slots: 2 per player, first ones and newcomers */
-  int *fds;                /* read end per slot; -1 when free or closed (the
-                            * main thread's until the relay starts, then the
-                            * relay thread's) */
+  /* The slots: the relay thread's while it runs, else the main thread's. */
+  int *fds;                /* read end per slot ([2p] stdout, [2p+1] stderr
+                            * of player p); -1 when free or closed */
   char (*buf)[RELAY_LINE_BYTES];
-  size_t *len;             /* relay thread */
-  int *tags;               /* a newcomer slot's rank in its grown world
-                            * (relay thread) */
-  int newcomers;           /* main thread: newcomers given pipes so far */
-  int add_rd;              /* relay thread: read end of the add pipe */
-  int add_wr;              /* main thread: its write end */
+  size_t *len;
+  int *tags;               /* a newcomer slot's rank in its grown world */
+  int newcomers;           /* main thread: newcomers given slots so far */
+  int wake_rd;             /* relay thread: polled, to notice pause at once */
+  int wake_wr;             /* main thread */
+  atomic_bool pause;       /* set by the main thread: the relay thread returns,
+                            * leaving the slots as they are */
   atomic_bool players_done;/* set by the main thread once every player has ended */
   pthread_t thread;
   bool running;            /* main thread */
@@ -616,25 +612,6 @@ static void relay_lines(relay *r, int i, bool flush) {
   r->len[i] -= start;
 }
 
-/* Relay thread: take the read ends waiting in the add pipe. True if any. */
-static bool relay_take_adds(relay *r) {
-  relay_add a;
-  bool any = false;
-  for (;;) {
-    ssize_t got = read(r->add_rd, &a, sizeof a);
-    if (got < 0 && errno == EINTR) continue;
-    if (got != (ssize_t)sizeof a) return any;
-    if (a.slot < 2 * r->players || a.slot >= r->cap || r->fds[a.slot] >= 0) {
-      close(a.fd);
-      continue;
-    }
-    r->fds[a.slot] = a.fd;
-    r->tags[a.slot] = a.rank;
-    r->len[a.slot] = 0;
-    any = true;
-  }
-}
-
 static void *relay_main(void *arg) {
   relay *r = arg;
   struct pollfd *p = calloc((size_t)r->cap + 1, sizeof *p);
@@ -642,19 +619,16 @@ static void *relay_main(void *arg) {
   if (!p) return NULL;
   for (;;) {
     int np = 0, ready;
+    if (atomic_load(&r->pause)) { free(p); return NULL; }
     for (int i = 0; i < r->cap; i++)
       if (r->fds[i] >= 0) { p[np].fd = r->fds[i]; p[np].events = POLLIN; np++; }
-    /* Every player has ended and no pipe is left: done, once no newcomer's
-     * pipes wait in the add pipe. */
-    if (np == 0 && atomic_load(&r->players_done)) {
-      if (relay_take_adds(r)) continue;
-      break;
-    }
-    p[np].fd = r->add_rd;
+    /* Every player has ended and no pipe is left (until then a player may
+     * still ask for newcomers, whose pipes come later). */
+    if (np == 0 && atomic_load(&r->players_done)) break;
+    p[np].fd = r->wake_rd;
     p[np].events = POLLIN;
     p[np].revents = 0;
     ready = poll(p, (nfds_t)np + 1, 100);
-    if (ready > 0 && (p[np].revents & POLLIN)) { relay_take_adds(r); quiet_since = -1; }
     if (ready == 0 && atomic_load(&r->players_done)) {
       if (quiet_since < 0) quiet_since = cc_now();
       else if (cc_now() - quiet_since > RELAY_LINGER_S) break;
@@ -670,7 +644,6 @@ static void *relay_main(void *arg) {
       else if (got == 0 || errno != EINTR) { relay_lines(r, i, true); close(r->fds[i]); r->fds[i] = -1; }
     }
   }
-  relay_take_adds(r);
   for (int i = 0; i < r->cap; i++)
     if (r->fds[i] >= 0) { relay_lines(r, i, true); close(r->fds[i]); r->fds[i] = -1; }
   free(p);
@@ -678,21 +651,22 @@ static void *relay_main(void *arg) {
 }
 
 static int relay_init(relay *r, int n) {
-  int ap[2];
+  int wp[2];
   memset(r, 0, sizeof *r);
-  r->add_rd = r->add_wr = -1;
+  r->wake_rd = r->wake_wr = -1;
   r->players = n;
   r->cap = 2 * (n + CC_LAUNCH_MAX_JOINERS);
   r->fds = malloc((size_t)r->cap * sizeof *r->fds);
   r->buf = malloc((size_t)r->cap * sizeof *r->buf);
   r->len = calloc((size_t)r->cap, sizeof *r->len);
   r->tags = calloc((size_t)r->cap, sizeof *r->tags);
+  atomic_init(&r->pause, false);
   atomic_init(&r->players_done, false);
   if (!r->fds || !r->buf || !r->len || !r->tags) return -1;
   for (int i = 0; i < r->cap; i++) r->fds[i] = -1;
-  if (pipe2(ap, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
-  r->add_rd = ap[0];
-  r->add_wr = ap[1];
+  if (pipe2(wp, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+  r->wake_rd = wp[0];
+  r->wake_wr = wp[1];
   return 0;
 }
 
@@ -708,23 +682,18 @@ static int relay_pipes(relay *r, int rank, int w[2]) {
   return 0;
 }
 
-/* In a player (or newcomer): its stdout and stderr become the write ends
- * in w. The read ends a newcomer inherits it leaves open: the relay thread
- * owns the slots, and they cost the newcomer nothing but descriptors. */
-static void relay_redirect(const int w[2]) {
+/* In a player or a newcomer, forked while the main thread owns the slots:
+ * close the relay's descriptors; stdout and stderr become the write ends
+ * in w. */
+static void relay_child(relay *r, const int w[2]) {
+  for (int i = 0; i < r->cap; i++) if (r->fds[i] >= 0) close(r->fds[i]);
+  close(r->wake_rd);
+  close(r->wake_wr);
   dup2(w[0], STDOUT_FILENO);
   dup2(w[1], STDERR_FILENO);
   close(w[0]);
   close(w[1]);
   setvbuf(stdout, NULL, _IOLBF, 0);   /* a stopped player's lines are not lost */
-}
-
-/* In player rank, before the relay starts. */
-static void relay_child(relay *r, const int w[2]) {
-  for (int i = 0; i < r->cap; i++) if (r->fds[i] >= 0) close(r->fds[i]);
-  close(r->add_rd);
-  close(r->add_wr);
-  relay_redirect(w);
 }
 
 static void relay_start(relay *r) {
@@ -738,20 +707,31 @@ static void relay_start(relay *r) {
   }
 }
 
-/* Main thread: hand the read ends of the pipes of the newcomer at rank in
- * its grown world to the running relay thread. */
-static void relay_add_newcomer(relay *r, int rank, const int rd[2]) {
+/* Main thread: stop the relay thread, leaving the slots to this thread
+ * (before a fork). True if it was running, to resume it after. */
+static bool relay_pause(relay *r) {
+  char c = 0;
+  if (!r->running) return false;
+  atomic_store(&r->pause, true);
+  while (write(r->wake_wr, &c, 1) < 0 && errno == EINTR) {}
+  pthread_join(r->thread, NULL);
+  r->running = false;
+  while (read(r->wake_rd, &c, 1) > 0) {}
+  atomic_store(&r->pause, false);
+  return true;
+}
+
+/* Main thread, while the relay is paused: slots for the pipes of the
+ * newcomer at rank in its grown world (read ends rd); closed if none is
+ * left. */
+static void relay_give_newcomer(relay *r, int rank, const int rd[2]) {
   int k = r->newcomers++;
   for (int s = 0; s < 2; s++) {
-    relay_add a = {rd[s], 2 * (r->players + k) + s, rank};
-    ssize_t w;
-    do w = write(r->add_wr, &a, sizeof a); while (w < 0 && errno == EINTR);
-    if (w < 0 && errno == EAGAIN) {   /* the relay is behind: wait for room */
-      struct pollfd pfd = {r->add_wr, POLLOUT, 0};
-      poll(&pfd, 1, 1000);
-      do w = write(r->add_wr, &a, sizeof a); while (w < 0 && errno == EINTR);
-    }
-    if (w != (ssize_t)sizeof a) close(rd[s]);
+    int slot = 2 * (r->players + k) + s;
+    if (slot >= r->cap) { close(rd[s]); continue; }
+    r->fds[slot] = rd[s];
+    r->len[slot] = 0;
+    r->tags[slot] = rank;
   }
 }
 
@@ -759,8 +739,8 @@ static void relay_finish(relay *r) {
   atomic_store(&r->players_done, true);
   if (r->running) pthread_join(r->thread, NULL);
   else if (r->fds) for (int i = 0; i < r->cap; i++) if (r->fds[i] >= 0) close(r->fds[i]);
-  if (r->add_rd >= 0) close(r->add_rd);
-  if (r->add_wr >= 0) close(r->add_wr);
+  if (r->wake_rd >= 0) close(r->wake_rd);
+  if (r->wake_wr >= 0) close(r->wake_wr);
   free(r->fds);
   free(r->buf);
   free(r->len);
@@ -835,10 +815,10 @@ typedef struct cli_grow {
 
 /* --tag-output: two pipes (stdout, stderr) per newcomer of r, before they
  * are forked; w[i] the write ends, rd[i] the read ends. False (none made)
- * if the relay is not running or the pipes cannot be had. */
-static bool newcomer_pipes(const cli_grow *g, const cc_grow_request *r, int (*rd)[2], int (*w)[2]) {
+ * if the pipes cannot be had. */
+static bool newcomer_pipes(const cc_grow_request *r, int (*rd)[2], int (*w)[2]) {
   int made = 0;
-  if (!g->out || !g->out->running || r->count > CC_LAUNCH_MAX_JOINERS) return false;
+  if (r->count > CC_LAUNCH_MAX_JOINERS) return false;
   for (; made < r->count; made++) {
     int a[2], b[2];
     if (pipe(a) != 0) break;
@@ -859,16 +839,21 @@ static bool newcomer_pipes(const cli_grow *g, const cc_grow_request *r, int (*rd
 /* The wait got a grow request from a player's comm:grow: fork the
  * newcomers (cc_launch_grow, as cicada.run does); each runs the script,
  * whose cicada.connect() returns the grown world (comm.joined). Under
- * --tag-output each newcomer writes through pipes of its own, which the
- * relay tags with its rank in the grown world. */
+ * --tag-output the relay thread is paused while they are forked, and each
+ * newcomer writes through pipes of its own, which the relay then tags
+ * with its rank in the grown world. */
 static void start_newcomers(cc_launch *l, const cc_grow_request *r, void *ctx) {
   const cli_grow *g = ctx;
   char err[256], num[32];
   int rank, before = l->n, rd[CC_LAUNCH_MAX_JOINERS][2], w[CC_LAUNCH_MAX_JOINERS][2];
-  bool piped = newcomer_pipes(g, r, rd, w);
+  bool paused = g->out && relay_pause(g->out);
+  bool piped = paused && newcomer_pipes(r, rd, w);
   switch (cc_launch_grow(l, r, &rank, err, sizeof err)) {
   case -1:
     cc_log_error(progname, -1, "cannot grow %s: %s", r->name, err);
+    if (piped)
+      for (int i = 0; i < r->count; i++)
+        for (int s = 0; s < 2; s++) { close(rd[i][s]); close(w[i][s]); }
     break;
   case 1:
     if (piped) {
@@ -878,7 +863,7 @@ static void start_newcomers(cc_launch *l, const cc_grow_request *r, void *ctx) {
         close(rd[i][1]);
         if (i != me) { close(w[i][0]); close(w[i][1]); }
       }
-      relay_redirect(w[me]);
+      relay_child(g->out, w[me]);
     }
     player_rank = rank;
     snprintf(num, sizeof num, "%d", rank);
@@ -894,14 +879,12 @@ static void start_newcomers(cc_launch *l, const cc_grow_request *r, void *ctx) {
       for (int i = 0; i < r->count; i++) {
         close(w[i][0]);
         close(w[i][1]);
-        if (i < l->n - before) relay_add_newcomer(g->out, r->members + i, rd[i]);
+        if (i < l->n - before) relay_give_newcomer(g->out, r->members + i, rd[i]);
         else { close(rd[i][0]); close(rd[i][1]); }
       }
-    return;
+    break;
   }
-  if (piped)
-    for (int i = 0; i < r->count; i++)
-      for (int s = 0; s < 2; s++) { close(rd[i][s]); close(w[i][s]); }
+  if (paused) relay_start(g->out);
 }
 
 /* The launcher: p->n processes on this host, each running the script. For
