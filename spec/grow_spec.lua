@@ -121,7 +121,7 @@ describe("comm:grow", function()
       pcall(comm.barrier, comm)
       comm:revoke()
       local shrunk, oldranks = comm:shrink{name = "shrunk"}
-      local grown = shrunk:grow{count = 1, name = "healed", timeout = 3}
+      local grown = shrunk:grow{count = 1, name = "healed", timeout = 10}
       local indices = p:indices_for(oldranks)
       indices[#indices + 1] = 3
       grown:broadcast(0, indices)
@@ -387,7 +387,7 @@ describe("cicada-lua -n", function()
     pcall(comm.barrier, comm)
     comm:revoke()
     local shrunk, oldranks = comm:shrink{name = "shrunk"}
-    local grown = shrunk:grow{count = 1, name = "healed", timeout = 3}
+    local grown = shrunk:grow{count = 1, name = "healed", timeout = 10}
     local indices = p:indices_for(oldranks)
     indices[#indices + 1] = 3
     grown:broadcast(0, indices)
