@@ -810,7 +810,7 @@ typedef struct cli_grow {
   int argc;
   char **argv;
   int script;
-  relay *out;            /* --tag-output: the running relay, else NULL */
+  relay *out;            /* --tag-output: the relay (main thread's), else NULL */
 } cli_grow;
 
 /* --tag-output: two pipes (stdout, stderr) per newcomer of r, before they
