@@ -102,23 +102,44 @@ describe("comm:grow", function()
     assert.matches("^false\t.*not started by cicada.run", lines[2])
   end)
 
-  it("says that a TLS world cannot grow yet", function()
+  it("grows a TLS world of cicada.run back: the newcomer recovers a secret under the world's identity", function()
     local dir = os.tmpname()
     os.remove(dir)
     assert(os.execute("mkdir -p " .. support.shquote(dir)))
     local rc, out = support.run_cli({"credentials", "0", dir})
     assert.are.equal(0, rc, out)
-    local results = support.run(2, function(comm)
-      local ok, err = pcall(comm.grow, comm, {count = 1})
-      return {ok = ok, err = tostring(err)}
+    local results = support.run(4, function(comm)
+      if comm.joined then
+        local indices = comm:broadcast(0, nil)
+        local q = cicada.shamir.ProtocolSuite(comm, {threshold = 2, indices = indices})
+        local share = q:recover(nil)
+        return {joined = true, rank = comm.rank, size = comm.world_size, secret = q:reveal(share)}
+      end
+      local p = cicada.shamir.ProtocolSuite(comm, {threshold = 2})
+      local share = p:share(0, comm.rank == 0 and 42 or nil, {})
+      if comm.rank == 2 then cicada.inject.kill() end
+      pcall(comm.barrier, comm)
+      comm:revoke()
+      local shrunk, oldranks = comm:shrink{name = "shrunk"}
+      local grown = shrunk:grow{count = 1, name = "healed", timeout = 10}
+      local indices = p:indices_for(oldranks)
+      indices[#indices + 1] = 3
+      grown:broadcast(0, indices)
+      local q = cicada.shamir.ProtocolSuite(grown, {threshold = 2, indices = indices})
+      return {joined = grown.joined, rank = grown.rank, size = grown.world_size,
+              secret = q:reveal(q:recover(share))}
     end, {identity = dir .. "/player-0.pem", trusted = {dir .. "/player-0.crt"}, time_limit = 60})
     os.execute("rm -rf " .. support.shquote(dir))
-    assert.are.equal(2, #results)   -- no newcomer was started
-    for r = 1, 2 do
-      assert.are.equal("table", type(results[r]), tostring(results[r]))
-      assert.is_false(results[r].ok)
-      assert.matches("a TLS world cannot grow yet", results[r].err)
+    assert.are.equal(5, #results)
+    assert.is_true(errors.is_terminated(results[3]))
+    for _, i in ipairs{1, 2, 4, 5} do
+      local r = results[i]
+      assert.are.equal("table", type(r), tostring(r))
+      assert.are.equal(4, r.size)
+      assert.are.equal(42.0, r.secret)
+      assert.are.equal(i == 5, r.joined)
     end
+    assert.are.equal(3, results[5].rank)
   end)
 
   it("raises at every survivor when one dies before growing, and they grow again without it", function()
@@ -345,6 +366,72 @@ end)
 
 describe("cicada-lua -n", function()
   after_each(support.cleanup)
+
+  -- Every player of a world of 4 runs this: player 2 dies, the others grow
+  -- back and recover their secret's share at the newcomer.
+  local heal_script = [[
+    local cicada = require("cicada")
+    cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
+    local comm = cicada.connect()
+    if comm.joined then
+      local indices = comm:broadcast(0, nil)
+      local q = cicada.shamir.ProtocolSuite(comm, {threshold = 2, indices = indices})
+      print(("newcomer at rank %d of %d in %s: secret %s"):format(comm.rank, comm.world_size,
+        comm.name, q:reveal(q:recover(nil))))
+      io.stderr:write("the newcomer is done\n")
+      return
+    end
+    local p = cicada.shamir.ProtocolSuite(comm, {threshold = 2})
+    local share = p:share(0, comm.rank == 0 and 42 or nil, {})
+    if comm.rank == 2 then cicada.inject.kill() end
+    pcall(comm.barrier, comm)
+    comm:revoke()
+    local shrunk, oldranks = comm:shrink{name = "shrunk"}
+    local grown = shrunk:grow{count = 1, name = "healed", timeout = 10}
+    local indices = p:indices_for(oldranks)
+    indices[#indices + 1] = 3
+    grown:broadcast(0, indices)
+    local q = cicada.shamir.ProtocolSuite(grown, {threshold = 2, indices = indices})
+    print(("member at rank %d of %d in %s: secret %s"):format(grown.rank, grown.world_size,
+      grown.name, q:reveal(q:recover(share))))
+  ]]
+
+  it("grows a TLS world back: the newcomer plays under the world's identity and recovers the secret", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. support.shquote(dir)))
+    local rc, out = support.run_cli({"credentials", "0", dir})
+    assert.are.equal(0, rc, out)
+    rc, out = support.run_cli({"-n", "4", "--identity", dir .. "/player-0.pem",
+                               "--trusted", dir .. "/player-0.crt", support.script(heal_script)},
+                              nil, 60)
+    os.execute("rm -rf " .. support.shquote(dir))
+    assert.are.equal(1, rc, out)   -- player 2 was killed
+    assert.are.equal(1, support.count(out, "newcomer at rank 3 of 4 in healed: secret 42%.0\n"), out)
+    for r = 0, 2 do
+      assert.are.equal(1, support.count(out, ("member at rank %d of 4 in healed: secret 42%%.0\n")
+        :format(r)), out)
+    end
+    assert.matches("cicada%-lua: player 2 %(signal 9%) failed\n", out)
+  end)
+
+  it("tags a newcomer's lines with its rank in the grown world under --tag-output", function()
+    local rc, out = support.run_cli({"-n", "4", "--tag-output", support.script(heal_script)},
+                                    nil, 60)
+    assert.are.equal(1, rc, out)   -- player 2 was killed
+    assert.are.equal(1, support.count(out, "\n?%[%+3%] newcomer at rank 3 of 4 in healed: secret 42%.0\n"),
+                     out)
+    assert.are.equal(1, support.count(out, "\n?%[%+3%] the newcomer is done\n"), out)
+    -- the members' lines carry their ranks in the world they started in
+    for r, now in pairs{[0] = 0, [1] = 1, [3] = 2} do
+      assert.are.equal(1, support.count(out, ("\n?%%[%d%%] member at rank %d of 4 in healed: "
+        .. "secret 42%%.0\n"):format(r, now)), out)
+    end
+    -- every line is tagged, but the launcher's own
+    for _, line in ipairs(support.lines(out)) do
+      if not line:match("^cicada%-lua: ") then assert.matches("^%[%+?%d%] ", line) end
+    end
+  end)
 
   it("names a newcomer that fails by the order it was started in", function()
     local rc, out = support.run_cli({"-n", "2", support.script([[

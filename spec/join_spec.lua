@@ -262,6 +262,43 @@ describe("cicada-lua --rejoin in a TLS world", function()
     os.execute("rm -rf " .. support.shquote(dir) .. " " .. support.shquote(other))
   end)
 
+  it("in a world of -n: a member's certificate is refused, the world's identity takes the free rank", function()
+    -- The players of a local TLS world share one identity (player 0's);
+    -- a newcomer from outside the launcher comes with a certificate.
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. support.shquote(dir)))
+    for r = 0, 2 do assert.are.equal(0, (support.run_cli({"credentials", tostring(r), dir}))) end
+    local trusted = ("%s/player-0.crt,%s/player-1.crt,%s/player-2.crt"):format(dir, dir, dir)
+    local token = token_file("the world's token")
+    local address = "tcp://127.0.0.1:" .. support.port()
+    local script = support.script(healing)
+    local launcher = support.start({"-n", "3", "--token-file", token, "--identity",
+                                    dir .. "/player-0.pem", "--trusted", trusted, script, address,
+                                    "30"})
+    local function newcomer(identity)
+      return support.wait(support.start({"--join", address, "--token-file", token, "--identity",
+                                         identity, "--trusted", trusted, script}), 60)
+    end
+    -- player 1 died; the certificate of player 2, a member, cannot take its place
+    local rc, out = newcomer(dir .. "/player-2.pem")
+    assert.are.equal(1, rc, out)
+    assert.matches("encryption_failed: newcomer: the root says: it came with the certificate of "
+                   .. "player 2, a rank that is not free in the grown world", out, 1, true)
+    rc, out = newcomer(dir .. "/player-0.pem")
+    assert.are.equal(0, rc, out)
+    assert.matches("rank 1 of 3 in healed-1, joined true, newranks 1, total 4.0, secret 42.0", out,
+                   1, true)
+    rc, out = support.wait(launcher, 60)
+    os.execute("rm -rf " .. support.shquote(dir))
+    assert.are.equal(1, rc, out)   -- player 1 was killed
+    for _, r in ipairs{0, 2} do
+      assert.matches(("rank %d of 3 in healed-1, joined false, newranks 1, total 4.0, secret 42.0")
+                     :format(r), out, 1, true)
+    end
+    assert.matches("cicada-lua: player 1 (signal 9) failed", out, 1, true)
+  end)
+
   it("--rejoin needs an identity", function()
     local rc, out = support.run_cli({"--rejoin", "tcp://127.0.0.1:1", support.script("")})
     assert.are.equal(2, rc, out)

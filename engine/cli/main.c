@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -100,6 +101,8 @@ static void usage(FILE *out) {
           "  --rejoin URL          --join under this player's own --identity: in a TLS\n"
           "                        world it takes back the rank its certificate names\n"
           "  --tag-output          with -n, prefix each line a player prints with \"[RANK] \"\n"
+          "                        (a newcomer of a grow: \"[+RANK] \", its rank in the\n"
+          "                        grown world)\n"
           "  --stats               as each player ends, print its elapsed time and the\n"
           "                        messages and bytes it sent and received (CICADA_STATS)\n"
           "\n"
@@ -542,18 +545,36 @@ static int run_script(int argc, char **argv, int script);
 
 /* Each player's stdout and stderr go through a pipe to a thread of the
  * launcher, which writes every line with the player's rank in front:
- * "[2] line". A line longer than the buffer is cut into pieces. */
+ * "[2] line". The newcomers of a grow (comm:grow) get pipes of their own
+ * when the launcher forks them; their lines carry their rank in the grown
+ * world after a plus: "[+3] line". A line longer than the buffer is cut
+ * into pieces.
+ *
+ * The launcher forks newcomers while it waits, and a process must not
+ * fork while another of its threads runs (the newcomer would inherit
+ * whatever that thread held): the main thread pauses the relay thread
+ * (relay_pause: a flag, a byte on the wake pipe, a join), forks, gives the
+ * newcomers' read ends their slots, and starts the relay thread again
+ * (relay_resume). So the slots have one owner at a time. */
 #define RELAY_LINE_BYTES 4096
 /* After the players have ended, how long the relay waits for output from
  * processes they started that still hold a pipe. */
 #define RELAY_LINGER_S 1.0
 
 typedef struct relay {
-  int n;
-  int *fds;                /* 2n read ends: [2r] stdout, [2r+1] stderr; -1 once closed
-                            * (the relay thread's once it has started) */
+  int players;             /* the players started first */
+  int cap;                 /* slots: 2 per player, first ones and newcomers */
+  /* The slots: the relay thread's while it runs, else the main thread's. */
+  int *fds;                /* read end per slot ([2p] stdout, [2p+1] stderr
+                            * of player p); -1 when free or closed */
   char (*buf)[RELAY_LINE_BYTES];
-  size_t *len;             /* relay thread */
+  size_t *len;
+  int *tags;               /* a newcomer slot's rank in its grown world */
+  int newcomers;           /* main thread: newcomers given slots so far */
+  int wake_rd;             /* relay thread: polled, to notice pause at once */
+  int wake_wr;             /* main thread */
+  atomic_bool pause;       /* set by the main thread: the relay thread returns,
+                            * leaving the slots as they are */
   atomic_bool players_done;/* set by the main thread once every player has ended */
   pthread_t thread;
   bool running;            /* main thread */
@@ -569,37 +590,45 @@ static void write_all(int fd, const char *p, size_t len) {
   }
 }
 
-static void relay_emit(int i, const char *line, size_t len) {
+/* "[2] line" for a first player, "[+3] line" for a newcomer. */
+static void relay_emit(const relay *r, int i, const char *line, size_t len) {
   char out[RELAY_LINE_BYTES + 32];
-  int k = snprintf(out, sizeof out, "[%d] ", i / 2);
+  int k = snprintf(out, sizeof out, i / 2 < r->players ? "[%d] " : "[+%d] ",
+                   i / 2 < r->players ? i / 2 : r->tags[i]);
   memcpy(out + k, line, len);
   out[(size_t)k + len] = '\n';
   write_all(i % 2 == 0 ? STDOUT_FILENO : STDERR_FILENO, out, (size_t)k + len + 1);
 }
 
-/* Write the complete lines of fd i's buffer; with flush, the rest too. */
+/* Write the complete lines of slot i's buffer; with flush, the rest too. */
 static void relay_lines(relay *r, int i, bool flush) {
   char *b = r->buf[i];
   size_t start = 0;
   for (size_t k = 0; k < r->len[i]; k++)
-    if (b[k] == '\n') { relay_emit(i, b + start, k - start); start = k + 1; }
-  if (start == 0 && r->len[i] == RELAY_LINE_BYTES) { relay_emit(i, b, r->len[i]); start = r->len[i]; }
-  if (flush && start < r->len[i]) { relay_emit(i, b + start, r->len[i] - start); start = r->len[i]; }
+    if (b[k] == '\n') { relay_emit(r, i, b + start, k - start); start = k + 1; }
+  if (start == 0 && r->len[i] == RELAY_LINE_BYTES) { relay_emit(r, i, b, r->len[i]); start = r->len[i]; }
+  if (flush && start < r->len[i]) { relay_emit(r, i, b + start, r->len[i] - start); start = r->len[i]; }
   memmove(b, b + start, r->len[i] - start);
   r->len[i] -= start;
 }
 
 static void *relay_main(void *arg) {
   relay *r = arg;
-  struct pollfd *p = calloc((size_t)(2 * r->n), sizeof *p);
+  struct pollfd *p = calloc((size_t)r->cap + 1, sizeof *p);
   double quiet_since = -1;
   if (!p) return NULL;
   for (;;) {
     int np = 0, ready;
-    for (int i = 0; i < 2 * r->n; i++)
+    if (atomic_load(&r->pause)) { free(p); return NULL; }
+    for (int i = 0; i < r->cap; i++)
       if (r->fds[i] >= 0) { p[np].fd = r->fds[i]; p[np].events = POLLIN; np++; }
-    if (np == 0) break;
-    ready = poll(p, (nfds_t)np, 100);
+    /* Every player has ended and no pipe is left (until then a player may
+     * still ask for newcomers, whose pipes come later). */
+    if (np == 0 && atomic_load(&r->players_done)) break;
+    p[np].fd = r->wake_rd;
+    p[np].events = POLLIN;
+    p[np].revents = 0;
+    ready = poll(p, (nfds_t)np + 1, 100);
     if (ready == 0 && atomic_load(&r->players_done)) {
       if (quiet_since < 0) quiet_since = cc_now();
       else if (cc_now() - quiet_since > RELAY_LINGER_S) break;
@@ -608,28 +637,36 @@ static void *relay_main(void *arg) {
       int i = 0;
       ssize_t got;
       if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      while (i < 2 * r->n && r->fds[i] != p[k].fd) i++;
-      if (i == 2 * r->n) continue;
+      while (i < r->cap && r->fds[i] != p[k].fd) i++;
+      if (i == r->cap) continue;
       got = read(r->fds[i], r->buf[i] + r->len[i], RELAY_LINE_BYTES - r->len[i]);
       if (got > 0) { r->len[i] += (size_t)got; relay_lines(r, i, false); quiet_since = -1; }
       else if (got == 0 || errno != EINTR) { relay_lines(r, i, true); close(r->fds[i]); r->fds[i] = -1; }
     }
   }
-  for (int i = 0; i < 2 * r->n; i++)
+  for (int i = 0; i < r->cap; i++)
     if (r->fds[i] >= 0) { relay_lines(r, i, true); close(r->fds[i]); r->fds[i] = -1; }
   free(p);
   return NULL;
 }
 
 static int relay_init(relay *r, int n) {
+  int wp[2];
   memset(r, 0, sizeof *r);
-  r->n = n;
-  r->fds = malloc((size_t)(2 * n) * sizeof *r->fds);
-  r->buf = malloc((size_t)(2 * n) * sizeof *r->buf);
-  r->len = calloc((size_t)(2 * n), sizeof *r->len);
+  r->wake_rd = r->wake_wr = -1;
+  r->players = n;
+  r->cap = 2 * (n + CC_LAUNCH_MAX_JOINERS);
+  r->fds = malloc((size_t)r->cap * sizeof *r->fds);
+  r->buf = malloc((size_t)r->cap * sizeof *r->buf);
+  r->len = calloc((size_t)r->cap, sizeof *r->len);
+  r->tags = calloc((size_t)r->cap, sizeof *r->tags);
+  atomic_init(&r->pause, false);
   atomic_init(&r->players_done, false);
-  if (!r->fds || !r->buf || !r->len) return -1;
-  for (int i = 0; i < 2 * n; i++) r->fds[i] = -1;
+  if (!r->fds || !r->buf || !r->len || !r->tags) return -1;
+  for (int i = 0; i < r->cap; i++) r->fds[i] = -1;
+  if (pipe2(wp, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+  r->wake_rd = wp[0];
+  r->wake_wr = wp[1];
   return 0;
 }
 
@@ -645,13 +682,17 @@ static int relay_pipes(relay *r, int rank, int w[2]) {
   return 0;
 }
 
-/* In player rank: its stdout and stderr become the pipes' write ends. */
+/* In a player or a newcomer, forked while the main thread owns the slots:
+ * close the relay's descriptors; stdout and stderr become the write ends
+ * in w. */
 static void relay_child(relay *r, const int w[2]) {
+  for (int i = 0; i < r->cap; i++) if (r->fds[i] >= 0) close(r->fds[i]);
+  close(r->wake_rd);
+  close(r->wake_wr);
   dup2(w[0], STDOUT_FILENO);
   dup2(w[1], STDERR_FILENO);
   close(w[0]);
   close(w[1]);
-  for (int i = 0; i < 2 * r->n; i++) if (r->fds[i] >= 0) close(r->fds[i]);
   setvbuf(stdout, NULL, _IOLBF, 0);   /* a stopped player's lines are not lost */
 }
 
@@ -662,17 +703,48 @@ static void relay_start(relay *r) {
     /* Nobody would read the pipes: close them rather than let players
      * block on a full one. */
     cc_log_error(progname, -1, "--tag-output: cannot start the relay: %s", strerror(rc));
-    for (int i = 0; i < 2 * r->n; i++) if (r->fds[i] >= 0) { close(r->fds[i]); r->fds[i] = -1; }
+    for (int i = 0; i < r->cap; i++) if (r->fds[i] >= 0) { close(r->fds[i]); r->fds[i] = -1; }
+  }
+}
+
+/* Main thread: stop the relay thread, leaving the slots to this thread
+ * (before a fork). True if it was running, to resume it after. */
+static bool relay_pause(relay *r) {
+  char c = 0;
+  if (!r->running) return false;
+  atomic_store(&r->pause, true);
+  while (write(r->wake_wr, &c, 1) < 0 && errno == EINTR) {}
+  pthread_join(r->thread, NULL);
+  r->running = false;
+  while (read(r->wake_rd, &c, 1) > 0) {}
+  atomic_store(&r->pause, false);
+  return true;
+}
+
+/* Main thread, while the relay is paused: slots for the pipes of the
+ * newcomer at rank in its grown world (read ends rd); closed if none is
+ * left. */
+static void relay_give_newcomer(relay *r, int rank, const int rd[2]) {
+  int k = r->newcomers++;
+  for (int s = 0; s < 2; s++) {
+    int slot = 2 * (r->players + k) + s;
+    if (slot >= r->cap) { close(rd[s]); continue; }
+    r->fds[slot] = rd[s];
+    r->len[slot] = 0;
+    r->tags[slot] = rank;
   }
 }
 
 static void relay_finish(relay *r) {
   atomic_store(&r->players_done, true);
   if (r->running) pthread_join(r->thread, NULL);
-  else if (r->fds) for (int i = 0; i < 2 * r->n; i++) if (r->fds[i] >= 0) close(r->fds[i]);
+  else if (r->fds) for (int i = 0; i < r->cap; i++) if (r->fds[i] >= 0) close(r->fds[i]);
+  if (r->wake_rd >= 0) close(r->wake_rd);
+  if (r->wake_wr >= 0) close(r->wake_wr);
   free(r->fds);
   free(r->buf);
   free(r->len);
+  free(r->tags);
 }
 
 /* ==== Supervised players ====================================================== */
@@ -738,20 +810,61 @@ typedef struct cli_grow {
   int argc;
   char **argv;
   int script;
+  relay *out;            /* --tag-output: the relay (main thread's), else NULL */
 } cli_grow;
+
+/* --tag-output: two pipes (stdout, stderr) per newcomer of r, before they
+ * are forked; w[i] the write ends, rd[i] the read ends. False (none made)
+ * if the pipes cannot be had. */
+static bool newcomer_pipes(const cc_grow_request *r, int (*rd)[2], int (*w)[2]) {
+  int made = 0;
+  if (r->count > CC_LAUNCH_MAX_JOINERS) return false;
+  for (; made < r->count; made++) {
+    int a[2], b[2];
+    if (pipe(a) != 0) break;
+    if (pipe(b) != 0) { close(a[0]); close(a[1]); break; }
+    rd[made][0] = a[0];
+    w[made][0] = a[1];
+    rd[made][1] = b[0];
+    w[made][1] = b[1];
+  }
+  if (made == r->count) return true;
+  cc_log_error(progname, -1, "--tag-output: no pipes for the newcomers of %s (%s): their "
+               "output goes untagged", r->name, strerror(errno));
+  for (int i = 0; i < made; i++)
+    for (int s = 0; s < 2; s++) { close(rd[i][s]); close(w[i][s]); }
+  return false;
+}
 
 /* The wait got a grow request from a player's comm:grow: fork the
  * newcomers (cc_launch_grow, as cicada.run does); each runs the script,
- * whose cicada.connect() returns the grown world (comm.joined). */
+ * whose cicada.connect() returns the grown world (comm.joined). Under
+ * --tag-output the relay thread is paused while they are forked, and each
+ * newcomer writes through pipes of its own, which the relay then tags
+ * with its rank in the grown world. */
 static void start_newcomers(cc_launch *l, const cc_grow_request *r, void *ctx) {
   const cli_grow *g = ctx;
   char err[256], num[32];
-  int rank;
+  int rank, before = l->n, rd[CC_LAUNCH_MAX_JOINERS][2], w[CC_LAUNCH_MAX_JOINERS][2];
+  bool paused = g->out && relay_pause(g->out);
+  bool piped = paused && newcomer_pipes(r, rd, w);
   switch (cc_launch_grow(l, r, &rank, err, sizeof err)) {
   case -1:
     cc_log_error(progname, -1, "cannot grow %s: %s", r->name, err);
-    return;
+    if (piped)
+      for (int i = 0; i < r->count; i++)
+        for (int s = 0; s < 2; s++) { close(rd[i][s]); close(w[i][s]); }
+    break;
   case 1:
+    if (piped) {
+      int me = rank - r->members;
+      for (int i = 0; i < r->count; i++) {
+        close(rd[i][0]);
+        close(rd[i][1]);
+        if (i != me) { close(w[i][0]); close(w[i][1]); }
+      }
+      relay_child(g->out, w[me]);
+    }
     player_rank = rank;
     snprintf(num, sizeof num, "%d", rank);
     setenv("CICADA_RANK", num, 1);
@@ -760,8 +873,18 @@ static void start_newcomers(cc_launch *l, const cc_grow_request *r, void *ctx) {
     cl_cli_newcomer(l, rank);
     exit(run_script(g->argc, g->argv, g->script));
   default:
-    return;
+    /* The newcomers started (all, or the first ones if a fork failed)
+     * write to their pipes: the relay reads them. */
+    if (piped)
+      for (int i = 0; i < r->count; i++) {
+        close(w[i][0]);
+        close(w[i][1]);
+        if (i < l->n - before) relay_give_newcomer(g->out, r->members + i, rd[i]);
+        else { close(rd[i][0]); close(rd[i][1]); }
+      }
+    break;
   }
+  if (paused) relay_start(g->out);
 }
 
 /* The launcher: p->n processes on this host, each running the script. For
@@ -780,7 +903,7 @@ static int launch_players(const launch_plan *p, int argc, char **argv, int scrip
   bool *timed_out;
   cc_player_result *results;
   cc_launch l;
-  cli_grow g = {argc, argv, script};
+  cli_grow g = {argc, argv, script, NULL};
   relay out;
   if (relay_init(&out, n) != 0) {
     cc_log_error(progname, -1, "out of memory");
@@ -853,7 +976,10 @@ static int launch_players(const launch_plan *p, int argc, char **argv, int scrip
     l.pids[r] = pid;
   }
   if (root_fd >= 0) close(root_fd);
-  if (p->tag_output) relay_start(&out);
+  if (p->tag_output) {
+    relay_start(&out);
+    g.out = &out;
+  }
   /* A player frozen (SIGSTOP) after the others ended is killed after the
    * grace period, as in cicada.run; with a time limit, every player still
    * running when it passes is stopped. The wait starts the newcomers that

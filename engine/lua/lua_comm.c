@@ -777,11 +777,16 @@ static int listener_gc(lua_State *L) {
   return 0;
 }
 
-/* comm:_grow_listen(across) -> listener, port, host: a fresh listener at
- * which this member waits for the newcomers of a grow (never the world's
- * first listener, which may be closed once the world is up): on the
- * loopback, or with across (newcomers from other hosts) on every
- * interface, reached at this player's host in the world (cl_world_host). */
+/* comm:_grow_listen(across) -> listener, port, host, seat, keeps_seats: a
+ * fresh listener at which this member waits for the newcomers of a grow
+ * (never the world's first listener, which may be closed once the world is
+ * up): on the loopback, or with across (newcomers from other hosts) on
+ * every interface, reached at this player's host in the world
+ * (cl_world_host). seat is this member's rank in the grown world; with
+ * keeps_seats (a TLS world across hosts) it is the rank its certificate
+ * plays. Through a launcher a TLS world's players and newcomers share the
+ * world's one identity, which plays every rank, so the grown world is laid
+ * out as without TLS. */
 static int l_grow_listen(lua_State *L) {
   cl_comm *lc = check_comm(L);
   bool across = lua_toboolean(L, 2);
@@ -794,10 +799,9 @@ static int l_grow_listen(lua_State *L) {
   ls->fd = -1;
   /* Before anything is exchanged or asked of the launcher. */
   tls = cc_engine_settings(lc->box->eng, &s);
-  if (tls && !across)
-    return luaL_error(L, "comm:grow: a TLS world cannot grow yet through its launcher");
   if (tls && !cl_world_tls(NULL, NULL))
-    return luaL_error(L, "comm:grow: this TLS world was not met through the rendezvous");
+    return luaL_error(L, "comm:grow: this TLS world was neither started by cicada.run or "
+                      "cicada-lua -n nor met through the rendezvous: no identity for newcomers");
   luaL_setmetatable(L, CL_LISTENER_MT);
   if (across) {
     ls->fd = cc_listen_on(NULL, 0, why, sizeof why);
@@ -854,7 +858,6 @@ static int l_grow_world(lua_State *L) {
     return luaL_error(L, "comm:grow: cannot add %d players to %d", (int)count, members);
   size = members + (int)count;
   tls = cc_engine_settings(lc->box->eng, &s);
-  if (tls && !across) return luaL_error(L, "comm:grow: a TLS world cannot grow yet");
   if (ls->fd < 0) return luaL_error(L, "comm:grow: the listener was already used");
   hosts = lua_newuserdatauv(L, (size_t)size * sizeof *hosts, 0);
   ports = lua_newuserdatauv(L, (size_t)size * sizeof *ports, 0);

@@ -195,6 +195,9 @@ static _Noreturn void run_child(lua_State *L, launch_box *b, int rank, int child
     cc_launch_player_settings(&b->l, rank, &s);
   }
   grow_request_fd = b->l.grow_wr;
+  /* A TLS world's players share its one identity, which plays every rank:
+   * the worlds it grows into (comm:grow) keep it, newcomers included. */
+  remember_world_tls(s.tls_identity, s.tls_trusted);
   a.s = &s;
   a.name = name;
   a.timeout_s = timeout_s;
@@ -557,6 +560,7 @@ static int connect_newcomer(lua_State *L, cc_settings *s, const char *token) {
   cc_launch_joiner_settings(l, cli_joiner_rank, s);
   s->startup_timeout_s = r->startup_timeout_s;
   remember_world_key(token);
+  remember_world_tls(s->tls_identity, s->tls_trusted);
   cc_rendezvous_link_key(world_key, r->world_id, s->link_key);
   a.s = s;
   a.name = r->name;

@@ -166,9 +166,15 @@ int main(void) {
   CHECK(rogue == NULL);
   if (st != CC_OK) fprintf(stderr, "the impostor was refused: %s\n", err.message);
 
-  /* The real newcomer, on a listener of its own. */
-  listeners[2] = loopback_listener(&ports[2]);
-  settings_for(&s, 2, TOKEN, listeners[2]);
+  /* The real newcomer, on a listener of its own. Its address book is a
+   * copy: the members' engines may still be reading `ports`. */
+  {
+    static uint16_t newcomer_ports[WORLD];
+    memcpy(newcomer_ports, ports, sizeof ports);
+    listeners[2] = loopback_listener(&newcomer_ports[2]);
+    settings_for(&s, 2, TOKEN, listeners[2]);
+    s.peer_ports = newcomer_ports;
+  }
   st = cc_engine_start(&s, &newcomer, &err);
   CHECK(st == CC_OK);
   if (st != CC_OK) fprintf(stderr, "newcomer: %s\n", err.message);

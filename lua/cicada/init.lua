@@ -139,7 +139,7 @@ end
 --- comm:grow{count=, name=, timeout=, address=}: admit `count` new
 -- players. A collective of every member of `comm` (typically just shrunk):
 -- the members keep their order at ranks `0 .. m-1`, the newcomers take
--- `m .. m+count-1` (in a TLS world, see below), and members and newcomers bring up a new world whose
+-- `m .. m+count-1` (in a TLS world across hosts, see below), and members and newcomers bring up a new world whose
 -- links prove the world's token through the same HELLO as at startup.
 --
 -- Where the newcomers come from: in a world started by `cicada.run` or
@@ -150,7 +150,9 @@ end
 -- `address`: rank 0 of the members waits there for newcomers started with
 -- `cicada-lua --join tcp://HOST:PORT` (and the world's token), seats them
 -- in the order they prove the token, and refuses any other connection.
--- In a TLS world (across hosts only) the grown world keeps the ranks that
+-- A TLS world started by a launcher grows the same way: its players share
+-- the world's one identity, which plays every rank, and the newcomers run
+-- under it too. Across hosts, a TLS world keeps the ranks that
 -- certificates name: members keep their ranks in the world and each
 -- newcomer takes the one its certificate names (`cicada-lua --rejoin`
 -- brings a restarted player back at its own). `comm.newranks` lists the
@@ -165,8 +167,7 @@ end
 -- @treturn table the newcomers' ranks in it
 -- @raise `peer_failed` if a member died before the exchange (revoke,
 -- shrink, grow again), `startup_timeout` if a member or a newcomer never
--- came; a plain error where no newcomer can come (or, in a TLS world,
--- without an address)
+-- came; a plain error where no newcomer can come
 function methods.grow(comm, opts)
   if type(opts) ~= "table" then
     check.argerror(1, "grow", "options table expected, got " .. type(opts))
