@@ -78,22 +78,25 @@ cc_status cc_shamir_share_rows128(const cc_field128 *f, cc_rng *rng, const uint6
   return share(NULL, f, rng, secret, n, k, x, m, NULL, outs, scratch, SIZE_MAX, err);
 }
 
-cc_status cc_shamir_share_row(const cc_field *f, cc_rng *rng, const uint64_t *secret,
-                              size_t n, size_t k, const uint64_t *x, size_t m, size_t j,
-                              uint64_t *out, uint64_t *scratch, cc_error *err) {
+/* One player's row (j, from 0) of a sharing in either width. */
+static cc_status share_row(const cc_field *f, const cc_field128 *g, cc_rng *rng,
+                           const uint64_t *secret, size_t n, size_t k, const uint64_t *x,
+                           size_t m, size_t j, uint64_t *out, uint64_t *scratch, cc_error *err) {
   uint64_t *outs[1] = {out};
   if (j >= m)
     return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player %zu out of range [1, %zu]",
                         j + 1, m);
-  return share(f, NULL, rng, secret, n, k, x, m, NULL, outs, scratch, j, err);
+  return share(f, g, rng, secret, n, k, x, m, NULL, outs, scratch, j, err);
+}
+
+cc_status cc_shamir_share_row(const cc_field *f, cc_rng *rng, const uint64_t *secret,
+                              size_t n, size_t k, const uint64_t *x, size_t m, size_t j,
+                              uint64_t *out, uint64_t *scratch, cc_error *err) {
+  return share_row(f, NULL, rng, secret, n, k, x, m, j, out, scratch, err);
 }
 
 cc_status cc_shamir_share_row128(const cc_field128 *f, cc_rng *rng, const uint64_t *secret,
                                  size_t n, size_t k, const uint64_t *x, size_t m, size_t j,
                                  uint64_t *out, uint64_t *scratch, cc_error *err) {
-  uint64_t *outs[1] = {out};
-  if (j >= m)
-    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player %zu out of range [1, %zu]",
-                        j + 1, m);
-  return share(NULL, f, rng, secret, n, k, x, m, NULL, outs, scratch, j, err);
+  return share_row(NULL, f, rng, secret, n, k, x, m, j, out, scratch, err);
 }
