@@ -17,6 +17,11 @@
 
 /* ==== Making arrays ===================================================== */
 
+/* The registry holds the arrays' metatable also under this address: made
+ * and checked on every field operation, it is found without hashing its
+ * name (luaL_setmetatable and luaL_testudata look it up by name). */
+static const char array_mt_key = 0;
+
 /* A new array; its elements are zero, or left for the caller to write
  * (every one of them) when zero is 0. */
 static cl_array *array_new(lua_State *L, const cl_fq *q, int ndim,
@@ -41,7 +46,8 @@ static cl_array *array_new(lua_State *L, const cl_fq *q, int ndim,
   for (int d = 0; d < ndim; d++) a->shape[d] = shape[d];
   a->n = n;
   if (zero) memset(a->data, 0, bytes);
-  luaL_setmetatable(L, CL_ARRAY_MT);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+  lua_setmetatable(L, -2);
   return a;
 }
 
@@ -69,12 +75,20 @@ cl_array *cl_array_push_like(lua_State *L, const cl_array *a) {
   return cl_array_push_filled(L, &q, a->ndim, a->shape);
 }
 
-cl_array *cl_array_check(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, CL_ARRAY_MT);
+cl_array *cl_array_test(lua_State *L, int idx) {
+  void *p = lua_touserdata(L, idx);
+  int same;
+  if (!p || !lua_getmetatable(L, idx)) return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+  same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same ? p : NULL;
 }
 
-cl_array *cl_array_test(lua_State *L, int idx) {
-  return luaL_testudata(L, idx, CL_ARRAY_MT);
+cl_array *cl_array_check(lua_State *L, int idx) {
+  cl_array *a = cl_array_test(L, idx);
+  /* Anything else raises luaL_checkudata's error. */
+  return a ? a : luaL_checkudata(L, idx, CL_ARRAY_MT);
 }
 
 void cl_array_field(const cl_array *a, cl_fq *q) {
@@ -365,4 +379,6 @@ static const luaL_Reg array_meta[] = {
 
 void cl_open_array(lua_State *L) {
   cl_new_type(L, CL_ARRAY_MT, array_meta, array_methods, NULL, array_index);
+  luaL_getmetatable(L, CL_ARRAY_MT);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &array_mt_key);
 }

@@ -158,9 +158,20 @@ static int32_t check_lib_tag(lua_State *L, int arg) {
   return (int32_t)t;
 }
 
-/* A list of distinct ranks; returns a malloc'd array kept alive by a
- * userdata pushed on the stack. */
-static int *check_rank_list(lua_State *L, const cl_comm *lc, int arg, int *n) {
+/* Rank lists of up to this many ranks are kept in the caller's frame; longer
+ * ones in a userdata on the stack. */
+#define RANKS_ON_STACK 64
+
+/* A list of n ranks: buf (RANKS_ON_STACK ints) if they fit, else a userdata
+ * pushed on the stack. */
+static int *rank_space(lua_State *L, int *buf, int n) {
+  if (n <= RANKS_ON_STACK) return buf;
+  return lua_newuserdatauv(L, (size_t)n * sizeof(int), 0);
+}
+
+/* A list of distinct ranks, in buf (RANKS_ON_STACK ints) or in a userdata
+ * pushed on the stack (see rank_space). */
+static int *check_rank_list(lua_State *L, const cl_comm *lc, int arg, int *n, int *buf) {
   int *out;
   lua_Integer len;
   cc_error e;
@@ -168,7 +179,7 @@ static int *check_rank_list(lua_State *L, const cl_comm *lc, int arg, int *n) {
   len = luaL_len(L, arg);
   if (len < 0 || len > lc->size)
     luaL_argerror(L, arg, lua_pushfstring(L, "%I ranks listed for %d players", len, lc->size));
-  out = lua_newuserdatauv(L, (size_t)(len ? len : 1) * sizeof *out, 0);
+  out = rank_space(L, buf, (int)(len ? len : 1));
   for (lua_Integer i = 1; i <= len; i++) {
     lua_geti(L, arg, i);
     if (!lua_isinteger(L, -1))
@@ -219,12 +230,20 @@ static int slots_gc(lua_State *L) {
   return 0;
 }
 
+/* The registry holds the slots' metatable under this address: found on
+ * every collective without hashing a name. */
+static const char slots_mt_key = 0;
+
 static cc_payload **push_slots(lua_State *L, int n) {
   cc_payload **ps = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *ps, 0);
   memset(ps, 0, (size_t)(n ? n : 1) * sizeof *ps);
-  if (luaL_newmetatable(L, "cicada.Slots")) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &slots_mt_key) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 1);
     lua_pushcfunction(L, slots_gc);
     lua_setfield(L, -2, "__gc");
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &slots_mt_key);
   }
   lua_setmetatable(L, -2);
   return ps;
@@ -339,7 +358,8 @@ static int gather_common(lua_State *L, cl_comm *lc, const int *srcs, int nsrcs, 
 static int l_gather(lua_State *L) {
   cl_comm *lc = check_comm(L);
   int dst = check_rank(L, lc, 3);
-  int *srcs = lua_newuserdatauv(L, (size_t)lc->size * sizeof *srcs, 0);
+  int buf[RANKS_ON_STACK];
+  int *srcs = rank_space(L, buf, lc->size);
   for (int i = 0; i < lc->size; i++) srcs[i] = i;
   return gather_common(L, lc, srcs, lc->size, 2, dst, CC_TAG_GATHER);
 }
@@ -348,7 +368,8 @@ static int l_gather(lua_State *L) {
 static int l_gatherv(lua_State *L) {
   cl_comm *lc = check_comm(L);
   int nsrcs, dst;
-  int *srcs = check_rank_list(L, lc, 2, &nsrcs);
+  int buf[RANKS_ON_STACK];
+  int *srcs = check_rank_list(L, lc, 2, &nsrcs, buf);
   dst = check_rank(L, lc, 4);
   return gather_common(L, lc, srcs, nsrcs, 3, dst, CC_TAG_GATHERV);
 }
@@ -385,7 +406,8 @@ static int scatter_common(lua_State *L, cl_comm *lc, int src, int values_arg, co
 static int l_scatter(lua_State *L) {
   cl_comm *lc = check_comm(L);
   int src = check_rank(L, lc, 2);
-  int *dsts = lua_newuserdatauv(L, (size_t)lc->size * sizeof *dsts, 0);
+  int buf[RANKS_ON_STACK];
+  int *dsts = rank_space(L, buf, lc->size);
   for (int i = 0; i < lc->size; i++) dsts[i] = i;
   return scatter_common(L, lc, src, 3, dsts, lc->size, CC_TAG_SCATTER);
 }
@@ -394,7 +416,8 @@ static int l_scatter(lua_State *L) {
 static int l_scatterv(lua_State *L) {
   cl_comm *lc = check_comm(L);
   int src = check_rank(L, lc, 2), ndsts;
-  int *dsts = check_rank_list(L, lc, 4, &ndsts);
+  int buf[RANKS_ON_STACK];
+  int *dsts = check_rank_list(L, lc, 4, &ndsts, buf);
   return scatter_common(L, lc, src, 3, dsts, ndsts, CC_TAG_SCATTERV);
 }
 

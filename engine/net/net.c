@@ -28,7 +28,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -147,8 +146,14 @@ struct cc_net {
                                * with the lock held */
 
   /* The one thread in cc_net_wait_locked. */
-  struct pollfd *pollfds;  /* world_size + 1 */
-  cc_conn **pollconns;
+  int wait_fd;             /* epoll set of the wake-up eventfd and the links
+                            * that thread reads: kept from one wait to the
+                            * next, so that a wait does not register with
+                            * every socket again */
+  struct epoll_event *wait_evs; /* world_size + 1 */
+  cc_conn **wait_conns;    /* per rank: the connection to read in this wait,
+                            * or NULL */
+  bool *waited;            /* per rank: its link's socket is in wait_fd */
 
   /* The I/O thread (and the starting thread before the I/O thread runs). */
   cc_conn *conns;          /* every connection made; those that never carried a
@@ -251,54 +256,76 @@ static void wait_until_locked(cc_net *n, double deadline) {
   owner_set(n);
 }
 
+/* The waiting thread's epoll set holds exactly the links to read now
+ * (level-triggered: a link left in it after it closed would end every wait
+ * at once). Linked sockets stay open as long as the net, so a descriptor
+ * in the set is never another file's. If the set cannot take a socket,
+ * the I/O thread still reads it and wakes the waiter. */
+static void wait_set_locked(cc_net *n, int peer, cc_conn *c, bool want) {
+  struct epoll_event ev;
+  CC_NET_ASSERT_LOCKED(n);
+  if (n->waited[peer] == want) return;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.u32 = (uint32_t)peer;
+  if (epoll_ctl(n->wait_fd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->fd, &ev) == 0 ||
+      (!want && errno == ENOENT))
+    n->waited[peer] = want;
+}
+
 void cc_net_wait_locked(cc_net *n, double deadline) {
   double left = deadline - cc_now();
-  struct timespec ts;
-  int k = 0, r;
+  int ms, r, size = n->cfg.world_size;
   bool buffered = false;
   CC_NET_ASSERT_LOCKED(n);
   if (left < 0) left = 0;   /* still read what is there */
-  for (int peer = 0; peer < n->cfg.world_size; peer++) {
+  for (int peer = 0; peer < size; peer++) {
     cc_conn *c = n->links[peer].conn;
-    if (!c || atomic_load_explicit(&c->dead, memory_order_relaxed) ||
-        !link_readable_locked(n, peer) || !c->direct)
-      continue;
-    n->pollconns[k] = c;
-    n->pollfds[k].fd = c->fd;
-    n->pollfds[k].events = POLLIN;
-    n->pollfds[k].revents = 0;
+    bool want = c && !atomic_load_explicit(&c->dead, memory_order_relaxed) &&
+                link_readable_locked(n, peer) && c->direct;
+    n->wait_conns[peer] = want ? c : NULL;
+    if (c && c->direct) wait_set_locked(n, peer, c, want);
     /* Bytes its transport holds: read it now, whatever the socket says. */
-    if (atomic_load_explicit(&c->buffered, memory_order_relaxed)) buffered = true;
-    k++;
+    if (want && atomic_load_explicit(&c->buffered, memory_order_relaxed)) buffered = true;
   }
   if (buffered) left = 0;
-  n->pollfds[k].fd = n->wake_fd;
-  n->pollfds[k].events = POLLIN;
-  n->pollfds[k].revents = 0;
+  /* Whole milliseconds, rounded up: a wait never ends before its deadline
+   * and then spins through the rest of it. */
+  ms = left > 3600.0 ? 3600 * 1000 : (int)(left * 1e3);
+  if ((double)ms < left * 1e3) ms++;
   atomic_store_explicit(&n->waiter_polling, true, memory_order_relaxed);
   cc_net_unlock(n);
-  ts.tv_sec = (time_t)left;
-  ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
-  r = ppoll(n->pollfds, (nfds_t)k + 1, &ts, NULL);
+  r = epoll_wait(n->wait_fd, n->wait_evs, size + 1, ms);
   /* Awake: what this thread delivers as it reads below, and whatever
    * another thread delivers from now on, is seen when the caller looks at
    * its queues again under the lock, before it polls again. Writing the
    * eventfd for those would only make the next poll return at once. */
   atomic_store_explicit(&n->waiter_polling, false, memory_order_relaxed);
-  for (int i = 0; (r > 0 || buffered) && i < k; i++) {
-    cc_conn *c = n->pollconns[i];
-    if (!(n->pollfds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
-        !atomic_load_explicit(&c->buffered, memory_order_relaxed))
+  for (int i = 0; i < r; i++) {
+    uint32_t peer = n->wait_evs[i].data.u32;
+    cc_conn *c;
+    if (peer == (uint32_t)size) {
+      uint64_t count;
+      if (read(n->wake_fd, &count, sizeof count) < 0) { /* nothing pending */ }
       continue;
+    }
+    c = n->wait_conns[peer];
+    if (!c) continue;
+    n->wait_conns[peer] = NULL;   /* read once */
     atomic_fetch_add(&c->busy, 1);   /* the heartbeat sweep leaves it to us */
     cc_conn_lock(c);
     conn_read_connlocked(c);
     cc_conn_unlock(c);
     atomic_fetch_sub(&c->busy, 1);
   }
-  if (r > 0 && (n->pollfds[k].revents & POLLIN)) {
-    uint64_t count;
-    if (read(n->wake_fd, &count, sizeof count) < 0) { /* nothing pending */ }
+  for (int peer = 0; buffered && peer < size; peer++) {
+    cc_conn *c = n->wait_conns[peer];
+    if (!c || !atomic_load_explicit(&c->buffered, memory_order_relaxed)) continue;
+    atomic_fetch_add(&c->busy, 1);
+    cc_conn_lock(c);
+    conn_read_connlocked(c);
+    cc_conn_unlock(c);
+    atomic_fetch_sub(&c->busy, 1);
   }
   cc_net_lock(n);
 }
@@ -1429,6 +1456,7 @@ static cc_net *net_alloc(const cc_settings *s, const cc_net_events *ev) {
   if (!n) return NULL;
   n->wake_fd = -1;
   n->sweep_fd = -1;
+  n->wait_fd = -1;
   n->cfg = *s;
   if (ev) n->ev = *ev;
   {
@@ -1449,14 +1477,23 @@ static cc_net *net_alloc(const cc_settings *s, const cc_net_events *ev) {
   n->links = calloc((size_t)s->world_size, sizeof *n->links);
   n->hosts = calloc((size_t)s->world_size, sizeof *n->hosts);
   n->ports = calloc((size_t)s->world_size, sizeof *n->ports);
-  n->pollfds = calloc((size_t)s->world_size + 1, sizeof *n->pollfds);
-  n->pollconns = calloc((size_t)s->world_size + 1, sizeof *n->pollconns);
+  n->wait_evs = calloc((size_t)s->world_size + 1, sizeof *n->wait_evs);
+  n->wait_conns = calloc((size_t)s->world_size, sizeof *n->wait_conns);
+  n->waited = calloc((size_t)s->world_size, sizeof *n->waited);
+  n->wait_fd = epoll_create1(EPOLL_CLOEXEC);
   n->sweep_evs = calloc((size_t)s->world_size, sizeof *n->sweep_evs);
   n->sweep_fd = epoll_create1(EPOLL_CLOEXEC);
   n->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (!n->links || !n->hosts || !n->ports || !n->pollfds || !n->pollconns || !n->sweep_evs ||
-      n->sweep_fd < 0 || n->wake_fd < 0)
+  if (!n->links || !n->hosts || !n->ports || !n->wait_evs || !n->wait_conns || !n->waited ||
+      !n->sweep_evs || n->sweep_fd < 0 || n->wake_fd < 0 || n->wait_fd < 0)
     goto nomem;
+  {
+    struct epoll_event wake;
+    memset(&wake, 0, sizeof wake);
+    wake.events = EPOLLIN;
+    wake.data.u32 = (uint32_t)s->world_size;   /* the wake-up, after every rank */
+    if (epoll_ctl(n->wait_fd, EPOLL_CTL_ADD, n->wake_fd, &wake) != 0) goto nomem;
+  }
   for (int i = 0; i < s->world_size; i++) {
     atomic_init(&n->links[i].last_sent, 0.0);
     snprintf(n->links[i].reason, sizeof n->links[i].reason, "it never connected");
@@ -1475,8 +1512,10 @@ static cc_net *net_alloc(const cc_settings *s, const cc_net_events *ev) {
   return n;
 nomem:
   if (n->wake_fd >= 0) close(n->wake_fd);
-  free(n->pollfds);
-  free(n->pollconns);
+  if (n->wait_fd >= 0) close(n->wait_fd);
+  free(n->wait_evs);
+  free(n->wait_conns);
+  free(n->waited);
   free(n->sweep_evs);
   if (n->sweep_fd >= 0) close(n->sweep_fd);
   if (n->hosts)
@@ -1522,11 +1561,13 @@ void cc_net_free(cc_net *n) {
   free(n->hosts);
   free(n->ports);
   free(n->links);
-  free(n->pollfds);
-  free(n->pollconns);
+  free(n->wait_evs);
+  free(n->wait_conns);
+  free(n->waited);
   free(n->sweep_evs);
   close(n->sweep_fd);
   close(n->wake_fd);
+  close(n->wait_fd);
   pthread_mutex_destroy(&n->lock);
   pthread_mutex_destroy(&n->log_lock);
   pthread_cond_destroy(&n->cond);
