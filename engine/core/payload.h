@@ -7,8 +7,12 @@
  * CC_PAYLOAD_POOL_MIN_BYTES or more hands its buffer to a small
  * process-wide pool (at most CC_PAYLOAD_POOL_BUFFERS buffers and
  * CC_PAYLOAD_POOL_MAX_BYTES in all), and cc_payload_new takes a buffer
- * that fits from it. A message of megabytes then lands in memory that is
- * already mapped, instead of faulting in fresh pages on every operation.
+ * that fits from it. The pieces of a chunked operation (a quarter to a
+ * few MiB each) then land in memory that is already mapped, instead of
+ * faulting in fresh pages on every round. Buffers larger than the pool's
+ * bytes are not kept: a whole-array message of megabytes would stay
+ * resident between operations for no measurable gain (glibc's malloc
+ * reuses such blocks itself), and raise every player's peak memory.
  * Pooled buffers are plain malloc'd memory: whoever takes p->data (and
  * sets it to NULL) may free it with free().
  */
@@ -21,7 +25,7 @@
 
 #define CC_PAYLOAD_POOL_MIN_BYTES ((size_t)256 << 10)
 #define CC_PAYLOAD_POOL_BUFFERS 8
-#define CC_PAYLOAD_POOL_MAX_BYTES ((size_t)64 << 20)
+#define CC_PAYLOAD_POOL_MAX_BYTES ((size_t)4 << 20)
 
 typedef struct cc_payload {
   atomic_int refs;
