@@ -1540,3 +1540,250 @@ int cc_field128_xor_group_rng(const cc_field128 *f, cc_rng *rng, uint64_t *bits,
   free(z);
   return rc;
 }
+
+/* ==== A level of a less-than tree, reduced by threshold-2 dealings ====== */
+
+/* The operands of product row j of a tree level: eq[2i] times lt[2i + 1]
+ * for the first half rows, eq[2i] times eq[2i + 1] after them. */
+static void tree_operands(const uint64_t *lt, const uint64_t *eq, size_t half, size_t j,
+                          size_t n, const uint64_t **a, const uint64_t **b) {
+  size_t i = j < half ? j : j - half;
+  *a = eq + 2 * (2 * i) * n;
+  *b = j < half ? lt + 2 * (2 * i + 1) * n : eq + 2 * (2 * i + 1) * n;
+}
+
+ALWAYS_INLINE void tree_deal_row_k(const cc_field128 *f, kind_t k, uint64_t *own,
+                                   uint64_t *const *msgs, size_t nmsgs, const u128 *wd,
+                                   const uint64_t *a, const uint64_t *b, const uint64_t *e,
+                                   size_t at, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    u128 h = dmul(f, k, to_dom(f, k, GET(a, i)), GET(b, i)), ei = GET(e, i);
+    u128 q = dmul(f, k, h, wd[0]);
+    SET(own, at + i, addmod(f->p, dmul(f, k, q, wd[1]), dmul(f, k, ei, wd[2])));
+    for (size_t m = 0; m < nmsgs; m++)
+      SET(msgs[m], at + i,
+          addmod(f->p, dmul(f, k, q, wd[3 + 2 * m]), dmul(f, k, ei, wd[4 + 2 * m])));
+  }
+}
+
+/* For 2^127 - 1, a weight c or -c of one word c: its product with a
+ * canonical x is c x or c (p - x), and p - x = x ^ (2^127 - 1). */
+typedef struct { uint64_t c, neg0, neg1; } m127_sword;
+
+static int m127_small_word(u128 w, m127_sword *s) {
+  u128 neg = w ? MASK127 - w : 0;
+  if (HI(w) == 0) *s = (m127_sword){LO(w), 0, 0};
+  else if (HI(neg) == 0) *s = (m127_sword){LO(neg), UINT64_MAX, M63};
+  else return 0;
+  return 1;
+}
+
+/* c x folded once for the weight s: r1 2^64 + r0 < 2^128 (as m127_term's
+ * WC_WORD). */
+ALWAYS_INLINE void m127_sword_term(m127_sword s, uint64_t x0, uint64_t x1, uint64_t *r0,
+                                   uint64_t *r1) {
+  uint64_t y0, y1, y2;
+  mul_by_word(cc_u128_make(x0 ^ s.neg0, x1 ^ s.neg1), s.c, &y0, &y1, &y2);
+  uint64_t h = (y2 << 1) | (y1 >> 63);
+  *r0 = y0 + h;
+  *r1 = (y1 & M63) + (*r0 < y0);
+}
+
+/* out[i] = wq q[i] + we e[i] for canonical q, e and one-word weights. */
+static void m127_pair_words(uint64_t *out, const uint64_t *q, const uint64_t *e,
+                            m127_sword wq, m127_sword we, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t t0, t1, s0, s1;
+    m127_sword_term(wq, q[2 * i], q[2 * i + 1], &t0, &t1);
+    m127_sword_term(we, e[2 * i], e[2 * i + 1], &s0, &s1);
+    m127_acc acc = {t0, t1, 0};
+    m127_acc_add_words(&acc, s0, s1);
+    SET(out, i, m127_acc_value(&acc));
+  }
+}
+
+/* q[i] = mu a[i] b[i] (mu == 1: no second product). */
+static void m127_scaled_products(uint64_t *q, const uint64_t *a, const uint64_t *b, u128 mu,
+                                 size_t n) {
+  if (mu == 1) {
+    for (size_t i = 0; i < n; i++) SET(q, i, m127_mul(GET(a, i), GET(b, i)));
+  } else {
+    for (size_t i = 0; i < n; i++) SET(q, i, m127_mul(m127_mul(GET(a, i), GET(b, i)), mu));
+  }
+}
+
+int cc_field128_tree_deal(const cc_field128 *f, cc_rng *rng, uint64_t *own,
+                          uint64_t *const *msgs, size_t nmsgs, const uint64_t *w,
+                          const uint64_t *lt, const uint64_t *eq, size_t half,
+                          size_t eqs, size_t n) {
+  const cc_field128 fl = *f;
+  size_t nw = 3 + 2 * nmsgs;
+  if (nmsgs > CC_FIELD128_TREE_MAX_MSGS || n > SIZE_MAX / 64) return CC_FIELD_EINVAL;
+  u128 wd[3 + 2 * CC_FIELD128_TREE_MAX_MSGS];
+  m127_sword sw[3 + 2 * CC_FIELD128_TREE_MAX_MSGS];
+  /* For 2^127 - 1 with one-word weights of the shares (small indices):
+   * the scaled products into a row, then one pass per output. */
+  int words = fl.kind == CC_FIELD128_M127;
+  for (size_t j = 0; j < nw; j++) {
+#define BODY(K) wd[j] = to_dom(&fl, K, GET(w, j))
+    BY_KIND(&fl, BODY);
+#undef BODY
+    if (j > 0 && words) words = m127_small_word(GET(w, j), &sw[j]);
+  }
+  uint64_t *e = malloc(4 * n * sizeof *e + 1), *q = e + 2 * n;
+  if (!e) return CC_FIELD_ENOMEM;
+  int rc = CC_FIELD_OK;
+  for (size_t j = 0; j < half + eqs; j++) {
+    const uint64_t *a, *b;
+    tree_operands(lt, eq, half, j, n, &a, &b);
+    if (cc_rng_uniform_mod128(rng, LO(fl.p), HI(fl.p), e, n) != 0) {
+      rc = CC_FIELD128_ERNG;
+      break;
+    }
+    if (words) {
+      m127_scaled_products(q, a, b, GET(w, 0), n);
+      m127_pair_words(own + 2 * j * n, q, e, sw[1], sw[2], n);
+      for (size_t m = 0; m < nmsgs; m++)
+        m127_pair_words(msgs[m] + 2 * j * n, q, e, sw[3 + 2 * m], sw[4 + 2 * m], n);
+      continue;
+    }
+#define BODY(K) tree_deal_row_k(&fl, K, own, msgs, nmsgs, wd, a, b, e, j * n, n)
+    BY_KIND(&fl, BODY);
+#undef BODY
+  }
+  explicit_bzero(e, 4 * n * sizeof *e);
+  free(e);
+  return rc;
+}
+
+ALWAYS_INLINE void tree_merge_row_k(const cc_field128 *f, kind_t k, uint64_t *out,
+                                    const uint64_t *base, const uint64_t *own,
+                                    const uint64_t *const *got, size_t ngot, u128 xd,
+                                    const m127_weight *xk, const uint64_t *d, size_t at,
+                                    size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    u128 v;
+    if (k == CC_FIELD128_M127) {
+      uint64_t t0, t1;
+      m127_term(xk, d[2 * i], d[2 * i + 1], &t0, &t1);
+      m127_acc acc = {t0, t1, 0};
+      m127_acc_add_words(&acc, own[2 * (at + i)], own[2 * (at + i) + 1]);
+      for (size_t m = 0; m < ngot; m++)
+        m127_acc_add_words(&acc, got[m][2 * (at + i)], got[m][2 * (at + i) + 1]);
+      if (base) m127_acc_add_words(&acc, base[2 * i], base[2 * i + 1]);
+      v = m127_acc_value(&acc);
+    } else {
+      v = addmod(f->p, dmul(f, k, GET(d, i), xd), GET(own, at + i));
+      for (size_t m = 0; m < ngot; m++) v = addmod(f->p, v, GET(got[m], at + i));
+      if (base) v = addmod(f->p, v, GET(base, i));
+    }
+    SET(out, i, v);
+  }
+}
+
+int cc_field128_tree_merge(const cc_field128 *f, cc_rng *rng, uint64_t *nlt, uint64_t *neq,
+                           const uint64_t *lt, size_t rows, const uint64_t *own,
+                           const uint64_t *const *got, size_t ngot, cc_u128 x, size_t n) {
+  const cc_field128 fl = *f;
+  size_t half = rows / 2, eqs = rows % 2 == 0 ? half - 1 : half;
+  if (rows < 2 || n > SIZE_MAX / 32) return CC_FIELD_EINVAL;
+  u128 xd = 0;
+#define BODY(K) xd = to_dom(&fl, K, x)
+  BY_KIND(&fl, BODY);
+#undef BODY
+  const m127_weight xk = m127_classify(x);
+  uint64_t *d = malloc(2 * n * sizeof *d + 1);
+  if (!d) return CC_FIELD_ENOMEM;
+  int rc = CC_FIELD_OK;
+  for (size_t j = 0; j < half + eqs; j++) {
+    if (cc_rng_uniform_mod128(rng, LO(fl.p), HI(fl.p), d, n) != 0) {
+      rc = CC_FIELD128_ERNG;
+      break;
+    }
+    /* Row j < half merges into lt'[j] = lt[2j] + product; the others are
+     * eq'[j - half]. */
+    uint64_t *out = j < half ? nlt + 2 * j * n : neq + 2 * (j - half) * n;
+    const uint64_t *base = j < half ? lt + 2 * (2 * j) * n : NULL;
+#define BODY(K) tree_merge_row_k(&fl, K, out, base, own, got, ngot, xd, &xk, d, j * n, n)
+    BY_KIND(&fl, BODY);
+#undef BODY
+  }
+  if (rc == CC_FIELD_OK && rows % 2)
+    memcpy(nlt + 2 * half * n, lt + 2 * (rows - 1) * n, 2 * n * sizeof *nlt);
+  explicit_bzero(d, 2 * n * sizeof *d);
+  free(d);
+  return rc;
+}
+
+/* ==== A dealer's shares of random bits and of their pairs' products ===== */
+
+/* msg[i] = w1 e[i] + w0 [bit i], e canonical (in place: msg may be e). */
+ALWAYS_INLINE void deal_bits_row_k(const cc_field128 *f, kind_t k, uint64_t *msg,
+                                   const uint64_t *e, const uint64_t *bh,
+                                   const uint64_t *bl, u128 w0, u128 w1d,
+                                   const m127_sword *sw, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    u128 bit = packed_mask(bh, i);
+    if (bl) bit &= packed_mask(bl, i);
+    u128 s = w0 & bit;
+    if (k == CC_FIELD128_M127 && sw) {
+      uint64_t t0, t1;
+      m127_sword_term(*sw, e[2 * i], e[2 * i + 1], &t0, &t1);
+      m127_acc acc = {t0, t1, 0};
+      m127_acc_add_words(&acc, LO(s), HI(s));
+      SET(msg, i, m127_acc_value(&acc));
+    } else {
+      SET(msg, i, addmod(f->p, dmul(f, k, GET(e, i), w1d), s));
+    }
+  }
+}
+
+/* Rows rows of messages from the packed bits (rows of words words; with
+ * lo, row j's bit is bits[j] and bits[lo + j]): the draws go into msgs[0]
+ * (as one cc_rng_uniform_mod128 of rows * n), the other targets' messages
+ * are made from them, msgs[0]'s last, in place. */
+static int deal_bits_part(const cc_field128 *f, cc_rng *pair, uint64_t *const *msgs,
+                          size_t targets, const uint64_t *w, const uint64_t *bits,
+                          size_t words, size_t lo, int products, size_t rows, size_t n) {
+  const cc_field128 fl = *f;
+  if (rows == 0) return CC_FIELD_OK;
+  if (cc_rng_uniform_mod128(pair, LO(fl.p), HI(fl.p), msgs[0], rows * n) != 0)
+    return CC_FIELD128_ERNG;
+  for (size_t t = targets; t-- > 0;) {
+    u128 w0 = GET(w, 2 * t), w1 = GET(w, 2 * t + 1), w1d = 0;
+    m127_sword sw;
+    int words1 = fl.kind == CC_FIELD128_M127 && m127_small_word(w1, &sw);
+#define BODY(K) w1d = to_dom(&fl, K, w1)
+    BY_KIND(&fl, BODY);
+#undef BODY
+    for (size_t j = 0; j < rows; j++) {
+      const uint64_t *bh = bits + j * words, *bl = products ? bits + (lo + j) * words : NULL;
+      uint64_t *out = msgs[t] + 2 * j * n;
+      const uint64_t *e = msgs[0] + 2 * j * n;
+#define BODY(K) deal_bits_row_k(&fl, K, out, e, bh, bl, w0, w1d, words1 ? &sw : NULL, n)
+      BY_KIND(&fl, BODY);
+#undef BODY
+    }
+  }
+  return CC_FIELD_OK;
+}
+
+int cc_field128_deal_bits(const cc_field128 *f, cc_rng *own, cc_rng *pair,
+                          uint64_t *const *msgs, uint64_t *const *pmsgs, size_t targets,
+                          const uint64_t *w, unsigned m, unsigned pairs, size_t n) {
+  size_t words = (n + 63) / 64;
+  if (targets == 0 || pairs > m / 2 || n > SIZE_MAX / 32 ||
+      (m && words > SIZE_MAX / 8 / m))
+    return CC_FIELD_EINVAL;
+  uint64_t *bits = malloc(m * words * sizeof *bits + 1);
+  if (!bits) return CC_FIELD_ENOMEM;
+  int rc = CC_FIELD_OK;
+  if (cc_rng_bytes(own, bits, m * words * sizeof *bits) != 0) rc = CC_FIELD128_ERNG;
+  if (rc == CC_FIELD_OK)
+    rc = deal_bits_part(f, pair, msgs, targets, w, bits, words, 0, 0, m, n);
+  if (rc == CC_FIELD_OK)
+    rc = deal_bits_part(f, pair, pmsgs, targets, w, bits, words, m / 2, 1, pairs, n);
+  explicit_bzero(bits, m * words * sizeof *bits);
+  free(bits);
+  return rc;
+}

@@ -301,4 +301,45 @@ int cc_field128_xor_group_rng(const cc_field128 *f, cc_rng *rng, uint64_t *bits,
                               cc_u128 x, cc_u128 lam, int negate, unsigned m,
                               unsigned pairs, size_t n);
 
+/* One level of a tree of (lt, eq) pairs (as F:less_tree_products) whose
+ * products are reduced by a dealing of threshold 2, at the dealer: for
+ * product row j (the half products eq[2i] lt[2i + 1], then the eqs
+ * products eq[2i] eq[2i + 1]; lt and eq rows of n), with h the product
+ * and e_j n elements drawn from rng (row by row, as
+ * cc_rng_uniform_mod128), q = w[0] h and
+ *     own = w[1] q + w[2] e_j,   msgs[m] = w[3 + 2m] q + w[4 + 2m] e_j
+ * (row j of each output, rows of n). w holds 3 + 2 nmsgs canonical
+ * weights; nmsgs <= CC_FIELD128_TREE_MAX_MSGS. CC_FIELD_OK,
+ * CC_FIELD_EINVAL, CC_FIELD_ENOMEM or CC_FIELD128_ERNG. */
+#define CC_FIELD128_TREE_MAX_MSGS 64
+int cc_field128_tree_deal(const cc_field128 *f, cc_rng *rng, uint64_t *own,
+                          uint64_t *const *msgs, size_t nmsgs, const uint64_t *w,
+                          const uint64_t *lt, const uint64_t *eq, size_t half,
+                          size_t eqs, size_t n);
+
+/* The next level of the tree of cc_field128_tree_deal, at a receiver: with
+ * d_j n elements drawn from rng (row by row, as cc_field128_tree_deal
+ * draws them), product row j is p_j = own_j + x d_j + the sum of row j of
+ * the ngot arrays got; then nlt = lt[2j] + p_j for the rows // 2 pairs,
+ * and lt's last row when rows is odd; neq = the p_j after the pairs (rows
+ * // 2 - 1 of them when rows is even, else rows // 2). lt holds rows >= 2
+ * rows of n. CC_FIELD_OK, CC_FIELD_EINVAL, CC_FIELD_ENOMEM or
+ * CC_FIELD128_ERNG. */
+int cc_field128_tree_merge(const cc_field128 *f, cc_rng *rng, uint64_t *nlt, uint64_t *neq,
+                           const uint64_t *lt, size_t rows, const uint64_t *own,
+                           const uint64_t *const *got, size_t ngot, cc_u128 x, size_t n);
+
+/* A dealer's dealing of m rows of n random bits u (drawn from own, packed
+ * as cc_field128_xor_group_rng draws b) and of the products u_i u_(m/2+i)
+ * of the first `pairs` pairs of rows, each with a polynomial of degree 1
+ * whose value at one player's index is drawn from pair (m * n elements,
+ * then pairs * n, each by one cc_rng_uniform_mod128): for each of the
+ * targets other players, msgs[t] = w[2t] u + w[2t + 1] e (m rows) and
+ * pmsgs[t] the same for the products (pairs rows), e the draws. Every
+ * msgs[t] and pmsgs[t] is its own array. CC_FIELD_OK, CC_FIELD_EINVAL,
+ * CC_FIELD_ENOMEM or CC_FIELD128_ERNG. */
+int cc_field128_deal_bits(const cc_field128 *f, cc_rng *own, cc_rng *pair,
+                          uint64_t *const *msgs, uint64_t *const *pmsgs, size_t targets,
+                          const uint64_t *w, unsigned m, unsigned pairs, size_t n);
+
 #endif

@@ -1411,9 +1411,158 @@ static const luaL_Reg field_funcs[] = {
   {NULL, NULL}
 };
 
+static void cl_open_field_tree(lua_State *L);
+
 /* The Field's methods are its own and the encodings' (lua_encoding.c). */
 void cl_open_field(lua_State *L) {
   cl_new_type(L, CL_FIELD_MT, field_meta, field_methods, cl_field_encoding_methods,
               field_index);
+  cl_open_field_tree(L);
   luaL_setfuncs(L, field_funcs, 0);
+}
+
+/* ==== Fused levels of a less-than tree ================================== */
+
+/* The field of a fused tree method: 128 bits wide only (the 64-bit field's
+ * products and weights cost little, and its suites use the separate
+ * calls). */
+static cl_field *tree_field(lua_State *L, const char *fname) {
+  cl_field *F = cl_field_check(L, 1);
+  if (F->q.w != 2)
+    luaL_error(L, "%s needs a field wider than 64 bits", fname);
+  return F;
+}
+
+static int tree_error(lua_State *L, int rc) {
+  if (rc == CC_FIELD_ENOMEM) return luaL_error(L, "out of memory");
+  if (rc == CC_FIELD128_ERNG) return luaL_error(L, "random stream failed (OpenSSL)");
+  return luaL_error(L, "invalid arguments");
+}
+
+/* F:tree_deal(stream, lt, eq, n, w): one level of a less-than tree as
+ * F:less_tree_products, each product h dealt with threshold 2 by this
+ * player (cc_field128_tree_deal): with e drawn from stream, q = w[1] h,
+ * returns own = w[2] q + w[3] e, then one message w[2m + 2] q +
+ * w[2m + 3] e for each further pair of weights, each a vector of the
+ * products' rows. 128-bit fields only. */
+static int field_tree_deal(lua_State *L) {
+  lua_settop(L, 6); /* temporaries go above the arguments */
+  cl_field *F = tree_field(L, "tree_deal");
+  cc_rng *rng = luaL_checkudata(L, 2, CL_RNG_MT);
+  cl_array *lt = cl_field_own_array(L, 3, &F->q);
+  cl_array *eq = cl_field_own_array(L, 4, &F->q);
+  lua_Integer n = luaL_checkinteger(L, 5);
+  cl_array *w = cl_field_own_array(L, 6, &F->q);
+  luaL_argcheck(L, n >= 1, 5, "n must be positive");
+  size_t rows = tree_rows(L, lt, 3, n), erows = tree_rows(L, eq, 4, n), half, eqs;
+  luaL_argcheck(L, rows >= 2, 3, "lt must have at least 2 rows");
+  tree_level(rows, &half, &eqs);
+  luaL_argcheck(L, erows >= 2 * eqs && erows >= 2 * half - 1, 4, "eq has too few rows for lt");
+  luaL_argcheck(L, w->ndim == 1 && w->n >= 3 && w->n % 2 == 1 &&
+                   (w->n - 3) / 2 <= CC_FIELD128_TREE_MAX_MSGS,
+                6, "weights must be a vector of 3 + 2k elements, k <= 64");
+  size_t nmsgs = (w->n - 3) / 2, size = (half + eqs) * (size_t)n;
+  luaL_checkstack(L, (int)nmsgs + 2, "too many messages");
+  cl_array *own = cl_array_push_filled(L, &F->q, 1, &size);
+  uint64_t *msgs[CC_FIELD128_TREE_MAX_MSGS];
+  for (size_t m = 0; m < nmsgs; m++) msgs[m] = cl_array_push_filled(L, &F->q, 1, &size)->data;
+  int rc = cc_field128_tree_deal(&F->q.g, rng, own->data, msgs, nmsgs, w->data, lt->data,
+                                 eq->data, half, eqs, (size_t)n);
+  if (rc != CC_FIELD_OK) return tree_error(L, rc);
+  return 1 + (int)nmsgs;
+}
+
+/* F:tree_merge(stream, lt, own, got, n, x): the next level of the tree of
+ * F:tree_deal, at a receiver of its products: each product is own + x d +
+ * the sum of the arrays in the list got (d drawn from stream as
+ * F:tree_deal draws e), merged as F:less_tree_merge. Returns lt' and eq'.
+ * 128-bit fields only. */
+static int field_tree_merge(lua_State *L) {
+  lua_settop(L, 7); /* temporaries go above the arguments */
+  cl_field *F = tree_field(L, "tree_merge");
+  cc_rng *rng = luaL_checkudata(L, 2, CL_RNG_MT);
+  cl_array *lt = cl_field_own_array(L, 3, &F->q);
+  cl_array *own = cl_field_own_array(L, 4, &F->q);
+  luaL_checktype(L, 5, LUA_TTABLE);
+  lua_Integer n = luaL_checkinteger(L, 6);
+  cl_array *x = cl_field_own_array(L, 7, &F->q);
+  luaL_argcheck(L, n >= 1, 6, "n must be positive");
+  luaL_argcheck(L, x->n == 1, 7, "x must be one element");
+  size_t rows = tree_rows(L, lt, 3, n), half, eqs;
+  luaL_argcheck(L, rows >= 2, 3, "lt must have at least 2 rows");
+  tree_level(rows, &half, &eqs);
+  size_t un = (size_t)n, psize = (half + eqs) * un;
+  luaL_argcheck(L, own->ndim == 1 && own->n == psize, 4, "own must have the rows of the products");
+  size_t ngot = lua_rawlen(L, 5);
+  /* The arrays stay referenced by the list at 5 while the kernel runs. */
+  const uint64_t **got = lua_newuserdatauv(L, ngot * sizeof *got + 1, 0);
+  for (size_t m = 0; m < ngot; m++) {
+    lua_rawgeti(L, 5, (lua_Integer)m + 1);
+    cl_array *a = cl_array_test(L, -1);
+    if (!a || !cl_array_in(a, &F->q) || a->ndim != 1 || a->n != psize)
+      luaL_argerror(L, 5, lua_pushfstring(L, "element %d is not an array of the products' rows",
+                                          (int)m + 1));
+    got[m] = a->data;
+    lua_pop(L, 1);
+  }
+  size_t lsize = (half + rows % 2) * un, esize = eqs * un;
+  cl_array *nlt = cl_array_push_filled(L, &F->q, 1, &lsize);
+  cl_array *neq = cl_array_push_filled(L, &F->q, 1, &esize);
+  int rc = cc_field128_tree_merge(&F->q.g, rng, nlt->data, neq->data, lt->data, rows,
+                                  own->data, got, ngot, one_elem(&F->q, x), un);
+  if (rc != CC_FIELD_OK) return tree_error(L, rc);
+  return 2;
+}
+
+/* F:deal_bits(own, pair, m, pairs, n, w): a dealer's messages of m rows of
+ * n random bits (drawn from the stream own) and of the products of the
+ * first `pairs` pairs of rows i and m // 2 + i, dealt with threshold 2,
+ * the shares of one player drawn from the stream pair (see
+ * cc_field128_deal_bits): for each pair of weights (w0, w1) in w, the
+ * message w0 u + w1 e of the bits and that of the products. Returns them
+ * as vectors, bits then products for each target in turn. 128-bit fields
+ * only. */
+static int field_deal_bits(lua_State *L) {
+  lua_settop(L, 7); /* temporaries go above the arguments */
+  cl_field *F = tree_field(L, "deal_bits");
+  cc_rng *own = luaL_checkudata(L, 2, CL_RNG_MT);
+  cc_rng *pair = luaL_checkudata(L, 3, CL_RNG_MT);
+  lua_Integer m = luaL_checkinteger(L, 4), pairs = luaL_checkinteger(L, 5);
+  lua_Integer n = luaL_checkinteger(L, 6);
+  cl_array *w = cl_field_own_array(L, 7, &F->q);
+  luaL_argcheck(L, m >= 1 && m <= 1024, 4, "m must be in [1, 1024]");
+  luaL_argcheck(L, pairs >= 0 && pairs <= m / 2, 5, "pairs must be in [0, m // 2]");
+  luaL_argcheck(L, n >= 0 && (size_t)n <= SIZE_MAX / 32 / (size_t)m, 6,
+                "n must be a non-negative count");
+  luaL_argcheck(L, w->ndim == 1 && w->n >= 2 && w->n % 2 == 0 &&
+                   w->n / 2 <= CC_FIELD128_TREE_MAX_MSGS,
+                7, "weights must be a vector of 2k elements, 1 <= k <= 64");
+  size_t targets = w->n / 2, size = (size_t)m * (size_t)n, psize = (size_t)pairs * (size_t)n;
+  luaL_checkstack(L, 2 * (int)targets + 2, "too many messages");
+  uint64_t *msgs[CC_FIELD128_TREE_MAX_MSGS], *pmsgs[CC_FIELD128_TREE_MAX_MSGS];
+  for (size_t t = 0; t < targets; t++) {
+    msgs[t] = cl_array_push_filled(L, &F->q, 1, &size)->data;
+    pmsgs[t] = cl_array_push_filled(L, &F->q, 1, &psize)->data;
+  }
+  int rc = cc_field128_deal_bits(&F->q.g, own, pair, msgs, pmsgs, targets, w->data,
+                                 (unsigned)m, (unsigned)pairs, (size_t)n);
+  if (rc != CC_FIELD_OK) return tree_error(L, rc);
+  return 2 * (int)targets;
+}
+
+static const luaL_Reg field_tree_methods[] = {
+  {"tree_deal", field_tree_deal},
+  {"tree_merge", field_tree_merge},
+  {"deal_bits", field_deal_bits},
+  {NULL, NULL}
+};
+
+/* Adds the methods above to the Field's method table (the upvalue of its
+ * __index), after cl_open_field made the type. */
+static void cl_open_field_tree(lua_State *L) {
+  luaL_getmetatable(L, CL_FIELD_MT);
+  lua_getfield(L, -1, "__index");
+  lua_getupvalue(L, -1, 1);
+  luaL_setfuncs(L, field_tree_methods, 0);
+  lua_pop(L, 3);
 }

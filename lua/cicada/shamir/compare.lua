@@ -153,11 +153,73 @@ end
 -- each over the whole vectors (F:less_tree_products, F:less_tree_merge).
 local function less_tree(self, lt, eq, n)
   local F = self.field
+  local plan = self:_tree_plan()
   while lt.size > n do
-    local prod = self:_reduce(F:less_tree_products(lt, eq, n))
-    lt, eq = F:less_tree_merge(lt, prod, n)
+    if plan then
+      local comm = self.communicator
+      -- This player's share of its own dealing, then one message per target.
+      local msgs = table.pack(F:tree_deal(plan.out, lt, eq, n, plan.weights))
+      local own = msgs[1]
+      for i, rank in ipairs(plan.targets) do comm:_lib_send(msgs[i + 1], rank, TAG) end
+      local got = {}
+      for i, rank in ipairs(plan.sources) do got[i] = comm:_lib_recv(rank, TAG) end
+      lt, eq = F:tree_merge(plan.from, lt, own, got, n, plan.x)
+    else
+      local prod = self:_reduce(F:less_tree_products(lt, eq, n))
+      lt, eq = F:less_tree_merge(lt, prod, n)
+    end
   end
   return lt
+end
+
+--- How the levels of less_tree reduce their products with threshold 2 in
+-- a field wider than 64 bits, worked out once per suite (false
+-- otherwise). A level's products h have degree 2; lambda h, with lambda
+-- this player's Lagrange weight at 0 over every player, are summands of
+-- the products' values, and each player deals its own with a polynomial
+-- of degree 1, g(x) = lambda h + z x. Its next player's share is x_next e,
+-- e drawn from their pair's stream (as uniform as a share of a random
+-- polynomial, as in cicada.shamir.dealing), which fixes
+-- z = e - q with q = lambda h / x_next, so that g(x) = (x_next - x) q + x e:
+-- this player's own share and its messages to the others have small
+-- weights, and q is one product per element. A player's share of the
+-- reduced products is the plain sum of its shares of every player's g.
+-- F:tree_deal makes the products, q, the own share and the messages in one
+-- pass; F:tree_merge adds the shares drawn and received and merges the
+-- level.
+-- @treturn table `out` and `from` (the streams to the next player and from
+-- the previous one), `weights` (of F:tree_deal), `targets` (the ranks its
+-- messages go to, in order), `sources` (the ranks it receives from), `x`
+-- (its index, the weight of its drawn shares), or false
+-- @local
+function M:_tree_plan()
+  local plan = self._tree_plan_cache
+  if plan ~= nil then return plan end
+  local F, comm = self.field, self.communicator
+  plan = false
+  if self.threshold == 2 and F.bits > 64 then
+    local size, me = comm.world_size, comm.rank
+    local streams = self:_pair_streams()
+    local nxt, prev = (me + 1) % size, (me - 1) % size
+    local function index(r) return self._indices:slice(r + 1, r + 1) end
+    local xn, xm = index(nxt), index(me)
+    local lambda = self._lambda:slice(me + 1, me + 1)
+    local weights = {F:multiply(lambda, F:inverse(xn)), F:subtract(xn, xm), xm}
+    local targets, sources = {}, {}
+    for r = 0, size - 1 do
+      if r ~= me and r ~= nxt then
+        targets[#targets + 1] = r
+        local xr = index(r)
+        weights[#weights + 1] = F:subtract(xn, xr)
+        weights[#weights + 1] = xr
+      end
+      if r ~= me and r ~= prev then sources[#sources + 1] = r end
+    end
+    plan = {out = streams.out[nxt + 1], from = streams.from[prev + 1],
+            weights = F:concat(weights), targets = targets, sources = sources, x = xm}
+  end
+  self._tree_plan_cache = plan
+  return plan
 end
 
 -- [c mod 2^m < r] for the public vector c (n elements) and the m shared
@@ -302,16 +364,23 @@ function M:_mask_bits_pair(n, m, high_bits, pairs)
   local size = m * n
   local secrets, high_a, stream
   if me == dealer then
-    local u, h = F:uniform_below({size}, 2, self._rng), m // 2
-    secrets = {u, F:multiply(u:slice(1, pairs * n), u:slice(h * n + 1, (h + pairs) * n)),
-               uniform_bits(F, self._rng, n, high_bits)}
+    if F.bits <= 64 then
+      local u, h = F:uniform_below({size}, 2, self._rng), m // 2
+      secrets = {u, F:multiply(u:slice(1, pairs * n), u:slice(h * n + 1, (h + pairs) * n)),
+                 uniform_bits(F, self._rng, n, high_bits)}
+    end
   else
     -- The group's bits b, the coefficients z and the masks rho are drawn
     -- from the stream by F:xor_group_drawn, row by row, after high_a.
     stream = self:_group_stream(parties.group)
     high_a = uniform_bits(F, stream, n, high_bits)
   end
-  local got = self:_deal_from(secrets, {size, pairs * n, n}, parties.dealers)[1]
+  local got
+  if me == dealer and F.bits > 64 then
+    got = {nil, nil, self:_deal_bits(n, m, pairs, high_bits)}
+  else
+    got = self:_deal_from(secrets, {size, pairs * n, n}, parties.dealers)[1]
+  end
   if secrets then F:wipe(secrets[1], secrets[2], secrets[3]) end
   local bits, prod, high
   if me == dealer then
@@ -332,6 +401,47 @@ function M:_mask_bits_pair(n, m, high_bits, pairs)
     F:wipe(high_a)
   end
   return bits, high, pairs > 0 and prod or nil
+end
+
+--- The dealing of _mask_bits_pair at its dealer, in a field wider than 64
+-- bits: the same messages as _deal_from's of {u, the pairs' products,
+-- the statistical part} (the same draws from the pair stream of the
+-- player whose shares are drawn, in the same order), with the bits and
+-- the products made, dealt and packed into messages by one C call
+-- (F:deal_bits: the dealer's own shares of them serve nothing, as it gets
+-- its shares of the XOR from the group).
+-- @int n elements
+-- @int m bits per element
+-- @int pairs products wanted
+-- @int high_bits bits of the statistical part
+-- @return the dealer's share of its statistical part
+-- @local
+function M:_deal_bits(n, m, pairs, high_bits)
+  local F, comm = self.field, self.communicator
+  local size, me = comm.world_size, comm.rank
+  local plan = self._deal_bits_cache
+  if not plan then
+    local drawn = (me + 1) % size
+    local weights, targets = {}, {}
+    for r = 0, size - 1 do
+      if r ~= me and r ~= drawn then
+        targets[#targets + 1] = r
+        weights[#weights + 1] = self:_deal_weights(me, 2, r)
+      end
+    end
+    plan = {stream = self:_pair_streams().out[drawn + 1], targets = targets,
+            weights = F:concat(weights), own = self:_deal_weights(me, 2, me)}
+    self._deal_bits_cache = plan
+  end
+  local msgs = table.pack(F:deal_bits(self._rng, plan.stream, m, pairs, n, plan.weights))
+  local terms = {uniform_bits(F, self._rng, n, high_bits), F:uniform({n}, plan.stream)}
+  for i, r in ipairs(plan.targets) do
+    local share = F:lincomb(plan.weights:slice(2 * i - 1, 2 * i), terms)
+    comm:_lib_send({msgs[2 * i - 1], msgs[2 * i], share}, r, TAG)
+  end
+  local high = F:lincomb(plan.own, terms)
+  F:wipe(terms[1])
+  return high
 end
 
 -- The weights of the m rows of random bits in the paired order: the high
