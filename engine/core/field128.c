@@ -1572,8 +1572,8 @@ typedef struct { uint64_t c, neg0, neg1; } m127_sword;
 
 static int m127_small_word(u128 w, m127_sword *s) {
   u128 neg = w ? MASK127 - w : 0;
-  if (HI(w) == 0) *s = (m127_sword){LO(w), 0, 0};
-  else if (HI(neg) == 0) *s = (m127_sword){LO(neg), UINT64_MAX, M63};
+  if (HI(w) == 0 && LO(w) < ((uint64_t)1 << 62)) *s = (m127_sword){LO(w), 0, 0};
+  else if (HI(neg) == 0 && LO(neg) < ((uint64_t)1 << 62)) *s = (m127_sword){LO(neg), UINT64_MAX, M63};
   else return 0;
   return 1;
 }
@@ -1589,17 +1589,53 @@ ALWAYS_INLINE void m127_sword_term(m127_sword s, uint64_t x0, uint64_t x1, uint6
   *r1 = (y1 & M63) + (*r0 < y0);
 }
 
-/* out[i] = wq q[i] + we e[i] for canonical q, e and one-word weights. */
+/* c x for a canonical x and a weight below 2^62 in absolute value (x
+ * taken as p - x = x ^ (2^127 - 1) for a negative one) as three words
+ * below 2^189; unit: c = 1, no product. */
+ALWAYS_INLINE void m127_sword_wide(m127_sword s, int unit, uint64_t x0, uint64_t x1,
+                                   uint64_t *a0, uint64_t *a1, uint64_t *a2) {
+  x0 ^= s.neg0;
+  x1 ^= s.neg1;
+  if (unit) {
+    *a0 = x0;
+    *a1 = x1;
+    *a2 = 0;
+    return;
+  }
+  u128 t0 = (u128)x0 * s.c, t1 = (u128)x1 * s.c;
+  u128 mid = (u128)HI(t0) + LO(t1);
+  *a0 = LO(t0);
+  *a1 = LO(mid);
+  *a2 = HI(t1) + HI(mid);
+}
+
+/* out[i] = wq q[i] + we e[i] for canonical q, e and weights below 2^62 in
+ * absolute value: the two terms summed in three words below 2^190, folded
+ * once at bit 127 and reduced. qu, eu: the weights are +-1 (constants in
+ * each instance). */
+ALWAYS_INLINE void m127_pair_words_k(uint64_t *out, const uint64_t *q, const uint64_t *e,
+                                     m127_sword wq, m127_sword we, int qu, int eu,
+                                     size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t a0, a1, a2, b0, b1, b2;
+    m127_sword_wide(wq, qu, q[2 * i], q[2 * i + 1], &a0, &a1, &a2);
+    m127_sword_wide(we, eu, e[2 * i], e[2 * i + 1], &b0, &b1, &b2);
+    uint64_t s0 = a0 + b0;
+    u128 mid = (u128)a1 + b1 + (s0 < a0);
+    uint64_t s1 = LO(mid), s2 = a2 + b2 + HI(mid);
+    uint64_t h = (s2 << 1) | (s1 >> 63);
+    uint64_t r0 = s0 + h;
+    SET(out, i, m127_reduce_words(r0, (s1 & M63) + (r0 < s0)));
+  }
+}
+
 static void m127_pair_words(uint64_t *out, const uint64_t *q, const uint64_t *e,
                             m127_sword wq, m127_sword we, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    uint64_t t0, t1, s0, s1;
-    m127_sword_term(wq, q[2 * i], q[2 * i + 1], &t0, &t1);
-    m127_sword_term(we, e[2 * i], e[2 * i + 1], &s0, &s1);
-    m127_acc acc = {t0, t1, 0};
-    m127_acc_add_words(&acc, s0, s1);
-    SET(out, i, m127_acc_value(&acc));
-  }
+  int qu = wq.c == 1, eu = we.c == 1;
+  if (qu && eu) m127_pair_words_k(out, q, e, wq, we, 1, 1, n);
+  else if (qu) m127_pair_words_k(out, q, e, wq, we, 1, 0, n);
+  else if (eu) m127_pair_words_k(out, q, e, wq, we, 0, 1, n);
+  else m127_pair_words_k(out, q, e, wq, we, 0, 0, n);
 }
 
 /* q[i] = mu a[i] b[i] (mu == 1: no second product). */
@@ -1664,8 +1700,8 @@ ALWAYS_INLINE void tree_merge_row_k(const cc_field128 *f, kind_t k, uint64_t *ou
   for (size_t i = 0; i < n; i++) {
     u128 v;
     if (k == CC_FIELD128_M127) {
-      uint64_t t0, t1;
-      m127_term(xk, d[2 * i], d[2 * i + 1], &t0, &t1);
+      uint64_t t0 = 0, t1 = 0;
+      if (d) m127_term(xk, d[2 * i], d[2 * i + 1], &t0, &t1);
       m127_acc acc = {t0, t1, 0};
       m127_acc_add_words(&acc, own[2 * (at + i)], own[2 * (at + i) + 1]);
       for (size_t m = 0; m < ngot; m++)
@@ -1673,7 +1709,8 @@ ALWAYS_INLINE void tree_merge_row_k(const cc_field128 *f, kind_t k, uint64_t *ou
       if (base) m127_acc_add_words(&acc, base[2 * i], base[2 * i + 1]);
       v = m127_acc_value(&acc);
     } else {
-      v = addmod(f->p, dmul(f, k, GET(d, i), xd), GET(own, at + i));
+      v = GET(own, at + i);
+      if (d) v = addmod(f->p, v, dmul(f, k, GET(d, i), xd));
       for (size_t m = 0; m < ngot; m++) v = addmod(f->p, v, GET(got[m], at + i));
       if (base) v = addmod(f->p, v, GET(base, i));
     }
@@ -1681,9 +1718,10 @@ ALWAYS_INLINE void tree_merge_row_k(const cc_field128 *f, kind_t k, uint64_t *ou
   }
 }
 
-int cc_field128_tree_merge(const cc_field128 *f, cc_rng *rng, uint64_t *nlt, uint64_t *neq,
-                           const uint64_t *lt, size_t rows, const uint64_t *own,
-                           const uint64_t *const *got, size_t ngot, cc_u128 x, size_t n) {
+int cc_field128_tree_merge(const cc_field128 *f, cc_rng *const *rngs, size_t nrng,
+                           uint64_t *nlt, uint64_t *neq, const uint64_t *lt, size_t rows,
+                           const uint64_t *own, const uint64_t *const *got, size_t ngot,
+                           cc_u128 x, size_t n) {
   const cc_field128 fl = *f;
   size_t half = rows / 2, eqs = rows % 2 == 0 ? half - 1 : half;
   if (rows < 2 || n > SIZE_MAX / 32) return CC_FIELD_EINVAL;
@@ -1692,25 +1730,32 @@ int cc_field128_tree_merge(const cc_field128 *f, cc_rng *rng, uint64_t *nlt, uin
   BY_KIND(&fl, BODY);
 #undef BODY
   const m127_weight xk = m127_classify(x);
-  uint64_t *d = malloc(2 * n * sizeof *d + 1);
+  uint64_t *d = malloc(4 * n * sizeof *d + 1), *sum = d + 2 * n;
   if (!d) return CC_FIELD_ENOMEM;
   int rc = CC_FIELD_OK;
-  for (size_t j = 0; j < half + eqs; j++) {
-    if (cc_rng_uniform_mod128(rng, LO(fl.p), HI(fl.p), d, n) != 0) {
-      rc = CC_FIELD128_ERNG;
-      break;
+  for (size_t j = 0; j < half + eqs && rc == CC_FIELD_OK; j++) {
+    /* The rows drawn from every stream, summed (x is the same weight for
+     * each). */
+    for (size_t r = 0; r < nrng; r++) {
+      if (cc_rng_uniform_mod128(rngs[r], LO(fl.p), HI(fl.p), r ? d : sum, n) != 0) {
+        rc = CC_FIELD128_ERNG;
+        break;
+      }
+      if (r) cc_field128_add(&fl, sum, sum, d, n);
     }
+    if (rc != CC_FIELD_OK) break;
     /* Row j < half merges into lt'[j] = lt[2j] + product; the others are
      * eq'[j - half]. */
     uint64_t *out = j < half ? nlt + 2 * j * n : neq + 2 * (j - half) * n;
     const uint64_t *base = j < half ? lt + 2 * (2 * j) * n : NULL;
-#define BODY(K) tree_merge_row_k(&fl, K, out, base, own, got, ngot, xd, &xk, d, j * n, n)
+    const uint64_t *drawn = nrng ? sum : NULL;
+#define BODY(K) tree_merge_row_k(&fl, K, out, base, own, got, ngot, xd, &xk, drawn, j * n, n)
     BY_KIND(&fl, BODY);
 #undef BODY
   }
   if (rc == CC_FIELD_OK && rows % 2)
     memcpy(nlt + 2 * half * n, lt + 2 * (rows - 1) * n, 2 * n * sizeof *nlt);
-  explicit_bzero(d, 2 * n * sizeof *d);
+  explicit_bzero(d, 4 * n * sizeof *d);
   free(d);
   return rc;
 }

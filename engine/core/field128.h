@@ -318,16 +318,17 @@ int cc_field128_tree_deal(const cc_field128 *f, cc_rng *rng, uint64_t *own,
                           size_t eqs, size_t n);
 
 /* The next level of the tree of cc_field128_tree_deal, at a receiver: with
- * d_j n elements drawn from rng (row by row, as cc_field128_tree_deal
- * draws them), product row j is p_j = own_j + x d_j + the sum of row j of
- * the ngot arrays got; then nlt = lt[2j] + p_j for the rows // 2 pairs,
- * and lt's last row when rows is odd; neq = the p_j after the pairs (rows
- * // 2 - 1 of them when rows is even, else rows // 2). lt holds rows >= 2
- * rows of n. CC_FIELD_OK, CC_FIELD_EINVAL, CC_FIELD_ENOMEM or
- * CC_FIELD128_ERNG. */
-int cc_field128_tree_merge(const cc_field128 *f, cc_rng *rng, uint64_t *nlt, uint64_t *neq,
-                           const uint64_t *lt, size_t rows, const uint64_t *own,
-                           const uint64_t *const *got, size_t ngot, cc_u128 x, size_t n);
+ * d_j the sum of n elements drawn from each of the nrng streams rngs (row
+ * by row, as cc_field128_tree_deal draws them), product row j is p_j =
+ * own_j + x d_j + the sum of row j of the ngot arrays got; then nlt =
+ * lt[2j] + p_j for the rows // 2 pairs, and lt's last row when rows is
+ * odd; neq = the p_j after the pairs (rows // 2 - 1 of them when rows is
+ * even, else rows // 2). lt holds rows >= 2 rows of n. CC_FIELD_OK,
+ * CC_FIELD_EINVAL, CC_FIELD_ENOMEM or CC_FIELD128_ERNG. */
+int cc_field128_tree_merge(const cc_field128 *f, cc_rng *const *rngs, size_t nrng,
+                           uint64_t *nlt, uint64_t *neq, const uint64_t *lt, size_t rows,
+                           const uint64_t *own, const uint64_t *const *got, size_t ngot,
+                           cc_u128 x, size_t n);
 
 /* A dealer's dealing of m rows of n random bits u (drawn from own, packed
  * as cc_field128_xor_group_rng draws b) and of the products u_i u_(m/2+i)

@@ -1472,15 +1472,15 @@ static int field_tree_deal(lua_State *L) {
   return 1 + (int)nmsgs;
 }
 
-/* F:tree_merge(stream, lt, own, got, n, x): the next level of the tree of
+/* F:tree_merge(streams, lt, own, got, n, x): the next level of the tree of
  * F:tree_deal, at a receiver of its products: each product is own + x d +
- * the sum of the arrays in the list got (d drawn from stream as
- * F:tree_deal draws e), merged as F:less_tree_merge. Returns lt' and eq'.
- * 128-bit fields only. */
+ * the sum of the arrays in the list got, d the sum of what is drawn from
+ * each stream in the list streams (as F:tree_deal draws e), merged as
+ * F:less_tree_merge. Returns lt' and eq'. 128-bit fields only. */
 static int field_tree_merge(lua_State *L) {
   lua_settop(L, 7); /* temporaries go above the arguments */
   cl_field *F = tree_field(L, "tree_merge");
-  cc_rng *rng = luaL_checkudata(L, 2, CL_RNG_MT);
+  luaL_checktype(L, 2, LUA_TTABLE);
   cl_array *lt = cl_field_own_array(L, 3, &F->q);
   cl_array *own = cl_field_own_array(L, 4, &F->q);
   luaL_checktype(L, 5, LUA_TTABLE);
@@ -1493,8 +1493,17 @@ static int field_tree_merge(lua_State *L) {
   tree_level(rows, &half, &eqs);
   size_t un = (size_t)n, psize = (half + eqs) * un;
   luaL_argcheck(L, own->ndim == 1 && own->n == psize, 4, "own must have the rows of the products");
-  size_t ngot = lua_rawlen(L, 5);
-  /* The arrays stay referenced by the list at 5 while the kernel runs. */
+  size_t nrng = lua_rawlen(L, 2), ngot = lua_rawlen(L, 5);
+  /* The streams and arrays stay referenced by their lists while the
+   * kernel runs. */
+  cc_rng **rngs = lua_newuserdatauv(L, nrng * sizeof *rngs + 1, 0);
+  for (size_t r = 0; r < nrng; r++) {
+    lua_rawgeti(L, 2, (lua_Integer)r + 1);
+    rngs[r] = luaL_testudata(L, -1, CL_RNG_MT);
+    if (!rngs[r])
+      luaL_argerror(L, 2, lua_pushfstring(L, "element %d is not a random stream", (int)r + 1));
+    lua_pop(L, 1);
+  }
   const uint64_t **got = lua_newuserdatauv(L, ngot * sizeof *got + 1, 0);
   for (size_t m = 0; m < ngot; m++) {
     lua_rawgeti(L, 5, (lua_Integer)m + 1);
@@ -1508,7 +1517,7 @@ static int field_tree_merge(lua_State *L) {
   size_t lsize = (half + rows % 2) * un, esize = eqs * un;
   cl_array *nlt = cl_array_push_filled(L, &F->q, 1, &lsize);
   cl_array *neq = cl_array_push_filled(L, &F->q, 1, &esize);
-  int rc = cc_field128_tree_merge(&F->q.g, rng, nlt->data, neq->data, lt->data, rows,
+  int rc = cc_field128_tree_merge(&F->q.g, rngs, nrng, nlt->data, neq->data, lt->data, rows,
                                   own->data, got, ngot, one_elem(&F->q, x), un);
   if (rc != CC_FIELD_OK) return tree_error(L, rc);
   return 2;

@@ -177,20 +177,24 @@ end
 -- otherwise). A level's products h have degree 2; lambda h, with lambda
 -- this player's Lagrange weight at 0 over every player, are summands of
 -- the products' values, and each player deals its own with a polynomial
--- of degree 1, g(x) = lambda h + z x. Its next player's share is x_next e,
--- e drawn from their pair's stream (as uniform as a share of a random
--- polynomial, as in cicada.shamir.dealing), which fixes
--- z = e - q with q = lambda h / x_next, so that g(x) = (x_next - x) q + x e:
+-- of degree 1, g(x) = lambda h + z x. The share of one other player d is
+-- x_d e, e drawn from their pair's stream (as uniform as a share of a
+-- random polynomial, as in cicada.shamir.dealing), which fixes
+-- z = e - q with q = lambda h / x_d, so that g(x) = (x_d - x) q + x e:
 -- this player's own share and its messages to the others have small
--- weights, and q is one product per element. A player's share of the
--- reduced products is the plain sum of its shares of every player's g.
--- F:tree_deal makes the products, q, the own share and the messages in one
--- pass; F:tree_merge adds the shares drawn and received and merges the
--- level.
--- @treturn table `out` and `from` (the streams to the next player and from
--- the previous one), `weights` (of F:tree_deal), `targets` (the ranks its
--- messages go to, in order), `sources` (the ranks it receives from), `x`
--- (its index, the weight of its drawn shares), or false
+-- weights, and q is one product per element, none when lambda / x_d is 1
+-- or -1 (the sign goes into the weights): d is the first player after
+-- this one (cyclically) for which it is, else the next one. Every player
+-- works out every player's d, so it knows whose shares it draws and whose
+-- it receives. A player's share of the reduced products is the plain sum
+-- of its shares of every player's g. F:tree_deal makes the products, q,
+-- the own share and the messages in one pass; F:tree_merge adds the
+-- shares drawn and received and merges the level.
+-- @treturn table `out` (the stream to d), `from` (the streams of the
+-- players whose d this player is), `weights` (of F:tree_deal), `targets`
+-- (the ranks its messages go to, in order), `sources` (the ranks it
+-- receives from), `x` (its index, the weight of its drawn shares), or
+-- false
 -- @local
 function M:_tree_plan()
   local plan = self._tree_plan_cache
@@ -200,23 +204,43 @@ function M:_tree_plan()
   if self.threshold == 2 and F.bits > 64 then
     local size, me = comm.world_size, comm.rank
     local streams = self:_pair_streams()
-    local nxt, prev = (me + 1) % size, (me - 1) % size
     local function index(r) return self._indices:slice(r + 1, r + 1) end
-    local xn, xm = index(nxt), index(me)
-    local lambda = self._lambda:slice(me + 1, me + 1)
-    local weights = {F:multiply(lambda, F:inverse(xn)), F:subtract(xn, xm), xm}
-    local targets, sources = {}, {}
+    local one, minus = F:array{1}, F:array{-1}
+    -- Player r's d and its lambda_r / x_d.
+    local function drawn_for(r)
+      local lambda = self._lambda:slice(r + 1, r + 1)
+      local first
+      for step = 1, size - 1 do
+        local d = (r + step) % size
+        local mu = F:multiply(lambda, F:inverse(index(d)))
+        if mu == one or mu == minus then return d, mu end
+        first = first or {d, mu}
+      end
+      return first[1], first[2]
+    end
+    local d, mu = drawn_for(me)
+    local xd, xm = index(d), index(me)
+    local sign = one
+    if mu == minus then sign, mu = minus, one end
+    local weights = {mu, F:multiply(F:subtract(xd, xm), sign), xm}
+    local targets, sources, from = {}, {}, {}
     for r = 0, size - 1 do
-      if r ~= me and r ~= nxt then
+      if r ~= me and r ~= d then
         targets[#targets + 1] = r
         local xr = index(r)
-        weights[#weights + 1] = F:subtract(xn, xr)
+        weights[#weights + 1] = F:multiply(F:subtract(xd, xr), sign)
         weights[#weights + 1] = xr
       end
-      if r ~= me and r ~= prev then sources[#sources + 1] = r end
+      if r ~= me then
+        if drawn_for(r) == me then
+          from[#from + 1] = streams.from[r + 1]
+        else
+          sources[#sources + 1] = r
+        end
+      end
     end
-    plan = {out = streams.out[nxt + 1], from = streams.from[prev + 1],
-            weights = F:concat(weights), targets = targets, sources = sources, x = xm}
+    plan = {out = streams.out[d + 1], from = from, weights = F:concat(weights),
+            targets = targets, sources = sources, x = xm}
   end
   self._tree_plan_cache = plan
   return plan
