@@ -452,6 +452,116 @@ describe("comparisons", function()
     end
   end)
 
+  it("deal and merge a threshold-2 tree level in one call each (F:tree_deal, F:tree_merge)", function()
+    local core = require("cicada.core")
+    local field = require("cicada.field")
+    -- 2^127 - 1 (one-word weights by a fast path, others by products),
+    -- 2^128 - 159 (pseudo-Mersenne) and 2^89 - 1 (Montgomery).
+    for _, order in ipairs{field.SUITE_ORDER, "340282366920938463463374607431768211297",
+                           "618970019642690137449562111"} do
+      local F = cicada.Field{order = order}
+      local big = F:power(3, 100)
+      for _, rows in ipairs{5, 4, 2} do
+        for _, n in ipairs{3, 70} do
+          local half = rows // 2
+          local eqs = rows % 2 == 0 and half - 1 or half
+          local rng = core.rng(rows * 100 + n)
+          -- Random rows with the edge values 0, 1 and p - 1 among them.
+          local edges = F:array{0, 1, -1}
+          local lt = F:concat{edges, F:uniform({rows * n - 3}, rng)}
+          local eq = F:concat{F:uniform({rows * n - 3}, rng), edges}
+          local prods = F:less_tree_products(lt, eq, n)
+          for _, w in ipairs{F:array{1, 1, -1, 5, -7}, F:array{-1, 2, 3, -1, 1, 4, 0},
+                             F:concat{big, F:array{1}, big, F:negative(big), F:array{2}}} do
+            local out = table.pack(F:tree_deal(core.rng("pair"), lt, eq, n, w))
+            assert.are.equal((#w - 3) // 2 + 1, out.n)
+            local stream, es = core.rng("pair"), {}
+            for j = 1, half + eqs do es[j] = F:uniform({n}, stream) end
+            local e, q = F:concat(es), F:multiply(prods, w[1])
+            for k = 1, out.n do
+              local want = F:add(F:multiply(q, w[2 * k]), F:multiply(e, w[2 * k + 1]))
+              assert.are.equal(want, out[k])
+            end
+          end
+          -- A receiver: what two streams draw (summed) times x, plus its
+          -- own share and the shares it got, merged.
+          local own, got = F:uniform({(half + eqs) * n}, rng), {}
+          for k = 1, 2 do got[k] = F:uniform({(half + eqs) * n}, rng) end
+          for _, x in ipairs{F:array{2}, F:array{1}, F:negative(big)} do
+            for streams = 0, 2 do
+              local list, refs = {}, {}
+              for k = 1, streams do list[k], refs[k] = core.rng("s" .. k), core.rng("s" .. k) end
+              local nlt, neq = F:tree_merge(list, lt, own, got, n, x)
+              local d = F:zeros{(half + eqs) * n}
+              for j = 1, half + eqs do
+                local row = F:zeros{n}
+                for k = 1, streams do row = F:add(row, F:uniform({n}, refs[k])) end
+                d = F:concat{d:slice(1, (j - 1) * n), row, d:slice(j * n + 1, (half + eqs) * n)}
+              end
+              local prod = F:add(F:add(own, F:multiply(d, x[1])), F:add(got[1], got[2]))
+              local wlt, weq = F:less_tree_merge(lt, prod, n)
+              assert.are.equal(wlt, nlt)
+              assert.are.equal(weq, neq)
+            end
+          end
+        end
+      end
+      local lt, eq = F:uniform{10}, F:uniform{10}
+      assert.has_error(function() F:tree_deal(core.rng(1), lt, eq, 2, F:array{1, 2}) end,
+                       "bad argument #5 to 'tree_deal' (weights must be a vector of 3 + 2k elements, k <= 64)")
+      assert.has_error(function() F:tree_merge({}, lt, F:zeros{3}, {}, 2, F:array{1}) end,
+                       "bad argument #3 to 'tree_merge' (own must have the rows of the products)")
+      assert.has_error(function() F:tree_merge({1}, lt, F:zeros{8}, {}, 2, F:array{1}) end,
+                       "bad argument #1 to 'tree_merge' (element 1 is not a random stream)")
+      assert.has_error(function() F:tree_merge({}, lt, F:zeros{8}, {F:zeros{3}}, 2, F:array{1}) end,
+                       "bad argument #4 to 'tree_merge' (element 1 is not an array of the products' rows)")
+    end
+    local F = cicada.Field()
+    assert.has_error(function() F:tree_deal(core.rng(1), F:zeros{4}, F:zeros{4}, 2, F:ones{3}) end,
+                     "tree_deal needs a field wider than 64 bits")
+  end)
+
+  it("deal a dealer's random bits and their pairs' products in one call (F:deal_bits)", function()
+    local core = require("cicada.core")
+    local field = require("cicada.field")
+    for _, order in ipairs{field.SUITE_ORDER, "340282366920938463463374607431768211297",
+                           "618970019642690137449562111"} do
+      local F = cicada.Field{order = order}
+      for _, shape in ipairs{{m = 5, pairs = 2, n = 70}, {m = 4, pairs = 0, n = 3},
+                             {m = 1, pairs = 0, n = 65}, {m = 6, pairs = 3, n = 1}} do
+        local m, pairs, n = shape.m, shape.pairs, shape.n
+        for _, w in ipairs{F:array{-1, 2}, F:array{-2, 3, 1, 1},
+                           F:concat{F:power(5, 90), F:array{-1}, F:array{0}, F:power(7, 80)}} do
+          local out = table.pack(F:deal_bits(core.rng("own"), core.rng("pair"), m, pairs, n, w))
+          assert.are.equal(#w, out.n)
+          -- The bits packed as F:xor_group_drawn draws a group's, the
+          -- products of rows i and m // 2 + i, then the draws.
+          local own, words = core.rng("own"), (n + 63) // 64
+          local packed, b = own:bytes(m * words * 8), {}
+          for j = 0, m - 1 do
+            for e = 0, n - 1 do
+              local byte = packed:byte(j * words * 8 + e // 8 + 1)
+              b[j * n + e + 1] = (byte >> (e % 8)) & 1
+            end
+          end
+          local u, h = F:array(b), m // 2
+          local prod = F:multiply(u:slice(1, pairs * n), u:slice(h * n + 1, (h + pairs) * n))
+          local pair = core.rng("pair")
+          local e1, e2 = F:uniform({m * n}, pair), F:uniform({pairs * n}, pair)
+          for t = 1, #w // 2 do
+            local w0, w1 = w[2 * t - 1], w[2 * t]
+            assert.are.equal(F:add(F:multiply(u, w0), F:multiply(e1, w1)), out[2 * t - 1])
+            assert.are.equal(F:add(F:multiply(prod, w0), F:multiply(e2, w1)), out[2 * t])
+          end
+        end
+      end
+      assert.has_error(function() F:deal_bits(core.rng(1), core.rng(2), 4, 3, 5, F:ones{2}) end,
+                       "bad argument #4 to 'deal_bits' (pairs must be in [0, m // 2])")
+      assert.has_error(function() F:deal_bits(core.rng(1), core.rng(2), 4, 2, 5, F:ones{3}) end,
+                       "bad argument #6 to 'deal_bits' (weights must be a vector of 2k elements, 1 <= k <= 64)")
+    end
+  end)
+
   it("transpose field arrays (the layout step of bit_decompose)", function()
     local F = cicada.Field{order = 7}
     assert.are.same({{1, 4}, {2, 5}, {3, 6}}, F:array{{1, 2, 3}, {4, 5, 6}}:transpose():tolist())
