@@ -132,6 +132,22 @@
 --         -- shared bits r (the pairs' high bits, their low bits, then bit 0
 --         -- if m is odd; rho the pairs' products): shares of each pair's
 --         -- (lt, eq), two vectors of m // 2 + m % 2 rows, locally
+--     F:tree_deal(stream, lt, eq, n, w)  -- fields wider than 64 bits:
+--         -- a level's products h (as less_tree_products) dealt with
+--         -- threshold 2 in one pass: with e drawn from stream row by row
+--         -- (F:uniform's draws of n) and q = w[1] h, returns w[2] q +
+--         -- w[3] e, then w[2k] q + w[2k+1] e for each further pair of
+--         -- weights (cicada.shamir.compare's _tree_plan)
+--     F:tree_merge(streams, lt, own, got, n, x)
+--         -- the next level's lt and eq (as less_tree_merge) from products
+--         -- own + x d + the sum of the list got, d the sum of the rows
+--         -- drawn as tree_deal draws e from each stream of the list
+--     F:deal_bits(own, pair, m, pairs, n, w)
+--         -- a dealer's messages of m rows of n random bits u (packed draws
+--         -- from own, as xor_group_drawn's b) and of the products of rows
+--         -- i and m // 2 + i for the first pairs: with e F:uniform's draws
+--         -- from pair (m n, then pairs n), w0 u + w1 e and w0 prod + w1 e
+--         -- for each pair of weights (w0, w1) of w, 128-bit fields only
 --
 -- ## Kernels into existing arrays
 --

@@ -65,7 +65,13 @@
 -- With t = 2 the XOR needs no multiplication, and neither do the products
 -- r_hi r_lo of the less-than's first level: see _mask_bits_pair (the
 -- group's members compute their shares locally, with F:xor_group_drawn,
--- and two of them send the dealer one masked message each).
+-- and two of them send the dealer one masked message each). With t = 2 in
+-- a field wider than 64 bits, the dealer makes its bits, their products
+-- and its messages in one C call (F:deal_bits), and each level of the
+-- less-than tree reduces its products by a dealing of lambda h (lambda
+-- the player's Lagrange weight at 0, so that the reduced share is a plain
+-- sum) in one call and adds what it drew and received into the next
+-- level in another (F:tree_deal, F:tree_merge; see _tree_plan).
 -- Rounds: the random parts take 1 + ceil(log2 t) rounds (the dealing,
 -- then the XOR), the reveal one, the less-than ceil(log2 m), one fewer
 -- with t = 2 (its first level's products come with the XOR): 8 for
