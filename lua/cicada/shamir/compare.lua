@@ -607,6 +607,11 @@ local function each(self, x, fn)
   if n <= step then return fn(self, flat):reshape(x.shape) end
   local parts = {}
   for first = 1, n, step do
+    -- Collect the previous chunk's temporaries (a few MB) before making
+    -- more, so that the next chunk's arrays reuse memory still in the
+    -- caches: about 3% less CPU for less_10k. A full cycle visits few
+    -- objects here (an array is one), as in the truncation's chunks.
+    if first > 1 then collectgarbage() end
     parts[#parts + 1] = fn(self, flat:slice(first, math.min(n, first + step - 1)))
   end
   return F:concat(parts, x.shape)
