@@ -452,6 +452,20 @@ describe("comparisons", function()
     end
   end)
 
+  it("compare with threshold 2 among more players than the fused kernels send to (67)", function()
+    -- Each player but two gets a message of F:tree_deal and F:deal_bits,
+    -- which make at most 64: from 67 players on, the separate calls.
+    for _, n in ipairs{66, 67} do
+      local results = cicada.run{world_size = n, timeout = 60, fn = function(comm)
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2})
+        local a = p:share(0, comm.rank == 0 and {1, -2, 3.5, 0} or nil, {4})
+        local b = p:share(n - 1, comm.rank == n - 1 and {2, -3, 3.5, 0.25} or nil, {4})
+        return p:reveal(p:less(a, b), nil, cicada.encoding.Identity())
+      end}
+      for r = 1, n do assert.are.same({1, 0, 0, 1}, results[r]) end
+    end
+  end)
+
   it("deal and merge a threshold-2 tree level in one call each (F:tree_deal, F:tree_merge)", function()
     local core = require("cicada.core")
     local field = require("cicada.field")

@@ -178,6 +178,18 @@ local function less_tree(self, lt, eq, n)
   return lt
 end
 
+-- The most messages one call of F:tree_deal or F:deal_bits makes (the
+-- kernels' CC_FIELD128_TREE_MAX_MSGS): a player sends one to each player
+-- but itself and one other.
+local FUSED_MAX_TARGETS = 64
+
+-- True when the threshold-2 paths take the fused kernels: a field wider
+-- than 64 bits (the 64-bit field's products and weights cost little) and
+-- at most FUSED_MAX_TARGETS + 2 players.
+local function fused(self)
+  return self.field.bits > 64 and self.communicator.world_size - 2 <= FUSED_MAX_TARGETS
+end
+
 --- How the levels of less_tree reduce their products with threshold 2 in
 -- a field wider than 64 bits, worked out once per suite (false
 -- otherwise). A level's products h have degree 2; lambda h, with lambda
@@ -207,7 +219,7 @@ function M:_tree_plan()
   if plan ~= nil then return plan end
   local F, comm = self.field, self.communicator
   plan = false
-  if self.threshold == 2 and F.bits > 64 then
+  if self.threshold == 2 and fused(self) then
     local size, me = comm.world_size, comm.rank
     local streams = self:_pair_streams()
     local function index(r) return self._indices:slice(r + 1, r + 1) end
@@ -394,7 +406,7 @@ function M:_mask_bits_pair(n, m, high_bits, pairs)
   local size = m * n
   local secrets, high_a, stream
   if me == dealer then
-    if F.bits <= 64 then
+    if not fused(self) then
       local u, h = F:uniform_below({size}, 2, self._rng), m // 2
       secrets = {u, F:multiply(u:slice(1, pairs * n), u:slice(h * n + 1, (h + pairs) * n)),
                  uniform_bits(F, self._rng, n, high_bits)}
@@ -406,7 +418,7 @@ function M:_mask_bits_pair(n, m, high_bits, pairs)
     high_a = uniform_bits(F, stream, n, high_bits)
   end
   local got
-  if me == dealer and F.bits > 64 then
+  if me == dealer and fused(self) then
     got = {nil, nil, self:_deal_bits(n, m, pairs, high_bits)}
   else
     got = self:_deal_from(secrets, {size, pairs * n, n}, parties.dealers)[1]
