@@ -538,6 +538,20 @@ lazy_sum(const cc_field *f, const uint64_t *w, const uint64_t *const *xs, size_t
   return fold_reduce(f, x);
 }
 
+/* A lazy sum of add terms of weight 1 and sub terms of weight -1 alone
+ * (fewer than 2^31 of them): below 2^95, so its high word h is small and
+ * h c < 2^63 folds in one 64-bit step. */
+static inline __attribute__((always_inline)) uint64_t
+lazy_sum_units(const cc_field *f, const uint64_t *const *xs, size_t add, size_t sub,
+               size_t i) {
+  u128 acc = 0;
+  for (size_t j = 0; j < add; j++) acc += xs[j][i];
+  for (size_t j = add; j < add + sub; j++) acc += f->p - xs[j][i];
+  uint64_t lo = (uint64_t)acc, r = lo + (uint64_t)(acc >> 64) * f->c;
+  r += f->c & ((uint64_t)0 - (uint64_t)(r < lo)); /* a wrap: 2^64 = c */
+  return r >= f->p ? r - f->p : r;
+}
+
 /* The terms of a lazy sum sorted: the r arrays xs with weights w, into xo
  * and wo (room for r each), those of weight 1 after the others and those
  * of weight -1 (p > 2) last; returns the count of the others and sets
@@ -642,7 +656,11 @@ unmask_loop(const cc_field *f, uint64_t *out, const uint64_t *w,
             uint64_t s, const uint64_t *v, const uint64_t *const *ys, size_t qm, size_t qa,
             size_t qs, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    uint64_t hi = lazy_sum(f, w, cs, rm, ra, rs, i, 0) >> bits;
+    /* rm == 0, a constant where the cases below inline it: the plain-sum
+     * reveal, without the general sum's products and top word */
+    uint64_t hi = (rm == 0 && ra + rs < ((size_t)1 << 31) ? lazy_sum_units(f, cs, ra, rs, i)
+                                                          : lazy_sum(f, w, cs, rm, ra, rs, i, 0)) >>
+                  bits;
     out[i] = submod(f, submod(f, hi, s), lazy_sum(f, v, ys, qm, qa, qs, i, 0));
   }
 }

@@ -668,6 +668,40 @@ static void test_masked_kernels(void) {
         cc_field_unmask_shift(&f, got, w, ptrs, r, bits, s, v, ys, q, N);
         CHECK(cc_field_equal(got, want, N));
       }
+      /* unmask with weights 1 and -1 alone (a plain-sum reveal). */
+      for (size_t r = 1; r <= 6; r++) {
+        uint64_t units[6];
+        for (size_t j = 0; j < r; j++) units[j] = (j % 2 && f.p > 2) ? f.p - 1 : 1 % f.p;
+        unsigned bits = (unsigned)(f.bits > 3 ? f.bits - 3 : 1);
+        memset(want, 0, sizeof want);
+        for (size_t j = 0; j < r; j++) cc_field_axpy(&f, want, units[j], xs[j], N);
+        cc_field_shift_right(want, want, bits, N);
+        cc_field_sub_scalar(&f, want, want, s, N);
+        memset(tmp, 0, sizeof tmp);
+        for (size_t j = 0; j < 3; j++) cc_field_axpy(&f, tmp, w[R - 1 - j], xs[R - 1 - j], N);
+        cc_field_sub(&f, want, want, tmp, N);
+        const uint64_t *ys[3] = {xs[R - 1], xs[R - 2], xs[R - 3]};
+        uint64_t v[3] = {w[R - 1], w[R - 2], w[R - 3]};
+        cc_field_unmask_shift(&f, got, units, ptrs, r, bits, s, v, ys, 3, N);
+        CHECK(cc_field_equal(got, want, N));
+      }
+      /* A plain sum whose low word wraps when its high word folds in:
+       * (p - 1) - (p - 2c - 1) + (p - 1) = 2^65 - 1 for p = 2^64 - c. */
+      if (f.kind == CC_FIELD_FOLD) {
+        static uint64_t c0[N], c1[N];
+        for (size_t i = 0; i < N; i++) {
+          c0[i] = f.p - 1;
+          c1[i] = f.p - 2 * f.c - 1;
+        }
+        const uint64_t *wrap[3] = {c0, c1, c0};
+        uint64_t units[3] = {1, f.p - 1, 1};
+        memset(want, 0, sizeof want);
+        for (size_t j = 0; j < 3; j++) cc_field_axpy(&f, want, units[j], wrap[j], N);
+        cc_field_shift_right(want, want, 7, N);
+        cc_field_sub_scalar(&f, want, want, s, N);
+        cc_field_unmask_shift(&f, got, units, wrap, 3, 7, s, NULL, NULL, 0, N);
+        CHECK(cc_field_equal(got, want, N));
+      }
       /* out may be one of the terms. */
       static uint64_t copy[N];
       const uint64_t *cp[2] = {xs[0], copy};
