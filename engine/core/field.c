@@ -583,7 +583,7 @@ mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint
     u128 start = (u128)a[i] + s;
     if (weighted) {
       /* The product (or a) canonical, times pw, folded once (below 2^97). */
-      uint64_t x = b ? cc_field_mul1(f, a[i], b[i]) : a[i];
+      uint64_t x = b ? fold_reduce(f, (u128)a[i] * b[i]) : a[i]; /* FOLD only */
       u128 p = (u128)x * pw;
       start = (u128)(uint64_t)(p >> 64) * c + (uint64_t)p + s;
     } else if (b) {
