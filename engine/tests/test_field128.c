@@ -664,6 +664,23 @@ static void test_lincomb_classes(const cc_field128 *f) {
       CHECK(cc_field128_equal(out, want, NC));
     }
   }
+  /* 1 and each class (two terms in registers), also written over the
+   * second array */
+  for (size_t c = 0; c < RC; c++) {
+    cc_field128_set(w, 0, 1 % p);
+    cc_field128_set(w, 1, wv[c]);
+    for (size_t i = 0; i < NC; i++)
+      cc_field128_set(want, i, ref_add(p, GET(x, i), ref_mul(p, GET(x, NC + i), wv[c])));
+    cc_field128_lincomb_arrays(f, out, w, xs, 2, NC);
+    CHECK(cc_field128_equal(out, want, NC));
+    uint64_t *second = malloc(2 * NC * sizeof *second);
+    CHECK(second != NULL);
+    memcpy(second, x + 2 * NC, 2 * NC * sizeof *second);
+    const uint64_t *pair[2] = {x, second};
+    cc_field128_lincomb_arrays(f, second, w, pair, 2, NC);
+    CHECK(cc_field128_equal(second, want, NC));
+    free(second);
+  }
   /* 1, -1, -1, ...: a share minus dealt ones (the subtraction path) */
   cc_field128_set(w, 0, 1 % p);
   for (size_t j = 1; j < RC; j++) cc_field128_set(w, j, p - 1);
