@@ -1103,6 +1103,68 @@ int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64
   return 1;
 }
 
+/* m127_pass for any class of k (the switch once per block). */
+static void m127_pass_any(const m127_weight *k, const uint64_t *x, uint64_t *a0,
+                          uint64_t *a1, uint64_t *a2, size_t m) {
+#define PASS(C) m127_pass(C, k, x, a0, a1, a2, m, 0)
+  switch (k->cls) {
+  case WC_ONE: PASS(WC_ONE); break;
+  case WC_NEG_ONE: PASS(WC_NEG_ONE); break;
+  case WC_POW2: PASS(WC_POW2); break;
+  case WC_NEG_POW2: PASS(WC_NEG_POW2); break;
+  case WC_WORD: PASS(WC_WORD); break;
+  case WC_NEG_WORD: PASS(WC_NEG_WORD); break;
+  default: PASS(WC_FULL); break;
+  }
+#undef PASS
+}
+
+/* The first pass of m127_unmask over a block: floor(sum_j cs[j][i] / 2^bits)
+ * + ns into the three sum words (R > 0: the count r as a constant). */
+ALWAYS_INLINE void m127_unmask_first(const uint64_t *const *cs, size_t r, size_t R,
+                                     unsigned bits, u128 ns, uint64_t *a0, uint64_t *a1,
+                                     uint64_t *a2, size_t base, size_t m) {
+  const size_t count = R ? R : r;
+  for (size_t i = 0; i < m; i++) {
+    size_t e = 2 * (base + i);
+    m127_acc acc = {cs[0][e], cs[0][e + 1], 0};
+    for (size_t j = 1; j < count; j++) m127_acc_add_words(&acc, cs[j][e], cs[j][e + 1]);
+    u128 t = (m127_acc_value(&acc) >> bits) + ns;
+    a0[i] = LO(t);
+    a1[i] = HI(t);
+    a2[i] = 0;
+  }
+}
+
+int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *const *cs,
+                           size_t r, unsigned bits, cc_u128 s, const uint64_t *v,
+                           const uint64_t *const *ys, size_t q, size_t n) {
+  enum { MAX_TERMS = 16 };
+  if (f->kind != CC_FIELD128_M127 || r < 1 || r > MAX_TERMS || q > MAX_TERMS || bits > 127)
+    return 0;
+  m127_weight vk[MAX_TERMS];
+  /* -v[j] y = v[j] (p - y): the terms subtracted are added with their
+   * weights negated (a weight 0 stays 0, one word of 0) */
+  for (size_t j = 0; j < q; j++) {
+    u128 vj = GET(v, j);
+    vk[j] = m127_classify(vj == 0 ? 0 : MASK127 - vj);
+  }
+  /* p - s in [1, p]: with floor(c / 2^bits) < 2^127, below 2^128 */
+  const u128 ns = MASK127 - s;
+  uint64_t a0[M127_BLOCK], a1[M127_BLOCK], a2[M127_BLOCK];
+  for (size_t base = 0; base < n; base += M127_BLOCK) {
+    size_t m = n - base < M127_BLOCK ? n - base : M127_BLOCK;
+    if (r == 3) m127_unmask_first(cs, 3, 3, bits, ns, a0, a1, a2, base, m);
+    else m127_unmask_first(cs, r, 0, bits, ns, a0, a1, a2, base, m);
+    for (size_t j = 0; j < q; j++) m127_pass_any(&vk[j], ys[j] + 2 * base, a0, a1, a2, m);
+    for (size_t i = 0; i < m; i++) {
+      m127_acc acc = {a0[i], a1[i], a2[i]};
+      SET(out, base + i, m127_acc_value(&acc));
+    }
+  }
+  return 1;
+}
+
 void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
                                 const uint64_t *w, const uint64_t *const *xs,
                                 size_t r, size_t n) {
