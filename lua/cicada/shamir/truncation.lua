@@ -132,7 +132,8 @@ end
 --- Who deals what to whom in a truncation of degree k - 1 shares, worked
 -- out once per suite and k: the dealing of {u, high} with thresholds
 -- {k, t} (as cicada.shamir.dealing's _deal), whose shares for the players
--- after the dealer come from the pairs' streams.
+-- after the dealer come from the pairs' streams; for k = n (`scaled`),
+-- u's pairwise masks in place of its dealing.
 -- @int k the degree of the truncated shares, plus one
 -- @treturn table `sends`, per player this one sends to: its rank and the
 -- weights of its share of u (or false) and of high (or false); `draws`,
@@ -267,7 +268,8 @@ end
 -- product of two), into the same elements of result: floor(h / 2^bits)
 -- plus the random carry. Two rounds: the mask contributions (a dealing,
 -- as cicada.shamir.dealing's _deal of {u, high} with thresholds {k, t}:
--- the same streams, draws and messages), then the reveal of the masked
+-- the same streams, draws and messages; for k = n, u under pairwise
+-- masks instead of dealt: _truncation_plan), then the reveal of the masked
 -- value. The product, the mask's sum and the public shift are one pass;
 -- the reveal's combination, the shift right and the subtraction of the
 -- mask's high part another, written in place.
