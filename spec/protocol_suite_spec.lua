@@ -96,6 +96,29 @@ for _, case in ipairs{{n = 3}, {n = 5}, {n = 3, order = P64}} do
       end
     end)
 
+    it("multiplies every element of vectors of several rounds, with threshold (n + 1) / 2", function()
+      -- Threshold (n + 1) / 2: the product's shares have degree n - 1, so
+      -- that every player's share is needed (the masked reveal as a plain
+      -- sum of scaled shares in the wide field); 40,000 elements take
+      -- several rounds of a truncation in either field.
+      math.randomseed(250 + n)
+      local count = 40000
+      local xs, ys = randoms(count, 8), randoms(count, 8)
+      local results = run(n, function(comm, x, y)
+        local p = shamir.ProtocolSuite(comm, support.narrow{threshold = (comm.world_size + 1) // 2,
+                                                            order = order})
+        local a = p:share(0, comm.rank == 0 and x or nil, {#x})
+        local b = p:share(comm.world_size - 1, comm.rank == comm.world_size - 1 and y or nil, {#y})
+        return p:reveal(p:multiply(a, b))
+      end, {xs, ys})
+      local want = {}
+      for i = 1, count do want[i] = xs[i] * ys[i] end
+      for _, r in ipairs(results) do
+        local bias = assert_close(want, r, units, "multiply")
+        assert.is_true(math.abs(bias) < 0.1, ("multiply is biased by %.3f units"):format(bias))
+      end
+    end)
+
     it("computes dot products and matrix-vector products", function()
       math.randomseed(300 + n)
       local rows, cols = 7, 40

@@ -510,11 +510,12 @@ void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
 #define LAZY_TERMS ((size_t)64)
 
 /* sum_j w[j] xs[j][i] + extra (a 128-bit start), reduced mod p, where the
- * first mul terms are products and the add terms after them have weight 1
- * (constants where the caller inlines it, so that the loops unroll). */
+ * first mul terms are products, the add terms after them have weight 1
+ * and the sub terms after those weight -1 (added as p - x), constants
+ * where the caller inlines it, so that the loops unroll. */
 static inline __attribute__((always_inline)) uint64_t
 lazy_sum(const cc_field *f, const uint64_t *w, const uint64_t *const *xs, size_t mul,
-         size_t add, size_t i, u128 extra) {
+         size_t add, size_t sub, size_t i, u128 extra) {
   u128 acc = extra;
   uint64_t top = 0;
   for (size_t j = 0; j < mul; j++) {
@@ -527,23 +528,47 @@ lazy_sum(const cc_field *f, const uint64_t *w, const uint64_t *const *xs, size_t
     acc += x;
     top += acc < x;
   }
+  for (size_t j = mul + add; j < mul + add + sub; j++) {
+    uint64_t x = f->p - xs[j][i];
+    acc += x;
+    top += acc < x;
+  }
   uint64_t c = f->c;
   u128 x = (u128)(uint64_t)(acc >> 64) * c + (uint64_t)acc + (u128)top * (c * c);
   return fold_reduce(f, x);
 }
 
-/* The terms of a lazy sum sorted: the r arrays xs with weights w, those of
- * weight 1 last, into xo and wo (room for r each); returns the count of
- * the others. */
+/* A lazy sum of add terms of weight 1 and sub terms of weight -1 alone
+ * (fewer than 2^31 of them): below 2^95, so its high word h is small and
+ * h c < 2^63 folds in one 64-bit step. */
+static inline __attribute__((always_inline)) uint64_t
+lazy_sum_units(const cc_field *f, const uint64_t *const *xs, size_t add, size_t sub,
+               size_t i) {
+  u128 acc = 0;
+  for (size_t j = 0; j < add; j++) acc += xs[j][i];
+  for (size_t j = add; j < add + sub; j++) acc += f->p - xs[j][i];
+  uint64_t lo = (uint64_t)acc, r = lo + (uint64_t)(acc >> 64) * f->c;
+  r += f->c & ((uint64_t)0 - (uint64_t)(r < lo)); /* a wrap: 2^64 = c */
+  return r >= f->p ? r - f->p : r;
+}
+
+/* The terms of a lazy sum sorted: the r arrays xs with weights w, into xo
+ * and wo (room for r each), those of weight 1 after the others and those
+ * of weight -1 (p > 2) last; returns the count of the others and sets
+ * *sub to the count of weight -1. */
 static size_t lazy_sort(const cc_field *f, const uint64_t *w, const uint64_t *const *xs,
-                        size_t r, const uint64_t **xo, uint64_t *wo) {
-  uint64_t one = 1 % f->p;
+                        size_t r, const uint64_t **xo, uint64_t *wo, size_t *sub) {
+  uint64_t one = 1 % f->p, minus = f->p > 2 ? f->p - 1 : one;
   size_t mul = 0, k = r;
+  *sub = 0;
+  for (size_t j = r; j-- > 0;) {
+    if (w[j] == minus && minus != one) { xo[--k] = xs[j]; ++*sub; }
+  }
   for (size_t j = r; j-- > 0;) {
     if (w[j] == one) xo[--k] = xs[j];
   }
   for (size_t j = 0; j < r; j++) {
-    if (w[j] != one) { wo[mul] = w[j]; xo[mul++] = xs[j]; }
+    if (w[j] != one && (w[j] != minus || minus == one)) { wo[mul] = w[j]; xo[mul++] = xs[j]; }
   }
   return mul;
 }
@@ -552,13 +577,13 @@ static size_t lazy_sort(const cc_field *f, const uint64_t *w, const uint64_t *co
 static inline __attribute__((always_inline)) void
 mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint64_t *b,
                  uint64_t pw, int weighted, const uint64_t *w, const uint64_t *const *xs,
-                 size_t mul, size_t add, uint64_t s, size_t n) {
+                 size_t mul, size_t add, size_t sub, uint64_t s, size_t n) {
   uint64_t c = f->c;
   for (size_t i = 0; i < n; i++) {
     u128 start = (u128)a[i] + s;
     if (weighted) {
       /* The product (or a) canonical, times pw, folded once (below 2^97). */
-      uint64_t x = b ? cc_field_mul1(f, a[i], b[i]) : a[i];
+      uint64_t x = b ? fold_reduce(f, (u128)a[i] * b[i]) : a[i]; /* FOLD only */
       u128 p = (u128)x * pw;
       start = (u128)(uint64_t)(p >> 64) * c + (uint64_t)p + s;
     } else if (b) {
@@ -566,7 +591,7 @@ mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint
       u128 p = (u128)a[i] * b[i];
       start = (u128)(uint64_t)(p >> 64) * c + (uint64_t)p + s;
     }
-    out[i] = lazy_sum(f, w, xs, mul, add, i, start);
+    out[i] = lazy_sum(f, w, xs, mul, add, sub, i, start);
   }
 }
 
@@ -587,31 +612,33 @@ void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint6
   }
   const uint64_t *xo[LAZY_TERMS];
   uint64_t wo[LAZY_TERMS];
-  size_t mul = lazy_sort(f, w, xs, r, xo, wo), add = r - mul;
+  size_t sub, mul = lazy_sort(f, w, xs, r, xo, wo, &sub), add = r - mul - sub;
   int weighted = pw != 1;
   /* Unrolled loops for the sums of a few players (3 players, threshold 2:
    * 5 terms for a product's mask, one or none of weight 1 among the first
-   * 3); others take the general loop. */
-#define MUL_LINCOMB_LOOP(M, A)                                                 \
+   * 3; or a weighted product and 3 terms of weight 1 or -1 for a plain-sum
+   * reveal); others take the general loop. */
+#define MUL_LINCOMB_LOOP(M, A, S)                                              \
   do {                                                                         \
-    if (weighted && b) mul_lincomb_loop(f, out, a, b, pw, 1, wo, xo, M, A, s, n); \
-    else if (weighted) mul_lincomb_loop(f, out, a, NULL, pw, 1, wo, xo, M, A, s, n); \
-    else if (b) mul_lincomb_loop(f, out, a, b, 1, 0, wo, xo, M, A, s, n);     \
-    else mul_lincomb_loop(f, out, a, NULL, 1, 0, wo, xo, M, A, s, n);         \
+    if (weighted && b) mul_lincomb_loop(f, out, a, b, pw, 1, wo, xo, M, A, S, s, n); \
+    else if (weighted) mul_lincomb_loop(f, out, a, NULL, pw, 1, wo, xo, M, A, S, s, n); \
+    else if (b) mul_lincomb_loop(f, out, a, b, 1, 0, wo, xo, M, A, S, s, n);  \
+    else mul_lincomb_loop(f, out, a, NULL, 1, 0, wo, xo, M, A, S, s, n);      \
   } while (0)
-#define MUL_LINCOMB_CASE(M, A)                                                 \
-  case (M) * 8 + (A):                                                          \
-    MUL_LINCOMB_LOOP(M, A);                                                    \
+#define MUL_LINCOMB_CASE(M, A, S)                                              \
+  case (M) * 64 + (A) * 8 + (S):                                               \
+    MUL_LINCOMB_LOOP(M, A, S);                                                 \
     return;
-  switch (mul < 8 && add < 8 ? mul * 8 + add : 64) {
-    MUL_LINCOMB_CASE(1, 1) MUL_LINCOMB_CASE(1, 2) MUL_LINCOMB_CASE(2, 1)
-    MUL_LINCOMB_CASE(2, 2) MUL_LINCOMB_CASE(1, 3) MUL_LINCOMB_CASE(3, 1)
-    MUL_LINCOMB_CASE(2, 3) MUL_LINCOMB_CASE(3, 2) MUL_LINCOMB_CASE(4, 1)
+  switch (mul < 8 && add < 8 && sub < 8 ? mul * 64 + add * 8 + sub : 512) {
+    MUL_LINCOMB_CASE(1, 1, 0) MUL_LINCOMB_CASE(1, 2, 0) MUL_LINCOMB_CASE(2, 1, 0)
+    MUL_LINCOMB_CASE(2, 2, 0) MUL_LINCOMB_CASE(1, 3, 0) MUL_LINCOMB_CASE(3, 1, 0)
+    MUL_LINCOMB_CASE(2, 3, 0) MUL_LINCOMB_CASE(3, 2, 0) MUL_LINCOMB_CASE(4, 1, 0)
+    MUL_LINCOMB_CASE(0, 3, 0) MUL_LINCOMB_CASE(0, 2, 1) MUL_LINCOMB_CASE(0, 1, 2)
   default:
     break;
   }
 #undef MUL_LINCOMB_CASE
-  MUL_LINCOMB_LOOP(mul, add);
+  MUL_LINCOMB_LOOP(mul, add, sub);
 #undef MUL_LINCOMB_LOOP
 }
 
@@ -625,11 +652,16 @@ void cc_field_mul_lincomb(const cc_field *f, uint64_t *out, const uint64_t *a,
 /* out[i] = floor(sum_w / 2^bits) - s - sum_v. */
 static inline __attribute__((always_inline)) void
 unmask_loop(const cc_field *f, uint64_t *out, const uint64_t *w,
-            const uint64_t *const *cs, size_t rm, size_t ra, unsigned bits, uint64_t s,
-            const uint64_t *v, const uint64_t *const *ys, size_t qm, size_t qa, size_t n) {
+            const uint64_t *const *cs, size_t rm, size_t ra, size_t rs, unsigned bits,
+            uint64_t s, const uint64_t *v, const uint64_t *const *ys, size_t qm, size_t qa,
+            size_t qs, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    uint64_t hi = lazy_sum(f, w, cs, rm, ra, i, 0) >> bits;
-    out[i] = submod(f, submod(f, hi, s), lazy_sum(f, v, ys, qm, qa, i, 0));
+    /* rm == 0, a constant where the cases below inline it: the plain-sum
+     * reveal, without the general sum's products and top word */
+    uint64_t hi = (rm == 0 && ra + rs < ((size_t)1 << 31) ? lazy_sum_units(f, cs, ra, rs, i)
+                                                          : lazy_sum(f, w, cs, rm, ra, rs, i, 0)) >>
+                  bits;
+    out[i] = submod(f, submod(f, hi, s), lazy_sum(f, v, ys, qm, qa, qs, i, 0));
   }
 }
 
@@ -650,20 +682,24 @@ void cc_field_unmask_shift(const cc_field *f, uint64_t *out, const uint64_t *w,
   }
   const uint64_t *co[LAZY_TERMS], *yo[LAZY_TERMS];
   uint64_t wo[LAZY_TERMS], vo[LAZY_TERMS];
-  size_t rm = lazy_sort(f, w, cs, r, co, wo), qm = lazy_sort(f, v, ys, q, yo, vo);
+  size_t rs, qs, rm = lazy_sort(f, w, cs, r, co, wo, &rs),
+                 qm = lazy_sort(f, v, ys, q, yo, vo, &qs);
   /* Unrolled loops for 3 players: 3 shares revealed (indices 1, 2, 3 give
-   * the weights 3, -3 and 1), and a high part of 2 (threshold 2) or 3
-   * products and 2 sums, one of the products perhaps of weight 1. */
-  size_t ra = r - rm, qa = q - qm;
-#define UNMASK_CASE(RM, RA, QM, QA)                                            \
-  if (rm == (RM) && ra == (RA) && qm == (QM) && qa == (QA)) {                  \
-    unmask_loop(f, out, wo, co, RM, RA, bits, s, vo, yo, QM, QA, n);           \
+   * the weights 3, -3 and 1; or 1 each, for a plain-sum reveal), and a
+   * high part of 2 (threshold 2) or 3 products and 2 sums, one of the
+   * products perhaps of weight 1. */
+  size_t ra = r - rm - rs, qa = q - qm - qs;
+#define UNMASK_CASE(RM, RA, RS, QM, QA)                                        \
+  if (rm == (RM) && ra == (RA) && rs == (RS) && qm == (QM) && qa == (QA) && qs == 0) { \
+    unmask_loop(f, out, wo, co, RM, RA, RS, bits, s, vo, yo, QM, QA, 0, n);    \
     return;                                                                    \
   }
-  UNMASK_CASE(2, 1, 2, 2) UNMASK_CASE(2, 1, 1, 3) UNMASK_CASE(3, 0, 2, 2)
-  UNMASK_CASE(3, 0, 1, 3) UNMASK_CASE(2, 1, 3, 2) UNMASK_CASE(2, 1, 2, 3)
+  UNMASK_CASE(2, 0, 1, 2, 2) UNMASK_CASE(2, 0, 1, 1, 3) UNMASK_CASE(2, 1, 0, 2, 2)
+  UNMASK_CASE(2, 1, 0, 1, 3) UNMASK_CASE(3, 0, 0, 2, 2) UNMASK_CASE(3, 0, 0, 1, 3)
+  UNMASK_CASE(2, 1, 0, 3, 2) UNMASK_CASE(2, 1, 0, 2, 3) UNMASK_CASE(0, 3, 0, 2, 2)
+  UNMASK_CASE(0, 3, 0, 1, 3)
 #undef UNMASK_CASE
-  unmask_loop(f, out, wo, co, rm, ra, bits, s, vo, yo, qm, qa, n);
+  unmask_loop(f, out, wo, co, rm, ra, rs, bits, s, vo, yo, qm, qa, qs, n);
 }
 
 /* a * s mod p for FOLD and a small s < 2^32: the product's high word is

@@ -216,6 +216,16 @@ int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64
                                const uint64_t *b, cc_u128 pw, const uint64_t *w,
                                const uint64_t *const *xs, size_t r, cc_u128 s,
                                size_t n);
+/* For 2^127 - 1 and 1 <= r, q <= 16: out[i] = floor(c[i] / 2^bits) - s -
+ * sum_j v[j] ys[j][i] with c[i] = sum_j cs[j][i] (a plain-sum reveal:
+ * every weight 1), canonical elements, weights and s, bits <= 127 (a
+ * truncation's last step), in blocks: one pass for c, its shift and s,
+ * then one per subtracted term, one reduction. out may be one of the cs or
+ * ys (the same elements). Returns 0, writing nothing, for other fields or
+ * counts. */
+int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *const *cs,
+                           size_t r, unsigned bits, cc_u128 s, const uint64_t *v,
+                           const uint64_t *const *ys, size_t q, size_t n);
 void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
                                 const uint64_t *w, const uint64_t *const *xs,
                                 size_t r, size_t n);

@@ -1201,6 +1201,10 @@ static void unmask_shift128(const cc_field128 *g, uint64_t *out, const uint64_t 
                             const uint64_t *const *cs, size_t r, unsigned bits, cc_u128 s,
                             const uint64_t *v, const uint64_t *const *ys, size_t q,
                             size_t n, const uint64_t **xo) {
+  /* A plain-sum reveal (every weight 1): one kernel. */
+  bool ones = true;
+  for (size_t j = 0; j < r && ones; j++) ones = cl_elem(2, w, j) == 1;
+  if (ones && cc_field128_unmask_sum(g, out, cs, r, bits, s, v, ys, q, n)) return;
   uint64_t t[2 * INTO_BLOCK], u[2 * INTO_BLOCK];
   for (size_t i0 = 0; i0 < n; i0 += INTO_BLOCK) {
     size_t m = n - i0 < INTO_BLOCK ? n - i0 : INTO_BLOCK;

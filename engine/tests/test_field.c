@@ -595,7 +595,8 @@ static void test_lincomb_arrays(void) {
 /* The masked-product kernels against the plain ones, in every kind of
  * field: random and extreme (p - 1 everywhere, so that the lazy sums carry
  * into their top word) elements and weights, weights of 1 at varying
- * places (summed, not multiplied), with and without the second factor, and
+ * places (summed, not multiplied), and of -1 (added as p - x; 0 then adds
+ * p), with and without the second factor and a weight of the product, and
  * term counts that take the unrolled loops, the general one and the plain
  * fallback. Then the lazy dot product against the plain sum of products. */
 static void test_masked_kernels(void) {
@@ -607,7 +608,8 @@ static void test_masked_kernels(void) {
   for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
     cc_field f;
     cc_field_setup(&f, orders[o]);
-    for (int extreme = 0; extreme <= 1; extreme++) {
+    for (int mode = 0; mode < 4; mode++) {
+      int extreme = mode & 1, signs = mode >> 1;
       for (size_t j = 0; j < R; j++) {
         if (extreme) {
           for (size_t i = 0; i < N; i++) xs[j][i] = f.p - 1;
@@ -617,6 +619,10 @@ static void test_masked_kernels(void) {
           CHECK(cc_rng_uniform_mod(&rng, f.p, &w[j], 1) == 0);
         }
         if (j % 3 == 1) w[j] = 1 % f.p; /* unit weights among the others */
+        if (signs && j % 3 == 2) {      /* and weights -1 */
+          w[j] = f.p - 1;
+          if (extreme) memset(xs[j], 0, sizeof xs[j]);
+        }
         ptrs[j] = xs[j];
       }
       uint64_t s = extreme ? f.p - 1 : 12345 % f.p;
@@ -632,6 +638,15 @@ static void test_masked_kernels(void) {
           for (size_t j = 0; j < r; j++) cc_field_axpy(&f, want, w[j], xs[j], N);
           cc_field_add_scalar(&f, want, want, s, N);
           cc_field_mul_lincomb(&f, got, a, prod ? b : NULL, w, ptrs, r, s, N);
+          CHECK(cc_field_equal(got, want, N));
+          /* the product (or a) weighted */
+          uint64_t pw = extreme ? f.p - 1 : (3 + 1000 * (uint64_t)c) % f.p;
+          if (prod) cc_field_mul(&f, want, a, b, N);
+          else memcpy(want, a, sizeof want);
+          cc_field_mul_scalar(&f, want, want, pw, N);
+          for (size_t j = 0; j < r; j++) cc_field_axpy(&f, want, w[j], xs[j], N);
+          cc_field_add_scalar(&f, want, want, s, N);
+          cc_field_mul_lincomb_weighted(&f, got, a, prod ? b : NULL, pw, w, ptrs, r, s, N);
           CHECK(cc_field_equal(got, want, N));
         }
         /* unmask: q terms of the subtracted sum, from the other end. */
@@ -651,6 +666,40 @@ static void test_masked_kernels(void) {
           v[j] = w[R - 1 - j];
         }
         cc_field_unmask_shift(&f, got, w, ptrs, r, bits, s, v, ys, q, N);
+        CHECK(cc_field_equal(got, want, N));
+      }
+      /* unmask with weights 1 and -1 alone (a plain-sum reveal). */
+      for (size_t r = 1; r <= 6; r++) {
+        uint64_t units[6];
+        for (size_t j = 0; j < r; j++) units[j] = (j % 2 && f.p > 2) ? f.p - 1 : 1 % f.p;
+        unsigned bits = (unsigned)(f.bits > 3 ? f.bits - 3 : 1);
+        memset(want, 0, sizeof want);
+        for (size_t j = 0; j < r; j++) cc_field_axpy(&f, want, units[j], xs[j], N);
+        cc_field_shift_right(want, want, bits, N);
+        cc_field_sub_scalar(&f, want, want, s, N);
+        memset(tmp, 0, sizeof tmp);
+        for (size_t j = 0; j < 3; j++) cc_field_axpy(&f, tmp, w[R - 1 - j], xs[R - 1 - j], N);
+        cc_field_sub(&f, want, want, tmp, N);
+        const uint64_t *ys[3] = {xs[R - 1], xs[R - 2], xs[R - 3]};
+        uint64_t v[3] = {w[R - 1], w[R - 2], w[R - 3]};
+        cc_field_unmask_shift(&f, got, units, ptrs, r, bits, s, v, ys, 3, N);
+        CHECK(cc_field_equal(got, want, N));
+      }
+      /* A plain sum whose low word wraps when its high word folds in:
+       * (p - 1) - (p - 2c - 1) + (p - 1) = 2^65 - 1 for p = 2^64 - c. */
+      if (f.kind == CC_FIELD_FOLD) {
+        static uint64_t c0[N], c1[N];
+        for (size_t i = 0; i < N; i++) {
+          c0[i] = f.p - 1;
+          c1[i] = f.p - 2 * f.c - 1;
+        }
+        const uint64_t *wrap[3] = {c0, c1, c0};
+        uint64_t units[3] = {1, f.p - 1, 1};
+        memset(want, 0, sizeof want);
+        for (size_t j = 0; j < 3; j++) cc_field_axpy(&f, want, units[j], wrap[j], N);
+        cc_field_shift_right(want, want, 7, N);
+        cc_field_sub_scalar(&f, want, want, s, N);
+        cc_field_unmask_shift(&f, got, units, wrap, 3, 7, s, NULL, NULL, 0, N);
         CHECK(cc_field_equal(got, want, N));
       }
       /* out may be one of the terms. */

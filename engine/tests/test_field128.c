@@ -664,6 +664,23 @@ static void test_lincomb_classes(const cc_field128 *f) {
       CHECK(cc_field128_equal(out, want, NC));
     }
   }
+  /* 1 and each class (two terms in registers), also written over the
+   * second array */
+  for (size_t c = 0; c < RC; c++) {
+    cc_field128_set(w, 0, 1 % p);
+    cc_field128_set(w, 1, wv[c]);
+    for (size_t i = 0; i < NC; i++)
+      cc_field128_set(want, i, ref_add(p, GET(x, i), ref_mul(p, GET(x, NC + i), wv[c])));
+    cc_field128_lincomb_arrays(f, out, w, xs, 2, NC);
+    CHECK(cc_field128_equal(out, want, NC));
+    uint64_t *second = malloc(2 * NC * sizeof *second);
+    CHECK(second != NULL);
+    memcpy(second, x + 2 * NC, 2 * NC * sizeof *second);
+    const uint64_t *pair[2] = {x, second};
+    cc_field128_lincomb_arrays(f, second, w, pair, 2, NC);
+    CHECK(cc_field128_equal(second, want, NC));
+    free(second);
+  }
   /* 1, -1, -1, ...: a share minus dealt ones (the subtraction path) */
   cc_field128_set(w, 0, 1 % p);
   for (size_t j = 1; j < RC; j++) cc_field128_set(w, j, p - 1);
@@ -1015,6 +1032,69 @@ static void test_xor_group_rng(const cc_field128 *f) {
   }
 }
 
+/* The plain-sum unmask against a reference in M127 (0 elsewhere): sums of
+ * 1 to 5 arrays at the edges, shifts of 0 to 127 bits, subtracted terms of
+ * every weight class (0 too), s of 0 and p - 1, out one of the arrays. */
+static void test_unmask_sum(const cc_field128 *f) {
+  const u128 p = f->p;
+  enum { RU = 5, QU = 8, NU = 700 };
+  uint64_t *x = malloc(2 * (RU + QU) * NU * sizeof *x), *out = malloc(2 * NU * sizeof *out);
+  uint64_t *want = malloc(2 * NU * sizeof *want), v[2 * QU];
+  CHECK(x && out && want);
+  if (f->kind != CC_FIELD128_M127) {
+    const uint64_t *one[1] = {x};
+    CHECK(cc_field128_unmask_sum(f, out, one, 1, 3, 0, v, one, 0, 1) == 0);
+    free(x), free(out), free(want);
+    return;
+  }
+  fill(p, x, (RU + QU) * NU, 1);
+  const u128 edge[] = {0, 1, p - 1, p - 2, ((u128)1 << 64) - 1, (u128)1 << 64, p >> 1};
+  for (size_t j = 0; j < RU + QU; j++)
+    for (size_t e = 0; e < sizeof edge / sizeof edge[0]; e++)
+      cc_field128_set(x, j * NU + (e * 11 + j) % NU, edge[e]);
+  for (size_t i = 0; i < NU; i += 5) /* runs of p - 1 in every c array */
+    for (size_t j = 0; j < RU; j++) cc_field128_set(x, j * NU + i, p - 1);
+  const uint64_t *cs[RU], *ys[QU];
+  for (size_t j = 0; j < RU; j++) cs[j] = x + 2 * j * NU;
+  for (size_t j = 0; j < QU; j++) ys[j] = x + 2 * (RU + j) * NU;
+  const u128 vw[QU] = {1, p - 1, 3, p - 3, (u128)1 << 126, p - ((u128)1 << 126), 0,
+                       next128() % p};
+  for (size_t j = 0; j < QU; j++) cc_field128_set(v, j, vw[j]);
+  static const unsigned shifts[] = {0, 1, 16, 63, 64, 65, 100, 126, 127};
+  for (size_t r = 1; r <= RU; r++) {
+    for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+      unsigned bits = shifts[k];
+      u128 s = k % 2 ? p - 1 : (k % 3 ? next128() % p : 0);
+      size_t q = (r + k) % (QU + 1);
+      for (size_t i = 0; i < NU; i++) {
+        u128 c = 0, h = 0;
+        for (size_t j = 0; j < r; j++) c = ref_add(p, c, GET(cs[j], i));
+        for (size_t j = 0; j < q; j++) h = ref_add(p, h, ref_mul(p, vw[j], GET(ys[j], i)));
+        cc_field128_set(want, i, ref_sub(p, ref_sub(p, c >> bits, s), h));
+      }
+      CHECK(cc_field128_unmask_sum(f, out, cs, r, bits, s, v, ys, q, NU) == 1);
+      CHECK(cc_field128_equal(out, want, NU));
+    }
+  }
+  /* out is the first array summed */
+  uint64_t *copy = malloc(2 * 2 * NU * sizeof *copy);
+  CHECK(copy != NULL);
+  memcpy(copy, x, 2 * 2 * NU * sizeof *copy);
+  const uint64_t *two[2] = {copy, copy + 2 * NU};
+  for (size_t i = 0; i < NU; i++) {
+    u128 c = ref_add(p, GET(x, i), GET(x, NU + i));
+    cc_field128_set(want, i, ref_sub(p, ref_sub(p, c >> 16, 5), ref_mul(p, vw[2], GET(ys[0], i))));
+  }
+  uint64_t v3[2];
+  cc_field128_set(v3, 0, vw[2]);
+  CHECK(cc_field128_unmask_sum(f, copy, two, 2, 16, 5, v3, ys, 1, NU) == 1);
+  CHECK(cc_field128_equal(copy, want, NU));
+  free(copy);
+  free(x);
+  free(out);
+  free(want);
+}
+
 int main(void) {
   test_primality();
   test_parse();
@@ -1028,6 +1108,7 @@ int main(void) {
     test_carries(&f);
     test_lincomb(&f);
     test_lincomb_classes(&f);
+    test_unmask_sum(&f);
     test_lagrange(&f);
     test_shamir(&f);
     test_against_field64(&f);
