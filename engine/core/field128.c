@@ -940,6 +940,24 @@ static int m127_lincomb_shapes(uint64_t *out, const m127_weight *wk,
   return 0;
 }
 
+/* m127_pass for any class of k (the switch once per block); first starts
+ * the sums at the block's terms instead of adding to them. */
+static void m127_pass_any(const m127_weight *k, const uint64_t *x, uint64_t *a0,
+                          uint64_t *a1, uint64_t *a2, size_t m, int first) {
+#define PASS(C)                                                            \
+  (first ? m127_pass(C, k, x, a0, a1, a2, m, 1) : m127_pass(C, k, x, a0, a1, a2, m, 0))
+  switch (k->cls) {
+  case WC_ONE: PASS(WC_ONE); break;
+  case WC_NEG_ONE: PASS(WC_NEG_ONE); break;
+  case WC_POW2: PASS(WC_POW2); break;
+  case WC_NEG_POW2: PASS(WC_NEG_POW2); break;
+  case WC_WORD: PASS(WC_WORD); break;
+  case WC_NEG_WORD: PASS(WC_NEG_WORD); break;
+  default: PASS(WC_FULL); break;
+  }
+#undef PASS
+}
+
 /* r < 2^62 canonical weights, r >= 1. Blocks of M127_BLOCK elements: each
  * term is one pass over the block into three words an element (6 KB, in
  * L1), then one pass reduces the block into out. Every xs[j][i] of a block
@@ -964,23 +982,8 @@ static void m127_lincomb(uint64_t *out, const uint64_t *w,
   uint64_t a0[M127_BLOCK], a1[M127_BLOCK], a2[M127_BLOCK];
   for (size_t base = 0; base < n; base += M127_BLOCK) {
     size_t m = n - base < M127_BLOCK ? n - base : M127_BLOCK;
-    for (size_t j = 0; j < r; j++) {
-      const uint64_t *x = xs[j] + 2 * base;
-      int first = j == 0;
-#define PASS(C)                                                            \
-  (first ? m127_pass(C, &wk[j], x, a0, a1, a2, m, 1)                       \
-         : m127_pass(C, &wk[j], x, a0, a1, a2, m, 0))
-      switch (wk[j].cls) {
-      case WC_ONE: PASS(WC_ONE); break;
-      case WC_NEG_ONE: PASS(WC_NEG_ONE); break;
-      case WC_POW2: PASS(WC_POW2); break;
-      case WC_NEG_POW2: PASS(WC_NEG_POW2); break;
-      case WC_WORD: PASS(WC_WORD); break;
-      case WC_NEG_WORD: PASS(WC_NEG_WORD); break;
-      default: PASS(WC_FULL); break;
-      }
-#undef PASS
-    }
+    for (size_t j = 0; j < r; j++)
+      m127_pass_any(&wk[j], xs[j] + 2 * base, a0, a1, a2, m, j == 0);
     for (size_t i = 0; i < m; i++) {
       m127_acc acc = {a0[i], a1[i], a2[i]};
       SET(out, base + i, m127_acc_value(&acc));
@@ -1103,22 +1106,6 @@ int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64
   return 1;
 }
 
-/* m127_pass for any class of k (the switch once per block). */
-static void m127_pass_any(const m127_weight *k, const uint64_t *x, uint64_t *a0,
-                          uint64_t *a1, uint64_t *a2, size_t m) {
-#define PASS(C) m127_pass(C, k, x, a0, a1, a2, m, 0)
-  switch (k->cls) {
-  case WC_ONE: PASS(WC_ONE); break;
-  case WC_NEG_ONE: PASS(WC_NEG_ONE); break;
-  case WC_POW2: PASS(WC_POW2); break;
-  case WC_NEG_POW2: PASS(WC_NEG_POW2); break;
-  case WC_WORD: PASS(WC_WORD); break;
-  case WC_NEG_WORD: PASS(WC_NEG_WORD); break;
-  default: PASS(WC_FULL); break;
-  }
-#undef PASS
-}
-
 /* The first pass of m127_unmask over a block: floor(sum_j cs[j][i] / 2^bits)
  * + ns into the three sum words (R > 0: the count r as a constant). */
 ALWAYS_INLINE void m127_unmask_first(const uint64_t *const *cs, size_t r, size_t R,
@@ -1156,7 +1143,7 @@ int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *
     size_t m = n - base < M127_BLOCK ? n - base : M127_BLOCK;
     if (r == 3) m127_unmask_first(cs, 3, 3, bits, ns, a0, a1, a2, base, m);
     else m127_unmask_first(cs, r, 0, bits, ns, a0, a1, a2, base, m);
-    for (size_t j = 0; j < q; j++) m127_pass_any(&vk[j], ys[j] + 2 * base, a0, a1, a2, m);
+    for (size_t j = 0; j < q; j++) m127_pass_any(&vk[j], ys[j] + 2 * base, a0, a1, a2, m, 0);
     for (size_t i = 0; i < m; i++) {
       m127_acc acc = {a0[i], a1[i], a2[i]};
       SET(out, base + i, m127_acc_value(&acc));
