@@ -872,7 +872,8 @@ static bool conn_bytes_connlocked(cc_conn *c, const uint8_t *b, size_t len) {
   cc_net *n = c->net;
   CC_CONN_ASSERT_LOCKED(c);
   if (c->linked && !c->partial && evbuffer_get_length(c->in) == 0) {
-    atomic_store_explicit(&c->last_recv, cc_now(), memory_order_relaxed);
+    /* The sign of life: conn_read_connlocked notes it once the read is
+     * done. */
     send_owed_heartbeat_connlocked(c);
     while (len >= CC_FRAME_HEADER_BYTES && !atomic_load_explicit(&c->dead, memory_order_relaxed)) {
       cc_frame_header h;
