@@ -258,11 +258,12 @@ static cc_payload **push_slots(lua_State *L, int n) {
  * call to call, unless a call still running holds them (a finalizer that
  * ran midway made this one), in which case a userdata of slots is pushed
  * as by push_slots. A call that raises with payloads in the slots leaves
- * them there: the next call releases them. Which call holds the slots is
- * told by its C frame (`frame`, __builtin_frame_address(0) of the function
- * that holds them until give_slots): one still running is an ancestor of
- * this call, whose frame lies deeper in the stack, so a holder whose frame
- * is not deeper than ours has been unwound by an error. */
+ * them there: the next call releases them. A call is known by its C frame
+ * (`frame`, __builtin_frame_address(0) of the function that holds the
+ * slots until give_slots). A holder still running is an ancestor of this
+ * call (Lua runs coroutines and finalizers on the same C stack), so this
+ * call's frame lies below the holder's on the downward-growing stack; a
+ * holder whose frame is not above ours has been unwound by an error. */
 static cc_payload **take_slots(lua_State *L, cl_comm *lc, uintptr_t frame) {
   if (lc->slots_frame == 0 || lc->slots_frame <= frame) {
     if (!lc->slots) lc->slots = calloc((size_t)(lc->size ? lc->size : 1), sizeof *lc->slots);
