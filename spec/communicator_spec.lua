@@ -387,6 +387,22 @@ describe("argument checking", function()
       message_of(function(comm) comm:scatter(0, {1, 2, 3}) end))
   end)
 
+  it("stays usable after a scatter that raised at its source midway", function()
+    local results = run(2, function(comm)
+      local ok, err = true, nil
+      if comm.rank == 0 then
+        ok, err = pcall(comm.scatterv, comm, 0, {"kept", print}, {0, 1})
+      end
+      return {ok, tostring(err), comm:allgather(comm.rank),
+              comm:scatter(0, comm.rank == 0 and {"a", "b"} or nil)}
+    end)
+    assert.is_false(results[1][1])
+    assert.matches("cannot send a function", results[1][2])
+    assert.same({true, "nil", {0, 1}, "b"}, results[2])
+    assert.same({0, 1}, results[1][3])
+    assert.equal("a", results[1][4])
+  end)
+
   it("refuses a gatherv source listed twice", function()
     assert.matches("rank 1 listed twice",
       message_of(function(comm) comm:gatherv({1, 1}, 0, 0) end))

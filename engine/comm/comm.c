@@ -15,9 +15,17 @@
 #include "core/check.h"
 
 #define MAX_ORPHAN_BYTES ((size_t)256 << 20)
+/* Per-call lists of up to this many entries (ranks, payload slots) live in
+ * the caller's frame. */
+#define LIST_ON_STACK 64
 /* What holding a message costs besides its payload: empty frames must not
  * be free to pile up. */
 #define ORPHAN_OVERHEAD_BYTES (sizeof(cc_orphan) + sizeof(cc_msg) + sizeof(cc_payload))
+
+/* Free a per-call list unless it is the caller's buffer buf. */
+static void free_list(void *list, const void *buf) {
+  if (list != buf) free(list);
+}
 
 /* ==== Tags and errors ================================================== */
 
@@ -432,11 +440,9 @@ static cc_status send_one(cc_comm *c, cc_payload *p, int dst, int32_t tag, bool 
     cc_comm_count(c, dst, tag, p->len, true);
     return CC_OK;
   }
-  cc_net_lock(c->eng->net);
-  down = cc_comm_peer_down_locked(c, dst);
-  cc_net_unlock(c->eng->net);
-  if (down && !need) return CC_OK;
-  if (down || !cc_net_send(c->eng->net, c->members[dst], CC_FRAME_DATA, c->context, tag, p)) {
+  /* cc_net_send sends only on a link that is up: exactly when the peer is
+   * not down. */
+  if (!cc_net_send(c->eng->net, c->members[dst], CC_FRAME_DATA, c->context, tag, p)) {
     cc_net_lock(c->eng->net);
     down = cc_comm_peer_down_locked(c, dst);
     cc_net_unlock(c->eng->net);
@@ -497,6 +503,7 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
   char tb[16];
   cc_status st = CC_OK;
   int missing;
+  double now;
   cc_net_lock(eng->net);
   /* A probe reads what the links hold now: nobody else reads them while
    * this thread runs (see cc_net_wait_locked). */
@@ -520,14 +527,15 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
     }
     if (missing == 0) break;
     if (c->freed) { st = err_not_running(c, err); break; }
+    now = block ? cc_now() : 0;
     /* Past the deadline it is a timeout, whatever happened since: a peer
      * that gave up at the same moment and left must not turn our timeout
      * into its departure. */
-    if (!block || cc_now() < deadline) {
+    if (!block || now < deadline) {
       st = check_stuck_locked(c, srcs, n, tag, out, err);
       if (st != CC_OK || !block) break;
     }
-    if (cc_now() >= deadline) {
+    if (now >= deadline) {
       for (int i = 0; i < n; i++)
         if (!out[srcs[i]]) {
           st = cc_error_set(err, CC_ETIMEOUT, srcs[i], tag, "Tag %s from player %d timed-out after %gs",
@@ -556,16 +564,17 @@ cc_status cc_comm_send(cc_comm *c, cc_payload *p, int dst, int32_t tag, cc_error
 
 static cc_status recv_from(cc_comm *c, int src, int32_t tag, bool block, cc_payload **out,
                            cc_error *err) {
-  cc_payload **slots;
+  cc_payload **slots, *buf[LIST_ON_STACK];
   cc_status st = check_usable(c, err);
   *out = NULL;
   if (st == CC_OK) st = check_rank(c, src, "source", err);
   if (st != CC_OK) return st;
-  slots = calloc((size_t)c->size, sizeof *slots);
+  slots = c->size <= LIST_ON_STACK ? buf : malloc((size_t)c->size * sizeof *slots);
   if (!slots) return cc_error_set(err, CC_ENOMEM, src, tag, "out of memory");
+  memset(slots, 0, (size_t)c->size * sizeof *slots);
   st = recv_many(c, &src, 1, tag, deadline_of(c), block, slots, err);
   *out = slots[src];
-  free(slots);
+  free_list(slots, buf);
   return st;
 }
 
@@ -579,10 +588,22 @@ cc_status cc_comm_try_recv(cc_comm *c, int src, int32_t tag, cc_payload **out, c
 
 /* ==== Collectives ========================================================= */
 
-static int *all_ranks(const cc_comm *c) {
-  int *r = malloc((size_t)c->size * sizeof *r);
+#define RANKS8(b) b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7
+static const int first_ranks[LIST_ON_STACK] = {RANKS8(0),  RANKS8(8),  RANKS8(16), RANKS8(24),
+                                               RANKS8(32), RANKS8(40), RANKS8(48), RANKS8(56)};
+
+/* The list of every rank: first_ranks if it is long enough, else
+ * allocated (free_ranks). */
+static const int *all_ranks(const cc_comm *c) {
+  int *r;
+  if (c->size <= LIST_ON_STACK) return first_ranks;
+  r = malloc((size_t)c->size * sizeof *r);
   if (r) for (int i = 0; i < c->size; i++) r[i] = i;
   return r;
+}
+
+static void free_ranks(const int *r) {
+  if (r != first_ranks) free((void *)r);
 }
 
 /* Send to every player in dsts (the payload for dst d is ps[d], or p). */
@@ -600,7 +621,7 @@ static cc_status send_each(cc_comm *c, cc_payload *p, cc_payload *const *ps, con
 
 cc_status cc_comm_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_error *err) {
   double deadline = deadline_of(c);
-  int *ranks;
+  const int *ranks;
   cc_status st = check_usable(c, err);
   if (st != CC_OK) return st;
   if (cc_collective_relayed(c)) return cc_collective_allgather(c, mine, all, err);
@@ -610,7 +631,7 @@ cc_status cc_comm_allgather(cc_comm *c, cc_payload *mine, cc_payload **all, cc_e
   st = send_each(c, mine, NULL, ranks, c->size, CC_TAG_ALLGATHER, err);
   if (st == CC_OK) st = recv_many(c, ranks, c->size, CC_TAG_ALLGATHER, deadline, true, all, err);
   if (st != CC_OK) cc_payloads_free(all, c->size);
-  free(ranks);
+  free_ranks(ranks);
   return st;
 }
 
@@ -625,11 +646,11 @@ cc_status cc_comm_barrier(cc_comm *c, cc_error *err) {
   st = check_usable(c, err);
   if (st == CC_OK) {
     double deadline = deadline_of(c);
-    int *ranks = all_ranks(c);
+    const int *ranks = all_ranks(c);
     if (!ranks) st = cc_error_set(err, CC_ENOMEM, -1, CC_TAG_BARRIER, "out of memory");
     if (st == CC_OK) st = send_each(c, empty, NULL, ranks, c->size, CC_TAG_BARRIER, err);
     if (st == CC_OK) st = recv_many(c, ranks, c->size, CC_TAG_BARRIER, deadline, true, all, err);
-    free(ranks);
+    free_ranks(ranks);
   }
   cc_payloads_free(all, c->size);
   free(all);
@@ -645,10 +666,10 @@ cc_status cc_comm_broadcast(cc_comm *c, int src, cc_payload *value, cc_payload *
   if (st != CC_OK) return st;
   if (cc_collective_relayed(c)) return cc_collective_broadcast(c, src, value, out, err);
   if (c->rank == src) {
-    int *ranks = all_ranks(c);
+    const int *ranks = all_ranks(c);
     if (!ranks) return cc_error_set(err, CC_ENOMEM, -1, CC_TAG_BROADCAST, "out of memory");
     st = send_each(c, value, NULL, ranks, c->size, CC_TAG_BROADCAST, err);
-    free(ranks);
+    free_ranks(ranks);
     if (st != CC_OK) return st;
   }
   return recv_from(c, src, CC_TAG_BROADCAST, true, out, err);

@@ -55,6 +55,11 @@ typedef struct cl_comm {
   bool joined;             /* this player is a newcomer of the grow that
                             * made this communicator's world (the
                             * newcomers' ranks: user value 2) */
+  /* The Lua state's (one thread). Payload slots for the collectives, kept
+   * from call to call (see take_slots): NULL until the first, freed with
+   * the userdata. */
+  cc_payload **slots;      /* size entries */
+  uintptr_t slots_frame;   /* the C frame of the call holding them, or 0 */
 } cl_comm;
 
 /* ==== Errors ============================================================== */
@@ -249,6 +254,36 @@ static cc_payload **push_slots(lua_State *L, int n) {
   return ps;
 }
 
+/* The communicator's payload slots for a collective: its own, kept from
+ * call to call, unless a call still running holds them (a finalizer that
+ * ran midway made this one), in which case a userdata of slots is pushed
+ * as by push_slots. A call that raises with payloads in the slots leaves
+ * them there: the next call releases them. A call is known by its C frame
+ * (`frame`, __builtin_frame_address(0) of the function that holds the
+ * slots until give_slots). A holder still running is an ancestor of this
+ * call (Lua runs coroutines and finalizers on the same C stack), so this
+ * call's frame lies below the holder's on the downward-growing stack; a
+ * holder whose frame is not above ours has been unwound by an error. */
+static cc_payload **take_slots(lua_State *L, cl_comm *lc, uintptr_t frame) {
+  if (lc->slots_frame == 0 || lc->slots_frame <= frame) {
+    if (!lc->slots) lc->slots = calloc((size_t)(lc->size ? lc->size : 1), sizeof *lc->slots);
+    if (lc->slots) {
+      cc_payloads_free(lc->slots, lc->size);   /* what a raised call left */
+      lc->slots_frame = frame;
+      return lc->slots;
+    }
+  }
+  return push_slots(L, lc->size);
+}
+
+/* A call is done with slots from take_slots (and has taken or released
+ * every payload in them). */
+static void give_slots(cl_comm *lc, cc_payload **ps) {
+  if (ps == lc->slots) lc->slots_frame = 0;
+}
+
+#define FRAME() ((uintptr_t)__builtin_frame_address(0))
+
 /* ==== Point to point ======================================================== */
 
 static int send_value(lua_State *L, int32_t tag) {
@@ -297,15 +332,20 @@ static int l_lib_recv(lua_State *L) { return recv_value(L, check_lib_tag(L, 3), 
 /* comm:allgather(value) -> list */
 static int l_allgather(lua_State *L) {
   cl_comm *lc = check_comm(L);
-  cc_payload **all = push_slots(L, lc->size), *mine;
+  cc_payload **all, *mine;
   cc_error e;
   cc_status st;
   luaL_checkany(L, 2);
   mine = encode(L, 2);
+  all = take_slots(L, lc, FRAME());
   st = cc_comm_allgather(lc->c, mine, all, &e);
   cc_payload_unref(mine);
-  if (st != CC_OK) return raise_cc(L, lc, &e);
+  if (st != CC_OK) {
+    give_slots(lc, all);
+    return raise_cc(L, lc, &e);
+  }
   push_payload_list(L, lc, all, lc->size);
+  give_slots(lc, all);
   return 1;
 }
 
@@ -334,16 +374,19 @@ static int l_broadcast(lua_State *L) {
 
 static int gather_common(lua_State *L, cl_comm *lc, const int *srcs, int nsrcs, int value_arg,
                          int dst, int32_t tag) {
-  cc_payload **all = push_slots(L, lc->size), *mine = NULL;
+  cc_payload **all, *mine = NULL;
   cc_error e;
   cc_status st;
   bool contribute = false;
   for (int i = 0; i < nsrcs; i++) if (srcs[i] == lc->rank) contribute = true;
   if (contribute) mine = encode(L, value_arg);
+  all = take_slots(L, lc, FRAME());
   st = cc_comm_gatherv(lc->c, srcs, nsrcs, mine, dst, tag, all, &e);
   cc_payload_unref(mine);
-  if (st != CC_OK) return raise_cc(L, lc, &e);
-  if (lc->rank != dst) return 0;
+  if (st != CC_OK || lc->rank != dst) {
+    give_slots(lc, all);
+    return st != CC_OK ? raise_cc(L, lc, &e) : 0;
+  }
   lua_createtable(L, nsrcs, 0);
   for (int i = 0; i < nsrcs; i++) {
     cc_payload *p = all[srcs[i]];
@@ -351,6 +394,7 @@ static int gather_common(lua_State *L, cl_comm *lc, const int *srcs, int nsrcs, 
     push_payload(L, lc, p, srcs[i]);
     lua_seti(L, -2, i + 1);
   }
+  give_slots(lc, all);
   return 1;
 }
 
@@ -376,7 +420,7 @@ static int l_gatherv(lua_State *L) {
 
 static int scatter_common(lua_State *L, cl_comm *lc, int src, int values_arg, const int *dsts,
                           int ndsts, int32_t tag) {
-  cc_payload **values = push_slots(L, lc->size), *got = NULL;
+  cc_payload **values = take_slots(L, lc, FRAME()), *got = NULL;
   bool receive = false;
   cc_error e;
   cc_status st;
@@ -396,6 +440,8 @@ static int scatter_common(lua_State *L, cl_comm *lc, int src, int values_arg, co
   }
   for (int i = 0; i < ndsts; i++) if (dsts[i] == lc->rank) receive = true;
   st = cc_comm_scatterv(lc->c, src, values, dsts, ndsts, tag, &got, &e);
+  cc_payloads_free(values, lc->size);
+  give_slots(lc, values);
   if (st != CC_OK) return raise_cc(L, lc, &e);
   if (!receive) return 0;
   push_payload(L, lc, got, src);
@@ -587,7 +633,16 @@ static int l_free(lua_State *L) {
   return 0;
 }
 
-static int comm_gc(lua_State *L) { return l_free(L); }
+static int comm_gc(lua_State *L) {
+  cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
+  l_free(L);
+  if (lc->slots) {
+    cc_payloads_free(lc->slots, lc->size);
+    free(lc->slots);
+    lc->slots = NULL;
+  }
+  return 0;
+}
 
 static int comm_tostring(lua_State *L) {
   cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
@@ -660,6 +715,8 @@ static void push_comm(lua_State *L, int box_idx, cc_comm *c) {
   lc->rank = cc_comm_rank(c);
   lc->size = cc_comm_size(c);
   lc->joined = false;
+  lc->slots = NULL;
+  lc->slots_frame = 0;
   snprintf(lc->name, sizeof lc->name, "%s", cc_comm_name(c));
   lua_pushvalue(L, box_idx);
   lua_setiuservalue(L, -2, 1);

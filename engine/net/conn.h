@@ -34,6 +34,12 @@ struct cc_conn {
   /* net.c's handler of the complete frames in `in`, which the transport
    * calls as it reads (connection's lock held). */
   void (*frames_connlocked)(struct cc_conn *c);
+  /* net.c's handler of bytes just read into the transport's own buffer,
+   * which come after what `in` holds: the whole frames at their front are
+   * handled from b without a copy, the rest is added to `in` and framed as
+   * by frames_connlocked. Returns false if it could not take the bytes
+   * (out of memory). Connection's lock held. */
+  bool (*bytes_connlocked)(struct cc_conn *c, const uint8_t *b, size_t len);
   struct bufferevent *bev;
   bool outgoing;
   char addr[64];           /* the other end, for messages about an accepted one;

@@ -861,6 +861,44 @@ static void conn_frames_connlocked(cc_conn *c) {
   if (atomic_load_explicit(&c->dead, memory_order_relaxed)) conn_kill(c);
 }
 
+/* Bytes just read (c->bytes_connlocked): while nothing waits in c->in, the
+ * whole DATA frames and heartbeats at the front of b, from an
+ * authenticated peer, are handed up from b itself, one copy into the
+ * message's payload; whatever else came, from the first other frame or
+ * the first incomplete one on, goes to c->in and through
+ * conn_frames_connlocked, which judges it as ever (a bad header there
+ * fails the link). */
+static bool conn_bytes_connlocked(cc_conn *c, const uint8_t *b, size_t len) {
+  cc_net *n = c->net;
+  CC_CONN_ASSERT_LOCKED(c);
+  if (c->linked && !c->partial && evbuffer_get_length(c->in) == 0) {
+    /* The sign of life: conn_read_connlocked notes it once the read is
+     * done. */
+    send_owed_heartbeat_connlocked(c);
+    while (len >= CC_FRAME_HEADER_BYTES && !atomic_load_explicit(&c->dead, memory_order_relaxed)) {
+      cc_frame_header h;
+      cc_payload *p;
+      if (cc_frame_unpack(b, n->cfg.max_frame_bytes, CC_FRAME_TYPE_COUNT, &h, NULL, 0) != 0 ||
+          len - CC_FRAME_HEADER_BYTES < h.length)
+        break;
+      if (h.type == CC_FRAME_DATA && h.tag != CC_TAG_NONE) {
+        p = cc_payload_new(h.length);
+        if (!p) break;
+        if (h.length) memcpy(p->data, b + CC_FRAME_HEADER_BYTES, h.length);
+        deliver_data_connlocked(c, h.context, h.tag, p);
+      } else if (h.type != CC_FRAME_HEARTBEAT) {
+        break;
+      }
+      b += CC_FRAME_HEADER_BYTES + h.length;
+      len -= CC_FRAME_HEADER_BYTES + h.length;
+    }
+    if (len == 0) return true;
+  }
+  if (evbuffer_add(c->in, b, len) != 0) return false;
+  conn_frames_connlocked(c);
+  return true;
+}
+
 /* Read everything the connection holds and handle its frames. Both the I/O
  * thread and a thread waiting for a message call this, so whichever wakes
  * first reads: a waiting thread gets its message without a thread switch. */
@@ -1004,6 +1042,7 @@ static cc_conn *conn_new(cc_net *n, evutil_socket_t fd, int peer, bool outgoing)
   c->net = n;
   c->t = t;
   c->frames_connlocked = conn_frames_connlocked;
+  c->bytes_connlocked = conn_bytes_connlocked;
   c->peer = peer;
   c->claimed = -1;
   c->outgoing = outgoing;

@@ -45,11 +45,11 @@ static bool next_read_size(evutil_socket_t fd, size_t *want) {
 
 /* Read what the socket holds, handling the frames after each read. A big
  * DATA frame whose header is in (c->partial) is read straight into its
- * payload, with room behind it in c->in for what follows it; every other
- * byte goes to c->in. The first read of a call asks for
- * PLAIN_FIRST_READ_BYTES, which small messages do not fill: one system
- * call. Only a
- * read that fills what it asked for looks at how much the socket holds
+ * payload, with room behind it in c->in for what follows it. The first
+ * read of a call asks for PLAIN_FIRST_READ_BYTES, on the stack, which
+ * small messages do not fill: one system call, and whole frames are handed
+ * up from there (c->bytes_connlocked); every other byte goes to c->in.
+ * Only a read that fills what it asked for looks at how much the socket holds
  * (FIONREAD) to size the next, up to MAX_SINGLE_IO_BYTES, read into room
  * reserved in c->in. One call stops after PLAIN_READ_STEP_BYTES: a big
  * message streaming in must not keep the connection's lock (and the
@@ -75,10 +75,11 @@ static const char *plain_read_connlocked(cc_conn *c, bool *got) {
       iov[ni++].iov_len = direct;
       asked = direct;
     } else if (total == 0) {
-      /* The first read goes to the stack, and only what came is added to
-       * the buffer: reserving 64 KiB of buffer for every read would cost a
-       * large allocation (and malloc's consolidation of its free lists)
-       * per message. */
+      /* The first read goes to the stack, and only what is not a whole
+       * frame is added to the buffer: reserving 64 KiB of buffer for every
+       * read would cost a large allocation (and malloc's consolidation of
+       * its free lists) per message, and small messages are handed up
+       * straight from the stack. */
       do r = read(fd, spill, sizeof spill);
       while (r < 0 && errno == EINTR);
       if (r < 0) {
@@ -88,8 +89,7 @@ static const char *plain_read_connlocked(cc_conn *c, bool *got) {
       if (r == 0) return "connection closed";
       *got = true;
       total += (size_t)r;
-      if (evbuffer_add(in, spill, (size_t)r) != 0) return "out of memory";
-      c->frames_connlocked(c);
+      if (!c->bytes_connlocked(c, spill, (size_t)r)) return "out of memory";
       if ((size_t)r < sizeof spill || !next_read_size(fd, &want)) break;   /* drained */
       continue;
     }

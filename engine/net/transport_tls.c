@@ -108,6 +108,19 @@ static const char *tls_read_steps_connlocked(cc_conn *c, SSL *ssl, bool *got, bo
       total += (size_t)r;
       if (c->partial_got == c->partial->len) c->frames_connlocked(c);   /* hand it up */
       else if (last_record(r, room, ssl)) return NULL;
+    } else if (evbuffer_get_length(c->in) == 0 && !c->partial) {
+      /* Nothing waits to be framed: one record at most, decrypted on the
+       * stack, whose whole frames go up from there (c->bytes_connlocked).
+       * Reserving room in the buffer would cost an allocation of
+       * MIN_READ_BYTES per message. */
+      uint8_t spill[SSL3_RT_MAX_PLAIN_LENGTH];
+      ERR_clear_error();
+      r = SSL_read(ssl, spill, (int)sizeof spill);
+      if (r <= 0) return tls_read_failed(c, ssl, r);
+      *got = true;
+      total += (size_t)r;
+      if (!c->bytes_connlocked(c, spill, (size_t)r)) return "out of memory";
+      if (last_record(r, sizeof spill, ssl)) return NULL;
     } else {
       const char *closed = NULL;
       bool drained = false;
