@@ -444,6 +444,42 @@ void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
   for (size_t j = 0; j < r; j++) cc_field_axpy(f, out, w[j], rows + j * n, n);
 }
 
+/* ---- Linear combinations of whole arrays (FOLD) ------------------------ */
+
+/* The most terms of the unrolled combinations below. */
+#define LINCOMB_UNROLLED ((size_t)8)
+
+/* sum_j w[j] xs[j][i] mod p for a folding field, each element in one pass.
+ * The products of canonical words add up exactly in three words: acc
+ * (128 bits) and top, the carries out of it (at most r < 2^30); since
+ * 2^128 = c^2 and 2^64 = c (mod p), acc_hi c + acc_lo + top c^2 < 2^97
+ * is congruent to the sum, and one fold_reduce finishes it. A product
+ * costs one multiplication, no fold of its own. With r a constant (the
+ * cases below) the term loop unrolls and the row pointers stay in
+ * registers. out[i] is written after every xs[j][i] is read, so out may be
+ * one of the xs. */
+static inline __attribute__((always_inline)) void
+lincomb_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
+               const uint64_t *const *xs, size_t r, size_t n) {
+  const uint64_t c = f->c, cc = c * c; /* c < 2^32: c^2 fits */
+  /* Local copies, which the stores to out cannot change (w is words too). */
+  uint64_t wl[LINCOMB_UNROLLED];
+  const uint64_t *xl[LINCOMB_UNROLLED];
+  const bool local = r <= LINCOMB_UNROLLED;
+  for (size_t j = 0; local && j < r; j++) { wl[j] = w[j]; xl[j] = xs[j]; }
+  for (size_t i = 0; i < n; i++) {
+    u128 acc = 0;
+    uint64_t top = 0;
+    for (size_t j = 0; j < r; j++) {
+      u128 t = local ? (u128)xl[j][i] * wl[j] : (u128)xs[j][i] * w[j];
+      acc += t;
+      top += acc < t;
+    }
+    out[i] = fold_reduce(f, (u128)(uint64_t)(acc >> 64) * c + (uint64_t)acc +
+                                (u128)top * cc);
+  }
+}
+
 void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
                              const uint64_t *w, const uint64_t *const *xs,
                              size_t r, size_t n) {
@@ -471,30 +507,29 @@ void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
     }
     return;
   }
-  /* Lazy reduction: each product folded once stays below 2^97, so up to
-   * 2^30 of them add up in 128 bits; one full reduction per element, and
-   * out is written once instead of once per term. */
-  uint64_t c = f->c;
-#define FOLD1(x) ((u128)(uint64_t)((x) >> 64) * c + (uint64_t)(x))
-  if (r == 2) { /* the common cases, spelled out for the compiler */
-    const uint64_t *a = xs[0], *b = xs[1];
-    for (size_t i = 0; i < n; i++)
-      out[i] = fold_reduce(f, FOLD1((u128)a[i] * w[0]) + FOLD1((u128)b[i] * w[1]));
-    return;
-  }
-  if (r == 3) {
+  /* The unrolled cases: up to LINCOMB_UNROLLED terms (a reveal among up
+   * to that many players, a reshare's combination). */
+  switch (r) {
+  case 2: lincomb_fold_k(f, out, w, xs, 2, n); return;
+  case 3: {
+    /* Three products folded once each (below 2^97) and added: no carry
+     * chain, faster here than the three-word sum. */
+    const uint64_t c = f->c, w0 = w[0], w1 = w[1], w2 = w[2];
     const uint64_t *a = xs[0], *b = xs[1], *d = xs[2];
+#define FOLD1(x) ((u128)(uint64_t)((x) >> 64) * c + (uint64_t)(x))
     for (size_t i = 0; i < n; i++)
-      out[i] = fold_reduce(f, FOLD1((u128)a[i] * w[0]) + FOLD1((u128)b[i] * w[1]) +
-                                  FOLD1((u128)d[i] * w[2]));
+      out[i] = fold_reduce(f, FOLD1((u128)a[i] * w0) + FOLD1((u128)b[i] * w1) +
+                                  FOLD1((u128)d[i] * w2));
+#undef FOLD1
     return;
   }
-  for (size_t i = 0; i < n; i++) {
-    u128 acc = 0;
-    for (size_t j = 0; j < r; j++) acc += FOLD1((u128)xs[j][i] * w[j]);
-    out[i] = fold_reduce(f, acc);
+  case 4: lincomb_fold_k(f, out, w, xs, 4, n); return;
+  case 5: lincomb_fold_k(f, out, w, xs, 5, n); return;
+  case 6: lincomb_fold_k(f, out, w, xs, 6, n); return;
+  case 7: lincomb_fold_k(f, out, w, xs, 7, n); return;
+  case 8: lincomb_fold_k(f, out, w, xs, 8, n); return;
+  default: lincomb_fold_k(f, out, w, xs, r, n); return;
   }
-#undef FOLD1
 }
 
 /* ==== Masked products and their truncation ============================= */

@@ -546,7 +546,8 @@ static void test_checks(void) {
 
 /* lincomb over separate arrays (lazy reduction for the folding orders)
  * against axpy one term at a time, with random values and with the largest
- * words (p - 1 times p - 1, 100 terms) that stress the 128-bit sum. */
+ * words (p - 1 times p - 1, 100 terms) that stress the 128-bit sum and its
+ * carries; every unrolled term count (2 to 8) and the general loop. */
 static void test_lincomb_arrays(void) {
   enum { N = 257, R = 100 };
   static uint64_t xs[R][N], w[R], want[N], got[N];
@@ -567,7 +568,7 @@ static void test_lincomb_arrays(void) {
         }
         ptrs[j] = xs[j];
       }
-      static const size_t counts[] = {1, 2, 3, 4, 34, R};
+      static const size_t counts[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 34, R};
       for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
         size_t r = counts[c];
         memset(want, 0, sizeof want);
@@ -579,14 +580,19 @@ static void test_lincomb_arrays(void) {
     /* (p-1)^2 = 1, so 100 such terms sum to 100 mod p. */
     if (f.p > 100) CHECK_EQ(got[0], 100 % f.p);
     /* out may be any of the arrays, not only the first. */
-    for (size_t at = 0; at < 3; at++) {
-      static uint64_t copy[3][N];
-      const uint64_t *cp[3] = {copy[0], copy[1], copy[2]};
-      for (size_t j = 0; j < 3; j++) memcpy(copy[j], xs[j], sizeof copy[j]);
-      memset(want, 0, sizeof want);
-      for (size_t j = 0; j < 3; j++) cc_field_axpy(&f, want, w[j], xs[j], N);
-      cc_field_lincomb_arrays(&f, copy[at], w, cp, 3, N);
-      CHECK(cc_field_equal(copy[at], want, N));
+    for (size_t r = 2; r <= 9; r++) {
+      for (size_t at = 0; at < r; at++) {
+        static uint64_t copy[9][N];
+        const uint64_t *cp[9];
+        for (size_t j = 0; j < r; j++) {
+          memcpy(copy[j], xs[j], sizeof copy[j]);
+          cp[j] = copy[j];
+        }
+        memset(want, 0, sizeof want);
+        for (size_t j = 0; j < r; j++) cc_field_axpy(&f, want, w[j], xs[j], N);
+        cc_field_lincomb_arrays(&f, copy[at], w, cp, r, N);
+        CHECK(cc_field_equal(copy[at], want, N));
+      }
     }
   }
   cc_rng_free(&rng);
