@@ -270,11 +270,13 @@ void cl_push_decoded(lua_State *L, const cl_array *a, enum cl_dec mode,
 /* ==== Combining received shares ========================================= */
 
 /* F:_combine_payloads reads the shares where they arrived, a block of
- * elements at a time: each share's block copied (and checked against the
- * order) into scratch that stays in the cache, combined there with the
- * weights, and the block of results decoded at once into the Lua value. No
- * field array is made for a share, nor for the secret when it is decoded:
- * one pass over the received bytes. */
+ * elements at a time: the block of each share combined with the weights
+ * where it lies in its message (64-bit fields: cc_field_lincomb_le checks
+ * each word against the order as it reads it) or copied and checked into
+ * scratch that stays in the cache and combined there (128-bit fields),
+ * and the block of results decoded at once into the Lua value. No field
+ * array is made for a share, nor for the secret when it is decoded: one
+ * pass over the received bytes. */
 
 #define COMBINE_STACK_SHARES 16    /* shares whose items fit on the C stack */
 #define COMBINE_STACK_WORDS 2048   /* scratch words on the C stack (16 KiB) */
@@ -291,6 +293,7 @@ typedef struct combine {
   const uint64_t **rows;      /* r blocks of scratch */
   uint64_t *sum;              /* a block of results */
   cc_wire_reader *rd;         /* for the message of a bad word */
+  const uint8_t **at;         /* r places in the messages */
 } combine;
 
 static int malformed_share(lua_State *L, int rank, const cc_wire_reader *rd) {
@@ -300,6 +303,12 @@ static int malformed_share(lua_State *L, int rank, const cc_wire_reader *rd) {
 /* out = sum_j weights[j] * share_j, for elements [first, first + count). */
 static void combine_range(lua_State *L, const combine *c, uint64_t *out, size_t first,
                           size_t count) {
+  if (c->q->w == 1) {
+    /* 64-bit words are combined where they lie, and checked as read */
+    for (int j = 0; j < c->r; j++) c->at[j] = c->items[j].words + 8 * first;
+    if (cc_field_lincomb_le(&c->q->f, out, c->weights, c->at, (size_t)c->r, count) == 0)
+      return;
+  }
   for (int j = 0; j < c->r; j++) {
     if (cc_wire_load_range(c->rd, &c->items[j], first, count, (uint64_t *)c->rows[j]) != 0)
       malformed_share(L, j, c->rd);
@@ -386,28 +395,32 @@ static int field_combine_payloads(lua_State *L) {
   cc_wire_reader rd;
   cc_wire_item items_here[COMBINE_STACK_SHARES];
   const uint64_t *rows_here[COMBINE_STACK_SHARES];
+  const uint8_t *at_here[COMBINE_STACK_SHARES];
   uint64_t words_here[COMBINE_STACK_WORDS];
   const int decoded = decs[mode] != CL_DEC_RAW;
   const size_t per_elem = (size_t)(r + decoded) * (size_t)q->w;  /* scratch words */
   cc_wire_item *items = items_here;
   const uint64_t **rows = rows_here;
+  const uint8_t **at = at_here;
   uint64_t *words = words_here;
   size_t block = COMBINE_STACK_WORDS / per_elem;
   if (r > COMBINE_STACK_SHARES || block < COMBINE_MIN_BLOCK) {
     block = COMBINE_HEAP_BLOCK;
     size_t nwords = block * per_elem;
     /* words first: the userdata's alignment serves them */
-    uint8_t *mem = lua_newuserdatauv(L, nwords * sizeof *words + (size_t)r * (sizeof *items +
-                                                                             sizeof *rows), 0);
+    size_t item_at = nwords * sizeof *words, rows_at = item_at + (size_t)r * sizeof *items,
+           at_at = rows_at + (size_t)r * sizeof *rows;
+    uint8_t *mem = lua_newuserdatauv(L, at_at + (size_t)r * sizeof *at, 0);
     words = (uint64_t *)(void *)mem;
-    items = (cc_wire_item *)(void *)(mem + nwords * sizeof *words);
-    rows = (const uint64_t **)(void *)(mem + nwords * sizeof *words + (size_t)r * sizeof *items);
+    items = (cc_wire_item *)(void *)(mem + item_at);
+    rows = (const uint64_t **)(void *)(mem + rows_at);
+    at = (const uint8_t **)(void *)(mem + at_at);
   }
   for (int j = 0; j < r; j++) {
     parse_share(L, q, &rd, ps[j], j, &items[j], j ? &items[0] : NULL);
     rows[j] = words + (size_t)j * block * (size_t)q->w;
   }
-  combine c = {q, r, items, w->data, rows, words + (size_t)r * block * (size_t)q->w, &rd};
+  combine c = {q, r, items, w->data, rows, words + (size_t)r * block * (size_t)q->w, &rd, at};
   const cc_wire_item *it = &items[0];
   size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
   for (int d = 0; d < it->ndim; d++) shape[d] = it->shape[d];

@@ -598,6 +598,70 @@ static void test_lincomb_arrays(void) {
   cc_rng_free(&rng);
 }
 
+/* lincomb over little-endian words at any alignment, read in place
+ * (cc_field_lincomb_le), against lincomb_arrays of the same values: every
+ * kind of field (and p = 2), term counts of the unrolled loops and past
+ * them, random and extreme words, byte offsets 0 to 7, lengths that end
+ * mid-way a prefetch stride; a word at or above p anywhere (p itself,
+ * 2^64 - 1) is refused. */
+static void put_le(uint8_t *b, uint64_t v) {
+  for (int k = 0; k < 8; k++) b[k] = (uint8_t)(v >> (8 * k));
+}
+
+static void test_lincomb_le(void) {
+  enum { N = 301, R = 10 };
+  static uint64_t xs[R][N], w[R], want[N], got[N];
+  static uint8_t bytes[R][8 * N + 8];
+  const uint64_t *ptrs[R];
+  const uint8_t *at[R];
+  cc_rng rng;
+  CHECK(cc_rng_init_seeded(&rng, "lincomb_le", 10) == 0);
+  static const uint64_t two[] = {2};
+  for (size_t o = 0; o <= sizeof orders / sizeof orders[0]; o++) {
+    cc_field f;
+    cc_field_setup(&f, o < sizeof orders / sizeof orders[0] ? orders[o] : two[0]);
+    for (int extreme = 0; extreme <= 1; extreme++) {
+      for (size_t j = 0; j < R; j++) {
+        size_t off = (j * 3 + (size_t)extreme) % 8;
+        if (extreme) {
+          for (size_t i = 0; i < N; i++) xs[j][i] = f.p - 1 - (i % 2);
+          w[j] = f.p - 1;
+        } else {
+          CHECK(cc_rng_uniform_mod(&rng, f.p, xs[j], N) == 0);
+          CHECK(cc_rng_uniform_mod(&rng, f.p, &w[j], 1) == 0);
+        }
+        for (size_t i = 0; i < N; i++) put_le(bytes[j] + off + 8 * i, xs[j][i]);
+        ptrs[j] = xs[j];
+        at[j] = bytes[j] + off;
+      }
+      for (size_t r = 0; r <= R; r++) {
+        static const size_t lengths[] = {0, 1, 7, 8, 9, 130, N};
+        for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+          size_t n = lengths[l];
+          memset(got, 0xab, sizeof got);
+          CHECK(cc_field_lincomb_le(&f, got, w, at, r, n) == 0);
+          cc_field_lincomb_arrays(&f, want, w, ptrs, r, n);
+          CHECK(cc_field_equal(got, want, n));
+          CHECK(n == N || got[n] == UINT64_C(0xabababababababab));
+        }
+      }
+    }
+    /* a bad word in any row, at the start, the middle or the end */
+    static const size_t places[] = {0, 150, N - 1};
+    for (size_t r = 1; r <= R; r++) {
+      for (size_t pl = 0; pl < 3; pl++) {
+        size_t j = (r + pl) % r, i = places[pl];
+        uint8_t *b = (uint8_t *)at[j] + 8 * i;
+        put_le(b, pl == 1 ? UINT64_MAX : f.p);
+        CHECK(cc_field_lincomb_le(&f, got, w, at, r, N) == -1);
+        put_le(b, f.p - 1);
+        CHECK(cc_field_lincomb_le(&f, got, w, at, r, N) == 0);
+      }
+    }
+  }
+  cc_rng_free(&rng);
+}
+
 /* The masked-product kernels against the plain ones, in every kind of
  * field: random and extreme (p - 1 everywhere, so that the lazy sums carry
  * into their top word) elements and weights, weights of 1 at varying
@@ -913,6 +977,7 @@ int main(void) {
   test_masked_kernels();
   test_shamir_core128();
   test_lincomb_arrays();
+  test_lincomb_le();
   test_random();
   test_checks();
   test_bitlt_pairs();
