@@ -544,13 +544,14 @@ static inline uint64_t load_le(const uint8_t *p) {
   return v;
 }
 
-/* lincomb_fold_k over little-endian words read in place, each checked
- * against p as it is read: nonzero when one was not below it. */
+/* lincomb_fold_k over little-endian words read in place: returns the
+ * largest word read, which the caller checks against p (a running maximum
+ * costs less per word than a comparison with p kept apart). */
 static inline __attribute__((always_inline)) uint64_t
 lincomb_le_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
                   const uint8_t *const *xs, size_t r, size_t n) {
-  const uint64_t c = f->c, cc = c * c, p = f->p;
-  uint64_t wl[LINCOMB_UNROLLED], bad = 0;
+  const uint64_t c = f->c, cc = c * c;
+  uint64_t wl[LINCOMB_UNROLLED], hi = 0;
   const uint8_t *xl[LINCOMB_UNROLLED];
   for (size_t j = 0; j < r; j++) { wl[j] = w[j]; xl[j] = xs[j]; }
   for (size_t i = 0; i < n; i++) {
@@ -565,7 +566,7 @@ lincomb_le_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
         __builtin_prefetch((const void *)((uintptr_t)xl[j] + 8 * i + 1024));
     for (size_t j = 0; j < r; j++) {
       uint64_t x = load_le(xl[j] + 8 * i);
-      bad |= (uint64_t)(x >= p);
+      hi = x > hi ? x : hi;
       u128 t = (u128)x * wl[j];
       acc += t;
       top += acc < t;
@@ -573,7 +574,7 @@ lincomb_le_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
     out[i] = fold_reduce(f, (u128)(uint64_t)(acc >> 64) * c + (uint64_t)acc +
                                 (u128)top * cc);
   }
-  return bad;
+  return hi;
 }
 
 int cc_field_lincomb_le(const cc_field *f, uint64_t *out, const uint64_t *w,
@@ -582,17 +583,18 @@ int cc_field_lincomb_le(const cc_field *f, uint64_t *out, const uint64_t *w,
   uint64_t bad = 0;
   f = &fl;
   if (f->kind == CC_FIELD_FOLD && r >= 1 && r <= LINCOMB_UNROLLED) {
+    uint64_t hi = 0;
     switch (r) {
-    case 1: bad = lincomb_le_fold_k(f, out, w, xs, 1, n); break;
-    case 2: bad = lincomb_le_fold_k(f, out, w, xs, 2, n); break;
-    case 3: bad = lincomb_le_fold_k(f, out, w, xs, 3, n); break;
-    case 4: bad = lincomb_le_fold_k(f, out, w, xs, 4, n); break;
-    case 5: bad = lincomb_le_fold_k(f, out, w, xs, 5, n); break;
-    case 6: bad = lincomb_le_fold_k(f, out, w, xs, 6, n); break;
-    case 7: bad = lincomb_le_fold_k(f, out, w, xs, 7, n); break;
-    default: bad = lincomb_le_fold_k(f, out, w, xs, 8, n); break;
+    case 1: hi = lincomb_le_fold_k(f, out, w, xs, 1, n); break;
+    case 2: hi = lincomb_le_fold_k(f, out, w, xs, 2, n); break;
+    case 3: hi = lincomb_le_fold_k(f, out, w, xs, 3, n); break;
+    case 4: hi = lincomb_le_fold_k(f, out, w, xs, 4, n); break;
+    case 5: hi = lincomb_le_fold_k(f, out, w, xs, 5, n); break;
+    case 6: hi = lincomb_le_fold_k(f, out, w, xs, 6, n); break;
+    case 7: hi = lincomb_le_fold_k(f, out, w, xs, 7, n); break;
+    default: hi = lincomb_le_fold_k(f, out, w, xs, 8, n); break;
     }
-    return bad ? -1 : 0;
+    return hi >= f->p ? -1 : 0;
   }
   /* Any other field or term count: a term at a time, a block of its words
    * copied out and checked, then added in. */

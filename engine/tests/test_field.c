@@ -601,9 +601,10 @@ static void test_lincomb_arrays(void) {
 /* lincomb over little-endian words at any alignment, read in place
  * (cc_field_lincomb_le), against lincomb_arrays of the same values: every
  * kind of field (and p = 2), term counts of the unrolled loops and past
- * them, random and extreme words, byte offsets 0 to 7, lengths that end
- * mid-way a prefetch stride; a word at or above p anywhere (p itself,
- * 2^64 - 1) is refused. */
+ * them, random and extreme words, random weights and small ones of either
+ * sign (the Lagrange weights of the indices 1..4, +-(2^32 - 1), 2^32),
+ * byte offsets 0 to 7, lengths that end mid-way a prefetch stride; a word
+ * at or above p anywhere (p itself, 2^64 - 1) is refused. */
 static void put_le(uint8_t *b, uint64_t v) {
   for (int k = 0; k < 8; k++) b[k] = (uint8_t)(v >> (8 * k));
 }
@@ -620,12 +621,23 @@ static void test_lincomb_le(void) {
   for (size_t o = 0; o <= sizeof orders / sizeof orders[0]; o++) {
     cc_field f;
     cc_field_setup(&f, o < sizeof orders / sizeof orders[0] ? orders[o] : two[0]);
-    for (int extreme = 0; extreme <= 1; extreme++) {
+    for (int extreme = 0; extreme <= 3; extreme++) {
       for (size_t j = 0; j < R; j++) {
         size_t off = (j * 3 + (size_t)extreme) % 8;
-        if (extreme) {
+        if (extreme == 1) {
           for (size_t i = 0; i < N; i++) xs[j][i] = f.p - 1 - (i % 2);
           w[j] = f.p - 1;
+        } else if (extreme >= 2) {
+          /* 4, -6, 4, -1 (the weights of 1..4), 0, +-(2^32 - 1); with
+           * extreme 3 the second is 2^32 */
+          static const int64_t small[R] = {4, -6, 4, -1, 0, 4294967295, -4294967295, 1, 7, -2};
+          int64_t v = extreme == 3 && j == 1 ? INT64_C(4294967296) : small[j];
+          if (j < 4 || extreme == 2) {
+            for (size_t i = 0; i < N; i++) xs[j][i] = f.p - 1 - (i % 3) % f.p;
+          } else {
+            CHECK(cc_rng_uniform_mod(&rng, f.p, xs[j], N) == 0);
+          }
+          w[j] = cc_field_from_i64_1(&f, v);
         } else {
           CHECK(cc_rng_uniform_mod(&rng, f.p, xs[j], N) == 0);
           CHECK(cc_rng_uniform_mod(&rng, f.p, &w[j], 1) == 0);
