@@ -233,13 +233,28 @@ static void fill_fixed64(lua_State *L, const cl_fq *q, const uint64_t *d, size_t
   }
 }
 
+/* The same for the 128-bit fields: the magnitude converted to the nearest
+ * double, then scaled exactly, as push_elem does with ldexp. */
+static void fill_fixed128(lua_State *L, const cl_fq *q, const uint64_t *d, size_t n,
+                          int precision, size_t first) {
+  const cc_u128 p = cc_u128_make(q->lo, q->hi), half = q->g.half;
+  const double scale = ldexp(1.0, -precision);
+  for (size_t i = 0; i < n; i++) {
+    cc_u128 v = cc_field128_get(d, i);
+    double x = v <= half ? (double)v : -(double)(p - v);
+    lua_pushnumber(L, (lua_Number)(x * scale));
+    lua_rawseti(L, -2, (lua_Integer)(first + i) + 1);
+  }
+}
+
 /* The table at the top of the stack gets the n elements at d at its
  * indices first + 1 to first + n (elements at + 1 to at + n of the array,
  * for the message of an element that is not a bit). */
 static void fill_elems(lua_State *L, const cl_fq *q, const uint64_t *d, size_t n,
                        enum cl_dec mode, int precision, int arg, size_t first, size_t at) {
-  if (mode == CL_DEC_FIXED && q->w == 1) {
-    fill_fixed64(L, q, d, n, precision, first);
+  if (mode == CL_DEC_FIXED) {
+    if (q->w == 1) fill_fixed64(L, q, d, n, precision, first);
+    else fill_fixed128(L, q, d, n, precision, first);
     return;
   }
   for (size_t i = 0; i < n; i++) {
