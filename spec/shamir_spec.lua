@@ -352,6 +352,41 @@ describe("BasicProtocolSuite reveal, combining the shares as they arrive", funct
     end)
   end
 
+  it("reveals among 17 players, whose shares come relayed, in both fields", function()
+    -- More shares than the combination's unrolled loops and its scratch
+    -- on the C stack take; messages of 64 KiB and more travel on their own.
+    local results = run(17, function(comm)
+      local out = {}
+      for _, order in ipairs{ORDER64, "default"} do
+        local p = shamir.BasicProtocolSuite(comm, {threshold = 5,
+                                                    order = order ~= "default" and order or nil})
+        local v = {}
+        for i = 1, 9000 do v[i] = (i * 7919 % 4001 - 2000) / 16 end
+        local s = p:share(3, comm.rank == 3 and v or nil, {9000})
+        local got = p:reveal(s)
+        local wrong = #got ~= 9000 and "length " .. #got or nil
+        for i = 1, 9000 do
+          if not wrong and got[i] ~= v[i] then wrong = "element " .. i end
+        end
+        local F = p.field
+        out[#out + 1] = {
+          wrong = wrong or "none",
+          at = p:reveal(s, {16, 1}, cicada.encoding.Identity()) or "nil",
+          want_at = (comm.rank == 16 or comm.rank == 1) and
+            F:decode_int(F:encode_fixed(v, 16)) or "nil"}
+      end
+      return out
+    end)
+    assert.are.equal(17, #results)
+    for _, r in ipairs(results) do
+      assert.are.equal(2, #r)
+      for _, f in ipairs(r) do
+        assert.are.equal("none", f.wrong)
+        assert.are.same(f.want_at, f.at)
+      end
+    end
+  end)
+
   it("raises, naming the player, when a player's share has another shape", function()
     local results = run(3, function(comm)
       local p = shamir.BasicProtocolSuite(comm, {threshold = 2})
