@@ -39,6 +39,22 @@ describe("FixedPoint", function()
     assert.are.equal(6, e:encode(-1, G):tolist())
   end)
 
+  it("decodes the elements of a 128-bit field to the nearest float, scaled exactly", function()
+    -- Either side of the middle of 2^127 - 1, and values with more bits
+    -- than a double holds: what Lua reads for the integer, over 2^precision.
+    local G = field.Field{order = field.SUITE_ORDER}
+    local xs = {"0", "1", "-1", "85070591730234615865843651857942052863",
+                "-85070591730234615865843651857942052863", "18446744073709551617",
+                "-123456789012345678901234567", "36893488147419103231"}
+    for _, precision in ipairs{0, 16, 62} do
+      local got = encoding.FixedPoint{precision = precision}:decode(G:array(xs), G)
+      for i, x in ipairs(xs) do
+        assert.are.equal(tonumber(x) / 2 ^ precision, got[i])
+        assert.are.equal("float", math.type(got[i]))
+      end
+    end
+  end)
+
   it("refuses bad precisions and values", function()
     assert.has_error(function() encoding.FixedPoint{precision = 63} end,
                      "bad argument #1 to 'FixedPoint' (precision must be an integer in [0, 62], got 63)")

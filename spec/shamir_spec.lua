@@ -266,3 +266,185 @@ describe("BasicProtocolSuite construction", function()
     end, "bad argument #2 to 'BasicProtocolSuite' (field order 561 is not prime)")
   end)
 end)
+
+describe("BasicProtocolSuite reveal, combining the shares as they arrive", function()
+  local ORDER64 = "18446744073709551557"
+  -- Elements that decode on either side of the middle of the field, and
+  -- next to the order: 0, +-1, +-5, +-2^16, the largest positive (p-1)/2
+  -- and its negative (p+1)/2.
+  local elements = {
+    [ORDER64] = {0, 1, -1, 5, -5, 65536, -65536, 9223372036854775749, -9223372036854775749,
+                 123456789},
+    default = {0, 1, -1, 5, -5, 65536, -65536, "85070591730234615865843651857942052863",
+               "-85070591730234615865843651857942052863", 123456789},
+  }
+
+  -- The reference: every share as a field array, their Lagrange
+  -- combination, then the encoding's decode.
+  local function reference(p, comm, share, enc)
+    local F = p.field
+    local lambda = F:lagrange(F:array(p.indices))
+    return enc:decode(F:lincomb(lambda, comm:allgather(share)), F)
+  end
+
+  for _, order in ipairs{ORDER64, "default"} do
+    it(("decodes as the Lagrange combination of the arrays would, every encoding (%s)"):format(order),
+       function()
+      local results = run(4, function(comm)
+        local p = shamir.BasicProtocolSuite(comm, {threshold = 3,
+                                                    order = order ~= "default" and order or nil})
+        local F = p.field
+        local E = cicada.encoding
+        local custom = {encode = function() end,
+                        decode = function(_, a) return {"custom", a:tolist()} end}
+        local override = E.FixedPoint{precision = 8}
+        override.decode = function(self, a, G) return {"override", G:decode_fixed(a, self.precision)} end
+        local encodings = {E.FixedPoint{precision = 0}, E.FixedPoint(), E.FixedPoint{precision = 62},
+                           E.Identity(), E.Boolean(), custom, override}
+        local xs = elements[order]
+        -- and secrets longer than the blocks the combination works in
+        local long, row, neg = {}, {}, {}
+        for i = 1, 5000 do long[i] = i * 7919 - 20000000 end
+        for i = 1, 1000 do row[i], neg[i] = long[i] * 3, -long[i] end
+        local secrets = {F:array(xs), F:array{xs, xs}, F:array(xs[9]), F:array(long),
+                         F:array{row, neg, row}}
+        local out = {}
+        for i, secret in ipairs(secrets) do
+          local s = p:share(i % 4, comm.rank == i % 4 and secret or nil)
+          for j, enc in ipairs(encodings) do
+            local got, want = p:reveal(s, nil, enc), reference(p, comm, s, enc)
+            out[#out + 1] = {got = got, want = want, where = ("secret %d, encoding %d"):format(i, j)}
+          end
+          -- Only the receivers get it, in any order of the list.
+          local at = p:reveal(s, {2, 0}, E.Identity())
+          local all = reference(p, comm, s, E.Identity())
+          out[#out + 1] = {got = at or "nil",
+                           want = (comm.rank == 0 or comm.rank == 2) and all or "nil",
+                           where = ("secret %d to {2, 0}"):format(i)}
+        end
+        -- Bits: 0/1 elements decode; any other raises as Bits:decode does.
+        local bits = p:share(1, comm.rank == 1 and F:array{1, 0, 1, 1} or nil)
+        out[#out + 1] = {got = p:reveal(bits, nil, E.Bits()), want = {1, 0, 1, 1}, where = "bits"}
+        local s = p:share(1, comm.rank == 1 and F:array{1, 2} or nil)
+        local _, err = pcall(p.reveal, p, s, nil, E.Bits())
+        local _, want = pcall(E.Bits().decode, E.Bits(), F:array{1, 2}, F)
+        out[#out + 1] = {got = err, want = want, where = "not a bit"}
+        return out
+      end)
+      for _, r in ipairs(results) do
+        assert.are.equal(5 * 8 + 2, #r)
+        for _, c in ipairs(r) do
+          assert.are.same(c.want, c.got, c.where)
+        end
+      end
+      -- And what they decode to, at player 0.
+      local r = results[1]
+      local half = order == ORDER64 and 9223372036854775749 / 65536
+        or 85070591730234615865843651857942052863 / 65536
+      assert.are.same({0, 1 / 65536, -1 / 65536, 5 / 65536, -5 / 65536, 1, -1, half, -half,
+                       123456789 / 65536}, r[2].got)
+      assert.are.equal(-half, r[2 * 8 + 2].got)            -- the scalar, FixedPoint()
+      assert.are.same({false, true, true, true}, {table.unpack(r[5].got, 1, 4)})
+      assert.are.same({0, 1, -1, 5}, {table.unpack(r[4].got, 1, 4)})
+      assert.are.equal("custom", r[6].got[1])
+      assert.are.equal("override", r[7].got[1])
+      assert.are.same(r[2].got, r[8 + 2].got[2])           -- the 2-d secret's rows
+    end)
+  end
+
+  it("reveals among 17 players, whose shares come relayed, in both fields", function()
+    -- More shares than the combination's unrolled loops and its scratch
+    -- on the C stack take; messages of 64 KiB and more travel on their own.
+    local results = run(17, function(comm)
+      local out = {}
+      for _, order in ipairs{ORDER64, "default"} do
+        local p = shamir.BasicProtocolSuite(comm, {threshold = 5,
+                                                    order = order ~= "default" and order or nil})
+        local v = {}
+        for i = 1, 9000 do v[i] = (i * 7919 % 4001 - 2000) / 16 end
+        local s = p:share(3, comm.rank == 3 and v or nil, {9000})
+        local got = p:reveal(s)
+        local wrong = #got ~= 9000 and "length " .. #got or nil
+        for i = 1, 9000 do
+          if not wrong and got[i] ~= v[i] then wrong = "element " .. i end
+        end
+        local F = p.field
+        out[#out + 1] = {
+          wrong = wrong or "none",
+          at = p:reveal(s, {16, 1}, cicada.encoding.Identity()) or "nil",
+          want_at = (comm.rank == 16 or comm.rank == 1) and
+            F:decode_int(F:encode_fixed(v, 16)) or "nil"}
+      end
+      return out
+    end)
+    assert.are.equal(17, #results)
+    for _, r in ipairs(results) do
+      assert.are.equal(2, #r)
+      for _, f in ipairs(r) do
+        assert.are.equal("none", f.wrong)
+        assert.are.same(f.want_at, f.at)
+      end
+    end
+  end)
+
+  it("raises, naming the player, when a player's share has another shape", function()
+    local results = run(3, function(comm)
+      local p = shamir.BasicProtocolSuite(comm, {threshold = 2})
+      local s = p.field:zeros{comm.rank == 2 and 3 or 2}
+      local ok, err = pcall(p.reveal, p, s)
+      return {ok = ok, err = tostring(err)}
+    end)
+    for _, r in ipairs(results) do
+      assert.is_false(r.ok)
+      assert.matches("share from player 2 has shape {3}, player 0's has {2}", r.err, 1, true)
+    end
+  end)
+
+  it("reads messages that are not shares of the field as errors naming the player", function()
+    local results = run(3, function(comm)
+      local F = cicada.Field{order = ORDER64}
+      local lambda = F:lagrange(F:array{1, 2, 3})
+      local function combine(value, ...)
+        local payloads = comm:_allgather_payloads(value)
+        local ok, got = pcall(F._combine_payloads, F, lambda, payloads, ...)
+        return ok and got or tostring(got)
+      end
+      local x = F:array{comm.rank + 1, -1}
+      local out = {
+        array = combine(x):tolist(),
+        fixed = combine(x, "fixed", 0),
+        int = combine(x, "int"),
+        bool = combine(F:array{comm.rank, 0}, "bool"),
+        string = combine(comm.rank == 1 and "x" or x),
+        field = combine(comm.rank == 1 and cicada.Field{order = 7}:array{1, 2} or x),
+        shape = combine(comm.rank == 1 and F:array{{1, 2}} or x),
+      }
+      local payloads = comm:_allgather_payloads(x)
+      F:_combine_payloads(lambda, payloads)
+      out.again = select(2, pcall(F._combine_payloads, F, lambda, payloads))
+      out.weights = select(2, pcall(F._combine_payloads, F, F:array{1, 2}, payloads))
+      out.mode = select(2, pcall(F._combine_payloads, F, lambda, payloads, "bits"))
+      out.precision = select(2, pcall(F._combine_payloads, F, lambda, payloads, "fixed", 63))
+      out.type = select(2, pcall(F._combine_payloads, F, lambda, {}))
+      return out
+    end)
+    -- The weights of the indices 1, 2, 3 at 0 are 3, -3, 1: the shares
+    -- 1, 2, 3 give 3 - 6 + 3 = 0, the shares -1, -1, -1 give -1.
+    local minus_one = cicada.Field{order = ORDER64}:array{-1}:tolist()[1]
+    for _, r in ipairs(results) do
+      assert.are.same({0, minus_one}, r.array)
+      assert.are.same({0.0, -1.0}, r.fixed)
+      assert.are.same({0, -1}, r.int)
+      assert.are.same({true, false}, r.bool)
+      assert.are.equal("share from player 1 is a string, not a field array", r.string)
+      assert.are.equal("share from player 1 is of another field (order 7, not " .. ORDER64 .. ")",
+                       r.field)
+      assert.are.equal("share from player 1 has shape {1, 2}, player 0's has {2}", r.shape)
+      assert.are.equal("no share from player 0", r.again)
+      assert.matches("2 weights for 3 messages", r.weights, 1, true)
+      assert.matches("invalid option 'bits'", r.mode, 1, true)
+      assert.matches("precision 63 out of range [0, 62]", r.precision, 1, true)
+      assert.matches("received messages expected, got table", r.type, 1, true)
+    end
+  end)
+end)

@@ -444,6 +444,42 @@ void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
   for (size_t j = 0; j < r; j++) cc_field_axpy(f, out, w[j], rows + j * n, n);
 }
 
+/* ---- Linear combinations of whole arrays (FOLD) ------------------------ */
+
+/* The most terms of the unrolled combinations below. */
+#define LINCOMB_UNROLLED ((size_t)8)
+
+/* sum_j w[j] xs[j][i] mod p for a folding field, each element in one pass.
+ * The products of canonical words add up exactly in three words: acc
+ * (128 bits) and top, the carries out of it (at most r < 2^30); since
+ * 2^128 = c^2 and 2^64 = c (mod p), acc_hi c + acc_lo + top c^2 < 2^97
+ * is congruent to the sum, and one fold_reduce finishes it. A product
+ * costs one multiplication, no fold of its own. With r a constant (the
+ * cases below) the term loop unrolls and the row pointers stay in
+ * registers. out[i] is written after every xs[j][i] is read, so out may be
+ * one of the xs. */
+static inline __attribute__((always_inline)) void
+lincomb_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
+               const uint64_t *const *xs, size_t r, size_t n) {
+  const uint64_t c = f->c, cc = c * c; /* c < 2^32: c^2 fits */
+  /* Local copies, which the stores to out cannot change (w is words too). */
+  uint64_t wl[LINCOMB_UNROLLED];
+  const uint64_t *xl[LINCOMB_UNROLLED];
+  const bool local = r <= LINCOMB_UNROLLED;
+  for (size_t j = 0; local && j < r; j++) { wl[j] = w[j]; xl[j] = xs[j]; }
+  for (size_t i = 0; i < n; i++) {
+    u128 acc = 0;
+    uint64_t top = 0;
+    for (size_t j = 0; j < r; j++) {
+      u128 t = local ? (u128)xl[j][i] * wl[j] : (u128)xs[j][i] * w[j];
+      acc += t;
+      top += acc < t;
+    }
+    out[i] = fold_reduce(f, (u128)(uint64_t)(acc >> 64) * c + (uint64_t)acc +
+                                (u128)top * cc);
+  }
+}
+
 void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
                              const uint64_t *w, const uint64_t *const *xs,
                              size_t r, size_t n) {
@@ -471,30 +507,112 @@ void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
     }
     return;
   }
-  /* Lazy reduction: each product folded once stays below 2^97, so up to
-   * 2^30 of them add up in 128 bits; one full reduction per element, and
-   * out is written once instead of once per term. */
-  uint64_t c = f->c;
-#define FOLD1(x) ((u128)(uint64_t)((x) >> 64) * c + (uint64_t)(x))
-  if (r == 2) { /* the common cases, spelled out for the compiler */
-    const uint64_t *a = xs[0], *b = xs[1];
-    for (size_t i = 0; i < n; i++)
-      out[i] = fold_reduce(f, FOLD1((u128)a[i] * w[0]) + FOLD1((u128)b[i] * w[1]));
-    return;
-  }
-  if (r == 3) {
+  /* The unrolled cases: up to LINCOMB_UNROLLED terms (a reveal among up
+   * to that many players, a reshare's combination). */
+  switch (r) {
+  case 2: lincomb_fold_k(f, out, w, xs, 2, n); return;
+  case 3: {
+    /* Three products folded once each (below 2^97) and added: no carry
+     * chain, faster here than the three-word sum. */
+    const uint64_t c = f->c, w0 = w[0], w1 = w[1], w2 = w[2];
     const uint64_t *a = xs[0], *b = xs[1], *d = xs[2];
+#define FOLD1(x) ((u128)(uint64_t)((x) >> 64) * c + (uint64_t)(x))
     for (size_t i = 0; i < n; i++)
-      out[i] = fold_reduce(f, FOLD1((u128)a[i] * w[0]) + FOLD1((u128)b[i] * w[1]) +
-                                  FOLD1((u128)d[i] * w[2]));
+      out[i] = fold_reduce(f, FOLD1((u128)a[i] * w0) + FOLD1((u128)b[i] * w1) +
+                                  FOLD1((u128)d[i] * w2));
+#undef FOLD1
     return;
   }
+  case 4: lincomb_fold_k(f, out, w, xs, 4, n); return;
+  case 5: lincomb_fold_k(f, out, w, xs, 5, n); return;
+  case 6: lincomb_fold_k(f, out, w, xs, 6, n); return;
+  case 7: lincomb_fold_k(f, out, w, xs, 7, n); return;
+  case 8: lincomb_fold_k(f, out, w, xs, 8, n); return;
+  default: lincomb_fold_k(f, out, w, xs, r, n); return;
+  }
+}
+
+/* ---- Linear combinations of words as they travel ---------------------- */
+
+/* The word stored little-endian at p, at any alignment. */
+static inline uint64_t load_le(const uint8_t *p) {
+  uint64_t v;
+  memcpy(&v, p, sizeof v);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  return v;
+}
+
+/* lincomb_fold_k over little-endian words read in place: returns the
+ * largest word read, which the caller checks against p (a running maximum
+ * costs less per word than a comparison with p kept apart). */
+static inline __attribute__((always_inline)) uint64_t
+lincomb_le_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
+                  const uint8_t *const *xs, size_t r, size_t n) {
+  const uint64_t c = f->c, cc = c * c;
+  uint64_t wl[LINCOMB_UNROLLED], hi = 0;
+  const uint8_t *xl[LINCOMB_UNROLLED];
+  for (size_t j = 0; j < r; j++) { wl[j] = w[j]; xl[j] = xs[j]; }
   for (size_t i = 0; i < n; i++) {
     u128 acc = 0;
-    for (size_t j = 0; j < r; j++) acc += FOLD1((u128)xs[j][i] * w[j]);
-    out[i] = fold_reduce(f, acc);
+    uint64_t top = 0;
+    /* Each row's words a few cache lines ahead: the rows of a million
+     * elements come from memory, and the loop is too busy with its
+     * products for the hardware alone to keep r streams in flight (an
+     * address past the end is never read, only hinted). */
+    if ((i & 7) == 0)
+      for (size_t j = 0; j < r; j++)
+        __builtin_prefetch((const void *)((uintptr_t)xl[j] + 8 * i + 1024));
+    for (size_t j = 0; j < r; j++) {
+      uint64_t x = load_le(xl[j] + 8 * i);
+      hi = x > hi ? x : hi;
+      u128 t = (u128)x * wl[j];
+      acc += t;
+      top += acc < t;
+    }
+    out[i] = fold_reduce(f, (u128)(uint64_t)(acc >> 64) * c + (uint64_t)acc +
+                                (u128)top * cc);
   }
-#undef FOLD1
+  return hi;
+}
+
+int cc_field_lincomb_le(const cc_field *f, uint64_t *out, const uint64_t *w,
+                        const uint8_t *const *xs, size_t r, size_t n) {
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  uint64_t bad = 0;
+  f = &fl;
+  if (f->kind == CC_FIELD_FOLD && r >= 1 && r <= LINCOMB_UNROLLED) {
+    uint64_t hi = 0;
+    switch (r) {
+    case 1: hi = lincomb_le_fold_k(f, out, w, xs, 1, n); break;
+    case 2: hi = lincomb_le_fold_k(f, out, w, xs, 2, n); break;
+    case 3: hi = lincomb_le_fold_k(f, out, w, xs, 3, n); break;
+    case 4: hi = lincomb_le_fold_k(f, out, w, xs, 4, n); break;
+    case 5: hi = lincomb_le_fold_k(f, out, w, xs, 5, n); break;
+    case 6: hi = lincomb_le_fold_k(f, out, w, xs, 6, n); break;
+    case 7: hi = lincomb_le_fold_k(f, out, w, xs, 7, n); break;
+    default: hi = lincomb_le_fold_k(f, out, w, xs, 8, n); break;
+    }
+    return hi >= f->p ? -1 : 0;
+  }
+  /* Any other field or term count: a term at a time, a block of its words
+   * copied out and checked, then added in. */
+  enum { BLOCK = 256 };
+  uint64_t buf[BLOCK];
+  memset(out, 0, n * sizeof *out);
+  for (size_t j = 0; j < r; j++) {
+    for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
+      size_t m = n - i0 < BLOCK ? n - i0 : BLOCK;
+      for (size_t i = 0; i < m; i++) {
+        buf[i] = load_le(xs[j] + 8 * (i0 + i));
+        bad |= (uint64_t)(buf[i] >= f->p);
+      }
+      if (bad) return -1;
+      cc_field_axpy(f, out + i0, w[j], buf, m);
+    }
+  }
+  return 0;
 }
 
 /* ==== Masked products and their truncation ============================= */

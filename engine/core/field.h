@@ -149,6 +149,14 @@ void cc_field_lincomb_arrays(const cc_field *f, uint64_t *out,
 void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
                       const uint64_t *rows, size_t r, size_t n);
 
+/* out = sum_j w[j] xs[j] for r arrays of n words stored little-endian at
+ * any alignment (as field arrays travel, see core/wire.h), read in place:
+ * no aligned copy of each first. Every word is checked against p: 0, or
+ * -1 when one is not below it (out is then undefined). out must not
+ * overlap the words. */
+int cc_field_lincomb_le(const cc_field *f, uint64_t *out, const uint64_t *w,
+                        const uint8_t *const *xs, size_t r, size_t n);
+
 /* out[i] = a[i] * b[i] + sum_j w[j] * xs[j][i] + s for r arrays of n
  * elements (b NULL: a[i] + ...): a masked product share in one pass, with
  * one reduction per element in the folding fields. out may be a, b or one

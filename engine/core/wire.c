@@ -582,6 +582,34 @@ int cc_wire_load_checked(cc_wire_reader *r, const cc_wire_item *it, uint64_t *ds
   return bad ? check_words(r, it) : 0;   /* names the first bad word */
 }
 
+int cc_wire_load_range(cc_wire_reader *r, const cc_wire_item *it, size_t first, size_t count,
+                       uint64_t *dst) {
+  const int width = it->kind == CC_WIRE_ARRAY128 ? 2 : 1;
+  const uint8_t *src = it->words + 8 * (size_t)width * first;
+  const size_t nw = (size_t)width * count;
+  const uint64_t olo = it->order, ohi = it->order_hi;
+  uint64_t bad = 0;
+  size_t i;
+  /* a copy, then a check of the copy (dst is small enough to stay in the
+   * cache between the two) */
+  if (host_is_little_endian()) {
+    if (nw) memcpy(dst, src, nw * 8);
+  } else {
+    for (i = 0; i < nw; i++)
+      dst[i] = get_u64(src + 8 * i);
+  }
+  if (width == 2) {
+    for (i = 0; i < count; i++) {
+      uint64_t lo = dst[2 * i], hi = dst[2 * i + 1];
+      bad |= (uint64_t)(hi > ohi || (hi == ohi && lo >= olo));
+    }
+  } else {
+    for (i = 0; i < nw; i++)
+      bad |= (uint64_t)(dst[i] >= olo);
+  }
+  return bad ? check_words(r, it) : 0;   /* names the first bad element */
+}
+
 size_t cc_wire_array_bytes(int width, int ndim, const size_t *shape) {
   size_t n = 1;
   if ((width != 1 && width != 2) || ndim < 0 || ndim > CC_WIRE_MAX_NDIM)

@@ -207,6 +207,16 @@ void cc_wire_reader_defer_words(cc_wire_reader *r);
  * set as cc_wire_next would have (dst is then partly written). */
 int cc_wire_load_checked(cc_wire_reader *r, const cc_wire_item *it, uint64_t *dst);
 
+/* Copy elements [first, first + count) of array item it to dst (count
+ * times its width words, aligned), checking each against the order: 0, or
+ * -1 with r failed and its message set as cc_wire_next would have (naming
+ * the array's first bad element; dst is then partly written). it may come
+ * from another reader: r only gets the message. For a reader that defers
+ * the words' check (cc_wire_reader_defer_words) and reads an array in
+ * pieces. */
+int cc_wire_load_range(cc_wire_reader *r, const cc_wire_item *it, size_t first, size_t count,
+                       uint64_t *dst);
+
 /* Bytes of the encoding of a field array of `width` words per element
  * (1 or 2) and the given shape, or 0 if there can be no such encoding. */
 size_t cc_wire_array_bytes(int width, int ndim, const size_t *shape);

@@ -197,4 +197,12 @@ cc_payload *cl_encode_payload(lua_State *L, int idx);
  * runs out of memory. */
 int cl_decode_push(lua_State *L, const void *buf, size_t len, char *err, size_t errsz);
 
+/* ==== Received messages (lua_comm.c) ===================================== */
+
+/* The payloads of comm:_allgather_payloads or comm:_gatherv_payloads at
+ * idx (one slot per rank, NULL where none came; *n gets the count), or
+ * NULL for anything else. Slots the caller clears (after releasing their
+ * payloads) are skipped by the userdata's __gc. */
+cc_payload **cl_payloads_test(lua_State *L, int idx, int *n);
+
 #endif

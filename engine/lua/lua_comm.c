@@ -284,6 +284,17 @@ static void give_slots(cl_comm *lc, cc_payload **ps) {
 
 #define FRAME() ((uintptr_t)__builtin_frame_address(0))
 
+cc_payload **cl_payloads_test(lua_State *L, int idx, int *n) {
+  cc_payload **ps = NULL;
+  if (lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &slots_mt_key);
+    if (lua_rawequal(L, -1, -2)) ps = lua_touserdata(L, idx);
+    lua_pop(L, 2);
+  }
+  if (ps && n) *n = (int)(lua_rawlen(L, idx) / sizeof *ps);
+  return ps;
+}
+
 /* ==== Point to point ======================================================== */
 
 static int send_value(lua_State *L, int32_t tag) {
@@ -349,6 +360,24 @@ static int l_allgather(lua_State *L) {
   return 1;
 }
 
+/* comm:_allgather_payloads(value) -> the messages as they came, undecoded:
+ * a userdata of one payload per rank (cl_payloads_test), for C code that
+ * reads field arrays straight from their wire bytes. */
+static int l_allgather_payloads(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  cc_payload **all, *mine;
+  cc_error e;
+  cc_status st;
+  luaL_checkany(L, 2);
+  lua_settop(L, 2);
+  all = push_slots(L, lc->size);
+  mine = encode(L, 2);
+  st = cc_comm_allgather(lc->c, mine, all, &e);
+  cc_payload_unref(mine);
+  if (st != CC_OK) return raise_cc(L, lc, &e);
+  return 1;
+}
+
 /* comm:barrier() */
 static int l_barrier(lua_State *L) {
   cl_comm *lc = check_comm(L);
@@ -372,20 +401,31 @@ static int l_broadcast(lua_State *L) {
   return 1;
 }
 
+/* With raw, dst gets the payloads undecoded, as _allgather_payloads. */
 static int gather_common(lua_State *L, cl_comm *lc, const int *srcs, int nsrcs, int value_arg,
-                         int dst, int32_t tag) {
+                         int dst, int32_t tag, bool raw) {
   cc_payload **all, *mine = NULL;
+  int slots = 0;
   cc_error e;
   cc_status st;
   bool contribute = false;
   for (int i = 0; i < nsrcs; i++) if (srcs[i] == lc->rank) contribute = true;
   if (contribute) mine = encode(L, value_arg);
-  all = take_slots(L, lc, FRAME());
+  if (raw) { /* the slots are the result: a userdata of their own */
+    all = push_slots(L, lc->size);
+    slots = lua_gettop(L);
+  } else {
+    all = take_slots(L, lc, FRAME());
+  }
   st = cc_comm_gatherv(lc->c, srcs, nsrcs, mine, dst, tag, all, &e);
   cc_payload_unref(mine);
   if (st != CC_OK || lc->rank != dst) {
     give_slots(lc, all);
     return st != CC_OK ? raise_cc(L, lc, &e) : 0;
+  }
+  if (raw) {
+    lua_pushvalue(L, slots);
+    return 1;
   }
   lua_createtable(L, nsrcs, 0);
   for (int i = 0; i < nsrcs; i++) {
@@ -405,7 +445,7 @@ static int l_gather(lua_State *L) {
   int buf[RANKS_ON_STACK];
   int *srcs = rank_space(L, buf, lc->size);
   for (int i = 0; i < lc->size; i++) srcs[i] = i;
-  return gather_common(L, lc, srcs, lc->size, 2, dst, CC_TAG_GATHER);
+  return gather_common(L, lc, srcs, lc->size, 2, dst, CC_TAG_GATHER, false);
 }
 
 /* comm:gatherv(src_list, value, dst) -> values of src_list in order at dst */
@@ -415,7 +455,18 @@ static int l_gatherv(lua_State *L) {
   int buf[RANKS_ON_STACK];
   int *srcs = check_rank_list(L, lc, 2, &nsrcs, buf);
   dst = check_rank(L, lc, 4);
-  return gather_common(L, lc, srcs, nsrcs, 3, dst, CC_TAG_GATHERV);
+  return gather_common(L, lc, srcs, nsrcs, 3, dst, CC_TAG_GATHERV, false);
+}
+
+/* comm:_gatherv_payloads(src_list, value, dst) -> at dst, the messages of
+ * src_list undecoded, by rank (see _allgather_payloads); nil elsewhere. */
+static int l_gatherv_payloads(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  int nsrcs, dst;
+  int buf[RANKS_ON_STACK];
+  int *srcs = check_rank_list(L, lc, 2, &nsrcs, buf);
+  dst = check_rank(L, lc, 4);
+  return gather_common(L, lc, srcs, nsrcs, 3, dst, CC_TAG_GATHERV, true);
 }
 
 static int scatter_common(lua_State *L, cl_comm *lc, int src, int values_arg, const int *dsts,
@@ -1011,10 +1062,12 @@ static const luaL_Reg comm_methods[] = {
   {"_lib_send", l_lib_send},
   {"_lib_recv", l_lib_recv},
   {"allgather", l_allgather},
+  {"_allgather_payloads", l_allgather_payloads},
   {"barrier", l_barrier},
   {"broadcast", l_broadcast},
   {"gather", l_gather},
   {"gatherv", l_gatherv},
+  {"_gatherv_payloads", l_gatherv_payloads},
   {"scatter", l_scatter},
   {"scatterv", l_scatterv},
   {"revoke", l_revoke},

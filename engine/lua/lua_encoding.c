@@ -11,6 +11,9 @@
  * decode_fixed, encode_int, decode_int, encode_bool, decode_bool,
  * encode_bits and decode_bits (cl_field_encoding_methods); the other
  * binding files convert through cl_push_converted and cl_push_decoded.
+ * Also _combine_payloads, a reveal's last step: the Lagrange combination
+ * of the shares read straight from the received messages, decoded in the
+ * same pass.
  */
 #include <math.h>
 #include <stdio.h>
@@ -214,19 +217,49 @@ static void push_elem(lua_State *L, const cl_fq *q, cc_u128 v,
 }
 
 /* The table at the top of the stack gets n fixed-point numbers of the
- * 64-bit field from d, in one loop without calls per element but the Lua
- * API's: 2^-precision is a power of two, so the product is exactly what
- * ldexp gives (the magnitudes are whole numbers below 2^64, far above
- * the subnormal range). */
+ * 64-bit field from d at its indices first + 1 to first + n, in one loop
+ * without calls per element but the Lua API's: 2^-precision is a power of
+ * two, so the product is exactly what ldexp gives (the magnitudes are
+ * whole numbers below 2^64, far above the subnormal range). */
 static void fill_fixed64(lua_State *L, const cl_fq *q, const uint64_t *d, size_t n,
-                         int precision) {
+                         int precision, size_t first) {
   const uint64_t p = q->lo, half = (uint64_t)q->f.half;
   const double scale = ldexp(1.0, -precision);
   for (size_t i = 0; i < n; i++) {
     uint64_t v = d[i];
     double x = v <= half ? (double)v : -(double)(p - v);
     lua_pushnumber(L, (lua_Number)(x * scale));
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
+    lua_rawseti(L, -2, (lua_Integer)(first + i) + 1);
+  }
+}
+
+/* The same for the 128-bit fields: the magnitude converted to the nearest
+ * double, then scaled exactly, as push_elem does with ldexp. */
+static void fill_fixed128(lua_State *L, const cl_fq *q, const uint64_t *d, size_t n,
+                          int precision, size_t first) {
+  const cc_u128 p = cc_u128_make(q->lo, q->hi), half = q->g.half;
+  const double scale = ldexp(1.0, -precision);
+  for (size_t i = 0; i < n; i++) {
+    cc_u128 v = cc_field128_get(d, i);
+    double x = v <= half ? (double)v : -(double)(p - v);
+    lua_pushnumber(L, (lua_Number)(x * scale));
+    lua_rawseti(L, -2, (lua_Integer)(first + i) + 1);
+  }
+}
+
+/* The table at the top of the stack gets the n elements at d at its
+ * indices first + 1 to first + n (elements at + 1 to at + n of the array,
+ * for the message of an element that is not a bit). */
+static void fill_elems(lua_State *L, const cl_fq *q, const uint64_t *d, size_t n,
+                       enum cl_dec mode, int precision, int arg, size_t first, size_t at) {
+  if (mode == CL_DEC_FIXED) {
+    if (q->w == 1) fill_fixed64(L, q, d, n, precision, first);
+    else fill_fixed128(L, q, d, n, precision, first);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    push_elem(L, q, cl_elem(q->w, d, i), mode, precision, arg, at + i);
+    lua_rawseti(L, -2, (lua_Integer)(first + i) + 1);
   }
 }
 
@@ -243,17 +276,195 @@ void cl_push_decoded(lua_State *L, const cl_array *a, enum cl_dec mode,
   if (a->ndim == 2) lua_createtable(L, (int)rows, 0);
   for (size_t r = 0; r < rows; r++) {
     lua_createtable(L, (int)cols, 0);
-    if (mode == CL_DEC_FIXED && a->w == 1) {
-      fill_fixed64(L, &f, a->data + r * cols, cols, precision);
-    } else {
-      for (size_t i = 0; i < cols; i++) {
-        push_elem(L, &f, cl_elem(a->w, a->data, r * cols + i), mode, precision, arg,
-                  r * cols + i);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-      }
-    }
+    fill_elems(L, &f, a->data + r * cols * (size_t)a->w, cols, mode, precision, arg, 0,
+               r * cols);
     if (a->ndim == 2) lua_rawseti(L, -2, (lua_Integer)r + 1);
   }
+}
+
+/* ==== Combining received shares ========================================= */
+
+/* F:_combine_payloads reads the shares where they arrived, a block of
+ * elements at a time: the block of each share combined with the weights
+ * where it lies in its message (64-bit fields: cc_field_lincomb_le checks
+ * each word against the order as it reads it) or copied and checked into
+ * scratch that stays in the cache and combined there (128-bit fields),
+ * and the block of results decoded at once into the Lua value. No field
+ * array is made for a share, nor for the secret when it is decoded: one
+ * pass over the received bytes. */
+
+#define COMBINE_STACK_SHARES 16    /* shares whose items fit on the C stack */
+#define COMBINE_STACK_WORDS 2048   /* scratch words on the C stack (16 KiB) */
+#define COMBINE_MIN_BLOCK 64       /* fewer elements per block: scratch from the heap */
+#define COMBINE_HEAP_BLOCK 256
+
+static int check_precision(lua_State *L, int arg);
+
+typedef struct combine {
+  const cl_fq *q;
+  int r;
+  const cc_wire_item *items;  /* the shares, by rank */
+  const uint64_t *weights;
+  const uint64_t **rows;      /* r blocks of scratch */
+  uint64_t *sum;              /* a block of results */
+  cc_wire_reader *rd;         /* for the message of a bad word */
+  const uint8_t **at;         /* r places in the messages */
+} combine;
+
+static int malformed_share(lua_State *L, int rank, const cc_wire_reader *rd) {
+  return luaL_error(L, "malformed share from player %d: %s", rank, cc_wire_reader_error(rd));
+}
+
+/* out = sum_j weights[j] * share_j, for elements [first, first + count). */
+static void combine_range(lua_State *L, const combine *c, uint64_t *out, size_t first,
+                          size_t count) {
+  if (c->q->w == 1) {
+    /* 64-bit words are combined where they lie, and checked as read */
+    for (int j = 0; j < c->r; j++) c->at[j] = c->items[j].words + 8 * first;
+    if (cc_field_lincomb_le(&c->q->f, out, c->weights, c->at, (size_t)c->r, count) == 0)
+      return;
+  }
+  for (int j = 0; j < c->r; j++) {
+    if (cc_wire_load_range(c->rd, &c->items[j], first, count, (uint64_t *)c->rows[j]) != 0)
+      malformed_share(L, j, c->rd);
+  }
+  CL_FQ(c->q, lincomb_arrays, out, c->weights, c->rows, (size_t)c->r, count);
+}
+
+static const char *wire_kind_name(cc_wire_kind k) {
+  switch (k) {
+  case CC_WIRE_NIL: return "nil";
+  case CC_WIRE_FALSE: case CC_WIRE_TRUE: return "boolean";
+  case CC_WIRE_INT: case CC_WIRE_FLOAT: return "number";
+  case CC_WIRE_STRING: return "string";
+  case CC_WIRE_TABLE: return "table";
+  default: return "field array";
+  }
+}
+
+static const char *item_shape_str(char *buf, size_t sz, const cc_wire_item *it) {
+  if (it->ndim == 0) snprintf(buf, sz, "{}");
+  else if (it->ndim == 1) snprintf(buf, sz, "{%zu}", it->shape[0]);
+  else snprintf(buf, sz, "{%zu, %zu}", it->shape[0], it->shape[1]);
+  return buf;
+}
+
+/* Parse share j (the whole message: one field array of q, shaped like
+ * share 0) into *it, or raise naming the player. */
+static void parse_share(lua_State *L, const cl_fq *q, cc_wire_reader *rd, cc_payload *p, int j,
+                        cc_wire_item *it, const cc_wire_item *first) {
+  if (p == NULL) luaL_error(L, "no share from player %d", j);
+  cc_wire_reader_init(rd, p->data, p->len, NULL);
+  cc_wire_reader_defer_words(rd);   /* checked block by block, as they are read */
+  if (cc_wire_next(rd, it) != 1) {
+    if (!rd->failed) cc_wire_reader_finish(rd);  /* says how it ends early */
+    malformed_share(L, j, rd);
+  }
+  if (it->kind != CC_WIRE_ARRAY && it->kind != CC_WIRE_ARRAY128)
+    luaL_error(L, "share from player %d is a %s, not a field array", j, wire_kind_name(it->kind));
+  if (cc_wire_reader_finish(rd) != 0) malformed_share(L, j, rd);
+  uint64_t hi = it->kind == CC_WIRE_ARRAY128 ? it->order_hi : 0;
+  if (it->order != q->lo || hi != q->hi) {
+    const char *want = cl_push_order(L, q->lo, q->hi);
+    const char *got = cl_push_order(L, it->order, hi);
+    luaL_error(L, "share from player %d is of another field (order %s, not %s)", j, got, want);
+  }
+  size_t n = 1;
+  for (int d = 0; d < it->ndim; d++) n *= it->shape[d];
+  if (it->nwords != n * (size_t)q->w)
+    luaL_error(L, "share from player %d: %d words for %d elements", j, (int)it->nwords, (int)n);
+  if (first && (it->ndim != first->ndim || memcmp(it->shape, first->shape,
+                                                   (size_t)it->ndim * sizeof it->shape[0]))) {
+    char s1[64], s2[64];
+    luaL_error(L, "share from player %d has shape %s, player 0's has %s", j,
+               item_shape_str(s1, sizeof s1, it), item_shape_str(s2, sizeof s2, first));
+  }
+}
+
+/* F:_combine_payloads(weights, payloads [, mode [, precision]]): the sum
+ * of weights[j] times the field array of the message from rank j - 1,
+ * over the messages of comm:_allgather_payloads or _gatherv_payloads
+ * (one per rank, every one a field array of F of the same shape). mode
+ * "array" (the default) gives a field array, as F:lincomb would; "fixed"
+ * (with precision), "int" and "bool" give the Lua value decode_fixed,
+ * decode_int and decode_bool would give for it. The payloads are released
+ * (a second call finds none). A message that is not such an array raises,
+ * naming the player. */
+static int field_combine_payloads(lua_State *L) {
+  static const char *const modes[] = {"array", "fixed", "int", "bool", NULL};
+  static const enum cl_dec decs[] = {CL_DEC_RAW, CL_DEC_FIXED, CL_DEC_INT, CL_DEC_BOOL};
+  cl_field *F = cl_field_check(L, 1);
+  const cl_fq *q = &F->q;
+  cl_array *w = cl_field_own_array(L, 2, q);
+  int r = 0;
+  cc_payload **ps = cl_payloads_test(L, 3, &r);
+  if (ps == NULL) luaL_typeerror(L, 3, "received messages");
+  int mode = luaL_checkoption(L, 4, "array", modes);
+  int precision = decs[mode] == CL_DEC_FIXED ? check_precision(L, 5) : 0;
+  luaL_argcheck(L, r > 0, 3, "no messages");
+  if (w->ndim != 1 || w->n != (size_t)r)
+    luaL_argerror(L, 2, lua_pushfstring(L, "%d weights for %d messages", (int)w->n, r));
+  lua_settop(L, 5);
+
+  /* Scratch: on the C stack for a few shares, else one userdata. */
+  cc_wire_reader rd;
+  cc_wire_item items_here[COMBINE_STACK_SHARES];
+  const uint64_t *rows_here[COMBINE_STACK_SHARES];
+  const uint8_t *at_here[COMBINE_STACK_SHARES];
+  uint64_t words_here[COMBINE_STACK_WORDS];
+  const int decoded = decs[mode] != CL_DEC_RAW;
+  const size_t per_elem = (size_t)(r + decoded) * (size_t)q->w;  /* scratch words */
+  cc_wire_item *items = items_here;
+  const uint64_t **rows = rows_here;
+  const uint8_t **at = at_here;
+  uint64_t *words = words_here;
+  size_t block = COMBINE_STACK_WORDS / per_elem;
+  if (r > COMBINE_STACK_SHARES || block < COMBINE_MIN_BLOCK) {
+    block = COMBINE_HEAP_BLOCK;
+    size_t nwords = block * per_elem;
+    /* words first: the userdata's alignment serves them */
+    size_t item_at = nwords * sizeof *words, rows_at = item_at + (size_t)r * sizeof *items,
+           at_at = rows_at + (size_t)r * sizeof *rows;
+    uint8_t *mem = lua_newuserdatauv(L, at_at + (size_t)r * sizeof *at, 0);
+    words = (uint64_t *)(void *)mem;
+    items = (cc_wire_item *)(void *)(mem + item_at);
+    rows = (const uint64_t **)(void *)(mem + rows_at);
+    at = (const uint8_t **)(void *)(mem + at_at);
+  }
+  for (int j = 0; j < r; j++) {
+    parse_share(L, q, &rd, ps[j], j, &items[j], j ? &items[0] : NULL);
+    rows[j] = words + (size_t)j * block * (size_t)q->w;
+  }
+  combine c = {q, r, items, w->data, rows, words + (size_t)r * block * (size_t)q->w, &rd, at};
+  const cc_wire_item *it = &items[0];
+  size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
+  for (int d = 0; d < it->ndim; d++) shape[d] = it->shape[d];
+
+  if (!decoded) {
+    cl_array *out = cl_array_push_filled(L, q, it->ndim, shape);
+    for (size_t first = 0; first < out->n; first += block) {
+      size_t count = out->n - first < block ? out->n - first : block;
+      combine_range(L, &c, out->data + first * (size_t)q->w, first, count);
+    }
+  } else if (it->ndim == 0) {
+    combine_range(L, &c, c.sum, 0, 1);
+    push_elem(L, q, cl_elem(q->w, c.sum, 0), decs[mode], precision, 0, 0);
+  } else {
+    size_t rows_n = it->ndim == 2 ? shape[0] : 1;
+    size_t cols = it->ndim == 2 ? shape[1] : shape[0];
+    if (it->ndim == 2) lua_createtable(L, (int)rows_n, 0);
+    for (size_t i = 0; i < rows_n; i++) {
+      lua_createtable(L, (int)cols, 0);
+      for (size_t col = 0; col < cols; col += block) {
+        size_t count = cols - col < block ? cols - col : block;
+        combine_range(L, &c, c.sum, i * cols + col, count);
+        fill_elems(L, q, c.sum, count, decs[mode], precision, 0, col, i * cols + col);
+      }
+      if (it->ndim == 2) lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+  }
+  cc_payloads_free(ps, r);   /* now, rather than when the slots are collected */
+  return 1;
 }
 
 /* ==== Field methods ===================================================== */
@@ -327,5 +538,6 @@ const luaL_Reg cl_field_encoding_methods[] = {
   {"decode_bool", field_decode_bool},
   {"encode_bits", field_encode_bits},
   {"decode_bits", field_decode_bits},
+  {"_combine_payloads", field_combine_payloads},
   {NULL, NULL}
 };

@@ -546,7 +546,8 @@ static void test_checks(void) {
 
 /* lincomb over separate arrays (lazy reduction for the folding orders)
  * against axpy one term at a time, with random values and with the largest
- * words (p - 1 times p - 1, 100 terms) that stress the 128-bit sum. */
+ * words (p - 1 times p - 1, 100 terms) that stress the 128-bit sum and its
+ * carries; every unrolled term count (2 to 8) and the general loop. */
 static void test_lincomb_arrays(void) {
   enum { N = 257, R = 100 };
   static uint64_t xs[R][N], w[R], want[N], got[N];
@@ -567,7 +568,7 @@ static void test_lincomb_arrays(void) {
         }
         ptrs[j] = xs[j];
       }
-      static const size_t counts[] = {1, 2, 3, 4, 34, R};
+      static const size_t counts[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 34, R};
       for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
         size_t r = counts[c];
         memset(want, 0, sizeof want);
@@ -579,14 +580,95 @@ static void test_lincomb_arrays(void) {
     /* (p-1)^2 = 1, so 100 such terms sum to 100 mod p. */
     if (f.p > 100) CHECK_EQ(got[0], 100 % f.p);
     /* out may be any of the arrays, not only the first. */
-    for (size_t at = 0; at < 3; at++) {
-      static uint64_t copy[3][N];
-      const uint64_t *cp[3] = {copy[0], copy[1], copy[2]};
-      for (size_t j = 0; j < 3; j++) memcpy(copy[j], xs[j], sizeof copy[j]);
-      memset(want, 0, sizeof want);
-      for (size_t j = 0; j < 3; j++) cc_field_axpy(&f, want, w[j], xs[j], N);
-      cc_field_lincomb_arrays(&f, copy[at], w, cp, 3, N);
-      CHECK(cc_field_equal(copy[at], want, N));
+    for (size_t r = 2; r <= 9; r++) {
+      for (size_t at = 0; at < r; at++) {
+        static uint64_t copy[9][N];
+        const uint64_t *cp[9];
+        for (size_t j = 0; j < r; j++) {
+          memcpy(copy[j], xs[j], sizeof copy[j]);
+          cp[j] = copy[j];
+        }
+        memset(want, 0, sizeof want);
+        for (size_t j = 0; j < r; j++) cc_field_axpy(&f, want, w[j], xs[j], N);
+        cc_field_lincomb_arrays(&f, copy[at], w, cp, r, N);
+        CHECK(cc_field_equal(copy[at], want, N));
+      }
+    }
+  }
+  cc_rng_free(&rng);
+}
+
+/* lincomb over little-endian words at any alignment, read in place
+ * (cc_field_lincomb_le), against lincomb_arrays of the same values: every
+ * kind of field (and p = 2), term counts of the unrolled loops and past
+ * them, random and extreme words, random weights and small ones of either
+ * sign (the Lagrange weights of the indices 1..4, +-(2^32 - 1), 2^32),
+ * byte offsets 0 to 7, lengths that end mid-way a prefetch stride; a word
+ * at or above p anywhere (p itself, 2^64 - 1) is refused. */
+static void put_le(uint8_t *b, uint64_t v) {
+  for (int k = 0; k < 8; k++) b[k] = (uint8_t)(v >> (8 * k));
+}
+
+static void test_lincomb_le(void) {
+  enum { N = 301, R = 10 };
+  static uint64_t xs[R][N], w[R], want[N], got[N];
+  static uint8_t bytes[R][8 * N + 8];
+  const uint64_t *ptrs[R];
+  const uint8_t *at[R];
+  cc_rng rng;
+  CHECK(cc_rng_init_seeded(&rng, "lincomb_le", 10) == 0);
+  static const uint64_t two[] = {2};
+  for (size_t o = 0; o <= sizeof orders / sizeof orders[0]; o++) {
+    cc_field f;
+    cc_field_setup(&f, o < sizeof orders / sizeof orders[0] ? orders[o] : two[0]);
+    for (int extreme = 0; extreme <= 3; extreme++) {
+      for (size_t j = 0; j < R; j++) {
+        size_t off = (j * 3 + (size_t)extreme) % 8;
+        if (extreme == 1) {
+          for (size_t i = 0; i < N; i++) xs[j][i] = f.p - 1 - (i % 2);
+          w[j] = f.p - 1;
+        } else if (extreme >= 2) {
+          /* 4, -6, 4, -1 (the weights of 1..4), 0, +-(2^32 - 1); with
+           * extreme 3 the second is 2^32 */
+          static const int64_t small[R] = {4, -6, 4, -1, 0, 4294967295, -4294967295, 1, 7, -2};
+          int64_t v = extreme == 3 && j == 1 ? INT64_C(4294967296) : small[j];
+          if (j < 4 || extreme == 2) {
+            for (size_t i = 0; i < N; i++) xs[j][i] = f.p - 1 - (i % 3) % f.p;
+          } else {
+            CHECK(cc_rng_uniform_mod(&rng, f.p, xs[j], N) == 0);
+          }
+          w[j] = cc_field_from_i64_1(&f, v);
+        } else {
+          CHECK(cc_rng_uniform_mod(&rng, f.p, xs[j], N) == 0);
+          CHECK(cc_rng_uniform_mod(&rng, f.p, &w[j], 1) == 0);
+        }
+        for (size_t i = 0; i < N; i++) put_le(bytes[j] + off + 8 * i, xs[j][i]);
+        ptrs[j] = xs[j];
+        at[j] = bytes[j] + off;
+      }
+      for (size_t r = 0; r <= R; r++) {
+        static const size_t lengths[] = {0, 1, 7, 8, 9, 130, N};
+        for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+          size_t n = lengths[l];
+          memset(got, 0xab, sizeof got);
+          CHECK(cc_field_lincomb_le(&f, got, w, at, r, n) == 0);
+          cc_field_lincomb_arrays(&f, want, w, ptrs, r, n);
+          CHECK(cc_field_equal(got, want, n));
+          CHECK(n == N || got[n] == UINT64_C(0xabababababababab));
+        }
+      }
+    }
+    /* a bad word in any row, at the start, the middle or the end */
+    static const size_t places[] = {0, 150, N - 1};
+    for (size_t r = 1; r <= R; r++) {
+      for (size_t pl = 0; pl < 3; pl++) {
+        size_t j = (r + pl) % r, i = places[pl];
+        uint8_t *b = (uint8_t *)at[j] + 8 * i;
+        put_le(b, pl == 1 ? UINT64_MAX : f.p);
+        CHECK(cc_field_lincomb_le(&f, got, w, at, r, N) == -1);
+        put_le(b, f.p - 1);
+        CHECK(cc_field_lincomb_le(&f, got, w, at, r, N) == 0);
+      }
     }
   }
   cc_rng_free(&rng);
@@ -956,6 +1038,7 @@ int main(void) {
   test_masked_kernels();
   test_shamir_core128();
   test_lincomb_arrays();
+  test_lincomb_le();
   test_random();
   test_checks();
   test_bitlt_pairs();

@@ -844,6 +844,75 @@ static void test_deferred_words(void) {
   cc_buf_free(&b);
 }
 
+/* An array read in pieces (cc_wire_load_range): every range gives its
+ * words; a bad element anywhere is refused with the message of the
+ * checking reader, naming the array's first bad element, even when the
+ * range read is past it; the message goes to the reader passed, whichever
+ * read the item. 128-bit elements compare both words with the order. */
+static void test_word_ranges(void) {
+  enum { N = 11 };
+  uint64_t words[N], out[N];
+  size_t shape[1] = {N};
+  cc_wire_reader r, other;
+  cc_wire_item it;
+  cc_buf b;
+  for (size_t i = 0; i < N; i++) words[i] = (i * 37) % 97;
+  words[N - 1] = 96; /* the largest element */
+  cc_buf_init(&b);
+  CHECK(cc_wire_put_array(&b, 97, 1, shape, words) == 0);
+  cc_wire_reader_init(&r, b.data, b.len, NULL);
+  cc_wire_reader_defer_words(&r);
+  CHECK(next_item(&r, &it) == 1 && it.kind == CC_WIRE_ARRAY);
+  CHECK(cc_wire_reader_finish(&r) == 0);
+  for (size_t first = 0; first < N; first++) {
+    for (size_t count = 0; first + count <= N; count++) {
+      memset(out, 0xff, sizeof out);
+      CHECK(cc_wire_load_range(&r, &it, first, count, out) == 0);
+      CHECK(count == 0 || memcmp(out, words + first, count * 8) == 0);
+      CHECK(count == N || out[count] == UINT64_MAX);   /* nothing more written */
+    }
+  }
+  /* elements 4 and 7 at and above the order: any range with one of them
+   * is refused, naming element 4 */
+  words[4] = 97;
+  words[7] = UINT64_MAX;
+  b.len = 0;
+  CHECK(cc_wire_put_array(&b, 97, 1, shape, words) == 0);
+  cc_wire_reader_init(&r, b.data, b.len, NULL);
+  cc_wire_reader_defer_words(&r);
+  CHECK(next_item(&r, &it) == 1);
+  cc_wire_reader_init(&other, NULL, 0, NULL);
+  CHECK(cc_wire_load_range(&other, &it, 0, 4, out) == 0);
+  CHECK(cc_wire_load_range(&other, &it, 5, 2, out) == 0);
+  CHECK(cc_wire_load_range(&other, &it, 6, 3, out) == -1);
+  CHECK(strcmp(cc_wire_reader_error(&other),
+               "field array at byte 0: word 4 is 97, not below the order 97") == 0);
+  EXPECT_ERROR(b.data, b.len, NULL, "field array at byte 0: word 4 is 97, not below the order 97");
+  /* 128-bit: below the order in the high word, at it in both */
+  {
+    const uint64_t m127_lo = UINT64_MAX, m127_hi = UINT64_C(0x7FFFFFFFFFFFFFFF);
+    uint64_t wide[6] = {3, 0, UINT64_MAX, m127_hi - 1, m127_lo - 1, m127_hi}, wout[6];
+    size_t wide_shape[1] = {3};
+    b.len = 0;
+    CHECK(cc_wire_put_array128(&b, m127_lo, m127_hi, 1, wide_shape, wide) == 0);
+    cc_wire_reader_init(&r, b.data, b.len, NULL);
+    cc_wire_reader_defer_words(&r);
+    CHECK(next_item(&r, &it) == 1 && it.kind == CC_WIRE_ARRAY128);
+    CHECK(cc_wire_load_range(&r, &it, 0, 3, wout) == 0 && memcmp(wout, wide, sizeof wide) == 0);
+    CHECK(cc_wire_load_range(&r, &it, 2, 1, wout) == 0 && memcmp(wout, wide + 4, 16) == 0);
+    wide[4] = m127_lo;
+    b.len = 0;
+    CHECK(cc_wire_put_array128(&b, m127_lo, m127_hi, 1, wide_shape, wide) == 0);
+    cc_wire_reader_init(&r, b.data, b.len, NULL);
+    cc_wire_reader_defer_words(&r);
+    CHECK(next_item(&r, &it) == 1);
+    CHECK(cc_wire_load_range(&r, &it, 0, 2, wout) == 0);
+    CHECK(cc_wire_load_range(&r, &it, 1, 2, wout) == -1);
+    CHECK(strstr(cc_wire_reader_error(&r), "element 2 is") != NULL);
+  }
+  cc_buf_free(&b);
+}
+
 /* Big payloads' buffers are reused: the last reference hands a buffer to
  * the pool, and a payload of a size it fits takes that very buffer; small
  * payloads and far smaller requests do not; the pool keeps a bounded
@@ -954,6 +1023,7 @@ int main(void) {
   test_keys_and_values();
   test_bad_arrays();
   test_deferred_words();
+  test_word_ranges();
   test_payload_pool();
   test_payload_pool_fork();
   test_hello();

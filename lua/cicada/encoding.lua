@@ -185,4 +185,18 @@ function Bits:__tostring()
   return "Bits()"
 end
 
+-- ==== Decoding where shares are combined ==================================
+
+--- The mode of `field:_combine_payloads` that decodes as an encoding's
+-- `decode` does, by that decode function: a reveal combines the received
+-- shares and decodes them in one pass when the encoding's decode is one of
+-- these (a class or an object that replaces decode is not here, and is
+-- called as usual).
+-- @local
+M._combine_modes = {
+  [FixedPoint.decode] = "fixed",
+  [Identity.decode] = "int",
+  [Boolean.decode] = "bool",
+}
+
 return M

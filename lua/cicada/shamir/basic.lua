@@ -14,6 +14,8 @@ local check = require("cicada.check")
 local encoding = require("cicada.encoding")
 local field = require("cicada.field")
 
+local combine_modes = encoding._combine_modes
+
 local M = {}
 
 --- The default statistical security, in bits: a masked reveal leaks at
@@ -391,6 +393,44 @@ function Suite:reveal(share, dst, enc)
   local comm = self.communicator
   self:_check_share(share, 1, "reveal")
   enc = self:_check_encoding(enc, 3, "reveal")
+  if comm._allgather_payloads == nil then
+    return self:_reveal_values(share, dst, enc)
+  end
+  -- The shares stay the bytes they came as: one C call reads them, checks
+  -- them, combines them and (for the encodings it knows) decodes the
+  -- secret, without a field array per share.
+  local payloads
+  if dst == nil then
+    payloads = comm:_allgather_payloads(share)
+  else
+    check_dst(comm, dst)
+    local ranks = comm.ranks
+    for _, d in ipairs(dst) do
+      local got = comm:_gatherv_payloads(ranks, share, d)
+      if d == comm.rank then payloads = got end
+    end
+  end
+  if payloads == nil then
+    return nil
+  end
+  local F = self.field
+  local mode = combine_modes[enc.decode]
+  if mode == "fixed" then
+    local precision = enc.precision
+    if math.type(precision) == "integer" and precision >= 0 and precision <= 62 then
+      return F:_combine_payloads(self._lambda, payloads, "fixed", precision)
+    end
+  elseif mode then
+    return F:_combine_payloads(self._lambda, payloads, mode)
+  end
+  return enc:decode(F:_combine_payloads(self._lambda, payloads), F)
+end
+
+--- reveal through a communicator without `_allgather_payloads` (one
+-- written in Lua, say): the shares as field arrays, combined, decoded.
+-- @local
+function Suite:_reveal_values(share, dst, enc)
+  local comm = self.communicator
   local shares
   if dst == nil then
     shares = comm:allgather(share)
