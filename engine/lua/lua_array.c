@@ -34,13 +34,11 @@ int cl_mt_is(lua_State *L, int idx, cl_mt_key *key) {
   if (!lua_getmetatable(L, idx)) return 0;
   ref = atomic_load_explicit(&key->ref, memory_order_relaxed);
   if (ref > 0) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-    same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 1);
-    if (same) {
-      lua_pop(L, 1);
-      return 1;
-    }
+    /* two tables: the same one when their addresses are */
+    same = lua_rawgeti(L, LUA_REGISTRYINDEX, ref) == LUA_TTABLE &&
+           lua_topointer(L, -1) == lua_topointer(L, -2);
+    lua_settop(L, same ? -3 : -2);
+    if (same) return 1;
   }
   lua_rawgetp(L, LUA_REGISTRYINDEX, key);
   same = lua_rawequal(L, -1, -2);
