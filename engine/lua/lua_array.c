@@ -17,10 +17,34 @@
 
 /* ==== Making arrays ===================================================== */
 
-/* The registry holds the arrays' metatable also under this address: made
- * and checked on every field operation, it is found without hashing its
- * name (luaL_setmetatable and luaL_testudata look it up by name). */
-static const char array_mt_key = 0;
+/* The registry holds the arrays' metatable also under this key: made and
+ * checked on every field operation, it is found without hashing its name
+ * (luaL_setmetatable and luaL_testudata look it up by name). */
+static cl_mt_key array_mt_key;
+
+void cl_mt_register(lua_State *L, cl_mt_key *key) {
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+  lua_pushvalue(L, -1);
+  atomic_store_explicit(&key->ref, luaL_ref(L, LUA_REGISTRYINDEX), memory_order_relaxed);
+}
+
+int cl_mt_is(lua_State *L, int idx, cl_mt_key *key) {
+  int same, ref;
+  if (!lua_getmetatable(L, idx)) return 0;
+  ref = atomic_load_explicit(&key->ref, memory_order_relaxed);
+  if (ref > 0) {
+    /* two tables: the same one when their addresses are */
+    same = lua_rawgeti(L, LUA_REGISTRYINDEX, ref) == LUA_TTABLE &&
+           lua_topointer(L, -1) == lua_topointer(L, -2);
+    lua_settop(L, same ? -3 : -2);
+    if (same) return 1;
+  }
+  lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+  same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same;
+}
 
 /* A new array; its elements are zero, or left for the caller to write
  * (every one of them) when zero is 0. */
@@ -77,12 +101,7 @@ cl_array *cl_array_push_like(lua_State *L, const cl_array *a) {
 
 cl_array *cl_array_test(lua_State *L, int idx) {
   void *p = lua_touserdata(L, idx);
-  int same;
-  if (!p || !lua_getmetatable(L, idx)) return NULL;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
-  same = lua_rawequal(L, -1, -2);
-  lua_pop(L, 2);
-  return same ? p : NULL;
+  return p && cl_mt_is(L, idx, &array_mt_key) ? p : NULL;
 }
 
 cl_array *cl_array_check(lua_State *L, int idx) {
@@ -380,5 +399,6 @@ static const luaL_Reg array_meta[] = {
 void cl_open_array(lua_State *L) {
   cl_new_type(L, CL_ARRAY_MT, array_meta, array_methods, NULL, array_index);
   luaL_getmetatable(L, CL_ARRAY_MT);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+  cl_mt_register(L, &array_mt_key);
+  lua_pop(L, 1);
 }

@@ -9,6 +9,7 @@
 #ifndef CICADA_LUA_CICADA_H
 #define CICADA_LUA_CICADA_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,20 @@ cl_array *cl_array_push_filled(lua_State *L, const cl_fq *q, int ndim, const siz
 /* An array shaped like a, for the caller to fill. */
 cl_array *cl_array_push_like(lua_State *L, const cl_array *a);
 cl_array *cl_array_check(lua_State *L, int idx);
+
+/* A type whose metatable is checked on every call is found in the
+ * registry under the address of its cl_mt_key (always), and under an
+ * integer reference that ref remembers: a hint read first, since the
+ * registry's integer keys are found faster than its address keys. The
+ * hint is the same in every Lua state that opened the types in the same
+ * order; where it is not, the address decides. */
+typedef struct cl_mt_key {
+  atomic_int ref; /* any thread: written when a state opens the type */
+} cl_mt_key;
+/* Records the metatable on top of the stack (left there) under key. */
+void cl_mt_register(lua_State *L, cl_mt_key *key);
+/* 1 if the value at idx has the metatable of key. */
+int cl_mt_is(lua_State *L, int idx, cl_mt_key *key);
 cl_array *cl_array_test(lua_State *L, int idx); /* NULL if not an array */
 
 int cl_array_same_shape(const cl_array *a, const cl_array *b);

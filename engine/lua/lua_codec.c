@@ -519,12 +519,44 @@ static int decode_protected(lua_State *L) {
   return 1;
 }
 
+/* A message that is one field array (a share: the most frequent message)
+ * is decoded without the protected call a nested value needs: every check
+ * that can fail is made before the array is made or after its words are
+ * in, and the array is dropped then. 1 if the array was pushed; 0 leaves
+ * the message (valid or not) to decode_protected, which says what is
+ * wrong with it. */
+static int decode_lone_array(lua_State *L, const void *buf, size_t len) {
+  cc_wire_reader reader, *r = &reader;
+  cc_wire_item it;
+  size_t n = 1;
+  cc_wire_reader_init(r, buf, len, NULL);
+  cc_wire_reader_defer_words(r);
+  if (cc_wire_next(r, &it) != 1 || (it.kind != CC_WIRE_ARRAY && it.kind != CC_WIRE_ARRAY128) ||
+      it.ndim < 0 || it.ndim > CL_ARRAY_MAX_DIMS)
+    return 0;
+  for (int d = 0; d < it.ndim; d++) {
+    if (it.shape[d] != 0 && n > it.nwords / it.shape[d]) return 0;
+    n *= it.shape[d];
+  }
+  cl_fq q;
+  memset(&q, 0, sizeof q);
+  q.lo = it.order;
+  q.hi = it.kind == CC_WIRE_ARRAY128 ? it.order_hi : 0;
+  q.w = q.hi ? 2 : 1;
+  if (n * (size_t)q.w != it.nwords) return 0;
+  cl_array *a = cl_array_push_filled(L, &q, it.ndim, it.shape);
+  if (cc_wire_load_checked(r, &it, a->data) == 0 && cc_wire_reader_finish(r) == 0) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
 int cl_decode_push(lua_State *L, const void *buf, size_t len, char *err, size_t errsz) {
   decode_job job;
   int status;
   job.in = buf;
   job.len = len;
   luaL_checkstack(L, 3, "cannot decode: Lua stack overflow");
+  if (decode_lone_array(L, buf, len)) return 1;
   lua_pushcfunction(L, decode_protected);
   lua_pushlightuserdata(L, &job);
   status = lua_pcall(L, 1, 1, 0);

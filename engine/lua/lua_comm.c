@@ -125,10 +125,16 @@ static int engine_gc(lua_State *L) {
 
 /* ==== Checking arguments =================================================== */
 
+/* The communicators' metatable, checked on every call without hashing its
+ * name (see cl_mt_is). */
+static cl_mt_key comm_mt_key;
+
 /* The communicator at 1, live: a freed one (or one whose engine stopped)
  * raises not_running. */
 static cl_comm *check_comm(lua_State *L) {
-  cl_comm *lc = luaL_checkudata(L, 1, CL_COMM_MT);
+  cl_comm *lc = lua_touserdata(L, 1);
+  if (lc == NULL || !cl_mt_is(L, 1, &comm_mt_key))
+    lc = luaL_checkudata(L, 1, CL_COMM_MT);   /* raises its error */
   cc_error e;
   /* A freed communicator says so, also once its engine has stopped with
    * its last communicator. */
@@ -1113,6 +1119,7 @@ void cl_open_comm(lua_State *L) {
   lua_setfield(L, -2, "_announce_failure");
 
   luaL_newmetatable(L, CL_COMM_MT);
+  cl_mt_register(L, &comm_mt_key);
   luaL_setfuncs(L, comm_meta, 0);
   luaL_newlib(L, comm_methods);
   lua_pushvalue(L, -1);

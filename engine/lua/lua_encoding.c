@@ -527,6 +527,19 @@ static int field_encode_bits(lua_State *L) {
   return encode_with(L, CL_CONV_BIT, 0);
 }
 
+/* F:_holds(x): x's number of dimensions (0, 1 or 2, all true in Lua)
+ * when x is a field array of F, false when it is an array of another
+ * field, nothing (nil) for any other value; the suites' check of a share
+ * in one call. */
+static int field_holds(lua_State *L) {
+  cl_field *F = cl_field_check(L, 1);
+  cl_array *a = cl_array_test(L, 2);
+  if (a == NULL) return 0;
+  if (cl_array_in(a, &F->q)) lua_pushinteger(L, a->ndim);
+  else lua_pushboolean(L, 0);
+  return 1;
+}
+
 /* ==== Registration ====================================================== */
 
 const luaL_Reg cl_field_encoding_methods[] = {
@@ -539,5 +552,6 @@ const luaL_Reg cl_field_encoding_methods[] = {
   {"encode_bits", field_encode_bits},
   {"decode_bits", field_decode_bits},
   {"_combine_payloads", field_combine_payloads},
+  {"_holds", field_holds},
   {NULL, NULL}
 };

@@ -20,7 +20,15 @@
 
 /* ==== Fields ============================================================ */
 
+/* The registry holds the Field's metatable also under this address: every
+ * Field method checks its self, and the address finds it without hashing
+ * the name (as luaL_checkudata does). */
+static cl_mt_key field_mt_key;
+
 cl_field *cl_field_check(lua_State *L, int idx) {
+  void *p = lua_touserdata(L, idx);
+  if (p && cl_mt_is(L, idx, &field_mt_key)) return p;
+  /* Anything else raises luaL_checkudata's error. */
   return luaL_checkudata(L, idx, CL_FIELD_MT);
 }
 
@@ -76,7 +84,8 @@ static cl_field *push_field(lua_State *L, cc_u128 order, int arg) {
     luaL_argerror(L, arg, err);
   cl_field *F = lua_newuserdatauv(L, sizeof *F, 0);
   F->q = q;
-  luaL_setmetatable(L, CL_FIELD_MT);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &field_mt_key);
+  lua_setmetatable(L, -2);
   return F;
 }
 
@@ -809,13 +818,15 @@ static int field_shamir_recover(lua_State *L) {
 
 static int field_index(lua_State *L) {
   cl_field *F = cl_field_check(L, 1);
-  const char *k = lua_tostring(L, 2);
+  const char *k;
+  /* methods first: the most frequent keys */
+  lua_settop(L, 2);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  k = lua_tostring(L, 2);
   if (k && strcmp(k, "order") == 0) cl_push_value(L, F->q.w, cc_u128_make(F->q.lo, F->q.hi));
   else if (k && strcmp(k, "bits") == 0) lua_pushinteger(L, F->q.bits);
-  else {
-    lua_pushvalue(L, 2);
-    lua_rawget(L, lua_upvalueindex(1));
-  }
+  else lua_pushnil(L);
   return 1;
 }
 
@@ -1421,6 +1432,9 @@ static void cl_open_field_tree(lua_State *L);
 void cl_open_field(lua_State *L) {
   cl_new_type(L, CL_FIELD_MT, field_meta, field_methods, cl_field_encoding_methods,
               field_index);
+  luaL_getmetatable(L, CL_FIELD_MT);
+  cl_mt_register(L, &field_mt_key);
+  lua_pop(L, 1);
   cl_open_field_tree(L);
   luaL_setfuncs(L, field_funcs, 0);
 }

@@ -196,6 +196,56 @@ end
 -- The metatable of field arrays, once _check_share has seen one by name.
 local array_mt
 
+-- F:_holds(x): x's number of dimensions when x is an array of field F,
+-- false or nil otherwise (one C call, the check of every share); the
+-- method of every field.
+local holds = field.Field()._holds
+local mathtype = math.type
+
+local function holds_nothing() return nil end
+
+-- What each call needs of the suite's communicator and field, read once
+-- (every read of a C object's key is a call): the rank, the world size,
+-- the methods used on every call; read again when `communicator` or
+-- `field` is replaced. A field that is not a cicada.Field (a wrapper
+-- around one, say) has its methods looked up on every call, as usual,
+-- and `holds` finds nothing in it, which sends every check the long way.
+local function fast(self)
+  local c, comm, F = self._fast, self.communicator, self.field
+  if c and c.comm == comm and c.F == F then return c end
+  c = {
+    comm = comm, F = F,
+    rank = comm.rank, size = comm.world_size,
+    scatterv = comm.scatterv,
+    allgather_payloads = comm._allgather_payloads,
+  }
+  if pcall(holds, F) then
+    c.holds = holds
+    c.add, c.subtract = F.add, F.subtract
+    c.share_each = F.shamir_share_each
+    c.combine_payloads = F._combine_payloads
+  else
+    c.holds = holds_nothing
+    c.add = function(f, a, b) return f:add(a, b) end
+    c.subtract = function(f, a, b) return f:subtract(a, b) end
+    c.share_each = function(f, ...) return f:shamir_share_each(...) end
+    c.combine_payloads = function(f, ...) return f:_combine_payloads(...) end
+  end
+  self._fast = c
+  return c
+end
+
+-- has_shape for a value that is probably an array of F: a scalar's or a
+-- vector's shape checked without a shape table.
+local function has_shape_of(c, x, shape)
+  local d = c.holds(c.F, x)
+  if d and d == #shape then
+    if d == 0 then return true end
+    if d == 1 then return x.size == shape[1] end
+  end
+  return has_shape(x, shape)
+end
+
 --- A share of this suite's field, or raise naming argument n of fname.
 -- @param x the value to check
 -- @int n its argument position
@@ -203,6 +253,8 @@ local array_mt
 -- @return x
 -- @local
 function Suite:_check_share(x, n, fname)
+  local F = self.field
+  if fast(self).holds(F, x) then return x end
   local mt = type(x) == "userdata" and getmetatable(x)
   if not mt or mt ~= array_mt then
     if not (mt and mt.__name == "cicada.FieldArray") then
@@ -272,6 +324,16 @@ function Suite:_check_operands(a, b, fname)
   return a, b
 end
 
+-- True when a and b are shares of field F that _check_operands would pass
+-- as they are (either a scalar, or vectors of one size); false sends
+-- them through _check_operands, which decides.
+local function same_field_shapes(c, F, a, b)
+  local da, db = c.holds(F, a), c.holds(F, b)
+  if not (da and db) then return false end
+  if da == 0 or db == 0 then return true end
+  return da == 1 and db == 1 and a.size == b.size
+end
+
 --- Reconstruct from every player's share (rank order): the Lagrange
 -- combination at 0, one C call, no copies of the shares.
 -- @tab shares one share per player
@@ -295,13 +357,20 @@ end
 -- @raise `bad argument #n to 'share' (...)`
 function Suite:share(src, secret, shape, enc)
   local comm = self.communicator
-  check.rank(comm, src, 1, "share")
+  local c = fast(self)
+  if mathtype(src) ~= "integer" or src < 0 or src >= c.size then
+    check.rank(comm, src, 1, "share")
+  end
   if shape ~= nil and type(shape) ~= "table" then
     check.argerror(3, "share", "shape must be a list of sizes, got " .. type(shape))
   end
-  enc = self:_check_encoding(enc, 4, "share")
+  if enc == nil then
+    enc = self.encoding
+  else
+    enc = self:_check_encoding(enc, 4, "share")
+  end
   local rows, large
-  if comm.rank == src then
+  if c.rank == src then
     if secret == nil then
       check.argerror(2, "share", ("secret is required at the source, player %d"):format(src))
     end
@@ -314,7 +383,7 @@ function Suite:share(src, secret, shape, enc)
       if not ok then check.argerror(2, "share", check.reason(encoded)) end
       value = encoded
     end
-    if shape ~= nil and not has_shape(value, shape) then
+    if shape ~= nil and not has_shape_of(c, value, shape) then
       check.argerror(3, "share", ("secret has shape %s, not %s"):format(
         shape_str(value.shape), shape_str(shape)))
     end
@@ -326,7 +395,7 @@ function Suite:share(src, secret, shape, enc)
       collectgarbage()
       large = {value = value, seed = self._rng:bytes(32)}
     else
-      rows = F:shamir_share_each(value, self.threshold, self._indices, self._rng)
+      rows = c.share_each(F, value, self.threshold, self._indices, self._rng)
     end
   end
   -- The source keeps its own share: only the others' travel (and are
@@ -358,15 +427,15 @@ function Suite:share(src, secret, shape, enc)
     end
     share = F:shamir_share_row(large.value, k, self._indices, src + 1, core.rng(large.seed))
     large = nil -- luacheck: ignore 311
-  elseif comm.rank == src then
+  elseif c.rank == src then
     local values = {}
-    for i, r in ipairs(others) do values[i] = rows[r + 1] end
-    comm:scatterv(src, values, others)
+    for i = 1, #others do values[i] = rows[others[i] + 1] end
+    c.scatterv(comm, src, values, others)
     share = rows[src + 1]
   else
-    share = comm:scatterv(src, nil, others)
+    share = c.scatterv(comm, src, nil, others)
   end
-  if shape ~= nil and not has_shape(share, shape) then
+  if shape ~= nil and not has_shape_of(c, share, shape) then
     check.error(("share from player %d has shape %s, expected %s"):format(
       src, shape_str(share.shape), shape_str(shape)))
   end
@@ -390,10 +459,15 @@ end
 -- @return the decoded secret at the players in `dst`, nil elsewhere
 -- @raise `bad argument #n to 'reveal' (...)`
 function Suite:reveal(share, dst, enc)
-  local comm = self.communicator
-  self:_check_share(share, 1, "reveal")
-  enc = self:_check_encoding(enc, 3, "reveal")
-  if comm._allgather_payloads == nil then
+  local comm, F, c = self.communicator, self.field, fast(self)
+  if not c.holds(F, share) then self:_check_share(share, 1, "reveal") end
+  if enc == nil then
+    enc = self.encoding
+  else
+    enc = self:_check_encoding(enc, 3, "reveal")
+  end
+  local allgather_payloads = c.allgather_payloads
+  if allgather_payloads == nil then
     return self:_reveal_values(share, dst, enc)
   end
   -- The shares stay the bytes they came as: one C call reads them, checks
@@ -401,7 +475,7 @@ function Suite:reveal(share, dst, enc)
   -- secret, without a field array per share.
   local payloads
   if dst == nil then
-    payloads = comm:_allgather_payloads(share)
+    payloads = allgather_payloads(comm, share)
   else
     check_dst(comm, dst)
     local ranks = comm.ranks
@@ -413,17 +487,17 @@ function Suite:reveal(share, dst, enc)
   if payloads == nil then
     return nil
   end
-  local F = self.field
+  local combine = c.combine_payloads
   local mode = combine_modes[enc.decode]
   if mode == "fixed" then
     local precision = enc.precision
-    if math.type(precision) == "integer" and precision >= 0 and precision <= 62 then
-      return F:_combine_payloads(self._lambda, payloads, "fixed", precision)
+    if mathtype(precision) == "integer" and precision >= 0 and precision <= 62 then
+      return combine(F, self._lambda, payloads, "fixed", precision)
     end
   elseif mode then
-    return F:_combine_payloads(self._lambda, payloads, mode)
+    return combine(F, self._lambda, payloads, mode)
   end
-  return enc:decode(F:_combine_payloads(self._lambda, payloads), F)
+  return enc:decode(combine(F, self._lambda, payloads), F)
 end
 
 --- reveal through a communicator without `_allgather_payloads` (one
@@ -458,8 +532,11 @@ end
 -- @return a share
 -- @raise `bad argument #2 to 'add' (shapes {3} and {4} differ)`
 function Suite:add(a, b)
-  a, b = self:_check_operands(a, b, "add")
-  return self.field:add(a, b)
+  local F, c = self.field, fast(self)
+  if not same_field_shapes(c, F, a, b) then
+    a, b = self:_check_operands(a, b, "add")
+  end
+  return c.add(F, a, b)
 end
 
 --- The share of a - b (local).
@@ -468,8 +545,11 @@ end
 -- @param b a share of the same shape, or a scalar share (which broadcasts)
 -- @return a share
 function Suite:subtract(a, b)
-  a, b = self:_check_operands(a, b, "subtract")
-  return self.field:subtract(a, b)
+  local F, c = self.field, fast(self)
+  if not same_field_shapes(c, F, a, b) then
+    a, b = self:_check_operands(a, b, "subtract")
+  end
+  return c.subtract(F, a, b)
 end
 
 --- The share of -a (local).
