@@ -1078,6 +1078,41 @@ static void m127_signed_sum(uint64_t *out, const uint64_t *const *xs, const bool
   }
 }
 
+/* The loop of cc_field128_mul_signed_sum: the class of pw (cls) and the
+ * count of terms (R > 0; 0 for r) constants in each instance, so that no
+ * switch runs per element and the masks stay in registers. The product's
+ * operands a and b come from memory (the slices of a million-element
+ * operand): a few cache lines ahead of the loop. */
+ALWAYS_INLINE void mul_signed_sum_k(uint64_t *out, const uint64_t *a, const uint64_t *b,
+                                    const m127_weight *k, int cls, const uint64_t *nm0,
+                                    const uint64_t *nm1, const uint64_t *const *xs,
+                                    size_t r, size_t R, uint64_t s0, uint64_t s1, size_t n) {
+  enum { MAX_SIGNED = 8 };
+  const size_t count = R ? R : r;
+  const m127_weight kl = {cls, k->c, k->w0, k->w1};
+  uint64_t m0[MAX_SIGNED], m1[MAX_SIGNED];
+  const uint64_t *x[MAX_SIGNED];
+  for (size_t j = 0; j < count; j++) {
+    m0[j] = nm0[j];
+    m1[j] = nm1[j];
+    x[j] = xs[j];
+  }
+  for (size_t i = 0; i < n; i++) {
+    if ((i & 3) == 0) { /* an address past the end is only hinted, never read */
+      __builtin_prefetch((const void *)((uintptr_t)a + 16 * i + 1024));
+      __builtin_prefetch((const void *)((uintptr_t)b + 16 * i + 1024));
+    }
+    u128 p = m127_mul(GET(a, i), GET(b, i));
+    uint64_t r0, r1;
+    m127_term(&kl, LO(p), HI(p), &r0, &r1);
+    m127_acc acc = {r0, r1, 0};
+    m127_acc_add_words(&acc, s0, s1);
+    for (size_t j = 0; j < count; j++)
+      m127_acc_add_words(&acc, x[j][2 * i] ^ m0[j], x[j][2 * i + 1] ^ m1[j]);
+    SET(out, i, m127_acc_value(&acc));
+  }
+}
+
 int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64_t *a,
                                const uint64_t *b, cc_u128 pw, const uint64_t *w,
                                const uint64_t *const *xs, size_t r, cc_u128 s,
@@ -1093,6 +1128,19 @@ int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64
   }
   const m127_weight k = m127_classify(pw);
   const uint64_t s0 = LO(s), s1 = HI(s);
+  if (b && r == 3) {
+    /* a product's masked share: its Lagrange weight (3, -3 or 1 among 3
+     * players) and three terms */
+#define MSS(C) mul_signed_sum_k(out, a, b, &k, C, nm0, nm1, xs, 3, 3, s0, s1, n)
+    switch (k.cls) {
+    case WC_ONE: MSS(WC_ONE); return 1;
+    case WC_NEG_ONE: MSS(WC_NEG_ONE); return 1;
+    case WC_WORD: MSS(WC_WORD); return 1;
+    case WC_NEG_WORD: MSS(WC_NEG_WORD); return 1;
+    default: break;
+    }
+#undef MSS
+  }
   for (size_t i = 0; i < n; i++) {
     u128 x = b ? m127_mul(GET(a, i), GET(b, i)) : GET(a, i);
     uint64_t r0, r1;
@@ -1123,6 +1171,36 @@ ALWAYS_INLINE void m127_unmask_first(const uint64_t *const *cs, size_t r, size_t
   }
 }
 
+/* The unmask of a product among 3 players in registers: r = 3 revealed
+ * shares, and the mask's high part with the weights 1 (terms y1, two)
+ * and one word c < 2^63 (terms yc, two): the two terms of weight c are
+ * summed first, (p - y) + (p - y') < 2^128, and multiplied once, so that
+ * an element costs one product by a word instead of two and no stores of
+ * partial sums. */
+static void m127_unmask_3_2_2(uint64_t *out, const uint64_t *const *cs, unsigned bits, u128 ns,
+                              const uint64_t *const *y1, const uint64_t *const *yc,
+                              uint64_t c, size_t n) {
+  const uint64_t *c0 = cs[0], *c1 = cs[1], *c2 = cs[2];
+  const uint64_t *u0 = y1[0], *u1 = y1[1], *v0 = yc[0], *v1 = yc[1];
+  for (size_t i = 0; i < n; i++) {
+    const size_t e = 2 * i;
+    m127_acc acc = {c0[e], c0[e + 1], 0};
+    m127_acc_add_words(&acc, c1[e], c1[e + 1]);
+    m127_acc_add_words(&acc, c2[e], c2[e + 1]);
+    u128 t = (m127_acc_value(&acc) >> bits) + ns; /* < 2^128 */
+    m127_acc sum = {LO(t), HI(t), 0};
+    m127_acc_add_words(&sum, ~u0[e], u0[e + 1] ^ M63); /* p - y */
+    m127_acc_add_words(&sum, ~u1[e], u1[e + 1] ^ M63);
+    u128 z = cc_u128_make(~v0[e], v0[e + 1] ^ M63) + cc_u128_make(~v1[e], v1[e + 1] ^ M63);
+    uint64_t w0, w1, w2;
+    mul_by_word(z, c, &w0, &w1, &w2); /* < 2^191: w2 < 2^63 */
+    uint64_t h = (w2 << 1) | (w1 >> 63);
+    uint64_t r0 = w0 + h;
+    m127_acc_add_words(&sum, r0, (w1 & M63) + (r0 < w0));
+    SET(out, i, m127_acc_value(&sum));
+  }
+}
+
 int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *const *cs,
                            size_t r, unsigned bits, cc_u128 s, const uint64_t *v,
                            const uint64_t *const *ys, size_t q, size_t n) {
@@ -1138,6 +1216,20 @@ int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *
   }
   /* p - s in [1, p]: with floor(c / 2^bits) < 2^127, below 2^128 */
   const u128 ns = MASK127 - s;
+  if (r == 3 && q == 4) {
+    const uint64_t *y1[4], *yc[4];
+    size_t n1 = 0, nc = 0;
+    uint64_t c = 0;
+    for (size_t j = 0; j < q; j++) {
+      if (vk[j].cls == WC_NEG_ONE) y1[n1++] = ys[j];
+      else if (vk[j].cls == WC_NEG_WORD && vk[j].c < ((uint64_t)1 << 63) &&
+               (nc == 0 || vk[j].c == c)) { c = vk[j].c; yc[nc++] = ys[j]; }
+    }
+    if (n1 == 2 && nc == 2) {
+      m127_unmask_3_2_2(out, cs, bits, ns, y1, yc, c, n);
+      return 1;
+    }
+  }
   uint64_t a0[M127_BLOCK], a1[M127_BLOCK], a2[M127_BLOCK];
   for (size_t base = 0; base < n; base += M127_BLOCK) {
     size_t m = n - base < M127_BLOCK ? n - base : M127_BLOCK;
