@@ -154,6 +154,8 @@
 -- For loops that reuse their temporaries (cicada.shamir's truncations):
 -- each fills an array the caller owns and returns it.
 --
+--     F:_unfilled(shape)                 -- an array of that shape, not cleared:
+--         -- for results whose every element a kernel below writes
 --     F:uniform_into(out [, rng]), F:uniform_below_into(out, bound [, rng])
 --         -- fill out as F:uniform and F:uniform_below would draw it
 --     F:shift_right_into(out, a, s)      -- out = floor(a / 2^s)
