@@ -150,27 +150,9 @@ int cc_rng_uniform_mod128(cc_rng *rng, uint64_t p_lo, uint64_t p_hi, uint64_t *o
     mask_lo = top_lo ? UINT64_MAX >> __builtin_clzll(top_lo) : 0;
   }
   if (n > SIZE_MAX / 16) return -1;
-  /* The whole array's bytes first, as one draw, a block at a time: each
-   * block masked and checked while it is still in L1. Rejected elements
-   * (for 2^127 - 1 only a draw of p itself) are then redrawn in order,
-   * after the whole array: the same elements as a check after the whole
-   * draw gives. */
-  enum { DRAW_BLOCK = 1024 }; /* elements: 16 KiB */
-  uint64_t rejected = 0;
-  for (size_t first = 0; first < n; first += DRAW_BLOCK) {
-    size_t m = n - first < DRAW_BLOCK ? n - first : DRAW_BLOCK;
-    uint64_t *restrict o = out + 2 * first;
-    if (cc_rng_bytes(rng, o, m * 16) != 0) return -1;
-    for (size_t i = 0; i < m; i++) {
-      uint64_t lo = o[2 * i] & mask_lo, hi = o[2 * i + 1] & mask_hi;
-      rejected |= (uint64_t)(hi > p_hi || (hi == p_hi && lo >= p_lo));
-      o[2 * i] = lo;
-      o[2 * i + 1] = hi;
-    }
-  }
-  if (!rejected) return 0;
+  if (cc_rng_bytes(rng, out, n * 16) != 0) return -1;
   for (size_t i = 0; i < n; i++) {
-    uint64_t lo = out[2 * i], hi = out[2 * i + 1];
+    uint64_t lo = out[2 * i] & mask_lo, hi = out[2 * i + 1] & mask_hi;
     while (hi > p_hi || (hi == p_hi && lo >= p_lo)) {
       if (next_word(rng, &lo) != 0 || next_word(rng, &hi) != 0) return -1;
       lo &= mask_lo;

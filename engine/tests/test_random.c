@@ -60,55 +60,10 @@ static void test_bounds(void) {
   cc_rng_free(&rng);
 }
 
-/* Pairs of words below p drawn in blocks: the elements the reference
- * gives (the whole array's bytes at once, then each rejected element
- * redrawn in order from the words after them), over several blocks, for
- * an order that rejects about half the draws and for 2^127 - 1. */
-static void ref_mod128(cc_rng *rng, uint64_t p_lo, uint64_t p_hi, uint64_t mask_hi,
-                       uint64_t *out, size_t n) {
-  CHECK(cc_rng_bytes(rng, out, n * 16) == 0);
-  for (size_t i = 0; i < n; i++) {
-    uint64_t lo = out[2 * i], hi = out[2 * i + 1] & mask_hi;
-    while (hi > p_hi || (hi == p_hi && lo >= p_lo)) {
-      unsigned char b[16];
-      CHECK(cc_rng_bytes(rng, b, 16) == 0);
-      memcpy(&lo, b, 8);
-      memcpy(&hi, b + 8, 8);
-      hi &= mask_hi;
-    }
-    out[2 * i] = lo;
-    out[2 * i + 1] = hi;
-  }
-}
-
-static void test_mod128_blocks(void) {
-  enum { N = 2600 };
-  static uint64_t got[2 * N], want[2 * N];
-  const uint64_t orders[2][3] = {{13, 1, 1}, {UINT64_MAX, UINT64_MAX >> 1, UINT64_MAX >> 1}};
-  for (int k = 0; k < 2; k++) {
-    for (size_t n = 1; n <= N; n += N - 1) {
-      cc_rng a, b;
-      CHECK(cc_rng_init_seeded(&a, "blocks", 6) == 0);
-      CHECK(cc_rng_init_seeded(&b, "blocks", 6) == 0);
-      CHECK(cc_rng_bytes(&a, got, 7) == 0); /* start inside the buffer */
-      CHECK(cc_rng_bytes(&b, want, 7) == 0);
-      CHECK(cc_rng_uniform_mod128(&a, orders[k][0], orders[k][1], got, n) == 0);
-      ref_mod128(&b, orders[k][0], orders[k][1], orders[k][2], want, n);
-      CHECK(memcmp(got, want, n * 16) == 0);
-      /* and the streams stay in step after it */
-      CHECK(cc_rng_bytes(&a, got, 16) == 0 && cc_rng_bytes(&b, want, 16) == 0);
-      CHECK(memcmp(got, want, 16) == 0);
-      cc_rng_free(&a);
-      cc_rng_free(&b);
-    }
-  }
-}
-
 int main(void) {
   test_known_answer();
   test_pieces();
   test_bounds();
-  test_mod128_blocks();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;
