@@ -381,25 +381,19 @@ static cc_u128 check_bound(lua_State *L, const cl_fq *q, int arg) {
  * tmp (also when the stream fails, which raises). */
 static void fill_below(lua_State *L, cc_rng *rng, cc_rng *tmp, cc_u128 b, cl_array *a) {
   if ((b & (b - 1)) == 0) {
-    /* A power of two: the low bits of random words, no rejection; drawn
-     * and masked a block of 16 KiB at a time, still in L1 when masked (the
-     * same words as one draw of the whole array). */
-    enum { BELOW_BLOCK_WORDS = 2048 };
-    const size_t words = a->n * (size_t)a->w;
-    const uint64_t m0 = (uint64_t)(b - 1), m1 = a->w == 2 ? (uint64_t)((b - 1) >> 64) : m0;
-    for (size_t first = 0; first < words; first += BELOW_BLOCK_WORDS) {
-      size_t m = words - first < BELOW_BLOCK_WORDS ? words - first : BELOW_BLOCK_WORDS;
-      uint64_t *restrict d = a->data + first;
-      if (cc_rng_bytes(rng, d, m * sizeof *d) != 0) {
-        if (rng == tmp) cc_rng_free(tmp);
-        luaL_error(L, "random stream failed (OpenSSL)");
+    /* A power of two: the low bits of random words, no rejection. */
+    if (cc_rng_bytes(rng, a->data, cl_array_bytes(a)) != 0) {
+      if (rng == tmp) cc_rng_free(tmp);
+      luaL_error(L, "random stream failed (OpenSSL)");
+    }
+    if (a->w == 2) {
+      cc_u128 mask = b - 1;
+      for (size_t i = 0; i < a->n; i++) {
+        a->data[2 * i] &= (uint64_t)mask;
+        a->data[2 * i + 1] &= (uint64_t)(mask >> 64);
       }
-      /* first and the block are even: words alternate low, high */
-      for (size_t i = 0; i + 1 < m; i += 2) {
-        d[i] &= m0;
-        d[i + 1] &= m1;
-      }
-      if (m % 2) d[m - 1] &= m0;
+    } else {
+      for (size_t i = 0; i < a->n; i++) a->data[i] &= (uint64_t)b - 1;
     }
   } else {
     cl_rng_fill_uniform(L, rng, a->w, b, a->data, a->n);
