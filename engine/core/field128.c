@@ -1173,7 +1173,7 @@ ALWAYS_INLINE void m127_unmask_first(const uint64_t *const *cs, size_t r, size_t
 
 /* The unmask of a product among 3 players in registers: r = 3 revealed
  * shares, and the mask's high part with the weights 1 (terms y1, two)
- * and one word c < 2^63 (terms yc, two): the two terms of weight c are
+ * and one word c < 2^63 (terms yc, two; c = 1 too): the two terms of weight c are
  * summed first, (p - y) + (p - y') < 2^128, and multiplied once, so that
  * an element costs one product by a word instead of two and no stores of
  * partial sums. */
@@ -1224,6 +1224,12 @@ int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *
       if (vk[j].cls == WC_NEG_ONE) y1[n1++] = ys[j];
       else if (vk[j].cls == WC_NEG_WORD && vk[j].c < ((uint64_t)1 << 63) &&
                (nc == 0 || vk[j].c == c)) { c = vk[j].c; yc[nc++] = ys[j]; }
+    }
+    if (n1 == 4) { /* every weight 1 (the player of index 1): c = 1 */
+      yc[0] = y1[2];
+      yc[1] = y1[3];
+      n1 = nc = 2;
+      c = 1;
     }
     if (n1 == 2 && nc == 2) {
       m127_unmask_3_2_2(out, cs, bits, ns, y1, yc, c, n);
