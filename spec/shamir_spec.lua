@@ -411,12 +411,18 @@ describe("BasicProtocolSuite reveal, combining the shares as they arrive", funct
         local c = F:uniform({700}, rng)
         local mrng = require("cicada.core").rng(99)
         local ys, v = {F:uniform({700}, mrng), F:uniform({700}, mrng)}, F:array{1, 7}
+        local ys4 = {ys[1], F:uniform({700}, mrng), ys[2], F:uniform({700}, mrng)}
         local r = {}
-        for k, w in ipairs{F:ones{3}, F:array{3, -3, 1}} do
+        -- the weights of a plain-sum reveal and of another; the high part's
+        -- weights 1, c, 1, c of a product among 3 players, and others
+        for k, case in ipairs{{F:ones{3}, v, ys}, {F:array{3, -3, 1}, v, ys},
+                              {F:ones{3}, F:array{1, 7, 1, 7}, ys4},
+                              {F:ones{3}, F:array{1, 1, 1, 1}, ys4}} do
+          local w, vk, yk = case[1], case[2], case[3]
           local want = F:zeros{1000}
-          F:unmask_into(want, 201, w, comm:allgather(c), 20, 5, v, ys)
+          F:unmask_into(want, 201, w, comm:allgather(c), 20, 5, vk, yk)
           local got = F:zeros{1000}
-          local ret = F:unmask_into(got, 201, w, comm:_allgather_payloads(c), 20, 5, v, ys)
+          local ret = F:unmask_into(got, 201, w, comm:_allgather_payloads(c), 20, 5, vk, yk)
           r[k] = ret == got and want == got and want:slice(201, 900) ~= F:zeros{700}
         end
         local function err(value, ...)
@@ -434,8 +440,7 @@ describe("BasicProtocolSuite reveal, combining the shares as they arrive", funct
     end)
     for _, per_player in ipairs(results) do
       for _, r in ipairs(per_player) do
-        assert.is_true(r[1])
-        assert.is_true(r[2])
+        for k = 1, 4 do assert.is_true(r[k]) end
         assert.matches("share from player 1 is not a vector of the field's elements", r.string, 1, true)
         assert.matches("share from player 2 is not a vector of the field's elements", r.field, 1, true)
         assert.matches("share from player 1 has 701 elements, player 0's 700", r.size, 1, true)

@@ -1177,16 +1177,38 @@ ALWAYS_INLINE void m127_unmask_first(const uint64_t *const *cs, size_t r, size_t
  * summed first, (p - y) + (p - y') < 2^128, and multiplied once, so that
  * an element costs one product by a word instead of two and no stores of
  * partial sums. */
-static void m127_unmask_3_2_2(uint64_t *out, const uint64_t *const *cs, unsigned bits, u128 ns,
-                              const uint64_t *const *y1, const uint64_t *const *yc,
-                              uint64_t c, size_t n) {
-  const uint64_t *c0 = cs[0], *c1 = cs[1], *c2 = cs[2];
+ALWAYS_INLINE uint64_t load_le64(const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, sizeof w); /* little-endian hosts only (the callers check) */
+  return w;
+}
+
+/* cs as little-endian bytes at any alignment (words in a received message,
+ * checked != 0: each checked below p as read, *bad set when one is not) or
+ * as arrays (checked == 0). */
+ALWAYS_INLINE void m127_unmask_3_2_2_k(uint64_t *out, const uint8_t *const *cs, int checked,
+                                       uint64_t *bad, unsigned bits, u128 ns,
+                                       const uint64_t *const *y1, const uint64_t *const *yc,
+                                       uint64_t c, size_t n) {
+  const uint8_t *c0 = cs[0], *c1 = cs[1], *c2 = cs[2];
   const uint64_t *u0 = y1[0], *u1 = y1[1], *v0 = yc[0], *v1 = yc[1];
+  uint64_t over = 0;
   for (size_t i = 0; i < n; i++) {
-    const size_t e = 2 * i;
-    m127_acc acc = {c0[e], c0[e + 1], 0};
-    m127_acc_add_words(&acc, c1[e], c1[e + 1]);
-    m127_acc_add_words(&acc, c2[e], c2[e + 1]);
+    const size_t e = 2 * i, b = 16 * i;
+    if (checked && (i & 3) == 0) { /* the messages come from memory */
+      __builtin_prefetch(c0 + b + 1024);
+      __builtin_prefetch(c1 + b + 1024);
+      __builtin_prefetch(c2 + b + 1024);
+    }
+    uint64_t a0 = load_le64(c0 + b), a1 = load_le64(c0 + b + 8);
+    uint64_t b0 = load_le64(c1 + b), b1 = load_le64(c1 + b + 8);
+    uint64_t d0 = load_le64(c2 + b), d1 = load_le64(c2 + b + 8);
+    if (checked) /* x >= p: x1 >= 2^63, or x + 1 >= 2^127 */
+      over |= (a1 >> 63) | ((a1 + (a0 == UINT64_MAX)) >> 63) | (b1 >> 63) |
+              ((b1 + (b0 == UINT64_MAX)) >> 63) | (d1 >> 63) | ((d1 + (d0 == UINT64_MAX)) >> 63);
+    m127_acc acc = {a0, a1, 0};
+    m127_acc_add_words(&acc, b0, b1);
+    m127_acc_add_words(&acc, d0, d1);
     u128 t = (m127_acc_value(&acc) >> bits) + ns; /* < 2^128 */
     m127_acc sum = {LO(t), HI(t), 0};
     m127_acc_add_words(&sum, ~u0[e], u0[e + 1] ^ M63); /* p - y */
@@ -1199,6 +1221,63 @@ static void m127_unmask_3_2_2(uint64_t *out, const uint64_t *const *cs, unsigned
     m127_acc_add_words(&sum, r0, (w1 & M63) + (r0 < w0));
     SET(out, i, m127_acc_value(&sum));
   }
+  if (checked) *bad = over;
+}
+
+/* Whether the q terms' classes vk are the weights 1, 1, c, c in any order
+ * (c < 2^63 one word, or 1: all four 1), as m127_unmask_3_2_2_k takes
+ * them: y1 gets the terms of weight 1, yc those of c. */
+static int unmask_shape_1_1_c_c(const m127_weight *vk, const uint64_t *const *ys, size_t q,
+                                const uint64_t **y1, const uint64_t **yc, uint64_t *c) {
+  const uint64_t *ones[4], *words[4];
+  size_t n1 = 0, nc = 0;
+  if (q != 4) return 0;
+  *c = 0;
+  for (size_t j = 0; j < q; j++) {
+    if (vk[j].cls == WC_NEG_ONE) ones[n1++] = ys[j];
+    else if (vk[j].cls == WC_NEG_WORD && vk[j].c < ((uint64_t)1 << 63) &&
+             (nc == 0 || vk[j].c == *c)) { *c = vk[j].c; words[nc++] = ys[j]; }
+  }
+  if (n1 == 4) { /* every weight 1 (the player of index 1): c = 1 */
+    words[0] = ones[2];
+    words[1] = ones[3];
+    n1 = nc = 2;
+    *c = 1;
+  }
+  if (n1 != 2 || nc != 2) return 0;
+  y1[0] = ones[0], y1[1] = ones[1], yc[0] = words[0], yc[1] = words[1];
+  return 1;
+}
+
+/* -v as classes (a weight 0 stays 0, one word of 0): the terms subtracted
+ * are added with their weights negated, -v y = v (p - y). */
+static void unmask_negated(const uint64_t *v, size_t q, m127_weight *vk) {
+  for (size_t j = 0; j < q; j++) {
+    u128 vj = GET(v, j);
+    vk[j] = m127_classify(vj == 0 ? 0 : MASK127 - vj);
+  }
+}
+
+int cc_field128_unmask_sum_le(const cc_field128 *f, uint64_t *out, const uint8_t *const *cs,
+                              size_t r, unsigned bits, cc_u128 s, const uint64_t *v,
+                              const uint64_t *const *ys, size_t q, size_t n, int *bad) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  m127_weight vk[4];
+  const uint64_t *y1[2], *yc[2];
+  uint64_t c, over = 0;
+  *bad = 0;
+  if (f->kind != CC_FIELD128_M127 || r != 3 || q != 4 || bits > 127) return 0;
+  unmask_negated(v, q, vk);
+  if (!unmask_shape_1_1_c_c(vk, ys, q, y1, yc, &c)) return 0;
+  m127_unmask_3_2_2_k(out, cs, 1, &over, bits, MASK127 - s, y1, yc, c, n);
+  *bad = over != 0;
+  return 1;
+#else
+  (void)f, (void)out, (void)cs, (void)r, (void)bits, (void)s, (void)v, (void)ys, (void)q,
+      (void)n;
+  *bad = 0;
+  return 0;
+#endif
 }
 
 int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *const *cs,
@@ -1208,33 +1287,16 @@ int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *
   if (f->kind != CC_FIELD128_M127 || r < 1 || r > MAX_TERMS || q > MAX_TERMS || bits > 127)
     return 0;
   m127_weight vk[MAX_TERMS];
-  /* -v[j] y = v[j] (p - y): the terms subtracted are added with their
-   * weights negated (a weight 0 stays 0, one word of 0) */
-  for (size_t j = 0; j < q; j++) {
-    u128 vj = GET(v, j);
-    vk[j] = m127_classify(vj == 0 ? 0 : MASK127 - vj);
-  }
+  unmask_negated(v, q, vk);
   /* p - s in [1, p]: with floor(c / 2^bits) < 2^127, below 2^128 */
   const u128 ns = MASK127 - s;
-  if (r == 3 && q == 4) {
-    const uint64_t *y1[4], *yc[4];
-    size_t n1 = 0, nc = 0;
-    uint64_t c = 0;
-    for (size_t j = 0; j < q; j++) {
-      if (vk[j].cls == WC_NEG_ONE) y1[n1++] = ys[j];
-      else if (vk[j].cls == WC_NEG_WORD && vk[j].c < ((uint64_t)1 << 63) &&
-               (nc == 0 || vk[j].c == c)) { c = vk[j].c; yc[nc++] = ys[j]; }
-    }
-    if (n1 == 4) { /* every weight 1 (the player of index 1): c = 1 */
-      yc[0] = y1[2];
-      yc[1] = y1[3];
-      n1 = nc = 2;
-      c = 1;
-    }
-    if (n1 == 2 && nc == 2) {
-      m127_unmask_3_2_2(out, cs, bits, ns, y1, yc, c, n);
-      return 1;
-    }
+  const uint64_t *y1[2], *yc[2];
+  uint64_t c;
+  if (r == 3 && unmask_shape_1_1_c_c(vk, ys, q, y1, yc, &c)) {
+    const uint8_t *cb[3] = {(const uint8_t *)cs[0], (const uint8_t *)cs[1],
+                            (const uint8_t *)cs[2]};
+    m127_unmask_3_2_2_k(out, cb, 0, NULL, bits, ns, y1, yc, c, n);
+    return 1;
   }
   uint64_t a0[M127_BLOCK], a1[M127_BLOCK], a2[M127_BLOCK];
   for (size_t base = 0; base < n; base += M127_BLOCK) {

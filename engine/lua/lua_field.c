@@ -1424,10 +1424,24 @@ static int unmask_payloads(lua_State *L, const cl_fq *q, cl_array *res, cc_paylo
   const uint64_t *v = check_weights(L, q, 8, nq);
   luaL_argcheck(L, nq <= UNMASK_MAX_SHARES, 9, "at most 16 arrays");
   const size_t wq = (size_t)q->w;
+  uint64_t *out = res->data + at * wq;
+  if (q->w == 2 && r == 3) {
+    /* a product among 3 players: the shares read in place, checked as read */
+    const uint8_t *cb[3] = {items[0].words, items[1].words, items[2].words};
+    bool ones = true;
+    for (int j = 0; j < r && ones; j++) ones = cl_elem(2, w, (size_t)j) == 1;
+    int bad = 0;
+    if (ones && cc_field128_unmask_sum_le(&q->g, out, cb, 3, (unsigned)bits, s, v, ys, nq, n,
+                                          &bad) && !bad) {
+      cc_payloads_free(ps, r);
+      lua_settop(L, 2);
+      return 1;
+    }
+    /* else (or for a bad element, which the copies below name) as any */
+  }
   uint64_t *scratch = lua_newuserdatauv(L, (size_t)r * UNMASK_BLOCK * wq * sizeof *scratch, 0);
   const uint64_t *rows[UNMASK_MAX_SHARES], *yb[UNMASK_MAX_SHARES], *xo[UNMASK_MAX_SHARES];
   for (int j = 0; j < r; j++) rows[j] = scratch + (size_t)j * UNMASK_BLOCK * wq;
-  uint64_t *out = res->data + at * wq;
   for (size_t first = 0; first < n; first += UNMASK_BLOCK) {
     size_t m = n - first < UNMASK_BLOCK ? n - first : UNMASK_BLOCK;
     for (int j = 0; j < r; j++) {

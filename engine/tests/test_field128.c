@@ -1110,6 +1110,43 @@ static void test_unmask_sum(const cc_field128 *f) {
     }
     free(zeros);
   }
+  /* The same shape with the shares read as received: little-endian bytes
+   * at an odd offset, checked as read (an element of p or above 2^127 in
+   * any share is found), and other shapes left to the caller. */
+  {
+    uint8_t *raw = malloc(3 * 16 * NU + 8);
+    uint64_t *plain = malloc(2 * NU * sizeof *plain), v4[8];
+    CHECK(raw && plain);
+    const uint8_t *cb[3];
+    for (size_t j = 0; j < 3; j++) {
+      memcpy(raw + 3 + 16 * NU * j, cs[j], 16 * NU); /* little-endian hosts */
+      cb[j] = raw + 3 + 16 * NU * j;
+    }
+    const u128 w4[4] = {3, 1, 1, 3};
+    for (size_t j = 0; j < 4; j++) cc_field128_set(v4, j, w4[j]);
+    int bad = 1;
+    for (unsigned bits = 0; bits <= 127; bits += 21) {
+      CHECK(cc_field128_unmask_sum(f, plain, cs, 3, bits, 9, v4, ys, 4, NU) == 1);
+      CHECK(cc_field128_unmask_sum_le(f, out, cb, 3, bits, 9, v4, ys, 4, NU, &bad) == 1);
+      CHECK(bad == 0 && cc_field128_equal(out, plain, NU));
+    }
+    const u128 wrong[] = {p, p + 1, (u128)1 << 127, ~(u128)0};
+    for (size_t e = 0; e < sizeof wrong / sizeof wrong[0]; e++) {
+      uint8_t *at = raw + 3 + 16 * NU * (e % 3) + 16 * (NU - 1 - 37 * e), keep[16];
+      uint64_t words[2] = {(uint64_t)wrong[e], (uint64_t)(wrong[e] >> 64)};
+      memcpy(keep, at, 16);
+      memcpy(at, words, 16);
+      CHECK(cc_field128_unmask_sum_le(f, out, cb, 3, 16, 9, v4, ys, 4, NU, &bad) == 1 && bad);
+      memcpy(at, keep, 16);
+    }
+    CHECK(cc_field128_unmask_sum_le(f, out, cb, 3, 16, 9, v4, ys, 4, NU, &bad) == 1 && !bad);
+    CHECK(cc_field128_unmask_sum_le(f, out, cb, 3, 16, 9, v4, ys, 3, NU, &bad) == 0);
+    CHECK(cc_field128_unmask_sum_le(f, out, cb, 2, 16, 9, v4, ys, 4, NU, &bad) == 0);
+    cc_field128_set(v4, 1, 5);
+    CHECK(cc_field128_unmask_sum_le(f, out, cb, 3, 16, 9, v4, ys, 4, NU, &bad) == 0);
+    free(raw);
+    free(plain);
+  }
   /* out is the first array summed */
   uint64_t *copy = malloc(2 * 2 * NU * sizeof *copy);
   CHECK(copy != NULL);
