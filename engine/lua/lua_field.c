@@ -1439,7 +1439,12 @@ static int unmask_payloads(lua_State *L, const cl_fq *q, cl_array *res, cc_paylo
     }
     /* else (or for a bad element, which the copies below name) as any */
   }
-  uint64_t *scratch = lua_newuserdatauv(L, (size_t)r * UNMASK_BLOCK * wq * sizeof *scratch, 0);
+  /* scratch on the C stack for a few shares (16 KiB), else a userdata */
+  uint64_t here[2048];
+  const size_t words = (size_t)r * UNMASK_BLOCK * wq;
+  uint64_t *scratch = words <= sizeof here / sizeof here[0]
+                          ? here
+                          : lua_newuserdatauv(L, words * sizeof *scratch, 0);
   const uint64_t *rows[UNMASK_MAX_SHARES], *yb[UNMASK_MAX_SHARES], *xo[UNMASK_MAX_SHARES];
   for (int j = 0; j < r; j++) rows[j] = scratch + (size_t)j * UNMASK_BLOCK * wq;
   for (size_t first = 0; first < n; first += UNMASK_BLOCK) {
