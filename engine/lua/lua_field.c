@@ -1335,7 +1335,8 @@ static int field_mul_lincomb_into(lua_State *L) {
  * elements at..at+n-1 of result = floor(c / 2^bits) - s - sum_j v[j] ys[j]
  * where c = sum_j weights[j] cs[j]: a truncation's last step (the revealed
  * masked value's high part, less the correction and the mask's high part)
- * written straight into its place in the result. Returns result. */
+ * written straight into its place in the result. cs may also be the
+ * messages of comm:_allgather_payloads (unmask_payloads). Returns result. */
 static int unmask_payloads(lua_State *L, const cl_fq *q, cl_array *res, cc_payload **ps,
                            int r);
 

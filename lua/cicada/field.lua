@@ -169,7 +169,9 @@
 --     F:unmask_into(result, at, weights, cs, bits, s, v, ys)
 --         -- the #cs[1] elements of result from index at on become
 --         -- floor(c / 2^bits) - s - sum of v[j] * ys[j], where c is the sum
---         -- of weights[j] * cs[j]: a truncation's last step in one pass
+--         -- of weights[j] * cs[j]: a truncation's last step in one pass;
+--         -- cs may also be the messages of comm:_allgather_payloads (each a
+--         -- vector of the field), read where they arrived and released
 --
 -- ## Encodings (one C call per array; used by cicada.encoding)
 --
