@@ -400,6 +400,55 @@ describe("BasicProtocolSuite reveal, combining the shares as they arrive", funct
     end
   end)
 
+  it("unmasks received messages as it unmasks the arrays they hold", function()
+    local results = run(3, function(comm)
+      local out = {}
+      for _, order in ipairs{ORDER64, require("cicada.field").SUITE_ORDER} do
+        local F = cicada.Field{order = order}
+        local rng = require("cicada.core").rng(comm.rank + 5)
+        -- more elements than a block of the unmask; every player's mask
+        -- the same (drawn from one seed), the shares its own
+        local c = F:uniform({700}, rng)
+        local mrng = require("cicada.core").rng(99)
+        local ys, v = {F:uniform({700}, mrng), F:uniform({700}, mrng)}, F:array{1, 7}
+        local ys4 = {ys[1], F:uniform({700}, mrng), ys[2], F:uniform({700}, mrng)}
+        local r = {}
+        -- the weights of a plain-sum reveal and of another; the high part's
+        -- weights 1, c, 1, c of a product among 3 players, and others
+        for k, case in ipairs{{F:ones{3}, v, ys}, {F:array{3, -3, 1}, v, ys},
+                              {F:ones{3}, F:array{1, 7, 1, 7}, ys4},
+                              {F:ones{3}, F:array{1, 1, 1, 1}, ys4}} do
+          local w, vk, yk = case[1], case[2], case[3]
+          local want = F:zeros{1000}
+          F:unmask_into(want, 201, w, comm:allgather(c), 20, 5, vk, yk)
+          local got = F:zeros{1000}
+          local ret = F:unmask_into(got, 201, w, comm:_allgather_payloads(c), 20, 5, vk, yk)
+          r[k] = ret == got and want == got and want:slice(201, 900) ~= F:zeros{700}
+        end
+        local function err(value, ...)
+          local payloads = comm:_allgather_payloads(value)
+          local ok, e = pcall(F.unmask_into, F, F:zeros{1000}, 201, F:ones{3}, payloads, 20, 5, ...)
+          return ok and "no error" or tostring(e)
+        end
+        r.string = err(comm.rank == 1 and "x" or c, v, ys)
+        r.field = err(comm.rank == 2 and cicada.Field{order = 7}:zeros{700} or c, v, ys)
+        r.size = err(comm.rank == 1 and F:zeros{701} or c, v, ys)
+        r.range = err(F:zeros{801}, v, {F:zeros{801}, F:zeros{801}})
+        out[#out + 1] = r
+      end
+      return out
+    end)
+    for _, per_player in ipairs(results) do
+      for _, r in ipairs(per_player) do
+        for k = 1, 4 do assert.is_true(r[k]) end
+        assert.matches("share from player 1 is not a vector of the field's elements", r.string, 1, true)
+        assert.matches("share from player 2 is not a vector of the field's elements", r.field, 1, true)
+        assert.matches("share from player 1 has 701 elements, player 0's 700", r.size, 1, true)
+        assert.matches("elements 201 to 1001 out of range [1, 1000]", r.range, 1, true)
+      end
+    end
+  end)
+
   it("reads messages that are not shares of the field as errors naming the player", function()
     local results = run(3, function(comm)
       local F = cicada.Field{order = ORDER64}

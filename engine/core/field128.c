@@ -1078,6 +1078,41 @@ static void m127_signed_sum(uint64_t *out, const uint64_t *const *xs, const bool
   }
 }
 
+/* The loop of cc_field128_mul_signed_sum: the class of pw (cls) and the
+ * count of terms (R > 0; 0 for r) constants in each instance, so that no
+ * switch runs per element and the masks stay in registers. The product's
+ * operands a and b come from memory (the slices of a million-element
+ * operand): a few cache lines ahead of the loop. */
+ALWAYS_INLINE void mul_signed_sum_k(uint64_t *out, const uint64_t *a, const uint64_t *b,
+                                    const m127_weight *k, int cls, const uint64_t *nm0,
+                                    const uint64_t *nm1, const uint64_t *const *xs,
+                                    size_t r, size_t R, uint64_t s0, uint64_t s1, size_t n) {
+  enum { MAX_SIGNED = 8 };
+  const size_t count = R ? R : r;
+  const m127_weight kl = {cls, k->c, k->w0, k->w1};
+  uint64_t m0[MAX_SIGNED], m1[MAX_SIGNED];
+  const uint64_t *x[MAX_SIGNED];
+  for (size_t j = 0; j < count; j++) {
+    m0[j] = nm0[j];
+    m1[j] = nm1[j];
+    x[j] = xs[j];
+  }
+  for (size_t i = 0; i < n; i++) {
+    if ((i & 3) == 0) { /* an address past the end is only hinted, never read */
+      __builtin_prefetch((const void *)((uintptr_t)a + 16 * i + 1024));
+      __builtin_prefetch((const void *)((uintptr_t)b + 16 * i + 1024));
+    }
+    u128 p = m127_mul(GET(a, i), GET(b, i));
+    uint64_t r0, r1;
+    m127_term(&kl, LO(p), HI(p), &r0, &r1);
+    m127_acc acc = {r0, r1, 0};
+    m127_acc_add_words(&acc, s0, s1);
+    for (size_t j = 0; j < count; j++)
+      m127_acc_add_words(&acc, x[j][2 * i] ^ m0[j], x[j][2 * i + 1] ^ m1[j]);
+    SET(out, i, m127_acc_value(&acc));
+  }
+}
+
 int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64_t *a,
                                const uint64_t *b, cc_u128 pw, const uint64_t *w,
                                const uint64_t *const *xs, size_t r, cc_u128 s,
@@ -1093,6 +1128,19 @@ int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64
   }
   const m127_weight k = m127_classify(pw);
   const uint64_t s0 = LO(s), s1 = HI(s);
+  if (b && r == 3) {
+    /* a product's masked share: its Lagrange weight (3, -3 or 1 among 3
+     * players) and three terms */
+#define MSS(C) mul_signed_sum_k(out, a, b, &k, C, nm0, nm1, xs, 3, 3, s0, s1, n)
+    switch (k.cls) {
+    case WC_ONE: MSS(WC_ONE); return 1;
+    case WC_NEG_ONE: MSS(WC_NEG_ONE); return 1;
+    case WC_WORD: MSS(WC_WORD); return 1;
+    case WC_NEG_WORD: MSS(WC_NEG_WORD); return 1;
+    default: break;
+    }
+#undef MSS
+  }
   for (size_t i = 0; i < n; i++) {
     u128 x = b ? m127_mul(GET(a, i), GET(b, i)) : GET(a, i);
     uint64_t r0, r1;
@@ -1123,6 +1171,115 @@ ALWAYS_INLINE void m127_unmask_first(const uint64_t *const *cs, size_t r, size_t
   }
 }
 
+/* The unmask of a product among 3 players in registers: r = 3 revealed
+ * shares, and the mask's high part with the weights 1 (terms y1, two)
+ * and one word c < 2^63 (terms yc, two; c = 1 too): the two terms of weight c are
+ * summed first, (p - y) + (p - y') < 2^128, and multiplied once, so that
+ * an element costs one product by a word instead of two and no stores of
+ * partial sums. */
+ALWAYS_INLINE uint64_t load_le64(const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, sizeof w); /* little-endian hosts only (the callers check) */
+  return w;
+}
+
+/* cs as little-endian bytes at any alignment (words in a received message,
+ * checked != 0: each checked below p as read, *bad set when one is not) or
+ * as arrays (checked == 0). */
+ALWAYS_INLINE void m127_unmask_3_2_2_k(uint64_t *out, const uint8_t *const *cs, int checked,
+                                       uint64_t *bad, unsigned bits, u128 ns,
+                                       const uint64_t *const *y1, const uint64_t *const *yc,
+                                       uint64_t c, size_t n) {
+  const uint8_t *c0 = cs[0], *c1 = cs[1], *c2 = cs[2];
+  const uint64_t *u0 = y1[0], *u1 = y1[1], *v0 = yc[0], *v1 = yc[1];
+  uint64_t over = 0;
+  for (size_t i = 0; i < n; i++) {
+    const size_t e = 2 * i, b = 16 * i;
+    if (checked && (i & 3) == 0) { /* the messages come from memory */
+      __builtin_prefetch(c0 + b + 1024);
+      __builtin_prefetch(c1 + b + 1024);
+      __builtin_prefetch(c2 + b + 1024);
+    }
+    uint64_t a0 = load_le64(c0 + b), a1 = load_le64(c0 + b + 8);
+    uint64_t b0 = load_le64(c1 + b), b1 = load_le64(c1 + b + 8);
+    uint64_t d0 = load_le64(c2 + b), d1 = load_le64(c2 + b + 8);
+    if (checked) /* x >= p: x1 >= 2^63, or x + 1 >= 2^127 */
+      over |= (a1 >> 63) | ((a1 + (a0 == UINT64_MAX)) >> 63) | (b1 >> 63) |
+              ((b1 + (b0 == UINT64_MAX)) >> 63) | (d1 >> 63) | ((d1 + (d0 == UINT64_MAX)) >> 63);
+    m127_acc acc = {a0, a1, 0};
+    m127_acc_add_words(&acc, b0, b1);
+    m127_acc_add_words(&acc, d0, d1);
+    u128 t = (m127_acc_value(&acc) >> bits) + ns; /* < 2^128 */
+    m127_acc sum = {LO(t), HI(t), 0};
+    m127_acc_add_words(&sum, ~u0[e], u0[e + 1] ^ M63); /* p - y */
+    m127_acc_add_words(&sum, ~u1[e], u1[e + 1] ^ M63);
+    u128 z = cc_u128_make(~v0[e], v0[e + 1] ^ M63) + cc_u128_make(~v1[e], v1[e + 1] ^ M63);
+    uint64_t w0, w1, w2;
+    mul_by_word(z, c, &w0, &w1, &w2); /* < 2^191: w2 < 2^63 */
+    uint64_t h = (w2 << 1) | (w1 >> 63);
+    uint64_t r0 = w0 + h;
+    m127_acc_add_words(&sum, r0, (w1 & M63) + (r0 < w0));
+    SET(out, i, m127_acc_value(&sum));
+  }
+  if (checked) *bad = over;
+}
+
+/* Whether the q terms' classes vk are the weights 1, 1, c, c in any order
+ * (c < 2^63 one word, or 1: all four 1), as m127_unmask_3_2_2_k takes
+ * them: y1 gets the terms of weight 1, yc those of c. */
+static int unmask_shape_1_1_c_c(const m127_weight *vk, const uint64_t *const *ys, size_t q,
+                                const uint64_t **y1, const uint64_t **yc, uint64_t *c) {
+  const uint64_t *ones[4], *words[4];
+  size_t n1 = 0, nc = 0;
+  if (q != 4) return 0;
+  *c = 0;
+  for (size_t j = 0; j < q; j++) {
+    if (vk[j].cls == WC_NEG_ONE) ones[n1++] = ys[j];
+    else if (vk[j].cls == WC_NEG_WORD && vk[j].c < ((uint64_t)1 << 63) &&
+             (nc == 0 || vk[j].c == *c)) { *c = vk[j].c; words[nc++] = ys[j]; }
+  }
+  if (n1 == 4) { /* every weight 1 (the player of index 1): c = 1 */
+    words[0] = ones[2];
+    words[1] = ones[3];
+    n1 = nc = 2;
+    *c = 1;
+  }
+  if (n1 != 2 || nc != 2) return 0;
+  y1[0] = ones[0], y1[1] = ones[1], yc[0] = words[0], yc[1] = words[1];
+  return 1;
+}
+
+/* -v as classes (a weight 0 stays 0, one word of 0): the terms subtracted
+ * are added with their weights negated, -v y = v (p - y). */
+static void unmask_negated(const uint64_t *v, size_t q, m127_weight *vk) {
+  for (size_t j = 0; j < q; j++) {
+    u128 vj = GET(v, j);
+    vk[j] = m127_classify(vj == 0 ? 0 : MASK127 - vj);
+  }
+}
+
+int cc_field128_unmask_sum_le(const cc_field128 *f, uint64_t *out, const uint8_t *const *cs,
+                              size_t r, unsigned bits, cc_u128 s, const uint64_t *v,
+                              const uint64_t *const *ys, size_t q, size_t n, int *bad) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  m127_weight vk[4];
+  const uint64_t *y1[2], *yc[2];
+  uint64_t c, over = 0;
+  *bad = 0;
+  if (f->kind != CC_FIELD128_M127 || r != 3 || q != 4 || bits > 127) return 0;
+  unmask_negated(v, q, vk);
+  if (!unmask_shape_1_1_c_c(vk, ys, q, y1, yc, &c)) return 0;
+  m127_unmask_3_2_2_k(out, cs, 1, &over, bits, MASK127 - s, y1, yc, c, n);
+  *bad = over != 0;
+  return 1;
+#else
+  (void)f, (void)out, (void)cs, (void)r, (void)bits, (void)s, (void)v, (void)ys, (void)q,
+      (void)n;
+  *bad = 0;
+  return 0;
+#endif
+}
+
 int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *const *cs,
                            size_t r, unsigned bits, cc_u128 s, const uint64_t *v,
                            const uint64_t *const *ys, size_t q, size_t n) {
@@ -1130,14 +1287,17 @@ int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *
   if (f->kind != CC_FIELD128_M127 || r < 1 || r > MAX_TERMS || q > MAX_TERMS || bits > 127)
     return 0;
   m127_weight vk[MAX_TERMS];
-  /* -v[j] y = v[j] (p - y): the terms subtracted are added with their
-   * weights negated (a weight 0 stays 0, one word of 0) */
-  for (size_t j = 0; j < q; j++) {
-    u128 vj = GET(v, j);
-    vk[j] = m127_classify(vj == 0 ? 0 : MASK127 - vj);
-  }
+  unmask_negated(v, q, vk);
   /* p - s in [1, p]: with floor(c / 2^bits) < 2^127, below 2^128 */
   const u128 ns = MASK127 - s;
+  const uint64_t *y1[2], *yc[2];
+  uint64_t c;
+  if (r == 3 && unmask_shape_1_1_c_c(vk, ys, q, y1, yc, &c)) {
+    const uint8_t *cb[3] = {(const uint8_t *)cs[0], (const uint8_t *)cs[1],
+                            (const uint8_t *)cs[2]};
+    m127_unmask_3_2_2_k(out, cb, 0, NULL, bits, ns, y1, yc, c, n);
+    return 1;
+  }
   uint64_t a0[M127_BLOCK], a1[M127_BLOCK], a2[M127_BLOCK];
   for (size_t base = 0; base < n; base += M127_BLOCK) {
     size_t m = n - base < M127_BLOCK ? n - base : M127_BLOCK;

@@ -226,6 +226,15 @@ int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64
 int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *const *cs,
                            size_t r, unsigned bits, cc_u128 s, const uint64_t *v,
                            const uint64_t *const *ys, size_t q, size_t n);
+/* cc_field128_unmask_sum for the shape of a product among 3 players
+ * (r = 3 shares, q = 4 terms of the weights 1, 1, c, c in any order, c one
+ * word below 2^63), the shares cs read as received: 16 little-endian bytes
+ * an element at any alignment, each checked below p as it is read. Sets
+ * *bad (out then partly written) when one is not. Returns 0, writing
+ * nothing, for other fields, shapes or big-endian hosts. */
+int cc_field128_unmask_sum_le(const cc_field128 *f, uint64_t *out, const uint8_t *const *cs,
+                              size_t r, unsigned bits, cc_u128 s, const uint64_t *v,
+                              const uint64_t *const *ys, size_t q, size_t n, int *bad);
 void cc_field128_lincomb_arrays(const cc_field128 *f, uint64_t *out,
                                 const uint64_t *w, const uint64_t *const *xs,
                                 size_t r, size_t n);

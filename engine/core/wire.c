@@ -558,12 +558,30 @@ void cc_wire_reader_defer_words(cc_wire_reader *r) {
 int cc_wire_load_checked(cc_wire_reader *r, const cc_wire_item *it, uint64_t *dst) {
   uint64_t bad = 0;
   size_t i;
-  if (!host_is_little_endian() || it->kind == CC_WIRE_ARRAY128) {
+  if (!host_is_little_endian()) {
     /* the general path: check, then copy */
     if (check_words(r, it) != 0)
       return -1;
     cc_wire_load_words(dst, it->words, it->nwords);
     return 0;
+  }
+  if (it->kind == CC_WIRE_ARRAY128) {
+    /* one pass over the message: a block copied, then checked where it
+     * landed (still in L1), instead of a check of the whole message and a
+     * copy of it */
+    enum { LOAD_BLOCK = 512 }; /* elements: 8 KiB */
+    const size_t n = it->nwords / 2;
+    const uint64_t olo = it->order, ohi = it->order_hi;
+    for (size_t first = 0; first < n; first += LOAD_BLOCK) {
+      const size_t m = n - first < LOAD_BLOCK ? n - first : LOAD_BLOCK;
+      uint64_t *restrict out = dst + 2 * first;
+      memcpy(out, it->words + 16 * first, 16 * m);
+      for (i = 0; i < m; i++) {
+        uint64_t lo = out[2 * i], hi = out[2 * i + 1];
+        bad |= (uint64_t)(hi > ohi || (hi == ohi && lo >= olo));
+      }
+    }
+    return bad ? check_words(r, it) : 0;   /* names the first bad element */
   }
   {
     /* locals, so that the stores to dst cannot change them: the loop then

@@ -1233,6 +1233,17 @@ static void unmask_shift128(const cc_field128 *g, uint64_t *out, const uint64_t 
   }
 }
 
+/* F:_unfilled(shape): an array whose elements the caller writes every one
+ * of before it is read (a result filled chunk by chunk by the kernels
+ * here), without the pass that would clear it first. */
+static int field_unfilled(lua_State *L) {
+  cl_field *F = cl_field_check(L, 1);
+  size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
+  int nd = cl_check_shape(L, 2, shape);
+  cl_array_push_filled(L, &F->q, nd, shape);
+  return 1;
+}
+
 /* F:uniform_into(out [, rng]): fill out with uniform elements. Returns out. */
 static int field_uniform_into(lua_State *L) {
   lua_settop(L, 3);
@@ -1335,12 +1346,19 @@ static int field_mul_lincomb_into(lua_State *L) {
  * elements at..at+n-1 of result = floor(c / 2^bits) - s - sum_j v[j] ys[j]
  * where c = sum_j weights[j] cs[j]: a truncation's last step (the revealed
  * masked value's high part, less the correction and the mask's high part)
- * written straight into its place in the result. Returns result. */
+ * written straight into its place in the result. cs may also be the
+ * messages of comm:_allgather_payloads (unmask_payloads). Returns result. */
+static int unmask_payloads(lua_State *L, const cl_fq *q, cl_array *res, cc_payload **ps,
+                           int r);
+
 static int field_unmask_into(lua_State *L) {
   lua_settop(L, 9);
   cl_field *F = cl_field_check(L, 1);
   const cl_fq *q = &F->q;
   cl_array *res = cl_field_own_array(L, 2, q);
+  int np = 0;
+  cc_payload **ps = cl_payloads_test(L, 5, &np);
+  if (ps) return unmask_payloads(L, q, res, ps, np);
   luaL_checktype(L, 5, LUA_TTABLE);
   luaL_argcheck(L, lua_rawlen(L, 5) > 0, 5, "no arrays");
   lua_rawgeti(L, 5, 1);
@@ -1366,6 +1384,96 @@ static int field_unmask_into(lua_State *L) {
   } else {
     cc_field_unmask_shift(&q->f, out, w, cs, r, (unsigned)bits, (uint64_t)s, v, ys, nq, n);
   }
+  lua_settop(L, 2);
+  return 1;
+}
+
+/* Share j of a reveal (the whole message: one field array of q of n
+ * elements, n = 0 for the first, which sets it) parsed into *it, its words
+ * left unchecked (cc_wire_load_range checks them as it copies them), or
+ * raise naming the player. */
+static void unmask_parse(lua_State *L, const cl_fq *q, cc_wire_reader *rd, cc_payload *p,
+                         int j, cc_wire_item *it, size_t *n) {
+  if (p == NULL) luaL_error(L, "no share from player %d", j);
+  cc_wire_reader_init(rd, p->data, p->len, NULL);
+  cc_wire_reader_defer_words(rd);
+  if (cc_wire_next(rd, it) != 1) {
+    if (!rd->failed) cc_wire_reader_finish(rd); /* says how it ends early */
+    luaL_error(L, "malformed share from player %d: %s", j, cc_wire_reader_error(rd));
+  }
+  if (it->kind != (q->w == 2 ? CC_WIRE_ARRAY128 : CC_WIRE_ARRAY) ||
+      it->order != q->lo || (q->w == 2 && it->order_hi != q->hi) || it->ndim != 1)
+    luaL_error(L, "share from player %d is not a vector of the field's elements", j);
+  if (cc_wire_reader_finish(rd) != 0)
+    luaL_error(L, "malformed share from player %d: %s", j, cc_wire_reader_error(rd));
+  if (j == 0) *n = it->shape[0];
+  if (it->shape[0] != *n || it->nwords != *n * (size_t)q->w)
+    luaL_error(L, "share from player %d has %d elements, player 0's %d", j,
+               (int)it->shape[0], (int)*n);
+}
+
+/* F:unmask_into(result, at, weights, payloads, ...): cs the messages of
+ * comm:_allgather_payloads (each a vector of the field), read where they
+ * arrived: a block of each copied and checked into scratch that stays in
+ * L1, and the block unmasked from there, without a field array per share.
+ * The payloads are released. */
+static int unmask_payloads(lua_State *L, const cl_fq *q, cl_array *res, cc_payload **ps,
+                           int r) {
+  enum { UNMASK_MAX_SHARES = 16, UNMASK_BLOCK = 256 };
+  luaL_argcheck(L, r > 0 && r <= UNMASK_MAX_SHARES, 5, "1 to 16 messages expected");
+  cc_wire_reader rd;
+  cc_wire_item items[UNMASK_MAX_SHARES];
+  size_t n = 0, nq;
+  for (int j = 0; j < r; j++) unmask_parse(L, q, &rd, ps[j], j, &items[j], &n);
+  size_t at = check_at(L, 3, n, res->n);
+  const uint64_t *w = check_weights(L, q, 4, (size_t)r);
+  lua_Integer bits = luaL_checkinteger(L, 6);
+  int top = 64 * q->w - 1;
+  if (bits < 0 || bits > top)
+    luaL_argerror(L, 6, lua_pushfstring(L, "bits %I out of range [0, %d]", bits, top));
+  cc_u128 s = check_element(L, q, 7);
+  const uint64_t **ys = check_array_list(L, q, 9, n, &nq);
+  const uint64_t *v = check_weights(L, q, 8, nq);
+  luaL_argcheck(L, nq <= UNMASK_MAX_SHARES, 9, "at most 16 arrays");
+  const size_t wq = (size_t)q->w;
+  uint64_t *out = res->data + at * wq;
+  if (q->w == 2 && r == 3) {
+    /* a product among 3 players: the shares read in place, checked as read */
+    const uint8_t *cb[3] = {items[0].words, items[1].words, items[2].words};
+    bool ones = true;
+    for (int j = 0; j < r && ones; j++) ones = cl_elem(2, w, (size_t)j) == 1;
+    int bad = 0;
+    if (ones && cc_field128_unmask_sum_le(&q->g, out, cb, 3, (unsigned)bits, s, v, ys, nq, n,
+                                          &bad) && !bad) {
+      cc_payloads_free(ps, r);
+      lua_settop(L, 2);
+      return 1;
+    }
+    /* else (or for a bad element, which the copies below name) as any */
+  }
+  /* scratch on the C stack for a few shares (16 KiB), else a userdata */
+  uint64_t here[2048];
+  const size_t words = (size_t)r * UNMASK_BLOCK * wq;
+  uint64_t *scratch = words <= sizeof here / sizeof here[0]
+                          ? here
+                          : lua_newuserdatauv(L, words * sizeof *scratch, 0);
+  const uint64_t *rows[UNMASK_MAX_SHARES], *yb[UNMASK_MAX_SHARES], *xo[UNMASK_MAX_SHARES];
+  for (int j = 0; j < r; j++) rows[j] = scratch + (size_t)j * UNMASK_BLOCK * wq;
+  for (size_t first = 0; first < n; first += UNMASK_BLOCK) {
+    size_t m = n - first < UNMASK_BLOCK ? n - first : UNMASK_BLOCK;
+    for (int j = 0; j < r; j++) {
+      if (cc_wire_load_range(&rd, &items[j], first, m, (uint64_t *)rows[j]) != 0)
+        luaL_error(L, "malformed share from player %d: %s", j, cc_wire_reader_error(&rd));
+    }
+    for (size_t j = 0; j < nq; j++) yb[j] = ys[j] + first * wq;
+    if (q->w == 2)
+      unmask_shift128(&q->g, out + first * wq, w, rows, (size_t)r, (unsigned)bits, s, v, yb,
+                      nq, m, xo);
+    else
+      cc_field_unmask_shift(&q->f, out + first * wq, w, rows, (size_t)r, (unsigned)bits,
+                            (uint64_t)s, v, yb, nq, m);
+  }
+  cc_payloads_free(ps, r); /* now, rather than when the slots are collected */
   lua_settop(L, 2);
   return 1;
 }
@@ -1410,6 +1518,7 @@ static const luaL_Reg field_methods[] = {
   {"uniform_below_into", field_uniform_below_into},
   {"shift_right_into", field_shift_right_into},
   {"lincomb_into", field_lincomb_into},
+  {"_unfilled", field_unfilled},
   {"mul_lincomb_into", field_mul_lincomb_into},
   {"unmask_into", field_unmask_into},
   {NULL, NULL}

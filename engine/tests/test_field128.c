@@ -1076,6 +1076,77 @@ static void test_unmask_sum(const cc_field128 *f) {
       CHECK(cc_field128_equal(out, want, NU));
     }
   }
+  /* 3 shares and 4 terms of weights 1, 1, c, c in any order (the
+   * product's unmask among 3 players, summed in registers), a word c up to
+   * 2^63 - 1, and beyond (the passes), with every y 0 in part of the run */
+  {
+    const u128 cw[] = {1, 2, 3, ((u128)1 << 63) - 1, (u128)1 << 63, p - 5};
+    static const int orders4[3][4] = {{0, 1, 1, 0}, {1, 0, 0, 1}, {1, 0, 1, 0}};
+    uint64_t *zeros = calloc(2 * NU, sizeof *zeros);
+    CHECK(zeros != NULL);
+    for (size_t ci = 0; ci < sizeof cw / sizeof cw[0]; ci++) {
+      for (size_t o = 0; o < 3; o++) {
+        for (int z = 0; z < 2; z++) {
+          u128 w4[4];
+          uint64_t v4[8];
+          const uint64_t *y4[4];
+          for (size_t j = 0; j < 4; j++) {
+            w4[j] = orders4[o][j] ? cw[ci] : 1;
+            cc_field128_set(v4, j, w4[j]);
+            y4[j] = z && j >= 2 ? zeros : ys[j];
+          }
+          unsigned bits = (unsigned)(ci * 37 + o * 11) % 128;
+          u128 s = (ci + o) % 2 ? p - 1 : next128() % p;
+          for (size_t i = 0; i < NU; i++) {
+            u128 c = 0, h = 0;
+            for (size_t j = 0; j < 3; j++) c = ref_add(p, c, GET(cs[j], i));
+            for (size_t j = 0; j < 4; j++) h = ref_add(p, h, ref_mul(p, w4[j], GET(y4[j], i)));
+            cc_field128_set(want, i, ref_sub(p, ref_sub(p, c >> bits, s), h));
+          }
+          CHECK(cc_field128_unmask_sum(f, out, cs, 3, bits, s, v4, y4, 4, NU) == 1);
+          CHECK(cc_field128_equal(out, want, NU));
+        }
+      }
+    }
+    free(zeros);
+  }
+  /* The same shape with the shares read as received: little-endian bytes
+   * at an odd offset, checked as read (an element of p or above 2^127 in
+   * any share is found), and other shapes left to the caller. */
+  {
+    uint8_t *raw = malloc(3 * 16 * NU + 8);
+    uint64_t *plain = malloc(2 * NU * sizeof *plain), v4[8];
+    CHECK(raw && plain);
+    const uint8_t *cb[3];
+    for (size_t j = 0; j < 3; j++) {
+      memcpy(raw + 3 + 16 * NU * j, cs[j], 16 * NU); /* little-endian hosts */
+      cb[j] = raw + 3 + 16 * NU * j;
+    }
+    const u128 w4[4] = {3, 1, 1, 3};
+    for (size_t j = 0; j < 4; j++) cc_field128_set(v4, j, w4[j]);
+    int bad = 1;
+    for (unsigned bits = 0; bits <= 127; bits += 21) {
+      CHECK(cc_field128_unmask_sum(f, plain, cs, 3, bits, 9, v4, ys, 4, NU) == 1);
+      CHECK(cc_field128_unmask_sum_le(f, out, cb, 3, bits, 9, v4, ys, 4, NU, &bad) == 1);
+      CHECK(bad == 0 && cc_field128_equal(out, plain, NU));
+    }
+    const u128 wrong[] = {p, p + 1, (u128)1 << 127, ~(u128)0};
+    for (size_t e = 0; e < sizeof wrong / sizeof wrong[0]; e++) {
+      uint8_t *at = raw + 3 + 16 * NU * (e % 3) + 16 * (NU - 1 - 37 * e), keep[16];
+      uint64_t words[2] = {(uint64_t)wrong[e], (uint64_t)(wrong[e] >> 64)};
+      memcpy(keep, at, 16);
+      memcpy(at, words, 16);
+      CHECK(cc_field128_unmask_sum_le(f, out, cb, 3, 16, 9, v4, ys, 4, NU, &bad) == 1 && bad);
+      memcpy(at, keep, 16);
+    }
+    CHECK(cc_field128_unmask_sum_le(f, out, cb, 3, 16, 9, v4, ys, 4, NU, &bad) == 1 && !bad);
+    CHECK(cc_field128_unmask_sum_le(f, out, cb, 3, 16, 9, v4, ys, 3, NU, &bad) == 0);
+    CHECK(cc_field128_unmask_sum_le(f, out, cb, 2, 16, 9, v4, ys, 4, NU, &bad) == 0);
+    cc_field128_set(v4, 1, 5);
+    CHECK(cc_field128_unmask_sum_le(f, out, cb, 3, 16, 9, v4, ys, 4, NU, &bad) == 0);
+    free(raw);
+    free(plain);
+  }
   /* out is the first array summed */
   uint64_t *copy = malloc(2 * 2 * NU * sizeof *copy);
   CHECK(copy != NULL);
@@ -1095,6 +1166,59 @@ static void test_unmask_sum(const cc_field128 *f) {
   free(want);
 }
 
+/* cc_field128_mul_signed_sum: out = pw a b + s + sum of +-xs[j], for
+ * every class of pw, 3 terms (the product's masked share among 3 players,
+ * its own loops) and other counts, against the reference. */
+static void test_mul_signed_sum(const cc_field128 *f) {
+  const u128 p = f->p;
+  enum { NM = 900, RM = 5 };
+  uint64_t *x = malloc(2 * (RM + 2) * NM * sizeof *x), *out = malloc(2 * NM * sizeof *out);
+  uint64_t *want = malloc(2 * NM * sizeof *want), w[2 * RM];
+  CHECK(x && out && want);
+  fill(p, x, (RM + 2) * NM, 7);
+  const u128 edge[] = {0, 1, p - 1, p - 2, ((u128)1 << 64) - 1, (u128)1 << 64, p >> 1};
+  for (size_t j = 0; j < RM + 2; j++)
+    for (size_t e = 0; e < sizeof edge / sizeof edge[0]; e++)
+      cc_field128_set(x, j * NM + (e * 13 + j) % NM, edge[e]);
+  for (size_t i = 0; i < NM; i += 7) { /* runs at the top of the field */
+    cc_field128_set(x, i, p - 1);
+    cc_field128_set(x, NM + i, p - 1);
+  }
+  const uint64_t *a = x, *b = x + 2 * NM, *xs[RM];
+  for (size_t j = 0; j < RM; j++) xs[j] = x + 2 * (2 + j) * NM;
+  const u128 pws[] = {1, p - 1, 3, p - 3, (u128)1 << 70, next128() % p, 0};
+  if (f->kind != CC_FIELD128_M127) {
+    CHECK(cc_field128_mul_signed_sum(f, out, a, b, 3, w, xs, 0, 0, NM) == 0);
+    free(x), free(out), free(want);
+    return;
+  }
+  for (size_t r = 0; r <= RM; r++) {
+    for (size_t k = 0; k < sizeof pws / sizeof pws[0]; k++) {
+      u128 pw = pws[k], s = k % 2 ? p - 1 : next128() % p, ws[RM];
+      for (size_t j = 0; j < r; j++) {
+        ws[j] = (j + k) % 3 == 1 ? p - 1 : 1;
+        cc_field128_set(w, j, ws[j]);
+      }
+      for (int withb = 0; withb < 2; withb++) {
+        for (size_t i = 0; i < NM; i++) {
+          u128 t = withb ? ref_mul(p, GET(a, i), GET(b, i)) : GET(a, i);
+          u128 acc = ref_add(p, ref_mul(p, pw, t), s);
+          for (size_t j = 0; j < r; j++) acc = ref_add(p, acc, ref_mul(p, ws[j], GET(xs[j], i)));
+          cc_field128_set(want, i, acc);
+        }
+        CHECK(cc_field128_mul_signed_sum(f, out, a, withb ? b : NULL, pw, w, xs, r, s, NM) == 1);
+        CHECK(cc_field128_equal(out, want, NM));
+      }
+    }
+  }
+  /* a weight other than 1 and -1 is not this kernel's */
+  cc_field128_set(w, 0, 2);
+  CHECK(cc_field128_mul_signed_sum(f, out, a, b, 3, w, xs, 1, 0, NM) == 0);
+  free(x);
+  free(out);
+  free(want);
+}
+
 int main(void) {
   test_primality();
   test_parse();
@@ -1109,6 +1233,7 @@ int main(void) {
     test_lincomb(&f);
     test_lincomb_classes(&f);
     test_unmask_sum(&f);
+    test_mul_signed_sum(&f);
     test_lagrange(&f);
     test_shamir(&f);
     test_against_field64(&f);

@@ -830,6 +830,35 @@ static void test_deferred_words(void) {
     CHECK(next_item(&r, &it) == 1);
     CHECK(cc_wire_load_checked(&r, &it, wout) == 0 && memcmp(wout, wide, sizeof wide) == 0);
   }
+  /* 128-bit arrays over several of the copy's blocks: every element
+   * copied, values just below the order kept, one at the order (in a later
+   * block) refused by its index */
+  {
+    enum { N = 1300 };
+    const uint64_t olo = UINT64_MAX, ohi = UINT64_C(0x7FFFFFFFFFFFFFFF); /* 2^127 - 1 */
+    static uint64_t big[2 * N], bout[2 * N];
+    size_t big_shape[1] = {N};
+    for (size_t i = 0; i < N; i++) {
+      big[2 * i] = i % 3 == 0 ? olo - 1 - i : UINT64_MAX - i;
+      big[2 * i + 1] = i % 3 == 0 ? ohi : ohi - i % 3;
+    }
+    b.len = 0;
+    CHECK(cc_wire_put_array128(&b, olo, ohi, 1, big_shape, big) == 0);
+    cc_wire_reader_init(&r, b.data, b.len, NULL);
+    cc_wire_reader_defer_words(&r);
+    CHECK(next_item(&r, &it) == 1 && it.kind == CC_WIRE_ARRAY128);
+    memset(bout, 0xAB, sizeof bout);
+    CHECK(cc_wire_load_checked(&r, &it, bout) == 0 && memcmp(bout, big, sizeof big) == 0);
+    big[2 * 1027] = olo;
+    big[2 * 1027 + 1] = ohi;
+    b.len = 0;
+    CHECK(cc_wire_put_array128(&b, olo, ohi, 1, big_shape, big) == 0);
+    cc_wire_reader_init(&r, b.data, b.len, NULL);
+    cc_wire_reader_defer_words(&r);
+    CHECK(next_item(&r, &it) == 1);
+    CHECK(cc_wire_load_checked(&r, &it, bout) == -1);
+    CHECK(strstr(cc_wire_reader_error(&r), "element 1027 is") != NULL);
+  }
   /* sizes of encodings: a scalar, a 2x3 matrix; none for bad widths or shapes */
   {
     size_t m[2] = {2, 3}, huge[2] = {(size_t)1 << 32, 1};

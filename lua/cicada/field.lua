@@ -154,6 +154,8 @@
 -- For loops that reuse their temporaries (cicada.shamir's truncations):
 -- each fills an array the caller owns and returns it.
 --
+--     F:_unfilled(shape)                 -- an array of that shape, not cleared:
+--         -- for results whose every element a kernel below writes
 --     F:uniform_into(out [, rng]), F:uniform_below_into(out, bound [, rng])
 --         -- fill out as F:uniform and F:uniform_below would draw it
 --     F:shift_right_into(out, a, s)      -- out = floor(a / 2^s)
@@ -167,7 +169,9 @@
 --     F:unmask_into(result, at, weights, cs, bits, s, v, ys)
 --         -- the #cs[1] elements of result from index at on become
 --         -- floor(c / 2^bits) - s - sum of v[j] * ys[j], where c is the sum
---         -- of weights[j] * cs[j]: a truncation's last step in one pass
+--         -- of weights[j] * cs[j]: a truncation's last step in one pass;
+--         -- cs may also be the messages of comm:_allgather_payloads (each a
+--         -- vector of the field), read where they arrived and released
 --
 -- ## Encodings (one C call per array; used by cicada.encoding)
 --

@@ -336,12 +336,14 @@ function M:_truncate_into(result, h, b, at, n, k, bits, T)
   -- or received), then one reveal.
   local c
   if plan.scaled then
-    c = F:mul_lincomb_into(n, h, b, at, plan.cw, uterms,
+    c = F:mul_lincomb_into(S.c, h, b, at, plan.cw, uterms,
                            comm.rank == 0 and T.shift or 0, plan.pw)
   else
-    c = F:mul_lincomb_into(n, h, b, at, plan.cw, uterms, T.shift)
+    c = F:mul_lincomb_into(S.c, h, b, at, plan.cw, uterms, T.shift)
   end
-  local cs = comm:allgather(c)
+  -- the shares are unmasked where they arrived (unmask_into reads the
+  -- messages and checks them as a decoding would)
+  local cs = comm:_allgather_payloads(c)
   -- floor(c / 2^bits) - correction - r_high, r_high the sum of the dealt
   -- high parts, is floor(h / 2^bits) plus the carry of the low bits.
   F:unmask_into(result, at, plan.ow, cs, bits, T.correction, plan.hw, hterms)
@@ -380,7 +382,8 @@ function M:_truncate_all(h, k, bits, shape, fname, b)
   -- near the live data. A full cycle visits few objects here (an array is
   -- one), a fraction of a millisecond against a chunk's work.
   if n > chunk then collectgarbage() end
-  local result = self.field:zeros(shape)
+  -- every element is written by one chunk's unmask_into
+  local result = self.field:_unfilled(shape)
   local at = 1
   while at <= n do
     local m = math.min(chunk, n - at + 1)
