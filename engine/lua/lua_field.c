@@ -621,8 +621,11 @@ static int field_shamir_share_row(lua_State *L) {
     luaL_argerror(L, 5, lua_pushfstring(L, "player %I out of range [1, %d]", j, (int)x->n));
   cc_rng tmp;
   cc_rng *rng = cl_rng_opt(L, 6, &tmp);
+  /* The row before the scratch: a row's room just freed (a message's, see
+   * shamir_share_message) is taken whole, before a small block can split
+   * it. */
+  cl_array *out = cl_array_push_like(L, s); /* the result */
   uint64_t *scratch = coefficient_scratch(L, (size_t)k, s->n, F->q.w);
-  cl_array *out = cl_array_push_like(L, s); /* the result, on top */
   cc_status st = F->q.w == 2
       ? cc_shamir_share_row128(&F->q.g, rng, s->data, s->n, (size_t)k, x->data, x->n,
                                (size_t)j - 1, out->data, scratch, &e)
@@ -630,6 +633,7 @@ static int field_shamir_share_row(lua_State *L) {
                             (size_t)j - 1, out->data, scratch, &e);
   if (rng == &tmp) cc_rng_free(&tmp);
   if (st != CC_OK) return share_error(L, &e);
+  lua_pop(L, 1); /* the scratch: the result is on top */
   return 1;
 }
 
