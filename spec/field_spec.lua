@@ -456,6 +456,11 @@ describe("one player's row of a sharing as a message", function()
       assert.are.equal(core.encode(F:shamir_share_row(secret, 2, idx, 3, core.rng(4))),
                        core.encode(again))
       assert.is_true(again:wait(0))
+      -- A scalar's message too.
+      local one = F:shamir_share_message(F:array{5}:reshape{}, 2, idx, 1, core.rng(4))
+      assert.are.equal(one, F:shamir_share_message(F:array{6}:reshape{}, 2, idx, 4, core.rng(4), one))
+      assert.are.equal(F:shamir_share_row(F:array{6}:reshape{}, 2, idx, 4, core.rng(4)),
+                       core.decode(core.encode(one)))
       -- A message of another size: the old one's bytes are dropped.
       local small = F:shamir_share_message(F:uniform({5}, core.rng(2)), 2, idx, 2, core.rng(4), again)
       assert.are_not.equal(again, small)

@@ -685,11 +685,13 @@ static int field_shamir_share_message(lua_State *L) {
       into->p = NULL;
     }
     m = cl_message_push(L); /* the result, on top: its __gc frees p on an error */
-    /* Room for an array of the secret's shape and a little more: once the
-     * message is freed, a row array (the source's own share) fits in its
-     * place, even if a few small blocks were cut from it meanwhile,
-     * instead of growing the heap by another row. */
-    m->p = cc_payload_new(need + sizeof(cl_array) + ARRAY_ROOM_SLACK);
+    /* A large message gets room for an array of the secret's shape and a
+     * little more: once it is freed, a row array (the source's own share)
+     * fits in its place, even if a few small blocks were cut from it
+     * meanwhile, instead of growing the heap by another row. */
+    size_t room = need < CC_PAYLOAD_POOL_MIN_BYTES ? need
+                                                   : need + sizeof(cl_array) + ARRAY_ROOM_SLACK;
+    m->p = cc_payload_new(room);
     if (!m->p) return luaL_error(L, "out of memory");
   }
   cc_rng tmp;
