@@ -3,8 +3,9 @@
  *
  * Owns cicada.core.encode(v) -> string and cicada.core.decode(s) -> value,
  * the "cicada.Buffer" and "cicada.Message" userdata, and the cl_encode /
- * cl_decode_push helpers the communicator uses. The format itself, its limits and its validation
- * live in wire.c; this file only walks Lua values.
+ * cl_decode_push helpers the communicator uses. The format itself, its
+ * limits and its validation live in wire.c; this file only walks Lua
+ * values.
  *
  * Both directions recurse once per nested table, bounded by the wire's
  * max_depth (64), so the C stack stays small whatever the input.
