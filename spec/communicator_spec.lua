@@ -167,6 +167,34 @@ describe("collectives", function()
     assert.same({{}, {"y"}, {}, {"x"}}, results)
   end)
 
+  it("sends a message made ahead (a player's row of a sharing) as the array it encodes", function()
+    -- A row of 300,000 elements: its bytes stay queued for a while after
+    -- send returns; wait says when they have left, and the message can
+    -- then be written over with the next player's row.
+    local results = run(3, function(comm)
+      local field = require("cicada.field")
+      local core = require("cicada.core")
+      local F = field.Field()
+      local secret = F:uniform({300000}, core.rng(3))
+      local function row(j) return F:shamir_share_row(secret, 2, {1, 2, 3}, j, core.rng(4)) end
+      if comm.rank == 0 then
+        local msg = F:shamir_share_message(secret, 2, {1, 2, 3}, 2, core.rng(4))
+        comm:scatterv(0, {msg}, {1})
+        local left = msg:wait(30)
+        local again = F:shamir_share_message(secret, 2, {1, 2, 3}, 3, core.rng(4), msg)
+        comm:send(again, 2, 5)
+        comm:broadcast(0, again)
+        return {left = left, reused = again == msg, done = again:wait(30)}
+      end
+      local got = comm.rank == 1 and comm:scatterv(0, nil, {1}) or comm:recv(0, 5)
+      local all = comm:broadcast(0)
+      return {mine = got == row(comm.rank + 1), bcast = all == row(3)}
+    end)
+    assert.same({left = true, reused = true, done = true}, results[1])
+    assert.same({mine = true, bcast = true}, results[2])
+    assert.same({mine = true, bcast = true}, results[3])
+  end)
+
   it("barrier returns at every player once all have entered", function()
     local results = run(3, function(comm)
       if comm.rank == 0 then require("cicada.core").sleep(0.2) end

@@ -427,6 +427,77 @@ describe("one player's row of a sharing", function()
   end
 end)
 
+describe("one player's row of a sharing as a message", function()
+  local idx = {1, 2, 3, 4}
+  for _, order in ipairs{P, "170141183460469231731687303715884105727"} do
+    local F = field.Field{order = order}
+    it("is the encoding of that row, for every shape, order " .. order, function()
+      -- A scalar, a short vector, and a matrix past one block of
+      -- coefficients (4096 elements), threshold 3.
+      for _, shape in ipairs{{}, {7}, {2, 5000}, {0}} do
+        local secret = F:uniform(shape, core.rng(1))
+        for j = 1, 4 do
+          local row = F:shamir_share_row(secret, 3, idx, j, core.rng(9))
+          local msg = F:shamir_share_message(secret, 3, idx, j, core.rng(9))
+          assert.are.equal(core.encode(row), core.encode(msg))
+          assert.are.equal(#core.encode(row), #msg)
+          assert.are.equal(row, core.decode(core.encode(msg)))
+          -- Inside a table its bytes stand for the row.
+          assert.are.equal(core.encode({row, x = 1}), core.encode({msg, x = 1}))
+        end
+      end
+    end)
+
+    it("is written over in place once no send holds it, order " .. order, function()
+      local secret = F:uniform({3, 3000}, core.rng(2))
+      local first = F:shamir_share_message(secret, 2, idx, 1, core.rng(4))
+      local again = F:shamir_share_message(secret, 2, idx, 3, core.rng(4), first)
+      assert.are.equal(first, again)
+      assert.are.equal(core.encode(F:shamir_share_row(secret, 2, idx, 3, core.rng(4))),
+                       core.encode(again))
+      assert.is_true(again:wait(0))
+      -- A scalar's message too.
+      local one = F:shamir_share_message(F:array{5}:reshape{}, 2, idx, 1, core.rng(4))
+      assert.are.equal(one, F:shamir_share_message(F:array{6}:reshape{}, 2, idx, 4, core.rng(4), one))
+      assert.are.equal(F:shamir_share_row(F:array{6}:reshape{}, 2, idx, 4, core.rng(4)),
+                       core.decode(core.encode(one)))
+      -- A message of another size: the old one's bytes are dropped.
+      local small = F:shamir_share_message(F:uniform({5}, core.rng(2)), 2, idx, 2, core.rng(4), again)
+      assert.are_not.equal(again, small)
+      assert.are.equal("Message(freed)", tostring(again))
+      assert.are.equal(0, #again)
+      assert.are.equal(("Message(%d bytes)"):format(#core.encode(F:zeros{5})), tostring(small))
+    end)
+  end
+
+  it("cannot be sent once freed, and says what is wrong with its arguments", function()
+    local F = field.Field{order = P}
+    local secret = F:uniform({10}, core.rng(1))
+    local msg = F:shamir_share_message(secret, 2, idx, 1)
+    msg:free()
+    assert.is_true(msg:wait())
+    assert.has_error(function() core.encode(msg) end, "cannot send a freed message")
+    assert.has_error(function() core.encode({msg}) end, "cannot send a freed message")
+    do
+      local closing <close> = F:shamir_share_message(secret, 2, idx, 2)
+      msg = closing
+    end
+    assert.are.equal("Message(freed)", tostring(msg))
+    assert.has_error(function() F:shamir_share_message(secret, 2, idx, 5) end,
+                     "bad argument #4 to 'shamir_share_message' (player 5 out of range [1, 4])")
+    assert.has_error(function() F:shamir_share_message(secret, 5, idx, 1) end,
+                     "bad argument #2 to 'shamir_share_message' (threshold 5 out of range [1, 4])")
+    assert.has_error(function() F:shamir_share_message(secret, 2, {1, 2, 2}, 1) end)
+    assert.has_error(function() F:shamir_share_message(secret, 2, idx, 1, nil, {}) end,
+                     "bad argument #6 to 'shamir_share_message' (message expected, got table)")
+    assert.has_error(function() F:shamir_share_message(secret, 2, idx, 1, 7) end)
+    local G = field.Field{order = 65537}
+    assert.has_error(function() G:shamir_share_message(secret, 2, idx, 1) end)
+    assert.has_error(function() F:shamir_share_message(secret, 2, idx, 1):wait(-1) end,
+                     "bad argument #1 to 'wait' (seconds must not be negative)")
+  end)
+end)
+
 describe("kernels into existing arrays", function()
   -- The 64-bit field of the default order (lazy sums), one of Montgomery
   -- products, and a 128-bit one.

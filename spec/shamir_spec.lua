@@ -80,6 +80,32 @@ describe("BasicProtocolSuite", function()
     end
   end)
 
+  it("gives each player of a large sharing the row its seeded stream makes", function()
+    -- 3 players, both fields, a vector and a matrix of more than 65,536
+    -- elements (many blocks of coefficients): each receiver's message, and
+    -- the source's own share, are rows of one sharing whose coefficients
+    -- come from a stream seeded by the source's suite stream.
+    local core = require("cicada.core")
+    for _, order in ipairs{"18446744073709551557", "170141183460469231731687303715884105727"} do
+      for _, shape in ipairs{{70001}, {3, 30000}} do
+        local results = run(3, function(comm, o, sh)
+          local p = shamir.BasicProtocolSuite(comm, {threshold = 2, seed = 11, order = o})
+          local F = p.field
+          local secret = comm.rank == 1 and F:uniform(sh, core.rng(5)) or nil
+          local s = p:share(1, secret, sh)
+          local stream = core.rng(core.rng("11/rank/1"):bytes(32))
+          local want = F:shamir_share_row(F:uniform(sh, core.rng(5)), 2, p.indices, comm.rank + 1,
+                                          stream)
+          return {same = s == want, shape = s.shape}
+        end, {order, shape})
+        for rank, r in ipairs(results) do
+          assert.is_true(r.same, ("player %d, order %s"):format(rank - 1, order))
+          assert.are.same(shape, r.shape)
+        end
+      end
+    end
+  end)
+
   it("adds, subtracts, negates and sums shares", function()
     local results = run(3, function(comm)
       local p = shamir.BasicProtocolSuite(comm, {threshold = 2})

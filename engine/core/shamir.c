@@ -6,6 +6,7 @@
 
 #include "core/check.h"
 #include "core/shamir.h"
+#include "core/wire.h"
 
 /* Share into outs[j], or into the rows of matrix when outs is NULL; f64 or
  * f128 (the other NULL) says the width: 1 or 2 words per element. Block by
@@ -99,4 +100,60 @@ cc_status cc_shamir_share_row128(const cc_field128 *f, cc_rng *rng, const uint64
                                  size_t n, size_t k, const uint64_t *x, size_t m, size_t j,
                                  uint64_t *out, uint64_t *scratch, cc_error *err) {
   return share_row(NULL, f, rng, secret, n, k, x, m, j, out, scratch, err);
+}
+
+/* Player j's row in the wire's byte order (see shamir.h), either width: the
+ * same draws as share() with only == j, each block evaluated into `block`
+ * and stored at its place in out. */
+static cc_status share_row_wire(const cc_field *f64, const cc_field128 *f128, cc_rng *rng,
+                                const uint64_t *secret, size_t n, size_t k, const uint64_t *x,
+                                size_t m, size_t j, uint8_t *out, uint64_t *scratch,
+                                uint64_t *block, cc_error *err) {
+  char msg[160];
+  size_t width = f128 ? 2 : 1, ncoeffs;
+  cc_status st = cc_check_threshold(k > INT64_MAX ? INT64_MAX : (int64_t)k, m, err);
+  if (st != CC_OK) return st;
+  if ((f128 ? cc_field128_check_indices(f128, x, m, msg, sizeof msg)
+            : cc_field_check_indices(f64, x, m, msg, sizeof msg)) != CC_FIELD_OK)
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "%s", msg);
+  if (j >= m)
+    return cc_error_set(err, CC_EINVALID, -1, CC_TAG_NONE, "player %zu out of range [1, %zu]",
+                        j + 1, m);
+  if (n == 0) return CC_OK;
+  size_t step = n < CC_SHAMIR_BLOCK ? n : CC_SHAMIR_BLOCK;
+  ncoeffs = (k - 1) * step * width;
+  const cc_field fl64 = f64 ? *f64 : (cc_field){0};
+  const cc_field128 fl128 = f128 ? *f128 : (cc_field128){0};
+  for (size_t i0 = 0; i0 < n; i0 += step) {
+    size_t len = n - i0 < step ? n - i0 : step, words = (k - 1) * len * width;
+    if (words &&
+        (f128 ? cc_rng_uniform_mod128(rng, (uint64_t)fl128.p, (uint64_t)(fl128.p >> 64),
+                                      scratch, words / 2)
+              : cc_rng_uniform_mod(rng, fl64.p, scratch, words)) != 0) {
+      st = cc_error_set(err, CC_EIO, -1, CC_TAG_NONE, "OpenSSL failed to produce random bytes");
+      break;
+    }
+    const uint64_t *sec = secret + i0 * width;
+    if (f128)
+      cc_field128_shamir_eval(&fl128, block, sec, len, scratch, k, cc_field128_get(x, j));
+    else
+      cc_field_shamir_eval(&fl64, block, sec, len, scratch, k, x[j]);
+    cc_wire_store_words(out + i0 * width * 8, block, len * width);
+  }
+  explicit_bzero(scratch, ncoeffs * sizeof *scratch);
+  return st;
+}
+
+cc_status cc_shamir_share_row_wire(const cc_field *f, cc_rng *rng, const uint64_t *secret,
+                                   size_t n, size_t k, const uint64_t *x, size_t m, size_t j,
+                                   uint8_t *out, uint64_t *scratch, uint64_t *block,
+                                   cc_error *err) {
+  return share_row_wire(f, NULL, rng, secret, n, k, x, m, j, out, scratch, block, err);
+}
+
+cc_status cc_shamir_share_row_wire128(const cc_field128 *f, cc_rng *rng,
+                                      const uint64_t *secret, size_t n, size_t k,
+                                      const uint64_t *x, size_t m, size_t j, uint8_t *out,
+                                      uint64_t *scratch, uint64_t *block, cc_error *err) {
+  return share_row_wire(NULL, f, rng, secret, n, k, x, m, j, out, scratch, block, err);
 }

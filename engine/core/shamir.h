@@ -69,4 +69,22 @@ cc_status cc_shamir_share_row128(const cc_field128 *f, cc_rng *rng, const uint64
                                  size_t n, size_t k, const uint64_t *x, size_t m, size_t j,
                                  uint64_t *out, uint64_t *scratch, cc_error *err);
 
+/* Player j's row as cc_shamir_share_row makes it (the same draws from rng),
+ * written at out as the words of the wire format (core/wire.h): n elements
+ * of width (1, or 2 for the 128-bit call) little-endian u64s, at any
+ * alignment, e.g. straight after an array header in a payload. Each block
+ * of CC_SHAMIR_BLOCK elements is evaluated into block (the caller's
+ * min(n, CC_SHAMIR_BLOCK) elements, aligned) and stored, so that no
+ * n-element row need exist. scratch holds a block's coefficients as for
+ * cc_shamir_share, but is the caller's (not NULL); it is wiped before
+ * return. Errors as cc_shamir_share_row's. */
+cc_status cc_shamir_share_row_wire(const cc_field *f, cc_rng *rng, const uint64_t *secret,
+                                   size_t n, size_t k, const uint64_t *x, size_t m, size_t j,
+                                   uint8_t *out, uint64_t *scratch, uint64_t *block,
+                                   cc_error *err);
+cc_status cc_shamir_share_row_wire128(const cc_field128 *f, cc_rng *rng,
+                                      const uint64_t *secret, size_t n, size_t k,
+                                      const uint64_t *x, size_t m, size_t j, uint8_t *out,
+                                      uint64_t *scratch, uint64_t *block, cc_error *err);
+
 #endif

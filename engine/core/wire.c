@@ -268,7 +268,7 @@ int cc_wire_patch_table(cc_buf *b, size_t at, size_t narr, size_t nhash) {
   return 0;
 }
 
-static void store_words(uint8_t *dst, const uint64_t *src, size_t n) {
+void cc_wire_store_words(uint8_t *dst, const uint64_t *src, size_t n) {
   size_t i;
   if (n == 0)
     return;
@@ -280,27 +280,41 @@ static void store_words(uint8_t *dst, const uint64_t *src, size_t n) {
     put_u64(dst + 8 * i, src[i]);
 }
 
+size_t cc_wire_array_header(uint8_t *out, int width, uint64_t order_lo, uint64_t order_hi,
+                            int ndim, const size_t *shape) {
+  size_t len;
+  int d;
+  if ((width != 1 && width != 2) || (width == 2) != (order_hi != 0) || ndim < 0 ||
+      ndim > CC_WIRE_MAX_NDIM)
+    return 0;
+  for (d = 0; d < ndim; d++)
+    if (shape[d] > CC_WIRE_MAX_COUNT)
+      return 0;
+  out[0] = (uint8_t)(width == 2 ? CC_WIRE_ARRAY128 : CC_WIRE_ARRAY);
+  put_u64(out + 1, order_lo);
+  len = 9;
+  if (width == 2) {
+    put_u64(out + 9, order_hi);
+    len = 17;
+  }
+  out[len++] = (uint8_t)ndim;
+  for (d = 0; d < ndim; d++) {
+    put_u32(out + len, (uint32_t)shape[d]);
+    len += 4;
+  }
+  return len;
+}
+
 /* An array of width 1 (0x08) or 2 (0x09) words per element. */
 static int put_array(cc_buf *b, uint64_t order_lo, uint64_t order_hi, int width, int ndim,
                      const size_t *shape, const uint64_t *words) {
-  uint8_t head[1 + 16 + 1 + 4 * CC_WIRE_MAX_NDIM];
+  uint8_t head[CC_WIRE_ARRAY_HEADER_MAX];
   size_t headlen, n = 1;
   int d;
-  if (ndim < 0 || ndim > CC_WIRE_MAX_NDIM)
+  headlen = cc_wire_array_header(head, width, order_lo, width == 2 ? order_hi : 0, ndim, shape);
+  if (headlen == 0)
     return -1;
-  head[0] = (uint8_t)(width == 2 ? CC_WIRE_ARRAY128 : CC_WIRE_ARRAY);
-  put_u64(head + 1, order_lo);
-  headlen = 9;
-  if (width == 2) {
-    put_u64(head + 9, order_hi);
-    headlen = 17;
-  }
-  head[headlen++] = (uint8_t)ndim;
   for (d = 0; d < ndim; d++) {
-    if (shape[d] > CC_WIRE_MAX_COUNT)
-      return -1;
-    put_u32(head + headlen, (uint32_t)shape[d]);
-    headlen += 4;
     if (shape[d] != 0 && n > (SIZE_MAX - sizeof head) / 16 / shape[d])
       return -1;
     n *= shape[d];
@@ -309,7 +323,7 @@ static int put_array(cc_buf *b, uint64_t order_lo, uint64_t order_hi, int width,
   if (cc_buf_reserve(b, headlen + 8 * n) != 0) /* no overflow: n is bounded above */
     return -1;
   cc_buf_append(b, head, headlen);
-  store_words(b->data + b->len, words, n);
+  cc_wire_store_words(b->data + b->len, words, n);
   b->len += 8 * n;
   return 0;
 }

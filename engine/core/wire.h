@@ -126,6 +126,20 @@ int cc_wire_put_array(cc_buf *b, uint64_t order, int ndim, const size_t *shape,
 int cc_wire_put_array128(cc_buf *b, uint64_t order_lo, uint64_t order_hi, int ndim,
                          const size_t *shape, const uint64_t *words);
 
+/* The bytes of an array's encoding before its words, for a writer that
+ * fills the words itself (e.g. block by block, straight into a payload):
+ * at most CC_WIRE_ARRAY_HEADER_MAX of them written at out. width is 1
+ * (order_hi 0, tag 0x08) or 2 (order_hi nonzero, tag 0x09). Returns how
+ * many, or 0 if there can be no such encoding (width, ndim or a size out
+ * of range). cc_wire_array_bytes(width, ndim, shape) is this plus 8 bytes
+ * per word. */
+#define CC_WIRE_ARRAY_HEADER_MAX (1 + 16 + 1 + 4 * CC_WIRE_MAX_NDIM)
+size_t cc_wire_array_header(uint8_t *out, int width, uint64_t order_lo, uint64_t order_hi,
+                            int ndim, const size_t *shape);
+/* Store n words at dst (any alignment) as the encoding's little-endian
+ * u64s. */
+void cc_wire_store_words(uint8_t *dst, const uint64_t *src, size_t n);
+
 /* ==== Value reader ====================================================== */
 
 /* What one item is to the table that holds it. */

@@ -202,9 +202,27 @@ void cl_new_type(lua_State *L, const char *name, const luaL_Reg *meta,
  * metamethods are neither sent nor called. */
 cc_buf *cl_encode(lua_State *L, int idx);
 /* The same encoding as a payload to send (refs = 1, the caller releases
- * it): a field array is written straight into a payload of its exact
- * size, anything else goes through cl_encode. Raises as cl_encode does. */
+ * it): a message (below) is its own payload, a field array is written
+ * straight into a payload of its exact size, anything else goes through
+ * cl_encode. Raises as cl_encode does, and for a freed message. */
 cc_payload *cl_encode_payload(lua_State *L, int idx);
+
+/* A "cicada.Message": one value already encoded (a payload), which every
+ * send takes as it is (cl_encode_payload adds a reference; inside a table
+ * its bytes are copied in). The receiver decodes the value as if it had
+ * been sent itself. Made by F:shamir_share_message (lua_field.c), which
+ * writes a player's shares straight into the bytes. p is NULL once freed
+ * (msg:free(), __close, __gc); a freed message cannot be sent. */
+#define CL_MESSAGE_MT "cicada.Message"
+typedef struct cl_message {
+  cc_payload *p; /* this handle's reference; sends hold their own */
+} cl_message;
+/* Push an empty message (p NULL) for the caller to fill. */
+cl_message *cl_message_push(lua_State *L);
+cl_message *cl_message_test(lua_State *L, int idx); /* NULL if not a message */
+/* 1 if no send holds m's bytes (its reference is the only one), so that
+ * they may be written again. */
+int cl_message_idle(const cl_message *m);
 
 /* Decode len bytes into a Lua value pushed on the stack and return 1. On
  * malformed input pushes nothing and returns 0 with the reader's message in

@@ -2,16 +2,19 @@
  * lua_codec.c - Lua values to wire bytes and back.
  *
  * Owns cicada.core.encode(v) -> string and cicada.core.decode(s) -> value,
- * the "cicada.Buffer" userdata, and the cl_encode / cl_decode_push helpers
- * the communicator uses. The format itself, its limits and its validation
- * live in wire.c; this file only walks Lua values.
+ * the "cicada.Buffer" and "cicada.Message" userdata, and the cl_encode /
+ * cl_decode_push helpers the communicator uses. The format itself, its
+ * limits and its validation live in wire.c; this file only walks Lua
+ * values.
  *
  * Both directions recurse once per nested table, bounded by the wire's
  * max_depth (64), so the C stack stays small whatever the input.
  */
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lua/lua_cicada.h"
 #include "core/wire.h"
@@ -36,6 +39,94 @@ static cc_buf *buffer_push(lua_State *L) {
   lua_setmetatable(L, -2);
   return b;
 }
+
+/* ==== Messages: values encoded ahead of sending ========================= */
+
+cl_message *cl_message_push(lua_State *L) {
+  cl_message *m = lua_newuserdatauv(L, sizeof *m, 0);
+  m->p = NULL;
+  luaL_setmetatable(L, CL_MESSAGE_MT);
+  return m;
+}
+
+cl_message *cl_message_test(lua_State *L, int idx) {
+  return luaL_testudata(L, idx, CL_MESSAGE_MT);
+}
+
+static cl_message *message_check(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, CL_MESSAGE_MT);
+}
+
+int cl_message_idle(const cl_message *m) {
+  return m->p == NULL || atomic_load(&m->p->refs) == 1;
+}
+
+/* The message's bytes, or raise: a freed message cannot be sent. */
+static cc_payload *message_payload(lua_State *L, const cl_message *m) {
+  if (m->p == NULL)
+    luaL_error(L, "cannot send a freed message");
+  return m->p;
+}
+
+/* msg:free(): drop this handle's bytes now (a send still under way keeps
+ * its own reference until it is done). Also __gc and __close. */
+static int message_free(lua_State *L) {
+  cl_message *m = message_check(L, 1);
+  cc_payload_unref(m->p);
+  m->p = NULL;
+  return 0;
+}
+
+/* msg:wait([seconds]) -> true once no send holds the bytes any more (or
+ * the message is freed), false if that takes longer than seconds (default
+ * 1). Polls: sends hand the bytes back from the I/O thread. */
+static int message_wait(lua_State *L) {
+  cl_message *m = message_check(L, 1);
+  lua_Number limit = luaL_optnumber(L, 2, 1.0);
+  struct timespec t0, now, nap = {0, 20000};
+  luaL_argcheck(L, limit >= 0, 2, "seconds must not be negative");
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  while (!cl_message_idle(m)) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((lua_Number)(now.tv_sec - t0.tv_sec) + (lua_Number)(now.tv_nsec - t0.tv_nsec) * 1e-9 >=
+        limit) {
+      lua_pushboolean(L, 0);
+      return 1;
+    }
+    nanosleep(&nap, NULL);
+    if (nap.tv_nsec < 1000000) nap.tv_nsec *= 2; /* up to about a millisecond */
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* #msg: the bytes of the encoding (0 once freed). */
+static int message_len(lua_State *L) {
+  cl_message *m = message_check(L, 1);
+  lua_pushinteger(L, m->p ? (lua_Integer)m->p->len : 0);
+  return 1;
+}
+
+static int message_tostring(lua_State *L) {
+  cl_message *m = message_check(L, 1);
+  if (m->p)
+    lua_pushfstring(L, "Message(%I bytes)", (LUAI_UACINT)m->p->len);
+  else
+    lua_pushliteral(L, "Message(freed)");
+  return 1;
+}
+
+static const luaL_Reg message_methods[] = {
+    {"wait", message_wait},
+    {"free", message_free},
+    {NULL, NULL}};
+
+static const luaL_Reg message_meta[] = {
+    {"__gc", message_free},
+    {"__close", message_free},
+    {"__len", message_len},
+    {"__tostring", message_tostring},
+    {NULL, NULL}};
 
 /* ==== Encoding: where we are ============================================ */
 
@@ -195,6 +286,14 @@ static void encode_string(encoder *e, int idx) {
 static void encode_userdata(encoder *e, int idx) {
   lua_State *L = e->L;
   cl_array *a = cl_array_test(L, idx);
+  cl_message *m = a == NULL ? cl_message_test(L, idx) : NULL;
+  if (m != NULL) { /* already one value's encoding: its bytes as they are */
+    cc_payload *p = message_payload(L, m);
+    if (p->len > e->limits.max_bytes - e->buf->len)
+      refuse(e, "a message this large");
+    wrote(e, cc_buf_append(e->buf, p->data, p->len));
+    return;
+  }
   if (a == NULL) {
     const char *name = "userdata";
     if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING)
@@ -395,6 +494,8 @@ cc_payload *cl_encode_payload(lua_State *L, int idx) {
   uint8_t *data;
   size_t len;
   idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) == LUA_TUSERDATA && cl_message_test(L, idx) != NULL)
+    return cc_payload_ref(message_payload(L, cl_message_test(L, idx)));
   p = encode_array_payload(L, idx);
   if (p != NULL)
     return p;
@@ -601,5 +702,6 @@ static const luaL_Reg codec_funcs[] = {
     {NULL, NULL}};
 
 void cl_open_codec(lua_State *L) {
+  cl_new_type(L, CL_MESSAGE_MT, message_meta, message_methods, NULL, NULL);
   luaL_setfuncs(L, codec_funcs, 0);
 }

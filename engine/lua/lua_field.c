@@ -16,6 +16,7 @@
 
 #include "core/check.h"
 #include "core/shamir.h"
+#include "core/wire.h"
 #include "lua/lua_cicada.h"
 
 /* ==== Fields ============================================================ */
@@ -629,8 +630,11 @@ static int field_shamir_share_row(lua_State *L) {
     luaL_argerror(L, 5, lua_pushfstring(L, "player %I out of range [1, %d]", j, (int)x->n));
   cc_rng tmp;
   cc_rng *rng = cl_rng_opt(L, 6, &tmp);
+  /* The row before the scratch: a row's room just freed (a message's, see
+   * shamir_share_message) is taken whole, before a small block can split
+   * it. */
+  cl_array *out = cl_array_push_like(L, s); /* the result */
   uint64_t *scratch = coefficient_scratch(L, (size_t)k, s->n, F->q.w);
-  cl_array *out = cl_array_push_like(L, s); /* the result, on top */
   cc_status st = F->q.w == 2
       ? cc_shamir_share_row128(&F->q.g, rng, s->data, s->n, (size_t)k, x->data, x->n,
                                (size_t)j - 1, out->data, scratch, &e)
@@ -638,6 +642,82 @@ static int field_shamir_share_row(lua_State *L) {
                             (size_t)j - 1, out->data, scratch, &e);
   if (rng == &tmp) cc_rng_free(&tmp);
   if (st != CC_OK) return share_error(L, &e);
+  lua_pop(L, 1); /* the scratch: the result is on top */
+  return 1;
+}
+
+/* F:shamir_share_message(secret, k, indices, j [, rng [, into]]) -> a
+ * Message (lua_codec.c) holding the wire encoding of
+ * F:shamir_share_row(secret, k, indices, j, rng), the coefficients drawn
+ * alike: the shares are written block by block straight into the bytes
+ * that travel, so neither a row array nor a copy of it is made. into, a
+ * message of an earlier call, is written over and returned when no send
+ * holds it any more and its room fits; otherwise its bytes are dropped
+ * (msg:free()) and a new message is made. */
+#define ARRAY_ROOM_SLACK 4096 /* a Lua userdata's header, and small blocks */
+static int field_shamir_share_message(lua_State *L) {
+  lua_settop(L, 7); /* temporaries go above the arguments */
+  cl_field *F = cl_field_check(L, 1);
+  cc_error e;
+  cl_array *s = cl_field_own_array(L, 2, &F->q);
+  lua_Integer k = luaL_checkinteger(L, 3);
+  cl_array *x = check_indices(L, &F->q, 4);
+  check_threshold(L, 3, k, x->n);
+  lua_Integer j = luaL_checkinteger(L, 5);
+  if (j < 1 || (size_t)j > x->n)
+    luaL_argerror(L, 5, lua_pushfstring(L, "player %I out of range [1, %d]", j, (int)x->n));
+  if (!lua_isnoneornil(L, 6)) luaL_checkudata(L, 6, CL_RNG_MT);
+  cl_message *into = NULL;
+  if (!lua_isnoneornil(L, 7)) {
+    into = cl_message_test(L, 7);
+    if (!into)
+      luaL_argerror(L, 7, lua_pushfstring(L, "message expected, got %s", luaL_typename(L, 7)));
+  }
+  uint8_t head[CC_WIRE_ARRAY_HEADER_MAX];
+  size_t headlen = cc_wire_array_header(head, F->q.w, F->q.lo, F->q.hi, s->ndim, s->shape);
+  size_t need = cc_wire_array_bytes(F->q.w, s->ndim, s->shape);
+  cc_wire_limits limits;
+  cc_wire_limits_default(&limits);
+  if (headlen == 0 || need == 0 || need > limits.max_bytes)
+    luaL_argerror(L, 2, "a secret this large cannot travel in one message");
+  uint64_t *scratch = coefficient_scratch(L, (size_t)k, s->n, F->q.w);
+  size_t block_words = (s->n < CC_SHAMIR_BLOCK ? s->n : CC_SHAMIR_BLOCK) * (size_t)F->q.w;
+  uint64_t *block = lua_newuserdatauv(L, block_words ? block_words * sizeof *block : 1, 0);
+  cl_message *m;
+  if (into && into->p && cl_message_idle(into) && into->p->cap >= need &&
+      into->p->cap / 2 <= need) {
+    m = into;
+    lua_pushvalue(L, 7); /* the result, on top */
+  } else {
+    if (into) { /* its room goes before the new one is taken */
+      cc_payload_unref(into->p);
+      into->p = NULL;
+    }
+    m = cl_message_push(L); /* the result, on top: its __gc frees p on an error */
+    /* A large message gets room for an array of the secret's shape and a
+     * little more: once it is freed, a row array (the source's own share)
+     * fits in its place, even if a few small blocks were cut from it
+     * meanwhile, instead of growing the heap by another row. */
+    size_t room = need < CC_PAYLOAD_POOL_MIN_BYTES ? need
+                                                   : need + sizeof(cl_array) + ARRAY_ROOM_SLACK;
+    m->p = cc_payload_new(room);
+    if (!m->p) return luaL_error(L, "out of memory");
+  }
+  cc_rng tmp;
+  cc_rng *rng = cl_rng_opt(L, 6, &tmp); /* the last call that may raise */
+  m->p->len = need;
+  memcpy(m->p->data, head, headlen);
+  cc_status st = F->q.w == 2
+      ? cc_shamir_share_row_wire128(&F->q.g, rng, s->data, s->n, (size_t)k, x->data, x->n,
+                                    (size_t)j - 1, m->p->data + headlen, scratch, block, &e)
+      : cc_shamir_share_row_wire(&F->q.f, rng, s->data, s->n, (size_t)k, x->data, x->n,
+                                 (size_t)j - 1, m->p->data + headlen, scratch, block, &e);
+  if (rng == &tmp) cc_rng_free(&tmp);
+  if (st != CC_OK) {
+    cc_payload_unref(m->p); /* half written: nobody may send it */
+    m->p = NULL;
+    return share_error(L, &e);
+  }
   return 1;
 }
 
@@ -1506,6 +1586,7 @@ static const luaL_Reg field_methods[] = {
   {"shamir_recover", field_shamir_recover},
   {"shamir_share_each", field_shamir_share_each},
   {"shamir_share_row", field_shamir_share_row},
+  {"shamir_share_message", field_shamir_share_message},
   {"lincomb", field_lincomb},
   {"bitlt_pairs", field_bitlt_pairs},
   {"xor_group", field_xor_group},

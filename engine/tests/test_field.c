@@ -14,6 +14,7 @@
 #include "core/field.h"
 #include "core/random.h"
 #include "core/shamir.h"
+#include "core/wire.h"
 #include "check.h"
 
 #define CHECK_EQ(a, b)                                                     \
@@ -419,6 +420,59 @@ static void test_shamir_blocks(void) {
   CHECK(strcmp(e.message, "player 5 out of range [1, 4]") == 0);
   cc_rng_free(&a);
   free(secret); free(want); free(got); free(out); free(coeffs); free(part);
+}
+
+/* A row written in the wire's byte order (cc_shamir_share_row_wire and
+ * its 128-bit form), at an odd address, over more than one block: the
+ * words of cc_shamir_share_row's row from a stream in the same state, for
+ * every player; a player out of range is refused. */
+static void test_shamir_row_wire(void) {
+  enum { M = 4, K = 3 };
+  const size_t n = 2 * CC_SHAMIR_BLOCK + 100;
+  uint64_t *secret = malloc(2 * n * sizeof *secret), *row = malloc(2 * n * sizeof *row);
+  uint64_t *coeffs = malloc(2 * (K - 1) * CC_SHAMIR_BLOCK * sizeof *coeffs);
+  uint64_t *block = malloc(2 * CC_SHAMIR_BLOCK * sizeof *block);
+  uint8_t *bytes = malloc(1 + 16 * n), *want = malloc(16 * n);
+  uint64_t x[M] = {1, 2, 3, 4}, x2[2 * M] = {1, 0, 2, 0, 3, 0, 4, 0};
+  cc_field f;
+  cc_field128 g;
+  cc_rng a;
+  cc_error e;
+  CHECK(secret && row && coeffs && block && bytes && want);
+  cc_field_setup(&f, CC_FIELD_DEFAULT_ORDER);
+  cc_field128_setup(&g, CC_FIELD128_DEFAULT_ORDER_LO, CC_FIELD128_DEFAULT_ORDER_HI);
+  for (size_t i = 0; i < 2 * n; i++) secret[i] = (i * 7919u) % ((uint64_t)1 << 62);
+  for (int width = 1; width <= 2; width++) {
+    for (size_t j = 0; j < M; j++) {
+      CHECK(cc_rng_init_seeded(&a, "wire", 4) == 0);
+      CHECK((width == 2 ? cc_shamir_share_row128(&g, &a, secret, n, K, x2, M, j, row, NULL, &e)
+                        : cc_shamir_share_row(&f, &a, secret, n, K, x, M, j, row, NULL, &e)) ==
+            CC_OK);
+      cc_rng_free(&a);
+      cc_wire_store_words(want, row, n * (size_t)width);
+      CHECK(cc_rng_init_seeded(&a, "wire", 4) == 0);
+      CHECK((width == 2
+                 ? cc_shamir_share_row_wire128(&g, &a, secret, n, K, x2, M, j, bytes + 1, coeffs,
+                                               block, &e)
+                 : cc_shamir_share_row_wire(&f, &a, secret, n, K, x, M, j, bytes + 1, coeffs,
+                                            block, &e)) == CC_OK);
+      cc_rng_free(&a);
+      CHECK(memcmp(bytes + 1, want, 8 * n * (size_t)width) == 0);
+    }
+  }
+  CHECK(cc_rng_init_seeded(&a, "wire", 4) == 0);
+  CHECK(cc_shamir_share_row_wire(&f, &a, secret, n, K, x, M, M, bytes, coeffs, block, &e) ==
+        CC_EINVALID);
+  CHECK(strcmp(e.message, "player 5 out of range [1, 4]") == 0);
+  CHECK(cc_shamir_share_row_wire(&f, &a, secret, n, M + 1, x, M, 0, bytes, coeffs, block, &e) ==
+        CC_EINVALID);
+  CHECK(strcmp(e.message, "threshold 5 out of range [1, 4]") == 0);
+  x[3] = 2;
+  CHECK(cc_shamir_share_row_wire(&f, &a, secret, n, K, x, M, 0, bytes, coeffs, block, &e) ==
+        CC_EINVALID);
+  CHECK(strcmp(e.message, "indices 2 and 4 are the same (2)") == 0);
+  cc_rng_free(&a);
+  free(secret); free(row); free(coeffs); free(block); free(bytes); free(want);
 }
 
 /* cc_shamir_share draws its coefficients from the stream and shares with
@@ -1035,6 +1089,7 @@ int main(void) {
   test_shamir_random();
   test_shamir_core();
   test_shamir_blocks();
+  test_shamir_row_wire();
   test_masked_kernels();
   test_shamir_core128();
   test_lincomb_arrays();

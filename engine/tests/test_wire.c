@@ -873,6 +873,44 @@ static void test_deferred_words(void) {
   cc_buf_free(&b);
 }
 
+/* An array's header written apart (cc_wire_array_header), followed by its
+ * words stored at any alignment (cc_wire_store_words), gives the bytes
+ * cc_wire_put_array(128) writes, for every shape and both widths; there
+ * is no header for a bad width, order, ndim or size. */
+static void test_array_header(void) {
+  static const uint64_t words[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  size_t shapes[3][2] = {{0, 0}, {5, 0}, {2, 3}}, huge[2] = {(size_t)1 << 32, 1};
+  uint8_t head[CC_WIRE_ARRAY_HEADER_MAX], out[1 + CC_WIRE_ARRAY_HEADER_MAX + 8 * 12];
+  cc_buf b;
+  cc_buf_init(&b);
+  for (int width = 1; width <= 2; width++) {
+    for (int ndim = 0; ndim <= 2; ndim++) {
+      const size_t *shape = shapes[ndim];
+      size_t n = ndim == 0 ? 1 : ndim == 1 ? 5 : 6, len;
+      b.len = 0;
+      if (width == 2)
+        CHECK(cc_wire_put_array128(&b, 5, 7, ndim, shape, words) == 0);
+      else
+        CHECK(cc_wire_put_array(&b, 97, ndim, shape, words) == 0);
+      len = cc_wire_array_header(head, width, width == 2 ? 5 : 97, width == 2 ? 7 : 0, ndim,
+                                 shape);
+      CHECK(len == 1 + 8 * (size_t)width + 1 + 4 * (size_t)ndim);
+      CHECK(len + 8 * n * (size_t)width == b.len);
+      CHECK(cc_wire_array_bytes(width, ndim, shape) == b.len);
+      memcpy(out + 1, head, len); /* out + 1: words at an odd address */
+      cc_wire_store_words(out + 1 + len, words, n * (size_t)width);
+      CHECK(memcmp(out + 1, b.data, b.len) == 0);
+    }
+  }
+  CHECK(cc_wire_array_header(head, 3, 97, 0, 1, shapes[1]) == 0);
+  CHECK(cc_wire_array_header(head, 1, 97, 1, 1, shapes[1]) == 0); /* width 1, two words */
+  CHECK(cc_wire_array_header(head, 2, 97, 0, 1, shapes[1]) == 0); /* width 2, one word */
+  CHECK(cc_wire_array_header(head, 1, 97, 0, 3, shapes[2]) == 0);
+  CHECK(cc_wire_array_header(head, 1, 97, 0, -1, shapes[2]) == 0);
+  CHECK(cc_wire_array_header(head, 1, 97, 0, 2, huge) == 0);
+  cc_buf_free(&b);
+}
+
 /* An array read in pieces (cc_wire_load_range): every range gives its
  * words; a bad element anywhere is refused with the message of the
  * checking reader, naming the array's first bad element, even when the
@@ -1053,6 +1091,7 @@ int main(void) {
   test_bad_arrays();
   test_deferred_words();
   test_word_ranges();
+  test_array_header();
   test_payload_pool();
   test_payload_pool_fork();
   test_hello();

@@ -106,6 +106,18 @@
 --         -- row j of F:shamir_share(secret, k, indices, rng), shaped like
 --         -- the secret: with streams in the same state, the rows made one
 --         -- at a time are those of one sharing
+--     F:shamir_share_message(secret, k, indices, j [, rng [, into]])
+--         -- the same row as a Message, ready to send: its encoding,
+--         -- written block by block straight into the bytes that travel
+--         -- (no row array, no encoded copy). Every send (send, isend,
+--         -- scatterv, broadcast ...) takes it as it is, and the receiver
+--         -- gets the row as a field array. into, a Message of an earlier
+--         -- call, is written over and returned if no send holds it any
+--         -- more (and its room fits), else its bytes are dropped.
+--         -- msg:wait([seconds]) -> true once no send holds its bytes
+--         -- (false after seconds, default 1); msg:free() (also <close>)
+--         -- drops them now; #msg is their count. A freed message cannot
+--         -- be sent.
 --     F:lincomb(weights, arrays)         -- sum of weights[j] * arrays[j],
 --                                        -- arrays of one shape
 --     F:lincomb_rows(weights, a)         -- sum of weights[j] * row j of a

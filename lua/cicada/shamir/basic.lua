@@ -345,6 +345,19 @@ end
 
 -- ==== Sharing and revealing =================================================
 
+-- Whether a share of this shape (as share's argument, maybe nil or
+-- malformed) is large: then a receiver, too, collects its garbage before
+-- the share arrives.
+local function large_shape(shape)
+  if shape == nil then return false end
+  local n = 1
+  for _, d in ipairs(shape) do
+    if math.type(d) ~= "integer" then return false end
+    n = n * d
+  end
+  return n > LARGE_ELEMENTS
+end
+
 --- Share a secret held by one player.
 -- Every player calls it; only `src` passes the secret.
 -- @int src the rank holding the secret
@@ -416,14 +429,23 @@ function Suite:share(src, secret, shape, enc)
   end
   local share
   if large then
-    -- Each receiver gets its one message as from a single scatterv; a row
-    -- is dropped (and its room collected) once sent.
+    -- Each receiver gets its one message as from a single scatterv. A
+    -- message is a row's encoding, written block by block straight into
+    -- the bytes that travel (no row array, no encoded copy of it). One
+    -- message's room serves each receiver in turn: the next row is written
+    -- into it once the last has left (msg:wait), and the source's own row
+    -- is made once the last message is gone. So the source holds one row
+    -- on top of the secret at any time, however fast the rows leave.
     local F, k = self.field, self.threshold
+    local msg
     for _, r in ipairs(others) do
-      local row = F:shamir_share_row(large.value, k, self._indices, r + 1, core.rng(large.seed))
-      comm:scatterv(src, {row}, {r})
-      row = nil -- luacheck: ignore 311
-      collectgarbage()
+      if msg then msg:wait() end
+      msg = F:shamir_share_message(large.value, k, self._indices, r + 1, core.rng(large.seed), msg)
+      comm:scatterv(src, {msg}, {r})
+    end
+    if msg then
+      msg:wait()
+      msg:free()
     end
     share = F:shamir_share_row(large.value, k, self._indices, src + 1, core.rng(large.seed))
     large = nil -- luacheck: ignore 311
@@ -433,6 +455,11 @@ function Suite:share(src, secret, shape, enc)
     c.scatterv(comm, src, values, others)
     share = rows[src + 1]
   else
+    -- A large share (its shape says so): what the caller dropped (e.g.
+    -- the secret of its own earlier large sharing) is collected first, as
+    -- at the source, so that its room is free before the share's message
+    -- and its decoded array are made.
+    if large_shape(shape) then collectgarbage() end
     share = c.scatterv(comm, src, nil, others)
   end
   if shape ~= nil and not has_shape_of(c, share, shape) then
