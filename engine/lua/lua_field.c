@@ -614,20 +614,37 @@ static int field_shamir_share(lua_State *L) {
   return 1;
 }
 
+/* The arguments F, secret, k, indices, j of shamir_share_row and
+ * shamir_share_message, checked; j is 1-based. */
+typedef struct share_row_args {
+  cl_field *F;
+  cl_array *s, *x;
+  lua_Integer k, j;
+} share_row_args;
+
+static share_row_args check_share_row_args(lua_State *L) {
+  share_row_args a;
+  a.F = cl_field_check(L, 1);
+  a.s = cl_field_own_array(L, 2, &a.F->q);
+  a.k = luaL_checkinteger(L, 3);
+  a.x = check_indices(L, &a.F->q, 4);
+  check_threshold(L, 3, a.k, a.x->n);
+  a.j = luaL_checkinteger(L, 5);
+  if (a.j < 1 || (size_t)a.j > a.x->n)
+    luaL_argerror(L, 5, lua_pushfstring(L, "player %I out of range [1, %d]", a.j, (int)a.x->n));
+  return a;
+}
+
 /* F:shamir_share_row(secret, k, indices, j [, rng]) -> row j (1-based) of
  * F:shamir_share(secret, k, indices, rng): player j's shares, shaped like
  * the secret, the coefficients drawn as shamir_share draws them. */
 static int field_shamir_share_row(lua_State *L) {
   lua_settop(L, 6); /* temporaries go above the arguments */
-  cl_field *F = cl_field_check(L, 1);
+  share_row_args args = check_share_row_args(L);
+  cl_field *F = args.F;
   cc_error e;
-  cl_array *s = cl_field_own_array(L, 2, &F->q);
-  lua_Integer k = luaL_checkinteger(L, 3);
-  cl_array *x = check_indices(L, &F->q, 4);
-  check_threshold(L, 3, k, x->n);
-  lua_Integer j = luaL_checkinteger(L, 5);
-  if (j < 1 || (size_t)j > x->n)
-    luaL_argerror(L, 5, lua_pushfstring(L, "player %I out of range [1, %d]", j, (int)x->n));
+  cl_array *s = args.s, *x = args.x;
+  lua_Integer k = args.k, j = args.j;
   cc_rng tmp;
   cc_rng *rng = cl_rng_opt(L, 6, &tmp);
   /* The row before the scratch: a row's room just freed (a message's, see
@@ -657,15 +674,11 @@ static int field_shamir_share_row(lua_State *L) {
 #define ARRAY_ROOM_SLACK 4096 /* a Lua userdata's header, and small blocks */
 static int field_shamir_share_message(lua_State *L) {
   lua_settop(L, 7); /* temporaries go above the arguments */
-  cl_field *F = cl_field_check(L, 1);
+  share_row_args args = check_share_row_args(L);
+  cl_field *F = args.F;
   cc_error e;
-  cl_array *s = cl_field_own_array(L, 2, &F->q);
-  lua_Integer k = luaL_checkinteger(L, 3);
-  cl_array *x = check_indices(L, &F->q, 4);
-  check_threshold(L, 3, k, x->n);
-  lua_Integer j = luaL_checkinteger(L, 5);
-  if (j < 1 || (size_t)j > x->n)
-    luaL_argerror(L, 5, lua_pushfstring(L, "player %I out of range [1, %d]", j, (int)x->n));
+  cl_array *s = args.s, *x = args.x;
+  lua_Integer k = args.k, j = args.j;
   if (!lua_isnoneornil(L, 6)) luaL_checkudata(L, 6, CL_RNG_MT);
   cl_message *into = NULL;
   if (!lua_isnoneornil(L, 7)) {
