@@ -454,26 +454,22 @@ static int l_gather(lua_State *L) {
   return gather_common(L, lc, srcs, lc->size, 2, dst, CC_TAG_GATHER, false);
 }
 
-/* comm:gatherv(src_list, value, dst) -> values of src_list in order at dst */
-static int l_gatherv(lua_State *L) {
+/* gatherv's arguments (src_list, value, dst), then gather_common. */
+static int gatherv_with(lua_State *L, bool raw) {
   cl_comm *lc = check_comm(L);
   int nsrcs, dst;
   int buf[RANKS_ON_STACK];
   int *srcs = check_rank_list(L, lc, 2, &nsrcs, buf);
   dst = check_rank(L, lc, 4);
-  return gather_common(L, lc, srcs, nsrcs, 3, dst, CC_TAG_GATHERV, false);
+  return gather_common(L, lc, srcs, nsrcs, 3, dst, CC_TAG_GATHERV, raw);
 }
+
+/* comm:gatherv(src_list, value, dst) -> values of src_list in order at dst */
+static int l_gatherv(lua_State *L) { return gatherv_with(L, false); }
 
 /* comm:_gatherv_payloads(src_list, value, dst) -> at dst, the messages of
  * src_list undecoded, by rank (see _allgather_payloads); nil elsewhere. */
-static int l_gatherv_payloads(lua_State *L) {
-  cl_comm *lc = check_comm(L);
-  int nsrcs, dst;
-  int buf[RANKS_ON_STACK];
-  int *srcs = check_rank_list(L, lc, 2, &nsrcs, buf);
-  dst = check_rank(L, lc, 4);
-  return gather_common(L, lc, srcs, nsrcs, 3, dst, CC_TAG_GATHERV, true);
-}
+static int l_gatherv_payloads(lua_State *L) { return gatherv_with(L, true); }
 
 static int scatter_common(lua_State *L, cl_comm *lc, int src, int values_arg, const int *dsts,
                           int ndsts, int32_t tag) {
