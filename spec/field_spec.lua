@@ -578,6 +578,21 @@ describe("kernels into existing arrays", function()
                              F:mul_lincomb_into(600, a, nil, 201, weights6, zs, s, pw))
           end
         end
+        -- The same share made straight into a message: its bytes decode to
+        -- the vector, over more elements than its blocks; a message no
+        -- send holds is written over in place, one of another size is not.
+        local msg = F:_mul_lincomb_message(nil, 600, a, b, 201, ws, zs, s, 3)
+        assert.are.equal(F:mul_lincomb_into(600, a, b, 201, ws, zs, s, 3),
+                         core.decode(core.encode(msg)))
+        local again = F:_mul_lincomb_message(msg, 600, a, nil, 201, ws, zs, s)
+        assert.are.equal(msg, again)
+        assert.are.equal(F:mul_lincomb_into(600, a, nil, 201, ws, zs, s),
+                         core.decode(core.encode(again)))
+        local other = F:_mul_lincomb_message(again, 200, a, b, 301, weights, xs, s)
+        assert.are_not.equal(again, other)
+        assert.are.equal(want, core.decode(core.encode(other)))
+        assert.has_error(function() F:_mul_lincomb_message(a, 200, a, b, 301, weights, xs, s) end,
+                         "bad argument #1 to '_mul_lincomb_message' (message expected, got userdata)")
         -- unmask_into writes elements 301..500 of the result and no others.
         local result = F:zeros{1000}
         local cs, ys, v = {xs[1], xs[2], xs[3]}, {xs[4], xs[5]}, F:array{1, 7}

@@ -1435,6 +1435,79 @@ static int field_mul_lincomb_into(lua_State *L) {
   return 1;
 }
 
+/* F:_mul_lincomb_message(into, n, a, b, at, weights, arrays, s [, pw]) ->
+ * a Message (lua_codec.c) holding the wire encoding of the vector
+ * F:mul_lincomb_into(n, a, b, at, weights, arrays, s, pw) would make: the
+ * elements computed a block at a time in scratch that stays in L1 and
+ * copied straight into the bytes that travel, so that neither the vector
+ * nor an encoded copy of it is made. into (a message of an earlier call,
+ * or nil) is written over and returned when no send holds it any more and
+ * its room fits; otherwise its bytes are dropped and a new message made. */
+enum { MESSAGE_BLOCK = 512 };
+static int field_mul_lincomb_message(lua_State *L) {
+  lua_settop(L, 10);
+  cl_field *F = cl_field_check(L, 1);
+  const cl_fq *q = &F->q;
+  cl_message *into = NULL;
+  if (!lua_isnil(L, 2)) {
+    into = cl_message_test(L, 2);
+    if (!into)
+      luaL_argerror(L, 2, lua_pushfstring(L, "message expected, got %s", luaL_typename(L, 2)));
+  }
+  lua_Integer size = luaL_checkinteger(L, 3);
+  luaL_argcheck(L, size >= 0, 3, "size must be >= 0");
+  size_t n = (size_t)size;
+  cl_array *a = cl_field_own_array(L, 4, q);
+  cl_array *b = lua_isnil(L, 5) ? NULL : cl_field_own_array(L, 5, q);
+  if (b && b->n != a->n) luaL_argerror(L, 5, "a and b differ in size");
+  size_t at = check_at(L, 6, n, a->n), r;
+  const uint64_t **xs = check_array_list(L, q, 8, n, &r); /* leaves a userdata */
+  const uint64_t *w = check_weights(L, q, 7, r);
+  cc_u128 s = check_element(L, q, 9);
+  cc_u128 pw = lua_isnoneornil(L, 10) ? 1 : check_element(L, q, 10);
+  const size_t wq = (size_t)q->w;
+  uint8_t head[CC_WIRE_ARRAY_HEADER_MAX];
+  size_t headlen = cc_wire_array_header(head, q->w, q->lo, q->hi, 1, &n);
+  size_t need = cc_wire_array_bytes(q->w, 1, &n);
+  cc_wire_limits limits;
+  cc_wire_limits_default(&limits);
+  if (headlen == 0 || need == 0 || need > limits.max_bytes)
+    luaL_argerror(L, 3, "a vector this large cannot travel in one message");
+  /* the arrays' pointers at a block, and the kernel's room for more */
+  const uint64_t **xo = lua_newuserdatauv(L, 2 * (r ? r : 1) * sizeof *xo, 0);
+  cl_message *m;
+  if (into && into->p && cl_message_idle(into) && into->p->cap >= need &&
+      into->p->cap / 2 <= need) {
+    m = into;
+    lua_pushvalue(L, 2); /* the result, on top */
+  } else {
+    if (into) { /* its room goes before the new one is taken */
+      cc_payload_unref(into->p);
+      into->p = NULL;
+    }
+    m = cl_message_push(L); /* the result, on top: its __gc frees p on an error */
+    m->p = cc_payload_new(need);
+    if (!m->p) return luaL_error(L, "out of memory");
+  }
+  m->p->len = need;
+  memcpy(m->p->data, head, headlen);
+  uint8_t *dst = m->p->data + headlen; /* not aligned: the blocks are copied */
+  uint64_t block[2 * MESSAGE_BLOCK];
+  const uint64_t *x = a->data + at * wq, *y = b ? b->data + at * wq : NULL;
+  for (size_t i0 = 0; i0 < n; i0 += MESSAGE_BLOCK) {
+    size_t k = n - i0 < MESSAGE_BLOCK ? n - i0 : MESSAGE_BLOCK;
+    for (size_t j = 0; j < r; j++) xo[j] = xs[j] + i0 * wq;
+    if (q->w == 2)
+      mul_lincomb128(&q->g, block, x + i0 * wq, y ? y + i0 * wq : NULL, pw, w, xo, r, s, k,
+                     xo + (r ? r : 1));
+    else
+      cc_field_mul_lincomb_weighted(&q->f, block, x + i0 * wq, y ? y + i0 * wq : NULL,
+                                    (uint64_t)pw, w, xo, r, (uint64_t)s, k);
+    cc_wire_store_words(dst + i0 * wq * 8, block, k * wq);
+  }
+  return 1;
+}
+
 /* F:unmask_into(result, at, weights, cs, bits, s, v, ys): with n = #cs[1],
  * elements at..at+n-1 of result = floor(c / 2^bits) - s - sum_j v[j] ys[j]
  * where c = sum_j weights[j] cs[j]: a truncation's last step (the revealed
@@ -1614,6 +1687,7 @@ static const luaL_Reg field_methods[] = {
   {"lincomb_into", field_lincomb_into},
   {"_unfilled", field_unfilled},
   {"mul_lincomb_into", field_mul_lincomb_into},
+  {"_mul_lincomb_message", field_mul_lincomb_message},
   {"unmask_into", field_unmask_into},
   {NULL, NULL}
 };

@@ -178,6 +178,11 @@
 --         -- x, y the #out elements of a and b from index at on (b nil:
 --         -- pw * x + ...), s and pw (default 1) one element each; out may
 --         -- be a size n for a new vector
+--     F:_mul_lincomb_message(into, n, a, b, at, weights, arrays, s [, pw])
+--         -- a Message holding the encoding of the vector
+--         -- F:mul_lincomb_into(n, ...) would give, made straight into the
+--         -- bytes that travel; into (a message of an earlier call, or nil)
+--         -- is written over when no send holds it and its room fits
 --     F:unmask_into(result, at, weights, cs, bits, s, v, ys)
 --         -- the #cs[1] elements of result from index at on become
 --         -- floor(c / 2^bits) - s - sum of v[j] * ys[j], where c is the sum

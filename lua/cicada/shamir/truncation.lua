@@ -102,7 +102,7 @@ end
 -- call: the truncation's temporaries live here instead of in fresh arrays
 -- per chunk, so that a long array's chunks reuse memory already touched.
 -- Sets of two sizes are kept (a long array's chunks and its last one).
--- Nothing kept here is ever sent: what travels is a fresh array.
+-- What is sent from here is encoded (copied) as it is sent.
 -- @int n the elements of each array
 -- @treturn table the arrays by name, made at first use
 -- @local
@@ -310,40 +310,48 @@ function M:_truncate_into(result, h, b, at, n, k, bits, T)
     hterms[d + 1] = F:uniform_into(S[name], plan.hout[d])
   end
   if plan.zw then F:lincomb_into(hterms[2], plan.zw, {hterms[2], high}) end
-  for _, send in ipairs(plan.sends) do
+  -- (the messages are encoded as they are sent: the shares may be made in
+  -- scratch, one per receiver)
+  for i, send in ipairs(plan.sends) do
     local box = {}
-    if send.u then box[1] = F:lincomb(send.u, uterms) end
-    if send.high then box[#box + 1] = F:lincomb(send.high, hterms) end
+    if send.u then box[1] = F:lincomb_into(S["su" .. i], send.u, uterms) end
+    if send.high then box[#box + 1] = F:lincomb_into(S["sh" .. i], send.high, hterms) end
     comm:_lib_send(box, send.rank, TAG)
   end
   -- The other dealers' shares for this player: drawn from the streams
-  -- while their messages travel, then received.
+  -- while their messages travel, then received: those with a share of u
+  -- now, those of the high part only after the reveal's round (below), so
+  -- that both rounds' messages travel at once.
   for _, draw in ipairs(plan.draws) do
     if draw.u then uterms[#uterms + 1] = F:uniform_into(S[draw.uname], draw.stream) end
     if draw.high then hterms[#hterms + 1] = F:uniform_into(S[draw.hname], draw.stream) end
   end
   for _, recv in ipairs(plan.recvs) do
-    local box = comm:_lib_recv(recv.rank, TAG)
     if recv.u then
+      local box = comm:_lib_recv(recv.rank, TAG)
       uterms[#uterms + 1] = box[1]
       hterms[#hterms + 1] = box[2]
-    else
-      hterms[#hterms + 1] = box[1]
     end
   end
   -- c = h + r + shift is public: this player's share of it in one pass
   -- (its own share of u from the polynomial's terms, the others' as drawn
   -- or received), then one reveal.
+  -- The share is made straight into the message that travels (kept with
+  -- the scratch, written over once its last send is done).
   local c
   if plan.scaled then
-    c = F:mul_lincomb_into(S.c, h, b, at, plan.cw, uterms,
-                           comm.rank == 0 and T.shift or 0, plan.pw)
+    c = F:_mul_lincomb_message(rawget(S, "cmsg"), n, h, b, at, plan.cw, uterms,
+                               comm.rank == 0 and T.shift or 0, plan.pw)
   else
-    c = F:mul_lincomb_into(S.c, h, b, at, plan.cw, uterms, T.shift)
+    c = F:_mul_lincomb_message(rawget(S, "cmsg"), n, h, b, at, plan.cw, uterms, T.shift)
   end
+  rawset(S, "cmsg", c)
   -- the shares are unmasked where they arrived (unmask_into reads the
   -- messages and checks them as a decoding would)
   local cs = comm:_allgather_payloads(c)
+  for _, recv in ipairs(plan.recvs) do
+    if not recv.u then hterms[#hterms + 1] = comm:_lib_recv(recv.rank, TAG)[1] end
+  end
   -- floor(c / 2^bits) - correction - r_high, r_high the sum of the dealt
   -- high parts, is floor(h / 2^bits) plus the carry of the low bits.
   F:unmask_into(result, at, plan.ow, cs, bits, T.correction, plan.hw, hterms)
@@ -357,6 +365,10 @@ end
 -- less CPU with 32,768-element rounds than with 65,536, and their peak
 -- resident set 6 MB less. Fields wider than 64 bits keep 16,384.
 local TRUNCATION_CHUNK_ELEMENTS = 1 << 15
+
+-- The growth of the Lua heap (KB) between chunks of a long truncation
+-- that makes the next chunk wait for a full collection.
+local GARBAGE_KB = 1024
 
 --- The elements per round of a truncation in this suite's field.
 -- @local
@@ -381,13 +393,24 @@ function M:_truncate_all(h, k, bits, shape, fname, b)
   -- earlier chunks' messages) before making more, so that the peak stays
   -- near the live data. A full cycle visits few objects here (an array is
   -- one), a fraction of a millisecond against a chunk's work.
-  if n > chunk then collectgarbage() end
+  -- Between chunks, a full collection once the heap has grown by
+  -- GARBAGE_KB since the last: a chunk leaves little garbage (its
+  -- temporaries are scratch, its revealed messages released as read), the
+  -- largest piece the received high-part share.
+  local last
+  if n > chunk then
+    collectgarbage()
+    last = collectgarbage("count")
+  end
   -- every element is written by one chunk's unmask_into
   local result = self.field:_unfilled(shape)
   local at = 1
   while at <= n do
     local m = math.min(chunk, n - at + 1)
-    if at > 1 then collectgarbage() end
+    if at > 1 and collectgarbage("count") - last > GARBAGE_KB then
+      collectgarbage()
+      last = collectgarbage("count")
+    end
     self:_truncate_into(result, h, b, at, m, k, bits, T)
     at = at + m
   end
