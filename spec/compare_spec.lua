@@ -65,6 +65,21 @@ local function flat(rows)
   return out
 end
 
+-- m rows of n bits drawn from stream as the group kernels draw them:
+-- each row packed into ceil(n / 64) little-endian 64-bit words. A flat
+-- list of 0/1, row after row.
+local function drawn_bits(stream, m, n)
+  local words = (n + 63) // 64
+  local packed, b = stream:bytes(m * words * 8), {}
+  for j = 0, m - 1 do
+    for e = 0, n - 1 do
+      local byte = packed:byte(j * words * 8 + e // 8 + 1)
+      b[j * n + e + 1] = (byte >> (e % 8)) & 1
+    end
+  end
+  return b
+end
+
 local function assert_same_lists(want, got, what)
   assert.are.equal(#want, #got, what .. ": lengths")
   for i = 1, #want do
@@ -395,14 +410,8 @@ describe("comparisons", function()
         -- The same values drawn by hand in the documented order: the m
         -- rows of bits packed into ceil(n / 64) little-endian words each,
         -- then each row's z and rho.
-        local stream, words = core.rng("group"), (n + 63) // 64
-        local packed, b = stream:bytes(m * words * 8), {}
-        for j = 0, m - 1 do
-          for e = 0, n - 1 do
-            local byte = packed:byte(j * words * 8 + e // 8 + 1)
-            b[j * n + e + 1] = (byte >> (e % 8)) & 1
-          end
-        end
+        local stream = core.rng("group")
+        local b = drawn_bits(stream, m, n)
         local zs, rhos = {}, {}
         for j = 1, m + pairs do zs[j], rhos[j] = F:uniform({n}, stream), F:uniform({n}, stream) end
         local want = {F:xor_group(F:array(b), u, v, F:concat(zs), fa, x, m, pairs,
@@ -550,14 +559,8 @@ describe("comparisons", function()
           assert.are.equal(#w, out.n)
           -- The bits packed as F:xor_group_drawn draws a group's, the
           -- products of rows i and m // 2 + i, then the draws.
-          local own, words = core.rng("own"), (n + 63) // 64
-          local packed, b = own:bytes(m * words * 8), {}
-          for j = 0, m - 1 do
-            for e = 0, n - 1 do
-              local byte = packed:byte(j * words * 8 + e // 8 + 1)
-              b[j * n + e + 1] = (byte >> (e % 8)) & 1
-            end
-          end
+          local own = core.rng("own")
+          local b = drawn_bits(own, m, n)
           local u, h = F:array(b), m // 2
           local prod = F:multiply(u:slice(1, pairs * n), u:slice(h * n + 1, (h + pairs) * n))
           local pair = core.rng("pair")
