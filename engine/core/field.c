@@ -562,8 +562,10 @@ lincomb_le_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
      * products for the hardware alone to keep r streams in flight (an
      * address past the end is never read, only hinted). */
     if ((i & 7) == 0)
+#pragma GCC unroll 8
       for (size_t j = 0; j < r; j++)
         __builtin_prefetch((const void *)((uintptr_t)xl[j] + 8 * i + 1024));
+#pragma GCC unroll 8
     for (size_t j = 0; j < r; j++) {
       uint64_t x = load_le(xl[j] + 8 * i);
       hi = x > hi ? x : hi;
