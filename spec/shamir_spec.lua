@@ -413,6 +413,39 @@ describe("BasicProtocolSuite reveal, combining the shares as they arrive", funct
     end
   end)
 
+  it("reveals secrets of more than 2^16 elements, again and again, in both fields", function()
+    -- Large secrets: the garbage is collected before their shares travel.
+    local n = 70000
+    local results = run(3, function(comm)
+      local out = {}
+      for _, order in ipairs{ORDER64, "default"} do
+        local p = shamir.BasicProtocolSuite(comm, {threshold = 2,
+                                                    order = order ~= "default" and order or nil})
+        local v = {}
+        for i = 1, n do v[i] = (i * 7919 % 4001 - 2000) / 16 end
+        local s = p:share(1, comm.rank == 1 and v or nil, {n})
+        for round = 1, 3 do
+          local got = p:reveal(s, round == 3 and {2} or nil)
+          local wrong = "none"
+          if round == 3 and comm.rank ~= 2 then
+            wrong = got == nil and "none" or "not nil"
+          elseif #got ~= n then
+            wrong = "length " .. #got
+          else
+            for i = 1, n do
+              if got[i] ~= v[i] then wrong = ("element %d: %s"):format(i, got[i]) break end
+            end
+          end
+          out[#out + 1] = wrong
+        end
+      end
+      return out
+    end)
+    for _, r in ipairs(results) do
+      assert.are.same({"none", "none", "none", "none", "none", "none"}, r)
+    end
+  end)
+
   it("raises, naming the player, when a player's share has another shape", function()
     local results = run(3, function(comm)
       local p = shamir.BasicProtocolSuite(comm, {threshold = 2})
