@@ -414,7 +414,8 @@ describe("BasicProtocolSuite reveal, combining the shares as they arrive", funct
   end)
 
   it("reveals secrets of more than 2^16 elements, again and again, in both fields", function()
-    -- Large secrets: the garbage is collected before their shares travel.
+    -- Rows longer than the result tables made by the table constructor
+    -- (2^14 numbers), one after another, to all players and to one.
     local n = 70000
     local results = run(3, function(comm)
       local out = {}

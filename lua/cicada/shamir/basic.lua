@@ -487,17 +487,12 @@ end
 -- @raise `bad argument #n to 'reveal' (...)`
 function Suite:reveal(share, dst, enc)
   local comm, F, c = self.communicator, self.field, fast(self)
-  local ndim = c.holds(F, share)
-  if not ndim then self:_check_share(share, 1, "reveal") end
+  if not c.holds(F, share) then self:_check_share(share, 1, "reveal") end
   if enc == nil then
     enc = self.encoding
   else
     enc = self:_check_encoding(enc, 3, "reveal")
   end
-  -- A large secret: what the caller dropped (the result of its last large
-  -- reveal, say) is collected first, so that the messages and the result
-  -- land in memory already mapped rather than in fresh pages.
-  if ndim ~= 0 and share.size > LARGE_ELEMENTS then collectgarbage() end
   local allgather_payloads = c.allgather_payloads
   if allgather_payloads == nil then
     return self:_reveal_values(share, dst, enc)
