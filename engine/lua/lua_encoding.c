@@ -400,9 +400,11 @@ static ctor *ctor_take(lua_State *L, size_t n) {
     }
     lua_settop(co, k->co ? 1 : 0);
   }
-  if (k->busy || k->co == L || !lua_checkstack(k->co, (int)n + 2)) return NULL;
+  if (k->busy || k->co == L) return NULL;
+  lua_settop(k->co, 1);   /* the nils kept since the last call: room asked above them
+                           * would grow the stack, to be shrunk again */
+  if (!lua_checkstack(k->co, (int)n + 2)) return NULL;
   k->busy = 1;
-  lua_settop(k->co, 1);
   lua_pushvalue(k->co, 1);
   return k;
 }
@@ -431,6 +433,14 @@ static void ctor_call(lua_State *L, ctor *k, size_t n, int more) {
   /* keep the stack: n slots stay in use until the next call */
   if (lua_checkstack(co, (int)n)) lua_settop(co, 1 + (int)n);
   k->busy = 0;
+  /* The collector's step, if its debt calls for one, as lua_createtable
+   * of the table would have made it: an allocation through the API checks
+   * the debt after allocating, the constructor's NEWTABLE before its
+   * array is, which left the array's bytes uncounted until the next
+   * reveal (the collector then fell behind and glibc mapped fresh pages
+   * for the tables: 3 times the page faults). */
+  lua_createtable(L, 0, 0);
+  lua_pop(L, 1);
 }
 
 static const char *wire_kind_name(cc_wire_kind k) {
