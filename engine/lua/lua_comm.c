@@ -108,6 +108,40 @@ static int l_error_new(lua_State *L) {
   return 1;
 }
 
+/* ==== Failures named by the operation ====================================== */
+
+/* core._name_failures(method, op, rename): method as it is, arguments and
+ * results passed through, except that an error it raises is raised as
+ * rename(op, err) instead (the suites name the operation the user called
+ * in communication errors this way, see cicada.shamir.basic). One
+ * protected call from C: no Lua frames around the method on the way in or
+ * out. Yields pass through (the continuation finishes the call). */
+static int named_finish(lua_State *L, int status, lua_KContext ctx) {
+  (void)ctx;
+  if (status == LUA_OK || status == LUA_YIELD) return lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(3));
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_rotate(L, -3, 2);              /* rename, op, err */
+  lua_call(L, 2, 1);
+  return lua_error(L);
+}
+
+static int named_call(lua_State *L) {
+  int n = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  return named_finish(L, lua_pcallk(L, n, LUA_MULTRET, 0, 0, named_finish), 0);
+}
+
+static int l_name_failures(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  luaL_checkstring(L, 2);
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  lua_settop(L, 3);
+  lua_pushcclosure(L, named_call, 3);
+  return 1;
+}
+
 /* ==== Engine box =========================================================== */
 
 static int engine_gc(lua_State *L) {
@@ -1113,6 +1147,8 @@ void cl_open_comm(lua_State *L) {
   lua_setfield(L, -2, "error");
   lua_pushcfunction(L, l_announce_failure);
   lua_setfield(L, -2, "_announce_failure");
+  lua_pushcfunction(L, l_name_failures);
+  lua_setfield(L, -2, "_name_failures");
 
   luaL_newmetatable(L, CL_COMM_MT);
   cl_mt_register(L, &comm_mt_key);

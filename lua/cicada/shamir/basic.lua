@@ -639,10 +639,9 @@ end
 -- The error kinds of communication, which name a peer.
 local communication_kinds = {peer_failed = true, timeout = true, revoked = true}
 
--- Re-raise what pcall caught; a communication error is renamed for op.
-local function rename_failure(op, ok, ...)
-  if ok then return ... end
-  local err = ...
+-- The error to raise for err, raised by operation op: a communication
+-- error is renamed for op; any other passes through untouched.
+local function rename_failure(op, err)
   if type(err) == "table" and communication_kinds[err.kind] and type(err.message) == "string" then
     -- "Tag ALLGATHER from player 2 failed: ..." -> "player 2 failed: ...";
     -- kept from the innermost call, so that the outermost names it.
@@ -650,7 +649,7 @@ local function rename_failure(op, ok, ...)
     err.operation = op
     err.message = op .. ": " .. err.cause
   end
-  error(err, 0)
+  return err
 end
 
 --- Make the public methods of a suite class (names not starting with `_`)
@@ -658,14 +657,15 @@ end
 -- the peer, `reveal: player 2 failed: connection closed`, rather than the
 -- library's internal tags. The error keeps its kind, peer, tag and comm;
 -- it gains `operation` (`"reveal"`) and `cause` (the message without it).
--- Other errors pass through untouched.
+-- Other errors pass through untouched. Each method is wrapped in one C
+-- function (`core._name_failures`) whose protected call costs little on
+-- the way through; the renaming runs only when an error comes out.
 -- @tab class the class table
 -- @tab names the method names to wrap
 -- @local
 function M.name_failures(class, names)
   for _, name in ipairs(names) do
-    local method = class[name]
-    class[name] = function(...) return rename_failure(name, pcall(method, ...)) end
+    class[name] = core._name_failures(class[name], name, rename_failure)
   end
 end
 
