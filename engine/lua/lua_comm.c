@@ -505,22 +505,26 @@ static int l_gatherv(lua_State *L) { return gatherv_with(L, false); }
  * src_list undecoded, by rank (see _allgather_payloads); nil elsewhere. */
 static int l_gatherv_payloads(lua_State *L) { return gatherv_with(L, true); }
 
+/* With by_rank, the values are listed by rank (dsts[i]'s at dsts[i] + 1,
+ * one per player) rather than in the order of dsts. */
 static int scatter_common(lua_State *L, cl_comm *lc, int src, int values_arg, const int *dsts,
-                          int ndsts, int32_t tag) {
+                          int ndsts, int32_t tag, bool by_rank) {
   cc_payload **values = take_slots(L, lc, FRAME()), *got = NULL;
   bool receive = false;
   cc_error e;
   cc_status st;
   if (lc->rank == src) {
-    lua_Integer len;
+    lua_Integer len, want = by_rank ? lc->size : ndsts;
     if (!lua_istable(L, values_arg))
       return luaL_argerror(L, values_arg, lua_pushfstring(L, "list of %d values expected at the source, got %s",
-                                                          ndsts, luaL_typename(L, values_arg)));
+                                                          (int)want, luaL_typename(L, values_arg)));
     len = luaL_len(L, values_arg);
-    if (len != ndsts)
-      return luaL_argerror(L, values_arg, lua_pushfstring(L, "%I values for %d receivers", len, ndsts));
+    if (len != want)
+      return luaL_argerror(L, values_arg, by_rank ?
+                           lua_pushfstring(L, "%I values for %d players", len, lc->size) :
+                           lua_pushfstring(L, "%I values for %d receivers", len, ndsts));
     for (int i = 0; i < ndsts; i++) {
-      lua_geti(L, values_arg, i + 1);
+      lua_geti(L, values_arg, by_rank ? dsts[i] + 1 : i + 1);
       values[dsts[i]] = encode(L, lua_gettop(L));
       lua_pop(L, 1);
     }
@@ -542,7 +546,7 @@ static int l_scatter(lua_State *L) {
   int buf[RANKS_ON_STACK];
   int *dsts = rank_space(L, buf, lc->size);
   for (int i = 0; i < lc->size; i++) dsts[i] = i;
-  return scatter_common(L, lc, src, 3, dsts, lc->size, CC_TAG_SCATTER);
+  return scatter_common(L, lc, src, 3, dsts, lc->size, CC_TAG_SCATTER, false);
 }
 
 /* comm:scatterv(src, values, dst_list) -> element, or nil if not listed */
@@ -551,7 +555,23 @@ static int l_scatterv(lua_State *L) {
   int src = check_rank(L, lc, 2), ndsts;
   int buf[RANKS_ON_STACK];
   int *dsts = check_rank_list(L, lc, 4, &ndsts, buf);
-  return scatter_common(L, lc, src, 3, dsts, ndsts, CC_TAG_SCATTERV);
+  return scatter_common(L, lc, src, 3, dsts, ndsts, CC_TAG_SCATTERV, false);
+}
+
+/* comm:_scatter_others(src, rows) -> at every player but src, its row
+ * from src; nothing at src. The messages of comm:scatterv(src, values,
+ * others), others being every rank but src in order and values[i] =
+ * rows[others[i] + 1]: rows lists one value per player (src's own is not
+ * sent) at src, and is nil elsewhere. For the suites' share, without a
+ * list of receivers to build and check on every call. */
+static int l_scatter_others(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  int src = check_rank(L, lc, 2), n = 0;
+  int buf[RANKS_ON_STACK];
+  int *dsts = rank_space(L, buf, lc->size);
+  for (int r = 0; r < lc->size; r++)
+    if (r != src) dsts[n++] = r;
+  return scatter_common(L, lc, src, 3, dsts, n, CC_TAG_SCATTERV, true);
 }
 
 /* ==== Fault tolerance ======================================================= */
@@ -1106,6 +1126,7 @@ static const luaL_Reg comm_methods[] = {
   {"_gatherv_payloads", l_gatherv_payloads},
   {"scatter", l_scatter},
   {"scatterv", l_scatterv},
+  {"_scatter_others", l_scatter_others},
   {"revoke", l_revoke},
   {"failed", l_failed},
   {"agree", l_agree},
