@@ -167,6 +167,28 @@ describe("collectives", function()
     assert.same({{}, {"y"}, {}, {"x"}}, results)
   end)
 
+  it("_scatter_others sends each player but the source its row, as scatterv to the others", function()
+    local results = run(4, function(comm)
+      local rows = {"r0", "r1", "r2", "r3"}
+      local got = {}
+      -- From player 2: rows listed by rank; its own is not sent.
+      got[1] = comm:_scatter_others(2, comm.rank == 2 and rows or nil) or "none"
+      -- The same messages as scatterv to the others: either side may use either.
+      if comm.rank == 1 then
+        got[2] = comm:_scatter_others(1, rows) or "none"
+      else
+        got[2] = comm:scatterv(1, nil, {0, 2, 3})
+      end
+      if comm.rank == 0 then
+        local ok, err = pcall(comm._scatter_others, comm, 0, {"a", "b"})
+        got[3] = ok and "sent" or tostring(err):match("%(.*%)")
+      end
+      return got
+    end)
+    assert.same({{"r0", "r0", "(2 values for 4 players)"}, {"r1", "none"}, {"none", "r2"},
+                 {"r3", "r3"}}, results)
+  end)
+
   it("sends a message made ahead (a player's row of a sharing) as the array it encodes", function()
     -- A row of 300,000 elements: its bytes stay queued for a while after
     -- send returns; wait says when they have left, and the message can

@@ -279,6 +279,25 @@ describe("random streams", function()
     assert.are.equal("Rng(csprng)", tostring(core.rng()))
   end)
 
+  it("give each process its own bytes from an unseeded stream made before a fork", function()
+    local rng = core.rng()
+    assert.are.equal(1, #rng:bytes(1))   -- the stream now holds bytes it drew
+    local results = require("cicada").run{world_size = 3, fn = function() return rng:bytes(32) end}
+    local mine = rng:bytes(32)
+    for r = 1, 3 do
+      assert.are.equal("string", type(results[r]))
+      assert.are.equal(32, #results[r])
+      assert.are_not.equal(mine, results[r])
+      for s = r + 1, 3 do assert.are_not.equal(results[s], results[r]) end
+    end
+    -- A seeded stream replays in every process, as it should.
+    local seeded = core.rng("fork")
+    seeded:bytes(1)
+    local replays = require("cicada").run{world_size = 2, fn = function() return seeded:bytes(8) end}
+    assert.are.equal(replays[1], replays[2])
+    assert.are.equal(seeded:bytes(8), replays[1])
+  end)
+
   it("give the same bytes in one large request as in small ones", function()
     -- 100,000 bytes: several pieces of the direct path (whole 4 KB blocks,
     -- 16 KB at a time) after a small read through the buffer.

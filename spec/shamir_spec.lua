@@ -210,6 +210,46 @@ describe("BasicProtocolSuite", function()
     end
   end)
 
+  it("names the outermost operation, keeps the innermost cause and passes the rest through", function()
+    local basic = require("cicada.shamir.basic")
+    local raised
+    local class = {}
+    function class.inner(_, what)
+      if what == "comm" then
+        raised = cicada.errors.new("peer_failed", {peer = 2, tag = "GATHER",
+                                                   message = "Tag GATHER from player 2 failed: gone"})
+      elseif what == "other" then
+        raised = {kind = "mine", message = "Tag X from player 1 failed: untouched"}
+      else
+        raised = "plain string"
+      end
+      error(raised, 0)
+    end
+    function class.outer(self, what) return self:inner(what) end
+    function class.values(_, ...) return select("#", ...), ... end
+    function class.pause(_, x) return coroutine.yield(x) + 1 end
+    basic.name_failures(class, {"inner", "outer", "values", "pause"})
+
+    local ok, err = pcall(class.outer, class, "comm")
+    assert.is_false(ok)
+    assert.are.equal(raised, err)
+    assert.are.equal("peer_failed", cicada.errors.kind(err))
+    assert.are.equal("outer: player 2 failed: gone", tostring(err))
+    assert.are.same({"outer", "player 2 failed: gone", 2, "GATHER"},
+                    {err.operation, err.cause, err.peer, err.tag})
+    for _, what in ipairs({"other", "string"}) do
+      ok, err = pcall(class.outer, class, what)
+      assert.is_false(ok)
+      assert.are.equal(raised, err)
+    end
+    assert.is_nil(err.operation)
+    -- Results (nil ones too) pass through, and so do yields.
+    assert.are.same({4, 1, nil, "x", nil, n = 5}, table.pack(class:values(1, nil, "x", nil)))
+    local co = coroutine.wrap(function(x) return class:pause(x) end)
+    assert.are.equal(10, co(10))
+    assert.are.equal(42, co(41))
+  end)
+
   it("checks share arguments", function()
     local p = shamir.BasicProtocolSuite(fake_comm(3), {threshold = 2})
     local G = cicada.Field{order = 7}

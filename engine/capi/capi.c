@@ -104,7 +104,9 @@ static cicada_status payload_of(const cicada_comm *c, const char *call, const vo
 }
 
 /* Move a received payload into *out, without a copy when this was its only
- * reference. A NULL payload gives {NULL, 0}; an empty one a non-NULL data. */
+ * reference and its bytes are a buffer of their own (a small message's, in
+ * the payload's allocation, are copied). A NULL payload gives {NULL, 0};
+ * an empty one a non-NULL data. */
 static cicada_status take_payload(const cicada_comm *c, cc_payload *p, cicada_bytes *out,
                                   cicada_error *err) {
   out->data = NULL;
@@ -112,7 +114,7 @@ static cicada_status take_payload(const cicada_comm *c, cc_payload *p, cicada_by
   size_t len;
   if (!p) return CICADA_OK;
   len = p->len;
-  if (atomic_load(&p->refs) == 1 && p->data) {
+  if (atomic_load(&p->refs) == 1 && p->data && !cc_payload_inline(p)) {
     out->data = p->data;
     p->data = NULL;
   } else {

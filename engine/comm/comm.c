@@ -350,8 +350,12 @@ bool cc_comm_revoked(const cc_comm *c) {
 
 /* ==== Statistics ========================================================== */
 
+/* The counters of tag: a library tag's through lib_tag_index (every
+ * collective counts each message), a user tag's by a scan. */
 static cc_traffic *tag_traffic(cc_comm *c, int32_t tag) {
   cc_tag_traffic *grown;
+  bool lib = tag < 0 && tag >= CC_TAG_LIBRARY_MIN;
+  if (lib && c->lib_tag_index[-tag - 1]) return &c->tag_traffic[c->lib_tag_index[-tag - 1] - 1].t;
   for (size_t i = 0; i < c->ntags; i++)
     if (c->tag_traffic[i].tag == tag) return &c->tag_traffic[i].t;
   grown = realloc(c->tag_traffic, (c->ntags + 1) * sizeof *grown);
@@ -359,16 +363,21 @@ static cc_traffic *tag_traffic(cc_comm *c, int32_t tag) {
   c->tag_traffic = grown;
   memset(&grown[c->ntags], 0, sizeof grown[c->ntags]);
   grown[c->ntags].tag = tag;
+  /* The first tags of a communicator are few: an index fits a byte. */
+  if (lib && c->ntags < UINT8_MAX) c->lib_tag_index[-tag - 1] = (uint8_t)(c->ntags + 1);
   return &grown[c->ntags++].t;
 }
 
+static void count(cc_traffic *t, size_t bytes, bool sent) {
+  if (sent) { t->msgs_sent++; t->bytes_sent += bytes; }
+  else { t->msgs_recv++; t->bytes_recv += bytes; }
+}
+
 void cc_comm_count(cc_comm *c, int peer, int32_t tag, size_t bytes, bool sent) {
-  cc_traffic *t[3] = {&c->peer_traffic[peer], tag_traffic(c, tag), &c->eng->traffic};
-  for (int i = 0; i < 3; i++) {
-    if (!t[i]) continue;
-    if (sent) { t[i]->msgs_sent++; t[i]->bytes_sent += bytes; }
-    else { t[i]->msgs_recv++; t[i]->bytes_recv += bytes; }
-  }
+  cc_traffic *t = tag_traffic(c, tag);
+  count(&c->peer_traffic[peer], bytes, sent);
+  if (t) count(t, bytes, sent);
+  count(&c->eng->traffic, bytes, sent);
 }
 
 const cc_traffic *cc_comm_peer_stats(const cc_comm *c, int peer) {

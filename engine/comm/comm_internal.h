@@ -81,6 +81,8 @@ struct cc_comm {
   cc_traffic *peer_traffic;
   cc_tag_traffic *tag_traffic;
   size_t ntags;
+  uint8_t lib_tag_index[-CC_TAG_LIBRARY_MIN]; /* 1 + the index in tag_traffic
+                            * of library tag -1 - i, or 0: found without a scan */
   uint64_t child_seq;      /* how many communicators derived from this one */
   uint32_t agree_seq;      /* how many agreements this one has run */
 };

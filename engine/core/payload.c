@@ -99,6 +99,18 @@ cc_payload *cc_payload_new(size_t len) {
   return p;
 }
 
+cc_payload *cc_payload_new_received(size_t len) {
+  cc_payload *p;
+  if (len > CC_PAYLOAD_INLINE_MAX_BYTES) return cc_payload_new(len);
+  p = malloc(sizeof *p + (len ? len : 1));
+  if (!p) return NULL;
+  atomic_init(&p->refs, 1);
+  p->len = len;
+  p->cap = len;
+  p->data = (uint8_t *)(p + 1);
+  return p;
+}
+
 cc_payload *cc_payload_ref(cc_payload *p) {
   atomic_fetch_add(&p->refs, 1);
   return p;
@@ -106,7 +118,8 @@ cc_payload *cc_payload_ref(cc_payload *p) {
 
 void cc_payload_unref(cc_payload *p) {
   if (p && atomic_fetch_sub(&p->refs, 1) == 1) {
-    if (p->data && !(p->cap >= CC_PAYLOAD_POOL_MIN_BYTES && pool_put(p->data, p->cap)))
+    if (p->data && !cc_payload_inline(p) &&
+        !(p->cap >= CC_PAYLOAD_POOL_MIN_BYTES && pool_put(p->data, p->cap)))
       free(p->data);
     free(p);
   }

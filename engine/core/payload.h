@@ -14,7 +14,13 @@
  * resident between operations for no measurable gain (glibc's malloc
  * reuses such blocks itself), and raise every player's peak memory.
  * Pooled buffers are plain malloc'd memory: whoever takes p->data (and
- * sets it to NULL) may free it with free().
+ * sets it to NULL) may free it with free(), unless cc_payload_inline(p).
+ *
+ * A small received message (cc_payload_new_received, at most
+ * CC_PAYLOAD_INLINE_MAX_BYTES) has its bytes in the same allocation as
+ * its header, right after it: one malloc and one free per message instead
+ * of two. Its data cannot be taken (cc_payload_inline says so: copy it),
+ * nor grown; only the network's receive path makes such payloads.
  */
 #ifndef CICADA_CORE_PAYLOAD_H
 #define CICADA_CORE_PAYLOAD_H
@@ -34,7 +40,16 @@ typedef struct cc_payload {
   uint8_t *data;        /* malloc'd, freed (or pooled) with the last reference */
 } cc_payload;
 
+#define CC_PAYLOAD_INLINE_MAX_BYTES ((size_t)4096)
+
 cc_payload *cc_payload_new(size_t len);                 /* refs = 1; contents undefined */
+/* As cc_payload_new, with the bytes after the header when len is at most
+ * CC_PAYLOAD_INLINE_MAX_BYTES (see above). */
+cc_payload *cc_payload_new_received(size_t len);
+/* True when p's bytes live in its own allocation and cannot be taken. */
+static inline int cc_payload_inline(const cc_payload *p) {
+  return p->data != NULL && p->data == (const uint8_t *)(p + 1);
+}
 cc_payload *cc_payload_take(uint8_t *data, size_t len); /* adopts data */
 cc_payload *cc_payload_ref(cc_payload *p);
 void cc_payload_unref(cc_payload *p);                   /* NULL is a no-op */

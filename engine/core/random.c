@@ -7,6 +7,8 @@
  */
 #include "core/random.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -16,9 +18,19 @@
 /* Domain separation: a cicada seed never keys a stream used elsewhere. */
 static const char seed_label[] = "cicada.rng.aes128ctr.v1";
 
+/* Forks seen by this process and its ancestors since an unseeded stream
+ * was first made: a child of fork() counts one more, so that a stream it
+ * inherited knows its buffer was filled before (cc_rng_bytes). */
+static atomic_uint forks;
+static pthread_once_t forks_once = PTHREAD_ONCE_INIT;
+static void count_fork(void) { atomic_fetch_add_explicit(&forks, 1, memory_order_relaxed); }
+static void watch_forks(void) { pthread_atfork(NULL, NULL, count_fork); }
+
 void cc_rng_init_os(cc_rng *rng) {
+  pthread_once(&forks_once, watch_forks);
   rng->cipher = NULL;
   rng->pos = rng->len = 0;
+  rng->forks = atomic_load_explicit(&forks, memory_order_relaxed);
 }
 
 int cc_rng_init_seeded(cc_rng *rng, const void *seed, size_t seedlen) {
@@ -78,6 +90,15 @@ static int refill(cc_rng *rng) {
 
 int cc_rng_bytes(cc_rng *rng, void *out, size_t len) {
   unsigned char *p = out;
+  if (!rng->cipher) {
+    unsigned now = atomic_load_explicit(&forks, memory_order_relaxed);
+    if (rng->forks != now) {
+      /* Drawn before a fork: the parent (or a sibling) has the same bytes. */
+      OPENSSL_cleanse(rng->buf, sizeof rng->buf);
+      rng->pos = rng->len = 0;
+      rng->forks = now;
+    }
+  }
   /* Large CSPRNG requests skip the buffer: one RAND_bytes call. */
   if (!rng->cipher && len >= sizeof rng->buf && len <= INT32_MAX)
     return RAND_bytes(out, (int)len) == 1 ? 0 : -1;

@@ -24,10 +24,16 @@
 typedef struct cc_rng {
   void *cipher;      /* EVP_CIPHER_CTX * for a seeded stream, NULL otherwise */
   size_t pos, len;   /* unread bytes are buf[pos, len) */
+  unsigned forks;    /* an unseeded stream's: the forks its process had
+                      * seen when buf was filled (see cc_rng_init_os) */
   unsigned char buf[CC_RNG_BUFFER_BYTES];
 } cc_rng;
 
-/* An unseeded (CSPRNG) stream. Cannot fail. */
+/* An unseeded (CSPRNG) stream. Cannot fail. Its buffered bytes never
+ * serve two processes: a process forked after they were drawn (a player
+ * of cicada.run, say, that inherits a stream made before the fork) drops
+ * them and draws its own from OpenSSL, which reseeds itself in a forked
+ * child. */
 void cc_rng_init_os(cc_rng *rng);
 
 /* A reproducible stream from seed bytes; 0, or -1 if OpenSSL fails. */

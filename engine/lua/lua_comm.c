@@ -108,6 +108,40 @@ static int l_error_new(lua_State *L) {
   return 1;
 }
 
+/* ==== Failures named by the operation ====================================== */
+
+/* core._name_failures(method, op, rename): method as it is, arguments and
+ * results passed through, except that an error it raises is raised as
+ * rename(op, err) instead (the suites name the operation the user called
+ * in communication errors this way, see cicada.shamir.basic). One
+ * protected call from C: no Lua frames around the method on the way in or
+ * out. Yields pass through (the continuation finishes the call). */
+static int named_finish(lua_State *L, int status, lua_KContext ctx) {
+  (void)ctx;
+  if (status == LUA_OK || status == LUA_YIELD) return lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(3));
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_rotate(L, -3, 2);              /* rename, op, err */
+  lua_call(L, 2, 1);
+  return lua_error(L);
+}
+
+static int named_call(lua_State *L) {
+  int n = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  return named_finish(L, lua_pcallk(L, n, LUA_MULTRET, 0, 0, named_finish), 0);
+}
+
+static int l_name_failures(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  luaL_checkstring(L, 2);
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  lua_settop(L, 3);
+  lua_pushcclosure(L, named_call, 3);
+  return 1;
+}
+
 /* ==== Engine box =========================================================== */
 
 static int engine_gc(lua_State *L) {
@@ -471,22 +505,26 @@ static int l_gatherv(lua_State *L) { return gatherv_with(L, false); }
  * src_list undecoded, by rank (see _allgather_payloads); nil elsewhere. */
 static int l_gatherv_payloads(lua_State *L) { return gatherv_with(L, true); }
 
+/* With by_rank, the values are listed by rank (dsts[i]'s at dsts[i] + 1,
+ * one per player) rather than in the order of dsts. */
 static int scatter_common(lua_State *L, cl_comm *lc, int src, int values_arg, const int *dsts,
-                          int ndsts, int32_t tag) {
+                          int ndsts, int32_t tag, bool by_rank) {
   cc_payload **values = take_slots(L, lc, FRAME()), *got = NULL;
   bool receive = false;
   cc_error e;
   cc_status st;
   if (lc->rank == src) {
-    lua_Integer len;
+    lua_Integer len, want = by_rank ? lc->size : ndsts;
     if (!lua_istable(L, values_arg))
       return luaL_argerror(L, values_arg, lua_pushfstring(L, "list of %d values expected at the source, got %s",
-                                                          ndsts, luaL_typename(L, values_arg)));
+                                                          (int)want, luaL_typename(L, values_arg)));
     len = luaL_len(L, values_arg);
-    if (len != ndsts)
-      return luaL_argerror(L, values_arg, lua_pushfstring(L, "%I values for %d receivers", len, ndsts));
+    if (len != want)
+      return luaL_argerror(L, values_arg, by_rank ?
+                           lua_pushfstring(L, "%I values for %d players", len, lc->size) :
+                           lua_pushfstring(L, "%I values for %d receivers", len, ndsts));
     for (int i = 0; i < ndsts; i++) {
-      lua_geti(L, values_arg, i + 1);
+      lua_geti(L, values_arg, by_rank ? dsts[i] + 1 : i + 1);
       values[dsts[i]] = encode(L, lua_gettop(L));
       lua_pop(L, 1);
     }
@@ -508,7 +546,7 @@ static int l_scatter(lua_State *L) {
   int buf[RANKS_ON_STACK];
   int *dsts = rank_space(L, buf, lc->size);
   for (int i = 0; i < lc->size; i++) dsts[i] = i;
-  return scatter_common(L, lc, src, 3, dsts, lc->size, CC_TAG_SCATTER);
+  return scatter_common(L, lc, src, 3, dsts, lc->size, CC_TAG_SCATTER, false);
 }
 
 /* comm:scatterv(src, values, dst_list) -> element, or nil if not listed */
@@ -517,7 +555,23 @@ static int l_scatterv(lua_State *L) {
   int src = check_rank(L, lc, 2), ndsts;
   int buf[RANKS_ON_STACK];
   int *dsts = check_rank_list(L, lc, 4, &ndsts, buf);
-  return scatter_common(L, lc, src, 3, dsts, ndsts, CC_TAG_SCATTERV);
+  return scatter_common(L, lc, src, 3, dsts, ndsts, CC_TAG_SCATTERV, false);
+}
+
+/* comm:_scatter_others(src, rows) -> at every player but src, its row
+ * from src; nothing at src. The messages of comm:scatterv(src, values,
+ * others), others being every rank but src in order and values[i] =
+ * rows[others[i] + 1]: rows lists one value per player (src's own is not
+ * sent) at src, and is nil elsewhere. For the suites' share, without a
+ * list of receivers to build and check on every call. */
+static int l_scatter_others(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  int src = check_rank(L, lc, 2), n = 0;
+  int buf[RANKS_ON_STACK];
+  int *dsts = rank_space(L, buf, lc->size);
+  for (int r = 0; r < lc->size; r++)
+    if (r != src) dsts[n++] = r;
+  return scatter_common(L, lc, src, 3, dsts, n, CC_TAG_SCATTERV, true);
 }
 
 /* ==== Fault tolerance ======================================================= */
@@ -1072,6 +1126,7 @@ static const luaL_Reg comm_methods[] = {
   {"_gatherv_payloads", l_gatherv_payloads},
   {"scatter", l_scatter},
   {"scatterv", l_scatterv},
+  {"_scatter_others", l_scatter_others},
   {"revoke", l_revoke},
   {"failed", l_failed},
   {"agree", l_agree},
@@ -1113,6 +1168,8 @@ void cl_open_comm(lua_State *L) {
   lua_setfield(L, -2, "error");
   lua_pushcfunction(L, l_announce_failure);
   lua_setfield(L, -2, "_announce_failure");
+  lua_pushcfunction(L, l_name_failures);
+  lua_setfield(L, -2, "_name_failures");
 
   luaL_newmetatable(L, CL_COMM_MT);
   cl_mt_register(L, &comm_mt_key);

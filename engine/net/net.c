@@ -821,7 +821,7 @@ static void conn_frames_connlocked(cc_conn *c) {
         evbuffer_drain(in, h.length);
         break;
       }
-      p = cc_payload_new(h.length);
+      p = cc_payload_new_received(h.length);
       if (!p) { link_fail(n, c->peer, "out of memory"); break; }
       if (h.length) evbuffer_remove(in, p->data, h.length);
       deliver_data_connlocked(c, h.context, h.tag, p);
@@ -882,7 +882,7 @@ static bool conn_bytes_connlocked(cc_conn *c, const uint8_t *b, size_t len) {
           len - CC_FRAME_HEADER_BYTES < h.length)
         break;
       if (h.type == CC_FRAME_DATA && h.tag != CC_TAG_NONE) {
-        p = cc_payload_new(h.length);
+        p = cc_payload_new_received(h.length);
         if (!p) break;
         if (h.length) memcpy(p->data, b + CC_FRAME_HEADER_BYTES, h.length);
         deliver_data_connlocked(c, h.context, h.tag, p);

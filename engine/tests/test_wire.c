@@ -1049,6 +1049,39 @@ static void *pool_user(void *arg) {
   return NULL;
 }
 
+/* A small received message is one allocation: its bytes follow the
+ * header, cannot be taken, and go with it; a larger one is an ordinary
+ * payload, whose buffer may be taken and freed. */
+static void test_payload_received(void) {
+  size_t nbuf, nbytes, before;
+  cc_payload *p = cc_payload_new_received(48), *q;
+  CHECK(p != NULL && p->len == 48 && cc_payload_inline(p));
+  CHECK(p->data == (uint8_t *)(p + 1));
+  memset(p->data, 0x5a, 48);
+  cc_payload_ref(p);
+  cc_payload_unref(p);
+  CHECK(p->data[47] == 0x5a);           /* still referenced */
+  cc_payload_unref(p);
+  p = cc_payload_new_received(0);
+  CHECK(p != NULL && p->len == 0 && p->data != NULL);
+  cc_payload_unref(p);
+  p = cc_payload_new_received(CC_PAYLOAD_INLINE_MAX_BYTES);
+  CHECK(p != NULL && cc_payload_inline(p));
+  cc_payload_unref(p);
+  q = cc_payload_new_received(CC_PAYLOAD_INLINE_MAX_BYTES + 1);
+  CHECK(q != NULL && q->len == CC_PAYLOAD_INLINE_MAX_BYTES + 1 && !cc_payload_inline(q));
+  free(q->data);                         /* a buffer of its own: takeable */
+  q->data = NULL;
+  cc_payload_unref(q);
+  /* A large one still goes back to the pool. */
+  cc_payload_pool_stats(&before, &nbytes);
+  q = cc_payload_new_received(CC_PAYLOAD_POOL_MIN_BYTES);
+  CHECK(q != NULL && !cc_payload_inline(q));
+  cc_payload_unref(q);
+  cc_payload_pool_stats(&nbuf, &nbytes);
+  CHECK(nbuf == before + 1 || nbuf == CC_PAYLOAD_POOL_BUFFERS);
+}
+
 static void test_payload_pool_fork(void) {
   pthread_t t;
   int stuck = 0;
@@ -1093,6 +1126,7 @@ int main(void) {
   test_word_ranges();
   test_array_header();
   test_payload_pool();
+  test_payload_received();
   test_payload_pool_fork();
   test_hello();
   test_rendezvous_join();

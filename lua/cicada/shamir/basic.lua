@@ -217,6 +217,7 @@ local function fast(self)
     comm = comm, F = F,
     rank = comm.rank, size = comm.world_size,
     scatterv = comm.scatterv,
+    scatter_others = comm._scatter_others,
     allgather_payloads = comm._allgather_payloads,
   }
   if pcall(holds, F) then
@@ -358,6 +359,25 @@ local function large_shape(shape)
   return n > LARGE_ELEMENTS
 end
 
+-- Every rank of the suite's communicator but src, in order: made once
+-- per source and kept.
+local function others_of(self, src)
+  local lists = self._others_of
+  if not lists then
+    lists = {}
+    self._others_of = lists
+  end
+  local others = lists[src]
+  if not others then
+    others = {}
+    for r = 0, self.communicator.world_size - 1 do
+      if r ~= src then others[#others + 1] = r end
+    end
+    lists[src] = others
+  end
+  return others
+end
+
 --- Share a secret held by one player.
 -- Every player calls it; only `src` passes the secret.
 -- @int src the rank holding the secret
@@ -412,21 +432,12 @@ function Suite:share(src, secret, shape, enc)
     end
   end
   -- The source keeps its own share: only the others' travel (and are
-  -- encoded), which saves a copy of the whole array at the source. The
-  -- list of the others is made once per source and kept.
-  local others_of = self._others_of
-  if not others_of then
-    others_of = {}
-    self._others_of = others_of
-  end
-  local others = others_of[src]
-  if not others then
-    others = {}
-    for r = 0, comm.world_size - 1 do
-      if r ~= src then others[#others + 1] = r end
-    end
-    others_of[src] = others
-  end
+  -- encoded), which saves a copy of the whole array at the source. A
+  -- communicator of the engine sends a row to every player but the source
+  -- in one call (_scatter_others); with any other, and for a large
+  -- secret, the list of the others (made once per source and kept) goes
+  -- to scatterv. Either way the messages are those of one scatterv.
+  local scatter_others = c.scatter_others
   local share
   if large then
     -- Each receiver gets its one message as from a single scatterv. A
@@ -438,7 +449,7 @@ function Suite:share(src, secret, shape, enc)
     -- on top of the secret at any time, however fast the rows leave.
     local F, k = self.field, self.threshold
     local msg
-    for _, r in ipairs(others) do
+    for _, r in ipairs(others_of(self, src)) do
       if msg then msg:wait() end
       msg = F:shamir_share_message(large.value, k, self._indices, r + 1, core.rng(large.seed), msg)
       comm:scatterv(src, {msg}, {r})
@@ -450,9 +461,13 @@ function Suite:share(src, secret, shape, enc)
     share = F:shamir_share_row(large.value, k, self._indices, src + 1, core.rng(large.seed))
     large = nil -- luacheck: ignore 311
   elseif c.rank == src then
-    local values = {}
-    for i = 1, #others do values[i] = rows[others[i] + 1] end
-    c.scatterv(comm, src, values, others)
+    if scatter_others then
+      scatter_others(comm, src, rows)
+    else
+      local others, values = others_of(self, src), {}
+      for i = 1, #others do values[i] = rows[others[i] + 1] end
+      c.scatterv(comm, src, values, others)
+    end
     share = rows[src + 1]
   else
     -- A large share (its shape says so): what the caller dropped (e.g.
@@ -460,7 +475,11 @@ function Suite:share(src, secret, shape, enc)
     -- at the source, so that its room is free before the share's message
     -- and its decoded array are made.
     if large_shape(shape) then collectgarbage() end
-    share = c.scatterv(comm, src, nil, others)
+    if scatter_others then
+      share = scatter_others(comm, src)
+    else
+      share = c.scatterv(comm, src, nil, others_of(self, src))
+    end
   end
   if shape ~= nil and not has_shape_of(c, share, shape) then
     check.error(("share from player %d has shape %s, expected %s"):format(
@@ -639,10 +658,9 @@ end
 -- The error kinds of communication, which name a peer.
 local communication_kinds = {peer_failed = true, timeout = true, revoked = true}
 
--- Re-raise what pcall caught; a communication error is renamed for op.
-local function rename_failure(op, ok, ...)
-  if ok then return ... end
-  local err = ...
+-- The error to raise for err, raised by operation op: a communication
+-- error is renamed for op; any other passes through untouched.
+local function rename_failure(op, err)
   if type(err) == "table" and communication_kinds[err.kind] and type(err.message) == "string" then
     -- "Tag ALLGATHER from player 2 failed: ..." -> "player 2 failed: ...";
     -- kept from the innermost call, so that the outermost names it.
@@ -650,7 +668,7 @@ local function rename_failure(op, ok, ...)
     err.operation = op
     err.message = op .. ": " .. err.cause
   end
-  error(err, 0)
+  return err
 end
 
 --- Make the public methods of a suite class (names not starting with `_`)
@@ -658,14 +676,15 @@ end
 -- the peer, `reveal: player 2 failed: connection closed`, rather than the
 -- library's internal tags. The error keeps its kind, peer, tag and comm;
 -- it gains `operation` (`"reveal"`) and `cause` (the message without it).
--- Other errors pass through untouched.
+-- Other errors pass through untouched. Each method is wrapped in one C
+-- function (`core._name_failures`) whose protected call costs little on
+-- the way through; the renaming runs only when an error comes out.
 -- @tab class the class table
 -- @tab names the method names to wrap
 -- @local
 function M.name_failures(class, names)
   for _, name in ipairs(names) do
-    local method = class[name]
-    class[name] = function(...) return rename_failure(name, pcall(method, ...)) end
+    class[name] = core._name_failures(class[name], name, rename_failure)
   end
 end
 
