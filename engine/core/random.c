@@ -137,6 +137,8 @@ int cc_rng_uniform_mod(cc_rng *rng, uint64_t p, uint64_t *out, size_t n) {
   return 0;
 }
 
+__extension__ typedef unsigned __int128 wide;
+
 int cc_rng_uniform_mod128(cc_rng *rng, uint64_t p_lo, uint64_t p_hi, uint64_t *out,
                           size_t n) {
   /* Masks keeping the bits of p - 1, so that a draw is below 2p. */
@@ -151,8 +153,25 @@ int cc_rng_uniform_mod128(cc_rng *rng, uint64_t p_lo, uint64_t p_hi, uint64_t *o
   }
   if (n > SIZE_MAX / 16) return -1;
   if (cc_rng_bytes(rng, out, n * 16) != 0) return -1;
+  /* One straight pass masks every draw and notes whether any is rejected
+   * (for 2^127 - 1 only p itself, about once in 2^127 draws); only then a
+   * second pass redraws the rejected ones in order, so that the output is
+   * that of a redraw at each rejection as it is met. */
+  uint64_t rejected = 0;
+  {
+    uint64_t *restrict w = out;
+    const uint64_t ml = mask_lo, mh = mask_hi;
+    const wide p = (wide)p_hi << 64 | p_lo;
+    for (size_t i = 0; i < n; i++) {
+      uint64_t lo = w[2 * i] & ml, hi = w[2 * i + 1] & mh;
+      w[2 * i] = lo;
+      w[2 * i + 1] = hi;
+      rejected |= (uint64_t)(((wide)hi << 64 | lo) >= p); /* a compare and borrow */
+    }
+  }
+  if (!rejected) return 0;
   for (size_t i = 0; i < n; i++) {
-    uint64_t lo = out[2 * i] & mask_lo, hi = out[2 * i + 1] & mask_hi;
+    uint64_t lo = out[2 * i], hi = out[2 * i + 1];
     while (hi > p_hi || (hi == p_hi && lo >= p_lo)) {
       if (next_word(rng, &lo) != 0 || next_word(rng, &hi) != 0) return -1;
       lo &= mask_lo;
