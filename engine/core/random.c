@@ -128,6 +128,15 @@ int cc_rng_uniform_mod(cc_rng *rng, uint64_t p, uint64_t *out, size_t n) {
   if (p == 0) return -1;
   /* Draw the whole array at once, then redraw only the rejected words. */
   if (cc_rng_bytes(rng, out, n * sizeof *out) != 0) return -1;
+  if (!reduce) {
+    /* The words are kept as drawn: one straight pass says whether any is
+     * rejected (for 2^64 - 59 about once in 2^58 words), and only then the
+     * loop below redraws them in order. */
+    const uint64_t *restrict w = out;
+    uint64_t rejected = 0;
+    for (size_t i = 0; i < n; i++) rejected |= (uint64_t)(w[i] >= limit);
+    if (rem == 0 || !rejected) return 0;
+  }
   for (size_t i = 0; i < n; i++) {
     uint64_t w = out[i];
     while (rem != 0 && w >= limit)

@@ -92,11 +92,40 @@ static void test_redraws_in_order(void) {
   cc_rng_free(&b);
 }
 
+/* Words below p = 2^63 + 1 (about half the words rejected, the others
+ * kept as drawn) are those of a stream read in order, each rejected word
+ * redrawn until one is kept. */
+static void test_word_redraws_in_order(void) {
+  enum { N = 1000 };
+  static uint64_t got[N], want[N];
+  const uint64_t p = (UINT64_C(1) << 63) + 1;
+  cc_rng a, b;
+  size_t redrawn = 0;
+  CHECK(cc_rng_init_seeded(&a, "redraw64", 8) == 0);
+  CHECK(cc_rng_init_seeded(&b, "redraw64", 8) == 0);
+  CHECK(cc_rng_uniform_mod(&a, p, got, N) == 0);
+  CHECK(cc_rng_bytes(&b, want, sizeof want) == 0);
+  for (size_t i = 0; i < N; i++) {
+    while (want[i] >= p) {
+      CHECK(cc_rng_bytes(&b, &want[i], 8) == 0);
+      redrawn++;
+    }
+  }
+  CHECK(redrawn > N / 4);
+  CHECK(memcmp(got, want, sizeof got) == 0);
+  uint64_t x, y;
+  CHECK(cc_rng_bytes(&a, &x, 8) == 0 && cc_rng_bytes(&b, &y, 8) == 0);
+  CHECK(x == y);
+  cc_rng_free(&a);
+  cc_rng_free(&b);
+}
+
 int main(void) {
   test_known_answer();
   test_pieces();
   test_bounds();
   test_redraws_in_order();
+  test_word_redraws_in_order();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;
