@@ -311,9 +311,8 @@ function M:_truncate_into(result, h, b, at, n, k, bits, T)
   end
   if plan.zw then F:lincomb_into(hterms[2], plan.zw, {hterms[2], high}) end
   -- (the messages are encoded as they are sent: the shares may be made in
-  -- scratch, one per receiver)
-  -- (a share of high alone travels as a bare vector, read by the receiver
-  -- where it arrived: unmask_into below)
+  -- scratch, one per receiver; a share of high alone travels as a bare
+  -- vector, which its receiver reads where it arrived: unmask_into below)
   for i, send in ipairs(plan.sends) do
     if send.u then
       local box = {F:lincomb_into(S["su" .. i], send.u, uterms)}
