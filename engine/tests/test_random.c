@@ -85,7 +85,7 @@ static void test_redraws_in_order(void) {
   CHECK(redrawn > N / 4);
   CHECK(memcmp(got, want, sizeof got) == 0);
   /* the stream goes on where the redraws left it */
-  uint64_t x, y;
+  uint64_t x = 0, y = 0;
   CHECK(cc_rng_bytes(&a, &x, 8) == 0 && cc_rng_bytes(&b, &y, 8) == 0);
   CHECK(x == y);
   cc_rng_free(&a);
@@ -113,7 +113,7 @@ static void test_word_redraws_in_order(void) {
   }
   CHECK(redrawn > N / 4);
   CHECK(memcmp(got, want, sizeof got) == 0);
-  uint64_t x, y;
+  uint64_t x = 0, y = 0;
   CHECK(cc_rng_bytes(&a, &x, 8) == 0 && cc_rng_bytes(&b, &y, 8) == 0);
   CHECK(x == y);
   cc_rng_free(&a);
