@@ -549,6 +549,70 @@ describe("BasicProtocolSuite reveal, combining the shares as they arrive", funct
     end
   end)
 
+  it("unmasks with subtracted terms received as messages as with the arrays they hold",
+     function()
+    local results = run(3, function(comm)
+      local core = require("cicada.core")
+      local TAG = core.tags.RESHARE
+      local out = {}
+      local next_rank, prev_rank = (comm.rank + 1) % 3, (comm.rank - 1) % 3
+      for _, order in ipairs{ORDER64, require("cicada.field").SUITE_ORDER} do
+        local F = cicada.Field{order = order}
+        local c = F:uniform({700}, core.rng(comm.rank + 5))
+        -- the terms the same at every player (one seed): the one received
+        -- from the previous player is the one sent to the next
+        local mrng = core.rng(99)
+        local ys = {F:uniform({700}, mrng), F:uniform({700}, mrng),
+                    F:uniform({700}, mrng), F:uniform({700}, mrng)}
+        -- term k received: sent from the previous player
+        local function received(list, k, value)
+          comm:_lib_send(value or list[k], next_rank, TAG)
+          local copy = {}
+          for j, y in ipairs(list) do copy[j] = y end
+          copy[k] = comm:_lib_recv_payload(prev_rank, TAG)
+          return copy
+        end
+        local r = {}
+        -- the high part's weights 1, c, 1, c of a product among 3 players
+        -- (each term received in turn), then other weights and shapes
+        local cases = {}
+        for k = 1, 4 do cases[k] = {F:ones{3}, F:array{1, 7, 1, 7}, ys, k} end
+        cases[5] = {F:ones{3}, F:array{1, 7}, {ys[1], ys[2]}, 2}
+        cases[6] = {F:array{3, -3, 1}, F:array{1, 7, 1, 7}, ys, 3}
+        for k, case in ipairs(cases) do
+          local w, vk, yk, at = case[1], case[2], case[3], case[4]
+          local want = F:zeros{1000}
+          F:unmask_into(want, 201, w, comm:allgather(c), 20, 5, vk, yk)
+          local got = F:zeros{1000}
+          local ret = F:unmask_into(got, 201, w, comm:_allgather_payloads(c), 20, 5, vk,
+                                    received(yk, at))
+          r[k] = ret == got and want == got and want:slice(201, 900) ~= F:zeros{700}
+        end
+        local function err(value)
+          local terms = received(ys, 2, value)
+          local ok, e = pcall(F.unmask_into, F, F:zeros{1000}, 201, F:ones{3},
+                              comm:_allgather_payloads(c), 20, 5, F:array{1, 7, 1, 7}, terms)
+          return ok and "no error" or tostring(e)
+        end
+        r.string = err("x")
+        r.field = err(cicada.Field{order = 7}:zeros{700})
+        r.size = err(F:zeros{701})
+        out[#out + 1] = r
+      end
+      return out
+    end)
+    for _, per_player in ipairs(results) do
+      for _, r in ipairs(per_player) do
+        for k = 1, 6 do assert.is_true(r[k]) end
+        assert.matches("term 2 of the mask's high part is not a vector of the field's elements",
+                       r.string, 1, true)
+        assert.matches("term 2 of the mask's high part is not a vector of the field's elements",
+                       r.field, 1, true)
+        assert.matches("term 2 of the mask's high part has 701 elements, not 700", r.size, 1, true)
+      end
+    end
+  end)
+
   it("reads messages that are not shares of the field as errors naming the player", function()
     local results = run(3, function(comm)
       local F = cicada.Field{order = ORDER64}

@@ -149,6 +149,15 @@ int cc_rng_uniform_mod(cc_rng *rng, uint64_t p, uint64_t *out, size_t n) {
   if (p == 0) return -1;
   /* Draw the whole array at once, then redraw only the rejected words. */
   if (cc_rng_bytes(rng, out, n * sizeof *out) != 0) return -1;
+  if (!reduce) {
+    /* The words are kept as drawn: one straight pass says whether any is
+     * rejected (for 2^64 - 59 about once in 2^58 words), and only then the
+     * loop below redraws them in order. */
+    const uint64_t *restrict w = out;
+    uint64_t rejected = 0;
+    for (size_t i = 0; i < n; i++) rejected |= (uint64_t)(w[i] >= limit);
+    if (rem == 0 || !rejected) return 0;
+  }
   for (size_t i = 0; i < n; i++) {
     uint64_t w = out[i];
     while (rem != 0 && w >= limit)
@@ -157,6 +166,8 @@ int cc_rng_uniform_mod(cc_rng *rng, uint64_t p, uint64_t *out, size_t n) {
   }
   return 0;
 }
+
+__extension__ typedef unsigned __int128 wide;
 
 int cc_rng_uniform_mod128(cc_rng *rng, uint64_t p_lo, uint64_t p_hi, uint64_t *out,
                           size_t n) {
@@ -172,8 +183,25 @@ int cc_rng_uniform_mod128(cc_rng *rng, uint64_t p_lo, uint64_t p_hi, uint64_t *o
   }
   if (n > SIZE_MAX / 16) return -1;
   if (cc_rng_bytes(rng, out, n * 16) != 0) return -1;
+  /* One straight pass masks every draw and notes whether any is rejected
+   * (for 2^127 - 1 only p itself, about once in 2^127 draws); only then a
+   * second pass redraws the rejected ones in order, so that the output is
+   * that of a redraw at each rejection as it is met. */
+  uint64_t rejected = 0;
+  {
+    uint64_t *restrict w = out;
+    const uint64_t ml = mask_lo, mh = mask_hi;
+    const wide p = (wide)p_hi << 64 | p_lo;
+    for (size_t i = 0; i < n; i++) {
+      uint64_t lo = w[2 * i] & ml, hi = w[2 * i + 1] & mh;
+      w[2 * i] = lo;
+      w[2 * i + 1] = hi;
+      rejected |= (uint64_t)(((wide)hi << 64 | lo) >= p); /* a compare and borrow */
+    }
+  }
+  if (!rejected) return 0;
   for (size_t i = 0; i < n; i++) {
-    uint64_t lo = out[2 * i] & mask_lo, hi = out[2 * i + 1] & mask_hi;
+    uint64_t lo = out[2 * i], hi = out[2 * i + 1];
     while (hi > p_hi || (hi == p_hi && lo >= p_lo)) {
       if (next_word(rng, &lo) != 0 || next_word(rng, &hi) != 0) return -1;
       lo &= mask_lo;

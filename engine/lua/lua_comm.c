@@ -377,6 +377,18 @@ static int l_try_recv(lua_State *L) { return recv_value(L, check_user_tag(L, 3),
 /* comm:_lib_send(value, dst, libtag) / comm:_lib_recv(src, libtag) */
 static int l_lib_send(lua_State *L) { return send_value(L, check_lib_tag(L, 4)); }
 static int l_lib_recv(lua_State *L) { return recv_value(L, check_lib_tag(L, 3), true); }
+/* comm:_lib_recv_payload(src, libtag) -> the message as it came, undecoded:
+ * a userdata of one payload (cl_payloads_test), for C code that reads it
+ * where it arrived (F:unmask_into's subtracted terms) and releases it. */
+static int l_lib_recv_payload(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  int src = check_rank(L, lc, 2);
+  int32_t tag = check_lib_tag(L, 3);
+  cc_payload **ps = push_slots(L, 1);
+  cc_error e;
+  if (cc_comm_recv(lc->c, src, tag, &ps[0], &e) != CC_OK) return raise_cc(L, lc, &e);
+  return 1;
+}
 
 /* ==== Collectives ============================================================ */
 
@@ -1117,6 +1129,7 @@ static const luaL_Reg comm_methods[] = {
   {"_try_recv", l_try_recv},
   {"_lib_send", l_lib_send},
   {"_lib_recv", l_lib_recv},
+  {"_lib_recv_payload", l_lib_recv_payload},
   {"allgather", l_allgather},
   {"_allgather_payloads", l_allgather_payloads},
   {"barrier", l_barrier},

@@ -1578,6 +1578,83 @@ static void unmask_parse(lua_State *L, const cl_fq *q, cc_wire_reader *rd, cc_pa
                (int)it->shape[0], (int)*n);
 }
 
+/* The subtracted terms at arg (the ys of F:unmask_into) of n elements each:
+ * field arrays, or messages of comm:_lib_recv_payload, each a vector of the
+ * field, parsed into its[j] (words left unchecked, as unmask_parse's) with
+ * ys[j] NULL and the payload noted in msgs[j] (else NULL). At most max. */
+static const uint64_t **unmask_terms(lua_State *L, const cl_fq *q, int arg, size_t n,
+                                     size_t *nq, size_t max, cc_wire_reader *rd,
+                                     cc_wire_item *its, cc_payload ***msgs, size_t *nmsg) {
+  luaL_checktype(L, arg, LUA_TTABLE);
+  size_t len = lua_rawlen(L, arg);
+  luaL_argcheck(L, len <= max, arg, "at most 16 arrays");
+  const uint64_t **ys = lua_newuserdatauv(L, (len ? len : 1) * sizeof *ys, 0);
+  *nmsg = 0;
+  for (size_t j = 0; j < len; j++) {
+    lua_rawgeti(L, arg, (lua_Integer)j + 1);
+    int np = 0;
+    cc_payload **ps = cl_payloads_test(L, lua_gettop(L), &np);
+    msgs[j] = NULL;
+    if (ps) {
+      /* the slots stay referenced from the argument table until released */
+      if (np != 1 || ps[0] == NULL)
+        luaL_argerror(L, arg, lua_pushfstring(L, "element %d holds no message", (int)j + 1));
+      cc_payload *p = ps[0];
+      cc_wire_item *it = &its[j];
+      cc_wire_reader_init(rd, p->data, p->len, NULL);
+      cc_wire_reader_defer_words(rd);
+      if (cc_wire_next(rd, it) != 1) {
+        if (!rd->failed) cc_wire_reader_finish(rd);
+        luaL_error(L, "malformed term %d of the mask's high part: %s", (int)j + 1,
+                   cc_wire_reader_error(rd));
+      }
+      if (it->kind != (q->w == 2 ? CC_WIRE_ARRAY128 : CC_WIRE_ARRAY) ||
+          it->order != q->lo || (q->w == 2 && it->order_hi != q->hi) || it->ndim != 1)
+        luaL_error(L, "term %d of the mask's high part is not a vector of the field's "
+                      "elements", (int)j + 1);
+      if (cc_wire_reader_finish(rd) != 0)
+        luaL_error(L, "malformed term %d of the mask's high part: %s", (int)j + 1,
+                   cc_wire_reader_error(rd));
+      if (it->shape[0] != n || it->nwords != n * (size_t)q->w)
+        luaL_error(L, "term %d of the mask's high part has %d elements, not %d", (int)j + 1,
+                   (int)it->shape[0], (int)n);
+      msgs[j] = ps;
+      ys[j] = NULL;
+      (*nmsg)++;
+    } else {
+      cl_array *a = cl_array_test(L, -1);
+      if (!a)
+        luaL_argerror(L, arg, lua_pushfstring(L, "element %d is not a field array", (int)j + 1));
+      if (!cl_array_in(a, q)) order_mismatch(L, arg, a, q);
+      if (a->n != n)
+        luaL_argerror(L, arg, lua_pushfstring(L, "element %d has %d elements, not %d",
+                                              (int)j + 1, (int)a->n, (int)n));
+      ys[j] = a->data;
+    }
+    lua_pop(L, 1);
+  }
+  *nq = len;
+  return ys;
+}
+
+/* Elements first..first+m-1 of the terms ys (those received, NULL in ys,
+ * copied and checked into their room in scratch) as yb. */
+static void unmask_terms_block(lua_State *L, cc_wire_reader *rd, const cc_wire_item *its,
+                               const uint64_t *const *ys, size_t nq, size_t wq,
+                               uint64_t *const *room, size_t first, size_t m,
+                               const uint64_t **yb) {
+  for (size_t j = 0; j < nq; j++) {
+    if (ys[j]) {
+      yb[j] = ys[j] + first * wq;
+    } else {
+      if (cc_wire_load_range(rd, &its[j], first, m, room[j]) != 0)
+        luaL_error(L, "malformed term %d of the mask's high part: %s", (int)j + 1,
+                   cc_wire_reader_error(rd));
+      yb[j] = room[j];
+    }
+  }
+}
+
 /* F:unmask_into(result, at, weights, payloads, ...): cs the messages of
  * comm:_allgather_payloads (each a vector of the field), read where they
  * arrived: a block of each copied and checked into scratch that stays in
@@ -1598,40 +1675,56 @@ static int unmask_payloads(lua_State *L, const cl_fq *q, cl_array *res, cc_paylo
   if (bits < 0 || bits > top)
     luaL_argerror(L, 6, lua_pushfstring(L, "bits %I out of range [0, %d]", bits, top));
   cc_u128 s = check_element(L, q, 7);
-  const uint64_t **ys = check_array_list(L, q, 9, n, &nq);
+  cc_wire_reader rdy;
+  cc_wire_item its[UNMASK_MAX_SHARES];
+  cc_payload **msgs[UNMASK_MAX_SHARES];
+  size_t nmsg;
+  const uint64_t **ys = unmask_terms(L, q, 9, n, &nq, UNMASK_MAX_SHARES, &rdy, its, msgs, &nmsg);
   const uint64_t *v = check_weights(L, q, 8, nq);
-  luaL_argcheck(L, nq <= UNMASK_MAX_SHARES, 9, "at most 16 arrays");
   const size_t wq = (size_t)q->w;
   uint64_t *out = res->data + at * wq;
+  /* scratch on the C stack for a few shares and received terms (16 KiB),
+   * else a userdata: a block of each */
+  uint64_t here[2048];
+  const size_t words = ((size_t)r + nmsg) * UNMASK_BLOCK * wq;
+  uint64_t *scratch = words <= sizeof here / sizeof here[0]
+                          ? here
+                          : lua_newuserdatauv(L, words * sizeof *scratch, 0);
+  const uint64_t *rows[UNMASK_MAX_SHARES], *yb[UNMASK_MAX_SHARES], *xo[UNMASK_MAX_SHARES];
+  uint64_t *room[UNMASK_MAX_SHARES];
+  for (int j = 0; j < r; j++) rows[j] = scratch + (size_t)j * UNMASK_BLOCK * wq;
+  for (size_t j = 0, k = (size_t)r; j < nq; j++)
+    room[j] = ys[j] ? NULL : scratch + (k++) * UNMASK_BLOCK * wq;
+  bool done = false;
   if (q->w == 2 && r == 3) {
     /* a product among 3 players: the shares read in place, checked as read */
     const uint8_t *cb[3] = {items[0].words, items[1].words, items[2].words};
     bool ones = true;
     for (int j = 0; j < r && ones; j++) ones = cl_elem(2, w, (size_t)j) == 1;
     int bad = 0;
-    if (ones && cc_field128_unmask_sum_le(&q->g, out, cb, 3, (unsigned)bits, s, v, ys, nq, n,
-                                          &bad) && !bad) {
-      cc_payloads_free(ps, r);
-      lua_settop(L, 2);
-      return 1;
+    if (ones && nmsg == 0) {
+      done = cc_field128_unmask_sum_le(&q->g, out, cb, 3, (unsigned)bits, s, v, ys, nq, n,
+                                       &bad) && !bad;
+    } else if (ones) {
+      /* the received terms a block at a time into scratch that stays in L1 */
+      done = true;
+      for (size_t first = 0; first < n && done; first += UNMASK_BLOCK) {
+        size_t m = n - first < UNMASK_BLOCK ? n - first : UNMASK_BLOCK;
+        const uint8_t *cf[3] = {cb[0] + 16 * first, cb[1] + 16 * first, cb[2] + 16 * first};
+        unmask_terms_block(L, &rdy, its, ys, nq, wq, room, first, m, yb);
+        done = cc_field128_unmask_sum_le(&q->g, out + first * wq, cf, 3, (unsigned)bits, s, v,
+                                         yb, nq, m, &bad) && !bad;
+      }
     }
     /* else (or for a bad element, which the copies below name) as any */
   }
-  /* scratch on the C stack for a few shares (16 KiB), else a userdata */
-  uint64_t here[2048];
-  const size_t words = (size_t)r * UNMASK_BLOCK * wq;
-  uint64_t *scratch = words <= sizeof here / sizeof here[0]
-                          ? here
-                          : lua_newuserdatauv(L, words * sizeof *scratch, 0);
-  const uint64_t *rows[UNMASK_MAX_SHARES], *yb[UNMASK_MAX_SHARES], *xo[UNMASK_MAX_SHARES];
-  for (int j = 0; j < r; j++) rows[j] = scratch + (size_t)j * UNMASK_BLOCK * wq;
-  for (size_t first = 0; first < n; first += UNMASK_BLOCK) {
+  for (size_t first = 0; first < n && !done; first += UNMASK_BLOCK) {
     size_t m = n - first < UNMASK_BLOCK ? n - first : UNMASK_BLOCK;
     for (int j = 0; j < r; j++) {
       if (cc_wire_load_range(&rd, &items[j], first, m, (uint64_t *)rows[j]) != 0)
         luaL_error(L, "malformed share from player %d: %s", j, cc_wire_reader_error(&rd));
     }
-    for (size_t j = 0; j < nq; j++) yb[j] = ys[j] + first * wq;
+    unmask_terms_block(L, &rdy, its, ys, nq, wq, room, first, m, yb);
     if (q->w == 2)
       unmask_shift128(&q->g, out + first * wq, w, rows, (size_t)r, (unsigned)bits, s, v, yb,
                       nq, m, xo);
@@ -1639,7 +1732,10 @@ static int unmask_payloads(lua_State *L, const cl_fq *q, cl_array *res, cc_paylo
       cc_field_unmask_shift(&q->f, out + first * wq, w, rows, (size_t)r, (unsigned)bits,
                             (uint64_t)s, v, yb, nq, m);
   }
-  cc_payloads_free(ps, r); /* now, rather than when the slots are collected */
+  /* now, rather than when the slots are collected */
+  cc_payloads_free(ps, r);
+  for (size_t j = 0; j < nq; j++)
+    if (msgs[j]) cc_payloads_free(msgs[j], 1);
   lua_settop(L, 2);
   return 1;
 }

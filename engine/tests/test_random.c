@@ -60,10 +60,72 @@ static void test_bounds(void) {
   cc_rng_free(&rng);
 }
 
+/* The pairs of words below p = 2^64 + 13 (about half the draws of 65 bits
+ * rejected) are those of a stream read in order: n draws of 16 bytes,
+ * then two words for each rejected draw in turn, until one is kept. */
+static void test_redraws_in_order(void) {
+  enum { N = 1000 };
+  static uint64_t got[2 * N], want[2 * N];
+  cc_rng a, b;
+  size_t redrawn = 0;
+  CHECK(cc_rng_init_seeded(&a, "redraw", 6) == 0);
+  CHECK(cc_rng_init_seeded(&b, "redraw", 6) == 0);
+  CHECK(cc_rng_uniform_mod128(&a, 13, 1, got, N) == 0);
+  CHECK(cc_rng_bytes(&b, want, sizeof want) == 0);
+  for (size_t i = 0; i < N; i++) {
+    uint64_t lo = want[2 * i], hi = want[2 * i + 1] & 1;
+    while (hi == 1 && lo >= 13) {
+      CHECK(cc_rng_bytes(&b, &lo, 8) == 0 && cc_rng_bytes(&b, &hi, 8) == 0);
+      hi &= 1;
+      redrawn++;
+    }
+    want[2 * i] = lo;
+    want[2 * i + 1] = hi;
+  }
+  CHECK(redrawn > N / 4);
+  CHECK(memcmp(got, want, sizeof got) == 0);
+  /* the stream goes on where the redraws left it */
+  uint64_t x = 0, y = 0;
+  CHECK(cc_rng_bytes(&a, &x, 8) == 0 && cc_rng_bytes(&b, &y, 8) == 0);
+  CHECK(x == y);
+  cc_rng_free(&a);
+  cc_rng_free(&b);
+}
+
+/* Words below p = 2^63 + 1 (about half the words rejected, the others
+ * kept as drawn) are those of a stream read in order, each rejected word
+ * redrawn until one is kept. */
+static void test_word_redraws_in_order(void) {
+  enum { N = 1000 };
+  static uint64_t got[N], want[N];
+  const uint64_t p = (UINT64_C(1) << 63) + 1;
+  cc_rng a, b;
+  size_t redrawn = 0;
+  CHECK(cc_rng_init_seeded(&a, "redraw64", 8) == 0);
+  CHECK(cc_rng_init_seeded(&b, "redraw64", 8) == 0);
+  CHECK(cc_rng_uniform_mod(&a, p, got, N) == 0);
+  CHECK(cc_rng_bytes(&b, want, sizeof want) == 0);
+  for (size_t i = 0; i < N; i++) {
+    while (want[i] >= p) {
+      CHECK(cc_rng_bytes(&b, &want[i], 8) == 0);
+      redrawn++;
+    }
+  }
+  CHECK(redrawn > N / 4);
+  CHECK(memcmp(got, want, sizeof got) == 0);
+  uint64_t x = 0, y = 0;
+  CHECK(cc_rng_bytes(&a, &x, 8) == 0 && cc_rng_bytes(&b, &y, 8) == 0);
+  CHECK(x == y);
+  cc_rng_free(&a);
+  cc_rng_free(&b);
+}
+
 int main(void) {
   test_known_answer();
   test_pieces();
   test_bounds();
+  test_redraws_in_order();
+  test_word_redraws_in_order();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;

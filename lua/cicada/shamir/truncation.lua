@@ -311,12 +311,16 @@ function M:_truncate_into(result, h, b, at, n, k, bits, T)
   end
   if plan.zw then F:lincomb_into(hterms[2], plan.zw, {hterms[2], high}) end
   -- (the messages are encoded as they are sent: the shares may be made in
-  -- scratch, one per receiver)
+  -- scratch, one per receiver; a share of high alone travels as a bare
+  -- vector, which its receiver reads where it arrived: unmask_into below)
   for i, send in ipairs(plan.sends) do
-    local box = {}
-    if send.u then box[1] = F:lincomb_into(S["su" .. i], send.u, uterms) end
-    if send.high then box[#box + 1] = F:lincomb_into(S["sh" .. i], send.high, hterms) end
-    comm:_lib_send(box, send.rank, TAG)
+    if send.u then
+      local box = {F:lincomb_into(S["su" .. i], send.u, uterms)}
+      if send.high then box[2] = F:lincomb_into(S["sh" .. i], send.high, hterms) end
+      comm:_lib_send(box, send.rank, TAG)
+    else
+      comm:_lib_send(F:lincomb_into(S["sh" .. i], send.high, hterms), send.rank, TAG)
+    end
   end
   -- The other dealers' shares for this player: drawn from the streams
   -- while their messages travel, then received: those with a share of u
@@ -349,8 +353,10 @@ function M:_truncate_into(result, h, b, at, n, k, bits, T)
   -- the shares are unmasked where they arrived (unmask_into reads the
   -- messages and checks them as a decoding would)
   local cs = comm:_allgather_payloads(c)
+  -- (the shares of high alone stay in their messages, which unmask_into
+  -- reads, checks and releases)
   for _, recv in ipairs(plan.recvs) do
-    if not recv.u then hterms[#hterms + 1] = comm:_lib_recv(recv.rank, TAG)[1] end
+    if not recv.u then hterms[#hterms + 1] = comm:_lib_recv_payload(recv.rank, TAG) end
   end
   -- floor(c / 2^bits) - correction - r_high, r_high the sum of the dealt
   -- high parts, is floor(h / 2^bits) plus the carry of the low bits.
@@ -395,8 +401,9 @@ function M:_truncate_all(h, k, bits, shape, fname, b)
   -- one), a fraction of a millisecond against a chunk's work.
   -- Between chunks, a full collection once the heap has grown by
   -- GARBAGE_KB since the last: a chunk leaves little garbage (its
-  -- temporaries are scratch, its revealed messages released as read), the
-  -- largest piece the received high-part share.
+  -- temporaries are scratch, its revealed messages and the high-part
+  -- shares received alone released as read), the largest pieces the
+  -- received boxes of u's and high's shares when u's are dealt.
   local last
   if n > chunk then
     collectgarbage()
