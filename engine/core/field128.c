@@ -1078,6 +1078,363 @@ static void m127_signed_sum(uint64_t *out, const uint64_t *const *xs, const bool
   }
 }
 
+/* ---- AVX-512 IFMA kernels for 2^127 - 1 ---------------------------------
+ *
+ * Four elements at a time in 256-bit vectors (ymm: the 512-bit ones lower
+ * the clock on some cores), each element in three 64-bit lanes of radix
+ * 2^52 (limbs l0 + l1 2^52 + l2 2^104). Limbs grow lazily: sums need no
+ * carries, products (vpmadd52luq/vpmadd52huq take 52-bit limbs) are folded
+ * once with 2^127 = 1, and one reduction per element makes the canonical
+ * value. Every result is the canonical residue of the same sum as the
+ * scalar kernels compute, so the two paths agree bit for bit; elements
+ * past the last multiple of four go to the scalar loops. Chosen at run
+ * time (m127_simd): the same binary runs the scalar code on a CPU without
+ * IFMA, or when the environment sets CICADA_NO_SIMD. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define M127_IFMA 1
+#include <immintrin.h>
+
+#define IFMA_TARGET __attribute__((target("avx2,avx512f,avx512vl,avx512ifma")))
+#define IFMA_INLINE static inline __attribute__((always_inline)) IFMA_TARGET
+
+typedef struct { __m256i l0, l1, l2; } m127_v3;
+
+#define V_M52 _mm256_set1_epi64x((long long)((UINT64_C(1) << 52) - 1))
+#define V_M23 _mm256_set1_epi64x((long long)((UINT64_C(1) << 23) - 1))
+
+/* Four interleaved elements at p (any alignment) as their low and high
+ * words; the lanes hold the elements 0, 2, 1, 3, which m127_v_store puts
+ * back in place. */
+IFMA_INLINE void m127_v_load(const void *p, __m256i *lo, __m256i *hi) {
+  __m256i x = _mm256_loadu_si256((const __m256i *)p);
+  __m256i y = _mm256_loadu_si256((const __m256i *)((const uint8_t *)p + 32));
+  *lo = _mm256_unpacklo_epi64(x, y);
+  *hi = _mm256_unpackhi_epi64(x, y);
+}
+
+IFMA_INLINE void m127_v_store(void *p, __m256i lo, __m256i hi) {
+  _mm256_storeu_si256((__m256i *)p, _mm256_unpacklo_epi64(lo, hi));
+  _mm256_storeu_si256((__m256i *)((uint8_t *)p + 32), _mm256_unpackhi_epi64(lo, hi));
+}
+
+/* 128-bit words to limbs (l2 < 2^24). */
+IFMA_INLINE m127_v3 m127_v_limbs(__m256i lo, __m256i hi) {
+  m127_v3 x;
+  x.l0 = _mm256_and_si256(lo, V_M52);
+  x.l1 = _mm256_and_si256(_mm256_or_si256(_mm256_srli_epi64(lo, 52), _mm256_slli_epi64(hi, 12)),
+                          V_M52);
+  x.l2 = _mm256_srli_epi64(hi, 40);
+  return x;
+}
+
+IFMA_INLINE m127_v3 m127_v_load_limbs(const void *p) {
+  __m256i lo, hi;
+  m127_v_load(p, &lo, &hi);
+  return m127_v_limbs(lo, hi);
+}
+
+IFMA_INLINE m127_v3 m127_v_add(m127_v3 a, m127_v3 b) {
+  a.l0 = _mm256_add_epi64(a.l0, b.l0);
+  a.l1 = _mm256_add_epi64(a.l1, b.l1);
+  a.l2 = _mm256_add_epi64(a.l2, b.l2);
+  return a;
+}
+
+/* x ^ (2^127 - 1) on the 128 bits, limb by limb: p - x for a canonical x. */
+IFMA_INLINE m127_v3 m127_v_flip(m127_v3 x) {
+  x.l0 = _mm256_xor_si256(x.l0, V_M52);
+  x.l1 = _mm256_xor_si256(x.l1, V_M52);
+  x.l2 = _mm256_xor_si256(x.l2, V_M23);
+  return x;
+}
+
+/* 4p - x, congruent to -x, for limbs x0, x1 < 2^54, x2 < 2^25. */
+IFMA_INLINE m127_v3 m127_v_neg(m127_v3 x) {
+  x.l0 = _mm256_sub_epi64(_mm256_slli_epi64(V_M52, 2), x.l0);
+  x.l1 = _mm256_sub_epi64(_mm256_slli_epi64(V_M52, 2), x.l1);
+  x.l2 = _mm256_sub_epi64(_mm256_slli_epi64(V_M23, 2), x.l2);
+  return x;
+}
+
+/* Carries up: l0, l1 < 2^52, the value unchanged. */
+IFMA_INLINE m127_v3 m127_v_norm(m127_v3 x) {
+  x.l1 = _mm256_add_epi64(x.l1, _mm256_srli_epi64(x.l0, 52));
+  x.l0 = _mm256_and_si256(x.l0, V_M52);
+  x.l2 = _mm256_add_epi64(x.l2, _mm256_srli_epi64(x.l1, 52));
+  x.l1 = _mm256_and_si256(x.l1, V_M52);
+  return x;
+}
+
+/* Bits 127 and up added back at bit 0 (2^127 = 1), then carried. */
+IFMA_INLINE m127_v3 m127_v_fold(m127_v3 x) {
+  x.l0 = _mm256_add_epi64(x.l0, _mm256_srli_epi64(x.l2, 23));
+  x.l2 = _mm256_and_si256(x.l2, V_M23);
+  return m127_v_norm(x);
+}
+
+/* The canonical value of limbs below 2^63 each, as low and high words.
+ * After the first fold the value is below 2^127 + 2^42, after the second
+ * at most p, which stands for 0. */
+IFMA_INLINE void m127_v_canon(m127_v3 x, __m256i *lo, __m256i *hi) {
+  x = m127_v_fold(m127_v_fold(m127_v_norm(x)));
+  __m256i eq = _mm256_and_si256(_mm256_and_si256(_mm256_cmpeq_epi64(x.l0, V_M52),
+                                                 _mm256_cmpeq_epi64(x.l1, V_M52)),
+                                _mm256_cmpeq_epi64(x.l2, V_M23));
+  x.l0 = _mm256_andnot_si256(eq, x.l0);
+  x.l1 = _mm256_andnot_si256(eq, x.l1);
+  x.l2 = _mm256_andnot_si256(eq, x.l2);
+  *lo = _mm256_or_si256(x.l0, _mm256_slli_epi64(x.l1, 52));
+  *hi = _mm256_or_si256(_mm256_srli_epi64(x.l1, 12), _mm256_slli_epi64(x.l2, 40));
+}
+
+/* A constant as limbs in every lane. */
+IFMA_TARGET static m127_v3 m127_v_const(u128 c) {
+  m127_v3 x;
+  x.l0 = _mm256_set1_epi64x((long long)(LO(c) & ((UINT64_C(1) << 52) - 1)));
+  x.l1 = _mm256_set1_epi64x((long long)(LO(c >> 52) & ((UINT64_C(1) << 52) - 1)));
+  x.l2 = _mm256_set1_epi64x((long long)LO(c >> 104));
+  return x;
+}
+
+#define MADLO(acc, x, y) _mm256_madd52lo_epu64((acc), (x), (y))
+#define MADHI(acc, x, y) _mm256_madd52hi_epu64((acc), (x), (y))
+
+/* a * b folded once: a's limbs normalized (l0, l1 < 2^52) with a < 2^128,
+ * b the nb (1 to 3, a constant) limbs of a constant below 2^128, so that
+ * a b < 2^256. The columns d0..d4 of weights 2^(52k) are carried, then the
+ * bits from 127 up, (d2 >> 23) + d3 2^29 + d4 2^81, are added to the low
+ * 127 bits. The result's limbs are below 2^53, its value below 2^130. */
+IFMA_INLINE m127_v3 m127_v_mul(m127_v3 a, m127_v3 b, int nb) {
+  const __m256i z = _mm256_setzero_si256();
+  __m256i d0, d1, d2, d3, d4;
+  d0 = MADLO(z, a.l0, b.l0);
+  d1 = MADHI(z, a.l0, b.l0);
+  d1 = MADLO(d1, a.l1, b.l0);
+  d2 = MADHI(z, a.l1, b.l0);
+  d2 = MADLO(d2, a.l2, b.l0);
+  d3 = MADHI(z, a.l2, b.l0);
+  d4 = z;
+  if (nb > 1) {
+    d1 = MADLO(d1, a.l0, b.l1);
+    d2 = MADHI(d2, a.l0, b.l1);
+    d2 = MADLO(d2, a.l1, b.l1);
+    d3 = MADHI(d3, a.l1, b.l1);
+    d3 = MADLO(d3, a.l2, b.l1);
+    d4 = MADHI(d4, a.l2, b.l1);
+  }
+  if (nb > 2) { /* a2 b2 < 2^48: no high part */
+    d2 = MADLO(d2, a.l0, b.l2);
+    d3 = MADHI(d3, a.l0, b.l2);
+    d3 = MADLO(d3, a.l1, b.l2);
+    d4 = MADHI(d4, a.l1, b.l2);
+    d4 = MADLO(d4, a.l2, b.l2);
+  }
+  d1 = _mm256_add_epi64(d1, _mm256_srli_epi64(d0, 52));
+  d0 = _mm256_and_si256(d0, V_M52);
+  d2 = _mm256_add_epi64(d2, _mm256_srli_epi64(d1, 52));
+  d1 = _mm256_and_si256(d1, V_M52);
+  d3 = _mm256_add_epi64(d3, _mm256_srli_epi64(d2, 52));
+  d2 = _mm256_and_si256(d2, V_M52);
+  d4 = _mm256_add_epi64(d4, _mm256_srli_epi64(d3, 52)); /* < 2^48: a b < 2^256 */
+  d3 = _mm256_and_si256(d3, V_M52);
+  m127_v3 r;
+  r.l0 = _mm256_add_epi64(
+      d0, _mm256_or_si256(_mm256_srli_epi64(d2, 23),
+                          _mm256_and_si256(_mm256_slli_epi64(d3, 29), V_M52)));
+  r.l1 = _mm256_add_epi64(
+      d1, _mm256_or_si256(_mm256_srli_epi64(d3, 23),
+                          _mm256_and_si256(_mm256_slli_epi64(d4, 29), V_M52)));
+  r.l2 = _mm256_add_epi64(_mm256_and_si256(d2, V_M23), _mm256_srli_epi64(d4, 23));
+  return r;
+}
+
+/* The limbs of a constant below 2^128 that a product needs (1 to 3). */
+static int m127_v_nlimbs(u128 c) { return c >> 104 ? 3 : c >> 52 ? 2 : 1; }
+
+/* cc_field128_mul_signed_sum's shape of a product with three terms:
+ * out[i] = pw a[i] b[i] + s + sum_j (+-xs[j][i]) for i < n - n % 4;
+ * cls says how pw is applied (WC_ONE: not at all, WC_NEG_ONE: negated,
+ * WC_WORD / WC_NEG_WORD: a product by c = |pw| of nb limbs then negated
+ * for WC_NEG_WORD, otherwise a product by pw of nb limbs). */
+IFMA_INLINE void m127_v_mul_signed_sum_k(uint64_t *out, const uint64_t *a, const uint64_t *b,
+                                         int cls, u128 c, int nb, const bool *neg,
+                                         const uint64_t *const *xs, u128 s, size_t n) {
+  const m127_v3 cv = m127_v_const(c), sv = m127_v_const(s);
+  const uint64_t *x0 = xs[0], *x1 = xs[1], *x2 = xs[2];
+  const __m256i f0 = neg[0] ? _mm256_set1_epi64x(-1) : _mm256_setzero_si256();
+  const __m256i f1 = neg[1] ? _mm256_set1_epi64x(-1) : _mm256_setzero_si256();
+  const __m256i f2 = neg[2] ? _mm256_set1_epi64x(-1) : _mm256_setzero_si256();
+#define FLIPIF(v, f)                                                       \
+  do {                                                                     \
+    (v).l0 = _mm256_xor_si256((v).l0, _mm256_and_si256((f), V_M52));       \
+    (v).l1 = _mm256_xor_si256((v).l1, _mm256_and_si256((f), V_M52));       \
+    (v).l2 = _mm256_xor_si256((v).l2, _mm256_and_si256((f), V_M23));       \
+  } while (0)
+  for (size_t i = 0; i + 4 <= n; i += 4) {
+    m127_v3 t = m127_v_mul(m127_v_load_limbs(a + 2 * i), m127_v_load_limbs(b + 2 * i), 3);
+    if (cls == WC_NEG_ONE) {
+      t = m127_v_neg(t);
+    } else if (cls != WC_ONE) {
+      t = m127_v_mul(m127_v_norm(t), cv, nb);
+      if (cls == WC_NEG_WORD) t = m127_v_neg(t);
+    }
+    m127_v3 y0 = m127_v_load_limbs(x0 + 2 * i), y1 = m127_v_load_limbs(x1 + 2 * i),
+            y2 = m127_v_load_limbs(x2 + 2 * i);
+    FLIPIF(y0, f0);
+    FLIPIF(y1, f1);
+    FLIPIF(y2, f2);
+    t = m127_v_add(m127_v_add(t, sv), m127_v_add(m127_v_add(y0, y1), y2));
+    __m256i lo, hi;
+    m127_v_canon(t, &lo, &hi);
+    m127_v_store(out + 2 * i, lo, hi);
+  }
+#undef FLIPIF
+}
+
+#define M127_V_MSS(C, NB)                                                  \
+  IFMA_TARGET static void m127_v_mss_##C##_##NB(uint64_t *out, const uint64_t *a, \
+                                                const uint64_t *b, u128 c, const bool *neg, \
+                                                const uint64_t *const *xs, u128 s, size_t n) { \
+    m127_v_mul_signed_sum_k(out, a, b, C, c, NB, neg, xs, s, n);           \
+  }
+M127_V_MSS(WC_ONE, 1)
+M127_V_MSS(WC_NEG_ONE, 1)
+M127_V_MSS(WC_WORD, 1)
+M127_V_MSS(WC_WORD, 2)
+M127_V_MSS(WC_NEG_WORD, 1)
+M127_V_MSS(WC_NEG_WORD, 2)
+M127_V_MSS(WC_FULL, 3)
+#undef M127_V_MSS
+
+/* The vector part of mul_signed_sum for a product and three terms: the
+ * elements below n - n % 4 done, for any pw. */
+static void m127_v_mul_signed_sum(uint64_t *out, const uint64_t *a, const uint64_t *b,
+                                  const m127_weight *k, u128 pw, const bool *neg,
+                                  const uint64_t *const *xs, u128 s, size_t n) {
+  switch (k->cls) {
+  case WC_ONE: m127_v_mss_WC_ONE_1(out, a, b, 1, neg, xs, s, n); return;
+  case WC_NEG_ONE: m127_v_mss_WC_NEG_ONE_1(out, a, b, 1, neg, xs, s, n); return;
+  case WC_WORD:
+  case WC_NEG_WORD: {
+    bool one = m127_v_nlimbs(k->c) == 1;
+    if (k->cls == WC_WORD) {
+      if (one) m127_v_mss_WC_WORD_1(out, a, b, k->c, neg, xs, s, n);
+      else m127_v_mss_WC_WORD_2(out, a, b, k->c, neg, xs, s, n);
+    } else {
+      if (one) m127_v_mss_WC_NEG_WORD_1(out, a, b, k->c, neg, xs, s, n);
+      else m127_v_mss_WC_NEG_WORD_2(out, a, b, k->c, neg, xs, s, n);
+    }
+    return;
+  }
+  default: m127_v_mss_WC_FULL_3(out, a, b, pw, neg, xs, s, n); return;
+  }
+}
+
+/* m127_unmask_3_2_2_k for i < n - n % 4 (see there), c below 2^64 in nb
+ * limbs. The sum of the shares is reduced to canonical before its shift,
+ * as in the scalar loop; *over gets bit 63 set when a checked share is
+ * p or more. */
+IFMA_INLINE void m127_v_unmask_k(uint64_t *out, const uint8_t *const *cs, int checked,
+                                 uint64_t *over, unsigned bits, u128 ns,
+                                 const uint64_t *const *y1, const uint64_t *const *yc,
+                                 uint64_t c, int nb, size_t n) {
+  const uint8_t *c0 = cs[0], *c1 = cs[1], *c2 = cs[2];
+  const uint64_t *u0 = y1[0], *u1 = y1[1], *v0 = yc[0], *v1 = yc[1];
+  const m127_v3 cv = m127_v_const(c), nsv = m127_v_const(ns);
+  const __m128i sr = _mm_cvtsi64_si128((long long)bits);
+  const __m128i sl = _mm_cvtsi64_si128((long long)(64 - (uint64_t)bits));
+  const __m128i sr2 = _mm_cvtsi64_si128((long long)((uint64_t)bits - 64));
+  const __m256i ones = _mm256_set1_epi64x(-1);
+  __m256i ov = _mm256_setzero_si256();
+  for (size_t i = 0; i + 4 <= n; i += 4) {
+    const size_t b = 16 * i;
+    __m256i alo, ahi, blo, bhi, dlo, dhi;
+    m127_v_load(c0 + b, &alo, &ahi);
+    m127_v_load(c1 + b, &blo, &bhi);
+    m127_v_load(c2 + b, &dlo, &dhi);
+    if (checked) { /* x >= p: bit 63 of x1, or of x1 + 1 when x0 is all ones */
+      ov = _mm256_or_si256(ov, _mm256_or_si256(ahi, _mm256_sub_epi64(ahi, _mm256_cmpeq_epi64(alo, ones))));
+      ov = _mm256_or_si256(ov, _mm256_or_si256(bhi, _mm256_sub_epi64(bhi, _mm256_cmpeq_epi64(blo, ones))));
+      ov = _mm256_or_si256(ov, _mm256_or_si256(dhi, _mm256_sub_epi64(dhi, _mm256_cmpeq_epi64(dlo, ones))));
+    }
+    m127_v3 sum = m127_v_add(m127_v_add(m127_v_limbs(alo, ahi), m127_v_limbs(blo, bhi)),
+                             m127_v_limbs(dlo, dhi));
+    __m256i lo, hi;
+    m127_v_canon(sum, &lo, &hi);
+    __m256i slo = _mm256_or_si256(_mm256_or_si256(_mm256_srl_epi64(lo, sr), _mm256_sll_epi64(hi, sl)),
+                                  _mm256_srl_epi64(hi, sr2));
+    __m256i shi = _mm256_srl_epi64(hi, sr);
+    m127_v3 t = m127_v_add(m127_v_limbs(slo, shi), nsv);
+    t = m127_v_add(t, m127_v_add(m127_v_flip(m127_v_load_limbs(u0 + 2 * i)),
+                                 m127_v_flip(m127_v_load_limbs(u1 + 2 * i))));
+    m127_v3 z = m127_v_norm(m127_v_add(m127_v_flip(m127_v_load_limbs(v0 + 2 * i)),
+                                       m127_v_flip(m127_v_load_limbs(v1 + 2 * i))));
+    t = m127_v_add(t, m127_v_mul(z, cv, nb));
+    m127_v_canon(t, &lo, &hi);
+    m127_v_store(out + 2 * i, lo, hi);
+  }
+  if (checked) {
+    uint64_t w[4];
+    _mm256_storeu_si256((__m256i *)w, ov);
+    *over = (w[0] | w[1] | w[2] | w[3]) >> 63;
+  }
+}
+
+IFMA_TARGET static void m127_v_unmask_1(uint64_t *out, const uint8_t *const *cs, int checked,
+                                        uint64_t *over, unsigned bits, u128 ns,
+                                        const uint64_t *const *y1, const uint64_t *const *yc,
+                                        uint64_t c, size_t n) {
+  m127_v_unmask_k(out, cs, checked, over, bits, ns, y1, yc, c, 1, n);
+}
+
+IFMA_TARGET static void m127_v_unmask_2(uint64_t *out, const uint8_t *const *cs, int checked,
+                                        uint64_t *over, unsigned bits, u128 ns,
+                                        const uint64_t *const *y1, const uint64_t *const *yc,
+                                        uint64_t c, size_t n) {
+  m127_v_unmask_k(out, cs, checked, over, bits, ns, y1, yc, c, 2, n);
+}
+
+#undef MADLO
+#undef MADHI
+#else
+#define M127_IFMA 0
+#endif
+
+/* 1 when the IFMA kernels run: decided at the first use from the CPU and
+ * CICADA_NO_SIMD (set and not empty: scalar code only), or set by
+ * _cc_field128_simd. */
+static int m127_simd_state = -1;
+
+static int m127_cpu_has_ifma(void) {
+#if M127_IFMA
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512ifma");
+#else
+  return 0;
+#endif
+}
+
+static int m127_simd_detect(void) {
+  const char *no = getenv("CICADA_NO_SIMD");
+  return no && no[0] ? 0 : m127_cpu_has_ifma();
+}
+
+static int m127_simd(void) {
+  int s = __atomic_load_n(&m127_simd_state, __ATOMIC_RELAXED);
+  if (s < 0) {
+    s = m127_simd_detect();
+    __atomic_store_n(&m127_simd_state, s, __ATOMIC_RELAXED);
+  }
+  return s;
+}
+
+int _cc_field128_simd(int want) {
+  int s = want < 0 ? m127_simd_detect() : want > 0 ? m127_cpu_has_ifma() : 0;
+  __atomic_store_n(&m127_simd_state, s, __ATOMIC_RELAXED);
+  return s;
+}
+
 /* The loop of cc_field128_mul_signed_sum: the class of pw (cls) and the
  * count of terms (R > 0; 0 for r) constants in each instance, so that no
  * switch runs per element and the masks stay in registers. The product's
@@ -1128,6 +1485,18 @@ int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64
   }
   const m127_weight k = m127_classify(pw);
   const uint64_t s0 = LO(s), s1 = HI(s);
+  const uint64_t *xt[3];
+  if (b && r == 3 && n >= 4 && m127_simd()) {
+#if M127_IFMA
+    const bool neg[3] = {nm0[0] != 0, nm0[1] != 0, nm0[2] != 0};
+    m127_v_mul_signed_sum(out, a, b, &k, pw, neg, xs, s, n);
+#endif
+    /* the last n % 4 elements by the scalar loop */
+    const size_t done = n & ~(size_t)3;
+    for (size_t j = 0; j < 3; j++) xt[j] = xs[j] + 2 * done;
+    xs = xt;
+    out += 2 * done, a += 2 * done, b += 2 * done, n -= done;
+  }
   if (b && r == 3) {
     /* a product's masked share: its Lagrange weight (3, -3 or 1 among 3
      * players) and three terms */
@@ -1224,6 +1593,28 @@ ALWAYS_INLINE void m127_unmask_3_2_2_k(uint64_t *out, const uint8_t *const *cs, 
   if (checked) *bad = over;
 }
 
+/* m127_unmask_3_2_2_k, the first n - n % 4 elements by the IFMA kernel
+ * when it runs; *over (checked) is nonzero when a share is p or more. */
+ALWAYS_INLINE void m127_unmask_3_2_2(uint64_t *out, const uint8_t *const *cs, int checked,
+                                     uint64_t *over, unsigned bits, u128 ns,
+                                     const uint64_t *const *y1, const uint64_t *const *yc,
+                                     uint64_t c, size_t n) {
+  size_t done = 0;
+  uint64_t vo = 0, so = 0;
+  if (n >= 4 && m127_simd()) {
+#if M127_IFMA
+    if (c >> 52) m127_v_unmask_2(out, cs, checked, &vo, bits, ns, y1, yc, c, n);
+    else m127_v_unmask_1(out, cs, checked, &vo, bits, ns, y1, yc, c, n);
+#endif
+    done = n & ~(size_t)3;
+  }
+  const uint8_t *const ct[3] = {cs[0] + 16 * done, cs[1] + 16 * done, cs[2] + 16 * done};
+  const uint64_t *const y1t[2] = {y1[0] + 2 * done, y1[1] + 2 * done};
+  const uint64_t *const yct[2] = {yc[0] + 2 * done, yc[1] + 2 * done};
+  m127_unmask_3_2_2_k(out + 2 * done, ct, checked, &so, bits, ns, y1t, yct, c, n - done);
+  if (checked) *over = vo | so;
+}
+
 /* Whether the q terms' classes vk are the weights 1, 1, c, c in any order
  * (c < 2^63 one word, or 1: all four 1), as m127_unmask_3_2_2_k takes
  * them: y1 gets the terms of weight 1, yc those of c. */
@@ -1269,7 +1660,7 @@ int cc_field128_unmask_sum_le(const cc_field128 *f, uint64_t *out, const uint8_t
   if (f->kind != CC_FIELD128_M127 || r != 3 || q != 4 || bits > 127) return 0;
   unmask_negated(v, q, vk);
   if (!unmask_shape_1_1_c_c(vk, ys, q, y1, yc, &c)) return 0;
-  m127_unmask_3_2_2_k(out, cs, 1, &over, bits, MASK127 - s, y1, yc, c, n);
+  m127_unmask_3_2_2(out, cs, 1, &over, bits, MASK127 - s, y1, yc, c, n);
   *bad = over != 0;
   return 1;
 #else
@@ -1295,7 +1686,7 @@ int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *
   if (r == 3 && unmask_shape_1_1_c_c(vk, ys, q, y1, yc, &c)) {
     const uint8_t *cb[3] = {(const uint8_t *)cs[0], (const uint8_t *)cs[1],
                             (const uint8_t *)cs[2]};
-    m127_unmask_3_2_2_k(out, cb, 0, NULL, bits, ns, y1, yc, c, n);
+    m127_unmask_3_2_2(out, cb, 0, NULL, bits, ns, y1, yc, c, n);
     return 1;
   }
   uint64_t a0[M127_BLOCK], a1[M127_BLOCK], a2[M127_BLOCK];
