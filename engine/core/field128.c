@@ -921,163 +921,6 @@ ALWAYS_INLINE void m127_lincomb_regs(uint64_t *out, const m127_weight *wk,
   }
 }
 
-/* m127_lincomb_regs for the shapes it is instantiated for; 0 for others. */
-static int m127_lincomb_shapes(uint64_t *out, const m127_weight *wk,
-                               const uint64_t *const *xs, size_t r, size_t n) {
-#define REGS2(C1) m127_lincomb_regs(out, wk, xs, 2, WC_ONE, C1, 0, 0, n)
-  if (r == 2 && wk[0].cls == WC_ONE) {
-    switch (wk[1].cls) {
-    case WC_ONE: REGS2(WC_ONE); return 1;
-    case WC_NEG_ONE: REGS2(WC_NEG_ONE); return 1;
-    case WC_POW2: REGS2(WC_POW2); return 1;
-    case WC_NEG_POW2: REGS2(WC_NEG_POW2); return 1;
-    case WC_WORD: REGS2(WC_WORD); return 1;
-    case WC_NEG_WORD: REGS2(WC_NEG_WORD); return 1;
-    default: REGS2(WC_FULL); return 1;
-    }
-  }
-#undef REGS2
-  return 0;
-}
-
-/* m127_pass for any class of k (the switch once per block); first starts
- * the sums at the block's terms instead of adding to them. */
-static void m127_pass_any(const m127_weight *k, const uint64_t *x, uint64_t *a0,
-                          uint64_t *a1, uint64_t *a2, size_t m, int first) {
-#define PASS(C)                                                            \
-  (first ? m127_pass(C, k, x, a0, a1, a2, m, 1) : m127_pass(C, k, x, a0, a1, a2, m, 0))
-  switch (k->cls) {
-  case WC_ONE: PASS(WC_ONE); break;
-  case WC_NEG_ONE: PASS(WC_NEG_ONE); break;
-  case WC_POW2: PASS(WC_POW2); break;
-  case WC_NEG_POW2: PASS(WC_NEG_POW2); break;
-  case WC_WORD: PASS(WC_WORD); break;
-  case WC_NEG_WORD: PASS(WC_NEG_WORD); break;
-  default: PASS(WC_FULL); break;
-  }
-#undef PASS
-}
-
-/* r < 2^62 canonical weights, r >= 1. Blocks of M127_BLOCK elements: each
- * term is one pass over the block into three words an element (6 KB, in
- * L1), then one pass reduces the block into out. Every xs[j][i] of a block
- * is read before its out[i] is written, so out may be one of the xs. */
-static void m127_lincomb(uint64_t *out, const uint64_t *w,
-                         const uint64_t *const *xs, size_t r, size_t n) {
-  m127_weight stackw[16], *wk = stackw;
-  if (r > sizeof stackw / sizeof stackw[0]) wk = malloc(r * sizeof *wk);
-  if (!wk) { /* no room for the classes: full products, one by one */
-    for (size_t i = 0; i < n; i++) {
-      m127_acc m = {0, 0, 0};
-      for (size_t j = 0; j < r; j++) m127_acc_add(&m, GET(xs[j], i), GET(w, j));
-      SET(out, i, m127_acc_value(&m));
-    }
-    return;
-  }
-  for (size_t j = 0; j < r; j++) wk[j] = m127_classify(GET(w, j));
-  if (m127_lincomb_shapes(out, wk, xs, r, n)) {
-    if (wk != stackw) free(wk);
-    return;
-  }
-  uint64_t a0[M127_BLOCK], a1[M127_BLOCK], a2[M127_BLOCK];
-  for (size_t base = 0; base < n; base += M127_BLOCK) {
-    size_t m = n - base < M127_BLOCK ? n - base : M127_BLOCK;
-    for (size_t j = 0; j < r; j++)
-      m127_pass_any(&wk[j], xs[j] + 2 * base, a0, a1, a2, m, j == 0);
-    for (size_t i = 0; i < m; i++) {
-      m127_acc acc = {a0[i], a1[i], a2[i]};
-      SET(out, base + i, m127_acc_value(&acc));
-    }
-  }
-  if (wk != stackw) free(wk);
-}
-
-/* The common small r spelled out with a constant count, so that the
- * compiler unrolls the inner loop and keeps no pointer array in it. */
-ALWAYS_INLINE void lincomb_small_k(const cc_field128 *f, kind_t k,
-                                   uint64_t *out, const uint64_t *w,
-                                   const uint64_t *const *xs, size_t r,
-                                   size_t n) {
-  u128 wd[3];
-  for (size_t j = 0; j < r; j++) wd[j] = to_dom(f, k, GET(w, j));
-  if (r == 2) {
-    const uint64_t *const ys[2] = {xs[0], xs[1]};
-    lincomb_arrays_k(f, k, out, w, wd, 1, ys, 2, n);
-  } else {
-    const uint64_t *const ys[3] = {xs[0], xs[1], xs[2]};
-    lincomb_arrays_k(f, k, out, w, wd, 1, ys, 3, n);
-  }
-}
-
-/* For 2^127 - 1, sums with the weights 1 (neg = 0) or the first 1 and the
- * others -1 (neg = 1): each output one three-word sum of its terms below
- * 2^128 (-x added as x ^ (2^127 - 1) = p - x), reduced once, instead of an
- * addition modulo p per term. R > 0 is the count when it is a constant
- * (2, 3 or 4, unrolled), else 0 for r. Every xs[j][i] is read before
- * out[i] is written. */
-ALWAYS_INLINE void m127_sum_k(uint64_t *out, const uint64_t *const *xs, size_t r, size_t n,
-                              int neg, size_t R) {
-  const uint64_t nm0 = neg ? UINT64_MAX : 0, nm1 = neg ? M63 : 0;
-  const size_t count = R ? R : r;
-  for (size_t i = 0; i < n; i++) {
-    m127_acc acc = {xs[0][2 * i], xs[0][2 * i + 1], 0};
-    for (size_t j = 1; j < count; j++)
-      m127_acc_add_words(&acc, xs[j][2 * i] ^ nm0, xs[j][2 * i + 1] ^ nm1);
-    SET(out, i, m127_acc_value(&acc));
-  }
-}
-
-static void m127_sum(uint64_t *out, const uint64_t *const *xs, size_t r, size_t n, int neg) {
-  if (r == 2) {
-    const uint64_t *const ys[2] = {xs[0], xs[1]};
-    if (neg) m127_sum_k(out, ys, 2, n, 1, 2);
-    else m127_sum_k(out, ys, 2, n, 0, 2);
-  } else if (r == 3) {
-    const uint64_t *const ys[3] = {xs[0], xs[1], xs[2]};
-    if (neg) m127_sum_k(out, ys, 3, n, 1, 3);
-    else m127_sum_k(out, ys, 3, n, 0, 3);
-  } else if (r == 4) {
-    const uint64_t *const ys[4] = {xs[0], xs[1], xs[2], xs[3]};
-    if (neg) m127_sum_k(out, ys, 4, n, 1, 4);
-    else m127_sum_k(out, ys, 4, n, 0, 4);
-  } else if (neg) {
-    m127_sum_k(out, xs, r, n, 1, 0);
-  } else {
-    m127_sum_k(out, xs, r, n, 0, 0);
-  }
-}
-
-/* For 2^127 - 1, sums with weights 1 and -1 in any order (neg[j] set for
- * -1; r < 2^62): as m127_sum_k, each term's words flipped or not by its
- * own masks. R > 0 is the count when it is a constant. */
-ALWAYS_INLINE void m127_signed_sum_k(uint64_t *out, const uint64_t *const *xs,
-                                     const bool *neg, size_t r, size_t n, size_t R) {
-  enum { MAX_SIGNED = 8 };
-  uint64_t nm0[MAX_SIGNED], nm1[MAX_SIGNED];
-  const size_t count = R ? R : r;
-  for (size_t j = 0; j < count; j++) {
-    nm0[j] = neg[j] ? UINT64_MAX : 0;
-    nm1[j] = neg[j] ? M63 : 0;
-  }
-  for (size_t i = 0; i < n; i++) {
-    m127_acc acc = {0, 0, 0};
-    for (size_t j = 0; j < count; j++)
-      m127_acc_add_words(&acc, xs[j][2 * i] ^ nm0[j], xs[j][2 * i + 1] ^ nm1[j]);
-    SET(out, i, m127_acc_value(&acc));
-  }
-}
-
-/* m127_signed_sum_k for r <= 8 terms, the usual counts spelled out. */
-static void m127_signed_sum(uint64_t *out, const uint64_t *const *xs, const bool *neg,
-                            size_t r, size_t n) {
-  switch (r) {
-  case 3: m127_signed_sum_k(out, xs, neg, 3, n, 3); break;
-  case 4: m127_signed_sum_k(out, xs, neg, 4, n, 4); break;
-  case 5: m127_signed_sum_k(out, xs, neg, 5, n, 5); break;
-  default: m127_signed_sum_k(out, xs, neg, r, n, 0); break;
-  }
-}
-
 /* ---- AVX-512 IFMA kernels for 2^127 - 1 ---------------------------------
  *
  * Four elements at a time in 256-bit vectors (ymm: the 512-bit ones lower
@@ -1148,11 +991,12 @@ IFMA_INLINE m127_v3 m127_v_flip(m127_v3 x) {
   return x;
 }
 
-/* 4p - x, congruent to -x, for limbs x0, x1 < 2^54, x2 < 2^25. */
+/* 8p - x, congruent to -x, for limbs x0, x1 < 2^55 - 8, x2 < 2^26 - 8
+ * (a product of m127_v_mul). */
 IFMA_INLINE m127_v3 m127_v_neg(m127_v3 x) {
-  x.l0 = _mm256_sub_epi64(_mm256_slli_epi64(V_M52, 2), x.l0);
-  x.l1 = _mm256_sub_epi64(_mm256_slli_epi64(V_M52, 2), x.l1);
-  x.l2 = _mm256_sub_epi64(_mm256_slli_epi64(V_M23, 2), x.l2);
+  x.l0 = _mm256_sub_epi64(_mm256_slli_epi64(V_M52, 3), x.l0);
+  x.l1 = _mm256_sub_epi64(_mm256_slli_epi64(V_M52, 3), x.l1);
+  x.l2 = _mm256_sub_epi64(_mm256_slli_epi64(V_M23, 3), x.l2);
   return x;
 }
 
@@ -1199,11 +1043,13 @@ IFMA_TARGET static m127_v3 m127_v_const(u128 c) {
 #define MADLO(acc, x, y) _mm256_madd52lo_epu64((acc), (x), (y))
 #define MADHI(acc, x, y) _mm256_madd52hi_epu64((acc), (x), (y))
 
-/* a * b folded once: a's limbs normalized (l0, l1 < 2^52) with a < 2^128,
- * b the nb (1 to 3, a constant) limbs of a constant below 2^128, so that
- * a b < 2^256. The columns d0..d4 of weights 2^(52k) are carried, then the
- * bits from 127 up, (d2 >> 23) + d3 2^29 + d4 2^81, are added to the low
- * 127 bits. The result's limbs are below 2^53, its value below 2^130. */
+/* a * b folded once: a's limbs below 2^52 with a2 b2 < 2^52 (a2 < 2^25
+ * for a canonical b), b the nb (1 to 3, a constant) limbs of a constant
+ * below 2^128. The columns d0..d4 of weights 2^(52k) (each below 2^55)
+ * are folded without carrying them: bits 23 and up of d2 weigh 2^127 = 1,
+ * d3 2^156 = 2^29 and d4 2^208 = 2^81, so each is split at bit 23 and its
+ * parts added to the limbs they land on. For canonical a, b the limbs are
+ * below 2^53 + 2^32, 2^54 + 2^32 and 2^25. */
 IFMA_INLINE m127_v3 m127_v_mul(m127_v3 a, m127_v3 b, int nb) {
   const __m256i z = _mm256_setzero_si256();
   __m256i d0, d1, d2, d3, d4;
@@ -1222,28 +1068,18 @@ IFMA_INLINE m127_v3 m127_v_mul(m127_v3 a, m127_v3 b, int nb) {
     d3 = MADLO(d3, a.l2, b.l1);
     d4 = MADHI(d4, a.l2, b.l1);
   }
-  if (nb > 2) { /* a2 b2 < 2^48: no high part */
+  if (nb > 2) { /* a2 b2 < 2^52: no high part */
     d2 = MADLO(d2, a.l0, b.l2);
     d3 = MADHI(d3, a.l0, b.l2);
     d3 = MADLO(d3, a.l1, b.l2);
     d4 = MADHI(d4, a.l1, b.l2);
     d4 = MADLO(d4, a.l2, b.l2);
   }
-  d1 = _mm256_add_epi64(d1, _mm256_srli_epi64(d0, 52));
-  d0 = _mm256_and_si256(d0, V_M52);
-  d2 = _mm256_add_epi64(d2, _mm256_srli_epi64(d1, 52));
-  d1 = _mm256_and_si256(d1, V_M52);
-  d3 = _mm256_add_epi64(d3, _mm256_srli_epi64(d2, 52));
-  d2 = _mm256_and_si256(d2, V_M52);
-  d4 = _mm256_add_epi64(d4, _mm256_srli_epi64(d3, 52)); /* < 2^48: a b < 2^256 */
-  d3 = _mm256_and_si256(d3, V_M52);
   m127_v3 r;
-  r.l0 = _mm256_add_epi64(
-      d0, _mm256_or_si256(_mm256_srli_epi64(d2, 23),
-                          _mm256_and_si256(_mm256_slli_epi64(d3, 29), V_M52)));
-  r.l1 = _mm256_add_epi64(
-      d1, _mm256_or_si256(_mm256_srli_epi64(d3, 23),
-                          _mm256_and_si256(_mm256_slli_epi64(d4, 29), V_M52)));
+  r.l0 = _mm256_add_epi64(_mm256_add_epi64(d0, _mm256_srli_epi64(d2, 23)),
+                          _mm256_slli_epi64(_mm256_and_si256(d3, V_M23), 29));
+  r.l1 = _mm256_add_epi64(_mm256_add_epi64(d1, _mm256_srli_epi64(d3, 23)),
+                          _mm256_slli_epi64(_mm256_and_si256(d4, V_M23), 29));
   r.l2 = _mm256_add_epi64(_mm256_and_si256(d2, V_M23), _mm256_srli_epi64(d4, 23));
   return r;
 }
@@ -1394,6 +1230,65 @@ IFMA_TARGET static void m127_v_unmask_2(uint64_t *out, const uint8_t *const *cs,
   m127_v_unmask_k(out, cs, checked, over, bits, ns, y1, yc, c, 2, n);
 }
 
+/* m127_lincomb_regs for two terms of the weights 1 and w (class cls):
+ * out[i] = x0[i] + w x1[i] for i < n - n % 4; a word c (|w| for
+ * WC_WORD, WC_NEG_WORD) in nb limbs, any other w in three. */
+IFMA_INLINE void m127_v_lincomb2_k(uint64_t *out, const uint64_t *x0, const uint64_t *x1,
+                                   int cls, u128 c, int nb, size_t n) {
+  const m127_v3 cv = m127_v_const(c);
+  for (size_t i = 0; i + 4 <= n; i += 4) {
+    m127_v3 t = m127_v_load_limbs(x1 + 2 * i);
+    if (cls == WC_NEG_ONE) {
+      t = m127_v_flip(t);
+    } else if (cls != WC_ONE) {
+      t = m127_v_mul(t, cv, nb);
+      if (cls == WC_NEG_WORD) t = m127_v_neg(t);
+    }
+    t = m127_v_add(t, m127_v_load_limbs(x0 + 2 * i));
+    __m256i lo, hi;
+    m127_v_canon(t, &lo, &hi);
+    m127_v_store(out + 2 * i, lo, hi);
+  }
+}
+
+#define M127_V_LC2(C, NB)                                                  \
+  IFMA_TARGET static void m127_v_lc2_##C##_##NB(uint64_t *out, const uint64_t *x0, \
+                                                const uint64_t *x1, u128 c, size_t n) { \
+    m127_v_lincomb2_k(out, x0, x1, C, c, NB, n);                           \
+  }
+M127_V_LC2(WC_ONE, 1)
+M127_V_LC2(WC_NEG_ONE, 1)
+M127_V_LC2(WC_WORD, 1)
+M127_V_LC2(WC_WORD, 2)
+M127_V_LC2(WC_NEG_WORD, 1)
+M127_V_LC2(WC_NEG_WORD, 2)
+M127_V_LC2(WC_FULL, 3)
+#undef M127_V_LC2
+
+/* out = x0 + w x1 for i < n - n % 4, w of the class k. */
+static void m127_v_lincomb2(uint64_t *out, const uint64_t *x0, const uint64_t *x1,
+                            const m127_weight *k, size_t n) {
+  switch (k->cls) {
+  case WC_ONE: m127_v_lc2_WC_ONE_1(out, x0, x1, 1, n); return;
+  case WC_NEG_ONE: m127_v_lc2_WC_NEG_ONE_1(out, x0, x1, 1, n); return;
+  case WC_WORD:
+    if (m127_v_nlimbs(k->c) == 1) m127_v_lc2_WC_WORD_1(out, x0, x1, k->c, n);
+    else m127_v_lc2_WC_WORD_2(out, x0, x1, k->c, n);
+    return;
+  case WC_NEG_WORD:
+    if (m127_v_nlimbs(k->c) == 1) m127_v_lc2_WC_NEG_WORD_1(out, x0, x1, k->c, n);
+    else m127_v_lc2_WC_NEG_WORD_2(out, x0, x1, k->c, n);
+    return;
+  case WC_POW2: /* |w| = 2^e */
+    m127_v_lc2_WC_FULL_3(out, x0, x1, (u128)1 << k->c, n);
+    return;
+  case WC_NEG_POW2:
+    m127_v_lc2_WC_FULL_3(out, x0, x1, MASK127 - ((u128)1 << k->c), n);
+    return;
+  default: m127_v_lc2_WC_FULL_3(out, x0, x1, cc_u128_make(k->w0, k->w1), n); return;
+  }
+}
+
 #undef MADLO
 #undef MADHI
 #else
@@ -1433,6 +1328,174 @@ int _cc_field128_simd(int want) {
   int s = want < 0 ? m127_simd_detect() : want > 0 ? m127_cpu_has_ifma() : 0;
   __atomic_store_n(&m127_simd_state, s, __ATOMIC_RELAXED);
   return s;
+}
+
+/* m127_lincomb_regs for the shapes it is instantiated for; 0 for others. */
+static int m127_lincomb_shapes(uint64_t *out, const m127_weight *wk,
+                               const uint64_t *const *xs, size_t r, size_t n) {
+#define REGS2(C1) m127_lincomb_regs(out, wk, xs, 2, WC_ONE, C1, 0, 0, n)
+  if (r == 2 && wk[0].cls == WC_ONE) {
+    const uint64_t *xt[2];
+    if (n >= 4 && m127_simd()) {
+#if M127_IFMA
+      m127_v_lincomb2(out, xs[0], xs[1], &wk[1], n);
+#endif
+      /* the last n % 4 elements below */
+      const size_t done = n & ~(size_t)3;
+      xt[0] = xs[0] + 2 * done, xt[1] = xs[1] + 2 * done;
+      xs = xt;
+      out += 2 * done, n -= done;
+    }
+    switch (wk[1].cls) {
+    case WC_ONE: REGS2(WC_ONE); return 1;
+    case WC_NEG_ONE: REGS2(WC_NEG_ONE); return 1;
+    case WC_POW2: REGS2(WC_POW2); return 1;
+    case WC_NEG_POW2: REGS2(WC_NEG_POW2); return 1;
+    case WC_WORD: REGS2(WC_WORD); return 1;
+    case WC_NEG_WORD: REGS2(WC_NEG_WORD); return 1;
+    default: REGS2(WC_FULL); return 1;
+    }
+  }
+#undef REGS2
+  return 0;
+}
+
+/* m127_pass for any class of k (the switch once per block); first starts
+ * the sums at the block's terms instead of adding to them. */
+static void m127_pass_any(const m127_weight *k, const uint64_t *x, uint64_t *a0,
+                          uint64_t *a1, uint64_t *a2, size_t m, int first) {
+#define PASS(C)                                                            \
+  (first ? m127_pass(C, k, x, a0, a1, a2, m, 1) : m127_pass(C, k, x, a0, a1, a2, m, 0))
+  switch (k->cls) {
+  case WC_ONE: PASS(WC_ONE); break;
+  case WC_NEG_ONE: PASS(WC_NEG_ONE); break;
+  case WC_POW2: PASS(WC_POW2); break;
+  case WC_NEG_POW2: PASS(WC_NEG_POW2); break;
+  case WC_WORD: PASS(WC_WORD); break;
+  case WC_NEG_WORD: PASS(WC_NEG_WORD); break;
+  default: PASS(WC_FULL); break;
+  }
+#undef PASS
+}
+
+/* r < 2^62 canonical weights, r >= 1. Blocks of M127_BLOCK elements: each
+ * term is one pass over the block into three words an element (6 KB, in
+ * L1), then one pass reduces the block into out. Every xs[j][i] of a block
+ * is read before its out[i] is written, so out may be one of the xs. */
+static void m127_lincomb(uint64_t *out, const uint64_t *w,
+                         const uint64_t *const *xs, size_t r, size_t n) {
+  m127_weight stackw[16], *wk = stackw;
+  if (r > sizeof stackw / sizeof stackw[0]) wk = malloc(r * sizeof *wk);
+  if (!wk) { /* no room for the classes: full products, one by one */
+    for (size_t i = 0; i < n; i++) {
+      m127_acc m = {0, 0, 0};
+      for (size_t j = 0; j < r; j++) m127_acc_add(&m, GET(xs[j], i), GET(w, j));
+      SET(out, i, m127_acc_value(&m));
+    }
+    return;
+  }
+  for (size_t j = 0; j < r; j++) wk[j] = m127_classify(GET(w, j));
+  if (m127_lincomb_shapes(out, wk, xs, r, n)) {
+    if (wk != stackw) free(wk);
+    return;
+  }
+  uint64_t a0[M127_BLOCK], a1[M127_BLOCK], a2[M127_BLOCK];
+  for (size_t base = 0; base < n; base += M127_BLOCK) {
+    size_t m = n - base < M127_BLOCK ? n - base : M127_BLOCK;
+    for (size_t j = 0; j < r; j++)
+      m127_pass_any(&wk[j], xs[j] + 2 * base, a0, a1, a2, m, j == 0);
+    for (size_t i = 0; i < m; i++) {
+      m127_acc acc = {a0[i], a1[i], a2[i]};
+      SET(out, base + i, m127_acc_value(&acc));
+    }
+  }
+  if (wk != stackw) free(wk);
+}
+
+/* The common small r spelled out with a constant count, so that the
+ * compiler unrolls the inner loop and keeps no pointer array in it. */
+ALWAYS_INLINE void lincomb_small_k(const cc_field128 *f, kind_t k,
+                                   uint64_t *out, const uint64_t *w,
+                                   const uint64_t *const *xs, size_t r,
+                                   size_t n) {
+  u128 wd[3];
+  for (size_t j = 0; j < r; j++) wd[j] = to_dom(f, k, GET(w, j));
+  if (r == 2) {
+    const uint64_t *const ys[2] = {xs[0], xs[1]};
+    lincomb_arrays_k(f, k, out, w, wd, 1, ys, 2, n);
+  } else {
+    const uint64_t *const ys[3] = {xs[0], xs[1], xs[2]};
+    lincomb_arrays_k(f, k, out, w, wd, 1, ys, 3, n);
+  }
+}
+
+/* For 2^127 - 1, sums with the weights 1 (neg = 0) or the first 1 and the
+ * others -1 (neg = 1): each output one three-word sum of its terms below
+ * 2^128 (-x added as x ^ (2^127 - 1) = p - x), reduced once, instead of an
+ * addition modulo p per term. R > 0 is the count when it is a constant
+ * (2, 3 or 4, unrolled), else 0 for r. Every xs[j][i] is read before
+ * out[i] is written. */
+ALWAYS_INLINE void m127_sum_k(uint64_t *out, const uint64_t *const *xs, size_t r, size_t n,
+                              int neg, size_t R) {
+  const uint64_t nm0 = neg ? UINT64_MAX : 0, nm1 = neg ? M63 : 0;
+  const size_t count = R ? R : r;
+  for (size_t i = 0; i < n; i++) {
+    m127_acc acc = {xs[0][2 * i], xs[0][2 * i + 1], 0};
+    for (size_t j = 1; j < count; j++)
+      m127_acc_add_words(&acc, xs[j][2 * i] ^ nm0, xs[j][2 * i + 1] ^ nm1);
+    SET(out, i, m127_acc_value(&acc));
+  }
+}
+
+static void m127_sum(uint64_t *out, const uint64_t *const *xs, size_t r, size_t n, int neg) {
+  if (r == 2) {
+    const uint64_t *const ys[2] = {xs[0], xs[1]};
+    if (neg) m127_sum_k(out, ys, 2, n, 1, 2);
+    else m127_sum_k(out, ys, 2, n, 0, 2);
+  } else if (r == 3) {
+    const uint64_t *const ys[3] = {xs[0], xs[1], xs[2]};
+    if (neg) m127_sum_k(out, ys, 3, n, 1, 3);
+    else m127_sum_k(out, ys, 3, n, 0, 3);
+  } else if (r == 4) {
+    const uint64_t *const ys[4] = {xs[0], xs[1], xs[2], xs[3]};
+    if (neg) m127_sum_k(out, ys, 4, n, 1, 4);
+    else m127_sum_k(out, ys, 4, n, 0, 4);
+  } else if (neg) {
+    m127_sum_k(out, xs, r, n, 1, 0);
+  } else {
+    m127_sum_k(out, xs, r, n, 0, 0);
+  }
+}
+
+/* For 2^127 - 1, sums with weights 1 and -1 in any order (neg[j] set for
+ * -1; r < 2^62): as m127_sum_k, each term's words flipped or not by its
+ * own masks. R > 0 is the count when it is a constant. */
+ALWAYS_INLINE void m127_signed_sum_k(uint64_t *out, const uint64_t *const *xs,
+                                     const bool *neg, size_t r, size_t n, size_t R) {
+  enum { MAX_SIGNED = 8 };
+  uint64_t nm0[MAX_SIGNED], nm1[MAX_SIGNED];
+  const size_t count = R ? R : r;
+  for (size_t j = 0; j < count; j++) {
+    nm0[j] = neg[j] ? UINT64_MAX : 0;
+    nm1[j] = neg[j] ? M63 : 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    m127_acc acc = {0, 0, 0};
+    for (size_t j = 0; j < count; j++)
+      m127_acc_add_words(&acc, xs[j][2 * i] ^ nm0[j], xs[j][2 * i + 1] ^ nm1[j]);
+    SET(out, i, m127_acc_value(&acc));
+  }
+}
+
+/* m127_signed_sum_k for r <= 8 terms, the usual counts spelled out. */
+static void m127_signed_sum(uint64_t *out, const uint64_t *const *xs, const bool *neg,
+                            size_t r, size_t n) {
+  switch (r) {
+  case 3: m127_signed_sum_k(out, xs, neg, 3, n, 3); break;
+  case 4: m127_signed_sum_k(out, xs, neg, 4, n, 4); break;
+  case 5: m127_signed_sum_k(out, xs, neg, 5, n, 5); break;
+  default: m127_signed_sum_k(out, xs, neg, r, n, 0); break;
+  }
 }
 
 /* The loop of cc_field128_mul_signed_sum: the class of pw (cls) and the

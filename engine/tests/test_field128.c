@@ -1292,6 +1292,34 @@ static void test_simd_paths(const cc_field128 *f) {
     free(copy);
   }
 
+  /* two terms of the weights 1 and w (truncations' high parts), out
+   * also one of the terms */
+  const u128 w2s[] = {3, p - 3, ((u128)1 << 52) - 1, (u128)1 << 52, ((u128)1 << 63) + 5,
+                      p - ((u128)1 << 60), (u128)1 << 70, p - ((u128)1 << 70),
+                      (u128)1 << 126, next128() % p, 0};
+  for (size_t k = 0; k < sizeof w2s / sizeof w2s[0]; k++) {
+    uint64_t w[4];
+    cc_field128_set(w, 0, 1);
+    cc_field128_set(w, 1, w2s[k]);
+    for (size_t l = 0; l < sizeof simd_lengths / sizeof simd_lengths[0]; l++) {
+      size_t n = simd_lengths[l];
+      _cc_field128_simd(0);
+      cc_field128_lincomb_arrays(f, outs, w, arr + 1, 2, n);
+      _cc_field128_simd(1);
+      cc_field128_lincomb_arrays(f, outv, w, arr + 1, 2, n);
+      CHECK(cc_field128_equal(outs, outv, n));
+    }
+    uint64_t *copy = malloc(2 * 2 * NV * sizeof *copy);
+    CHECK(copy != NULL);
+    for (size_t t = 0; t < 2; t++) {
+      memcpy(copy, arr[1], 2 * 2 * NV * sizeof *copy);
+      const uint64_t *cp[2] = {copy, copy + 2 * NV};
+      cc_field128_lincomb_arrays(f, copy + 2 * t * NV, w, cp, 2, NV);
+      CHECK(cc_field128_equal(copy + 2 * t * NV, outs, NV));
+    }
+    free(copy);
+  }
+
   /* the unmask of a product among 3 players: weights 1, 1, c, c */
   const u128 cw[] = {1, 3, ((u128)1 << 52) - 1, (u128)1 << 52, ((u128)1 << 63) - 1};
   const u128 wrong[] = {p, p + 1, (u128)1 << 127, ~(u128)0};
