@@ -1009,26 +1009,27 @@ IFMA_INLINE m127_v3 m127_v_norm(m127_v3 x) {
   return x;
 }
 
-/* Bits 127 and up added back at bit 0 (2^127 = 1), then carried. */
-IFMA_INLINE m127_v3 m127_v_fold(m127_v3 x) {
+/* The canonical value of limbs below 2^63 each, as low and high words.
+ * One carry pass and one fold leave l0 < 2^53, l1 < 2^52, l2 < 2^23, a
+ * value x below 2^127 + 2^53; in words, x >= 2^127 means a high word of
+ * exactly 2^63 and a low word below 2^53, so x - p = the low word + 1
+ * needs no carry; otherwise x <= p, and p stands for 0. */
+IFMA_INLINE void m127_v_canon(m127_v3 x, __m256i *lo, __m256i *hi) {
+  x = m127_v_norm(x);
   x.l0 = _mm256_add_epi64(x.l0, _mm256_srli_epi64(x.l2, 23));
   x.l2 = _mm256_and_si256(x.l2, V_M23);
-  return m127_v_norm(x);
-}
-
-/* The canonical value of limbs below 2^63 each, as low and high words.
- * After the first fold the value is below 2^127 + 2^42, after the second
- * at most p, which stands for 0. */
-IFMA_INLINE void m127_v_canon(m127_v3 x, __m256i *lo, __m256i *hi) {
-  x = m127_v_fold(m127_v_fold(m127_v_norm(x)));
-  __m256i eq = _mm256_and_si256(_mm256_and_si256(_mm256_cmpeq_epi64(x.l0, V_M52),
-                                                 _mm256_cmpeq_epi64(x.l1, V_M52)),
-                                _mm256_cmpeq_epi64(x.l2, V_M23));
-  x.l0 = _mm256_andnot_si256(eq, x.l0);
-  x.l1 = _mm256_andnot_si256(eq, x.l1);
-  x.l2 = _mm256_andnot_si256(eq, x.l2);
-  *lo = _mm256_or_si256(x.l0, _mm256_slli_epi64(x.l1, 52));
-  *hi = _mm256_or_si256(_mm256_srli_epi64(x.l1, 12), _mm256_slli_epi64(x.l2, 40));
+  const __m256i m63 = _mm256_set1_epi64x(INT64_MAX);
+  __m256i up = _mm256_slli_epi64(x.l1, 52);
+  __m256i w0 = _mm256_add_epi64(x.l0, up);
+  __m256i w1 = _mm256_or_si256(_mm256_srli_epi64(x.l1, 12), _mm256_slli_epi64(x.l2, 40));
+  w1 = _mm256_mask_sub_epi64(w1, _mm256_cmplt_epu64_mask(w0, up), w1,
+                             _mm256_set1_epi64x(-1)); /* the carry */
+  w0 = _mm256_add_epi64(w0, _mm256_srli_epi64(w1, 63));
+  w1 = _mm256_and_si256(w1, m63);
+  __mmask8 isp = _mm256_mask_cmpeq_epi64_mask(_mm256_cmpeq_epi64_mask(w0, _mm256_set1_epi64x(-1)),
+                                              w1, m63);
+  *lo = _mm256_maskz_mov_epi64((__mmask8)~isp, w0);
+  *hi = _mm256_maskz_mov_epi64((__mmask8)~isp, w1);
 }
 
 /* A constant as limbs in every lane. */
