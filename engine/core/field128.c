@@ -983,6 +983,24 @@ IFMA_INLINE m127_v3 m127_v_add(m127_v3 a, m127_v3 b) {
   return a;
 }
 
+IFMA_INLINE m127_v3 m127_v_sub(m127_v3 a, m127_v3 b) {
+  a.l0 = _mm256_sub_epi64(a.l0, b.l0);
+  a.l1 = _mm256_sub_epi64(a.l1, b.l1);
+  a.l2 = _mm256_sub_epi64(a.l2, b.l2);
+  return a;
+}
+
+/* x + y for four elements at each of x and y, canonical (so that the sum
+ * stays below 2^128), added in words and then split into limbs. */
+IFMA_INLINE m127_v3 m127_v_load_sum(const uint64_t *x, const uint64_t *y) {
+  __m256i xlo, xhi, ylo, yhi;
+  m127_v_load(x, &xlo, &xhi);
+  m127_v_load(y, &ylo, &yhi);
+  __m256i lo = _mm256_add_epi64(xlo, ylo), hi = _mm256_add_epi64(xhi, yhi);
+  hi = _mm256_mask_sub_epi64(hi, _mm256_cmplt_epu64_mask(lo, xlo), hi, _mm256_set1_epi64x(-1));
+  return m127_v_limbs(lo, hi);
+}
+
 /* x ^ (2^127 - 1) on the 128 bits, limb by limb: p - x for a canonical x. */
 IFMA_INLINE m127_v3 m127_v_flip(m127_v3 x) {
   x.l0 = _mm256_xor_si256(x.l0, V_M52);
@@ -1177,7 +1195,8 @@ IFMA_INLINE void m127_v_unmask_k(uint64_t *out, const uint8_t *const *cs, int ch
                                  uint64_t c, int nb, size_t n) {
   const uint8_t *c0 = cs[0], *c1 = cs[1], *c2 = cs[2];
   const uint64_t *u0 = y1[0], *u1 = y1[1], *v0 = yc[0], *v1 = yc[1];
-  const m127_v3 cv = m127_v_const(c), nsv = m127_v_const(ns);
+  const m127_v3 cv = m127_v_const(c), p4 = m127_v_neg(m127_v_const(0)) /* 8p */;
+  m127_v3 nsv4 = m127_v_add(m127_v_const(ns), p4);
   const __m128i sr = _mm_cvtsi64_si128((long long)bits);
   const __m128i sl = _mm_cvtsi64_si128((long long)(64 - (uint64_t)bits));
   const __m128i sr2 = _mm_cvtsi64_si128((long long)((uint64_t)bits - 64));
@@ -1201,11 +1220,11 @@ IFMA_INLINE void m127_v_unmask_k(uint64_t *out, const uint8_t *const *cs, int ch
     __m256i slo = _mm256_or_si256(_mm256_or_si256(_mm256_srl_epi64(lo, sr), _mm256_sll_epi64(hi, sl)),
                                   _mm256_srl_epi64(hi, sr2));
     __m256i shi = _mm256_srl_epi64(hi, sr);
-    m127_v3 t = m127_v_add(m127_v_limbs(slo, shi), nsv);
-    t = m127_v_add(t, m127_v_add(m127_v_flip(m127_v_load_limbs(u0 + 2 * i)),
-                                 m127_v_flip(m127_v_load_limbs(u1 + 2 * i))));
-    m127_v3 z = m127_v_norm(m127_v_add(m127_v_flip(m127_v_load_limbs(v0 + 2 * i)),
-                                       m127_v_flip(m127_v_load_limbs(v1 + 2 * i))));
+    /* (p - u0) + (p - u1) as 4p - (u0 + u1), the sum in words (below
+     * 2^128 for canonical terms), the same for the v */
+    m127_v3 t = m127_v_sub(m127_v_add(m127_v_limbs(slo, shi), nsv4),
+                           m127_v_load_sum(u0 + 2 * i, u1 + 2 * i));
+    m127_v3 z = m127_v_norm(m127_v_sub(p4, m127_v_load_sum(v0 + 2 * i, v1 + 2 * i)));
     t = m127_v_add(t, m127_v_mul(z, cv, nb));
     m127_v_canon(t, &lo, &hi);
     m127_v_store(out + 2 * i, lo, hi);
