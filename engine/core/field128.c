@@ -1309,6 +1309,50 @@ static void m127_v_lincomb2(uint64_t *out, const uint64_t *x0, const uint64_t *x
   }
 }
 
+/* m127_sum_k for i < n - n % 4 and R = 2, 3 or 4 terms: the first term
+ * plus the others (neg: minus them, each added as x ^ (2^127 - 1) = p - x),
+ * one reduction. */
+IFMA_INLINE void m127_v_sum_k(uint64_t *out, const uint64_t *const *xs, int neg, size_t R,
+                              size_t n) {
+  const uint64_t *x[4] = {xs[0], xs[1], R > 2 ? xs[2] : NULL, R > 3 ? xs[3] : NULL};
+  for (size_t i = 0; i + 4 <= n; i += 4) {
+    m127_v3 t = m127_v_load_limbs(x[0] + 2 * i);
+    for (size_t j = 1; j < R; j++) {
+      m127_v3 y = m127_v_load_limbs(x[j] + 2 * i);
+      t = m127_v_add(t, neg ? m127_v_flip(y) : y);
+    }
+    __m256i lo, hi;
+    m127_v_canon(t, &lo, &hi);
+    m127_v_store(out + 2 * i, lo, hi);
+  }
+}
+
+#define M127_V_SUM(R, NEG)                                                 \
+  IFMA_TARGET static void m127_v_sum_##R##_##NEG(uint64_t *out, const uint64_t *const *xs, \
+                                                 size_t n) {               \
+    m127_v_sum_k(out, xs, NEG, R, n);                                      \
+  }
+M127_V_SUM(2, 0)
+M127_V_SUM(2, 1)
+M127_V_SUM(3, 0)
+M127_V_SUM(3, 1)
+M127_V_SUM(4, 0)
+M127_V_SUM(4, 1)
+#undef M127_V_SUM
+
+/* m127_v_sum_k for r = 2, 3 or 4 (0 for other counts, nothing done). */
+static int m127_v_sum(uint64_t *out, const uint64_t *const *xs, size_t r, int neg, size_t n) {
+  switch (r * 2 + (neg != 0)) {
+  case 4: m127_v_sum_2_0(out, xs, n); return 1;
+  case 5: m127_v_sum_2_1(out, xs, n); return 1;
+  case 6: m127_v_sum_3_0(out, xs, n); return 1;
+  case 7: m127_v_sum_3_1(out, xs, n); return 1;
+  case 8: m127_v_sum_4_0(out, xs, n); return 1;
+  case 9: m127_v_sum_4_1(out, xs, n); return 1;
+  default: return 0;
+  }
+}
+
 #undef MADLO
 #undef MADHI
 #else
@@ -1468,6 +1512,17 @@ ALWAYS_INLINE void m127_sum_k(uint64_t *out, const uint64_t *const *xs, size_t r
 }
 
 static void m127_sum(uint64_t *out, const uint64_t *const *xs, size_t r, size_t n, int neg) {
+  const uint64_t *xt[4];
+  if (r >= 2 && r <= 4 && n >= 4 && m127_simd()) {
+#if M127_IFMA
+    m127_v_sum(out, xs, r, neg, n);
+#endif
+    /* the last n % 4 elements below */
+    const size_t done = n & ~(size_t)3;
+    for (size_t j = 0; j < r; j++) xt[j] = xs[j] + 2 * done;
+    xs = xt;
+    out += 2 * done, n -= done;
+  }
   if (r == 2) {
     const uint64_t *const ys[2] = {xs[0], xs[1]};
     if (neg) m127_sum_k(out, ys, 2, n, 1, 2);

@@ -1320,6 +1320,30 @@ static void test_simd_paths(const cc_field128 *f) {
     free(copy);
   }
 
+  /* sums of 2 to 5 terms of the weights 1, or 1 then -1 */
+  for (size_t r = 2; r <= 5; r++) {
+    for (int minus = 0; minus < 2; minus++) {
+      uint64_t w[10];
+      for (size_t j = 0; j < r; j++) cc_field128_set(w, j, minus && j > 0 ? p - 1 : 1);
+      for (size_t l = 0; l < sizeof simd_lengths / sizeof simd_lengths[0]; l++) {
+        size_t n = simd_lengths[l];
+        _cc_field128_simd(0);
+        cc_field128_lincomb_arrays(f, outs, w, arr, r, n);
+        _cc_field128_simd(1);
+        cc_field128_lincomb_arrays(f, outv, w, arr, r, n);
+        CHECK(cc_field128_equal(outs, outv, n));
+      }
+      uint64_t *copy = malloc(2 * r * NV * sizeof *copy);
+      CHECK(copy != NULL);
+      memcpy(copy, x, 2 * r * NV * sizeof *copy);
+      const uint64_t *cp[5];
+      for (size_t j = 0; j < r; j++) cp[j] = copy + 2 * j * NV;
+      cc_field128_lincomb_arrays(f, copy + 2 * (r - 1) * NV, w, cp, r, NV);
+      CHECK(cc_field128_equal(copy + 2 * (r - 1) * NV, outs, NV));
+      free(copy);
+    }
+  }
+
   /* the unmask of a product among 3 players: weights 1, 1, c, c */
   const u128 cw[] = {1, 3, ((u128)1 << 52) - 1, (u128)1 << 52, ((u128)1 << 63) - 1};
   const u128 wrong[] = {p, p + 1, (u128)1 << 127, ~(u128)0};
