@@ -1227,7 +1227,7 @@ static void test_mul_signed_sum(const cc_field128 *f) {
  * rejected p, p + 1, 2^127, 2^128 - 1 among them, lengths around the
  * vector width, out aliasing an operand. Skipped (said so) on a CPU
  * without IFMA; CICADA_NO_SIMD turns them off. */
-static const size_t simd_lengths[] = {0, 1, 3, 4, 5, 7, 8, 13, 67, 256, 1001};
+static const size_t simd_lengths[] = {0, 1, 3, 4, 5, 7, 8, 9, 13, 15, 16, 17, 67, 256, 1001};
 
 static void test_simd_paths(const cc_field128 *f) {
   if (f->kind != CC_FIELD128_M127) return;
@@ -1376,7 +1376,7 @@ static void test_simd_paths(const cc_field128 *f) {
         uint8_t *at = NULL, keep[16];
         if (e < sizeof wrong / sizeof wrong[0] && n > 0) {
           /* in the vector part or the scalar tail, by turns */
-          size_t i = (e + off) % 2 ? n - 1 : (n / 4 > 0 ? (e * 7 + off) % (n & ~(size_t)3) : 0);
+          size_t i = (e + off) % 2 ? n - 1 : (n / 8 > 0 ? (e * 7 + off) % (n & ~(size_t)7) : 0);
           uint64_t words[2] = {(uint64_t)wrong[e], (uint64_t)(wrong[e] >> 64)};
           at = raw + off + 16 * NV * ((e + off) % 3) + 16 * i;
           memcpy(keep, at, 16);
