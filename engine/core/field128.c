@@ -27,6 +27,8 @@
  * per sum, and M127 linear combinations take weights 1, -1 and +-one word
  * without the full product (m127_lincomb); MONT dot products sum REDC(a b) and fix the factor R once;
  * Horner steps by a one-word x (Shamir indices) use two partial products.
+ * On x86-64 with AVX-512 IFMA the hottest M127 kernels run eight elements
+ * at a time in radix-2^52 limbs ("AVX-512 IFMA kernels" below).
  * Kernels copy *f into a local before their loops: stores through out
  * (uint64_t) could otherwise alias its words and force reloads.
  */
