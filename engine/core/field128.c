@@ -27,6 +27,8 @@
  * per sum, and M127 linear combinations take weights 1, -1 and +-one word
  * without the full product (m127_lincomb); MONT dot products sum REDC(a b) and fix the factor R once;
  * Horner steps by a one-word x (Shamir indices) use two partial products.
+ * On x86-64 with AVX-512 IFMA the hottest M127 kernels run eight elements
+ * at a time in radix-2^52 limbs ("AVX-512 IFMA kernels" below).
  * Kernels copy *f into a local before their loops: stores through out
  * (uint64_t) could otherwise alias its words and force reloads.
  */
@@ -921,11 +923,493 @@ ALWAYS_INLINE void m127_lincomb_regs(uint64_t *out, const m127_weight *wk,
   }
 }
 
+/* ---- AVX-512 IFMA kernels for 2^127 - 1 ---------------------------------
+ *
+ * Eight elements at a time in 512-bit vectors (zmm: measured faster than
+ * four in ymm, the whole multiply_1m_f128 included, see
+ * docs/benchmark.md), each element in three 64-bit lanes of radix
+ * 2^52 (limbs l0 + l1 2^52 + l2 2^104). Limbs grow lazily: sums need no
+ * carries, products (vpmadd52luq/vpmadd52huq take 52-bit limbs) are folded
+ * once with 2^127 = 1, and one reduction per element makes the canonical
+ * value. Every result is the canonical residue of the same sum as the
+ * scalar kernels compute, so the two paths agree bit for bit; elements
+ * past the last multiple of eight go to the scalar loops. Chosen at run
+ * time (m127_simd): the same binary runs the scalar code on a CPU without
+ * IFMA, or when the environment sets CICADA_NO_SIMD. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define M127_IFMA 1
+#include <immintrin.h>
+
+#define IFMA_TARGET __attribute__((target("avx512f,avx512ifma")))
+#define IFMA_INLINE static inline __attribute__((always_inline)) IFMA_TARGET
+
+typedef struct { __m512i l0, l1, l2; } m127_v3;
+
+#define V_M52 _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - 1))
+#define V_M23 _mm512_set1_epi64((long long)((UINT64_C(1) << 23) - 1))
+
+/* Eight interleaved elements at p (any alignment) as their low and high
+ * words; the lanes hold the elements 0, 4, 1, 5, 2, 6, 3, 7, which
+ * m127_v_store puts back in place. */
+IFMA_INLINE void m127_v_load(const void *p, __m512i *lo, __m512i *hi) {
+  __m512i x = _mm512_loadu_si512((const void *)p);
+  __m512i y = _mm512_loadu_si512((const void *)((const uint8_t *)p + 64));
+  *lo = _mm512_unpacklo_epi64(x, y);
+  *hi = _mm512_unpackhi_epi64(x, y);
+}
+
+IFMA_INLINE void m127_v_store(void *p, __m512i lo, __m512i hi) {
+  _mm512_storeu_si512((void *)p, _mm512_unpacklo_epi64(lo, hi));
+  _mm512_storeu_si512((void *)((uint8_t *)p + 64), _mm512_unpackhi_epi64(lo, hi));
+}
+
+/* 128-bit words to limbs (l2 < 2^24). */
+IFMA_INLINE m127_v3 m127_v_limbs(__m512i lo, __m512i hi) {
+  m127_v3 x;
+  x.l0 = _mm512_and_si512(lo, V_M52);
+  x.l1 = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 52), _mm512_slli_epi64(hi, 12)),
+                          V_M52);
+  x.l2 = _mm512_srli_epi64(hi, 40);
+  return x;
+}
+
+IFMA_INLINE m127_v3 m127_v_load_limbs(const void *p) {
+  __m512i lo, hi;
+  m127_v_load(p, &lo, &hi);
+  return m127_v_limbs(lo, hi);
+}
+
+IFMA_INLINE m127_v3 m127_v_add(m127_v3 a, m127_v3 b) {
+  a.l0 = _mm512_add_epi64(a.l0, b.l0);
+  a.l1 = _mm512_add_epi64(a.l1, b.l1);
+  a.l2 = _mm512_add_epi64(a.l2, b.l2);
+  return a;
+}
+
+IFMA_INLINE m127_v3 m127_v_sub(m127_v3 a, m127_v3 b) {
+  a.l0 = _mm512_sub_epi64(a.l0, b.l0);
+  a.l1 = _mm512_sub_epi64(a.l1, b.l1);
+  a.l2 = _mm512_sub_epi64(a.l2, b.l2);
+  return a;
+}
+
+/* x + y for eight elements at each of x and y, canonical (so that the sum
+ * stays below 2^128), added in words and then split into limbs. */
+IFMA_INLINE m127_v3 m127_v_load_sum(const uint64_t *x, const uint64_t *y) {
+  __m512i xlo, xhi, ylo, yhi;
+  m127_v_load(x, &xlo, &xhi);
+  m127_v_load(y, &ylo, &yhi);
+  __m512i lo = _mm512_add_epi64(xlo, ylo), hi = _mm512_add_epi64(xhi, yhi);
+  hi = _mm512_mask_sub_epi64(hi, _mm512_cmplt_epu64_mask(lo, xlo), hi, _mm512_set1_epi64(-1));
+  return m127_v_limbs(lo, hi);
+}
+
+/* x ^ (2^127 - 1) on the 128 bits, limb by limb: p - x for a canonical x. */
+IFMA_INLINE m127_v3 m127_v_flip(m127_v3 x) {
+  x.l0 = _mm512_xor_si512(x.l0, V_M52);
+  x.l1 = _mm512_xor_si512(x.l1, V_M52);
+  x.l2 = _mm512_xor_si512(x.l2, V_M23);
+  return x;
+}
+
+/* 8p - x, congruent to -x, for limbs x0, x1 < 2^55 - 8, x2 < 2^26 - 8
+ * (a product of m127_v_mul). */
+IFMA_INLINE m127_v3 m127_v_neg(m127_v3 x) {
+  x.l0 = _mm512_sub_epi64(_mm512_slli_epi64(V_M52, 3), x.l0);
+  x.l1 = _mm512_sub_epi64(_mm512_slli_epi64(V_M52, 3), x.l1);
+  x.l2 = _mm512_sub_epi64(_mm512_slli_epi64(V_M23, 3), x.l2);
+  return x;
+}
+
+/* Carries up: l0, l1 < 2^52, the value unchanged. */
+IFMA_INLINE m127_v3 m127_v_norm(m127_v3 x) {
+  x.l1 = _mm512_add_epi64(x.l1, _mm512_srli_epi64(x.l0, 52));
+  x.l0 = _mm512_and_si512(x.l0, V_M52);
+  x.l2 = _mm512_add_epi64(x.l2, _mm512_srli_epi64(x.l1, 52));
+  x.l1 = _mm512_and_si512(x.l1, V_M52);
+  return x;
+}
+
+/* The canonical value of limbs below 2^63 each, as low and high words.
+ * One carry pass and one fold leave l0 < 2^53, l1 < 2^52, l2 < 2^23, a
+ * value x below 2^127 + 2^53; in words, x >= 2^127 means a high word of
+ * exactly 2^63 and a low word below 2^53, so x - p = the low word + 1
+ * needs no carry; otherwise x <= p, and p stands for 0. */
+IFMA_INLINE void m127_v_canon(m127_v3 x, __m512i *lo, __m512i *hi) {
+  x = m127_v_norm(x);
+  x.l0 = _mm512_add_epi64(x.l0, _mm512_srli_epi64(x.l2, 23));
+  x.l2 = _mm512_and_si512(x.l2, V_M23);
+  const __m512i m63 = _mm512_set1_epi64(INT64_MAX);
+  __m512i up = _mm512_slli_epi64(x.l1, 52);
+  __m512i w0 = _mm512_add_epi64(x.l0, up);
+  __m512i w1 = _mm512_or_si512(_mm512_srli_epi64(x.l1, 12), _mm512_slli_epi64(x.l2, 40));
+  w1 = _mm512_mask_sub_epi64(w1, _mm512_cmplt_epu64_mask(w0, up), w1,
+                             _mm512_set1_epi64(-1)); /* the carry */
+  w0 = _mm512_add_epi64(w0, _mm512_srli_epi64(w1, 63));
+  w1 = _mm512_and_si512(w1, m63);
+  __mmask8 isp = _mm512_mask_cmpeq_epi64_mask(_mm512_cmpeq_epi64_mask(w0, _mm512_set1_epi64(-1)),
+                                              w1, m63);
+  *lo = _mm512_maskz_mov_epi64((__mmask8)~isp, w0);
+  *hi = _mm512_maskz_mov_epi64((__mmask8)~isp, w1);
+}
+
+/* A constant as limbs in every lane. */
+IFMA_TARGET static m127_v3 m127_v_const(u128 c) {
+  m127_v3 x;
+  x.l0 = _mm512_set1_epi64((long long)(LO(c) & ((UINT64_C(1) << 52) - 1)));
+  x.l1 = _mm512_set1_epi64((long long)(LO(c >> 52) & ((UINT64_C(1) << 52) - 1)));
+  x.l2 = _mm512_set1_epi64((long long)LO(c >> 104));
+  return x;
+}
+
+#define MADLO(acc, x, y) _mm512_madd52lo_epu64((acc), (x), (y))
+#define MADHI(acc, x, y) _mm512_madd52hi_epu64((acc), (x), (y))
+
+/* a * b folded once: a's limbs below 2^52 with a2 b2 < 2^52 (a2 < 2^25
+ * for a canonical b), b the nb (1 to 3, a constant) limbs of a constant
+ * below 2^128. The columns d0..d4 of weights 2^(52k) (each below 2^55)
+ * are folded without carrying them: bits 23 and up of d2 weigh 2^127 = 1,
+ * d3 2^156 = 2^29 and d4 2^208 = 2^81, so each is split at bit 23 and its
+ * parts added to the limbs they land on. For canonical a, b the limbs are
+ * below 2^53 + 2^32, 2^54 + 2^32 and 2^25. */
+IFMA_INLINE m127_v3 m127_v_mul(m127_v3 a, m127_v3 b, int nb) {
+  const __m512i z = _mm512_setzero_si512();
+  __m512i d0, d1, d2, d3, d4;
+  d0 = MADLO(z, a.l0, b.l0);
+  d1 = MADHI(z, a.l0, b.l0);
+  d1 = MADLO(d1, a.l1, b.l0);
+  d2 = MADHI(z, a.l1, b.l0);
+  d2 = MADLO(d2, a.l2, b.l0);
+  d3 = MADHI(z, a.l2, b.l0);
+  d4 = z;
+  if (nb > 1) {
+    d1 = MADLO(d1, a.l0, b.l1);
+    d2 = MADHI(d2, a.l0, b.l1);
+    d2 = MADLO(d2, a.l1, b.l1);
+    d3 = MADHI(d3, a.l1, b.l1);
+    d3 = MADLO(d3, a.l2, b.l1);
+    d4 = MADHI(d4, a.l2, b.l1);
+  }
+  if (nb > 2) { /* a2 b2 < 2^52: no high part */
+    d2 = MADLO(d2, a.l0, b.l2);
+    d3 = MADHI(d3, a.l0, b.l2);
+    d3 = MADLO(d3, a.l1, b.l2);
+    d4 = MADHI(d4, a.l1, b.l2);
+    d4 = MADLO(d4, a.l2, b.l2);
+  }
+  m127_v3 r;
+  r.l0 = _mm512_add_epi64(_mm512_add_epi64(d0, _mm512_srli_epi64(d2, 23)),
+                          _mm512_slli_epi64(_mm512_and_si512(d3, V_M23), 29));
+  r.l1 = _mm512_add_epi64(_mm512_add_epi64(d1, _mm512_srli_epi64(d3, 23)),
+                          _mm512_slli_epi64(_mm512_and_si512(d4, V_M23), 29));
+  r.l2 = _mm512_add_epi64(_mm512_and_si512(d2, V_M23), _mm512_srli_epi64(d4, 23));
+  return r;
+}
+
+/* The limbs of a constant below 2^128 that a product needs (1 to 3). */
+static int m127_v_nlimbs(u128 c) { return c >> 104 ? 3 : c >> 52 ? 2 : 1; }
+
+/* cc_field128_mul_signed_sum's shape of a product with three terms:
+ * out[i] = pw a[i] b[i] + s + sum_j (+-xs[j][i]) for i < n - n % 8;
+ * cls says how pw is applied (WC_ONE: not at all, WC_NEG_ONE: negated,
+ * WC_WORD / WC_NEG_WORD: a product by c = |pw| of nb limbs then negated
+ * for WC_NEG_WORD, otherwise a product by pw of nb limbs). */
+IFMA_INLINE void m127_v_mul_signed_sum_k(uint64_t *out, const uint64_t *a, const uint64_t *b,
+                                         int cls, u128 c, int nb, const bool *neg,
+                                         const uint64_t *const *xs, u128 s, size_t n) {
+  const m127_v3 cv = m127_v_const(c), sv = m127_v_const(s);
+  const uint64_t *x0 = xs[0], *x1 = xs[1], *x2 = xs[2];
+  const __m512i f0 = neg[0] ? _mm512_set1_epi64(-1) : _mm512_setzero_si512();
+  const __m512i f1 = neg[1] ? _mm512_set1_epi64(-1) : _mm512_setzero_si512();
+  const __m512i f2 = neg[2] ? _mm512_set1_epi64(-1) : _mm512_setzero_si512();
+#define FLIPIF(v, f)                                                       \
+  do {                                                                     \
+    (v).l0 = _mm512_xor_si512((v).l0, _mm512_and_si512((f), V_M52));       \
+    (v).l1 = _mm512_xor_si512((v).l1, _mm512_and_si512((f), V_M52));       \
+    (v).l2 = _mm512_xor_si512((v).l2, _mm512_and_si512((f), V_M23));       \
+  } while (0)
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    m127_v3 t = m127_v_mul(m127_v_load_limbs(a + 2 * i), m127_v_load_limbs(b + 2 * i), 3);
+    if (cls == WC_NEG_ONE) {
+      t = m127_v_neg(t);
+    } else if (cls != WC_ONE) {
+      t = m127_v_mul(m127_v_norm(t), cv, nb);
+      if (cls == WC_NEG_WORD) t = m127_v_neg(t);
+    }
+    m127_v3 y0 = m127_v_load_limbs(x0 + 2 * i), y1 = m127_v_load_limbs(x1 + 2 * i),
+            y2 = m127_v_load_limbs(x2 + 2 * i);
+    FLIPIF(y0, f0);
+    FLIPIF(y1, f1);
+    FLIPIF(y2, f2);
+    t = m127_v_add(m127_v_add(t, sv), m127_v_add(m127_v_add(y0, y1), y2));
+    __m512i lo, hi;
+    m127_v_canon(t, &lo, &hi);
+    m127_v_store(out + 2 * i, lo, hi);
+  }
+#undef FLIPIF
+}
+
+#define M127_V_MSS(C, NB)                                                  \
+  IFMA_TARGET static void m127_v_mss_##C##_##NB(uint64_t *out, const uint64_t *a, \
+                                                const uint64_t *b, u128 c, const bool *neg, \
+                                                const uint64_t *const *xs, u128 s, size_t n) { \
+    m127_v_mul_signed_sum_k(out, a, b, C, c, NB, neg, xs, s, n);           \
+  }
+M127_V_MSS(WC_ONE, 1)
+M127_V_MSS(WC_NEG_ONE, 1)
+M127_V_MSS(WC_WORD, 1)
+M127_V_MSS(WC_WORD, 2)
+M127_V_MSS(WC_NEG_WORD, 1)
+M127_V_MSS(WC_NEG_WORD, 2)
+M127_V_MSS(WC_FULL, 3)
+#undef M127_V_MSS
+
+/* The vector part of mul_signed_sum for a product and three terms: the
+ * elements below n - n % 8 done, for any pw. */
+static void m127_v_mul_signed_sum(uint64_t *out, const uint64_t *a, const uint64_t *b,
+                                  const m127_weight *k, u128 pw, const bool *neg,
+                                  const uint64_t *const *xs, u128 s, size_t n) {
+  switch (k->cls) {
+  case WC_ONE: m127_v_mss_WC_ONE_1(out, a, b, 1, neg, xs, s, n); return;
+  case WC_NEG_ONE: m127_v_mss_WC_NEG_ONE_1(out, a, b, 1, neg, xs, s, n); return;
+  case WC_WORD:
+  case WC_NEG_WORD: {
+    bool one = m127_v_nlimbs(k->c) == 1;
+    if (k->cls == WC_WORD) {
+      if (one) m127_v_mss_WC_WORD_1(out, a, b, k->c, neg, xs, s, n);
+      else m127_v_mss_WC_WORD_2(out, a, b, k->c, neg, xs, s, n);
+    } else {
+      if (one) m127_v_mss_WC_NEG_WORD_1(out, a, b, k->c, neg, xs, s, n);
+      else m127_v_mss_WC_NEG_WORD_2(out, a, b, k->c, neg, xs, s, n);
+    }
+    return;
+  }
+  default: m127_v_mss_WC_FULL_3(out, a, b, pw, neg, xs, s, n); return;
+  }
+}
+
+/* m127_unmask_3_2_2_k for i < n - n % 8 (see there), c below 2^64 in nb
+ * limbs. The sum of the shares is reduced to canonical before its shift,
+ * as in the scalar loop; *over gets bit 63 set when a checked share is
+ * p or more. */
+IFMA_INLINE void m127_v_unmask_k(uint64_t *out, const uint8_t *const *cs, int checked,
+                                 uint64_t *over, unsigned bits, u128 ns,
+                                 const uint64_t *const *y1, const uint64_t *const *yc,
+                                 uint64_t c, int nb, size_t n) {
+  const uint8_t *c0 = cs[0], *c1 = cs[1], *c2 = cs[2];
+  const uint64_t *u0 = y1[0], *u1 = y1[1], *v0 = yc[0], *v1 = yc[1];
+  const m127_v3 cv = m127_v_const(c), p4 = m127_v_neg(m127_v_const(0)) /* 8p */;
+  m127_v3 nsv4 = m127_v_add(m127_v_const(ns), p4);
+  const __m128i sr = _mm_cvtsi64_si128((long long)bits);
+  const __m128i sl = _mm_cvtsi64_si128((long long)(64 - (uint64_t)bits));
+  const __m128i sr2 = _mm_cvtsi64_si128((long long)((uint64_t)bits - 64));
+  const __m512i ones = _mm512_set1_epi64(-1);
+  __m512i ov = _mm512_setzero_si512();
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    const size_t b = 16 * i;
+    __m512i alo, ahi, blo, bhi, dlo, dhi;
+    m127_v_load(c0 + b, &alo, &ahi);
+    m127_v_load(c1 + b, &blo, &bhi);
+    m127_v_load(c2 + b, &dlo, &dhi);
+    if (checked) { /* x >= p: bit 63 of x1, or of x1 + 1 when x0 is all ones */
+      ov = _mm512_or_si512(ov, _mm512_or_si512(ahi, _mm512_mask_sub_epi64(ahi, _mm512_cmpeq_epi64_mask(alo, ones), ahi, ones)));
+      ov = _mm512_or_si512(ov, _mm512_or_si512(bhi, _mm512_mask_sub_epi64(bhi, _mm512_cmpeq_epi64_mask(blo, ones), bhi, ones)));
+      ov = _mm512_or_si512(ov, _mm512_or_si512(dhi, _mm512_mask_sub_epi64(dhi, _mm512_cmpeq_epi64_mask(dlo, ones), dhi, ones)));
+    }
+    m127_v3 sum = m127_v_add(m127_v_add(m127_v_limbs(alo, ahi), m127_v_limbs(blo, bhi)),
+                             m127_v_limbs(dlo, dhi));
+    __m512i lo, hi;
+    m127_v_canon(sum, &lo, &hi);
+    __m512i slo = _mm512_or_si512(_mm512_or_si512(_mm512_srl_epi64(lo, sr), _mm512_sll_epi64(hi, sl)),
+                                  _mm512_srl_epi64(hi, sr2));
+    __m512i shi = _mm512_srl_epi64(hi, sr);
+    /* (p - u0) + (p - u1) as 4p - (u0 + u1), the sum in words (below
+     * 2^128 for canonical terms), the same for the v */
+    m127_v3 t = m127_v_sub(m127_v_add(m127_v_limbs(slo, shi), nsv4),
+                           m127_v_load_sum(u0 + 2 * i, u1 + 2 * i));
+    m127_v3 z = m127_v_norm(m127_v_sub(p4, m127_v_load_sum(v0 + 2 * i, v1 + 2 * i)));
+    t = m127_v_add(t, m127_v_mul(z, cv, nb));
+    m127_v_canon(t, &lo, &hi);
+    m127_v_store(out + 2 * i, lo, hi);
+  }
+  if (checked) {
+    *over = (uint64_t)_mm512_reduce_or_epi64(ov) >> 63;
+  }
+}
+
+IFMA_TARGET static void m127_v_unmask_1(uint64_t *out, const uint8_t *const *cs, int checked,
+                                        uint64_t *over, unsigned bits, u128 ns,
+                                        const uint64_t *const *y1, const uint64_t *const *yc,
+                                        uint64_t c, size_t n) {
+  m127_v_unmask_k(out, cs, checked, over, bits, ns, y1, yc, c, 1, n);
+}
+
+IFMA_TARGET static void m127_v_unmask_2(uint64_t *out, const uint8_t *const *cs, int checked,
+                                        uint64_t *over, unsigned bits, u128 ns,
+                                        const uint64_t *const *y1, const uint64_t *const *yc,
+                                        uint64_t c, size_t n) {
+  m127_v_unmask_k(out, cs, checked, over, bits, ns, y1, yc, c, 2, n);
+}
+
+/* m127_lincomb_regs for two terms of the weights 1 and w (class cls):
+ * out[i] = x0[i] + w x1[i] for i < n - n % 8; a word c (|w| for
+ * WC_WORD, WC_NEG_WORD) in nb limbs, any other w in three. */
+IFMA_INLINE void m127_v_lincomb2_k(uint64_t *out, const uint64_t *x0, const uint64_t *x1,
+                                   int cls, u128 c, int nb, size_t n) {
+  const m127_v3 cv = m127_v_const(c);
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    m127_v3 t = m127_v_load_limbs(x1 + 2 * i);
+    if (cls == WC_NEG_ONE) {
+      t = m127_v_flip(t);
+    } else if (cls != WC_ONE) {
+      t = m127_v_mul(t, cv, nb);
+      if (cls == WC_NEG_WORD) t = m127_v_neg(t);
+    }
+    t = m127_v_add(t, m127_v_load_limbs(x0 + 2 * i));
+    __m512i lo, hi;
+    m127_v_canon(t, &lo, &hi);
+    m127_v_store(out + 2 * i, lo, hi);
+  }
+}
+
+#define M127_V_LC2(C, NB)                                                  \
+  IFMA_TARGET static void m127_v_lc2_##C##_##NB(uint64_t *out, const uint64_t *x0, \
+                                                const uint64_t *x1, u128 c, size_t n) { \
+    m127_v_lincomb2_k(out, x0, x1, C, c, NB, n);                           \
+  }
+M127_V_LC2(WC_ONE, 1)
+M127_V_LC2(WC_NEG_ONE, 1)
+M127_V_LC2(WC_WORD, 1)
+M127_V_LC2(WC_WORD, 2)
+M127_V_LC2(WC_NEG_WORD, 1)
+M127_V_LC2(WC_NEG_WORD, 2)
+M127_V_LC2(WC_FULL, 3)
+#undef M127_V_LC2
+
+/* out = x0 + w x1 for i < n - n % 8, w of the class k. */
+static void m127_v_lincomb2(uint64_t *out, const uint64_t *x0, const uint64_t *x1,
+                            const m127_weight *k, size_t n) {
+  switch (k->cls) {
+  case WC_ONE: m127_v_lc2_WC_ONE_1(out, x0, x1, 1, n); return;
+  case WC_NEG_ONE: m127_v_lc2_WC_NEG_ONE_1(out, x0, x1, 1, n); return;
+  case WC_WORD:
+    if (m127_v_nlimbs(k->c) == 1) m127_v_lc2_WC_WORD_1(out, x0, x1, k->c, n);
+    else m127_v_lc2_WC_WORD_2(out, x0, x1, k->c, n);
+    return;
+  case WC_NEG_WORD:
+    if (m127_v_nlimbs(k->c) == 1) m127_v_lc2_WC_NEG_WORD_1(out, x0, x1, k->c, n);
+    else m127_v_lc2_WC_NEG_WORD_2(out, x0, x1, k->c, n);
+    return;
+  case WC_POW2: /* |w| = 2^e */
+    m127_v_lc2_WC_FULL_3(out, x0, x1, (u128)1 << k->c, n);
+    return;
+  case WC_NEG_POW2:
+    m127_v_lc2_WC_FULL_3(out, x0, x1, MASK127 - ((u128)1 << k->c), n);
+    return;
+  default: m127_v_lc2_WC_FULL_3(out, x0, x1, cc_u128_make(k->w0, k->w1), n); return;
+  }
+}
+
+/* m127_sum_k for i < n - n % 8 and R = 2, 3 or 4 terms: the first term
+ * plus the others (neg: minus them, each added as x ^ (2^127 - 1) = p - x),
+ * one reduction. */
+IFMA_INLINE void m127_v_sum_k(uint64_t *out, const uint64_t *const *xs, int neg, size_t R,
+                              size_t n) {
+  const uint64_t *x[4] = {xs[0], xs[1], R > 2 ? xs[2] : NULL, R > 3 ? xs[3] : NULL};
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    m127_v3 t = m127_v_load_limbs(x[0] + 2 * i);
+    for (size_t j = 1; j < R; j++) {
+      m127_v3 y = m127_v_load_limbs(x[j] + 2 * i);
+      t = m127_v_add(t, neg ? m127_v_flip(y) : y);
+    }
+    __m512i lo, hi;
+    m127_v_canon(t, &lo, &hi);
+    m127_v_store(out + 2 * i, lo, hi);
+  }
+}
+
+#define M127_V_SUM(R, NEG)                                                 \
+  IFMA_TARGET static void m127_v_sum_##R##_##NEG(uint64_t *out, const uint64_t *const *xs, \
+                                                 size_t n) {               \
+    m127_v_sum_k(out, xs, NEG, R, n);                                      \
+  }
+M127_V_SUM(2, 0)
+M127_V_SUM(2, 1)
+M127_V_SUM(3, 0)
+M127_V_SUM(3, 1)
+M127_V_SUM(4, 0)
+M127_V_SUM(4, 1)
+#undef M127_V_SUM
+
+/* m127_v_sum_k for r = 2, 3 or 4 (0 for other counts, nothing done). */
+static int m127_v_sum(uint64_t *out, const uint64_t *const *xs, size_t r, int neg, size_t n) {
+  switch (r * 2 + (neg != 0)) {
+  case 4: m127_v_sum_2_0(out, xs, n); return 1;
+  case 5: m127_v_sum_2_1(out, xs, n); return 1;
+  case 6: m127_v_sum_3_0(out, xs, n); return 1;
+  case 7: m127_v_sum_3_1(out, xs, n); return 1;
+  case 8: m127_v_sum_4_0(out, xs, n); return 1;
+  case 9: m127_v_sum_4_1(out, xs, n); return 1;
+  default: return 0;
+  }
+}
+
+#undef MADLO
+#undef MADHI
+#else
+#define M127_IFMA 0
+#endif
+
+/* 1 when the IFMA kernels run: decided at the first use from the CPU and
+ * CICADA_NO_SIMD (set and not empty: scalar code only), or set by
+ * _cc_field128_simd. */
+static int m127_simd_state = -1;
+
+static int m127_cpu_has_ifma(void) {
+#if M127_IFMA
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
+#else
+  return 0;
+#endif
+}
+
+static int m127_simd_detect(void) {
+  const char *no = getenv("CICADA_NO_SIMD");
+  return no && no[0] ? 0 : m127_cpu_has_ifma();
+}
+
+static int m127_simd(void) {
+  int s = __atomic_load_n(&m127_simd_state, __ATOMIC_RELAXED);
+  if (s < 0) {
+    s = m127_simd_detect();
+    __atomic_store_n(&m127_simd_state, s, __ATOMIC_RELAXED);
+  }
+  return s;
+}
+
+int _cc_field128_simd(int want) {
+  int s = want < 0 ? m127_simd_detect() : want > 0 ? m127_cpu_has_ifma() : 0;
+  __atomic_store_n(&m127_simd_state, s, __ATOMIC_RELAXED);
+  return s;
+}
+
 /* m127_lincomb_regs for the shapes it is instantiated for; 0 for others. */
 static int m127_lincomb_shapes(uint64_t *out, const m127_weight *wk,
                                const uint64_t *const *xs, size_t r, size_t n) {
 #define REGS2(C1) m127_lincomb_regs(out, wk, xs, 2, WC_ONE, C1, 0, 0, n)
   if (r == 2 && wk[0].cls == WC_ONE) {
+    const uint64_t *xt[2];
+    if (n >= 8 && m127_simd()) {
+#if M127_IFMA
+      m127_v_lincomb2(out, xs[0], xs[1], &wk[1], n);
+#endif
+      /* the last n % 8 elements below */
+      const size_t done = n & ~(size_t)7;
+      xt[0] = xs[0] + 2 * done, xt[1] = xs[1] + 2 * done;
+      xs = xt;
+      out += 2 * done, n -= done;
+    }
     switch (wk[1].cls) {
     case WC_ONE: REGS2(WC_ONE); return 1;
     case WC_NEG_ONE: REGS2(WC_NEG_ONE); return 1;
@@ -1028,6 +1512,17 @@ ALWAYS_INLINE void m127_sum_k(uint64_t *out, const uint64_t *const *xs, size_t r
 }
 
 static void m127_sum(uint64_t *out, const uint64_t *const *xs, size_t r, size_t n, int neg) {
+  const uint64_t *xt[4];
+  if (r >= 2 && r <= 4 && n >= 8 && m127_simd()) {
+#if M127_IFMA
+    m127_v_sum(out, xs, r, neg, n);
+#endif
+    /* the last n % 8 elements below */
+    const size_t done = n & ~(size_t)7;
+    for (size_t j = 0; j < r; j++) xt[j] = xs[j] + 2 * done;
+    xs = xt;
+    out += 2 * done, n -= done;
+  }
   if (r == 2) {
     const uint64_t *const ys[2] = {xs[0], xs[1]};
     if (neg) m127_sum_k(out, ys, 2, n, 1, 2);
@@ -1128,6 +1623,18 @@ int cc_field128_mul_signed_sum(const cc_field128 *f, uint64_t *out, const uint64
   }
   const m127_weight k = m127_classify(pw);
   const uint64_t s0 = LO(s), s1 = HI(s);
+  const uint64_t *xt[3];
+  if (b && r == 3 && n >= 8 && m127_simd()) {
+#if M127_IFMA
+    const bool neg[3] = {nm0[0] != 0, nm0[1] != 0, nm0[2] != 0};
+    m127_v_mul_signed_sum(out, a, b, &k, pw, neg, xs, s, n);
+#endif
+    /* the last n % 8 elements by the scalar loop */
+    const size_t done = n & ~(size_t)7;
+    for (size_t j = 0; j < 3; j++) xt[j] = xs[j] + 2 * done;
+    xs = xt;
+    out += 2 * done, a += 2 * done, b += 2 * done, n -= done;
+  }
   if (b && r == 3) {
     /* a product's masked share: its Lagrange weight (3, -3 or 1 among 3
      * players) and three terms */
@@ -1224,6 +1731,28 @@ ALWAYS_INLINE void m127_unmask_3_2_2_k(uint64_t *out, const uint8_t *const *cs, 
   if (checked) *bad = over;
 }
 
+/* m127_unmask_3_2_2_k, the first n - n % 8 elements by the IFMA kernel
+ * when it runs; *over (checked) is nonzero when a share is p or more. */
+ALWAYS_INLINE void m127_unmask_3_2_2(uint64_t *out, const uint8_t *const *cs, int checked,
+                                     uint64_t *over, unsigned bits, u128 ns,
+                                     const uint64_t *const *y1, const uint64_t *const *yc,
+                                     uint64_t c, size_t n) {
+  size_t done = 0;
+  uint64_t vo = 0, so = 0;
+  if (n >= 8 && m127_simd()) {
+#if M127_IFMA
+    if (c >> 52) m127_v_unmask_2(out, cs, checked, &vo, bits, ns, y1, yc, c, n);
+    else m127_v_unmask_1(out, cs, checked, &vo, bits, ns, y1, yc, c, n);
+#endif
+    done = n & ~(size_t)7;
+  }
+  const uint8_t *const ct[3] = {cs[0] + 16 * done, cs[1] + 16 * done, cs[2] + 16 * done};
+  const uint64_t *const y1t[2] = {y1[0] + 2 * done, y1[1] + 2 * done};
+  const uint64_t *const yct[2] = {yc[0] + 2 * done, yc[1] + 2 * done};
+  m127_unmask_3_2_2_k(out + 2 * done, ct, checked, &so, bits, ns, y1t, yct, c, n - done);
+  if (checked) *over = vo | so;
+}
+
 /* Whether the q terms' classes vk are the weights 1, 1, c, c in any order
  * (c < 2^63 one word, or 1: all four 1), as m127_unmask_3_2_2_k takes
  * them: y1 gets the terms of weight 1, yc those of c. */
@@ -1269,7 +1798,7 @@ int cc_field128_unmask_sum_le(const cc_field128 *f, uint64_t *out, const uint8_t
   if (f->kind != CC_FIELD128_M127 || r != 3 || q != 4 || bits > 127) return 0;
   unmask_negated(v, q, vk);
   if (!unmask_shape_1_1_c_c(vk, ys, q, y1, yc, &c)) return 0;
-  m127_unmask_3_2_2_k(out, cs, 1, &over, bits, MASK127 - s, y1, yc, c, n);
+  m127_unmask_3_2_2(out, cs, 1, &over, bits, MASK127 - s, y1, yc, c, n);
   *bad = over != 0;
   return 1;
 #else
@@ -1295,7 +1824,7 @@ int cc_field128_unmask_sum(const cc_field128 *f, uint64_t *out, const uint64_t *
   if (r == 3 && unmask_shape_1_1_c_c(vk, ys, q, y1, yc, &c)) {
     const uint8_t *cb[3] = {(const uint8_t *)cs[0], (const uint8_t *)cs[1],
                             (const uint8_t *)cs[2]};
-    m127_unmask_3_2_2_k(out, cb, 0, NULL, bits, ns, y1, yc, c, n);
+    m127_unmask_3_2_2(out, cb, 0, NULL, bits, ns, y1, yc, c, n);
     return 1;
   }
   uint64_t a0[M127_BLOCK], a1[M127_BLOCK], a2[M127_BLOCK];

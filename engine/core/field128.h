@@ -114,6 +114,14 @@ int cc_field128_init(cc_field128 *f, uint64_t order_lo, uint64_t order_hi,
 /* Fill f for an order already known to be prime (no primality test). */
 void cc_field128_setup(cc_field128 *f, uint64_t order_lo, uint64_t order_hi);
 
+/* Internal, for tests: the AVX-512 IFMA kernels of 2^127 - 1 (products
+ * with three terms, the unmask of a product among 3 players, two-term
+ * linear combinations, sums of 2 to 4 terms of weights 1 and -1) off (want
+ * 0), on when the CPU has them (want 1), or as at startup (want -1: on
+ * when the CPU has them and CICADA_NO_SIMD is unset or empty). Returns 1
+ * when they now run. Results are the same either way. */
+int _cc_field128_simd(int want);
+
 /* ==== Single elements ==================================================== */
 
 /* a, b canonical. */

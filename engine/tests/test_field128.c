@@ -1219,6 +1219,205 @@ static void test_mul_signed_sum(const cc_field128 *f) {
   free(want);
 }
 
+/* The AVX-512 IFMA kernels of 2^127 - 1 against the scalar ones, bit for
+ * bit: products with three terms for every class of pw (words of one and
+ * two radix-2^52 limbs, full weights), the product's unmask among 3
+ * players for words c of one and two limbs, the shares as arrays and as
+ * received bytes at every offset mod 8 with values 0, 1, p - 1 and the
+ * rejected p, p + 1, 2^127, 2^128 - 1 among them, lengths around the
+ * vector width, out aliasing an operand. Skipped (said so) on a CPU
+ * without IFMA; CICADA_NO_SIMD turns them off. */
+static const size_t simd_lengths[] = {0, 1, 3, 4, 5, 7, 8, 9, 13, 15, 16, 17, 67, 256, 1001};
+
+static void test_simd_paths(const cc_field128 *f) {
+  if (f->kind != CC_FIELD128_M127) return;
+  setenv("CICADA_NO_SIMD", "1", 1);
+  CHECK(_cc_field128_simd(-1) == 0);
+  unsetenv("CICADA_NO_SIMD");
+  CHECK(_cc_field128_simd(0) == 0);
+  if (!_cc_field128_simd(1)) {
+    printf("IFMA kernels: skipped (this CPU has no AVX-512 IFMA)\n");
+    _cc_field128_simd(-1);
+    return;
+  }
+  const u128 p = f->p;
+  enum { NV = 1001, RV = 7 };
+  uint64_t *x = malloc(2 * RV * NV * sizeof *x);
+  uint64_t *outs = malloc(2 * NV * sizeof *outs), *outv = malloc(2 * NV * sizeof *outv);
+  uint8_t *raw = malloc(3 * 16 * NV + 8);
+  CHECK(x && outs && outv && raw);
+  fill(p, x, RV * NV, 1);
+  const u128 edge[] = {0, 1, p - 1, p - 2, ((u128)1 << 52) - 1, (u128)1 << 52,
+                       ((u128)1 << 104) - 1, (u128)1 << 104, ((u128)1 << 64) - 1};
+  for (size_t j = 0; j < RV; j++)
+    for (size_t e = 0; e < sizeof edge / sizeof edge[0]; e++)
+      cc_field128_set(x, j * NV + (e * 5 + j) % 16, edge[e]);
+  for (size_t i = 16; i < NV; i += 3) /* runs of p - 1: the largest sums */
+    for (size_t j = 0; j < RV; j++) cc_field128_set(x, j * NV + i, p - 1);
+  const uint64_t *arr[RV];
+  for (size_t j = 0; j < RV; j++) arr[j] = x + 2 * j * NV;
+
+  /* mul_signed_sum: a, b, three terms of mixed signs */
+  const u128 pws[] = {1, p - 1, 3, p - 3, ((u128)1 << 52) - 1, (u128)1 << 52,
+                      ((u128)1 << 63) + 5, p - ((u128)1 << 60), (u128)1 << 100,
+                      next128() % p, 0};
+  for (size_t k = 0; k < sizeof pws / sizeof pws[0]; k++) {
+    uint64_t w[6];
+    for (size_t j = 0; j < 3; j++) cc_field128_set(w, j, (j + k) % 3 == 1 ? p - 1 : 1);
+    u128 s = k % 2 ? p - 1 : next128() % p;
+    for (size_t l = 0; l < sizeof simd_lengths / sizeof simd_lengths[0]; l++) {
+      size_t n = simd_lengths[l];
+      CHECK(_cc_field128_simd(0) == 0);
+      CHECK(cc_field128_mul_signed_sum(f, outs, arr[0], arr[1], pws[k], w, arr + 2, 3, s, n) == 1);
+      CHECK(_cc_field128_simd(1) == 1);
+      CHECK(cc_field128_mul_signed_sum(f, outv, arr[0], arr[1], pws[k], w, arr + 2, 3, s, n) == 1);
+      CHECK(cc_field128_equal(outs, outv, n));
+    }
+  }
+  { /* out is a, b or one of the terms */
+    uint64_t w[6], *copy = malloc(2 * 5 * NV * sizeof *copy);
+    CHECK(copy != NULL);
+    for (size_t j = 0; j < 3; j++) cc_field128_set(w, j, j == 1 ? p - 1 : 1);
+    _cc_field128_simd(0);
+    CHECK(cc_field128_mul_signed_sum(f, outs, arr[0], arr[1], 3, w, arr + 2, 3, 7, NV) == 1);
+    _cc_field128_simd(1);
+    for (size_t t = 0; t < 5; t++) {
+      memcpy(copy, x, 2 * 5 * NV * sizeof *copy);
+      const uint64_t *cp[5];
+      for (size_t j = 0; j < 5; j++) cp[j] = copy + 2 * j * NV;
+      uint64_t *o = copy + 2 * t * NV;
+      CHECK(cc_field128_mul_signed_sum(f, o, cp[0], cp[1], 3, w, cp + 2, 3, 7, NV) == 1);
+      CHECK(cc_field128_equal(o, outs, NV));
+    }
+    free(copy);
+  }
+
+  /* two terms of the weights 1 and w (truncations' high parts), out
+   * also one of the terms */
+  const u128 w2s[] = {3, p - 3, ((u128)1 << 52) - 1, (u128)1 << 52, ((u128)1 << 63) + 5,
+                      p - ((u128)1 << 60), (u128)1 << 70, p - ((u128)1 << 70),
+                      (u128)1 << 126, next128() % p, 0};
+  for (size_t k = 0; k < sizeof w2s / sizeof w2s[0]; k++) {
+    uint64_t w[4];
+    cc_field128_set(w, 0, 1);
+    cc_field128_set(w, 1, w2s[k]);
+    for (size_t l = 0; l < sizeof simd_lengths / sizeof simd_lengths[0]; l++) {
+      size_t n = simd_lengths[l];
+      _cc_field128_simd(0);
+      cc_field128_lincomb_arrays(f, outs, w, arr + 1, 2, n);
+      _cc_field128_simd(1);
+      cc_field128_lincomb_arrays(f, outv, w, arr + 1, 2, n);
+      CHECK(cc_field128_equal(outs, outv, n));
+    }
+    uint64_t *copy = malloc(2 * 2 * NV * sizeof *copy);
+    CHECK(copy != NULL);
+    for (size_t t = 0; t < 2; t++) {
+      memcpy(copy, arr[1], 2 * 2 * NV * sizeof *copy);
+      const uint64_t *cp[2] = {copy, copy + 2 * NV};
+      cc_field128_lincomb_arrays(f, copy + 2 * t * NV, w, cp, 2, NV);
+      CHECK(cc_field128_equal(copy + 2 * t * NV, outs, NV));
+    }
+    free(copy);
+  }
+
+  /* sums of 2 to 5 terms of the weights 1, or 1 then -1 */
+  for (size_t r = 2; r <= 5; r++) {
+    for (int minus = 0; minus < 2; minus++) {
+      uint64_t w[10];
+      for (size_t j = 0; j < r; j++) cc_field128_set(w, j, minus && j > 0 ? p - 1 : 1);
+      for (size_t l = 0; l < sizeof simd_lengths / sizeof simd_lengths[0]; l++) {
+        size_t n = simd_lengths[l];
+        _cc_field128_simd(0);
+        cc_field128_lincomb_arrays(f, outs, w, arr, r, n);
+        _cc_field128_simd(1);
+        cc_field128_lincomb_arrays(f, outv, w, arr, r, n);
+        CHECK(cc_field128_equal(outs, outv, n));
+      }
+      uint64_t *copy = malloc(2 * r * NV * sizeof *copy);
+      CHECK(copy != NULL);
+      memcpy(copy, x, 2 * r * NV * sizeof *copy);
+      const uint64_t *cp[5];
+      for (size_t j = 0; j < r; j++) cp[j] = copy + 2 * j * NV;
+      cc_field128_lincomb_arrays(f, copy + 2 * (r - 1) * NV, w, cp, r, NV);
+      CHECK(cc_field128_equal(copy + 2 * (r - 1) * NV, outs, NV));
+      free(copy);
+    }
+  }
+
+  /* the unmask of a product among 3 players: weights 1, 1, c, c */
+  const u128 cw[] = {1, 3, ((u128)1 << 52) - 1, (u128)1 << 52, ((u128)1 << 63) - 1};
+  const u128 wrong[] = {p, p + 1, (u128)1 << 127, ~(u128)0};
+  for (size_t ci = 0; ci < sizeof cw / sizeof cw[0]; ci++) {
+    uint64_t v4[8];
+    for (size_t j = 0; j < 4; j++) cc_field128_set(v4, j, (j + ci) % 2 ? cw[ci] : 1);
+    const uint64_t *y4[4] = {arr[3], arr[4], arr[5], arr[6]};
+    static const unsigned shifts[] = {0, 1, 16, 52, 63, 64, 65, 100, 126, 127};
+    for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+      unsigned bits = shifts[k];
+      u128 s = k % 2 ? p - 1 : next128() % p;
+      for (size_t l = 0; l < sizeof simd_lengths / sizeof simd_lengths[0]; l++) {
+        size_t n = simd_lengths[l];
+        _cc_field128_simd(0);
+        CHECK(cc_field128_unmask_sum(f, outs, arr, 3, bits, s, v4, y4, 4, n) == 1);
+        _cc_field128_simd(1);
+        CHECK(cc_field128_unmask_sum(f, outv, arr, 3, bits, s, v4, y4, 4, n) == 1);
+        CHECK(cc_field128_equal(outs, outv, n));
+      }
+    }
+    /* as received bytes at each offset, with wrong values in some runs */
+    for (size_t off = 0; off < 8; off++) {
+      const uint8_t *cb[3];
+      for (size_t j = 0; j < 3; j++) {
+        memcpy(raw + off + 16 * NV * j, arr[j], 16 * NV);
+        cb[j] = raw + off + 16 * NV * j;
+      }
+      for (size_t e = 0; e <= sizeof wrong / sizeof wrong[0]; e++) {
+        size_t n = simd_lengths[(off + e + ci) % (sizeof simd_lengths / sizeof simd_lengths[0])];
+        uint8_t *at = NULL, keep[16];
+        if (e < sizeof wrong / sizeof wrong[0] && n > 0) {
+          /* in the vector part or the scalar tail, by turns */
+          size_t i = (e + off) % 2 ? n - 1 : (n / 8 > 0 ? (e * 7 + off) % (n & ~(size_t)7) : 0);
+          uint64_t words[2] = {(uint64_t)wrong[e], (uint64_t)(wrong[e] >> 64)};
+          at = raw + off + 16 * NV * ((e + off) % 3) + 16 * i;
+          memcpy(keep, at, 16);
+          memcpy(at, words, 16);
+        }
+        int bads = -1, badv = -1;
+        unsigned bits = (unsigned)(off * 17 + e * 5) % 128;
+        _cc_field128_simd(0);
+        CHECK(cc_field128_unmask_sum_le(f, outs, cb, 3, bits, 9, v4, y4, 4, n, &bads) == 1);
+        _cc_field128_simd(1);
+        CHECK(cc_field128_unmask_sum_le(f, outv, cb, 3, bits, 9, v4, y4, 4, n, &badv) == 1);
+        CHECK(bads == (at != NULL) && badv == bads);
+        CHECK(cc_field128_equal(outs, outv, n));
+        if (at) memcpy(at, keep, 16);
+      }
+    }
+  }
+  { /* out is one of the shares or terms */
+    uint64_t v4[8], *copy = malloc(2 * 7 * NV * sizeof *copy);
+    CHECK(copy != NULL);
+    for (size_t j = 0; j < 4; j++) cc_field128_set(v4, j, j % 2 ? 3 : 1);
+    _cc_field128_simd(0);
+    CHECK(cc_field128_unmask_sum(f, outs, arr, 3, 40, 11, v4, arr + 3, 4, NV) == 1);
+    _cc_field128_simd(1);
+    for (size_t t = 0; t < 7; t++) {
+      memcpy(copy, x, 2 * 7 * NV * sizeof *copy);
+      const uint64_t *cp[7];
+      for (size_t j = 0; j < 7; j++) cp[j] = copy + 2 * j * NV;
+      uint64_t *o = copy + 2 * t * NV;
+      CHECK(cc_field128_unmask_sum(f, o, cp, 3, 40, 11, v4, cp + 3, 4, NV) == 1);
+      CHECK(cc_field128_equal(o, outs, NV));
+    }
+    free(copy);
+  }
+  _cc_field128_simd(-1);
+  free(x);
+  free(outs);
+  free(outv);
+  free(raw);
+}
+
 int main(void) {
   test_primality();
   test_parse();
@@ -1234,6 +1433,7 @@ int main(void) {
     test_lincomb_classes(&f);
     test_unmask_sum(&f);
     test_mul_signed_sum(&f);
+    test_simd_paths(&f);
     test_lagrange(&f);
     test_shamir(&f);
     test_against_field64(&f);
