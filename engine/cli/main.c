@@ -30,6 +30,9 @@
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <openssl/rand.h>
 
@@ -1080,9 +1083,29 @@ static int write_credentials(int argc, char **argv) {
   return 0;
 }
 
+/* glibc's malloc hands a freed block of more than M_MMAP_THRESHOLD back
+ * with munmap, and trims the heap's top beyond M_TRIM_THRESHOLD; both
+ * thresholds start low (128 KiB) and follow the largest block freed. A
+ * large operation (a reveal of a million elements: three 8 MB messages
+ * received and a 16 MB result table, at every player) then faults in
+ * fresh, zeroed pages each time it runs. With blocks of up to 32 MiB kept
+ * in the heap and its top trimmed only beyond 64 MiB free, the memory of
+ * one operation serves the next. The peak of a process does not rise:
+ * what is kept is what it already used, and is reused first. A
+ * GLIBC_TUNABLES that sets either threshold is left to decide. */
+static void tune_malloc(void) {
+#ifdef __GLIBC__
+  const char *t = getenv("GLIBC_TUNABLES");
+  if (t && (strstr(t, "malloc.mmap_threshold") || strstr(t, "malloc.trim_threshold"))) return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
+}
+
 int main(int argc, char **argv) {
   world_options o = {0};
   int script = 0;
+  tune_malloc();
   if (argc >= 2 && strcmp(argv[1], "credentials") == 0) return write_credentials(argc, argv);
   for (int i = 1; i < argc; i++) {
     const char **slot = NULL, *name = NULL;
