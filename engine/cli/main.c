@@ -1090,15 +1090,21 @@ static int write_credentials(int argc, char **argv) {
  * received and a 16 MB result table, at every player) then faults in
  * fresh, zeroed pages each time it runs. With blocks of up to 32 MiB kept
  * in the heap and its top trimmed only beyond 64 MiB free, the memory of
- * one operation serves the next. The peak of a process does not rise:
- * what is kept is what it already used, and is reused first. A
- * GLIBC_TUNABLES that sets either threshold is left to decide. */
+ * one operation serves the next. One arena for every thread: a message
+ * is received into memory of the network thread and freed by the
+ * script's, so that with an arena per thread the freed messages stayed
+ * in the network thread's heap, where the script's arrays and tables
+ * could not reuse them, and raised the peak memory of a player. A
+ * GLIBC_TUNABLES that sets any of the three is left to decide. */
 static void tune_malloc(void) {
 #ifdef __GLIBC__
   const char *t = getenv("GLIBC_TUNABLES");
-  if (t && (strstr(t, "malloc.mmap_threshold") || strstr(t, "malloc.trim_threshold"))) return;
+  if (t && (strstr(t, "malloc.mmap_threshold") || strstr(t, "malloc.trim_threshold") ||
+            strstr(t, "malloc.arena_max")))
+    return;
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_ARENA_MAX, 1);
 #endif
 }
 
