@@ -30,6 +30,9 @@
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <openssl/rand.h>
 
@@ -1080,9 +1083,35 @@ static int write_credentials(int argc, char **argv) {
   return 0;
 }
 
+/* glibc's malloc hands a freed block of more than M_MMAP_THRESHOLD back
+ * with munmap, and trims the heap's top beyond M_TRIM_THRESHOLD; both
+ * thresholds start low (128 KiB) and follow the largest block freed. A
+ * large operation (a reveal of a million elements: three 8 MB messages
+ * received and a 16 MB result table, at every player) then faults in
+ * fresh, zeroed pages each time it runs. With blocks of up to 32 MiB kept
+ * in the heap and its top trimmed only beyond 64 MiB free, the memory of
+ * one operation serves the next. One arena for every thread: a message
+ * is received into memory of the network thread and freed by the
+ * script's, so that with an arena per thread the freed messages stayed
+ * in the network thread's heap, where the script's arrays and tables
+ * could not reuse them, and raised the peak memory of a player. A
+ * GLIBC_TUNABLES that sets any of the three is left to decide. */
+static void tune_malloc(void) {
+#ifdef __GLIBC__
+  const char *t = getenv("GLIBC_TUNABLES");
+  if (t && (strstr(t, "malloc.mmap_threshold") || strstr(t, "malloc.trim_threshold") ||
+            strstr(t, "malloc.arena_max")))
+    return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_ARENA_MAX, 1);
+#endif
+}
+
 int main(int argc, char **argv) {
   world_options o = {0};
   int script = 0;
+  tune_malloc();
   if (argc >= 2 && strcmp(argv[1], "credentials") == 0) return write_credentials(argc, argv);
   for (int i = 1; i < argc; i++) {
     const char **slot = NULL, *name = NULL;
