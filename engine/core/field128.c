@@ -2093,3 +2093,60 @@ int cc_field128_deal_bits(const cc_field128 *f, cc_rng *own, cc_rng *pair,
   free(bits);
   return rc;
 }
+
+/* ==== The XOR of a group's bits and a dealer's, randomized after ======== */
+
+int cc_field128_xor_group_plain(const cc_field128 *f, cc_rng *rng, uint64_t *bits,
+                                uint64_t *prod, const uint64_t *u, const uint64_t *v,
+                                cc_u128 fa, unsigned m, unsigned pairs, size_t n) {
+  const cc_field128 fl = *f;
+  size_t words = (n + 63) / 64;
+  if (pairs > m / 2 || n > SIZE_MAX / 32 || (m && words > SIZE_MAX / 8 / m))
+    return CC_FIELD_EINVAL;
+  uint64_t *b = malloc(m * words * sizeof *b + 1);
+  uint64_t *z = calloc(2 * n + 1, sizeof *z); /* Z = 0: the index's weight is 0 */
+  int rc = CC_FIELD_OK;
+  if (!b || !z) {
+    rc = CC_FIELD_ENOMEM;
+  } else if (cc_rng_bytes(rng, b, m * words * sizeof *b) != 0) {
+    rc = CC_FIELD128_ERNG;
+  } else {
+    for (size_t j = 0; j < (size_t)m + pairs; j++) {
+#define BODY(K) xor_row_k(&fl, K, j, bits, prod, NULL, NULL, b, words, u, v, z, NULL, fa, 0, 0, 0, m, n)
+      BY_KIND(&fl, BODY);
+#undef BODY
+    }
+  }
+  if (b) explicit_bzero(b, m * words * sizeof *b);
+  free(b);
+  free(z);
+  return rc;
+}
+
+int cc_field128_randomize_rows(const cc_field128 *f, cc_rng *rng, uint64_t *rows,
+                               uint64_t *msg, cc_u128 x, cc_u128 lam, int negate,
+                               size_t nrows, size_t n) {
+  const cc_field128 fl = *f;
+  size_t words = (n + 63) / 64;
+  if (n > SIZE_MAX / 32) return CC_FIELD_EINVAL;
+  /* No bits: xor_row_k's bits row with b = 0 is w = y + z x. */
+  uint64_t *zero = calloc(words + 1, sizeof *zero);
+  uint64_t *z = malloc(4 * n * sizeof *z + 1), *rho = z ? z + 2 * n : NULL;
+  int rc = CC_FIELD_OK;
+  if (!zero || !z) rc = CC_FIELD_ENOMEM;
+  for (size_t j = 0; j < nrows && rc == CC_FIELD_OK; j++) {
+    if (cc_rng_uniform_mod128(rng, LO(fl.p), HI(fl.p), z, n) != 0 ||
+        cc_rng_uniform_mod128(rng, LO(fl.p), HI(fl.p), rho, n) != 0) {
+      rc = CC_FIELD128_ERNG;
+      break;
+    }
+    uint64_t *row = rows + 2 * j * n, *mj = msg ? msg + 2 * j * n : NULL;
+#define BODY(K) xor_row_k(&fl, K, 0, row, NULL, mj, NULL, zero, words, row, NULL, z, rho, 0, x, lam, negate, 1, n)
+    BY_KIND(&fl, BODY);
+#undef BODY
+  }
+  if (z) explicit_bzero(z, 4 * n * sizeof *z);
+  free(zero);
+  free(z);
+  return rc;
+}
