@@ -2096,6 +2096,41 @@ int cc_field128_deal_bits(const cc_field128 *f, cc_rng *own, cc_rng *pair,
 
 /* ==== The XOR of a group's bits and a dealer's, randomized after ======== */
 
+/* For 2^127 - 1, xor_row_k's rows without Z: a bits row (1 - 2b) u + fa b
+ * and a pair's row, each one lazy sum reduced once. */
+static void m127_plain_row_bits(uint64_t *out, const uint64_t *bj, const uint64_t *uj, u128 fa,
+                                size_t n) {
+  const uint64_t f0 = LO(fa), f1 = HI(fa);
+  for (size_t e = 0; e < n; e++) {
+    uint64_t km = (uint64_t)0 - ((bj[e >> 6] >> (e & 63)) & 1);
+    m127_acc acc = {uj[2 * e] ^ km, uj[2 * e + 1] ^ (km & M63), 0};
+    m127_acc_add_words(&acc, f0 & km, f1 & km);
+    SET(out, e, m127_acc_value(&acc));
+  }
+}
+
+static void m127_plain_row_pair(uint64_t *out, const uint64_t *bh, const uint64_t *bl,
+                                const uint64_t *uh, const uint64_t *ul, const uint64_t *uv,
+                                u128 fa, size_t n) {
+  const uint64_t f0 = LO(fa), f1 = HI(fa);
+  for (size_t e = 0; e < n; e++) {
+    uint64_t kh = (uint64_t)0 - ((bh[e >> 6] >> (e & 63)) & 1);
+    uint64_t kl = (uint64_t)0 - ((bl[e >> 6] >> (e & 63)) & 1);
+    uint64_t same = ~(kh ^ kl), both = kh & kl;
+    /* as m127_xor_row_pair's */
+    uint64_t a0 = (uv[2 * e] & same) | (uh[2 * e] & ~kh & kl) | (ul[2 * e] & kh & ~kl);
+    uint64_t a1 = (uv[2 * e + 1] & same) | (uh[2 * e + 1] & ~kh & kl) |
+                  (ul[2 * e + 1] & kh & ~kl);
+    uint64_t s0 = (uv[2 * e] & ~same) | (uh[2 * e] & both);
+    uint64_t s1 = (uv[2 * e + 1] & ~same) | (uh[2 * e + 1] & both);
+    m127_acc acc = {a0, a1, 0};
+    m127_acc_add_words(&acc, ~s0, s1 ^ M63);
+    m127_acc_add_words(&acc, (ul[2 * e] & both) ^ both, ((ul[2 * e + 1] & both) ^ both) & M63);
+    m127_acc_add_words(&acc, f0 & both, f1 & both);
+    SET(out, e, m127_acc_value(&acc));
+  }
+}
+
 int cc_field128_xor_group_plain(const cc_field128 *f, cc_rng *rng, uint64_t *bits,
                                 uint64_t *prod, const uint64_t *u, const uint64_t *v,
                                 cc_u128 fa, unsigned m, unsigned pairs, size_t n) {
@@ -2111,7 +2146,17 @@ int cc_field128_xor_group_plain(const cc_field128 *f, cc_rng *rng, uint64_t *bit
   } else if (cc_rng_bytes(rng, b, m * words * sizeof *b) != 0) {
     rc = CC_FIELD128_ERNG;
   } else {
-    for (size_t j = 0; j < (size_t)m + pairs; j++) {
+    size_t h = m / 2;
+    for (size_t j = 0; j < (size_t)m + pairs && fl.kind == CC_FIELD128_M127; j++) {
+      if (j < m) {
+        m127_plain_row_bits(bits + 2 * j * n, b + j * words, u + 2 * j * n, fa, n);
+      } else {
+        size_t i = j - m;
+        m127_plain_row_pair(prod + 2 * i * n, b + i * words, b + (h + i) * words,
+                            u + 2 * i * n, u + 2 * (h + i) * n, v + 2 * i * n, fa, n);
+      }
+    }
+    for (size_t j = 0; j < (size_t)m + pairs && fl.kind != CC_FIELD128_M127; j++) {
 #define BODY(K) xor_row_k(&fl, K, j, bits, prod, NULL, NULL, b, words, u, v, z, NULL, fa, 0, 0, 0, m, n)
       BY_KIND(&fl, BODY);
 #undef BODY
