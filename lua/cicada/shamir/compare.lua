@@ -71,7 +71,10 @@
 -- less-than tree reduces its products by a dealing of lambda h (lambda
 -- the player's Lagrange weight at 0, so that the reduced share is a plain
 -- sum) in one call and adds what it drew and received into the next
--- level in another (F:tree_deal, F:tree_merge; see _tree_plan).
+-- level in another (F:tree_deal, F:tree_merge; see _tree_plan). There,
+-- Mod2m sends the dealer its shares after the reveal instead, only those
+-- of the first level's (lt, eq) and of r' (_mod2m_pair; the argument is
+-- in docs/shamir.md), in the round that the XOR's messages took.
 -- Rounds: the random parts take 1 + ceil(log2 t) rounds (the dealing,
 -- then the XOR), the reveal one, the less-than ceil(log2 m), one fewer
 -- with t = 2 (its first level's products come with the XOR): 8 for
