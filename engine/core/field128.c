@@ -1852,15 +1852,21 @@ ALWAYS_INLINE void m127_sword_term(m127_sword s, uint64_t x0, uint64_t x1, uint6
 
 /* c x for a canonical x and a weight below 2^62 in absolute value (x
  * taken as p - x = x ^ (2^127 - 1) for a negative one) as three words
- * below 2^189; unit: c = 1, no product. */
+ * below 2^189; unit: c = 1, no product; 2: c = 2, a shift. */
 ALWAYS_INLINE void m127_sword_wide(m127_sword s, int unit, uint64_t x0, uint64_t x1,
                                    uint64_t *a0, uint64_t *a1, uint64_t *a2) {
   x0 ^= s.neg0;
   x1 ^= s.neg1;
-  if (unit) {
+  if (unit == 1) {
     *a0 = x0;
     *a1 = x1;
     *a2 = 0;
+    return;
+  }
+  if (unit == 2) {
+    *a0 = x0 << 1;
+    *a1 = (x1 << 1) | (x0 >> 63);
+    *a2 = x1 >> 63;
     return;
   }
   u128 t0 = (u128)x0 * s.c, t1 = (u128)x1 * s.c;
@@ -1872,8 +1878,8 @@ ALWAYS_INLINE void m127_sword_wide(m127_sword s, int unit, uint64_t x0, uint64_t
 
 /* out[i] = wq q[i] + we e[i] for canonical q, e and weights below 2^62 in
  * absolute value: the two terms summed in three words below 2^190, folded
- * once at bit 127 and reduced. qu, eu: the weights are +-1 (constants in
- * each instance). */
+ * once at bit 127 and reduced. qu, eu: 1 when the weight is +-1, 2 when
+ * it is +-2, else 0 (constants in each instance). */
 ALWAYS_INLINE void m127_pair_words_k(uint64_t *out, const uint64_t *q, const uint64_t *e,
                                      m127_sword wq, m127_sword we, int qu, int eu,
                                      size_t n) {
@@ -1892,11 +1898,19 @@ ALWAYS_INLINE void m127_pair_words_k(uint64_t *out, const uint64_t *q, const uin
 
 static void m127_pair_words(uint64_t *out, const uint64_t *q, const uint64_t *e,
                             m127_sword wq, m127_sword we, size_t n) {
-  int qu = wq.c == 1, eu = we.c == 1;
-  if (qu && eu) m127_pair_words_k(out, q, e, wq, we, 1, 1, n);
-  else if (qu) m127_pair_words_k(out, q, e, wq, we, 1, 0, n);
-  else if (eu) m127_pair_words_k(out, q, e, wq, we, 0, 1, n);
-  else m127_pair_words_k(out, q, e, wq, we, 0, 0, n);
+  /* With the indices 1, 2, 3 every weight is 1, 2 or 3 in absolute value. */
+  int qu = wq.c == 1 ? 1 : wq.c == 2 ? 2 : 0, eu = we.c == 1 ? 1 : we.c == 2 ? 2 : 0;
+  switch (3 * qu + eu) {
+  case 0: m127_pair_words_k(out, q, e, wq, we, 0, 0, n); break;
+  case 1: m127_pair_words_k(out, q, e, wq, we, 0, 1, n); break;
+  case 2: m127_pair_words_k(out, q, e, wq, we, 0, 2, n); break;
+  case 3: m127_pair_words_k(out, q, e, wq, we, 1, 0, n); break;
+  case 4: m127_pair_words_k(out, q, e, wq, we, 1, 1, n); break;
+  case 5: m127_pair_words_k(out, q, e, wq, we, 1, 2, n); break;
+  case 6: m127_pair_words_k(out, q, e, wq, we, 2, 0, n); break;
+  case 7: m127_pair_words_k(out, q, e, wq, we, 2, 1, n); break;
+  default: m127_pair_words_k(out, q, e, wq, we, 2, 2, n); break;
+  }
 }
 
 /* q[i] = mu a[i] b[i] (mu == 1: no second product). */
