@@ -2209,3 +2209,108 @@ int cc_field128_randomize_rows(const cc_field128 *f, cc_rng *rng, uint64_t *rows
   free(z);
   return rc;
 }
+
+/* For 2^127 - 1, one pair row of m127_bitlt_row with each output y made
+ * y + z x and, unless ml / me is NULL, its message lam (y + z x) +- rho
+ * (m127_message), all in the same lazy sums. */
+static void m127_bitlt_row_rand(uint64_t *lo, uint64_t *eo, uint64_t *ml, uint64_t *me,
+                                const uint64_t *c, const uint64_t *rh, const uint64_t *rl,
+                                const uint64_t *pr, unsigned eh, const uint64_t *zl,
+                                const uint64_t *pl, const uint64_t *ze, const uint64_t *pe,
+                                const m127_weight *xk, const m127_weight *lk, uint64_t neg,
+                                size_t n) {
+  const m127_weight xw = *xk, lw = *lk;
+  for (size_t e = 0; e < n; e++) {
+    uint64_t c0 = c[2 * e], c1 = c[2 * e + 1];
+    unsigned el = eh - 1;
+    uint64_t bh = eh < 64 ? c0 >> eh : c1 >> (eh - 64);
+    uint64_t bl = el < 64 ? c0 >> el : c1 >> (el - 64);
+    uint64_t ch = (uint64_t)0 - (bh & 1), cl = (uint64_t)0 - (bl & 1);
+    uint64_t n00 = ~ch & ~cl, hn = ch & ~cl, nh = ~ch & cl, both = ch & cl;
+    uint64_t x0 = rh[2 * e], x1 = rh[2 * e + 1], y0 = rl[2 * e], y1 = rl[2 * e + 1];
+    uint64_t q0 = pr[2 * e], q1 = pr[2 * e + 1], t0, t1;
+    /* lt as in m127_bitlt_row, plus z x */
+    m127_acc l = {x0 & ~ch, x1 & ~ch, 0};
+    m127_acc_add_words(&l, y0 & n00, y1 & n00);
+    m127_acc_add_words(&l, q0 & hn, q1 & hn);
+    m127_acc_add_words(&l, (q0 & n00) ^ n00, ((q1 & n00) ^ n00) & M63);
+    m127_term(&xw, zl[2 * e], zl[2 * e + 1], &t0, &t1);
+    m127_acc_add_words(&l, t0, t1);
+    u128 wl = m127_acc_value(&l);
+    SET(lo, e, wl);
+    if (ml) SET(ml, e, m127_message(&lw, wl, pl[2 * e], pl[2 * e + 1], neg));
+    /* eq as in m127_bitlt_row, plus z x */
+    uint64_t same = n00 | both, diff = ~same;
+    m127_acc q = {(y0 & nh) | (x0 & hn), (y1 & nh) | (x1 & hn), 0};
+    m127_acc_add_words(&q, n00 & 1, 0);
+    m127_acc_add_words(&q, (x0 & n00) ^ n00, ((x1 & n00) ^ n00) & M63);
+    m127_acc_add_words(&q, (y0 & n00) ^ n00, ((y1 & n00) ^ n00) & M63);
+    m127_acc_add_words(&q, q0 & same, q1 & same);
+    m127_acc_add_words(&q, (q0 & diff) ^ diff, ((q1 & diff) ^ diff) & M63);
+    m127_term(&xw, ze[2 * e], ze[2 * e + 1], &t0, &t1);
+    m127_acc_add_words(&q, t0, t1);
+    u128 wq = m127_acc_value(&q);
+    SET(eo, e, wq);
+    if (me) SET(me, e, m127_message(&lw, wq, pe[2 * e], pe[2 * e + 1], neg));
+  }
+}
+
+int cc_field128_bitlt_randomized(const cc_field128 *f, cc_rng *rng, uint64_t *lt,
+                                 uint64_t *eq, uint64_t *mlt, uint64_t *meq,
+                                 const uint64_t *c, const uint64_t *r, const uint64_t *rho,
+                                 cc_u128 x, cc_u128 lam, int negate, unsigned m, size_t n) {
+  const cc_field128 fl = *f;
+  const u128 p = fl.p, one = 1;
+  size_t h = m / 2, rows = h + m % 2, words = (n + 63) / 64;
+  if (m < 2 || m > 127 || n > SIZE_MAX / 64) return CC_FIELD_EINVAL;
+  int fuse = fl.kind == CC_FIELD128_M127;
+  if (!fuse) {
+    cc_field128_bitlt_pairs(f, lt, eq, c, r, rho, m, n); /* randomized below */
+  } else if (m % 2) {
+    /* the odd bit's row, as cc_field128_bitlt_pairs's */
+    const uint64_t *rm = r + 2 * 2 * h * n;
+    uint64_t *lo = lt + 2 * h * n, *eo = eq + 2 * h * n;
+    for (size_t e = 0; e < n; e++) {
+      u128 c0 = (u128)0 - (GET(c, e) & 1), xv = GET(rm, e);
+      SET(lo, e, xv & ~c0);
+      SET(eo, e, (xv & c0) | (submod(p, one, xv) & ~c0));
+    }
+  }
+  uint64_t *zero = calloc(words + 1, sizeof *zero);
+  uint64_t *d = malloc(8 * n * sizeof *d + 1);
+  int rc = CC_FIELD_OK;
+  if (!zero || !d) rc = CC_FIELD_ENOMEM;
+  const m127_weight xk = m127_classify(x), lk = m127_classify(lam);
+  const uint64_t neg = negate ? UINT64_MAX : 0;
+  for (size_t i = 0; i < rows && rc == CC_FIELD_OK; i++) {
+    uint64_t *zl = d, *pl = d + 2 * n, *ze = d + 4 * n, *pe = d + 6 * n;
+    for (int k = 0; k < 4; k++) {
+      if (cc_rng_uniform_mod128(rng, LO(p), HI(p), d + 2 * (size_t)k * n, n) != 0) {
+        rc = CC_FIELD128_ERNG;
+        break;
+      }
+    }
+    if (rc != CC_FIELD_OK) break;
+    uint64_t *lo = lt + 2 * i * n, *eo = eq + 2 * i * n;
+    uint64_t *ml = mlt ? mlt + 2 * i * n : NULL, *me = meq ? meq + 2 * i * n : NULL;
+    if (fuse && i < h) {
+      m127_bitlt_row_rand(lo, eo, ml, me, c, r + 2 * i * n, r + 2 * (h + i) * n,
+                          rho + 2 * i * n, m - 1 - 2 * (unsigned)i, zl, pl, ze, pe, &xk, &lk,
+                          neg, n);
+      continue;
+    }
+#define BODY(K)                                                                         \
+  do {                                                                                  \
+    xor_row_k(&fl, K, 0, lo, NULL, ml, NULL, zero, words, lo, NULL, zl, pl, 0, x, lam,  \
+              negate, 1, n);                                                            \
+    xor_row_k(&fl, K, 0, eo, NULL, me, NULL, zero, words, eo, NULL, ze, pe, 0, x, lam,  \
+              negate, 1, n);                                                            \
+  } while (0)
+    BY_KIND(&fl, BODY);
+#undef BODY
+  }
+  if (d) explicit_bzero(d, 8 * n * sizeof *d);
+  free(zero);
+  free(d);
+  return rc;
+}

@@ -580,10 +580,11 @@ end
 -- randomized by one polynomial z' X, and send the dealer, masked as in
 -- _mask_bits_pair, only what it needs after the reveal: its shares of the
 -- first level's (lt, eq), each row randomized by its own z X
--- (F:_randomize_rows), and of r'. The dealer sends nothing in the reveal.
--- The same rounds as _mask_and_open and less_paired; the dealer receives
--- 2 m / 2 + 2 rows from each of ranks 0 and 1 instead of m + m / 2 and
--- does not compute the first level. See docs/shamir.md for the argument.
+-- (F:_bitlt_randomized, F:_randomize_rows), and of r'. The dealer sends
+-- nothing in the reveal. The same rounds as _mask_and_open and
+-- less_paired; the dealer receives 2 ceil(m / 2) + 1 rows from each of
+-- ranks 0 and 1 instead of m + floor(m / 2) and does not compute the
+-- first level. See docs/shamir.md for the argument.
 -- @local
 function M:_mod2m_pair(x, m)
   local F, comm = self.field, self.communicator
@@ -617,11 +618,9 @@ function M:_mod2m_pair(x, m)
     local m0 = me == 0 and masked or comm:_lib_recv(0, TAG)
     local m1 = me == 1 and masked or comm:_lib_recv(1, TAG)
     c = F:lincomb(plan.open, {m0, m1})
-    lt, eq = F:bitlt_pairs(c, bits, prod, m)
+    local negate, mlt, meq = me == 1, nil, nil
+    lt, eq, mlt, meq = F:_bitlt_randomized(stream, c, bits, prod, m, plan.x, plan.lam, negate)
     F:wipe(bits, prod)
-    local negate = me == 1
-    local mlt = F:_randomize_rows(stream, lt, n, plan.x, plan.lam, negate)
-    local meq = F:_randomize_rows(stream, eq, n, plan.x, plan.lam, negate)
     local mr = F:_randomize_rows(stream, r, n, plan.zero, plan.lam, negate)
     if plan.lam then comm:_lib_send({mlt, meq, mr}, dealer, TAG) end
   end
