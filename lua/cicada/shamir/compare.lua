@@ -620,7 +620,6 @@ function M:_mod2m_pair(x, m)
     c = F:lincomb(plan.open, {m0, m1})
     local negate, mlt, meq = me == 1, nil, nil
     lt, eq, mlt, meq = F:_bitlt_randomized(stream, c, bits, prod, m, plan.x, plan.lam, negate)
-    F:wipe(bits, prod)
     local mr = F:_randomize_rows(stream, r, n, plan.zero, plan.lam, negate)
     if plan.lam then comm:_lib_send({mlt, meq, mr}, dealer, TAG) end
   end
