@@ -637,7 +637,9 @@ end
 function M:_mod2m(x, m)
   local F = self.field
   local n = x.size
-  if m > 1 and self.threshold == 2 and fused(self) then return self:_mod2m_pair(x, m) end
+  if m > 1 and n > 0 and self.threshold == 2 and fused(self) then
+    return self:_mod2m_pair(x, m)
+  end
   local mask = self:_mask_and_open(x, m, m > 1)
   -- [c mod 2^m < r] at the most significant bit where they differ.
   local u
