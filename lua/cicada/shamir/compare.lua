@@ -618,7 +618,8 @@ function M:_mod2m_pair(x, m)
     local m0 = me == 0 and masked or comm:_lib_recv(0, TAG)
     local m1 = me == 1 and masked or comm:_lib_recv(1, TAG)
     c = F:lincomb(plan.open, {m0, m1})
-    local negate, mlt, meq = me == 1, nil, nil
+    local negate = me == 1
+    local mlt, meq
     lt, eq, mlt, meq = F:_bitlt_randomized(stream, c, bits, prod, m, plan.x, plan.lam, negate)
     local mr = F:_randomize_rows(stream, r, n, plan.zero, plan.lam, negate)
     if plan.lam then comm:_lib_send({mlt, meq, mr}, dealer, TAG) end
