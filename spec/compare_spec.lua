@@ -461,6 +461,76 @@ describe("comparisons", function()
     end
   end)
 
+  it("randomize a group's first level after the reveal (F:_xor_group_plain, F:_bitlt_randomized)", function()
+    local core = require("cicada.core")
+    local field = require("cicada.field")
+    for _, order in ipairs{field.SUITE_ORDER, "340282366920938463463374607431768211297"} do
+      local F = cicada.Field{order = order}
+      for _, m in ipairs{4, 5} do
+        local n, pairs, h = 70, m // 2, m // 2
+        local rows = h + m % 2
+        local rng = core.rng(7)
+        local u, v = F:uniform({m * n}, rng), F:uniform({pairs * n}, rng)
+        local c = F:uniform_below({n}, 1 << m, rng)
+        local fa, x, lam = F:array(3), F:array(2), F:array(-1)
+        -- Plain shares: F:xor_group with every z 0, the bits drawn alone.
+        local bits, prod = F:_xor_group_plain(core.rng("group"), u, v, fa, m, pairs)
+        local b = drawn_bits(core.rng("group"), m, n)
+        local want = {F:xor_group(F:array(b), u, v, F:zeros{(m + pairs) * n}, fa, x, m, pairs)}
+        assert.are.equal(want[1], bits)
+        assert.are.equal(want[2], prod)
+        -- The first level, each row y made y + z x, and the messages
+        -- lam (y + z x) - rho, drawn row by row: lt's z and rho, eq's.
+        for _, with_msg in ipairs{false, true} do
+          local lt, eq, mlt, meq = F:_bitlt_randomized(core.rng("level"), c, bits, prod, m, x,
+                                                       with_msg and lam or nil, true)
+          local plt, peq = F:bitlt_pairs(c, bits, prod, m)
+          local stream = core.rng("level")
+          local wl, we, ml, me = {}, {}, {}, {}
+          for i = 1, rows do
+            local zl, rl = F:uniform({n}, stream), F:uniform({n}, stream)
+            local ze, re = F:uniform({n}, stream), F:uniform({n}, stream)
+            local range = {(i - 1) * n + 1, i * n}
+            wl[i] = F:add(plt:slice(range[1], range[2]), F:multiply(zl, x))
+            we[i] = F:add(peq:slice(range[1], range[2]), F:multiply(ze, x))
+            ml[i] = F:subtract(F:multiply(wl[i], lam), rl)
+            me[i] = F:subtract(F:multiply(we[i], lam), re)
+          end
+          assert.are.equal(F:concat(wl), lt)
+          assert.are.equal(F:concat(we), eq)
+          if with_msg then
+            assert.are.equal(F:concat(ml), mlt)
+            assert.are.equal(F:concat(me), meq)
+          else
+            assert.is_nil(mlt)
+          end
+        end
+        -- F:_randomize_rows, in place: y + z x, and lam (y + z x) + rho.
+        local y = F:uniform({2 * n}, rng)
+        local copy = y:copy()
+        local msg = F:_randomize_rows(core.rng("rows"), y, n, x, lam)
+        local stream = core.rng("rows")
+        local wy, wm = {}, {}
+        for i = 1, 2 do
+          local z, rho = F:uniform({n}, stream), F:uniform({n}, stream)
+          wy[i] = F:add(copy:slice((i - 1) * n + 1, i * n), F:multiply(z, x))
+          wm[i] = F:add(F:multiply(wy[i], lam), rho)
+        end
+        assert.are.equal(F:concat(wy), y)
+        assert.are.equal(F:concat(wm), msg)
+      end
+    end
+  end)
+
+  it("compare empty arrays in the default field", function()
+    local results = cicada.run{world_size = 3, timeout = 30, fn = function(comm)
+      local p = shamir.ProtocolSuite(comm, {threshold = 2})
+      local a = p:share(0, comm.rank == 0 and p.field:zeros{0} or nil, {0})
+      return {p:less(a, a).size, p:floor(a).size}
+    end}
+    for r = 1, 3 do assert.are.same({0, 0}, results[r]) end
+  end)
+
   it("compare with threshold 2 among more players than the fused kernels send to (67)", function()
     -- Each player but two gets a message of F:tree_deal and F:deal_bits,
     -- which make at most 64: from 67 players on, the separate calls.

@@ -2381,15 +2381,21 @@ ALWAYS_INLINE void m127_sword_term(m127_sword s, uint64_t x0, uint64_t x1, uint6
 
 /* c x for a canonical x and a weight below 2^62 in absolute value (x
  * taken as p - x = x ^ (2^127 - 1) for a negative one) as three words
- * below 2^189; unit: c = 1, no product. */
+ * below 2^189; unit: c = 1, no product; 2: c = 2, a shift. */
 ALWAYS_INLINE void m127_sword_wide(m127_sword s, int unit, uint64_t x0, uint64_t x1,
                                    uint64_t *a0, uint64_t *a1, uint64_t *a2) {
   x0 ^= s.neg0;
   x1 ^= s.neg1;
-  if (unit) {
+  if (unit == 1) {
     *a0 = x0;
     *a1 = x1;
     *a2 = 0;
+    return;
+  }
+  if (unit == 2) {
+    *a0 = x0 << 1;
+    *a1 = (x1 << 1) | (x0 >> 63);
+    *a2 = x1 >> 63;
     return;
   }
   u128 t0 = (u128)x0 * s.c, t1 = (u128)x1 * s.c;
@@ -2401,8 +2407,8 @@ ALWAYS_INLINE void m127_sword_wide(m127_sword s, int unit, uint64_t x0, uint64_t
 
 /* out[i] = wq q[i] + we e[i] for canonical q, e and weights below 2^62 in
  * absolute value: the two terms summed in three words below 2^190, folded
- * once at bit 127 and reduced. qu, eu: the weights are +-1 (constants in
- * each instance). */
+ * once at bit 127 and reduced. qu, eu: 1 when the weight is +-1, 2 when
+ * it is +-2, else 0 (constants in each instance). */
 ALWAYS_INLINE void m127_pair_words_k(uint64_t *out, const uint64_t *q, const uint64_t *e,
                                      m127_sword wq, m127_sword we, int qu, int eu,
                                      size_t n) {
@@ -2421,11 +2427,19 @@ ALWAYS_INLINE void m127_pair_words_k(uint64_t *out, const uint64_t *q, const uin
 
 static void m127_pair_words(uint64_t *out, const uint64_t *q, const uint64_t *e,
                             m127_sword wq, m127_sword we, size_t n) {
-  int qu = wq.c == 1, eu = we.c == 1;
-  if (qu && eu) m127_pair_words_k(out, q, e, wq, we, 1, 1, n);
-  else if (qu) m127_pair_words_k(out, q, e, wq, we, 1, 0, n);
-  else if (eu) m127_pair_words_k(out, q, e, wq, we, 0, 1, n);
-  else m127_pair_words_k(out, q, e, wq, we, 0, 0, n);
+  /* With the indices 1, 2, 3 every weight is 1, 2 or 3 in absolute value. */
+  int qu = wq.c == 1 ? 1 : wq.c == 2 ? 2 : 0, eu = we.c == 1 ? 1 : we.c == 2 ? 2 : 0;
+  switch (3 * qu + eu) {
+  case 0: m127_pair_words_k(out, q, e, wq, we, 0, 0, n); break;
+  case 1: m127_pair_words_k(out, q, e, wq, we, 0, 1, n); break;
+  case 2: m127_pair_words_k(out, q, e, wq, we, 0, 2, n); break;
+  case 3: m127_pair_words_k(out, q, e, wq, we, 1, 0, n); break;
+  case 4: m127_pair_words_k(out, q, e, wq, we, 1, 1, n); break;
+  case 5: m127_pair_words_k(out, q, e, wq, we, 1, 2, n); break;
+  case 6: m127_pair_words_k(out, q, e, wq, we, 2, 0, n); break;
+  case 7: m127_pair_words_k(out, q, e, wq, we, 2, 1, n); break;
+  default: m127_pair_words_k(out, q, e, wq, we, 2, 2, n); break;
+  }
 }
 
 /* q[i] = mu a[i] b[i] (mu == 1: no second product). */
@@ -2620,5 +2634,212 @@ int cc_field128_deal_bits(const cc_field128 *f, cc_rng *own, cc_rng *pair,
     rc = deal_bits_part(f, pair, pmsgs, targets, w, bits, words, m / 2, 1, pairs, n);
   explicit_bzero(bits, m * words * sizeof *bits);
   free(bits);
+  return rc;
+}
+
+/* ==== The XOR of a group's bits and a dealer's, randomized after ======== */
+
+/* For 2^127 - 1, xor_row_k's rows without Z: a bits row (1 - 2b) u + fa b
+ * and a pair's row, each one lazy sum reduced once. */
+static void m127_plain_row_bits(uint64_t *out, const uint64_t *bj, const uint64_t *uj, u128 fa,
+                                size_t n) {
+  const uint64_t f0 = LO(fa), f1 = HI(fa);
+  for (size_t e = 0; e < n; e++) {
+    uint64_t km = (uint64_t)0 - ((bj[e >> 6] >> (e & 63)) & 1);
+    m127_acc acc = {uj[2 * e] ^ km, uj[2 * e + 1] ^ (km & M63), 0};
+    m127_acc_add_words(&acc, f0 & km, f1 & km);
+    SET(out, e, m127_acc_value(&acc));
+  }
+}
+
+static void m127_plain_row_pair(uint64_t *out, const uint64_t *bh, const uint64_t *bl,
+                                const uint64_t *uh, const uint64_t *ul, const uint64_t *uv,
+                                u128 fa, size_t n) {
+  const uint64_t f0 = LO(fa), f1 = HI(fa);
+  for (size_t e = 0; e < n; e++) {
+    uint64_t kh = (uint64_t)0 - ((bh[e >> 6] >> (e & 63)) & 1);
+    uint64_t kl = (uint64_t)0 - ((bl[e >> 6] >> (e & 63)) & 1);
+    uint64_t same = ~(kh ^ kl), both = kh & kl;
+    /* as m127_xor_row_pair's */
+    uint64_t a0 = (uv[2 * e] & same) | (uh[2 * e] & ~kh & kl) | (ul[2 * e] & kh & ~kl);
+    uint64_t a1 = (uv[2 * e + 1] & same) | (uh[2 * e + 1] & ~kh & kl) |
+                  (ul[2 * e + 1] & kh & ~kl);
+    uint64_t s0 = (uv[2 * e] & ~same) | (uh[2 * e] & both);
+    uint64_t s1 = (uv[2 * e + 1] & ~same) | (uh[2 * e + 1] & both);
+    m127_acc acc = {a0, a1, 0};
+    m127_acc_add_words(&acc, ~s0, s1 ^ M63);
+    m127_acc_add_words(&acc, (ul[2 * e] & both) ^ both, ((ul[2 * e + 1] & both) ^ both) & M63);
+    m127_acc_add_words(&acc, f0 & both, f1 & both);
+    SET(out, e, m127_acc_value(&acc));
+  }
+}
+
+int cc_field128_xor_group_plain(const cc_field128 *f, cc_rng *rng, uint64_t *bits,
+                                uint64_t *prod, const uint64_t *u, const uint64_t *v,
+                                cc_u128 fa, unsigned m, unsigned pairs, size_t n) {
+  const cc_field128 fl = *f;
+  size_t words = (n + 63) / 64;
+  if (pairs > m / 2 || n > SIZE_MAX / 32 || (m && words > SIZE_MAX / 8 / m))
+    return CC_FIELD_EINVAL;
+  uint64_t *b = malloc(m * words * sizeof *b + 1);
+  uint64_t *z = calloc(2 * n + 1, sizeof *z); /* Z = 0: the index's weight is 0 */
+  int rc = CC_FIELD_OK;
+  if (!b || !z) {
+    rc = CC_FIELD_ENOMEM;
+  } else if (cc_rng_bytes(rng, b, m * words * sizeof *b) != 0) {
+    rc = CC_FIELD128_ERNG;
+  } else {
+    size_t h = m / 2;
+    for (size_t j = 0; j < (size_t)m + pairs && fl.kind == CC_FIELD128_M127; j++) {
+      if (j < m) {
+        m127_plain_row_bits(bits + 2 * j * n, b + j * words, u + 2 * j * n, fa, n);
+      } else {
+        size_t i = j - m;
+        m127_plain_row_pair(prod + 2 * i * n, b + i * words, b + (h + i) * words,
+                            u + 2 * i * n, u + 2 * (h + i) * n, v + 2 * i * n, fa, n);
+      }
+    }
+    for (size_t j = 0; j < (size_t)m + pairs && fl.kind != CC_FIELD128_M127; j++) {
+#define BODY(K) xor_row_k(&fl, K, j, bits, prod, NULL, NULL, b, words, u, v, z, NULL, fa, 0, 0, 0, m, n)
+      BY_KIND(&fl, BODY);
+#undef BODY
+    }
+  }
+  if (b) explicit_bzero(b, m * words * sizeof *b);
+  free(b);
+  free(z);
+  return rc;
+}
+
+int cc_field128_randomize_rows(const cc_field128 *f, cc_rng *rng, uint64_t *rows,
+                               uint64_t *msg, cc_u128 x, cc_u128 lam, int negate,
+                               size_t nrows, size_t n) {
+  const cc_field128 fl = *f;
+  size_t words = (n + 63) / 64;
+  if (n > SIZE_MAX / 32) return CC_FIELD_EINVAL;
+  /* No bits: xor_row_k's bits row with b = 0 is w = y + z x. */
+  uint64_t *zero = calloc(words + 1, sizeof *zero);
+  uint64_t *z = malloc(4 * n * sizeof *z + 1), *rho = z ? z + 2 * n : NULL;
+  int rc = CC_FIELD_OK;
+  if (!zero || !z) rc = CC_FIELD_ENOMEM;
+  for (size_t j = 0; j < nrows && rc == CC_FIELD_OK; j++) {
+    if (cc_rng_uniform_mod128(rng, LO(fl.p), HI(fl.p), z, n) != 0 ||
+        cc_rng_uniform_mod128(rng, LO(fl.p), HI(fl.p), rho, n) != 0) {
+      rc = CC_FIELD128_ERNG;
+      break;
+    }
+    uint64_t *row = rows + 2 * j * n, *mj = msg ? msg + 2 * j * n : NULL;
+#define BODY(K) xor_row_k(&fl, K, 0, row, NULL, mj, NULL, zero, words, row, NULL, z, rho, 0, x, lam, negate, 1, n)
+    BY_KIND(&fl, BODY);
+#undef BODY
+  }
+  if (z) explicit_bzero(z, 4 * n * sizeof *z);
+  free(zero);
+  free(z);
+  return rc;
+}
+
+/* For 2^127 - 1, one pair row of m127_bitlt_row with each output y made
+ * y + z x and, unless ml / me is NULL, its message lam (y + z x) +- rho
+ * (m127_message), all in the same lazy sums. */
+static void m127_bitlt_row_rand(uint64_t *lo, uint64_t *eo, uint64_t *ml, uint64_t *me,
+                                const uint64_t *c, const uint64_t *rh, const uint64_t *rl,
+                                const uint64_t *pr, unsigned eh, const uint64_t *zl,
+                                const uint64_t *pl, const uint64_t *ze, const uint64_t *pe,
+                                const m127_weight *xk, const m127_weight *lk, uint64_t neg,
+                                size_t n) {
+  const m127_weight xw = *xk, lw = *lk;
+  for (size_t e = 0; e < n; e++) {
+    uint64_t c0 = c[2 * e], c1 = c[2 * e + 1];
+    unsigned el = eh - 1;
+    uint64_t bh = eh < 64 ? c0 >> eh : c1 >> (eh - 64);
+    uint64_t bl = el < 64 ? c0 >> el : c1 >> (el - 64);
+    uint64_t ch = (uint64_t)0 - (bh & 1), cl = (uint64_t)0 - (bl & 1);
+    uint64_t n00 = ~ch & ~cl, hn = ch & ~cl, nh = ~ch & cl, both = ch & cl;
+    uint64_t x0 = rh[2 * e], x1 = rh[2 * e + 1], y0 = rl[2 * e], y1 = rl[2 * e + 1];
+    uint64_t q0 = pr[2 * e], q1 = pr[2 * e + 1], t0, t1;
+    /* lt as in m127_bitlt_row, plus z x */
+    m127_acc l = {x0 & ~ch, x1 & ~ch, 0};
+    m127_acc_add_words(&l, y0 & n00, y1 & n00);
+    m127_acc_add_words(&l, q0 & hn, q1 & hn);
+    m127_acc_add_words(&l, (q0 & n00) ^ n00, ((q1 & n00) ^ n00) & M63);
+    m127_term(&xw, zl[2 * e], zl[2 * e + 1], &t0, &t1);
+    m127_acc_add_words(&l, t0, t1);
+    u128 wl = m127_acc_value(&l);
+    SET(lo, e, wl);
+    if (ml) SET(ml, e, m127_message(&lw, wl, pl[2 * e], pl[2 * e + 1], neg));
+    /* eq as in m127_bitlt_row, plus z x */
+    uint64_t same = n00 | both, diff = ~same;
+    m127_acc q = {(y0 & nh) | (x0 & hn), (y1 & nh) | (x1 & hn), 0};
+    m127_acc_add_words(&q, n00 & 1, 0);
+    m127_acc_add_words(&q, (x0 & n00) ^ n00, ((x1 & n00) ^ n00) & M63);
+    m127_acc_add_words(&q, (y0 & n00) ^ n00, ((y1 & n00) ^ n00) & M63);
+    m127_acc_add_words(&q, q0 & same, q1 & same);
+    m127_acc_add_words(&q, (q0 & diff) ^ diff, ((q1 & diff) ^ diff) & M63);
+    m127_term(&xw, ze[2 * e], ze[2 * e + 1], &t0, &t1);
+    m127_acc_add_words(&q, t0, t1);
+    u128 wq = m127_acc_value(&q);
+    SET(eo, e, wq);
+    if (me) SET(me, e, m127_message(&lw, wq, pe[2 * e], pe[2 * e + 1], neg));
+  }
+}
+
+int cc_field128_bitlt_randomized(const cc_field128 *f, cc_rng *rng, uint64_t *lt,
+                                 uint64_t *eq, uint64_t *mlt, uint64_t *meq,
+                                 const uint64_t *c, const uint64_t *r, const uint64_t *rho,
+                                 cc_u128 x, cc_u128 lam, int negate, unsigned m, size_t n) {
+  const cc_field128 fl = *f;
+  const u128 p = fl.p, one = 1;
+  size_t h = m / 2, rows = h + m % 2, words = (n + 63) / 64;
+  if (m < 2 || m > 127 || n > SIZE_MAX / 64) return CC_FIELD_EINVAL;
+  int fuse = fl.kind == CC_FIELD128_M127;
+  if (!fuse) {
+    cc_field128_bitlt_pairs(f, lt, eq, c, r, rho, m, n); /* randomized below */
+  } else if (m % 2) {
+    /* the odd bit's row, as cc_field128_bitlt_pairs's */
+    const uint64_t *rm = r + 2 * 2 * h * n;
+    uint64_t *lo = lt + 2 * h * n, *eo = eq + 2 * h * n;
+    for (size_t e = 0; e < n; e++) {
+      u128 c0 = (u128)0 - (GET(c, e) & 1), xv = GET(rm, e);
+      SET(lo, e, xv & ~c0);
+      SET(eo, e, (xv & c0) | (submod(p, one, xv) & ~c0));
+    }
+  }
+  uint64_t *zero = calloc(words + 1, sizeof *zero);
+  uint64_t *d = malloc(8 * n * sizeof *d + 1);
+  int rc = CC_FIELD_OK;
+  if (!zero || !d) rc = CC_FIELD_ENOMEM;
+  const m127_weight xk = m127_classify(x), lk = m127_classify(lam);
+  const uint64_t neg = negate ? UINT64_MAX : 0;
+  for (size_t i = 0; i < rows && rc == CC_FIELD_OK; i++) {
+    uint64_t *zl = d, *pl = d + 2 * n, *ze = d + 4 * n, *pe = d + 6 * n;
+    for (int k = 0; k < 4; k++) {
+      if (cc_rng_uniform_mod128(rng, LO(p), HI(p), d + 2 * (size_t)k * n, n) != 0) {
+        rc = CC_FIELD128_ERNG;
+        break;
+      }
+    }
+    if (rc != CC_FIELD_OK) break;
+    uint64_t *lo = lt + 2 * i * n, *eo = eq + 2 * i * n;
+    uint64_t *ml = mlt ? mlt + 2 * i * n : NULL, *me = meq ? meq + 2 * i * n : NULL;
+    if (fuse && i < h) {
+      m127_bitlt_row_rand(lo, eo, ml, me, c, r + 2 * i * n, r + 2 * (h + i) * n,
+                          rho + 2 * i * n, m - 1 - 2 * (unsigned)i, zl, pl, ze, pe, &xk, &lk,
+                          neg, n);
+      continue;
+    }
+#define BODY(K)                                                                         \
+  do {                                                                                  \
+    xor_row_k(&fl, K, 0, lo, NULL, ml, NULL, zero, words, lo, NULL, zl, pl, 0, x, lam,  \
+              negate, 1, n);                                                            \
+    xor_row_k(&fl, K, 0, eo, NULL, me, NULL, zero, words, eo, NULL, ze, pe, 0, x, lam,  \
+              negate, 1, n);                                                            \
+  } while (0)
+    BY_KIND(&fl, BODY);
+#undef BODY
+  }
+  if (d) explicit_bzero(d, 8 * n * sizeof *d);
+  free(zero);
+  free(d);
   return rc;
 }

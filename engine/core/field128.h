@@ -370,4 +370,37 @@ int cc_field128_deal_bits(const cc_field128 *f, cc_rng *own, cc_rng *pair,
                           uint64_t *const *msgs, uint64_t *const *pmsgs, size_t targets,
                           const uint64_t *w, unsigned m, unsigned pairs, size_t n);
 
+/* cc_field128_xor_group_rng without the random polynomials and messages
+ * (Z = 0): the member's plain shares bits = (1 - 2 b) u + fa b and prod
+ * (as there), with b drawn from rng as there and nothing else drawn; to
+ * be randomized by cc_field128_randomize_rows before any share leaves the
+ * member. CC_FIELD_OK, CC_FIELD_EINVAL, CC_FIELD_ENOMEM or
+ * CC_FIELD128_ERNG. */
+int cc_field128_xor_group_plain(const cc_field128 *f, cc_rng *rng, uint64_t *bits,
+                                uint64_t *prod, const uint64_t *u, const uint64_t *v,
+                                cc_u128 fa, unsigned m, unsigned pairs, size_t n);
+
+/* In place, for each of the nrows rows of n shares y of a group member:
+ * y + z x, with the n coefficients z of random polynomials Z(X) = z X and
+ * then the n masks rho drawn from rng (cc_rng_uniform_mod128 each, rho
+ * drawn even when msg is NULL), and, unless msg is NULL, the message
+ * lam (y + z x) + rho (- rho if negate) into msg's row. CC_FIELD_OK,
+ * CC_FIELD_EINVAL, CC_FIELD_ENOMEM or CC_FIELD128_ERNG. */
+int cc_field128_randomize_rows(const cc_field128 *f, cc_rng *rng, uint64_t *rows,
+                               uint64_t *msg, cc_u128 x, cc_u128 lam, int negate,
+                               size_t nrows, size_t n);
+
+/* cc_field128_bitlt_pairs (1 < m < 128) at a member of the group, of its
+ * plain shares r and rho (cc_field128_xor_group_plain), with each of the
+ * m / 2 + m % 2 rows of lt and eq randomized as by
+ * cc_field128_randomize_rows: for row i, the coefficients z and masks rho
+ * of lt's row, then those of eq's, drawn from rng; the messages (unless
+ * mlt and meq are NULL) into mlt and meq. One pass per pair row in
+ * 2^127 - 1. CC_FIELD_OK, CC_FIELD_EINVAL, CC_FIELD_ENOMEM or
+ * CC_FIELD128_ERNG. */
+int cc_field128_bitlt_randomized(const cc_field128 *f, cc_rng *rng, uint64_t *lt,
+                                 uint64_t *eq, uint64_t *mlt, uint64_t *meq,
+                                 const uint64_t *c, const uint64_t *r, const uint64_t *rho,
+                                 cc_u128 x, cc_u128 lam, int negate, unsigned m, size_t n);
+
 #endif

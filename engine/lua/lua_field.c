@@ -1950,10 +1950,111 @@ static int field_deal_bits(lua_State *L) {
   return 2 * (int)targets;
 }
 
+/* F:_xor_group_plain(stream, u, v, fa, m, pairs): as F:xor_group_drawn
+ * without the random polynomials and the messages (the group's bits b
+ * drawn from stream, nothing else): a group member's plain shares bits
+ * (m rows) and prod (pairs rows), to be randomized by F:_randomize_rows
+ * before any of them leaves the member (cc_field128_xor_group_plain).
+ * 128-bit fields only. */
+static int field_xor_group_plain(lua_State *L) {
+  lua_settop(L, 7); /* temporaries go above the arguments */
+  cl_field *F = tree_field(L, "_xor_group_plain");
+  cc_rng *rng = luaL_checkudata(L, 2, CL_RNG_MT);
+  cl_array *u = cl_field_own_array(L, 3, &F->q);
+  cl_array *v = cl_field_own_array(L, 4, &F->q);
+  cl_array *fa = cl_field_own_array(L, 5, &F->q);
+  lua_Integer m = luaL_checkinteger(L, 6), pairs = luaL_checkinteger(L, 7);
+  luaL_argcheck(L, m >= 1 && m <= 4096 && u->n % (size_t)m == 0, 6, "u must have m rows");
+  luaL_argcheck(L, pairs >= 0 && pairs <= m / 2, 7, "pairs must be in [0, m // 2]");
+  size_t n = u->n / (size_t)m, size = (size_t)m * n, psize = (size_t)pairs * n;
+  luaL_argcheck(L, v->n == psize, 4, "v must have pairs rows of #u / m elements");
+  luaL_argcheck(L, fa->n == 1, 5, "fa must be one element");
+  cl_array *bits = cl_array_push_filled(L, &F->q, 1, &size);
+  cl_array *prod = cl_array_push_filled(L, &F->q, 1, &psize);
+  int rc = cc_field128_xor_group_plain(&F->q.g, rng, bits->data, prod->data, u->data, v->data,
+                                       one_elem(&F->q, fa), (unsigned)m, (unsigned)pairs, n);
+  if (rc != CC_FIELD_OK) return tree_error(L, rc);
+  return 2;
+}
+
+/* F:_randomize_rows(stream, rows, n, x [, lam, negate]): each row of n
+ * shares y of the flat vector rows, in place, becomes y + z x, z drawn
+ * from stream, and with lam, returns the messages lam (y + z x) + rho
+ * (- rho if negate), rho drawn after z (and drawn without lam too)
+ * (cc_field128_randomize_rows). 128-bit fields only. */
+static int field_randomize_rows(lua_State *L) {
+  lua_settop(L, 7); /* temporaries go above the arguments */
+  cl_field *F = tree_field(L, "_randomize_rows");
+  cc_rng *rng = luaL_checkudata(L, 2, CL_RNG_MT);
+  cl_array *rows = cl_field_own_array(L, 3, &F->q);
+  lua_Integer n = luaL_checkinteger(L, 4);
+  cl_array *x = cl_field_own_array(L, 5, &F->q);
+  cl_array *lam = lua_isnoneornil(L, 6) ? NULL : cl_field_own_array(L, 6, &F->q);
+  int negate = lua_toboolean(L, 7);
+  luaL_argcheck(L, n >= 1, 4, "n must be positive");
+  size_t nrows = tree_rows(L, rows, 3, n), size = rows->n;
+  luaL_argcheck(L, x->n == 1, 5, "x must be one element");
+  luaL_argcheck(L, !lam || lam->n == 1, 6, "lam must be one element");
+  cl_array *msg = NULL;
+  if (lam) msg = cl_array_push_filled(L, &F->q, 1, &size);
+  else lua_pushnil(L);
+  int rc = cc_field128_randomize_rows(&F->q.g, rng, rows->data, msg ? msg->data : NULL,
+                                      one_elem(&F->q, x), lam ? one_elem(&F->q, lam) : 0,
+                                      negate, nrows, (size_t)n);
+  if (rc != CC_FIELD_OK) return tree_error(L, rc);
+  return 1;
+}
+
+/* F:_bitlt_randomized(stream, c, r, rho, m, x [, lam, negate]): as
+ * F:bitlt_pairs(c, r, rho, m) followed by F:_randomize_rows of each row of
+ * lt and of eq in turn (cc_field128_bitlt_randomized): returns lt, eq and,
+ * with lam, their messages (else nil, nil). 128-bit fields only. */
+static int field_bitlt_randomized(lua_State *L) {
+  lua_settop(L, 9); /* temporaries go above the arguments */
+  cl_field *F = tree_field(L, "_bitlt_randomized");
+  cc_rng *rng = luaL_checkudata(L, 2, CL_RNG_MT);
+  cl_array *c = cl_field_own_array(L, 3, &F->q);
+  cl_array *r = cl_field_own_array(L, 4, &F->q);
+  cl_array *rho = cl_field_own_array(L, 5, &F->q);
+  lua_Integer m = luaL_checkinteger(L, 6);
+  cl_array *x = cl_field_own_array(L, 7, &F->q);
+  cl_array *lam = lua_isnoneornil(L, 8) ? NULL : cl_field_own_array(L, 8, &F->q);
+  int negate = lua_toboolean(L, 9);
+  if (m < 2 || m > 127)
+    luaL_argerror(L, 6, lua_pushfstring(L, "bits %I out of range [2, 127]", m));
+  size_t n = c->n, h = (size_t)m / 2, rows = h + (size_t)m % 2;
+  luaL_argcheck(L, c->ndim == 1, 3, "c must be a vector");
+  luaL_argcheck(L, r->n == (size_t)m * n, 4, "r must have m rows of #c elements");
+  luaL_argcheck(L, rho->n == h * n, 5, "rho must have m // 2 rows of #c elements");
+  luaL_argcheck(L, x->n == 1, 7, "x must be one element");
+  luaL_argcheck(L, !lam || lam->n == 1, 8, "lam must be one element");
+  luaL_argcheck(L, n >= 1, 3, "c must not be empty");
+  size_t size = rows * n;
+  cl_array *lt = cl_array_push_filled(L, &F->q, 1, &size);
+  cl_array *eq = cl_array_push_filled(L, &F->q, 1, &size);
+  cl_array *mlt = NULL, *meq = NULL;
+  if (lam) {
+    mlt = cl_array_push_filled(L, &F->q, 1, &size);
+    meq = cl_array_push_filled(L, &F->q, 1, &size);
+  } else {
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
+  int rc = cc_field128_bitlt_randomized(&F->q.g, rng, lt->data, eq->data,
+                                        mlt ? mlt->data : NULL, meq ? meq->data : NULL,
+                                        c->data, r->data, rho->data, one_elem(&F->q, x),
+                                        lam ? one_elem(&F->q, lam) : 0, negate, (unsigned)m, n);
+  if (rc != CC_FIELD_OK) return tree_error(L, rc);
+  return 4;
+}
+
 static const luaL_Reg field_tree_methods[] = {
+  {"_bitlt_randomized", field_bitlt_randomized},
   {"tree_deal", field_tree_deal},
   {"tree_merge", field_tree_merge},
   {"deal_bits", field_deal_bits},
+  {"_xor_group_plain", field_xor_group_plain},
+  {"_randomize_rows", field_randomize_rows},
   {NULL, NULL}
 };
 

@@ -71,7 +71,10 @@
 -- less-than tree reduces its products by a dealing of lambda h (lambda
 -- the player's Lagrange weight at 0, so that the reduced share is a plain
 -- sum) in one call and adds what it drew and received into the next
--- level in another (F:tree_deal, F:tree_merge; see _tree_plan).
+-- level in another (F:tree_deal, F:tree_merge; see _tree_plan). There,
+-- Mod2m sends the dealer its shares after the reveal instead, only those
+-- of the first level's (lt, eq) and of r' (_mod2m_pair; the argument is
+-- in docs/shamir.md), in the round that the XOR's messages took.
 -- Rounds: the random parts take 1 + ceil(log2 t) rounds (the dealing,
 -- then the XOR), the reveal one, the less-than ceil(log2 m), one fewer
 -- with t = 2 (its first level's products come with the XOR): 8 for
@@ -545,6 +548,87 @@ local function xor_public(F, mask)
   return F:subtract(F:add(mask.c_flat, mask.bits), F:multiply(cr, 2))
 end
 
+--- The weights of _mod2m_pair, worked out once per suite: `open`, the
+-- Lagrange weights at 0 of the indices of ranks 0 and 1 (c from their two
+-- shares), and at ranks 0 and 1 `lam`, this player's Lagrange weight at
+-- the dealer's index over the same two points (as _mask_bits_pair's).
+-- @local
+function M:_pair_open_plan()
+  local plan = self._pair_open_cache
+  if plan then return plan end
+  local F, me = self.field, self.communicator.rank
+  local dealer = self:_mask_parties().dealers[1]
+  local x = self._indices
+  local x0, x1, xd = F:array(x[1]), F:array(x[2]), F:array(x[dealer + 1])
+  local open = F:concat{F:multiply(x1, F:inverse(F:subtract(x1, x0))),
+                        F:multiply(x0, F:inverse(F:subtract(x0, x1)))}
+  local lam
+  if me <= 1 then
+    local xi, other = me == 0 and x0 or x1, me == 0 and x1 or x0
+    lam = F:multiply(F:subtract(xd, other), F:inverse(F:subtract(xi, other)))
+  end
+  plan = {open = open, lam = lam, x = F:array(x[me + 1]), zero = F:zeros{1}}
+  self._pair_open_cache = plan
+  return plan
+end
+
+--- _mod2m with threshold 2 in a field wider than 64 bits (1 < m): the
+-- dealer's bits u and the pairs' products are dealt as in _mask_bits_pair,
+-- but the group's members keep their plain shares of r = b xor u and of
+-- the products (F:_xor_group_plain: no random polynomial Z yet), reveal c
+-- among themselves from the shares of ranks 0 and 1, whose r' part is
+-- randomized by one polynomial z' X, and send the dealer, masked as in
+-- _mask_bits_pair, only what it needs after the reveal: its shares of the
+-- first level's (lt, eq), each row randomized by its own z X
+-- (F:_bitlt_randomized, F:_randomize_rows), and of r'. The dealer sends
+-- nothing in the reveal. The same rounds as _mask_and_open and
+-- less_paired; the dealer receives 2 ceil(m / 2) + 1 rows from each of
+-- ranks 0 and 1 instead of m + floor(m / 2) and does not compute the
+-- first level. See docs/shamir.md for the argument.
+-- @local
+function M:_mod2m_pair(x, m)
+  local F, comm = self.field, self.communicator
+  local n, k, s = x.size, self.value_bits, self.statistical_security
+  local high_bits, pairs = k + s - m + 2, m // 2
+  local parties = self:_mask_parties()
+  local me, dealer = comm.rank, parties.dealers[1]
+  local plan = self:_pair_open_plan()
+  local lt, eq, r, c
+  if me == dealer then
+    F:wipe(self:_deal_bits(n, m, pairs, high_bits))
+    c = F:lincomb(plan.open, {comm:_lib_recv(0, TAG), comm:_lib_recv(1, TAG)})
+    local w0, w1 = comm:_lib_recv(0, TAG), comm:_lib_recv(1, TAG)
+    lt, eq, r = F:add(w0[1], w1[1]), F:add(w0[2], w1[2]), F:add(w0[3], w1[3])
+  else
+    local stream = self:_group_stream(parties.group)
+    local high_a = uniform_bits(F, stream, n, high_bits)
+    local got = self:_deal_from(nil, {m * n, pairs * n, n}, parties.dealers)[1]
+    local bits, prod = F:_xor_group_plain(stream, got[1], got[2], parties.weight, m, pairs)
+    local high = F:add(F:multiply(high_a, parties.weight), got[3])
+    F:wipe(high_a)
+    r = F:lincomb_rows(weights_paired(self, m), bits)
+    F:_randomize_rows(stream, r, n, plan.x)
+    local masked = F:add(F:add(F:add(x, pow2(F, k)), r), F:multiply(high, pow2(F, m)))
+    F:wipe(high)
+    if me <= 1 then
+      for q = 0, comm.world_size - 1 do
+        if q ~= me then comm:_lib_send(masked, q, TAG) end
+      end
+    end
+    local m0 = me == 0 and masked or comm:_lib_recv(0, TAG)
+    local m1 = me == 1 and masked or comm:_lib_recv(1, TAG)
+    c = F:lincomb(plan.open, {m0, m1})
+    local negate = me == 1
+    local mlt, meq
+    lt, eq, mlt, meq = F:_bitlt_randomized(stream, c, bits, prod, m, plan.x, plan.lam, negate)
+    local mr = F:_randomize_rows(stream, r, n, plan.zero, plan.lam, negate)
+    if plan.lam then comm:_lib_send({mlt, meq, mr}, dealer, TAG) end
+  end
+  local u = less_tree(self, lt, eq, n)
+  local low = F:subtract(c, F:multiply(F:shift_right(c, m), pow2(F, m)))
+  return F:add(F:subtract(low, r), F:multiply(u, pow2(F, m)))
+end
+
 --- x mod 2^m for a 1-D chunk x of k-bit signed values (Catrina and de
 -- Hoogh's Mod2m), in [0, 2^m).
 -- @param x the chunk
@@ -554,6 +638,9 @@ end
 function M:_mod2m(x, m)
   local F = self.field
   local n = x.size
+  if m > 1 and n > 0 and self.threshold == 2 and fused(self) then
+    return self:_mod2m_pair(x, m)
+  end
   local mask = self:_mask_and_open(x, m, m > 1)
   -- [c mod 2^m < r] at the most significant bit where they differ.
   local u
