@@ -2030,33 +2030,41 @@ int cc_field128_shamir_recover(const cc_field128 *f, uint64_t *out,
 /* For 2^127 - 1, one pair row: each output one lazy sum of its selected
  * terms (a subtracted canonical y added as y ^ (2^127 - 1) = p - y),
  * reduced once. Masks of 64 bits select words. */
+/* The accumulators of one element's (lt, eq) before their reduction. */
+ALWAYS_INLINE void m127_bitlt_acc(const uint64_t *c, const uint64_t *rh, const uint64_t *rl,
+                                  const uint64_t *pr, unsigned eh, size_t e, m127_acc *l,
+                                  m127_acc *q) {
+  /* eh - 1 >= 0 and eh < 128: the pair's bits of c, from either word. */
+  uint64_t c0 = c[2 * e], c1 = c[2 * e + 1];
+  unsigned el = eh - 1;
+  uint64_t bh = eh < 64 ? c0 >> eh : c1 >> (eh - 64);
+  uint64_t bl = el < 64 ? c0 >> el : c1 >> (el - 64);
+  uint64_t ch = (uint64_t)0 - (bh & 1), cl = (uint64_t)0 - (bl & 1);
+  uint64_t n00 = ~ch & ~cl, hn = ch & ~cl, nh = ~ch & cl, both = ch & cl;
+  uint64_t x0 = rh[2 * e], x1 = rh[2 * e + 1], y0 = rl[2 * e], y1 = rl[2 * e + 1];
+  uint64_t q0 = pr[2 * e], q1 = pr[2 * e + 1];
+  /* lt = x [c_h = 0] + y [c = 00] + q [c = 10] - q [c = 00] */
+  *l = (m127_acc){x0 & ~ch, x1 & ~ch, 0};
+  m127_acc_add_words(l, y0 & n00, y1 & n00);
+  m127_acc_add_words(l, q0 & hn, q1 & hn);
+  m127_acc_add_words(l, (q0 & n00) ^ n00, ((q1 & n00) ^ n00) & M63);
+  /* eq = [c = 00] + y [c = 01] + x [c = 10] - x [c = 00] - y [c = 00]
+   *      + q [c = 00 or 11] - q [c = 01 or 10] */
+  uint64_t same = n00 | both, diff = ~same;
+  *q = (m127_acc){(y0 & nh) | (x0 & hn), (y1 & nh) | (x1 & hn), 0};
+  m127_acc_add_words(q, n00 & 1, 0);
+  m127_acc_add_words(q, (x0 & n00) ^ n00, ((x1 & n00) ^ n00) & M63);
+  m127_acc_add_words(q, (y0 & n00) ^ n00, ((y1 & n00) ^ n00) & M63);
+  m127_acc_add_words(q, q0 & same, q1 & same);
+  m127_acc_add_words(q, (q0 & diff) ^ diff, ((q1 & diff) ^ diff) & M63);
+}
+
 static void m127_bitlt_row(uint64_t *lo, uint64_t *eo, const uint64_t *c, const uint64_t *rh,
                            const uint64_t *rl, const uint64_t *pr, unsigned eh, size_t n) {
   for (size_t e = 0; e < n; e++) {
-    /* eh - 1 >= 0 and eh < 128: the pair's bits of c, from either word. */
-    uint64_t c0 = c[2 * e], c1 = c[2 * e + 1];
-    unsigned el = eh - 1;
-    uint64_t bh = eh < 64 ? c0 >> eh : c1 >> (eh - 64);
-    uint64_t bl = el < 64 ? c0 >> el : c1 >> (el - 64);
-    uint64_t ch = (uint64_t)0 - (bh & 1), cl = (uint64_t)0 - (bl & 1);
-    uint64_t n00 = ~ch & ~cl, hn = ch & ~cl, nh = ~ch & cl, both = ch & cl;
-    uint64_t x0 = rh[2 * e], x1 = rh[2 * e + 1], y0 = rl[2 * e], y1 = rl[2 * e + 1];
-    uint64_t q0 = pr[2 * e], q1 = pr[2 * e + 1];
-    /* lt = x [c_h = 0] + y [c = 00] + q [c = 10] - q [c = 00] */
-    m127_acc l = {x0 & ~ch, x1 & ~ch, 0};
-    m127_acc_add_words(&l, y0 & n00, y1 & n00);
-    m127_acc_add_words(&l, q0 & hn, q1 & hn);
-    m127_acc_add_words(&l, (q0 & n00) ^ n00, ((q1 & n00) ^ n00) & M63);
+    m127_acc l, q;
+    m127_bitlt_acc(c, rh, rl, pr, eh, e, &l, &q);
     SET(lo, e, m127_acc_value(&l));
-    /* eq = [c = 00] + y [c = 01] + x [c = 10] - x [c = 00] - y [c = 00]
-     *      + q [c = 00 or 11] - q [c = 01 or 10] */
-    uint64_t same = n00 | both, diff = ~same;
-    m127_acc q = {(y0 & nh) | (x0 & hn), (y1 & nh) | (x1 & hn), 0};
-    m127_acc_add_words(&q, n00 & 1, 0);
-    m127_acc_add_words(&q, (x0 & n00) ^ n00, ((x1 & n00) ^ n00) & M63);
-    m127_acc_add_words(&q, (y0 & n00) ^ n00, ((y1 & n00) ^ n00) & M63);
-    m127_acc_add_words(&q, q0 & same, q1 & same);
-    m127_acc_add_words(&q, (q0 & diff) ^ diff, ((q1 & diff) ^ diff) & M63);
     SET(eo, e, m127_acc_value(&q));
   }
 }
@@ -2750,32 +2758,15 @@ static void m127_bitlt_row_rand(uint64_t *lo, uint64_t *eo, uint64_t *ml, uint64
                                 size_t n) {
   const m127_weight xw = *xk, lw = *lk;
   for (size_t e = 0; e < n; e++) {
-    uint64_t c0 = c[2 * e], c1 = c[2 * e + 1];
-    unsigned el = eh - 1;
-    uint64_t bh = eh < 64 ? c0 >> eh : c1 >> (eh - 64);
-    uint64_t bl = el < 64 ? c0 >> el : c1 >> (el - 64);
-    uint64_t ch = (uint64_t)0 - (bh & 1), cl = (uint64_t)0 - (bl & 1);
-    uint64_t n00 = ~ch & ~cl, hn = ch & ~cl, nh = ~ch & cl, both = ch & cl;
-    uint64_t x0 = rh[2 * e], x1 = rh[2 * e + 1], y0 = rl[2 * e], y1 = rl[2 * e + 1];
-    uint64_t q0 = pr[2 * e], q1 = pr[2 * e + 1], t0, t1;
-    /* lt as in m127_bitlt_row, plus z x */
-    m127_acc l = {x0 & ~ch, x1 & ~ch, 0};
-    m127_acc_add_words(&l, y0 & n00, y1 & n00);
-    m127_acc_add_words(&l, q0 & hn, q1 & hn);
-    m127_acc_add_words(&l, (q0 & n00) ^ n00, ((q1 & n00) ^ n00) & M63);
+    m127_acc l, q;
+    uint64_t t0, t1;
+    m127_bitlt_acc(c, rh, rl, pr, eh, e, &l, &q);
+    /* lt and eq as in m127_bitlt_row, plus z x */
     m127_term(&xw, zl[2 * e], zl[2 * e + 1], &t0, &t1);
     m127_acc_add_words(&l, t0, t1);
     u128 wl = m127_acc_value(&l);
     SET(lo, e, wl);
     if (ml) SET(ml, e, m127_message(&lw, wl, pl[2 * e], pl[2 * e + 1], neg));
-    /* eq as in m127_bitlt_row, plus z x */
-    uint64_t same = n00 | both, diff = ~same;
-    m127_acc q = {(y0 & nh) | (x0 & hn), (y1 & nh) | (x1 & hn), 0};
-    m127_acc_add_words(&q, n00 & 1, 0);
-    m127_acc_add_words(&q, (x0 & n00) ^ n00, ((x1 & n00) ^ n00) & M63);
-    m127_acc_add_words(&q, (y0 & n00) ^ n00, ((y1 & n00) ^ n00) & M63);
-    m127_acc_add_words(&q, q0 & same, q1 & same);
-    m127_acc_add_words(&q, (q0 & diff) ^ diff, ((q1 & diff) ^ diff) & M63);
     m127_term(&xw, ze[2 * e], ze[2 * e + 1], &t0, &t1);
     m127_acc_add_words(&q, t0, t1);
     u128 wq = m127_acc_value(&q);
