@@ -165,7 +165,7 @@ describe("failure detection", function()
       local all = comm:allgather(comm.rank)
       return {all, comm:failed()}
     end, {heartbeat_interval = HB_INTERVAL, heartbeat_timeout = HB_TIMEOUT,
-          args = {2 * HB_TIMEOUT}})
+          timeout = 2 * HB_TIMEOUT + seconds(5), args = {2 * HB_TIMEOUT}})
     for r = 1, 3 do assert.same({{0, 1, 2}, {}}, results[r]) end
   end)
 end)
