@@ -73,6 +73,13 @@ describe("cicada-lua options", function()
     assert.matches("level=" .. cicada.logging.ERROR, out, 1, true)
   end)
 
+  it("gives the script's connect a 5 s timeout by default", function()
+    -- An empty CICADA_TIMEOUT counts as unset (ctest sets a longer one).
+    local rc, out = support.run_cli({support.script(show_timings)}, {CICADA_TIMEOUT = ""})
+    assert.equal(0, rc, out)
+    assert.matches("timeout=5.0\n", out, 1, true)
+  end)
+
   it("takes the same settings from CICADA_* variables", function()
     local rc, out = support.run_cli({support.script(show_timings)},
                                     {CICADA_TIMEOUT = "3", CICADA_LOG_LEVEL = "debug"})

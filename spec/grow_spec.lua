@@ -59,7 +59,7 @@ describe("comm:grow", function()
       pcall(comm.barrier, comm)
       comm:revoke()
       local shrunk, oldranks = comm:shrink{name = "shrunk"}
-      local grown, newranks = shrunk:grow{count = 1, name = "healed", timeout = 2}
+      local grown, newranks = shrunk:grow{count = 1, name = "healed", timeout = support.seconds(2)}
       return {joined = grown.joined, rank = grown.rank, old = oldranks[grown.rank + 1],
               size = grown.world_size, name = grown.name, newranks = newranks,
               all = grown:allgather(grown.rank * 10)}
@@ -160,7 +160,7 @@ describe("comm:grow", function()
       local kind = errors.kind(err)
       shrunk:revoke()
       local again = shrunk:shrink{name = "again"}
-      local grown = again:grow{count = 2, name = "second", timeout = 2}
+      local grown = again:grow{count = 2, name = "second", timeout = support.seconds(2)}
       return {joined = false, kind = kind, rank = grown.rank, size = grown.world_size,
               all = grown:allgather(grown.rank)}
     end, {time_limit = 60})
@@ -203,7 +203,7 @@ local function healing_world(n, k, iterations, kill_at, kill_newcomer)
         shares.total = state.protocol:share(0, mine and 0 or nil, {})
         shares.secret = state.protocol:share(0, mine and 42 or nil, {})
       end,
-      replace = {size = n_, timeout = 2, shares = function() return shares end,
+      replace = {size = n_, timeout = support.seconds(2), shares = function() return shares end,
                  restore = function(_, recovered) shares = recovered end},
       step = function(state, iteration)
         local comm, protocol = state.comm, state.protocol
@@ -247,7 +247,8 @@ describe("engines of worlds grown from", function()
         comm:revoke()
         local shrunk = comm:shrink{name = "shrunk"}
         comm:free()
-        local grown = shrunk:grow{count = 1, name = "healed-" .. (round + 1), timeout = 5}
+        local grown = shrunk:grow{count = 1, name = "healed-" .. (round + 1),
+                                  timeout = support.seconds(5)}
         shrunk:free()
         round = grown:broadcast(0, round + 1)
         comm = grown

@@ -71,8 +71,11 @@ local cicada = require("cicada")
 local core = require("cicada.core")
 local errors = require("cicada.errors")
 io.stdout:setvbuf("line")
-local comm = cicada.connect{heartbeat_interval = 0.1, heartbeat_timeout = 1, timeout = 30,
-                            startup_timeout = 10}
+-- A heartbeat timeout scaled as in spec/support.lua: room for a live player
+-- slowed by load or a sanitizer, and well below comm.timeout.
+local slowdown = tonumber(os.getenv("CICADA_TEST_SLOWDOWN") or "") or 1
+local comm = cicada.connect{heartbeat_interval = 0.1, heartbeat_timeout = 0.5 * slowdown,
+                            timeout = 30, startup_timeout = 10}
 local round, ok, err = 0, true, nil
 while ok do
   ok, err = pcall(comm.allgather, comm, round)

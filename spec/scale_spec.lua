@@ -12,6 +12,11 @@ cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
 
 local run = support.run
 
+-- Heartbeat timings for the tests of detection: a frozen player is noticed
+-- after HB_TIMEOUT, which leaves a live one slowed by load or a sanitizer
+-- room to be heard from.
+local HB_INTERVAL, HB_TIMEOUT = 0.05, support.seconds(0.5)
+
 -- pcall fn and return the error's kind and message ("ok" if it returned).
 local function attempt(fn)
   local t = core.now()
@@ -105,11 +110,14 @@ end)
 
 describe("failure detection in a larger world", function()
   it("lets every player know of a frozen one, also those not waiting on it", function()
-    local results = run(9, function(comm)
+    local results = run(9, function(comm, limit)
       if comm.rank == 4 then cicada.inject.hang() end
-      core.sleep(1.5)   -- nobody waits for a message meanwhile
+      -- nobody waits for a message meanwhile: only polls failed()
+      local deadline = core.now() + limit
+      while #comm:failed() == 0 and core.now() < deadline do core.sleep(0.01) end
       return comm:failed()
-    end, {heartbeat_interval = 0.05, heartbeat_timeout = 0.3})
+    end, {heartbeat_interval = HB_INTERVAL, heartbeat_timeout = HB_TIMEOUT,
+          args = {HB_TIMEOUT + support.seconds(3)}})
     for r = 1, 9 do
       if r ~= 5 then assert.same({4}, results[r]) end
     end
@@ -120,13 +128,13 @@ describe("failure detection in a larger world", function()
     local results = run(16, function(comm)
       if comm.rank == 15 then cicada.inject.hang() end
       return attempt(function() return comm:recv(15, 0) end)
-    end, {heartbeat_interval = 0.05, heartbeat_timeout = 0.3})
+    end, {heartbeat_interval = HB_INTERVAL, heartbeat_timeout = HB_TIMEOUT})
     for r = 1, 15 do
       assert.equal("peer_failed", results[r].kind)
-      assert.equal("Tag 0 from player 15 failed: silent for 0.3s (heartbeat timeout)",
-                   results[r].message)
+      assert.equal(("Tag 0 from player 15 failed: silent for %gs (heartbeat timeout)"):format(
+                     HB_TIMEOUT), results[r].message)
       -- about the timeout, at every one of them: not one after another
-      assert.is_true(results[r].seconds < 3, ("player %d waited %.2fs"):format(r - 1,
+      assert.is_true(results[r].seconds < HB_TIMEOUT + support.seconds(2.5), ("player %d waited %.2fs"):format(r - 1,
                                                                         results[r].seconds))
     end
   end)
@@ -144,7 +152,8 @@ describe("a world of 128 players", function()
       local second = newcomm:allgather(comm.rank)
       return {first = #first, kind = errors.kind(err), message = tostring(err),
               size = newcomm.world_size, second = second, oldranks = oldranks}
-    end, {timeout = 60, startup_timeout = 60, heartbeat_interval = 0.5, heartbeat_timeout = 5})
+    end, {timeout = 60, startup_timeout = 60, heartbeat_interval = 0.5,
+        heartbeat_timeout = support.seconds(2)})
     local survivors = {}
     for r = 0, 127 do if r ~= 77 then survivors[#survivors + 1] = r end end
     for r = 1, 128 do

@@ -140,12 +140,12 @@ describe("shrink", function()
       local all = newcomm:allgather(comm.rank)
       -- stay until player 2 is gone: exiting would reset our links to it
       -- and could throw away the notice it has not read yet
-      local deadline = core.now() + 5
+      local deadline = core.now() + support.seconds(5)
       while os.execute("kill -0 " .. pids[3] .. " 2>/dev/null") and core.now() < deadline do
         core.sleep(0.01)
       end
       return {oldranks, all}
-    end, {heartbeat_interval = 0.05, heartbeat_timeout = 0.3})
+    end, {heartbeat_interval = 0.05, heartbeat_timeout = support.seconds(0.5)})
     assert.same({{0, 1}, {0, 1}}, results[1])
     assert.same({{0, 1}, {0, 1}}, results[2])
     local r = results[3]

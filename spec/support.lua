@@ -15,6 +15,18 @@ local M = {}
 --- The cicada-lua under test (ctest sets CICADA_LUA).
 M.cicada_lua = os.getenv("CICADA_LUA") or "build/cicada-lua"
 
+--- How many times slower than a plain build the players may run:
+-- CICADA_TEST_SLOWDOWN, which CMakeLists.txt sets for the specs (1 in a
+-- plain build, more under ASan and TSan; see docs/building.md). Specs
+-- whose point is how soon a failure is noticed scale their heartbeat
+-- timeouts, and the bounds they put on the wait, by it.
+M.slowdown = tonumber(os.getenv("CICADA_TEST_SLOWDOWN") or "") or 1
+
+--- s seconds scaled by the slowdown.
+function M.seconds(s)
+  return s * M.slowdown
+end
+
 -- ==== Worlds of players (cicada.run) ==========================================
 
 --- cicada.run with the world size and function first: run(n, fn, opts).

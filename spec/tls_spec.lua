@@ -171,7 +171,7 @@ describe("TLS", function()
 
   it("runs heartbeats, revoke, shrink and agree unchanged in cicada.run", function()
     local results = cicada.run{world_size = 4, identity = cred(0), trusted = {cert(0)},
-                               heartbeat_timeout = 0.5, fn = function(comm)
+                               heartbeat_timeout = support.seconds(0.5), fn = function(comm)
       local sum = 0
       for _, v in ipairs(comm:allgather(comm.rank)) do sum = sum + v end
       if comm.rank == 3 then cicada.inject.kill() end
