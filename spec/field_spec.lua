@@ -109,6 +109,45 @@ describe("field arrays", function()
     assert.has_error(function() return a[0] end)
   end)
 
+  it("are told from userdata that only look like them", function()
+    -- A userdata given a copy of a type's metatable (the same methods and
+    -- name) is not of that type: every check refuses it, the fast one of
+    -- the calls on shares too.
+    local function lookalike(v)
+      local copy = {}
+      for k, x in pairs(getmetatable(v)) do copy[k] = x end
+      local u = io.tmpfile()
+      local own = debug.getmetatable(u)
+      debug.setmetatable(u, copy)
+      return u, function() debug.setmetatable(u, own); u:close() end
+    end
+    local a = F:array{1, 2}
+    local fa, done_a = lookalike(a)
+    assert.has_error(function() F:add(a, fa) end,
+      "bad argument #2 to 'add' (field array, integer or list expected, got cicada.FieldArray)")
+    assert.has_error(function() return fa + a end)
+    assert.has_error(function() return fa[1] end,
+      "bad argument #1 to 'index' (cicada.FieldArray expected, got cicada.FieldArray)")
+    local copy = a.copy
+    assert.has_error(function() return copy(fa) end,
+      "bad argument #1 to 'copy' (cicada.FieldArray expected, got cicada.FieldArray)")
+    assert.is_nil(F:_holds(fa))
+    assert.are.equal(1, F:_holds(a))
+    assert.has_error(function() core.encode(fa) end,
+      "cannot send a userdata (cicada.FieldArray) (at value)")
+    local fF, done_F = lookalike(F)
+    assert.has_error(function() F.add(fF, a, a) end,
+      "bad argument #1 to 'add' (cicada.Field expected, got cicada.Field)")
+    local msg = F:shamir_share_message(F:array{1}, 2, F:array{1, 2, 3}, 1, core.rng(1))
+    local fm, done_m = lookalike(msg)
+    assert.has_error(function() core.encode(fm) end,
+      "cannot send a userdata (cicada.Message) (at value)")
+    assert.are.equal(core.decode(core.encode(msg)), core.decode(core.encode({msg}))[1])
+    done_a()
+    done_F()
+    done_m()
+  end)
+
   it("handle a million elements", function()
     local G = field.Field()
     local a = G:uniform({1000000}, core.rng("big"))

@@ -23,16 +23,21 @@
 static cl_mt_key array_mt_key;
 
 void cl_mt_register(lua_State *L, cl_mt_key *key) {
+  uintptr_t mt = (uintptr_t)lua_topointer(L, -1), seen = 0;
+  /* the first state to open the type names the address; another address
+   * (another state, alive or not) leaves the registry to decide */
+  if (!atomic_compare_exchange_strong(&key->mt, &seen, mt) && seen != mt)
+    atomic_store(&key->mt, CL_MT_SHARED);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, key);
   lua_pushvalue(L, -1);
   atomic_store_explicit(&key->ref, luaL_ref(L, LUA_REGISTRYINDEX), memory_order_relaxed);
 }
 
-int cl_mt_is(lua_State *L, int idx, cl_mt_key *key) {
-  int same, ref;
-  if (!lua_getmetatable(L, idx)) return 0;
-  ref = atomic_load_explicit(&key->ref, memory_order_relaxed);
+/* The registry's answer: cl_mt_is when mt cannot decide. The metatable of
+ * the value at idx is on top of the stack, and popped. */
+static int mt_is_registered(lua_State *L, cl_mt_key *key) {
+  int same, ref = atomic_load_explicit(&key->ref, memory_order_relaxed);
   if (ref > 0) {
     /* two tables: the same one when their addresses are */
     same = lua_rawgeti(L, LUA_REGISTRYINDEX, ref) == LUA_TTABLE &&
@@ -44,6 +49,30 @@ int cl_mt_is(lua_State *L, int idx, cl_mt_key *key) {
   same = lua_rawequal(L, -1, -2);
   lua_pop(L, 2);
   return same;
+}
+
+int cl_mt_is(lua_State *L, int idx, cl_mt_key *key) {
+  uintptr_t mt = atomic_load_explicit(&key->mt, memory_order_relaxed);
+  int same;
+  if (!lua_getmetatable(L, idx)) return 0;
+  if (mt == 0 || mt == CL_MT_SHARED) return mt_is_registered(L, key);
+  same = (uintptr_t)lua_topointer(L, -1) == mt;
+  lua_settop(L, -2);
+  return same;
+}
+
+void cl_mt_push(lua_State *L, cl_mt_key *key) {
+  uintptr_t mt = atomic_load_explicit(&key->mt, memory_order_relaxed);
+  int ref = atomic_load_explicit(&key->ref, memory_order_relaxed);
+  /* the integer reference is found faster; it holds the type's metatable
+   * in this state when its address is mt */
+  if (mt != 0 && mt != CL_MT_SHARED && ref > 0) {
+    if (lua_rawgeti(L, LUA_REGISTRYINDEX, ref) == LUA_TTABLE &&
+        (uintptr_t)lua_topointer(L, -1) == mt)
+      return;
+    lua_pop(L, 1);
+  }
+  lua_rawgetp(L, LUA_REGISTRYINDEX, key);
 }
 
 /* A new array; its elements are zero, or left for the caller to write
@@ -70,7 +99,7 @@ static cl_array *array_new(lua_State *L, const cl_fq *q, int ndim,
   for (int d = 0; d < ndim; d++) a->shape[d] = shape[d];
   a->n = n;
   if (zero) memset(a->data, 0, bytes);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+  cl_mt_push(L, &array_mt_key);
   lua_setmetatable(L, -2);
   return a;
 }

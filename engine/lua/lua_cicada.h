@@ -87,14 +87,27 @@ cl_array *cl_array_check(lua_State *L, int idx);
  * integer reference that ref remembers: a hint read first, since the
  * registry's integer keys are found faster than its address keys. The
  * hint is the same in every Lua state that opened the types in the same
- * order; where it is not, the address decides. */
+ * order; where it is not, the address decides.
+ *
+ * mt is the metatable's address while every state of the process that
+ * opened the type has it at that one address (in practice: one state per
+ * process, a player's): a state that opened the type has its metatable
+ * there for as long as the state lives, so a value whose metatable is at
+ * mt has that very metatable, and one whose metatable is elsewhere has
+ * another. The check is then the metatable's address against mt: no
+ * registry lookup. Once two states have had it at different addresses, mt
+ * is CL_MT_SHARED and the registry decides, as above. */
+#define CL_MT_SHARED ((uintptr_t)1)
 typedef struct cl_mt_key {
-  atomic_int ref; /* any thread: written when a state opens the type */
+  atomic_int ref;           /* any thread: written when a state opens the type */
+  _Atomic(uintptr_t) mt;    /* 0 until a state opens the type */
 } cl_mt_key;
 /* Records the metatable on top of the stack (left there) under key. */
 void cl_mt_register(lua_State *L, cl_mt_key *key);
 /* 1 if the value at idx has the metatable of key. */
 int cl_mt_is(lua_State *L, int idx, cl_mt_key *key);
+/* Push the metatable of key (of a type this state opened). */
+void cl_mt_push(lua_State *L, cl_mt_key *key);
 cl_array *cl_array_test(lua_State *L, int idx); /* NULL if not an array */
 
 int cl_array_same_shape(const cl_array *a, const cl_array *b);

@@ -49,8 +49,13 @@ cl_message *cl_message_push(lua_State *L) {
   return m;
 }
 
+/* The registry holds the messages' metatable also under this key (see
+ * cl_mt_is): every send of a value asks whether it is a message. */
+static cl_mt_key message_mt_key;
+
 cl_message *cl_message_test(lua_State *L, int idx) {
-  return luaL_testudata(L, idx, CL_MESSAGE_MT);
+  void *p = lua_touserdata(L, idx);
+  return p && cl_mt_is(L, idx, &message_mt_key) ? p : NULL;
 }
 
 static cl_message *message_check(lua_State *L, int idx) {
@@ -703,5 +708,8 @@ static const luaL_Reg codec_funcs[] = {
 
 void cl_open_codec(lua_State *L) {
   cl_new_type(L, CL_MESSAGE_MT, message_meta, message_methods, NULL, NULL);
+  luaL_getmetatable(L, CL_MESSAGE_MT);
+  cl_mt_register(L, &message_mt_key);
+  lua_pop(L, 1);
   luaL_setfuncs(L, codec_funcs, 0);
 }
