@@ -134,6 +134,44 @@ describe("collectives", function()
     for r = 1, 4 do assert.same({}, results[r]) end
   end)
 
+  it("allgather carries lone field arrays of any shape and width as core.encode writes them", function()
+    -- Sizes on both sides of a small message's (one allocation) and a
+    -- larger one's, scalars, matrices, 64- and 128-bit fields.
+    local results = run(2, function(comm)
+      local core = require("cicada.core")
+      local F, G = core.Field("18446744073709551557"), core.Field("170141183460469231731687303715884105727")
+      local function values(rank)
+        local vs = {F:array(rank - 5), G:array(-7 - rank), F:zeros{0}, G:zeros{3, 0}}
+        for _, n in ipairs({1, 509, 510, 511, 512, 1000}) do
+          local words = {}
+          for i = 1, n do words[i] = -(i * 2654435761 + rank * 40503) end
+          vs[#vs + 1] = F:array(words)
+          vs[#vs + 1] = G:array(words):slice(1, n // 2)
+          if n % 2 == 0 then vs[#vs + 1] = F:array(words):reshape{2, n // 2} end
+        end
+        return vs
+      end
+      local bad, bytes = {}, 0
+      local before = comm:stats().tags.ALLGATHER
+      before = before and before.bytes_sent or 0
+      for i, v in ipairs(values(comm.rank)) do
+        local got = comm:allgather(v)
+        bytes = bytes + 2 * #core.encode(v)
+        for r = 0, 1 do
+          local want = values(r)[i]
+          if not (got[r + 1] == want and core.encode(got[r + 1]) == core.encode(want)) then
+            bad[#bad + 1] = ("value %d of player %d"):format(i, r)
+          end
+        end
+      end
+      return {bad = bad, bytes = bytes, sent = comm:stats().tags.ALLGATHER.bytes_sent - before}
+    end)
+    for r = 1, 2 do
+      assert.same({}, results[r].bad)
+      assert.equal(results[r].bytes, results[r].sent)
+    end
+  end)
+
   it("broadcast gives everyone the source's value", function()
     local results = run(4, function(comm)
       return comm:broadcast(2, comm.rank == 2 and {"from two", 2.5} or nil)

@@ -100,6 +100,10 @@ cc_payload *cc_payload_new(size_t len) {
 }
 
 cc_payload *cc_payload_new_received(size_t len) {
+  return cc_payload_new_whole(len);
+}
+
+cc_payload *cc_payload_new_whole(size_t len) {
   cc_payload *p;
   if (len > CC_PAYLOAD_INLINE_MAX_BYTES) return cc_payload_new(len);
   p = malloc(sizeof *p + (len ? len : 1));

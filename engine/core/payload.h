@@ -16,11 +16,11 @@
  * Pooled buffers are plain malloc'd memory: whoever takes p->data (and
  * sets it to NULL) may free it with free(), unless cc_payload_inline(p).
  *
- * A small received message (cc_payload_new_received, at most
- * CC_PAYLOAD_INLINE_MAX_BYTES) has its bytes in the same allocation as
- * its header, right after it: one malloc and one free per message instead
- * of two. Its data cannot be taken (cc_payload_inline says so: copy it),
- * nor grown; only the network's receive path makes such payloads.
+ * A small payload written whole once it is made (cc_payload_new_whole, at
+ * most CC_PAYLOAD_INLINE_MAX_BYTES: a received message, a small value
+ * encoded to send) has its bytes in the same allocation as its header,
+ * right after it: one malloc and one free per message instead of two. Its
+ * data cannot be taken (cc_payload_inline says so: copy it), nor grown.
  */
 #ifndef CICADA_CORE_PAYLOAD_H
 #define CICADA_CORE_PAYLOAD_H
@@ -44,7 +44,10 @@ typedef struct cc_payload {
 
 cc_payload *cc_payload_new(size_t len);                 /* refs = 1; contents undefined */
 /* As cc_payload_new, with the bytes after the header when len is at most
- * CC_PAYLOAD_INLINE_MAX_BYTES (see above). */
+ * CC_PAYLOAD_INLINE_MAX_BYTES (see above): for bytes that are written
+ * once, whole, and then only read. */
+cc_payload *cc_payload_new_whole(size_t len);
+/* The same, as the network's receive path names it. */
 cc_payload *cc_payload_new_received(size_t len);
 /* True when p's bytes live in its own allocation and cannot be taken. */
 static inline int cc_payload_inline(const cc_payload *p) {

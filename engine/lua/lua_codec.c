@@ -456,40 +456,28 @@ cc_buf *cl_encode(lua_State *L, int idx) {
 }
 
 /* A field array's encoding straight into a payload of its exact size (a
- * pooled buffer, for a big one): no buffer grown by doubling, no fresh
- * pages. NULL for anything else, or an array the encoder would refuse
- * (cl_encode then says why). */
-static cc_payload *encode_array_payload(lua_State *L, int idx) {
-  cl_array *a = lua_type(L, idx) == LUA_TUSERDATA ? cl_array_test(L, idx) : NULL;
+ * pooled buffer, for a big one; after the payload's header, in the same
+ * allocation, for a small one): no buffer grown by doubling, no fresh
+ * pages. NULL for an array the encoder would refuse (cl_encode then says
+ * why). */
+static cc_payload *encode_array_payload(lua_State *L, const cl_array *a) {
+  uint8_t head[CC_WIRE_ARRAY_HEADER_MAX];
   cc_wire_limits limits;
   cc_payload *p;
-  cc_buf b;
-  size_t need;
-  int rc;
-  if (a == NULL)
-    return NULL;
+  size_t headlen, words;
   cc_wire_limits_default(&limits);
-  need = cc_wire_array_bytes(a->w, a->ndim, a->shape);
-  if (need == 0 || a->n > limits.max_bytes / 8 / (size_t)a->w)
+  if (a->n > limits.max_bytes / 8 / (size_t)a->w)
     return NULL;
-  p = cc_payload_new(need);
+  headlen = cc_wire_array_header(head, a->w, a->order, a->w == 2 ? a->order_hi : 0, a->ndim,
+                                 a->shape);
+  if (headlen == 0)
+    return NULL;
+  words = a->n * (size_t)a->w; /* bounded just above: no overflow below */
+  p = cc_payload_new_whole(headlen + 8 * words);
   if (p == NULL)
     luaL_error(L, "out of memory");
-  b.data = p->data;
-  b.len = 0;
-  b.cap = p->cap;
-  if (a->w == 2)
-    rc = cc_wire_put_array128(&b, a->order, a->order_hi, a->ndim, a->shape, a->data);
-  else
-    rc = cc_wire_put_array(&b, a->order, a->ndim, a->shape, a->data);
-  /* the size was exact, so b kept p's buffer; if not, b's is the one */
-  p->data = b.data;
-  p->cap = b.cap;
-  p->len = b.len;
-  if (rc != 0) {
-    cc_payload_unref(p);
-    return NULL;
-  }
+  memcpy(p->data, head, headlen);
+  cc_wire_store_words(p->data + headlen, a->data, words);
   return p;
 }
 
@@ -499,11 +487,18 @@ cc_payload *cl_encode_payload(lua_State *L, int idx) {
   uint8_t *data;
   size_t len;
   idx = lua_absindex(L, idx);
-  if (lua_type(L, idx) == LUA_TUSERDATA && cl_message_test(L, idx) != NULL)
-    return cc_payload_ref(message_payload(L, cl_message_test(L, idx)));
-  p = encode_array_payload(L, idx);
-  if (p != NULL)
-    return p;
+  if (lua_type(L, idx) == LUA_TUSERDATA) {
+    cl_array *a = cl_array_test(L, idx);
+    if (a != NULL) {
+      p = encode_array_payload(L, a);
+      if (p != NULL)
+        return p;
+    } else {
+      cl_message *m = cl_message_test(L, idx);
+      if (m != NULL)
+        return cc_payload_ref(message_payload(L, m));
+    }
+  }
   b = cl_encode(L, idx);
   data = cc_buf_steal(b, &len);
   p = cc_payload_take(data, len);
