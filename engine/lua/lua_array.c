@@ -34,9 +34,7 @@ void cl_mt_register(lua_State *L, cl_mt_key *key) {
   atomic_store_explicit(&key->ref, luaL_ref(L, LUA_REGISTRYINDEX), memory_order_relaxed);
 }
 
-/* The registry's answer: cl_mt_is when mt cannot decide. The metatable of
- * the value at idx is on top of the stack, and popped. */
-static int mt_is_registered(lua_State *L, cl_mt_key *key) {
+int cl_mt_registered(lua_State *L, cl_mt_key *key) {
   int same, ref = atomic_load_explicit(&key->ref, memory_order_relaxed);
   if (ref > 0) {
     /* two tables: the same one when their addresses are */
@@ -48,16 +46,6 @@ static int mt_is_registered(lua_State *L, cl_mt_key *key) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, key);
   same = lua_rawequal(L, -1, -2);
   lua_pop(L, 2);
-  return same;
-}
-
-int cl_mt_is(lua_State *L, int idx, cl_mt_key *key) {
-  uintptr_t mt = atomic_load_explicit(&key->mt, memory_order_relaxed);
-  int same;
-  if (!lua_getmetatable(L, idx)) return 0;
-  if (mt == 0 || mt == CL_MT_SHARED) return mt_is_registered(L, key);
-  same = (uintptr_t)lua_topointer(L, -1) == mt;
-  lua_settop(L, -2);
   return same;
 }
 

@@ -104,8 +104,19 @@ typedef struct cl_mt_key {
 } cl_mt_key;
 /* Records the metatable on top of the stack (left there) under key. */
 void cl_mt_register(lua_State *L, cl_mt_key *key);
+/* cl_mt_is where mt cannot decide: the registry's answer for the
+ * metatable on top of the stack, which it pops. */
+int cl_mt_registered(lua_State *L, cl_mt_key *key);
 /* 1 if the value at idx has the metatable of key. */
-int cl_mt_is(lua_State *L, int idx, cl_mt_key *key);
+static inline int cl_mt_is(lua_State *L, int idx, cl_mt_key *key) {
+  uintptr_t mt = atomic_load_explicit(&key->mt, memory_order_relaxed);
+  int same;
+  if (!lua_getmetatable(L, idx)) return 0;
+  if (mt == 0 || mt == CL_MT_SHARED) return cl_mt_registered(L, key);
+  same = (uintptr_t)lua_topointer(L, -1) == mt;
+  lua_pop(L, 1);
+  return same;
+}
 /* Push the metatable of key (of a type this state opened). */
 void cl_mt_push(lua_State *L, cl_mt_key *key);
 cl_array *cl_array_test(lua_State *L, int idx); /* NULL if not an array */
