@@ -463,6 +463,40 @@ describe("kernels for sharing rounds", function()
     assert.has_error(function() F:shamir_share_each({s1, F:array{1}}, {2, 2}, idx) end,
                      "bad argument #1 to 'shamir_share_each' (secret 2 has 1 elements, secret 1 has 3)")
   end)
+
+  it("are safe from a finalizer that changes a list while a kernel reads it", function()
+    -- A collector that steps at every allocation runs finalizers inside
+    -- the calls, between their checks of a list and their use of it: the
+    -- call then works on what it checked or says that the list changed.
+    local idx = F:array{1, 2, 3, 4}
+    local mode = collectgarbage("incremental", 0, 1000, 0)
+    local changed = 0
+    for _ = 1, 2000 do
+      local secrets = {F:array{1, 2, 3}, F:array{4, 5, 6}}
+      local parts = {F:array{1, 2, 3}, F:array{4, 5, 6}}
+      setmetatable({}, {__gc = function()
+        secrets[2] = io.stdout
+        parts[2] = F:array{1, 2, 3, 4, 5, 6, 7, 8, 9}
+      end})
+      local ok, got = pcall(F.shamir_share_each, F, secrets, {2, 3}, idx)
+      if ok then
+        assert.are.same({2, 3}, got[1].shape)
+      else
+        assert.matches("the secrets or thresholds changed while they were shared", got)
+        changed = changed + 1
+      end
+      ok, got = pcall(F.concat, F, parts)
+      if ok then
+        assert.is_true(got == F:array{1, 2, 3, 4, 5, 6} or
+                       got == F:array{1, 2, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+      else
+        assert.matches("the list changed while it was concatenated", got, 1, true)
+      end
+    end
+    collectgarbage("incremental", 200, 100, 13) -- Lua 5.4's defaults
+    collectgarbage(mode)
+    assert.is_true(changed > 0)
+  end)
 end)
 
 describe("one player's row of a sharing", function()

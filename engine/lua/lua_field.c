@@ -455,12 +455,17 @@ static int field_concat(lua_State *L) {
   cl_array *out = cl_array_push_filled(L, &F->q, nd, shape);
   size_t at = 0;
   for (lua_Integer i = 1; i <= m; i++) {
+    /* checked again: a finalizer run by an allocation above may have
+     * changed the list */
     lua_rawgeti(L, 2, i);
     cl_array *a = cl_array_test(L, -1);
+    if (a == NULL || !cl_array_in(a, &F->q) || a->n > total - at) break;
     memcpy(out->data + at * (size_t)a->w, a->data, cl_array_bytes(a));
     at += a->n;
     lua_pop(L, 1);
   }
+  if (at != total) /* every element of out written */
+    return luaL_error(L, "the list changed while it was concatenated");
   return 1;
 }
 
@@ -818,12 +823,19 @@ static int field_shamir_share_each(lua_State *L) {
       a = cl_array_test(L, 2);
       k = lua_tointeger(L, 3);
     } else {
+      /* checked again: a finalizer run by an allocation above may have
+       * changed the caller's list */
       lua_rawgeti(L, 2, (lua_Integer)i + 1);
       a = cl_array_test(L, -1);
       lua_pop(L, 1); /* still referenced by the secrets list */
       lua_rawgeti(L, 3, (lua_Integer)i + 1);
       k = lua_tointeger(L, -1);
       lua_pop(L, 1);
+      if (a == NULL || !cl_array_in(a, &F->q) || a->n != n || k < 1 || (size_t)k > kmax ||
+          (size_t)k > m) {
+        if (rng == &tmp) cc_rng_free(&tmp);
+        return luaL_error(L, "the secrets or thresholds changed while they were shared");
+      }
     }
     for (size_t j = 0; j < m; j++) {
       lua_rawgeti(L, list, (lua_Integer)j + 1);
@@ -873,15 +885,22 @@ static int field_lincomb(lua_State *L) {
     if (!first) first = a;
     lua_pop(L, 1); /* still referenced by the list */
   }
-  /* The arrays stay referenced by the list at 3 while the kernel runs. */
+  /* The arrays stay referenced by the list at 3 while the kernel runs.
+   * They are checked again once the room for their addresses is made: a
+   * finalizer run by an allocation may have changed the list (and let
+   * the first array go). */
+  cl_array like = *first;
   const uint64_t **xs = lua_newuserdatauv(L, r * sizeof *xs, 0);
+  cl_array *out = cl_array_push_filled(L, &F->q, like.ndim, like.shape);
   for (size_t j = 0; j < r; j++) {
     lua_rawgeti(L, 3, (lua_Integer)j + 1);
-    xs[j] = cl_array_test(L, -1)->data;
+    cl_array *a = cl_array_test(L, -1);
+    if (a == NULL || !cl_array_in(a, &F->q) || !cl_array_same_shape(a, &like))
+      return luaL_error(L, "the list of arrays changed while it was combined");
+    xs[j] = a->data;
     lua_pop(L, 1);
   }
-  cl_array *out = cl_array_push_filled(L, &F->q, first->ndim, first->shape);
-  CL_FQ(&F->q, lincomb_arrays, out->data, w->data, xs, r, first->n);
+  CL_FQ(&F->q, lincomb_arrays, out->data, w->data, xs, r, like.n);
   return 1;
 }
 
