@@ -551,9 +551,13 @@ static int field_equal(lua_State *L) {
 /* The list of indices at arg as a new 1-d array left on the stack. */
 static cl_array *check_indices(lua_State *L, const cl_fq *q, int arg) {
   char err[160];
-  luaL_argexpected(L, lua_istable(L, arg) || cl_array_test(L, arg), arg,
-                   "list of indices");
-  cl_array *x = to_operand(L, arg, q);
+  cl_array *x = cl_array_test(L, arg);
+  if (x == NULL) {
+    luaL_argexpected(L, lua_istable(L, arg), arg, "list of indices");
+    x = to_operand(L, arg, q);
+  } else if (!cl_array_in(x, q)) {
+    order_mismatch(L, arg, x, q);
+  }
   if (x->ndim != 1) luaL_argerror(L, arg, "indices must be a list");
   if (CL_FQ(q, check_indices, x->data, x->n, err, sizeof err) != 0)
     luaL_argerror(L, arg, err);
@@ -748,7 +752,8 @@ static int field_shamir_share_message(lua_State *L) {
 static int field_shamir_share_each(lua_State *L) {
   lua_settop(L, 5); /* temporaries go above the arguments */
   cl_field *F = cl_field_check(L, 1);
-  int single = cl_array_test(L, 2) != NULL;
+  cl_array *secret = cl_array_test(L, 2); /* one secret, or a list of them */
+  int single = secret != NULL;
   size_t s = 1;
   if (!single) {
     luaL_argexpected(L, lua_istable(L, 2), 2, "field array or list of field arrays");
@@ -769,7 +774,8 @@ static int field_shamir_share_each(lua_State *L) {
     cl_array *a;
     lua_Integer k;
     if (single) {
-      a = cl_field_own_array(L, 2, &F->q);
+      a = secret;
+      if (!cl_array_in(a, &F->q)) order_mismatch(L, 2, a, &F->q);
       k = luaL_checkinteger(L, 3);
     } else {
       lua_rawgeti(L, 2, (lua_Integer)i + 1);
@@ -820,7 +826,7 @@ static int field_shamir_share_each(lua_State *L) {
     cl_array *a;
     lua_Integer k;
     if (single) {
-      a = cl_array_test(L, 2);
+      a = secret;
       k = lua_tointeger(L, 3);
     } else {
       /* checked again: a finalizer run by an allocation above may have
@@ -838,8 +844,8 @@ static int field_shamir_share_each(lua_State *L) {
       }
     }
     for (size_t j = 0; j < m; j++) {
-      lua_rawgeti(L, list, (lua_Integer)j + 1);
-      outs[j] = cl_array_test(L, -1)->data + i * n * (size_t)F->q.w;
+      lua_rawgeti(L, list, (lua_Integer)j + 1); /* made above; no Lua code sees it */
+      outs[j] = ((cl_array *)lua_touserdata(L, -1))->data + i * n * (size_t)F->q.w;
       lua_pop(L, 1); /* still referenced by the result list */
     }
     cc_error e;
