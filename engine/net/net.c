@@ -69,7 +69,8 @@
 #define STRANGERS_MAX 16         /* unidentified accepted connections at once, or
                                   * world_size if larger: every other player may
                                   * be dialling at the same moment */
-#define STRANGER_SWEEP_S 0.25    /* how often the late ones are closed and freed */
+#define STRANGER_SWEEP_S 0.25    /* how often the late ones are closed and freed,
+                                  * while there are any */
 #define ACCEPT_BACKOFF_S 0.25    /* no accepting for this long at the descriptor limit */
 #define STRANGER_LOGS_MAX 8      /* refusals logged, see stranger_log */
 
@@ -121,7 +122,9 @@ struct cc_net {
   struct evconnlistener *listener; /* thread-safe; once all are up, it closes
                                     * what it accepts at once */
   struct event *heartbeat_ev, *retry_ev, *stop_ev, *defer_ev, *log_ev;
-  struct event *stranger_ev; /* closes late handshakes, frees refused connections */
+  struct event *stranger_ev; /* closes late handshakes, frees refused connections:
+                              * pending only while a connection carries no
+                              * link (see stranger_cb) */
   struct event *accept_ev;   /* listens again after a pause at the descriptor limit */
   struct event *teardown_ev; /* closes links failed by a DOWN notice */
 
@@ -1055,6 +1058,12 @@ static cc_conn *conn_new(cc_net *n, evutil_socket_t fd, int peer, bool outgoing)
   c->opened = cc_now();
   c->next = n->conns;
   n->conns = c;
+  /* Sweep while it is a stranger (see stranger_cb); a sweep already due
+   * keeps its time, so that new connections cannot put it off. */
+  if (!evtimer_pending(n->stranger_ev, NULL)) {
+    struct timeval tv = to_timeval(STRANGER_SWEEP_S);
+    evtimer_add(n->stranger_ev, &tv);
+  }
   /* libevent moves at most 16 KiB per callback by default; large field
    * arrays travel far faster in bigger steps. */
   bufferevent_set_max_single_read(c->bev, MAX_SINGLE_IO_BYTES);
@@ -1174,11 +1183,13 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
  * that have not finished their handshake within HANDSHAKE_DEADLINE_S, and
  * free every connection that died before it carried a link (only the I/O
  * thread ever knew of it), so that nothing a stranger opened outlives its
- * refusal. */
+ * refusal. Once every connection left carries a link, the sweep stops
+ * (an idle player is not woken for it); conn_new starts it again. */
 static void stranger_cb(evutil_socket_t fd, short what, void *arg) {
   cc_net *n = arg;
   double now = cc_now();
   cc_conn **at = &n->conns;
+  bool unlinked = false;
   (void)fd; (void)what;
   while (*at) {
     cc_conn *c = *at;
@@ -1196,8 +1207,10 @@ static void stranger_cb(evutil_socket_t fd, short what, void *arg) {
       free(c);
       continue;
     }
+    if (!c->linked) unlinked = true;
     at = &c->next;
   }
+  if (!unlinked) event_del(n->stranger_ev);
 }
 
 /* accept() failed. At the descriptor limit (or out of buffers) the
@@ -1679,8 +1692,6 @@ cc_status cc_net_start(cc_net *n, cc_error *err) {
   hb = to_timeval(s->heartbeat_interval_s);
   n->last_heartbeat = cc_now();
   event_add(n->heartbeat_ev, &hb);
-  hb = to_timeval(STRANGER_SWEEP_S);
-  event_add(n->stranger_ev, &hb);
   if (pthread_create(&n->thread, NULL, io_main, n) != 0)
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE,
                         "cannot start the I/O thread of player %d", s->rank);
