@@ -354,6 +354,31 @@ done]]):format(support.shquote(up), port, support.shquote(seen), support.shquote
                                   .. "come now %(the first from 127.0.0.1 port %d+%)"), outs[1])
     assert.is_nil(outs[1]:match("no handshake"), outs[1])
   end)
+
+  it("a silent connection accepted as the world formed is closed at the handshake deadline",
+     function()
+    local port = support.port()
+    local root = "tcp://127.0.0.1:" .. support.port()
+    local seen = os.tmpname()
+    local hs = {}
+    hs[1] = start(2, 1, root, {args = {"--address", "tcp://127.0.0.1:" .. port}, pause = 7})
+    support.sleep(0.3)
+    -- Connects before the world is up and says nothing; cat ends (status
+    -- 0) when player 1 closes the connection.
+    attack(("exec 3<>/dev/tcp/127.0.0.1/%d; timeout 20 cat <&3 > /dev/null; echo $? > %s")
+           :format(port, support.shquote(seen)))
+    support.sleep(0.2)
+    hs[0] = start(2, 0, root, {pause = 7})
+    local rcs, outs = finish(hs)
+    local f = assert(io.open(seen))
+    local status = f:read("a")
+    f:close()
+    os.remove(seen)
+    computed(2, rcs, outs)
+    assert.matches("player 1: dropped a connection from 127.0.0.1 port %d+: no handshake "
+                   .. "within 5s", outs[1])
+    assert.equal("0\n", status)
+  end)
 end)
 
 describe("at the descriptor limit", function()

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,9 +70,17 @@
 #define STRANGERS_MAX 16         /* unidentified accepted connections at once, or
                                   * world_size if larger: every other player may
                                   * be dialling at the same moment */
-#define STRANGER_SWEEP_S 0.25    /* how often the late ones are closed and freed */
+#define STRANGER_SWEEP_S 0.25    /* how often the late ones are closed and freed,
+                                  * while there are any */
 #define ACCEPT_BACKOFF_S 0.25    /* no accepting for this long at the descriptor limit */
 #define STRANGER_LOGS_MAX 8      /* refusals logged, see stranger_log */
+/* Once the world is up, the I/O thread's timers may fire up to this
+ * fraction of the heartbeat interval late (at most HEARTBEAT_SLACK_MAX_S),
+ * so that the kernel serves the heartbeats of the players of a host, which
+ * fall due together (see heartbeat_next), with one wake-up of a processor
+ * rather than one each. */
+#define HEARTBEAT_SLACK 0.05
+#define HEARTBEAT_SLACK_MAX_S 0.01
 
 typedef enum cc_link_state {
   CC_LINK_DOWN,       /* not connected yet */
@@ -121,7 +130,9 @@ struct cc_net {
   struct evconnlistener *listener; /* thread-safe; once all are up, it closes
                                     * what it accepts at once */
   struct event *heartbeat_ev, *retry_ev, *stop_ev, *defer_ev, *log_ev;
-  struct event *stranger_ev; /* closes late handshakes, frees refused connections */
+  struct event *stranger_ev; /* closes late handshakes, frees refused connections:
+                              * pending only while a connection carries no
+                              * link (see stranger_cb) */
   struct event *accept_ev;   /* listens again after a pause at the descriptor limit */
   struct event *teardown_ev; /* closes links failed by a DOWN notice */
 
@@ -160,6 +171,7 @@ struct cc_net {
                             * link are freed once dead (stranger_cb), the rest
                             * with the net */
   double last_heartbeat;   /* when heartbeat_cb last ran */
+  bool slack_set;          /* the timer slack is HEARTBEAT_SLACK's */
   double judge_from;       /* no silence counts from before this: when this
                             * player itself was last found stalled */
   int ring_pred;           /* the peer whose silence the sweep judges, or -1 */
@@ -1055,6 +1067,12 @@ static cc_conn *conn_new(cc_net *n, evutil_socket_t fd, int peer, bool outgoing)
   c->opened = cc_now();
   c->next = n->conns;
   n->conns = c;
+  /* Sweep while it is a stranger (see stranger_cb); a sweep already due
+   * keeps its time, so that new connections cannot put it off. */
+  if (!evtimer_pending(n->stranger_ev, NULL)) {
+    struct timeval tv = to_timeval(STRANGER_SWEEP_S);
+    evtimer_add(n->stranger_ev, &tv);
+  }
   /* libevent moves at most 16 KiB per callback by default; large field
    * arrays travel far faster in bigger steps. */
   bufferevent_set_max_single_read(c->bev, MAX_SINGLE_IO_BYTES);
@@ -1174,11 +1192,13 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
  * that have not finished their handshake within HANDSHAKE_DEADLINE_S, and
  * free every connection that died before it carried a link (only the I/O
  * thread ever knew of it), so that nothing a stranger opened outlives its
- * refusal. */
+ * refusal. Once every connection left carries a link, the sweep stops
+ * (an idle player is not woken for it); conn_new starts it again. */
 static void stranger_cb(evutil_socket_t fd, short what, void *arg) {
   cc_net *n = arg;
   double now = cc_now();
   cc_conn **at = &n->conns;
+  bool unlinked = false;
   (void)fd; (void)what;
   while (*at) {
     cc_conn *c = *at;
@@ -1196,8 +1216,10 @@ static void stranger_cb(evutil_socket_t fd, short what, void *arg) {
       free(c);
       continue;
     }
+    if (!c->linked) unlinked = true;
     at = &c->next;
   }
+  if (!unlinked) event_del(n->stranger_ev);
 }
 
 /* accept() failed. At the descriptor limit (or out of buffers) the
@@ -1390,6 +1412,21 @@ static void tend(cc_net *n, int peer, double now, double since, int type) {
   release(c);
 }
 
+/* When the next heartbeat falls due: the next multiple of the interval on
+ * the monotonic clock, half an interval away at least. Every player of a
+ * host has the same clock, so their I/O threads wake at the same moments
+ * (within the timer slack), one after the other on warm caches, rather
+ * than each at its own moment; a player still heartbeats once an
+ * interval. */
+static void heartbeat_next(cc_net *n) {
+  double interval = n->cfg.heartbeat_interval_s, now = cc_now();
+  double wait = interval - (now - (double)(long long)(now / interval) * interval);
+  struct timeval tv;
+  if (wait < interval / 2) wait += interval;
+  tv = to_timeval(wait);
+  event_add(n->heartbeat_ev, &tv);
+}
+
 /* Every interval: read the links that have something (one epoll_wait for
  * all, so that a closed connection is seen at once and frames are taken in
  * while no thread waits for a message), judge the predecessor and
@@ -1400,7 +1437,7 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   const cc_settings *s = &n->cfg;
   double now = cc_now(), half = s->heartbeat_interval_s / 2;
   int k, pred, succ;
-  bool owed, lost;
+  bool owed, lost, up;
   (void)fd; (void)what;
   /* If this player itself was stopped (SIGSTOP), everyone looks silent:
    * judge no one until their frames, sent meanwhile, have been read. */
@@ -1410,6 +1447,7 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   cc_net_lock(n);
   ring_locked(n, &pred, &succ);
   lost = n->ring_pred >= 0 && n->links[n->ring_pred].state != CC_LINK_UP;
+  up = n->accepting_done;
   for (int peer = 0; n->links_swept < s->world_size - 1 && peer < s->world_size; peer++) {
     cc_link *l = &n->links[peer];
     cc_conn *c = l->state == CC_LINK_UP ? l->conn : NULL;
@@ -1422,6 +1460,12 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
     }
   }
   cc_net_unlock(n);
+  if (up && !n->slack_set) {
+    double slack = s->heartbeat_interval_s * HEARTBEAT_SLACK;
+    if (slack > HEARTBEAT_SLACK_MAX_S) slack = HEARTBEAT_SLACK_MAX_S;
+    prctl(PR_SET_TIMERSLACK, (unsigned long)(slack * 1e9), 0, 0, 0);
+    n->slack_set = true;
+  }
   k = epoll_wait(n->sweep_fd, n->sweep_evs, s->world_size, 0);
   for (int i = 0; i < k; i++) {
     cc_conn *c = n->sweep_evs[i].data.ptr;
@@ -1448,6 +1492,7 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
   owed = succ >= 0 && now - atomic_load(&n->links[succ].last_sent) >= half;
   if (pred >= 0) tend(n, pred, now, n->pred_since, pred == succ && owed ? CC_FRAME_HEARTBEAT : -1);
   if (succ >= 0 && succ != pred && owed) tend(n, succ, now, 0, CC_FRAME_HEARTBEAT);
+  heartbeat_next(n);
 }
 
 /* ==== Lifecycle ============================================================ */
@@ -1643,7 +1688,7 @@ cc_status cc_net_open(const cc_settings *s, const cc_net_events *ev, cc_net **ou
   n->base = event_base_new();
   if (n->base) {
     n->retry_ev = evtimer_new(n->base, retry_cb, n);
-    n->heartbeat_ev = event_new(n->base, -1, EV_PERSIST, heartbeat_cb, n);
+    n->heartbeat_ev = evtimer_new(n->base, heartbeat_cb, n);
     n->stop_ev = event_new(n->base, -1, 0, stop_cb, n);
     n->defer_ev = event_new(n->base, -1, 0, defer_cb, n);
     n->log_ev = event_new(n->base, -1, 0, log_cb, n);
@@ -1671,16 +1716,12 @@ cc_status cc_net_open(const cc_settings *s, const cc_net_events *ev, cc_net **ou
 
 cc_status cc_net_start(cc_net *n, cc_error *err) {
   const cc_settings *s = &n->cfg;
-  struct timeval hb;
   double deadline;
   cc_status st = CC_OK;
 
   dial_missing(n);
-  hb = to_timeval(s->heartbeat_interval_s);
   n->last_heartbeat = cc_now();
-  event_add(n->heartbeat_ev, &hb);
-  hb = to_timeval(STRANGER_SWEEP_S);
-  event_add(n->stranger_ev, &hb);
+  heartbeat_next(n);
   if (pthread_create(&n->thread, NULL, io_main, n) != 0)
     return cc_error_set(err, CC_EIO, -1, CC_TAG_NONE,
                         "cannot start the I/O thread of player %d", s->rank);

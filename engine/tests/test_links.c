@@ -5,15 +5,18 @@
  * claims another source, a message from a player outside the communicator,
  * a frame over the size limit, a frame of an unknown type. The engine must
  * attribute each frame to the link it came on, drop what it cannot use
- * with a warning, fail only the offending link, and keep working.
+ * with a warning, fail only the offending link, and keep working. First,
+ * while all is quiet, its successor on the ring must get its heartbeats.
  */
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "comm/comm_internal.h"
@@ -124,6 +127,36 @@ static void *finish_handshake(void *arg) {
   return NULL;
 }
 
+static double seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The frames a raw peer receives for `for_s` seconds: how many are
+ * heartbeats (-1 if something else came, or the link closed). */
+static int heartbeats_within(int fd, double for_s) {
+  double end = seconds() + for_s;
+  int count = 0;
+  for (double left; (left = end - seconds()) > 0;) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    uint8_t hdr[CC_FRAME_HEADER_BYTES];
+    cc_frame_header h;
+    size_t got = 0;
+    if (poll(&pfd, 1, (int)(left * 1e3) + 1) <= 0) continue;
+    while (got < sizeof hdr) {
+      ssize_t r = read(fd, hdr + got, sizeof hdr - got);
+      if (r <= 0) return -1;
+      got += (size_t)r;
+    }
+    if (cc_frame_unpack(hdr, 0, CC_FRAME_TYPE_COUNT, &h, NULL, 0) != 0 ||
+        h.type != CC_FRAME_HEARTBEAT)
+      return -1;
+    count++;
+  }
+  return count;
+}
+
 static bool payload_is(cc_payload *p, const char *text) {
   return p && p->len == strlen(text) && memcmp(p->data, text, p->len) == 0;
 }
@@ -179,6 +212,15 @@ int main(void) {
   for (int i = 0; i < 2; i++) pthread_join(helpers[i], NULL);
   CHECK(cc_comm_world(eng, "world", 5, &world, &err) == CC_OK);
   CHECK(cc_comm_create(eng, pair_ctx, "pair", pair_members, 2, 5, &pair, &err) == CC_OK);
+
+  /* Player 1, the engine's successor on the ring, gets a heartbeat every
+   * interval (0.1 s) on the quiet link: about 10 in a second, and nothing
+   * else. (Wide bounds: the host may be busy.) */
+  {
+    int beats = heartbeats_within(p1, 1.0);
+    CHECK(beats >= 5 && beats <= 15);
+    if (beats < 5 || beats > 15) fprintf(stderr, "%d heartbeats in 1 s\n", beats);
+  }
 
   /* Player 1's frame claims to come from player 2: it is player 1's. */
   send_frame(p1, CC_FRAME_DATA, 7, pair_ctx, 2, 5, "from1", 5);
