@@ -400,20 +400,29 @@ end)
 
 -- Seconds on a CPU of every thread of this process, from the scheduler's
 -- nanosecond counters (/proc/PID/task/TID/schedstat, first field).
-local function cpu_seconds()
+-- This process's threads, listed once (by `ls`, whose own cost must not
+-- fall inside a measured window), and the CPU seconds they have used
+-- (schedstat, in ns).
+local function threads()
   local f = assert(io.open("/proc/self/stat"))
   local pid = f:read("a"):match("^(%d+)")
   f:close()
-  local total = 0
+  local paths = {}
   local ls = assert(io.popen("ls /proc/" .. pid .. "/task"))
-  for tid in ls:lines() do
-    local t = io.open(("/proc/%s/task/%s/schedstat"):format(pid, tid))
+  for tid in ls:lines() do paths[#paths + 1] = ("/proc/%s/task/%s/schedstat"):format(pid, tid) end
+  ls:close()
+  return paths
+end
+
+local function cpu_seconds(paths)
+  local total = 0
+  for _, path in ipairs(paths) do
+    local t = io.open(path)
     if t then
       total = total + (tonumber(t:read("a"):match("^(%d+)")) or 0) / 1e9
       t:close()
     end
   end
-  ls:close()
   return total
 end
 
@@ -421,10 +430,11 @@ figure("idle_64_cpu", function()
   local idle_s = 2
   local results = cicada.run{world_size = 64, timeout = 60, startup_timeout = 60,
     fn = function(comm)
+      local paths = threads()
       comm:barrier()
-      local c0, t0 = cpu_seconds(), core.now()
+      local c0, t0 = cpu_seconds(paths), core.now()
       core.sleep(idle_s)
-      local pct = (cpu_seconds() - c0) / (core.now() - t0) * 100
+      local pct = (cpu_seconds(paths) - c0) / (core.now() - t0) * 100
       comm:barrier()
       return pct
     end}
