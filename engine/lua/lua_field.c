@@ -1251,15 +1251,24 @@ static int field_wipe(lua_State *L) {
  * computation neither allocates nor faults in fresh pages per step. */
 
 /* The list at arg of r field arrays of n elements each: their data, in a
- * userdata left on the stack (the list keeps the arrays alive). r may be 0
- * when the list is empty. */
+ * userdata left on the stack. r may be 0 when the list is empty. The
+ * userdata keeps the arrays alive in a copy of the list (its user value):
+ * an allocation after this one may run a finalizer that changes the
+ * caller's list, and the data pointers must outlive it. */
 static const uint64_t **check_array_list(lua_State *L, const cl_fq *q, int arg,
                                          size_t n, size_t *r) {
   luaL_checktype(L, arg, LUA_TTABLE);
   size_t len = lua_rawlen(L, arg);
-  const uint64_t **xs = lua_newuserdatauv(L, (len ? len : 1) * sizeof *xs, 0);
+  if (len > (size_t)INT_MAX) luaL_argerror(L, arg, "list too long");
+  const uint64_t **xs = lua_newuserdatauv(L, (len ? len : 1) * sizeof *xs, 1);
+  lua_createtable(L, (int)len, 0);
+  /* The list is read again after the allocations above: anything found
+   * there now is checked and pinned in the copy before its data is kept. */
+  len = len < lua_rawlen(L, arg) ? len : lua_rawlen(L, arg);
   for (size_t j = 0; j < len; j++) {
     lua_rawgeti(L, arg, (lua_Integer)j + 1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, (lua_Integer)j + 1);
     cl_array *a = cl_array_test(L, -1);
     if (!a)
       luaL_argerror(L, arg, lua_pushfstring(L, "element %d is not a field array", (int)j + 1));
@@ -1270,6 +1279,7 @@ static const uint64_t **check_array_list(lua_State *L, const cl_fq *q, int arg,
     xs[j] = a->data;
     lua_pop(L, 1);
   }
+  lua_setiuservalue(L, -2, 1);
   *r = len;
   return xs;
 }
