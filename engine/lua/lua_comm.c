@@ -430,6 +430,53 @@ static int l_allgather_payloads(lua_State *L) {
   return 1;
 }
 
+/* comm:_exchange_payloads(value, to_list, from_list [, notify_list,
+ * await_list]) -> the messages of from_list undecoded, by rank, as
+ * _allgather_payloads gives them (this player's own rank, if listed, holds
+ * value's encoding; the other slots are empty). value goes to every rank of
+ * to_list, an empty message to every rank of notify_list, and one is
+ * awaited (and dropped) from every rank of await_list: see cc_comm_exchange.
+ * Every player's lists must match; for the suites' reveal, which sends each
+ * share only where it is combined. */
+static int l_exchange_payloads(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  int bto[RANKS_ON_STACK], bfrom[RANKS_ON_STACK], bnotify[RANKS_ON_STACK],
+      bawait[RANKS_ON_STACK];
+  int nto, nfrom, nnotify = 0, nawait = 0, *notify = bnotify, *awaited = bawait;
+  cc_payload **all, *mine;
+  cc_error e;
+  cc_status st;
+  luaL_checkany(L, 2);
+  lua_settop(L, 6);
+  int *to = check_rank_list(L, lc, 3, &nto, bto);
+  int *from = check_rank_list(L, lc, 4, &nfrom, bfrom);
+  if (!lua_isnil(L, 5)) notify = check_rank_list(L, lc, 5, &nnotify, bnotify);
+  if (!lua_isnil(L, 6)) awaited = check_rank_list(L, lc, 6, &nawait, bawait);
+  for (int i = 0; i < nto + nnotify; i++) {
+    int r = i < nto ? to[i] : notify[i - nto];
+    if (r == lc->rank)
+      return luaL_argerror(L, i < nto ? 3 : 5,
+                           lua_pushfstring(L, "rank %d is this player's own", r));
+    for (int j = 0; j < nto && i >= nto; j++)
+      if (to[j] == r)
+        return luaL_argerror(L, 5, lua_pushfstring(L, "rank %d is in to_list too", r));
+  }
+  for (int i = 0; i < nawait; i++) {
+    if (awaited[i] == lc->rank)
+      return luaL_argerror(L, 6, lua_pushfstring(L, "rank %d is this player's own", awaited[i]));
+    for (int j = 0; j < nfrom; j++)
+      if (from[j] == awaited[i])
+        return luaL_argerror(L, 6, lua_pushfstring(L, "rank %d is in from_list too", awaited[i]));
+  }
+  all = push_slots(L, lc->size);
+  mine = encode(L, 2);
+  st = cc_comm_exchange(lc->c, mine, to, nto, notify, nnotify, from, nfrom, awaited, nawait, all,
+                        &e);
+  cc_payload_unref(mine);
+  if (st != CC_OK) return raise_cc(L, lc, &e);
+  return 1;
+}
+
 /* comm:barrier() */
 static int l_barrier(lua_State *L) {
   cl_comm *lc = check_comm(L);
@@ -1132,6 +1179,7 @@ static const luaL_Reg comm_methods[] = {
   {"_lib_recv_payload", l_lib_recv_payload},
   {"allgather", l_allgather},
   {"_allgather_payloads", l_allgather_payloads},
+  {"_exchange_payloads", l_exchange_payloads},
   {"barrier", l_barrier},
   {"broadcast", l_broadcast},
   {"gather", l_gather},
