@@ -204,13 +204,14 @@ describe("collectives", function()
       end
       local x = F:array{10 * (me + 1)}
       -- Its own value and its predecessor's, summed; the rest only awaited.
-      local got = comm:_exchange_payloads(x, {succ}, {me, pred}, others, rest)
+      local got = comm:_exchange_payloads(x, comm:_exchange_plan({succ}, {me, pred}, others, rest))
       local out = {sum = F:_combine_payloads(F:ones{2}, got, "int")}
       -- Its predecessor's alone.
-      out.pred = F:_combine_payloads(F:ones{1}, comm:_exchange_payloads(x, {succ}, {pred}), "int")
+      local plan = comm:_exchange_plan({succ}, {pred})
+      out.pred = F:_combine_payloads(F:ones{1}, comm:_exchange_payloads(x, plan), "int")
       local function err(...)
-        local ok, e = pcall(comm._exchange_payloads, comm, x, ...)
-        return ok and "sent" or tostring(e):match("%(.*%)")
+        local ok, e = pcall(comm._exchange_plan, comm, ...)
+        return ok and "planned" or tostring(e):match("%(.*%)")
       end
       if me == 0 then
         out.self_to = err({0}, {})
@@ -218,6 +219,7 @@ describe("collectives", function()
         out.self_await = err({}, {}, nil, {0})
         out.both = err({}, {2}, nil, {2})
         out.range = err({4}, {})
+        out.plan = select(2, pcall(comm._exchange_payloads, comm, x, {1}))
       end
       return out
     end)
@@ -231,6 +233,7 @@ describe("collectives", function()
     assert.equal("(rank 0 is this player's own)", results[1].self_await)
     assert.equal("(rank 2 is in from_list too)", results[1].both)
     assert.matches("rank 4 out of range", results[1].range, 1, true)
+    assert.matches("exchange plan expected, got table", results[1].plan, 1, true)
   end)
 
   it("sends a message made ahead (a player's row of a sharing) as the array it encodes", function()

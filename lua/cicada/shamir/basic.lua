@@ -517,10 +517,11 @@ end
 -- the shares it combines.
 local function reveal_plan(self, c, receives)
   local n, k, me = c.size, self.threshold, c.rank
-  local plan = {to = {}, notify = {}, from = {}, await = {}}
+  local to, notify, from, await = {}, {}, {}, {}
+  local plan = {}
   for d = 0, n - 1 do
     if d ~= me and (receives == nil or receives[d]) then
-      local list = combines(d, me, n, k) and plan.to or plan.notify
+      local list = combines(d, me, n, k) and to or notify
       list[#list + 1] = d
     end
   end
@@ -528,14 +529,15 @@ local function reveal_plan(self, c, receives)
     local xs = {}
     for s = 0, n - 1 do
       if combines(me, s, n, k) then
-        plan.from[#plan.from + 1] = s
+        from[#from + 1] = s
         xs[#xs + 1] = self.indices[s + 1]
       else
-        plan.await[#plan.await + 1] = s
+        await[#await + 1] = s
       end
     end
     plan.weights = c.F:lagrange(c.F:array(xs))
   end
+  plan.lists = c.comm:_exchange_plan(to, from, notify, await)
   return plan
 end
 
@@ -579,12 +581,11 @@ function Suite:reveal(share, dst, enc)
     if plan.relayed then
       payloads, weights = c.allgather_payloads(comm, share), self._lambda
     else
-      payloads = exchange_payloads(comm, share, plan.to, plan.from, plan.notify, plan.await)
-      weights = plan.weights
+      payloads, weights = exchange_payloads(comm, share, plan.lists), plan.weights
     end
   else
     local plan = reveal_plan(self, c, check_dst(comm, dst))
-    payloads = exchange_payloads(comm, share, plan.to, plan.from, plan.notify, plan.await)
+    payloads = exchange_payloads(comm, share, plan.lists)
     if plan.weights == nil then return nil end
     weights = plan.weights
   end
