@@ -602,7 +602,7 @@ function Suite:reveal(share, dst, enc)
   return enc:decode(combine(F, weights, payloads), F)
 end
 
---- reveal through a communicator without `_allgather_payloads` (one
+--- reveal through a communicator without `_exchange_payloads` (one
 -- written in Lua, say): the shares as field arrays, combined, decoded.
 -- @local
 function Suite:_reveal_values(share, dst, enc)
