@@ -542,7 +542,12 @@ local function reveal_plan(self, c, receives)
 end
 
 --- Reveal a shared secret.
--- Every player calls it with its share.
+-- Every player calls it with its share. Each receiver combines `threshold`
+-- shares, its own and those of the `threshold - 1` players before it in
+-- rank order, so the share must have degree below the threshold, as the
+-- result of every suite operation has (a local product of two shares,
+-- `p.field:multiply(a, b)`, has not). A player that is gone makes the
+-- reveal raise at every receiver.
 -- @param share this player's share
 -- @tab[opt] dst the ranks that learn the secret (default: every player)
 -- @param[opt] enc the encoding to decode with (default: the suite's), e.g.
