@@ -782,6 +782,27 @@ describe("BasicProtocolSuite reveal from threshold shares", function()
     end
   end)
 
+  it("raises on a revoked communicator, also at a receiver that sends nothing", function()
+    cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
+    local results = run(3, function(comm)
+      local p = shamir.BasicProtocolSuite(comm, {threshold = 2})
+      local s = p:share(0, comm.rank == 0 and 5 or nil, {})
+      -- Players 0 and 2 send player 1 what it needs and go; player 1, the
+      -- only receiver, revokes first.
+      if comm.rank ~= 1 then
+        local got = p:reveal(s, {1}) or "nil"
+        comm:send("sent", 1, 7)
+        return {got = got}
+      end
+      comm:recv(0, 7)
+      comm:recv(2, 7)
+      comm:revoke()
+      local ok, err = pcall(p.reveal, p, s, {1})
+      return {got = ok and tostring(err) or cicada.errors.kind(err)}
+    end)
+    assert.are.same({{got = "nil"}, {got = "revoked"}, {got = "nil"}}, results)
+  end)
+
   it("raises at every player when one is gone, not only where its share is combined",
      function()
     cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")

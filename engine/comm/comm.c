@@ -777,15 +777,14 @@ cc_status cc_comm_exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
     st = cc_error_set(err, CC_ENOMEM, -1, tag, "out of memory");
     goto done;
   }
-  if (nto + nnotify > 0) {
-    st = begin_sends(c, -1, tag, err);
-    if (st != CC_OK) goto done;
-    for (int i = 0; st == CC_OK && i < nto + nnotify; i++)
-      st = i < nto ? send_one(c, mine, to[i], tag, false, err)
-                   : send_one(c, empty, notify[i - nto], tag, false, err);
-    end_sends(c);
-    if (st != CC_OK) goto done;
-  }
+  /* Even with nothing to send: a call on a revoked communicator raises. */
+  st = begin_sends(c, -1, tag, err);
+  if (st != CC_OK) goto done;
+  for (int i = 0; st == CC_OK && i < nto + nnotify; i++)
+    st = i < nto ? send_one(c, mine, to[i], tag, false, err)
+                 : send_one(c, empty, notify[i - nto], tag, false, err);
+  end_sends(c);
+  if (st != CC_OK) goto done;
   if (nsrcs > 0) st = recv_many(c, srcs, nsrcs, tag, deadline, true, out, err);
   if (st != CC_OK) {
     cc_payloads_free(out, c->size);
