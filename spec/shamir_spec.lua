@@ -782,6 +782,34 @@ describe("BasicProtocolSuite reveal from threshold shares", function()
     end
   end)
 
+  it("names the player of a bad share among the few it combines", function()
+    local results = run(4, function(comm)
+      local F = cicada.Field{order = ORDER64}
+      local me = comm.rank
+      local succ, pred = (me + 1) % 4, (me - 1) % 4
+      local plan = comm:_exchange_plan({succ}, {pred, me})
+      local w = F:ones{2}
+      local function combine(value, ...)
+        local ok, got = pcall(F._combine_payloads, F, w, comm:_exchange_payloads(value, plan), ...)
+        return ok and got or tostring(got)
+      end
+      local x = F:array{me + 1, 2}
+      return {
+        string = combine(me == 2 and "x" or x),
+        shape = combine(me == 2 and F:array{1, 2, 3} or x, "int"),
+        sum = combine(x, "int"),
+      }
+    end)
+    assert.are.equal("share from player 2 is a string, not a field array", results[4].string)
+    assert.are.equal("share from player 2 has shape {3}, player 1's has {2}", results[3].shape)
+    assert.are.equal("share from player 3 has shape {2}, player 2's has {3}", results[4].shape)
+    -- the others combine their predecessor's and their own
+    assert.are.same({4 + 1, 4}, results[1].sum)
+    assert.are.same({1 + 2, 4}, results[2].sum)
+    assert.are.same({1 + 2, 4}, results[2].shape)
+    assert.are.same("share from player 2 is a string, not a field array", results[3].string)
+  end)
+
   it("raises on a revoked communicator, also at a receiver that sends nothing", function()
     cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
     local results = run(3, function(comm)
