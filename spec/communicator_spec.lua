@@ -230,6 +230,50 @@ describe("collectives", function()
                  {"r3", "r3"}}, results)
   end)
 
+  it("_exchange_payloads sends a value to some and waits on others, keeping the listed", function()
+    local results = run(4, function(comm)
+      local F = cicada.Field{order = 2147483647}
+      local me, n = comm.rank, comm.world_size
+      local succ, pred = (me + 1) % n, (me - 1) % n
+      local others, rest = {}, {}
+      for r = 0, n - 1 do
+        if r ~= me and r ~= succ then others[#others + 1] = r end
+        if r ~= me and r ~= pred then rest[#rest + 1] = r end
+      end
+      local x = F:array{10 * (me + 1)}
+      -- Its own value and its predecessor's, summed; the rest only awaited.
+      local got = comm:_exchange_payloads(x, comm:_exchange_plan({succ}, {me, pred}, others, rest))
+      local out = {sum = F:_combine_payloads(F:ones{2}, got, "int")}
+      -- Its predecessor's alone.
+      local plan = comm:_exchange_plan({succ}, {pred})
+      out.pred = F:_combine_payloads(F:ones{1}, comm:_exchange_payloads(x, plan), "int")
+      local function err(...)
+        local ok, e = pcall(comm._exchange_plan, comm, ...)
+        return ok and "planned" or tostring(e):match("%(.*%)")
+      end
+      if me == 0 then
+        out.self_to = err({0}, {})
+        out.twice = err({1}, {}, {1})
+        out.self_await = err({}, {}, nil, {0})
+        out.both = err({}, {2}, nil, {2})
+        out.range = err({4}, {})
+        out.plan = select(2, pcall(comm._exchange_payloads, comm, x, {1}))
+      end
+      return out
+    end)
+    for r = 1, 4 do
+      local pred = (r - 2) % 4 + 1
+      assert.same({10 * (r + pred)}, results[r].sum)
+      assert.same({10 * pred}, results[r].pred)
+    end
+    assert.equal("(rank 0 is this player's own)", results[1].self_to)
+    assert.equal("(rank 1 is in to_list too)", results[1].twice)
+    assert.equal("(rank 0 is this player's own)", results[1].self_await)
+    assert.equal("(rank 2 is in from_list too)", results[1].both)
+    assert.matches("rank 4 out of range", results[1].range, 1, true)
+    assert.matches("exchange plan expected, got table", results[1].plan, 1, true)
+  end)
+
   it("sends a message made ahead (a player's row of a sharing) as the array it encodes", function()
     -- A row of 300,000 elements: its bytes stay queued for a while after
     -- send returns; wait says when they have left, and the message can

@@ -4,20 +4,22 @@
  *
  * `round` (scripts/bench.lua) is one iteration of the seed's loop among 4
  * players: one player shares a scalar (a message to each other player),
- * every player adds locally, and all reveal (every player sends its share
- * to every other). This program forks the same number of processes,
- * connects every pair with one TCP connection (TCP_NODELAY, blocking
- * sockets) and runs exactly those messages, of the size an encoded scalar
- * share has on the wire, timing batches at player 0 between two
- * exchanges, like the benchmark. What it prints reads like the benchmark's
- * lines:
+ * every player adds locally, and all reveal with threshold 2: every player
+ * sends its share to the threshold - 1 players after it in rank order
+ * (wrapping), who combine it, and an empty message to every other player,
+ * so that each waits on all. This program forks the same number of
+ * processes, connects every pair with one TCP connection (TCP_NODELAY,
+ * blocking sockets) and runs exactly those messages, of the sizes an
+ * encoded scalar share and an empty message have on the wire, timing
+ * batches at player 0 between two exchanges, like the benchmark. What it
+ * prints reads like the benchmark's lines:
  *
  *   BENCH name=round_floor players=4 size=1 median_ms=<x> runs=<r>
  *
  * so that `round` can be read as a multiple of the floor measured in the
  * same run. Not part of the engine: it links nothing of it.
  *
- *   round_floor [players [runs [batch]]]     (defaults 4, 21, 200)
+ *   round_floor [players [runs [batch [threshold]]]]     (defaults 4, 21, 200, 2)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -34,7 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MAX_PLAYERS = 64, MESSAGE_BYTES = 48 };
+/* A scalar share's frame, and an empty message's (a frame header alone). */
+enum { MAX_PLAYERS = 64, MESSAGE_BYTES = 48, EMPTY_BYTES = 24 };
 
 static double now_s(void) {
   struct timespec ts;
@@ -127,16 +130,28 @@ static void exchange(int rank, int n, const int *fds, char *buf) {
     if (peer != rank) recv_all(fds[peer], buf, MESSAGE_BYTES);
 }
 
+/* The reveal: the share to the k - 1 players after this one, an empty
+ * message to the others; then the shares of the k - 1 players before it
+ * and an empty message from each other player. */
+static void reveal(int rank, int n, int k, const int *fds, char *buf) {
+  for (int peer = 0; peer < n; peer++)
+    if (peer != rank)
+      send_all(fds[peer], buf, (peer - rank + n) % n < k ? MESSAGE_BYTES : EMPTY_BYTES);
+  for (int peer = 0; peer < n; peer++)
+    if (peer != rank)
+      recv_all(fds[peer], buf, (rank - peer + n) % n < k ? MESSAGE_BYTES : EMPTY_BYTES);
+}
+
 /* One round: player src sends to every other (the share), then everyone
- * exchanges (the reveal). */
-static void round_once(int rank, int n, int src, const int *fds, char *buf) {
+ * reveals. */
+static void round_once(int rank, int n, int k, int src, const int *fds, char *buf) {
   if (rank == src) {
     for (int peer = 0; peer < n; peer++)
       if (peer != rank) send_all(fds[peer], buf, MESSAGE_BYTES);
   } else {
     recv_all(fds[src], buf, MESSAGE_BYTES);
   }
-  exchange(rank, n, fds, buf);
+  reveal(rank, n, k, fds, buf);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -159,6 +174,7 @@ int main(int argc, char **argv) {
   int n = argc > 1 ? parse(argv[1], 2, MAX_PLAYERS, "players") : 4;
   int runs = argc > 2 ? parse(argv[2], 1, 1000, "runs") : 21;
   int batch = argc > 3 ? parse(argv[3], 1, 100000, "batch") : 200;
+  int k = argc > 4 ? parse(argv[4], 2, n, "threshold") : 2;
   int listen_fds[MAX_PLAYERS], fds[MAX_PLAYERS];
   uint16_t ports[MAX_PLAYERS];
   pid_t pids[MAX_PLAYERS];
@@ -177,12 +193,12 @@ int main(int argc, char **argv) {
     }
   }
   connect_mesh(rank, n, listen_fds, ports, fds);
-  round_once(rank, n, 0, fds, buf); /* warm up */
+  round_once(rank, n, k, 0, fds, buf); /* warm up */
   for (int i = 0, round = 0; i < runs; i++) {
     double t0;
     exchange(rank, n, fds, buf);
     t0 = now_s();
-    for (int b = 0; b < batch; b++, round++) round_once(rank, n, round % n, fds, buf);
+    for (int b = 0; b < batch; b++, round++) round_once(rank, n, k, round % n, fds, buf);
     exchange(rank, n, fds, buf);
     samples[i] = (now_s() - t0) / batch;
   }

@@ -32,7 +32,8 @@ static void free_list(void *list, const void *buf) {
 const char *cc_tag_name(int32_t tag, char *buf, size_t bufsz) {
   static const char *const names[] = {"ALLGATHER", "BARRIER", "BROADCAST", "GATHER",
                                       "GATHERV", "SCATTER", "SCATTERV", "LOGSYNC",
-                                      "RESHARE", "SHRINK", "AGREE", "SPLIT"};
+                                      "RESHARE", "SHRINK", "AGREE", "SPLIT",
+                                      "EXCHANGE"};
   if (tag < 0 && tag >= CC_TAG_LIBRARY_MIN) return names[-tag - 1];
   if (tag == CC_TAG_NONE) return "NONE";
   snprintf(buf, bufsz, "%ld", (long)tag);
@@ -726,6 +727,79 @@ cc_status cc_comm_scatterv(cc_comm *c, int src, cc_payload *const *values, const
   }
   if (!receive) return CC_OK;
   return recv_from(c, src, tag, true, out, err);
+}
+
+/* Check the lists of cc_comm_exchange: ranks in range, none twice in a and
+ * b together, and (unless self_ok) not this player's. */
+static cc_status check_pair_lists(cc_comm *c, const int *a, int na, const int *b, int nb,
+                                  bool self_ok, const char *what, uint8_t *seen, cc_error *err) {
+  memset(seen, 0, (size_t)c->size);
+  for (int i = 0; i < na + nb; i++) {
+    int r = i < na ? a[i] : b[i - na];
+    cc_status st = check_rank(c, r, what, err);
+    if (st != CC_OK) return st;
+    if (seen[r])
+      return cc_error_set(err, CC_EINVALID, r, CC_TAG_EXCHANGE, "%s rank %d listed twice", what, r);
+    if (r == c->rank && !(self_ok && i < na))
+      return cc_error_set(err, CC_EINVALID, r, CC_TAG_EXCHANGE,
+                          "%s rank %d is this player's own", what, r);
+    seen[r] = 1;
+  }
+  return CC_OK;
+}
+
+cc_status cc_comm_exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
+                           const int *notify, int nnotify, const int *from, int nfrom,
+                           const int *await, int nawait, cc_payload **out, cc_error *err) {
+  const int32_t tag = CC_TAG_EXCHANGE;
+  double deadline = deadline_of(c);
+  uint8_t seen_buf[LIST_ON_STACK], *seen;
+  int srcs_buf[LIST_ON_STACK], *srcs, nsrcs = 0;
+  bool keep_mine = false;
+  cc_payload *empty = NULL;
+  cc_status st = check_usable(c, err);
+  if (st != CC_OK) return st;
+  memset(out, 0, (size_t)c->size * sizeof *out);
+  seen = c->size <= LIST_ON_STACK ? seen_buf : malloc((size_t)c->size);
+  srcs = c->size <= LIST_ON_STACK ? srcs_buf : malloc((size_t)c->size * sizeof *srcs);
+  if (!seen || !srcs) {
+    st = cc_error_set(err, CC_ENOMEM, -1, tag, "out of memory");
+    goto done;
+  }
+  st = check_pair_lists(c, to, nto, notify, nnotify, false, "destination", seen, err);
+  if (st == CC_OK) st = check_pair_lists(c, from, nfrom, await, nawait, true, "source", seen, err);
+  if (st != CC_OK) goto done;
+  for (int i = 0; i < nfrom + nawait; i++) {
+    int r = i < nfrom ? from[i] : await[i - nfrom];
+    if (r == c->rank) keep_mine = true; else srcs[nsrcs++] = r;
+  }
+  if (nnotify > 0 && !(empty = cc_payload_new(0))) {
+    st = cc_error_set(err, CC_ENOMEM, -1, tag, "out of memory");
+    goto done;
+  }
+  /* Even with nothing to send: a call on a revoked communicator raises. */
+  st = begin_sends(c, -1, tag, err);
+  if (st != CC_OK) goto done;
+  for (int i = 0; st == CC_OK && i < nto + nnotify; i++)
+    st = i < nto ? send_one(c, mine, to[i], tag, false, err)
+                 : send_one(c, empty, notify[i - nto], tag, false, err);
+  end_sends(c);
+  if (st != CC_OK) goto done;
+  if (nsrcs > 0) st = recv_many(c, srcs, nsrcs, tag, deadline, true, out, err);
+  if (st != CC_OK) {
+    cc_payloads_free(out, c->size);
+    goto done;
+  }
+  for (int i = 0; i < nawait; i++) {   /* the empty messages: only waited for */
+    cc_payload_unref(out[await[i]]);
+    out[await[i]] = NULL;
+  }
+  if (keep_mine) out[c->rank] = cc_payload_ref(mine);
+done:
+  if (empty) cc_payload_unref(empty);
+  free_list(seen, seen_buf);
+  free_list(srcs, srcs_buf);
+  return st;
 }
 
 /* ==== Revoke and failures ================================================= */

@@ -45,7 +45,8 @@ enum {
   CC_TAG_SHRINK = -10,
   CC_TAG_AGREE = -11,
   CC_TAG_SPLIT = -12,
-  CC_TAG_LIBRARY_MIN = -12
+  CC_TAG_EXCHANGE = -13,
+  CC_TAG_LIBRARY_MIN = -13
 };
 
 /* "ALLGATHER" for library tags, the decimal number for user tags. */
@@ -117,6 +118,20 @@ cc_status cc_comm_gatherv(cc_comm *c, const int *srcs, int nsrcs, cc_payload *mi
                           int32_t tag, cc_payload **out, cc_error *err);
 cc_status cc_comm_scatterv(cc_comm *c, int src, cc_payload *const *values, const int *dsts,
                            int ndsts, int32_t tag, cc_payload **out, cc_error *err);
+/* An exchange among some pairs (tag CC_TAG_EXCHANGE): `mine` goes to every
+ * rank of to[0..nto), an empty message to every rank of notify[0..nnotify);
+ * then one message is received from every rank of from[0..nfrom) into
+ * out[rank] (this player's own rank gets `mine` itself) and one from every
+ * rank of await[0..nawait), dropped. The empty messages make a player wait
+ * on others whose values it does not need, so that the call fails wherever
+ * one of them is gone, as an allgather would. Every list holds distinct
+ * ranks; to and notify are disjoint and hold no rank of this player, and
+ * so are from and await (from may hold this player's). Every player's lists
+ * must match: a rank in this player's `to` (or `notify`) lists this player
+ * in its `from` (or `await`). out has comm size entries. */
+cc_status cc_comm_exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
+                           const int *notify, int nnotify, const int *from, int nfrom,
+                           const int *await, int nawait, cc_payload **out, cc_error *err);
 
 /* ==== Fault tolerance =================================================== */
 

@@ -256,7 +256,7 @@ int cl_decode_push(lua_State *L, const void *buf, size_t len, char *err, size_t 
 
 /* ==== Received messages (lua_comm.c) ===================================== */
 
-/* The payloads of comm:_allgather_payloads or comm:_gatherv_payloads at
+/* The payloads of comm:_allgather_payloads, _gatherv_payloads or _exchange_payloads at
  * idx (one slot per rank, NULL where none came; *n gets the count), or
  * NULL for anything else. Slots the caller clears (after releasing their
  * payloads) are skipped by the userdata's __gc. */

@@ -430,6 +430,99 @@ static int l_allgather_payloads(lua_State *L) {
   return 1;
 }
 
+/* An exchange's lists (see cc_comm_exchange), checked once: to, notify,
+ * from and await one after the other in ranks. */
+typedef struct exchange_plan {
+  int size, rank, nto, nnotify, nfrom, nawait;
+  int ranks[];
+} exchange_plan;
+
+static const char exchange_plan_key = 0;
+
+/* comm:_exchange_plan(to_list, from_list [, notify_list, await_list]) ->
+ * the lists of an exchange, checked, for comm:_exchange_payloads: value
+ * goes to every rank of to_list and an empty message to every rank of
+ * notify_list; a message is kept from every rank of from_list (this
+ * player's own rank, if listed, holds value itself) and awaited, then
+ * dropped, from every rank of await_list. Every player's lists must match
+ * (a rank in this player's to_list lists it in its from_list, and so for
+ * notify_list and await_list). */
+static int l_exchange_plan(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  int bufs[4][RANKS_ON_STACK], n[4] = {0, 0, 0, 0}, *lists[4];
+  static const int args[4] = {2, 4, 3, 5};   /* to, notify, from, await */
+  lua_settop(L, 5);
+  for (int i = 0; i < 4; i++) {
+    lists[i] = bufs[i];
+    if (i == 0 || i == 2 || !lua_isnil(L, args[i]))
+      lists[i] = check_rank_list(L, lc, args[i], &n[i], bufs[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < n[i]; j++) {
+      int r = lists[i][j];
+      if (r == lc->rank && i != 2)
+        return luaL_argerror(L, args[i], lua_pushfstring(L, "rank %d is this player's own", r));
+      if (i % 2 == 0) continue;
+      for (int m = 0; m < n[i - 1]; m++)
+        if (lists[i - 1][m] == r)
+          return luaL_argerror(L, args[i], lua_pushfstring(L, "rank %d is in %s too", r,
+                                                           i == 1 ? "to_list" : "from_list"));
+    }
+  }
+  exchange_plan *plan = lua_newuserdatauv(
+      L, sizeof *plan + (size_t)(n[0] + n[1] + n[2] + n[3]) * sizeof(int), 0);
+  plan->size = lc->size;
+  plan->rank = lc->rank;
+  plan->nto = n[0];
+  plan->nnotify = n[1];
+  plan->nfrom = n[2];
+  plan->nawait = n[3];
+  for (int i = 0, at = 0; i < 4; at += n[i], i++)
+    if (n[i]) memcpy(plan->ranks + at, lists[i], (size_t)n[i] * sizeof(int));
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &exchange_plan_key) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "cicada.ExchangePlan");
+    lua_setfield(L, -2, "__name");
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &exchange_plan_key);
+  }
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+/* comm:_exchange_payloads(value, plan) -> the messages of the plan's
+ * from_list undecoded, by rank, as _allgather_payloads gives them (this
+ * player's own rank, if listed, holds value's encoding; the other slots
+ * are empty); plan from comm:_exchange_plan. For the suites' reveal,
+ * which sends each share only where it is combined. */
+static int l_exchange_payloads(lua_State *L) {
+  cl_comm *lc = check_comm(L);
+  exchange_plan *plan = NULL;
+  cc_payload **all, *mine;
+  cc_error e;
+  cc_status st;
+  luaL_checkany(L, 2);
+  lua_settop(L, 3);
+  if (lua_type(L, 3) == LUA_TUSERDATA && lua_getmetatable(L, 3)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &exchange_plan_key);
+    if (lua_rawequal(L, -1, -2)) plan = lua_touserdata(L, 3);
+    lua_pop(L, 2);
+  }
+  if (plan == NULL) return luaL_typeerror(L, 3, "exchange plan");
+  if (plan->size != lc->size || plan->rank != lc->rank)
+    return luaL_argerror(L, 3, "a plan of another communicator");
+  all = push_slots(L, lc->size);
+  mine = encode(L, 2);
+  const int *to = plan->ranks, *notify = to + plan->nto, *from = notify + plan->nnotify,
+            *awaited = from + plan->nfrom;
+  st = cc_comm_exchange(lc->c, mine, to, plan->nto, notify, plan->nnotify, from, plan->nfrom,
+                        awaited, plan->nawait, all, &e);
+  cc_payload_unref(mine);
+  if (st != CC_OK) return raise_cc(L, lc, &e);
+  return 1;
+}
+
 /* comm:barrier() */
 static int l_barrier(lua_State *L) {
   cl_comm *lc = check_comm(L);
@@ -1132,6 +1225,8 @@ static const luaL_Reg comm_methods[] = {
   {"_lib_recv_payload", l_lib_recv_payload},
   {"allgather", l_allgather},
   {"_allgather_payloads", l_allgather_payloads},
+  {"_exchange_payloads", l_exchange_payloads},
+  {"_exchange_plan", l_exchange_plan},
   {"barrier", l_barrier},
   {"broadcast", l_broadcast},
   {"gather", l_gather},

@@ -322,7 +322,8 @@ static int check_precision(lua_State *L, int arg);
 typedef struct combine {
   const cl_fq *q;
   int r;
-  const cc_wire_item *items;  /* the shares, by rank */
+  const cc_wire_item *items;  /* the shares, in rank order */
+  const int *rank_of;         /* the rank each share came from */
   const uint64_t *weights;
   const uint64_t **rows;      /* r blocks of scratch */
   uint64_t *sum;              /* a block of results */
@@ -335,7 +336,7 @@ static int malformed_share(lua_State *L, int rank, const cc_wire_reader *rd) {
 }
 
 /* out = sum_j weights[j] * share_j, for elements [first, first + count):
- * -1, or the rank of a share with a word out of the field (rd says). */
+ * -1, or the index j of a share with a word out of the field (rd says). */
 static int combine_block(const combine *c, uint64_t *out, size_t first, size_t count) {
   if (c->q->w == 1) {
     /* 64-bit words are combined where they lie, and checked as read */
@@ -354,7 +355,7 @@ static int combine_block(const combine *c, uint64_t *out, size_t first, size_t c
 static void combine_range(lua_State *L, const combine *c, uint64_t *out, size_t first,
                           size_t count) {
   int bad = combine_block(c, out, first, count);
-  if (bad >= 0) malformed_share(L, bad, c->rd);
+  if (bad >= 0) malformed_share(L, c->rank_of[bad], c->rd);
 }
 
 /* Result tables made by a table constructor: a Lua function
@@ -461,10 +462,11 @@ static const char *item_shape_str(char *buf, size_t sz, const cc_wire_item *it) 
   return buf;
 }
 
-/* Parse share j (the whole message: one field array of q, shaped like
- * share 0) into *it, or raise naming the player. */
+/* Parse the share of player j (the whole message: one field array of q,
+ * shaped like the first share, player first_rank's) into *it, or raise
+ * naming the player. */
 static void parse_share(lua_State *L, const cl_fq *q, cc_wire_reader *rd, cc_payload *p, int j,
-                        cc_wire_item *it, const cc_wire_item *first) {
+                        cc_wire_item *it, const cc_wire_item *first, int first_rank) {
   if (p == NULL) luaL_error(L, "no share from player %d", j);
   cc_wire_reader_init(rd, p->data, p->len, NULL);
   cc_wire_reader_defer_words(rd);   /* checked block by block, as they are read */
@@ -488,15 +490,16 @@ static void parse_share(lua_State *L, const cl_fq *q, cc_wire_reader *rd, cc_pay
   if (first && (it->ndim != first->ndim || memcmp(it->shape, first->shape,
                                                    (size_t)it->ndim * sizeof it->shape[0]))) {
     char s1[64], s2[64];
-    luaL_error(L, "share from player %d has shape %s, player 0's has %s", j,
-               item_shape_str(s1, sizeof s1, it), item_shape_str(s2, sizeof s2, first));
+    luaL_error(L, "share from player %d has shape %s, player %d's has %s", j,
+               item_shape_str(s1, sizeof s1, it), first_rank, item_shape_str(s2, sizeof s2, first));
   }
 }
 
 /* F:_combine_payloads(weights, payloads [, mode [, precision]]): the sum
- * of weights[j] times the field array of the message from rank j - 1,
- * over the messages of comm:_allgather_payloads or _gatherv_payloads
- * (one per rank, every one a field array of F of the same shape). mode
+ * of weights[i] times the field array of the i-th message, over the
+ * messages of comm:_allgather_payloads, _gatherv_payloads or
+ * _exchange_payloads in rank order (the slots where a message came, every
+ * one a field array of F of the same shape; one weight for each). mode
  * "array" (the default) gives a field array, as F:lincomb would; "fixed"
  * (with precision), "int" and "bool" give the Lua value decode_fixed,
  * decode_int and decode_bool would give for it. The payloads are released
@@ -508,11 +511,12 @@ static int field_combine_payloads(lua_State *L) {
   cl_field *F = cl_field_check(L, 1);
   const cl_fq *q = &F->q;
   cl_array *w = cl_field_own_array(L, 2, q);
-  int r = 0;
-  cc_payload **ps = cl_payloads_test(L, 3, &r);
+  int nslots = 0, r = 0;
+  cc_payload **ps = cl_payloads_test(L, 3, &nslots);
   if (ps == NULL) luaL_typeerror(L, 3, "received messages");
   int mode = luaL_checkoption(L, 4, "array", modes);
   int precision = decs[mode] == CL_DEC_FIXED ? check_precision(L, 5) : 0;
+  for (int j = 0; j < nslots; j++) r += ps[j] != NULL;
   luaL_argcheck(L, r > 0, 3, "no messages");
   if (w->ndim != 1 || w->n != (size_t)r)
     luaL_argerror(L, 2, lua_pushfstring(L, "%d weights for %d messages", (int)w->n, r));
@@ -523,12 +527,14 @@ static int field_combine_payloads(lua_State *L) {
   cc_wire_item items_here[COMBINE_STACK_SHARES];
   const uint64_t *rows_here[COMBINE_STACK_SHARES];
   const uint8_t *at_here[COMBINE_STACK_SHARES];
+  int rank_here[COMBINE_STACK_SHARES];
   uint64_t words_here[COMBINE_STACK_WORDS];
   const int decoded = decs[mode] != CL_DEC_RAW;
   const size_t per_elem = (size_t)(r + decoded) * (size_t)q->w;  /* scratch words */
   cc_wire_item *items = items_here;
   const uint64_t **rows = rows_here;
   const uint8_t **at = at_here;
+  int *rank_of = rank_here;
   uint64_t *words = words_here;
   size_t block = COMBINE_STACK_WORDS / per_elem;
   if (r > COMBINE_STACK_SHARES || block < COMBINE_MIN_BLOCK) {
@@ -536,18 +542,24 @@ static int field_combine_payloads(lua_State *L) {
     size_t nwords = block * per_elem;
     /* words first: the userdata's alignment serves them */
     size_t item_at = nwords * sizeof *words, rows_at = item_at + (size_t)r * sizeof *items,
-           at_at = rows_at + (size_t)r * sizeof *rows;
-    uint8_t *mem = lua_newuserdatauv(L, at_at + (size_t)r * sizeof *at, 0);
+           at_at = rows_at + (size_t)r * sizeof *rows,
+           rank_at = at_at + (size_t)r * sizeof *at;
+    uint8_t *mem = lua_newuserdatauv(L, rank_at + (size_t)r * sizeof *rank_of, 0);
     words = (uint64_t *)(void *)mem;
     items = (cc_wire_item *)(void *)(mem + item_at);
     rows = (const uint64_t **)(void *)(mem + rows_at);
     at = (const uint8_t **)(void *)(mem + at_at);
+    rank_of = (int *)(void *)(mem + rank_at);
   }
-  for (int j = 0; j < r; j++) {
-    parse_share(L, q, &rd, ps[j], j, &items[j], j ? &items[0] : NULL);
-    rows[j] = words + (size_t)j * block * (size_t)q->w;
+  for (int j = 0, i = 0; j < nslots; j++) {
+    if (ps[j] == NULL) continue;
+    rank_of[i] = j;
+    parse_share(L, q, &rd, ps[j], j, &items[i], i ? &items[0] : NULL, rank_of[0]);
+    rows[i] = words + (size_t)i * block * (size_t)q->w;
+    i++;
   }
-  combine c = {q, r, items, w->data, rows, words + (size_t)r * block * (size_t)q->w, &rd, at};
+  combine c = {q, r, items, rank_of, w->data, rows, words + (size_t)r * block * (size_t)q->w, &rd,
+               at};
   const cc_wire_item *it = &items[0];
   size_t shape[CL_ARRAY_MAX_DIMS] = {0, 0};
   for (int d = 0; d < it->ndim; d++) shape[d] = it->shape[d];
@@ -575,7 +587,7 @@ static int field_combine_payloads(lua_State *L) {
         int bad = combine_block(&c, c.sum, i * cols + col, count);
         if (bad >= 0) {
           if (k) ctor_give_back(k);
-          malformed_share(L, bad, &rd);
+          malformed_share(L, rank_of[bad], &rd);
         }
         fill_elems(L, S, q, c.sum, count, decs[mode], precision, 0, col, i * cols + col);
       }
@@ -583,7 +595,7 @@ static int field_combine_payloads(lua_State *L) {
       if (it->ndim == 2) lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
   }
-  cc_payloads_free(ps, r);   /* now, rather than when the slots are collected */
+  cc_payloads_free(ps, nslots);   /* now, rather than when the slots are collected */
   return 1;
 }
 

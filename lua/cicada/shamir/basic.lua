@@ -219,6 +219,7 @@ local function fast(self)
     scatterv = comm.scatterv,
     scatter_others = comm._scatter_others,
     allgather_payloads = comm._allgather_payloads,
+    exchange_payloads = comm._exchange_payloads,
   }
   if pcall(holds, F) then
     c.holds = holds
@@ -492,12 +493,61 @@ local function check_dst(comm, dst)
   if type(dst) ~= "table" then
     check.argerror(2, "reveal", "dst must be a list of ranks, got " .. type(dst))
   end
-  check.rank_list(comm, dst, 2, "reveal")
-  return dst
+  return check.rank_list(comm, dst, 2, "reveal")
+end
+
+-- Communicators at least this big relay their allgather in log2(n) rounds
+-- (engine/comm/collective.c): a reveal to every player is then an
+-- allgather, fewer messages than the direct exchange's n - 1 per player.
+local RELAYED_SIZE = 8
+
+-- Whether receiver d combines the share of player s: s is d or one of its
+-- threshold - 1 predecessors in rank order (wrapping), as in MPyC's output.
+local function combines(d, s, n, k)
+  return (d - s) % n < k
+end
+
+-- The reveal's messages at this player, for the receivers listed in
+-- `receives` (rank -> true; nil for every player): the ranks its share goes
+-- to (the receivers that combine it), those that get an empty message
+-- instead (every other receiver, so that each receiver waits on every
+-- player, as over an allgather), and, when it receives, the ranks whose
+-- shares it combines (its own and its predecessors', in rank order), the
+-- ranks it gets an empty message from, and the Lagrange weights at 0 of
+-- the shares it combines.
+local function reveal_plan(self, c, receives)
+  local n, k, me = c.size, self.threshold, c.rank
+  local to, notify, from, await = {}, {}, {}, {}
+  local plan = {}
+  for d = 0, n - 1 do
+    if d ~= me and (receives == nil or receives[d]) then
+      local list = combines(d, me, n, k) and to or notify
+      list[#list + 1] = d
+    end
+  end
+  if receives == nil or receives[me] then
+    local xs = {}
+    for s = 0, n - 1 do
+      if combines(me, s, n, k) then
+        from[#from + 1] = s
+        xs[#xs + 1] = self.indices[s + 1]
+      else
+        await[#await + 1] = s
+      end
+    end
+    plan.weights = c.F:lagrange(c.F:array(xs))
+  end
+  plan.lists = c.comm:_exchange_plan(to, from, notify, await)
+  return plan
 end
 
 --- Reveal a shared secret.
--- Every player calls it with its share.
+-- Every player calls it with its share. Each receiver combines `threshold`
+-- shares, its own and those of the `threshold - 1` players before it in
+-- rank order, so the share must have degree below the threshold, as the
+-- result of every suite operation has (a local product of two shares,
+-- `p.field:multiply(a, b)`, has not). A player that is gone makes the
+-- reveal raise at every receiver.
 -- @param share this player's share
 -- @tab[opt] dst the ranks that learn the secret (default: every player)
 -- @param[opt] enc the encoding to decode with (default: the suite's), e.g.
@@ -512,41 +562,52 @@ function Suite:reveal(share, dst, enc)
   else
     enc = self:_check_encoding(enc, 3, "reveal")
   end
-  local allgather_payloads = c.allgather_payloads
-  if allgather_payloads == nil then
+  local exchange_payloads = c.exchange_payloads
+  if exchange_payloads == nil then
     return self:_reveal_values(share, dst, enc)
   end
-  -- The shares stay the bytes they came as: one C call reads them, checks
-  -- them, combines them and (for the encodings it knows) decodes the
-  -- secret, without a field array per share.
-  local payloads
+  -- Each receiver combines threshold shares, its own and those of its
+  -- threshold - 1 predecessors (a share has degree < threshold), so each
+  -- share travels only to the receivers that combine it; the others get an
+  -- empty message, which makes the reveal fail at every receiver wherever a
+  -- player is gone, as an allgather did. The shares stay the bytes they
+  -- came as: one C call reads them, checks them, combines them and (for the
+  -- encodings it knows) decodes the secret, without a field array per
+  -- share.
+  local payloads, weights
   if dst == nil then
-    payloads = allgather_payloads(comm, share)
-  else
-    check_dst(comm, dst)
-    local ranks = comm.ranks
-    for _, d in ipairs(dst) do
-      local got = comm:_gatherv_payloads(ranks, share, d)
-      if d == comm.rank then payloads = got end
+    local plan = c.reveal_plan
+    if not plan or plan.k ~= self.threshold then
+      plan = reveal_plan(self, c, nil)
+      plan.k = self.threshold
+      plan.relayed = c.size >= RELAYED_SIZE
+      c.reveal_plan = plan
     end
-  end
-  if payloads == nil then
-    return nil
+    if plan.relayed then
+      payloads, weights = c.allgather_payloads(comm, share), self._lambda
+    else
+      payloads, weights = exchange_payloads(comm, share, plan.lists), plan.weights
+    end
+  else
+    local plan = reveal_plan(self, c, check_dst(comm, dst))
+    payloads = exchange_payloads(comm, share, plan.lists)
+    if plan.weights == nil then return nil end
+    weights = plan.weights
   end
   local combine = c.combine_payloads
   local mode = combine_modes[enc.decode]
   if mode == "fixed" then
     local precision = enc.precision
     if mathtype(precision) == "integer" and precision >= 0 and precision <= 62 then
-      return combine(F, self._lambda, payloads, "fixed", precision)
+      return combine(F, weights, payloads, "fixed", precision)
     end
   elseif mode then
-    return combine(F, self._lambda, payloads, mode)
+    return combine(F, weights, payloads, mode)
   end
-  return enc:decode(combine(F, self._lambda, payloads), F)
+  return enc:decode(combine(F, weights, payloads), F)
 end
 
---- reveal through a communicator without `_allgather_payloads` (one
+--- reveal through a communicator without `_exchange_payloads` (one
 -- written in Lua, say): the shares as field arrays, combined, decoded.
 -- @local
 function Suite:_reveal_values(share, dst, enc)
