@@ -822,6 +822,101 @@ void cc_field_unmask_shift(const cc_field *f, uint64_t *out, const uint64_t *w,
   unmask_loop(f, out, wo, co, rm, ra, rs, bits, s, vo, yo, qm, qa, qs, n);
 }
 
+/* unmask_loop over little-endian words read in place (ra shares, all of
+ * weight 1; qm products and qa units subtracted): returns the largest word
+ * read, which the caller checks against p. */
+static inline __attribute__((always_inline)) uint64_t
+unmask_le_loop(const cc_field *f, uint64_t *out, const uint8_t *const *cs, size_t ra,
+               unsigned bits, uint64_t s, const uint64_t *v, const uint8_t *const *ys,
+               size_t qm, size_t qa, size_t n) {
+  enum { MAXT = 16 };
+  const uint8_t *cl[MAXT], *yl[MAXT];
+  uint64_t vl[MAXT], top = 0;
+  const uint64_t c = f->c, cc = c * c, p = f->p;
+  for (size_t j = 0; j < ra; j++) cl[j] = cs[j];
+  for (size_t j = 0; j < qm + qa; j++) { yl[j] = ys[j]; vl[j] = j < qm ? v[j] : 1; }
+  for (size_t i = 0; i < n; i++) {
+    /* the largest word of this element, then of all: one comparison a
+     * element in the chain from element to element, not one a word */
+    uint64_t most = 0;
+    /* the revealed value: a sum of fewer than 2^31 canonical words, in
+     * two words (sl, sh); 2^64 = c folds sh in one 64-bit step */
+    uint64_t sl = 0, sh = 0;
+#pragma GCC unroll 16
+    for (size_t j = 0; j < ra; j++) {
+      uint64_t x = load_le(cl[j] + 8 * i);
+      most = x > most ? x : most;
+      sl += x;
+      sh += sl < x;
+    }
+    uint64_t hv = sl + sh * c;
+    hv += c & ((uint64_t)0 - (uint64_t)(hv < sl));
+    hv = (hv >= p ? hv - p : hv) >> bits;
+    /* the mask's high part, a lazy sum in three words lo + 2^64 mid +
+     * 2^128 tp, the words added one at a time (a product's high word is
+     * at most 2^64 - 118, so that it takes its low word's carry) */
+    uint64_t lo = 0, mid = 0, tp = 0;
+#pragma GCC unroll 16
+    for (size_t j = 0; j < qm; j++) {
+      uint64_t y = load_le(yl[j] + 8 * i);
+      most = y > most ? y : most;
+      u128 t = (u128)y * vl[j];
+      uint64_t tl = (uint64_t)t, th = (uint64_t)(t >> 64);
+      lo += tl;
+      th += lo < tl;
+      mid += th;
+      tp += mid < th;
+    }
+#pragma GCC unroll 16
+    for (size_t j = qm; j < qm + qa; j++) {
+      uint64_t y = load_le(yl[j] + 8 * i);
+      most = y > most ? y : most;
+      lo += y;
+      uint64_t cy = lo < y;
+      mid += cy;
+      tp += mid < cy;
+    }
+    uint64_t hs = fold_reduce(f, (u128)mid * c + lo + (u128)tp * cc);
+    top = most > top ? most : top;
+    out[i] = submod(f, submod(f, hv, s), hs);
+  }
+  return top;
+}
+
+int cc_field_unmask_sum_le(const cc_field *f, uint64_t *out, const uint8_t *const *cs,
+                           size_t r, unsigned bits, uint64_t s, const uint64_t *v,
+                           const uint8_t *const *ys, size_t q, size_t n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  enum { MAXT = 16 };
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  f = &fl;
+  if (f->kind != CC_FIELD_FOLD || r < 1 || r > MAXT || q > MAXT || bits > 63) return 0;
+  /* the terms of weight other than 1 first, then those of weight 1 */
+  const uint8_t *yo[MAXT];
+  uint64_t vo[MAXT];
+  size_t qm = 0, k = q;
+  for (size_t j = q; j-- > 0;)
+    if (v[j] == 1) yo[--k] = ys[j];
+  for (size_t j = 0; j < q; j++)
+    if (v[j] != 1) { vo[qm] = v[j]; yo[qm++] = ys[j]; }
+  size_t qa = q - qm;
+  uint64_t top;
+  /* unrolled for a product among 3 players (the high part: 2 products and
+   * 2 units, or 1 and 3); others take the general loop */
+  if (r == 3 && qm == 2 && qa == 2)
+    top = unmask_le_loop(f, out, cs, 3, bits, s, vo, yo, 2, 2, n);
+  else if (r == 3 && qm == 1 && qa == 3)
+    top = unmask_le_loop(f, out, cs, 3, bits, s, vo, yo, 1, 3, n);
+  else
+    top = unmask_le_loop(f, out, cs, r, bits, s, vo, yo, qm, qa, n);
+  return top >= f->p ? -1 : 1;
+#else
+  (void)f, (void)out, (void)cs, (void)r, (void)bits, (void)s, (void)v, (void)ys, (void)q,
+      (void)n;
+  return 0;
+#endif
+}
+
 /* a * s mod p for FOLD and a small s < 2^32: the product's high word is
  * below 2^32, so one fold with a 64-bit product th * c < 2^64 suffices;
  * the sum overflows at most once (then adding c cannot overflow again). */

@@ -1752,6 +1752,21 @@ static int unmask_payloads(lua_State *L, const cl_fq *q, cl_array *res, cc_paylo
     }
     /* else (or for a bad element, which the copies below name) as any */
   }
+  if (q->w == 1) {
+    /* a plain-sum reveal in a 64-bit field: the shares and the received
+     * terms read in place, checked as read (a word not below p: the
+     * copies below name it) */
+    bool ones = true;
+    for (int j = 0; j < r && ones; j++) ones = w[j] == 1;
+    if (ones) {
+      const uint8_t *cb[UNMASK_MAX_SHARES], *yb8[UNMASK_MAX_SHARES];
+      for (int j = 0; j < r; j++) cb[j] = items[j].words;
+      for (size_t j = 0; j < nq; j++)
+        yb8[j] = ys[j] ? (const uint8_t *)ys[j] : its[j].words;
+      done = cc_field_unmask_sum_le(&q->f, out, cb, (size_t)r, (unsigned)bits, (uint64_t)s, v,
+                                    yb8, nq, n) == 1;
+    }
+  }
   for (size_t first = 0; first < n && !done; first += UNMASK_BLOCK) {
     size_t m = n - first < UNMASK_BLOCK ? n - first : UNMASK_BLOCK;
     for (int j = 0; j < r; j++) {
