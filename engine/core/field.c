@@ -635,9 +635,9 @@ int cc_field_lincomb_le(const cc_field *f, uint64_t *out, const uint64_t *w,
  * where the caller inlines it, so that the loops unroll. */
 static inline __attribute__((always_inline)) uint64_t
 lazy_sum(const cc_field *f, const uint64_t *w, const uint64_t *const *xs, size_t mul,
-         size_t add, size_t sub, size_t i, u128 extra) {
+         size_t add, size_t sub, size_t i, u128 extra, uint64_t extra_top) {
   u128 acc = extra;
-  uint64_t top = 0;
+  uint64_t top = extra_top;
   for (size_t j = 0; j < mul; j++) {
     u128 p = (u128)xs[j][i] * w[j];
     acc += p;
@@ -693,14 +693,25 @@ static size_t lazy_sort(const cc_field *f, const uint64_t *w, const uint64_t *co
   return mul;
 }
 
-/* out[i] = (b ? a b : a) + sum + s with mul + add terms. */
+/* out[i] = (b ? a b : a) + sum + s with mul + add terms. pwc is pw c mod p
+ * (2^64 = c): a weighted product hi 2^64 + lo is pw lo + pwc hi, two
+ * products into the lazy sum instead of a reduction and a third. */
 static inline __attribute__((always_inline)) void
 mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint64_t *b,
-                 uint64_t pw, int weighted, const uint64_t *w, const uint64_t *const *xs,
-                 size_t mul, size_t add, size_t sub, uint64_t s, size_t n) {
+                 uint64_t pw, uint64_t pwc, int weighted, const uint64_t *w,
+                 const uint64_t *const *xs, size_t mul, size_t add, size_t sub, uint64_t s,
+                 size_t n) {
   uint64_t c = f->c;
   for (size_t i = 0; i < n; i++) {
     u128 start = (u128)a[i] + s;
+    if (weighted && b) {
+      u128 t = (u128)a[i] * b[i];
+      u128 lo = (u128)(uint64_t)t * pw + s;  /* below 2^128: pw, s < p */
+      u128 hi = (u128)(uint64_t)(t >> 64) * pwc;
+      start = lo + hi;
+      out[i] = lazy_sum(f, w, xs, mul, add, sub, i, start, start < hi);
+      continue;
+    }
     if (weighted) {
       /* The product (or a) canonical, times pw, folded once (below 2^97). */
       uint64_t x = b ? fold_reduce(f, (u128)a[i] * b[i]) : a[i]; /* FOLD only */
@@ -711,7 +722,7 @@ mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint
       u128 p = (u128)a[i] * b[i];
       start = (u128)(uint64_t)(p >> 64) * c + (uint64_t)p + s;
     }
-    out[i] = lazy_sum(f, w, xs, mul, add, sub, i, start);
+    out[i] = lazy_sum(f, w, xs, mul, add, sub, i, start, 0);
   }
 }
 
@@ -734,16 +745,17 @@ void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint6
   uint64_t wo[LAZY_TERMS];
   size_t sub, mul = lazy_sort(f, w, xs, r, xo, wo, &sub), add = r - mul - sub;
   int weighted = pw != 1;
+  const uint64_t pwc = fold_reduce(f, (u128)pw * f->c);
   /* Unrolled loops for the sums of a few players (3 players, threshold 2:
    * 5 terms for a product's mask, one or none of weight 1 among the first
    * 3; or a weighted product and 3 terms of weight 1 or -1 for a plain-sum
    * reveal); others take the general loop. */
 #define MUL_LINCOMB_LOOP(M, A, S)                                              \
   do {                                                                         \
-    if (weighted && b) mul_lincomb_loop(f, out, a, b, pw, 1, wo, xo, M, A, S, s, n); \
-    else if (weighted) mul_lincomb_loop(f, out, a, NULL, pw, 1, wo, xo, M, A, S, s, n); \
-    else if (b) mul_lincomb_loop(f, out, a, b, 1, 0, wo, xo, M, A, S, s, n);  \
-    else mul_lincomb_loop(f, out, a, NULL, 1, 0, wo, xo, M, A, S, s, n);      \
+    if (weighted && b) mul_lincomb_loop(f, out, a, b, pw, pwc, 1, wo, xo, M, A, S, s, n); \
+    else if (weighted) mul_lincomb_loop(f, out, a, NULL, pw, pwc, 1, wo, xo, M, A, S, s, n); \
+    else if (b) mul_lincomb_loop(f, out, a, b, 1, 0, 0, wo, xo, M, A, S, s, n);  \
+    else mul_lincomb_loop(f, out, a, NULL, 1, 0, 0, wo, xo, M, A, S, s, n);      \
   } while (0)
 #define MUL_LINCOMB_CASE(M, A, S)                                              \
   case (M) * 64 + (A) * 8 + (S):                                               \
@@ -779,9 +791,9 @@ unmask_loop(const cc_field *f, uint64_t *out, const uint64_t *w,
     /* rm == 0, a constant where the cases below inline it: the plain-sum
      * reveal, without the general sum's products and top word */
     uint64_t hi = (rm == 0 && ra + rs < ((size_t)1 << 31) ? lazy_sum_units(f, cs, ra, rs, i)
-                                                          : lazy_sum(f, w, cs, rm, ra, rs, i, 0)) >>
+                                                          : lazy_sum(f, w, cs, rm, ra, rs, i, 0, 0)) >>
                   bits;
-    out[i] = submod(f, submod(f, hi, s), lazy_sum(f, v, ys, qm, qa, qs, i, 0));
+    out[i] = submod(f, submod(f, hi, s), lazy_sum(f, v, ys, qm, qa, qs, i, 0, 0));
   }
 }
 
