@@ -276,10 +276,10 @@ end
 -- instead of dealt: _truncation_plan), then the reveal of the masked
 -- value. This draws the mask, sends this player's shares of it, makes its
 -- share of the masked value (the product, the mask's sum and the public
--- shift in one pass) and, for k = n, sends it to every other player:
--- _truncate_finish receives the rest and writes the result. For k = n
--- nothing is received here, so that the next chunk's start may come
--- before this one's finish (its messages travel while this chunk is
+-- shift in one pass) and, with `ahead` (for k = n only), sends it to every
+-- other player: _truncate_finish receives the rest and writes the result.
+-- For k = n nothing is received here, so that the next chunk's start may
+-- come before this one's finish (its messages travel while this chunk is
 -- unmasked; the receives take each sender's messages in the order sent).
 -- @param h the shares to truncate (or the first factor)
 -- @param b the second factor, or nil
@@ -289,9 +289,11 @@ end
 -- @int bits how many bits to truncate
 -- @tab T the parameters from _truncation_params
 -- @param S the scratch arrays (_scratch) this chunk's temporaries go to
+-- @bool ahead send the share of the masked value now, point to point
+-- (k = n only), instead of in _truncate_finish's allgather
 -- @treturn table what _truncate_finish needs
 -- @local
-function M:_truncate_start(h, b, at, n, k, bits, T, S)
+function M:_truncate_start(h, b, at, n, k, bits, T, S, ahead)
   local F, comm = self.field, self.communicator
   local plan = self:_truncation_plan(k)
   -- This player's contribution u to the mask r, and u's high part.
@@ -354,20 +356,23 @@ function M:_truncate_start(h, b, at, n, k, bits, T, S)
   if plan.scaled then
     c = F:_mul_lincomb_message(rawget(S, "cmsg"), n, h, b, at, plan.cw, uterms,
                                comm.rank == 0 and T.shift or 0, plan.pw)
-    -- sent now, to each other player on the dealing's tag, after the
-    -- shares of high: the receivers take them in that order
-    for j = 0, comm.world_size - 1 do
-      if j ~= comm.rank then comm:_lib_send(c, j, TAG) end
+    -- sent now (ahead), to each other player on the dealing's tag, after
+    -- the shares of high: the receivers take them in that order
+    if ahead then
+      for j = 0, comm.world_size - 1 do
+        if j ~= comm.rank then comm:_lib_send(c, j, TAG) end
+      end
     end
   else
     c = F:_mul_lincomb_message(rawget(S, "cmsg"), n, h, b, at, plan.cw, uterms, T.shift)
   end
   rawset(S, "cmsg", c)
-  return {plan = plan, c = c, hterms = hterms}
+  return {plan = plan, c = c, hterms = hterms, ahead = ahead}
 end
 
 --- Finish a truncation begun by _truncate_start: reveal the masked value
--- (for k = n, receive the shares sent to this player), receive the shares
+-- (or, when they were sent ahead, receive the shares sent to this
+-- player), receive the shares
 -- of the mask's high part that travel alone, and write floor(c / 2^bits)
 -- - correction - r_high into elements at.. of result (the reveal's
 -- combination, the shift right and the subtraction of the mask's high
@@ -382,7 +387,7 @@ function M:_truncate_finish(result, at, state, bits, T)
   local F, comm = self.field, self.communicator
   local plan, hterms = state.plan, state.hterms
   local cs
-  if plan.scaled then
+  if state.ahead then
     -- (the shares of high alone first: each sender sent its share of
     -- high before its share of c)
     for _, recv in ipairs(plan.recvs) do
@@ -455,11 +460,13 @@ function M:_truncate_all(h, k, bits, shape, fname, b)
   end
   -- every element is written by one chunk's unmask_into
   local result = self.field:_unfilled(shape)
-  -- For k = n the next chunk starts (its mask drawn, its messages sent)
-  -- before this one finishes, so that no player waits idle for the
-  -- others' shares while there is work: two sets of scratch, used in
-  -- turn. Otherwise a chunk's start receives, and each chunk runs alone.
-  local overlap = self:_truncation_plan(k).scaled
+  -- For k = n and more than one chunk, the next chunk starts (its mask
+  -- drawn, its messages sent) before this one finishes, so that no player
+  -- waits idle for the others' shares while there is work: two sets of
+  -- scratch, used in turn. Otherwise a chunk's start receives (or a
+  -- single chunk has nothing to overlap: one allgather costs less than
+  -- the sends and receives one at a time), and each chunk runs alone.
+  local overlap = n > chunk and self:_truncation_plan(k).scaled
   local at, slot, pending, pending_at = 1, 1, nil, nil
   while at <= n do
     local m = math.min(chunk, n - at + 1)
@@ -467,7 +474,7 @@ function M:_truncate_all(h, k, bits, shape, fname, b)
       collectgarbage()
       last = collectgarbage("count")
     end
-    local state = self:_truncate_start(h, b, at, m, k, bits, T, self:_scratch(m, slot))
+    local state = self:_truncate_start(h, b, at, m, k, bits, T, self:_scratch(m, slot), overlap)
     if pending then self:_truncate_finish(result, pending_at, pending, bits, T) end
     if overlap then
       pending, pending_at, slot = state, at, 3 - slot
