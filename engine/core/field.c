@@ -713,10 +713,8 @@ mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint
       continue;
     }
     if (weighted) {
-      /* The product (or a) canonical, times pw, folded once (below 2^97). */
-      uint64_t x = b ? fold_reduce(f, (u128)a[i] * b[i]) : a[i]; /* FOLD only */
-      u128 p = (u128)x * pw;
-      start = (u128)(uint64_t)(p >> 64) * c + (uint64_t)p + s;
+      /* a times pw, and s: below 2^128, a start of the lazy sum */
+      start = (u128)a[i] * pw + s;
     } else if (b) {
       /* The product, folded once (below 2^97), starts the sum with s. */
       u128 p = (u128)a[i] * b[i];
@@ -749,7 +747,8 @@ void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint6
   /* Unrolled loops for the sums of a few players (3 players, threshold 2:
    * 5 terms for a product's mask, one or none of weight 1 among the first
    * 3; or a weighted product and 3 terms of weight 1 or -1 for a plain-sum
-   * reveal); others take the general loop. */
+   * reveal; or a weighted term and another, a share of the mask's high
+   * part); others take the general loop. */
 #define MUL_LINCOMB_LOOP(M, A, S)                                              \
   do {                                                                         \
     if (weighted && b) mul_lincomb_loop(f, out, a, b, pw, pwc, 1, wo, xo, M, A, S, s, n); \
@@ -766,6 +765,7 @@ void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint6
     MUL_LINCOMB_CASE(2, 2, 0) MUL_LINCOMB_CASE(1, 3, 0) MUL_LINCOMB_CASE(3, 1, 0)
     MUL_LINCOMB_CASE(2, 3, 0) MUL_LINCOMB_CASE(3, 2, 0) MUL_LINCOMB_CASE(4, 1, 0)
     MUL_LINCOMB_CASE(0, 3, 0) MUL_LINCOMB_CASE(0, 2, 1) MUL_LINCOMB_CASE(0, 1, 2)
+    MUL_LINCOMB_CASE(1, 0, 0)
   default:
     break;
   }

@@ -192,12 +192,18 @@ function M:_truncation_plan(k)
     if j ~= me then
       local du, dh = drawn(me, j, k, size), drawn(me, j, t, size)
       if not (du and dh) then
-        plan.sends[#plan.sends + 1] = {
+        local send = {
           rank = j,
           u = not du and self:_deal_weights(me, k, j),
           high = not dh and (slope and F:array{1, self.indices[j + 1]}
                              or self:_deal_weights(me, t, j)),
         }
+        -- a share of high alone, made straight into its message: the
+        -- first term's weight and the others'
+        if send.high and not send.u and t > 1 then
+          send.hfirst, send.hrest = send.high:slice(1, 1), send.high:slice(2, t)
+        end
+        plan.sends[#plan.sends + 1] = send
       end
       local ru, rh = drawn(j, me, k, size), drawn(j, me, t, size)
       -- Scaled: the pair's z from the stream of a player before this one
@@ -328,6 +334,16 @@ function M:_truncate_start(h, b, at, n, k, bits, T, S, ahead)
       local box = {F:lincomb_into(S["su" .. i], send.u, uterms)}
       if send.high then box[2] = F:lincomb_into(S["sh" .. i], send.high, hterms) end
       comm:_lib_send(box, send.rank, TAG)
+    elseif send.hfirst then
+      -- made straight into the message that travels (kept with the
+      -- scratch, written over once its send is done)
+      local name = "shm" .. i
+      local rest = {}
+      for d = 2, #hterms do rest[d - 1] = hterms[d] end
+      local msg = F:_mul_lincomb_message(rawget(S, name), n, hterms[1], nil, 1, send.hrest,
+                                         rest, 0, send.hfirst)
+      rawset(S, name, msg)
+      comm:_lib_send(msg, send.rank, TAG)
     else
       comm:_lib_send(F:lincomb_into(S["sh" .. i], send.high, hterms), send.rank, TAG)
     end
