@@ -747,8 +747,7 @@ void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint6
   /* Unrolled loops for the sums of a few players (3 players, threshold 2:
    * 5 terms for a product's mask, one or none of weight 1 among the first
    * 3; or a weighted product and 3 terms of weight 1 or -1 for a plain-sum
-   * reveal; or a weighted term and another, a share of the mask's high
-   * part); others take the general loop. */
+   * reveal); others take the general loop. */
 #define MUL_LINCOMB_LOOP(M, A, S)                                              \
   do {                                                                         \
     if (weighted && b) mul_lincomb_loop(f, out, a, b, pw, pwc, 1, wo, xo, M, A, S, s, n); \
@@ -765,7 +764,6 @@ void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint6
     MUL_LINCOMB_CASE(2, 2, 0) MUL_LINCOMB_CASE(1, 3, 0) MUL_LINCOMB_CASE(3, 1, 0)
     MUL_LINCOMB_CASE(2, 3, 0) MUL_LINCOMB_CASE(3, 2, 0) MUL_LINCOMB_CASE(4, 1, 0)
     MUL_LINCOMB_CASE(0, 3, 0) MUL_LINCOMB_CASE(0, 2, 1) MUL_LINCOMB_CASE(0, 1, 2)
-    MUL_LINCOMB_CASE(1, 0, 0)
   default:
     break;
   }

@@ -192,18 +192,12 @@ function M:_truncation_plan(k)
     if j ~= me then
       local du, dh = drawn(me, j, k, size), drawn(me, j, t, size)
       if not (du and dh) then
-        local send = {
+        plan.sends[#plan.sends + 1] = {
           rank = j,
           u = not du and self:_deal_weights(me, k, j),
           high = not dh and (slope and F:array{1, self.indices[j + 1]}
                              or self:_deal_weights(me, t, j)),
         }
-        -- a share of high alone, made straight into its message: the
-        -- first term's weight and the others'
-        if send.high and not send.u and t > 1 then
-          send.hfirst, send.hrest = send.high:slice(1, 1), send.high:slice(2, t)
-        end
-        plan.sends[#plan.sends + 1] = send
       end
       local ru, rh = drawn(j, me, k, size), drawn(j, me, t, size)
       -- Scaled: the pair's z from the stream of a player before this one
@@ -334,16 +328,6 @@ function M:_truncate_start(h, b, at, n, k, bits, T, S, ahead)
       local box = {F:lincomb_into(S["su" .. i], send.u, uterms)}
       if send.high then box[2] = F:lincomb_into(S["sh" .. i], send.high, hterms) end
       comm:_lib_send(box, send.rank, TAG)
-    elseif send.hfirst then
-      -- made straight into the message that travels (kept with the
-      -- scratch, written over once its send is done)
-      local name = "shm" .. i
-      local rest = {}
-      for d = 2, #hterms do rest[d - 1] = hterms[d] end
-      local msg = F:_mul_lincomb_message(rawget(S, name), n, hterms[1], nil, 1, send.hrest,
-                                         rest, 0, send.hfirst)
-      rawset(S, name, msg)
-      comm:_lib_send(msg, send.rank, TAG)
     else
       comm:_lib_send(F:lincomb_into(S["sh" .. i], send.high, hterms), send.rank, TAG)
     end
@@ -437,6 +421,15 @@ end
 -- resident set 6 MB less. Fields wider than 64 bits keep 16,384.
 local TRUNCATION_CHUNK_ELEMENTS = 1 << 15
 
+-- Elements per round of a product among 2t - 1 players longer than one
+-- round, in the 64-bit field, whose rounds overlap (_truncate_all): two
+-- rounds' temporaries are live at once, and rounds of 32,768 elements
+-- overlapped took about 20% more CPU than 8,192 (the caches: a round's
+-- dozen arrays of 64 KB instead of 256 KB), 8,192 as little as rounds
+-- of 32,768 that do not overlap. In wider fields the overlap measured
+-- slower (8,192 or 16,384 elements): their rounds run one at a time.
+local OVERLAP_CHUNK_ELEMENTS = 1 << 13
+
 -- The growth of the Lua heap (KB) between chunks of a long truncation
 -- that makes the next chunk wait for a full collection.
 local GARBAGE_KB = 1024
@@ -476,13 +469,15 @@ function M:_truncate_all(h, k, bits, shape, fname, b)
   end
   -- every element is written by one chunk's unmask_into
   local result = self.field:_unfilled(shape)
-  -- For k = n and more than one chunk, the next chunk starts (its mask
-  -- drawn, its messages sent) before this one finishes, so that no player
-  -- waits idle for the others' shares while there is work: two sets of
-  -- scratch, used in turn. Otherwise a chunk's start receives (or a
+  -- For k = n, more than one chunk and the 64-bit field, the next chunk
+  -- starts (its mask drawn, its messages sent) before this one finishes,
+  -- so that no player waits idle for the others' shares while there is
+  -- work: two sets of scratch, used in turn, in chunks of
+  -- OVERLAP_CHUNK_ELEMENTS. Otherwise a chunk's start receives (or a
   -- single chunk has nothing to overlap: one allgather costs less than
   -- the sends and receives one at a time), and each chunk runs alone.
-  local overlap = n > chunk and self:_truncation_plan(k).scaled
+  local overlap = n > chunk and self.field.bits <= 64 and self:_truncation_plan(k).scaled
+  if overlap then chunk = math.min(chunk, OVERLAP_CHUNK_ELEMENTS) end
   local at, slot, pending, pending_at = 1, 1, nil, nil
   while at <= n do
     local m = math.min(chunk, n - at + 1)
