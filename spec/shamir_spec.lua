@@ -549,6 +549,69 @@ describe("BasicProtocolSuite reveal, combining the shares as they arrive", funct
     end
   end)
 
+  it("unmasks a list of one message per player as the allgathered messages", function()
+    local results = run(3, function(comm)
+      local core = require("cicada.core")
+      local TAG = core.tags.RESHARE
+      local out = {}
+      for _, order in ipairs{ORDER64, require("cicada.field").SUITE_ORDER} do
+        local F = cicada.Field{order = order}
+        local c = F:uniform({700}, core.rng(comm.rank + 5))
+        local mrng = core.rng(99)
+        local ys, v = {F:uniform({700}, mrng), F:uniform({700}, mrng)}, F:array{1, 7}
+        -- this player's share as the Message it is sent as (a copy of c)
+        local mine = F:_mul_lincomb_message(nil, 700, c, nil, 1, F:array{0}, {c}, 0)
+        local function list(value)
+          for j = 0, 2 do
+            if j ~= comm.rank then comm:_lib_send(value or mine, j, TAG) end
+          end
+          local cs = {}
+          for j = 0, 2 do
+            cs[j + 1] = j == comm.rank and mine or comm:_lib_recv_payload(j, TAG)
+          end
+          return cs
+        end
+        local r = {}
+        for k, w in ipairs{F:ones{3}, F:array{3, -3, 1}} do
+          local want = F:zeros{1000}
+          F:unmask_into(want, 201, w, comm:allgather(c), 20, 5, v, ys)
+          local got = F:zeros{1000}
+          local ret = F:unmask_into(got, 201, w, list(), 20, 5, v, ys)
+          r[k] = ret == got and want == got and want:slice(201, 900) ~= F:zeros{700}
+        end
+        -- the Message is left as it was, and may be read again
+        local again = F:zeros{1000}
+        F:unmask_into(again, 201, F:ones{3}, list(), 20, 5, v, ys)
+        r.again = again == select(1, F:unmask_into(F:zeros{1000}, 201, F:ones{3},
+                                                      comm:allgather(c), 20, 5, v, ys))
+        local function err(cs)
+          local ok, e = pcall(F.unmask_into, F, F:zeros{1000}, 201, F:ones{3}, cs, 20, 5, v, ys)
+          return ok and "no error" or tostring(e)
+        end
+        r.size = err(list(comm.rank == 0 and F:zeros{701} or nil))
+        local cs = list()
+        F:unmask_into(F:zeros{1000}, 201, F:ones{3}, cs, 20, 5, v, ys)
+        r.released = err(cs) -- the received messages were released
+        out[#out + 1] = r
+      end
+      return out
+    end)
+    for rank, per_player in ipairs(results) do
+      for _, r in ipairs(per_player) do
+        assert.is_true(r[1])
+        assert.is_true(r[2])
+        assert.is_true(r.again)
+        -- (player 0 sent 701 elements and keeps its own 700)
+        if rank == 1 then
+          assert.equal("no error", r.size)
+        else
+          assert.matches("share from player 1 has 700 elements, player 0's 701", r.size, 1, true)
+        end
+        assert.matches("holds no message", r.released, 1, true)
+      end
+    end
+  end)
+
   it("unmasks with subtracted terms received as messages as with the arrays they hold",
      function()
     local results = run(3, function(comm)

@@ -635,9 +635,9 @@ int cc_field_lincomb_le(const cc_field *f, uint64_t *out, const uint64_t *w,
  * where the caller inlines it, so that the loops unroll. */
 static inline __attribute__((always_inline)) uint64_t
 lazy_sum(const cc_field *f, const uint64_t *w, const uint64_t *const *xs, size_t mul,
-         size_t add, size_t sub, size_t i, u128 extra) {
+         size_t add, size_t sub, size_t i, u128 extra, uint64_t extra_top) {
   u128 acc = extra;
-  uint64_t top = 0;
+  uint64_t top = extra_top;
   for (size_t j = 0; j < mul; j++) {
     u128 p = (u128)xs[j][i] * w[j];
     acc += p;
@@ -693,25 +693,34 @@ static size_t lazy_sort(const cc_field *f, const uint64_t *w, const uint64_t *co
   return mul;
 }
 
-/* out[i] = (b ? a b : a) + sum + s with mul + add terms. */
+/* out[i] = (b ? a b : a) + sum + s with mul + add terms. pwc is pw c mod p
+ * (2^64 = c): a weighted product hi 2^64 + lo is pw lo + pwc hi, two
+ * products into the lazy sum instead of a reduction and a third. */
 static inline __attribute__((always_inline)) void
 mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint64_t *b,
-                 uint64_t pw, int weighted, const uint64_t *w, const uint64_t *const *xs,
-                 size_t mul, size_t add, size_t sub, uint64_t s, size_t n) {
+                 uint64_t pw, uint64_t pwc, int weighted, const uint64_t *w,
+                 const uint64_t *const *xs, size_t mul, size_t add, size_t sub, uint64_t s,
+                 size_t n) {
   uint64_t c = f->c;
   for (size_t i = 0; i < n; i++) {
     u128 start = (u128)a[i] + s;
+    if (weighted && b) {
+      u128 t = (u128)a[i] * b[i];
+      u128 lo = (u128)(uint64_t)t * pw + s;  /* below 2^128: pw, s < p */
+      u128 hi = (u128)(uint64_t)(t >> 64) * pwc;
+      start = lo + hi;
+      out[i] = lazy_sum(f, w, xs, mul, add, sub, i, start, start < hi);
+      continue;
+    }
     if (weighted) {
-      /* The product (or a) canonical, times pw, folded once (below 2^97). */
-      uint64_t x = b ? fold_reduce(f, (u128)a[i] * b[i]) : a[i]; /* FOLD only */
-      u128 p = (u128)x * pw;
-      start = (u128)(uint64_t)(p >> 64) * c + (uint64_t)p + s;
+      /* a times pw, and s: below 2^128, a start of the lazy sum */
+      start = (u128)a[i] * pw + s;
     } else if (b) {
       /* The product, folded once (below 2^97), starts the sum with s. */
       u128 p = (u128)a[i] * b[i];
       start = (u128)(uint64_t)(p >> 64) * c + (uint64_t)p + s;
     }
-    out[i] = lazy_sum(f, w, xs, mul, add, sub, i, start);
+    out[i] = lazy_sum(f, w, xs, mul, add, sub, i, start, 0);
   }
 }
 
@@ -734,16 +743,17 @@ void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint6
   uint64_t wo[LAZY_TERMS];
   size_t sub, mul = lazy_sort(f, w, xs, r, xo, wo, &sub), add = r - mul - sub;
   int weighted = pw != 1;
+  const uint64_t pwc = fold_reduce(f, (u128)pw * f->c);
   /* Unrolled loops for the sums of a few players (3 players, threshold 2:
    * 5 terms for a product's mask, one or none of weight 1 among the first
    * 3; or a weighted product and 3 terms of weight 1 or -1 for a plain-sum
    * reveal); others take the general loop. */
 #define MUL_LINCOMB_LOOP(M, A, S)                                              \
   do {                                                                         \
-    if (weighted && b) mul_lincomb_loop(f, out, a, b, pw, 1, wo, xo, M, A, S, s, n); \
-    else if (weighted) mul_lincomb_loop(f, out, a, NULL, pw, 1, wo, xo, M, A, S, s, n); \
-    else if (b) mul_lincomb_loop(f, out, a, b, 1, 0, wo, xo, M, A, S, s, n);  \
-    else mul_lincomb_loop(f, out, a, NULL, 1, 0, wo, xo, M, A, S, s, n);      \
+    if (weighted && b) mul_lincomb_loop(f, out, a, b, pw, pwc, 1, wo, xo, M, A, S, s, n); \
+    else if (weighted) mul_lincomb_loop(f, out, a, NULL, pw, pwc, 1, wo, xo, M, A, S, s, n); \
+    else if (b) mul_lincomb_loop(f, out, a, b, 1, 0, 0, wo, xo, M, A, S, s, n);  \
+    else mul_lincomb_loop(f, out, a, NULL, 1, 0, 0, wo, xo, M, A, S, s, n);      \
   } while (0)
 #define MUL_LINCOMB_CASE(M, A, S)                                              \
   case (M) * 64 + (A) * 8 + (S):                                               \
@@ -779,9 +789,9 @@ unmask_loop(const cc_field *f, uint64_t *out, const uint64_t *w,
     /* rm == 0, a constant where the cases below inline it: the plain-sum
      * reveal, without the general sum's products and top word */
     uint64_t hi = (rm == 0 && ra + rs < ((size_t)1 << 31) ? lazy_sum_units(f, cs, ra, rs, i)
-                                                          : lazy_sum(f, w, cs, rm, ra, rs, i, 0)) >>
+                                                          : lazy_sum(f, w, cs, rm, ra, rs, i, 0, 0)) >>
                   bits;
-    out[i] = submod(f, submod(f, hi, s), lazy_sum(f, v, ys, qm, qa, qs, i, 0));
+    out[i] = submod(f, submod(f, hi, s), lazy_sum(f, v, ys, qm, qa, qs, i, 0, 0));
   }
 }
 
@@ -820,6 +830,101 @@ void cc_field_unmask_shift(const cc_field *f, uint64_t *out, const uint64_t *w,
   UNMASK_CASE(0, 3, 0, 1, 3)
 #undef UNMASK_CASE
   unmask_loop(f, out, wo, co, rm, ra, rs, bits, s, vo, yo, qm, qa, qs, n);
+}
+
+/* unmask_loop over little-endian words read in place (ra shares, all of
+ * weight 1; qm products and qa units subtracted): returns the largest word
+ * read, which the caller checks against p. */
+static inline __attribute__((always_inline)) uint64_t
+unmask_le_loop(const cc_field *f, uint64_t *out, const uint8_t *const *cs, size_t ra,
+               unsigned bits, uint64_t s, const uint64_t *v, const uint8_t *const *ys,
+               size_t qm, size_t qa, size_t n) {
+  enum { MAXT = 16 };
+  const uint8_t *cl[MAXT], *yl[MAXT];
+  uint64_t vl[MAXT], top = 0;
+  const uint64_t c = f->c, cc = c * c, p = f->p;
+  for (size_t j = 0; j < ra; j++) cl[j] = cs[j];
+  for (size_t j = 0; j < qm + qa; j++) { yl[j] = ys[j]; vl[j] = j < qm ? v[j] : 1; }
+  for (size_t i = 0; i < n; i++) {
+    /* the largest word of this element, then of all: one comparison a
+     * element in the chain from element to element, not one a word */
+    uint64_t most = 0;
+    /* the revealed value: a sum of fewer than 2^31 canonical words, in
+     * two words (sl, sh); 2^64 = c folds sh in one 64-bit step */
+    uint64_t sl = 0, sh = 0;
+#pragma GCC unroll 16
+    for (size_t j = 0; j < ra; j++) {
+      uint64_t x = load_le(cl[j] + 8 * i);
+      most = x > most ? x : most;
+      sl += x;
+      sh += sl < x;
+    }
+    uint64_t hv = sl + sh * c;
+    hv += c & ((uint64_t)0 - (uint64_t)(hv < sl));
+    hv = (hv >= p ? hv - p : hv) >> bits;
+    /* the mask's high part, a lazy sum in three words lo + 2^64 mid +
+     * 2^128 tp, the words added one at a time (a product's high word is
+     * at most 2^64 - 118, so that it takes its low word's carry) */
+    uint64_t lo = 0, mid = 0, tp = 0;
+#pragma GCC unroll 16
+    for (size_t j = 0; j < qm; j++) {
+      uint64_t y = load_le(yl[j] + 8 * i);
+      most = y > most ? y : most;
+      u128 t = (u128)y * vl[j];
+      uint64_t tl = (uint64_t)t, th = (uint64_t)(t >> 64);
+      lo += tl;
+      th += lo < tl;
+      mid += th;
+      tp += mid < th;
+    }
+#pragma GCC unroll 16
+    for (size_t j = qm; j < qm + qa; j++) {
+      uint64_t y = load_le(yl[j] + 8 * i);
+      most = y > most ? y : most;
+      lo += y;
+      uint64_t cy = lo < y;
+      mid += cy;
+      tp += mid < cy;
+    }
+    uint64_t hs = fold_reduce(f, (u128)mid * c + lo + (u128)tp * cc);
+    top = most > top ? most : top;
+    out[i] = submod(f, submod(f, hv, s), hs);
+  }
+  return top;
+}
+
+int cc_field_unmask_sum_le(const cc_field *f, uint64_t *out, const uint8_t *const *cs,
+                           size_t r, unsigned bits, uint64_t s, const uint64_t *v,
+                           const uint8_t *const *ys, size_t q, size_t n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  enum { MAXT = 16 };
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  f = &fl;
+  if (f->kind != CC_FIELD_FOLD || r < 1 || r > MAXT || q > MAXT || bits > 63) return 0;
+  /* the terms of weight other than 1 first, then those of weight 1 */
+  const uint8_t *yo[MAXT];
+  uint64_t vo[MAXT];
+  size_t qm = 0, k = q;
+  for (size_t j = q; j-- > 0;)
+    if (v[j] == 1) yo[--k] = ys[j];
+  for (size_t j = 0; j < q; j++)
+    if (v[j] != 1) { vo[qm] = v[j]; yo[qm++] = ys[j]; }
+  size_t qa = q - qm;
+  uint64_t top;
+  /* unrolled for a product among 3 players (the high part: 2 products and
+   * 2 units, or 1 and 3); others take the general loop */
+  if (r == 3 && qm == 2 && qa == 2)
+    top = unmask_le_loop(f, out, cs, 3, bits, s, vo, yo, 2, 2, n);
+  else if (r == 3 && qm == 1 && qa == 3)
+    top = unmask_le_loop(f, out, cs, 3, bits, s, vo, yo, 1, 3, n);
+  else
+    top = unmask_le_loop(f, out, cs, r, bits, s, vo, yo, qm, qa, n);
+  return top >= f->p ? -1 : 1;
+#else
+  (void)f, (void)out, (void)cs, (void)r, (void)bits, (void)s, (void)v, (void)ys, (void)q,
+      (void)n;
+  return 0;
+#endif
 }
 
 /* a * s mod p for FOLD and a small s < 2^32: the product's high word is

@@ -183,6 +183,17 @@ void cc_field_unmask_shift(const cc_field *f, uint64_t *out, const uint64_t *w,
                            uint64_t s, const uint64_t *v,
                            const uint64_t *const *ys, size_t q, size_t n);
 
+/* cc_field_unmask_shift for a plain-sum reveal (every weight of cs 1)
+ * with the shares and the subtracted terms read where they lie: r
+ * revealed shares cs and q terms ys, each n little-endian words at any
+ * alignment (a message's bytes, or an array's), at most 16 of each, in a
+ * folding field on a little-endian machine. Returns 1 when done, 0 when
+ * this case is not one it takes (out untouched), -1 when a word read is not
+ * below p (out partly written: the caller names the culprit). */
+int cc_field_unmask_sum_le(const cc_field *f, uint64_t *out, const uint8_t *const *cs,
+                           size_t r, unsigned bits, uint64_t s, const uint64_t *v,
+                           const uint8_t *const *ys, size_t q, size_t n);
+
 /* Shamir sharing of the n-element secret with threshold k (degree k - 1):
  * coeffs holds the (k-1) x n random coefficients of degrees 1..k-1, row d-1
  * for degree d. out is the m x n matrix whose row j holds the polynomial

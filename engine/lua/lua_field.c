@@ -1550,7 +1550,36 @@ static int field_mul_lincomb_message(lua_State *L) {
  * written straight into its place in the result. cs may also be the
  * messages of comm:_allgather_payloads (unmask_payloads). Returns result. */
 static int unmask_payloads(lua_State *L, const cl_fq *q, cl_array *res, cc_payload **ps,
-                           int r);
+                           int r, cc_payload **const *owners);
+
+/* The messages of a reveal listed one per player in the table at arg 5:
+ * each a message of comm:_lib_recv_payload, or this player's own share as
+ * the Message it was sent as. Unmasked as those of _allgather_payloads;
+ * the received ones are released, the Message is left as it is. */
+static int unmask_message_list(lua_State *L, const cl_fq *q, cl_array *res) {
+  enum { MAX_SHARES = 16 };
+  size_t r = lua_rawlen(L, 5);
+  luaL_argcheck(L, r > 0 && r <= MAX_SHARES, 5, "1 to 16 messages expected");
+  cc_payload *ps[MAX_SHARES];
+  cc_payload **owners[MAX_SHARES];
+  for (size_t j = 0; j < r; j++) {
+    lua_rawgeti(L, 5, (lua_Integer)j + 1);
+    int np = 0, top = lua_gettop(L);
+    cc_payload **slot = cl_payloads_test(L, top, &np);
+    cl_message *m = slot ? NULL : cl_message_test(L, top);
+    if (slot && np == 1 && slot[0]) {
+      ps[j] = slot[0];
+      owners[j] = slot; /* the table keeps the slot until it is released */
+    } else if (m && m->p) {
+      ps[j] = m->p;
+      owners[j] = NULL;
+    } else {
+      luaL_argerror(L, 5, lua_pushfstring(L, "element %d holds no message", (int)j + 1));
+    }
+    lua_pop(L, 1);
+  }
+  return unmask_payloads(L, q, res, ps, (int)r, owners);
+}
 
 static int field_unmask_into(lua_State *L) {
   lua_settop(L, 9);
@@ -1559,11 +1588,15 @@ static int field_unmask_into(lua_State *L) {
   cl_array *res = cl_field_own_array(L, 2, q);
   int np = 0;
   cc_payload **ps = cl_payloads_test(L, 5, &np);
-  if (ps) return unmask_payloads(L, q, res, ps, np);
+  if (ps) return unmask_payloads(L, q, res, ps, np, NULL);
   luaL_checktype(L, 5, LUA_TTABLE);
   luaL_argcheck(L, lua_rawlen(L, 5) > 0, 5, "no arrays");
   lua_rawgeti(L, 5, 1);
   cl_array *c1 = cl_array_test(L, -1);
+  if (!c1 && (cl_payloads_test(L, lua_gettop(L), NULL) || cl_message_test(L, lua_gettop(L)))) {
+    lua_pop(L, 1);
+    return unmask_message_list(L, q, res);
+  }
   if (!c1) luaL_argerror(L, 5, "element 1 is not a field array");
   size_t n = c1->n, r, nq;
   lua_pop(L, 1);
@@ -1694,9 +1727,10 @@ static void unmask_terms_block(lua_State *L, cc_wire_reader *rd, const cc_wire_i
  * comm:_allgather_payloads (each a vector of the field), read where they
  * arrived: a block of each copied and checked into scratch that stays in
  * L1, and the block unmasked from there, without a field array per share.
- * The payloads are released. */
+ * The payloads are released: ps's own, or with owners, the one-payload
+ * slots owners[j] (NULL: ps[j] is not this call's to release). */
 static int unmask_payloads(lua_State *L, const cl_fq *q, cl_array *res, cc_payload **ps,
-                           int r) {
+                           int r, cc_payload **const *owners) {
   enum { UNMASK_MAX_SHARES = 16, UNMASK_BLOCK = 256 };
   luaL_argcheck(L, r > 0 && r <= UNMASK_MAX_SHARES, 5, "1 to 16 messages expected");
   cc_wire_reader rd;
@@ -1753,6 +1787,21 @@ static int unmask_payloads(lua_State *L, const cl_fq *q, cl_array *res, cc_paylo
     }
     /* else (or for a bad element, which the copies below name) as any */
   }
+  if (q->w == 1) {
+    /* a plain-sum reveal in a 64-bit field: the shares and the received
+     * terms read in place, checked as read (a word not below p: the
+     * copies below name it) */
+    bool ones = true;
+    for (int j = 0; j < r && ones; j++) ones = w[j] == 1;
+    if (ones) {
+      const uint8_t *cb[UNMASK_MAX_SHARES], *yb8[UNMASK_MAX_SHARES];
+      for (int j = 0; j < r; j++) cb[j] = items[j].words;
+      for (size_t j = 0; j < nq; j++)
+        yb8[j] = ys[j] ? (const uint8_t *)ys[j] : its[j].words;
+      done = cc_field_unmask_sum_le(&q->f, out, cb, (size_t)r, (unsigned)bits, (uint64_t)s, v,
+                                    yb8, nq, n) == 1;
+    }
+  }
   for (size_t first = 0; first < n && !done; first += UNMASK_BLOCK) {
     size_t m = n - first < UNMASK_BLOCK ? n - first : UNMASK_BLOCK;
     for (int j = 0; j < r; j++) {
@@ -1768,7 +1817,12 @@ static int unmask_payloads(lua_State *L, const cl_fq *q, cl_array *res, cc_paylo
                             (uint64_t)s, v, yb, nq, m);
   }
   /* now, rather than when the slots are collected */
-  cc_payloads_free(ps, r);
+  if (owners) {
+    for (int j = 0; j < r; j++)
+      if (owners[j]) cc_payloads_free(owners[j], 1);
+  } else {
+    cc_payloads_free(ps, r);
+  }
   for (size_t j = 0; j < nq; j++)
     if (msgs[j]) cc_payloads_free(msgs[j], 1);
   lua_settop(L, 2);

@@ -728,6 +728,79 @@ static void test_lincomb_le(void) {
   cc_rng_free(&rng);
 }
 
+/* The unmask of a plain-sum reveal read in place (cc_field_unmask_sum_le)
+ * against cc_field_unmask_shift of the same values, in the folding fields
+ * (the others are declined, out untouched): share and term counts of the
+ * unrolled loops and others, random and extreme words (p - 1 everywhere,
+ * so that the sums carry), subtracted terms of weight 1 and others, byte
+ * offsets 0 to 7; a word at or above p in any share or term is refused. */
+static void test_unmask_sum_le(void) {
+  enum { N = 301, R = 8 };
+  static uint64_t cs[R][N], ys[R][N], v[R], want[N], got[N];
+  static uint8_t cb[R][8 * N + 8], yb[R][8 * N + 8];
+  const uint64_t *cp[R], *yp[R];
+  const uint8_t *ca[R], *ya[R];
+  uint64_t ones[R];
+  cc_rng rng;
+  CHECK(cc_rng_init_seeded(&rng, "unmask_sum_le", 13) == 0);
+  for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
+    cc_field f;
+    cc_field_setup(&f, orders[o]);
+    for (int extreme = 0; extreme <= 1; extreme++) {
+      for (size_t j = 0; j < R; j++) {
+        if (extreme) {
+          for (size_t i = 0; i < N; i++) cs[j][i] = ys[j][i] = f.p - 1;
+          v[j] = f.p - 1;
+        } else {
+          CHECK(cc_rng_uniform_mod(&rng, f.p, cs[j], N) == 0);
+          CHECK(cc_rng_uniform_mod(&rng, f.p, ys[j], N) == 0);
+          CHECK(cc_rng_uniform_mod(&rng, f.p, &v[j], 1) == 0);
+        }
+        if (j % 2 == 1) v[j] = 1 % f.p; /* units among the products */
+        ones[j] = 1 % f.p;
+        size_t off = (j * 3 + (size_t)extreme) % 8;
+        for (size_t i = 0; i < N; i++) {
+          put_le(cb[j] + off + 8 * i, cs[j][i]);
+          put_le(yb[j] + (7 - off) + 8 * i, ys[j][i]);
+        }
+        cp[j] = cs[j];
+        yp[j] = ys[j];
+        ca[j] = cb[j] + off;
+        ya[j] = yb[j] + (7 - off);
+      }
+      uint64_t s = extreme ? f.p - 1 : 4321 % f.p;
+      unsigned bits = (unsigned)(f.bits > 3 ? f.bits - 3 : 1);
+      for (size_t r = 1; r <= R; r++) {
+        for (size_t q = 0; q <= R; q++) {
+          memset(got, 0xab, sizeof got);
+          int rc = cc_field_unmask_sum_le(&f, got, ca, r, bits, s, v, ya, q, N);
+          if (f.kind != CC_FIELD_FOLD) {
+            CHECK(rc == 0);
+            CHECK(got[0] == UINT64_C(0xabababababababab));
+            continue;
+          }
+          CHECK(rc == 1);
+          cc_field_unmask_shift(&f, want, ones, cp, r, bits, s, v, yp, q, N);
+          CHECK(cc_field_equal(got, want, N));
+        }
+      }
+    }
+    if (f.kind != CC_FIELD_FOLD) continue;
+    /* a bad word in a share or a term, at the start, the middle or the end */
+    static const size_t places[] = {0, 150, N - 1};
+    for (size_t pl = 0; pl < 3; pl++) {
+      for (int term = 0; term <= 1; term++) {
+        uint8_t *b = (uint8_t *)(term ? ya[pl] : ca[pl]) + 8 * places[pl];
+        put_le(b, pl == 1 ? UINT64_MAX : f.p);
+        CHECK(cc_field_unmask_sum_le(&f, got, ca, 3, 5, 0, v, ya, 4, N) == -1);
+        put_le(b, f.p - 1);
+        CHECK(cc_field_unmask_sum_le(&f, got, ca, 3, 5, 0, v, ya, 4, N) == 1);
+      }
+    }
+  }
+  cc_rng_free(&rng);
+}
+
 /* The masked-product kernels against the plain ones, in every kind of
  * field: random and extreme (p - 1 everywhere, so that the lazy sums carry
  * into their top word) elements and weights, weights of 1 at varying
@@ -1094,6 +1167,7 @@ int main(void) {
   test_shamir_core128();
   test_lincomb_arrays();
   test_lincomb_le();
+  test_unmask_sum_le();
   test_random();
   test_checks();
   test_bitlt_pairs();

@@ -188,7 +188,9 @@
 --         -- floor(c / 2^bits) - s - sum of v[j] * ys[j], where c is the sum
 --         -- of weights[j] * cs[j]: a truncation's last step in one pass;
 --         -- cs may also be the messages of comm:_allgather_payloads (each a
---         -- vector of the field), read where they arrived and released; so
+--         -- vector of the field), read where they arrived and released, or
+--         -- a list of one message per player, each of comm:_lib_recv_payload
+--         -- (released) or a Message (this player's own, left as it is); so
 --         -- may ys's elements then, each a message of comm:_lib_recv_payload
 --
 -- ## Encodings (one C call per array; used by cicada.encoding)

@@ -7,7 +7,8 @@
 -- operation is a collective: all players call it with shares of the same
 -- shape. Arrays are processed 65,536 elements at a time (16,384 in fields
 -- wider than 64 bits; truncations, and so multiply, dot and matvec, 32,768
--- in the 64-bit field, in temporaries kept from call to call), so a
+-- in the 64-bit field, or 8,192 in overlapping rounds for a longer product
+-- among 2t - 1 players, in temporaries kept from call to call), so a
 -- million elements need a few MB of temporaries.
 --
 -- The class is assembled here from its parts, one module per concern:
