@@ -546,7 +546,9 @@ static inline uint64_t load_le(const uint8_t *p) {
 
 /* lincomb_fold_k over little-endian words read in place: returns the
  * largest word read, which the caller checks against p (a running maximum
- * costs less per word than a comparison with p kept apart). */
+ * costs less per word than a comparison with p kept apart). The largest
+ * word of an element is found first, then of all: one comparison an
+ * element in the chain from element to element, not one a word. */
 static inline __attribute__((always_inline)) uint64_t
 lincomb_le_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
                   const uint8_t *const *xs, size_t r, size_t n) {
@@ -556,7 +558,7 @@ lincomb_le_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
   for (size_t j = 0; j < r; j++) { wl[j] = w[j]; xl[j] = xs[j]; }
   for (size_t i = 0; i < n; i++) {
     u128 acc = 0;
-    uint64_t top = 0;
+    uint64_t top = 0, most = 0;
     /* Each row's words a few cache lines ahead: the rows of a million
      * elements come from memory, and the loop is too busy with its
      * products for the hardware alone to keep r streams in flight (an
@@ -568,11 +570,12 @@ lincomb_le_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
 #pragma GCC unroll 8
     for (size_t j = 0; j < r; j++) {
       uint64_t x = load_le(xl[j] + 8 * i);
-      hi = x > hi ? x : hi;
+      most = x > most ? x : most;
       u128 t = (u128)x * wl[j];
       acc += t;
       top += acc < t;
     }
+    hi = most > hi ? most : hi;
     out[i] = fold_reduce(f, (u128)(uint64_t)(acc >> 64) * c + (uint64_t)acc +
                                 (u128)top * cc);
   }
