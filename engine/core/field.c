@@ -582,11 +582,40 @@ lincomb_le_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
   return hi;
 }
 
+/* Two terms whose weights add up to 1, as the Lagrange weights at 0 of a
+ * reveal from two shares do: w0 x0 + w1 x1 = x0 + w1 (x1 - x0), one
+ * product and one reduction an element instead of two products, their
+ * carries and the reduction of a three-word sum. x0, x1 < 2^64 and
+ * w1 < p make d w1 + x0 < p^2 + 2^64 < 2^128 even for a word out of the
+ * field (which the caller then rejects). Returns the largest word read. */
+/* (not inlined: in cc_field_lincomb_le gcc kept its operands on the stack) */
+static __attribute__((noinline)) uint64_t
+lincomb_le_affine2(const cc_field *f, uint64_t *out, uint64_t w1, const uint8_t *a,
+                   const uint8_t *b, size_t n) {
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  uint64_t hi = 0;
+  f = &fl;
+  for (size_t i = 0; i < n; i++) {
+    if ((i & 7) == 0) {
+      __builtin_prefetch((const void *)((uintptr_t)a + 8 * i + 1024));
+      __builtin_prefetch((const void *)((uintptr_t)b + 8 * i + 1024));
+    }
+    uint64_t x = load_le(a + 8 * i), y = load_le(b + 8 * i);
+    uint64_t most = x > y ? x : y;
+    hi = most > hi ? most : hi;
+    out[i] = fold_reduce(f, (u128)submod(f, y, x) * w1 + x);
+  }
+  return hi;
+}
+
 int cc_field_lincomb_le(const cc_field *f, uint64_t *out, const uint64_t *w,
                         const uint8_t *const *xs, size_t r, size_t n) {
   const cc_field fl = *f; /* out may alias *f: keep constants local */
   uint64_t bad = 0;
   f = &fl;
+  if (f->kind == CC_FIELD_FOLD && r == 2 && w[0] < f->p && w[1] < f->p &&
+      addmod(f, w[0], w[1]) == 1)
+    return lincomb_le_affine2(f, out, w[1], xs[0], xs[1], n) >= f->p ? -1 : 0;
   if (f->kind == CC_FIELD_FOLD && r >= 1 && r <= LINCOMB_UNROLLED) {
     uint64_t hi = 0;
     switch (r) {
