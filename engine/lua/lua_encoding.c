@@ -13,7 +13,8 @@
  * binding files convert through cl_push_converted and cl_push_decoded.
  * Also _combine_payloads, a reveal's last step: the Lagrange combination
  * of the shares read straight from the received messages, decoded in the
- * same pass.
+ * same pass. Rows of numbers and booleans are written straight into the
+ * array of a presized table (its layout checked once, else lua_rawseti).
  */
 #include <math.h>
 #include <stdio.h>
@@ -504,7 +505,9 @@ static void combine_range(lua_State *L, const combine *c, uint64_t *out, size_t 
   if (bad >= 0) malformed_share(L, c->rank_of[bad], c->rd);
 }
 
-/* Result tables made by a table constructor: a Lua function
+/* Result tables made by a table constructor, when the in-place writes
+ * above cannot serve (a Lua whose tables are not laid out as checked): a
+ * Lua function
  * (function(...) return {...} end) called on a thread of its own with the
  * numbers as its arguments fills the table's array in one copy, some
  * 2.5 times faster than a lua_rawseti per number. The thread keeps its
