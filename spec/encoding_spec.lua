@@ -109,3 +109,48 @@ describe("Bits", function()
                      "bad argument #1 to 'decode_bits' (element 2 is not a bit)")
   end)
 end)
+
+describe("the Field's decoders", function()
+  it("decode into lists of Lua numbers and booleans of their own types", function()
+    -- The types too: 1 == 1.0, so a float where an integer is due (or the
+    -- reverse) would pass an equality check.
+    local function check(got, want, kind)
+      assert.are.equal(#want, #got)
+      assert.is_nil(got[#want + 1])
+      local count = 0
+      for i, x in ipairs(got) do
+        count = i
+        if kind == "boolean" then
+          if type(x) ~= "boolean" or x ~= want[i] then
+            error(("element %d: %s, want %s"):format(i, tostring(x), tostring(want[i])))
+          end
+        elseif math.type(x) ~= kind or x ~= want[i] then
+          error(("element %d: %s (%s), want %s"):format(i, tostring(x), tostring(math.type(x)),
+                                                         tostring(want[i])))
+        end
+      end
+      assert.are.equal(#want, count)
+      got[#got + 1] = "more"
+      assert.are.equal(#want + 1, #got)
+    end
+    for _, G in ipairs{field.Field{order = "18446744073709551557"}, F} do
+      for _, n in ipairs{1, 5, 70000} do
+        local ints, fixed, bools = {}, {}, {}
+        for i = 1, n do
+          ints[i] = (i * 7919 % 4001 - 2000) * (i % 3 == 0 and 1000003 or 1)
+          fixed[i] = ints[i] / 64
+          bools[i] = i % 3 == 1
+        end
+        check(G:decode_int(G:encode_int(ints)), ints, "integer")
+        check(G:decode_fixed(G:encode_fixed(fixed, 6), 6), fixed, "float")
+        check(G:decode_bool(G:encode_bool(bools)), bools, "boolean")
+        local rows = G:decode_int(G:encode_int{ints, ints})
+        assert.are.equal(2, #rows)
+        check(rows[1], ints, "integer")
+        check(rows[2], ints, "integer")
+      end
+      assert.are.equal("-1.5", tostring(G:decode_fixed(G:encode_fixed({-1.5}, 6), 6)[1]))
+      assert.are.equal("-96", tostring(G:decode_int(G:encode_fixed({-1.5}, 6))[1]))
+    end
+  end)
+end)

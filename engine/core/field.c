@@ -546,7 +546,9 @@ static inline uint64_t load_le(const uint8_t *p) {
 
 /* lincomb_fold_k over little-endian words read in place: returns the
  * largest word read, which the caller checks against p (a running maximum
- * costs less per word than a comparison with p kept apart). */
+ * costs less per word than a comparison with p kept apart). The largest
+ * word of an element is found first, then of all: one comparison an
+ * element in the chain from element to element, not one a word. */
 static inline __attribute__((always_inline)) uint64_t
 lincomb_le_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
                   const uint8_t *const *xs, size_t r, size_t n) {
@@ -556,7 +558,7 @@ lincomb_le_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
   for (size_t j = 0; j < r; j++) { wl[j] = w[j]; xl[j] = xs[j]; }
   for (size_t i = 0; i < n; i++) {
     u128 acc = 0;
-    uint64_t top = 0;
+    uint64_t top = 0, most = 0;
     /* Each row's words a few cache lines ahead: the rows of a million
      * elements come from memory, and the loop is too busy with its
      * products for the hardware alone to keep r streams in flight (an
@@ -568,13 +570,40 @@ lincomb_le_fold_k(const cc_field *f, uint64_t *out, const uint64_t *w,
 #pragma GCC unroll 8
     for (size_t j = 0; j < r; j++) {
       uint64_t x = load_le(xl[j] + 8 * i);
-      hi = x > hi ? x : hi;
+      most = x > most ? x : most;
       u128 t = (u128)x * wl[j];
       acc += t;
       top += acc < t;
     }
+    hi = most > hi ? most : hi;
     out[i] = fold_reduce(f, (u128)(uint64_t)(acc >> 64) * c + (uint64_t)acc +
                                 (u128)top * cc);
+  }
+  return hi;
+}
+
+/* Two terms whose weights add up to 1, as the Lagrange weights at 0 of a
+ * reveal from two shares do: w0 x0 + w1 x1 = x0 + w1 (x1 - x0), one
+ * product and one reduction an element instead of two products, their
+ * carries and the reduction of a three-word sum. x0, x1 < 2^64 and
+ * w1 < p make d w1 + x0 < p^2 + 2^64 < 2^128 even for a word out of the
+ * field (which the caller then rejects). Returns the largest word read. */
+/* (not inlined: in cc_field_lincomb_le gcc kept its operands on the stack) */
+static __attribute__((noinline)) uint64_t
+lincomb_le_affine2(const cc_field *f, uint64_t *out, uint64_t w1, const uint8_t *a,
+                   const uint8_t *b, size_t n) {
+  const cc_field fl = *f; /* out may alias *f: keep constants local */
+  uint64_t hi = 0;
+  f = &fl;
+  for (size_t i = 0; i < n; i++) {
+    if ((i & 7) == 0) {
+      __builtin_prefetch((const void *)((uintptr_t)a + 8 * i + 1024));
+      __builtin_prefetch((const void *)((uintptr_t)b + 8 * i + 1024));
+    }
+    uint64_t x = load_le(a + 8 * i), y = load_le(b + 8 * i);
+    uint64_t most = x > y ? x : y;
+    hi = most > hi ? most : hi;
+    out[i] = fold_reduce(f, (u128)submod(f, y, x) * w1 + x);
   }
   return hi;
 }
@@ -584,6 +613,9 @@ int cc_field_lincomb_le(const cc_field *f, uint64_t *out, const uint64_t *w,
   const cc_field fl = *f; /* out may alias *f: keep constants local */
   uint64_t bad = 0;
   f = &fl;
+  if (f->kind == CC_FIELD_FOLD && r == 2 && w[0] < f->p && w[1] < f->p &&
+      addmod(f, w[0], w[1]) == 1)
+    return lincomb_le_affine2(f, out, w[1], xs[0], xs[1], n) >= f->p ? -1 : 0;
   if (f->kind == CC_FIELD_FOLD && r >= 1 && r <= LINCOMB_UNROLLED) {
     uint64_t hi = 0;
     switch (r) {

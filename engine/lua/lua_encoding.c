@@ -13,7 +13,8 @@
  * binding files convert through cl_push_converted and cl_push_decoded.
  * Also _combine_payloads, a reveal's last step: the Lagrange combination
  * of the shares read straight from the received messages, decoded in the
- * same pass.
+ * same pass. Rows of numbers and booleans are written straight into the
+ * array of a presized table (its layout checked once, else lua_rawseti).
  */
 #include <math.h>
 #include <stdio.h>
@@ -216,6 +217,118 @@ static void push_elem(lua_State *L, const cl_fq *q, cc_u128 v,
   }
 }
 
+/* ==== A presized table's array written in place ========================
+ *
+ * lua_rawseti stores a number in some 25 cycles (two calls, the index
+ * checked, the slot's old tag read: a cache miss for each line of a large
+ * array that lua_createtable has just written empty), the collector then
+ * walking the array once more. A table made by lua_createtable(L, n, 0)
+ * holds its n slots in one array of TValues (a value and a tag) that a
+ * number, an integer or a boolean fills without any other bookkeeping: no
+ * barrier (none of them is collectable), no key, no size change. Lua
+ * 5.4's headers keep that layout private, so it is checked once per
+ * process on a probe table, through the API only (the version, the array
+ * pointer and size where liblua 5.4 keeps them, the four values stored by
+ * lua_rawseti read back at 16-byte strides, with their tags); when any of
+ * it differs, the values go through lua_rawseti as before. */
+
+#define RAW_TABLE_SIZE_AT 12   /* unsigned alimit, after the header, flags, lsizenode */
+#define RAW_TABLE_ARRAY_AT 16  /* TValue *array */
+#define RAW_TVALUE_SIZE 16     /* a Value, then its tag byte */
+#define RAW_TVALUE_TAG_AT 8
+
+/* 0: not probed yet; RAW_NO: unusable; else RAW_OK | the tags of a float,
+ * an integer, false and true in its four low bytes (in that order). */
+#define RAW_OK (UINT64_C(1) << 40)
+#define RAW_NO (UINT64_C(1) << 41)
+static _Atomic uint64_t raw_tags;
+
+enum { RAW_FLOAT, RAW_INT, RAW_FALSE, RAW_TRUE };
+
+static uint8_t *raw_array(const void *t, unsigned *size) {
+  uint8_t *a;
+  memcpy(size, (const uint8_t *)t + RAW_TABLE_SIZE_AT, sizeof *size);
+  memcpy(&a, (const uint8_t *)t + RAW_TABLE_ARRAY_AT, sizeof a);
+  return a;
+}
+
+static uint64_t raw_probe(lua_State *L) {
+  const double f = 0x1.5p-3;
+  const lua_Integer i = 0x123456789abcdefLL;
+  uint64_t fbits, ibits = (uint64_t)i, tags = RAW_NO;
+  memcpy(&fbits, &f, sizeof fbits);
+  if (lua_version(L) != 504 || sizeof(lua_Number) != 8 || sizeof(lua_Integer) != 8 ||
+      !lua_checkstack(L, 2))
+    return RAW_NO;
+  lua_createtable(L, 4, 0);
+  lua_pushnumber(L, f);
+  lua_rawseti(L, -2, 1);
+  lua_pushinteger(L, i);
+  lua_rawseti(L, -2, 2);
+  lua_pushboolean(L, 0);
+  lua_rawseti(L, -2, 3);
+  lua_pushboolean(L, 1);
+  lua_rawseti(L, -2, 4);
+  unsigned size;
+  const uint8_t *a = raw_array(lua_topointer(L, -1), &size);
+  if (size == 4 && a != NULL) {
+    uint64_t v[4];
+    uint8_t tag[4];
+    for (int k = 0; k < 4; k++) {
+      memcpy(&v[k], a + k * RAW_TVALUE_SIZE, sizeof v[k]);
+      tag[k] = a[k * RAW_TVALUE_SIZE + RAW_TVALUE_TAG_AT];
+    }
+    /* distinct tags that say nothing is collectable in Lua 5.4 (bit 6),
+     * and the values where they should be */
+    int ok = v[0] == fbits && v[1] == ibits && tag[2] != tag[3];
+    for (int k = 0; k < 4; k++) {
+      ok &= (tag[k] & 0x40) == 0;
+      for (int m = 0; m < k; m++) ok &= tag[k] != tag[m];
+    }
+    /* and the result of a write read back through the API */
+    if (ok) {
+      uint8_t *s = (uint8_t *)(uintptr_t)a;
+      memcpy(s, &ibits, sizeof ibits);
+      s[RAW_TVALUE_TAG_AT] = tag[1];
+      lua_rawgeti(L, -1, 1);
+      ok = lua_isinteger(L, -1) && lua_tointeger(L, -1) == i && lua_rawlen(L, -2) == 4;
+      lua_pop(L, 1);
+    }
+    if (ok)
+      tags = RAW_OK | tag[0] | (uint64_t)tag[1] << 8 | (uint64_t)tag[2] << 16 |
+             (uint64_t)tag[3] << 24;
+  }
+  lua_pop(L, 1);
+  return tags;
+}
+
+/* The array of the table at idx, made by lua_createtable(L, n, 0) with
+ * n >= end, with the tags in *tags; or NULL (then lua_rawseti). */
+static uint64_t raw_usable(lua_State *L) {
+  uint64_t t = atomic_load_explicit(&raw_tags, memory_order_relaxed);
+  if (t == 0) {
+    t = raw_probe(L);
+    atomic_store_explicit(&raw_tags, t, memory_order_relaxed);
+  }
+  return t & RAW_OK ? t : 0;
+}
+
+static uint8_t *raw_take(lua_State *L, int idx, size_t end, uint64_t *tags) {
+  uint64_t t = raw_usable(L);
+  if (t == 0 || lua_type(L, idx) != LUA_TTABLE) return NULL;
+  unsigned size;
+  uint8_t *a = raw_array(lua_topointer(L, idx), &size);
+  if (a == NULL || end > size) return NULL;
+  *tags = t;
+  return a;
+}
+
+static inline void raw_set(uint8_t *a, size_t i, uint64_t v, uint64_t tags, int kind) {
+  uint8_t *s = a + i * RAW_TVALUE_SIZE;
+  memcpy(s, &v, sizeof v);
+  s[RAW_TVALUE_TAG_AT] = (uint8_t)(tags >> (8 * kind));
+}
+
 /* The table at the top of L's stack gets n fixed-point numbers of the
  * 64-bit field from d at its indices first + 1 to first + n, in one loop
  * without calls per element but the Lua API's: 2^-precision is a power of
@@ -235,6 +348,17 @@ static void fill_fixed64(lua_State *L, lua_State *S, const cl_fq *q, const uint6
     return;
   }
   const int t = lua_gettop(L);
+  uint64_t tags;
+  uint8_t *a = raw_take(L, t, first + n, &tags);
+  if (a) {
+    for (size_t i = 0; i < n; i++) {
+      uint64_t v = d[i], bits;
+      double x = (v <= half ? (double)v : -(double)(p - v)) * scale;
+      memcpy(&bits, &x, sizeof bits);
+      raw_set(a, first + i, bits, tags, RAW_FLOAT);
+    }
+    return;
+  }
   for (size_t i = 0; i < n; i++) {
     uint64_t v = d[i];
     double x = v <= half ? (double)v : -(double)(p - v);
@@ -250,10 +374,17 @@ static void fill_fixed128(lua_State *L, lua_State *S, const cl_fq *q, const uint
   const cc_u128 p = cc_u128_make(q->lo, q->hi), half = q->g.half;
   const double scale = ldexp(1.0, -precision);
   const int t = lua_gettop(L);
+  uint64_t tags;
+  uint8_t *a = S ? NULL : raw_take(L, t, first + n, &tags);
   for (size_t i = 0; i < n; i++) {
     cc_u128 v = cc_field128_get(d, i);
     double x = v <= half ? (double)v : -(double)(p - v);
-    if (S) {
+    if (a) {
+      uint64_t bits;
+      x *= scale;
+      memcpy(&bits, &x, sizeof bits);
+      raw_set(a, first + i, bits, tags, RAW_FLOAT);
+    } else if (S) {
       lua_pushnumber(S, (lua_Number)(x * scale));
     } else {
       lua_pushnumber(L, (lua_Number)(x * scale));
@@ -276,6 +407,22 @@ static void fill_elems(lua_State *L, lua_State *S, const cl_fq *q, const uint64_
     return;
   }
   const int t = lua_gettop(L);
+  uint64_t tags;
+  uint8_t *a = S || !(mode == CL_DEC_BOOL || (mode == CL_DEC_INT && q->w == 1))
+                   ? NULL : raw_take(L, t, first + n, &tags);
+  if (a && mode == CL_DEC_BOOL) {
+    for (size_t i = 0; i < n; i++)
+      raw_set(a, first + i, 0, tags, cl_elem(q->w, d, i) != 0 ? RAW_TRUE : RAW_FALSE);
+    return;
+  }
+  if (a) {
+    const uint64_t p = q->lo, half = (uint64_t)q->f.half;
+    for (size_t i = 0; i < n; i++) {
+      uint64_t v = d[i];
+      raw_set(a, first + i, v <= half ? v : 0 - (p - v), tags, RAW_INT);
+    }
+    return;
+  }
   for (size_t i = 0; i < n; i++) {
     push_elem(S ? S : L, q, cl_elem(q->w, d, i), mode, precision, arg, at + i);
     if (!S) lua_rawseti(L, t, (lua_Integer)(first + i) + 1);
@@ -358,7 +505,9 @@ static void combine_range(lua_State *L, const combine *c, uint64_t *out, size_t 
   if (bad >= 0) malformed_share(L, c->rank_of[bad], c->rd);
 }
 
-/* Result tables made by a table constructor: a Lua function
+/* Result tables made by a table constructor, when the in-place writes
+ * above cannot serve (a Lua whose tables are not laid out as checked): a
+ * Lua function
  * (function(...) return {...} end) called on a thread of its own with the
  * numbers as its arguments fills the table's array in one copy, some
  * 2.5 times faster than a lua_rawseti per number. The thread keeps its
@@ -578,7 +727,9 @@ static int field_combine_payloads(lua_State *L) {
     size_t cols = it->ndim == 2 ? shape[1] : shape[0];
     if (it->ndim == 2) lua_createtable(L, (int)rows_n, 0);
     /* numbers and booleans through the constructor (never a string) */
-    ctor *k = decs[mode] == CL_DEC_INT && q->w != 1 ? NULL : ctor_take(L, cols);
+    /* or straight into a presized table's array, when it can be */
+    ctor *k = (decs[mode] == CL_DEC_INT && q->w != 1) || raw_usable(L) ? NULL
+                                                                       : ctor_take(L, cols);
     lua_State *S = k ? k->co : NULL;
     for (size_t i = 0; i < rows_n; i++) {
       if (!S) lua_createtable(L, (int)cols, 0);

@@ -657,6 +657,7 @@ static void test_lincomb_arrays(void) {
  * kind of field (and p = 2), term counts of the unrolled loops and past
  * them, random and extreme words, random weights and small ones of either
  * sign (the Lagrange weights of the indices 1..4, +-(2^32 - 1), 2^32),
+ * two weights that add up to 1,
  * byte offsets 0 to 7, lengths that end mid-way a prefetch stride; a word
  * at or above p anywhere (p itself, 2^64 - 1) is refused. */
 static void put_le(uint8_t *b, uint64_t v) {
@@ -675,10 +676,18 @@ static void test_lincomb_le(void) {
   for (size_t o = 0; o <= sizeof orders / sizeof orders[0]; o++) {
     cc_field f;
     cc_field_setup(&f, o < sizeof orders / sizeof orders[0] ? orders[o] : two[0]);
-    for (int extreme = 0; extreme <= 3; extreme++) {
+    for (int extreme = 0; extreme <= 4; extreme++) {
       for (size_t j = 0; j < R; j++) {
         size_t off = (j * 3 + (size_t)extreme) % 8;
-        if (extreme == 1) {
+        if (extreme == 4) {
+          /* the first two weights add up to 1, as a reveal's from two
+           * shares do; words random, p - 1 and 0 */
+          CHECK(cc_rng_uniform_mod(&rng, f.p, xs[j], N) == 0);
+          for (size_t i = 0; i < N; i += 5) xs[j][i] = f.p - 1;
+          for (size_t i = 1 + j; i < N; i += 7) xs[j][i] = 0;
+          CHECK(cc_rng_uniform_mod(&rng, f.p, &w[j], 1) == 0);
+          if (j == 1) w[1] = w[0] <= 1 % f.p ? 1 % f.p - w[0] : f.p - (w[0] - 1);
+        } else if (extreme == 1) {
           for (size_t i = 0; i < N; i++) xs[j][i] = f.p - 1 - (i % 2);
           w[j] = f.p - 1;
         } else if (extreme >= 2) {
