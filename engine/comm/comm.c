@@ -426,6 +426,28 @@ static cc_status begin_sends(cc_comm *c, int peer, int32_t tag, cc_error *err) {
   return err_revoked(c, err, peer, tag);
 }
 
+/* begin_sends for the sending half of a collective to the ranks a[0..na)
+ * and then b[0..nb) (at most LIST_ON_STACK in all): in the same hold of
+ * the net lock as the revoked flag, links[i] is set to the link to the
+ * i-th of them if it is up, else NULL (also for this player's own rank),
+ * for send_on. */
+static cc_status begin_sends_to(cc_comm *c, int32_t tag, const int *a, int na, const int *b,
+                                int nb, cc_net_link **links, cc_error *err) {
+  cc_net *net = c->eng->net;
+  bool revoked;
+  pthread_mutex_lock(&c->eng->send_lock);
+  cc_net_lock(net);
+  revoked = c->revoked;
+  for (int i = 0; !revoked && i < na + nb; i++) {
+    int r = i < na ? a[i] : b[i - na];
+    links[i] = r == c->rank ? NULL : _cc_net_link_up_locked(net, c->members[r]);
+  }
+  cc_net_unlock(net);
+  if (!revoked) return CC_OK;
+  pthread_mutex_unlock(&c->eng->send_lock);
+  return err_revoked(c, err, -1, tag);
+}
+
 static void end_sends(cc_comm *c) { pthread_mutex_unlock(&c->eng->send_lock); }
 
 /* Send p to dst, between begin_sends and end_sends. A point-to-point send
@@ -460,6 +482,18 @@ static cc_status send_one(cc_comm *c, cc_payload *p, int dst, int32_t tag, bool 
     return cc_error_set(err, CC_EPEER_FAILED, dst, tag, "Tag %s to player %d failed: %s",
                          cc_tag_name(tag, tb, sizeof tb), dst, down ? down : "link down");
   }
+  cc_comm_count(c, dst, tag, p->len, true);
+  return CC_OK;
+}
+
+/* The sending half of a collective's send of p to dst on the link that
+ * begin_sends_to found for it: skipped when it was down (as send_one does
+ * with need == false). */
+static cc_status send_on(cc_comm *c, cc_payload *p, int dst, cc_net_link *link, int32_t tag,
+                         cc_error *err) {
+  if (dst == c->rank) return send_one(c, p, dst, tag, false, err);
+  if (!link) return CC_OK;
+  _cc_net_send_on(c->eng->net, link, CC_FRAME_DATA, c->context, tag, p);
   cc_comm_count(c, dst, tag, p->len, true);
   return CC_OK;
 }
@@ -619,7 +653,19 @@ static void free_ranks(const int *r) {
 /* Send to every player in dsts (the payload for dst d is ps[d], or p). */
 static cc_status send_each(cc_comm *c, cc_payload *p, cc_payload *const *ps, const int *dsts,
                            int n, int32_t tag, cc_error *err) {
-  cc_status st = begin_sends(c, -1, tag, err);
+  cc_net_link *links[LIST_ON_STACK];
+  cc_status st;
+  if (n <= LIST_ON_STACK) {   /* the links looked up at once */
+    st = begin_sends_to(c, tag, dsts, n, NULL, 0, links, err);
+    if (st != CC_OK) return st;
+    for (int i = 0; st == CC_OK && i < n; i++) {
+      cc_payload *v = ps ? ps[dsts[i]] : p;
+      if (v) st = send_on(c, v, dsts[i], links[i], tag, err);
+    }
+    end_sends(c);
+    return st;
+  }
+  st = begin_sends(c, -1, tag, err);
   if (st != CC_OK) return st;
   for (int i = 0; st == CC_OK && i < n; i++) {
     cc_payload *v = ps ? ps[dsts[i]] : p;
@@ -778,11 +824,20 @@ cc_status cc_comm_exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
     goto done;
   }
   /* Even with nothing to send: a call on a revoked communicator raises. */
-  st = begin_sends(c, -1, tag, err);
-  if (st != CC_OK) goto done;
-  for (int i = 0; st == CC_OK && i < nto + nnotify; i++)
-    st = i < nto ? send_one(c, mine, to[i], tag, false, err)
-                 : send_one(c, empty, notify[i - nto], tag, false, err);
+  if (nto + nnotify <= LIST_ON_STACK) {   /* the links looked up at once */
+    cc_net_link *links[LIST_ON_STACK];
+    st = begin_sends_to(c, tag, to, nto, notify, nnotify, links, err);
+    if (st != CC_OK) goto done;
+    for (int i = 0; st == CC_OK && i < nto + nnotify; i++)
+      st = i < nto ? send_on(c, mine, to[i], links[i], tag, err)
+                   : send_on(c, empty, notify[i - nto], links[i], tag, err);
+  } else {
+    st = begin_sends(c, -1, tag, err);
+    if (st != CC_OK) goto done;
+    for (int i = 0; st == CC_OK && i < nto + nnotify; i++)
+      st = i < nto ? send_one(c, mine, to[i], tag, false, err)
+                   : send_one(c, empty, notify[i - nto], tag, false, err);
+  }
   end_sends(c);
   if (st != CC_OK) goto done;
   if (nsrcs > 0) st = recv_many(c, srcs, nsrcs, tag, deadline, true, out, err);

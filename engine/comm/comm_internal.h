@@ -10,10 +10,11 @@
  * network layer delivers messages with it held. eng->send_lock is taken
  * before any other lock and never by the network layer: a call's sends
  * hold it, and so does the passing on of a revoke notice. The order is
- * send_lock, then a connection's lock (inside cc_net_send), then the net
- * lock. Every field below says which lock guards it or which thread owns
- * it; "the user's thread" is the one thread that calls the engine at a
- * time (comm.h). Functions named *_locked expect the net lock held.
+ * send_lock, then a connection's lock (inside cc_net_send and
+ * _cc_net_send_on), then the net lock. Every field below says which lock
+ * guards it or which thread owns it; "the user's thread" is the one
+ * thread that calls the engine at a time (comm.h). Functions named
+ * *_locked expect the net lock held.
  */
 #ifndef CICADA_COMM_INTERNAL_H
 #define CICADA_COMM_INTERNAL_H

@@ -503,10 +503,20 @@ static void write_frame(cc_conn *c, int type, int source, uint64_t context, int3
   atomic_fetch_sub(&c->busy, 1);
 }
 
+cc_net_link *_cc_net_link_up_locked(cc_net *n, int peer) {
+  CC_NET_ASSERT_LOCKED(n);
+  return n->links[peer].state == CC_LINK_UP ? n->links[peer].conn : NULL;
+}
+
+void _cc_net_send_on(cc_net *n, cc_net_link *l, int type, uint64_t context, int32_t tag,
+                     cc_payload *p) {
+  write_frame(l, type, n->cfg.rank, context, tag, p);
+}
+
 bool cc_net_send(cc_net *n, int peer, int type, uint64_t context, int32_t tag, cc_payload *p) {
-  cc_conn *c = NULL;
+  cc_conn *c;
   cc_net_lock(n);
-  if (n->links[peer].state == CC_LINK_UP) c = n->links[peer].conn;
+  c = _cc_net_link_up_locked(n, peer);
   cc_net_unlock(n);
   if (!c) return false;
   write_frame(c, type, n->cfg.rank, context, tag, p);
