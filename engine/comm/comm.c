@@ -588,7 +588,7 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
         }
       break;
     }
-    cc_net_wait_locked(eng->net, deadline);
+    _cc_net_wait_from_locked(eng->net, deadline, now);   /* block: now is the clock's */
   }
   cc_net_unlock(eng->net);
   return st;
@@ -794,27 +794,31 @@ static cc_status check_pair_lists(cc_comm *c, const int *a, int na, const int *b
   return CC_OK;
 }
 
-cc_status cc_comm_exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
-                           const int *notify, int nnotify, const int *from, int nfrom,
-                           const int *await, int nawait, cc_payload **out, cc_error *err) {
+static cc_status exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
+                          const int *notify, int nnotify, const int *from, int nfrom,
+                          const int *await, int nawait, cc_payload **out, bool checked,
+                          cc_error *err) {
   const int32_t tag = CC_TAG_EXCHANGE;
   double deadline = deadline_of(c);
-  uint8_t seen_buf[LIST_ON_STACK], *seen;
+  uint8_t seen_buf[LIST_ON_STACK], *seen = seen_buf;
   int srcs_buf[LIST_ON_STACK], *srcs, nsrcs = 0;
   bool keep_mine = false;
   cc_payload *empty = NULL;
   cc_status st = check_usable(c, err);
   if (st != CC_OK) return st;
   memset(out, 0, (size_t)c->size * sizeof *out);
-  seen = c->size <= LIST_ON_STACK ? seen_buf : malloc((size_t)c->size);
+  if (!checked && c->size > LIST_ON_STACK) seen = malloc((size_t)c->size);
   srcs = c->size <= LIST_ON_STACK ? srcs_buf : malloc((size_t)c->size * sizeof *srcs);
   if (!seen || !srcs) {
     st = cc_error_set(err, CC_ENOMEM, -1, tag, "out of memory");
     goto done;
   }
-  st = check_pair_lists(c, to, nto, notify, nnotify, false, "destination", seen, err);
-  if (st == CC_OK) st = check_pair_lists(c, from, nfrom, await, nawait, true, "source", seen, err);
-  if (st != CC_OK) goto done;
+  if (!checked) {
+    st = check_pair_lists(c, to, nto, notify, nnotify, false, "destination", seen, err);
+    if (st == CC_OK)
+      st = check_pair_lists(c, from, nfrom, await, nawait, true, "source", seen, err);
+    if (st != CC_OK) goto done;
+  }
   for (int i = 0; i < nfrom + nawait; i++) {
     int r = i < nfrom ? from[i] : await[i - nfrom];
     if (r == c->rank) keep_mine = true; else srcs[nsrcs++] = r;
@@ -855,6 +859,19 @@ done:
   free_list(seen, seen_buf);
   free_list(srcs, srcs_buf);
   return st;
+}
+
+cc_status cc_comm_exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
+                           const int *notify, int nnotify, const int *from, int nfrom,
+                           const int *await, int nawait, cc_payload **out, cc_error *err) {
+  return exchange(c, mine, to, nto, notify, nnotify, from, nfrom, await, nawait, out, false, err);
+}
+
+cc_status _cc_comm_exchange_checked(cc_comm *c, cc_payload *mine, const int *to, int nto,
+                                    const int *notify, int nnotify, const int *from, int nfrom,
+                                    const int *await, int nawait, cc_payload **out,
+                                    cc_error *err) {
+  return exchange(c, mine, to, nto, notify, nnotify, from, nfrom, await, nawait, out, true, err);
 }
 
 /* ==== Revoke and failures ================================================= */

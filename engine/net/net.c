@@ -286,7 +286,11 @@ static void wait_set_locked(cc_net *n, int peer, cc_conn *c, bool want) {
 }
 
 void cc_net_wait_locked(cc_net *n, double deadline) {
-  double left = deadline - cc_now();
+  _cc_net_wait_from_locked(n, deadline, cc_now());
+}
+
+void _cc_net_wait_from_locked(cc_net *n, double deadline, double now) {
+  double left = deadline - now;
   int ms, r, size = n->cfg.world_size;
   bool buffered = false;
   CC_NET_ASSERT_LOCKED(n);

@@ -108,6 +108,9 @@ void cc_net_wake_locked(cc_net *n);
  * without a thread switch. Releases the net lock while waiting. One thread
  * at a time. A deadline in the past still reads what the links hold. */
 void cc_net_wait_locked(cc_net *n, double deadline);
+/* cc_net_wait_locked for a caller that has just read the clock (now, from
+ * cc_now()): the same wait, one clock read fewer. */
+void _cc_net_wait_from_locked(cc_net *n, double deadline, double now);
 
 /* ==== Links =============================================================== */
 
