@@ -115,6 +115,26 @@ static int revoke_origin(const cc_payload *p, int world_size) {
   return v < (uint32_t)world_size ? (int)v : -1;
 }
 
+cc_msg *cc_comm_msg_new_locked(cc_engine *eng) {
+  cc_msg *m = eng->spare_msgs;
+  CC_NET_ASSERT_LOCKED(eng->net);
+  if (!m) return malloc(sizeof *m);
+  eng->spare_msgs = m->next;
+  eng->nspare_msgs--;
+  return m;
+}
+
+void cc_comm_msg_free_locked(cc_engine *eng, cc_msg *m) {
+  CC_NET_ASSERT_LOCKED(eng->net);
+  if (eng->nspare_msgs >= CC_SPARE_MSGS) {
+    free(m);
+    return;
+  }
+  m->next = eng->spare_msgs;
+  eng->spare_msgs = m;
+  eng->nspare_msgs++;
+}
+
 static void deliver_to_locked(cc_comm *c, int src, cc_msg *m) {
   CC_NET_ASSERT_LOCKED(c->eng->net);
   if (m->tag == CC_TAG_NONE) {  /* a revoke notice that waited as an orphan */
@@ -134,7 +154,7 @@ void cc_comm_deliver_locked(cc_engine *eng, uint64_t context, int world_src, int
   cc_comm *c = find_comm_locked(eng, context);
   cc_msg *m;
   if (!c && is_retired_locked(eng, context)) { cc_payload_unref(p); return; }
-  m = malloc(sizeof *m);
+  m = cc_comm_msg_new_locked(eng);
   if (!m) { cc_payload_unref(p); return; }
   m->tag = tag;
   m->payload = p;
@@ -323,6 +343,7 @@ void cc_comm_free(cc_comm *c) {
     }
   }
   free(c->queues);
+  if (c->empty) cc_payload_unref(c->empty);
   free(c->peer_traffic);
   free(c->revoke_seen);
   free(c->tag_traffic);
@@ -564,7 +585,7 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
       if (m) {
         out[s] = m->payload;
         cc_comm_count(c, s, tag, m->payload->len, false);
-        free(m);
+        cc_comm_msg_free_locked(eng, m);
       } else {
         missing++;
       }
@@ -823,10 +844,11 @@ static cc_status exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
     int r = i < nfrom ? from[i] : await[i - nfrom];
     if (r == c->rank) keep_mine = true; else srcs[nsrcs++] = r;
   }
-  if (nnotify > 0 && !(empty = cc_payload_new(0))) {
+  if (nnotify > 0 && !c->empty && !(c->empty = cc_payload_new(0))) {
     st = cc_error_set(err, CC_ENOMEM, -1, tag, "out of memory");
     goto done;
   }
+  empty = c->empty;
   /* Even with nothing to send: a call on a revoked communicator raises. */
   if (nto + nnotify <= LIST_ON_STACK) {   /* the links looked up at once */
     cc_net_link *links[LIST_ON_STACK];
@@ -855,7 +877,6 @@ static cc_status exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
   }
   if (keep_mine) out[c->rank] = cc_payload_ref(mine);
 done:
-  if (empty) cc_payload_unref(empty);
   free_list(seen, seen_buf);
   free_list(srcs, srcs_buf);
   return st;

@@ -86,6 +86,9 @@ struct cc_comm {
                             * of library tag -1 - i, or 0: found without a scan */
   uint64_t child_seq;      /* how many communicators derived from this one */
   uint32_t agree_seq;      /* how many agreements this one has run */
+  cc_payload *empty;       /* an exchange's empty message, made at the first
+                            * that sends one and kept (no transport keeps a
+                            * reference to an empty payload), or NULL */
 };
 
 struct cc_engine {
@@ -118,9 +121,21 @@ struct cc_engine {
   uint64_t *retired;       /* contexts of freed communicators: their late */
   size_t nretired, retired_cap; /* messages are dropped, not held as orphans */
   cc_forward *forwards;    /* revoke notices to pass on */
+  cc_msg *spare_msgs;      /* message records received and freed, kept for
+                            * the next deliveries (cc_comm_msg_new_locked) */
+  int nspare_msgs;         /* how many, at most CC_SPARE_MSGS */
 };
 
+#define CC_SPARE_MSGS 16
+
 /* comm.c, for engine.c ----------------------------------------------------- */
+
+/* A message record: a spare one if any, else allocated (NULL if out of
+ * memory). */
+cc_msg *cc_comm_msg_new_locked(cc_engine *eng);
+/* Done with the record m (its payload taken or released): kept as a spare,
+ * or freed. */
+void cc_comm_msg_free_locked(cc_engine *eng, cc_msg *m);
 
 /* A message for context from world rank world_src; takes p. */
 void cc_comm_deliver_locked(cc_engine *eng, uint64_t context, int world_src, int32_t tag,
