@@ -257,6 +257,9 @@ describe("collectives", function()
         out.self_await = err({}, {}, nil, {0})
         out.both = err({}, {2}, nil, {2})
         out.range = err({4}, {})
+        -- The only check of a plan's lists: the exchange trusts them.
+        out.dup_to = err({1, 1}, {})
+        out.dup_from = err({}, {2, 0, 2})
         out.plan = select(2, pcall(comm._exchange_payloads, comm, x, {1}))
       end
       return out
@@ -271,6 +274,8 @@ describe("collectives", function()
     assert.equal("(rank 0 is this player's own)", results[1].self_await)
     assert.equal("(rank 2 is in from_list too)", results[1].both)
     assert.matches("rank 4 out of range", results[1].range, 1, true)
+    assert.matches("rank 1 listed twice", results[1].dup_to, 1, true)
+    assert.matches("rank 2 listed twice", results[1].dup_from, 1, true)
     assert.matches("exchange plan expected, got table", results[1].plan, 1, true)
   end)
 

@@ -115,6 +115,26 @@ static int revoke_origin(const cc_payload *p, int world_size) {
   return v < (uint32_t)world_size ? (int)v : -1;
 }
 
+cc_msg *cc_comm_msg_new_locked(cc_engine *eng) {
+  cc_msg *m = eng->spare_msgs;
+  CC_NET_ASSERT_LOCKED(eng->net);
+  if (!m) return malloc(sizeof *m);
+  eng->spare_msgs = m->next;
+  eng->nspare_msgs--;
+  return m;
+}
+
+void cc_comm_msg_free_locked(cc_engine *eng, cc_msg *m) {
+  CC_NET_ASSERT_LOCKED(eng->net);
+  if (eng->nspare_msgs >= CC_SPARE_MSGS) {
+    free(m);
+    return;
+  }
+  m->next = eng->spare_msgs;
+  eng->spare_msgs = m;
+  eng->nspare_msgs++;
+}
+
 static void deliver_to_locked(cc_comm *c, int src, cc_msg *m) {
   CC_NET_ASSERT_LOCKED(c->eng->net);
   if (m->tag == CC_TAG_NONE) {  /* a revoke notice that waited as an orphan */
@@ -134,7 +154,7 @@ void cc_comm_deliver_locked(cc_engine *eng, uint64_t context, int world_src, int
   cc_comm *c = find_comm_locked(eng, context);
   cc_msg *m;
   if (!c && is_retired_locked(eng, context)) { cc_payload_unref(p); return; }
-  m = malloc(sizeof *m);
+  m = cc_comm_msg_new_locked(eng);
   if (!m) { cc_payload_unref(p); return; }
   m->tag = tag;
   m->payload = p;
@@ -323,6 +343,7 @@ void cc_comm_free(cc_comm *c) {
     }
   }
   free(c->queues);
+  if (c->empty) cc_payload_unref(c->empty);
   free(c->peer_traffic);
   free(c->revoke_seen);
   free(c->tag_traffic);
@@ -426,6 +447,28 @@ static cc_status begin_sends(cc_comm *c, int peer, int32_t tag, cc_error *err) {
   return err_revoked(c, err, peer, tag);
 }
 
+/* begin_sends for the sending half of a collective to the ranks a[0..na)
+ * and then b[0..nb) (at most LIST_ON_STACK in all): in the same hold of
+ * the net lock as the revoked flag, links[i] is set to the link to the
+ * i-th of them if it is up, else NULL (also for this player's own rank),
+ * for send_on. */
+static cc_status begin_sends_to(cc_comm *c, int32_t tag, const int *a, int na, const int *b,
+                                int nb, cc_net_link **links, cc_error *err) {
+  cc_net *net = c->eng->net;
+  bool revoked;
+  pthread_mutex_lock(&c->eng->send_lock);
+  cc_net_lock(net);
+  revoked = c->revoked;
+  for (int i = 0; !revoked && i < na + nb; i++) {
+    int r = i < na ? a[i] : b[i - na];
+    links[i] = r == c->rank ? NULL : _cc_net_link_up_locked(net, c->members[r]);
+  }
+  cc_net_unlock(net);
+  if (!revoked) return CC_OK;
+  pthread_mutex_unlock(&c->eng->send_lock);
+  return err_revoked(c, err, -1, tag);
+}
+
 static void end_sends(cc_comm *c) { pthread_mutex_unlock(&c->eng->send_lock); }
 
 /* Send p to dst, between begin_sends and end_sends. A point-to-point send
@@ -460,6 +503,18 @@ static cc_status send_one(cc_comm *c, cc_payload *p, int dst, int32_t tag, bool 
     return cc_error_set(err, CC_EPEER_FAILED, dst, tag, "Tag %s to player %d failed: %s",
                          cc_tag_name(tag, tb, sizeof tb), dst, down ? down : "link down");
   }
+  cc_comm_count(c, dst, tag, p->len, true);
+  return CC_OK;
+}
+
+/* The sending half of a collective's send of p to dst on the link that
+ * begin_sends_to found for it: skipped when it was down (as send_one does
+ * with need == false). */
+static cc_status send_on(cc_comm *c, cc_payload *p, int dst, cc_net_link *link, int32_t tag,
+                         cc_error *err) {
+  if (dst == c->rank) return send_one(c, p, dst, tag, false, err);
+  if (!link) return CC_OK;
+  _cc_net_send_on(c->eng->net, link, CC_FRAME_DATA, c->context, tag, p);
   cc_comm_count(c, dst, tag, p->len, true);
   return CC_OK;
 }
@@ -530,7 +585,7 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
       if (m) {
         out[s] = m->payload;
         cc_comm_count(c, s, tag, m->payload->len, false);
-        free(m);
+        cc_comm_msg_free_locked(eng, m);
       } else {
         missing++;
       }
@@ -554,7 +609,7 @@ static cc_status recv_many(cc_comm *c, const int *srcs, int n, int32_t tag, doub
         }
       break;
     }
-    cc_net_wait_locked(eng->net, deadline);
+    _cc_net_wait_from_locked(eng->net, deadline, now);   /* block: now is the clock's */
   }
   cc_net_unlock(eng->net);
   return st;
@@ -619,7 +674,19 @@ static void free_ranks(const int *r) {
 /* Send to every player in dsts (the payload for dst d is ps[d], or p). */
 static cc_status send_each(cc_comm *c, cc_payload *p, cc_payload *const *ps, const int *dsts,
                            int n, int32_t tag, cc_error *err) {
-  cc_status st = begin_sends(c, -1, tag, err);
+  cc_net_link *links[LIST_ON_STACK];
+  cc_status st;
+  if (n <= LIST_ON_STACK) {   /* the links looked up at once */
+    st = begin_sends_to(c, tag, dsts, n, NULL, 0, links, err);
+    if (st != CC_OK) return st;
+    for (int i = 0; st == CC_OK && i < n; i++) {
+      cc_payload *v = ps ? ps[dsts[i]] : p;
+      if (v) st = send_on(c, v, dsts[i], links[i], tag, err);
+    }
+    end_sends(c);
+    return st;
+  }
+  st = begin_sends(c, -1, tag, err);
   if (st != CC_OK) return st;
   for (int i = 0; st == CC_OK && i < n; i++) {
     cc_payload *v = ps ? ps[dsts[i]] : p;
@@ -748,41 +815,55 @@ static cc_status check_pair_lists(cc_comm *c, const int *a, int na, const int *b
   return CC_OK;
 }
 
-cc_status cc_comm_exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
-                           const int *notify, int nnotify, const int *from, int nfrom,
-                           const int *await, int nawait, cc_payload **out, cc_error *err) {
+static cc_status exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
+                          const int *notify, int nnotify, const int *from, int nfrom,
+                          const int *await, int nawait, cc_payload **out, bool checked,
+                          cc_error *err) {
   const int32_t tag = CC_TAG_EXCHANGE;
   double deadline = deadline_of(c);
-  uint8_t seen_buf[LIST_ON_STACK], *seen;
+  uint8_t seen_buf[LIST_ON_STACK], *seen = seen_buf;
   int srcs_buf[LIST_ON_STACK], *srcs, nsrcs = 0;
   bool keep_mine = false;
   cc_payload *empty = NULL;
   cc_status st = check_usable(c, err);
   if (st != CC_OK) return st;
   memset(out, 0, (size_t)c->size * sizeof *out);
-  seen = c->size <= LIST_ON_STACK ? seen_buf : malloc((size_t)c->size);
+  if (!checked && c->size > LIST_ON_STACK) seen = malloc((size_t)c->size);
   srcs = c->size <= LIST_ON_STACK ? srcs_buf : malloc((size_t)c->size * sizeof *srcs);
   if (!seen || !srcs) {
     st = cc_error_set(err, CC_ENOMEM, -1, tag, "out of memory");
     goto done;
   }
-  st = check_pair_lists(c, to, nto, notify, nnotify, false, "destination", seen, err);
-  if (st == CC_OK) st = check_pair_lists(c, from, nfrom, await, nawait, true, "source", seen, err);
-  if (st != CC_OK) goto done;
+  if (!checked) {
+    st = check_pair_lists(c, to, nto, notify, nnotify, false, "destination", seen, err);
+    if (st == CC_OK)
+      st = check_pair_lists(c, from, nfrom, await, nawait, true, "source", seen, err);
+    if (st != CC_OK) goto done;
+  }
   for (int i = 0; i < nfrom + nawait; i++) {
     int r = i < nfrom ? from[i] : await[i - nfrom];
     if (r == c->rank) keep_mine = true; else srcs[nsrcs++] = r;
   }
-  if (nnotify > 0 && !(empty = cc_payload_new(0))) {
+  if (nnotify > 0 && !c->empty && !(c->empty = cc_payload_new(0))) {
     st = cc_error_set(err, CC_ENOMEM, -1, tag, "out of memory");
     goto done;
   }
+  empty = c->empty;
   /* Even with nothing to send: a call on a revoked communicator raises. */
-  st = begin_sends(c, -1, tag, err);
-  if (st != CC_OK) goto done;
-  for (int i = 0; st == CC_OK && i < nto + nnotify; i++)
-    st = i < nto ? send_one(c, mine, to[i], tag, false, err)
-                 : send_one(c, empty, notify[i - nto], tag, false, err);
+  if (nto + nnotify <= LIST_ON_STACK) {   /* the links looked up at once */
+    cc_net_link *links[LIST_ON_STACK];
+    st = begin_sends_to(c, tag, to, nto, notify, nnotify, links, err);
+    if (st != CC_OK) goto done;
+    for (int i = 0; st == CC_OK && i < nto + nnotify; i++)
+      st = i < nto ? send_on(c, mine, to[i], links[i], tag, err)
+                   : send_on(c, empty, notify[i - nto], links[i], tag, err);
+  } else {
+    st = begin_sends(c, -1, tag, err);
+    if (st != CC_OK) goto done;
+    for (int i = 0; st == CC_OK && i < nto + nnotify; i++)
+      st = i < nto ? send_one(c, mine, to[i], tag, false, err)
+                   : send_one(c, empty, notify[i - nto], tag, false, err);
+  }
   end_sends(c);
   if (st != CC_OK) goto done;
   if (nsrcs > 0) st = recv_many(c, srcs, nsrcs, tag, deadline, true, out, err);
@@ -796,10 +877,22 @@ cc_status cc_comm_exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
   }
   if (keep_mine) out[c->rank] = cc_payload_ref(mine);
 done:
-  if (empty) cc_payload_unref(empty);
   free_list(seen, seen_buf);
   free_list(srcs, srcs_buf);
   return st;
+}
+
+cc_status cc_comm_exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
+                           const int *notify, int nnotify, const int *from, int nfrom,
+                           const int *await, int nawait, cc_payload **out, cc_error *err) {
+  return exchange(c, mine, to, nto, notify, nnotify, from, nfrom, await, nawait, out, false, err);
+}
+
+cc_status _cc_comm_exchange_checked(cc_comm *c, cc_payload *mine, const int *to, int nto,
+                                    const int *notify, int nnotify, const int *from, int nfrom,
+                                    const int *await, int nawait, cc_payload **out,
+                                    cc_error *err) {
+  return exchange(c, mine, to, nto, notify, nnotify, from, nfrom, await, nawait, out, true, err);
 }
 
 /* ==== Revoke and failures ================================================= */

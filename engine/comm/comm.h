@@ -132,6 +132,13 @@ cc_status cc_comm_scatterv(cc_comm *c, int src, cc_payload *const *values, const
 cc_status cc_comm_exchange(cc_comm *c, cc_payload *mine, const int *to, int nto,
                            const int *notify, int nnotify, const int *from, int nfrom,
                            const int *await, int nawait, cc_payload **out, cc_error *err);
+/* cc_comm_exchange for lists its caller has already checked to be as it
+ * requires (for this communicator's size and rank): they are not checked
+ * again. */
+cc_status _cc_comm_exchange_checked(cc_comm *c, cc_payload *mine, const int *to, int nto,
+                                    const int *notify, int nnotify, const int *from, int nfrom,
+                                    const int *await, int nawait, cc_payload **out,
+                                    cc_error *err);
 
 /* ==== Fault tolerance =================================================== */
 

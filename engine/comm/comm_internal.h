@@ -10,10 +10,11 @@
  * network layer delivers messages with it held. eng->send_lock is taken
  * before any other lock and never by the network layer: a call's sends
  * hold it, and so does the passing on of a revoke notice. The order is
- * send_lock, then a connection's lock (inside cc_net_send), then the net
- * lock. Every field below says which lock guards it or which thread owns
- * it; "the user's thread" is the one thread that calls the engine at a
- * time (comm.h). Functions named *_locked expect the net lock held.
+ * send_lock, then a connection's lock (inside cc_net_send and
+ * _cc_net_send_on), then the net lock. Every field below says which lock
+ * guards it or which thread owns it; "the user's thread" is the one
+ * thread that calls the engine at a time (comm.h). Functions named
+ * *_locked expect the net lock held.
  */
 #ifndef CICADA_COMM_INTERNAL_H
 #define CICADA_COMM_INTERNAL_H
@@ -85,6 +86,9 @@ struct cc_comm {
                             * of library tag -1 - i, or 0: found without a scan */
   uint64_t child_seq;      /* how many communicators derived from this one */
   uint32_t agree_seq;      /* how many agreements this one has run */
+  cc_payload *empty;       /* an exchange's empty message, made at the first
+                            * that sends one and kept (no transport keeps a
+                            * reference to an empty payload), or NULL */
 };
 
 struct cc_engine {
@@ -117,9 +121,21 @@ struct cc_engine {
   uint64_t *retired;       /* contexts of freed communicators: their late */
   size_t nretired, retired_cap; /* messages are dropped, not held as orphans */
   cc_forward *forwards;    /* revoke notices to pass on */
+  cc_msg *spare_msgs;      /* message records received and freed, kept for
+                            * the next deliveries (cc_comm_msg_new_locked) */
+  int nspare_msgs;         /* how many, at most CC_SPARE_MSGS */
 };
 
+#define CC_SPARE_MSGS 16
+
 /* comm.c, for engine.c ----------------------------------------------------- */
+
+/* A message record: a spare one if any, else allocated (NULL if out of
+ * memory). */
+cc_msg *cc_comm_msg_new_locked(cc_engine *eng);
+/* Done with the record m (its payload taken or released): kept as a spare,
+ * or freed. */
+void cc_comm_msg_free_locked(cc_engine *eng, cc_msg *m);
 
 /* A message for context from world rank world_src; takes p. */
 void cc_comm_deliver_locked(cc_engine *eng, uint64_t context, int world_src, int32_t tag,

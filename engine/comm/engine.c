@@ -115,6 +115,11 @@ static void engine_free(cc_engine *eng) {
     free(o->msg);
     free(o);
   }
+  while (eng->spare_msgs) {
+    cc_msg *m = eng->spare_msgs;
+    eng->spare_msgs = m->next;
+    free(m);
+  }
   free(eng->retired);
   pthread_mutex_destroy(&eng->send_lock);
   free(eng);

@@ -286,7 +286,11 @@ static void wait_set_locked(cc_net *n, int peer, cc_conn *c, bool want) {
 }
 
 void cc_net_wait_locked(cc_net *n, double deadline) {
-  double left = deadline - cc_now();
+  _cc_net_wait_from_locked(n, deadline, cc_now());
+}
+
+void _cc_net_wait_from_locked(cc_net *n, double deadline, double now) {
+  double left = deadline - now;
   int ms, r, size = n->cfg.world_size;
   bool buffered = false;
   CC_NET_ASSERT_LOCKED(n);
@@ -503,10 +507,20 @@ static void write_frame(cc_conn *c, int type, int source, uint64_t context, int3
   atomic_fetch_sub(&c->busy, 1);
 }
 
+cc_net_link *_cc_net_link_up_locked(cc_net *n, int peer) {
+  CC_NET_ASSERT_LOCKED(n);
+  return n->links[peer].state == CC_LINK_UP ? n->links[peer].conn : NULL;
+}
+
+void _cc_net_send_on(cc_net *n, cc_net_link *l, int type, uint64_t context, int32_t tag,
+                     cc_payload *p) {
+  write_frame(l, type, n->cfg.rank, context, tag, p);
+}
+
 bool cc_net_send(cc_net *n, int peer, int type, uint64_t context, int32_t tag, cc_payload *p) {
-  cc_conn *c = NULL;
+  cc_conn *c;
   cc_net_lock(n);
-  if (n->links[peer].state == CC_LINK_UP) c = n->links[peer].conn;
+  c = _cc_net_link_up_locked(n, peer);
   cc_net_unlock(n);
   if (!c) return false;
   write_frame(c, type, n->cfg.rank, context, tag, p);

@@ -108,6 +108,9 @@ void cc_net_wake_locked(cc_net *n);
  * without a thread switch. Releases the net lock while waiting. One thread
  * at a time. A deadline in the past still reads what the links hold. */
 void cc_net_wait_locked(cc_net *n, double deadline);
+/* cc_net_wait_locked for a caller that has just read the clock (now, from
+ * cc_now()): the same wait, one clock read fewer. */
+void _cc_net_wait_from_locked(cc_net *n, double deadline, double now);
 
 /* ==== Links =============================================================== */
 
@@ -128,6 +131,16 @@ bool cc_net_peer_suspects_me_locked(const cc_net *n, int peer);
  * link is not up. Takes the net lock and the connection's lock: not to be
  * called with the net lock held. */
 bool cc_net_send(cc_net *n, int peer, int type, uint64_t context, int32_t tag, cc_payload *p);
+/* cc_net_send in two steps, for a call that sends to several peers: the
+ * link to world rank peer if it is up, else NULL, looked up with the net
+ * lock held (one hold for all of a call's peers); then a frame written on
+ * it, without the net lock, as cc_net_send writes. A link stays allocated
+ * as long as the net, so a link looked up and gone down meanwhile takes
+ * the frame as it would in cc_net_send after its look-up. */
+typedef struct cc_conn cc_net_link;
+cc_net_link *_cc_net_link_up_locked(cc_net *n, int peer);
+void _cc_net_send_on(cc_net *n, cc_net_link *l, int type, uint64_t context, int32_t tag,
+                     cc_payload *p);
 /* This player's script raised and it is about to go: tell every peer why
  * (the first line of why, at most CC_FAILURE_NOTICE_BYTES), so that each
  * marks it failed with that reason rather than seeing it finish or vanish.

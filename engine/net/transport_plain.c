@@ -137,11 +137,14 @@ static void plain_write_connlocked(cc_conn *c, const uint8_t *hdr, cc_payload *p
   struct bufferevent *bev = c->bev;
   struct evbuffer *out = bufferevent_get_output(bev);
   size_t hlen = CC_FRAME_HEADER_BYTES, plen = p ? p->len : 0, done = 0;
+  /* The socket as the connection knows it once it reads directly (set
+   * before its first frame): bufferevent_getfd takes the lock again. */
+  evutil_socket_t fd = c->fd >= 0 ? c->fd : bufferevent_getfd(bev);
   CC_CONN_ASSERT_LOCKED(c);
   if (evbuffer_get_length(out) == 0) {
     struct iovec iov[2] = {{(void *)hdr, hlen}, {p ? p->data : NULL, plen}};
     ssize_t w;
-    do w = writev(bufferevent_getfd(bev), iov, plen ? 2 : 1);
+    do w = writev(fd, iov, plen ? 2 : 1);
     while (w < 0 && errno == EINTR);
     if (w > 0) done = (size_t)w;
     /* On an error, queue it all: the I/O thread's write reports the error. */
@@ -158,7 +161,7 @@ static void plain_write_connlocked(cc_conn *c, const uint8_t *hdr, cc_payload *p
      * socket bufferevent keeps its output frozen at the front so that only
      * its own write callback drains it; unfreeze around our write. */
     evbuffer_unfreeze(out, 1);
-    if (evbuffer_write(out, bufferevent_getfd(bev)) < 0 && errno != EAGAIN && errno != EINTR) {
+    if (evbuffer_write(out, fd) < 0 && errno != EAGAIN && errno != EINTR) {
       /* the I/O thread sees the error on its next write and reports it */
     }
     evbuffer_freeze(out, 1);

@@ -475,7 +475,7 @@ function Suite:share(src, secret, shape, enc)
     -- the secret of its own earlier large sharing) is collected first, as
     -- at the source, so that its room is free before the share's message
     -- and its decoded array are made.
-    if large_shape(shape) then collectgarbage() end
+    if shape ~= nil and shape[1] ~= nil and large_shape(shape) then collectgarbage() end
     if scatter_others then
       share = scatter_others(comm, src)
     else
