@@ -466,10 +466,12 @@ describe("kernels for sharing rounds", function()
 
   -- Runs call() with the collector part way through running finalizers:
   -- the first allocation inside call runs some of them, and each of those
-  -- runs mutate(). call itself must not allocate before the kernel does. Deterministic: the collector is stopped and stepped one
-  -- basic step at a time until the first of many finalizers has run.
+  -- runs mutate(); call itself must not allocate before the kernel does.
+  -- Deterministic: the collector is stopped and stepped one basic step at
+  -- a time until the first of many finalizers has run.
   local function with_finalizers_pending(mutate, call)
-    local mode = collectgarbage("incremental", 200, 100, 0) -- one basic step a step
+    -- a step size of 2^0 bytes: one basic step per collectgarbage("step", 0)
+    local mode = collectgarbage("incremental", 200, 100, 0)
     collectgarbage("stop")
     local armed, ran = false, 0
     local meta = {__gc = function()
