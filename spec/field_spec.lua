@@ -756,6 +756,50 @@ describe("kernels into existing arrays", function()
   end
 end)
 
+describe("the high part's shares of a truncation", function()
+  -- F:_high_shares_into(send, own, u, e, y, bits, inv, xs, xo): h = u >> bits
+  -- dealt with g(x) = h + x (e - h) / x_next; send = g(xs), own = g(xo) + y.
+  for _, order in ipairs{"18446744073709551557", "2305843009213693951", "7"} do
+    it("interpolates h and e in GF(" .. order .. ")", function()
+      local F = field.Field{order = order}
+      local rng = core.rng("high shares " .. order)
+      local n = 37
+      local bits = F.bits > 8 and F.bits - 8 or 1
+      local u, e, y = F:uniform({n}, rng), F:uniform({n}, rng), F:uniform({n}, rng)
+      for _, x in ipairs{{2, 1, 3}, {3, 2, 1}, {5, 4, 6}} do
+        local inv = F:inverse(F:array{x[1]})
+        local h = F:shift_right(u, bits)
+        local d = F:multiply(F:subtract(e, h), inv:reshape{})
+        local want_send = F:add(h, F:multiply(d, x[2]))
+        local want_own = F:add(F:add(h, F:multiply(d, x[3])), y)
+        local send, own = F:zeros{n}, F:zeros{n}
+        local s2, o2 = F:_high_shares_into(send, own, u, e, y, bits, inv, x[2], x[3])
+        assert.are.equal(send, s2)
+        assert.are.equal(own, o2)
+        assert.are.equal(want_send, send)
+        assert.are.equal(want_own, own)
+        F:_high_shares_into(send, own, u, e, nil, bits, inv, x[2], x[3])
+        assert.are.equal(F:subtract(want_own, y), own)
+      end
+    end)
+  end
+
+  it("names what does not fit", function()
+    local F = field.Field{order = "18446744073709551557"}
+    local a, b, c, d = F:zeros{4}, F:zeros{4}, F:zeros{4}, F:zeros{4}
+    assert.has_error(function() F:_high_shares_into(a, b, c, F:zeros{3}, nil, 3, 1, 1, 2) end,
+                     "bad argument #4 to '_high_shares_into' (sizes differ)")
+    assert.has_error(function() F:_high_shares_into(a, a, c, d, nil, 3, 1, 1, 2) end,
+                     "bad argument #2 to '_high_shares_into' (send and own are the same array)")
+    assert.has_error(function() F:_high_shares_into(a, b, c, d, nil, 64, 1, 1, 2) end,
+                     "bad argument #6 to '_high_shares_into' (bits 64 out of range [0, 63])")
+    local G = field.Field{order = "170141183460469231731687303715884105727"}
+    assert.has_error(function()
+      G:_high_shares_into(G:zeros{1}, G:zeros{1}, G:zeros{1}, G:zeros{1}, nil, 3, 1, 1, 2)
+    end, "_high_shares_into: a 64-bit field expected")
+  end)
+end)
+
 describe("128-bit fields", function()
   local M127 = "170141183460469231731687303715884105727" -- 2^127 - 1
   local F = field.Field{order = M127}

@@ -925,6 +925,106 @@ unmask_le_loop(const cc_field *f, uint64_t *out, const uint8_t *const *cs, size_
   return top;
 }
 
+/* ---- AVX-512 unmask of units ------------------------------------------
+ *
+ * The unmask of a plain-sum reveal whose subtracted terms all have weight
+ * 1 (a product among 3 players in a 64-bit field: cc_field_high_shares
+ * made this player's terms one) is additions alone: eight elements at a
+ * time in 512-bit vectors, each sum reduced as it is made (a lane's carry
+ * or a value at or above p takes p off), so that every result is the
+ * canonical residue the scalar loop computes, bit for bit. Chosen at run
+ * time (field_simd): the same binary runs the scalar loop on a CPU
+ * without AVX-512F, or when the environment sets CICADA_NO_SIMD. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FIELD_AVX512 1
+#include <immintrin.h>
+
+#define AVX512_TARGET __attribute__((target("avx512f")))
+#define AVX512_INLINE static inline __attribute__((always_inline)) AVX512_TARGET
+
+AVX512_INLINE __m512i v_addmod(__m512i a, __m512i b, __m512i p) {
+  __m512i s = _mm512_add_epi64(a, b);
+  __mmask8 k = _mm512_cmplt_epu64_mask(s, a) | _mm512_cmpge_epu64_mask(s, p);
+  return _mm512_mask_sub_epi64(s, k, s, p);
+}
+
+AVX512_INLINE __m512i v_submod(__m512i a, __m512i b, __m512i p) {
+  __m512i d = _mm512_sub_epi64(a, b);
+  return _mm512_mask_add_epi64(d, _mm512_cmplt_epu64_mask(a, b), d, p);
+}
+
+/* out[i] = floor((sum_j cs[j][i] mod p) / 2^bits) - s - sum_j ys[j][i]
+ * for i < n (a multiple of 8), ra >= 1 shares and qa terms read where they
+ * lie; returns the largest word read. ra, qa constants where inlined. */
+AVX512_INLINE uint64_t unmask_units_v8_loop(const cc_field *f, uint64_t *out,
+                                            const uint8_t *const *cs, size_t ra,
+                                            unsigned bits, uint64_t s,
+                                            const uint8_t *const *ys, size_t qa, size_t n) {
+  const __m512i p = _mm512_set1_epi64((long long)f->p), vs = _mm512_set1_epi64((long long)s);
+  const __m128i sh = _mm_cvtsi32_si128((int)bits);
+  __m512i most = _mm512_setzero_si512();
+  for (size_t i = 0; i < n; i += 8) {
+    __m512i c = _mm512_loadu_si512((const void *)(cs[0] + 8 * i));
+    most = _mm512_max_epu64(most, c);
+    for (size_t j = 1; j < ra; j++) {
+      __m512i x = _mm512_loadu_si512((const void *)(cs[j] + 8 * i));
+      most = _mm512_max_epu64(most, x);
+      c = v_addmod(c, x, p);
+    }
+    __m512i r = v_submod(_mm512_srl_epi64(c, sh), vs, p);
+    for (size_t j = 0; j < qa; j++) {
+      __m512i y = _mm512_loadu_si512((const void *)(ys[j] + 8 * i));
+      most = _mm512_max_epu64(most, y);
+      r = v_submod(r, y, p);
+    }
+    _mm512_storeu_si512((void *)(out + i), r);
+  }
+  return _mm512_reduce_max_epu64(most);
+}
+
+static AVX512_TARGET uint64_t unmask_units_v8(const cc_field *f, uint64_t *out,
+                                              const uint8_t *const *cs, size_t ra,
+                                              unsigned bits, uint64_t s,
+                                              const uint8_t *const *ys, size_t qa, size_t n) {
+  if (ra == 3 && qa == 2) return unmask_units_v8_loop(f, out, cs, 3, bits, s, ys, 2, n);
+  return unmask_units_v8_loop(f, out, cs, ra, bits, s, ys, qa, n);
+}
+#endif
+
+/* Whether the AVX-512 kernels run: -1 not yet known; CICADA_NO_SIMD (set
+ * and not empty: scalar code only), or set by _cc_field_simd. */
+static int field_simd_state = -1;
+
+static int field_cpu_has_avx512(void) {
+#if FIELD_AVX512
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+#else
+  return 0;
+#endif
+}
+
+static int field_simd_detect(void) {
+  const char *no = getenv("CICADA_NO_SIMD");
+  return no && no[0] ? 0 : field_cpu_has_avx512();
+}
+
+static int field_simd(void) {
+  int s = __atomic_load_n(&field_simd_state, __ATOMIC_RELAXED);
+  if (s < 0) {
+    s = field_simd_detect();
+    __atomic_store_n(&field_simd_state, s, __ATOMIC_RELAXED);
+  }
+  return s;
+}
+
+int _cc_field_simd(int want) {
+  int s = want < 0 ? field_simd_detect() : want > 0 ? field_cpu_has_avx512() : 0;
+  __atomic_store_n(&field_simd_state, s, __ATOMIC_RELAXED);
+  return s;
+}
+
 int cc_field_unmask_sum_le(const cc_field *f, uint64_t *out, const uint8_t *const *cs,
                            size_t r, unsigned bits, uint64_t s, const uint64_t *v,
                            const uint8_t *const *ys, size_t q, size_t n) {
@@ -942,13 +1042,30 @@ int cc_field_unmask_sum_le(const cc_field *f, uint64_t *out, const uint8_t *cons
   for (size_t j = 0; j < q; j++)
     if (v[j] != 1) { vo[qm] = v[j]; yo[qm++] = ys[j]; }
   size_t qa = q - qm;
-  uint64_t top;
+  uint64_t top = 0;
+#if FIELD_AVX512
+  if (qm == 0 && n >= 8 && field_simd()) {
+    /* units alone: eight at a time, the last n % 8 by the loops below */
+    size_t n8 = n - n % 8;
+    top = unmask_units_v8(f, out, cs, r, bits, s, yo, qa, n8);
+    if (n8 == n) return top >= f->p ? -1 : 1;
+    const uint8_t *ct[MAXT], *yt[MAXT];
+    for (size_t j = 0; j < r; j++) ct[j] = cs[j] + 8 * n8;
+    for (size_t j = 0; j < qa; j++) yt[j] = yo[j] + 8 * n8;
+    uint64_t t = unmask_le_loop(f, out + n8, ct, r, bits, s, vo, yt, 0, qa, n - n8);
+    top = t > top ? t : top;
+    return top >= f->p ? -1 : 1;
+  }
+#endif
   /* unrolled for a product among 3 players (the high part: 2 products and
-   * 2 units, or 1 and 3); others take the general loop */
+   * 2 units, or 1 and 3; or 2 units, cc_field_high_shares's sum and the
+   * share received); others take the general loop */
   if (r == 3 && qm == 2 && qa == 2)
     top = unmask_le_loop(f, out, cs, 3, bits, s, vo, yo, 2, 2, n);
   else if (r == 3 && qm == 1 && qa == 3)
     top = unmask_le_loop(f, out, cs, 3, bits, s, vo, yo, 1, 3, n);
+  else if (r == 3 && qm == 0 && qa == 2)
+    top = unmask_le_loop(f, out, cs, 3, bits, s, vo, yo, 0, 2, n);
   else
     top = unmask_le_loop(f, out, cs, r, bits, s, vo, yo, qm, qa, n);
   return top >= f->p ? -1 : 1;
@@ -957,6 +1074,59 @@ int cc_field_unmask_sum_le(const cc_field *f, uint64_t *out, const uint8_t *cons
       (void)n;
   return 0;
 #endif
+}
+
+/* x mod p for FOLD and x below 2^96 + 2^64 (a 64-bit word times one
+ * below 2^32, plus a word or two): its high word th is at most 2^32, so
+ * th c < 2^64 (c < 2^32) is a 64-bit product and one fold suffices, as in
+ * fold_mul_small. */
+static inline uint64_t fold_short(const cc_field *f, u128 x) {
+  uint64_t tl = (uint64_t)x, th = (uint64_t)(x >> 64);
+  uint64_t r = tl + th * f->c;
+  r += f->c & ((uint64_t)0 - (uint64_t)(r < tl));
+  return r >= f->p ? r - f->p : r;
+}
+
+/* The loop of cc_field_high_shares; small (a folding field and xs, xo
+ * below 2^32), a constant where it is inlined, sums each share in two
+ * words and folds it once. */
+static inline __attribute__((always_inline)) void
+high_shares_loop(const cc_field *f, uint64_t *send, uint64_t *own, const uint64_t *u,
+                 const uint64_t *e, const uint64_t *y, unsigned bits, uint64_t invd,
+                 uint64_t xs, uint64_t xsd, uint64_t xo, uint64_t xod, bool small, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t h = u[i] >> bits;
+    if (small) {
+      uint64_t d = fold_reduce(f, (u128)submod(f, e[i], h) * invd);
+      uint64_t yi = y ? y[i] : 0;
+      send[i] = fold_short(f, (u128)d * xs + h);
+      own[i] = fold_short(f, (u128)d * xo + h + yi);
+    } else {
+      uint64_t d = dmul(f, submod(f, e[i], h), invd);
+      send[i] = addmod(f, h, dmul(f, d, xsd));
+      uint64_t g = addmod(f, h, dmul(f, d, xod));
+      own[i] = y ? addmod(f, g, y[i]) : g;
+    }
+  }
+}
+
+void cc_field_high_shares(const cc_field *f, uint64_t *send, uint64_t *own,
+                          const uint64_t *u, const uint64_t *e, const uint64_t *y,
+                          unsigned bits, uint64_t inv, uint64_t xs, uint64_t xo,
+                          size_t n) {
+  const cc_field fl = *f; /* the outputs may alias *f: keep constants local */
+  f = &fl;
+  xs %= f->p;
+  xo %= f->p;
+  uint64_t invd = to_dom(f, inv), xsd = to_dom(f, xs), xod = to_dom(f, xo);
+  /* Shamir's x-coordinates are usually 1, 2, 3...: then the products by
+   * them are small ones, and only d costs a full product */
+  if (f->kind == CC_FIELD_FOLD && xs < (UINT64_C(1) << 32) && xo < (UINT64_C(1) << 32)) {
+    if (y) high_shares_loop(f, send, own, u, e, y, bits, invd, xs, xsd, xo, xod, true, n);
+    else high_shares_loop(f, send, own, u, e, NULL, bits, invd, xs, xsd, xo, xod, true, n);
+  } else {
+    high_shares_loop(f, send, own, u, e, y, bits, invd, xs, xsd, xo, xod, false, n);
+  }
 }
 
 /* a * s mod p for FOLD and a small s < 2^32: the product's high word is

@@ -194,6 +194,24 @@ int cc_field_unmask_sum_le(const cc_field *f, uint64_t *out, const uint8_t *cons
                            size_t r, unsigned bits, uint64_t s, const uint64_t *v,
                            const uint8_t *const *ys, size_t q, size_t n);
 
+/* The shares of a truncation's mask high part dealt with degree 1, in one
+ * pass: with h = floor(u[i] / 2^bits) (0 <= bits < 64) and the share e[i]
+ * of the next player (drawn), the dealt polynomial is g(x) = h + x d with
+ * d = (e[i] - h) inv (inv = 1 / x_next, canonical); send[i] = g(xs) and
+ * own[i] = g(xo) + y[i] (y: the shares dealt to this player by others,
+ * summed; NULL for none). u, e and y canonical; each element is read
+ * before it is written, so send or own may be an input (the same
+ * elements), no other overlap. */
+void cc_field_high_shares(const cc_field *f, uint64_t *send, uint64_t *own,
+                          const uint64_t *u, const uint64_t *e, const uint64_t *y,
+                          unsigned bits, uint64_t inv, uint64_t xs, uint64_t xo,
+                          size_t n);
+
+/* For tests: whether field.c's AVX-512 kernels run (want 1: when the CPU
+ * has AVX-512F; 0: never; -1: as at start, CICADA_NO_SIMD heeded).
+ * Returns the new state. */
+int _cc_field_simd(int want);
+
 /* Shamir sharing of the n-element secret with threshold k (degree k - 1):
  * coeffs holds the (k-1) x n random coefficients of degrees 1..k-1, row d-1
  * for degree d. out is the m x n matrix whose row j holds the polynomial

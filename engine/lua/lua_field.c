@@ -1415,6 +1415,39 @@ static int field_shift_right_into(lua_State *L) {
   return 1;
 }
 
+/* F:_high_shares_into(send, own, u, e, y, bits, inv, xs, xo): in a 64-bit
+ * field, a truncation's high part h = floor(u / 2^bits) dealt with degree
+ * 1, the next player's share e drawn: g(x) = h + x (e - h) inv (inv = 1 /
+ * x_next), send = g(xs), own = g(xo) + y (y nil: g(xo)), all arrays of
+ * send's size (send and own two arrays; either may be an input). Returns
+ * send, own. */
+static int field_high_shares_into(lua_State *L) {
+  lua_settop(L, 10);
+  cl_field *F = cl_field_check(L, 1);
+  const cl_fq *q = &F->q;
+  if (q->w != 1) return luaL_error(L, "_high_shares_into: a 64-bit field expected");
+  cl_array *send = cl_field_own_array(L, 2, q);
+  cl_array *own = cl_field_own_array(L, 3, q);
+  cl_array *u = cl_field_own_array(L, 4, q);
+  cl_array *e = cl_field_own_array(L, 5, q);
+  cl_array *y = lua_isnil(L, 6) ? NULL : cl_field_own_array(L, 6, q);
+  size_t n = send->n;
+  luaL_argcheck(L, own->n == n, 3, "sizes differ");
+  luaL_argcheck(L, u->n == n, 4, "sizes differ");
+  luaL_argcheck(L, e->n == n, 5, "sizes differ");
+  luaL_argcheck(L, !y || y->n == n, 6, "sizes differ");
+  luaL_argcheck(L, send != own, 3, "send and own are the same array");
+  lua_Integer bits = luaL_checkinteger(L, 7);
+  if (bits < 0 || bits > 63)
+    luaL_argerror(L, 7, lua_pushfstring(L, "bits %I out of range [0, 63]", bits));
+  cc_u128 inv = check_element(L, q, 8), xs = check_element(L, q, 9),
+          xo = check_element(L, q, 10);
+  cc_field_high_shares(&q->f, send->data, own->data, u->data, e->data, y ? y->data : NULL,
+                       (unsigned)bits, (uint64_t)inv, (uint64_t)xs, (uint64_t)xo, n);
+  lua_settop(L, 3);
+  return 2;
+}
+
 /* F:lincomb_into(out, weights, arrays): out = sum_j weights[j] arrays[j],
  * the arrays of out's size (out may be one of them). Returns out. */
 static int field_lincomb_into(lua_State *L) {
@@ -1874,6 +1907,7 @@ static const luaL_Reg field_methods[] = {
   {"mul_lincomb_into", field_mul_lincomb_into},
   {"_mul_lincomb_message", field_mul_lincomb_message},
   {"unmask_into", field_unmask_into},
+  {"_high_shares_into", field_high_shares_into},
   {NULL, NULL}
 };
 

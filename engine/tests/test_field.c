@@ -810,6 +810,145 @@ static void test_unmask_sum_le(void) {
   cc_rng_free(&rng);
 }
 
+/* The unmask of units alone (every subtracted term of weight 1) in the
+ * folding fields with the AVX-512 kernels on, against the scalar loops
+ * and cc_field_unmask_shift: share and term counts, lengths below, at and
+ * past multiples of 8 (the last n % 8 go to the scalar loop), random and
+ * extreme words, byte offsets 0 to 7; a word at or above p in a share or
+ * a term, in the vectors' part or the tail, is refused. Without AVX-512F
+ * both runs take the scalar loops. */
+static void test_unmask_units(void) {
+  enum { N = 301, R = 8 };
+  static uint64_t cs[R][N], ys[R][N], want[N], got[N + 1], got0[N];
+  static uint8_t cb[R][8 * N + 8], yb[R][8 * N + 8];
+  const uint64_t *cp[R], *yp[R];
+  const uint8_t *ca[R], *ya[R];
+  uint64_t ones[R];
+  static const size_t lengths[] = {1, 7, 8, 9, 16, 64, 299, N};
+  cc_rng rng;
+  CHECK(cc_rng_init_seeded(&rng, "unmask_units", 12) == 0);
+  for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
+    cc_field f;
+    cc_field_setup(&f, orders[o]);
+    if (f.kind != CC_FIELD_FOLD) continue;
+    for (int extreme = 0; extreme <= 1; extreme++) {
+      for (size_t j = 0; j < R; j++) {
+        if (extreme) {
+          for (size_t i = 0; i < N; i++) cs[j][i] = ys[j][i] = f.p - 1 - (i % 3);
+        } else {
+          CHECK(cc_rng_uniform_mod(&rng, f.p, cs[j], N) == 0);
+          CHECK(cc_rng_uniform_mod(&rng, f.p, ys[j], N) == 0);
+        }
+        ones[j] = 1;
+        size_t off = (j * 5 + (size_t)extreme) % 8;
+        for (size_t i = 0; i < N; i++) {
+          put_le(cb[j] + off + 8 * i, cs[j][i]);
+          put_le(yb[j] + (7 - off) + 8 * i, ys[j][i]);
+        }
+        cp[j] = cs[j];
+        yp[j] = ys[j];
+        ca[j] = cb[j] + off;
+        ya[j] = yb[j] + (7 - off);
+      }
+      uint64_t s = extreme ? f.p - 1 : 98765;
+      for (unsigned bits = 0; bits < 64; bits += 21) {
+        for (size_t r = 1; r <= R; r++) {
+          for (size_t q = 0; q <= R; q += 1 + (r != 3)) {
+            for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+              size_t n = lengths[l];
+              _cc_field_simd(1);
+              memset(got, 0xab, sizeof got);
+              CHECK(cc_field_unmask_sum_le(&f, got, ca, r, bits, s, ones, ya, q, n) == 1);
+              _cc_field_simd(0);
+              CHECK(cc_field_unmask_sum_le(&f, got0, ca, r, bits, s, ones, ya, q, n) == 1);
+              cc_field_unmask_shift(&f, want, ones, cp, r, bits, s, ones, yp, q, n);
+              CHECK(cc_field_equal(got, want, n));
+              CHECK(cc_field_equal(got0, want, n));
+              CHECK(got[n] == UINT64_C(0xabababababababab)); /* nothing past n */
+            }
+          }
+        }
+      }
+    }
+    /* a bad word in a share or a term: in the first vector, the middle,
+     * the last full vector and the tail */
+    static const size_t places[] = {0, 150, 295, N - 1};
+    _cc_field_simd(1);
+    for (size_t pl = 0; pl < 4; pl++) {
+      for (int term = 0; term <= 1; term++) {
+        /* all of the shares (N, a tail of 5) or the vectors' part alone */
+        size_t n = pl == 3 ? N : 296;
+        uint8_t *b = (uint8_t *)(term ? ya[pl] : ca[pl % 3]) + 8 * places[pl];
+        put_le(b, pl % 2 ? UINT64_MAX : f.p);
+        CHECK(cc_field_unmask_sum_le(&f, got, ca, 3, 5, 0, ones, ya, 4, n) == -1);
+        put_le(b, f.p - 1);
+        CHECK(cc_field_unmask_sum_le(&f, got, ca, 3, 5, 0, ones, ya, 4, n) == 1);
+      }
+    }
+  }
+  _cc_field_simd(-1);
+  cc_rng_free(&rng);
+}
+
+/* The high part's shares (cc_field_high_shares) against the interpolation
+ * g(x) = h + x (e - h) / x_next, h = floor(u / 2^bits), element by
+ * element: every kind of field, the indices 1, 2, 3 and large ones,
+ * random and extreme words (p - 1, e = h), with and without the added
+ * terms, and the outputs written over inputs. */
+static void test_high_shares(void) {
+  enum { N = 97 };
+  static uint64_t u[N], e[N], y[N], send[N], own[N], e2[N];
+  cc_rng rng;
+  CHECK(cc_rng_init_seeded(&rng, "high_shares", 11) == 0);
+  for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
+    cc_field f;
+    cc_field_setup(&f, orders[o]);
+    static const uint64_t points[][3] = {
+      {2, 1, 3}, {3, 2, 1}, {1, 3, 2}, {UINT64_C(1) << 40, 5, UINT64_C(0xFFFFFFFF)},
+      {7, UINT64_C(0xFFFFFFFF), UINT64_C(1) << 33}};
+    for (size_t pt = 0; pt < sizeof points / sizeof points[0]; pt++) {
+      uint64_t xn = points[pt][0] % f.p, xs = points[pt][1] % f.p, xo = points[pt][2] % f.p;
+      if (xn == 0) continue;
+      uint64_t inv = cc_field_inv1(&f, xn);
+      for (int extreme = 0; extreme <= 2; extreme++) {
+        unsigned bits = extreme == 1 ? 0 : f.bits > 5 ? (unsigned)f.bits - 5 : 1;
+        if (extreme == 2) bits = 63;
+        CHECK(cc_rng_uniform_mod(&rng, f.p, u, N) == 0);
+        CHECK(cc_rng_uniform_mod(&rng, f.p, e, N) == 0);
+        CHECK(cc_rng_uniform_mod(&rng, f.p, y, N) == 0);
+        for (size_t i = 0; extreme == 1 && i < N; i++) {
+          u[i] = y[i] = f.p - 1;
+          e[i] = i % 2 ? f.p - 1 : 0;
+        }
+        for (int withy = 0; withy <= 1; withy++) {
+          cc_field_high_shares(&f, send, own, u, e, withy ? y : NULL, bits, inv, xs, xo, N);
+          for (size_t i = 0; i < N; i++) {
+            uint64_t h = u[i] >> bits, d, g1, g2;
+            cc_field_sub(&f, &d, &e[i], &h, 1);
+            d = cc_field_mul1(&f, d, inv);
+            g1 = cc_field_mul1(&f, d, xs);
+            g2 = cc_field_mul1(&f, d, xo);
+            cc_field_add(&f, &g1, &g1, &h, 1);
+            cc_field_add(&f, &g2, &g2, &h, 1);
+            if (withy) cc_field_add(&f, &g2, &g2, &y[i], 1);
+            CHECK(send[i] == g1);
+            CHECK(own[i] == g2);
+          }
+          /* the outputs over the inputs: own over e, send over u */
+          memcpy(e2, e, sizeof e);
+          uint64_t ucopy[N];
+          memcpy(ucopy, u, sizeof u);
+          cc_field_high_shares(&f, ucopy, e2, ucopy, e2, withy ? y : NULL, bits, inv, xs, xo,
+                               N);
+          CHECK(cc_field_equal(ucopy, send, N));
+          CHECK(cc_field_equal(e2, own, N));
+        }
+      }
+    }
+  }
+  cc_rng_free(&rng);
+}
+
 /* The masked-product kernels against the plain ones, in every kind of
  * field: random and extreme (p - 1 everywhere, so that the lazy sums carry
  * into their top word) elements and weights, weights of 1 at varying
@@ -1177,6 +1316,8 @@ int main(void) {
   test_lincomb_arrays();
   test_lincomb_le();
   test_unmask_sum_le();
+  test_unmask_units();
+  test_high_shares();
   test_random();
   test_checks();
   test_bitlt_pairs();

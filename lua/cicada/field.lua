@@ -183,6 +183,11 @@
 --         -- F:mul_lincomb_into(n, ...) would give, made straight into the
 --         -- bytes that travel; into (a message of an earlier call, or nil)
 --         -- is written over when no send holds it and its room fits
+--     F:_high_shares_into(send, own, u, e, y, bits, inv, xs, xo)
+--         -- in a 64-bit field, h = floor(u / 2^bits) dealt with degree 1,
+--         -- the next player's share e drawn: with g(x) = h + x (e - h) inv
+--         -- (inv = 1 / x_next), send = g(xs) and own = g(xo) + y (y nil:
+--         -- g(xo)) in one pass; returns send, own
 --     F:unmask_into(result, at, weights, cs, bits, s, v, ys)
 --         -- the #cs[1] elements of result from index at on become
 --         -- floor(c / 2^bits) - s - sum of v[j] * ys[j], where c is the sum
