@@ -259,6 +259,20 @@ function M:_truncation_plan(k)
     plan.cw = F:concat{F:ones{1 + #plan.uname}, F:negative(F:ones{lower})}
     plan.pw = self._lambda:slice(me + 1, me + 1)
     plan.ow = F:ones{size}
+    if size == 3 and t == 2 and F.bits <= 64 then
+      -- 3 players in a 64-bit field: the high part's shares from the slope
+      -- of its polynomial, as above but in one pass with the shift and the
+      -- sum of this player's terms (F:_high_shares_into), so that the
+      -- unmask adds two terms instead of two products and two terms. The
+      -- shares are the interpolation's, element for element.
+      local x = self.indices[me + 1]
+      plan.fused = {
+        inv = F:inverse(F:array{self.indices[(me + 1) % size + 1]}),
+        xsend = F:array{self.indices[plan.sends[1].rank + 1]},
+        xme = F:array{x},
+      }
+      plan.hw = F:ones{2}
+    end
   else
     plan.cw = F:concat{self:_deal_weights(me, k, me), ones}
     plan.ow = self._lambda
@@ -299,6 +313,7 @@ function M:_truncate_start(h, b, at, n, k, bits, T, S, ahead)
   -- This player's contribution u to the mask r, and u's high part.
   local u, high = S.u, S.high
   F:uniform_below_into(u, T.bound, self._rng)
+  if plan.fused then return self:_truncate_start3(h, b, at, n, bits, T, S, ahead, plan, u) end
   F:shift_right_into(high, u, bits)
   if T.uniforms > comm.world_size and comm.rank == 0 then
     local u2, high2 = S.u2, S.high2
@@ -368,6 +383,42 @@ function M:_truncate_start(h, b, at, n, k, bits, T, S, ahead)
   end
   rawset(S, "cmsg", c)
   return {plan = plan, c = c, hterms = hterms, ahead = ahead}
+end
+
+--- _truncate_start for a product among 3 players in a 64-bit field
+-- (`plan.fused`): the same draws from the same streams, shares and
+-- messages, the high part's shares made in one pass with its shift.
+-- @local
+function M:_truncate_start3(h, b, at, n, bits, T, S, ahead, plan, u)
+  local F, comm = self.field, self.communicator
+  -- the pairwise masks this player draws for the players after it, then
+  -- (on the stream to the next player, after its mask if any) the next
+  -- player's share of the high part
+  local uterms = {u}
+  for d, name in ipairs(plan.uname) do
+    uterms[d + 1] = F:uniform_into(S[name], plan.uout[d])
+  end
+  local e = F:uniform_into(S.h1, plan.hout[1])
+  -- the pairwise masks of the players before this one and the previous
+  -- player's share of its high part for this one, from their streams
+  local y
+  for _, draw in ipairs(plan.draws) do
+    if draw.u then uterms[#uterms + 1] = F:uniform_into(S[draw.uname], draw.stream) end
+    if draw.high then y = F:uniform_into(S[draw.hname], draw.stream) end
+  end
+  local fused = plan.fused
+  local send, own = F:_high_shares_into(S.sh1, S.own, u, e, y, bits, fused.inv,
+                                        fused.xsend, fused.xme)
+  comm:_lib_send(send, plan.sends[1].rank, TAG)
+  local c = F:_mul_lincomb_message(rawget(S, "cmsg"), n, h, b, at, plan.cw, uterms,
+                                   comm.rank == 0 and T.shift or 0, plan.pw)
+  if ahead then
+    for j = 0, comm.world_size - 1 do
+      if j ~= comm.rank then comm:_lib_send(c, j, TAG) end
+    end
+  end
+  rawset(S, "cmsg", c)
+  return {plan = plan, c = c, hterms = {own}, ahead = ahead}
 end
 
 --- Finish a truncation begun by _truncate_start: reveal the masked value
