@@ -1110,6 +1110,76 @@ high_shares_loop(const cc_field *f, uint64_t *send, uint64_t *own, const uint64_
   }
 }
 
+#if FIELD_AVX512
+/* Eight 64 x 64-bit products, each as two words (hi, lo), from the 32-bit
+ * halves' four products (vpmuludq). */
+AVX512_INLINE void v_mul_wide(__m512i a, __m512i b, __m512i *hi, __m512i *lo) {
+  const __m512i m32 = _mm512_set1_epi64((long long)UINT32_MAX);
+  __m512i ah = _mm512_srli_epi64(a, 32), bh = _mm512_srli_epi64(b, 32);
+  __m512i p00 = _mm512_mul_epu32(a, b), p01 = _mm512_mul_epu32(a, bh);
+  __m512i p10 = _mm512_mul_epu32(ah, b), p11 = _mm512_mul_epu32(ah, bh);
+  /* the middle column: below 3 * 2^32, no carry lost */
+  __m512i mid = _mm512_add_epi64(_mm512_srli_epi64(p00, 32), _mm512_and_si512(p01, m32));
+  mid = _mm512_add_epi64(mid, _mm512_and_si512(p10, m32));
+  *lo = _mm512_or_si512(_mm512_slli_epi64(mid, 32), _mm512_and_si512(p00, m32));
+  __m512i h = _mm512_add_epi64(p11, _mm512_srli_epi64(p01, 32));
+  h = _mm512_add_epi64(h, _mm512_srli_epi64(p10, 32));
+  *hi = _mm512_add_epi64(h, _mm512_srli_epi64(mid, 32));
+}
+
+/* th 2^64 + tl mod p for FOLD, th < 2^32 (fold_short): r = tl + th c, a
+ * wrap adds c, and one conditional subtraction. */
+AVX512_INLINE __m512i v_fold_short(__m512i tl, __m512i th, __m512i c, __m512i p) {
+  __m512i r = _mm512_add_epi64(tl, _mm512_mul_epu32(th, c));
+  r = _mm512_mask_add_epi64(r, _mm512_cmplt_epu64_mask(r, tl), r, c);
+  return _mm512_mask_sub_epi64(r, _mm512_cmpge_epu64_mask(r, p), r, p);
+}
+
+/* x y + z for x, z < 2^64 and y < 2^32 as (th, tl), th < 2^32 when the
+ * whole is below 2^96. */
+AVX512_INLINE void v_mul_small_add(__m512i x, __m512i y, __m512i z, __m512i *th,
+                                   __m512i *tl) {
+  __m512i q0 = _mm512_mul_epu32(x, y), q1 = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), y);
+  __m512i a1 = _mm512_add_epi64(q0, z);
+  __m512i a2 = _mm512_add_epi64(a1, _mm512_slli_epi64(q1, 32));
+  __m512i one = _mm512_set1_epi64(1);
+  __m512i h = _mm512_srli_epi64(q1, 32);
+  h = _mm512_mask_add_epi64(h, _mm512_cmplt_epu64_mask(a1, q0), h, one);
+  *th = _mm512_mask_add_epi64(h, _mm512_cmplt_epu64_mask(a2, a1), h, one);
+  *tl = a2;
+}
+
+/* high_shares_loop's small case (FOLD, xs and xo below 2^31) eight
+ * elements at a time, for n a multiple of 8: d = (e - h) inv is the
+ * residue of its product (two words folded as fold_reduce folds them),
+ * g(x) = x d + h below 2^96, and own's y added after the fold. */
+static AVX512_TARGET void high_shares_v8(const cc_field *f, uint64_t *send, uint64_t *own,
+                                         const uint64_t *u, const uint64_t *e,
+                                         const uint64_t *y, unsigned bits, uint64_t inv,
+                                         uint64_t xs, uint64_t xo, size_t n) {
+  const __m512i p = _mm512_set1_epi64((long long)f->p), c = _mm512_set1_epi64((long long)f->c);
+  const __m512i vinv = _mm512_set1_epi64((long long)inv);
+  const __m512i vxs = _mm512_set1_epi64((long long)xs), vxo = _mm512_set1_epi64((long long)xo);
+  const __m128i sh = _mm_cvtsi32_si128((int)bits);
+  for (size_t i = 0; i < n; i += 8) {
+    __m512i h = _mm512_srl_epi64(_mm512_loadu_si512((const void *)(u + i)), sh);
+    __m512i t = v_submod(_mm512_loadu_si512((const void *)(e + i)), h, p);
+    __m512i hi, lo, th, tl;
+    v_mul_wide(t, vinv, &hi, &lo);
+    /* hi 2^64 + lo = hi c + lo (mod p), below 2^96: (th, tl) */
+    v_mul_small_add(hi, c, lo, &th, &tl);
+    __m512i d = v_fold_short(tl, th, c, p);
+    v_mul_small_add(d, vxs, h, &th, &tl);
+    __m512i vsend = v_fold_short(tl, th, c, p);
+    v_mul_small_add(d, vxo, h, &th, &tl);
+    __m512i vown = v_fold_short(tl, th, c, p);
+    if (y) vown = v_addmod(vown, _mm512_loadu_si512((const void *)(y + i)), p);
+    _mm512_storeu_si512((void *)(send + i), vsend);
+    _mm512_storeu_si512((void *)(own + i), vown);
+  }
+}
+#endif
+
 void cc_field_high_shares(const cc_field *f, uint64_t *send, uint64_t *own,
                           const uint64_t *u, const uint64_t *e, const uint64_t *y,
                           unsigned bits, uint64_t inv, uint64_t xs, uint64_t xo,
@@ -1122,6 +1192,15 @@ void cc_field_high_shares(const cc_field *f, uint64_t *send, uint64_t *own,
   /* Shamir's x-coordinates are usually 1, 2, 3...: then the products by
    * them are small ones, and only d costs a full product */
   if (f->kind == CC_FIELD_FOLD && xs < (UINT64_C(1) << 32) && xo < (UINT64_C(1) << 32)) {
+#if FIELD_AVX512
+    if (n >= 8 && xs < (UINT64_C(1) << 31) && xo < (UINT64_C(1) << 31) && bits < 64 &&
+        field_simd()) {
+      /* eight at a time, the last n % 8 by the loop below */
+      size_t n8 = n - n % 8;
+      high_shares_v8(f, send, own, u, e, y, bits, inv, xs, xo, n8);
+      send += n8, own += n8, u += n8, e += n8, y = y ? y + n8 : NULL, n -= n8;
+    }
+#endif
     if (y) high_shares_loop(f, send, own, u, e, y, bits, invd, xs, xsd, xo, xod, true, n);
     else high_shares_loop(f, send, own, u, e, NULL, bits, invd, xs, xsd, xo, xod, true, n);
   } else {

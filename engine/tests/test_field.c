@@ -921,19 +921,24 @@ static void test_high_shares(void) {
           e[i] = i % 2 ? f.p - 1 : 0;
         }
         for (int withy = 0; withy <= 1; withy++) {
-          cc_field_high_shares(&f, send, own, u, e, withy ? y : NULL, bits, inv, xs, xo, N);
-          for (size_t i = 0; i < N; i++) {
-            uint64_t h = u[i] >> bits, d, g1, g2;
-            cc_field_sub(&f, &d, &e[i], &h, 1);
-            d = cc_field_mul1(&f, d, inv);
-            g1 = cc_field_mul1(&f, d, xs);
-            g2 = cc_field_mul1(&f, d, xo);
-            cc_field_add(&f, &g1, &g1, &h, 1);
-            cc_field_add(&f, &g2, &g2, &h, 1);
-            if (withy) cc_field_add(&f, &g2, &g2, &y[i], 1);
-            CHECK(send[i] == g1);
-            CHECK(own[i] == g2);
+          /* the AVX-512 kernel (where the CPU has it) and the scalar loops */
+          for (int simd = 0; simd <= 1; simd++) {
+            _cc_field_simd(simd);
+            cc_field_high_shares(&f, send, own, u, e, withy ? y : NULL, bits, inv, xs, xo, N);
+            for (size_t i = 0; i < N; i++) {
+              uint64_t h = u[i] >> bits, d, g1, g2;
+              cc_field_sub(&f, &d, &e[i], &h, 1);
+              d = cc_field_mul1(&f, d, inv);
+              g1 = cc_field_mul1(&f, d, xs);
+              g2 = cc_field_mul1(&f, d, xo);
+              cc_field_add(&f, &g1, &g1, &h, 1);
+              cc_field_add(&f, &g2, &g2, &h, 1);
+              if (withy) cc_field_add(&f, &g2, &g2, &y[i], 1);
+              CHECK(send[i] == g1);
+              CHECK(own[i] == g2);
+            }
           }
+          _cc_field_simd(-1);
           /* the outputs over the inputs: own over e, send over u */
           memcpy(e2, e, sizeof e);
           uint64_t ucopy[N];
