@@ -82,6 +82,118 @@ static inline uint64_t submod(const cc_field *f, uint64_t a, uint64_t b) {
   return a - b + (f->p & mask);
 }
 
+/* ==== AVX-512 ============================================================
+ *
+ * A few kernels of a product among 3 players in a folding field (the
+ * masked share, the high part's shares, the unmask of unit terms) run
+ * eight elements at a time in 512-bit vectors: sums reduced as they are
+ * made (a lane's carry or a value at or above p takes p off), 64 x 64-bit
+ * products from the 32-bit halves' products (vpmuludq), folded as
+ * fold_reduce folds them, so that every result is the canonical residue
+ * the scalar loops compute, bit for bit; the elements past the last
+ * multiple of eight go to the scalar loops. Chosen at run time
+ * (field_simd): the same binary runs the scalar loops on a CPU without
+ * AVX-512F, or when the environment sets CICADA_NO_SIMD. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FIELD_AVX512 1
+#include <immintrin.h>
+
+#define AVX512_TARGET __attribute__((target("avx512f")))
+#define AVX512_INLINE static inline __attribute__((always_inline)) AVX512_TARGET
+
+AVX512_INLINE __m512i v_addmod(__m512i a, __m512i b, __m512i p) {
+  __m512i s = _mm512_add_epi64(a, b);
+  __mmask8 k = _mm512_cmplt_epu64_mask(s, a) | _mm512_cmpge_epu64_mask(s, p);
+  return _mm512_mask_sub_epi64(s, k, s, p);
+}
+
+AVX512_INLINE __m512i v_submod(__m512i a, __m512i b, __m512i p) {
+  __m512i d = _mm512_sub_epi64(a, b);
+  return _mm512_mask_add_epi64(d, _mm512_cmplt_epu64_mask(a, b), d, p);
+}
+
+/* Eight 64 x 64-bit products, each as two words (hi, lo), from the 32-bit
+ * halves' four products (vpmuludq). */
+AVX512_INLINE void v_mul_wide(__m512i a, __m512i b, __m512i *hi, __m512i *lo) {
+  const __m512i m32 = _mm512_set1_epi64((long long)UINT32_MAX);
+  __m512i ah = _mm512_srli_epi64(a, 32), bh = _mm512_srli_epi64(b, 32);
+  __m512i p00 = _mm512_mul_epu32(a, b), p01 = _mm512_mul_epu32(a, bh);
+  __m512i p10 = _mm512_mul_epu32(ah, b), p11 = _mm512_mul_epu32(ah, bh);
+  /* the middle column: below 3 * 2^32, no carry lost */
+  __m512i mid = _mm512_add_epi64(_mm512_srli_epi64(p00, 32), _mm512_and_si512(p01, m32));
+  mid = _mm512_add_epi64(mid, _mm512_and_si512(p10, m32));
+  *lo = _mm512_or_si512(_mm512_slli_epi64(mid, 32), _mm512_and_si512(p00, m32));
+  __m512i h = _mm512_add_epi64(p11, _mm512_srli_epi64(p01, 32));
+  h = _mm512_add_epi64(h, _mm512_srli_epi64(p10, 32));
+  *hi = _mm512_add_epi64(h, _mm512_srli_epi64(mid, 32));
+}
+
+/* th 2^64 + tl mod p for FOLD, th < 2^32 (fold_short): r = tl + th c, a
+ * wrap adds c, and one conditional subtraction. */
+AVX512_INLINE __m512i v_fold_short(__m512i tl, __m512i th, __m512i c, __m512i p) {
+  __m512i r = _mm512_add_epi64(tl, _mm512_mul_epu32(th, c));
+  r = _mm512_mask_add_epi64(r, _mm512_cmplt_epu64_mask(r, tl), r, c);
+  return _mm512_mask_sub_epi64(r, _mm512_cmpge_epu64_mask(r, p), r, p);
+}
+
+/* x y + z for x, z < 2^64 and y < 2^32 as (th, tl), th < 2^32 when the
+ * whole is below 2^96. */
+AVX512_INLINE void v_mul_small_add(__m512i x, __m512i y, __m512i z, __m512i *th,
+                                   __m512i *tl) {
+  __m512i q0 = _mm512_mul_epu32(x, y), q1 = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), y);
+  __m512i a1 = _mm512_add_epi64(q0, z);
+  __m512i a2 = _mm512_add_epi64(a1, _mm512_slli_epi64(q1, 32));
+  __m512i one = _mm512_set1_epi64(1);
+  __m512i h = _mm512_srli_epi64(q1, 32);
+  h = _mm512_mask_add_epi64(h, _mm512_cmplt_epu64_mask(a1, q0), h, one);
+  *th = _mm512_mask_add_epi64(h, _mm512_cmplt_epu64_mask(a2, a1), h, one);
+  *tl = a2;
+}
+
+/* a b mod p for FOLD, a, b < 2^64: the product's words folded twice (the
+ * second fold below 2^96, as fold_reduce's). */
+AVX512_INLINE __m512i v_mulmod(__m512i a, __m512i b, __m512i c, __m512i p) {
+  __m512i hi, lo, th, tl;
+  v_mul_wide(a, b, &hi, &lo);
+  v_mul_small_add(hi, c, lo, &th, &tl);
+  return v_fold_short(tl, th, c, p);
+}
+#endif
+
+/* Whether the AVX-512 kernels run: -1 not yet known; CICADA_NO_SIMD (set
+ * and not empty: scalar code only), or set by _cc_field_simd. */
+static int field_simd_state = -1;
+
+static int field_cpu_has_avx512(void) {
+#if FIELD_AVX512
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+#else
+  return 0;
+#endif
+}
+
+static int field_simd_detect(void) {
+  const char *no = getenv("CICADA_NO_SIMD");
+  return no && no[0] ? 0 : field_cpu_has_avx512();
+}
+
+static int field_simd(void) {
+  int s = __atomic_load_n(&field_simd_state, __ATOMIC_RELAXED);
+  if (s < 0) {
+    s = field_simd_detect();
+    __atomic_store_n(&field_simd_state, s, __ATOMIC_RELAXED);
+  }
+  return s;
+}
+
+int _cc_field_simd(int want) {
+  int s = want < 0 ? field_simd_detect() : want > 0 ? field_cpu_has_avx512() : 0;
+  __atomic_store_n(&field_simd_state, s, __ATOMIC_RELAXED);
+  return s;
+}
+
 /* ==== Setup and the order check ========================================= */
 
 static int bit_length(uint64_t x) {
@@ -756,6 +868,40 @@ mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint
   }
 }
 
+#if FIELD_AVX512
+/* mul_lincomb_loop's weighted product with add terms of weight 1 and sub
+ * of weight -1 alone (a plain-sum reveal's masked share) eight elements
+ * at a time, n a multiple of 8: pw (a b mod p) + s + the terms, each step
+ * reduced. add and sub constants where inlined. */
+AVX512_INLINE void mul_units_v8_loop(const cc_field *f, uint64_t *out, const uint64_t *a,
+                                     const uint64_t *b, uint64_t pw,
+                                     const uint64_t *const *xs, size_t add, size_t sub,
+                                     uint64_t s, size_t n) {
+  const __m512i p = _mm512_set1_epi64((long long)f->p), c = _mm512_set1_epi64((long long)f->c);
+  const __m512i vpw = _mm512_set1_epi64((long long)pw), vs = _mm512_set1_epi64((long long)s);
+  for (size_t i = 0; i < n; i += 8) {
+    __m512i x = v_mulmod(_mm512_loadu_si512((const void *)(a + i)),
+                         _mm512_loadu_si512((const void *)(b + i)), c, p);
+    x = v_addmod(v_mulmod(x, vpw, c, p), vs, p);
+    for (size_t j = 0; j < add; j++)
+      x = v_addmod(x, _mm512_loadu_si512((const void *)(xs[j] + i)), p);
+    for (size_t j = add; j < add + sub; j++)
+      x = v_submod(x, _mm512_loadu_si512((const void *)(xs[j] + i)), p);
+    _mm512_storeu_si512((void *)(out + i), x);
+  }
+}
+
+static AVX512_TARGET void mul_units_v8(const cc_field *f, uint64_t *out, const uint64_t *a,
+                                       const uint64_t *b, uint64_t pw,
+                                       const uint64_t *const *xs, size_t add, size_t sub,
+                                       uint64_t s, size_t n) {
+  if (add == 3 && sub == 0) mul_units_v8_loop(f, out, a, b, pw, xs, 3, 0, s, n);
+  else if (add == 2 && sub == 1) mul_units_v8_loop(f, out, a, b, pw, xs, 2, 1, s, n);
+  else if (add == 1 && sub == 2) mul_units_v8_loop(f, out, a, b, pw, xs, 1, 2, s, n);
+  else mul_units_v8_loop(f, out, a, b, pw, xs, add, sub, s, n);
+}
+#endif
+
 void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint64_t *a,
                                    const uint64_t *b, uint64_t pw, const uint64_t *w,
                                    const uint64_t *const *xs, size_t r, uint64_t s,
@@ -775,6 +921,15 @@ void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint6
   uint64_t wo[LAZY_TERMS];
   size_t sub, mul = lazy_sort(f, w, xs, r, xo, wo, &sub), add = r - mul - sub;
   int weighted = pw != 1;
+#if FIELD_AVX512
+  if (weighted && b && mul == 0 && n >= 8 && field_simd()) {
+    /* eight at a time, the last n % 8 by the loops below */
+    size_t n8 = n - n % 8;
+    mul_units_v8(f, out, a, b, pw, xo, add, sub, s, n8);
+    for (size_t j = 0; j < r; j++) xo[j] += n8;
+    out += n8, a += n8, b += n8, n -= n8;
+  }
+#endif
   const uint64_t pwc = fold_reduce(f, (u128)pw * f->c);
   /* Unrolled loops for the sums of a few players (3 players, threshold 2:
    * 5 terms for a product's mask, one or none of weight 1 among the first
@@ -925,35 +1080,9 @@ unmask_le_loop(const cc_field *f, uint64_t *out, const uint8_t *const *cs, size_
   return top;
 }
 
-/* ---- AVX-512 unmask of units ------------------------------------------
- *
- * The unmask of a plain-sum reveal whose subtracted terms all have weight
- * 1 (a product among 3 players in a 64-bit field: cc_field_high_shares
- * made this player's terms one) is additions alone: eight elements at a
- * time in 512-bit vectors, each sum reduced as it is made (a lane's carry
- * or a value at or above p takes p off), so that every result is the
- * canonical residue the scalar loop computes, bit for bit. Chosen at run
- * time (field_simd): the same binary runs the scalar loop on a CPU
- * without AVX-512F, or when the environment sets CICADA_NO_SIMD. */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
-    defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define FIELD_AVX512 1
-#include <immintrin.h>
-
-#define AVX512_TARGET __attribute__((target("avx512f")))
-#define AVX512_INLINE static inline __attribute__((always_inline)) AVX512_TARGET
-
-AVX512_INLINE __m512i v_addmod(__m512i a, __m512i b, __m512i p) {
-  __m512i s = _mm512_add_epi64(a, b);
-  __mmask8 k = _mm512_cmplt_epu64_mask(s, a) | _mm512_cmpge_epu64_mask(s, p);
-  return _mm512_mask_sub_epi64(s, k, s, p);
-}
-
-AVX512_INLINE __m512i v_submod(__m512i a, __m512i b, __m512i p) {
-  __m512i d = _mm512_sub_epi64(a, b);
-  return _mm512_mask_add_epi64(d, _mm512_cmplt_epu64_mask(a, b), d, p);
-}
-
+#if FIELD_AVX512
+/* The unmask of units alone, eight elements at a time (see the AVX-512
+ * helpers above). */
 /* out[i] = floor((sum_j cs[j][i] mod p) / 2^bits) - s - sum_j ys[j][i]
  * for i < n (a multiple of 8), ra >= 1 shares and qa terms read where they
  * lie; returns the largest word read. ra, qa constants where inlined. */
@@ -991,39 +1120,6 @@ static AVX512_TARGET uint64_t unmask_units_v8(const cc_field *f, uint64_t *out,
   return unmask_units_v8_loop(f, out, cs, ra, bits, s, ys, qa, n);
 }
 #endif
-
-/* Whether the AVX-512 kernels run: -1 not yet known; CICADA_NO_SIMD (set
- * and not empty: scalar code only), or set by _cc_field_simd. */
-static int field_simd_state = -1;
-
-static int field_cpu_has_avx512(void) {
-#if FIELD_AVX512
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
-#else
-  return 0;
-#endif
-}
-
-static int field_simd_detect(void) {
-  const char *no = getenv("CICADA_NO_SIMD");
-  return no && no[0] ? 0 : field_cpu_has_avx512();
-}
-
-static int field_simd(void) {
-  int s = __atomic_load_n(&field_simd_state, __ATOMIC_RELAXED);
-  if (s < 0) {
-    s = field_simd_detect();
-    __atomic_store_n(&field_simd_state, s, __ATOMIC_RELAXED);
-  }
-  return s;
-}
-
-int _cc_field_simd(int want) {
-  int s = want < 0 ? field_simd_detect() : want > 0 ? field_cpu_has_avx512() : 0;
-  __atomic_store_n(&field_simd_state, s, __ATOMIC_RELAXED);
-  return s;
-}
 
 int cc_field_unmask_sum_le(const cc_field *f, uint64_t *out, const uint8_t *const *cs,
                            size_t r, unsigned bits, uint64_t s, const uint64_t *v,
@@ -1111,44 +1207,6 @@ high_shares_loop(const cc_field *f, uint64_t *send, uint64_t *own, const uint64_
 }
 
 #if FIELD_AVX512
-/* Eight 64 x 64-bit products, each as two words (hi, lo), from the 32-bit
- * halves' four products (vpmuludq). */
-AVX512_INLINE void v_mul_wide(__m512i a, __m512i b, __m512i *hi, __m512i *lo) {
-  const __m512i m32 = _mm512_set1_epi64((long long)UINT32_MAX);
-  __m512i ah = _mm512_srli_epi64(a, 32), bh = _mm512_srli_epi64(b, 32);
-  __m512i p00 = _mm512_mul_epu32(a, b), p01 = _mm512_mul_epu32(a, bh);
-  __m512i p10 = _mm512_mul_epu32(ah, b), p11 = _mm512_mul_epu32(ah, bh);
-  /* the middle column: below 3 * 2^32, no carry lost */
-  __m512i mid = _mm512_add_epi64(_mm512_srli_epi64(p00, 32), _mm512_and_si512(p01, m32));
-  mid = _mm512_add_epi64(mid, _mm512_and_si512(p10, m32));
-  *lo = _mm512_or_si512(_mm512_slli_epi64(mid, 32), _mm512_and_si512(p00, m32));
-  __m512i h = _mm512_add_epi64(p11, _mm512_srli_epi64(p01, 32));
-  h = _mm512_add_epi64(h, _mm512_srli_epi64(p10, 32));
-  *hi = _mm512_add_epi64(h, _mm512_srli_epi64(mid, 32));
-}
-
-/* th 2^64 + tl mod p for FOLD, th < 2^32 (fold_short): r = tl + th c, a
- * wrap adds c, and one conditional subtraction. */
-AVX512_INLINE __m512i v_fold_short(__m512i tl, __m512i th, __m512i c, __m512i p) {
-  __m512i r = _mm512_add_epi64(tl, _mm512_mul_epu32(th, c));
-  r = _mm512_mask_add_epi64(r, _mm512_cmplt_epu64_mask(r, tl), r, c);
-  return _mm512_mask_sub_epi64(r, _mm512_cmpge_epu64_mask(r, p), r, p);
-}
-
-/* x y + z for x, z < 2^64 and y < 2^32 as (th, tl), th < 2^32 when the
- * whole is below 2^96. */
-AVX512_INLINE void v_mul_small_add(__m512i x, __m512i y, __m512i z, __m512i *th,
-                                   __m512i *tl) {
-  __m512i q0 = _mm512_mul_epu32(x, y), q1 = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), y);
-  __m512i a1 = _mm512_add_epi64(q0, z);
-  __m512i a2 = _mm512_add_epi64(a1, _mm512_slli_epi64(q1, 32));
-  __m512i one = _mm512_set1_epi64(1);
-  __m512i h = _mm512_srli_epi64(q1, 32);
-  h = _mm512_mask_add_epi64(h, _mm512_cmplt_epu64_mask(a1, q0), h, one);
-  *th = _mm512_mask_add_epi64(h, _mm512_cmplt_epu64_mask(a2, a1), h, one);
-  *tl = a2;
-}
-
 /* high_shares_loop's small case (FOLD, xs and xo below 2^31) eight
  * elements at a time, for n a multiple of 8: d = (e - h) inv is the
  * residue of its product (two words folded as fold_reduce folds them),
@@ -1164,11 +1222,7 @@ static AVX512_TARGET void high_shares_v8(const cc_field *f, uint64_t *send, uint
   for (size_t i = 0; i < n; i += 8) {
     __m512i h = _mm512_srl_epi64(_mm512_loadu_si512((const void *)(u + i)), sh);
     __m512i t = v_submod(_mm512_loadu_si512((const void *)(e + i)), h, p);
-    __m512i hi, lo, th, tl;
-    v_mul_wide(t, vinv, &hi, &lo);
-    /* hi 2^64 + lo = hi c + lo (mod p), below 2^96: (th, tl) */
-    v_mul_small_add(hi, c, lo, &th, &tl);
-    __m512i d = v_fold_short(tl, th, c, p);
+    __m512i th, tl, d = v_mulmod(t, vinv, c, p);
     v_mul_small_add(d, vxs, h, &th, &tl);
     __m512i vsend = v_fold_short(tl, th, c, p);
     v_mul_small_add(d, vxo, h, &th, &tl);

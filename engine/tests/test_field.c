@@ -890,6 +890,59 @@ static void test_unmask_units(void) {
   cc_rng_free(&rng);
 }
 
+/* The weighted product with terms of weight 1 and -1 alone (a plain-sum
+ * reveal's masked share: cc_field_mul_lincomb_weighted's AVX-512 case)
+ * against the plain kernels, with the vectors on and off: every kind of
+ * field, term counts and signs, lengths below, at and past multiples of
+ * 8, random and extreme words and weights. */
+static void test_mul_units(void) {
+  enum { N = 203, R = 6 };
+  static uint64_t xs[R][N], a[N], b[N], want[N], got[N + 1];
+  const uint64_t *ptrs[R];
+  static const size_t lengths[] = {1, 7, 8, 9, 64, 200, N};
+  cc_rng rng;
+  CHECK(cc_rng_init_seeded(&rng, "mul_units", 9) == 0);
+  for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
+    cc_field f;
+    cc_field_setup(&f, orders[o]);
+    for (int extreme = 0; extreme <= 1; extreme++) {
+      for (size_t j = 0; j < R; j++) {
+        CHECK(cc_rng_uniform_mod(&rng, f.p, xs[j], N) == 0);
+        if (extreme) for (size_t i = 0; i < N; i++) xs[j][i] = j % 2 ? 0 : f.p - 1;
+        ptrs[j] = xs[j];
+      }
+      CHECK(cc_rng_uniform_mod(&rng, f.p, a, N) == 0);
+      CHECK(cc_rng_uniform_mod(&rng, f.p, b, N) == 0);
+      if (extreme) for (size_t i = 0; i < N; i++) a[i] = b[i] = f.p - 1;
+      uint64_t pw = 0, s = extreme ? f.p - 1 : 777 % f.p;
+      CHECK(cc_rng_uniform_mod(&rng, f.p, &pw, 1) == 0);
+      if (extreme) pw = f.p - 1;
+      for (size_t r = 0; r <= R; r++) {
+        for (size_t minus = 0; minus <= r; minus++) {
+          uint64_t w[R];
+          for (size_t j = 0; j < r; j++) w[j] = j < r - minus || f.p == 2 ? 1 % f.p : f.p - 1;
+          for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+            size_t n = lengths[l];
+            cc_field_mul(&f, want, a, b, n);
+            cc_field_mul_scalar(&f, want, want, pw, n);
+            for (size_t j = 0; j < r; j++) cc_field_axpy(&f, want, w[j], xs[j], n);
+            cc_field_add_scalar(&f, want, want, s, n);
+            for (int simd = 0; simd <= 1; simd++) {
+              _cc_field_simd(simd);
+              got[n] = 0xabab;
+              cc_field_mul_lincomb_weighted(&f, got, a, b, pw, w, ptrs, r, s, n);
+              CHECK(cc_field_equal(got, want, n));
+              CHECK(got[n] == 0xabab); /* nothing past n */
+            }
+          }
+        }
+      }
+    }
+  }
+  _cc_field_simd(-1);
+  cc_rng_free(&rng);
+}
+
 /* The high part's shares (cc_field_high_shares) against the interpolation
  * g(x) = h + x (e - h) / x_next, h = floor(u / 2^bits), element by
  * element: every kind of field, the indices 1, 2, 3 and large ones,
@@ -1322,6 +1375,7 @@ int main(void) {
   test_lincomb_le();
   test_unmask_sum_le();
   test_unmask_units();
+  test_mul_units();
   test_high_shares();
   test_random();
   test_checks();
