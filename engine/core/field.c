@@ -869,12 +869,13 @@ mul_lincomb_loop(const cc_field *f, uint64_t *out, const uint64_t *a, const uint
 }
 
 #if FIELD_AVX512
-/* mul_lincomb_loop's weighted product with add terms of weight 1 and sub
- * of weight -1 alone (a plain-sum reveal's masked share) eight elements
- * at a time, n a multiple of 8: pw (a b mod p) + s + the terms, each step
- * reduced. add and sub constants where inlined. */
+/* mul_lincomb_loop's product (weighted: times pw) with add terms of weight
+ * 1 and sub of weight -1 alone (a plain-sum reveal's masked share) eight
+ * elements at a time, n a multiple of 8: (pw) (a b mod p) + s + the
+ * terms, each step reduced. weighted, add and sub constants where
+ * inlined. */
 AVX512_INLINE void mul_units_v8_loop(const cc_field *f, uint64_t *out, const uint64_t *a,
-                                     const uint64_t *b, uint64_t pw,
+                                     const uint64_t *b, int weighted, uint64_t pw,
                                      const uint64_t *const *xs, size_t add, size_t sub,
                                      uint64_t s, size_t n) {
   const __m512i p = _mm512_set1_epi64((long long)f->p), c = _mm512_set1_epi64((long long)f->c);
@@ -882,7 +883,8 @@ AVX512_INLINE void mul_units_v8_loop(const cc_field *f, uint64_t *out, const uin
   for (size_t i = 0; i < n; i += 8) {
     __m512i x = v_mulmod(_mm512_loadu_si512((const void *)(a + i)),
                          _mm512_loadu_si512((const void *)(b + i)), c, p);
-    x = v_addmod(v_mulmod(x, vpw, c, p), vs, p);
+    if (weighted) x = v_mulmod(x, vpw, c, p);
+    x = v_addmod(x, vs, p);
     for (size_t j = 0; j < add; j++)
       x = v_addmod(x, _mm512_loadu_si512((const void *)(xs[j] + i)), p);
     for (size_t j = add; j < add + sub; j++)
@@ -891,15 +893,22 @@ AVX512_INLINE void mul_units_v8_loop(const cc_field *f, uint64_t *out, const uin
   }
 }
 
+#define MUL_UNITS_V8(W)                                                               \
+  do {                                                                                \
+    if (add == 3 && sub == 0) mul_units_v8_loop(f, out, a, b, W, pw, xs, 3, 0, s, n); \
+    else if (add == 2 && sub == 1) mul_units_v8_loop(f, out, a, b, W, pw, xs, 2, 1, s, n); \
+    else if (add == 1 && sub == 2) mul_units_v8_loop(f, out, a, b, W, pw, xs, 1, 2, s, n); \
+    else mul_units_v8_loop(f, out, a, b, W, pw, xs, add, sub, s, n);                  \
+  } while (0)
+
 static AVX512_TARGET void mul_units_v8(const cc_field *f, uint64_t *out, const uint64_t *a,
                                        const uint64_t *b, uint64_t pw,
                                        const uint64_t *const *xs, size_t add, size_t sub,
                                        uint64_t s, size_t n) {
-  if (add == 3 && sub == 0) mul_units_v8_loop(f, out, a, b, pw, xs, 3, 0, s, n);
-  else if (add == 2 && sub == 1) mul_units_v8_loop(f, out, a, b, pw, xs, 2, 1, s, n);
-  else if (add == 1 && sub == 2) mul_units_v8_loop(f, out, a, b, pw, xs, 1, 2, s, n);
-  else mul_units_v8_loop(f, out, a, b, pw, xs, add, sub, s, n);
+  if (pw != 1) MUL_UNITS_V8(1);
+  else MUL_UNITS_V8(0);
 }
+#undef MUL_UNITS_V8
 #endif
 
 void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint64_t *a,
@@ -922,7 +931,7 @@ void cc_field_mul_lincomb_weighted(const cc_field *f, uint64_t *out, const uint6
   size_t sub, mul = lazy_sort(f, w, xs, r, xo, wo, &sub), add = r - mul - sub;
   int weighted = pw != 1;
 #if FIELD_AVX512
-  if (weighted && b && mul == 0 && n >= 8 && field_simd()) {
+  if (b && mul == 0 && n >= 8 && field_simd()) {
     /* eight at a time, the last n % 8 by the loops below */
     size_t n8 = n - n % 8;
     mul_units_v8(f, out, a, b, pw, xo, add, sub, s, n8);

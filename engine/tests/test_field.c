@@ -917,22 +917,25 @@ static void test_mul_units(void) {
       uint64_t pw = 0, s = extreme ? f.p - 1 : 777 % f.p;
       CHECK(cc_rng_uniform_mod(&rng, f.p, &pw, 1) == 0);
       if (extreme) pw = f.p - 1;
-      for (size_t r = 0; r <= R; r++) {
-        for (size_t minus = 0; minus <= r; minus++) {
-          uint64_t w[R];
-          for (size_t j = 0; j < r; j++) w[j] = j < r - minus || f.p == 2 ? 1 % f.p : f.p - 1;
-          for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
-            size_t n = lengths[l];
-            cc_field_mul(&f, want, a, b, n);
-            cc_field_mul_scalar(&f, want, want, pw, n);
-            for (size_t j = 0; j < r; j++) cc_field_axpy(&f, want, w[j], xs[j], n);
-            cc_field_add_scalar(&f, want, want, s, n);
-            for (int simd = 0; simd <= 1; simd++) {
-              _cc_field_simd(simd);
-              got[n] = 0xabab;
-              cc_field_mul_lincomb_weighted(&f, got, a, b, pw, w, ptrs, r, s, n);
-              CHECK(cc_field_equal(got, want, n));
-              CHECK(got[n] == 0xabab); /* nothing past n */
+      for (int one = 0; one <= 1; one++) {
+        if (one) pw = 1 % f.p; /* not weighted: the product alone */
+        for (size_t r = 0; r <= R; r++) {
+          for (size_t minus = 0; minus <= r; minus++) {
+            uint64_t w[R];
+            for (size_t j = 0; j < r; j++) w[j] = j < r - minus || f.p == 2 ? 1 % f.p : f.p - 1;
+            for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+              size_t n = lengths[l];
+              cc_field_mul(&f, want, a, b, n);
+              cc_field_mul_scalar(&f, want, want, pw, n);
+              for (size_t j = 0; j < r; j++) cc_field_axpy(&f, want, w[j], xs[j], n);
+              cc_field_add_scalar(&f, want, want, s, n);
+              for (int simd = 0; simd <= 1; simd++) {
+                _cc_field_simd(simd);
+                got[n] = 0xabab;
+                cc_field_mul_lincomb_weighted(&f, got, a, b, pw, w, ptrs, r, s, n);
+                CHECK(cc_field_equal(got, want, n));
+                CHECK(got[n] == 0xabab); /* nothing past n */
+              }
             }
           }
         }
