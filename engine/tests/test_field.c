@@ -1146,6 +1146,45 @@ static void test_masked_kernels(void) {
 
 /* ==== Random streams ==================================================== */
 
+/* cc_rng_uniform_mod for an order just above 2^63, where about half the
+ * words are rejected: the words kept are those of the stream in order, a
+ * rejected one redrawn from the words after the whole array's, for
+ * lengths below, at and past multiples of 8 (the check of the drawn words
+ * runs eight at a time with AVX-512F); and none is at or above p. */
+static void test_uniform_rejections(void) {
+  enum { N = 301 };
+  static const size_t lengths[] = {1, 7, 8, 9, 64, 100, N};
+  const uint64_t p = UINT64_C(9223372036854775837); /* 2^63 + 29 */
+  uint64_t got[N], want[N];
+  for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+    size_t n = lengths[l];
+    cc_rng a, b;
+    CHECK(cc_rng_init_seeded(&a, "rejections", 10) == 0);
+    CHECK(cc_rng_init_seeded(&b, "rejections", 10) == 0);
+    CHECK(cc_rng_uniform_mod(&a, p, got, n) == 0);
+    uint8_t bytes[8 * N];
+    CHECK(cc_rng_bytes(&b, bytes, 8 * n) == 0);
+    size_t rejected = 0;
+    for (size_t i = 0; i < n; i++) {
+      uint64_t w = 0;
+      for (int k = 7; k >= 0; k--) w = w << 8 | bytes[8 * i + (size_t)k];
+      while (w >= p) {
+        uint8_t more[8];
+        CHECK(cc_rng_bytes(&b, more, 8) == 0);
+        w = 0;
+        for (int k = 7; k >= 0; k--) w = w << 8 | more[k];
+        rejected++;
+      }
+      want[i] = w;
+      CHECK(got[i] < p);
+    }
+    CHECK(cc_field_equal(got, want, n));
+    if (n >= 64) CHECK(rejected > 0);
+    cc_rng_free(&a);
+    cc_rng_free(&b);
+  }
+}
+
 static void test_random(void) {
   cc_rng a, b, c, os;
   uint64_t x[300], y[300], z[300];
@@ -1381,6 +1420,7 @@ int main(void) {
   test_mul_units();
   test_high_shares();
   test_random();
+  test_uniform_rejections();
   test_checks();
   test_bitlt_pairs();
   test_xor_group();
