@@ -281,6 +281,31 @@ function M:_truncation_plan(k)
   return plan
 end
 
+-- The end of _truncate_start: c = h + r + shift is public, and this
+-- player's share of it is made in one pass (its own share of u from the
+-- polynomial's terms, the others' as drawn or received) straight into the
+-- message that travels (kept with the scratch, written over once its last
+-- send is done), then revealed.
+local function masked_share(self, h, b, at, n, T, S, ahead, plan, uterms, hterms)
+  local F, comm = self.field, self.communicator
+  local c
+  if plan.scaled then
+    c = F:_mul_lincomb_message(rawget(S, "cmsg"), n, h, b, at, plan.cw, uterms,
+                               comm.rank == 0 and T.shift or 0, plan.pw)
+    -- sent now (ahead), to each other player on the dealing's tag, after
+    -- the shares of high: the receivers take them in that order
+    if ahead then
+      for j = 0, comm.world_size - 1 do
+        if j ~= comm.rank then comm:_lib_send(c, j, TAG) end
+      end
+    end
+  else
+    c = F:_mul_lincomb_message(rawget(S, "cmsg"), n, h, b, at, plan.cw, uterms, T.shift)
+  end
+  rawset(S, "cmsg", c)
+  return {plan = plan, c = c, hterms = hterms, ahead = ahead}
+end
+
 --- Start the truncation of elements at..at+n-1 of h (times the same
 -- elements of b, when b is given), shares of degree k - 1 (k = t for a
 -- share, 2t - 1 for a product of two): floor(h / 2^bits) plus the random
@@ -362,27 +387,7 @@ function M:_truncate_start(h, b, at, n, k, bits, T, S, ahead)
       hterms[#hterms + 1] = box[2]
     end
   end
-  -- c = h + r + shift is public: this player's share of it in one pass
-  -- (its own share of u from the polynomial's terms, the others' as drawn
-  -- or received), then one reveal.
-  -- The share is made straight into the message that travels (kept with
-  -- the scratch, written over once its last send is done).
-  local c
-  if plan.scaled then
-    c = F:_mul_lincomb_message(rawget(S, "cmsg"), n, h, b, at, plan.cw, uterms,
-                               comm.rank == 0 and T.shift or 0, plan.pw)
-    -- sent now (ahead), to each other player on the dealing's tag, after
-    -- the shares of high: the receivers take them in that order
-    if ahead then
-      for j = 0, comm.world_size - 1 do
-        if j ~= comm.rank then comm:_lib_send(c, j, TAG) end
-      end
-    end
-  else
-    c = F:_mul_lincomb_message(rawget(S, "cmsg"), n, h, b, at, plan.cw, uterms, T.shift)
-  end
-  rawset(S, "cmsg", c)
-  return {plan = plan, c = c, hterms = hterms, ahead = ahead}
+  return masked_share(self, h, b, at, n, T, S, ahead, plan, uterms, hterms)
 end
 
 --- _truncate_start for a product among 3 players in a 64-bit field
@@ -410,15 +415,7 @@ function M:_truncate_start3(h, b, at, n, bits, T, S, ahead, plan, u)
   local send, own = F:_high_shares_into(S.sh1, S.own, u, e, y, bits, fused.inv,
                                         fused.xsend, fused.xme)
   comm:_lib_send(send, plan.sends[1].rank, TAG)
-  local c = F:_mul_lincomb_message(rawget(S, "cmsg"), n, h, b, at, plan.cw, uterms,
-                                   comm.rank == 0 and T.shift or 0, plan.pw)
-  if ahead then
-    for j = 0, comm.world_size - 1 do
-      if j ~= comm.rank then comm:_lib_send(c, j, TAG) end
-    end
-  end
-  rawset(S, "cmsg", c)
-  return {plan = plan, c = c, hterms = {own}, ahead = ahead}
+  return masked_share(self, h, b, at, n, T, S, ahead, plan, uterms, {own})
 end
 
 --- Finish a truncation begun by _truncate_start: reveal the masked value
