@@ -410,18 +410,28 @@ static void fill_fixed64(lua_State *L, lua_State *S, const cl_fq *q, const uint6
   uint64_t tags;
   uint8_t *a = raw_take(L, t, first + n, &tags);
   if (a) {
-    size_t i = 0;
+    size_t i = 0, end = n;
 #if RAW_AVX512
+    /* the slots before the first 64-byte boundary one at a time, so that
+     * each vector store writes one whole cache line */
     if (RAW_TVALUE_SIZE == 16 && RAW_TVALUE_TAG_AT == 8 && raw_simd())
-      i = raw_fixed64_avx512(a, first, d, n, p, half, scale, (uint8_t)(tags >> (8 * RAW_FLOAT)));
+      end = (64 - ((uintptr_t)(a + first * RAW_TVALUE_SIZE) & 63)) % 64 / RAW_TVALUE_SIZE;
+    if (end > n) end = n;
 #endif
-    for (; i < n; i++) {
-      uint64_t v = d[i], bits;
-      double x = (v <= half ? (double)v : -(double)(p - v)) * scale;
-      memcpy(&bits, &x, sizeof bits);
-      raw_set(a, first + i, bits, tags, RAW_FLOAT);
+    for (;;) {
+      for (; i < end; i++) {
+        uint64_t v = d[i], bits;
+        double x = (v <= half ? (double)v : -(double)(p - v)) * scale;
+        memcpy(&bits, &x, sizeof bits);
+        raw_set(a, first + i, bits, tags, RAW_FLOAT);
+      }
+      if (end == n) return;
+#if RAW_AVX512
+      i += raw_fixed64_avx512(a, first + i, d + i, n - i, p, half, scale,
+                              (uint8_t)(tags >> (8 * RAW_FLOAT)));
+#endif
+      end = n;
     }
-    return;
   }
   for (size_t i = 0; i < n; i++) {
     uint64_t v = d[i];
