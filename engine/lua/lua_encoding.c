@@ -388,6 +388,18 @@ static int raw_simd(void) {
   return s;
 }
 
+/* Slots first to first + n - 1 of the array a: the fixed-point numbers of
+ * the n words at d, one at a time. */
+static void raw_fixed64(uint8_t *a, size_t first, const uint64_t *d, size_t n, uint64_t p,
+                        uint64_t half, double scale, uint64_t tags) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t v = d[i], bits;
+    double x = (v <= half ? (double)v : -(double)(p - v)) * scale;
+    memcpy(&bits, &x, sizeof bits);
+    raw_set(a, first + i, bits, tags, RAW_FLOAT);
+  }
+}
+
 /* The table at the top of L's stack gets n fixed-point numbers of the
  * 64-bit field from d at its indices first + 1 to first + n, in one loop
  * without calls per element but the Lua API's: 2^-precision is a power of
@@ -410,28 +422,20 @@ static void fill_fixed64(lua_State *L, lua_State *S, const cl_fq *q, const uint6
   uint64_t tags;
   uint8_t *a = raw_take(L, t, first + n, &tags);
   if (a) {
-    size_t i = 0, end = n;
+    size_t i = 0;
 #if RAW_AVX512
     /* the slots before the first 64-byte boundary one at a time, so that
      * each vector store writes one whole cache line */
-    if (RAW_TVALUE_SIZE == 16 && RAW_TVALUE_TAG_AT == 8 && raw_simd())
-      end = (64 - ((uintptr_t)(a + first * RAW_TVALUE_SIZE) & 63)) % 64 / RAW_TVALUE_SIZE;
-    if (end > n) end = n;
-#endif
-    for (;;) {
-      for (; i < end; i++) {
-        uint64_t v = d[i], bits;
-        double x = (v <= half ? (double)v : -(double)(p - v)) * scale;
-        memcpy(&bits, &x, sizeof bits);
-        raw_set(a, first + i, bits, tags, RAW_FLOAT);
-      }
-      if (end == n) return;
-#if RAW_AVX512
+    if (RAW_TVALUE_SIZE == 16 && RAW_TVALUE_TAG_AT == 8 && raw_simd()) {
+      size_t head = (64 - ((uintptr_t)(a + first * RAW_TVALUE_SIZE) & 63)) % 64 / RAW_TVALUE_SIZE;
+      i = head < n ? head : n;
+      raw_fixed64(a, first, d, i, p, half, scale, tags);
       i += raw_fixed64_avx512(a, first + i, d + i, n - i, p, half, scale,
                               (uint8_t)(tags >> (8 * RAW_FLOAT)));
-#endif
-      end = n;
     }
+#endif
+    raw_fixed64(a, first + i, d + i, n - i, p, half, scale, tags);
+    return;
   }
   for (size_t i = 0; i < n; i++) {
     uint64_t v = d[i];
