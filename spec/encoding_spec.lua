@@ -153,4 +153,37 @@ describe("the Field's decoders", function()
       assert.are.equal("-96", tostring(G:decode_int(G:encode_fixed({-1.5}, 6))[1]))
     end
   end)
+
+  it("decode fixed point of every magnitude as the signed integer scaled, at any length", function()
+    -- Magnitudes up to (p - 1) / 2, most of them above 2^53 (rounded to
+    -- the nearest float), lengths around 8, precisions 0 to 62: each
+    -- number is the float of the signed integer decode_int gives, times
+    -- 2^-precision, bit for bit.
+    local G = field.Field{order = "18446744073709551557"}
+    local half = 9223372036854775749 -- (p - 1) / 2
+    local edges = {0, 1, -1, half, -half, half - 1, -(half - 1), (1 << 53) + 1,
+                   -((1 << 53) + 1), (1 << 62) + 12345, -(1 << 62) - 1}
+    local rng = 0x2545F4914F6CDD1D
+    local ints = {}
+    for i = 1, 1001 do
+      rng = rng * 6364136223846793005 + 1442695040888963407
+      local v = edges[i % 17 + 1] or (rng >> 1) % half * (i % 2 == 0 and 1 or -1)
+      ints[i] = v >> (i % 5 == 0 and i % 60 or 0)
+    end
+    for _, n in ipairs{1, 2, 7, 8, 9, 15, 16, 17, 64, 1001} do
+      local a = G:encode_int(table.move(ints, 1, n, 1, {}))
+      local signed = G:decode_int(a)
+      for _, precision in ipairs{0, 16, 62} do
+        local got = G:decode_fixed(a, precision)
+        assert.are.equal(n, #got)
+        for i = 1, n do
+          local want = signed[i] * 2.0 ^ -precision
+          if math.type(got[i]) ~= "float" or got[i] ~= want then
+            error(("n %d, precision %d, element %d: %s, want %s"):format(
+              n, precision, i, tostring(got[i]), tostring(want)))
+          end
+        end
+      end
+    end
+  end)
 end)

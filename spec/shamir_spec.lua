@@ -487,6 +487,42 @@ describe("BasicProtocolSuite reveal, combining the shares as they arrive", funct
     end
   end)
 
+  it("reveals fixed-point secrets of every magnitude, each the signed integer scaled", function()
+    -- Words up to (p - 1) / 2 either side (most of them rounded to the
+    -- nearest float), at every position of the combination's blocks and
+    -- their vectors, from 2 shares (threshold 2) and from 3.
+    local n, half = 1001, 9223372036854775749 -- (p - 1) / 2 of 2^64 - 59
+    local results = run(3, function(comm)
+      local out = {}
+      for k = 2, 3 do
+        local p = shamir.BasicProtocolSuite(comm, {threshold = k, order = ORDER64})
+        local F = p.field
+        local ints, rng = {}, 0x2545F4914F6CDD1D
+        for i = 1, n do
+          rng = rng * 6364136223846793005 + 1442695040888963407
+          local v = ({0, 1, -1, half, -half})[i % 13 + 1] or (rng >> 1) % half
+          ints[i] = (i % 2 == 0 and v or -v) >> (i % 7 == 0 and i % 60 or 0)
+        end
+        local secret = F:encode_int(ints)
+        local signed = F:decode_int(secret)
+        local got = p:reveal(p:share(0, comm.rank == 0 and secret or nil, {n}))
+        local wrong = #got == n and "none" or "length " .. #got
+        for i = 1, n do
+          local want = signed[i] * 2.0 ^ -16
+          if math.type(got[i]) ~= "float" or got[i] ~= want then
+            wrong = ("element %d: %s, want %s"):format(i, tostring(got[i]), tostring(want))
+            break
+          end
+        end
+        out[#out + 1] = wrong
+      end
+      return out
+    end)
+    for _, r in ipairs(results) do
+      assert.are.same({"none", "none"}, r)
+    end
+  end)
+
   it("raises, naming the player, when a player's share has another shape", function()
     local results = run(3, function(comm)
       local p = shamir.BasicProtocolSuite(comm, {threshold = 3})

@@ -720,6 +720,132 @@ lincomb_le_affine2(const cc_field *f, uint64_t *out, uint64_t w1, const uint8_t 
   return hi;
 }
 
+/* ---- AVX-512 ------------------------------------------------------------
+ *
+ * lincomb_le_affine2 eight elements a vector of 512 bits (AVX-512 F alone):
+ * the 64 x 64 -> 128-bit product d w1 from four 32 x 32 -> 64-bit ones
+ * (vpmuludq), its middle columns summed below 3 2^32 so that no carry is
+ * lost; then + x, and the fold of fold_reduce: hi c + lo (hi c in two
+ * halves), whose high word top stays at most c + 1 < 2^32 (c < 2^32 - 1),
+ * folded once more and brought below p by one conditional subtraction.
+ * The result is the canonical residue of the same x + w1 (y - x), so bit
+ * for bit the scalar loop's; a word of p or more is found the same way
+ * (the largest word read). Chosen at run time (fold_simd): the same binary
+ * runs the scalar loop on a CPU without AVX-512 F, or when the environment
+ * sets CICADA_NO_SIMD (not empty). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define FOLD_AVX512 1
+#include <immintrin.h>
+
+#define AVX512_TARGET __attribute__((target("avx512f")))
+
+/* The first n - n % 8 elements of lincomb_le_affine2 (f a folding field
+ * with c < 2^32 - 1, d = y - x mod p as there); returns the largest word
+ * read. */
+static AVX512_TARGET uint64_t
+lincomb_le_affine2_avx512(const cc_field *f, uint64_t *out, uint64_t w1, const uint8_t *a,
+                          const uint8_t *b, size_t n) {
+  const __m512i vc = _mm512_set1_epi64((long long)f->c), vp = _mm512_set1_epi64((long long)f->p);
+  const __m512i m32 = _mm512_set1_epi64((long long)UINT64_C(0xFFFFFFFF));
+  const __m512i one = _mm512_set1_epi64(1);
+  const __m512i wl = _mm512_set1_epi64((long long)(w1 & UINT64_C(0xFFFFFFFF)));
+  const __m512i wh = _mm512_set1_epi64((long long)(w1 >> 32));
+  __m512i most = _mm512_setzero_si512();
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    __builtin_prefetch((const void *)((uintptr_t)a + 8 * i + 1024));
+    __builtin_prefetch((const void *)((uintptr_t)b + 8 * i + 1024));
+    /* little-endian words: x86-64 loads them as they are */
+    __m512i x = _mm512_loadu_si512((const void *)(a + 8 * i));
+    __m512i y = _mm512_loadu_si512((const void *)(b + 8 * i));
+    most = _mm512_max_epu64(most, _mm512_max_epu64(x, y));
+    /* d = y - x mod p: on a borrow, + p = - c (mod 2^64) */
+    __m512i d = _mm512_sub_epi64(y, x);
+    d = _mm512_mask_sub_epi64(d, _mm512_cmplt_epu64_mask(y, x), d, vc);
+    /* d w1 = hi 2^64 + lo */
+    __m512i dh = _mm512_srli_epi64(d, 32);
+    __m512i p00 = _mm512_mul_epu32(d, wl), p01 = _mm512_mul_epu32(d, wh);
+    __m512i p10 = _mm512_mul_epu32(dh, wl), p11 = _mm512_mul_epu32(dh, wh);
+    __m512i mid = _mm512_add_epi64(_mm512_add_epi64(_mm512_srli_epi64(p00, 32),
+                                                    _mm512_and_si512(p01, m32)),
+                                   _mm512_and_si512(p10, m32));
+    /* the low halves of p00 under those of mid */
+    __m512i lo = _mm512_mask_blend_epi32(0x5555, _mm512_slli_epi64(mid, 32), p00);
+    __m512i hi = _mm512_add_epi64(
+        _mm512_add_epi64(p11, _mm512_srli_epi64(p01, 32)),
+        _mm512_add_epi64(_mm512_srli_epi64(p10, 32), _mm512_srli_epi64(mid, 32)));
+    /* + x: below 2^128 */
+    lo = _mm512_add_epi64(lo, x);
+    hi = _mm512_mask_add_epi64(hi, _mm512_cmplt_epu64_mask(lo, x), hi, one);
+    /* hi c + lo = top 2^64 + s, hi c = a0 + a1 2^32 */
+    __m512i a0 = _mm512_mul_epu32(hi, vc);
+    __m512i a1 = _mm512_mul_epu32(_mm512_srli_epi64(hi, 32), vc);
+    __m512i s1 = _mm512_add_epi64(lo, a0);
+    __mmask8 k1 = _mm512_cmplt_epu64_mask(s1, a0);
+    __m512i s = _mm512_add_epi64(s1, _mm512_slli_epi64(a1, 32));
+    __mmask8 k2 = _mm512_cmplt_epu64_mask(s, s1);
+    __m512i top = _mm512_srli_epi64(a1, 32);
+    top = _mm512_mask_add_epi64(top, k1, top, one);
+    top = _mm512_mask_add_epi64(top, k2, top, one);
+    /* top c + s: on a carry the sum less 2^64 is below top c, + c fits */
+    __m512i t = _mm512_mul_epu32(top, vc);
+    __m512i r = _mm512_add_epi64(s, t);
+    r = _mm512_mask_add_epi64(r, _mm512_cmplt_epu64_mask(r, t), r, vc);
+    r = _mm512_mask_sub_epi64(r, _mm512_cmpge_epu64_mask(r, vp), r, vp);
+    _mm512_storeu_si512((void *)(out + i), r);
+  }
+  return _mm512_reduce_max_epu64(most);
+}
+#else
+#define FOLD_AVX512 0
+#endif
+
+/* 1 when the AVX-512 kernel runs: decided at the first use from the CPU
+ * and CICADA_NO_SIMD, or set by _cc_field_lincomb_le_simd. */
+static int fold_simd_state = -1;
+
+static int fold_cpu_has_avx512(void) {
+#if FOLD_AVX512
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+#else
+  return 0;
+#endif
+}
+
+static int fold_simd_detect(void) {
+  const char *no = getenv("CICADA_NO_SIMD");
+  return no && no[0] ? 0 : fold_cpu_has_avx512();
+}
+
+static int fold_simd(void) {
+  int s = __atomic_load_n(&fold_simd_state, __ATOMIC_RELAXED);
+  if (s < 0) {
+    s = fold_simd_detect();
+    __atomic_store_n(&fold_simd_state, s, __ATOMIC_RELAXED);
+  }
+  return s;
+}
+
+int _cc_field_lincomb_le_simd(int want) {
+  int s = want < 0 ? fold_simd_detect() : want > 0 ? fold_cpu_has_avx512() : 0;
+  __atomic_store_n(&fold_simd_state, s, __ATOMIC_RELAXED);
+  return s;
+}
+
+/* lincomb_le_affine2, eight elements at a time where the CPU can. */
+static uint64_t lincomb_affine2(const cc_field *f, uint64_t *out, uint64_t w1,
+                                const uint8_t *a, const uint8_t *b, size_t n) {
+#if FOLD_AVX512
+  if (n >= 8 && f->c < UINT64_C(0xFFFFFFFF) && fold_simd()) {
+    size_t m = n - n % 8;
+    uint64_t hi = lincomb_le_affine2_avx512(f, out, w1, a, b, m);
+    uint64_t rest = lincomb_le_affine2(f, out + m, w1, a + 8 * m, b + 8 * m, n - m);
+    return rest > hi ? rest : hi;
+  }
+#endif
+  return lincomb_le_affine2(f, out, w1, a, b, n);
+}
+
 int cc_field_lincomb_le(const cc_field *f, uint64_t *out, const uint64_t *w,
                         const uint8_t *const *xs, size_t r, size_t n) {
   const cc_field fl = *f; /* out may alias *f: keep constants local */
@@ -727,7 +853,7 @@ int cc_field_lincomb_le(const cc_field *f, uint64_t *out, const uint64_t *w,
   f = &fl;
   if (f->kind == CC_FIELD_FOLD && r == 2 && w[0] < f->p && w[1] < f->p &&
       addmod(f, w[0], w[1]) == 1)
-    return lincomb_le_affine2(f, out, w[1], xs[0], xs[1], n) >= f->p ? -1 : 0;
+    return lincomb_affine2(f, out, w[1], xs[0], xs[1], n) >= f->p ? -1 : 0;
   if (f->kind == CC_FIELD_FOLD && r >= 1 && r <= LINCOMB_UNROLLED) {
     uint64_t hi = 0;
     switch (r) {

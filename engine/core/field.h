@@ -157,6 +157,12 @@ void cc_field_lincomb(const cc_field *f, uint64_t *out, const uint64_t *w,
 int cc_field_lincomb_le(const cc_field *f, uint64_t *out, const uint64_t *w,
                         const uint8_t *const *xs, size_t r, size_t n);
 
+/* Whether cc_field_lincomb_le's two-term kernel runs on AVX-512 vectors
+ * (the same results): want < 0 decides as at the first use (the CPU, and
+ * CICADA_NO_SIMD set and not empty: scalar code only), 0 turns them off,
+ * > 0 on where the CPU has AVX-512 F. Returns 1 when they run. For tests. */
+int _cc_field_lincomb_le_simd(int want);
+
 /* out[i] = a[i] * b[i] + sum_j w[j] * xs[j][i] + s for r arrays of n
  * elements (b NULL: a[i] + ...): a masked product share in one pass, with
  * one reduction per element in the folding fields. out may be a, b or one

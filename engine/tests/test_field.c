@@ -737,6 +737,89 @@ static void test_lincomb_le(void) {
   cc_rng_free(&rng);
 }
 
+/* The AVX-512 two-term kernel of cc_field_lincomb_le (weights that add up
+ * to 1, as a reveal's from two shares) against the scalar loop, bit for
+ * bit: 2^64 - 59, 2^64 - 4294967249 (the largest c the vectors take) and
+ * 2^64 - 2^32 + 1 (scalar both ways), random words and p - 1, 0 and words
+ * that make y - x borrow, weights 0, 1, p - 1 and random, byte offsets 0
+ * to 7, lengths around the vector width; a word of p or 2^64 - 1 in
+ * either share, in a vector or in the tail, is refused both ways. Skipped
+ * (said so) on a CPU without AVX-512 F; CICADA_NO_SIMD turns it off. */
+static void test_lincomb_le_simd(void) {
+  setenv("CICADA_NO_SIMD", "1", 1);
+  CHECK(_cc_field_lincomb_le_simd(-1) == 0);
+  unsetenv("CICADA_NO_SIMD");
+  CHECK(_cc_field_lincomb_le_simd(0) == 0);
+  if (!_cc_field_lincomb_le_simd(1)) {
+    printf("AVX-512 two-term kernel: skipped (this CPU has no AVX-512 F)\n");
+    _cc_field_lincomb_le_simd(-1);
+    return;
+  }
+  enum { N = 1001 };
+  static const uint64_t folds[] = {UINT64_C(18446744073709551557),
+                                   UINT64_C(18446744069414584367),
+                                   UINT64_C(18446744069414584321)};
+  static const size_t lengths[] = {0, 1, 7, 8, 9, 15, 16, 17, 64, 257, N};
+  static uint64_t xs[2][N], want[N + 1], got[N + 1];
+  static uint8_t bytes[2][8 * N + 8];
+  const uint8_t *at[2];
+  cc_rng rng;
+  CHECK(cc_rng_init_seeded(&rng, "lincomb_le_simd", 15) == 0);
+  for (size_t o = 0; o < sizeof folds / sizeof folds[0]; o++) {
+    cc_field f;
+    cc_field_setup(&f, folds[o]);
+    CHECK(f.kind == CC_FIELD_FOLD);
+    for (int kind = 0; kind < 6; kind++) {
+      uint64_t w[2];
+      CHECK(cc_rng_uniform_mod(&rng, f.p, &w[1], 1) == 0);
+      if (kind == 1) w[1] = 0;
+      if (kind == 2) w[1] = 1;
+      if (kind == 3) w[1] = f.p - 1;
+      w[0] = w[1] <= 1 ? 1 - w[1] : f.p - (w[1] - 1);
+      for (size_t j = 0; j < 2; j++) {
+        CHECK(cc_rng_uniform_mod(&rng, f.p, xs[j], N) == 0);
+        for (size_t i = 0; i < N; i++) {
+          /* kind 4: p - 1 against 0 and 1 (every difference borrows or
+           * is p - 1); kind 5: the largest words, mixed */
+          if (kind == 4) xs[j][i] = j ? i % 3 : f.p - 1;
+          if (kind == 5 && (i + j) % 3 != 0) xs[j][i] = f.p - 1 - (i % 5);
+        }
+      }
+      for (size_t off = 0; off < 8; off++) {
+        for (size_t j = 0; j < 2; j++) {
+          at[j] = bytes[j] + (off + 5 * j) % 8;
+          for (size_t i = 0; i < N; i++) put_le((uint8_t *)at[j] + 8 * i, xs[j][i]);
+        }
+        for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+          size_t n = lengths[l];
+          memset(want, 0xab, sizeof want);
+          memset(got, 0xab, sizeof got);
+          _cc_field_lincomb_le_simd(0);
+          CHECK(cc_field_lincomb_le(&f, want, w, at, 2, n) == 0);
+          _cc_field_lincomb_le_simd(1);
+          CHECK(cc_field_lincomb_le(&f, got, w, at, 2, n) == 0);
+          CHECK(memcmp(got, want, sizeof got) == 0);
+        }
+      }
+      /* bad words: in the first vector, the last one, the tail */
+      static const size_t places[] = {0, 5, 991, 999, 1000};
+      for (size_t pl = 0; pl < sizeof places / sizeof places[0]; pl++) {
+        uint8_t *b = (uint8_t *)at[pl % 2] + 8 * places[pl];
+        for (int simd = 0; simd <= 1; simd++) {
+          _cc_field_lincomb_le_simd(simd);
+          put_le(b, pl == 2 ? UINT64_MAX : f.p);
+          CHECK(cc_field_lincomb_le(&f, got, w, at, 2, N) == -1);
+          put_le(b, f.p - 1);
+          CHECK(cc_field_lincomb_le(&f, got, w, at, 2, N) == 0);
+        }
+        put_le(b, xs[pl % 2][places[pl]]);
+      }
+    }
+  }
+  _cc_field_lincomb_le_simd(-1);
+  cc_rng_free(&rng);
+}
+
 /* The unmask of a plain-sum reveal read in place (cc_field_unmask_sum_le)
  * against cc_field_unmask_shift of the same values, in the folding fields
  * (the others are declined, out untouched): share and term counts of the
@@ -1415,6 +1498,7 @@ int main(void) {
   test_shamir_core128();
   test_lincomb_arrays();
   test_lincomb_le();
+  test_lincomb_le_simd();
   test_unmask_sum_le();
   test_unmask_units();
   test_mul_units();
