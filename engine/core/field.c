@@ -18,6 +18,7 @@
  */
 #include "core/field.h"
 #include "core/check.h"
+#include "core/simd.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,38 +162,16 @@ AVX512_INLINE __m512i v_mulmod(__m512i a, __m512i b, __m512i c, __m512i p) {
 }
 #endif
 
-/* Whether the AVX-512 kernels run: -1 not yet known; CICADA_NO_SIMD (set
- * and not empty: scalar code only), or set by _cc_field_simd. */
-static int field_simd_state = -1;
-
-static int field_cpu_has_avx512(void) {
+/* Whether the AVX-512 kernels run (simd.h), or as set by _cc_field_simd. */
 #if FIELD_AVX512
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
+static cc_simd_switch field_simd_switch = {-1, CC_SIMD_AVX512F};
 #else
-  return 0;
+static cc_simd_switch field_simd_switch = {-1, 0};
 #endif
-}
 
-static int field_simd_detect(void) {
-  const char *no = getenv("CICADA_NO_SIMD");
-  return no && no[0] ? 0 : field_cpu_has_avx512();
-}
+static int field_simd(void) { return cc_simd_on(&field_simd_switch); }
 
-static int field_simd(void) {
-  int s = __atomic_load_n(&field_simd_state, __ATOMIC_RELAXED);
-  if (s < 0) {
-    s = field_simd_detect();
-    __atomic_store_n(&field_simd_state, s, __ATOMIC_RELAXED);
-  }
-  return s;
-}
-
-int _cc_field_simd(int want) {
-  int s = want < 0 ? field_simd_detect() : want > 0 ? field_cpu_has_avx512() : 0;
-  __atomic_store_n(&field_simd_state, s, __ATOMIC_RELAXED);
-  return s;
-}
+int _cc_field_simd(int want) { return _cc_simd_set(&field_simd_switch, want); }
 
 /* ==== Setup and the order check ========================================= */
 
@@ -799,38 +778,17 @@ lincomb_le_affine2_avx512(const cc_field *f, uint64_t *out, uint64_t w1, const u
 #define FOLD_AVX512 0
 #endif
 
-/* 1 when the AVX-512 kernel runs: decided at the first use from the CPU
- * and CICADA_NO_SIMD, or set by _cc_field_lincomb_le_simd. */
-static int fold_simd_state = -1;
-
-static int fold_cpu_has_avx512(void) {
+/* 1 when the AVX-512 kernel runs (simd.h), or as set by
+ * _cc_field_lincomb_le_simd. */
 #if FOLD_AVX512
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
+static cc_simd_switch fold_simd_switch = {-1, CC_SIMD_AVX512F};
 #else
-  return 0;
+static cc_simd_switch fold_simd_switch = {-1, 0};
 #endif
-}
 
-static int fold_simd_detect(void) {
-  const char *no = getenv("CICADA_NO_SIMD");
-  return no && no[0] ? 0 : fold_cpu_has_avx512();
-}
+static int fold_simd(void) { return cc_simd_on(&fold_simd_switch); }
 
-static int fold_simd(void) {
-  int s = __atomic_load_n(&fold_simd_state, __ATOMIC_RELAXED);
-  if (s < 0) {
-    s = fold_simd_detect();
-    __atomic_store_n(&fold_simd_state, s, __ATOMIC_RELAXED);
-  }
-  return s;
-}
-
-int _cc_field_lincomb_le_simd(int want) {
-  int s = want < 0 ? fold_simd_detect() : want > 0 ? fold_cpu_has_avx512() : 0;
-  __atomic_store_n(&fold_simd_state, s, __ATOMIC_RELAXED);
-  return s;
-}
+int _cc_field_lincomb_le_simd(int want) { return _cc_simd_set(&fold_simd_switch, want); }
 
 /* lincomb_le_affine2, eight elements at a time where the CPU can. */
 static uint64_t lincomb_affine2(const cc_field *f, uint64_t *out, uint64_t w1,

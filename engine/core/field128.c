@@ -33,6 +33,7 @@
  * (uint64_t) could otherwise alias its words and force reloads.
  */
 #include "core/field128.h"
+#include "core/simd.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -1360,39 +1361,16 @@ static int m127_v_sum(uint64_t *out, const uint64_t *const *xs, size_t r, int ne
 #define M127_IFMA 0
 #endif
 
-/* 1 when the IFMA kernels run: decided at the first use from the CPU and
- * CICADA_NO_SIMD (set and not empty: scalar code only), or set by
- * _cc_field128_simd. */
-static int m127_simd_state = -1;
-
-static int m127_cpu_has_ifma(void) {
+/* 1 when the IFMA kernels run (simd.h), or as set by _cc_field128_simd. */
 #if M127_IFMA
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
+static cc_simd_switch m127_simd_switch = {-1, CC_SIMD_AVX512F | CC_SIMD_AVX512IFMA};
 #else
-  return 0;
+static cc_simd_switch m127_simd_switch = {-1, 0};
 #endif
-}
 
-static int m127_simd_detect(void) {
-  const char *no = getenv("CICADA_NO_SIMD");
-  return no && no[0] ? 0 : m127_cpu_has_ifma();
-}
+static int m127_simd(void) { return cc_simd_on(&m127_simd_switch); }
 
-static int m127_simd(void) {
-  int s = __atomic_load_n(&m127_simd_state, __ATOMIC_RELAXED);
-  if (s < 0) {
-    s = m127_simd_detect();
-    __atomic_store_n(&m127_simd_state, s, __ATOMIC_RELAXED);
-  }
-  return s;
-}
-
-int _cc_field128_simd(int want) {
-  int s = want < 0 ? m127_simd_detect() : want > 0 ? m127_cpu_has_ifma() : 0;
-  __atomic_store_n(&m127_simd_state, s, __ATOMIC_RELAXED);
-  return s;
-}
+int _cc_field128_simd(int want) { return _cc_simd_set(&m127_simd_switch, want); }
 
 /* m127_lincomb_regs for the shapes it is instantiated for; 0 for others. */
 static int m127_lincomb_shapes(uint64_t *out, const m127_weight *wk,

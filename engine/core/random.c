@@ -6,6 +6,7 @@
  * filling a million-element array costs a few hundred OpenSSL calls.
  */
 #include "core/random.h"
+#include "core/simd.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -159,21 +160,11 @@ static __attribute__((target("avx512f"))) uint64_t any_at_least_v8(const uint64_
 }
 #endif
 
-static int random_simd(void) {
-  static int state = -1;
-  int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
-  if (s < 0) {
 #if RANDOM_AVX512
-    const char *no = getenv("CICADA_NO_SIMD");
-    __builtin_cpu_init();
-    s = (no && no[0]) ? 0 : __builtin_cpu_supports("avx512f") ? 1 : 0;
-#else
-    s = 0;
+static cc_simd_switch random_simd_switch = {-1, CC_SIMD_AVX512F};
+
+static int random_simd(void) { return cc_simd_on(&random_simd_switch); }
 #endif
-    __atomic_store_n(&state, s, __ATOMIC_RELAXED);
-  }
-  return s;
-}
 
 static uint64_t any_at_least(const uint64_t *restrict w, uint64_t limit, size_t n) {
 #if RANDOM_AVX512

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/simd.h"
 #include "lua/lua_cicada.h"
 
 #define CL_MAX_PRECISION 62  /* fixed-point fraction bits */
@@ -371,24 +372,13 @@ raw_fixed64_avx512(uint8_t *a, size_t first, const uint64_t *d, size_t n, uint64
 #define RAW_AVX512 0
 #endif
 
-static int raw_simd_state = -1;
-
-static int raw_simd(void) {
-  int s = __atomic_load_n(&raw_simd_state, __ATOMIC_RELAXED);
-  if (s < 0) {
-    const char *no = getenv("CICADA_NO_SIMD");
-    s = 0;
 #if RAW_AVX512
-    __builtin_cpu_init();
-    s = !(no && no[0]) && __builtin_cpu_supports("avx512f") &&
-        __builtin_cpu_supports("avx512dq");
+static cc_simd_switch raw_simd_switch = {-1, CC_SIMD_AVX512F | CC_SIMD_AVX512DQ};
 #else
-    (void)no;
+static cc_simd_switch raw_simd_switch = {-1, 0};
 #endif
-    __atomic_store_n(&raw_simd_state, s, __ATOMIC_RELAXED);
-  }
-  return s;
-}
+
+static int raw_simd(void) { return cc_simd_on(&raw_simd_switch); }
 
 /* Slots first to first + n - 1 of the array a: the fixed-point numbers of
  * the n words at d, one at a time. */

@@ -14,6 +14,7 @@
 #include "core/field.h"
 #include "core/random.h"
 #include "core/shamir.h"
+#include "core/simd.h"
 #include "core/wire.h"
 #include "check.h"
 
@@ -745,6 +746,33 @@ static void test_lincomb_le(void) {
  * to 7, lengths around the vector width; a word of p or 2^64 - 1 in
  * either share, in a vector or in the tail, is refused both ways. Skipped
  * (said so) on a CPU without AVX-512 F; CICADA_NO_SIMD turns it off. */
+/* A family's switch: CICADA_NO_SIMD keeps the scalar code, a family
+ * whose vector code was not compiled never runs it, and the CPU decides
+ * the rest. */
+static void test_simd_switch(void) {
+  cc_simd_switch none = {-1, 0}, f = {-1, CC_SIMD_AVX512F};
+  CHECK(cc_simd_on(&none) == 0);
+  CHECK(_cc_simd_set(&none, 1) == 0);
+  const char *was = getenv("CICADA_NO_SIMD");
+  char *saved = was ? strdup(was) : NULL;
+  setenv("CICADA_NO_SIMD", "1", 1);
+  CHECK(_cc_simd_set(&f, -1) == 0);
+  CHECK(cc_simd_on(&f) == 0);
+  int cpu = _cc_simd_set(&f, 1); /* what the CPU has, the environment aside */
+  CHECK(cc_simd_on(&f) == cpu);
+  setenv("CICADA_NO_SIMD", "", 1); /* empty: not set */
+  CHECK(_cc_simd_set(&f, -1) == cpu);
+  cc_simd_switch fresh = {-1, CC_SIMD_AVX512F};
+  CHECK(cc_simd_on(&fresh) == cpu);
+  CHECK(_cc_simd_set(&f, 0) == 0 && cc_simd_on(&f) == 0);
+  if (saved) {
+    setenv("CICADA_NO_SIMD", saved, 1);
+    free(saved);
+  } else {
+    unsetenv("CICADA_NO_SIMD");
+  }
+}
+
 static void test_lincomb_le_simd(void) {
   setenv("CICADA_NO_SIMD", "1", 1);
   CHECK(_cc_field_lincomb_le_simd(-1) == 0);
@@ -1498,6 +1526,7 @@ int main(void) {
   test_shamir_core128();
   test_lincomb_arrays();
   test_lincomb_le();
+  test_simd_switch();
   test_lincomb_le_simd();
   test_unmask_sum_le();
   test_unmask_units();
