@@ -848,6 +848,19 @@ static void test_lincomb_le_simd(void) {
   cc_rng_free(&rng);
 }
 
+/* The n words of c and y written little-endian at byte offsets off and
+ * 7 - off of cb and yb (misaligned as received messages may be), *ca and
+ * *ya set to where they start. */
+static void place_le(const uint64_t *c, const uint64_t *y, size_t n, size_t off, uint8_t *cb,
+                     uint8_t *yb, const uint8_t **ca, const uint8_t **ya) {
+  for (size_t i = 0; i < n; i++) {
+    put_le(cb + off + 8 * i, c[i]);
+    put_le(yb + (7 - off) + 8 * i, y[i]);
+  }
+  *ca = cb + off;
+  *ya = yb + (7 - off);
+}
+
 /* The unmask of a plain-sum reveal read in place (cc_field_unmask_sum_le)
  * against cc_field_unmask_shift of the same values, in the folding fields
  * (the others are declined, out untouched): share and term counts of the
@@ -879,14 +892,9 @@ static void test_unmask_sum_le(void) {
         if (j % 2 == 1) v[j] = 1 % f.p; /* units among the products */
         ones[j] = 1 % f.p;
         size_t off = (j * 3 + (size_t)extreme) % 8;
-        for (size_t i = 0; i < N; i++) {
-          put_le(cb[j] + off + 8 * i, cs[j][i]);
-          put_le(yb[j] + (7 - off) + 8 * i, ys[j][i]);
-        }
+        place_le(cs[j], ys[j], N, off, cb[j], yb[j], &ca[j], &ya[j]);
         cp[j] = cs[j];
         yp[j] = ys[j];
-        ca[j] = cb[j] + off;
-        ya[j] = yb[j] + (7 - off);
       }
       uint64_t s = extreme ? f.p - 1 : 4321 % f.p;
       unsigned bits = (unsigned)(f.bits > 3 ? f.bits - 3 : 1);
@@ -952,14 +960,9 @@ static void test_unmask_units(void) {
         }
         ones[j] = 1;
         size_t off = (j * 5 + (size_t)extreme) % 8;
-        for (size_t i = 0; i < N; i++) {
-          put_le(cb[j] + off + 8 * i, cs[j][i]);
-          put_le(yb[j] + (7 - off) + 8 * i, ys[j][i]);
-        }
+        place_le(cs[j], ys[j], N, off, cb[j], yb[j], &ca[j], &ya[j]);
         cp[j] = cs[j];
         yp[j] = ys[j];
-        ca[j] = cb[j] + off;
-        ya[j] = yb[j] + (7 - off);
       }
       uint64_t s = extreme ? f.p - 1 : 98765;
       for (unsigned bits = 0; bits < 64; bits += 21) {
