@@ -910,8 +910,8 @@ static size_t start_data_connlocked(cc_conn *c, const cc_frame_header *h, const 
 
 /* How many of the len bytes just read go to c->in, which holds the start
  * of a frame that conn_frames_connlocked could not finish: the rest of its
- * header, or of the whole frame once its header is in (that frame is not
- * a DATA frame's: those become c->partial). */
+ * header, or of the whole frame once its header is in (not a message's:
+ * those become c->partial). */
 static size_t in_needs_connlocked(cc_conn *c, size_t len) {
   size_t have = evbuffer_get_length(c->in), need;
   uint8_t hdr[CC_FRAME_HEADER_BYTES];
@@ -925,7 +925,9 @@ static size_t in_needs_connlocked(cc_conn *c, size_t len) {
       return len;
     need = CC_FRAME_HEADER_BYTES + (size_t)h.length - have;
   }
-  return need < len ? need : len;
+  /* Whatever is left whole in c->in (a frame whose framing failed the
+   * link) takes it all: conn_frames_connlocked drops it. */
+  return need > 0 && need < len ? need : len;
 }
 
 /* Bytes just read (c->bytes_connlocked), which come after what c->in
