@@ -100,7 +100,14 @@ cc_payload *cc_payload_new(size_t len) {
 }
 
 cc_payload *cc_payload_new_received(size_t len) {
-  return cc_payload_new_whole(len);
+  cc_payload *p;
+  size_t room;
+  if (len < CC_PAYLOAD_POOL_MIN_BYTES) return cc_payload_new_whole(len);
+  /* In whole steps of CC_PAYLOAD_RECEIVED_STEP_BYTES (see payload.h). */
+  room = (len + CC_PAYLOAD_RECEIVED_STEP_BYTES - 1) & ~(CC_PAYLOAD_RECEIVED_STEP_BYTES - 1);
+  p = cc_payload_new(room);
+  if (p) p->len = len;
+  return p;
 }
 
 cc_payload *cc_payload_new_whole(size_t len) {

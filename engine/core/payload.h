@@ -47,7 +47,13 @@ cc_payload *cc_payload_new(size_t len);                 /* refs = 1; contents un
  * CC_PAYLOAD_INLINE_MAX_BYTES (see above): for bytes that are written
  * once, whole, and then only read. */
 cc_payload *cc_payload_new_whole(size_t len);
-/* The same, as the network's receive path names it. */
+/* The same, as the network's receive path names it; a buffer of
+ * CC_PAYLOAD_POOL_MIN_BYTES or more is allocated in whole steps of
+ * CC_PAYLOAD_RECEIVED_STEP_BYTES (p->cap), so that the block of a message
+ * freed once it is decoded can take the array decoded from the next (a few
+ * bytes longer than the message), rather than leave a hole just too small
+ * for it in malloc's heap. */
+#define CC_PAYLOAD_RECEIVED_STEP_BYTES ((size_t)64 << 10)
 cc_payload *cc_payload_new_received(size_t len);
 /* True when p's bytes live in its own allocation and cannot be taken. */
 static inline int cc_payload_inline(const cc_payload *p) {

@@ -35,9 +35,11 @@ struct cc_conn {
    * calls as it reads (connection's lock held). */
   void (*frames_connlocked)(struct cc_conn *c);
   /* net.c's handler of bytes just read into the transport's own buffer,
-   * which come after what `in` holds: the whole frames at their front are
-   * handled from b without a copy, the rest is added to `in` and framed as
-   * by frames_connlocked. Returns false if it could not take the bytes
+   * which come after what `in` holds: a linked peer's DATA frames are
+   * framed from b itself, their bodies copied once into their payloads
+   * (one whose body is not all in b becomes `partial`); only what must
+   * wait for more bytes, or other frames, go to `in`, framed as by
+   * frames_connlocked. Returns false if it could not take the bytes
    * (out of memory). Connection's lock held. */
   bool (*bytes_connlocked)(struct cc_conn *c, const uint8_t *b, size_t len);
   struct bufferevent *bev;
@@ -62,9 +64,10 @@ struct cc_conn {
   /* The connection's lock. */
   bool linked;             /* this connection carries its peer's link */
   struct evbuffer *in;     /* bytes read, not yet framed */
-  cc_payload *partial;     /* a big DATA frame's payload, filled as its
-                            * bytes arrive: the transport reads into it
-                            * directly whenever `in` is empty */
+  cc_payload *partial;     /* a DATA frame's payload, made when its header
+                            * came, filled as its bytes arrive: the
+                            * transport reads into it directly whenever
+                            * `in` is empty (which it then is) */
   size_t partial_got;      /* bytes of it filled */
   uint64_t partial_context;
   int32_t partial_tag;

@@ -60,11 +60,6 @@
 #define BYE_WAIT_MIN_S 0.2
 #define LOG_MAX_PENDING 1024     /* messages queued for the log callback */
 #define LOG_MESSAGE_BYTES 512
-/* A DATA frame at least this big, whose header is in but not its body, gets
- * its payload at once (c->partial): the transport reads the rest of the
- * body straight into it, so that its bytes are copied by the kernel only.
- * (Only from an authenticated peer, and within max_frame_bytes.) */
-#define STREAM_MIN_BYTES ((uint32_t)1 << 16)
 /* Strangers: a connection that has not yet proved which player it is. */
 #define HANDSHAKE_DEADLINE_S 5.0 /* to finish its handshake and HELLO */
 #define STRANGERS_MAX 16         /* unidentified accepted connections at once, or
@@ -806,10 +801,10 @@ static void conn_frames_connlocked(cc_conn *c) {
       break;
     }
     if (c->linked && h.type == CC_FRAME_DATA && h.tag != CC_TAG_NONE &&
-        h.length >= STREAM_MIN_BYTES &&
         evbuffer_get_length(in) < CC_FRAME_HEADER_BYTES + (size_t)h.length) {
-      /* A big message still on its way: fill its payload as it comes. */
-      c->partial = cc_payload_new(h.length);
+      /* A message still on its way: fill its payload as it comes (see
+       * start_data_connlocked). */
+      c->partial = cc_payload_new_received(h.length);
       if (!c->partial) { link_fail(n, c->peer, "out of memory"); break; }
       c->partial_got = 0;
       c->partial_context = h.context;
@@ -887,41 +882,110 @@ static void conn_frames_connlocked(cc_conn *c) {
   if (atomic_load_explicit(&c->dead, memory_order_relaxed)) conn_kill(c);
 }
 
-/* Bytes just read (c->bytes_connlocked): while nothing waits in c->in, the
- * whole DATA frames and heartbeats at the front of b, from an
- * authenticated peer, are handed up from b itself, one copy into the
- * message's payload; whatever else came, from the first other frame or
- * the first incomplete one on, goes to c->in and through
- * conn_frames_connlocked, which judges it as ever (a bad header there
- * fails the link). */
+/* A DATA frame from an authenticated peer whose header starts b (len bytes
+ * read, the header's included): its payload is made at once, with what b
+ * holds of its body copied in, and handed up if that is all of it; else it
+ * becomes c->partial, whose rest the transport reads straight into it.
+ * Returns the bytes of b used, or 0 if the payload could not be made. Its
+ * length was checked against max_frame_bytes with the header, as for a
+ * frame framed from c->in: no more is allocated for a frame announced and
+ * not sent than there. */
+static size_t start_data_connlocked(cc_conn *c, const cc_frame_header *h, const uint8_t *b,
+                                    size_t len) {
+  size_t body = len - CC_FRAME_HEADER_BYTES;
+  cc_payload *p = cc_payload_new_received(h->length);
+  if (!p) return 0;
+  if (body > h->length) body = h->length;
+  if (body) memcpy(p->data, b + CC_FRAME_HEADER_BYTES, body);
+  if (body == h->length) {
+    deliver_data_connlocked(c, h->context, h->tag, p);
+  } else {
+    c->partial = p;
+    c->partial_got = body;
+    c->partial_context = h->context;
+    c->partial_tag = h->tag;
+  }
+  return CC_FRAME_HEADER_BYTES + body;
+}
+
+/* How many of the len bytes just read go to c->in, which holds the start
+ * of a frame that conn_frames_connlocked could not finish: the rest of its
+ * header, or of the whole frame once its header is in (not a message's:
+ * those become c->partial). */
+static size_t in_needs_connlocked(cc_conn *c, size_t len) {
+  size_t have = evbuffer_get_length(c->in), need;
+  uint8_t hdr[CC_FRAME_HEADER_BYTES];
+  cc_frame_header h;
+  if (c->partial || !c->linked) return len;
+  if (have < CC_FRAME_HEADER_BYTES) {
+    need = CC_FRAME_HEADER_BYTES - have;
+  } else {
+    evbuffer_copyout(c->in, hdr, sizeof hdr);
+    if (cc_frame_unpack(hdr, c->net->cfg.max_frame_bytes, CC_FRAME_TYPE_COUNT, &h, NULL, 0) != 0)
+      return len;
+    need = CC_FRAME_HEADER_BYTES + (size_t)h.length - have;
+  }
+  /* Whatever is left whole in c->in (a frame whose framing failed the
+   * link) takes it all: conn_frames_connlocked drops it. */
+  return need > 0 && need < len ? need : len;
+}
+
+/* Bytes just read (c->bytes_connlocked), which come after what c->in
+ * holds. From an authenticated peer they are framed from b itself: a DATA
+ * frame's body is copied from b into its payload (start_data_connlocked,
+ * or into c->partial for the next part of one), heartbeats are skipped;
+ * c->in takes only what must wait for more bytes or be judged there (a
+ * header cut short, other frames, a bad header: conn_frames_connlocked
+ * fails the link as ever), and no more of b than completes the frame at
+ * its front, so that the frames after it are framed from b again. Before
+ * the handshake is complete everything goes through c->in. */
 static bool conn_bytes_connlocked(cc_conn *c, const uint8_t *b, size_t len) {
   cc_net *n = c->net;
   CC_CONN_ASSERT_LOCKED(c);
-  if (c->linked && !c->partial && evbuffer_get_length(c->in) == 0) {
-    /* The sign of life: conn_read_connlocked notes it once the read is
-     * done. */
-    send_owed_heartbeat_connlocked(c);
-    while (len >= CC_FRAME_HEADER_BYTES && !atomic_load_explicit(&c->dead, memory_order_relaxed)) {
-      cc_frame_header h;
-      cc_payload *p;
-      if (cc_frame_unpack(b, n->cfg.max_frame_bytes, CC_FRAME_TYPE_COUNT, &h, NULL, 0) != 0 ||
-          len - CC_FRAME_HEADER_BYTES < h.length)
-        break;
-      if (h.type == CC_FRAME_DATA && h.tag != CC_TAG_NONE) {
-        p = cc_payload_new_received(h.length);
-        if (!p) break;
-        if (h.length) memcpy(p->data, b + CC_FRAME_HEADER_BYTES, h.length);
-        deliver_data_connlocked(c, h.context, h.tag, p);
-      } else if (h.type != CC_FRAME_HEARTBEAT) {
-        break;
+  /* The sign of life: conn_read_connlocked notes it once the read is
+   * done. */
+  if (c->linked) send_owed_heartbeat_connlocked(c);
+  while (len > 0 && !atomic_load_explicit(&c->dead, memory_order_relaxed)) {
+    cc_frame_header h;
+    size_t take = len;
+    if (evbuffer_get_length(c->in) > 0 || !c->linked) {
+      take = in_needs_connlocked(c, len);
+    } else if (c->partial) {
+      cc_payload *p = c->partial;
+      take = p->len - c->partial_got;
+      if (take > len) take = len;
+      memcpy(p->data + c->partial_got, b, take);
+      c->partial_got += take;
+      b += take;
+      len -= take;
+      if (c->partial_got == p->len) {
+        c->partial = NULL;
+        deliver_data_connlocked(c, c->partial_context, c->partial_tag, p);
       }
-      b += CC_FRAME_HEADER_BYTES + h.length;
-      len -= CC_FRAME_HEADER_BYTES + h.length;
+      continue;
+    } else if (len >= CC_FRAME_HEADER_BYTES &&
+               cc_frame_unpack(b, n->cfg.max_frame_bytes, CC_FRAME_TYPE_COUNT, &h, NULL, 0) == 0) {
+      if (h.type == CC_FRAME_DATA && h.tag != CC_TAG_NONE) {
+        size_t used = start_data_connlocked(c, &h, b, len);
+        if (used) {
+          b += used;
+          len -= used;
+          continue;
+        }
+        /* Out of memory: c->in's framing fails the link. */
+      } else if (h.type == CC_FRAME_HEARTBEAT && len - CC_FRAME_HEADER_BYTES >= h.length) {
+        b += CC_FRAME_HEADER_BYTES + h.length;
+        len -= CC_FRAME_HEADER_BYTES + h.length;
+        continue;
+      } else if (len - CC_FRAME_HEADER_BYTES > h.length) {
+        take = CC_FRAME_HEADER_BYTES + h.length;
+      }
     }
-    if (len == 0) return true;
+    if (evbuffer_add(c->in, b, take) != 0) return false;
+    b += take;
+    len -= take;
+    conn_frames_connlocked(c);
   }
-  if (evbuffer_add(c->in, b, len) != 0) return false;
-  conn_frames_connlocked(c);
   return true;
 }
 

@@ -46,8 +46,9 @@ struct cc_transport {
   /* A bufferevent for socket fd, or -1 for one that will connect. */
   struct bufferevent *(*wrap)(void *state, struct event_base *base, evutil_socket_t fd,
                               bool outgoing);
-  /* Read what the connection holds into c->in, handing complete frames to
-   * c->frames_connlocked as it goes; *got says whether anything came.
+  /* Read what the connection holds, handing its bytes up as it goes: read
+   * into the transport's own buffer, to c->bytes_connlocked; read into
+   * c->in, to c->frames_connlocked; *got says whether anything came.
    * While c->partial is set and c->in is empty, the next bytes are the
    * rest of that payload: read them into c->partial->data at
    * c->partial_got (advancing it), and hand frames up once it is full.

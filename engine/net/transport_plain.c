@@ -5,7 +5,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -30,79 +29,47 @@ static struct bufferevent *plain_wrap(void *state, struct event_base *base, evut
 }
 
 #define PLAIN_READ_STEP_BYTES ((size_t)16 << 20) /* read per call before others' turn */
-#define PLAIN_FIRST_READ_BYTES ((size_t)16 << 10) /* a call's first read, on the stack */
+#define PLAIN_SPILL_BYTES ((size_t)16 << 10)      /* a read's room on the stack */
 
-/* After a read that got all it asked for: what the socket holds now, as
- * the size of the next read (MIN_READ_BYTES to MAX_SINGLE_IO_BYTES), or
- * false if it holds nothing. */
-static bool next_read_size(evutil_socket_t fd, size_t *want) {
-  int pending = 0;
-  if (ioctl(fd, FIONREAD, &pending) != 0 || pending <= 0) return false;
-  *want = (size_t)pending < MIN_READ_BYTES ? MIN_READ_BYTES
-        : (size_t)pending > MAX_SINGLE_IO_BYTES ? MAX_SINGLE_IO_BYTES : (size_t)pending;
-  return true;
-}
-
-/* Read what the socket holds, handling the frames after each read. A big
- * DATA frame whose header is in (c->partial) is read straight into its
- * payload, with room behind it in c->in for what follows it. The first
- * read of a call asks for PLAIN_FIRST_READ_BYTES, on the stack, which
- * small messages do not fill: one system call, and whole frames are handed
- * up from there (c->bytes_connlocked); every other byte goes to c->in.
- * Only a read that fills what it asked for looks at how much the socket holds
- * (FIONREAD) to size the next, up to MAX_SINGLE_IO_BYTES, read into room
- * reserved in c->in. One call stops after PLAIN_READ_STEP_BYTES: a big
- * message streaming in must not keep the connection's lock (and the
- * heartbeat sweep) for its whole length; the socket still holds the rest,
- * and the next poll or sweep reads on. */
+/* Read what the socket holds, handing the frames up after each read. The
+ * bytes of a DATA frame whose header is in (c->partial) are read straight
+ * into its payload; every other read goes to PLAIN_SPILL_BYTES on the
+ * stack (and the same room follows a read into a payload that it can
+ * complete, for the frames after it), whose frames are handed up from
+ * there by c->bytes_connlocked: a small message is one read and one copy,
+ * a big one's first bytes are copied once into its payload, made as its
+ * header arrives, and the rest of its body is read into the payload by
+ * the kernel. Nothing is read into c->in: that buffer only keeps pieces
+ * of frames that must wait for more bytes. A read that fills all it asked
+ * for reads again; one that does not has drained the socket. One call
+ * stops after PLAIN_READ_STEP_BYTES: a big message streaming in must not
+ * keep the connection's lock (and the heartbeat sweep) for its whole
+ * length; the socket still holds the rest, and the next poll or sweep
+ * reads on. */
 static const char *plain_read_connlocked(cc_conn *c, bool *got) {
-  struct evbuffer *in = c->in;
   evutil_socket_t fd = c->fd;
-  size_t total = 0, want = MIN_READ_BYTES;
-  uint8_t spill[PLAIN_FIRST_READ_BYTES];
+  size_t total = 0;
+  uint8_t spill[PLAIN_SPILL_BYTES];
   CC_CONN_ASSERT_LOCKED(c);
   while (!atomic_load_explicit(&c->dead, memory_order_relaxed) &&
          total < PLAIN_READ_STEP_BYTES) {
-    struct evbuffer_iovec v[2];
-    struct iovec iov[3];
-    int nv, ni = 0;
-    size_t direct = 0, asked = 0, rest;
+    struct iovec iov[2];
+    int ni = 0;
+    size_t direct = 0, left = 0, asked = 0, rest;
     ssize_t r;
-    if (c->partial && evbuffer_get_length(in) == 0) {
-      direct = c->partial->len - c->partial_got;
-      if (direct > MAX_SINGLE_IO_BYTES) direct = MAX_SINGLE_IO_BYTES;
+    if (c->partial && evbuffer_get_length(c->in) == 0) {
+      left = c->partial->len - c->partial_got;
+      direct = left < MAX_SINGLE_IO_BYTES ? left : MAX_SINGLE_IO_BYTES;
       iov[ni].iov_base = c->partial->data + c->partial_got;
       iov[ni++].iov_len = direct;
       asked = direct;
-    } else if (total == 0) {
-      /* The first read goes to the stack, and only what is not a whole
-       * frame is added to the buffer: reserving 64 KiB of buffer for every
-       * read would cost a large allocation (and malloc's consolidation of
-       * its free lists) per message, and small messages are handed up
-       * straight from the stack. */
-      do r = read(fd, spill, sizeof spill);
-      while (r < 0 && errno == EINTR);
-      if (r < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK) return cc_conn_closed_reason(0, errno);
-        return NULL;
-      }
-      if (r == 0) return "connection closed";
-      *got = true;
-      total += (size_t)r;
-      if (!c->bytes_connlocked(c, spill, (size_t)r)) return "out of memory";
-      if ((size_t)r < sizeof spill || !next_read_size(fd, &want)) break;   /* drained */
-      continue;
     }
-    /* Two pieces: asking for one contiguous piece would make the buffer
-     * move what it holds to find room. */
-    nv = evbuffer_reserve_space(in, (ev_ssize_t)(direct ? MIN_READ_BYTES : want), v, 2);
-    if (nv <= 0) return "out of memory";
-    for (int i = 0; i < nv; i++) {
-      iov[ni].iov_base = v[i].iov_base;
-      iov[ni++].iov_len = v[i].iov_len;
-      asked += v[i].iov_len;
+    if (direct == left) {
+      iov[ni].iov_base = spill;
+      iov[ni++].iov_len = sizeof spill;
+      asked += sizeof spill;
     }
-    do r = readv(fd, iov, ni);
+    do r = ni == 1 ? read(fd, iov[0].iov_base, iov[0].iov_len) : readv(fd, iov, ni);
     while (r < 0 && errno == EINTR);
     if (r < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) return cc_conn_closed_reason(0, errno);
@@ -116,15 +83,12 @@ static const char *plain_read_connlocked(cc_conn *c, bool *got) {
       size_t into = rest < direct ? rest : direct;
       c->partial_got += into;
       rest -= into;
+      /* Notes the sign of life of a long read, and hands the payload up
+       * once it is complete. */
+      c->frames_connlocked(c);
     }
-    for (int i = 0; i < nv; i++) {
-      size_t take = rest < v[i].iov_len ? rest : v[i].iov_len;
-      v[i].iov_len = take;
-      rest -= take;
-    }
-    evbuffer_commit_space(in, v, nv);
-    c->frames_connlocked(c);
-    if ((size_t)r < asked || !next_read_size(fd, &want)) break;   /* drained */
+    if (rest && !c->bytes_connlocked(c, spill, rest)) return "out of memory";
+    if ((size_t)r < asked) break;   /* drained */
   }
   return NULL;
 }
