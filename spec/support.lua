@@ -130,10 +130,27 @@ function M.shquote(s)
 end
 local shquote = M.shquote
 
+-- The ports this spec may listen on: CICADA_TEST_PORTS ("first-last"),
+-- which CMakeLists.txt sets to a block of its own for each spec, so that
+-- specs run in parallel never pick the same port; a run of busted by hand
+-- takes all of 20000-31999. The first port handed out depends on the
+-- process and the time (not on math.random, which specs seed), so that
+-- two runs of one spec at once likely start far apart.
+local port_first, port_last = (os.getenv("CICADA_TEST_PORTS") or ""):match("^(%d+)%-(%d+)$")
+port_first, port_last = math.tointeger(tonumber(port_first)), math.tointeger(tonumber(port_last))
+if not port_first or port_last < port_first or port_first < 1024 or port_last > 65535 then
+  port_first, port_last = 20000, 31999
+end
+local port_next = port_first + (core.getpid() * 7919 + os.time()) % (port_last - port_first + 1)
+
 --- A port for a root address: outside the kernel's ephemeral range
--- (32768-60999 on Linux), so that no client connection holds it.
+-- (32768-60999 on Linux), so that no client connection holds it, and in
+-- this spec's block, each one handed out once until the block is used
+-- up, so that no earlier player still listening holds it either.
 function M.port()
-  return math.random(20000, 32000)
+  local port = port_next
+  port_next = port == port_last and port_first or port + 1
+  return port
 end
 
 --- Start `cicada-lua args...` with extra environment variables (a table),
