@@ -153,6 +153,39 @@ function M.port()
   return port
 end
 
+--- Whether a socket of this host listens on TCP `port` (IPv4 or IPv6), as
+-- /proc/net/tcp and /proc/net/tcp6 list them.
+function M.listening(port)
+  for _, path in ipairs{"/proc/net/tcp", "/proc/net/tcp6"} do
+    local f = io.open(path, "r")
+    if f then
+      for line in f:lines() do
+        local at, state = line:match("^%s*%d+: %x+:(%x+) %x+:%x+ (%x+)")
+        if state == "0A" and tonumber(at, 16) == port then -- 0A: TCP_LISTEN
+          f:close()
+          return true
+        end
+      end
+      f:close()
+    end
+  end
+  return false
+end
+
+--- Wait until a started process listens on `port` (what a fixed sleep
+-- cannot promise of a process slowed by load or a sanitizer); raise if
+-- it has not within timeout_s seconds (default seconds(10)).
+function M.await_listening(port, timeout_s)
+  timeout_s = timeout_s or M.seconds(10)
+  local deadline = core.now() + timeout_s
+  while not M.listening(port) do
+    if core.now() > deadline then
+      error(("nothing listened on port %d within %gs"):format(port, timeout_s), 2)
+    end
+    core.sleep(0.01)
+  end
+end
+
 --- Start `cicada-lua args...` with extra environment variables (a table),
 -- in a process group of its own, after the words of `prefix` (a list, e.g.
 -- {"ip", "netns", "exec", "ns0"}). Returns a handle for wait().
