@@ -52,9 +52,10 @@ function M.run_all(n, fn, args, opts)
   return results
 end
 
---- run_all with a 60 s timeout, for suites working on large arrays.
+--- run_all with a timeout of 60 s scaled by the slowdown, for suites
+-- working on large arrays.
 function M.run_all_slow(n, fn, args)
-  return M.run_all(n, fn, args, {timeout = 60})
+  return M.run_all(n, fn, args, {timeout = M.seconds(20)})
 end
 
 --- count random fixed-point numbers in [-limit, limit], exact in 16 bits.
