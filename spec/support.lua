@@ -213,10 +213,11 @@ function M.start(args, env, prefix)
 end
 
 --- Wait for a started process to end (at most timeout_s seconds, default
--- 20, then it is killed and this raises). Returns its exit code and its
--- output.
+-- seconds(20), then it is killed and this raises). Returns its exit code
+-- and its output.
 function M.wait(h, timeout_s)
-  local deadline = core.now() + (timeout_s or 20)
+  timeout_s = timeout_s or M.seconds(20)
+  local deadline = core.now() + timeout_s
   while true do
     local rc = read_file(h.rc)
     if rc and rc ~= "" then
@@ -231,7 +232,7 @@ function M.wait(h, timeout_s)
     if core.now() > deadline then
       M.kill(h)
       error(("cicada-lua (pid %d) did not finish within %gs; it printed:\n%s"):format(
-        h.pid, timeout_s or 20, read_file(h.out) or ""))
+        h.pid, timeout_s, read_file(h.out) or ""))
     end
     core.sleep(0.02)
   end
