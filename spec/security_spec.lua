@@ -32,7 +32,8 @@ local function stop_attackers()
 end
 
 -- A file for an attacker to write "up" into once it has done what must
--- come before the players go on (bash code: `echo up > FILE`, quoted).
+-- come before the players go on (bash code: `set -e; ...; echo up > FILE`,
+-- so that a refused connection ends it before it says so).
 local function sign()
   local path = os.tmpname()
   signs[#signs + 1] = path
@@ -118,7 +119,7 @@ describe("a stranger", function()
     -- version 1, DATA, no flags, tag 0, context 0, source 0, 1 GiB - 24
     local header = tmpfile(string.pack("<BBHi4I8I4I4", 1, 1, 0, 0, 0, 0, (1 << 30) - 24))
     local up = sign()
-    attack(("exec 3<>/dev/tcp/127.0.0.1/%d; cat %s >&3; echo up > %s; head -c 400000000 /dev/zero >&3")
+    attack(("set -e; exec 3<>/dev/tcp/127.0.0.1/%d; cat %s >&3; echo up > %s; head -c 400000000 /dev/zero >&3")
            :format(port, support.shquote(header), support.shquote(up)))
     await_sign(up)
     hs[0] = start(3, 0, root, {pause = 1})
@@ -139,7 +140,7 @@ describe("a stranger", function()
     hs[0] = start(3, 0, root)
     support.await_listening(port)
     local up = sign()
-    attack(("for i in $(seq 40); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; echo up > %s; sleep 20")
+    attack(("set -e; for i in $(seq 40); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; echo up > %s; sleep 20")
            :format(port, support.shquote(up)))
     await_sign(up)
     hs[1] = start(3, 1, root)
@@ -154,10 +155,10 @@ describe("a stranger", function()
     hs[0] = start(3, 0, root, {args = {"--token", "our secret"}})
     support.await_listening(port)
     local ups = {sign(), sign()}
-    attack(("exec 3<>/dev/tcp/127.0.0.1/%d; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; echo up > %s; sleep 5")
+    attack(("set -e; exec 3<>/dev/tcp/127.0.0.1/%d; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; echo up > %s; sleep 5")
            :format(port, support.shquote(ups[1])))
     -- A well-formed report for rank 2 whose proof is not made with the token.
-    attack(("exec 3<>/dev/tcp/127.0.0.1/%d; read -r _ _ <&3; "
+    attack(("set -e; exec 3<>/dev/tcp/127.0.0.1/%d; read -r _ _ <&3; "
             .. "printf 'CICADA 2 3 2 %s plain 4000 %s -\\n' >&3; echo up > %s; sleep 5")
            :format(port, ("0"):rep(32), ("ab"):rep(32), support.shquote(ups[2])))
     for _, up in ipairs(ups) do await_sign(up) end
@@ -193,7 +194,7 @@ describe("a stranger", function()
     hs[2] = start(3, 2, root, {args = {"--address", "tcp://127.0.0.1:" .. ports[2]}})
     for _, port in ipairs(ports) do support.await_listening(port) end
     local up = sign()
-    attack(("for i in $(seq 10); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; "
+    attack(("set -e; for i in $(seq 10); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; "
             .. "exec 3<>/dev/tcp/127.0.0.1/%d; head -c 100000 /dev/urandom >&3; echo up > %s; sleep 20")
            :format(ports[1], ports[2], support.shquote(up)))
     await_sign(up)
@@ -339,7 +340,7 @@ describe("with TLS", function()
                                        "--address", "tcp://127.0.0.1:" .. port}})
     support.await_listening(port)
     local up = sign()
-    attack(("exec 3<>/dev/tcp/127.0.0.1/%d; head -c 5000 /dev/urandom >&3; echo up > %s; sleep 10")
+    attack(("set -e; exec 3<>/dev/tcp/127.0.0.1/%d; head -c 5000 /dev/urandom >&3; echo up > %s; sleep 10")
            :format(port, support.shquote(up)))
     await_sign(up)
     for _, r in ipairs{0, 2} do
@@ -413,7 +414,7 @@ done]]):format(support.shquote(up), port, support.shquote(seen), support.shquote
     -- Connects before the world is up and says nothing; cat ends (status
     -- 0) when player 1 closes the connection.
     local up = sign()
-    attack(("exec 3<>/dev/tcp/127.0.0.1/%d; echo up > %s; timeout 20 cat <&3 > /dev/null; echo $? > %s")
+    attack(("set -e; exec 3<>/dev/tcp/127.0.0.1/%d; echo up > %s; set +e; timeout 20 cat <&3 > /dev/null; echo $? > %s")
            :format(port, support.shquote(up), support.shquote(seen)))
     await_sign(up)
     hs[0] = start(2, 0, root, {pause = 7})
@@ -444,7 +445,7 @@ describe("at the descriptor limit", function()
                              nil, {"sh", "-c", 'ulimit -n 16 && exec "$@"', "sh"})
     support.await_listening(port)
     local up = sign()
-    attack(("for i in $(seq 60); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; echo up > %s; sleep 20")
+    attack(("set -e; for i in $(seq 60); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; echo up > %s; sleep 20")
            :format(port, support.shquote(up)))
     await_sign(up)
     local h0 = start(2, 0, root, {startup = 4})
