@@ -16,7 +16,7 @@ print(("player %d of %d got %s"):format(comm.rank, comm.world_size, table.concat
 -- is refused, which the others wait out: enough for every player, started
 -- one after the other, to reach the root on a machine slowed by load or a
 -- sanitizer (CICADA_TEST_SLOWDOWN).
-local REFUSED = 2 + support.seconds(1)
+local REFUSED = support.seconds(1)
 
 -- Start n players with --rank, in the given order, and wait for them all;
 -- startup: their startup timeout (nil: the long one).

@@ -16,12 +16,13 @@ local function trusted(n)
 end
 
 -- The startup timeout of the players of a world where one is refused:
--- every other player waits it out. The root waits up to 2 s for a newcomer
--- to begin its handshake (a plaintext player is told then that the world
--- speaks TLS), and only until its own startup timeout ends: this leaves
--- the refused player, started last, a second scaled by the slowdown to
--- reach the root.
-local REFUSED = 2 + support.seconds(1)
+-- every other player waits it out. A second scaled by the slowdown, for
+-- the players, started one after another, to reach the root; and where
+-- the refused player speaks plaintext, 2 s more: the root waits that long
+-- for a newcomer to begin its handshake before it tells it that the world
+-- speaks TLS, and only until its own startup timeout ends.
+local REFUSED = support.seconds(1)
+local PLAINTEXT_REFUSED = 2 + REFUSED
 
 -- A player's script; arg[1], when given, is its startup timeout (else the
 -- long one of CICADA_STARTUP_TIMEOUT).
@@ -123,7 +124,7 @@ describe("TLS", function()
       {rank = 0, identity = cred(0), trusted = trusted(3)},
       {rank = 1, identity = cred(1), trusted = trusted(3)},
       {rank = 2},
-    }, REFUSED)
+    }, PLAINTEXT_REFUSED)
     for r = 0, 2 do assert.equal(1, rcs[r], outs[r]) end
     assert.matches("encryption_failed: player 2: the root says: this world's root speaks TLS: "
                    .. "give this player --identity and --trusted", outs[2], 1, true)
