@@ -11,8 +11,16 @@ local MB = 1024 * 1024
 local sanitized = (os.getenv("LD_PRELOAD") or ""):find("san") ~= nil
 local SIZE = sanitized and 32 * MB or 500 * MB
 
+-- The heartbeat timeout: 1 s in a plain build, where 500 MB take about
+-- that long to cross on an idle machine and several times longer under
+-- load. Under a sanitizer, which slows every thread of both players (the
+-- I/O thread's sweep, and the thread that sends the heartbeat the sweep
+-- left to it after each read step) while the 32 MB still cross in about a
+-- second, the timeout is the failure specs', scaled by the slowdown.
+local HEARTBEAT_TIMEOUT = sanitized and support.seconds(0.5) or 1
+
 describe("a big message", function()
-  it("crosses five times in a row with a 1 s heartbeat timeout", function()
+  it(("crosses five times in a row with a %g s heartbeat timeout"):format(HEARTBEAT_TIMEOUT), function()
     local size = SIZE
     local results = support.run(2, function(comm)
       local got = {}
@@ -31,7 +39,7 @@ describe("a big message", function()
         collectgarbage()
       end
       return got
-    end, {heartbeat_timeout = 1, timeout = 120})
+    end, {heartbeat_timeout = HEARTBEAT_TIMEOUT, timeout = support.seconds(40)})
     assert.is_table(results[1], tostring(results[1]))
     assert.is_table(results[2], tostring(results[2]))
     for round = 1, 5 do

@@ -69,7 +69,7 @@ describe("cicada.run", function()
     -- 64 processes starting at once on a small, busy (or sanitized) machine
     -- may need more than the default 5 s to connect.
     local results = run(64, function(comm) error("failure of player " .. comm.rank, 0) end,
-                        {startup_timeout = 60})
+                        {startup_timeout = support.seconds(20)})
     for r = 0, 63 do
       assert.is_true(errors.is_failed(results[r + 1]))
       assert.equal("failure of player " .. r, results[r + 1].error)
@@ -373,7 +373,7 @@ describe("point to point", function()
       end
       comm:send("done", 0, 1)
       return expect - 1
-    end, {timeout = 60})
+    end, {timeout = support.seconds(20)})
     assert.same({"done", 100000}, results)
   end)
 

@@ -262,7 +262,7 @@ end
 
 describe("comparisons", function()
   it("work on scalars and on old shares after a real death, revoke and shrink", function()
-    local results = cicada.run{world_size = 4, timeout = 30, fn = function(comm)
+    local results = cicada.run{world_size = 4, timeout = support.seconds(30), fn = function(comm)
       cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
       local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2})
       local a = p:share(0, comm.rank == 0 and {2.5, -3, 0.75} or nil, {3})
@@ -523,7 +523,7 @@ describe("comparisons", function()
   end)
 
   it("compare empty arrays in the default field", function()
-    local results = cicada.run{world_size = 3, timeout = 30, fn = function(comm)
+    local results = cicada.run{world_size = 3, timeout = support.seconds(30), fn = function(comm)
       local p = shamir.ProtocolSuite(comm, {threshold = 2})
       local a = p:share(0, comm.rank == 0 and p.field:zeros{0} or nil, {0})
       return {p:less(a, a).size, p:floor(a).size}
@@ -535,7 +535,7 @@ describe("comparisons", function()
     -- Each player but two gets a message of F:tree_deal and F:deal_bits,
     -- which make at most 64: from 67 players on, the separate calls.
     for _, n in ipairs{66, 67} do
-      local results = cicada.run{world_size = n, timeout = 60, fn = function(comm)
+      local results = cicada.run{world_size = n, timeout = support.seconds(60), fn = function(comm)
         local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2})
         local a = p:share(0, comm.rank == 0 and {1, -2, 3.5, 0} or nil, {4})
         local b = p:share(n - 1, comm.rank == n - 1 and {2, -3, 3.5, 0.25} or nil, {4})

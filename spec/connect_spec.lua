@@ -3,21 +3,31 @@
 -- CICADA_* environment, meeting through the root.
 local support = require("support")
 
+-- The script of every player; arg[1], when given, is its startup timeout
+-- (else the long one of CICADA_STARTUP_TIMEOUT).
 local compute = [[
 local cicada = require("cicada")
-local comm = cicada.connect{startup_timeout = tonumber(arg[1]) or 5}
+local comm = cicada.connect{startup_timeout = tonumber(arg[1])}
 local all = comm:allgather(comm.rank * 10)
 print(("player %d of %d got %s"):format(comm.rank, comm.world_size, table.concat(all, ",")))
 ]]
 
--- Start n players with --rank, in the given order, and wait for them all.
-local function world(n, root, order, extra)
+-- The startup timeout of the players of a world where one never comes or
+-- is refused, which the others wait out: enough for every player, started
+-- one after the other, to reach the root on a machine slowed by load or a
+-- sanitizer (CICADA_TEST_SLOWDOWN).
+local REFUSED = support.seconds(1)
+
+-- Start n players with --rank, in the given order, and wait for them all;
+-- startup: their startup timeout (nil: the long one).
+local function world(n, root, order, extra, startup)
   local script = support.script(compute)
   local handles = {}
   for _, r in ipairs(order) do
     local args = {"--rank", tostring(r), "-n", tostring(n), "--root-address", root}
     for _, a in ipairs(extra and extra(r) or {}) do table.insert(args, a) end
     table.insert(args, script)
+    if startup then table.insert(args, tostring(startup)) end
     handles[r] = support.start(args)
     support.sleep(0.1)
   end
@@ -82,7 +92,7 @@ describe("cicada-lua --rank", function()
   it("refuses a player with another token alone; the others time out naming it", function()
     local rcs, outs = world(3, "tcp://127.0.0.1:" .. support.port(), {0, 1, 2}, function(r)
       return {"--token", r == 2 and "other secret" or "our secret"}
-    end)
+    end, REFUSED)
     for r = 0, 2 do assert.equal(1, rcs[r], outs[r]) end
     -- A wrong token proves nothing about who sent it, so it cannot fail the
     -- world: the root drops it, says why, and waits for a real player 2.
@@ -98,8 +108,10 @@ describe("cicada-lua --rank", function()
   it("says which players never came, at every player that did", function()
     local root = "tcp://127.0.0.1:" .. support.port()
     local script = support.script(compute)
-    local h0 = support.start({"--rank", "0", "-n", "3", "--root-address", root, script, "1"})
-    local h1 = support.start({"--rank", "1", "-n", "3", "--root-address", root, script, "1"})
+    local h0 = support.start({"--rank", "0", "-n", "3", "--root-address", root, script,
+                              tostring(REFUSED)})
+    local h1 = support.start({"--rank", "1", "-n", "3", "--root-address", root, script,
+                              tostring(REFUSED)})
     for _, h in ipairs{h0, h1} do
       local rc, out = support.wait(h)
       assert.equal(1, rc, out)
@@ -135,10 +147,11 @@ describe("cicada-lua --rank", function()
       refuses({"--rank", "1", "-n", "2", support.script(compute)}, "needs the root's address")
     end)
     it("a root port already in use", function()
-      local root = "tcp://127.0.0.1:" .. support.port()
+      local port = support.port()
+      local root = "tcp://127.0.0.1:" .. port
       local script = support.script(compute)
-      local first = support.start({"--rank", "0", "-n", "2", "--root-address", root, script, "3"})
-      support.sleep(0.3)
+      local first = support.start({"--rank", "0", "-n", "2", "--root-address", root, script})
+      support.await_listening(port)
       refuses({"--rank", "0", "-n", "2", "--root-address", root, script},
               "player 0 cannot listen on 127.0.0.1 port %d+: Address already in use")
       support.kill(first)

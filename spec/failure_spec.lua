@@ -54,7 +54,7 @@ describe("failure detection", function()
       local r = attempt(function() return comm:recv(2, 7) end)
       r.failed = comm:failed()
       return r
-    end, {timeout = 5})
+    end, {timeout = seconds(5)})
     for r = 1, 2 do
       assert.equal("peer_failed", results[r].kind)
       assert.equal("Tag 7 from player 2 failed: the input file is empty", results[r].message)
@@ -71,7 +71,7 @@ describe("failure detection", function()
       end
       local first = comm:recv(1, 3)
       return {first, attempt(function() return comm:recv(1, 3) end).message}
-    end, {timeout = 5})
+    end, {timeout = seconds(5)})
     assert.same({"before", "Tag 3 from player 1 failed: gave up"}, results[1])
   end)
 

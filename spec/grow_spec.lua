@@ -63,7 +63,7 @@ describe("comm:grow", function()
       return {joined = grown.joined, rank = grown.rank, old = oldranks[grown.rank + 1],
               size = grown.world_size, name = grown.name, newranks = newranks,
               all = grown:allgather(grown.rank * 10)}
-    end, {time_limit = 60})
+    end, {time_limit = support.seconds(20)})
     assert.are.equal(5, #results)
     assert.is_true(errors.is_terminated(results[3]))
     for i, old in pairs{[1] = 0, [2] = 1, [4] = 3} do
@@ -121,14 +121,14 @@ describe("comm:grow", function()
       pcall(comm.barrier, comm)
       comm:revoke()
       local shrunk, oldranks = comm:shrink{name = "shrunk"}
-      local grown = shrunk:grow{count = 1, name = "healed", timeout = 10}
+      local grown = shrunk:grow{count = 1, name = "healed", timeout = support.seconds(10)}
       local indices = p:indices_for(oldranks)
       indices[#indices + 1] = 3
       grown:broadcast(0, indices)
       local q = cicada.shamir.ProtocolSuite(grown, {threshold = 2, indices = indices})
       return {joined = grown.joined, rank = grown.rank, size = grown.world_size,
               secret = q:reveal(q:recover(share))}
-    end, {identity = dir .. "/player-0.pem", trusted = {dir .. "/player-0.crt"}, time_limit = 60})
+    end, {identity = dir .. "/player-0.pem", trusted = {dir .. "/player-0.crt"}, time_limit = support.seconds(20)})
     os.execute("rm -rf " .. support.shquote(dir))
     assert.are.equal(5, #results)
     assert.is_true(errors.is_terminated(results[3]))
@@ -163,7 +163,7 @@ describe("comm:grow", function()
       local grown = again:grow{count = 2, name = "second", timeout = support.seconds(2)}
       return {joined = false, kind = kind, rank = grown.rank, size = grown.world_size,
               all = grown:allgather(grown.rank)}
-    end, {time_limit = 60})
+    end, {time_limit = support.seconds(20)})
     local ok = finished(results)
     local survivors, newcomers = 0, 0
     for _, r in ipairs(ok) do
@@ -224,7 +224,7 @@ local function healing_world(n, k, iterations, kill_at, kill_newcomer)
             joined = world.joined, index = protocol.indices[outcome.comm.rank + 1],
             share = shares.secret, total = protocol:reveal(shares.total),
             secret = protocol:reveal(shares.secret)}
-  end, {args = {n, k, iterations, kill_at, kill_newcomer}, time_limit = 30})
+  end, {args = {n, k, iterations, kill_at, kill_newcomer}, time_limit = support.seconds(10)})
 end
 
 describe("engines of worlds grown from", function()
@@ -256,7 +256,7 @@ describe("engines of worlds grown from", function()
         seen[round] = {tasks = count("task"), fds = count("fd"), freed = shrunk.freed}
       end
       return {rank = comm.rank, name = comm.name, seen = seen, sum = comm:allgather(1)}
-    end, {args = {5}, time_limit = 60})
+    end, {args = {5}, time_limit = support.seconds(20)})
     local members = 0
     for _, r in ipairs(results) do
       if type(r) == "table" and getmetatable(r) == nil and r.seen[1] then

@@ -75,7 +75,7 @@ io.stdout:setvbuf("line")
 -- slowed by load or a sanitizer, and well below comm.timeout.
 local slowdown = tonumber(os.getenv("CICADA_TEST_SLOWDOWN") or "") or 1
 local comm = cicada.connect{heartbeat_interval = 0.1, heartbeat_timeout = 0.5 * slowdown,
-                            timeout = 30, startup_timeout = 10}
+                            timeout = 30, startup_timeout = 5 * slowdown}
 local round, ok, err = 0, true, nil
 while ok do
   ok, err = pcall(comm.allgather, comm, round)
@@ -87,7 +87,7 @@ while ok do
 end
 print(("error %s at %.3f: %s"):format(errors.kind(err), core.now(), tostring(err)))
 comm:revoke()
-local shrunk, small = pcall(comm.shrink, comm, {name = "survivors", timeout = 10})
+local shrunk, small = pcall(comm.shrink, comm, {name = "survivors", timeout = 5 * slowdown})
 if not shrunk then
   print(("shrink: %s: %s"):format(errors.kind(small), tostring(small)))
   return
@@ -127,7 +127,7 @@ describe("a partition between network namespaces", function()
     end
     -- Cut player 2 off once every player has done a few rounds together.
     local core = require("cicada.core")
-    local deadline = core.now() + 20
+    local deadline = core.now() + support.seconds(10)
     local function rounds_done(h) return support.output(h):match("round 3 done") ~= nil end
     while not (rounds_done(hs[0]) and rounds_done(hs[1]) and rounds_done(hs[2])) do
       assert(core.now() < deadline, "the players did not start computing: "
@@ -140,7 +140,7 @@ describe("a partition between network namespaces", function()
     local outs = {}
     for r = 0, 2 do
       local rc
-      rc, outs[r] = support.wait(hs[r], 30)
+      rc, outs[r] = support.wait(hs[r], support.seconds(10))
       assert.equal(0, rc, outs[r])
     end
     -- The survivors noticed through heartbeats (comm.timeout is 30s), shrank

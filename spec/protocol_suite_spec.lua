@@ -353,7 +353,7 @@ describe("ProtocolSuite after a shrink", function()
   end)
 
   it("multiplies old shares after a real death, revoke and shrink", function()
-    local results = cicada.run{world_size = 4, timeout = 20, fn = function(comm)
+    local results = cicada.run{world_size = 4, timeout = support.seconds(20), fn = function(comm)
       cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
       local p = shamir.ProtocolSuite(comm, support.narrow{threshold = 2})
       local a = p:share(0, comm.rank == 0 and {2.5, -3, 0.75} or nil, {3})

@@ -152,7 +152,7 @@ describe("a world of 128 players", function()
       local second = newcomm:allgather(comm.rank)
       return {first = #first, kind = errors.kind(err), message = tostring(err),
               size = newcomm.world_size, second = second, oldranks = oldranks}
-    end, {timeout = 60, startup_timeout = 60, heartbeat_interval = 0.5,
+    end, {timeout = support.seconds(20), startup_timeout = support.seconds(20), heartbeat_interval = 0.5,
         heartbeat_timeout = support.seconds(2)})
     local survivors = {}
     for r = 0, 127 do if r ~= 77 then survivors[#survivors + 1] = r end end

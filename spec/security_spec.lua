@@ -5,7 +5,10 @@
 -- raw bytes through /dev/tcp; every one is killed after each test.
 local support = require("support")
 
+local core = require("cicada.core")
+
 local attackers = {}
+local signs = {} -- files attackers write "up" into
 
 -- Run bash code in a process group of its own, in the background.
 local function attack(code)
@@ -22,6 +25,34 @@ local function stop_attackers()
     os.execute(("kill -KILL -%d 2>/dev/null"):format(attackers[i]))
     attackers[i] = nil
   end
+  for i = #signs, 1, -1 do
+    os.remove(signs[i])
+    signs[i] = nil
+  end
+end
+
+-- A file for an attacker to write "up" into once it has done what must
+-- come before the players go on (bash code: `set -e; ...; echo up > FILE`,
+-- so that a refused connection ends it before it says so).
+local function sign()
+  local path = os.tmpname()
+  signs[#signs + 1] = path
+  return path
+end
+
+-- Wait until an attacker has written "up" into `path` (a fixed sleep
+-- promises nothing of a bash started under load); raise if it has not
+-- within seconds(10), e.g. because its connection was refused.
+local function await_sign(path)
+  local deadline = core.now() + support.seconds(10)
+  while true do
+    local f = io.open(path, "r")
+    local text = f and f:read("a") or ""
+    if f then f:close() end
+    if text ~= "" then return end
+    assert(core.now() < deadline, "the attacker did not get through")
+    support.sleep(0.01)
+  end
 end
 
 local function tmpfile(bytes)
@@ -32,12 +63,13 @@ local function tmpfile(bytes)
   return path
 end
 
--- Each player connects, waits `pause` seconds (the strangers' time to do
+-- Each player connects (startup timeout arg[1], "-" for the long one of
+-- CICADA_STARTUP_TIMEOUT), waits `pause` seconds (the strangers' time to do
 -- their worst), computes, and reports its peak memory.
 local compute = [[
 local cicada = require("cicada")
 local core = require("cicada.core")
-local comm = cicada.connect{startup_timeout = tonumber(arg[1]) or 6}
+local comm = cicada.connect{startup_timeout = tonumber(arg[1])}
 core.sleep(tonumber(arg[2]) or 0)
 local all = comm:allgather(comm.rank * 10)
 local f = io.open("/proc/self/status")   -- nil when out of descriptors
@@ -52,14 +84,14 @@ local function start(n, r, root, opts)
   local args = {"--rank", tostring(r), "-n", tostring(n), "--root-address", root}
   for _, a in ipairs(opts.args or {}) do args[#args + 1] = a end
   args[#args + 1] = support.script(compute)
-  args[#args + 1] = tostring(opts.startup or 6)
+  args[#args + 1] = opts.startup and tostring(opts.startup) or "-"
   args[#args + 1] = tostring(opts.pause or 0)
   return support.start(args)
 end
 
 local function finish(hs)
   local rcs, outs = {}, {}
-  for r, h in pairs(hs) do rcs[r], outs[r] = support.wait(h, 30) end
+  for r, h in pairs(hs) do rcs[r], outs[r] = support.wait(h, support.seconds(10)) end
   return rcs, outs
 end
 
@@ -83,12 +115,13 @@ describe("a stranger", function()
     local root = "tcp://127.0.0.1:" .. support.port()
     local hs = {}
     hs[2] = start(3, 2, root, {args = {"--address", "tcp://127.0.0.1:" .. port}, pause = 1})
-    support.sleep(0.3)
+    support.await_listening(port)
     -- version 1, DATA, no flags, tag 0, context 0, source 0, 1 GiB - 24
     local header = tmpfile(string.pack("<BBHi4I8I4I4", 1, 1, 0, 0, 0, 0, (1 << 30) - 24))
-    attack(("exec 3<>/dev/tcp/127.0.0.1/%d; cat %s >&3; head -c 400000000 /dev/zero >&3")
-           :format(port, support.shquote(header)))
-    support.sleep(0.2)
+    local up = sign()
+    attack(("set -e; exec 3<>/dev/tcp/127.0.0.1/%d; cat %s >&3; echo up > %s; head -c 400000000 /dev/zero >&3")
+           :format(port, support.shquote(header), support.shquote(up)))
+    await_sign(up)
     hs[0] = start(3, 0, root, {pause = 1})
     hs[1] = start(3, 1, root, {pause = 1})
     local rcs, outs = finish(hs)
@@ -105,9 +138,11 @@ describe("a stranger", function()
     local root = "tcp://127.0.0.1:" .. port
     local hs = {}
     hs[0] = start(3, 0, root)
-    support.sleep(0.3)
-    attack(("for i in $(seq 40); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; sleep 20"):format(port))
-    support.sleep(0.3)
+    support.await_listening(port)
+    local up = sign()
+    attack(("set -e; for i in $(seq 40); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; echo up > %s; sleep 20")
+           :format(port, support.shquote(up)))
+    await_sign(up)
     hs[1] = start(3, 1, root)
     hs[2] = start(3, 2, root)
     computed(3, finish(hs))
@@ -118,13 +153,15 @@ describe("a stranger", function()
     local root = "tcp://127.0.0.1:" .. port
     local hs = {}
     hs[0] = start(3, 0, root, {args = {"--token", "our secret"}})
-    support.sleep(0.3)
-    attack(("exec 3<>/dev/tcp/127.0.0.1/%d; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; sleep 5")
-           :format(port))
+    support.await_listening(port)
+    local ups = {sign(), sign()}
+    attack(("set -e; exec 3<>/dev/tcp/127.0.0.1/%d; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; echo up > %s; sleep 5")
+           :format(port, support.shquote(ups[1])))
     -- A well-formed report for rank 2 whose proof is not made with the token.
-    attack(("exec 3<>/dev/tcp/127.0.0.1/%d; read -r _ _ <&3; printf 'CICADA 2 3 2 %s plain 4000 %s -\\n' >&3; sleep 5")
-           :format(port, ("0"):rep(32), ("ab"):rep(32)))
-    support.sleep(0.3)
+    attack(("set -e; exec 3<>/dev/tcp/127.0.0.1/%d; read -r _ _ <&3; "
+            .. "printf 'CICADA 2 3 2 %s plain 4000 %s -\\n' >&3; echo up > %s; sleep 5")
+           :format(port, ("0"):rep(32), ("ab"):rep(32), support.shquote(ups[2])))
+    for _, up in ipairs(ups) do await_sign(up) end
     hs[1] = start(3, 1, root, {args = {"--token", "our secret"}})
     hs[2] = start(3, 2, root, {args = {"--token", "our secret"}})
     local rcs, outs = finish(hs)
@@ -155,11 +192,12 @@ describe("a stranger", function()
     local hs = {}
     hs[1] = start(3, 1, root, {args = {"--address", "tcp://127.0.0.1:" .. ports[1]}})
     hs[2] = start(3, 2, root, {args = {"--address", "tcp://127.0.0.1:" .. ports[2]}})
-    support.sleep(0.3)
-    attack(("for i in $(seq 10); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; "
-            .. "exec 3<>/dev/tcp/127.0.0.1/%d; head -c 100000 /dev/urandom >&3; sleep 20")
-           :format(ports[1], ports[2]))
-    support.sleep(0.2)
+    for _, port in ipairs(ports) do support.await_listening(port) end
+    local up = sign()
+    attack(("set -e; for i in $(seq 10); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; "
+            .. "exec 3<>/dev/tcp/127.0.0.1/%d; head -c 100000 /dev/urandom >&3; echo up > %s; sleep 20")
+           :format(ports[1], ports[2], support.shquote(up)))
+    await_sign(up)
     hs[0] = start(3, 0, root)
     computed(3, finish(hs))
   end)
@@ -218,13 +256,19 @@ describe("with TLS", function()
     support.cleanup()
   end)
 
-  local function tls_world(ids, trusted, opts)
+  -- The startup timeout of a world where one player is refused, which
+  -- every other player waits out: a second, scaled by the slowdown, for
+  -- the players, started one after the other, to reach the root.
+  local REFUSED = support.seconds(1)
+
+  -- Start a world of these identities, with startup timeout `startup`
+  -- (nil: the long one).
+  local function tls_world(ids, trusted, startup)
     local root = "tcp://127.0.0.1:" .. support.port()
     local hs = {}
     for r = 0, #ids do
       local args = {"--identity", ids[r], "--trusted", trusted}
-      for _, a in ipairs(opts and opts[r] or {}) do args[#args + 1] = a end
-      hs[r] = start(#ids + 1, r, root, {args = args, startup = 3})
+      hs[r] = start(#ids + 1, r, root, {args = args, startup = startup})
     end
     return hs
   end
@@ -240,14 +284,15 @@ describe("with TLS", function()
     computed(3, finish(tls_world(ids, ca.crt)))
     -- Player 1's leaf, presented by whoever plays rank 2.
     ids[2] = ids[1]
-    local rcs, outs = finish(tls_world(ids, ca.crt))
+    local rcs, outs = finish(tls_world(ids, ca.crt, REFUSED))
     for r = 0, 2 do
       assert.equal(1, rcs[r], outs[r])
       assert.is_nil(outs[r]:match("got 0,10"))
     end
     -- Refused at the rendezvous, before it learns the address book.
     assert.matches("startup_timeout: player 0: player 2 did not reach the root at 127.0.0.1 port "
-                   .. "%d+ within the startup timeout of 3s; a connection for player 2 was "
+                   .. ("%%d+ within the startup timeout of %gs; "):format(REFUSED)
+                   .. "a connection for player 2 was "
                    .. "refused: it claimed to be player 2 with the certificate of player 1", outs[0])
     assert.matches("encryption_failed: player 2: the root says: it claimed to be player 2 with "
                    .. "the certificate of player 1", outs[2], 1, true)
@@ -266,7 +311,7 @@ describe("with TLS", function()
       local forged = cert("forged", mk, cn, {crt = crts[1], key = keys[1]})
       local ids = {[0] = identity("i0", keys[0], crts[0]), identity("i1", keys[1], crts[1]),
                    identity("forged", mk, forged, crts[1])}
-      local rcs, outs = finish(tls_world(ids, trusted))
+      local rcs, outs = finish(tls_world(ids, trusted, REFUSED))
       for r = 0, 2 do
         assert.equal(1, rcs[r], outs[r])
         assert.is_nil(outs[r]:match("got 0,10"))
@@ -275,7 +320,8 @@ describe("with TLS", function()
       assert.matches("player 0 refused a connection from 127.0.0.1: its TLS handshake failed: "
                      .. "certificate verify failed", outs[0], 1, true)
       assert.matches("player 2 did not reach the root at 127.0.0.1 port %d+ within the startup "
-                     .. "timeout of 3s; a connection from 127.0.0.1 was refused", outs[0])
+                     .. ("timeout of %gs; a connection from 127.0.0.1 was refused"):format(REFUSED),
+                     outs[0])
       assert.matches("encryption_failed: player 2: TLS with the root", outs[2], 1, true)
     end
   end)
@@ -292,9 +338,11 @@ describe("with TLS", function()
     local hs = {}
     hs[1] = start(3, 1, root, {args = {"--identity", ids[1], "--trusted", table.concat(crts, ","),
                                        "--address", "tcp://127.0.0.1:" .. port}})
-    support.sleep(0.3)
-    attack(("exec 3<>/dev/tcp/127.0.0.1/%d; head -c 5000 /dev/urandom >&3; sleep 10"):format(port))
-    support.sleep(0.2)
+    support.await_listening(port)
+    local up = sign()
+    attack(("set -e; exec 3<>/dev/tcp/127.0.0.1/%d; head -c 5000 /dev/urandom >&3; echo up > %s; sleep 10")
+           :format(port, support.shquote(up)))
+    await_sign(up)
     for _, r in ipairs{0, 2} do
       hs[r] = start(3, r, root, {args = {"--identity", ids[r], "--trusted", table.concat(crts, ",")}})
     end
@@ -317,7 +365,7 @@ describe("once the world is up", function()
     local script = support.script(([[
 local cicada = require("cicada")
 local core = require("cicada.core")
-local comm = cicada.connect{startup_timeout = 6}
+local comm = cicada.connect()
 if comm.rank == 1 then io.open(%q, "w"):close() end
 for _ = 1, 300 do
   local f = io.open(%q)
@@ -362,12 +410,13 @@ done]]):format(support.shquote(up), port, support.shquote(seen), support.shquote
     local seen = os.tmpname()
     local hs = {}
     hs[1] = start(2, 1, root, {args = {"--address", "tcp://127.0.0.1:" .. port}, pause = 7})
-    support.sleep(0.3)
+    support.await_listening(port)
     -- Connects before the world is up and says nothing; cat ends (status
     -- 0) when player 1 closes the connection.
-    attack(("exec 3<>/dev/tcp/127.0.0.1/%d; timeout 20 cat <&3 > /dev/null; echo $? > %s")
-           :format(port, support.shquote(seen)))
-    support.sleep(0.2)
+    local up = sign()
+    attack(("set -e; exec 3<>/dev/tcp/127.0.0.1/%d; echo up > %s; set +e; timeout 20 cat <&3 > /dev/null; echo $? > %s")
+           :format(port, support.shquote(up), support.shquote(seen)))
+    await_sign(up)
     hs[0] = start(2, 0, root, {pause = 7})
     local rcs, outs = finish(hs)
     local f = assert(io.open(seen))
@@ -394,9 +443,11 @@ describe("at the descriptor limit", function()
     local h1 = support.start({"--rank", "1", "-n", "2", "--root-address", root,
                               "--address", "tcp://127.0.0.1:" .. port, support.script(compute), "4"},
                              nil, {"sh", "-c", 'ulimit -n 16 && exec "$@"', "sh"})
-    support.sleep(0.3)
-    attack(("for i in $(seq 60); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; sleep 20"):format(port))
-    support.sleep(0.3)
+    support.await_listening(port)
+    local up = sign()
+    attack(("set -e; for i in $(seq 60); do exec {fd}<>/dev/tcp/127.0.0.1/%d; done; echo up > %s; sleep 20")
+           :format(port, support.shquote(up)))
+    await_sign(up)
     local h0 = start(2, 0, root, {startup = 4})
     local rc1, out1 = support.wait(h1, 30)
     support.wait(h0, 30)

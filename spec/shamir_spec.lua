@@ -195,7 +195,7 @@ describe("BasicProtocolSuite", function()
 
   it("names the operation and the peer when a player fails, keeping the error's fields", function()
     cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
-    local results = cicada.run{world_size = 3, timeout = 5, fn = function(comm)
+    local results = cicada.run{world_size = 3, timeout = support.seconds(5), fn = function(comm)
       local p = shamir.BasicProtocolSuite(comm, {threshold = 2})
       local x = p:share(0, comm.rank == 0 and 1.5 or nil, {})
       if comm.rank == 2 then error("bad input data", 0) end
@@ -933,7 +933,7 @@ describe("BasicProtocolSuite reveal from threshold shares", function()
   it("raises at every player when one is gone, not only where its share is combined",
      function()
     cicada.logging.getLogger("cicada.communicator"):setLevel("CRITICAL")
-    local results = cicada.run{world_size = 5, timeout = 5, fn = function(comm)
+    local results = cicada.run{world_size = 5, timeout = support.seconds(5), fn = function(comm)
       local p = shamir.BasicProtocolSuite(comm, {threshold = 2})
       local x = p:share(0, comm.rank == 0 and 1.5 or nil, {})
       if comm.rank == 3 then cicada.inject.kill() end

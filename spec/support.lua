@@ -52,9 +52,10 @@ function M.run_all(n, fn, args, opts)
   return results
 end
 
---- run_all with a 60 s timeout, for suites working on large arrays.
+--- run_all with a timeout of 60 s scaled by the slowdown, for suites
+-- working on large arrays.
 function M.run_all_slow(n, fn, args)
-  return M.run_all(n, fn, args, {timeout = 60})
+  return M.run_all(n, fn, args, {timeout = M.seconds(20)})
 end
 
 --- count random fixed-point numbers in [-limit, limit], exact in 16 bits.
@@ -130,10 +131,60 @@ function M.shquote(s)
 end
 local shquote = M.shquote
 
+-- The ports this spec may listen on: CICADA_TEST_PORTS ("first-last"),
+-- which CMakeLists.txt sets to a block of its own for each spec, so that
+-- specs run in parallel never pick the same port; a run of busted by hand
+-- takes all of 20000-31999. The first port handed out depends on the
+-- process and the time (not on math.random, which specs seed), so that
+-- two runs of one spec at once likely start far apart.
+local port_first, port_last = (os.getenv("CICADA_TEST_PORTS") or ""):match("^(%d+)%-(%d+)$")
+port_first, port_last = math.tointeger(tonumber(port_first)), math.tointeger(tonumber(port_last))
+if not port_first or port_last < port_first or port_first < 1024 or port_last > 65535 then
+  port_first, port_last = 20000, 31999
+end
+local port_next = port_first + (core.getpid() * 7919 + os.time()) % (port_last - port_first + 1)
+
 --- A port for a root address: outside the kernel's ephemeral range
--- (32768-60999 on Linux), so that no client connection holds it.
+-- (32768-60999 on Linux), so that no client connection holds it, and in
+-- this spec's block, each one handed out once until the block is used
+-- up, so that no earlier player still listening holds it either.
 function M.port()
-  return math.random(20000, 32000)
+  local port = port_next
+  port_next = port == port_last and port_first or port + 1
+  return port
+end
+
+--- Whether a socket of this host listens on TCP `port` (IPv4 or IPv6), as
+-- /proc/net/tcp and /proc/net/tcp6 list them.
+function M.listening(port)
+  for _, path in ipairs{"/proc/net/tcp", "/proc/net/tcp6"} do
+    local f = io.open(path, "r")
+    if f then
+      for line in f:lines() do
+        local at, state = line:match("^%s*%d+: %x+:(%x+) %x+:%x+ (%x+)")
+        if state == "0A" and tonumber(at, 16) == port then -- 0A: TCP_LISTEN
+          f:close()
+          return true
+        end
+      end
+      f:close()
+    end
+  end
+  return false
+end
+
+--- Wait until a started process listens on `port` (what a fixed sleep
+-- cannot promise of a process slowed by load or a sanitizer); raise if
+-- it has not within timeout_s seconds (default seconds(10)).
+function M.await_listening(port, timeout_s)
+  timeout_s = timeout_s or M.seconds(10)
+  local deadline = core.now() + timeout_s
+  while not M.listening(port) do
+    if core.now() > deadline then
+      error(("nothing listened on port %d within %gs"):format(port, timeout_s), 2)
+    end
+    core.sleep(0.01)
+  end
 end
 
 --- Start `cicada-lua args...` with extra environment variables (a table),
@@ -162,10 +213,11 @@ function M.start(args, env, prefix)
 end
 
 --- Wait for a started process to end (at most timeout_s seconds, default
--- 20, then it is killed and this raises). Returns its exit code and its
--- output.
+-- seconds(20), then it is killed and this raises). Returns its exit code
+-- and its output.
 function M.wait(h, timeout_s)
-  local deadline = core.now() + (timeout_s or 20)
+  timeout_s = timeout_s or M.seconds(20)
+  local deadline = core.now() + timeout_s
   while true do
     local rc = read_file(h.rc)
     if rc and rc ~= "" then
@@ -180,7 +232,7 @@ function M.wait(h, timeout_s)
     if core.now() > deadline then
       M.kill(h)
       error(("cicada-lua (pid %d) did not finish within %gs; it printed:\n%s"):format(
-        h.pid, timeout_s or 20, read_file(h.out) or ""))
+        h.pid, timeout_s, read_file(h.out) or ""))
     end
     core.sleep(0.02)
   end

@@ -15,16 +15,28 @@ local function trusted(n)
   return table.concat(t, ",")
 end
 
+-- The startup timeout of the players of a world where one is refused:
+-- every other player waits it out. A second scaled by the slowdown, for
+-- the players, started one after another, to reach the root; and where
+-- the refused player speaks plaintext, 2 s more: the root waits that long
+-- for a newcomer to begin its handshake before it tells it that the world
+-- speaks TLS, and only until its own startup timeout ends.
+local REFUSED = support.seconds(1)
+local PLAINTEXT_REFUSED = 2 + REFUSED
+
+-- A player's script; arg[1], when given, is its startup timeout (else the
+-- long one of CICADA_STARTUP_TIMEOUT).
 local compute = [[
 local cicada = require("cicada")
-local comm = cicada.connect{startup_timeout = 3}
+local comm = cicada.connect{startup_timeout = tonumber(arg[1])}
 local all = comm:allgather(comm.rank * 10)
 print(("player %d of %d got %s"):format(comm.rank, comm.world_size, table.concat(all, ",")))
 ]]
 
 -- Start one --rank process per entry of `who` ({rank=, identity=, trusted=}
--- or {rank=} for plaintext) and wait for all of them.
-local function world(n, who)
+-- or {rank=} for plaintext), with startup timeout `startup` (nil: the long
+-- one), and wait for all of them.
+local function world(n, who, startup)
   local root = "tcp://127.0.0.1:" .. support.port()
   local script = support.script(compute)
   local hs = {}
@@ -34,6 +46,7 @@ local function world(n, who)
       for _, a in ipairs{"--identity", w.identity, "--trusted", w.trusted} do args[#args + 1] = a end
     end
     args[#args + 1] = script
+    args[#args + 1] = startup and tostring(startup) or nil
     hs[w.rank] = support.start(args)
   end
   local rcs, outs = {}, {}
@@ -86,7 +99,7 @@ describe("TLS", function()
       {rank = 0, identity = cred(0), trusted = trusted(3)},
       {rank = 1, identity = cred(1), trusted = trusted(3)},
       {rank = 2, identity = cred(7), trusted = trusted(3)},
-    })
+    }, REFUSED)
     for r = 0, 2 do
       assert.equal(1, rcs[r], outs[r])
       assert.is_nil(outs[r]:match("got 0,10"))
@@ -98,7 +111,8 @@ describe("TLS", function()
                    .. "certificate verify failed", outs[0], 1, true)
     for r = 0, 1 do
       assert.matches("startup_timeout: .*player 2 did not reach the root at 127.0.0.1 port %d+ "
-                     .. "within the startup timeout of 3s; a connection from 127.0.0.1 was "
+                     .. ("within the startup timeout of %gs; "):format(REFUSED)
+                     .. "a connection from 127.0.0.1 was "
                      .. "refused: its TLS handshake failed: certificate verify failed", outs[r])
     end
     assert.matches("encryption_failed: player 2: TLS with the root at 127.0.0.1 port %d+ failed",
@@ -110,7 +124,7 @@ describe("TLS", function()
       {rank = 0, identity = cred(0), trusted = trusted(3)},
       {rank = 1, identity = cred(1), trusted = trusted(3)},
       {rank = 2},
-    })
+    }, PLAINTEXT_REFUSED)
     for r = 0, 2 do assert.equal(1, rcs[r], outs[r]) end
     assert.matches("encryption_failed: player 2: the root says: this world's root speaks TLS: "
                    .. "give this player --identity and --trusted", outs[2], 1, true)
@@ -124,7 +138,7 @@ describe("TLS", function()
     local rcs, outs = world(2, {
       {rank = 0},
       {rank = 1, identity = cred(1), trusted = trusted(3)},
-    })
+    }, REFUSED)
     for r = 0, 1 do assert.equal(1, rcs[r], outs[r]) end
     assert.matches("encryption_failed: player 1: TLS with the root at 127.0.0.1 port %d+ failed",
                    outs[1])
@@ -136,13 +150,14 @@ describe("TLS", function()
     local rcs, outs = world(2, {
       {rank = 0, identity = cred(0), trusted = trusted(3)},
       {rank = 1, identity = cred(2), trusted = trusted(3)},
-    })
+    }, REFUSED)
     for r = 0, 1 do
       assert.equal(1, rcs[r], outs[r])
       assert.is_nil(outs[r]:match("got 0,10"))
     end
     assert.matches("startup_timeout: player 0: player 1 did not reach the root at 127.0.0.1 port "
-                   .. "%d+ within the startup timeout of 3s; a connection for player 1 was "
+                   .. ("%%d+ within the startup timeout of %gs; "):format(REFUSED)
+                   .. "a connection for player 1 was "
                    .. "refused: it claimed to be player 1 with the certificate of player 2", outs[0])
     assert.matches("encryption_failed: player 1: the root says: it claimed to be player 1 with "
                    .. "the certificate of player 2", outs[1], 1, true)
@@ -152,7 +167,7 @@ describe("TLS", function()
     local rcs, outs = world(2, {
       {rank = 0, identity = cred(2), trusted = trusted(3)},
       {rank = 1, identity = cred(1), trusted = trusted(3)},
-    })
+    }, REFUSED)
     for r = 0, 1 do assert.equal(1, rcs[r], outs[r]) end
     assert.matches("encryption_failed: player 1: the root at 127.0.0.1 port %d+ presented the "
                    .. "certificate of another player, not the certificate of player 0; refused",
