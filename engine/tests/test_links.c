@@ -24,6 +24,7 @@
 #include "core/wire.h"
 #include "net/auth.h"
 #include "check.h"
+#include "raw_peer.h"
 
 #define WORLD 3
 #define TOKEN 0x1234567890abcdefULL
@@ -67,32 +68,6 @@ static void send_frame(int fd, int type, int32_t tag, uint64_t context, int sour
   if (len && write(fd, payload, len) != (ssize_t)len) failures++;
 }
 
-/* A hand-made player `rank` dials the engine: it sends its DIAL now; its
- * CONFIRM follows the engine's ANSWER (finish_handshake). */
-static int raw_peer(uint16_t port, int rank, uint8_t nonce[CC_HELLO_NONCE_BYTES]) {
-  struct sockaddr_in a;
-  cc_hello h;
-  uint8_t hello[CC_HELLO_BYTES];
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    perror("connect");
-    exit(1);
-  }
-  memset(&h, 0, sizeof h);
-  h.step = CC_HELLO_DIAL;
-  h.world_size = WORLD;
-  h.rank = (uint32_t)rank;
-  for (int i = 0; i < CC_HELLO_NONCE_BYTES; i++) nonce[i] = (uint8_t)(rank * 31 + i);
-  memcpy(h.nonce, nonce, CC_HELLO_NONCE_BYTES);
-  cc_hello_pack(&h, hello);
-  send_frame(fd, CC_FRAME_HELLO, 0, 0, rank, sizeof hello, hello, sizeof hello);
-  return fd;
-}
-
 typedef struct raw_dial {
   int fd, rank;
   uint8_t nonce[CC_HELLO_NONCE_BYTES];
@@ -101,29 +76,7 @@ typedef struct raw_dial {
 /* Read the engine's ANSWER and prove the token with a CONFIRM. */
 static void *finish_handshake(void *arg) {
   raw_dial *d = arg;
-  uint8_t buf[CC_FRAME_HEADER_BYTES + CC_HELLO_BYTES];
-  size_t got = 0;
-  cc_hello ans, h;
-  uint8_t hello[CC_HELLO_BYTES], key[CC_AUTH_KEY_BYTES];
-  while (got < sizeof buf) {
-    ssize_t r = read(d->fd, buf + got, sizeof buf - got);
-    if (r <= 0) { failures++; return NULL; }
-    got += (size_t)r;
-  }
-  if (cc_hello_parse(buf + CC_FRAME_HEADER_BYTES, CC_HELLO_BYTES, &ans, NULL, 0) != 0 ||
-      ans.step != CC_HELLO_ANSWER) {
-    failures++;
-    return NULL;
-  }
-  memset(&h, 0, sizeof h);
-  h.step = CC_HELLO_CONFIRM;
-  h.world_size = WORLD;
-  h.rank = (uint32_t)d->rank;
-  cc_auth_link_key(TOKEN, key);
-  cc_auth_hello_mac(key, CC_HELLO_CONFIRM, WORLD, (uint32_t)d->rank, 0, d->nonce, ans.nonce,
-                    h.mac);
-  cc_hello_pack(&h, hello);
-  send_frame(d->fd, CC_FRAME_HELLO, 0, 0, d->rank, sizeof hello, hello, sizeof hello);
+  if (raw_peer_confirm(d->fd, WORLD, d->rank, TOKEN, d->nonce) != 0) failures++;
   return NULL;
 }
 
@@ -200,8 +153,8 @@ int main(void) {
   }
   ports[0] = ntohs(a.sin_port);
   /* The kernel queues both connections until the engine accepts them. */
-  p1 = raw_peer(ports[0], 1, dials[0].nonce);
-  p2 = raw_peer(ports[0], 2, dials[1].nonce);
+  p1 = raw_peer_dial(ports[0], WORLD, 1, dials[0].nonce);
+  p2 = raw_peer_dial(ports[0], WORLD, 2, dials[1].nonce);
   dials[0].fd = p1;
   dials[0].rank = 1;
   dials[1].fd = p2;

@@ -24,6 +24,7 @@
 #include "core/wire.h"
 #include "net/auth.h"
 #include "check.h"
+#include "raw_peer.h"
 
 #define WORLD 2
 #define TOKEN 0x0badc0ffee15600dULL
@@ -65,48 +66,9 @@ typedef struct raw_peer {
 
 static void *dial_engine(void *arg) {
   raw_peer *rp = arg;
-  struct sockaddr_in a;
-  cc_hello h, ans;
-  uint8_t frame[CC_FRAME_HEADER_BYTES + CC_HELLO_BYTES], nonce[CC_HELLO_NONCE_BYTES];
-  uint8_t key[CC_AUTH_KEY_BYTES];
-  size_t got = 0;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(rp->port);
-  rp->fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (rp->fd < 0 || connect(rp->fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    perror("connect");
-    exit(1);
-  }
-  memset(&h, 0, sizeof h);
-  h.step = CC_HELLO_DIAL;
-  h.world_size = WORLD;
-  h.rank = 1;
-  for (int i = 0; i < CC_HELLO_NONCE_BYTES; i++) nonce[i] = (uint8_t)(17 + i);
-  memcpy(h.nonce, nonce, sizeof nonce);
-  put_header(frame, CC_FRAME_HELLO, 0, 0, CC_HELLO_BYTES);
-  cc_hello_pack(&h, frame + CC_FRAME_HEADER_BYTES);
-  write_all(rp->fd, frame, sizeof frame);
-  while (got < sizeof frame) {
-    ssize_t r = read(rp->fd, frame + got, sizeof frame - got);
-    if (r <= 0) { failures++; return NULL; }
-    got += (size_t)r;
-  }
-  if (cc_hello_parse(frame + CC_FRAME_HEADER_BYTES, CC_HELLO_BYTES, &ans, NULL, 0) != 0 ||
-      ans.step != CC_HELLO_ANSWER) {
-    failures++;
-    return NULL;
-  }
-  memset(&h, 0, sizeof h);
-  h.step = CC_HELLO_CONFIRM;
-  h.world_size = WORLD;
-  h.rank = 1;
-  cc_auth_link_key(TOKEN, key);
-  cc_auth_hello_mac(key, CC_HELLO_CONFIRM, WORLD, 1, 0, nonce, ans.nonce, h.mac);
-  put_header(frame, CC_FRAME_HELLO, 0, 0, CC_HELLO_BYTES);
-  cc_hello_pack(&h, frame + CC_FRAME_HEADER_BYTES);
-  write_all(rp->fd, frame, sizeof frame);
+  uint8_t nonce[CC_HELLO_NONCE_BYTES];
+  rp->fd = raw_peer_dial(rp->port, WORLD, 1, nonce);
+  if (raw_peer_confirm(rp->fd, WORLD, 1, TOKEN, nonce) != 0) failures++;
   return NULL;
 }
 
