@@ -8,6 +8,7 @@
  * processes joining a world with cicada_engine_connect, and a Shamir round
  * trip from a seeded stream.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,21 +264,55 @@ static void test_run(void) {
 
 /* ==== cicada_engine_connect ================================================= */
 
-/* A loopback socket bound to a port the kernel picks; listening if asked. */
+/* A loopback socket bound to `port`, or to one the kernel picks if it is
+ * 0; listening if asked. -1 if that port is taken. */
 static int loopback_socket(uint16_t *port, bool do_listen) {
   struct sockaddr_in a;
   socklen_t alen = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+  a.sin_port = htons(*port);
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd >= 0 && *port != 0 && bind(fd, (struct sockaddr *)&a, sizeof a) != 0 &&
+      errno == EADDRINUSE) {
+    close(fd);
+    return -1;
+  }
+  if (fd < 0 || (*port == 0 && bind(fd, (struct sockaddr *)&a, sizeof a) != 0) ||
       (do_listen && listen(fd, 8) != 0) || getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
     perror("loopback socket");
     exit(1);
   }
   *port = ntohs(a.sin_port);
   return fd;
+}
+
+/* A port for a player to listen on by itself, free a moment ago. Under
+ * ctest it comes from CICADA_TEST_PORTS ("first-last"), a block below the
+ * kernel's ephemeral range that no other test uses, so that no connection
+ * made meanwhile elsewhere can take it; by hand, from the kernel. */
+static uint16_t free_port(void) {
+  const char *range = getenv("CICADA_TEST_PORTS");
+  unsigned first, last;
+  uint16_t port = 0;
+  if (range && sscanf(range, "%u-%u", &first, &last) == 2 && first > 0 && first <= last &&
+      last <= 65535) {
+    for (unsigned p = first; p <= last; p++) {
+      int fd;
+      port = (uint16_t)p;
+      fd = loopback_socket(&port, false);
+      if (fd >= 0) {
+        close(fd);
+        return port;
+      }
+    }
+    fprintf(stderr, "no free port in CICADA_TEST_PORTS=%s\n", range);
+    exit(1);
+  }
+  close(loopback_socket(&port, false));
+  return port;
 }
 
 /* One player of test_connect: send our word to the other, expect theirs. */
@@ -315,10 +350,9 @@ static int connect_player(int rank, int listen_fd, const char *const *hosts,
  * it is given (a port that was free a moment ago). */
 static void test_connect(void) {
   const char *const hosts[2] = {"127.0.0.1", "127.0.0.1"};
-  uint16_t ports[2];
-  int fd0 = loopback_socket(&ports[0], true), probe = loopback_socket(&ports[1], false), status;
+  uint16_t ports[2] = {0, free_port()};
+  int fd0 = loopback_socket(&ports[0], true), status;
   pid_t pid;
-  close(probe);
   fflush(NULL);
   pid = fork();
   if (pid == 0) {
