@@ -3,8 +3,15 @@
  *
  * Owns the two kinds of cc_rng stream (see random.h) and the sampling on
  * top of them. Bytes are drawn in CC_RNG_BUFFER_BYTES blocks so that
- * filling a million-element array costs a few hundred OpenSSL calls.
+ * filling a million-element array costs a few hundred cipher calls. A
+ * seeded stream's keystream comes from Intel's multi-buffer crypto library
+ * (libIPSec_MB, Debian's libipsec-mb-dev) where it was built in and runs
+ * its AVX-512 code, about twice as fast as OpenSSL's AES-CTR here, and from
+ * OpenSSL otherwise: the same bytes either way.
  */
+#ifdef CICADA_HAVE_IPSEC_MB
+#define _GNU_SOURCE /* dl_iterate_phdr */
+#endif
 #include "core/random.h"
 #include "core/simd.h"
 
@@ -14,8 +21,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+
+#ifdef CICADA_HAVE_IPSEC_MB
+#include <intel-ipsec-mb.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#define RANDOM_IPSEC_MB 1
+#else
+#define RANDOM_IPSEC_MB 0
+#endif
 
 /* Domain separation: a cicada seed never keys a stream used elsewhere. */
 static const char seed_label[] = "cicada.rng.aes128ctr.v1";
@@ -35,10 +53,130 @@ void cc_rng_init_os(cc_rng *rng) {
   rng->forks = atomic_load_explicit(&forks, memory_order_relaxed);
 }
 
+/* A seeded stream's keystream (rng->cipher): AES-128-CTR of zeros under
+ * its key, block `block` being the 16 bytes under the counter block
+ * `block` (128 bits, big-endian, from 0). Owned by the stream's user. */
+typedef struct {
+  EVP_CIPHER_CTX *evp; /* OpenSSL's AES-128-CTR under the key */
+  uint64_t evp_at;     /* the block evp's counter stands at */
+  uint64_t block;      /* the next block of the keystream */
+#if RANDOM_IPSEC_MB
+  unsigned char key[16]; /* the AES key, for the round keys below */
+  bool mb_keys;        /* the round keys below are made (at the first use) */
+  DECLARE_ALIGNED(uint32_t enc_keys[4 * 15], 16); /* the key's rounds, for libIPSec_MB */
+  DECLARE_ALIGNED(uint32_t dec_keys[4 * 15], 16); /* made with them; CTR never reads them */
+#endif
+} stream;
+
+#if RANDOM_IPSEC_MB
+/* libIPSec_MB's job manager: made once (mb_once) at the first keystream
+ * that may use it, if the library runs its AVX-512 code on this CPU (else
+ * NULL: OpenSSL's cipher serves); never changed after, and its jobs are
+ * submitted by any thread, holding mb_lock. */
+static IMB_MGR *mb_mgr;
+static pthread_mutex_t mb_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t mb_once = PTHREAD_ONCE_INIT;
+static cc_simd_switch mb_simd_switch = {-1, CC_SIMD_AVX512F};
+
+/* A fork while another thread holds mb_lock would leave it held in the
+ * child forever. */
+static void mb_prefork(void) { pthread_mutex_lock(&mb_lock); }
+static void mb_postfork(void) { pthread_mutex_unlock(&mb_lock); }
+
+/* dl_iterate_phdr's callback: give back the pages of the executable
+ * segment holding the code at arg if it is the shared libIPSec_MB's (see
+ * mb_make). */
+static int mb_release_code(struct dl_phdr_info *info, size_t size, void *arg) {
+  uintptr_t code = (uintptr_t)arg;
+  long page = sysconf(_SC_PAGESIZE);
+  (void)size;
+  if (!info->dlpi_name || !strstr(info->dlpi_name, "libIPSec_MB.so")) return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || code < lo || code >= hi) continue;
+    if (page > 0) {
+      lo = (lo + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+      hi &= ~((uintptr_t)page - 1);
+      if (lo < hi) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    }
+    return 1;
+  }
+  return 0;
+}
+
+static void mb_make(void) {
+  IMB_MGR *m = alloc_mb_mgr(0);
+  if (!m) return;
+  init_mb_mgr_auto(m, NULL);
+  if (imb_get_errno(m) != 0 || m->used_arch != IMB_ARCH_AVX512) {
+    free_mb_mgr(m);
+    return;
+  }
+  /* Making the manager runs set-up code spread over the library's every
+   * algorithm, and the kernel maps the code around each page it runs:
+   * about 3 MB of the library's text stays resident in each process
+   * (VmRSS), of which the keystream uses a few pages. That text is a
+   * read-only mapping of the file, so dropping its pages costs nothing
+   * but the faults of those few pages on their next use. (Linked in
+   * statically, the library's text is the program's: left alone.) */
+  (void)dl_iterate_phdr(mb_release_code, (void *)(uintptr_t)m->submit_job);
+  mb_mgr = m;
+  pthread_atfork(mb_prefork, mb_postfork, mb_postfork);
+}
+
+static bool mb_ready(void) {
+  pthread_once(&mb_once, mb_make);
+  return mb_mgr != NULL;
+}
+
+/* n bytes of the keystream from block b on into out, n a multiple of 16
+ * and b's low 32 bits not wrapping within them (the library's counter is
+ * those 32 bits). 0, or -1. */
+static int mb_ctr(const stream *s, uint64_t b, unsigned char *out, size_t n,
+                  const unsigned char *zeros) {
+  unsigned char iv[16] = {0};
+  IMB_JOB *job;
+  int ok;
+  for (int i = 0; i < 8; i++) iv[15 - i] = (unsigned char)(b >> (8 * i));
+  pthread_mutex_lock(&mb_lock);
+  job = IMB_GET_NEXT_JOB(mb_mgr);
+  job->cipher_direction = IMB_DIR_ENCRYPT;
+  job->chain_order = IMB_ORDER_CIPHER_HASH;
+  job->cipher_mode = IMB_CIPHER_CNTR;
+  job->hash_alg = IMB_AUTH_NULL;
+  job->enc_keys = s->enc_keys;
+  job->dec_keys = s->dec_keys;
+  job->key_len_in_bytes = 16;
+  job->src = zeros;
+  job->dst = out;
+  job->cipher_start_src_offset_in_bytes = 0;
+  job->msg_len_to_cipher_in_bytes = n;
+  job->iv = iv;
+  job->iv_len_in_bytes = 16;
+  job = IMB_SUBMIT_JOB(mb_mgr);
+  if (!job) job = IMB_FLUSH_JOB(mb_mgr);
+  ok = job && job->status == IMB_STATUS_COMPLETED;
+  pthread_mutex_unlock(&mb_lock);
+  OPENSSL_cleanse(iv, sizeof iv);
+  return ok ? 0 : -1;
+}
+#endif
+
+int _cc_rng_simd(int want) {
+#if RANDOM_IPSEC_MB
+  return _cc_simd_set(&mb_simd_switch, want) && mb_ready();
+#else
+  (void)want;
+  return 0;
+#endif
+}
+
 int cc_rng_init_seeded(cc_rng *rng, const void *seed, size_t seedlen) {
   unsigned char key[32]; /* SHA-256 of the label and the seed; AES takes 16 */
   unsigned char iv[16] = {0}; /* the 128-bit counter block starts at 0 */
   unsigned int keylen = 0;
+  stream *st;
   cc_rng_init_os(rng);
   EVP_MD_CTX *md = EVP_MD_CTX_new();
   int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
@@ -46,21 +184,31 @@ int cc_rng_init_seeded(cc_rng *rng, const void *seed, size_t seedlen) {
            EVP_DigestUpdate(md, seed, seedlen) == 1 &&
            EVP_DigestFinal_ex(md, key, &keylen) == 1 && keylen == sizeof key;
   EVP_MD_CTX_free(md);
-  if (!ok) return -1;
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-  if (!ctx) return -1;
-  if (EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), NULL, key, iv) != 1) {
-    OPENSSL_cleanse(key, sizeof key);
-    EVP_CIPHER_CTX_free(ctx);
+  st = ok ? calloc(1, sizeof *st) : NULL;
+  if (st) st->evp = EVP_CIPHER_CTX_new();
+  ok = st && st->evp && EVP_EncryptInit_ex(st->evp, EVP_aes_128_ctr(), NULL, key, iv) == 1;
+#if RANDOM_IPSEC_MB
+  if (ok) memcpy(st->key, key, sizeof st->key);
+#endif
+  OPENSSL_cleanse(key, sizeof key);
+  if (!ok) {
+    if (st) {
+      EVP_CIPHER_CTX_free(st->evp);
+      free(st);
+    }
     return -1;
   }
-  OPENSSL_cleanse(key, sizeof key);
-  rng->cipher = ctx;
+  rng->cipher = st;
   return 0;
 }
 
 void cc_rng_free(cc_rng *rng) {
-  if (rng->cipher) EVP_CIPHER_CTX_free(rng->cipher);
+  stream *st = rng->cipher;
+  if (st) {
+    EVP_CIPHER_CTX_free(st->evp);
+    OPENSSL_cleanse(st, sizeof *st);
+    free(st);
+  }
   rng->cipher = NULL;
   OPENSSL_cleanse(rng->buf, sizeof rng->buf);
   rng->pos = rng->len = 0;
@@ -73,15 +221,57 @@ void cc_rng_free(cc_rng *rng) {
 static const unsigned char zeros[ZERO_BYTES];
 
 _Static_assert(CC_RNG_BUFFER_BYTES <= ZERO_BYTES, "buf is refilled from zeros");
+_Static_assert(CC_RNG_BUFFER_BYTES % 16 == 0, "the keystream is used in whole blocks");
 
-/* Refill buf: the keystream is AES-128-CTR applied to zeros. */
+/* The stream's next n bytes of keystream (n a multiple of 16, at most
+ * ZERO_BYTES) into out. 0, or -1 if a cipher fails. */
+static int keystream(stream *st, unsigned char *out, size_t n) {
+#if RANDOM_IPSEC_MB
+  if (cc_simd_on(&mb_simd_switch) && mb_ready()) {
+    if (!st->mb_keys) {
+      IMB_AES_KEYEXP_128(mb_mgr, st->key, st->enc_keys, st->dec_keys);
+      st->mb_keys = true;
+    }
+    while (n > 0) {
+      /* No call crosses a carry out of the counter's low 32 bits: the
+       * next one starts from the carried counter, as OpenSSL's does. */
+      uint64_t room = ((uint64_t)1 << 32) - (uint32_t)st->block;
+      size_t take = n / 16 <= room ? n : (size_t)room * 16;
+      if (mb_ctr(st, st->block, out, take, zeros) != 0) return -1;
+      st->block += take / 16;
+      out += take;
+      n -= take;
+    }
+    return 0;
+  }
+#endif
+  if (st->evp_at != st->block) {
+    /* The other cipher went on meanwhile: start this one where it stopped. */
+    unsigned char iv[16] = {0};
+    for (int i = 0; i < 8; i++) iv[15 - i] = (unsigned char)(st->block >> (8 * i));
+    if (EVP_EncryptInit_ex(st->evp, NULL, NULL, NULL, iv) != 1) return -1;
+    st->evp_at = st->block;
+  }
+  int outl = 0;
+  if (EVP_EncryptUpdate(st->evp, out, &outl, zeros, (int)n) != 1 || outl != (int)n) return -1;
+  st->block += n / 16;
+  st->evp_at = st->block;
+  return 0;
+}
+
+int _cc_rng_seek(cc_rng *rng, uint64_t block) {
+  stream *st = rng->cipher;
+  if (!st) return -1;
+  st->block = block;
+  OPENSSL_cleanse(rng->buf, sizeof rng->buf);
+  rng->pos = rng->len = 0;
+  return 0;
+}
+
+/* Refill buf: the keystream, or the CSPRNG's bytes. */
 static int refill(cc_rng *rng) {
   if (rng->cipher) {
-    int outl = 0;
-    if (EVP_EncryptUpdate(rng->cipher, rng->buf, &outl, zeros,
-                          (int)sizeof rng->buf) != 1 ||
-        outl != (int)sizeof rng->buf)
-      return -1;
+    if (keystream(rng->cipher, rng->buf, sizeof rng->buf) != 0) return -1;
   } else if (RAND_bytes(rng->buf, (int)sizeof rng->buf) != 1) {
     return -1;
   }
@@ -110,10 +300,7 @@ int cc_rng_bytes(cc_rng *rng, void *out, size_t len) {
        * the same order as through buf, without the copy and the wipe. */
       size_t direct = len - len % sizeof rng->buf;
       if (direct > ZERO_BYTES) direct = ZERO_BYTES - ZERO_BYTES % sizeof rng->buf;
-      int outl = 0;
-      if (EVP_EncryptUpdate(rng->cipher, p, &outl, zeros, (int)direct) != 1 ||
-          outl != (int)direct)
-        return -1;
+      if (keystream(rng->cipher, p, direct) != 0) return -1;
       p += direct;
       len -= direct;
       continue;

@@ -2,9 +2,9 @@
  * random.h - randomness streams for protocols and fault injection.
  *
  * Owns cc_rng: an unseeded stream draws from OpenSSL's CSPRNG (RAND_bytes);
- * a seeded stream is the AES-128-CTR keystream (OpenSSL EVP, AES-NI where
- * the CPU has it; about 1.7 times as fast as the ChaCha20 keystream used
- * before, whose values a given seed no longer gives) under the first 16
+ * a seeded stream is the AES-128-CTR keystream (libIPSec_MB's AVX-512 code
+ * where it was built in and the CPU runs it, OpenSSL's EVP otherwise, with
+ * the same bytes; see random.c) under the first 16
  * bytes of SHA-256 of a label and the seed, the 128-bit counter from 0, so
  * tests can replay a run exactly. As a pseudo-random generator it is as
  * strong as AES as a pseudo-random function: after q blocks of 16 bytes
@@ -22,7 +22,7 @@
 #define CC_RNG_BUFFER_BYTES 4096
 
 typedef struct cc_rng {
-  void *cipher;      /* EVP_CIPHER_CTX * for a seeded stream, NULL otherwise */
+  void *cipher;      /* a seeded stream's keystream state (random.c), NULL otherwise */
   size_t pos, len;   /* unread bytes are buf[pos, len) */
   unsigned forks;    /* an unseeded stream's: the forks its process had
                       * seen when buf was filled (see cc_rng_init_os) */
@@ -60,5 +60,13 @@ int cc_rng_uniform_mod128(cc_rng *rng, uint64_t p_lo, uint64_t p_hi, uint64_t *o
 
 /* A double uniform in [0, 1) with 53 random bits; 0 or -1. */
 int cc_rng_double(cc_rng *rng, double *out);
+
+/* For tests. _cc_rng_simd: want -1 chooses as at the first use (simd.h),
+ * 0 makes seeded streams use OpenSSL's AES-CTR, 1 libIPSec_MB's where it
+ * runs; returns 1 when libIPSec_MB's is in use now. _cc_rng_seek: a seeded
+ * stream goes on from keystream block `block` (16 bytes each), dropping
+ * what it had buffered; 0, or -1 for an unseeded stream. */
+int _cc_rng_simd(int want);
+int _cc_rng_seek(cc_rng *rng, uint64_t block);
 
 #endif

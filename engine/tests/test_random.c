@@ -6,7 +6,10 @@
  * AES-128-CTR under its first 16 bytes from counter 0 over zeros), so that
  * a change of the stream for a given seed cannot pass unnoticed; then for
  * replay, for the same bytes in pieces as at once, and for the sampling
- * bounds.
+ * bounds; all of it with each of the two ciphers that can make the
+ * keystream (OpenSSL's, and libIPSec_MB's where it was built in and runs),
+ * which must give the same bytes, also across a carry out of the
+ * counter's low 32 bits.
  */
 #include <stdint.h>
 #include <string.h>
@@ -23,6 +26,19 @@ static const unsigned char abc_stream[48] = {
   0xe7, 0x76, 0x8f, 0x32, 0xdb, 0x1f, 0x92, 0x99, 0xc1, 0x10, 0xd3, 0x1e,
   0xf8, 0x37, 0x83, 0xf6, 0x15, 0xc9, 0xbe, 0xd9, 0x7d, 0x37, 0xe6, 0x30};
 
+/* 80 bytes of the same stream from block 2^32 - 3 on, across the carry
+ * into the counter's fifth byte from the end:
+ *   head -c 80 /dev/zero | openssl enc -aes-128-ctr -K $key \
+ *     -iv 000000000000000000000000fffffffd | xxd -i */
+static const unsigned char abc_carry[80] = {
+  0x48, 0x51, 0x95, 0x22, 0x8b, 0x74, 0x85, 0xba, 0xc9, 0x65, 0x24, 0x0a,
+  0x60, 0x0e, 0xae, 0x93, 0x29, 0xf9, 0xca, 0x6f, 0xe6, 0x1f, 0x14, 0xce,
+  0x55, 0x5c, 0x02, 0xcc, 0x09, 0x8d, 0xac, 0x5c, 0x32, 0x19, 0x16, 0xae,
+  0xe0, 0x6a, 0x63, 0x03, 0xac, 0xf5, 0x57, 0x9a, 0x4c, 0xaf, 0xa4, 0xed,
+  0x4e, 0x5f, 0x6e, 0xe6, 0x7e, 0xdb, 0xdc, 0xa1, 0x1e, 0x6d, 0xc2, 0x5a,
+  0xf4, 0x59, 0x95, 0x79, 0xe2, 0xa0, 0x6e, 0xce, 0x54, 0xfb, 0xd1, 0xf5,
+  0xcd, 0x7f, 0x16, 0x3b, 0xf7, 0x8e, 0x7f, 0x8f};
+
 static void test_known_answer(void) {
   cc_rng rng;
   unsigned char got[48];
@@ -31,6 +47,59 @@ static void test_known_answer(void) {
   CHECK(cc_rng_bytes(&rng, got + 5, 43) == 0);
   CHECK(memcmp(got, abc_stream, sizeof got) == 0);
   cc_rng_free(&rng);
+}
+
+/* Across the carry: from the buffer (a refill of 4,096 bytes crosses it
+ * 256 blocks in) and straight into a large request. */
+static void test_carry(void) {
+  static unsigned char big[20000];
+  cc_rng rng;
+  unsigned char got[80];
+  CHECK(cc_rng_init_seeded(&rng, "abc", 3) == 0);
+  CHECK(_cc_rng_seek(&rng, (UINT64_C(1) << 32) - 3) == 0);
+  CHECK(cc_rng_bytes(&rng, got, 7) == 0);
+  CHECK(cc_rng_bytes(&rng, got + 7, 73) == 0);
+  CHECK(memcmp(got, abc_carry, sizeof got) == 0);
+  CHECK(_cc_rng_seek(&rng, (UINT64_C(1) << 32) - 3) == 0);
+  CHECK(cc_rng_bytes(&rng, big, sizeof big) == 0);
+  CHECK(memcmp(big, abc_carry, sizeof abc_carry) == 0);
+  /* the block before the carry, reached from further back */
+  CHECK(_cc_rng_seek(&rng, (UINT64_C(1) << 32) - 1000) == 0);
+  CHECK(cc_rng_bytes(&rng, big, sizeof big) == 0);
+  CHECK(memcmp(big + 16 * 997, abc_carry, sizeof abc_carry) == 0);
+  cc_rng_free(&rng);
+  cc_rng_init_os(&rng);
+  CHECK(_cc_rng_seek(&rng, 0) == -1);
+  cc_rng_free(&rng);
+}
+
+/* The two ciphers give the same stream, also when a stream goes on with
+ * the other one half-way (each picks up at the other's block). */
+static void test_ciphers_agree(int mb) {
+  static unsigned char a[70000], b[70000];
+  cc_rng x, y;
+  if (!mb) return;
+  CHECK(cc_rng_init_seeded(&x, "agree", 5) == 0);
+  CHECK(cc_rng_init_seeded(&y, "agree", 5) == 0);
+  CHECK(_cc_rng_simd(1) == 1);
+  CHECK(cc_rng_bytes(&x, a, sizeof a) == 0);
+  CHECK(_cc_rng_simd(0) == 0);
+  CHECK(cc_rng_bytes(&y, b, sizeof b) == 0);
+  CHECK(memcmp(a, b, sizeof a) == 0);
+  /* x on OpenSSL's, then libIPSec_MB's, then OpenSSL's again */
+  for (int k = 0; k < 3; k++) {
+    CHECK(_cc_rng_simd(k % 2) == k % 2);
+    CHECK(cc_rng_bytes(&x, a + 1000 * k, 1000) == 0);
+    CHECK(cc_rng_bytes(&x, a + 3000 + 20000 * k, 20000) == 0);
+  }
+  CHECK(_cc_rng_simd(0) == 0);
+  for (int k = 0; k < 3; k++) {
+    CHECK(cc_rng_bytes(&y, b + 1000 * k, 1000) == 0);
+    CHECK(cc_rng_bytes(&y, b + 3000 + 20000 * k, 20000) == 0);
+  }
+  CHECK(memcmp(a, b, 63000) == 0);
+  cc_rng_free(&x);
+  cc_rng_free(&y);
 }
 
 /* 40,000 bytes at once (the direct path) and in pieces of 1,000. */
@@ -121,11 +190,19 @@ static void test_word_redraws_in_order(void) {
 }
 
 int main(void) {
-  test_known_answer();
-  test_pieces();
-  test_bounds();
-  test_redraws_in_order();
-  test_word_redraws_in_order();
+  int mb = _cc_rng_simd(1);
+  if (!mb) printf("libIPSec_MB's AES-CTR is not in use here: OpenSSL's alone is checked\n");
+  for (int use = mb; use >= 0; use--) {
+    CHECK(_cc_rng_simd(use) == use);
+    test_known_answer();
+    test_carry();
+    test_pieces();
+    test_bounds();
+    test_redraws_in_order();
+    test_word_redraws_in_order();
+  }
+  test_ciphers_agree(mb);
+  _cc_rng_simd(-1);
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;
