@@ -49,8 +49,9 @@ static void test_known_answer(void) {
   cc_rng_free(&rng);
 }
 
-/* Across the carry: from the buffer (a refill of 4,096 bytes crosses it
- * 256 blocks in) and straight into a large request. */
+/* Across the carry: through the buffer (its refill of 4,096 bytes from
+ * block 2^32 - 3 crosses it three blocks in), and straight into a large
+ * request, crossing it three and 1,000 blocks in. */
 static void test_carry(void) {
   static unsigned char big[20000];
   cc_rng rng;
