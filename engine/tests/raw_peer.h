@@ -3,7 +3,8 @@
  * it dials an engine listening on the loopback and completes the HELLO
  * handshake (its DIAL, the engine's ANSWER, its CONFIRM proving the
  * world's token), after which the test writes frames of its own choosing
- * on a link the engine trusts.
+ * on a link the engine trusts. Also the plain loopback sockets the tests
+ * listen and dial with.
  */
 #ifndef CICADA_TESTS_RAW_PEER_H
 #define CICADA_TESTS_RAW_PEER_H
@@ -18,6 +19,40 @@
 #include "core/control.h"
 #include "core/wire.h"
 #include "net/auth.h"
+#include "net/net.h"
+
+/* A socket listening on the loopback, on a port the kernel picks (written
+ * to port). Exits on failure. */
+static inline int raw_peer_listen(uint16_t *port) {
+  struct sockaddr_in a;
+  socklen_t alen = sizeof a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+    perror("listen");
+    exit(1);
+  }
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+/* A socket connected to the loopback port. Exits on a failed connect. */
+static inline int raw_peer_connect(uint16_t port) {
+  struct sockaddr_in a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    perror("connect");
+    exit(1);
+  }
+  return fd;
+}
 
 /* Writes a HELLO frame from player rank carrying h: 0, or -1. */
 static inline int raw_peer_send_hello(int fd, int rank, const cc_hello *h) {
@@ -41,17 +76,8 @@ static inline int raw_peer_send_hello(int fd, int rank, const cc_hello *h) {
  * (written to nonce). Returns the socket; exits on a failed connect. */
 static inline int raw_peer_dial(uint16_t port, uint32_t world_size, int rank,
                                 uint8_t nonce[CC_HELLO_NONCE_BYTES]) {
-  struct sockaddr_in a;
   cc_hello h;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    perror("connect");
-    exit(1);
-  }
+  int fd = raw_peer_connect(port);
   memset(&h, 0, sizeof h);
   h.step = CC_HELLO_DIAL;
   h.world_size = world_size;

@@ -24,6 +24,7 @@
 #include "boot/rendezvous.h"
 #include "comm/comm.h"
 #include "check.h"
+#include "raw_peer.h"
 
 #define WORLD 3
 #define TOKEN 0x0123456789abcdefULL
@@ -32,22 +33,6 @@
 static const char *hosts[WORLD] = {"127.0.0.1", "127.0.0.1", "127.0.0.1"};
 static uint16_t ports[WORLD];
 static int listeners[WORLD];
-
-static int loopback_listener(uint16_t *port) {
-  struct sockaddr_in a;
-  socklen_t alen = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
-      getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
-    perror("listen");
-    exit(1);
-  }
-  *port = ntohs(a.sin_port);
-  return fd;
-}
 
 static void settings_for(cc_settings *s, int rank, uint64_t token, int listen_fd) {
   cc_settings_default(s);
@@ -103,7 +88,7 @@ static void grow_across_hosts(void) {
   pthread_t t;
   cc_error err;
   uint16_t port;
-  int listener = loopback_listener(&port);
+  int listener = raw_peer_listen(&port);
 
   cc_rendezvous_key("the token", key);
   memset(&m, 0, sizeof m);
@@ -156,7 +141,7 @@ int main(void) {
   cc_status st;
 
   grow_across_hosts();
-  for (int r = 0; r < WORLD; r++) listeners[r] = loopback_listener(&ports[r]);
+  for (int r = 0; r < WORLD; r++) listeners[r] = raw_peer_listen(&ports[r]);
   for (int i = 0; i < 2; i++) pthread_create(&threads[i], NULL, start_member, &members[i]);
 
   /* The impostor: rank 2 with another world's token. */
@@ -171,7 +156,7 @@ int main(void) {
   {
     static uint16_t newcomer_ports[WORLD];
     memcpy(newcomer_ports, ports, sizeof ports);
-    listeners[2] = loopback_listener(&newcomer_ports[2]);
+    listeners[2] = raw_peer_listen(&newcomer_ports[2]);
     settings_for(&s, 2, TOKEN, listeners[2]);
     s.peer_ports = newcomer_ports;
   }

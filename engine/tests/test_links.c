@@ -128,11 +128,9 @@ static bool payload_is(cc_payload *p, const char *text) {
 }
 
 int main(void) {
-  struct sockaddr_in a;
-  socklen_t alen = sizeof a;
-  int lfd = socket(AF_INET, SOCK_STREAM, 0), p1, p2;
   const char *hosts[WORLD] = {"127.0.0.1", "127.0.0.1", "127.0.0.1"};
   uint16_t ports[WORLD] = {0, 0, 0};
+  int lfd = raw_peer_listen(&ports[0]), p1, p2;
   int pair_members[2] = {0, 1};
   uint64_t pair_ctx = cc_context_derive(0, 0, "pair", pair_members, 2);
   cc_settings s;
@@ -143,15 +141,6 @@ int main(void) {
   raw_dial dials[2];
   pthread_t helpers[2];
 
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 8) != 0 ||
-      getsockname(lfd, (struct sockaddr *)&a, &alen) != 0) {
-    perror("listen");
-    return 1;
-  }
-  ports[0] = ntohs(a.sin_port);
   /* The kernel queues both connections until the engine accepts them. */
   p1 = raw_peer_dial(ports[0], WORLD, 1, dials[0].nonce);
   p2 = raw_peer_dial(ports[0], WORLD, 2, dials[1].nonce);

@@ -144,11 +144,9 @@ static bool message_is(cc_payload *p, int32_t tag, uint32_t size) {
 }
 
 int main(void) {
-  struct sockaddr_in a;
-  socklen_t alen = sizeof a;
-  int lfd = socket(AF_INET, SOCK_STREAM, 0);
   const char *hosts[WORLD] = {"127.0.0.1", "127.0.0.1"};
   uint16_t ports[WORLD] = {0, 0};
+  int lfd = raw_peer_listen(&ports[0]);
   cc_settings s;
   cc_engine *eng;
   cc_comm *world;
@@ -156,15 +154,6 @@ int main(void) {
   raw_peer rp;
   pthread_t dialler;
 
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 8) != 0 ||
-      getsockname(lfd, (struct sockaddr *)&a, &alen) != 0) {
-    perror("listen");
-    return 1;
-  }
-  ports[0] = ntohs(a.sin_port);
   rp.port = ports[0];
   rp.context = cc_context_derive(0, 0, "world", (int[]){0, 1}, WORLD);
   pthread_create(&dialler, NULL, dial_engine, &rp);

@@ -20,6 +20,7 @@
 #include "boot/rendezvous.h"
 #include "net/tls.h"
 #include "check.h"
+#include "raw_peer.h"
 
 #define TOKEN "the world's token"
 
@@ -47,20 +48,6 @@ static void settings(player *p, int rank, uint16_t root_port, int root_fd) {
   p->s.startup_timeout_s = 5;
 }
 
-static int dial(uint16_t port) {
-  struct sockaddr_in a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    perror("connect");
-    exit(1);
-  }
-  return fd;
-}
-
 /* One '\n'-ended line (kept), or "" at the end of the stream. */
 static void read_line(int fd, char *buf, size_t bufsz) {
   size_t n = 0;
@@ -82,7 +69,7 @@ typedef struct relay {
 
 static void *relay_main(void *arg) {
   relay *r = arg;
-  int a = accept(r->listen_fd, NULL, NULL), b = dial(r->root_port);
+  int a = accept(r->listen_fd, NULL, NULL), b = raw_peer_connect(r->root_port);
   struct pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
   char buf[4096];
   for (int open = 2; open > 0 && poll(p, 2, 10000) > 0;) {
@@ -193,7 +180,7 @@ int main(void) {
   pthread_create(&t, NULL, meet, &root);
 
   /* The recorded report, replayed: refused, and told why. */
-  fd = dial(port);
+  fd = raw_peer_connect(port);
   read_line(fd, challenge, sizeof challenge);
   CHECK(strncmp(challenge, "CHALLENGE ", 10) == 0);
   CHECK(write(fd, recorded, strlen(recorded)) == (ssize_t)strlen(recorded));
@@ -203,7 +190,7 @@ int main(void) {
   close(fd);
 
   /* The root's challenge sent back at it: dropped without an answer. */
-  fd = dial(port);
+  fd = raw_peer_connect(port);
   read_line(fd, challenge, sizeof challenge);
   CHECK(write(fd, challenge, strlen(challenge)) == (ssize_t)strlen(challenge));
   read_line(fd, line, sizeof line);
