@@ -54,6 +54,24 @@ static inline int raw_peer_connect(uint16_t port) {
   return fd;
 }
 
+/* The settings of player 0, the engine under test, whose world's other
+ * players are raw peers: it listens on lfd and takes frames of up to
+ * max_frame_bytes. Raw peers send heartbeats only when a test writes
+ * them, so silence is judged after a minute only. */
+static inline void raw_peer_engine_settings(cc_settings *s, int world_size, uint64_t token,
+                                            int lfd, const char **hosts, uint16_t *ports,
+                                            uint32_t max_frame_bytes) {
+  cc_settings_default(s);
+  s->rank = 0;
+  s->world_size = world_size;
+  s->token = token;
+  s->listen_fd = lfd;
+  s->peer_hosts = hosts;
+  s->peer_ports = ports;
+  s->max_frame_bytes = max_frame_bytes;
+  s->heartbeat_timeout_s = 60;
+}
+
 /* Writes a HELLO frame from player rank carrying h: 0, or -1. */
 static inline int raw_peer_send_hello(int fd, int rank, const cc_hello *h) {
   uint8_t frame[CC_FRAME_HEADER_BYTES + CC_HELLO_BYTES];

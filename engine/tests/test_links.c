@@ -150,15 +150,7 @@ int main(void) {
   dials[1].rank = 2;
   for (int i = 0; i < 2; i++) pthread_create(&helpers[i], NULL, finish_handshake, &dials[i]);
 
-  cc_settings_default(&s);
-  s.rank = 0;
-  s.world_size = WORLD;
-  s.token = TOKEN;
-  s.listen_fd = lfd;
-  s.peer_hosts = hosts;
-  s.peer_ports = ports;
-  s.max_frame_bytes = MAX_FRAME_BYTES;
-  s.heartbeat_timeout_s = 60;   /* the raw peers send no heartbeats */
+  raw_peer_engine_settings(&s, WORLD, TOKEN, lfd, hosts, ports, MAX_FRAME_BYTES);
   s.log = capture_log;
   if (cc_engine_start(&s, &eng, &err) != CC_OK) {
     fprintf(stderr, "engine: %s\n", err.message);

@@ -158,15 +158,7 @@ int main(void) {
   rp.context = cc_context_derive(0, 0, "world", (int[]){0, 1}, WORLD);
   pthread_create(&dialler, NULL, dial_engine, &rp);
 
-  cc_settings_default(&s);
-  s.rank = 0;
-  s.world_size = WORLD;
-  s.token = TOKEN;
-  s.listen_fd = lfd;
-  s.peer_hosts = hosts;
-  s.peer_ports = ports;
-  s.max_frame_bytes = MAX_FRAME_BYTES;
-  s.heartbeat_timeout_s = 60;   /* the raw peer sends heartbeats only in its stream */
+  raw_peer_engine_settings(&s, WORLD, TOKEN, lfd, hosts, ports, MAX_FRAME_BYTES);
   if (cc_engine_start(&s, &eng, &err) != CC_OK) {
     fprintf(stderr, "engine: %s\n", err.message);
     return 1;
